@@ -1,0 +1,41 @@
+/**
+ * @module `npm start`: the whole demo in one command — dev secrets, local D1 migrations, the demo
+ * app on 127.0.0.1:8788 and the gateway under `wrangler dev` on 127.0.0.1:8787.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { startDemoOrigin } from '../demo/demo-origin';
+import { ensureDevVars } from './dev-vars';
+
+const GATEWAY_PORT = Number(process.env.STEPGATE_PORT ?? 8787);
+const DEMO_PORT = Number(process.env.DEMO_PORT ?? 8788);
+
+const secrets = ensureDevVars();
+
+const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], {
+  stdio: 'inherit',
+  env: { ...process.env, CI: 'true' },
+});
+if (migrate.status !== 0) {
+  console.error('stepgate: applying local D1 migrations failed');
+  process.exit(1);
+}
+
+const demo = await startDemoOrigin({ port: DEMO_PORT, jwtSecret: secrets.IDENTITY_JWT_SECRET });
+console.log(`stepgate: demo app (the origin) on ${demo.url}`);
+
+const wrangler = spawn(
+  'npx',
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(GATEWAY_PORT), '--var', `ORIGIN_URL:${demo.url}`],
+  { stdio: 'inherit' },
+);
+console.log(`stepgate: gateway on http://127.0.0.1:${GATEWAY_PORT} — try http://127.0.0.1:${GATEWAY_PORT}/login?user=alice`);
+
+const stop = () => {
+  wrangler.kill('SIGTERM');
+  void demo.close();
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+wrangler.on('exit', (code) => {
+  void demo.close().then(() => process.exit(code ?? 0));
+});

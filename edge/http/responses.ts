@@ -1,0 +1,79 @@
+/** @module Responses Stepgate writes itself: security headers, problem+json, and the catch-all for errors. */
+import { problemType, type ErrorCode } from '../../shared/errors';
+import { StepgateError } from '../errors';
+
+/** Content-Security-Policy for every Stepgate page: our own scripts and styles only, never framed. */
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Headers every response Stepgate itself produces carries (pages and API alike). */
+export function secure(headers: Headers): Headers {
+  headers.set('content-security-policy', CSP);
+  headers.set('strict-transport-security', 'max-age=63072000; includeSubDomains');
+  headers.set('x-content-type-options', 'nosniff');
+  headers.set('x-frame-options', 'DENY');
+  headers.set('referrer-policy', 'no-referrer');
+  headers.set('cross-origin-opener-policy', 'same-origin');
+  headers.set('cross-origin-resource-policy', 'same-origin');
+  if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
+  return headers;
+}
+
+/** An RFC 9457 problem+json response. `extra` members are added to the body. */
+export function problem(
+  code: ErrorCode,
+  status: number,
+  detail: string,
+  extra: Record<string, unknown> = {},
+  headers: HeadersInit = {},
+): Response {
+  const h = secure(new Headers(headers));
+  h.set('content-type', 'application/problem+json; charset=utf-8');
+  const body = { type: problemType(code), title: TITLES[status] ?? 'Error', status, code, detail, ...extra };
+  return new Response(JSON.stringify(body), { status, headers: h });
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  413: 'Content too large',
+  421: 'Misdirected request',
+  502: 'Bad gateway',
+  503: 'Service unavailable',
+};
+
+/** JSON with Stepgate's headers. */
+export function json(body: unknown, status = 200, headers: HeadersInit = {}): Response {
+  const h = secure(new Headers(headers));
+  h.set('content-type', 'application/json; charset=utf-8');
+  return new Response(JSON.stringify(body), { status, headers: h });
+}
+
+/** HTML with Stepgate's headers. */
+export function htmlResponse(body: string, status = 200, headers: HeadersInit = {}): Response {
+  const h = secure(new Headers(headers));
+  h.set('content-type', 'text/html; charset=utf-8');
+  return new Response(body, { status, headers: h });
+}
+
+/**
+ * Turn any error into a response that fails closed: a StepgateError becomes its 4xx/5xx problem;
+ * anything else is logged (without request data) and becomes an opaque 503, never a stack trace.
+ */
+export function errorResponse(err: unknown): Response {
+  if (err instanceof StepgateError) return problem(err.code, err.status, err.message);
+  console.error('stepgate: internal error', err instanceof Error ? `${err.name}: ${err.message}` : 'non-error thrown');
+  return problem('ERR_UNAVAILABLE', 503, 'Stepgate could not decide on this request, so it was not forwarded.');
+}
+
+/** Whether the client is a browser navigating (wants a page), not a script (wants JSON). */
+export function isNavigation(req: Request): boolean {
+  const mode = req.headers.get('sec-fetch-mode');
+  if (mode !== null) return mode === 'navigate';
+  const accept = req.headers.get('accept') ?? '';
+  return accept.includes('text/html');
+}

@@ -1,0 +1,20 @@
+/** @module The stylesheet for Stepgate's pages, served from /.stepgate/assets/ so the CSP needs no 'unsafe-inline'. */
+export const STEPGATE_CSS = `
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #f6f8fa; --card: #fff; --line: #d0d7de; --accent: #0b5fff; --warn: #9a6700; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #9198a1; --bg: #0d1117; --card: #161b22; --line: #30363d; --accent: #4c8dff; --warn: #d29922; } }
+* { box-sizing: border-box; }
+body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 16px; background: var(--bg); color: var(--fg);
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+.card { width: 100%; max-width: 34rem; background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 24px; }
+.brand { margin: 0 0 8px; font-size: 13px; letter-spacing: .08em; text-transform: uppercase; color: var(--muted); }
+h1 { font-size: 1.35rem; margin: 0 0 12px; }
+p { margin: 0 0 12px; }
+.action { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin: 16px 0; overflow-wrap: anywhere; }
+.action dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
+.action dt { color: var(--muted); }
+.action dd { margin: 0; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 14px; }
+.method { font-weight: 700; }
+.note { color: var(--muted); font-size: 14px; }
+.warn { color: var(--warn); }
+a { color: var(--accent); }
+`;

@@ -1,0 +1,99 @@
+/**
+ * @module forward(): send the canonical request to the origin — exactly what was matched — with
+ * client-sent Stepgate and forwarding headers removed. Unprotected bodies stream through.
+ */
+import type { Handler } from 'hono';
+import { ErrorCode } from '../../shared/errors';
+import { problem } from '../http/responses';
+import type { StepgateContext } from '../step-up/stepgate';
+
+/** Headers a client may not set for the origin: the origin would trust them as Stepgate's or the edge's. */
+const UNTRUSTED = new Set([
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-forwarded-uri',
+  'x-forwarded-path',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-original-url',
+  'x-original-uri',
+  'x-original-host',
+  'x-original-method',
+  'x-rewrite-url',
+  'x-real-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'x-host',
+  'x-http-host-override',
+  'x-proxyuser-ip',
+  'true-client-ip',
+  'client-ip',
+  'x-envoy-original-path',
+]);
+/** Hop-by-hop headers (RFC 9110 §7.6.1); `upgrade` is kept so WebSockets pass through. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'proxy-authorization', 'proxy-authenticate']);
+
+/**
+ * The headers the origin receives.
+ * Exported for tests; `proto`, `host` and `clientIp` are Stepgate's own view of the request.
+ */
+export function originHeaders(incoming: Headers, proto: string, host: string, clientIp: string | null): Headers {
+  const out = new Headers();
+  const named = new Set((incoming.get('connection') ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  for (const [name, value] of incoming) {
+    if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('stepgate-')) continue;
+    out.append(name, value);
+  }
+  if (clientIp) out.set('x-forwarded-for', clientIp);
+  out.set('x-forwarded-proto', proto.replace(':', ''));
+  out.set('x-forwarded-host', host);
+  return out;
+}
+
+export interface ForwardOptions {
+  /** Origin base (`http://127.0.0.1:8788`). Without it, the request goes to its own URL (`fetch(request)` on Cloudflare). */
+  originUrl?: string | undefined;
+}
+
+/**
+ * The proxy handler; runs after `stepgate()`.
+ *
+ * @throws {TypeError} when `originUrl` is not a bare http(s) origin
+ */
+export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { stepgate: StepgateContext } }> => {
+  let base: string | null = null;
+  if (options.originUrl) {
+    const u = new URL(options.originUrl);
+    if (!/^https?:$/.test(u.protocol) || (u.pathname !== '/' && u.pathname !== '') || u.search || u.username) {
+      throw new TypeError(`ORIGIN_URL must be a bare http(s) origin such as "https://app.internal", got "${options.originUrl}"`);
+    }
+    base = u.origin;
+  }
+  return async function forwardToOrigin(c) {
+    const sg = c.get('stepgate');
+    // Why: without the canonical request the origin could see something other than what was matched.
+    if (!sg) return problem(ErrorCode.Misconfigured, 503, 'Stepgate middleware did not run; nothing is forwarded.');
+    const { canonical } = sg;
+    const req = c.req.raw;
+    const proto = new URL(req.url).protocol;
+    const target = `${base ?? `${proto}//${canonical.host}`}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
+    const hasBody = canonical.method !== 'GET' && canonical.method !== 'HEAD';
+    const init: RequestInit = {
+      method: canonical.method,
+      headers: originHeaders(req.headers, proto, canonical.host, req.headers.get('cf-connecting-ip')),
+      redirect: 'manual',
+      body: hasBody ? (sg.body ?? req.body) : null,
+    };
+    try {
+      return await fetch(target, init);
+    } catch (err) {
+      console.error('stepgate: origin unreachable:', err instanceof Error ? err.message : 'non-error');
+      return problem(ErrorCode.OriginUnreachable, 502, 'The application behind Stepgate could not be reached. Try again shortly.');
+    }
+  };
+};

@@ -1,0 +1,82 @@
+/**
+ * @module createReservedApp: Stepgate's own endpoints under /.stepgate/* and /.well-known/stepgate.
+ * Requests there are answered here and never forwarded.
+ */
+import { Hono } from 'hono';
+import { ErrorCode } from '../../shared/errors';
+import { htmlResponse, json, problem, secure } from '../http/responses';
+import { stepUpPage } from '../pages/step-up-page';
+import { STEPGATE_CSS } from '../pages/stepgate.css';
+import { policyJsonSchema } from '../policy/schema';
+import type { Runtime } from '../step-up/runtime';
+import type { Challenge } from '../user-gate/user-gate';
+import { openapi, STEPGATE_VERSION } from './openapi';
+
+export const isReservedPath = (segments: readonly string[]): boolean => {
+  const first = segments[0]?.toLowerCase();
+  return first === '.stepgate' || (first === '.well-known' && segments[1]?.toLowerCase() === 'stepgate');
+};
+
+const challengeJson = (ch: Challenge) => ({
+  id: ch.id,
+  rule: ch.rule,
+  bind: ch.bind,
+  factors: ch.factors,
+  max_age: ch.maxAgeSeconds,
+  action: ch.action,
+  expires_at: new Date(ch.expiresAt).toISOString(),
+});
+
+/** Build the reserved-path app for a runtime. Routes are matched on the canonical path. */
+export function createReservedApp(rt: Runtime): Hono {
+  const app = new Hono({ strict: true });
+
+  app.get('/.well-known/stepgate', (c) =>
+    json({
+      stepgate: STEPGATE_VERSION,
+      endpoints: {
+        openapi: '/.stepgate/api/openapi.json',
+        policy_schema: '/.stepgate/api/policy.schema.json',
+        challenge: '/.stepgate/api/challenges/{id}',
+        challenge_page: '/.stepgate/challenge/{id}',
+      },
+      factors: [...new Set(rt.policy.rules.flatMap((r) => r.factors))],
+    }),
+  );
+  app.get('/.stepgate/api/openapi.json', () => json(openapi));
+  app.get('/.stepgate/api/policy.schema.json', () => json(policyJsonSchema()));
+
+  const loadChallenge = async (req: Request, id: string): Promise<Challenge | Response> => {
+    const who = await rt.identify(req);
+    if (!who.ok) return problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.', {}, { 'www-authenticate': 'StepUp realm="stepgate", error="identity_required"' });
+    if (!/^[A-Za-z0-9_-]{22}$/.test(id)) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge.');
+    const ch = await rt.userGate(who.identity.sub).getChallenge(id, who.identity.sid);
+    return ch ?? problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
+  };
+
+  app.get('/.stepgate/api/challenges/:id', async (c) => {
+    const ch = await loadChallenge(c.req.raw, c.req.param('id'));
+    return ch instanceof Response ? ch : json(challengeJson(ch));
+  });
+  app.get('/.stepgate/challenge/:id', async (c) => {
+    const ch = await loadChallenge(c.req.raw, c.req.param('id'));
+    if (ch instanceof Response) return ch;
+    return htmlResponse(await stepUpPage({ ...ch, challengeId: ch.id }));
+  });
+  app.get('/.stepgate/assets/stepgate.css', () => {
+    const h = secure(new Headers({ 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' }));
+    return new Response(STEPGATE_CSS, { headers: h });
+  });
+
+  app.notFound((c) => {
+    const known = app.routes.some((r) => r.path === c.req.path);
+    return known
+      ? problem(ErrorCode.MethodNotAllowed, 405, `${c.req.method} is not allowed here.`, {}, { allow: 'GET, HEAD' })
+      : problem(ErrorCode.NotFound, 404, 'No such Stepgate endpoint.');
+  });
+  app.onError((err) => {
+    console.error('stepgate: reserved endpoint failed', err instanceof Error ? err.message : 'non-error');
+    return problem(ErrorCode.Unavailable, 503, 'Stepgate could not answer this request.');
+  });
+  return app;
+}

@@ -1,0 +1,173 @@
+/**
+ * @module stepgate(): the step-up middleware. Canonicalizes every request, serves the reserved
+ * paths, and holds any request a policy rule matches until its step-up is proven. The gateway is
+ * this middleware plus a proxy handler; an existing Hono Worker can `app.use(stepgate(...))`.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { actionDigest, base64url, type CanonicalAction } from '../../shared/canonical-action';
+import { ErrorCode } from '../../shared/errors';
+import { errorResponse, isNavigation, problem } from '../http/responses';
+import { IdentityConfig } from '../identity/identity-config';
+import { createIdentitySource, type Identity, type IdentityEnv } from '../identity/identity-source';
+import { addClaim, canonicalizeRequest, type CanonicalRequest } from '../policy/canonical-request';
+import { compilePolicy, type CompiledPolicy, type RuleMatch } from '../policy/compile-policy';
+import { validatePolicy } from '../policy/validate-policy';
+import { createReservedApp, isReservedPath } from '../reserved/reserved-app';
+import type { UserGate } from '../user-gate/user-gate';
+import { bodyMethodClaims, overridableBody } from './method-override';
+import { readBounded } from './read-body';
+import type { Runtime } from './runtime';
+import { stepUpRequired } from './step-up-required';
+
+export interface StepgateOptions {
+  /** The policy document (validated here; a bad policy throws at startup, never per request). */
+  policy: unknown;
+  /** Name of the policy file, for error messages. */
+  policyFile?: string;
+  /** Identity configuration (see `IdentityConfig`). */
+  identity: unknown;
+  /** Name of the UserGate Durable Object binding. Default `USER_GATE`. */
+  userGateBinding?: string;
+}
+
+/** What the middleware decided, for the handlers after it. */
+export interface StepgateContext {
+  canonical: CanonicalRequest;
+  /** The matched rule, or null when the request passes through unprotected. */
+  match: RuleMatch | null;
+  /** Set only for protected requests that passed their step-up. */
+  identity: Identity | null;
+  /** The body, when Stepgate had to read it; forward these exact bytes. */
+  body: Uint8Array<ArrayBuffer> | null;
+}
+
+interface StepgateEnv extends IdentityEnv {
+  [binding: string]: unknown;
+}
+
+/**
+ * Create the middleware.
+ *
+ * @throws {PolicyError} when the policy is invalid
+ * @throws {Error} when the identity configuration is invalid
+ */
+export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings: StepgateEnv; Variables: { stepgate: StepgateContext } }> => {
+  const policy = compilePolicy(validatePolicy(options.policy, options.policyFile));
+  const identityConfig = IdentityConfig.parse(options.identity);
+  const binding = options.userGateBinding ?? 'USER_GATE';
+  const opts = { caseSensitive: policy.caseSensitive };
+
+  // One runtime per env object (per isolate in practice). Secrets are only visible per request.
+  const runtimes = new WeakMap<object, { rt: Runtime; reserved: ReturnType<typeof createReservedApp> }>();
+  const runtimeFor = (env: StepgateEnv) => {
+    let r = runtimes.get(env);
+    if (!r) {
+      const ns = env[binding] as DurableObjectNamespace<UserGate> | undefined;
+      if (!ns) throw new Error(`binding ${binding} (UserGate Durable Object) is missing`);
+      const rt: Runtime = {
+        policy,
+        identify: createIdentitySource(identityConfig, env),
+        userGate: (sub) => ns.get(ns.idFromName(`user:${sub}`)),
+        development: env.ENVIRONMENT === 'development',
+        loginUrl: identityConfig.loginUrl,
+      };
+      r = { rt, reserved: createReservedApp(rt) };
+      runtimes.set(env, r);
+    }
+    return r;
+  };
+
+  return async function stepgateMiddleware(c, next) {
+    let canonical: CanonicalRequest;
+    try {
+      canonical = canonicalizeRequest(c.req.method, c.req.url, c.req.raw.headers, opts);
+    } catch (err) {
+      return errorResponse(err);
+    }
+    if (!policy.servesHost(canonical.hostname)) {
+      return problem(ErrorCode.AmbiguousRequest, 421, 'This gateway does not serve that host.');
+    }
+
+    let runtime: Runtime;
+    let reserved: ReturnType<typeof createReservedApp>;
+    try {
+      ({ rt: runtime, reserved } = runtimeFor(c.env ?? {}));
+    } catch (err) {
+      console.error('stepgate: configuration error:', err instanceof Error ? err.message : err);
+      return problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
+    }
+    if (isReservedPath(canonical.matchSegments)) {
+      const url = `${new URL(c.req.url).protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
+      return reserved.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
+    }
+
+    try {
+      let body: Uint8Array<ArrayBuffer> | null = null;
+      let match = policy.match(canonical.hostname, canonical.methods, canonical.matchSegments);
+      // A POST may be another method at the origin (`_method` in the body). Only when the path is
+      // covered by some rule is the body read; unprotected routes keep streaming.
+      if (!match && canonical.method === 'POST' && policy.pathMayMatch(canonical.hostname, canonical.matchSegments)) {
+        const kind = overridableBody(c.req.header('content-type') ?? null);
+        if (kind) {
+          body = await readBounded(c.req.raw, policy.maxInspectBytes);
+          const claims = await bodyMethodClaims(kind, body, c.req.header('content-type')!);
+          if (claims.length) {
+            const methods = new Set(canonical.methods);
+            for (const m of claims) addClaim(methods, m);
+            canonical = { ...canonical, methods: [...methods], overridden: true };
+            match = policy.match(canonical.hostname, canonical.methods, canonical.matchSegments);
+          }
+        }
+      }
+      const ctx: StepgateContext = { canonical, match, identity: null, body };
+      c.set('stepgate', ctx);
+      if (!match) return next();
+
+      const who = await runtime.identify(c.req.raw);
+      if (!who.ok) return identityRequired(c.req.raw, canonical, runtime.loginUrl, who.reason);
+
+      if (ctx.body === null && (match.rule.bind === 'action' || canonical.method !== 'GET')) {
+        ctx.body = await readBounded(c.req.raw, policy.maxInspectBytes);
+      }
+      const action: CanonicalAction = {
+        method: canonical.method,
+        host: canonical.host,
+        path: canonical.path,
+        query: canonical.query,
+        bodySha256: base64url(await crypto.subtle.digest('SHA-256', ctx.body ?? new Uint8Array(0))),
+      };
+      // Grants arrive with the factors; until then every protected request is challenged.
+      const challenge = await runtime.userGate(who.identity.sub).createChallenge({
+        sid: who.identity.sid,
+        rule: match.rule.id,
+        bind: match.rule.bind,
+        factors: match.rule.factors,
+        maxAgeSeconds: match.rule.maxAgeSeconds,
+        actionDigest: match.rule.bind === 'action' ? await actionDigest(action) : null,
+        action,
+      });
+      return stepUpRequired(c.req.raw, challenge, `${new URL(c.req.url).protocol}//${canonical.host}`);
+    } catch (err) {
+      return errorResponse(err);
+    }
+  };
+};
+
+function identityRequired(req: Request, canonical: CanonicalRequest, loginUrl: string | undefined, reason: 'missing' | 'invalid'): Response {
+  if (loginUrl && isNavigation(req) && (canonical.method === 'GET' || canonical.method === 'HEAD')) {
+    const returnTo = canonical.path + (canonical.query ? `?${canonical.query}` : '');
+    const sep = loginUrl.includes('?') ? '&' : '?';
+    return new Response(null, {
+      status: 302,
+      headers: { location: `${loginUrl}${sep}return_to=${encodeURIComponent(returnTo)}`, 'cache-control': 'no-store' },
+    });
+  }
+  return problem(
+    ErrorCode.IdentityRequired,
+    401,
+    reason === 'missing' ? 'Sign in to the application first: this action needs to know who you are.' : 'Your session is not valid; sign in again.',
+    {},
+    { 'www-authenticate': `StepUp realm="stepgate", error="identity_required"` },
+  );
+}
+

@@ -1,0 +1,36 @@
+/** @module Stable error codes for every refusal Stepgate makes, shared by edge, CLI and extension. */
+
+/**
+ * Every code the edge can put in a problem+json body (`code`). Clients switch on these,
+ * never on `title` or `detail`, which are for people and may change.
+ */
+export const ErrorCode = {
+  /** The request target cannot be given one unambiguous meaning (encoded slash, `..;`, NUL ...). */
+  AmbiguousRequest: 'ERR_AMBIGUOUS_REQUEST',
+  /** The method is not an HTTP token, or method-override claims disagree. */
+  BadMethod: 'ERR_BAD_METHOD',
+  /** A body that had to be inspected (method override, action binding) is too large. */
+  BodyTooLarge: 'ERR_BODY_TOO_LARGE',
+  /** A protected route was asked for without a verifiable identity. */
+  IdentityRequired: 'ERR_IDENTITY_REQUIRED',
+  /** A protected route needs a step-up; the body says which challenge to answer. */
+  StepUpRequired: 'ERR_STEP_UP_REQUIRED',
+  /** The challenge does not exist, has expired, or belongs to someone else. */
+  ChallengeNotFound: 'ERR_CHALLENGE_NOT_FOUND',
+  /** The path is reserved for Stepgate and has no such endpoint. */
+  NotFound: 'ERR_NOT_FOUND',
+  /** The method is not allowed on this Stepgate endpoint. */
+  MethodNotAllowed: 'ERR_METHOD_NOT_ALLOWED',
+  /** The origin could not be reached or broke the connection. */
+  OriginUnreachable: 'ERR_ORIGIN_UNREACHABLE',
+  /** Stepgate is misconfigured; the details are in the operator's logs, never in the response. */
+  Misconfigured: 'ERR_GATEWAY_MISCONFIGURED',
+  /** An internal dependency (Durable Object, D1) failed; the request was not forwarded. */
+  Unavailable: 'ERR_UNAVAILABLE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The problem type URI for a code (RFC 9457 `type`). */
+export const problemType = (code: ErrorCode): string =>
+  `urn:stepgate:problem:${code.slice(4).toLowerCase().replaceAll('_', '-')}`;

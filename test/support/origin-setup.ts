@@ -1,0 +1,26 @@
+/** @module Global setup for the `edge` project: a real demo origin and a JWKS server on loopback. */
+import type { TestProject } from 'vitest/node';
+import { startDemoOrigin } from '../../edge/demo/demo-origin';
+import { startJwksServer } from './jwks-server';
+
+const TEST_JWT_SECRET = 'test-only-identity-secret-0123456789abcdef';
+
+export default async function setup(project: TestProject) {
+  const origin = await startDemoOrigin({ jwtSecret: TEST_JWT_SECRET, inspect: true });
+  const jwks = await startJwksServer();
+  project.provide('originUrl', origin.url);
+  project.provide('jwksUrl', jwks.url);
+  project.provide('jwksPrivateJwk', jwks.privateJwk);
+  return async () => {
+    await origin.close();
+    await jwks.close();
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    originUrl: string;
+    jwksUrl: string;
+    jwksPrivateJwk: JsonWebKey;
+  }
+}

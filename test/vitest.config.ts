@@ -1,0 +1,52 @@
+/**
+ * @module Test projects: `edge` runs inside workerd (the Workers Vitest pool, real D1 and Durable
+ * Objects); `node` drives the bundled gateway under Miniflare with raw HTTP; `e2e` drives real Chromium.
+ */
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const migrations = await readD1Migrations(`${root}/edge/migrations`);
+
+/** Test-only secret; the demo origin in global setup signs sessions with the same one. */
+export const TEST_JWT_SECRET = 'test-only-identity-secret-0123456789abcdef';
+
+export default defineConfig({
+  root,
+  test: {
+    projects: [
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: `${root}/wrangler.toml` },
+            miniflare: {
+              bindings: {
+                ORIGIN_URL: inject('originUrl'),
+                IDENTITY_JWT_SECRET: TEST_JWT_SECRET,
+                TEST_MIGRATIONS: migrations,
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'edge',
+          include: ['test/edge/**/*.test.ts'],
+          globalSetup: ['test/support/origin-setup.ts'],
+          setupFiles: ['test/support/apply-migrations.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['test/node/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
