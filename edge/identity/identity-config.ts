@@ -30,8 +30,8 @@ export const JwtIdentityConfig = z.strictObject({
 
 export const AccessIdentityConfig = z.strictObject({
   source: z.literal('cloudflareAccess'),
-  /** e.g. `https://acme.cloudflareaccess.com` */
-  teamDomain: z.url({ protocol: /^https$/ }),
+  /** e.g. `https://acme.cloudflareaccess.com` (http is accepted for a loopback host in development only). */
+  teamDomain: z.url({ protocol: /^https?$/ }),
   /** The Access application's AUD tag. */
   audience: z.string().min(1),
   ...Common,

@@ -78,6 +78,11 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
 
   if (cfg.source === 'cloudflareAccess') {
     const team = cfg.teamDomain.replace(/\/+$/, '');
+    const teamUrl = new URL(team);
+    const loopback = teamUrl.hostname === '127.0.0.1' || teamUrl.hostname === 'localhost';
+    if (teamUrl.protocol !== 'https:' && !(loopback && env.ENVIRONMENT === 'development')) {
+      throw new Error('IDENTITY: teamDomain must be https');
+    }
     key = createRemoteJWKSet(new URL(`${team}/cdn-cgi/access/certs`));
     algorithms = ['RS256', 'ES256'];
     issuer = team;
