@@ -1,0 +1,74 @@
+/** `npx stepgate policy ...`: what app owners run before deploying a policy. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../edge/cli/main';
+import { ROOT } from '../support/miniflare-gateway';
+
+const run = async (...argv: string[]) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, (l) => out.push(l), (l) => err.push(l));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+};
+const DEMO = join(ROOT, 'edge/config/policy.json');
+const tmp = (text: string) => {
+  const f = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
+  writeFileSync(f, text);
+  return f;
+};
+
+describe('stepgate policy check', () => {
+  it('accepts the demo policy', async () => {
+    expect(await run('policy', 'check', DEMO)).toMatchObject({ code: 0, out: expect.stringContaining('2 rule(s): admin-writes, delete-project') });
+  });
+
+  it('reports each problem with file, rule id and field, and exits 1', async () => {
+    const f = tmp(JSON.stringify({ version: 1, rules: [{ id: 'x', match: { path: 'admin' }, require: { factors: ['sms'], bind: 'session' } }] }));
+    const r = await run('policy', 'check', f);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${f}: rule "x": match.path: must start with "/"`);
+    expect(r.err).toContain(`${f}: rule "x": require.factors.0:`);
+  });
+
+  it('warns when rules name hosts but the policy does not restrict hosts', async () => {
+    const f = tmp(JSON.stringify({ version: 1, rules: [{ id: 'h', match: { host: 'app.example.com', path: '/a' }, require: { factors: ['totp'], bind: 'session' } }] }));
+    expect((await run('policy', 'check', f)).out).toContain('warning: rule(s) h name a host');
+  });
+});
+
+describe('stepgate policy test', () => {
+  it.each([
+    ['DELETE /api/projects/7', 'rule: delete-project (bind: action'],
+    ['delete /API/projects//7/', 'rule: delete-project'],
+    ['POST /admin/settings', 'rule: admin-writes (bind: session'],
+    ['GET /api/projects', 'no rule matches: passes through'],
+    ['DELETE /api/projects%2F7', 'refused: 400 ERR_AMBIGUOUS_REQUEST'],
+    ['GET /api/projects/7?_method=DELETE', 'matched as DELETE'],
+  ])('%s → %s', async (req, expected) => {
+    const r = await run('policy', 'test', DEMO, req);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(expected);
+  });
+
+  it('prints usage and exits 2 on a malformed call', async () => {
+    expect((await run('policy', 'test', DEMO)).code).toBe(2);
+    expect((await run('nonsense')).err).toContain('Usage:');
+  });
+});
+
+describe('stepgate policy schema', () => {
+  it('writes the JSON Schema that is published in the repo', async () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'schema-')), 's.json');
+    expect((await run('policy', 'schema', f)).code).toBe(0);
+    expect(readFileSync(f, 'utf8')).toBe(readFileSync(join(ROOT, 'edge/policy/policy.schema.json'), 'utf8'));
+  });
+});
+
+it('runs as `npx stepgate` through the package bin', async () => {
+  const { stdout } = await promisify(execFile)('npx', ['stepgate', 'policy', 'test', DEMO, 'DELETE /api/projects/1'], { cwd: ROOT });
+  expect(stdout).toContain('rule: delete-project');
+});
