@@ -19,6 +19,8 @@ export interface CanonicalRequest {
   path: string;
   /** Decoded, case-folded (unless case-sensitive) segments without the trailing slash: what rules match. */
   matchSegments: readonly string[];
+  /** `http:` or `https:`, as received. */
+  protocol: string;
   /** Raw query without `?` ("" when absent), validated and forwarded unchanged. */
   query: string;
   /** True when the method came from an override header or `_method` parameter. */
@@ -77,6 +79,15 @@ function decodeSegment(raw: string): Uint8Array {
   return out.subarray(0, n);
 }
 
+/** Whether every character of a raw segment stays literal in canonical form (no '%', no ';'). */
+function isPlain(raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 128 || !KEEP[c]) return false;
+  }
+  return true;
+}
+
 function encodeSegment(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i++) {
@@ -133,7 +144,7 @@ export function canonicalizeRequest(
   // Why: absolute-form targets and duplicated Host headers let the URL and Host disagree,
   // so a rule bound to one host could be bypassed by naming another.
   const hostHeader = headers.get('host');
-  if (hostHeader !== null && canonicalHost(hostHeader.trim()).host !== host) {
+  if (hostHeader !== null && hostHeader !== authority && canonicalHost(hostHeader.trim()).host !== host) {
     throw ambiguous('host: Host header does not match the request target');
   }
 
@@ -158,12 +169,16 @@ export function canonicalizeRequest(
   for (let i = 1; i < rawSegs.length; i++) {
     const raw = rawSegs[i]!;
     if (raw === '') continue; // '//' collapses; a trailing '/' is remembered below
-    const bytes = decodeSegment(raw);
-    let text: string;
-    try {
-      text = utf8.decode(bytes);
-    } catch {
-      throw ambiguous('path: percent-encoding is not valid UTF-8');
+    // Fast path: a segment of plain characters is already canonical and needs no decoding.
+    const plain = isPlain(raw);
+    const bytes = plain ? null : decodeSegment(raw);
+    let text = raw;
+    if (bytes) {
+      try {
+        text = utf8.decode(bytes);
+      } catch {
+        throw ambiguous('path: percent-encoding is not valid UTF-8');
+      }
     }
     if (text === '.') continue;
     if (text === '..') {
@@ -175,30 +190,26 @@ export function canonicalizeRequest(
     }
     // Why: Windows origins strip trailing dots and spaces (`/admin./`), and treat `::$DATA` as the file.
     if (/[. ]$/.test(text) || text.includes('::')) throw ambiguous('path: a segment may not end with "." or " " or contain "::"');
-    out.push(encodeSegment(bytes));
-    keys.push(options.caseSensitive ? text : fold(text));
+    out.push(bytes ? encodeSegment(bytes) : raw);
+    keys.push(options.caseSensitive ? text : plain ? text.toLowerCase() : fold(text));
   }
   const trailing = out.length > 0 && rawPath.endsWith('/');
   const path = '/' + out.join('/') + (trailing ? '/' : '');
 
-  const methods = new Set<string>([m]);
-  if (m === 'HEAD') methods.add('GET');
-  let overridden = false;
+  let methods: string[] = m === 'HEAD' ? ['HEAD', 'GET'] : [m];
+  let claimed: Set<string> | null = null;
   for (const name of METHOD_OVERRIDE_HEADERS) {
     const v = headers.get(name);
     if (v === null) continue;
-    for (const claim of v.split(',')) {
-      addClaim(methods, claim);
-      overridden = true;
-    }
+    claimed ??= new Set(methods);
+    for (const claim of v.split(',')) addClaim(claimed, claim);
   }
   if (query !== '') {
-    for (const claim of methodParams(query)) {
-      addClaim(methods, claim);
-      overridden = true;
-    }
+    for (const claim of methodParams(query)) addClaim((claimed ??= new Set(methods)), claim);
   }
-  return { method: m, methods: [...methods], hostname, host, path, matchSegments: keys, query, overridden };
+  if (claimed) methods = [...claimed];
+  const protocol = url.slice(0, schemeEnd + 1).toLowerCase();
+  return { method: m, methods, hostname, host, protocol, path, matchSegments: keys, query, overridden: claimed !== null };
 }
 
 /** Add an override claim to the method set, refusing junk that an origin might still interpret. */

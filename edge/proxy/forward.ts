@@ -44,9 +44,11 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  */
 export function originHeaders(incoming: Headers, proto: string, host: string, clientIp: string | null): Headers {
   const out = new Headers();
-  const named = new Set((incoming.get('connection') ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  // Headers named in Connection are hop-by-hop too; "keep-alive"/"close" name none worth a set.
+  const conn = incoming.get('connection');
+  const named = conn && !/^\s*(keep-alive|close)\s*$/i.test(conn) ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : null;
   for (const [name, value] of incoming) {
-    if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('stepgate-')) continue;
+    if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-')) continue;
     out.append(name, value);
   }
   if (clientIp) out.set('x-forwarded-for', clientIp);
@@ -80,7 +82,7 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
     if (!sg) return problem(ErrorCode.Misconfigured, 503, 'Stepgate middleware did not run; nothing is forwarded.');
     const { canonical } = sg;
     const req = c.req.raw;
-    const proto = new URL(req.url).protocol;
+    const proto = canonical.protocol;
     const target = `${base ?? `${proto}//${canonical.host}`}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
     const hasBody = canonical.method !== 'GET' && canonical.method !== 'HEAD';
     const init: RequestInit = {

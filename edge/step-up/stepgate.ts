@@ -97,7 +97,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       return problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
     }
     if (isReservedPath(canonical.matchSegments)) {
-      const url = `${new URL(c.req.url).protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
+      const url = `${canonical.protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
       return reserved.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
     }
 
@@ -146,7 +146,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         actionDigest: match.rule.bind === 'action' ? await actionDigest(action) : null,
         action,
       });
-      return stepUpRequired(c.req.raw, challenge, `${new URL(c.req.url).protocol}//${canonical.host}`);
+      return stepUpRequired(c.req.raw, challenge, `${canonical.protocol}//${canonical.host}`);
     } catch (err) {
       return errorResponse(err);
     }

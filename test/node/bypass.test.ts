@@ -141,7 +141,7 @@ describe('method spelling and overrides', () => {
 });
 
 describe('spoofed headers', () => {
-  it.each([
+  it.each<Record<string, string>>([
     { 'Stepgate-Grant': 'forged' },
     { 'Stepgate-Assertion': 'eyJhbGciOiJub25lIn0.e30.' },
     { 'Stepgate-Approved': 'true' },
