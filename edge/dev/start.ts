@@ -9,9 +9,13 @@ import { ensureDevVars } from './dev-vars';
 const GATEWAY_PORT = Number(process.env.STEPGATE_PORT ?? 8787);
 const DEMO_PORT = Number(process.env.DEMO_PORT ?? 8788);
 
+// Tests run their own instance beside a developer's: separate local state and inspector port.
+const persist = process.env.STEPGATE_PERSIST_TO ? ['--persist-to', process.env.STEPGATE_PERSIST_TO] : [];
+const inspector = process.env.STEPGATE_INSPECTOR_PORT ? ['--inspector-port', process.env.STEPGATE_INSPECTOR_PORT] : [];
+
 const secrets = ensureDevVars();
 
-const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], {
+const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', ...persist], {
   stdio: 'inherit',
   env: { ...process.env, CI: 'true' },
 });
@@ -25,7 +29,7 @@ console.log(`stepgate: demo app (the origin) on ${demo.url}`);
 
 const wrangler = spawn(
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(GATEWAY_PORT), '--var', `ORIGIN_URL:${demo.url}`],
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(GATEWAY_PORT), '--var', `ORIGIN_URL:${demo.url}`, ...persist, ...inspector],
   { stdio: 'inherit' },
 );
 console.log(`stepgate: gateway on http://127.0.0.1:${GATEWAY_PORT} — try http://127.0.0.1:${GATEWAY_PORT}/login?user=alice`);

@@ -10,6 +10,7 @@ export interface StepUpPageInput {
   factors: readonly string[];
   expiresAt: number;
   challengeId: string;
+  matchedMethod: string;
 }
 
 const FACTOR_NAMES: Record<string, string> = { webauthn: 'a passkey or security key', totp: 'an authenticator app code' };
@@ -36,7 +37,9 @@ export const stepUpPage = (i: StepUpPageInput) =>
 <section class="action" aria-label="What you are approving">
 <dl>
 <dt>Site</dt><dd>${i.action.host}</dd>
-<dt>Action</dt><dd><span class="method">${i.action.method}</span> ${readablePath(i.action.path, i.action.query)}</dd>
+<dt>Action</dt><dd><span class="method">${i.matchedMethod}</span> ${readablePath(i.action.path, i.action.query)}${
+      i.matchedMethod !== i.action.method ? html` <span class="note">(sent as ${i.action.method}, asking for ${i.matchedMethod})</span>` : ''
+    }</dd>
 <dt>Covers</dt><dd>${i.bind === 'action' ? 'this one request, once' : `rule “${i.rule}” for a few minutes`}</dd>
 <dt>Expires</dt><dd><time datetime="${new Date(i.expiresAt).toISOString()}">${new Date(i.expiresAt).toUTCString()}</time></dd>
 </dl>

@@ -74,6 +74,7 @@ export const openapi = {
           factors: { type: 'array', items: { type: 'string' } },
           max_age: { type: 'integer' },
           action: { $ref: '#/components/schemas/Action' },
+          matched_method: { type: 'string', description: 'The method the rule matched (differs from action.method when an override claimed it)' },
         },
       },
       Action: {
@@ -97,6 +98,7 @@ export const openapi = {
           factors: { type: 'array', items: { type: 'string' } },
           max_age: { type: 'integer' },
           action: { $ref: '#/components/schemas/Action' },
+          matched_method: { type: 'string' },
           expires_at: { type: 'string', format: 'date-time' },
         },
       },

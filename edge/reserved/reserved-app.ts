@@ -24,6 +24,7 @@ const challengeJson = (ch: Challenge) => ({
   factors: ch.factors,
   max_age: ch.maxAgeSeconds,
   action: ch.action,
+  matched_method: ch.matchedMethod,
   expires_at: new Date(ch.expiresAt).toISOString(),
 });
 

@@ -40,6 +40,7 @@ export async function stepUpRequired(req: Request, ch: Challenge, origin: string
       max_age: ch.maxAgeSeconds,
       expires_at: new Date(ch.expiresAt).toISOString(),
       action: ch.action,
+      matched_method: ch.matchedMethod,
     },
     headers,
   );

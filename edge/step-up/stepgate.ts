@@ -145,6 +145,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         maxAgeSeconds: match.rule.maxAgeSeconds,
         actionDigest: match.rule.bind === 'action' ? await actionDigest(action) : null,
         action,
+        matchedMethod: match.method === 'GET' && canonical.method === 'HEAD' ? 'HEAD' : match.method,
       });
       return stepUpRequired(c.req.raw, challenge, `${canonical.protocol}//${canonical.host}`);
     } catch (err) {

@@ -17,6 +17,8 @@ export interface ChallengeInput {
   actionDigest: string | null;
   /** The action as shown to the person approving it. */
   action: CanonicalAction;
+  /** The method the rule matched: differs from `action.method` when an override (`_method`) claimed it. */
+  matchedMethod: string;
 }
 
 export interface Challenge extends ChallengeInput {
@@ -40,8 +42,31 @@ interface ChallengeRow extends Record<string, SqlStorageValue> {
   max_age: number;
   action_digest: string | null;
   action: string;
+  matched_method: string;
   created_at: number;
   expires_at: number;
+}
+
+/**
+ * Storage schema, one step per entry, applied in order once per object. Challenges live five
+ * minutes, so a step may drop and recreate their table; later state (grants, counters) will not.
+ */
+const MIGRATIONS: readonly string[] = [
+  `DROP TABLE IF EXISTS challenges;
+   CREATE TABLE challenges (
+     id TEXT PRIMARY KEY, sid TEXT NOT NULL, rule TEXT NOT NULL, bind TEXT NOT NULL,
+     factors TEXT NOT NULL, max_age INTEGER NOT NULL, action_digest TEXT, action TEXT NOT NULL,
+     matched_method TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+   CREATE INDEX challenges_expiry ON challenges (expires_at);`,
+];
+
+function migrate(sql: SqlStorage): void {
+  sql.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+  const done = sql.exec<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations').one().v ?? 0;
+  for (let v = done; v < MIGRATIONS.length; v++) {
+    sql.exec(MIGRATIONS[v]!);
+    sql.exec('INSERT INTO schema_migrations (version) VALUES (?)', v + 1);
+  }
 }
 
 export class UserGate extends DurableObject<Record<string, unknown>> {
@@ -52,13 +77,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS challenges (
-        id TEXT PRIMARY KEY, sid TEXT NOT NULL, rule TEXT NOT NULL, bind TEXT NOT NULL,
-        factors TEXT NOT NULL, max_age INTEGER NOT NULL, action_digest TEXT, action TEXT NOT NULL,
-        created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)`);
-      this.sql.exec('CREATE INDEX IF NOT EXISTS challenges_expiry ON challenges (expires_at)');
-    });
+    ctx.blockConcurrencyWhile(async () => migrate(this.sql));
   }
 
   /** Record a new challenge and return it. Expired challenges are swept first; the open count is capped. */
@@ -80,10 +99,10 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       status: 'pending',
     };
     this.sql.exec(
-      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       challenge.id, input.sid, input.rule, input.bind, JSON.stringify(input.factors), input.maxAgeSeconds,
-      input.actionDigest, JSON.stringify(input.action), now, challenge.expiresAt,
+      input.actionDigest, JSON.stringify(input.action), input.matchedMethod, now, challenge.expiresAt,
     );
     await this.scheduleSweep(challenge.expiresAt);
     return challenge;
@@ -118,6 +137,7 @@ const toChallenge = (r: ChallengeRow): Challenge => ({
   maxAgeSeconds: r.max_age,
   actionDigest: r.action_digest,
   action: JSON.parse(r.action) as CanonicalAction,
+  matchedMethod: r.matched_method,
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   status: 'pending',

@@ -146,7 +146,7 @@ describe('a protected route without a grant', () => {
       headers: { cookie: await sessionCookie('alice'), 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(res.status).toBe(401);
-    expect(await res.json()).toMatchObject({ rule: 'delete-project' });
+    expect(await res.json()).toMatchObject({ rule: 'delete-project', matched_method: 'DELETE', action: { method: 'POST' } });
     expect(await originSaw('m=ovr1')).toEqual([]);
     expect(await projectIds()).toContain(4);
   });

@@ -11,6 +11,7 @@ const input = (over: Partial<ChallengeInput> = {}): ChallengeInput => ({
   maxAgeSeconds: 300,
   actionDigest: 'digest',
   action: { method: 'DELETE', host: 'app.test', path: '/api/projects/1', query: '', bodySha256: '' },
+  matchedMethod: 'DELETE',
   ...over,
 });
 const gate = (name: string) => env.USER_GATE.get(env.USER_GATE.idFromName(name));

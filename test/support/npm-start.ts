@@ -1,0 +1,68 @@
+/** @module Run `npm start` (edge/dev/start.ts: wrangler dev + demo app) on free ports, for end-to-end tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './miniflare-gateway';
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+export interface StartedDemo {
+  gateway: string;
+  demo: string;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Start the quickstart exactly as `npm start` does, with isolated local state. */
+export async function npmStart(timeoutMs = 90_000): Promise<StartedDemo> {
+  const [gp, dp, ip] = [await freePort(), await freePort(), await freePort()];
+  const child: ChildProcess = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['edge/dev/start.ts'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      STEPGATE_PORT: String(gp),
+      DEMO_PORT: String(dp),
+      STEPGATE_INSPECTOR_PORT: String(ip),
+      STEPGATE_PERSIST_TO: mkdtempSync(join(tmpdir(), 'stepgate-state-')),
+      NO_COLOR: '1',
+    },
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const stop = async () => {
+    if (child.exitCode === null) {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (!out.includes(`Ready on http://127.0.0.1:${gp}`)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`npm start did not become ready:\n${out.slice(-3000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { gateway: `http://127.0.0.1:${gp}`, demo: `http://127.0.0.1:${dp}`, output: () => out, stop };
+}
