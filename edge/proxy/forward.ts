@@ -43,13 +43,14 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * Exported for tests; `proto`, `host` and `clientIp` are Stepgate's own view of the request.
  */
 export function originHeaders(incoming: Headers, proto: string, host: string, clientIp: string | null): Headers {
-  const out = new Headers();
+  // A native copy, then deletions by name: measured ~70 µs/request cheaper in workerd than
+  // rebuilding the headers entry by entry in JavaScript (docs/benchmarks.md).
+  const out = new Headers(incoming);
   // Headers named in Connection are hop-by-hop too; "keep-alive"/"close" name none worth a set.
   const conn = incoming.get('connection');
   const named = conn && !/^\s*(keep-alive|close)\s*$/i.test(conn) ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : null;
-  for (const [name, value] of incoming) {
-    if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-')) continue;
-    out.append(name, value);
+  for (const name of incoming.keys()) {
+    if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-')) out.delete(name);
   }
   if (clientIp) out.set('x-forwarded-for', clientIp);
   out.set('x-forwarded-proto', proto.replace(':', ''));
