@@ -31,6 +31,18 @@ export const base64url = (bytes: ArrayBuffer | Uint8Array): string => {
   return btoa(s).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 };
 
+/**
+ * Decode base64 or base64url (padding optional).
+ *
+ * @throws {DOMException} when the input is not base64
+ */
+export const fromBase64url = (s: string): Uint8Array<ArrayBuffer> => {
+  const bin = atob(s.replaceAll('-', '+').replaceAll('_', '/'));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+};
+
 /** SHA-256 of bytes or a UTF-8 string, base64url. */
 export const sha256b64u = async (data: ArrayBuffer | Uint8Array<ArrayBuffer> | string): Promise<string> => {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;

@@ -2,19 +2,12 @@
  * @module seal/open: AES-256-GCM with a random 96-bit IV and AAD that binds a ciphertext to where
  * it belongs (e.g. "totp|alice"), so a ciphertext moved to another row or purpose fails to open.
  */
-import { base64url } from '../../shared/canonical-action';
+import { base64url, fromBase64url } from '../../shared/canonical-action';
 import type { Keyring, KeyPurpose } from './keyring';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 const VERSION = 'v1';
-
-const fromB64u = (s: string): Uint8Array<ArrayBuffer> => {
-  const bin = atob(s.replaceAll('-', '+').replaceAll('_', '/'));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-};
 
 /** Encrypt `plaintext` under the primary key of `purpose`. Output: `v1.<kid>.<iv>.<ciphertext+tag>`. */
 export async function seal(ring: Keyring, purpose: KeyPurpose, plaintext: string | Uint8Array<ArrayBuffer>, aad: string): Promise<string> {
@@ -43,7 +36,7 @@ export async function openBytes(ring: Keyring, purpose: KeyPurpose, sealed: stri
   const [, kid, iv, ct] = parts as [string, string, string, string];
   if (!ring.kids.includes(kid)) throw new Error('sealed value: unknown key id');
   const key = await ring.aes(purpose, kid);
-  const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromB64u(iv), additionalData: enc.encode(`${purpose}|${kid}|${aad}`) }, key, fromB64u(ct));
+  const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromBase64url(iv), additionalData: enc.encode(`${purpose}|${kid}|${aad}`) }, key, fromBase64url(ct));
   return new Uint8Array(pt);
 }
 

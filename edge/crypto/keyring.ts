@@ -2,7 +2,7 @@
  * @module The keyring: master keys from the `STEPGATE_KEYS` secret, each with a key id, and
  * per-purpose subkeys derived by HKDF-SHA-256, so no two uses ever share key material.
  */
-import { base64url } from '../../shared/canonical-action';
+import { base64url, fromBase64url } from '../../shared/canonical-action';
 
 /** Every use of key material, each its own HKDF `info`. Adding a purpose never changes another's keys. */
 export const KEY_PURPOSES = [
@@ -33,13 +33,6 @@ const KID = /^[A-Za-z0-9_-]{1,32}$/;
 const SALT = new TextEncoder().encode('stepgate-keyring-v1');
 const info = (purpose: KeyPurpose) => new TextEncoder().encode(`stepgate/${purpose}/v1`);
 
-const fromBase64 = (s: string): Uint8Array<ArrayBuffer> => {
-  const bin = atob(s.replaceAll('-', '+').replaceAll('_', '/'));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-};
-
 /**
  * Parse the keyring secret: `{"primary":"k1","keys":{"k1":"<base64, ≥ 32 bytes>", ...}}`.
  *
@@ -60,7 +53,7 @@ export function parseKeyring(secret: string | undefined): Keyring {
     if (!KID.test(kid)) throw new Error(`STEPGATE_KEYS: key id "${kid.slice(0, 40)}" must be 1-32 letters, digits, "_" or "-"`);
     let raw: Uint8Array<ArrayBuffer>;
     try {
-      raw = fromBase64(String(value));
+      raw = fromBase64url(String(value));
     } catch {
       throw new Error(`STEPGATE_KEYS: key "${kid}" is not base64`);
     }
