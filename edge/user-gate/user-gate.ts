@@ -58,6 +58,7 @@ const MIGRATIONS: readonly string[] = [
      factors TEXT NOT NULL, max_age INTEGER NOT NULL, action_digest TEXT, action TEXT NOT NULL,
      matched_method TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
    CREATE INDEX challenges_expiry ON challenges (expires_at);`,
+  `CREATE TABLE totp_steps (factor TEXT PRIMARY KEY, last_step INTEGER NOT NULL);`,
 ];
 
 function migrate(sql: SqlStorage): void {
@@ -114,6 +115,23 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       .exec<ChallengeRow>('SELECT * FROM challenges WHERE id = ? AND sid = ? AND expires_at > ?', id, sid, this.now())
       .toArray()[0];
     return row ? toChallenge(row) : null;
+  }
+
+  /**
+   * Record that a TOTP code of `factor` for time step `step` was used. True only for a step later
+   * than every step accepted before, so a code — or an older one — can never be replayed, from
+   * any session, however many requests race (the object is the single writer).
+   */
+  async acceptTotpStep(factor: string, step: number): Promise<boolean> {
+    if (!Number.isSafeInteger(step) || step < 0) return false;
+    const row = this.sql.exec<{ last_step: number }>('SELECT last_step FROM totp_steps WHERE factor = ?', factor).toArray()[0];
+    if (row && row.last_step >= step) return false;
+    this.sql.exec(
+      'INSERT INTO totp_steps (factor, last_step) VALUES (?, ?) ON CONFLICT (factor) DO UPDATE SET last_step = excluded.last_step',
+      factor,
+      step,
+    );
+    return true;
   }
 
   override async alarm(): Promise<void> {
