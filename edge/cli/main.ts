@@ -64,7 +64,7 @@ export async function main(argv: string[], out: Out = console.log, err: Out = co
   }
   const url = /^https?:\/\//i.test(m[2]!) ? m[2]! : `https://app.invalid${m[2]!.startsWith('/') ? '' : '/'}${m[2]}`;
   try {
-    const c = canonicalizeRequest(m[1]!, url, new Headers(), { caseSensitive: policy.caseSensitive });
+    const c = canonicalizeRequest(m[1]!, url, new Headers(), { caseSensitive: policy.caseSensitive, allowPathInfo: policy.policy.allowPathInfo ?? false });
     out(`canonical: ${c.method} ${c.host}${c.path}${c.query ? `?${c.query}` : ''}`);
     if (!policy.servesHost(c.hostname)) {
       out('refused: 421, this gateway does not serve that host');

@@ -26,7 +26,11 @@ export const JwtIdentityConfig = z.strictObject({
   /** Largest clock skew tolerated, seconds. Default 30. */
   clockToleranceSeconds: z.number().int().min(0).max(300).optional(),
   ...Common,
-}).refine((c) => c.cookie !== undefined || c.bearer === true, { message: 'set "cookie" or "bearer": true' });
+})
+  .refine((c) => c.cookie !== undefined || c.bearer === true, { message: 'set "cookie" or "bearer": true' })
+  // Why: a JWKS is often shared by many apps of one identity provider; without issuer and
+  // audience, a token minted for any of them would be accepted here.
+  .refine((c) => !c.jwksUrl || (c.issuer !== undefined && c.audience !== undefined), { message: 'with "jwksUrl", set "issuer" and "audience"' });
 
 export const AccessIdentityConfig = z.strictObject({
   source: z.literal('cloudflareAccess'),

@@ -30,7 +30,12 @@ export interface CanonicalRequest {
 export interface CanonicalizeOptions {
   /** Match paths case-sensitively. Default false: IIS and many frameworks fold case. */
   caseSensitive?: boolean;
+  /** Allow a script name followed by more path (`/index.php/admin`). Default false. */
+  allowPathInfo?: boolean;
 }
+
+/** A segment naming a server-side script: anything after it is PATH_INFO, routed by the script. */
+const SCRIPT_SEGMENT = /\.(php\d?|phtml|aspx?|ashx|asmx|axd|jspx?|cgi|pl|dll|exe)$/i;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers that ask frameworks to treat a request as another method. */
@@ -193,21 +198,30 @@ export function canonicalizeRequest(
     out.push(bytes ? encodeSegment(bytes) : raw);
     keys.push(options.caseSensitive ? text : plain ? text.toLowerCase() : fold(text));
   }
+  if (!options.allowPathInfo) {
+    // Why: `/index.php/admin/settings` is routed by PHP front controllers (and IIS, Tomcat) as
+    // `/admin/settings`, which a rule for `/admin/**` would not see as its own.
+    for (let i = 0; i < keys.length - 1; i++) {
+      if (SCRIPT_SEGMENT.test(keys[i]!)) throw ambiguous('path: a script name followed by more path (PATH_INFO) is not allowed');
+    }
+  }
   const trailing = out.length > 0 && rawPath.endsWith('/');
   const path = '/' + out.join('/') + (trailing ? '/' : '');
 
   let methods: string[] = m === 'HEAD' ? ['HEAD', 'GET'] : [m];
+  // Claimed methods come first: an origin that honours the override acts as the claimed method,
+  // so the rule for that method is the one that must be satisfied.
   let claimed: Set<string> | null = null;
   for (const name of METHOD_OVERRIDE_HEADERS) {
     const v = headers.get(name);
     if (v === null) continue;
-    claimed ??= new Set(methods);
+    claimed ??= new Set();
     for (const claim of v.split(',')) addClaim(claimed, claim);
   }
   if (query !== '') {
-    for (const claim of methodParams(query)) addClaim((claimed ??= new Set(methods)), claim);
+    for (const claim of methodParams(query)) addClaim((claimed ??= new Set()), claim);
   }
-  if (claimed) methods = [...claimed];
+  if (claimed) methods = [...new Set([...claimed, ...methods])];
   const protocol = url.slice(0, schemeEnd + 1).toLowerCase();
   return { method: m, methods, hostname, host, protocol, path, matchSegments: keys, query, overridden: claimed !== null };
 }
@@ -221,22 +235,54 @@ export function addClaim(methods: Set<string>, claim: string): void {
   if (u === 'HEAD') methods.add('GET');
 }
 
+/** Percent-decode the way lenient servers do: `+` is a space, bad escapes stay as they are. */
+export function lenientDecode(s: string): string {
+  const plus = s.replaceAll('+', ' ');
+  if (!plus.includes('%')) return plus;
+  const bytes: number[] = [];
+  for (let i = 0; i < plus.length; i++) {
+    const c = plus.charCodeAt(i);
+    const hi = c === 0x25 ? hexVal(plus.charCodeAt(i + 1)) : -1;
+    const lo = hi >= 0 ? hexVal(plus.charCodeAt(i + 2)) : -1;
+    if (lo >= 0) {
+      bytes.push(hi * 16 + lo);
+      i += 2;
+    } else if (c < 0x80) bytes.push(c);
+    else for (const b of new TextEncoder().encode(plus[i]!)) bytes.push(b);
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
 /**
- * Values of `_method`-like parameters in a query or form body. PHP turns '.', ' ' and '[' in
- * parameter names into '_', so `.method` reaches Laravel as `_method`; all such spellings count.
+ * Whether some framework reads a parameter of this (decoded) name as `_method`: PHP drops leading
+ * spaces, cuts at NUL and turns ' ', '.' and '[' into '_'; qs and Rack accept `[_method]`/`_method[]`.
+ */
+export const isMethodParamName = (name: string): boolean =>
+  name.split('\0')[0]!.replace(/^\s+/, '').replace(/[[\]]/g, '').replace(/[\s.]/g, '_').toLowerCase() === '_method';
+
+/**
+ * Values of `_method`-like parameters in a query string or form body. Pairs are split on '&' and
+ * ';' (Rack splits on both); names are compared the way the most lenient framework would.
  */
 export function methodParams(form: string): string[] {
   // Why '%': `_%6Dethod` decodes to `_method`, so encoded forms need the full parse.
   if (!/method|%/i.test(form)) return [];
   const found: string[] = [];
-  let params: URLSearchParams;
-  try {
-    params = new URLSearchParams(form);
-  } catch {
-    return [];
-  }
-  for (const [k, v] of params) {
-    if (k.replace(/[. []/g, '_').toLowerCase() === '_method') found.push(v);
+  for (const pair of form.split(/[&;]/)) {
+    const eq = pair.indexOf('=');
+    const name = lenientDecode(eq < 0 ? pair : pair.slice(0, eq));
+    if (isMethodParamName(name)) found.push(eq < 0 ? '' : lenientDecode(pair.slice(eq + 1)));
   }
   return found;
+}
+
+/**
+ * How many places in a body could be read as a `_method` parameter by some parser, counted on a
+ * decoded, folded copy. When this exceeds the claims the structured parsers found, a parser
+ * Stepgate does not model may see an override, and the request is matched as every method.
+ */
+export function methodMentions(text: string): number {
+  if (!/method/i.test(text) && !text.includes('%')) return 0;
+  const folded = lenientDecode(text).toLowerCase().replace(/[\s.[\]\0]/g, '_');
+  return folded.match(/(^|[^a-z0-9])_+method(?![a-z0-9])/g)?.length ?? 0;
 }

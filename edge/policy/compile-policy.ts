@@ -136,6 +136,22 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
 
   const hostSet = policy.hosts ? compileHostSet(policy.hosts) : null;
 
+  /**
+   * For each method in order (claimed overrides come first), the first rule in file order that
+   * covers it; '*' stands for every method (an override Stepgate could not read exactly).
+   */
+  const matchSegments = (hostname: string, methods: readonly string[], segments: readonly string[]): RuleMatch | null => {
+    const candidates: Entry[] = [];
+    for (const root of roots(hostname)) collect(root, segments, 0, (e) => candidates.push(e));
+    if (candidates.length === 0) return null;
+    candidates.sort((a, b) => a.rule.index - b.rule.index);
+    for (const m of methods) {
+      const e = candidates.find((c) => c.methods === null || m === '*' || c.methods.has(m));
+      if (e) return { rule: e.rule, method: m === '*' ? (e.methods ? [...e.methods][0]! : methods.find((x) => x !== '*')!) : m };
+    }
+    return null;
+  };
+
   return {
     policy,
     rules,
@@ -143,15 +159,14 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     maxInspectBytes: policy.maxInspectBytes ?? 1024 * 1024,
     servesHost: (hostname) => hostSet === null || hostSet(hostname),
     match(hostname, methods, segments) {
-      let best: RuleMatch | null = null;
-      for (const root of roots(hostname)) {
-        collect(root, segments, 0, (e) => {
-          if (best && best.rule.index <= e.rule.index) return;
-          const m = e.methods === null ? methods[0] : methods.find((x) => e.methods!.has(x));
-          if (m !== undefined) best = { rule: e.rule, method: m };
-        });
-      }
-      return best;
+      const found = matchSegments(hostname, methods, segments);
+      if (found) return found;
+      // Rails (`(.:format)`) and older Spring route `/users/5/ban.json` to the action of
+      // `/users/5/ban`; a rule for the latter must cover the former.
+      const last = segments.at(-1);
+      const dot = last ? last.indexOf('.') : -1;
+      if (dot > 0) return matchSegments(hostname, methods, [...segments.slice(0, -1), last!.slice(0, dot)]);
+      return null;
     },
     pathMayMatch(hostname, segments) {
       let found = false;

@@ -56,6 +56,10 @@ export const PolicySchema = z.strictObject({
     .optional()
     .describe('Hosts this gateway serves. Requests for any other host are refused (421). Recommended when rules name hosts.'),
   caseSensitive: z.boolean().optional().describe('Match paths case-sensitively. Default false (safe for case-insensitive origins).'),
+  allowPathInfo: z
+    .boolean()
+    .optional()
+    .describe('Allow a script name followed by more path (`/index.php/admin`). Default false: such requests get 400, because PHP, IIS and Tomcat route them by the part after the script.'),
   maxInspectBytes: z
     .number()
     .int()

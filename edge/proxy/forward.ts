@@ -50,7 +50,9 @@ export function originHeaders(incoming: Headers, proto: string, host: string, cl
   const conn = incoming.get('connection');
   const named = conn && !/^\s*(keep-alive|close)\s*$/i.test(conn) ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : null;
   for (const name of incoming.keys()) {
-    if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-')) out.delete(name);
+    // Names with '_' are dropped, as nginx does by default: CGI-style servers (Rack on Puma,
+    // IIS) read `X-HTTP-Method_Override` or `X_Forwarded_Host` as the dashed header.
+    if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-') || name.includes('_')) out.delete(name);
   }
   if (clientIp) out.set('x-forwarded-for', clientIp);
   out.set('x-forwarded-proto', proto.replace(':', ''));

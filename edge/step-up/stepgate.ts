@@ -14,7 +14,7 @@ import { compilePolicy, type CompiledPolicy, type RuleMatch } from '../policy/co
 import { validatePolicy } from '../policy/validate-policy';
 import { createReservedApp, isReservedPath } from '../reserved/reserved-app';
 import type { UserGate } from '../user-gate/user-gate';
-import { bodyMethodClaims, overridableBody } from './method-override';
+import { bodyMethodClaims, checkInspectable } from './method-override';
 import { readBounded } from './read-body';
 import type { Runtime } from './runtime';
 import { stepUpRequired } from './step-up-required';
@@ -55,7 +55,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
   const policy = compilePolicy(validatePolicy(options.policy, options.policyFile));
   const identityConfig = IdentityConfig.parse(options.identity);
   const binding = options.userGateBinding ?? 'USER_GATE';
-  const opts = { caseSensitive: policy.caseSensitive };
+  const opts = { caseSensitive: policy.caseSensitive, allowPathInfo: policy.policy.allowPathInfo ?? false };
 
   // One runtime per env object (per isolate in practice). Secrets are only visible per request.
   const runtimes = new WeakMap<object, { rt: Runtime; reserved: ReturnType<typeof createReservedApp> }>();
@@ -106,17 +106,16 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       let match = policy.match(canonical.hostname, canonical.methods, canonical.matchSegments);
       // A POST may be another method at the origin (`_method` in the body). Only when the path is
       // covered by some rule is the body read; unprotected routes keep streaming.
-      if (!match && canonical.method === 'POST' && policy.pathMayMatch(canonical.hostname, canonical.matchSegments)) {
-        const kind = overridableBody(c.req.header('content-type') ?? null);
-        if (kind) {
-          body = await readBounded(c.req.raw, policy.maxInspectBytes);
-          const claims = await bodyMethodClaims(kind, body, c.req.header('content-type')!);
-          if (claims.length) {
-            const methods = new Set(canonical.methods);
-            for (const m of claims) addClaim(methods, m);
-            canonical = { ...canonical, methods: [...methods], overridden: true };
-            match = policy.match(canonical.hostname, canonical.methods, canonical.matchSegments);
-          }
+      if (canonical.method === 'POST' && policy.pathMayMatch(canonical.hostname, canonical.matchSegments)) {
+        checkInspectable(c.req.raw.headers);
+        body = await readBounded(c.req.raw, policy.maxInspectBytes);
+        const found = await bodyMethodClaims(body, c.req.header('content-type') ?? null);
+        if (found.claims.length || found.anyMethod) {
+          const claimed = new Set<string>();
+          for (const m of found.claims) addClaim(claimed, m);
+          if (found.anyMethod) claimed.add('*');
+          canonical = { ...canonical, methods: [...new Set([...claimed, ...canonical.methods])], overridden: true };
+          match = policy.match(canonical.hostname, canonical.methods, canonical.matchSegments);
         }
       }
       const ctx: StepgateContext = { canonical, match, identity: null, body };

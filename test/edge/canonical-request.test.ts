@@ -90,6 +90,8 @@ describe('requests refused as ambiguous (400)', () => {
     ['trailing space (Windows strips it)', 'http://a.test/api%20/projects/1'],
     ['NTFS stream', 'http://a.test/api/projects/1::$DATA'],
     ['userinfo', 'http://user@a.test/api/projects/1'],
+    ['PHP PATH_INFO', 'http://a.test/index.php/admin/settings'],
+    ['IIS PATH_INFO', 'http://a.test/app/default.aspx/admin'],
   ])('%s: %s', (_name, url) => {
     const e = rejects(url);
     expect(e.status).toBe(400);
@@ -119,19 +121,24 @@ describe('methods', () => {
     'adds the method claimed by %s',
     (h) => {
       const c = canon('http://a.test/', 'POST', { [h]: 'delete' });
-      expect(c.methods).toEqual(['POST', 'DELETE']);
+      expect(c.methods).toEqual(['DELETE', 'POST']); // the claimed method first: the origin acts as it
       expect(c.overridden).toBe(true);
     },
   );
 
   it.each([
-    ['_method=DELETE', ['GET', 'DELETE']],
-    ['_METHOD=delete', ['GET', 'DELETE']],
-    ['.method=DELETE', ['GET', 'DELETE']], // PHP turns "." into "_"
-    ['%5Fmethod=DELETE', ['GET', 'DELETE']],
-    ['_%6Dethod=DELETE', ['GET', 'DELETE']],
-    ['_method=PUT&_method=DELETE', ['GET', 'PUT', 'DELETE']],
+    ['_method=DELETE', ['DELETE', 'GET']],
+    ['_METHOD=delete', ['DELETE', 'GET']],
+    ['.method=DELETE', ['DELETE', 'GET']], // PHP turns "." into "_"
+    ['%5Fmethod=DELETE', ['DELETE', 'GET']],
+    ['_%6Dethod=DELETE', ['DELETE', 'GET']],
+    ['%20_method=DELETE', ['DELETE', 'GET']], // PHP drops leading spaces
+    ['_method%00x=DELETE', ['DELETE', 'GET']], // PHP cuts names at NUL
+    ['[_method]=DELETE', ['DELETE', 'GET']], // qs
+    ['a=1;_method=DELETE', ['DELETE', 'GET']], // Rack splits on ';' too
+    ['_method=PUT&_method=DELETE', ['PUT', 'DELETE', 'GET']],
     ['method=DELETE', ['GET']],
+    ['payment_method=card', ['GET']],
   ])('query %s → %j', (q, methods) => {
     expect(canon(`http://a.test/x?${q}`).methods).toEqual(methods);
   });
@@ -145,7 +152,8 @@ describe('methods', () => {
 
   it('finds _method in form bodies however it is spelled', () => {
     expect(methodParams('a=1&_method=delete')).toEqual(['delete']);
-    expect(methodParams('a+b=1&_method%5B%5D=x')).toEqual([]);
+    expect(methodParams('a+b=1&_method%5B%5D=x')).toEqual(['x']);
+    expect(methodParams('+_method=PUT')).toEqual(['PUT']);
     expect(methodParams('%5f%6d%65%74%68%6f%64=PATCH')).toEqual(['PATCH']);
   });
 });

@@ -102,6 +102,40 @@ describe('hosts, globs and order', () => {
   });
 });
 
+describe('overrides and format suffixes (found in review)', () => {
+  const p = compilePolicy(
+    validatePolicy({
+      version: 1,
+      rules: [
+        { id: 'api-writes', match: { methods: ['POST'], path: '/api/**' }, require: { factors: ['totp'], bind: 'session', maxAge: '1h' } },
+        { id: 'del', match: { methods: ['DELETE'], path: '/api/projects/*' }, require: { factors: ['webauthn'], bind: 'action' } },
+        { id: 'ban', match: { methods: ['POST'], path: '/admin/users/*/ban' }, require: { factors: ['webauthn'], bind: 'action' } },
+      ],
+    }),
+  );
+  const m = (line: string, headers: Record<string, string> = {}) => {
+    const [method, path] = line.split(' ') as [string, string];
+    const c = canonicalizeRequest(method, `http://h${path}`, new Headers(headers));
+    return p.match(c.hostname, c.methods, c.matchSegments);
+  };
+
+  it('matches the rule of the claimed method first, even when a rule for the real method comes earlier', () => {
+    expect(m('POST /api/projects/5?_method=DELETE')).toMatchObject({ rule: { id: 'del' }, method: 'DELETE' });
+    expect(m('POST /api/projects/5', { 'x-http-method-override': 'DELETE' })).toMatchObject({ rule: { id: 'del' } });
+    expect(m('POST /api/projects/5')).toMatchObject({ rule: { id: 'api-writes' } });
+  });
+
+  it('matches "*" (an override Stepgate could not read exactly) against every method', () => {
+    expect(p.match('h', ['*', 'POST'], ['admin', 'users', '7', 'ban'])).toMatchObject({ rule: { id: 'ban' } });
+  });
+
+  it('covers a format suffix on the last segment (Rails `(.:format)`)', () => {
+    expect(m('POST /admin/users/5/ban.json')).toMatchObject({ rule: { id: 'ban' } });
+    expect(m('POST /admin/users/5/ban.xml')).toMatchObject({ rule: { id: 'ban' } });
+    expect(m('POST /admin/users/5/bandwidth')).toBeNull();
+  });
+});
+
 describe('matching cost does not grow with the number of rules', () => {
   it('finds the right rule among 10,000 compiled rules', () => {
     const make = (n: number) =>

@@ -134,6 +134,22 @@ describe('method spelling and overrides', () => {
     ['POST', '/api/projects/1', { 'Content-Type': 'application/json' }, '{"_method":"DELETE"}'],
     ['POST', '/api/projects/1', { 'Content-Type': 'multipart/form-data; boundary=XyZ' }, '--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XyZ--\r\n'],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded' }, '_method=DE%20LETE'],
+    // Found in review: parsers that read bodies Stepgate's first version did not.
+    ['POST', '/api/projects/1', {}, '_method=DELETE'], // Rack: a POST without a type is a form
+    ['POST', '/api/projects/1', { 'Content-Type': 'text/plain' }, '_method=DELETE'],
+    ['POST', '/api/projects/1', { 'Content-Type': 'text/json' }, '{"_method":"DELETE"}'], // Laravel: any "/json"
+    ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded,x' }, '_method=DELETE'],
+    ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded x' }, '_method=DELETE'],
+    ['POST', '/api/projects/1', { 'Content-Type': 'multipart/mixed; boundary=XX' }, '--XX\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XX--\r\n'],
+    ['POST', '/api/projects/1', { 'Content-Type': 'multipart/form-data; xboundary=AAA; boundary=BBB' }, '--BBB\r\nContent-Disposition: form-data; name="f"\r\n\r\n--AAA\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--AAA--\r\n--BBB--\r\n'],
+    ['POST', '/api/projects/1', { 'Content-Type': 'application/json; charset=utf-7' }, '{"a":"+ACI-,+ACI-_method+ACI-:+ACI-DELETE"}'],
+    ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' }, 'not really gzip'],
+    ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded' }, '+_method=DELETE'], // PHP drops leading spaces
+    ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded' }, 'a=1;_method=DELETE'], // Rack splits on ';'
+    ['POST', '/api/projects/1', { 'Content-Type': 'application/json' }, '{"_method":"DELETE","_method":"GET"}'], // JSON.parse keeps the last
+    ['POST', '/api/projects/1?%20_method=DELETE', {}, ''],
+    ['POST', '/api/projects/1?_method%00=DELETE', {}, ''],
+    ['POST', '/api/projects/1?[_method]=DELETE', {}, ''],
   ])('%s %s %j %s', async (method, target, headers, body) => {
     const before = origin.requests.length;
     await expectHeld(await send(method, target, headers as Record<string, string>, body), before);
@@ -175,6 +191,14 @@ describe('spoofed headers', () => {
     expect(seen!.headers['x-forwarded-host']).toBe(`127.0.0.1:${gw.port}`);
     expect(seen!.headers['x-forwarded-for']).not.toBe('6.6.6.6');
   });
+
+  it('drops header names with "_", which CGI-style servers read as the dashed header', async () => {
+    const before = origin.requests.length;
+    const res = await send('GET', '/api/projects?underscore=1', { 'X-HTTP-Method_Override': 'DELETE', X_Forwarded_Host: 'evil.test', Stepgate_Grant: 'x', 'X-Real_IP': '6.6.6.6' });
+    expect(res.status).toBe(200);
+    const [seen] = origin.requests.slice(before);
+    expect(Object.keys(seen!.headers).filter((h) => h.includes('_'))).toEqual([]);
+  });
 });
 
 describe('absolute-form targets and Host tricks', () => {
@@ -212,6 +236,8 @@ describe('POST /admin/settings (bind: session) under path and case tricks', () =
     '/admin/settings%00',
     '/admin./settings',
     '/admin',
+    '/index.php/admin/settings', // PHP front controller routes the PATH_INFO
+    '/app.aspx/admin/settings',
   ])('%s', async (target) => {
     const before = origin.requests.length;
     await expectHeld(await send('POST', target, { 'Content-Type': 'application/x-www-form-urlencoded' }, 'support_email=evil%40attacker.test'), before);
