@@ -21,6 +21,24 @@ export const ErrorCode = {
   NotFound: 'ERR_NOT_FOUND',
   /** The method is not allowed on this Stepgate endpoint. */
   MethodNotAllowed: 'ERR_METHOD_NOT_ALLOWED',
+  /** A Stepgate endpoint was called cross-site or without the required step-up. */
+  Forbidden: 'ERR_FORBIDDEN',
+  /** Stepgate's JSON endpoints take JSON only. */
+  UnsupportedMediaType: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+  /** The request body of a Stepgate endpoint is malformed. */
+  BadRequest: 'ERR_BAD_REQUEST',
+  /** The code or passkey did not verify. */
+  FactorInvalid: 'ERR_FACTOR_INVALID',
+  /** This code was already used (TOTP time step or recovery code). */
+  FactorReplayed: 'ERR_FACTOR_REPLAYED',
+  /** Too many failed attempts: wait until `retry_at`, or ask an admin. */
+  LockedOut: 'ERR_LOCKED_OUT',
+  /** The user has no factor that can answer this challenge. */
+  NoFactor: 'ERR_NO_FACTOR',
+  /** The resource is not in a state for this operation (e.g. already confirmed). */
+  Conflict: 'ERR_CONFLICT',
+  /** The challenge was already answered. */
+  ChallengeUsed: 'ERR_CHALLENGE_USED',
   /** The origin could not be reached or broke the connection. */
   OriginUnreachable: 'ERR_ORIGIN_UNREACHABLE',
   /** Stepgate is misconfigured; the details are in the operator's logs, never in the response. */

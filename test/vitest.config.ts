@@ -11,6 +11,8 @@ const migrations = await readD1Migrations(`${root}/edge/migrations`);
 
 /** Test-only secret; the demo origin in global setup signs sessions with the same one. */
 export const TEST_JWT_SECRET = 'test-only-identity-secret-0123456789abcdef';
+/** Test-only keyring (not a secret: it protects nothing outside tests). */
+export const TEST_KEYS = JSON.stringify({ primary: 'test1', keys: { test1: 'dGVzdC1vbmx5LWtleXJpbmctbWFzdGVyLWtleS0wMDE=' } });
 
 export default defineConfig({
   root,
@@ -25,6 +27,7 @@ export default defineConfig({
               bindings: {
                 ORIGIN_URL: inject('originUrl'),
                 IDENTITY_JWT_SECRET: TEST_JWT_SECRET,
+                STEPGATE_KEYS: TEST_KEYS,
                 TEST_MIGRATIONS: migrations,
               },
             },

@@ -67,6 +67,10 @@ export const PolicySchema = z.strictObject({
     .max(16 * 1024 * 1024)
     .optional()
     .describe('Largest body Stepgate reads to bind an action or find a `_method` override. Default 1 MiB.'),
+  enrolment: z
+    .enum(['first-use', 'invite'])
+    .optional()
+    .describe('How a person with no factor enrols the first: "first-use" (allowed, audited) or "invite" (an admin-issued one-time code). Default "first-use".'),
   rules: z.array(RuleSchema),
 });
 

@@ -58,6 +58,7 @@ export function validatePolicy(input: unknown, file = 'policy.json'): Policy {
   const seen = new Set<string>();
   policy.rules.forEach((r, i) => {
     if (seen.has(r.id)) problems.push({ file, rule: ruleName(i), field: 'id', message: 'duplicate rule id' });
+    if (r.id.toLowerCase().startsWith('stepgate-')) problems.push({ file, rule: ruleName(i), field: 'id', message: 'ids starting with "stepgate-" are reserved' });
     seen.add(r.id);
   });
   if (problems.length) throw new PolicyError(problems);

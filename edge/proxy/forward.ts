@@ -4,6 +4,7 @@
  */
 import type { Handler } from 'hono';
 import { ErrorCode } from '../../shared/errors';
+import { withoutGrantCookies } from '../grants/grant-cookie';
 import { problem } from '../http/responses';
 import type { StepgateContext } from '../step-up/stepgate';
 
@@ -53,6 +54,13 @@ export function originHeaders(incoming: Headers, proto: string, host: string, cl
     // Names with '_' are dropped, as nginx does by default: CGI-style servers (Rack on Puma,
     // IIS) read `X-HTTP-Method_Override` or `X_Forwarded_Host` as the dashed header.
     if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-') || name.includes('_')) out.delete(name);
+  }
+  // Grants are Stepgate's; the origin has no use for them and must not be able to replay them.
+  const cookie = incoming.get('cookie');
+  if (cookie !== null && cookie.includes('stepgate-')) {
+    const kept = withoutGrantCookies(cookie);
+    if (kept === null) out.delete('cookie');
+    else out.set('cookie', kept);
   }
   if (clientIp) out.set('x-forwarded-for', clientIp);
   out.set('x-forwarded-proto', proto.replace(':', ''));

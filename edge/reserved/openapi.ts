@@ -37,6 +37,58 @@ export const openapi = {
         },
       },
     },
+    '/.stepgate/api/challenges/{id}/verify': {
+      post: {
+        summary: 'Answer a challenge with a TOTP code or a recovery code',
+        description:
+          'Same-origin JSON only. Session rules: sets the grant cookie and returns the grant token (send it as `Stepgate-Grant` from API clients). ' +
+          'Action rules: records a one-use approval; the identical request then passes once.',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['method', 'code'], properties: { method: { enum: ['totp', 'recovery'] }, code: { type: 'string' } } } } },
+        },
+        responses: {
+          '200': { description: '`{granted, grant, expires_at}` (session) or `{approved, expires_at}` (action)' },
+          '400': problem,
+          '401': problem,
+          '403': problem,
+          '404': problem,
+          '409': problem,
+          '415': problem,
+          '429': problem,
+        },
+      },
+    },
+    '/.stepgate/api/factors': {
+      get: { summary: "The caller's factors and recovery-code status", responses: { '200': { description: '`{totp: [{id}], recovery_codes_left, enrolment}`' }, '401': problem } },
+    },
+    '/.stepgate/api/factors/step-up': {
+      post: {
+        summary: 'Start a step-up that, once answered, allows changing your own factors for five minutes',
+        responses: { '201': { description: '`{challenge_id, challenge_url, expires_at}`' }, '400': problem, '401': problem, '403': problem },
+      },
+    },
+    '/.stepgate/api/factors/totp': {
+      post: {
+        summary: 'Start enrolling an authenticator app (first factor per the enrolment policy; later ones need the factors step-up)',
+        responses: { '201': { description: '`{id, secret, otpauth_uri, qr_svg}`' }, '401': problem, '403': problem },
+      },
+    },
+    '/.stepgate/api/factors/totp/{id}/confirm': {
+      post: {
+        summary: 'Confirm an authenticator app with a first code; the first factor also returns recovery codes, shown once',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['code'], properties: { code: { type: 'string' } } } } } },
+        responses: { '200': { description: '`{activated, id, recovery_codes?}`' }, '400': problem, '401': problem, '404': problem, '409': problem },
+      },
+    },
+    '/.stepgate/api/recovery-codes': {
+      post: {
+        summary: 'Replace your recovery codes (needs the factors step-up)',
+        responses: { '201': { description: '`{recovery_codes}`' }, '401': problem, '403': problem },
+      },
+    },
     '/.stepgate/challenge/{id}': {
       get: {
         summary: 'The step-up page for a challenge (HTML, for browsers)',

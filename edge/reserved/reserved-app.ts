@@ -4,7 +4,9 @@
  */
 import { Hono } from 'hono';
 import { ErrorCode } from '../../shared/errors';
-import { htmlResponse, json, problem, secure } from '../http/responses';
+import { errorResponse, htmlResponse, json, problem, secure } from '../http/responses';
+import { registerFactorRoutes } from './factor-routes';
+import { registerVerifyRoutes } from './verify-routes';
 import { stepUpPage } from '../pages/step-up-page';
 import { STEPGATE_CSS } from '../pages/stepgate.css';
 import { policyJsonSchema } from '../policy/schema';
@@ -69,15 +71,15 @@ export function createReservedApp(rt: Runtime): Hono {
     return new Response(STEPGATE_CSS, { headers: h });
   });
 
+  registerVerifyRoutes(app, rt);
+  registerFactorRoutes(app, rt);
+
   app.notFound((c) => {
     const known = app.routes.some((r) => r.path === c.req.path);
     return known
       ? problem(ErrorCode.MethodNotAllowed, 405, `${c.req.method} is not allowed here.`, {}, { allow: 'GET, HEAD' })
       : problem(ErrorCode.NotFound, 404, 'No such Stepgate endpoint.');
   });
-  app.onError((err) => {
-    console.error('stepgate: reserved endpoint failed', err instanceof Error ? err.message : 'non-error');
-    return problem(ErrorCode.Unavailable, 503, 'Stepgate could not answer this request.');
-  });
+  app.onError((err) => errorResponse(err));
   return app;
 }

@@ -1,6 +1,7 @@
-/** @module The per-deployment runtime the middleware needs: compiled policy, identity source, bindings. */
-import type { CompiledPolicy } from '../policy/compile-policy';
+/** @module The per-deployment runtime the middleware and Stepgate's endpoints need. */
+import type { Keyring } from '../crypto/keyring';
 import type { IdentitySource } from '../identity/identity-source';
+import type { CompiledPolicy } from '../policy/compile-policy';
 import type { UserGate } from '../user-gate/user-gate';
 
 export interface Runtime {
@@ -8,7 +9,14 @@ export interface Runtime {
   identify: IdentitySource;
   /** The single-writer Durable Object of one user. */
   userGate(sub: string): DurableObjectStub<UserGate>;
+  /** D1: factors (and later the audit log). */
+  db: D1Database;
+  keys: Keyring;
   development: boolean;
   /** Where browsers without an app session are sent, if configured. */
   loginUrl: string | undefined;
+  /** How a person's first factor may be enrolled. */
+  enrolment: 'first-use' | 'invite';
+  /** Clock, milliseconds. Injectable for tests. */
+  now(): number;
 }

@@ -7,6 +7,9 @@ import type { MiddlewareHandler } from 'hono';
 import { actionDigest, base64url, type CanonicalAction } from '../../shared/canonical-action';
 import { ErrorCode } from '../../shared/errors';
 import { errorResponse, isNavigation, problem } from '../http/responses';
+import { parseKeyring } from '../crypto/keyring';
+import { presentedGrant } from '../grants/grant-cookie';
+import { verifyGrant } from '../grants/grant-token';
 import { IdentityConfig } from '../identity/identity-config';
 import { createIdentitySource, type Identity, type IdentityEnv } from '../identity/identity-source';
 import { addClaim, canonicalizeRequest, type CanonicalRequest } from '../policy/canonical-request';
@@ -28,6 +31,10 @@ export interface StepgateOptions {
   identity: unknown;
   /** Name of the UserGate Durable Object binding. Default `USER_GATE`. */
   userGateBinding?: string;
+  /** Name of the D1 binding. Default `DB`. */
+  dbBinding?: string;
+  /** Clock (ms), for tests. */
+  now?: () => number;
 }
 
 /** What the middleware decided, for the handlers after it. */
@@ -42,6 +49,7 @@ export interface StepgateContext {
 }
 
 interface StepgateEnv extends IdentityEnv {
+  STEPGATE_KEYS?: string;
   [binding: string]: unknown;
 }
 
@@ -55,6 +63,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
   const policy = compilePolicy(validatePolicy(options.policy, options.policyFile));
   const identityConfig = IdentityConfig.parse(options.identity);
   const binding = options.userGateBinding ?? 'USER_GATE';
+  const dbBinding = options.dbBinding ?? 'DB';
   const opts = { caseSensitive: policy.caseSensitive, allowPathInfo: policy.policy.allowPathInfo ?? false };
 
   // One runtime per env object (per isolate in practice). Secrets are only visible per request.
@@ -64,12 +73,18 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
     if (!r) {
       const ns = env[binding] as DurableObjectNamespace<UserGate> | undefined;
       if (!ns) throw new Error(`binding ${binding} (UserGate Durable Object) is missing`);
+      const db = env[dbBinding] as D1Database | undefined;
+      if (!db) throw new Error(`binding ${dbBinding} (D1) is missing`);
       const rt: Runtime = {
         policy,
         identify: createIdentitySource(identityConfig, env),
         userGate: (sub) => ns.get(ns.idFromName(`user:${sub}`)),
+        db,
+        keys: parseKeyring(env.STEPGATE_KEYS),
         development: env.ENVIRONMENT === 'development',
         loginUrl: identityConfig.loginUrl,
+        enrolment: policy.policy.enrolment ?? 'first-use',
+        now: options.now ?? Date.now,
       };
       r = { rt, reserved: createReservedApp(rt) };
       runtimes.set(env, r);
@@ -125,7 +140,21 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       const who = await runtime.identify(c.req.raw);
       if (!who.ok) return identityRequired(c.req.raw, canonical, runtime.loginUrl, who.reason);
 
-      if (ctx.body === null && (match.rule.bind === 'action' || canonical.method !== 'GET')) {
+      const me = who.identity;
+      const rule = match.rule;
+      const gate = runtime.userGate(me.sub);
+      if (rule.bind === 'session') {
+        const token = presentedGrant(c.req.raw, rule.id, canonical.protocol === 'https:');
+        const grant = token
+          ? await verifyGrant(runtime.keys, token, { sub: me.sub, sid: me.sid, aud: canonical.hostname, rule: rule.id, now: Math.floor(runtime.now() / 1000) })
+          : null;
+        if (grant) {
+          ctx.identity = me;
+          return next();
+        }
+      }
+
+      if (ctx.body === null && (rule.bind === 'action' || canonical.method !== 'GET')) {
         ctx.body = await readBounded(c.req.raw, policy.maxInspectBytes);
       }
       const action: CanonicalAction = {
@@ -135,14 +164,19 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         query: canonical.query,
         bodySha256: base64url(await crypto.subtle.digest('SHA-256', ctx.body ?? new Uint8Array(0))),
       };
-      // Grants arrive with the factors; until then every protected request is challenged.
-      const challenge = await runtime.userGate(who.identity.sub).createChallenge({
-        sid: who.identity.sid,
-        rule: match.rule.id,
-        bind: match.rule.bind,
-        factors: match.rule.factors,
-        maxAgeSeconds: match.rule.maxAgeSeconds,
-        actionDigest: match.rule.bind === 'action' ? await actionDigest(action) : null,
+      const digest = rule.bind === 'action' ? await actionDigest(action) : null;
+      // An approved action passes exactly once: the Durable Object deletes the approval as it answers.
+      if (digest && (await gate.consumeApproval(me.sid, digest))) {
+        ctx.identity = me;
+        return next();
+      }
+      const challenge = await gate.createChallenge({
+        sid: me.sid,
+        rule: rule.id,
+        bind: rule.bind,
+        factors: rule.factors,
+        maxAgeSeconds: rule.maxAgeSeconds,
+        actionDigest: digest,
         action,
         matchedMethod: match.method === 'GET' && canonical.method === 'HEAD' ? 'HEAD' : match.method,
       });

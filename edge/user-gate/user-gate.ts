@@ -59,7 +59,31 @@ const MIGRATIONS: readonly string[] = [
      matched_method TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
    CREATE INDEX challenges_expiry ON challenges (expires_at);`,
   `CREATE TABLE totp_steps (factor TEXT PRIMARY KEY, last_step INTEGER NOT NULL);`,
+  `ALTER TABLE challenges ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE approvals (
+     sid TEXT NOT NULL, digest TEXT NOT NULL, rule TEXT NOT NULL, amr TEXT NOT NULL,
+     auth_time INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (sid, digest));
+   CREATE TABLE failures (id INTEGER PRIMARY KEY CHECK (id = 1), consecutive INTEGER NOT NULL, locked_until INTEGER NOT NULL);`,
 ];
+
+/** Attempts one challenge allows before it is discarded. */
+export const MAX_ATTEMPTS_PER_CHALLENGE = 5;
+/** Consecutive failures (across sessions) at which the user is locked until an admin resets them (NIST SP 800-63B: at most 100). */
+export const MAX_CONSECUTIVE_FAILURES = 100;
+/** Back-off after `n` consecutive failures: none for the first 4, then doubling from 1 s, at most 15 minutes. */
+export const backoffMs = (n: number): number => (n < 5 ? 0 : Math.min(1000 * 2 ** (n - 5), 15 * 60 * 1000));
+
+export type AttemptResult =
+  | { ok: true; challenge: Challenge }
+  | { ok: false; reason: 'not-found' | 'too-many' }
+  | { ok: false; reason: 'locked'; retryAt: number | null };
+
+/** An approved action waiting for its one use. */
+export interface Approval {
+  rule: string;
+  amr: string[];
+  authTime: number;
+}
 
 function migrate(sql: SqlStorage): void {
   sql.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
@@ -118,6 +142,79 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   }
 
   /**
+   * Start an attempt to answer a challenge: refused while the user is backing off or locked,
+   * and after `MAX_ATTEMPTS_PER_CHALLENGE` attempts the challenge is gone.
+   */
+  async beginAttempt(id: string, sid: string): Promise<AttemptResult> {
+    const now = this.now();
+    const f = this.failures();
+    if (f.consecutive >= MAX_CONSECUTIVE_FAILURES) return { ok: false, reason: 'locked', retryAt: null };
+    if (f.lockedUntil > now) return { ok: false, reason: 'locked', retryAt: f.lockedUntil };
+    const row = this.sql
+      .exec<ChallengeRow & { attempts: number }>('SELECT * FROM challenges WHERE id = ? AND sid = ? AND expires_at > ?', id, sid, now)
+      .toArray()[0];
+    if (!row) return { ok: false, reason: 'not-found' };
+    if (row.attempts >= MAX_ATTEMPTS_PER_CHALLENGE) {
+      this.sql.exec('DELETE FROM challenges WHERE id = ?', id);
+      return { ok: false, reason: 'too-many' };
+    }
+    this.sql.exec('UPDATE challenges SET attempts = attempts + 1 WHERE id = ?', id);
+    return { ok: true, challenge: toChallenge(row) };
+  }
+
+  /** Count a failed factor check against the user (all sessions); returns when they may try again. */
+  async recordFailure(): Promise<{ consecutive: number; retryAt: number | null }> {
+    const now = this.now();
+    const consecutive = this.failures().consecutive + 1;
+    const lockedUntil = now + backoffMs(consecutive);
+    this.sql.exec(
+      'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET consecutive = excluded.consecutive, locked_until = excluded.locked_until',
+      consecutive,
+      lockedUntil,
+    );
+    return { consecutive, retryAt: consecutive >= MAX_CONSECUTIVE_FAILURES ? null : lockedUntil };
+  }
+
+  /**
+   * Finish a challenge after its factor was verified: exactly once, however many verifications
+   * race. Clears the failure count; for `bind: "action"` records the approval of that exact action.
+   * Returns null if the challenge was already used, expired, or belongs to another session.
+   */
+  async completeChallenge(id: string, sid: string, amr: string[]): Promise<Challenge | null> {
+    const now = this.now();
+    const row = this.sql.exec<ChallengeRow>('SELECT * FROM challenges WHERE id = ? AND sid = ? AND expires_at > ?', id, sid, now).toArray()[0];
+    if (!row) return null;
+    this.sql.exec('DELETE FROM challenges WHERE id = ?', id);
+    this.sql.exec('DELETE FROM failures');
+    const ch = toChallenge(row);
+    if (ch.bind === 'action' && ch.actionDigest) {
+      const expiresAt = now + ch.maxAgeSeconds * 1000;
+      this.sql.exec(
+        'INSERT INTO approvals (sid, digest, rule, amr, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sid, digest) DO UPDATE SET expires_at = excluded.expires_at, amr = excluded.amr, auth_time = excluded.auth_time',
+        sid, ch.actionDigest, ch.rule, JSON.stringify(amr), Math.floor(now / 1000), expiresAt,
+      );
+      await this.scheduleSweep(expiresAt);
+    }
+    return ch;
+  }
+
+  /** Use the approval of an exact action, once: true for exactly one of any number of racing requests. */
+  async consumeApproval(sid: string, digest: string): Promise<Approval | null> {
+    const row = this.sql
+      .exec<{ rule: string; amr: string; auth_time: number }>(
+        'DELETE FROM approvals WHERE sid = ? AND digest = ? AND expires_at > ? RETURNING rule, amr, auth_time',
+        sid, digest, this.now(),
+      )
+      .toArray()[0];
+    return row ? { rule: row.rule, amr: JSON.parse(row.amr) as string[], authTime: row.auth_time } : null;
+  }
+
+  private failures(): { consecutive: number; lockedUntil: number } {
+    const r = this.sql.exec<{ consecutive: number; locked_until: number }>('SELECT consecutive, locked_until FROM failures WHERE id = 1').toArray()[0];
+    return { consecutive: r?.consecutive ?? 0, lockedUntil: r?.locked_until ?? 0 };
+  }
+
+  /**
    * Record that a TOTP code of `factor` for time step `step` was used. True only for a step later
    * than every step accepted before, so a code — or an older one — can never be replayed, from
    * any session, however many requests race (the object is the single writer).
@@ -135,8 +232,12 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   }
 
   override async alarm(): Promise<void> {
-    this.sql.exec('DELETE FROM challenges WHERE expires_at <= ?', this.now());
-    const next = this.sql.exec<{ t: number | null }>('SELECT MIN(expires_at) AS t FROM challenges').one().t;
+    const now = this.now();
+    this.sql.exec('DELETE FROM challenges WHERE expires_at <= ?', now);
+    this.sql.exec('DELETE FROM approvals WHERE expires_at <= ?', now);
+    const next = this.sql.exec<{ t: number | null }>(
+      'SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM challenges UNION ALL SELECT MIN(expires_at) FROM approvals)',
+    ).one().t;
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 

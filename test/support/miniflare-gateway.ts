@@ -64,6 +64,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       ...((workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {}),
       ORIGIN_URL: opts.originUrl,
       IDENTITY_JWT_SECRET: opts.jwtSecret,
+      STEPGATE_KEYS: JSON.stringify({ primary: 'test1', keys: { test1: 'dGVzdC1vbmx5LWtleXJpbmctbWFzdGVyLWtleS0wMDE=' } }),
       ...opts.bindings,
     },
     d1Persist: false,

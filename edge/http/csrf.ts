@@ -1,0 +1,19 @@
+/** @module CSRF protection for Stepgate's state-changing endpoints: same origin and a JSON body only. */
+import { ErrorCode } from '../../shared/errors';
+import { StepgateError } from '../errors';
+
+/**
+ * Refuse a state-changing request unless it comes from this origin and carries JSON. A JSON
+ * content type cannot be sent cross-site without a CORS preflight, which Stepgate never answers.
+ *
+ * @throws {StepgateError} 403 for a foreign or missing Origin, 415 for a non-JSON body
+ */
+export function requireSameOriginJson(req: Request, origin: string, extraOrigins: readonly string[] = []): void {
+  const o = req.headers.get('origin');
+  const site = req.headers.get('sec-fetch-site');
+  if (o !== null ? o !== origin && !extraOrigins.includes(o) : site !== 'same-origin') {
+    throw new StepgateError(ErrorCode.Forbidden, 403, 'This request must come from a Stepgate page on this site.');
+  }
+  const ct = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (ct !== 'application/json') throw new StepgateError(ErrorCode.UnsupportedMediaType, 415, 'Send a JSON body (Content-Type: application/json).');
+}

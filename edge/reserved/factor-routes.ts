@@ -1,0 +1,111 @@
+/**
+ * @module Enrolling and managing factors. The first factor follows the enrolment policy
+ * (`first-use` or `invite`); adding more, or regenerating recovery codes, needs a fresh step-up
+ * with an existing factor (the grant of the reserved rule `stepgate-factors`).
+ */
+import type { Hono } from 'hono';
+import { generateURI } from 'otplib';
+import { renderSVG } from 'uqr';
+import { z } from 'zod';
+import { ErrorCode } from '../../shared/errors';
+import { StepgateError } from '../errors';
+import {
+  activateTotp,
+  activeFactorCount,
+  createPendingTotp,
+  issueRecoveryCodes,
+  recoveryCodesLeft,
+  totpFactors,
+} from '../factors/factor-store';
+import { verifyTotp } from '../factors/totp/verify-totp';
+import { presentedGrant } from '../grants/grant-cookie';
+import { verifyGrant } from '../grants/grant-token';
+import { requireSameOriginJson } from '../http/csrf';
+import { json, problem } from '../http/responses';
+import type { Identity } from '../identity/identity-source';
+import type { Runtime } from '../step-up/runtime';
+import { cookieSecurity, jsonBody, originOf, requireIdentity } from './verify-routes';
+
+/** The reserved rule whose grant lets a person change their own factors. */
+export const FACTORS_RULE = 'stepgate-factors';
+const FACTORS_MAX_AGE = 300;
+
+async function requireFactorGrant(rt: Runtime, req: Request, me: Identity): Promise<void> {
+  const token = presentedGrant(req, FACTORS_RULE, new URL(req.url).protocol === 'https:');
+  const ok =
+    token !== null &&
+    (await verifyGrant(rt.keys, token, { sub: me.sub, sid: me.sid, aud: new URL(req.url).hostname, rule: FACTORS_RULE, now: Math.floor(rt.now() / 1000) })) !== null;
+  if (!ok) {
+    throw new StepgateError(ErrorCode.Forbidden, 403, 'Confirm it is you with an existing factor first (POST /.stepgate/api/factors/step-up).');
+  }
+}
+
+export function registerFactorRoutes(app: Hono, rt: Runtime): void {
+  app.get('/.stepgate/api/factors', async (c) => {
+    const me = await requireIdentity(rt, c.req.raw);
+    return json({
+      totp: (await totpFactors(rt.db, rt.keys, me.sub, 'active')).map((f) => ({ id: f.id })),
+      recovery_codes_left: await recoveryCodesLeft(rt.db, rt.keys, me.sub),
+      enrolment: rt.enrolment,
+    });
+  });
+
+  app.post('/.stepgate/api/factors/step-up', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url));
+    const me = await requireIdentity(rt, req);
+    if ((await activeFactorCount(rt.db, rt.keys, me.sub)) === 0) return problem(ErrorCode.NoFactor, 400, 'You have no factor yet; enrol one first.');
+    const u = new URL(req.url);
+    const ch = await rt.userGate(me.sub).createChallenge({
+      sid: me.sid,
+      rule: FACTORS_RULE,
+      bind: 'session',
+      factors: ['totp'],
+      maxAgeSeconds: FACTORS_MAX_AGE,
+      actionDigest: null,
+      action: { method: 'POST', host: u.host, path: '/.stepgate/api/factors', query: '', bodySha256: '' },
+      matchedMethod: 'POST',
+    });
+    return json({ challenge_id: ch.id, challenge_url: `${u.origin}/.stepgate/challenge/${ch.id}`, expires_at: new Date(ch.expiresAt).toISOString() }, 201);
+  });
+
+  app.post('/.stepgate/api/factors/totp', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url));
+    cookieSecurity(rt, req.url);
+    const me = await requireIdentity(rt, req);
+    if ((await activeFactorCount(rt.db, rt.keys, me.sub)) > 0) await requireFactorGrant(rt, req, me);
+    // Invite codes are issued by admins (administration is not built yet): until then, refuse.
+    else if (rt.enrolment === 'invite') return problem(ErrorCode.Forbidden, 403, 'Enrolment needs an invitation from an administrator.');
+    const f = await createPendingTotp(rt.db, rt.keys, me.sub, rt.now());
+    const uri = generateURI({ issuer: `Stepgate (${new URL(req.url).hostname})`, label: me.sub, secret: f.secret });
+    return json({ id: f.id, secret: f.secret, otpauth_uri: uri, qr_svg: renderSVG(uri) }, 201);
+  });
+
+  app.post('/.stepgate/api/factors/totp/:id/confirm', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url));
+    const me = await requireIdentity(rt, req);
+    const { code } = await jsonBody(req, z.strictObject({ code: z.string().min(1).max(16) }));
+    const pending = (await totpFactors(rt.db, rt.keys, me.sub, 'pending')).find((f) => f.id === c.req.param('id'));
+    if (!pending) return problem(ErrorCode.NotFound, 404, 'No such pending authenticator.');
+    const r = await verifyTotp(pending.secret, code, Math.floor(rt.now() / 1000));
+    // The confirming code is spent, so it cannot also answer a challenge.
+    if (!r.ok || !(await rt.userGate(me.sub).acceptTotpStep(pending.id, r.timeStep))) {
+      return problem(ErrorCode.FactorInvalid, 400, 'That code is not right (or was already used); try the next one.');
+    }
+    const first = (await activeFactorCount(rt.db, rt.keys, me.sub)) === 0;
+    if (!(await activateTotp(rt.db, rt.keys, me.sub, pending.id, rt.now()))) return problem(ErrorCode.Conflict, 409, 'Already confirmed.');
+    // Recovery codes come with the first factor, shown this once.
+    const codes = first ? await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now()) : undefined;
+    return json({ activated: true, id: pending.id, ...(codes ? { recovery_codes: codes } : {}) });
+  });
+
+  app.post('/.stepgate/api/recovery-codes', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url));
+    const me = await requireIdentity(rt, req);
+    await requireFactorGrant(rt, req, me);
+    return json({ recovery_codes: await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now()) }, 201);
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * @module Answering a challenge: verify a factor, complete the challenge exactly once, and grant —
+ * a session grant (cookie + token) for `bind: "session"`, a one-use approval for `bind: "action"`.
+ */
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { ErrorCode } from '../../shared/errors';
+import { StepgateError } from '../errors';
+import { totpFactors, useRecoveryCode } from '../factors/factor-store';
+import { verifyTotp } from '../factors/totp/verify-totp';
+import { grantCookie } from '../grants/grant-cookie';
+import { mintGrant } from '../grants/grant-token';
+import { requireSameOriginJson } from '../http/csrf';
+import { json, problem } from '../http/responses';
+import type { Identity } from '../identity/identity-source';
+import type { Runtime } from '../step-up/runtime';
+import { MAX_ATTEMPTS_PER_CHALLENGE } from '../user-gate/user-gate';
+import { base64url } from '../../shared/canonical-action';
+
+const VerifyBody = z.strictObject({
+  method: z.enum(['totp', 'recovery']),
+  code: z.string().min(1).max(64),
+});
+
+/** Parse a small JSON body against a schema. @throws {StepgateError} 400 naming the field */
+export async function jsonBody<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
+  const text = await req.text();
+  if (text.length > 16 * 1024) throw new StepgateError(ErrorCode.BodyTooLarge, 413, 'body: too large');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new StepgateError(ErrorCode.BadRequest, 400, 'body: not valid JSON');
+  }
+  const r = schema.safeParse(doc);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new StepgateError(ErrorCode.BadRequest, 400, `${i.path.join('.') || 'body'}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/** The caller's identity, or a 401 thrown. */
+export async function requireIdentity(rt: Runtime, req: Request): Promise<Identity> {
+  const who = await rt.identify(req);
+  if (!who.ok) throw new StepgateError(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
+  return who.identity;
+}
+
+/** The request's own origin (`https://host`), from the canonical view the middleware passed on. */
+export const originOf = (url: string): string => new URL(url).origin;
+
+/** Whether grant cookies may be set: https, or http in development (localhost demo). */
+export function cookieSecurity(rt: Runtime, url: string): boolean {
+  const secure = new URL(url).protocol === 'https:';
+  if (!secure && !rt.development) throw new StepgateError(ErrorCode.Forbidden, 403, 'Stepgate grants are only issued over https.');
+  return secure;
+}
+
+export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
+  app.post('/.stepgate/api/challenges/:id/verify', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url));
+    const secure = cookieSecurity(rt, req.url);
+    const me = await requireIdentity(rt, req);
+    const body = await jsonBody(req, VerifyBody);
+    const id = c.req.param('id');
+    const gate = rt.userGate(me.sub);
+
+    const attempt = await gate.beginAttempt(id, me.sid);
+    if (!attempt.ok) {
+      if (attempt.reason === 'not-found') return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
+      if (attempt.reason === 'locked') return locked(attempt.retryAt, rt.now());
+      return problem(ErrorCode.LockedOut, 429, `Too many attempts for this challenge (${MAX_ATTEMPTS_PER_CHALLENGE}); start the action again.`);
+    }
+    const ch = attempt.challenge;
+    if (body.method === 'totp' && !ch.factors.includes('totp')) {
+      return problem(ErrorCode.BadRequest, 400, `This action needs ${ch.factors.join(' or ')}; an authenticator code is not accepted.`);
+    }
+
+    const nowMs = rt.now();
+    let amr: string[] | null = null;
+    let replayed = false;
+    if (body.method === 'totp') {
+      const factors = await totpFactors(rt.db, rt.keys, me.sub, 'active');
+      if (factors.length === 0) return problem(ErrorCode.NoFactor, 400, 'You have no authenticator app enrolled.');
+      for (const f of factors) {
+        const r = await verifyTotp(f.secret, body.code, Math.floor(nowMs / 1000));
+        if (!r.ok) continue;
+        // Why: a code seen once (here or in another session) must never pass again.
+        if (await gate.acceptTotpStep(f.id, r.timeStep)) amr = ['otp'];
+        else replayed = true;
+        break;
+      }
+    } else if (await useRecoveryCode(rt.db, rt.keys, me.sub, body.code, nowMs)) {
+      amr = ['recovery'];
+    }
+
+    if (!amr) {
+      const f = await gate.recordFailure();
+      const extra = { retry_at: f.retryAt === null ? null : new Date(f.retryAt).toISOString(), consecutive_failures: f.consecutive };
+      return replayed
+        ? problem(ErrorCode.FactorReplayed, 401, 'That code was already used. Wait for the next one.', extra)
+        : problem(ErrorCode.FactorInvalid, 401, 'That code is not right.', extra);
+    }
+
+    const done = await gate.completeChallenge(id, me.sid, amr);
+    if (!done) return problem(ErrorCode.ChallengeUsed, 409, 'This challenge was already answered.');
+    const authTime = Math.floor(nowMs / 1000);
+    if (done.bind === 'action') {
+      return json({
+        approved: true,
+        bind: 'action',
+        rule: done.rule,
+        expires_at: new Date(nowMs + done.maxAgeSeconds * 1000).toISOString(),
+        detail: 'Approved. Send the identical request again; it passes once.',
+      });
+    }
+    const exp = authTime + done.maxAgeSeconds;
+    const token = await mintGrant(rt.keys, {
+      sub: me.sub,
+      sid: me.sid,
+      aud: new URL(req.url).hostname,
+      rule: done.rule,
+      amr,
+      auth_time: authTime,
+      exp,
+      jti: base64url(crypto.getRandomValues(new Uint8Array(12))),
+    });
+    return json(
+      { granted: true, bind: 'session', rule: done.rule, grant: token, expires_at: new Date(exp * 1000).toISOString() },
+      200,
+      { 'set-cookie': grantCookie(done.rule, token, done.maxAgeSeconds, secure) },
+    );
+  });
+}
+
+export function locked(retryAt: number | null, now: number): Response {
+  return problem(
+    ErrorCode.LockedOut,
+    429,
+    retryAt === null ? 'Too many failed attempts: ask an administrator to unlock your account.' : `Too many failed attempts. Try again after ${new Date(retryAt).toISOString()}.`,
+    { retry_at: retryAt === null ? null : new Date(retryAt).toISOString() },
+    retryAt === null ? {} : { 'retry-after': String(Math.max(1, Math.ceil((retryAt - now) / 1000))) },
+  );
+}

@@ -1,0 +1,167 @@
+/**
+ * The whole step-up with TOTP and recovery codes through the real Worker, Durable Object and D1,
+ * in front of the real demo app: enrol, get challenged, approve, and pass exactly once.
+ */
+import { exports } from 'cloudflare:workers';
+import { generate } from 'otplib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sessionCookie } from '../support/session';
+
+const worker = (exports as unknown as { default: Fetcher }).default;
+const ORIGIN = 'http://app.test';
+const gw = (path: string, init: RequestInit = {}) => worker.fetch(new Request(`${ORIGIN}${path}`, init));
+const api = (path: string, cookie: string, body: unknown = {}, headers: Record<string, string> = {}) =>
+  gw(path, { method: 'POST', body: JSON.stringify(body), headers: { cookie, origin: ORIGIN, 'content-type': 'application/json', ...headers } });
+const now = () => Math.floor(Date.now() / 1000);
+const challengeOf = async (res: Response) => ((await res.json()) as { challenge_id: string }).challenge_id;
+
+let cookie: string;
+let secret: string;
+let recovery: string[];
+
+beforeAll(async () => {
+  cookie = await sessionCookie('tina', 'tina-session-1');
+  const start = await api('/.stepgate/api/factors/totp', cookie);
+  expect(start.status).toBe(201);
+  const enrol = (await start.json()) as { id: string; secret: string; otpauth_uri: string; qr_svg: string };
+  secret = enrol.secret;
+  expect(enrol.otpauth_uri).toMatch(/^otpauth:\/\/totp\/.*secret=[A-Z2-7]+.*issuer=/);
+  expect(enrol.qr_svg).toContain('<svg');
+  const confirm = await api(`/.stepgate/api/factors/totp/${enrol.id}/confirm`, cookie, { code: await generate({ secret, epoch: now() - 30 }) });
+  expect(confirm.status).toBe(200);
+  recovery = ((await confirm.json()) as { recovery_codes: string[] }).recovery_codes;
+  expect(recovery).toHaveLength(10);
+});
+
+describe('enrolment', () => {
+  it('refuses a second factor without a fresh step-up with the first', async () => {
+    const res = await api('/.stepgate/api/factors/totp', cookie);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: 'ERR_FORBIDDEN' });
+  });
+
+  it('lists the factor and the recovery codes left', async () => {
+    const res = await gw('/.stepgate/api/factors', { headers: { cookie } });
+    expect(await res.json()).toMatchObject({ totp: [{ id: expect.any(String) }], recovery_codes_left: 10, enrolment: 'first-use' });
+  });
+});
+
+describe('an action approved with TOTP passes exactly once', () => {
+  it('DELETE → 401 challenge → TOTP approves → the identical DELETE is forwarded once', async () => {
+    const first = await gw('/api/projects/2', { method: 'DELETE', headers: { cookie } });
+    expect(first.status).toBe(401);
+    const id = await challengeOf(first);
+
+    const ok = await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'totp', code: await generate({ secret, epoch: now() }) });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ approved: true, bind: 'action', rule: 'delete-project' });
+
+    // A different action is not covered by the approval.
+    expect((await gw('/api/projects/1', { method: 'DELETE', headers: { cookie } })).status).toBe(401);
+
+    const retry = await gw('/api/projects/2', { method: 'DELETE', headers: { cookie } });
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toEqual({ deleted: 2, by: 'tina' });
+    const again = await gw('/api/projects/2', { method: 'DELETE', headers: { cookie } });
+    expect(again.status).toBe(401);
+  });
+
+  it('the same TOTP code never passes twice (replay)', async () => {
+    const code = await generate({ secret, epoch: now() + 30 });
+    const a = await challengeOf(await gw('/api/projects/77', { method: 'DELETE', headers: { cookie } }));
+    const b = await challengeOf(await gw('/api/projects/78', { method: 'DELETE', headers: { cookie } }));
+    expect((await api(`/.stepgate/api/challenges/${a}/verify`, cookie, { method: 'totp', code })).status).toBe(200);
+    const replay = await api(`/.stepgate/api/challenges/${b}/verify`, cookie, { method: 'totp', code });
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toMatchObject({ code: 'ERR_FACTOR_REPLAYED' });
+  });
+
+  it('20 concurrent retries of one approved action: exactly one reaches the origin', async () => {
+    const id = await challengeOf(await gw('/api/projects/3', { method: 'DELETE', headers: { cookie } }));
+    const code = recovery.pop()!;
+    expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'recovery', code })).status).toBe(200);
+    const results = await Promise.all(Array.from({ length: 20 }, () => gw('/api/projects/3', { method: 'DELETE', headers: { cookie } })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, ...Array(19).fill(401)]);
+  });
+});
+
+describe('a session grant from a recovery code', () => {
+  it('covers the rule for this user and session only, and never reaches the origin as a cookie', async () => {
+    const held = await gw('/admin/settings', { method: 'POST', body: '{"theme":"dark"}', headers: { cookie, 'content-type': 'application/json' } });
+    expect(held.status).toBe(401);
+    const id = await challengeOf(held);
+    const code = recovery.pop()!;
+    const ok = await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'recovery', code });
+    expect(ok.status).toBe(200);
+    const setCookie = ok.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^stepgate-admin-writes=sg1\.[^;]+; Path=\/; Max-Age=300; HttpOnly; SameSite=Strict$/); // http in development: no __Host-/Secure
+    const grantCookie = setCookie.split(';')[0]!;
+
+    const pass = await gw('/admin/settings', { method: 'POST', body: '{"theme":"dark"}', headers: { cookie: `${cookie}; ${grantCookie}`, 'content-type': 'application/json' } });
+    expect(pass.status).toBe(200);
+    expect(await pass.json()).toMatchObject({ saved: { theme: 'dark' }, by: 'tina' });
+
+    // The same grant in another session of the same user, or for another user, is worthless.
+    const otherSession = await sessionCookie('tina', 'tina-session-2');
+    expect((await gw('/admin/settings', { method: 'POST', body: '{}', headers: { cookie: `${otherSession}; ${grantCookie}`, 'content-type': 'application/json' } })).status).toBe(401);
+    const otherUser = await sessionCookie('uma', 'tina-session-1');
+    expect((await gw('/admin/settings', { method: 'POST', body: '{}', headers: { cookie: `${otherUser}; ${grantCookie}`, 'content-type': 'application/json' } })).status).toBe(401);
+    // A recovery code is single use.
+    const id2 = await challengeOf(await gw('/admin/users', { method: 'POST', body: '{}', headers: { cookie: otherSession, 'content-type': 'application/json' } }));
+    expect((await api(`/.stepgate/api/challenges/${id2}/verify`, otherSession, { method: 'recovery', code })).status).toBe(401);
+  });
+});
+
+describe('the verify endpoint refuses', () => {
+  let id: string;
+  beforeAll(async () => {
+    id = await challengeOf(await gw('/api/projects/90', { method: 'DELETE', headers: { cookie } }));
+  });
+
+  it.each([
+    ['a cross-site Origin', { origin: 'https://evil.example' }, 403],
+    ['a non-JSON body', { 'content-type': 'text/plain' }, 415],
+  ])('%s', async (_n, headers, status) => {
+    expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'totp', code: '000000' }, headers)).status).toBe(status);
+  });
+
+  it('no Origin and no Sec-Fetch-Site: same-origin', async () => {
+    const res = await gw(`/.stepgate/api/challenges/${id}/verify`, { method: 'POST', body: '{"method":"totp","code":"000000"}', headers: { cookie, 'content-type': 'application/json' } });
+    expect(res.status).toBe(403);
+  });
+
+  it.each([[{ method: 'sms', code: '1' }], [{ method: 'totp' }], [{ method: 'totp', code: '1', extra: 1 }]])('a malformed body %j (400)', async (body) => {
+    expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, body)).status).toBe(400);
+  });
+
+  it('another session’s challenge (404)', async () => {
+    const other = await sessionCookie('tina', 'tina-session-9');
+    expect((await api(`/.stepgate/api/challenges/${id}/verify`, other, { method: 'totp', code: '000000' })).status).toBe(404);
+  });
+});
+
+describe('brute force', () => {
+  it('five wrong codes end a challenge; consecutive failures back off across sessions, and the person is told when to retry', async () => {
+    const c = await sessionCookie('vic', 'vic-1');
+    const start = (await (await api('/.stepgate/api/factors/totp', c)).json()) as { id: string; secret: string };
+    await api(`/.stepgate/api/factors/totp/${start.id}/confirm`, c, { code: await generate({ secret: start.secret, epoch: now() - 30 }) });
+    const id = await challengeOf(await gw('/api/projects/91', { method: 'DELETE', headers: { cookie: c } }));
+    const statuses: number[] = [];
+    let last: Record<string, unknown> = {};
+    for (let i = 0; i < 6; i++) {
+      const r = await api(`/.stepgate/api/challenges/${id}/verify`, c, { method: 'totp', code: '000000' });
+      statuses.push(r.status);
+      last = (await r.json()) as Record<string, unknown>;
+    }
+    expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
+    // The fifth failure starts the back-off, so the sixth attempt is refused until retry_at.
+    expect(statuses[5]).toBe(429);
+    expect(last).toMatchObject({ code: 'ERR_LOCKED_OUT', retry_at: expect.any(String) });
+    // Another session of the same user is locked out too, even with the right code.
+    const c2 = await sessionCookie('vic', 'vic-2');
+    const id2 = await challengeOf(await gw('/api/projects/92', { method: 'DELETE', headers: { cookie: c2 } }));
+    const locked = await api(`/.stepgate/api/challenges/${id2}/verify`, c2, { method: 'totp', code: await generate({ secret: start.secret, epoch: now() }) });
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+});
