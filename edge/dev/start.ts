@@ -15,6 +15,12 @@ const inspector = process.env.STEPGATE_INSPECTOR_PORT ? ['--inspector-port', pro
 
 const secrets = ensureDevVars();
 
+// The browser scripts of Stepgate's pages (edge/pages/client) are bundled into the Worker.
+if (spawnSync('npm', ['run', 'build:pages'], { stdio: 'inherit' }).status !== 0) {
+  console.error('stepgate: building the page scripts failed');
+  process.exit(1);
+}
+
 const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', ...persist], {
   stdio: 'inherit',
   env: { ...process.env, CI: 'true' },

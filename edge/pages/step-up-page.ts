@@ -1,7 +1,7 @@
-/** @module The interstitial page: tells a person exactly which action needs their approval. */
+/** @module The interstitial page: tells a person exactly which action needs their approval, and takes it. */
 import { html } from 'hono/html';
 import type { CanonicalAction } from '../../shared/canonical-action';
-import { layout } from './layout';
+import { ASSET_PREFIX, layout } from './layout';
 
 export interface StepUpPageInput {
   action: CanonicalAction;
@@ -11,9 +11,9 @@ export interface StepUpPageInput {
   expiresAt: number;
   challengeId: string;
   matchedMethod: string;
+  /** The original request is held and will be carried out after approval. */
+  held?: boolean;
 }
-
-const FACTOR_NAMES: Record<string, string> = { webauthn: 'a passkey or security key', totp: 'an authenticator app code' };
 
 /** Decode a canonical path for display; it stays escaped by the template. */
 const readablePath = (path: string, query: string): string => {
@@ -30,7 +30,8 @@ const readablePath = (path: string, query: string): string => {
 export const stepUpPage = (i: StepUpPageInput) =>
   layout(
     'Confirm it is you',
-    html`<h1>Confirm it is you</h1>
+    html`<div id="challenge" data-challenge="${i.challengeId}" data-held="${i.held ? '1' : '0'}" data-bind="${i.bind}">
+<h1>Confirm it is you</h1>
 <p>${i.bind === 'action'
       ? 'This exact request needs your approval before it is sent:'
       : 'These requests need a fresh confirmation that it is really you:'}</p>
@@ -44,7 +45,24 @@ export const stepUpPage = (i: StepUpPageInput) =>
 <dt>Expires</dt><dd><time datetime="${new Date(i.expiresAt).toISOString()}">${new Date(i.expiresAt).toUTCString()}</time></dd>
 </dl>
 </section>
-<p>Approve with ${i.factors.map((f) => FACTOR_NAMES[f] ?? f).join(' or ')}.</p>
-<p class="note warn">No factor can be used here yet: enrolment arrives in a later version of this gateway, so the action stays blocked.</p>
-<p class="note">Reference: <code>${i.challengeId}</code>. If you did not start this, close this page: nothing is sent without your approval.</p>`,
+${i.factors.includes('totp')
+      ? html`<form id="totp-form" class="factor" novalidate>
+<label for="totp-code">Code from your authenticator app</label>
+<div class="row"><input id="totp-code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required>
+<button type="submit">Approve</button></div>
+</form>`
+      : ''}
+<details class="factor"><summary>Use a recovery code instead</summary>
+<form id="recovery-form" novalidate>
+<label for="recovery-code">Recovery code</label>
+<div class="row"><input id="recovery-code" name="code" autocomplete="off" spellcheck="false" required>
+<button type="submit">Approve</button></div>
+</form>
+</details>
+<p id="status" class="status" role="status" aria-live="polite"></p>
+<form id="continue" method="post" action="/.stepgate/challenge/${i.challengeId}/continue" hidden></form>
+<p class="note">No authenticator yet? <a href="/.stepgate/enrol">Set one up</a>.
+If you did not start this, close this page: nothing is sent without your approval. Reference: <code>${i.challengeId}</code></p>
+</div>
+<script type="module" src="${ASSET_PREFIX}step-up.js"></script>`,
   );

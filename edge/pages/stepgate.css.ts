@@ -17,4 +17,15 @@ p { margin: 0 0 12px; }
 .note { color: var(--muted); font-size: 14px; }
 .warn { color: var(--warn); }
 a { color: var(--accent); }
+h2 { font-size: 1.1rem; margin: 16px 0 8px; }
+.factor { margin: 12px 0; }
+label { display: block; margin: 0 0 6px; font-weight: 600; }
+.row { display: flex; gap: 8px; }
+input { flex: 1; min-width: 0; font: inherit; font-size: 18px; padding: 10px 12px; border: 1px solid var(--line); border-radius: 8px; background: var(--bg); color: var(--fg); letter-spacing: .08em; }
+button { font: inherit; font-weight: 600; padding: 10px 16px; border: 0; border-radius: 8px; background: var(--accent); color: #fff; cursor: pointer; }
+button:disabled { opacity: .6; cursor: default; }
+summary { cursor: pointer; color: var(--accent); }
+.status { min-height: 1.5em; font-weight: 600; }
+.qr { display: block; margin: 8px 0; background: #fff; padding: 8px; border-radius: 8px; }
+.codes { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; columns: 2; }
 `;

@@ -92,7 +92,7 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
     // Why: without the canonical request the origin could see something other than what was matched.
     if (!sg) return problem(ErrorCode.Misconfigured, 503, 'Stepgate middleware did not run; nothing is forwarded.');
     const { canonical } = sg;
-    const req = c.req.raw;
+    const req = sg.request;
     const proto = canonical.protocol;
     const target = `${base ?? `${proto}//${canonical.host}`}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
     const hasBody = canonical.method !== 'GET' && canonical.method !== 'HEAD';

@@ -96,6 +96,16 @@ export const openapi = {
         responses: { '200': { description: 'HTML page' }, '401': problem, '404': problem },
       },
     },
+    '/.stepgate/enrol': {
+      get: { summary: 'The enrolment page (HTML): set up an authenticator app, see recovery codes once', responses: { '200': { description: 'HTML page' } } },
+    },
+    '/.stepgate/challenge/{id}/continue': {
+      post: {
+        summary: 'After approval, carry out the held original request exactly once (form POST from the step-up page)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '2XX': { description: "The origin's response to the held request" }, '401': problem, '403': problem, '404': problem },
+      },
+    },
     '/.stepgate/assets/{file}': {
       get: {
         summary: 'Static assets of Stepgate pages',

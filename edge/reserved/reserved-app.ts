@@ -7,6 +7,8 @@ import { ErrorCode } from '../../shared/errors';
 import { errorResponse, htmlResponse, json, problem, secure } from '../http/responses';
 import { registerFactorRoutes } from './factor-routes';
 import { registerVerifyRoutes } from './verify-routes';
+import { enrolPage } from '../pages/enrol-page';
+import { CLIENT_ASSETS } from '../pages/generated/client-assets';
 import { stepUpPage } from '../pages/step-up-page';
 import { STEPGATE_CSS } from '../pages/stepgate.css';
 import { policyJsonSchema } from '../policy/schema';
@@ -66,10 +68,15 @@ export function createReservedApp(rt: Runtime): Hono {
     if (ch instanceof Response) return ch;
     return htmlResponse(await stepUpPage({ ...ch, challengeId: ch.id }));
   });
-  app.get('/.stepgate/assets/stepgate.css', () => {
-    const h = secure(new Headers({ 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=3600' }));
-    return new Response(STEPGATE_CSS, { headers: h });
+  app.get('/.stepgate/assets/:file', (c) => {
+    const file = c.req.param('file');
+    const isCss = file === 'stepgate.css';
+    const body = isCss ? STEPGATE_CSS : Object.hasOwn(CLIENT_ASSETS, file) ? CLIENT_ASSETS[file] : undefined;
+    if (body === undefined) return problem(ErrorCode.NotFound, 404, 'No such asset.');
+    const h = secure(new Headers({ 'content-type': isCss ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
+    return new Response(body, { headers: h });
   });
+  app.get('/.stepgate/enrol', async () => htmlResponse(await enrolPage()));
 
   registerVerifyRoutes(app, rt);
   registerFactorRoutes(app, rt);

@@ -7,7 +7,7 @@ import type { Challenge } from '../user-gate/user-gate';
 const quote = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`;
 
 /** Build the 401 for a new challenge, shaped for the client that asked. */
-export async function stepUpRequired(req: Request, ch: Challenge, origin: string): Promise<Response> {
+export async function stepUpRequired(req: Request, ch: Challenge, origin: string, held = false): Promise<Response> {
   const challengeUrl = `${origin}/.stepgate/challenge/${ch.id}`;
   const headers = new Headers();
   headers.append(
@@ -24,7 +24,7 @@ export async function stepUpRequired(req: Request, ch: Challenge, origin: string
     );
   }
   headers.set('stepgate-challenge', ch.id);
-  if (isNavigation(req)) return htmlResponse(await stepUpPage({ ...ch, challengeId: ch.id }), 401, headers);
+  if (isNavigation(req)) return htmlResponse(await stepUpPage({ ...ch, challengeId: ch.id, held }), 401, headers);
   return problem(
     ErrorCode.StepUpRequired,
     401,

@@ -20,6 +20,7 @@ import type { UserGate } from '../user-gate/user-gate';
 import { bodyMethodClaims, checkInspectable } from './method-override';
 import { readBounded } from './read-body';
 import type { Runtime } from './runtime';
+import { openHeld, sealHeld } from './held-request';
 import { stepUpRequired } from './step-up-required';
 
 export interface StepgateOptions {
@@ -46,6 +47,8 @@ export interface StepgateContext {
   identity: Identity | null;
   /** The body, when Stepgate had to read it; forward these exact bytes. */
   body: Uint8Array<ArrayBuffer> | null;
+  /** The request to forward: the incoming one, or the held original carried out after approval. */
+  request: Request;
 }
 
 interface StepgateEnv extends IdentityEnv {
@@ -111,20 +114,38 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       console.error('stepgate: configuration error:', err instanceof Error ? err.message : err);
       return problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
     }
+    let req = c.req.raw;
+    let held: { challenge: string } | null = null;
+    let heldBody: Uint8Array<ArrayBuffer> | null = null;
     if (isReservedPath(canonical.matchSegments)) {
-      const url = `${canonical.protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
-      return reserved.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
+      const cont = continueOf(canonical);
+      if (!cont) {
+        const url = `${canonical.protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
+        return reserved.fetch(new Request(url, req), c.env, c.executionCtx);
+      }
+      // After approval the page posts here; the held original request then takes the place of
+      // this one and goes through the same decision, which now finds the grant or approval.
+      try {
+        const taken = await takeHeld(runtime, req, canonical, cont);
+        if (taken instanceof Response) return taken;
+        req = taken.request;
+        heldBody = taken.body;
+        held = { challenge: cont };
+        canonical = canonicalizeRequest(req.method, req.url, req.headers, opts);
+      } catch (err) {
+        return errorResponse(err);
+      }
     }
 
     try {
-      let body: Uint8Array<ArrayBuffer> | null = null;
+      let body: Uint8Array<ArrayBuffer> | null = heldBody;
       let match = policy.match(canonical.hostname, canonical.methods, canonical.matchSegments);
       // A POST may be another method at the origin (`_method` in the body). Only when the path is
       // covered by some rule is the body read; unprotected routes keep streaming.
       if (canonical.method === 'POST' && policy.pathMayMatch(canonical.hostname, canonical.matchSegments)) {
-        checkInspectable(c.req.raw.headers);
-        body = await readBounded(c.req.raw, policy.maxInspectBytes);
-        const found = await bodyMethodClaims(body, c.req.header('content-type') ?? null);
+        checkInspectable(req.headers);
+        body ??= await readBounded(req, policy.maxInspectBytes);
+        const found = await bodyMethodClaims(body, req.headers.get('content-type'));
         if (found.claims.length || found.anyMethod) {
           const claimed = new Set<string>();
           for (const m of found.claims) addClaim(claimed, m);
@@ -133,18 +154,18 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           match = policy.match(canonical.hostname, canonical.methods, canonical.matchSegments);
         }
       }
-      const ctx: StepgateContext = { canonical, match, identity: null, body };
+      const ctx: StepgateContext = { canonical, match, identity: null, body, request: req };
       c.set('stepgate', ctx);
       if (!match) return next();
 
-      const who = await runtime.identify(c.req.raw);
-      if (!who.ok) return identityRequired(c.req.raw, canonical, runtime.loginUrl, who.reason);
+      const who = await runtime.identify(req);
+      if (!who.ok) return identityRequired(req, canonical, runtime.loginUrl, who.reason);
 
       const me = who.identity;
       const rule = match.rule;
       const gate = runtime.userGate(me.sub);
       if (rule.bind === 'session') {
-        const token = presentedGrant(c.req.raw, rule.id, canonical.protocol === 'https:');
+        const token = presentedGrant(req, rule.id, canonical.protocol === 'https:');
         const grant = token
           ? await verifyGrant(runtime.keys, token, { sub: me.sub, sid: me.sid, aud: canonical.hostname, rule: rule.id, now: Math.floor(runtime.now() / 1000) })
           : null;
@@ -155,7 +176,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       }
 
       if (ctx.body === null && (rule.bind === 'action' || canonical.method !== 'GET')) {
-        ctx.body = await readBounded(c.req.raw, policy.maxInspectBytes);
+        ctx.body = await readBounded(req, policy.maxInspectBytes);
       }
       const action: CanonicalAction = {
         method: canonical.method,
@@ -180,12 +201,41 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         action,
         matchedMethod: match.method === 'GET' && canonical.method === 'HEAD' ? 'HEAD' : match.method,
       });
-      return stepUpRequired(c.req.raw, challenge, `${canonical.protocol}//${canonical.host}`);
+      if (held) {
+        // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.
+        return problem(ErrorCode.StepUpRequired, 401, 'This action is not approved (or was already carried out). Start it again.');
+      }
+      // A browser navigation is kept so it can be carried out exactly as it was, after approval.
+      if (isNavigation(req) && canonical.method !== 'GET' && canonical.method !== 'HEAD') {
+        const url = `${canonical.protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
+        await gate.holdRequest(challenge.id, me.sid, await sealHeld(runtime.keys, challenge.id, url, canonical.method, req.headers, ctx.body));
+        return stepUpRequired(req, challenge, `${canonical.protocol}//${canonical.host}`, true);
+      }
+      return stepUpRequired(req, challenge, `${canonical.protocol}//${canonical.host}`, false);
     } catch (err) {
       return errorResponse(err);
     }
   };
 };
+
+/** The challenge id of `POST /.stepgate/challenge/:id/continue`, else null. */
+function continueOf(c: CanonicalRequest): string | null {
+  const s = c.matchSegments;
+  if (c.method !== 'POST' || s.length !== 4 || s[0] !== '.stepgate' || s[1] !== 'challenge' || s[3] !== 'continue') return null;
+  const id = c.path.split('/')[3]!;
+  return /^[A-Za-z0-9_-]{22}$/.test(id) ? id : null;
+}
+
+async function takeHeld(rt: Runtime, req: Request, canonical: CanonicalRequest, challenge: string): Promise<{ request: Request; body: Uint8Array<ArrayBuffer> } | Response> {
+  // Why: a cross-site form could otherwise make a signed-in person carry out their held action.
+  const origin = `${canonical.protocol}//${canonical.host}`;
+  if (req.headers.get('origin') !== origin) return problem(ErrorCode.Forbidden, 403, 'This request must come from the Stepgate page on this site.');
+  const who = await rt.identify(req);
+  if (!who.ok) return problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
+  const sealed = await rt.userGate(who.identity.sub).takeHeldRequest(challenge, who.identity.sid);
+  if (!sealed) return problem(ErrorCode.ChallengeNotFound, 404, 'Nothing is waiting for this approval: it was carried out already, expired, or was never approved.');
+  return openHeld(rt.keys, challenge, sealed, req.headers);
+}
 
 function identityRequired(req: Request, canonical: CanonicalRequest, loginUrl: string | undefined, reason: 'missing' | 'invalid'): Response {
   if (loginUrl && isNavigation(req) && (canonical.method === 'GET' || canonical.method === 'HEAD')) {

@@ -64,7 +64,13 @@ const MIGRATIONS: readonly string[] = [
      sid TEXT NOT NULL, digest TEXT NOT NULL, rule TEXT NOT NULL, amr TEXT NOT NULL,
      auth_time INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (sid, digest));
    CREATE TABLE failures (id INTEGER PRIMARY KEY CHECK (id = 1), consecutive INTEGER NOT NULL, locked_until INTEGER NOT NULL);`,
+  `CREATE TABLE held (
+     challenge TEXT PRIMARY KEY, sid TEXT NOT NULL, sealed TEXT NOT NULL, approved INTEGER NOT NULL DEFAULT 0,
+     expires_at INTEGER NOT NULL);`,
 ];
+
+/** Largest sealed held request kept (the body limit is the policy's maxInspectBytes; this bounds the rest). */
+export const MAX_HELD_BYTES = 24 * 1024 * 1024;
 
 /** Attempts one challenge allows before it is discarded. */
 export const MAX_ATTEMPTS_PER_CHALLENGE = 5;
@@ -103,6 +109,25 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => migrate(this.sql));
+  }
+
+  /** Keep the sealed original request of a challenge, to be forwarded once after approval. */
+  async holdRequest(challenge: string, sid: string, sealed: string): Promise<void> {
+    if (sealed.length > MAX_HELD_BYTES) throw new Error('held request too large');
+    const expiresAt = this.now() + CHALLENGE_TTL_MS * 2;
+    this.sql.exec('INSERT INTO held (challenge, sid, sealed, expires_at) VALUES (?, ?, ?, ?)', challenge, sid, sealed, expiresAt);
+    await this.scheduleSweep(expiresAt);
+  }
+
+  /**
+   * Take the held request of an approved challenge: once, for its own session. The request then
+   * goes through the normal decision, which spends the action's approval (or checks the grant).
+   */
+  async takeHeldRequest(challenge: string, sid: string): Promise<string | null> {
+    const row = this.sql
+      .exec<{ sealed: string }>('DELETE FROM held WHERE challenge = ? AND sid = ? AND approved = 1 AND expires_at > ? RETURNING sealed', challenge, sid, this.now())
+      .toArray()[0];
+    return row ? row.sealed : null;
   }
 
   /** Record a new challenge and return it. Expired challenges are swept first; the open count is capped. */
@@ -186,6 +211,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     if (!row) return null;
     this.sql.exec('DELETE FROM challenges WHERE id = ?', id);
     this.sql.exec('DELETE FROM failures');
+    this.sql.exec('UPDATE held SET approved = 1 WHERE challenge = ? AND sid = ?', id, sid);
     const ch = toChallenge(row);
     if (ch.bind === 'action' && ch.actionDigest) {
       const expiresAt = now + ch.maxAgeSeconds * 1000;
@@ -235,8 +261,9 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     const now = this.now();
     this.sql.exec('DELETE FROM challenges WHERE expires_at <= ?', now);
     this.sql.exec('DELETE FROM approvals WHERE expires_at <= ?', now);
+    this.sql.exec('DELETE FROM held WHERE expires_at <= ?', now);
     const next = this.sql.exec<{ t: number | null }>(
-      'SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM challenges UNION ALL SELECT MIN(expires_at) FROM approvals)',
+      'SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM challenges UNION ALL SELECT MIN(expires_at) FROM approvals UNION ALL SELECT MIN(expires_at) FROM held)',
     ).one().t;
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }

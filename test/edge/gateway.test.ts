@@ -135,8 +135,11 @@ describe('a protected route without a grant', () => {
     const html = await res.text();
     expect(html).toContain('<span class="method">DELETE</span> /api/projects/3?note=');
     expect(html).toContain('app.test');
-    expect(html).not.toContain('<script>');
-    expect(html).not.toMatch(/<script|style=/);
+    expect(html).not.toContain('<script>alert');
+    // No inline script or style: every script is an external file from Stepgate's own origin.
+    expect(html.match(/<script[^>]*>/g)).toEqual(['<script type="module" src="/.stepgate/assets/step-up.js">']);
+    expect(html).not.toMatch(/<script[^>]*>[^<]+<\/script>|style=/);
+    expect(html).toContain('id="totp-form"');
   });
 
   it('treats a POST with _method=DELETE in its form body as the DELETE it is', async () => {
@@ -211,8 +214,9 @@ describe('reserved paths', () => {
     expect(disc.factors).toEqual(['webauthn', 'totp']);
     const doc = (await (await gw(disc.endpoints.openapi!)).json()) as typeof openapi;
     const app = createReservedApp({} as never);
-    const routes = app.routes.filter((r) => r.method !== 'ALL').map((r) => r.path.replace(/:(\w+)/g, '{$1}').replace('stepgate.css', '{file}'));
-    expect(new Set(routes)).toEqual(new Set(Object.keys(doc.paths)));
+    const routes = app.routes.filter((r) => r.method !== 'ALL').map((r) => r.path.replace(/:(\w+)/g, '{$1}'));
+    // The continue endpoint is served by the middleware itself (it replays the held request).
+    expect(new Set([...routes, '/.stepgate/challenge/{id}/continue'])).toEqual(new Set(Object.keys(doc.paths)));
   });
 });
 

@@ -1,0 +1,32 @@
+/** @module The enrolment page: set up an authenticator app and see recovery codes once. */
+import { html } from 'hono/html';
+import { ASSET_PREFIX, layout } from './layout';
+
+export const enrolPage = () =>
+  layout(
+    'Set up a second factor',
+    html`<div id="enrol">
+<h1>Set up a second factor</h1>
+<p>Sensitive actions on this site ask you to confirm it is you. Set up an authenticator app
+(Google Authenticator, 1Password, Authy, …) to do that.</p>
+<button id="start-totp" type="button">Set up an authenticator app</button>
+<section id="totp-setup" hidden>
+<p>Scan this code with your authenticator app:</p>
+<img id="totp-qr" class="qr" alt="QR code to add this site to your authenticator app" width="220" height="220">
+<p class="note">Or enter this key by hand: <code id="totp-secret"></code></p>
+<form id="confirm-form" novalidate>
+<label for="confirm-code">Then enter the 6-digit code it shows</label>
+<div class="row"><input id="confirm-code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required>
+<button type="submit">Confirm</button></div>
+</form>
+</section>
+<section id="recovery" hidden>
+<h2>Your recovery codes</h2>
+<p>If you lose your authenticator, each of these codes works once instead. Save them somewhere safe now:
+they are not shown again.</p>
+<ol id="recovery-codes" class="codes"></ol>
+</section>
+<p id="status" class="status" role="status" aria-live="polite"></p>
+</div>
+<script type="module" src="${ASSET_PREFIX}enrol.js"></script>`,
+  );
