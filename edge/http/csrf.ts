@@ -11,7 +11,7 @@ import { StepgateError } from '../errors';
 export function requireSameOriginJson(req: Request, origin: string, extraOrigins: readonly string[] = []): void {
   const o = req.headers.get('origin');
   const site = req.headers.get('sec-fetch-site');
-  if (o !== null ? o !== origin && !extraOrigins.includes(o) : site !== 'same-origin') {
+  if (o !== null && o !== 'null' ? o !== origin && !extraOrigins.includes(o) : site !== 'same-origin') {
     throw new StepgateError(ErrorCode.Forbidden, 403, 'This request must come from a Stepgate page on this site.');
   }
   const ct = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();

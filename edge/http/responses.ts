@@ -13,7 +13,8 @@ export function secure(headers: Headers): Headers {
   headers.set('strict-transport-security', 'max-age=63072000; includeSubDomains');
   headers.set('x-content-type-options', 'nosniff');
   headers.set('x-frame-options', 'DENY');
-  headers.set('referrer-policy', 'no-referrer');
+  // same-origin: the Origin header still reaches Stepgate on its own form posts (CSRF checks), never other sites.
+  headers.set('referrer-policy', 'same-origin');
   headers.set('cross-origin-opener-policy', 'same-origin');
   headers.set('cross-origin-resource-policy', 'same-origin');
   if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');

@@ -12,7 +12,7 @@ export const layout = (title: string, body: Content): Content => html`<!doctype 
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title} · Stepgate</title>
 <link rel="stylesheet" href="${ASSET_PREFIX}stepgate.css">
 </head>

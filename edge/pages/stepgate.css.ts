@@ -3,9 +3,11 @@ export const STEPGATE_CSS = `
 :root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #f6f8fa; --card: #fff; --line: #d0d7de; --accent: #0b5fff; --warn: #9a6700; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #9198a1; --bg: #0d1117; --card: #161b22; --line: #30363d; --accent: #4c8dff; --warn: #d29922; } }
 * { box-sizing: border-box; }
-body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 16px; background: var(--bg); color: var(--fg);
+body { margin: 0; padding: 16px; background: var(--bg); color: var(--fg);
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-.card { width: 100%; max-width: 34rem; background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 24px; }
+.card { box-sizing: border-box; width: 100%; max-width: 34rem; margin: 8vh auto 0; background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 24px; overflow-wrap: anywhere; }
+@media (max-width: 480px) { .card { margin-top: 0; padding: 18px; } }
+code { overflow-wrap: anywhere; }
 .brand { margin: 0 0 8px; font-size: 13px; letter-spacing: .08em; text-transform: uppercase; color: var(--muted); }
 h1 { font-size: 1.35rem; margin: 0 0 12px; }
 p { margin: 0 0 12px; }

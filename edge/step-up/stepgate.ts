@@ -229,7 +229,10 @@ function continueOf(c: CanonicalRequest): string | null {
 async function takeHeld(rt: Runtime, req: Request, canonical: CanonicalRequest, challenge: string): Promise<{ request: Request; body: Uint8Array<ArrayBuffer> } | Response> {
   // Why: a cross-site form could otherwise make a signed-in person carry out their held action.
   const origin = `${canonical.protocol}//${canonical.host}`;
-  if (req.headers.get('origin') !== origin) return problem(ErrorCode.Forbidden, 403, 'This request must come from the Stepgate page on this site.');
+  const o = req.headers.get('origin');
+  if (o !== null && o !== 'null' ? o !== origin : req.headers.get('sec-fetch-site') !== 'same-origin') {
+    return problem(ErrorCode.Forbidden, 403, 'This request must come from the Stepgate page on this site.');
+  }
   const who = await rt.identify(req);
   if (!who.ok) return problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
   const sealed = await rt.userGate(who.identity.sub).takeHeldRequest(challenge, who.identity.sid);
