@@ -96,9 +96,11 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
     const proto = canonical.protocol;
     const target = `${base ?? `${proto}//${canonical.host}`}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
     const hasBody = canonical.method !== 'GET' && canonical.method !== 'HEAD';
+    const headers = originHeaders(req.headers, proto, canonical.host, req.headers.get('cf-connecting-ip'));
+    if (sg.assertion) headers.set('stepgate-assertion', sg.assertion);
     const init: RequestInit = {
       method: canonical.method,
-      headers: originHeaders(req.headers, proto, canonical.host, req.headers.get('cf-connecting-ip')),
+      headers,
       redirect: 'manual',
       body: hasBody ? (sg.body ?? req.body) : null,
     };

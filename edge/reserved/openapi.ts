@@ -20,6 +20,12 @@ export const openapi = {
         responses: { '200': { description: 'Discovery document', content: { 'application/json': { schema: { $ref: '#/components/schemas/Discovery' } } } } },
       },
     },
+    '/.well-known/stepgate/jwks.json': {
+      get: {
+        summary: 'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded to the origin',
+        responses: { '200': { description: 'JWK Set' } },
+      },
+    },
     '/.stepgate/api/openapi.json': {
       get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1 document' } } },
     },

@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import { ErrorCode } from '../../shared/errors';
+import { assertionJwks } from '../grants/assertion';
 import { errorResponse, htmlResponse, json, problem, secure } from '../http/responses';
 import { registerFactorRoutes } from './factor-routes';
 import { registerVerifyRoutes } from './verify-routes';
@@ -44,11 +45,14 @@ export function createReservedApp(rt: Runtime): Hono {
         policy_schema: '/.stepgate/api/policy.schema.json',
         challenge: '/.stepgate/api/challenges/{id}',
         challenge_page: '/.stepgate/challenge/{id}',
+        jwks: '/.well-known/stepgate/jwks.json',
+        enrol: '/.stepgate/enrol',
       },
       factors: [...new Set(rt.policy.rules.flatMap((r) => r.factors))],
     }),
   );
   app.get('/.stepgate/api/openapi.json', () => json(openapi));
+  app.get('/.well-known/stepgate/jwks.json', async () => json(await assertionJwks(rt.keys), 200, { 'cache-control': 'public, max-age=300' }));
   app.get('/.stepgate/api/policy.schema.json', () => json(policyJsonSchema()));
 
   const loadChallenge = async (req: Request, id: string): Promise<Challenge | Response> => {

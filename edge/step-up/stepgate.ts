@@ -8,6 +8,7 @@ import { actionDigest, base64url, type CanonicalAction } from '../../shared/cano
 import { ErrorCode } from '../../shared/errors';
 import { errorResponse, isNavigation, problem } from '../http/responses';
 import { parseKeyring } from '../crypto/keyring';
+import { signAssertion } from '../grants/assertion';
 import { presentedGrant } from '../grants/grant-cookie';
 import { verifyGrant } from '../grants/grant-token';
 import { IdentityConfig } from '../identity/identity-config';
@@ -49,6 +50,8 @@ export interface StepgateContext {
   body: Uint8Array<ArrayBuffer> | null;
   /** The request to forward: the incoming one, or the held original carried out after approval. */
   request: Request;
+  /** The signed Stepgate-Assertion for a request that passed its step-up. */
+  assertion?: string;
 }
 
 interface StepgateEnv extends IdentityEnv {
@@ -171,6 +174,11 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           : null;
         if (grant) {
           ctx.identity = me;
+          ctx.assertion = await signAssertion(
+            runtime.keys,
+            { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr: grant.amr, auth_time: grant.auth_time },
+            Math.floor(runtime.now() / 1000),
+          );
           return next();
         }
       }
@@ -187,8 +195,14 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       };
       const digest = rule.bind === 'action' ? await actionDigest(action) : null;
       // An approved action passes exactly once: the Durable Object deletes the approval as it answers.
-      if (digest && (await gate.consumeApproval(me.sid, digest))) {
+      const approval = digest ? await gate.consumeApproval(me.sid, digest) : null;
+      if (approval) {
         ctx.identity = me;
+        ctx.assertion = await signAssertion(
+          runtime.keys,
+          { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr: approval.amr, auth_time: approval.authTime, act: digest! },
+          Math.floor(runtime.now() / 1000),
+        );
         return next();
       }
       const challenge = await gate.createChallenge({

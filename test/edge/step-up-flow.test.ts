@@ -3,8 +3,9 @@
  * in front of the real demo app: enrol, get challenged, approve, and pass exactly once.
  */
 import { exports } from 'cloudflare:workers';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { generate } from 'otplib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { sessionCookie } from '../support/session';
 
 const worker = (exports as unknown as { default: Fetcher }).default;
@@ -59,9 +60,21 @@ describe('an action approved with TOTP passes exactly once', () => {
     // A different action is not covered by the approval.
     expect((await gw('/api/projects/1', { method: 'DELETE', headers: { cookie } })).status).toBe(401);
 
-    const retry = await gw('/api/projects/2', { method: 'DELETE', headers: { cookie } });
-    expect(retry.status).toBe(200);
-    expect(await retry.json()).toEqual({ deleted: 2, by: 'tina' });
+    const retry = await gw('/api/projects/2?m=assert1', { method: 'DELETE', headers: { cookie, 'stepgate-assertion': 'forged' } });
+    expect(retry.status).toBe(401); // the query is part of the action: a different request
+    const exact = await gw('/api/projects/2', { method: 'DELETE', headers: { cookie, 'stepgate-assertion': 'forged' } });
+    expect(exact.status).toBe(200);
+    expect(await exact.json()).toEqual({ deleted: 2, by: 'tina' });
+
+    // The origin received a Stepgate-Assertion it can verify with the published keys.
+    const seen = ((await (await fetch(`${inject('originUrl')}/__demo/requests`)).json()) as { method: string; url: string; headers: Record<string, string> }[])
+      .filter((r) => r.method === 'DELETE' && r.url === '/api/projects/2');
+    expect(seen).toHaveLength(1);
+    const jwks = createLocalJWKSet((await (await gw('/.well-known/stepgate/jwks.json')).json()) as { keys: [] });
+    const { payload, protectedHeader } = await jwtVerify(seen[0]!.headers['stepgate-assertion']!, jwks, { issuer: 'stepgate', audience: 'app.test' });
+    expect(protectedHeader.alg).toBe('EdDSA');
+    expect(payload).toMatchObject({ sub: 'tina', rule: 'delete-project', amr: ['otp'], act: expect.stringMatching(/^[\w-]{43}$/) });
+    expect(payload.exp! - payload.iat!).toBe(60);
     const again = await gw('/api/projects/2', { method: 'DELETE', headers: { cookie } });
     expect(again.status).toBe(401);
   });
