@@ -13,6 +13,7 @@ export const KEY_PURPOSES = [
   'blind-index',
   'chain-mac',
   'assertion-signing',
+  'factor-metadata',
 ] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 

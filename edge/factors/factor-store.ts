@@ -3,7 +3,7 @@
  * with AAD binding them to their row; recovery codes only as hashes.
  */
 import { generateSecret } from 'otplib';
-import { base64url, sha256b64u } from '../../shared/canonical-action';
+import { base64url, fromBase64url, sha256b64u } from '../../shared/canonical-action';
 import { open, seal } from '../crypto/aead';
 import { blindIndex, blindIndexes } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
@@ -60,9 +60,13 @@ export async function activateTotp(db: D1Database, ring: Keyring, sub: string, i
 /** How many active factors (of any kind) the user has. */
 export async function activeFactorCount(db: D1Database, ring: Keyring, sub: string): Promise<number> {
   const refs = await blindIndexes(ring, 'user', sub);
+  const ph = placeholders(refs.length);
   const row = await db
-    .prepare(`SELECT COUNT(*) AS n FROM totp_factors WHERE status = 'active' AND user_ref IN (${placeholders(refs.length)})`)
-    .bind(...refs)
+    .prepare(
+      `SELECT (SELECT COUNT(*) FROM totp_factors WHERE status = 'active' AND user_ref IN (${ph})) +
+              (SELECT COUNT(*) FROM webauthn_credentials WHERE user_ref IN (${ph})) AS n`,
+    )
+    .bind(...refs, ...refs)
     .first<{ n: number }>();
   return row?.n ?? 0;
 }
@@ -121,4 +125,102 @@ export async function recoveryCodesLeft(db: D1Database, ring: Keyring, sub: stri
     .bind(...refs)
     .first<{ n: number }>();
   return row?.n ?? 0;
+}
+
+// ---- WebAuthn credentials ----
+
+export interface StoredCredential {
+  id: string;
+  publicKey: Uint8Array<ArrayBuffer>;
+  counter: number;
+  transports: string[];
+  deviceType: string;
+  backedUp: boolean;
+  nickname: string | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+interface CredentialRow {
+  id: string;
+  user_ref: string;
+  public_key: string;
+  counter: number;
+  transports: string;
+  device_type: string;
+  backed_up: number;
+  nickname_sealed: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+const credentialAad = (id: string, userRef: string) => `webauthn-nickname|${id}|${userRef}`;
+
+async function toCredential(ring: Keyring, r: CredentialRow): Promise<StoredCredential> {
+  let nickname: string | null = null;
+  if (r.nickname_sealed) {
+    try {
+      nickname = await open(ring, 'factor-metadata', r.nickname_sealed, credentialAad(r.id, r.user_ref));
+    } catch {
+      nickname = null;
+    }
+  }
+  return {
+    id: r.id,
+    publicKey: fromBase64url(r.public_key),
+    counter: r.counter,
+    transports: JSON.parse(r.transports) as string[],
+    deviceType: r.device_type,
+    backedUp: r.backed_up === 1,
+    nickname,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+  };
+}
+
+/** Store a verified new credential for the user. */
+export async function addWebauthnCredential(
+  db: D1Database,
+  ring: Keyring,
+  sub: string,
+  c: { id: string; publicKey: Uint8Array; counter: number; transports: string[]; deviceType: string; backedUp: boolean; nickname: string | null },
+  now: number,
+): Promise<void> {
+  const userRef = await blindIndex(ring, 'user', sub);
+  await db
+    .prepare(
+      'INSERT INTO webauthn_credentials (id, user_ref, public_key, counter, transports, device_type, backed_up, nickname_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    .bind(
+      c.id,
+      userRef,
+      base64url(c.publicKey),
+      c.counter,
+      JSON.stringify(c.transports),
+      c.deviceType,
+      c.backedUp ? 1 : 0,
+      c.nickname ? await seal(ring, 'factor-metadata', c.nickname, credentialAad(c.id, userRef)) : null,
+      now,
+    )
+    .run();
+}
+
+/** The user's credentials; with `id`, only that one — and only if it is the user's. */
+export async function webauthnCredentials(db: D1Database, ring: Keyring, sub: string, id?: string): Promise<StoredCredential[]> {
+  const refs = await blindIndexes(ring, 'user', sub);
+  const byId = id === undefined ? '' : ' AND id = ?';
+  const { results } = await db
+    .prepare(`SELECT * FROM webauthn_credentials WHERE user_ref IN (${placeholders(refs.length)})${byId}`)
+    .bind(...refs, ...(id === undefined ? [] : [id]))
+    .all<CredentialRow>();
+  return Promise.all(results.map((r) => toCredential(ring, r)));
+}
+
+/** Record a use: the new signature counter (only ever forward) and the backup state. */
+export async function recordWebauthnUse(db: D1Database, id: string, counter: number, backedUp: boolean, now: number): Promise<boolean> {
+  const r = await db
+    .prepare('UPDATE webauthn_credentials SET counter = ?, backed_up = ?, last_used_at = ? WHERE id = ? AND (counter < ? OR ? = 0)')
+    .bind(counter, backedUp ? 1 : 0, now, id, counter, counter)
+    .run();
+  return r.meta.changes === 1;
 }

@@ -7,9 +7,10 @@ export const enrolPage = () =>
     'Set up a second factor',
     html`<div id="enrol">
 <h1>Set up a second factor</h1>
-<p>Sensitive actions on this site ask you to confirm it is you. Set up an authenticator app
-(Google Authenticator, 1Password, Authy, …) to do that.</p>
-<button id="start-totp" type="button">Set up an authenticator app</button>
+<p>Sensitive actions on this site ask you to confirm it is you. Add a passkey (your device's
+screen lock or a security key), or set up an authenticator app (Google Authenticator, 1Password, …).</p>
+<p><button id="start-passkey" type="button" class="wide">Add a passkey</button></p>
+<p><button id="start-totp" type="button" class="wide secondary">Set up an authenticator app</button></p>
 <section id="totp-setup" hidden>
 <p>Scan this code with your authenticator app:</p>
 <img id="totp-qr" class="qr" alt="QR code to add this site to your authenticator app" width="220" height="220">

@@ -45,6 +45,9 @@ export const stepUpPage = (i: StepUpPageInput) =>
 <dt>Expires</dt><dd><time datetime="${new Date(i.expiresAt).toISOString()}">${new Date(i.expiresAt).toUTCString()}</time></dd>
 </dl>
 </section>
+${i.factors.includes('webauthn')
+      ? html`<div class="factor"><button id="passkey" type="button" class="wide">Approve with a passkey</button></div>`
+      : ''}
 ${i.factors.includes('totp')
       ? html`<form id="totp-form" class="factor" novalidate>
 <label for="totp-code">Code from your authenticator app</label>
@@ -61,7 +64,7 @@ ${i.factors.includes('totp')
 </details>
 <p id="status" class="status" role="status" aria-live="polite"></p>
 <form id="continue" method="post" action="/.stepgate/challenge/${i.challengeId}/continue" hidden></form>
-<p class="note">No authenticator yet? <a href="/.stepgate/enrol">Set one up</a>.
+<p class="note">No passkey or authenticator yet? <a href="/.stepgate/enrol">Set one up</a>.
 If you did not start this, close this page: nothing is sent without your approval. Reference: <code>${i.challengeId}</code></p>
 </div>
 <script type="module" src="${ASSET_PREFIX}step-up.js"></script>`,

@@ -26,6 +26,8 @@ label { display: block; margin: 0 0 6px; font-weight: 600; }
 input { flex: 1; min-width: 0; font: inherit; font-size: 18px; padding: 10px 12px; border: 1px solid var(--line); border-radius: 8px; background: var(--bg); color: var(--fg); letter-spacing: .08em; }
 button { font: inherit; font-weight: 600; padding: 10px 16px; border: 0; border-radius: 8px; background: var(--accent); color: #fff; cursor: pointer; }
 button:disabled { opacity: .6; cursor: default; }
+button.wide { width: 100%; padding: 12px 16px; }
+button.secondary { background: transparent; color: var(--accent); border: 1px solid var(--accent); }
 summary { cursor: pointer; color: var(--accent); }
 .status { min-height: 1.5em; font-weight: 600; }
 .qr { display: block; margin: 8px 0; background: #fff; padding: 8px; border-radius: 8px; }

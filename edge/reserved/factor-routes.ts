@@ -16,7 +16,9 @@ import {
   issueRecoveryCodes,
   recoveryCodesLeft,
   totpFactors,
+  webauthnCredentials,
 } from '../factors/factor-store';
+import { registrationOptions, verifyRegistration } from '../factors/webauthn/webauthn';
 import { verifyTotp } from '../factors/totp/verify-totp';
 import { presentedGrant } from '../grants/grant-cookie';
 import { verifyGrant } from '../grants/grant-token';
@@ -40,11 +42,54 @@ async function requireFactorGrant(rt: Runtime, req: Request, me: Identity): Prom
   }
 }
 
+/** Whether this person may add a factor now: a step-up with an existing one, or the first-factor policy. */
+async function enrolmentRefusal(rt: Runtime, req: Request, me: Identity): Promise<Response | null> {
+  if ((await activeFactorCount(rt.db, rt.keys, me.sub)) > 0) {
+    await requireFactorGrant(rt, req, me);
+    return null;
+  }
+  // Invite codes are issued by admins (administration is not built yet): until then, refuse.
+  if (rt.enrolment === 'invite') return problem(ErrorCode.Forbidden, 403, 'Enrolment needs an invitation from an administrator.');
+  return null;
+}
+
+/** After the first factor is confirmed, recovery codes are issued, shown once. */
+const recoveryIfFirst = async (rt: Runtime, me: Identity, wasFirst: boolean) =>
+  wasFirst ? { recovery_codes: await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now()) } : {};
+
 export function registerFactorRoutes(app: Hono, rt: Runtime): void {
+  app.post('/.stepgate/api/factors/webauthn/options', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    cookieSecurity(rt, req.url);
+    const me = await requireIdentity(rt, req);
+    const refused = await enrolmentRefusal(rt, req, me);
+    if (refused) return refused;
+    return json(await registrationOptions(rt, me, req.url));
+  });
+
+  app.post('/.stepgate/api/factors/webauthn/verify', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    const me = await requireIdentity(rt, req);
+    const body = await jsonBody(req, z.strictObject({ response: z.looseObject({ id: z.string() }), nickname: z.string().max(64).optional() }));
+    const wasFirst = (await activeFactorCount(rt.db, rt.keys, me.sub)) === 0;
+    const r = await verifyRegistration(rt, me, req.url, body.response as never, body.nickname ?? null);
+    if (!r.ok) return problem(ErrorCode.FactorInvalid, 400, `The passkey could not be registered: ${r.reason}.`);
+    return json({ registered: true, ...(await recoveryIfFirst(rt, me, wasFirst)) }, 201);
+  });
+
   app.get('/.stepgate/api/factors', async (c) => {
     const me = await requireIdentity(rt, c.req.raw);
     return json({
       totp: (await totpFactors(rt.db, rt.keys, me.sub, 'active')).map((f) => ({ id: f.id })),
+      webauthn: (await webauthnCredentials(rt.db, rt.keys, me.sub)).map((c) => ({
+        id: c.id,
+        nickname: c.nickname,
+        backed_up: c.backedUp,
+        created_at: new Date(c.createdAt).toISOString(),
+        last_used_at: c.lastUsedAt === null ? null : new Date(c.lastUsedAt).toISOString(),
+      })),
       recovery_codes_left: await recoveryCodesLeft(rt.db, rt.keys, me.sub),
       enrolment: rt.enrolment,
     });
@@ -60,7 +105,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
       sid: me.sid,
       rule: FACTORS_RULE,
       bind: 'session',
-      factors: ['totp'],
+      factors: ['webauthn', 'totp'],
       maxAgeSeconds: FACTORS_MAX_AGE,
       actionDigest: null,
       action: { method: 'POST', host: u.host, path: '/.stepgate/api/factors', query: '', bodySha256: '' },
@@ -74,9 +119,8 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, originOf(req.url));
     cookieSecurity(rt, req.url);
     const me = await requireIdentity(rt, req);
-    if ((await activeFactorCount(rt.db, rt.keys, me.sub)) > 0) await requireFactorGrant(rt, req, me);
-    // Invite codes are issued by admins (administration is not built yet): until then, refuse.
-    else if (rt.enrolment === 'invite') return problem(ErrorCode.Forbidden, 403, 'Enrolment needs an invitation from an administrator.');
+    const refused = await enrolmentRefusal(rt, req, me);
+    if (refused) return refused;
     const f = await createPendingTotp(rt.db, rt.keys, me.sub, rt.now());
     const uri = generateURI({ issuer: `Stepgate (${new URL(req.url).hostname})`, label: me.sub, secret: f.secret });
     return json({ id: f.id, secret: f.secret, otpauth_uri: uri, qr_svg: renderSVG(uri) }, 201);
@@ -96,9 +140,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     }
     const first = (await activeFactorCount(rt.db, rt.keys, me.sub)) === 0;
     if (!(await activateTotp(rt.db, rt.keys, me.sub, pending.id, rt.now()))) return problem(ErrorCode.Conflict, 409, 'Already confirmed.');
-    // Recovery codes come with the first factor, shown this once.
-    const codes = first ? await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now()) : undefined;
-    return json({ activated: true, id: pending.id, ...(codes ? { recovery_codes: codes } : {}) });
+    return json({ activated: true, id: pending.id, ...(await recoveryIfFirst(rt, me, first)) });
   });
 
   app.post('/.stepgate/api/recovery-codes', async (c) => {

@@ -52,7 +52,7 @@ export const openapi = {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: { type: 'object', required: ['method', 'code'], properties: { method: { enum: ['totp', 'recovery'] }, code: { type: 'string' } } } } },
+          content: { 'application/json': { schema: { type: 'object', required: ['method', 'code'], properties: { method: { enum: ['totp', 'recovery', 'webauthn'] }, code: { type: 'string' }, response: { type: 'object', description: 'AuthenticationResponseJSON, for webauthn' } } } } },
         },
         responses: {
           '200': { description: '`{granted, grant, expires_at}` (session) or `{approved, expires_at}` (action)' },
@@ -64,6 +64,26 @@ export const openapi = {
           '415': problem,
           '429': problem,
         },
+      },
+    },
+    '/.stepgate/api/challenges/{id}/webauthn/options': {
+      post: {
+        summary: 'WebAuthn request options to answer this challenge with a passkey (user verification required)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': { description: 'PublicKeyCredentialRequestOptionsJSON' }, '400': problem, '401': problem, '404': problem },
+      },
+    },
+    '/.stepgate/api/factors/webauthn/options': {
+      post: {
+        summary: 'WebAuthn creation options to register a passkey (first factor per the enrolment policy; later ones need the factors step-up)',
+        responses: { '200': { description: 'PublicKeyCredentialCreationOptionsJSON' }, '401': problem, '403': problem },
+      },
+    },
+    '/.stepgate/api/factors/webauthn/verify': {
+      post: {
+        summary: 'Register the passkey created with the options above; the first factor also returns recovery codes, shown once',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['response'], properties: { response: { type: 'object' }, nickname: { type: 'string' } } } } } },
+        responses: { '201': { description: '`{registered, recovery_codes?}`' }, '400': problem, '401': problem },
       },
     },
     '/.stepgate/api/factors': {

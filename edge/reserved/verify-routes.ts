@@ -8,6 +8,7 @@ import { ErrorCode } from '../../shared/errors';
 import { StepgateError } from '../errors';
 import { totpFactors, useRecoveryCode } from '../factors/factor-store';
 import { verifyTotp } from '../factors/totp/verify-totp';
+import { authenticationOptions, verifyAuthentication } from '../factors/webauthn/webauthn';
 import { grantCookie } from '../grants/grant-cookie';
 import { mintGrant } from '../grants/grant-token';
 import { requireSameOriginJson } from '../http/csrf';
@@ -17,10 +18,11 @@ import type { Runtime } from '../step-up/runtime';
 import { MAX_ATTEMPTS_PER_CHALLENGE } from '../user-gate/user-gate';
 import { base64url } from '../../shared/canonical-action';
 
-const VerifyBody = z.strictObject({
-  method: z.enum(['totp', 'recovery']),
-  code: z.string().min(1).max(64),
-});
+const VerifyBody = z.discriminatedUnion('method', [
+  z.strictObject({ method: z.literal('totp'), code: z.string().min(1).max(64) }),
+  z.strictObject({ method: z.literal('recovery'), code: z.string().min(1).max(64) }),
+  z.strictObject({ method: z.literal('webauthn'), response: z.looseObject({ id: z.string().max(1024) }) }),
+]);
 
 /** Parse a small JSON body against a schema. @throws {StepgateError} 400 naming the field */
 export async function jsonBody<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
@@ -58,9 +60,21 @@ export function cookieSecurity(rt: Runtime, url: string): boolean {
 }
 
 export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
+  app.post('/.stepgate/api/challenges/:id/webauthn/options', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    const me = await requireIdentity(rt, req);
+    const id = c.req.param('id');
+    const ch = await rt.userGate(me.sub).getChallenge(id, me.sid);
+    if (!ch) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
+    if (!ch.factors.includes('webauthn')) return problem(ErrorCode.BadRequest, 400, 'This action does not accept a passkey.');
+    const options = await authenticationOptions(rt, me, req.url, id);
+    return options ? json(options) : problem(ErrorCode.NoFactor, 400, 'You have no passkey registered.');
+  });
+
   app.post('/.stepgate/api/challenges/:id/verify', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const secure = cookieSecurity(rt, req.url);
     const me = await requireIdentity(rt, req);
     const body = await jsonBody(req, VerifyBody);
@@ -74,8 +88,8 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       return problem(ErrorCode.LockedOut, 429, `Too many attempts for this challenge (${MAX_ATTEMPTS_PER_CHALLENGE}); start the action again.`);
     }
     const ch = attempt.challenge;
-    if (body.method === 'totp' && !ch.factors.includes('totp')) {
-      return problem(ErrorCode.BadRequest, 400, `This action needs ${ch.factors.join(' or ')}; an authenticator code is not accepted.`);
+    if (body.method !== 'recovery' && !ch.factors.includes(body.method)) {
+      return problem(ErrorCode.BadRequest, 400, `This action needs ${ch.factors.join(' or ')}.`);
     }
 
     const nowMs = rt.now();
@@ -92,6 +106,10 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
         else replayed = true;
         break;
       }
+    } else if (body.method === 'webauthn') {
+      const r = await verifyAuthentication(rt, me, req.url, id, body.response as never);
+      if (r.ok) amr = r.amr;
+      else console.warn('stepgate: passkey refused:', r.reason);
     } else if (await useRecoveryCode(rt.db, rt.keys, me.sub, body.code, nowMs)) {
       amr = ['recovery'];
     }
@@ -101,7 +119,7 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       const extra = { retry_at: f.retryAt === null ? null : new Date(f.retryAt).toISOString(), consecutive_failures: f.consecutive };
       return replayed
         ? problem(ErrorCode.FactorReplayed, 401, 'That code was already used. Wait for the next one.', extra)
-        : problem(ErrorCode.FactorInvalid, 401, 'That code is not right.', extra);
+        : problem(ErrorCode.FactorInvalid, 401, body.method === 'webauthn' ? 'That passkey was not accepted.' : 'That code is not right.', extra);
     }
 
     const done = await gate.completeChallenge(id, me.sid, amr);

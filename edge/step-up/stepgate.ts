@@ -90,6 +90,10 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         development: env.ENVIRONMENT === 'development',
         loginUrl: identityConfig.loginUrl,
         enrolment: policy.policy.enrolment ?? 'first-use',
+        webauthnOrigins: String(env.WEBAUTHN_ORIGINS ?? '')
+          .split(',')
+          .map((o) => o.trim())
+          .filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
         now: options.now ?? Date.now,
       };
       r = { rt, reserved: createReservedApp(rt) };

@@ -67,6 +67,7 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE held (
      challenge TEXT PRIMARY KEY, sid TEXT NOT NULL, sealed TEXT NOT NULL, approved INTEGER NOT NULL DEFAULT 0,
      expires_at INTEGER NOT NULL);`,
+  `CREATE TABLE webauthn_challenges (key TEXT PRIMARY KEY, sid TEXT NOT NULL, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
 ];
 
 /** Largest sealed held request kept (the body limit is the policy's maxInspectBytes; this bounds the rest). */
@@ -109,6 +110,24 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => migrate(this.sql));
+  }
+
+  /** Remember a WebAuthn ceremony's challenge (registration, or the assertion for a step-up) for this session. */
+  async putWebauthnChallenge(key: string, sid: string, challenge: string): Promise<void> {
+    const expiresAt = this.now() + CHALLENGE_TTL_MS;
+    this.sql.exec(
+      'INSERT INTO webauthn_challenges (key, sid, challenge, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET sid = excluded.sid, challenge = excluded.challenge, expires_at = excluded.expires_at',
+      key, sid, challenge, expiresAt,
+    );
+    await this.scheduleSweep(expiresAt);
+  }
+
+  /** Take a WebAuthn challenge: once, for its own session, before it expires. */
+  async takeWebauthnChallenge(key: string, sid: string): Promise<string | null> {
+    const row = this.sql
+      .exec<{ challenge: string }>('DELETE FROM webauthn_challenges WHERE key = ? AND sid = ? AND expires_at > ? RETURNING challenge', key, sid, this.now())
+      .toArray()[0];
+    return row ? row.challenge : null;
   }
 
   /** Keep the sealed original request of a challenge, to be forwarded once after approval. */
@@ -262,6 +281,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     this.sql.exec('DELETE FROM challenges WHERE expires_at <= ?', now);
     this.sql.exec('DELETE FROM approvals WHERE expires_at <= ?', now);
     this.sql.exec('DELETE FROM held WHERE expires_at <= ?', now);
+    this.sql.exec('DELETE FROM webauthn_challenges WHERE expires_at <= ?', now);
     const next = this.sql.exec<{ t: number | null }>(
       'SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM challenges UNION ALL SELECT MIN(expires_at) FROM approvals UNION ALL SELECT MIN(expires_at) FROM held)',
     ).one().t;

@@ -1,8 +1,43 @@
 /** @module Browser side of the enrolment page: set up TOTP with a QR code, confirm it, show recovery codes once. */
+import { startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { $, explain, post } from './api';
 
 const status = $('status');
 let factorId = '';
+
+function showRecoveryCodes(codes: string[] | undefined): void {
+  if (!codes) return;
+  const list = $('recovery-codes');
+  for (const c of codes) {
+    const li = document.createElement('li');
+    li.textContent = c;
+    list.appendChild(li);
+  }
+  $('recovery').hidden = false;
+}
+
+$('start-passkey').addEventListener('click', async () => {
+  status.textContent = 'Follow your browser’s prompt…';
+  const options = await post<PublicKeyCredentialCreationOptionsJSON>('/.stepgate/api/factors/webauthn/options');
+  if (!options.ok) {
+    status.textContent = explain(options.problem);
+    return;
+  }
+  let response;
+  try {
+    response = await startRegistration({ optionsJSON: options.data });
+  } catch (e) {
+    status.textContent = `The passkey prompt was closed or failed (${(e as Error).name}).`;
+    return;
+  }
+  const r = await post<{ recovery_codes?: string[] }>('/.stepgate/api/factors/webauthn/verify', { response });
+  if (!r.ok) {
+    status.textContent = explain(r.problem);
+    return;
+  }
+  status.textContent = 'Your passkey is added.';
+  showRecoveryCodes(r.data.recovery_codes);
+});
 
 $('start-totp').addEventListener('click', async () => {
   const r = await post<{ id: string; secret: string; qr_svg: string }>('/.stepgate/api/factors/totp');
@@ -29,13 +64,5 @@ $<HTMLFormElement>('confirm-form').addEventListener('submit', async (e) => {
   }
   $('totp-setup').hidden = true;
   status.textContent = 'Your authenticator app is set up.';
-  if (r.data.recovery_codes) {
-    const list = $('recovery-codes');
-    for (const c of r.data.recovery_codes) {
-      const li = document.createElement('li');
-      li.textContent = c;
-      list.appendChild(li);
-    }
-    $('recovery').hidden = false;
-  }
+  showRecoveryCodes(r.data.recovery_codes);
 });

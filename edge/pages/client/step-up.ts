@@ -1,12 +1,26 @@
-/** @module Browser side of the step-up page: approve with a TOTP or recovery code, then carry out the held action. */
+/** @module Browser side of the step-up page: approve with a passkey, a TOTP code or a recovery code, then carry out the held action. */
+import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { $, explain, post } from './api';
 
 const root = $('challenge');
 const id = root.dataset.challenge!;
 const held = root.dataset.held === '1';
 const status = $('status');
+const verifyPath = `/.stepgate/api/challenges/${encodeURIComponent(id)}/verify`;
 
-async function approve(method: 'totp' | 'recovery', input: HTMLInputElement, button: HTMLButtonElement): Promise<void> {
+function approved(bind: 'session' | 'action'): void {
+  if (held) {
+    status.textContent = 'Approved. Carrying out the action…';
+    $<HTMLFormElement>('continue').submit();
+    return;
+  }
+  status.textContent =
+    bind === 'action'
+      ? 'Approved. Go back and repeat the action: it will go through once.'
+      : 'Confirmed. Go back and repeat the action: it will go through for the next few minutes.';
+}
+
+async function approveWithCode(method: 'totp' | 'recovery', input: HTMLInputElement, button: HTMLButtonElement): Promise<void> {
   const code = input.value.trim();
   if (!code) {
     status.textContent = 'Enter a code first.';
@@ -15,29 +29,46 @@ async function approve(method: 'totp' | 'recovery', input: HTMLInputElement, but
   }
   button.disabled = true;
   status.textContent = 'Checking…';
-  const r = await post<{ bind: 'session' | 'action' }>(`/.stepgate/api/challenges/${encodeURIComponent(id)}/verify`, { method, code });
+  const r = await post<{ bind: 'session' | 'action' }>(verifyPath, { method, code });
   if (!r.ok) {
     status.textContent = explain(r.problem);
     button.disabled = false;
     input.select();
     return;
   }
-  if (held) {
-    status.textContent = 'Approved. Carrying out the action…';
-    $<HTMLFormElement>('continue').submit();
-    return;
+  approved(r.data.bind);
+}
+
+async function approveWithPasskey(button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  status.textContent = 'Follow your browser’s prompt…';
+  try {
+    const options = await post<PublicKeyCredentialRequestOptionsJSON>(`/.stepgate/api/challenges/${encodeURIComponent(id)}/webauthn/options`);
+    if (!options.ok) {
+      status.textContent = explain(options.problem);
+      return;
+    }
+    const response = await startAuthentication({ optionsJSON: options.data });
+    const r = await post<{ bind: 'session' | 'action' }>(verifyPath, { method: 'webauthn', response });
+    if (!r.ok) {
+      status.textContent = explain(r.problem);
+      return;
+    }
+    approved(r.data.bind);
+  } catch (e) {
+    status.textContent = `The passkey prompt was closed or failed (${(e as Error).name}). Try again, or use a code.`;
+  } finally {
+    button.disabled = false;
   }
-  status.textContent =
-    r.data.bind === 'action'
-      ? 'Approved. Go back and repeat the action: it will go through once.'
-      : 'Confirmed. Go back and repeat the action: it will go through for the next few minutes.';
 }
 
 for (const [formId, method] of [['totp-form', 'totp'], ['recovery-form', 'recovery']] as const) {
   const form = document.getElementById(formId) as HTMLFormElement | null;
   form?.addEventListener('submit', (e) => {
     e.preventDefault();
-    void approve(method, form.querySelector('input')!, form.querySelector('button')!);
+    void approveWithCode(method, form.querySelector('input')!, form.querySelector('button')!);
   });
 }
+const passkey = document.getElementById('passkey') as HTMLButtonElement | null;
+passkey?.addEventListener('click', () => void approveWithPasskey(passkey));
 (document.getElementById('totp-code') as HTMLInputElement | null)?.focus();

@@ -1,0 +1,127 @@
+/**
+ * @module Passkeys and security keys with @simplewebauthn/server: registration and step-up
+ * authentication, user verification required, ceremony challenges single-use in the user's
+ * Durable Object, the credential bound to the identified user, the counter only moving forward.
+ */
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import { blindIndex } from '../../crypto/blind-index';
+import type { Identity } from '../../identity/identity-source';
+import type { Runtime } from '../../step-up/runtime';
+import { addWebauthnCredential, recordWebauthnUse, webauthnCredentials } from '../factor-store';
+
+const REG_KEY = 'registration';
+const authKey = (challengeId: string) => `auth:${challengeId}`;
+
+/** The relying party for a request: its host is the RP ID; its origin (and allow-listed extension origins) are expected. */
+export function relyingParty(rt: Runtime, url: string): { rpID: string; rpName: string; origins: string[] } {
+  const u = new URL(url);
+  return { rpID: u.hostname, rpName: `Stepgate (${u.hostname})`, origins: [u.origin, ...rt.webauthnOrigins] };
+}
+
+export async function registrationOptions(rt: Runtime, me: Identity, url: string) {
+  const rp = relyingParty(rt, url);
+  const existing = await webauthnCredentials(rt.db, rt.keys, me.sub);
+  const options = await generateRegistrationOptions({
+    rpName: rp.rpName,
+    rpID: rp.rpID,
+    userName: me.sub,
+    // The WebAuthn user handle is the blind index, not the name: authenticators store it.
+    userID: new TextEncoder().encode(await blindIndex(rt.keys, 'user', me.sub)),
+    attestationType: 'none',
+    excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports })),
+    authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
+  });
+  await rt.userGate(me.sub).putWebauthnChallenge(REG_KEY, me.sid, options.challenge);
+  return options;
+}
+
+export type CeremonyResult = { ok: true } | { ok: false; reason: string };
+
+export async function verifyRegistration(rt: Runtime, me: Identity, url: string, response: RegistrationResponseJSON, nickname: string | null): Promise<CeremonyResult> {
+  const expectedChallenge = await rt.userGate(me.sub).takeWebauthnChallenge(REG_KEY, me.sid);
+  if (!expectedChallenge) return { ok: false, reason: 'no registration in progress (or it expired)' };
+  const rp = relyingParty(rt, url);
+  let v;
+  try {
+    v = await verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: rp.origins, expectedRPID: rp.rpID, requireUserVerification: true });
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message.slice(0, 200) };
+  }
+  if (!v.verified) return { ok: false, reason: 'registration did not verify' };
+  const info = v.registrationInfo;
+  await addWebauthnCredential(
+    rt.db,
+    rt.keys,
+    me.sub,
+    {
+      id: info.credential.id,
+      publicKey: info.credential.publicKey,
+      counter: info.credential.counter,
+      transports: info.credential.transports ?? [],
+      deviceType: info.credentialDeviceType,
+      backedUp: info.credentialBackedUp,
+      nickname,
+    },
+    rt.now(),
+  );
+  return { ok: true };
+}
+
+/** Options to answer a step-up challenge with one of the user's credentials. */
+export async function authenticationOptions(rt: Runtime, me: Identity, url: string, challengeId: string) {
+  const creds = await webauthnCredentials(rt.db, rt.keys, me.sub);
+  if (creds.length === 0) return null;
+  const options = await generateAuthenticationOptions({
+    rpID: relyingParty(rt, url).rpID,
+    allowCredentials: creds.map((c) => ({ id: c.id, transports: c.transports as never })),
+    userVerification: 'required',
+  });
+  await rt.userGate(me.sub).putWebauthnChallenge(authKey(challengeId), me.sid, options.challenge);
+  return options;
+}
+
+export async function verifyAuthentication(
+  rt: Runtime,
+  me: Identity,
+  url: string,
+  challengeId: string,
+  response: AuthenticationResponseJSON,
+): Promise<{ ok: true; amr: string[] } | { ok: false; reason: string }> {
+  // Why: the credential must belong to the identified user, not just to someone.
+  const [cred] = typeof response?.id === 'string' ? await webauthnCredentials(rt.db, rt.keys, me.sub, response.id) : [];
+  const expectedChallenge = await rt.userGate(me.sub).takeWebauthnChallenge(authKey(challengeId), me.sid);
+  if (!expectedChallenge) return { ok: false, reason: 'no passkey request in progress (or it expired)' };
+  if (!cred) return { ok: false, reason: 'this passkey is not registered to you' };
+  const rp = relyingParty(rt, url);
+  let v;
+  try {
+    v = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge,
+      expectedOrigin: rp.origins,
+      expectedRPID: rp.rpID,
+      credential: { id: cred.id, publicKey: cred.publicKey, counter: cred.counter, transports: cred.transports },
+      requireUserVerification: true,
+    });
+  } catch (e) {
+    // Includes a signature counter that went backwards: a sign of a cloned authenticator.
+    return { ok: false, reason: (e as Error).message.slice(0, 200) };
+  }
+  if (!v.verified) return { ok: false, reason: 'passkey did not verify' };
+  const info = v.authenticationInfo;
+  if (info.credentialBackedUp !== cred.backedUp) {
+    console.warn('stepgate: a passkey changed its backup state', { credential: cred.id.slice(0, 8), backedUp: info.credentialBackedUp });
+  }
+  // Why: a racing second use of the same assertion must not move the counter back or pass twice.
+  if (!(await recordWebauthnUse(rt.db, cred.id, info.newCounter, info.credentialBackedUp, rt.now())) && info.newCounter !== 0) {
+    return { ok: false, reason: 'signature counter did not advance' };
+  }
+  return { ok: true, amr: ['hwk', 'user'] };
+}
