@@ -38,7 +38,7 @@ const wrangler = spawn(
   ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(GATEWAY_PORT), '--var', `ORIGIN_URL:${demo.url}`, ...persist, ...inspector],
   { stdio: 'inherit' },
 );
-console.log(`stepgate: gateway on http://127.0.0.1:${GATEWAY_PORT} — try http://127.0.0.1:${GATEWAY_PORT}/login?user=alice`);
+console.log(`stepgate: gateway on http://localhost:${GATEWAY_PORT} — try http://localhost:${GATEWAY_PORT}/login?user=alice (passkeys need "localhost", not an IP address)`);
 
 const stop = () => {
   wrangler.kill('SIGTERM');
