@@ -1,6 +1,7 @@
 /** @module The interstitial page: tells a person exactly which action needs their approval, and takes it. */
 import { html } from 'hono/html';
 import type { CanonicalAction } from '../../shared/canonical-action';
+import type { BodySummary } from '../step-up/body-summary';
 import { ASSET_PREFIX, layout } from './layout';
 
 export interface StepUpPageInput {
@@ -13,7 +14,16 @@ export interface StepUpPageInput {
   matchedMethod: string;
   /** The original request is held and will be carried out after approval. */
   held?: boolean;
+  bodySummary?: BodySummary | null;
 }
+
+const describeBody = (b: BodySummary | null | undefined) => {
+  if (!b) return '';
+  if (b.fields.length === 0) return html`<dt>Body</dt><dd>${b.bytes} bytes of ${b.kind}</dd>`;
+  return html`<dt>Body</dt><dd><ul class="fields">${b.fields.map((f) => html`<li><span class="field">${f.name}</span> = ${f.value}</li>`)}${
+    b.truncated ? html`<li>… and more fields</li>` : ''
+  }</ul></dd>`;
+};
 
 /** Decode a canonical path for display; it stays escaped by the template. */
 const readablePath = (path: string, query: string): string => {
@@ -41,6 +51,7 @@ export const stepUpPage = (i: StepUpPageInput) =>
 <dt>Action</dt><dd><span class="method">${i.matchedMethod}</span> ${readablePath(i.action.path, i.action.query)}${
       i.matchedMethod !== i.action.method ? html` <span class="note">(sent as ${i.action.method}, asking for ${i.matchedMethod})</span>` : ''
     }</dd>
+${describeBody(i.bodySummary)}
 <dt>Covers</dt><dd>${i.bind === 'action' ? 'this one request, once' : `rule “${i.rule}” for a few minutes`}</dd>
 <dt>Expires</dt><dd><time datetime="${new Date(i.expiresAt).toISOString()}">${new Date(i.expiresAt).toUTCString()}</time></dd>
 </dl>

@@ -16,6 +16,8 @@ p { margin: 0 0 12px; }
 .action dt { color: var(--muted); }
 .action dd { margin: 0; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 14px; }
 .method { font-weight: 700; }
+.fields { list-style: none; margin: 0; padding: 0; }
+.field { color: var(--muted); }
 .note { color: var(--muted); font-size: 14px; }
 .warn { color: var(--warn); }
 a { color: var(--accent); }

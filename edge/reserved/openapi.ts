@@ -163,6 +163,17 @@ export const openapi = {
           max_age: { type: 'integer' },
           action: { $ref: '#/components/schemas/Action' },
           matched_method: { type: 'string', description: 'The method the rule matched (differs from action.method when an override claimed it)' },
+          body: { $ref: '#/components/schemas/BodySummary' },
+        },
+      },
+      BodySummary: {
+        type: ['object', 'null'],
+        description: 'What the request body carries, for the approval prompt; secret-looking values masked',
+        properties: {
+          kind: { type: 'string' },
+          bytes: { type: 'integer' },
+          fields: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'string' } } } },
+          truncated: { type: 'boolean' },
         },
       },
       Action: {
@@ -187,6 +198,7 @@ export const openapi = {
           max_age: { type: 'integer' },
           action: { $ref: '#/components/schemas/Action' },
           matched_method: { type: 'string' },
+          body: { $ref: '#/components/schemas/BodySummary' },
           expires_at: { type: 'string', format: 'date-time' },
         },
       },

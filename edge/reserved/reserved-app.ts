@@ -30,6 +30,7 @@ const challengeJson = (ch: Challenge) => ({
   max_age: ch.maxAgeSeconds,
   action: ch.action,
   matched_method: ch.matchedMethod,
+  body: ch.bodySummary ?? null,
   expires_at: new Date(ch.expiresAt).toISOString(),
 });
 

@@ -41,6 +41,7 @@ export async function stepUpRequired(req: Request, ch: Challenge, origin: string
       expires_at: new Date(ch.expiresAt).toISOString(),
       action: ch.action,
       matched_method: ch.matchedMethod,
+      body: ch.bodySummary ?? null,
     },
     headers,
   );

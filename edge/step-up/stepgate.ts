@@ -20,6 +20,7 @@ import { createReservedApp, isReservedPath } from '../reserved/reserved-app';
 import type { UserGate } from '../user-gate/user-gate';
 import { bodyMethodClaims, checkInspectable } from './method-override';
 import { readBounded } from './read-body';
+import { summarizeBody } from './body-summary';
 import type { Runtime } from './runtime';
 import { openHeld, sealHeld } from './held-request';
 import { stepUpRequired } from './step-up-required';
@@ -218,6 +219,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         actionDigest: digest,
         action,
         matchedMethod: match.method === 'GET' && canonical.method === 'HEAD' ? 'HEAD' : match.method,
+        bodySummary: summarizeBody(ctx.body, req.headers.get('content-type')),
       });
       if (held) {
         // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.

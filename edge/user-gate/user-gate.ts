@@ -4,6 +4,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { CanonicalAction } from '../../shared/canonical-action';
+import type { BodySummary } from '../step-up/body-summary';
 import { base64url } from '../../shared/canonical-action';
 
 /** What a challenge is bound to. It can only be answered by the same user, in the same app session. */
@@ -19,6 +20,8 @@ export interface ChallengeInput {
   action: CanonicalAction;
   /** The method the rule matched: differs from `action.method` when an override (`_method`) claimed it. */
   matchedMethod: string;
+  /** What the body carries, for the approval page (secrets masked). */
+  bodySummary?: BodySummary | null;
 }
 
 export interface Challenge extends ChallengeInput {
@@ -171,7 +174,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       challenge.id, input.sid, input.rule, input.bind, JSON.stringify(input.factors), input.maxAgeSeconds,
-      input.actionDigest, JSON.stringify(input.action), input.matchedMethod, now, challenge.expiresAt,
+      input.actionDigest, JSON.stringify({ ...input.action, summary: input.bodySummary ?? null }), input.matchedMethod, now, challenge.expiresAt,
     );
     await this.scheduleSweep(challenge.expiresAt);
     return challenge;
@@ -294,17 +297,21 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   }
 }
 
-const toChallenge = (r: ChallengeRow): Challenge => ({
-  id: r.id,
-  sid: r.sid,
-  rule: r.rule,
-  bind: r.bind as Challenge['bind'],
-  factors: JSON.parse(r.factors) as string[],
-  maxAgeSeconds: r.max_age,
-  actionDigest: r.action_digest,
-  action: JSON.parse(r.action) as CanonicalAction,
-  matchedMethod: r.matched_method,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  status: 'pending',
-});
+const toChallenge = (r: ChallengeRow): Challenge => {
+  const { summary, ...action } = JSON.parse(r.action) as CanonicalAction & { summary?: BodySummary | null };
+  return {
+    id: r.id,
+    sid: r.sid,
+    rule: r.rule,
+    bind: r.bind as Challenge['bind'],
+    factors: JSON.parse(r.factors) as string[],
+    maxAgeSeconds: r.max_age,
+    actionDigest: r.action_digest,
+    action,
+    bodySummary: summary ?? null,
+    matchedMethod: r.matched_method,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    status: 'pending',
+  };
+};

@@ -80,6 +80,7 @@ describe('in a real browser', () => {
     await page.click('form button');
     await page.waitForSelector('#totp-form');
     expect(await page.textContent('main')).toContain('POST /admin/settings');
+    expect(await page.textContent('.fields')).toContain('support_email = help@example.com');
     await page.fill('#totp-code', await generate({ secret, epoch: now() + 30 }));
     await Promise.all([page.waitForResponse((r) => r.url().endsWith('/continue')), page.click('#totp-form button')]);
     await expect.poll(() => page.textContent('body')).toContain('help@example.com');

@@ -105,9 +105,13 @@ describe('a protected route without a grant', () => {
   });
 
   it('binds a session rule without an action digest, for its max age', async () => {
-    const res = await gw('/admin/settings?m=adm1', { method: 'POST', body: 'support_email=a@b.c', headers: { cookie: await sessionCookie('alice'), 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await gw('/admin/settings?m=adm1', { method: 'POST', body: 'support_email=a@b.c&api_token=s3cr3t', headers: { cookie: await sessionCookie('alice'), 'content-type': 'application/x-www-form-urlencoded' } });
     expect(res.status).toBe(401);
-    expect(await res.json()).toMatchObject({ rule: 'admin-writes', bind: 'session', max_age: 300 });
+    const body = await res.json();
+    expect(body).toMatchObject({ rule: 'admin-writes', bind: 'session', max_age: 300 });
+    // What the person approves includes what the body carries, with secret-looking values masked.
+    expect((body as { body: unknown }).body).toEqual({ kind: 'form', bytes: 36, fields: [{ name: 'support_email', value: 'a@b.c' }, { name: 'api_token', value: '••••••' }], truncated: false });
+    expect(JSON.stringify(body)).not.toContain('s3cr3t');
     expect(await originSaw('m=adm1')).toEqual([]);
   });
 
