@@ -224,3 +224,11 @@ export async function recordWebauthnUse(db: D1Database, id: string, counter: num
     .run();
   return r.meta.changes === 1;
 }
+
+/** Remove one of the user's factors. True if it was theirs and is gone. */
+export async function removeFactor(db: D1Database, ring: Keyring, sub: string, kind: 'totp' | 'webauthn', id: string): Promise<boolean> {
+  const refs = await blindIndexes(ring, 'user', sub);
+  const table = kind === 'totp' ? 'totp_factors' : 'webauthn_credentials';
+  const r = await db.prepare(`DELETE FROM ${table} WHERE id = ? AND user_ref IN (${placeholders(refs.length)})`).bind(id, ...refs).run();
+  return r.meta.changes === 1;
+}

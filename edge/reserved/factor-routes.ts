@@ -15,6 +15,7 @@ import {
   createPendingTotp,
   issueRecoveryCodes,
   recoveryCodesLeft,
+  removeFactor,
   totpFactors,
   webauthnCredentials,
 } from '../factors/factor-store';
@@ -141,6 +142,18 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const first = (await activeFactorCount(rt.db, rt.keys, me.sub)) === 0;
     if (!(await activateTotp(rt.db, rt.keys, me.sub, pending.id, rt.now()))) return problem(ErrorCode.Conflict, 409, 'Already confirmed.');
     return json({ activated: true, id: pending.id, ...(await recoveryIfFirst(rt, me, first)) });
+  });
+
+  app.post('/.stepgate/api/factors/remove', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    const me = await requireIdentity(rt, req);
+    const { kind, id } = await jsonBody(req, z.strictObject({ kind: z.enum(['totp', 'webauthn']), id: z.string().min(1).max(1024) }));
+    await requireFactorGrant(rt, req, me);
+    // Why: without a factor, the person could not step up again, and the next enrolment would be a "first" one.
+    if ((await activeFactorCount(rt.db, rt.keys, me.sub)) <= 1) return problem(ErrorCode.Conflict, 409, 'This is your last factor; add another before removing it.');
+    if (!(await removeFactor(rt.db, rt.keys, me.sub, kind, id))) return problem(ErrorCode.NotFound, 404, 'No such factor of yours.');
+    return json({ removed: true, kind, id });
   });
 
   app.post('/.stepgate/api/recovery-codes', async (c) => {

@@ -109,6 +109,13 @@ export const openapi = {
         responses: { '200': { description: '`{activated, id, recovery_codes?}`' }, '400': problem, '401': problem, '404': problem, '409': problem },
       },
     },
+    '/.stepgate/api/factors/remove': {
+      post: {
+        summary: 'Remove one of your factors (needs the factors step-up; the last factor cannot be removed)',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['kind', 'id'], properties: { kind: { enum: ['totp', 'webauthn'] }, id: { type: 'string' } } } } } },
+        responses: { '200': { description: '`{removed, kind, id}`' }, '401': problem, '403': problem, '404': problem, '409': problem },
+      },
+    },
     '/.stepgate/api/recovery-codes': {
       post: {
         summary: 'Replace your recovery codes (needs the factors step-up)',

@@ -95,3 +95,32 @@ describe('step-up with a passkey', () => {
     expect(r.status).toBe(401);
   });
 });
+
+describe('managing factors', () => {
+  it('adding a second factor and removing one both need a fresh step-up; the last factor cannot be removed', async () => {
+    const c = await sessionCookie('yara', 'y-1');
+    const first = new SoftAuthenticator(ORIGIN, 'app.test');
+    expect((await enrol(c, first)).status).toBe(201);
+    // A second factor without a step-up: refused.
+    expect((await api('/.stepgate/api/factors/webauthn/options', c)).status).toBe(403);
+
+    // Step up for factor management with the first passkey.
+    const { challenge_id } = (await (await api('/.stepgate/api/factors/step-up', c)).json()) as { challenge_id: string };
+    const options = (await (await api(`/.stepgate/api/challenges/${challenge_id}/webauthn/options`, c)).json()) as { challenge: string };
+    const granted = await api(`/.stepgate/api/challenges/${challenge_id}/verify`, c, { method: 'webauthn', response: await first.authenticate(options) });
+    expect(granted.status).toBe(200);
+    const grant = granted.headers.get('set-cookie')!.split(';')[0]!;
+    const withGrant = `${c}; ${grant}`;
+
+    const second = new SoftAuthenticator(ORIGIN, 'app.test');
+    const r = await enrol(withGrant, second);
+    expect(r.status).toBe(201);
+    expect(await r.json()).not.toHaveProperty('recovery_codes'); // only with the first factor
+
+    expect((await api('/.stepgate/api/factors/remove', c, { kind: 'webauthn', id: first.id })).status).toBe(403); // no grant
+    expect((await api('/.stepgate/api/factors/remove', withGrant, { kind: 'webauthn', id: key.id })).status).toBe(404); // Wanda's, not Yara's
+    expect((await api('/.stepgate/api/factors/remove', withGrant, { kind: 'webauthn', id: first.id })).status).toBe(200);
+    const last = await api('/.stepgate/api/factors/remove', withGrant, { kind: 'webauthn', id: second.id });
+    expect(last.status).toBe(409);
+  });
+});
