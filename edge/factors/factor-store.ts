@@ -232,3 +232,34 @@ export async function removeFactor(db: D1Database, ring: Keyring, sub: string, k
   const r = await db.prepare(`DELETE FROM ${table} WHERE id = ? AND user_ref IN (${placeholders(refs.length)})`).bind(id, ...refs).run();
   return r.meta.changes === 1;
 }
+
+// ---- Enrolment invitations ----
+
+/** Invitations are valid for a day. */
+export const INVITE_TTL_MS = 24 * 60 * 60 * 1000;
+const inviteHash = (userRef: string, code: string) => sha256b64u(`invite\0${userRef}\0${code}`);
+
+/** Issue a one-time invitation for `sub` to enrol a first factor; returns the code (shown once). */
+export async function issueInvite(db: D1Database, ring: Keyring, sub: string, issuedBy: string, now: number): Promise<string> {
+  const code = newRecoveryCode(); // 125 bits, the same readable format
+  const userRef = await blindIndex(ring, 'user', sub);
+  await db
+    .prepare('INSERT INTO enrolment_invites (code_hash, user_ref, issued_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+    .bind(await inviteHash(userRef, code), userRef, await blindIndex(ring, 'user', issuedBy), now, now + INVITE_TTL_MS)
+    .run();
+  return code;
+}
+
+/** Spend an invitation: true exactly once, for its own user, before it expires. */
+export async function useInvite(db: D1Database, ring: Keyring, sub: string, typed: string, now: number): Promise<boolean> {
+  const code = normalizeRecoveryCode(typed);
+  if (!code) return false;
+  for (const userRef of await blindIndexes(ring, 'user', sub)) {
+    const r = await db
+      .prepare('UPDATE enrolment_invites SET used_at = ? WHERE code_hash = ? AND user_ref = ? AND used_at IS NULL AND expires_at > ?')
+      .bind(now, await inviteHash(userRef, code), userRef, now)
+      .run();
+    if (r.meta.changes === 1) return true;
+  }
+  return false;
+}

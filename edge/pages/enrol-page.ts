@@ -9,6 +9,10 @@ export const enrolPage = () =>
 <h1>Set up a second factor</h1>
 <p>Sensitive actions on this site ask you to confirm it is you. Add a passkey (your device's
 screen lock or a security key), or set up an authenticator app (Google Authenticator, 1Password, …).</p>
+<details class="factor"><summary>I have an invitation code</summary>
+<label for="invite">Invitation code from your administrator</label>
+<input id="invite" autocomplete="off" spellcheck="false">
+</details>
 <p><button id="start-passkey" type="button" class="wide">Add a passkey</button></p>
 <p><button id="start-totp" type="button" class="wide secondary">Set up an authenticator app</button></p>
 <section id="totp-setup" hidden>

@@ -15,8 +15,11 @@ import {
   createPendingTotp,
   issueRecoveryCodes,
   recoveryCodesLeft,
+  INVITE_TTL_MS,
+  issueInvite,
   removeFactor,
   totpFactors,
+  useInvite,
   webauthnCredentials,
 } from '../factors/factor-store';
 import { registrationOptions, verifyRegistration } from '../factors/webauthn/webauthn';
@@ -44,15 +47,19 @@ async function requireFactorGrant(rt: Runtime, req: Request, me: Identity): Prom
 }
 
 /** Whether this person may add a factor now: a step-up with an existing one, or the first-factor policy. */
-async function enrolmentRefusal(rt: Runtime, req: Request, me: Identity): Promise<Response | null> {
+async function enrolmentRefusal(rt: Runtime, req: Request, me: Identity, invite: string | undefined): Promise<Response | null> {
   if ((await activeFactorCount(rt.db, rt.keys, me.sub)) > 0) {
     await requireFactorGrant(rt, req, me);
     return null;
   }
-  // Invite codes are issued by admins (administration is not built yet): until then, refuse.
-  if (rt.enrolment === 'invite') return problem(ErrorCode.Forbidden, 403, 'Enrolment needs an invitation from an administrator.');
+  // Why: with a stolen session alone, an attacker could enrol their own key as the first factor.
+  if (rt.enrolment === 'invite' && !(invite && (await useInvite(rt.db, rt.keys, me.sub, invite, rt.now())))) {
+    return problem(ErrorCode.Forbidden, 403, 'Enrolment needs a valid invitation code from an administrator.');
+  }
   return null;
 }
+
+const EnrolBody = z.strictObject({ invite: z.string().max(64).optional() });
 
 /** After the first factor is confirmed, recovery codes are issued, shown once. */
 const recoveryIfFirst = async (rt: Runtime, me: Identity, wasFirst: boolean) =>
@@ -64,7 +71,8 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     cookieSecurity(rt, req.url);
     const me = await requireIdentity(rt, req);
-    const refused = await enrolmentRefusal(rt, req, me);
+    const { invite } = await jsonBody(req, EnrolBody);
+    const refused = await enrolmentRefusal(rt, req, me, invite);
     if (refused) return refused;
     return json(await registrationOptions(rt, me, req.url));
   });
@@ -120,7 +128,8 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, originOf(req.url));
     cookieSecurity(rt, req.url);
     const me = await requireIdentity(rt, req);
-    const refused = await enrolmentRefusal(rt, req, me);
+    const { invite } = await jsonBody(req, EnrolBody);
+    const refused = await enrolmentRefusal(rt, req, me, invite);
     if (refused) return refused;
     const f = await createPendingTotp(rt.db, rt.keys, me.sub, rt.now());
     const uri = generateURI({ issuer: `Stepgate (${new URL(req.url).hostname})`, label: me.sub, secret: f.secret });
@@ -154,6 +163,20 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     if ((await activeFactorCount(rt.db, rt.keys, me.sub)) <= 1) return problem(ErrorCode.Conflict, 409, 'This is your last factor; add another before removing it.');
     if (!(await removeFactor(rt.db, rt.keys, me.sub, kind, id))) return problem(ErrorCode.NotFound, 404, 'No such factor of yours.');
     return json({ removed: true, kind, id });
+  });
+
+  // Admins (named in the ADMINS variable until tenants and roles exist) invite people to enrol
+  // their first factor. An admin action needs a fresh step-up, and nobody invites themselves.
+  app.post('/.stepgate/api/admin/invites', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url));
+    const me = await requireIdentity(rt, req);
+    if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, 'Only administrators issue invitations.');
+    await requireFactorGrant(rt, req, me);
+    const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
+    if (user === me.sub) return problem(ErrorCode.Forbidden, 403, 'Segregation of duties: another administrator must invite you.');
+    const code = await issueInvite(rt.db, rt.keys, user, me.sub, rt.now());
+    return json({ user, invite: code, expires_at: new Date(rt.now() + INVITE_TTL_MS).toISOString() }, 201);
   });
 
   app.post('/.stepgate/api/recovery-codes', async (c) => {

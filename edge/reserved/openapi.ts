@@ -97,7 +97,7 @@ export const openapi = {
     },
     '/.stepgate/api/factors/totp': {
       post: {
-        summary: 'Start enrolling an authenticator app (first factor per the enrolment policy; later ones need the factors step-up)',
+        summary: 'Start enrolling an authenticator app (first factor per the enrolment policy, with `{"invite": code}` under "invite"; later ones need the factors step-up)',
         responses: { '201': { description: '`{id, secret, otpauth_uri, qr_svg}`' }, '401': problem, '403': problem },
       },
     },
@@ -114,6 +114,13 @@ export const openapi = {
         summary: 'Remove one of your factors (needs the factors step-up; the last factor cannot be removed)',
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['kind', 'id'], properties: { kind: { enum: ['totp', 'webauthn'] }, id: { type: 'string' } } } } } },
         responses: { '200': { description: '`{removed, kind, id}`' }, '401': problem, '403': problem, '404': problem, '409': problem },
+      },
+    },
+    '/.stepgate/api/admin/invites': {
+      post: {
+        summary: 'Administrators: issue a one-time, day-long invitation for a person to enrol a first factor (needs a fresh step-up; not for yourself)',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } } } } },
+        responses: { '201': { description: '`{user, invite, expires_at}`' }, '401': problem, '403': problem },
       },
     },
     '/.stepgate/api/recovery-codes': {

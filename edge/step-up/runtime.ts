@@ -17,6 +17,8 @@ export interface Runtime {
   loginUrl: string | undefined;
   /** How a person's first factor may be enrolled. */
   enrolment: 'first-use' | 'invite';
+  /** Administrators by user id (the ADMINS variable), until tenants and roles exist. */
+  admins: readonly string[];
   /** Origins besides the site's own that may run WebAuthn ceremonies for it (the extension's). */
   webauthnOrigins: readonly string[];
   /** Clock, milliseconds. Injectable for tests. */

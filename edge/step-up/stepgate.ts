@@ -91,6 +91,10 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         development: env.ENVIRONMENT === 'development',
         loginUrl: identityConfig.loginUrl,
         enrolment: policy.policy.enrolment ?? 'first-use',
+        admins: String(env.ADMINS ?? '')
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
         webauthnOrigins: String(env.WEBAUTHN_ORIGINS ?? '')
           .split(',')
           .map((o) => o.trim())

@@ -3,6 +3,11 @@ import { startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '
 import { $, explain, post } from './api';
 
 const status = $('status');
+/** The invitation code, when the site requires one for a first factor. */
+const invite = (): { invite?: string } => {
+  const v = $<HTMLInputElement>('invite').value.trim();
+  return v ? { invite: v } : {};
+};
 let factorId = '';
 
 function showRecoveryCodes(codes: string[] | undefined): void {
@@ -18,7 +23,7 @@ function showRecoveryCodes(codes: string[] | undefined): void {
 
 $('start-passkey').addEventListener('click', async () => {
   status.textContent = 'Follow your browser’s prompt…';
-  const options = await post<PublicKeyCredentialCreationOptionsJSON>('/.stepgate/api/factors/webauthn/options');
+  const options = await post<PublicKeyCredentialCreationOptionsJSON>('/.stepgate/api/factors/webauthn/options', invite());
   if (!options.ok) {
     status.textContent = explain(options.problem);
     return;
@@ -40,7 +45,7 @@ $('start-passkey').addEventListener('click', async () => {
 });
 
 $('start-totp').addEventListener('click', async () => {
-  const r = await post<{ id: string; secret: string; qr_svg: string }>('/.stepgate/api/factors/totp');
+  const r = await post<{ id: string; secret: string; qr_svg: string }>('/.stepgate/api/factors/totp', invite());
   if (!r.ok) {
     status.textContent = explain(r.problem);
     return;
