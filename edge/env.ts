@@ -19,6 +19,8 @@ export interface Env {
   ENVIRONMENT?: string;
   /** Origin to forward to; empty means `fetch(request)` (the Cloudflare-proxied origin). */
   ORIGIN_URL?: string;
+  /** "refuse" to refuse a passkey whose backup state changed since registration; default "flag" (accept, log). */
+  WEBAUTHN_BACKUP_CHANGE?: string;
   /** Administrators by user id, comma-separated (until tenants and roles exist). */
   ADMINS?: string;
   /** Extra origins allowed for WebAuthn ceremonies, comma-separated (e.g. `chrome-extension://<id>`). */

@@ -54,9 +54,12 @@ export async function startDemoOrigin(opts: {
   jwtSecret: string;
   /** Tests only: serve `GET /__demo/requests` (what the origin received) straight from the origin. */
   inspect?: boolean;
+  /** Tests only: extra numbered projects (5..N), so test files can delete without stepping on each other. */
+  extraProjects?: number;
 }): Promise<DemoOrigin> {
   const key = new TextEncoder().encode(opts.jwtSecret);
   const state: Pick<DemoOrigin, 'requests' | 'projects' | 'settings'> = { requests: [], projects: seedProjects(), settings: {} };
+  for (let id = 5; id <= (opts.extraProjects ?? 0); id++) state.projects.set(id, { id, name: `Project ${id}` });
 
   const userOf = async (req: IncomingMessage): Promise<string | null> => {
     const m = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`).exec(req.headers.cookie ?? '');

@@ -19,6 +19,8 @@ export interface Runtime {
   enrolment: 'first-use' | 'invite';
   /** Administrators by user id (the ADMINS variable), until tenants and roles exist. */
   admins: readonly string[];
+  /** A passkey whose backup state changed since registration: accepted and logged ("flag") or refused. */
+  backupChange: 'flag' | 'refuse';
   /** Origins besides the site's own that may run WebAuthn ceremonies for it (the extension's). */
   webauthnOrigins: readonly string[];
   /** Clock, milliseconds. Injectable for tests. */

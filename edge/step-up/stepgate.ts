@@ -91,6 +91,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         development: env.ENVIRONMENT === 'development',
         loginUrl: identityConfig.loginUrl,
         enrolment: policy.policy.enrolment ?? 'first-use',
+        backupChange: env.WEBAUTHN_BACKUP_CHANGE === 'refuse' ? 'refuse' : 'flag',
         admins: String(env.ADMINS ?? '')
           .split(',')
           .map((a) => a.trim())

@@ -178,3 +178,38 @@ describe('brute force', () => {
     expect(locked.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 });
+
+describe('a held browser request', () => {
+  it('is carried out exactly once, however many times "continue" is posted at once', async () => {
+    const nav = { cookie, 'sec-fetch-mode': 'navigate', accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' };
+    const held = await gw('/api/projects/40', { method: 'POST', body: '_method=DELETE', headers: nav });
+    expect(held.status).toBe(401);
+    const id = held.headers.get('stepgate-challenge')!;
+    expect(await held.text()).toContain(`action="/.stepgate/challenge/${id}/continue"`);
+
+    // Before approval, "continue" finds nothing to carry out.
+    const early = await gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie, origin: ORIGIN } });
+    expect(early.status).toBe(404);
+
+    const code = recovery.pop()!;
+    expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'recovery', code })).status).toBe(200);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie, origin: ORIGIN, 'sec-fetch-mode': 'navigate' }, redirect: 'manual' })),
+    );
+    // The demo app answers a form delete with 303 → /projects; every other attempt finds nothing.
+    expect(results.map((r) => r.status).sort()).toEqual([303, ...Array(9).fill(404)]);
+    const ids = ((await (await gw('/api/projects')).json()) as { id: number }[]).map((p) => p.id);
+    expect(ids).not.toContain(40);
+    expect(ids).toContain(41);
+  });
+
+  it('cannot be continued cross-site or from another session', async () => {
+    const nav = { cookie, 'sec-fetch-mode': 'navigate', accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' };
+    const held = await gw('/api/projects/93', { method: 'POST', body: '_method=DELETE', headers: nav });
+    const id = held.headers.get('stepgate-challenge')!;
+    expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'recovery', code: recovery.pop()! })).status).toBe(200);
+    expect((await gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie, origin: 'https://evil.example' } })).status).toBe(403);
+    const other = await sessionCookie('tina', 'tina-session-3');
+    expect((await gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie: other, origin: ORIGIN } })).status).toBe(404);
+  });
+});

@@ -3,7 +3,9 @@
  * wrong origin, wrong RP ID, no user verification, a counter going backwards and another
  * user's credential are all refused, and nothing is approved.
  */
+import { createExecutionContext, env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
+import { createGateway } from '../../edge/gateway';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookie } from '../support/session';
 import { SoftAuthenticator, type Lies } from '../support/soft-authenticator';
@@ -122,5 +124,25 @@ describe('managing factors', () => {
     expect((await api('/.stepgate/api/factors/remove', withGrant, { kind: 'webauthn', id: first.id })).status).toBe(200);
     const last = await api('/.stepgate/api/factors/remove', withGrant, { kind: 'webauthn', id: second.id });
     expect(last.status).toBe(409);
+  });
+});
+
+describe('backup-state changes', () => {
+  it('are accepted and flagged by default, and refused when configured', async () => {
+    const c = await sessionCookie('zoe', 'zoe-1');
+    const k = new SoftAuthenticator(ORIGIN, 'app.test');
+    expect((await enrol(c, k)).status).toBe(201);
+    expect((await stepUp(c, (o) => k.authenticate(o, { backedUp: true }))).status).toBe(200); // default: flag
+
+    const strict = createGateway({ ...env, WEBAUTHN_BACKUP_CHANGE: 'refuse' });
+    const strictEnv = { ...env, WEBAUTHN_BACKUP_CHANGE: 'refuse' };
+    const call = (path: string, init: RequestInit) => strict.fetch(new Request(`${ORIGIN}${path}`, init), strictEnv, createExecutionContext());
+    const held = await call(`/api/projects/${++project}`, { method: 'DELETE', headers: { cookie: c } });
+    const { challenge_id } = (await held.json()) as { challenge_id: string };
+    const json = { cookie: c, origin: ORIGIN, 'content-type': 'application/json' };
+    const options = (await (await call(`/.stepgate/api/challenges/${challenge_id}/webauthn/options`, { method: 'POST', body: '{}', headers: json })).json()) as { challenge: string };
+    // The stored state is now "backed up"; an assertion saying "not backed up" is a change.
+    const r = await call(`/.stepgate/api/challenges/${challenge_id}/verify`, { method: 'POST', body: JSON.stringify({ method: 'webauthn', response: await k.authenticate(options) }), headers: json });
+    expect(r.status).toBe(401);
   });
 });

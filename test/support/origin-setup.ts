@@ -6,7 +6,7 @@ import { startJwksServer } from './jwks-server';
 const TEST_JWT_SECRET = 'test-only-identity-secret-0123456789abcdef';
 
 export default async function setup(project: TestProject) {
-  const origin = await startDemoOrigin({ jwtSecret: TEST_JWT_SECRET, inspect: true });
+  const origin = await startDemoOrigin({ jwtSecret: TEST_JWT_SECRET, inspect: true, extraProjects: 100 });
   const jwks = await startJwksServer();
   project.provide('originUrl', origin.url);
   project.provide('jwksUrl', jwks.url);

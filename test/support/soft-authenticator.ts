@@ -52,6 +52,8 @@ export interface Lies {
   rpId?: string;
   userVerified?: boolean;
   counter?: number;
+  /** Claim the credential is now backed up (BE and BS flags). */
+  backedUp?: boolean;
 }
 
 export class SoftAuthenticator {
@@ -89,7 +91,8 @@ export class SoftAuthenticator {
   /** An AuthenticationResponseJSON for request options, signed with this authenticator's key. */
   async authenticate(options: { challenge: string }, lies: Lies = {}, keyOf: SoftAuthenticator = this) {
     this.counter = lies.counter ?? this.counter + 1;
-    const authData = await this.authData(lies.rpId ?? this.rpId, 0x01 | (lies.userVerified === false ? 0 : 0x04), this.counter);
+    const flags = 0x01 | (lies.userVerified === false ? 0 : 0x04) | (lies.backedUp ? 0x18 : 0);
+    const authData = await this.authData(lies.rpId ?? this.rpId, flags, this.counter);
     const clientData = new TextEncoder().encode(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: lies.origin ?? this.origin, crossOrigin: false }));
     const sig = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keyOf.keys.privateKey, concat(authData, await sha256(clientData))));
     return {

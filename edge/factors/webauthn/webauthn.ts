@@ -117,7 +117,9 @@ export async function verifyAuthentication(
   if (!v.verified) return { ok: false, reason: 'passkey did not verify' };
   const info = v.authenticationInfo;
   if (info.credentialBackedUp !== cred.backedUp) {
+    // A key that became synced (or stopped being) is no longer the same kind of authenticator.
     console.warn('stepgate: a passkey changed its backup state', { credential: cred.id.slice(0, 8), backedUp: info.credentialBackedUp });
+    if (rt.backupChange === 'refuse') return { ok: false, reason: 'the passkey changed its backup state since it was registered' };
   }
   // Why: a racing second use of the same assertion must not move the counter back or pass twice.
   if (!(await recordWebauthnUse(rt.db, cred.id, info.newCounter, info.credentialBackedUp, rt.now())) && info.newCounter !== 0) {
