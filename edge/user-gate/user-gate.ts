@@ -191,6 +191,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   /**
    * Start an attempt to answer a challenge: refused while the user is backing off or locked,
    * and after `MAX_ATTEMPTS_PER_CHALLENGE` attempts the challenge is gone.
+   * Every attempt counts as a failure until `completeChallenge` clears the count, so a burst of
+   * parallel guesses (across any number of challenges) meets the back-off as it starts, not after.
    */
   async beginAttempt(id: string, sid: string): Promise<AttemptResult> {
     const now = this.now();
@@ -206,20 +208,19 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       return { ok: false, reason: 'too-many' };
     }
     this.sql.exec('UPDATE challenges SET attempts = attempts + 1 WHERE id = ?', id);
-    return { ok: true, challenge: toChallenge(row) };
-  }
-
-  /** Count a failed factor check against the user (all sessions); returns when they may try again. */
-  async recordFailure(): Promise<{ consecutive: number; retryAt: number | null }> {
-    const now = this.now();
-    const consecutive = this.failures().consecutive + 1;
-    const lockedUntil = now + backoffMs(consecutive);
+    const consecutive = f.consecutive + 1;
     this.sql.exec(
       'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET consecutive = excluded.consecutive, locked_until = excluded.locked_until',
       consecutive,
-      lockedUntil,
+      now + backoffMs(consecutive),
     );
-    return { consecutive, retryAt: consecutive >= MAX_CONSECUTIVE_FAILURES ? null : lockedUntil };
+    return { ok: true, challenge: toChallenge(row) };
+  }
+
+  /** The failure count after a failed attempt (already counted when it began), and when the user may try again. */
+  async recordFailure(): Promise<{ consecutive: number; retryAt: number | null }> {
+    const f = this.failures();
+    return { consecutive: f.consecutive, retryAt: f.consecutive >= MAX_CONSECUTIVE_FAILURES ? null : Math.max(f.lockedUntil, this.now()) };
   }
 
   /**

@@ -213,3 +213,16 @@ describe('a held browser request', () => {
     expect((await gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie: other, origin: ORIGIN } })).status).toBe(404);
   });
 });
+
+describe('a burst of parallel guesses', () => {
+  it('meets the back-off as it starts: at most five guesses get checked, across any number of challenges', async () => {
+    const c = await sessionCookie('walt', 'walt-1');
+    const start = (await (await api('/.stepgate/api/factors/totp', c)).json()) as { id: string; secret: string };
+    await api(`/.stepgate/api/factors/totp/${start.id}/confirm`, c, { code: await generate({ secret: start.secret, epoch: now() - 30 }) });
+    const ids = await Promise.all(Array.from({ length: 10 }, async (_, i) => challengeOf(await gw(`/api/projects/${200 + i}`, { method: 'DELETE', headers: { cookie: c } }))));
+    const guesses = await Promise.all(ids.flatMap((id) => Array.from({ length: 3 }, () => api(`/.stepgate/api/challenges/${id}/verify`, c, { method: 'totp', code: '000000' }))));
+    const checked = guesses.filter((r) => r.status === 401).length;
+    expect(checked).toBeLessThanOrEqual(5);
+    expect(guesses.filter((r) => r.status === 429).length).toBe(30 - checked);
+  });
+});
