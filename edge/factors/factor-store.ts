@@ -104,13 +104,29 @@ export async function issueRecoveryCodes(db: D1Database, ring: Keyring, sub: str
 }
 
 /** Spend a recovery code: true exactly once per code, however many requests race (one conditional UPDATE). */
-export async function useRecoveryCode(db: D1Database, ring: Keyring, sub: string, typed: string, now: number): Promise<boolean> {
+export const useRecoveryCode = (db: D1Database, ring: Keyring, sub: string, typed: string, now: number): Promise<boolean> =>
+  spendCode(db, ring, sub, typed, now, 'recovery_codes', recoveryHash);
+
+/**
+ * Spend a one-time code of the user's (recovery code or invitation): a conditional UPDATE per key
+ * id, so exactly one of any number of racing requests succeeds. Invitations must also be unexpired.
+ */
+async function spendCode(
+  db: D1Database,
+  ring: Keyring,
+  sub: string,
+  typed: string,
+  now: number,
+  table: 'recovery_codes' | 'enrolment_invites',
+  hash: (userRef: string, code: string) => Promise<string>,
+): Promise<boolean> {
   const code = normalizeRecoveryCode(typed);
   if (!code) return false;
+  const expiry = table === 'enrolment_invites' ? ' AND expires_at > ?' : '';
   for (const userRef of await blindIndexes(ring, 'user', sub)) {
     const r = await db
-      .prepare('UPDATE recovery_codes SET used_at = ? WHERE code_hash = ? AND user_ref = ? AND used_at IS NULL')
-      .bind(now, await recoveryHash(userRef, code), userRef)
+      .prepare(`UPDATE ${table} SET used_at = ? WHERE code_hash = ? AND user_ref = ? AND used_at IS NULL${expiry}`)
+      .bind(now, await hash(userRef, code), userRef, ...(expiry ? [now] : []))
       .run();
     if (r.meta.changes === 1) return true;
   }
@@ -251,15 +267,5 @@ export async function issueInvite(db: D1Database, ring: Keyring, sub: string, is
 }
 
 /** Spend an invitation: true exactly once, for its own user, before it expires. */
-export async function useInvite(db: D1Database, ring: Keyring, sub: string, typed: string, now: number): Promise<boolean> {
-  const code = normalizeRecoveryCode(typed);
-  if (!code) return false;
-  for (const userRef of await blindIndexes(ring, 'user', sub)) {
-    const r = await db
-      .prepare('UPDATE enrolment_invites SET used_at = ? WHERE code_hash = ? AND user_ref = ? AND used_at IS NULL AND expires_at > ?')
-      .bind(now, await inviteHash(userRef, code), userRef, now)
-      .run();
-    if (r.meta.changes === 1) return true;
-  }
-  return false;
-}
+export const useInvite = (db: D1Database, ring: Keyring, sub: string, typed: string, now: number): Promise<boolean> =>
+  spendCode(db, ring, sub, typed, now, 'enrolment_invites', inviteHash);
