@@ -49,5 +49,10 @@ export const sha256b64u = async (data: ArrayBuffer | Uint8Array<ArrayBuffer> | s
   return base64url(await crypto.subtle.digest('SHA-256', bytes));
 };
 
-/** The action digest a grant with `bind: "action"` carries (`act`). */
-export const actionDigest = (a: CanonicalAction): Promise<string> => sha256b64u(serializeAction(a));
+/**
+ * The action digest an approval with `bind: "action"` covers (`act`): the exact request, the rule
+ * that matched it and the method it matched as — so an approval of `POST /x` can never pass the
+ * same bytes sent with `X-HTTP-Method-Override: DELETE`, which another rule protects.
+ */
+export const actionDigest = (a: CanonicalAction, rule: string, matchedMethod: string): Promise<string> =>
+  sha256b64u(`${serializeAction(a)}\n${rule}\n${matchedMethod}`);

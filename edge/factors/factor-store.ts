@@ -30,11 +30,11 @@ export async function createPendingTotp(db: D1Database, ring: Keyring, sub: stri
 }
 
 /** The user's TOTP factors in a state, with secrets opened. Rows that fail to open are skipped (and so cannot be used). */
-export async function totpFactors(db: D1Database, ring: Keyring, sub: string, status: 'pending' | 'active'): Promise<TotpFactor[]> {
+export async function totpFactors(db: D1Database, ring: Keyring, sub: string, status: 'pending' | 'active', createdAfter = 0): Promise<TotpFactor[]> {
   const refs = await blindIndexes(ring, 'user', sub);
   const { results } = await db
-    .prepare(`SELECT id, user_ref, secret_sealed FROM totp_factors WHERE status = ? AND user_ref IN (${placeholders(refs.length)})`)
-    .bind(status, ...refs)
+    .prepare(`SELECT id, user_ref, secret_sealed FROM totp_factors WHERE status = ? AND created_at > ? AND user_ref IN (${placeholders(refs.length)})`)
+    .bind(status, createdAfter, ...refs)
     .all<{ id: string; user_ref: string; secret_sealed: string }>();
   const out: TotpFactor[] = [];
   for (const r of results) {
@@ -245,7 +245,16 @@ export async function recordWebauthnUse(db: D1Database, id: string, counter: num
 export async function removeFactor(db: D1Database, ring: Keyring, sub: string, kind: 'totp' | 'webauthn', id: string): Promise<boolean> {
   const refs = await blindIndexes(ring, 'user', sub);
   const table = kind === 'totp' ? 'totp_factors' : 'webauthn_credentials';
-  const r = await db.prepare(`DELETE FROM ${table} WHERE id = ? AND user_ref IN (${placeholders(refs.length)})`).bind(id, ...refs).run();
+  const ph = placeholders(refs.length);
+  // One statement, so two racing removals cannot both see "two left" and leave none.
+  const r = await db
+    .prepare(
+      `DELETE FROM ${table} WHERE id = ? AND user_ref IN (${ph}) AND
+         (SELECT COUNT(*) FROM totp_factors WHERE status = 'active' AND user_ref IN (${ph})) +
+         (SELECT COUNT(*) FROM webauthn_credentials WHERE user_ref IN (${ph})) > 1`,
+    )
+    .bind(id, ...refs, ...refs, ...refs)
+    .run();
   return r.meta.changes === 1;
 }
 

@@ -66,13 +66,15 @@ ${i.factors.includes('totp')
 <button type="submit">Approve</button></div>
 </form>`
       : ''}
-<details class="factor"><summary>Use a recovery code instead</summary>
+${i.factors.includes('recovery')
+      ? html`<details class="factor"><summary>Use a recovery code instead</summary>
 <form id="recovery-form" novalidate>
 <label for="recovery-code">Recovery code</label>
 <div class="row"><input id="recovery-code" name="code" autocomplete="off" spellcheck="false" required>
 <button type="submit">Approve</button></div>
 </form>
-</details>
+</details>`
+      : ''}
 <p id="status" class="status" role="status" aria-live="polite"></p>
 <form id="continue" method="post" action="/.stepgate/challenge/${i.challengeId}/continue" hidden></form>
 <p class="note">No passkey or authenticator yet? <a href="/.stepgate/enrol">Set one up</a>.

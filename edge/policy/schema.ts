@@ -1,7 +1,8 @@
 /** @module The policy file format: a zod schema (the source of truth) and the JSON Schema published from it. */
 import { z } from 'zod';
 
-export const FACTORS = ['webauthn', 'totp'] as const;
+/** `recovery` lets a rule accept a recovery code; leave it out for rules that must be phishing-resistant. */
+export const FACTORS = ['webauthn', 'totp', 'recovery'] as const;
 export type Factor = (typeof FACTORS)[number];
 
 const METHOD = /^[A-Z][A-Z-]*$/;

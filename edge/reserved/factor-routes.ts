@@ -35,6 +35,8 @@ import { cookieSecurity, jsonBody, originOf, requireIdentity } from './verify-ro
 /** The reserved rule whose grant lets a person change their own factors. */
 export const FACTORS_RULE = 'stepgate-factors';
 const FACTORS_MAX_AGE = 300;
+/** A TOTP enrolment must be confirmed within ten minutes. */
+const PENDING_TTL_MS = 10 * 60 * 1000;
 
 async function requireFactorGrant(rt: Runtime, req: Request, me: Identity): Promise<void> {
   const token = presentedGrant(req, FACTORS_RULE, new URL(req.url).protocol === 'https:');
@@ -114,7 +116,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
       sid: me.sid,
       rule: FACTORS_RULE,
       bind: 'session',
-      factors: ['webauthn', 'totp'],
+      factors: ['webauthn', 'totp', 'recovery'],
       maxAgeSeconds: FACTORS_MAX_AGE,
       actionDigest: null,
       action: { method: 'POST', host: u.host, path: '/.stepgate/api/factors', query: '', bodySha256: '' },
@@ -141,7 +143,9 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, originOf(req.url));
     const me = await requireIdentity(rt, req);
     const { code } = await jsonBody(req, z.strictObject({ code: z.string().min(1).max(16) }));
-    const pending = (await totpFactors(rt.db, rt.keys, me.sub, 'pending')).find((f) => f.id === c.req.param('id'));
+    // Why: a pending factor planted before the first enrolment must not be switched on later without a step-up.
+    if ((await activeFactorCount(rt.db, rt.keys, me.sub)) > 0) await requireFactorGrant(rt, req, me);
+    const pending = (await totpFactors(rt.db, rt.keys, me.sub, 'pending', rt.now() - PENDING_TTL_MS)).find((f) => f.id === c.req.param('id'));
     if (!pending) return problem(ErrorCode.NotFound, 404, 'No such pending authenticator.');
     const r = await verifyTotp(pending.secret, code, Math.floor(rt.now() / 1000));
     // The confirming code is spent, so it cannot also answer a challenge.

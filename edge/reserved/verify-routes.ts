@@ -88,7 +88,8 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       return problem(ErrorCode.LockedOut, 429, `Too many attempts for this challenge (${MAX_ATTEMPTS_PER_CHALLENGE}); start the action again.`);
     }
     const ch = attempt.challenge;
-    if (body.method !== 'recovery' && !ch.factors.includes(body.method)) {
+    // Why: a rule that lists only passkeys must not be passed with a phishable code.
+    if (!ch.factors.includes(body.method)) {
       return problem(ErrorCode.BadRequest, 400, `This action needs ${ch.factors.join(' or ')}.`);
     }
 
@@ -138,7 +139,7 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     const token = await mintGrant(rt.keys, {
       sub: me.sub,
       sid: me.sid,
-      aud: new URL(req.url).hostname,
+      aud: new URL(`http://${done.action.host}`).hostname,
       rule: done.rule,
       amr,
       auth_time: authTime,

@@ -203,9 +203,10 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         query: canonical.query,
         bodySha256: base64url(await crypto.subtle.digest('SHA-256', ctx.body ?? new Uint8Array(0))),
       };
-      const digest = rule.bind === 'action' ? await actionDigest(action) : null;
+      const matchedMethod = match.method === 'GET' && canonical.method === 'HEAD' ? 'HEAD' : match.method;
+      const digest = rule.bind === 'action' ? await actionDigest(action, rule.id, matchedMethod) : null;
       // An approved action passes exactly once: the Durable Object deletes the approval as it answers.
-      const approval = digest ? await gate.consumeApproval(me.sid, digest) : null;
+      const approval = digest ? await gate.consumeApproval(me.sid, digest, rule.id) : null;
       if (approval) {
         ctx.identity = me;
         ctx.assertion = await signAssertion(
@@ -223,7 +224,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         maxAgeSeconds: rule.maxAgeSeconds,
         actionDigest: digest,
         action,
-        matchedMethod: match.method === 'GET' && canonical.method === 'HEAD' ? 'HEAD' : match.method,
+        matchedMethod,
         bodySummary: summarizeBody(ctx.body, req.headers.get('content-type')),
       });
       if (held) {

@@ -248,11 +248,11 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   }
 
   /** Use the approval of an exact action, once: true for exactly one of any number of racing requests. */
-  async consumeApproval(sid: string, digest: string): Promise<Approval | null> {
+  async consumeApproval(sid: string, digest: string, rule: string): Promise<Approval | null> {
     const row = this.sql
       .exec<{ rule: string; amr: string; auth_time: number }>(
-        'DELETE FROM approvals WHERE sid = ? AND digest = ? AND expires_at > ? RETURNING rule, amr, auth_time',
-        sid, digest, this.now(),
+        'DELETE FROM approvals WHERE sid = ? AND digest = ? AND rule = ? AND expires_at > ? RETURNING rule, amr, auth_time',
+        sid, digest, rule, this.now(),
       )
       .toArray()[0];
     return row ? { rule: row.rule, amr: JSON.parse(row.amr) as string[], authTime: row.auth_time } : null;

@@ -73,14 +73,14 @@ describe('a protected route without a grant', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     const www = res.headers.get('www-authenticate')!;
-    expect(www).toMatch(/^StepUp realm="stepgate", challenge="[\w-]{22}", factors="webauthn totp", max_age=300, bind=action, challenge_url="http:\/\/app\.test\/\.stepgate\/challenge\/[\w-]{22}"$/);
+    expect(www).toMatch(/^StepUp realm="stepgate", challenge="[\w-]{22}", factors="webauthn totp recovery", max_age=300, bind=action, challenge_url="http:\/\/app\.test\/\.stepgate\/challenge\/[\w-]{22}"$/);
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({
       status: 401,
       code: 'ERR_STEP_UP_REQUIRED',
       rule: 'delete-project',
       bind: 'action',
-      factors: ['webauthn', 'totp'],
+      factors: ['webauthn', 'totp', 'recovery'],
       action: { method: 'DELETE', host: 'app.test', path: '/api/projects/1', query: 'm=del1' },
     });
     expect(await originSaw('m=del1')).toEqual([]);
@@ -123,7 +123,7 @@ describe('a protected route without a grant', () => {
     const www = res.headers.get('www-authenticate')!;
     expect(www).toContain('StepUp realm="stepgate"');
     expect(www).toContain('Bearer error="insufficient_user_authentication"');
-    expect(www).toContain('acr_values="stepgate:webauthn stepgate:totp", max_age=300');
+    expect(www).toContain('acr_values="stepgate:webauthn stepgate:totp stepgate:recovery", max_age=300');
   });
 
   it('shows a browser the exact action on an HTML page, escaped, with strict headers', async () => {
@@ -215,7 +215,7 @@ describe('reserved paths', () => {
 
   it('serves discovery and an OpenAPI document listing every reserved endpoint', async () => {
     const disc = (await (await gw('/.well-known/stepgate')).json()) as { endpoints: Record<string, string>; factors: string[] };
-    expect(disc.factors).toEqual(['webauthn', 'totp']);
+    expect(disc.factors).toEqual(['webauthn', 'totp', 'recovery']);
     const doc = (await (await gw(disc.endpoints.openapi!)).json()) as typeof openapi;
     const app = createReservedApp({} as never);
     const routes = app.routes.filter((r) => r.method !== 'ALL').map((r) => r.path.replace(/:(\w+)/g, '{$1}'));
