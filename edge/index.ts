@@ -5,6 +5,7 @@ import { createGateway } from './gateway';
 import { problem } from './http/responses';
 
 export { UserGate } from './user-gate/user-gate';
+export { AuditSequencer } from './audit/audit-sequencer';
 
 let gateway: ReturnType<typeof createGateway> | null = null;
 let configError: string | null = null;
