@@ -17,6 +17,9 @@ import type { Runtime } from '../../step-up/runtime';
 import { addWebauthnCredential, recordWebauthnUse, webauthnCredentials } from '../factor-store';
 
 const REG_KEY = 'registration';
+
+/** A library error as a reason safe to log or show: quoted values (challenges, origins) elided. */
+const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : 'verification failed').replace(/"[^"]*"/g, '"…"').slice(0, 200);
 const authKey = (challengeId: string) => `auth:${challengeId}`;
 
 /** The relying party for a request: its host is the RP ID; its origin (and allow-listed extension origins) are expected. */
@@ -52,7 +55,7 @@ export async function verifyRegistration(rt: Runtime, me: Identity, url: string,
   try {
     v = await verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: rp.origins, expectedRPID: rp.rpID, requireUserVerification: true });
   } catch (e) {
-    return { ok: false, reason: (e as Error).message.slice(0, 200) };
+    return { ok: false, reason: reasonOf(e) };
   }
   if (!v.verified) return { ok: false, reason: 'registration did not verify' };
   const info = v.registrationInfo;
@@ -112,7 +115,7 @@ export async function verifyAuthentication(
     });
   } catch (e) {
     // Includes a signature counter that went backwards: a sign of a cloned authenticator.
-    return { ok: false, reason: (e as Error).message.slice(0, 200) };
+    return { ok: false, reason: reasonOf(e) };
   }
   if (!v.verified) return { ok: false, reason: 'passkey did not verify' };
   const info = v.authenticationInfo;
