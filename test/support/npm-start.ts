@@ -22,8 +22,20 @@ export interface StartedDemo {
   stop(): Promise<void>;
 }
 
-/** Start the quickstart exactly as `npm start` does, with isolated local state. */
-export async function npmStart(timeoutMs = 90_000): Promise<StartedDemo> {
+/**
+ * Start the quickstart exactly as `npm start` does, with isolated local state. One retry on fresh
+ * ports: a free port found here can be taken by another process before wrangler binds it.
+ */
+export async function npmStart(timeoutMs = 120_000): Promise<StartedDemo> {
+  try {
+    return await startOnce(timeoutMs);
+  } catch (first) {
+    console.warn(`npm start failed once, retrying: ${(first as Error).message.slice(0, 500)}`);
+    return startOnce(timeoutMs);
+  }
+}
+
+async function startOnce(timeoutMs: number): Promise<StartedDemo> {
   const [gp, dp, ip] = [await freePort(), await freePort(), await freePort()];
   const child: ChildProcess = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['edge/dev/start.ts'], {
     cwd: ROOT,
