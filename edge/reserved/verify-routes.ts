@@ -116,7 +116,7 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     }
 
     if (!amr) {
-      const f = await gate.recordFailure();
+      const f = await gate.failureState();
       const extra = { retry_at: f.retryAt === null ? null : new Date(f.retryAt).toISOString(), consecutive_failures: f.consecutive };
       return replayed
         ? problem(ErrorCode.FactorReplayed, 401, 'That code was already used. Wait for the next one.', extra)

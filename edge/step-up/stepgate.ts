@@ -234,8 +234,8 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       // A browser navigation is kept so it can be carried out exactly as it was, after approval.
       if (isNavigation(req) && canonical.method !== 'GET' && canonical.method !== 'HEAD') {
         const url = `${canonical.protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
-        await gate.holdRequest(challenge.id, me.sid, await sealHeld(runtime.keys, challenge.id, url, canonical.method, req.headers, ctx.body));
-        return stepUpRequired(req, challenge, `${canonical.protocol}//${canonical.host}`, true);
+        const kept = await gate.holdRequest(challenge.id, me.sid, await sealHeld(runtime.keys, challenge.id, url, canonical.method, req.headers, ctx.body));
+        return stepUpRequired(req, challenge, `${canonical.protocol}//${canonical.host}`, kept);
       }
       return stepUpRequired(req, challenge, `${canonical.protocol}//${canonical.host}`, false);
     } catch (err) {

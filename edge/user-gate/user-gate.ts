@@ -73,8 +73,8 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE webauthn_challenges (key TEXT PRIMARY KEY, sid TEXT NOT NULL, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
 ];
 
-/** Largest sealed held request kept (the body limit is the policy's maxInspectBytes; this bounds the rest). */
-export const MAX_HELD_BYTES = 24 * 1024 * 1024;
+/** Largest sealed held request kept: Durable Object SQLite rows hold at most 2 MB. */
+export const MAX_HELD_BYTES = 1_900_000;
 
 /** Attempts one challenge allows before it is discarded. */
 export const MAX_ATTEMPTS_PER_CHALLENGE = 5;
@@ -133,12 +133,16 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     return row ? row.challenge : null;
   }
 
-  /** Keep the sealed original request of a challenge, to be forwarded once after approval. */
-  async holdRequest(challenge: string, sid: string, sealed: string): Promise<void> {
-    if (sealed.length > MAX_HELD_BYTES) throw new Error('held request too large');
+  /**
+   * Keep the sealed original request of a challenge, to be forwarded once after approval.
+   * False when it is too large to keep: the person is then asked to repeat the action instead.
+   */
+  async holdRequest(challenge: string, sid: string, sealed: string): Promise<boolean> {
+    if (sealed.length > MAX_HELD_BYTES) return false;
     const expiresAt = this.now() + CHALLENGE_TTL_MS * 2;
     this.sql.exec('INSERT INTO held (challenge, sid, sealed, expires_at) VALUES (?, ?, ?, ?)', challenge, sid, sealed, expiresAt);
     await this.scheduleSweep(expiresAt);
+    return true;
   }
 
   /**
@@ -217,8 +221,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     return { ok: true, challenge: toChallenge(row) };
   }
 
-  /** The failure count after a failed attempt (already counted when it began), and when the user may try again. */
-  async recordFailure(): Promise<{ consecutive: number; retryAt: number | null }> {
+  /** After a failed attempt (already counted when it began): the failure count and when the user may try again. */
+  async failureState(): Promise<{ consecutive: number; retryAt: number | null }> {
     const f = this.failures();
     return { consecutive: f.consecutive, retryAt: f.consecutive >= MAX_CONSECUTIVE_FAILURES ? null : Math.max(f.lockedUntil, this.now()) };
   }

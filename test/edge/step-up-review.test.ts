@@ -61,3 +61,24 @@ describe('review regressions', () => {
     expect(r.status).toBe(403);
   });
 });
+
+describe('held requests too large for the Durable Object', () => {
+  it('are not held (the person repeats the action) rather than failing with 503', async () => {
+    const big = createGateway(env, {
+      version: 1,
+      maxInspectBytes: 4 * 1024 * 1024,
+      rules: [{ id: 'upload', match: { methods: ['POST'], path: '/admin/**' }, require: { factors: ['totp'], bind: 'action' } }],
+    });
+    const res = await big.fetch(
+      new Request(`${ORIGIN}/admin/import`, {
+        method: 'POST',
+        body: 'x'.repeat(1_500_000),
+        headers: { cookie, 'sec-fetch-mode': 'navigate', accept: 'text/html', 'content-type': 'application/octet-stream' },
+      }),
+      env,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(401);
+    expect(await res.text()).toContain('data-held="0"');
+  });
+});
