@@ -26,6 +26,12 @@ export interface Env {
   WEBAUTHN_BACKUP_CHANGE?: string;
   /** Administrators by user id, comma-separated (until tenants and roles exist). */
   ADMINS?: string;
+  /** Auditors by user id, comma-separated: read the audit log, change nothing. */
+  AUDITORS?: string;
+  /** The tenant this deployment's audit chain belongs to. Default "default". */
+  TENANT?: string;
+  /** Prune audit events older than this many days (after a signed checkpoint). Default 0: keep forever. */
+  AUDIT_RETENTION_DAYS?: string;
   /** Extra origins allowed for WebAuthn ceremonies, comma-separated (e.g. `chrome-extension://<id>`). */
   WEBAUTHN_ORIGINS?: string;
   /** Identity source configuration (an object; see edge/identity/identity-config.ts). */

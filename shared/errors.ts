@@ -45,6 +45,8 @@ export const ErrorCode = {
   Misconfigured: 'ERR_GATEWAY_MISCONFIGURED',
   /** An internal dependency (Durable Object, D1) failed; the request was not forwarded. */
   Unavailable: 'ERR_UNAVAILABLE',
+  /** The decision could not be written to the audit log, so nothing was forwarded or granted. */
+  AuditUnavailable: 'ERR_AUDIT_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

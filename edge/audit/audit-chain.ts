@@ -1,60 +1,161 @@
 /**
- * @module The audit hash chain: each row's hash is an HMAC (keyring purpose `chain-mac`) over the
- * previous hash and the row's own fields, so modifying, deleting, inserting or reordering any row
- * breaks the chain at exactly that sequence number.
+ * @module The audit hash chain. Each row's hash is SHA-256 over the previous hash and the row's
+ * canonical event (plaintext, including 128 random salt bits), so:
+ *  - anyone holding an export can recompute the chain, and signed checkpoints make it trustworthy
+ *    without any secret (as CloudTrail digest files do);
+ *  - re-encrypting a row under a new key changes its ciphertext but not its hash;
+ *  - at the edge, every stored column is checked against the sealed event, and the ciphertext's
+ *    AAD binds it to its tenant and sequence, so a row cannot be edited, forged, moved or swapped
+ *    without `verify` naming the first sequence where the chain breaks, and how.
  */
 import { base64url } from '../../shared/canonical-action';
+import { open } from '../crypto/aead';
+import { blindIndex } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
+import { canonicalJson } from './canonical-json';
+import type { AuditEvent, ChainedEvent } from './events';
 
-/** The fields of a stored audit row that the chain covers. */
+/** A stored audit row (table `audit_events`). */
 export interface AuditRow {
   tenant: string;
   seq: number;
   ts: number;
   type: string;
   outcome: string;
+  app: string | null;
+  /** Blind index of the actor (`<kid>.<mac>`), for filtering by user. */
   actor_ref: string | null;
+  /** Blind index of the client IP. */
+  ip_ref: string | null;
+  /** Key id the event is sealed under. */
   kid: string;
   sealed: string;
   prev_hash: string;
   hash: string;
 }
 
-/** The hash of the empty chain of a tenant. */
+/** The hash before a tenant's first event. */
 export const GENESIS = 'genesis';
 
 const enc = new TextEncoder();
 
-/** The chain hash of a row, given the previous row's hash. */
-export async function chainHash(ring: Keyring, row: Omit<AuditRow, 'hash'>): Promise<string> {
-  const material = JSON.stringify([row.tenant, row.seq, row.ts, row.type, row.outcome, row.actor_ref, row.kid, row.sealed, row.prev_hash]);
-  const mac = await crypto.subtle.sign('HMAC', await ring.hmac('chain-mac', row.kid), enc.encode(material));
-  return base64url(mac);
+/** The chain hash of `event` after `prevHash`. */
+export async function eventHash(prevHash: string, event: AuditEvent): Promise<string> {
+  const material = `stepgate-audit-v1\n${prevHash}\n${canonicalJson(event)}`;
+  return base64url(await crypto.subtle.digest('SHA-256', enc.encode(material)));
 }
 
+/** AAD of a sealed event: it opens only as this tenant's event at this sequence. */
+export const eventAad = (tenant: string, seq: number): string => `audit|${tenant}|${seq}`;
+
+/** Decrypt a stored row's event. @throws {Error} if it does not open (tampered, moved, unknown key) */
+export async function openRow(ring: Keyring, row: Pick<AuditRow, 'tenant' | 'seq' | 'sealed'>): Promise<AuditEvent> {
+  return JSON.parse(await open(ring, 'audit-encryption', row.sealed, eventAad(row.tenant, row.seq))) as AuditEvent;
+}
+
+export type ChainProblem = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'unknown-key' | 'bad-checkpoint';
+
 export type VerifyResult =
-  | { ok: true; rows: number; head: string }
-  | { ok: false; seq: number; problem: 'modified' | 'deleted' | 'inserted' | 'reordered' | 'unknown-key'; detail: string };
+  | { ok: true; rows: number; head: { seq: number; hash: string } }
+  | { ok: false; seq: number; problem: ChainProblem; detail: string; rows: number };
+
+/** Where a verification starts: the genesis, or a checkpoint (after retention pruned what came before). */
+export interface ChainPoint {
+  seq: number;
+  hash: string;
+}
+export const START: ChainPoint = { seq: 0, hash: GENESIS };
+
+/** Order and link of one row after `prev`: null when it follows on. */
+function linkProblem(prev: ChainPoint, seq: number): { seq: number; problem: ChainProblem; detail: string } | null {
+  if (seq <= prev.seq) return { seq, problem: seq === prev.seq ? 'inserted' : 'reordered', detail: `sequence ${seq} after ${prev.seq}` };
+  if (seq > prev.seq + 1) return { seq: prev.seq + 1, problem: 'deleted', detail: `sequence ${prev.seq + 1} is missing` };
+  return null;
+}
 
 /**
- * Verify a tenant's rows, in the order given (as read by sequence). Names the first sequence at
- * which the chain breaks, and how.
+ * Verify stored rows, in the order read (by sequence): each opens, every column matches its sealed
+ * event, each hash is right and links to the one before. Names the first sequence that breaks.
  */
-export async function verifyChain(ring: Keyring, rows: readonly AuditRow[], from: { seq: number; hash: string } = { seq: 0, hash: GENESIS }): Promise<VerifyResult> {
-  let prevSeq = from.seq;
-  let prevHash = from.hash;
+export async function verifyRows(ring: Keyring, rows: readonly AuditRow[], from: ChainPoint = START): Promise<VerifyResult> {
+  let prev = from;
+  let n = 0;
   for (const r of rows) {
-    if (!ring.kids.includes(r.kid)) return { ok: false, seq: r.seq, problem: 'unknown-key', detail: `key id ${r.kid} is not in the keyring` };
-    if (r.seq <= prevSeq) return { ok: false, seq: r.seq, problem: r.seq === prevSeq ? 'inserted' : 'reordered', detail: `sequence ${r.seq} after ${prevSeq}` };
-    if (r.seq > prevSeq + 1) return { ok: false, seq: prevSeq + 1, problem: 'deleted', detail: `sequence ${prevSeq + 1} is missing` };
-    if (r.prev_hash !== prevHash) {
-      // A row whose own hash is right but links elsewhere was moved or inserted; one whose hash is wrong was edited.
-      const selfConsistent = (await chainHash(ring, r)) === r.hash;
-      return { ok: false, seq: r.seq, problem: selfConsistent ? 'inserted' : 'modified', detail: 'the link to the previous row is broken' };
+    const link = linkProblem(prev, r.seq);
+    if (link) return { ok: false, ...link, rows: n };
+    if (!ring.kids.includes(r.kid)) return { ok: false, seq: r.seq, problem: 'unknown-key', detail: `key id ${r.kid} is not in the keyring`, rows: n };
+    let e: AuditEvent;
+    try {
+      e = await openRow(ring, r);
+    } catch {
+      // A sealed event that opens as another sequence was moved: from before (something was
+      // inserted ahead of it) or from after (rows were swapped). Otherwise it was edited.
+      const moved = await openedAs(ring, r);
+      if (moved !== null) {
+        return { ok: false, seq: r.seq, problem: moved < r.seq ? 'inserted' : 'reordered', detail: `the row holds the event of sequence ${moved}`, rows: n };
+      }
+      return { ok: false, seq: r.seq, problem: 'modified', detail: 'the sealed event does not open (edited or forged)', rows: n };
     }
-    if ((await chainHash(ring, r)) !== r.hash) return { ok: false, seq: r.seq, problem: 'modified', detail: 'the row does not match its hash' };
-    prevSeq = r.seq;
-    prevHash = r.hash;
+    const column = await columnMismatch(ring, r, e);
+    if (column) return { ok: false, seq: r.seq, problem: 'modified', detail: `column ${column} does not match the sealed event`, rows: n };
+    const own = await eventHash(r.prev_hash, e);
+    if (own !== r.hash) return { ok: false, seq: r.seq, problem: 'modified', detail: 'the row does not match its hash', rows: n };
+    // A row whose own hash is right but links elsewhere was put there from another chain position.
+    if (r.prev_hash !== prev.hash) return { ok: false, seq: r.seq, problem: 'inserted', detail: 'the link to the previous row is broken', rows: n };
+    prev = { seq: r.seq, hash: r.hash };
+    n++;
   }
-  return { ok: true, rows: rows.length, head: prevHash };
+  return { ok: true, rows: n, head: prev };
+}
+
+/** The nearby sequence a row's sealed event opens as, if any. */
+async function openedAs(ring: Keyring, r: AuditRow): Promise<number | null> {
+  for (let d = 1; d <= 8; d++) {
+    for (const seq of [r.seq - d, r.seq + d]) {
+      if (seq < 1) continue;
+      try {
+        await openRow(ring, { ...r, seq });
+        return seq;
+      } catch {
+        // not this one
+      }
+    }
+  }
+  return null;
+}
+
+async function columnMismatch(ring: Keyring, r: AuditRow, e: AuditEvent): Promise<string | null> {
+  if (e.tenant !== r.tenant || e.seq !== r.seq) return 'seq';
+  if (Date.parse(e.time) !== r.ts) return 'ts';
+  if (e.type !== r.type) return 'type';
+  if (e.outcome !== r.outcome) return 'outcome';
+  if ((e.app ?? null) !== r.app) return 'app';
+  if (!(await refMatches(ring, 'user', e.actor, r.actor_ref))) return 'actor_ref';
+  if (!(await refMatches(ring, 'ip', e.request?.ip ?? null, r.ip_ref))) return 'ip_ref';
+  return null;
+}
+
+async function refMatches(ring: Keyring, domain: string, value: string | null, ref: string | null): Promise<boolean> {
+  if (value === null || ref === null) return value === ref;
+  const kid = ref.split('.')[0]!;
+  return ring.kids.includes(kid) && (await blindIndex(ring, domain, value, kid)) === ref;
+}
+
+/**
+ * Verify an exported chain (no keys needed): each event hashes to its `hash` and links to the one
+ * before. A signed checkpoint (see checkpoint.ts) is what makes the head trustworthy.
+ */
+export async function verifyExported(events: readonly ChainedEvent[], from: ChainPoint | null = START): Promise<VerifyResult> {
+  // Without a known starting point (an export that starts mid-chain), the first link is taken as given.
+  let prev = from ?? (events[0] ? { seq: events[0].event.seq - 1, hash: events[0].prev_hash } : START);
+  let n = 0;
+  for (const c of events) {
+    const link = linkProblem(prev, c.event.seq);
+    if (link) return { ok: false, ...link, rows: n };
+    if ((await eventHash(c.prev_hash, c.event)) !== c.hash) return { ok: false, seq: c.event.seq, problem: 'modified', detail: 'the event does not match its hash', rows: n };
+    if (c.prev_hash !== prev.hash) return { ok: false, seq: c.event.seq, problem: 'inserted', detail: 'the link to the previous event is broken', rows: n };
+    prev = { seq: c.event.seq, hash: c.hash };
+    n++;
+  }
+  return { ok: true, rows: n, head: prev };
 }

@@ -1,83 +1,201 @@
 /**
- * @module AuditSequencer: one Durable Object per tenant assigns audit sequence numbers and chain
- * hashes, so concurrent writers can never fork the chain. A record is durable (in D1) before
- * `append` resolves; if D1 refuses it, `append` throws and the caller fails closed.
+ * @module AuditSequencer: one Durable Object per tenant, the single writer of its audit chain. It
+ * assigns sequence numbers and chain hashes, seals each event, and resolves an append only once the
+ * rows are in D1 — so concurrent writers never fork the chain, and a caller that sees `append`
+ * fail does not forward. Appends that arrive while a write is in flight are committed together
+ * in the next D1 batch (group commit), which is what keeps throughput up under load.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { base64url } from '../../shared/canonical-action';
 import { seal } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import { parseKeyring, type Keyring } from '../crypto/keyring';
-import { chainHash, GENESIS, type AuditRow } from './audit-chain';
+import { eventAad, eventHash, GENESIS, type AuditRow, type ChainPoint } from './audit-chain';
+import { signCheckpoint, type CheckpointKind } from './checkpoint';
+import type { AuditEvent, AuditInput } from './events';
 
-/** One decision to record. `details` are sealed; only type, outcome, time and the actor's blind index stay searchable. */
-export interface AuditInput {
-  type: string;
-  outcome: 'success' | 'failure' | 'denied' | 'info';
-  /** The person (user id); stored only as a blind index. */
-  actor?: string;
-  details: Record<string, unknown>;
-  /** Milliseconds; defaults to now. */
-  ts?: number;
-}
+/** A count checkpoint is signed into the same batch whenever the chain crosses a multiple of this. */
+export const CHECKPOINT_EVERY = 1000;
+/** At most this many events per D1 batch; more wait for the next. */
+const MAX_BATCH = 100;
 
 interface SequencerEnv {
   DB: D1Database;
   STEPGATE_KEYS?: string;
 }
 
+interface Pending {
+  inputs: AuditInput[];
+  resolve(seqs: number[]): void;
+  reject(err: unknown): void;
+}
+
 export class AuditSequencer extends DurableObject<SequencerEnv> {
-  private head: { seq: number; hash: string } | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
+  private tenant: string | null = null;
+  private head: ChainPoint | null = null;
+  private pending: Pending[] = [];
+  private flushing = false;
   private ring: Keyring | null = null;
 
-  /** Append events in order; resolves with their sequence numbers once they are in D1. */
-  append(tenant: string, events: AuditInput[]): Promise<number[]> {
-    // Why: D1 calls are I/O, during which the object takes other calls; a queue keeps one writer.
-    const run = this.queue.then(() => this.appendNow(tenant, events));
-    this.queue = run.catch(() => undefined);
-    return run;
+  /** Append events in order; resolves with their sequence numbers once they are durable in D1. */
+  append(tenant: string, inputs: AuditInput[]): Promise<number[]> {
+    this.bind(tenant);
+    if (inputs.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ inputs, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
   }
 
-  private async appendNow(tenant: string, events: AuditInput[]): Promise<number[]> {
-    const db = this.env.DB;
-    this.ring ??= parseKeyring(this.env.STEPGATE_KEYS);
-    const ring = this.ring;
-    if (!this.head) {
-      const last = await db.prepare('SELECT seq, hash FROM audit_events WHERE tenant = ? ORDER BY seq DESC LIMIT 1').bind(tenant).first<{ seq: number; hash: string }>();
-      this.head = last ?? { seq: 0, hash: GENESIS };
+  /** The chain head (sequence and hash) this sequencer last made durable. */
+  async currentHead(tenant: string): Promise<ChainPoint> {
+    this.bind(tenant);
+    return this.loadHead();
+  }
+
+  /** Sign a checkpoint of the current head (if there is one newer than the last checkpoint). */
+  async checkpoint(tenant: string, kind: CheckpointKind = 'periodic'): Promise<ChainPoint | null> {
+    this.bind(tenant);
+    // The head only ever moves once its rows are in D1, so it is durable whenever it is read.
+    const head = await this.loadHead();
+    if (head.seq === 0) return null;
+    const last = await this.env.DB.prepare('SELECT MAX(seq) AS seq FROM audit_checkpoints WHERE tenant = ?').bind(tenant).first<{ seq: number | null }>();
+    if (kind === 'periodic' && last?.seq === head.seq) return null;
+    await this.env.DB.batch([await this.checkpointStatement(head, kind, Date.now())]);
+    return head;
+  }
+
+  /**
+   * Remember the configuration the edge enforces; when the policy or the primary key changed since
+   * the last time, record it (policy.changed, keys.rotated). Called once per isolate.
+   */
+  async noteConfig(tenant: string, policyHash: string, primaryKid: string): Promise<void> {
+    this.bind(tenant);
+    const seen = (await this.ctx.storage.get<{ policy: string; kid: string }>('config')) ?? null;
+    const events: AuditInput[] = [];
+    if (seen?.policy !== policyHash) {
+      events.push({ type: 'policy.changed', outcome: 'info', actor: null, via: 'system', details: { from: seen?.policy ?? null, to: policyHash } });
     }
-    let { seq, hash } = this.head;
+    if (seen && seen.kid !== primaryKid) {
+      events.push({ type: 'keys.rotated', outcome: 'info', actor: null, via: 'system', details: { from: seen.kid, to: primaryKid } });
+    }
+    if (events.length === 0) return;
+    await this.append(tenant, events);
+    await this.ctx.storage.put('config', { policy: policyHash, kid: primaryKid });
+  }
+
+  private bind(tenant: string): void {
+    if (this.tenant === null) this.tenant = tenant;
+    else if (this.tenant !== tenant) throw new Error('audit sequencer: one tenant per object');
+    this.ring ??= parseKeyring(this.env.STEPGATE_KEYS);
+  }
+
+  /**
+   * The head: D1's last row, unless this object remembers a later one — then rows were cut off the
+   * end of the chain, and new rows continue after the remembered head so `verify` shows the gap.
+   */
+  private async loadHead(): Promise<ChainPoint> {
+    if (this.head) return this.head;
+    const last = await this.env.DB.prepare('SELECT seq, hash FROM audit_events WHERE tenant = ? ORDER BY seq DESC LIMIT 1')
+      .bind(this.tenant)
+      .first<ChainPoint>();
+    const remembered = (await this.ctx.storage.get<ChainPoint>('head')) ?? null;
+    const head = remembered && remembered.seq > (last?.seq ?? 0) ? remembered : (last ?? { seq: 0, hash: GENESIS });
+    this.head = head;
+    return head;
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const group: Pending[] = [];
+        let n = 0;
+        while (this.pending.length > 0 && (n === 0 || n + this.pending[0]!.inputs.length <= MAX_BATCH)) {
+          const p = this.pending.shift()!;
+          group.push(p);
+          n += p.inputs.length;
+        }
+        try {
+          const seqs = await this.write(group.flatMap((p) => p.inputs));
+          let i = 0;
+          for (const p of group) {
+            p.resolve(seqs.slice(i, i + p.inputs.length));
+            i += p.inputs.length;
+          }
+        } catch (err) {
+          for (const p of group) p.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async write(inputs: AuditInput[]): Promise<number[]> {
+    const db = this.env.DB;
+    const ring = this.ring!;
+    const tenant = this.tenant!;
+    const start = await this.loadHead();
+    let { seq, hash } = start;
+    const now = Date.now();
     const rows: AuditRow[] = [];
-    for (const e of events) {
+    for (const input of inputs) {
       seq += 1;
-      const base = {
+      const { ts, ...rest } = input;
+      const event: AuditEvent = {
+        v: 1,
+        id: crypto.randomUUID(),
         tenant,
         seq,
-        ts: e.ts ?? Date.now(),
-        type: e.type,
-        outcome: e.outcome,
-        actor_ref: e.actor === undefined ? null : await blindIndex(ring, 'user', e.actor),
-        kid: ring.primary,
-        sealed: await seal(ring, 'audit-encryption', JSON.stringify(e.details), `${tenant}|${seq}|${e.type}`),
-        prev_hash: hash,
+        time: new Date(ts ?? now).toISOString(),
+        ...rest,
+        app: input.app ?? null,
+        salt: base64url(crypto.getRandomValues(new Uint8Array(16))),
       };
-      hash = await chainHash(ring, base);
-      rows.push({ ...base, hash });
+      const prev = hash;
+      hash = await eventHash(prev, event);
+      rows.push({
+        tenant,
+        seq,
+        ts: Date.parse(event.time),
+        type: event.type,
+        outcome: event.outcome,
+        app: event.app ?? null,
+        actor_ref: event.actor === null ? null : await blindIndex(ring, 'user', event.actor),
+        ip_ref: event.request?.ip ? await blindIndex(ring, 'ip', event.request.ip) : null,
+        kid: ring.primary,
+        sealed: await seal(ring, 'audit-encryption', JSON.stringify(event), eventAad(tenant, seq)),
+        prev_hash: prev,
+        hash,
+      });
+    }
+    const statements = rows.map((r) =>
+      db
+        .prepare('INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ip_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .bind(r.tenant, r.seq, r.ts, r.type, r.outcome, r.app, r.actor_ref, r.ip_ref, r.kid, r.sealed, r.prev_hash, r.hash),
+    );
+    const end: ChainPoint = { seq, hash };
+    if (Math.floor(start.seq / CHECKPOINT_EVERY) !== Math.floor(end.seq / CHECKPOINT_EVERY)) {
+      statements.push(await this.checkpointStatement(end, 'count', now));
     }
     try {
-      await db.batch(
-        rows.map((r) =>
-          db
-            .prepare('INSERT INTO audit_events (tenant, seq, ts, type, outcome, actor_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-            .bind(r.tenant, r.seq, r.ts, r.type, r.outcome, r.actor_ref, r.kid, r.sealed, r.prev_hash, r.hash),
-        ),
-      );
+      await db.batch(statements);
     } catch (err) {
-      // Re-read the head from D1 next time: it is the system of record.
+      // D1 is the system of record: re-read the head from it next time.
       this.head = null;
       throw err;
     }
-    this.head = { seq, hash };
+    this.head = end;
+    await this.ctx.storage.put('head', end);
     return rows.map((r) => r.seq);
+  }
+
+  private async checkpointStatement(head: ChainPoint, kind: CheckpointKind, now: number): Promise<D1PreparedStatement> {
+    const ring = this.ring!;
+    const jws = await signCheckpoint(ring, { tenant: this.tenant!, seq: head.seq, hash: head.hash, time: new Date(now).toISOString(), kind });
+    return this.env.DB.prepare(
+      'INSERT INTO audit_checkpoints (tenant, seq, ts, kind, kid, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, seq) DO UPDATE SET ts = excluded.ts, kind = excluded.kind, kid = excluded.kid, jws = excluded.jws',
+    ).bind(this.tenant, head.seq, now, kind, ring.primary, jws);
   }
 }

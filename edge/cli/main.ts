@@ -1,21 +1,39 @@
-/** @module The `stepgate` command line: policy tools for app owners (more commands arrive with audit and keys). */
+/** @module The `stepgate` command line: policy tools for app owners, audit export and verification, and the keyring's life cycle. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { canonicalizeRequest } from '../policy/canonical-request';
 import { compilePolicy } from '../policy/compile-policy';
 import { policyJsonSchema } from '../policy/schema';
 import { formatProblem, parsePolicy, PolicyError } from '../policy/validate-policy';
 import { StepgateError } from '../errors';
+import { UsageError } from './args';
+import { AUDIT_USAGE, auditMain } from './audit-cli';
+import { KEYS_USAGE, keysMain } from './keys-cli';
 
 const USAGE = `Usage:
   stepgate policy check FILE               validate a policy file
   stepgate policy test FILE "METHOD URL"   which rule matches a request (URL: /path or https://host/path)
-  stepgate policy schema [OUT]             print (or write) the policy JSON Schema`;
+  stepgate policy schema [OUT]             print (or write) the policy JSON Schema
+${AUDIT_USAGE}
+${KEYS_USAGE}`;
 
 type Out = (line: string) => void;
 
 /** Run the CLI; returns the exit code (0 ok, 1 refused/invalid, 2 usage). */
 export async function main(argv: string[], out: Out = console.log, err: Out = console.error): Promise<number> {
   const [group, cmd, ...rest] = argv;
+  if (group === 'audit' || group === 'keys') {
+    try {
+      return await (group === 'audit' ? auditMain : keysMain)(argv.slice(1), out, err);
+    } catch (e) {
+      if (e instanceof UsageError) {
+        err(`stepgate ${group}: ${e.message}`);
+        err(USAGE);
+        return 2;
+      }
+      err(`stepgate ${group}: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
+  }
   if (group !== 'policy' || !cmd) {
     err(USAGE);
     return 2;

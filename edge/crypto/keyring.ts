@@ -11,7 +11,7 @@ export const KEY_PURPOSES = [
   'held-request',
   'audit-encryption',
   'blind-index',
-  'chain-mac',
+  'audit-checkpoint',
   'assertion-signing',
   'factor-metadata',
 ] as const;

@@ -15,7 +15,7 @@ export interface TotpFactor {
 
 const newId = (): string => base64url(crypto.getRandomValues(new Uint8Array(16)));
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-const totpAad = (id: string, userRef: string) => `totp|${id}|${userRef}`;
+export const totpAad = (id: string, userRef: string) => `totp|${id}|${userRef}`;
 
 /** Start a TOTP enrolment: a fresh 160-bit secret, stored sealed and pending until a first code confirms it. */
 export async function createPendingTotp(db: D1Database, ring: Keyring, sub: string, now: number): Promise<TotpFactor> {
@@ -23,8 +23,8 @@ export async function createPendingTotp(db: D1Database, ring: Keyring, sub: stri
   const userRef = await blindIndex(ring, 'user', sub);
   const secret = generateSecret({ length: 20 });
   await db
-    .prepare('INSERT INTO totp_factors (id, user_ref, secret_sealed, status, created_at) VALUES (?, ?, ?, ?, ?)')
-    .bind(id, userRef, await seal(ring, 'totp-secret', secret, totpAad(id, userRef)), 'pending', now)
+    .prepare('INSERT INTO totp_factors (id, user_ref, secret_sealed, status, created_at, sub_sealed) VALUES (?, ?, ?, ?, ?, ?)')
+    .bind(id, userRef, await seal(ring, 'totp-secret', secret, totpAad(id, userRef)), 'pending', now, await sealOwner(ring, 'totp_factors', id, sub))
     .run();
   return { id, secret };
 }
@@ -85,7 +85,14 @@ export const normalizeRecoveryCode = (typed: string): string | null => {
   const c = typed.toUpperCase().replace(/[\s-]/g, '');
   return /^[A-Z2-7]{25}$/.test(c) ? c.match(/.{5}/g)!.join('-') : null;
 };
+/** Recovery codes before migration 0006 were hashed with the user's blind index (which key rotation cannot re-derive). */
 const recoveryHash = (userRef: string, code: string) => sha256b64u(`recovery\0${userRef}\0${code}`);
+/** Since 0006: the code alone (125 random bits); the row's user_ref binds it to its owner, and rotation can re-index it. */
+const recoveryHashV2 = (code: string) => sha256b64u(`recovery\0v2\0${code}`);
+
+/** The user id sealed beside a row's blind index, so key rotation can re-derive the index (AAD: table and row id). */
+export const sealOwner = (ring: Keyring, table: string, id: string, sub: string): Promise<string> => seal(ring, 'factor-metadata', sub, ownerAad(table, id));
+export const ownerAad = (table: string, id: string): string => `owner|${table}|${id}`;
 
 /** Replace the user's recovery codes with a new set; returns the codes, which are never stored or shown again. */
 export async function issueRecoveryCodes(db: D1Database, ring: Keyring, sub: string, now: number): Promise<string[]> {
@@ -96,7 +103,7 @@ export async function issueRecoveryCodes(db: D1Database, ring: Keyring, sub: str
     db.prepare(`DELETE FROM recovery_codes WHERE user_ref IN (${placeholders(refs.length)})`).bind(...refs),
     ...(await Promise.all(
       codes.map(async (c) =>
-        db.prepare('INSERT INTO recovery_codes (code_hash, user_ref, created_at) VALUES (?, ?, ?)').bind(await recoveryHash(userRef, c), userRef, now),
+        db.prepare('INSERT INTO recovery_codes (code_hash, user_ref, created_at, sub_sealed) VALUES (?, ?, ?, ?)').bind(await recoveryHashV2(c), userRef, now, await sealOwner(ring, 'recovery_codes', await recoveryHashV2(c), sub)),
       ),
     )),
   ]);
@@ -104,8 +111,18 @@ export async function issueRecoveryCodes(db: D1Database, ring: Keyring, sub: str
 }
 
 /** Spend a recovery code: true exactly once per code, however many requests race (one conditional UPDATE). */
-export const useRecoveryCode = (db: D1Database, ring: Keyring, sub: string, typed: string, now: number): Promise<boolean> =>
-  spendCode(db, ring, sub, typed, now, 'recovery_codes', recoveryHash);
+export const useRecoveryCode = async (db: D1Database, ring: Keyring, sub: string, typed: string, now: number): Promise<boolean> => {
+  const code = normalizeRecoveryCode(typed);
+  if (code) {
+    const refs = await blindIndexes(ring, 'user', sub);
+    const r = await db
+      .prepare(`UPDATE recovery_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND user_ref IN (${placeholders(refs.length)})`)
+      .bind(now, await recoveryHashV2(code), ...refs)
+      .run();
+    if (r.meta.changes === 1) return true;
+  }
+  return spendCode(db, ring, sub, typed, now, 'recovery_codes', recoveryHash);
+};
 
 /**
  * Spend a one-time code of the user's (recovery code or invitation): a conditional UPDATE per key
@@ -170,7 +187,7 @@ interface CredentialRow {
   last_used_at: number | null;
 }
 
-const credentialAad = (id: string, userRef: string) => `webauthn-nickname|${id}|${userRef}`;
+export const credentialAad = (id: string, userRef: string) => `webauthn-nickname|${id}|${userRef}`;
 
 async function toCredential(ring: Keyring, r: CredentialRow): Promise<StoredCredential> {
   let nickname: string | null = null;
@@ -205,7 +222,7 @@ export async function addWebauthnCredential(
   const userRef = await blindIndex(ring, 'user', sub);
   await db
     .prepare(
-      'INSERT INTO webauthn_credentials (id, user_ref, public_key, counter, transports, device_type, backed_up, nickname_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO webauthn_credentials (id, user_ref, public_key, counter, transports, device_type, backed_up, nickname_sealed, created_at, sub_sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
     .bind(
       c.id,
@@ -217,6 +234,7 @@ export async function addWebauthnCredential(
       c.backedUp ? 1 : 0,
       c.nickname ? await seal(ring, 'factor-metadata', c.nickname, credentialAad(c.id, userRef)) : null,
       now,
+      await sealOwner(ring, 'webauthn_credentials', c.id, sub),
     )
     .run();
 }

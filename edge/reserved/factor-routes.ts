@@ -21,6 +21,7 @@ import {
   totpFactors,
   useInvite,
   webauthnCredentials,
+  RECOVERY_CODE_COUNT,
 } from '../factors/factor-store';
 import { registrationOptions, verifyRegistration } from '../factors/webauthn/webauthn';
 import { verifyTotp } from '../factors/totp/verify-totp';
@@ -30,7 +31,8 @@ import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import type { Identity } from '../identity/identity-source';
 import type { Runtime } from '../step-up/runtime';
-import { cookieSecurity, jsonBody, originOf, requireIdentity } from './verify-routes';
+import { auditBase, cookieSecurity, jsonBody, originOf, requireIdentity } from './verify-routes';
+import { hashRef } from '../audit/audit-log';
 
 /** The reserved rule whose grant lets a person change their own factors. */
 export const FACTORS_RULE = 'stepgate-factors';
@@ -38,7 +40,8 @@ const FACTORS_MAX_AGE = 300;
 /** A TOTP enrolment must be confirmed within ten minutes. */
 const PENDING_TTL_MS = 10 * 60 * 1000;
 
-async function requireFactorGrant(rt: Runtime, req: Request, me: Identity): Promise<void> {
+/** A fresh step-up of this person (the grant of the reserved rule `stepgate-factors`), or a 403 thrown. */
+export async function requireFactorGrant(rt: Runtime, req: Request, me: Identity): Promise<void> {
   const token = presentedGrant(req, FACTORS_RULE, new URL(req.url).protocol === 'https:');
   const ok =
     token !== null &&
@@ -67,6 +70,15 @@ const EnrolBody = z.strictObject({ invite: z.string().max(64).optional() });
 const recoveryIfFirst = async (rt: Runtime, me: Identity, wasFirst: boolean) =>
   wasFirst ? { recovery_codes: await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now()) } : {};
 
+/** Record an added factor (and, for a first factor, the recovery codes issued with it). */
+async function recordEnrolment(rt: Runtime, req: Request, me: Identity, factor: 'webauthn' | 'totp', details: Record<string, string | boolean>, first: boolean): Promise<void> {
+  const base = await auditBase(req, me);
+  await rt.audit.record(
+    { type: 'factor.enrolled', outcome: 'success', ...base, factor, details: { ...details, enrolment: first ? rt.enrolment : 'step-up' } },
+    ...(first ? [{ type: 'factor.enrolled' as const, outcome: 'success' as const, ...base, factor: 'recovery' as const, details: { count: RECOVERY_CODE_COUNT, regenerated: false } }] : []),
+  );
+}
+
 export function registerFactorRoutes(app: Hono, rt: Runtime): void {
   app.post('/.stepgate/api/factors/webauthn/options', async (c) => {
     const req = c.req.raw;
@@ -87,7 +99,9 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const wasFirst = (await activeFactorCount(rt.db, rt.keys, me.sub)) === 0;
     const r = await verifyRegistration(rt, me, req.url, body.response as never, body.nickname ?? null);
     if (!r.ok) return problem(ErrorCode.FactorInvalid, 400, `The passkey could not be registered: ${r.reason}.`);
-    return json({ registered: true, ...(await recoveryIfFirst(rt, me, wasFirst)) }, 201);
+    const recovery = await recoveryIfFirst(rt, me, wasFirst);
+    await recordEnrolment(rt, req, me, 'webauthn', { credential: await hashRef(body.response.id), first: wasFirst }, wasFirst);
+    return json({ registered: true, ...recovery }, 201);
   });
 
   app.get('/.stepgate/api/factors', async (c) => {
@@ -154,7 +168,9 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     }
     const first = (await activeFactorCount(rt.db, rt.keys, me.sub)) === 0;
     if (!(await activateTotp(rt.db, rt.keys, me.sub, pending.id, rt.now()))) return problem(ErrorCode.Conflict, 409, 'Already confirmed.');
-    return json({ activated: true, id: pending.id, ...(await recoveryIfFirst(rt, me, first)) });
+    const recovery = await recoveryIfFirst(rt, me, first);
+    await recordEnrolment(rt, req, me, 'totp', { factor_id: pending.id, first }, first);
+    return json({ activated: true, id: pending.id, ...recovery });
   });
 
   app.post('/.stepgate/api/factors/remove', async (c) => {
@@ -166,6 +182,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     // Why: without a factor, the person could not step up again, and the next enrolment would be a "first" one.
     if ((await activeFactorCount(rt.db, rt.keys, me.sub)) <= 1) return problem(ErrorCode.Conflict, 409, 'This is your last factor; add another before removing it.');
     if (!(await removeFactor(rt.db, rt.keys, me.sub, kind, id))) return problem(ErrorCode.NotFound, 404, 'No such factor of yours.');
+    await rt.audit.record({ type: 'factor.removed', outcome: 'success', ...(await auditBase(req, me)), factor: kind, details: { factor_id: kind === 'totp' ? id : await hashRef(id) } });
     return json({ removed: true, kind, id });
   });
 
@@ -180,6 +197,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
     if (user === me.sub) return problem(ErrorCode.Forbidden, 403, 'Segregation of duties: another administrator must invite you.');
     const code = await issueInvite(rt.db, rt.keys, user, me.sub, rt.now());
+    await rt.audit.record({ type: 'invite.created', outcome: 'success', ...(await auditBase(req, me)), target: user, details: { expires_at: new Date(rt.now() + INVITE_TTL_MS).toISOString() } });
     return json({ user, invite: code, expires_at: new Date(rt.now() + INVITE_TTL_MS).toISOString() }, 201);
   });
 
@@ -188,6 +206,8 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, originOf(req.url));
     const me = await requireIdentity(rt, req);
     await requireFactorGrant(rt, req, me);
-    return json({ recovery_codes: await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now()) }, 201);
+    const codes = await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now());
+    await rt.audit.record({ type: 'factor.enrolled', outcome: 'success', ...(await auditBase(req, me)), factor: 'recovery', details: { count: codes.length, regenerated: true } });
+    return json({ recovery_codes: codes }, 201);
   });
 }

@@ -129,6 +129,73 @@ export const openapi = {
         responses: { '201': { description: '`{recovery_codes}`' }, '401': problem, '403': problem },
       },
     },
+    '/.well-known/stepgate/audit-jwks.json': {
+      get: { summary: 'Public keys (Ed25519 JWKS) that verify signed audit checkpoints, one per key id', responses: { '200': { description: 'JWKS' } } },
+    },
+    '/.stepgate/api/admin/audit/events': {
+      get: {
+        summary: 'Administrators and auditors: list audit events, decrypted (a stepped-up session, or a personal token with audit:read)',
+        parameters: [
+          ...['from', 'to'].map((name) => ({ name, in: 'query', schema: { type: 'string' }, description: 'ISO 8601 or milliseconds; from inclusive, to exclusive' })),
+          { name: 'user', in: 'query', schema: { type: 'string' }, description: 'The person who acted (matched by blind index)' },
+          { name: 'ip', in: 'query', schema: { type: 'string' }, description: 'Client IP (matched by blind index)' },
+          { name: 'app', in: 'query', schema: { type: 'string' } },
+          { name: 'type', in: 'query', schema: { type: 'string' }, description: 'Event types, comma-separated (docs/audit.md)' },
+          { name: 'outcome', in: 'query', schema: { enum: ['success', 'failure', 'denied', 'info'] } },
+          { name: 'order', in: 'query', schema: { enum: ['desc', 'asc'] } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'next_cursor of the previous page' },
+        ],
+        responses: { '200': { description: '`{events: [{event, prev_hash, hash}], next_cursor}`' }, '400': problem, '401': problem, '403': problem, '503': problem },
+      },
+    },
+    '/.stepgate/api/admin/audit/export': {
+      get: {
+        summary: 'Export audit events (same filters as events), oldest first: ndjson (chained events and signed checkpoints), csv, or ocsf (OCSF 1.1 NDJSON)',
+        parameters: [{ name: 'format', in: 'query', schema: { enum: ['ndjson', 'csv', 'ocsf'] } }],
+        responses: { '200': { description: 'A streamed file' }, '400': problem, '401': problem, '403': problem },
+      },
+    },
+    '/.stepgate/api/admin/audit/verify': {
+      get: {
+        summary: 'Verify the chain from sequence `from`, at most `limit` rows; names the first sequence modified, deleted, inserted or reordered',
+        parameters: [
+          { name: 'from', in: 'query', schema: { type: 'integer', minimum: 1 } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 5000 } },
+        ],
+        responses: { '200': { description: '`{ok, from, to, rows, checkpoints, complete, next}` or `{ok: false, seq, problem, detail}`' }, '401': problem, '403': problem },
+      },
+    },
+    '/.stepgate/api/admin/audit/checkpoints': {
+      get: { summary: 'Signed checkpoints (compact JWS) of the chain', responses: { '200': { description: '`{checkpoints: [{seq, kind, jws}]}`' }, '401': problem, '403': problem } },
+    },
+    '/.stepgate/api/admin/maintenance': {
+      post: {
+        summary: 'Administrators: run the cron upkeep now (checkpoint, re-encrypt a batch under the primary key, retention)',
+        responses: { '200': { description: '`{checkpoint, reencrypted, pruned}`' }, '401': problem, '403': problem },
+      },
+    },
+    '/.stepgate/api/admin/keys': {
+      get: { summary: 'Administrators: which key ids stored data still uses, and which may be retired', responses: { '200': { description: '`{primary, kids, usage, retirable, notes}`' }, '401': problem, '403': problem } },
+    },
+    '/.stepgate/api/tokens': {
+      get: { summary: 'Your personal API tokens (never their secrets)', responses: { '200': { description: '`{tokens}`' }, '401': problem } },
+      post: {
+        summary: 'Create a personal API token (needs a fresh step-up; audit:read only for administrators and auditors); shown once',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['scopes', 'label'], properties: { scopes: { type: 'array', items: { enum: ['audit:read'] } }, ttl_days: { type: 'integer', minimum: 1, maximum: 30 }, label: { type: 'string' } } } } },
+        },
+        responses: { '201': { description: '`{id, token, scopes, expires_at, label}`' }, '401': problem, '403': problem },
+      },
+    },
+    '/.stepgate/api/tokens/{id}/revoke': {
+      post: {
+        summary: 'Revoke one of your tokens',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': { description: '`{revoked, id}`' }, '401': problem, '404': problem },
+      },
+    },
     '/.stepgate/challenge/{id}': {
       get: {
         summary: 'The step-up page for a challenge (HTML, for browsers)',

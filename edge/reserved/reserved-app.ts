@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { ErrorCode } from '../../shared/errors';
 import { assertionJwks } from '../grants/assertion';
 import { errorResponse, htmlResponse, json, problem, secure } from '../http/responses';
+import { registerAuditRoutes } from './audit-routes';
 import { registerFactorRoutes } from './factor-routes';
 import { registerVerifyRoutes } from './verify-routes';
 import { enrolPage } from '../pages/enrol-page';
@@ -47,6 +48,8 @@ export function createReservedApp(rt: Runtime): Hono {
         challenge: '/.stepgate/api/challenges/{id}',
         challenge_page: '/.stepgate/challenge/{id}',
         jwks: '/.well-known/stepgate/jwks.json',
+        audit_jwks: '/.well-known/stepgate/audit-jwks.json',
+        audit_events: '/.stepgate/api/admin/audit/events',
         enrol: '/.stepgate/enrol',
       },
       factors: [...new Set(rt.policy.rules.flatMap((r) => r.factors))],
@@ -85,6 +88,7 @@ export function createReservedApp(rt: Runtime): Hono {
 
   registerVerifyRoutes(app, rt);
   registerFactorRoutes(app, rt);
+  registerAuditRoutes(app, rt);
 
   app.notFound((c) => {
     const known = app.routes.some((r) => r.path === c.req.path);

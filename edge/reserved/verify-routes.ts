@@ -15,8 +15,9 @@ import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import type { Identity } from '../identity/identity-source';
 import type { Runtime } from '../step-up/runtime';
-import { MAX_ATTEMPTS_PER_CHALLENGE } from '../user-gate/user-gate';
+import { backoffMs, MAX_ATTEMPTS_PER_CHALLENGE } from '../user-gate/user-gate';
 import { base64url } from '../../shared/canonical-action';
+import { auditRequest, hashRef } from '../audit/audit-log';
 
 const VerifyBody = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('totp'), code: z.string().min(1).max(64) }),
@@ -47,6 +48,14 @@ export async function requireIdentity(rt: Runtime, req: Request): Promise<Identi
   const who = await rt.identify(req);
   if (!who.ok) throw new StepgateError(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
   return who.identity;
+}
+
+/** Who acted, where: the common part of an event recorded by a Stepgate endpoint. */
+export async function auditBase(req: Request, me: Pick<Identity, 'sub'>, via: 'session' | 'token' = 'session') {
+  const u = new URL(req.url);
+  // Ids in Stepgate's own paths (challenges, tokens) are handles, not for the log: the route is.
+  const path = u.pathname.replace(/\/[A-Za-z0-9_-]{16,}(?=\/|$)/g, '/{id}');
+  return { actor: me.sub, via, app: u.hostname, request: await auditRequest(req, { method: req.method, path, query: '' }) };
 }
 
 /** The request's own origin (`https://host`), from the canonical view the middleware passed on. */
@@ -82,23 +91,32 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     const gate = rt.userGate(me.sub);
 
     const attempt = await gate.beginAttempt(id, me.sid);
+    const base = { ...(await auditBase(req, me)), factor: body.method };
+    const challengeRef = await hashRef(id);
     if (!attempt.ok) {
       if (attempt.reason === 'not-found') return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
+      await rt.audit.record({ type: 'factor.failed', outcome: 'failure', ...base, reason: attempt.reason === 'locked' ? 'locked' : 'attempts', details: { challenge: challengeRef } });
       if (attempt.reason === 'locked') return locked(attempt.retryAt, rt.now());
       return problem(ErrorCode.LockedOut, 429, `Too many attempts for this challenge (${MAX_ATTEMPTS_PER_CHALLENGE}); start the action again.`);
     }
     const ch = attempt.challenge;
+    const where = { ...base, rule: ch.rule, details: { challenge: challengeRef } };
     // Why: a rule that lists only passkeys must not be passed with a phishable code.
     if (!ch.factors.includes(body.method)) {
+      await rt.audit.record({ type: 'factor.failed', outcome: 'failure', ...where, reason: 'not-allowed' });
       return problem(ErrorCode.BadRequest, 400, `This action needs ${ch.factors.join(' or ')}.`);
     }
 
     const nowMs = rt.now();
     let amr: string[] | null = null;
     let replayed = false;
+    let refusal = 'invalid';
     if (body.method === 'totp') {
       const factors = await totpFactors(rt.db, rt.keys, me.sub, 'active');
-      if (factors.length === 0) return problem(ErrorCode.NoFactor, 400, 'You have no authenticator app enrolled.');
+      if (factors.length === 0) {
+        await rt.audit.record({ type: 'factor.failed', outcome: 'failure', ...where, reason: 'no-factor' });
+        return problem(ErrorCode.NoFactor, 400, 'You have no authenticator app enrolled.');
+      }
       for (const f of factors) {
         const r = await verifyTotp(f.secret, body.code, Math.floor(nowMs / 1000));
         if (!r.ok) continue;
@@ -110,7 +128,10 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     } else if (body.method === 'webauthn') {
       const r = await verifyAuthentication(rt, me, req.url, id, body.response as never);
       if (r.ok) amr = r.amr;
-      else console.warn('stepgate: passkey refused:', r.reason);
+      else {
+        console.warn('stepgate: passkey refused:', r.reason);
+        refusal = r.reason.slice(0, 120);
+      }
     } else if (await useRecoveryCode(rt.db, rt.keys, me.sub, body.code, nowMs)) {
       amr = ['recovery'];
     }
@@ -118,15 +139,26 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     if (!amr) {
       const f = await gate.failureState();
       const extra = { retry_at: f.retryAt === null ? null : new Date(f.retryAt).toISOString(), consecutive_failures: f.consecutive };
+      const lockedNow = f.retryAt === null || backoffMs(f.consecutive) > 0;
+      await rt.audit.record(
+        { type: 'factor.failed', outcome: 'failure', ...where, reason: replayed ? 'replayed' : refusal, details: { ...where.details, consecutive_failures: f.consecutive } },
+        ...(lockedNow ? [{ type: 'user.locked_out' as const, outcome: 'denied' as const, ...where, details: { ...where.details, retry_at: extra.retry_at, consecutive_failures: f.consecutive } }] : []),
+      );
       return replayed
         ? problem(ErrorCode.FactorReplayed, 401, 'That code was already used. Wait for the next one.', extra)
         : problem(ErrorCode.FactorInvalid, 401, body.method === 'webauthn' ? 'That passkey was not accepted.' : 'That code is not right.', extra);
     }
 
     const done = await gate.completeChallenge(id, me.sid, amr);
-    if (!done) return problem(ErrorCode.ChallengeUsed, 409, 'This challenge was already answered.');
+    if (!done) {
+      await rt.audit.record({ type: 'factor.failed', outcome: 'failure', ...where, reason: 'already-answered' });
+      return problem(ErrorCode.ChallengeUsed, 409, 'This challenge was already answered.');
+    }
     const authTime = Math.floor(nowMs / 1000);
+    const granted = { ...where, request: { ...where.request }, details: { ...where.details, amr, bind: done.bind, max_age: done.maxAgeSeconds, action_digest: done.actionDigest } };
     if (done.bind === 'action') {
+      // Fail closed: the approval is not announced unless it is on the record.
+      await rt.audit.record({ type: 'factor.verified', outcome: 'success', ...where }, { type: 'grant.issued', outcome: 'success', ...granted });
       return json({
         approved: true,
         bind: 'action',
@@ -136,6 +168,7 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       });
     }
     const exp = authTime + done.maxAgeSeconds;
+    const jti = base64url(crypto.getRandomValues(new Uint8Array(12)));
     const token = await mintGrant(rt.keys, {
       sub: me.sub,
       sid: me.sid,
@@ -144,8 +177,9 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       amr,
       auth_time: authTime,
       exp,
-      jti: base64url(crypto.getRandomValues(new Uint8Array(12))),
+      jti,
     });
+    await rt.audit.record({ type: 'factor.verified', outcome: 'success', ...where }, { type: 'grant.issued', outcome: 'success', ...granted, details: { ...granted.details, grant: await hashRef(jti) } });
     return json(
       { granted: true, bind: 'session', rule: done.rule, grant: token, expires_at: new Date(exp * 1000).toISOString() },
       200,

@@ -1,4 +1,6 @@
 /** @module The per-deployment runtime the middleware and Stepgate's endpoints need. */
+import type { AuditLog } from '../audit/audit-log';
+import type { AuditSequencer } from '../audit/audit-sequencer';
 import type { Keyring } from '../crypto/keyring';
 import type { IdentitySource } from '../identity/identity-source';
 import type { CompiledPolicy } from '../policy/compile-policy';
@@ -19,6 +21,14 @@ export interface Runtime {
   enrolment: 'first-use' | 'invite';
   /** Administrators by user id (the ADMINS variable), until tenants and roles exist. */
   admins: readonly string[];
+  /** Auditors by user id (the AUDITORS variable): read the audit log, change nothing. */
+  auditors: readonly string[];
+  /** The audit log of this deployment's tenant. */
+  audit: AuditLog;
+  /** The tenant's audit sequencer (for the read side: head, checkpoints). */
+  auditSequencer(): DurableObjectStub<AuditSequencer>;
+  /** Audit events older than this many days are pruned (after a checkpoint); 0 keeps them forever. */
+  auditRetentionDays: number;
   /** A passkey whose backup state changed since registration: accepted and logged ("flag") or refused. */
   backupChange: 'flag' | 'refuse';
   /** Origins besides the site's own that may run WebAuthn ceremonies for it (the extension's). */

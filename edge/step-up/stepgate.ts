@@ -4,9 +4,12 @@
  * this middleware plus a proxy handler; an existing Hono Worker can `app.use(stepgate(...))`.
  */
 import type { MiddlewareHandler } from 'hono';
-import { actionDigest, base64url, type CanonicalAction } from '../../shared/canonical-action';
+import { actionDigest, base64url, sha256b64u, type CanonicalAction } from '../../shared/canonical-action';
 import { ErrorCode } from '../../shared/errors';
 import { errorResponse, isNavigation, problem } from '../http/responses';
+import { auditRequest, createAuditLog, hashRef } from '../audit/audit-log';
+import type { AuditSequencer } from '../audit/audit-sequencer';
+import { canonicalJson } from '../audit/canonical-json';
 import { parseKeyring } from '../crypto/keyring';
 import { signAssertion } from '../grants/assertion';
 import { presentedGrant } from '../grants/grant-cookie';
@@ -36,6 +39,8 @@ export interface StepgateOptions {
   userGateBinding?: string;
   /** Name of the D1 binding. Default `DB`. */
   dbBinding?: string;
+  /** Name of the AuditSequencer Durable Object binding. Default `AUDIT_SEQUENCER`. */
+  auditBinding?: string;
   /** Clock (ms), for tests. */
   now?: () => number;
 }
@@ -71,6 +76,9 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
   const identityConfig = IdentityConfig.parse(options.identity);
   const binding = options.userGateBinding ?? 'USER_GATE';
   const dbBinding = options.dbBinding ?? 'DB';
+  const auditBinding = options.auditBinding ?? 'AUDIT_SEQUENCER';
+  let policyHash: Promise<string> | null = null;
+  const getPolicyHash = () => (policyHash ??= policyHashOf(policy));
   const opts = { caseSensitive: policy.caseSensitive, allowPathInfo: policy.policy.allowPathInfo ?? false };
 
   // One runtime per env object (per isolate in practice). Secrets are only visible per request.
@@ -82,20 +90,30 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       if (!ns) throw new Error(`binding ${binding} (UserGate Durable Object) is missing`);
       const db = env[dbBinding] as D1Database | undefined;
       if (!db) throw new Error(`binding ${dbBinding} (D1) is missing`);
+      const auditNs = env[auditBinding] as DurableObjectNamespace<AuditSequencer> | undefined;
+      if (!auditNs) throw new Error(`binding ${auditBinding} (AuditSequencer Durable Object) is missing`);
+      const keys = parseKeyring(env.STEPGATE_KEYS);
+      const tenant = String(env.TENANT ?? 'default');
+      const list = (v: unknown) =>
+        String(v ?? '')
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean);
       const rt: Runtime = {
         policy,
         identify: createIdentitySource(identityConfig, env),
         userGate: (sub) => ns.get(ns.idFromName(`user:${sub}`)),
         db,
-        keys: parseKeyring(env.STEPGATE_KEYS),
+        keys,
         development: env.ENVIRONMENT === 'development',
         loginUrl: identityConfig.loginUrl,
         enrolment: policy.policy.enrolment ?? 'first-use',
         backupChange: env.WEBAUTHN_BACKUP_CHANGE === 'refuse' ? 'refuse' : 'flag',
-        admins: String(env.ADMINS ?? '')
-          .split(',')
-          .map((a) => a.trim())
-          .filter(Boolean),
+        admins: list(env.ADMINS),
+        auditors: list(env.AUDITORS),
+        audit: createAuditLog({ namespace: auditNs, tenant, config: async () => ({ policyHash: await getPolicyHash(), primaryKid: keys.primary }) }),
+        auditSequencer: () => auditNs.get(auditNs.idFromName(`tenant:${tenant}`)),
+        auditRetentionDays: Math.max(0, Number.parseInt(String(env.AUDIT_RETENTION_DAYS ?? '0'), 10) || 0),
         webauthnOrigins: String(env.WEBAUTHN_ORIGINS ?? '')
           .split(',')
           .map((o) => o.trim())
@@ -171,11 +189,29 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       c.set('stepgate', ctx);
       if (!match) return next();
 
+      const rule = match.rule;
+      const where = { app: canonical.hostname, request: await auditRequest(req, canonical), rule: rule.id };
       const who = await runtime.identify(req);
-      if (!who.ok) return identityRequired(req, canonical, runtime.loginUrl, who.reason);
+      if (!who.ok) {
+        await runtime.audit.record({ type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', ...where, reason: `identity-${who.reason}` });
+        return identityRequired(req, canonical, runtime.loginUrl, who.reason);
+      }
 
       const me = who.identity;
-      const rule = match.rule;
+      const ec = executionContextOf(c);
+      /** Forward, then record what the origin answered (after the response: the action already happened). */
+      const forwardAudited = async () => {
+        await next();
+        const status = c.res.status;
+        runtime.audit.later(ec, {
+          type: 'request.forwarded',
+          outcome: status >= 500 ? 'failure' : 'success',
+          actor: me.sub,
+          via: 'session',
+          ...where,
+          details: { status },
+        });
+      };
       const gate = runtime.userGate(me.sub);
       if (rule.bind === 'session') {
         const token = presentedGrant(req, rule.id, canonical.protocol === 'https:');
@@ -189,7 +225,16 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
             { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr: grant.amr, auth_time: grant.auth_time },
             Math.floor(runtime.now() / 1000),
           );
-          return next();
+          // Fail closed: not forwarded unless this record is durable.
+          await runtime.audit.record({
+            type: 'grant.used',
+            outcome: 'success',
+            actor: me.sub,
+            via: 'session',
+            ...where,
+            details: { bind: 'session', amr: grant.amr, grant: await hashRef(grant.jti), auth_time: new Date(grant.auth_time * 1000).toISOString() },
+          });
+          return forwardAudited();
         }
       }
 
@@ -214,7 +259,15 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr: approval.amr, auth_time: approval.authTime, act: digest! },
           Math.floor(runtime.now() / 1000),
         );
-        return next();
+        await runtime.audit.record({
+          type: 'grant.used',
+          outcome: 'success',
+          actor: me.sub,
+          via: 'session',
+          ...where,
+          details: { bind: 'action', amr: approval.amr, action_digest: digest!, held: held !== null, auth_time: new Date(approval.authTime * 1000).toISOString() },
+        });
+        return forwardAudited();
       }
       const challenge = await gate.createChallenge({
         sid: me.sid,
@@ -229,20 +282,49 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       });
       if (held) {
         // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.
+        await runtime.audit.record({ type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'not-approved' });
         return problem(ErrorCode.StepUpRequired, 401, 'This action is not approved (or was already carried out). Start it again.');
       }
       // A browser navigation is kept so it can be carried out exactly as it was, after approval.
+      let kept = false;
       if (isNavigation(req) && canonical.method !== 'GET' && canonical.method !== 'HEAD') {
         const url = `${canonical.protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
-        const kept = await gate.holdRequest(challenge.id, me.sid, await sealHeld(runtime.keys, challenge.id, url, canonical.method, req.headers, ctx.body));
-        return stepUpRequired(req, challenge, `${canonical.protocol}//${canonical.host}`, kept);
+        kept = await gate.holdRequest(challenge.id, me.sid, await sealHeld(runtime.keys, challenge.id, url, canonical.method, req.headers, ctx.body));
       }
-      return stepUpRequired(req, challenge, `${canonical.protocol}//${canonical.host}`, false);
+      await runtime.audit.record({
+        type: 'challenge.issued',
+        outcome: 'info',
+        actor: me.sub,
+        via: 'session',
+        ...where,
+        details: {
+          challenge: await hashRef(challenge.id),
+          bind: rule.bind,
+          factors: [...rule.factors],
+          matched_method: matchedMethod,
+          body_sha256: action.bodySha256,
+          action_digest: digest,
+          held: kept,
+        },
+      });
+      return stepUpRequired(req, challenge, `${canonical.protocol}//${canonical.host}`, kept);
     } catch (err) {
       return errorResponse(err);
     }
   };
 };
+
+/** The hash the audit log names a policy by (policy.changed): SHA-256 of its canonical, validated form. */
+export const policyHashOf = (policy: CompiledPolicy): Promise<string> => sha256b64u(canonicalJson(policy.policy));
+
+/** The execution context, when the platform gave one (not in every test harness). */
+function executionContextOf(c: { executionCtx: unknown }): { waitUntil(p: Promise<unknown>): void } | undefined {
+  try {
+    return c.executionCtx as { waitUntil(p: Promise<unknown>): void };
+  } catch {
+    return undefined;
+  }
+}
 
 /** The challenge id of `POST /.stepgate/challenge/:id/continue`, else null. */
 function continueOf(c: CanonicalRequest): string | null {

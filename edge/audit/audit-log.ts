@@ -1,0 +1,91 @@
+/**
+ * @module The edge's handle on the audit log: `record` resolves only once the events are durable
+ * (and throws a 503 StepgateError otherwise, so the caller fails closed); `later` writes an event
+ * after the response, for facts that come after the decision (the origin's status).
+ */
+import { ErrorCode } from '../../shared/errors';
+import { base64url } from '../../shared/canonical-action';
+import { StepgateError } from '../errors';
+import type { CanonicalRequest } from '../policy/canonical-request';
+import type { AuditSequencer } from './audit-sequencer';
+import type { AuditInput, AuditRequest } from './events';
+
+export interface AuditLog {
+  readonly tenant: string;
+  /**
+   * Write events; resolves when they are in D1.
+   *
+   * @throws {StepgateError} 503 `ERR_AUDIT_UNAVAILABLE` when they could not be written
+   */
+  record(...events: AuditInput[]): Promise<void>;
+  /** Write events after the response (`waitUntil`); a failure is logged, never shown. */
+  later(ctx: { waitUntil(p: Promise<unknown>): void } | undefined, ...events: AuditInput[]): void;
+}
+
+export interface AuditLogOptions {
+  namespace: DurableObjectNamespace<AuditSequencer>;
+  tenant: string;
+  /** The policy the edge enforces (a hash) and the primary key id, noted once per isolate. */
+  config: () => Promise<{ policyHash: string; primaryKid: string }>;
+}
+
+export function createAuditLog(o: AuditLogOptions): AuditLog {
+  const stub = () => o.namespace.get(o.namespace.idFromName(`tenant:${o.tenant}`));
+  let noted: Promise<void> | null = null;
+  const write = async (events: AuditInput[]) => {
+    noted ??= o.config().then((c) => stub().noteConfig(o.tenant, c.policyHash, c.primaryKid));
+    try {
+      await noted;
+    } catch (err) {
+      noted = null;
+      throw err;
+    }
+    await stub().append(o.tenant, events);
+  };
+  return {
+    tenant: o.tenant,
+    async record(...events) {
+      try {
+        await write(events);
+      } catch (err) {
+        console.error('stepgate: audit write failed:', err instanceof Error ? err.message : 'non-error');
+        throw new StepgateError(ErrorCode.AuditUnavailable, 503, 'This decision could not be recorded in the audit log, so it was not carried out. Try again shortly.', {
+          cause: err,
+        });
+      }
+    },
+    later(ctx, ...events) {
+      const p = write(events).catch((err: unknown) => console.error('stepgate: audit write failed (after the response):', err instanceof Error ? err.message : 'non-error'));
+      if (ctx) ctx.waitUntil(p);
+    },
+  };
+}
+
+/** Where a request was decided, for an event: never its body, cookies, or query values. */
+export async function auditRequest(req: Request, c: Pick<CanonicalRequest, 'method' | 'path' | 'query'>): Promise<AuditRequest> {
+  const ua = req.headers.get('user-agent');
+  const out: AuditRequest = {
+    method: c.method,
+    path: c.path,
+    ip: req.headers.get('cf-connecting-ip'),
+    user_agent: ua === null ? null : ua.slice(0, 256),
+  };
+  if (c.query) {
+    out.query_keys = [...new Set(c.query.split('&').map((p) => decodeURIComponentSafe(p.split('=')[0] ?? '')))].slice(0, 32);
+    out.query_sha256 = await hashRef(c.query);
+  }
+  return out;
+}
+
+/** A reference to a value that must not be stored (a challenge id, a token id): SHA-256, base64url, 22 chars. */
+export async function hashRef(value: string): Promise<string> {
+  return base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))).slice(0, 22);
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' ')).slice(0, 64);
+  } catch {
+    return s.slice(0, 64);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * @module The read side of the audit log: filtered, cursor-paginated listing (decrypted for
+ * authorized readers), chain verification against signed checkpoints and the sequencer's head,
+ * and the checkpoints themselves.
+ */
+import { blindIndexes } from '../crypto/blind-index';
+import type { Keyring } from '../crypto/keyring';
+import { openRow, verifyRows, START, type AuditRow, type ChainPoint, type ChainProblem } from './audit-chain';
+import { checkpointJwks, verifyCheckpoint, type Checkpoint } from './checkpoint';
+import type { AuditOutcome, AuditType, ChainedEvent } from './events';
+
+export interface AuditFilter {
+  /** Inclusive lower bound, ms. */
+  from?: number;
+  /** Exclusive upper bound, ms. */
+  to?: number;
+  user?: string;
+  ip?: string;
+  app?: string;
+  types?: AuditType[];
+  outcome?: AuditOutcome;
+}
+
+export interface ListOptions {
+  limit: number;
+  /** Newest first (default) or oldest first (exports, so a file reads as the chain does). */
+  order: 'desc' | 'asc';
+  /** Continue after this sequence (exclusive). */
+  after?: number;
+}
+
+/** One page of events and where the next one starts (null at the end). */
+export interface EventPage {
+  events: ChainedEvent[];
+  next: number | null;
+}
+
+/** List a tenant's events matching `filter`, decrypted. */
+export async function listEvents(db: D1Database, ring: Keyring, tenant: string, filter: AuditFilter, o: ListOptions): Promise<EventPage> {
+  const where: string[] = ['tenant = ?'];
+  const args: (string | number)[] = [tenant];
+  if (filter.from !== undefined) where.push('ts >= ?'), args.push(filter.from);
+  if (filter.to !== undefined) where.push('ts < ?'), args.push(filter.to);
+  if (filter.user !== undefined) {
+    const refs = await blindIndexes(ring, 'user', filter.user);
+    where.push(`actor_ref IN (${refs.map(() => '?').join(', ')})`), args.push(...refs);
+  }
+  if (filter.ip !== undefined) {
+    const refs = await blindIndexes(ring, 'ip', filter.ip);
+    where.push(`ip_ref IN (${refs.map(() => '?').join(', ')})`), args.push(...refs);
+  }
+  if (filter.app !== undefined) where.push('app = ?'), args.push(filter.app);
+  if (filter.types?.length) where.push(`type IN (${filter.types.map(() => '?').join(', ')})`), args.push(...filter.types);
+  if (filter.outcome !== undefined) where.push('outcome = ?'), args.push(filter.outcome);
+  if (o.after !== undefined) where.push(o.order === 'desc' ? 'seq < ?' : 'seq > ?'), args.push(o.after);
+  const { results } = await db
+    .prepare(`SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq ${o.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`)
+    .bind(...args, o.limit + 1)
+    .all<AuditRow>();
+  const rows = results.slice(0, o.limit);
+  const events: ChainedEvent[] = [];
+  for (const r of rows) {
+    // A row that does not open is tampering; listing says so rather than hiding it.
+    const event = await openRow(ring, r).catch(() => null);
+    if (!event) throw new AuditIntegrityError(r.seq);
+    events.push({ event, prev_hash: r.prev_hash, hash: r.hash });
+  }
+  return { events, next: results.length > o.limit ? rows[rows.length - 1]!.seq : null };
+}
+
+/** A stored row did not open: the log was tampered with at `seq` (run verify). */
+export class AuditIntegrityError extends Error {
+  override readonly name = 'AuditIntegrityError';
+  constructor(readonly seq: number) {
+    super(`audit row ${seq} does not open: the log was tampered with; run verify`);
+  }
+}
+
+export interface StoredCheckpoint {
+  seq: number;
+  kind: string;
+  jws: string;
+}
+
+export async function listCheckpoints(db: D1Database, tenant: string, fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER): Promise<StoredCheckpoint[]> {
+  const { results } = await db
+    .prepare('SELECT seq, kind, jws FROM audit_checkpoints WHERE tenant = ? AND seq >= ? AND seq <= ? ORDER BY seq')
+    .bind(tenant, fromSeq, toSeq)
+    .all<StoredCheckpoint>();
+  return results;
+}
+
+export type VerifyReport =
+  | { ok: true; from: number; to: number; rows: number; checkpoints: number; complete: boolean; next: number | null; head: ChainPoint }
+  | { ok: false; from: number; seq: number; problem: ChainProblem; detail: string; rows: number; checkpoints: number };
+
+/**
+ * Verify a tenant's chain from sequence `from` (1 = the start, or the retention checkpoint if the
+ * start was pruned), at most `limit` rows. At the end of the chain, the last row must be the
+ * sequencer's head and no checkpoint may lie beyond it: a cut-off tail is reported as deleted.
+ */
+export async function verifyTenant(db: D1Database, ring: Keyring, tenant: string, head: ChainPoint, from: number, limit: number): Promise<VerifyReport> {
+  const jwks = await checkpointJwks(ring);
+  let start: ChainPoint = START;
+  let checkpoints = 0;
+  const fail = (seq: number, problem: ChainProblem, detail: string, rows = 0): VerifyReport => ({ ok: false, from, seq, problem, detail, rows, checkpoints });
+
+  const anchorRow = await db
+    .prepare("SELECT seq, jws FROM audit_checkpoints WHERE tenant = ? AND kind = 'retention' ORDER BY seq DESC LIMIT 1")
+    .bind(tenant)
+    .first<{ seq: number; jws: string }>();
+  let anchor: Checkpoint | null = null;
+  if (anchorRow) {
+    try {
+      anchor = await verifyCheckpoint(anchorRow.jws, jwks);
+    } catch (err) {
+      return fail(anchorRow.seq, 'bad-checkpoint', `the retention checkpoint does not verify: ${(err as Error).message}`);
+    }
+    if (anchor.tenant !== tenant || anchor.seq !== anchorRow.seq) return fail(anchorRow.seq, 'bad-checkpoint', 'the retention checkpoint is for another position');
+  }
+  if (from <= 1 || (anchor && from <= anchor.seq + 1)) {
+    start = anchor ? { seq: anchor.seq, hash: anchor.hash } : START;
+  } else {
+    // A later page: continue from the row before it (verified by the previous page of this run).
+    const prev = await db.prepare('SELECT seq, hash FROM audit_events WHERE tenant = ? AND seq = ?').bind(tenant, from - 1).first<ChainPoint>();
+    if (!prev) return fail(from - 1, 'deleted', `sequence ${from - 1} is missing`);
+    start = prev;
+  }
+
+  const { results: rows } = await db
+    .prepare('SELECT * FROM audit_events WHERE tenant = ? AND seq > ? ORDER BY seq LIMIT ?')
+    .bind(tenant, start.seq, limit)
+    .all<AuditRow>();
+  const r = await verifyRows(ring, rows, start);
+  if (!r.ok) return { ...fail(r.seq, r.problem, r.detail, r.rows) };
+  const last = r.head;
+
+  // Every checkpoint in the range must verify and name the hash the row at its sequence has.
+  const hashes = new Map(rows.map((row) => [row.seq, row.hash]));
+  const complete = rows.length < limit;
+  for (const cp of await listCheckpoints(db, tenant, start.seq + 1, complete ? Number.MAX_SAFE_INTEGER : last.seq)) {
+    let c: Checkpoint;
+    try {
+      c = await verifyCheckpoint(cp.jws, jwks);
+    } catch (err) {
+      return fail(cp.seq, 'bad-checkpoint', `checkpoint ${cp.seq} does not verify: ${(err as Error).message}`, r.rows);
+    }
+    if (c.seq !== cp.seq || c.tenant !== tenant) return fail(cp.seq, 'bad-checkpoint', `checkpoint ${cp.seq} is for another position`, r.rows);
+    const h = hashes.get(c.seq);
+    // A checkpoint past the last row: the rows it vouched for were cut off the end.
+    if (h === undefined) return fail(last.seq + 1, 'deleted', `checkpoint ${c.seq} vouches for rows after ${last.seq}, which are missing`, r.rows);
+    if (h !== c.hash) return fail(c.seq, 'modified', `checkpoint ${c.seq} names a different hash`, r.rows);
+    checkpoints++;
+  }
+  if (complete) {
+    if (head.seq > last.seq) return fail(last.seq + 1, 'deleted', `the sequencer wrote up to ${head.seq}; rows after ${last.seq} are missing`, r.rows);
+    if (head.seq === last.seq && head.seq > 0 && head.hash !== last.hash) return fail(last.seq, 'modified', 'the last row is not the head the sequencer wrote', r.rows);
+  }
+  return {
+    ok: true,
+    from: start.seq + 1,
+    to: last.seq,
+    rows: r.rows,
+    checkpoints,
+    complete,
+    next: complete ? null : last.seq + 1,
+    head: last,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * @module The audit event catalogue: every decision the edge makes, its outcome, and the OCSF class
+ * it exports as. docs/audit.md is this file in prose; a test keeps the two in step.
+ */
+
+/** OCSF classes events export as (docs/audit.md, "OCSF"). */
+export const OcsfClass = { Authentication: 3002, AccountChange: 3001, ApiActivity: 6003 } as const;
+export type OcsfClassUid = (typeof OcsfClass)[keyof typeof OcsfClass];
+
+export type AuditOutcome = 'success' | 'failure' | 'denied' | 'info';
+
+interface Kind {
+  /** What the event records, for docs/audit.md and the console. */
+  summary: string;
+  ocsf: OcsfClassUid;
+  /** OCSF activity_id within the class. */
+  activity: number;
+}
+
+/** Every event type. Adding one is a catalogue change: docs/audit.md must say what it means. */
+export const AUDIT_EVENTS = {
+  'challenge.issued': { summary: 'A protected request needs a step-up; a challenge bound to the user, session, rule (and action) was issued.', ocsf: OcsfClass.Authentication, activity: 99 },
+  'factor.verified': { summary: 'A factor answered a challenge.', ocsf: OcsfClass.Authentication, activity: 1 },
+  'factor.failed': { summary: 'A factor did not answer a challenge; `reason` says why (invalid, replayed, no-factor, not-allowed, attempts, locked).', ocsf: OcsfClass.Authentication, activity: 1 },
+  'user.locked_out': { summary: 'Too many failures: the user is locked out until `details.retry_at` (or until an administrator unlocks).', ocsf: OcsfClass.Authentication, activity: 1 },
+  'grant.issued': { summary: 'A verified challenge produced a grant: a session grant (`bind: session`) or a one-use approval (`bind: action`).', ocsf: OcsfClass.Authentication, activity: 99 },
+  'grant.used': { summary: 'A protected request carried a valid grant or approval and is about to be forwarded. Written before forwarding: if it cannot be written, nothing is forwarded.', ocsf: OcsfClass.Authentication, activity: 99 },
+  'request.forwarded': { summary: "A protected request was forwarded; `details.status` is the origin's status (outcome failure for 5xx or unreachable).", ocsf: OcsfClass.ApiActivity, activity: 99 },
+  'request.denied': { summary: 'A protected request was refused before any step-up: no or invalid identity, or a held action that was not approved.', ocsf: OcsfClass.ApiActivity, activity: 99 },
+  'factor.enrolled': { summary: 'A factor was added (passkey or authenticator app), or recovery codes were issued.', ocsf: OcsfClass.AccountChange, activity: 99 },
+  'factor.removed': { summary: 'A factor was removed.', ocsf: OcsfClass.AccountChange, activity: 99 },
+  'invite.created': { summary: 'An administrator invited a person (`target`) to enrol a first factor.', ocsf: OcsfClass.AccountChange, activity: 1 },
+  'token.created': { summary: 'A person created a personal API token (scopes, expiry); the token itself only as a hash.', ocsf: OcsfClass.AccountChange, activity: 99 },
+  'token.revoked': { summary: 'A personal API token was revoked.', ocsf: OcsfClass.AccountChange, activity: 99 },
+  'audit.read': { summary: 'An administrator or auditor listed audit events (the filters used).', ocsf: OcsfClass.ApiActivity, activity: 2 },
+  'audit.exported': { summary: 'An administrator or auditor exported audit events (format, filters).', ocsf: OcsfClass.ApiActivity, activity: 2 },
+  'audit.verified': { summary: 'The chain was verified (range and result).', ocsf: OcsfClass.ApiActivity, activity: 2 },
+  'audit.pruned': { summary: 'Retention removed events up to `details.through_seq`, after a signed checkpoint of that point.', ocsf: OcsfClass.ApiActivity, activity: 4 },
+  'policy.changed': { summary: 'The edge started enforcing a policy different from the last one recorded (`details.from`, `details.to` are policy hashes).', ocsf: OcsfClass.ApiActivity, activity: 3 },
+  'keys.rotated': { summary: 'The edge started writing under a new primary key id (`details.from`, `details.to`).', ocsf: OcsfClass.ApiActivity, activity: 3 },
+  'keys.reencrypted': { summary: 'Background re-encryption moved stored data to the primary key (table, rows, remaining).', ocsf: OcsfClass.ApiActivity, activity: 3 },
+} as const satisfies Record<string, Kind>;
+
+export type AuditType = keyof typeof AUDIT_EVENTS;
+export const AUDIT_TYPES = Object.keys(AUDIT_EVENTS) as AuditType[];
+export const isAuditType = (t: string): t is AuditType => Object.hasOwn(AUDIT_EVENTS, t);
+
+/** Where a decision was made: the request, as Stepgate saw it. Never its body, cookies or headers beyond these. */
+export interface AuditRequest {
+  method: string;
+  path: string;
+  /** Query parameter names only; values may carry tokens. `query_sha256` identifies the exact query. */
+  query_keys?: string[];
+  query_sha256?: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** What a caller records. The sequencer adds id, tenant, seq, time and salt. */
+export interface AuditInput {
+  type: AuditType;
+  outcome: AuditOutcome;
+  /** The person who acted (user id), or null for the system (cron) or an anonymous request. */
+  actor: string | null;
+  /** How the actor was identified. */
+  via?: 'session' | 'token' | 'system' | 'anonymous';
+  /** The person acted upon, when not the actor (an invitation, an admin removal). */
+  target?: string;
+  /** The app (canonical host). */
+  app?: string | null;
+  request?: AuditRequest;
+  rule?: string;
+  factor?: 'webauthn' | 'totp' | 'recovery';
+  reason?: string;
+  /** Event-specific facts: ids, statuses, hashes. Never a secret, code, cookie or token. */
+  details?: Record<string, string | number | boolean | null | string[]>;
+  /** Milliseconds; defaults to the sequencer's clock. */
+  ts?: number;
+}
+
+/** A recorded event: exactly what is sealed, hashed into the chain and exported. */
+export interface AuditEvent extends Omit<AuditInput, 'ts'> {
+  v: 1;
+  /** Random event id (UUID). */
+  id: string;
+  tenant: string;
+  seq: number;
+  /** UTC, ISO 8601 with milliseconds. */
+  time: string;
+  /** 128 random bits, so the chain hash stored beside the ciphertext reveals nothing guessable. */
+  salt: string;
+}
+
+/** An event as exported: the event and its place in the chain. */
+export interface ChainedEvent {
+  event: AuditEvent;
+  prev_hash: string;
+  hash: string;
+}

@@ -1,0 +1,272 @@
+/**
+ * @module Background upkeep, run by the cron trigger (and on demand by an administrator):
+ *  1. a signed checkpoint of each tenant's chain head;
+ *  2. key rotation: re-encrypt a batch of stored data under the primary key — audit events (and
+ *     their blind indexes), checkpoint signatures, TOTP secrets, passkey nicknames, recovery-code
+ *     and token owners — each row by compare-and-swap, so it is safe against concurrent writers;
+ *  3. retention: verify, checkpoint, then prune events older than AUDIT_RETENTION_DAYS.
+ * Nothing becomes unreadable at any step: old rows open under the old key until they are moved,
+ * and `keyStatus` says when a key id is no longer used and may be retired.
+ */
+import { open, seal } from '../crypto/aead';
+import { blindIndex } from '../crypto/blind-index';
+import type { Keyring } from '../crypto/keyring';
+import { credentialAad, ownerAad, totpAad } from '../factors/factor-store';
+import { openRow, eventAad, verifyRows, START, type AuditRow, type ChainPoint } from './audit-chain';
+import { checkpointJwks, signCheckpoint, verifyCheckpoint } from './checkpoint';
+import type { AuditLog } from './audit-log';
+import type { AuditSequencer } from './audit-sequencer';
+import type { AuditInput } from './events';
+
+/** What maintenance needs of the runtime. */
+export interface MaintenanceDeps {
+  db: D1Database;
+  keys: Keyring;
+  audit: AuditLog;
+  auditSequencer(): DurableObjectStub<AuditSequencer>;
+  auditRetentionDays: number;
+  now(): number;
+}
+
+/** Rows moved to the primary key per table per run. */
+const REKEY_BATCH = 200;
+/** Events verified and pruned per run at most. */
+const PRUNE_BATCH = 5000;
+
+export interface MaintenanceReport {
+  checkpoint: ChainPoint | null;
+  reencrypted: Record<string, number>;
+  pruned: { through_seq: number; rows: number } | null;
+  retention_refused?: string;
+}
+
+type Who = { actor: string | null; base?: Partial<AuditInput> };
+
+export async function runMaintenance(rt: MaintenanceDeps, who: Who = { actor: null }): Promise<MaintenanceReport> {
+  const tenant = rt.audit.tenant;
+  const report: MaintenanceReport = { checkpoint: await rt.auditSequencer().checkpoint(tenant, 'periodic'), reencrypted: {}, pruned: null };
+  report.reencrypted = await reencryptBatch(rt);
+  const moved = Object.entries(report.reencrypted).filter(([, n]) => n > 0);
+  const actor = { actor: who.actor, via: who.actor ? ('session' as const) : ('system' as const), ...who.base };
+  if (moved.length) {
+    await rt.audit.record({ type: 'keys.reencrypted', outcome: 'success', ...actor, details: { ...Object.fromEntries(moved), to: rt.keys.primary } });
+  }
+  if (rt.auditRetentionDays > 0) {
+    const r = await prune(rt, tenant, rt.now() - rt.auditRetentionDays * 86_400_000);
+    if (typeof r === 'string') {
+      report.retention_refused = r;
+      await rt.audit.record({ type: 'audit.pruned', outcome: 'failure', ...actor, reason: r });
+    } else if (r) {
+      report.pruned = r;
+      await rt.audit.record({ type: 'audit.pruned', outcome: 'success', ...actor, details: { through_seq: r.through_seq, rows: r.rows, retention_days: rt.auditRetentionDays } });
+    }
+  }
+  return report;
+}
+
+async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, number>> {
+  const { db, keys } = rt;
+  const p = keys.primary;
+  const out: Record<string, number> = {};
+
+  // Audit events: same event, sealed under the primary key, blind indexes re-derived from it.
+  const { results: events } = await db
+    .prepare(
+      "SELECT * FROM audit_events WHERE kid != ?1 OR (actor_ref IS NOT NULL AND actor_ref NOT LIKE ?2) OR (ip_ref IS NOT NULL AND ip_ref NOT LIKE ?2) LIMIT ?3",
+    )
+    .bind(p, `${p}.%`, REKEY_BATCH)
+    .all<AuditRow>();
+  let n = 0;
+  for (const r of events) {
+    const e = await openRow(keys, r).catch(() => null);
+    if (!e) continue; // tampered or unknown key: left for verify to report, never overwritten
+    const r2 = await db
+      .prepare('UPDATE audit_events SET kid = ?, sealed = ?, actor_ref = ?, ip_ref = ? WHERE tenant = ? AND seq = ? AND sealed = ?')
+      .bind(
+        p,
+        await seal(keys, 'audit-encryption', JSON.stringify(e), eventAad(r.tenant, r.seq)),
+        e.actor === null ? null : await blindIndex(keys, 'user', e.actor),
+        e.request?.ip ? await blindIndex(keys, 'ip', e.request.ip) : null,
+        r.tenant,
+        r.seq,
+        r.sealed,
+      )
+      .run();
+    n += r2.meta.changes;
+  }
+  out.audit_events = n;
+
+  // Checkpoints: re-signed under the primary key after their old signature verifies.
+  const jwks = await checkpointJwks(keys);
+  const { results: cps } = await db.prepare('SELECT tenant, seq, kid, jws FROM audit_checkpoints WHERE kid != ? LIMIT ?').bind(p, REKEY_BATCH).all<{ tenant: string; seq: number; kid: string; jws: string }>();
+  n = 0;
+  for (const c of cps) {
+    const payload = await verifyCheckpoint(c.jws, jwks).catch(() => null);
+    if (!payload) continue;
+    const r2 = await db
+      .prepare('UPDATE audit_checkpoints SET kid = ?, jws = ? WHERE tenant = ? AND seq = ? AND jws = ?')
+      .bind(p, await signCheckpoint(keys, payload), c.tenant, c.seq, c.jws)
+      .run();
+    n += r2.meta.changes;
+  }
+  out.audit_checkpoints = n;
+
+  out.totp_factors = await rekeyOwned(rt, 'totp_factors', 'id', 'secret_sealed', 'totp-secret', totpAad);
+  out.webauthn_credentials = await rekeyOwned(rt, 'webauthn_credentials', 'id', 'nickname_sealed', 'factor-metadata', credentialAad);
+  out.recovery_codes = await rekeyOwned(rt, 'recovery_codes', 'code_hash', null, 'factor-metadata', () => '');
+  out.api_tokens = await rekeyTokens(rt);
+  return out;
+}
+
+/**
+ * Move a user-owned row to the primary key: its blind index re-derived from the sealed user id,
+ * its sealed value (AAD bound to the id and blind index) re-sealed to match. Rows written before
+ * the user id was sealed beside them cannot be re-indexed; `keyStatus` counts them.
+ */
+async function rekeyOwned(
+  rt: MaintenanceDeps,
+  table: 'totp_factors' | 'webauthn_credentials' | 'recovery_codes',
+  idCol: string,
+  sealedCol: string | null,
+  purpose: 'totp-secret' | 'factor-metadata',
+  aad: (id: string, ref: string) => string,
+): Promise<number> {
+  const { db, keys } = rt;
+  const p = keys.primary;
+  const sealedCond = sealedCol ? ` OR (${sealedCol} IS NOT NULL AND ${sealedCol} NOT LIKE ?1)` : '';
+  const { results } = await db
+    .prepare(`SELECT * FROM ${table} WHERE sub_sealed IS NOT NULL AND (user_ref NOT LIKE ?2 OR sub_sealed NOT LIKE ?1${sealedCond}) LIMIT ?3`)
+    .bind(`v1.${p}.%`, `${p}.%`, REKEY_BATCH)
+    .all<Record<string, string | null>>();
+  let n = 0;
+  for (const row of results) {
+    const id = row[idCol]!;
+    const oldRef = row.user_ref!;
+    try {
+      const sub = await open(keys, 'factor-metadata', row.sub_sealed!, ownerAad(table, id));
+      const ref = await blindIndex(keys, 'user', sub);
+      const value = sealedCol && row[sealedCol] ? await open(keys, purpose, row[sealedCol]!, aad(id, oldRef)) : null;
+      const sets = ['user_ref = ?', 'sub_sealed = ?'];
+      const args: (string | null)[] = [ref, await seal(keys, 'factor-metadata', sub, ownerAad(table, id))];
+      if (sealedCol) sets.push(`${sealedCol} = ?`), args.push(value === null ? null : await seal(keys, purpose, value, aad(id, ref)));
+      const r = await db
+        .prepare(`UPDATE ${table} SET ${sets.join(', ')} WHERE ${idCol} = ? AND user_ref = ? AND sub_sealed = ?`)
+        .bind(...args, id, oldRef, row.sub_sealed)
+        .run();
+      n += r.meta.changes;
+    } catch (err) {
+      console.error(`stepgate: re-encryption skipped a ${table} row:`, err instanceof Error ? err.message : 'non-error');
+    }
+  }
+  return n;
+}
+
+async function rekeyTokens(rt: MaintenanceDeps): Promise<number> {
+  const { db, keys } = rt;
+  const p = keys.primary;
+  const { results } = await db
+    .prepare('SELECT id, user_ref, sub_sealed, label FROM api_tokens WHERE user_ref NOT LIKE ?1 OR sub_sealed NOT LIKE ?2 OR label NOT LIKE ?2 LIMIT ?3')
+    .bind(`${p}.%`, `v1.${p}.%`, REKEY_BATCH)
+    .all<{ id: string; user_ref: string; sub_sealed: string; label: string }>();
+  let n = 0;
+  for (const t of results) {
+    try {
+      const sub = await open(keys, 'factor-metadata', t.sub_sealed, `api-token|${t.id}`);
+      const label = await open(keys, 'factor-metadata', t.label, `api-token-label|${t.id}`);
+      const r = await db
+        .prepare('UPDATE api_tokens SET user_ref = ?, sub_sealed = ?, label = ? WHERE id = ? AND sub_sealed = ?')
+        .bind(await blindIndex(keys, 'user', sub), await seal(keys, 'factor-metadata', sub, `api-token|${t.id}`), await seal(keys, 'factor-metadata', label, `api-token-label|${t.id}`), t.id, t.sub_sealed)
+        .run();
+      n += r.meta.changes;
+    } catch (err) {
+      console.error('stepgate: re-encryption skipped an api_tokens row:', err instanceof Error ? err.message : 'non-error');
+    }
+  }
+  return n;
+}
+
+/** Which key ids stored data still uses, and whether each non-primary key may be retired. */
+export async function keyStatus(rt: Pick<MaintenanceDeps, 'db' | 'keys' | 'now'>): Promise<{
+  primary: string;
+  kids: string[];
+  usage: Record<string, Record<string, number>>;
+  retirable: Record<string, boolean>;
+  notes: string[];
+}> {
+  const { db, keys } = rt;
+  const sealedKidSql = (col: string) => `substr(${col}, 4, instr(substr(${col}, 4), '.') - 1)`;
+  const refKidSql = (col: string) => `substr(${col}, 1, instr(${col}, '.') - 1)`;
+  const queries: [string, string][] = [
+    ['audit_events', 'SELECT kid AS kid, COUNT(*) AS n FROM audit_events GROUP BY kid'],
+    ['audit_events.actor_ref', `SELECT ${refKidSql('actor_ref')} AS kid, COUNT(*) AS n FROM audit_events WHERE actor_ref IS NOT NULL GROUP BY 1`],
+    ['audit_events.ip_ref', `SELECT ${refKidSql('ip_ref')} AS kid, COUNT(*) AS n FROM audit_events WHERE ip_ref IS NOT NULL GROUP BY 1`],
+    ['audit_checkpoints', 'SELECT kid AS kid, COUNT(*) AS n FROM audit_checkpoints GROUP BY kid'],
+    ['totp_factors.secret', `SELECT ${sealedKidSql('secret_sealed')} AS kid, COUNT(*) AS n FROM totp_factors GROUP BY 1`],
+    ['totp_factors.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM totp_factors GROUP BY 1`],
+    ['webauthn_credentials.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM webauthn_credentials GROUP BY 1`],
+    ['webauthn_credentials.nickname', `SELECT ${sealedKidSql('nickname_sealed')} AS kid, COUNT(*) AS n FROM webauthn_credentials WHERE nickname_sealed IS NOT NULL GROUP BY 1`],
+    ['recovery_codes.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM recovery_codes WHERE used_at IS NULL GROUP BY 1`],
+    ['api_tokens.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM api_tokens WHERE revoked_at IS NULL AND expires_at > ?1 GROUP BY 1`],
+    ['enrolment_invites.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM enrolment_invites WHERE used_at IS NULL AND expires_at > ?1 GROUP BY 1`],
+  ];
+  const usage: Record<string, Record<string, number>> = {};
+  for (const [name, sql] of queries) {
+    const stmt = db.prepare(sql);
+    const { results } = await (sql.includes('?1') ? stmt.bind(rt.now()) : stmt).all<{ kid: string; n: number }>();
+    for (const r of results) (usage[r.kid] ??= {})[name] = r.n;
+  }
+  const legacy = await db
+    .prepare('SELECT (SELECT COUNT(*) FROM totp_factors WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM webauthn_credentials WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM recovery_codes WHERE sub_sealed IS NULL AND used_at IS NULL) AS n')
+    .first<{ n: number }>();
+  const retirable: Record<string, boolean> = {};
+  for (const kid of keys.kids) if (kid !== keys.primary) retirable[kid] = !usage[kid];
+  const notes = [
+    'Grants, held requests and assertions made under an old key expire by themselves: wait the longest rule max_age (and 5 minutes) after promoting before retiring it.',
+  ];
+  if (legacy && legacy.n > 0) notes.push(`${legacy.n} factor rows predate sealed owners (migration 0006) and cannot be re-indexed; their users should re-enrol before the key they use is retired.`);
+  return { primary: keys.primary, kids: [...keys.kids], usage, retirable, notes };
+}
+
+/**
+ * Prune events older than `cutoff`: verify them, sign a retention checkpoint at the last one, then
+ * delete them (and the checkpoints before it) in one batch. Refuses (returns why) if they do not verify.
+ */
+async function prune(rt: MaintenanceDeps, tenant: string, cutoff: number): Promise<{ through_seq: number; rows: number } | string | null> {
+  const { db, keys } = rt;
+  const jwks = await checkpointJwks(keys);
+  const anchorRow = await db
+    .prepare("SELECT seq, jws FROM audit_checkpoints WHERE tenant = ? AND kind = 'retention' ORDER BY seq DESC LIMIT 1")
+    .bind(tenant)
+    .first<{ seq: number; jws: string }>();
+  let start: ChainPoint = START;
+  if (anchorRow) {
+    const cp = await verifyCheckpoint(anchorRow.jws, jwks).catch(() => null);
+    if (!cp) return 'the last retention checkpoint does not verify';
+    start = { seq: cp.seq, hash: cp.hash };
+  }
+  const { results: rows } = await db
+    .prepare('SELECT * FROM audit_events WHERE tenant = ? AND seq > ? AND ts < ? ORDER BY seq LIMIT ?')
+    .bind(tenant, start.seq, cutoff, PRUNE_BATCH)
+    .all<AuditRow>();
+  if (rows.length === 0) return null;
+  // Never prune the head itself: the sequencer links the next event to it.
+  const head = await rt.auditSequencer().currentHead(tenant);
+  const keep = rows.filter((r) => r.seq < head.seq);
+  if (keep.length === 0) return null;
+  const v = await verifyRows(keys, keep, start);
+  if (!v.ok) return `events do not verify (sequence ${v.seq}: ${v.problem}); nothing pruned`;
+  const last = keep[keep.length - 1]!;
+  const now = rt.now();
+  const jws = await signCheckpoint(keys, { tenant, seq: last.seq, hash: last.hash, time: new Date(now).toISOString(), kind: 'retention' });
+  await db.batch([
+    db
+      .prepare(
+        'INSERT INTO audit_checkpoints (tenant, seq, ts, kind, kid, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, seq) DO UPDATE SET ts = excluded.ts, kind = excluded.kind, kid = excluded.kid, jws = excluded.jws',
+      )
+      .bind(tenant, last.seq, now, 'retention', keys.primary, jws),
+    db.prepare('DELETE FROM audit_events WHERE tenant = ? AND seq <= ?').bind(tenant, last.seq),
+    db.prepare('DELETE FROM audit_checkpoints WHERE tenant = ? AND seq < ?').bind(tenant, last.seq),
+  ]);
+  return { through_seq: last.seq, rows: keep.length };
+}
+
