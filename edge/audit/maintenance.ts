@@ -28,6 +28,9 @@ export interface MaintenanceDeps {
   now(): number;
 }
 
+/** SQL for the key id of a sealed value (`v1.<kid>.<iv>.<ct>`). */
+const SEALED_KID = (col: string) => `substr(${col}, 4, instr(substr(${col}, 4), '.') - 1)`;
+
 /** Rows moved to the primary key per table per run. */
 const REKEY_BATCH = 200;
 /** Events verified and pruned per run at most. */
@@ -69,10 +72,12 @@ async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, numbe
   const p = keys.primary;
   const out: Record<string, number> = {};
 
+  // Only rows under a key id this keyring has: others cannot be opened, and must not fill the batch.
+  const known = keys.kids.map((k) => `'${k}'`).join(', '); // key ids are [A-Za-z0-9_-]{1,32} (keyring.ts)
   // Audit events: same event, sealed under the primary key, blind indexes re-derived from it.
   const { results: events } = await db
     .prepare(
-      "SELECT * FROM audit_events WHERE kid != ?1 OR (actor_ref IS NOT NULL AND actor_ref NOT LIKE ?2) OR (ip_ref IS NOT NULL AND ip_ref NOT LIKE ?2) LIMIT ?3",
+      `SELECT * FROM audit_events WHERE kid IN (${known}) AND (kid != ?1 OR (actor_ref IS NOT NULL AND actor_ref NOT LIKE ?2) OR (ip_ref IS NOT NULL AND ip_ref NOT LIKE ?2)) LIMIT ?3`,
     )
     .bind(p, `${p}.%`, REKEY_BATCH)
     .all<AuditRow>();
@@ -98,7 +103,7 @@ async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, numbe
 
   // Checkpoints: re-signed under the primary key after their old signature verifies.
   const jwks = await checkpointJwks(keys);
-  const { results: cps } = await db.prepare('SELECT tenant, seq, kid, jws FROM audit_checkpoints WHERE kid != ? LIMIT ?').bind(p, REKEY_BATCH).all<{ tenant: string; seq: number; kid: string; jws: string }>();
+  const { results: cps } = await db.prepare(`SELECT tenant, seq, kid, jws FROM audit_checkpoints WHERE kid != ? AND kid IN (${known}) LIMIT ?`).bind(p, REKEY_BATCH).all<{ tenant: string; seq: number; kid: string; jws: string }>();
   n = 0;
   for (const c of cps) {
     const payload = await verifyCheckpoint(c.jws, jwks).catch(() => null);
@@ -111,10 +116,10 @@ async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, numbe
   }
   out.audit_checkpoints = n;
 
-  out.totp_factors = await rekeyOwned(rt, 'totp_factors', 'id', 'secret_sealed', 'totp-secret', totpAad);
-  out.webauthn_credentials = await rekeyOwned(rt, 'webauthn_credentials', 'id', 'nickname_sealed', 'factor-metadata', credentialAad);
-  out.recovery_codes = await rekeyOwned(rt, 'recovery_codes', 'code_hash', null, 'factor-metadata', () => '');
-  out.api_tokens = await rekeyTokens(rt);
+  out.totp_factors = await rekeyOwned(rt, known, 'totp_factors', 'id', 'secret_sealed', 'totp-secret', totpAad);
+  out.webauthn_credentials = await rekeyOwned(rt, known, 'webauthn_credentials', 'id', 'nickname_sealed', 'factor-metadata', credentialAad);
+  out.recovery_codes = await rekeyOwned(rt, known, 'recovery_codes', 'code_hash', null, 'factor-metadata', () => '');
+  out.api_tokens = await rekeyTokens(rt, known);
   return out;
 }
 
@@ -125,6 +130,7 @@ async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, numbe
  */
 async function rekeyOwned(
   rt: MaintenanceDeps,
+  known: string,
   table: 'totp_factors' | 'webauthn_credentials' | 'recovery_codes',
   idCol: string,
   sealedCol: string | null,
@@ -135,7 +141,7 @@ async function rekeyOwned(
   const p = keys.primary;
   const sealedCond = sealedCol ? ` OR (${sealedCol} IS NOT NULL AND ${sealedCol} NOT LIKE ?1)` : '';
   const { results } = await db
-    .prepare(`SELECT * FROM ${table} WHERE sub_sealed IS NOT NULL AND (user_ref NOT LIKE ?2 OR sub_sealed NOT LIKE ?1${sealedCond}) LIMIT ?3`)
+    .prepare(`SELECT * FROM ${table} WHERE sub_sealed IS NOT NULL AND ${SEALED_KID('sub_sealed')} IN (${known}) AND (user_ref NOT LIKE ?2 OR sub_sealed NOT LIKE ?1${sealedCond}) LIMIT ?3`)
     .bind(`v1.${p}.%`, `${p}.%`, REKEY_BATCH)
     .all<Record<string, string | null>>();
   let n = 0;
@@ -161,11 +167,11 @@ async function rekeyOwned(
   return n;
 }
 
-async function rekeyTokens(rt: MaintenanceDeps): Promise<number> {
+async function rekeyTokens(rt: MaintenanceDeps, known: string): Promise<number> {
   const { db, keys } = rt;
   const p = keys.primary;
   const { results } = await db
-    .prepare('SELECT id, user_ref, sub_sealed, label FROM api_tokens WHERE user_ref NOT LIKE ?1 OR sub_sealed NOT LIKE ?2 OR label NOT LIKE ?2 LIMIT ?3')
+    .prepare(`SELECT id, user_ref, sub_sealed, label FROM api_tokens WHERE ${SEALED_KID('sub_sealed')} IN (${known}) AND ${SEALED_KID('label')} IN (${known}) AND (user_ref NOT LIKE ?1 OR sub_sealed NOT LIKE ?2 OR label NOT LIKE ?2) LIMIT ?3`)
     .bind(`${p}.%`, `v1.${p}.%`, REKEY_BATCH)
     .all<{ id: string; user_ref: string; sub_sealed: string; label: string }>();
   let n = 0;
@@ -194,7 +200,7 @@ export async function keyStatus(rt: Pick<MaintenanceDeps, 'db' | 'keys' | 'now'>
   notes: string[];
 }> {
   const { db, keys } = rt;
-  const sealedKidSql = (col: string) => `substr(${col}, 4, instr(substr(${col}, 4), '.') - 1)`;
+  const sealedKidSql = SEALED_KID;
   const refKidSql = (col: string) => `substr(${col}, 1, instr(${col}, '.') - 1)`;
   const queries: [string, string][] = [
     ['audit_events', 'SELECT kid AS kid, COUNT(*) AS n FROM audit_events GROUP BY kid'],
