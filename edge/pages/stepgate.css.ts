@@ -34,4 +34,12 @@ summary { cursor: pointer; color: var(--accent); }
 .status { min-height: 1.5em; font-weight: 600; }
 .qr { display: block; margin: 8px 0; background: #fff; padding: 8px; border-radius: 8px; }
 .codes { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; columns: 2; }
+.card:has(#audit) { max-width: 72rem; }
+.filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: 8px 12px; align-items: end; }
+.filters label { font-weight: 600; font-size: 14px; }
+.filters button { white-space: nowrap; }
+.filters input, .filters select { font-size: 14px; letter-spacing: 0; width: 100%; box-sizing: border-box; padding: 6px 8px; }
+.events { width: 100%; border-collapse: collapse; font-size: 13px; }
+.events th, .events td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
+.events tr.failure td, .events tr.denied td { color: var(--warn); }
 `;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const ENTRIES = ['step-up', 'enrol'];
+const ENTRIES = ['step-up', 'enrol', 'audit'];
 
 const emitModule = (): Plugin => ({
   name: 'stepgate-client-assets',

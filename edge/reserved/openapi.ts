@@ -203,6 +203,9 @@ export const openapi = {
         responses: { '200': { description: 'HTML page' }, '401': problem, '404': problem },
       },
     },
+    '/.stepgate/admin/audit': {
+      get: { summary: 'The audit console (HTML): confirm it is you, then list, filter, export and verify the audit log; create a CLI token', responses: { '200': { description: 'HTML page' } } },
+    },
     '/.stepgate/enrol': {
       get: { summary: 'The enrolment page (HTML): set up an authenticator app, see recovery codes once', responses: { '200': { description: 'HTML page' } } },
     },

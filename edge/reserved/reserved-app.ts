@@ -9,6 +9,7 @@ import { errorResponse, htmlResponse, json, problem, secure } from '../http/resp
 import { registerAuditRoutes } from './audit-routes';
 import { registerFactorRoutes } from './factor-routes';
 import { registerVerifyRoutes } from './verify-routes';
+import { auditPage } from '../pages/audit-page';
 import { enrolPage } from '../pages/enrol-page';
 import { CLIENT_ASSETS } from '../pages/generated/client-assets';
 import { stepUpPage } from '../pages/step-up-page';
@@ -51,6 +52,7 @@ export function createReservedApp(rt: Runtime): Hono {
         audit_jwks: '/.well-known/stepgate/audit-jwks.json',
         audit_events: '/.stepgate/api/admin/audit/events',
         enrol: '/.stepgate/enrol',
+        audit_console: '/.stepgate/admin/audit',
       },
       factors: [...new Set(rt.policy.rules.flatMap((r) => r.factors))],
     }),
@@ -85,6 +87,7 @@ export function createReservedApp(rt: Runtime): Hono {
     return new Response(body, { headers: h });
   });
   app.get('/.stepgate/enrol', async () => htmlResponse(await enrolPage()));
+  app.get('/.stepgate/admin/audit', async () => htmlResponse(await auditPage()));
 
   registerVerifyRoutes(app, rt);
   registerFactorRoutes(app, rt);

@@ -1,0 +1,90 @@
+/**
+ * The demo's audit story in real Chromium against `npm start`: a person deletes a project with a
+ * step-up; an auditor confirms it is them on the audit console, lists the events of that flow,
+ * filters them, exports them and verifies the chain.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { generate } from 'otplib';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium';
+import { ROOT } from '../support/miniflare-gateway';
+import { npmStart, type StartedDemo } from '../support/npm-start';
+
+let demo: StartedDemo;
+let browser: Browser;
+const artifacts = join(ROOT, 'test-results/e2e');
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Sign in as `user` and enrol an authenticator app through Stepgate's API; returns the context and secret. */
+async function signedIn(user: string): Promise<{ ctx: BrowserContext; secret: string }> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  await page.goto(`${demo.gateway}/login?user=${user}`);
+  const json = { origin: demo.gateway, 'content-type': 'application/json' };
+  const start = (await (await page.request.post(`${demo.gateway}/.stepgate/api/factors/totp`, { headers: json, data: {} })).json()) as { id: string; secret: string };
+  const ok = await page.request.post(`${demo.gateway}/.stepgate/api/factors/totp/${start.id}/confirm`, { headers: json, data: { code: await generate({ secret: start.secret, epoch: now() - 30 }) } });
+  expect(ok.status()).toBe(200);
+  await page.close();
+  return { ctx, secret: start.secret };
+}
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  [demo, browser] = await Promise.all([npmStart(), launchChromium()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+describe('the audit console', () => {
+  it('an auditor lists, filters, exports and verifies the events of a step-up flow', async () => {
+    // Nora deletes a project, approving it with her authenticator app.
+    const nora = await signedIn('nora');
+    const np = await nora.ctx.newPage();
+    const json = { origin: demo.gateway, 'content-type': 'application/json' };
+    const first = await np.request.delete(`${demo.gateway}/api/projects/2`);
+    expect(first.status()).toBe(401);
+    const { challenge_id } = (await first.json()) as { challenge_id: string };
+    expect((await np.request.post(`${demo.gateway}/.stepgate/api/challenges/${challenge_id}/verify`, { headers: json, data: { method: 'totp', code: await generate({ secret: nora.secret, epoch: now() }) } })).status()).toBe(200);
+    expect((await np.request.delete(`${demo.gateway}/api/projects/2`)).status()).toBe(200);
+
+    // Dave, an auditor (AUDITORS in wrangler.toml), opens the console and confirms it is him.
+    const dave = await signedIn('dave');
+    const page = await dave.ctx.newPage();
+    await page.goto(`${demo.gateway}/.stepgate/admin/audit`);
+    await expect.poll(() => page.isVisible('#confirm')).toBe(true);
+    await page.fill('#confirm-code', await generate({ secret: dave.secret, epoch: now() }));
+    await page.click('#confirm-form button');
+    await expect.poll(() => page.locator('#events tbody tr').count()).toBeGreaterThan(5);
+    const text = (await page.textContent('#events'))!;
+    for (const t of ['challenge.issued', 'factor.verified', 'grant.issued', 'grant.used']) expect(text).toContain(t);
+    expect(text).toContain('DELETE /api/projects/2');
+    await page.screenshot({ path: join(artifacts, 'audit-console.png'), fullPage: true });
+
+    // Filter: only nora's grant uses.
+    await page.fill('#f-user', 'nora');
+    await page.selectOption('#f-type', 'grant.used');
+    await page.click('#filters button[type=submit]');
+    await expect.poll(async () => (await page.locator('#events tbody tr td:nth-child(3)').allTextContents()).join('|')).toBe('grant.used');
+    expect(await page.textContent('#events tbody')).toContain('nora');
+
+    // Export what is shown, as CSV, with the auditor's own session.
+    const href = (await page.getAttribute('#x-csv', 'href'))!;
+    expect(href).toContain('user=nora');
+    const csv = await page.request.get(`${demo.gateway}${href}`);
+    expect(csv.headers()['content-type']).toContain('text/csv');
+    const rows = (await csv.text()).trim().split('\r\n');
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toContain(',grant.used,success,nora,');
+
+    // Verify the whole chain.
+    await page.click('#verify');
+    await expect.poll(() => page.textContent('#status')).toMatch(/^The chain is intact: \d+ events through sequence \d+\.$/);
+    await page.screenshot({ path: join(artifacts, 'audit-console-verified.png'), fullPage: true });
+    await nora.ctx.close();
+    await dave.ctx.close();
+  });
+});
