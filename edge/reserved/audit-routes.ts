@@ -34,9 +34,10 @@ const roleOf = (rt: Runtime, sub: string): Role | null => (rt.admins.includes(su
 /** The reader of an audit endpoint: a token with `audit:read`, or a stepped-up session, of an admin or auditor. */
 async function requireReader(rt: Runtime, req: Request): Promise<Reader> {
   const auth = req.headers.get('authorization');
-  if (auth !== null) {
-    const m = /^Bearer\s+(\S+)$/i.exec(auth);
-    const t = m ? await authenticateToken(rt.db, rt.keys, m[1]!, rt.now()) : null;
+  // A Stepgate token is `sgt.…`; any other bearer (an app's own JWT) is the identity source's to read.
+  const m = auth === null ? null : /^Bearer\s+(sgt\.\S*)$/i.exec(auth);
+  if (m) {
+    const t = await authenticateToken(rt.db, rt.keys, m[1]!, rt.now());
     if (!t) throw new StepgateError(ErrorCode.IdentityRequired, 401, 'That API token is not valid (malformed, unknown, expired or revoked).');
     if (!t.scopes.includes('audit:read')) throw new StepgateError(ErrorCode.Forbidden, 403, 'That token does not have the audit:read scope.');
     const role = roleOf(rt, t.sub);
