@@ -47,6 +47,8 @@ export const ErrorCode = {
   Unavailable: 'ERR_UNAVAILABLE',
   /** The decision could not be written to the audit log, so nothing was forwarded or granted. */
   AuditUnavailable: 'ERR_AUDIT_UNAVAILABLE',
+  /** A stored audit event does not open: the log was tampered with (`seq` names it; run verify). */
+  AuditIntegrity: 'ERR_AUDIT_INTEGRITY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

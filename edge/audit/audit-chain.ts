@@ -9,7 +9,7 @@
  *    without `verify` naming the first sequence where the chain breaks, and how.
  */
 import { base64url } from '../../shared/canonical-action';
-import { open } from '../crypto/aead';
+import { open, sealedKid } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
 import { canonicalJson } from './canonical-json';
@@ -126,6 +126,8 @@ async function openedAs(ring: Keyring, r: AuditRow): Promise<number | null> {
 
 async function columnMismatch(ring: Keyring, r: AuditRow, e: AuditEvent): Promise<string | null> {
   if (e.tenant !== r.tenant || e.seq !== r.seq) return 'seq';
+  // The kid column drives rotation and `keys status`; it must be the key the event is sealed under.
+  if (sealedKid(r.sealed) !== r.kid) return 'kid';
   if (Date.parse(e.time) !== r.ts) return 'ts';
   if (e.type !== r.type) return 'type';
   if (e.outcome !== r.outcome) return 'outcome';

@@ -49,7 +49,7 @@ export function createAuditLog(o: AuditLogOptions): AuditLog {
         await write(events);
       } catch (err) {
         console.error('stepgate: audit write failed:', err instanceof Error ? err.message : 'non-error');
-        throw new StepgateError(ErrorCode.AuditUnavailable, 503, 'This decision could not be recorded in the audit log, so it was not carried out. Try again shortly.', {
+        throw new StepgateError(ErrorCode.AuditUnavailable, 503, 'Stepgate could not write this to the audit log, so it stopped here and forwarded nothing. Try again shortly.', {
           cause: err,
         });
       }

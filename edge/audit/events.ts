@@ -21,14 +21,14 @@ interface Kind {
 export const AUDIT_EVENTS = {
   'challenge.issued': { summary: 'A protected request needs a step-up; a challenge bound to the user, session, rule (and action) was issued.', ocsf: OcsfClass.Authentication, activity: 99 },
   'factor.verified': { summary: 'A factor answered a challenge.', ocsf: OcsfClass.Authentication, activity: 1 },
-  'factor.failed': { summary: 'A factor did not answer a challenge; `reason` says why (invalid, replayed, no-factor, not-allowed, attempts, locked).', ocsf: OcsfClass.Authentication, activity: 1 },
-  'user.locked_out': { summary: 'Too many failures: the user is locked out until `details.retry_at` (or until an administrator unlocks).', ocsf: OcsfClass.Authentication, activity: 1 },
+  'factor.failed': { summary: 'A factor did not answer a challenge; `reason` says why (invalid, replayed, no-factor, not-allowed, attempts, locked, already-answered, or why a passkey was refused).', ocsf: OcsfClass.Authentication, activity: 1 },
+  'user.locked_out': { summary: 'Too many failures: the user is locked out until `details.retry_at`; at 100 consecutive failures `retry_at` is null and the lock does not end by itself.', ocsf: OcsfClass.Authentication, activity: 1 },
   'grant.issued': { summary: 'A verified challenge produced a grant: a session grant (`bind: session`) or a one-use approval (`bind: action`).', ocsf: OcsfClass.Authentication, activity: 99 },
   'grant.used': { summary: 'A protected request carried a valid grant or approval and is about to be forwarded. Written before forwarding: if it cannot be written, nothing is forwarded.', ocsf: OcsfClass.Authentication, activity: 99 },
   'request.forwarded': { summary: "A protected request was forwarded; `details.status` is the origin's status (outcome failure for 5xx or unreachable).", ocsf: OcsfClass.ApiActivity, activity: 99 },
   'request.denied': { summary: 'A protected request was refused before any step-up: no or invalid identity, or a held action that was not approved.', ocsf: OcsfClass.ApiActivity, activity: 99 },
-  'factor.enrolled': { summary: 'A factor was added (passkey or authenticator app), or recovery codes were issued.', ocsf: OcsfClass.AccountChange, activity: 99 },
-  'factor.removed': { summary: 'A factor was removed.', ocsf: OcsfClass.AccountChange, activity: 99 },
+  'factor.enrolled': { summary: 'A factor was added (passkey or authenticator app), or recovery codes were issued.', ocsf: OcsfClass.AccountChange, activity: 10 },
+  'factor.removed': { summary: 'A factor was removed.', ocsf: OcsfClass.AccountChange, activity: 11 },
   'invite.created': { summary: 'An administrator invited a person (`target`) to enrol a first factor.', ocsf: OcsfClass.AccountChange, activity: 1 },
   'token.created': { summary: 'A person created a personal API token (scopes, expiry); the token itself only as a hash.', ocsf: OcsfClass.AccountChange, activity: 99 },
   'token.revoked': { summary: 'A personal API token was revoked.', ocsf: OcsfClass.AccountChange, activity: 99 },
@@ -38,7 +38,7 @@ export const AUDIT_EVENTS = {
   'audit.pruned': { summary: 'Retention removed events up to `details.through_seq`, after a signed checkpoint of that point.', ocsf: OcsfClass.ApiActivity, activity: 4 },
   'policy.changed': { summary: 'The edge started enforcing a policy different from the last one recorded (`details.from`, `details.to` are policy hashes).', ocsf: OcsfClass.ApiActivity, activity: 3 },
   'keys.rotated': { summary: 'The edge started writing under a new primary key id (`details.from`, `details.to`).', ocsf: OcsfClass.ApiActivity, activity: 3 },
-  'keys.reencrypted': { summary: 'Background re-encryption moved stored data to the primary key (table, rows, remaining).', ocsf: OcsfClass.ApiActivity, activity: 3 },
+  'keys.reencrypted': { summary: 'Background re-encryption moved stored data to the primary key (rows moved per table, and `to`, the primary key id).', ocsf: OcsfClass.ApiActivity, activity: 3 },
 } as const satisfies Record<string, Kind>;
 
 export type AuditType = keyof typeof AUDIT_EVENTS;

@@ -95,13 +95,12 @@ export function toOcsf(c: ChainedEvent): Record<string, unknown> {
   const e = c.event;
   const kind = AUDIT_EVENTS[e.type];
   const classUid: number = kind.ocsf;
-  let activity: number = kind.activity;
-  // Account Change has dedicated activities for MFA factors.
-  if (e.type === 'factor.enrolled') activity = 10;
-  if (e.type === 'factor.removed') activity = 11;
+  const activity: number = kind.activity;
   const cat = CATEGORY[classUid]!;
   const failed = e.outcome === 'failure' || e.outcome === 'denied';
-  const person = (uid: string | null | undefined) => (uid ? { uid, name: uid, type_id: 1 } : { uid: 'stepgate', name: 'stepgate', type_id: 3 });
+  // type_id: 1 User, 3 System (the cron), 0 Unknown (an anonymous request).
+  const person = (uid: string | null | undefined) =>
+    uid ? { uid, name: uid, type_id: 1 } : e.via === 'system' ? { uid: 'stepgate', name: 'stepgate', type_id: 3 } : { uid: 'anonymous', name: 'anonymous', type_id: 0 };
   const out: Record<string, unknown> = {
     class_uid: classUid,
     class_name: cat.class,

@@ -227,7 +227,7 @@ export async function keyStatus(rt: Pick<MaintenanceDeps, 'db' | 'keys' | 'now'>
   const retirable: Record<string, boolean> = {};
   for (const kid of keys.kids) if (kid !== keys.primary) retirable[kid] = !usage[kid];
   const notes = [
-    'Grants, held requests and assertions made under an old key expire by themselves: wait the longest rule max_age (and 5 minutes) after promoting before retiring it.',
+    'Grants, held requests and assertions made under an old key expire by themselves: after promoting, wait the longest rule maxAge, and at least 10 minutes (held requests) and a day (invitations), before retiring it.',
   ];
   if (legacy && legacy.n > 0) notes.push(`${legacy.n} factor rows predate sealed owners (migration 0006) and cannot be re-indexed; their users should re-enrol before the key they use is retired.`);
   return { primary: keys.primary, kids: [...keys.kids], usage, retirable, notes };

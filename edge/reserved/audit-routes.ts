@@ -147,7 +147,13 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     const limit = intParam(q, 'limit', 50, 1, 500);
     const after = decodeCursor(q.get('cursor'), order);
     await rt.audit.record({ type: 'audit.read', outcome: 'success', ...(await base(req, reader)), details: await filterDetails(filter) });
-    const page = await listEvents(rt.db, rt.keys, rt.audit.tenant, filter, { limit, order, ...(after === undefined ? {} : { after }) });
+    let page;
+    try {
+      page = await listEvents(rt.db, rt.keys, rt.audit.tenant, filter, { limit, order, ...(after === undefined ? {} : { after }) });
+    } catch (err) {
+      if (!(err instanceof AuditIntegrityError)) throw err;
+      return problem(ErrorCode.AuditIntegrity, 500, `Stored event ${err.seq} does not open: the audit log was tampered with. Run verify.`, { seq: err.seq });
+    }
     return json({ events: page.events, next_cursor: page.next === null ? null : encodeCursor(order, page.next) });
   });
 

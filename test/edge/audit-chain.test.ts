@@ -98,6 +98,13 @@ describe('verify names the exact sequence of tampering done directly in D1', () 
     expect(await verify(t)).toMatchObject({ ok: false, seq: 3, problem: 'modified' });
   });
 
+  it('a kid column that does not name the key the event is sealed under (it would mislead key rotation)', async () => {
+    const t = await fresh('t-kid');
+    const two = parseKeyring(JSON.stringify({ primary: 'test1', keys: { test1: JSON.parse(env.STEPGATE_KEYS!).keys.test1, other: 'b3RoZXIta2V5LW9ubHktZm9yLXRoaXMtdGVzdC0wMDAwMDA=' } }));
+    await env.DB.prepare("UPDATE audit_events SET kid = 'other' WHERE tenant = ? AND seq = 2").bind(t).run();
+    expect(await verifyTenant(env.DB, two, t, await sequencer(t).currentHead(t), 1, 5000)).toMatchObject({ ok: false, seq: 2, problem: 'modified', detail: 'column kid does not match the sealed event' });
+  });
+
   it('a deleted row', async () => {
     const t = await fresh('t-del');
     await env.DB.prepare('DELETE FROM audit_events WHERE tenant = ? AND seq = 6').bind(t).run();
