@@ -188,9 +188,10 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
   });
 
   app.get('/.stepgate/api/admin/audit/checkpoints', async (c) => {
-    await requireReader(rt, c.req.raw);
+    const reader = await requireReader(rt, c.req.raw);
     const q = new URL(c.req.url).searchParams;
     const from = intParam(q, 'from', 0, 0, Number.MAX_SAFE_INTEGER);
+    await rt.audit.record({ type: 'audit.read', outcome: 'success', ...(await base(c.req.raw, reader)), details: { checkpoints_from: from } });
     return json({ checkpoints: (await listCheckpoints(rt.db, rt.audit.tenant, from)).slice(0, 1000), jwks: '/.well-known/stepgate/audit-jwks.json' });
   });
 
@@ -206,6 +207,7 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     const reader = await requireReader(rt, req);
     if (reader.role !== 'admin') return problem(ErrorCode.Forbidden, 403, 'Only administrators see key status.');
+    await rt.audit.record({ type: 'audit.read', outcome: 'success', ...(await base(req, reader)), details: { keys_status: true } });
     return json(await keyStatus(rt));
   });
 
