@@ -41,6 +41,12 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
   append(tenant: string, inputs: AuditInput[]): Promise<number[]> {
     this.bind(tenant);
     if (inputs.length === 0) return Promise.resolve([]);
+    if (inputs.length > MAX_BATCH) {
+      // Queued in order, one D1 batch each, so no batch grows past the limit.
+      const parts: Promise<number[]>[] = [];
+      for (let i = 0; i < inputs.length; i += MAX_BATCH) parts.push(this.append(tenant, inputs.slice(i, i + MAX_BATCH)));
+      return Promise.all(parts).then((p) => p.flat());
+    }
     return new Promise((resolve, reject) => {
       this.pending.push({ inputs, resolve, reject });
       if (!this.flushing) void this.flush();
