@@ -28,6 +28,8 @@ export interface Env {
   ADMINS?: string;
   /** Auditors by user id, comma-separated: read the audit log, change nothing. */
   AUDITORS?: string;
+  /** How long a fetch from a browser with the extension is held while the person answers the prompt (1-120 s, default 60). */
+  HOLD_SECONDS?: string;
   /** The tenant this deployment's audit chain belongs to. Default "default". */
   TENANT?: string;
   /** Prune audit events older than this many days (after a signed checkpoint). Default 0: keep forever. */

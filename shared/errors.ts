@@ -37,6 +37,10 @@ export const ErrorCode = {
   NoFactor: 'ERR_NO_FACTOR',
   /** The resource is not in a state for this operation (e.g. already confirmed). */
   Conflict: 'ERR_CONFLICT',
+  /** The person denied this action in the extension's prompt. */
+  StepUpDenied: 'ERR_STEP_UP_DENIED',
+  /** Too many approval prompts for this person in the last minute (against push bombing). */
+  TooManyPrompts: 'ERR_TOO_MANY_PROMPTS',
   /** The challenge was already answered. */
   ChallengeUsed: 'ERR_CHALLENGE_USED',
   /** The origin could not be reached or broke the connection. */

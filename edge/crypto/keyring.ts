@@ -12,6 +12,7 @@ export const KEY_PURPOSES = [
   'audit-encryption',
   'blind-index',
   'audit-checkpoint',
+  'prompt-signing',
   'assertion-signing',
   'factor-metadata',
 ] as const;

@@ -37,13 +37,51 @@ const seedProjects = () =>
     ].map(([id, name]) => [id as number, { id: id as number, name: name as string }]),
   );
 
+/** The single-page view's script: a plain app that knows nothing of Stepgate beyond its error codes. */
+const SPA_SCRIPT = `const list = document.getElementById('spa-projects');
+const status = document.getElementById('spa-status');
+async function load() {
+  const projects = await (await fetch('/api/projects', { credentials: 'same-origin' })).json();
+  list.replaceChildren(...projects.map((p) => {
+    const li = document.createElement('li');
+    li.dataset.id = String(p.id);
+    li.append(p.name + ' ');
+    const b = document.createElement('button');
+    b.textContent = 'Delete';
+    b.addEventListener('click', () => remove(p, li, b));
+    li.append(b);
+    return li;
+  }));
+}
+async function remove(p, li, b) {
+  b.disabled = true;
+  status.textContent = 'Deleting ' + p.name + '… (approve it if asked)';
+  const res = await fetch('/api/projects/' + p.id, { method: 'DELETE', credentials: 'same-origin' });
+  if (res.ok) {
+    li.remove();
+    status.textContent = 'Deleted ' + p.name + '.';
+    return;
+  }
+  b.disabled = false;
+  const problem = await res.json().catch(() => ({}));
+  status.textContent = 'Not deleted (' + res.status + (problem.code ? ' ' + problem.code : '') + '): ' + (problem.detail || '');
+  if (problem.challenge_url) {
+    const a = document.createElement('a');
+    a.href = problem.challenge_url;
+    a.textContent = ' Approve it on the Stepgate page';
+    status.append(a);
+  }
+}
+load();
+`;
+
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const page = (title: string, user: string | null, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)} · Demo app</title></head>
 <body style="font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem">
-<nav><a href="/">Home</a> · <a href="/projects">Projects</a> · <a href="/admin">Admin</a> ·
+<nav><a href="/">Home</a> · <a href="/projects">Projects</a> · <a href="/spa">Projects (single page)</a> · <a href="/admin">Admin</a> ·
 ${user ? `signed in as <b>${esc(user)}</b> (<a href="/logout">log out</a>)` : '<a href="/login?user=alice">log in as alice</a>'}</nav>
 <h1>${esc(title)}</h1>${body}</body></html>`;
 
@@ -88,6 +126,7 @@ export async function startDemoOrigin(opts: {
     if (method === 'GET' && path === '/') {
       return send(res, 200, 'text/html', page('Demo app', user, `<p>An ordinary app behind Stepgate. It knows nothing about step-up.</p>
 <ul><li><a href="/projects">Projects</a>: deleting one needs an approval of that exact request.</li>
+<li><a href="/spa">Projects, single-page</a>: the same deletes with <code>fetch</code>; with the Stepgate extension the request waits while you approve it in the extension.</li>
 <li><a href="/admin">Admin settings</a>: saving needs a fresh step-up (five minutes).</li></ul>`));
     }
     if (method === 'GET' && path === '/login') {
@@ -119,6 +158,11 @@ export async function startDemoOrigin(opts: {
         .join('');
       return send(res, 200, 'text/html', page('Projects', user, `<ul id="projects">${rows || '<li>No projects.</li>'}</ul>`));
     }
+    if (method === 'GET' && path === '/spa') {
+      return send(res, 200, 'text/html', page('Projects (single page)', user, `<p>Deleting calls <code>fetch</code>; the page never reloads.</p>
+<ul id="spa-projects"></ul><p id="spa-status" role="status" aria-live="polite"></p><script src="/spa.js"></script>`));
+    }
+    if (method === 'GET' && path === '/spa.js') return send(res, 200, 'text/javascript', SPA_SCRIPT);
     const del = /^\/api\/projects\/(\d+)$/.exec(path);
     const override = method === 'POST' ? new URLSearchParams(body).get('_method')?.toUpperCase() : undefined;
     if (del && (method === 'DELETE' || override === 'DELETE')) {

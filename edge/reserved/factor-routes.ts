@@ -122,7 +122,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
 
   app.post('/.stepgate/api/factors/step-up', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     if ((await activeFactorCount(rt.db, rt.keys, me.sub)) === 0) return problem(ErrorCode.NoFactor, 400, 'You have no factor yet; enrol one first.');
     const u = new URL(req.url);
@@ -141,7 +141,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
 
   app.post('/.stepgate/api/factors/totp', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     cookieSecurity(rt, req.url);
     const me = await requireIdentity(rt, req);
     const { invite } = await jsonBody(req, EnrolBody);
@@ -154,7 +154,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
 
   app.post('/.stepgate/api/factors/totp/:id/confirm', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     const { code } = await jsonBody(req, z.strictObject({ code: z.string().min(1).max(16) }));
     // Why: a pending factor planted before the first enrolment must not be switched on later without a step-up.
@@ -190,7 +190,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
   // their first factor. An admin action needs a fresh step-up, and nobody invites themselves.
   app.post('/.stepgate/api/admin/invites', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, 'Only administrators issue invitations.');
     await requireFactorGrant(rt, req, me);
@@ -203,7 +203,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
 
   app.post('/.stepgate/api/recovery-codes', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     await requireFactorGrant(rt, req, me);
     const codes = await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now());

@@ -32,6 +32,22 @@ export const openapi = {
     '/.stepgate/api/policy.schema.json': {
       get: { summary: 'JSON Schema of the policy file format', responses: { '200': { description: 'JSON Schema (draft 2020-12)' } } },
     },
+    '/.well-known/stepgate/prompt-jwks.json': {
+      get: { summary: 'Public keys (Ed25519 JWKS) that verify signed approval prompts (typ stepgate-prompt+jwt)', responses: { '200': { description: 'JWKS' } } },
+    },
+    '/.stepgate/api/challenges': {
+      get: {
+        summary: "This browser session's pending challenges, newest first, each with `prompt`: the edge-signed JWS of what it approves (for the extension)",
+        responses: { '200': { description: '`{challenges: [Challenge & {created_at, held, prompt}]}`' }, '401': problem },
+      },
+    },
+    '/.stepgate/api/challenges/{id}/deny': {
+      post: {
+        summary: 'Deny a pending challenge (from the extension prompt): a held request is refused with ERR_STEP_UP_DENIED; audited; counts toward back-off',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': { description: '`{denied: true, id}`' }, '401': problem, '403': problem, '404': problem },
+      },
+    },
     '/.stepgate/api/challenges/{id}': {
       get: {
         summary: 'A pending step-up challenge of the calling user and session',

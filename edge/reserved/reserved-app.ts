@@ -5,10 +5,11 @@
 import { Hono } from 'hono';
 import { ErrorCode } from '../../shared/errors';
 import { assertionJwks } from '../grants/assertion';
+import { promptJwks } from '../grants/prompt';
 import { errorResponse, htmlResponse, json, problem, secure } from '../http/responses';
 import { registerAuditRoutes } from './audit-routes';
 import { registerFactorRoutes } from './factor-routes';
-import { registerVerifyRoutes } from './verify-routes';
+import { challengeJson, registerVerifyRoutes } from './verify-routes';
 import { auditPage } from '../pages/audit-page';
 import { enrolPage } from '../pages/enrol-page';
 import { CLIENT_ASSETS } from '../pages/generated/client-assets';
@@ -24,18 +25,6 @@ export const isReservedPath = (segments: readonly string[]): boolean => {
   return first === '.stepgate' || (first === '.well-known' && segments[1]?.toLowerCase() === 'stepgate');
 };
 
-const challengeJson = (ch: Challenge) => ({
-  id: ch.id,
-  rule: ch.rule,
-  bind: ch.bind,
-  factors: ch.factors,
-  max_age: ch.maxAgeSeconds,
-  action: ch.action,
-  matched_method: ch.matchedMethod,
-  body: ch.bodySummary ?? null,
-  expires_at: new Date(ch.expiresAt).toISOString(),
-});
-
 /** Build the reserved-path app for a runtime. Routes are matched on the canonical path. */
 export function createReservedApp(rt: Runtime): Hono {
   const app = new Hono({ strict: true });
@@ -50,6 +39,8 @@ export function createReservedApp(rt: Runtime): Hono {
         challenge_page: '/.stepgate/challenge/{id}',
         jwks: '/.well-known/stepgate/jwks.json',
         audit_jwks: '/.well-known/stepgate/audit-jwks.json',
+        prompt_jwks: '/.well-known/stepgate/prompt-jwks.json',
+        challenges: '/.stepgate/api/challenges',
         audit_events: '/.stepgate/api/admin/audit/events',
         enrol: '/.stepgate/enrol',
         audit_console: '/.stepgate/admin/audit',
@@ -58,6 +49,7 @@ export function createReservedApp(rt: Runtime): Hono {
     }),
   );
   app.get('/.stepgate/api/openapi.json', () => json(openapi));
+  app.get('/.well-known/stepgate/prompt-jwks.json', async () => json(await promptJwks(rt.keys), 200, { 'cache-control': 'public, max-age=300' }));
   app.get('/.well-known/stepgate/jwks.json', async () => json(await assertionJwks(rt.keys), 200, { 'cache-control': 'public, max-age=300' }));
   app.get('/.stepgate/api/policy.schema.json', () => json(policyJsonSchema()));
 

@@ -18,6 +18,8 @@ import type { Runtime } from '../step-up/runtime';
 import { backoffMs, MAX_ATTEMPTS_PER_CHALLENGE } from '../user-gate/user-gate';
 import { base64url } from '../../shared/canonical-action';
 import { auditRequest, hashRef } from '../audit/audit-log';
+import { signPrompt } from '../grants/prompt';
+import type { Challenge } from '../user-gate/user-gate';
 
 const VerifyBody = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('totp'), code: z.string().min(1).max(64) }),
@@ -68,7 +70,49 @@ export function cookieSecurity(rt: Runtime, url: string): boolean {
   return secure;
 }
 
+/** A challenge as Stepgate's API shows it (the approval page, the extension). */
+export const challengeJson = (ch: Challenge) => ({
+  id: ch.id,
+  rule: ch.rule,
+  bind: ch.bind,
+  factors: ch.factors,
+  max_age: ch.maxAgeSeconds,
+  action: ch.action,
+  matched_method: ch.matchedMethod,
+  body: ch.bodySummary ?? null,
+  expires_at: new Date(ch.expiresAt).toISOString(),
+});
+
 export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
+  // The extension asks which approvals this browser session has pending; each comes with the
+  // edge-signed prompt it must render from.
+  app.get('/.stepgate/api/challenges', async (c) => {
+    const me = await requireIdentity(rt, c.req.raw);
+    const host = new URL(c.req.url).hostname;
+    const nowS = Math.floor(rt.now() / 1000);
+    const list = await rt.userGate(me.sub).pendingChallenges(me.sid);
+    return json({
+      challenges: await Promise.all(
+        list.map(async (ch) => {
+          const view = { ...challengeJson(ch), created_at: new Date(ch.createdAt).toISOString(), held: ch.prompt };
+          return { ...view, prompt: await signPrompt(rt.keys, view, host, nowS, Math.floor(ch.expiresAt / 1000)) };
+        }),
+      ),
+    });
+  });
+
+  app.post('/.stepgate/api/challenges/:id/deny', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    const me = await requireIdentity(rt, req);
+    await jsonBody(req, z.strictObject({}));
+    const id = c.req.param('id');
+    const ch = await rt.userGate(me.sub).denyChallenge(id, me.sid);
+    if (!ch) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
+    await rt.audit.record({ type: 'request.denied', outcome: 'denied', ...(await auditBase(req, me)), rule: ch.rule, reason: 'denied-by-user', details: { challenge: await hashRef(id), method: ch.action.method, path: ch.action.path } });
+    return json({ denied: true, id });
+  });
+
   app.post('/.stepgate/api/challenges/:id/webauthn/options', async (c) => {
     const req = c.req.raw;
     requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);

@@ -33,6 +33,8 @@ export interface Runtime {
   backupChange: 'flag' | 'refuse';
   /** Origins besides the site's own that may run WebAuthn ceremonies for it (the extension's). */
   webauthnOrigins: readonly string[];
+  /** How long a request from the extension is held while its prompt is answered (HOLD_SECONDS, default 60). */
+  holdMs: number;
   /** Clock, milliseconds. Injectable for tests. */
   now(): number;
 }

@@ -118,6 +118,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           .split(',')
           .map((o) => o.trim())
           .filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
+        holdMs: Math.min(120, Math.max(1, Number.parseInt(String(env.HOLD_SECONDS ?? '60'), 10) || 60)) * 1000,
         now: options.now ?? Date.now,
       };
       r = { rt, reserved: createReservedApp(rt) };
@@ -269,7 +270,20 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         });
         return forwardAudited();
       }
+      // A fetch/XHR from a browser with the extension (its marker header) is held while the person
+      // answers the extension's prompt, then carried out once. Prompts are rationed per user.
+      const prompted = held === null && req.headers.get('stepgate-extension') === '1' && !isNavigation(req);
+      if (prompted) {
+        const ok = await gate.allowPrompt();
+        if (!ok.ok) {
+          await runtime.audit.record({ type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'prompt-rate-limit' });
+          return problem(ErrorCode.TooManyPrompts, 429, `Too many approval requests in the last minute. Try again after ${new Date(ok.retryAt).toISOString()}.`, { retry_at: new Date(ok.retryAt).toISOString() }, {
+            'retry-after': String(Math.max(1, Math.ceil((ok.retryAt - runtime.now()) / 1000))),
+          });
+        }
+      }
       const challenge = await gate.createChallenge({
+        prompt: prompted,
         sid: me.sid,
         rule: rule.id,
         bind: rule.bind,
@@ -304,9 +318,36 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           matched_method: matchedMethod,
           body_sha256: action.bodySha256,
           action_digest: digest,
-          held: kept,
+          held: kept || prompted,
+          prompt: prompted,
         },
       });
+      if (prompted) {
+        const d = await gate.awaitDecision(challenge.id, me.sid, runtime.holdMs);
+        if (d.kind === 'denied') return problem(ErrorCode.StepUpDenied, 403, 'You denied this action.');
+        if (d.kind === 'approved') {
+          // Spend what the approval produced, exactly as a repeated request would.
+          const approval = digest ? await gate.consumeApproval(me.sid, digest, rule.id) : { amr: d.amr, authTime: Math.floor(runtime.now() / 1000) };
+          if (approval) {
+            ctx.identity = me;
+            ctx.assertion = await signAssertion(
+              runtime.keys,
+              { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr: approval.amr, auth_time: approval.authTime, ...(digest ? { act: digest } : {}) },
+              Math.floor(runtime.now() / 1000),
+            );
+            await runtime.audit.record({
+              type: 'grant.used',
+              outcome: 'success',
+              actor: me.sub,
+              via: 'session',
+              ...where,
+              details: { bind: rule.bind, amr: approval.amr, action_digest: digest, held: true, prompt: true, auth_time: new Date(approval.authTime * 1000).toISOString() },
+            });
+            return forwardAudited();
+          }
+        }
+        // Timed out (or the approval was spent elsewhere): the normal answer, with the challenge.
+      }
       return stepUpRequired(req, challenge, `${canonical.protocol}//${canonical.host}`, kept);
     } catch (err) {
       return errorResponse(err);

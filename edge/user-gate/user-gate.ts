@@ -71,7 +71,15 @@ const MIGRATIONS: readonly string[] = [
      challenge TEXT PRIMARY KEY, sid TEXT NOT NULL, sealed TEXT NOT NULL, approved INTEGER NOT NULL DEFAULT 0,
      expires_at INTEGER NOT NULL);`,
   `CREATE TABLE webauthn_challenges (key TEXT PRIMARY KEY, sid TEXT NOT NULL, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
+  `CREATE TABLE prompts (at INTEGER NOT NULL);
+   ALTER TABLE challenges ADD COLUMN prompt INTEGER NOT NULL DEFAULT 0;`,
 ];
+
+/** How a held request's challenge ended. */
+export type Decision = { kind: 'approved'; amr: string[] } | { kind: 'denied' } | { kind: 'timeout' } | { kind: 'gone' };
+
+/** Held prompts (extension approvals) a user may be sent per minute: push bombing meets a wall. */
+export const MAX_PROMPTS_PER_MINUTE = 5;
 
 /** Largest sealed held request kept: Durable Object SQLite rows hold at most 2 MB. */
 export const MAX_HELD_BYTES = 1_900_000;
@@ -106,6 +114,8 @@ function migrate(sql: SqlStorage): void {
 
 export class UserGate extends DurableObject<Record<string, unknown>> {
   private readonly sql: SqlStorage;
+  /** Requests held while their challenge is answered in the extension, by challenge id. */
+  private readonly waiters = new Map<string, ((d: Decision) => void)[]>();
   /** Injectable clock for tests. */
   now: () => number = Date.now;
 
@@ -157,7 +167,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   }
 
   /** Record a new challenge and return it. Expired challenges are swept first; the open count is capped. */
-  async createChallenge(input: ChallengeInput): Promise<Challenge> {
+  async createChallenge(input: ChallengeInput & { prompt?: boolean }): Promise<Challenge> {
     const now = this.now();
     this.sql.exec('DELETE FROM challenges WHERE expires_at <= ?', now);
     const open = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM challenges').one().n;
@@ -175,13 +185,85 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       status: 'pending',
     };
     this.sql.exec(
-      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at, prompt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       challenge.id, input.sid, input.rule, input.bind, JSON.stringify(input.factors), input.maxAgeSeconds,
       input.actionDigest, JSON.stringify({ ...input.action, summary: input.bodySummary ?? null }), input.matchedMethod, now, challenge.expiresAt,
+      input.prompt ? 1 : 0,
     );
     await this.scheduleSweep(challenge.expiresAt);
     return challenge;
+  }
+
+  /**
+   * Count a prompt against the user's budget (MAX_PROMPTS_PER_MINUTE in any 60 s): refused, with
+   * when to retry, once it is spent.
+   */
+  async allowPrompt(): Promise<{ ok: true } | { ok: false; retryAt: number }> {
+    const now = this.now();
+    this.sql.exec('DELETE FROM prompts WHERE at <= ?', now - 60_000);
+    const rows = this.sql.exec<{ at: number }>('SELECT at FROM prompts ORDER BY at ASC').toArray();
+    if (rows.length >= MAX_PROMPTS_PER_MINUTE) return { ok: false, retryAt: rows[0]!.at + 60_000 };
+    this.sql.exec('INSERT INTO prompts (at) VALUES (?)', now);
+    return { ok: true };
+  }
+
+  /** This session's pending challenges, newest first (what the extension offers to approve). */
+  async pendingChallenges(sid: string): Promise<(Challenge & { prompt: boolean })[]> {
+    return this.sql
+      .exec<ChallengeRow & { prompt: number }>('SELECT * FROM challenges WHERE sid = ? AND expires_at > ? ORDER BY created_at DESC LIMIT 20', sid, this.now())
+      .toArray()
+      .map((r) => ({ ...toChallenge(r), prompt: r.prompt === 1 }));
+  }
+
+  /**
+   * Hold the caller until the challenge is approved, denied, or `timeoutMs` passes. The request
+   * that waits here is carried out by its caller only on "approved".
+   */
+  async awaitDecision(id: string, sid: string, timeoutMs: number): Promise<Decision> {
+    const row = this.sql.exec<{ id: string }>('SELECT id FROM challenges WHERE id = ? AND sid = ? AND expires_at > ?', id, sid, this.now()).toArray()[0];
+    if (!row) return { kind: 'gone' };
+    return new Promise<Decision>((resolve) => {
+      const list = this.waiters.get(id) ?? [];
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (d: Decision) => {
+        clearTimeout(timer);
+        resolve(d);
+      };
+      list.push(done);
+      this.waiters.set(id, list);
+      timer = setTimeout(() => {
+        const left = (this.waiters.get(id) ?? []).filter((w) => w !== done);
+        if (left.length) this.waiters.set(id, left);
+        else this.waiters.delete(id);
+        resolve({ kind: 'timeout' });
+      }, timeoutMs);
+    });
+  }
+
+  /**
+   * The person refused the challenge (in the extension's prompt): it is gone, the refusal counts
+   * as a failure (so repeated prompts meet the back-off), and a held request is refused.
+   */
+  async denyChallenge(id: string, sid: string): Promise<Challenge | null> {
+    const now = this.now();
+    const row = this.sql.exec<ChallengeRow>('DELETE FROM challenges WHERE id = ? AND sid = ? AND expires_at > ? RETURNING *', id, sid, now).toArray()[0];
+    if (!row) return null;
+    this.sql.exec('DELETE FROM held WHERE challenge = ?', id);
+    const consecutive = this.failures().consecutive + 1;
+    this.sql.exec(
+      'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET consecutive = excluded.consecutive, locked_until = excluded.locked_until',
+      consecutive,
+      now + backoffMs(consecutive),
+    );
+    this.decide(id, { kind: 'denied' });
+    return toChallenge(row);
+  }
+
+  private decide(id: string, d: Decision): void {
+    const list = this.waiters.get(id);
+    this.waiters.delete(id);
+    for (const w of list ?? []) w(d);
   }
 
   /** A pending, unexpired challenge of this session, or null (never another session's). */
@@ -248,6 +330,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       );
       await this.scheduleSweep(expiresAt);
     }
+    this.decide(id, { kind: 'approved', amr });
     return ch;
   }
 
@@ -290,6 +373,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     this.sql.exec('DELETE FROM approvals WHERE expires_at <= ?', now);
     this.sql.exec('DELETE FROM held WHERE expires_at <= ?', now);
     this.sql.exec('DELETE FROM webauthn_challenges WHERE expires_at <= ?', now);
+    this.sql.exec('DELETE FROM prompts WHERE at <= ?', now - 60_000);
     const next = this.sql.exec<{ t: number | null }>(
       'SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM challenges UNION ALL SELECT MIN(expires_at) FROM approvals UNION ALL SELECT MIN(expires_at) FROM held)',
     ).one().t;

@@ -1,0 +1,122 @@
+/**
+ * The edge side of the extension: a fetch marked by the extension is held while its prompt is
+ * answered, then carried out exactly once — or refused when denied, answered 401 on timeout, and
+ * rationed against push bombing. The prompt the extension shows is signed by the edge.
+ */
+import { createExecutionContext, env } from 'cloudflare:test';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { createGateway } from '../../edge/gateway';
+import { listEvents } from '../../edge/audit/audit-store';
+import { parseKeyring } from '../../edge/crypto/keyring';
+import { MAX_PROMPTS_PER_MINUTE } from '../../edge/user-gate/user-gate';
+import { enrolTotp, gw, ORIGIN, post, type Person } from '../support/edge-flow';
+import { sessionCookie } from '../support/session';
+
+const EXT = 'chrome-extension://leldacdejfbkleoogdbophfdkoapmfbd'; // WEBAUTHN_ORIGINS in wrangler.toml
+const originUrl = inject('originUrl');
+const deletesSeen = async (marker: string) =>
+  ((await (await fetch(`${originUrl}/__demo/requests`)).json()) as { method: string; url: string }[]).filter((r) => r.method === 'DELETE' && r.url.includes(marker));
+const marked = (p: Person, path: string) => gw(path, { method: 'DELETE', headers: { cookie: p.cookie, 'stepgate-extension': '1', 'sec-fetch-mode': 'cors' } });
+/** The extension's view: pending challenges, as it polls them. */
+const pending = async (p: Person) => {
+  const r = await gw('/.stepgate/api/challenges', { headers: { cookie: p.cookie } });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { challenges: { id: string; held: boolean; action: { method: string; path: string }; prompt: string }[] }).challenges;
+};
+const waitForPending = async (p: Person, path: string) => {
+  for (let i = 0; i < 100; i++) {
+    const c = (await pending(p)).find((x) => x.held && x.action.path === path);
+    if (c) return c;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no pending challenge for ${path}`);
+};
+const extPost = (path: string, p: Person, body: unknown = {}) => post(path, p.cookie, body, { origin: EXT });
+
+let ann: Person;
+beforeAll(async () => {
+  ann = await enrolTotp('ann-ext');
+});
+
+describe('a fetch marked by the extension', () => {
+  it('is held until approved in the prompt, then carried out exactly once; the prompt is signed by the edge', async () => {
+    const held = marked(ann, '/api/projects/3?m=ext-approve');
+    const c = await waitForPending(ann, '/api/projects/3');
+    // What the extension renders comes from the signed payload.
+    const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
+    const { payload, protectedHeader } = await jwtVerify(c.prompt, createLocalJWKSet(jwks), { issuer: 'stepgate', audience: 'app.test', typ: 'stepgate-prompt+jwt' });
+    expect(protectedHeader.kid).toMatch(/^sg-prompt-/);
+    expect(payload).toMatchObject({ id: c.id, rule: 'delete-project', bind: 'action', held: true, action: { method: 'DELETE', path: '/api/projects/3', query: 'm=ext-approve' } });
+    // The assertion keys do not verify prompts, and the prompt keys do not verify assertions.
+    const assertionKeys = (await (await gw('/.well-known/stepgate/jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
+    await expect(jwtVerify(c.prompt, createLocalJWKSet(assertionKeys))).rejects.toThrow();
+
+    const ok = await extPost(`/.stepgate/api/challenges/${c.id}/verify`, ann, { method: 'totp', code: await ann.code() });
+    expect(ok.status).toBe(200);
+    const res = await held;
+    expect(res.status).toBe(200);
+    expect(await deletesSeen('m=ext-approve')).toHaveLength(1);
+    // The approval was spent by the held request: repeating it is challenged again.
+    expect((await gw('/api/projects/3?m=ext-approve', { method: 'DELETE', headers: { cookie: ann.cookie } })).status).toBe(401);
+    expect(await deletesSeen('m=ext-approve')).toHaveLength(1);
+    expect(await pending(ann)).not.toContainEqual(expect.objectContaining({ id: c.id }));
+  });
+
+  it('is refused with ERR_STEP_UP_DENIED when the person denies it, and the denial is audited', async () => {
+    const held = marked(ann, '/api/projects/4?m=ext-deny');
+    const c = await waitForPending(ann, '/api/projects/4');
+    expect((await extPost(`/.stepgate/api/challenges/${c.id}/deny`, ann)).status).toBe(200);
+    const res = await held;
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: 'ERR_STEP_UP_DENIED' });
+    expect(await deletesSeen('m=ext-deny')).toEqual([]);
+    expect((await extPost(`/.stepgate/api/challenges/${c.id}/deny`, ann)).status).toBe(404); // gone
+    const ring = parseKeyring(env.STEPGATE_KEYS);
+    const { events } = await listEvents(env.DB, ring, 'default', { user: 'ann-ext', types: ['request.denied'] }, { limit: 10, order: 'desc' });
+    expect(events[0]!.event).toMatchObject({ reason: 'denied-by-user', rule: 'delete-project', details: { method: 'DELETE', path: '/api/projects/4' } });
+  });
+
+  it('answers the normal 401 when nobody answers in time, and the approval can still be given', async () => {
+    const quick = { ...env, HOLD_SECONDS: '1' };
+    const g = createGateway(quick);
+    const res = await g.fetch(new Request(`${ORIGIN}/api/projects/5?m=ext-timeout`, { method: 'DELETE', headers: { cookie: ann.cookie, 'stepgate-extension': '1' } }), quick, createExecutionContext());
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: 'ERR_STEP_UP_REQUIRED', challenge_id: expect.any(String) });
+    expect(await deletesSeen('m=ext-timeout')).toEqual([]);
+  });
+
+  it('cannot be denied or listed by another session, or denied cross-site', async () => {
+    const held = marked(ann, '/api/projects/6?m=ext-other');
+    const c = await waitForPending(ann, '/api/projects/6');
+    const other = { ...ann, cookie: await sessionCookie('ann-ext', 'another-session') };
+    expect(await pending(other)).toEqual([]);
+    expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, other.cookie, {}, { origin: EXT })).status).toBe(404);
+    expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, ann.cookie, {}, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await extPost(`/.stepgate/api/challenges/${c.id}/deny`, ann)).status).toBe(200);
+    expect((await held).status).toBe(403);
+  });
+
+  it(`is rationed: at most ${MAX_PROMPTS_PER_MINUTE} prompts per person per minute (push bombing), then 429`, async () => {
+    const bo = await enrolTotp('bo-ext');
+    const quick = { ...env, HOLD_SECONDS: '1' };
+    const g = createGateway(quick);
+    const send = (i: number) =>
+      g.fetch(new Request(`${ORIGIN}/api/projects/${i}?m=ext-bomb`, { method: 'DELETE', headers: { cookie: bo.cookie, 'stepgate-extension': '1' } }), quick, createExecutionContext());
+    const answers = await Promise.all(Array.from({ length: MAX_PROMPTS_PER_MINUTE + 3 }, (_, i) => send(i + 1)));
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 401)).toHaveLength(MAX_PROMPTS_PER_MINUTE);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+    const limited = answers.find((r) => r.status === 429)!;
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited.json()).toMatchObject({ code: 'ERR_TOO_MANY_PROMPTS' });
+    expect(await deletesSeen('m=ext-bomb')).toEqual([]);
+  });
+
+  it('unmarked requests are answered at once as before (no hold)', async () => {
+    const t0 = Date.now();
+    const r = await gw('/api/projects/7?m=ext-unmarked', { method: 'DELETE', headers: { cookie: ann.cookie } });
+    expect(r.status).toBe(401);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
