@@ -44,7 +44,7 @@ beforeAll(async () => {
   daveReader = await factorsStepUp(dave);
 
   // Tina deletes a project: challenged, approves with TOTP, the identical DELETE passes once.
-  const path = '/api/projects/7?m=audit-flow';
+  const path = '/api/projects/67?m=audit-flow';
   const first = await gw(path, { method: 'DELETE', headers: { cookie: tina.cookie, 'cf-connecting-ip': '198.51.100.23', 'user-agent': 'AuditTest/1.0' } });
   expect(first.status).toBe(401);
   const { challenge_id } = (await first.json()) as { challenge_id: string };
@@ -74,7 +74,7 @@ describe('one event per decision', () => {
       via: 'session',
       app: 'app.test',
       rule: 'delete-project',
-      request: { method: 'DELETE', path: '/api/projects/7', query_keys: ['m'], ip: '198.51.100.23', user_agent: 'AuditTest/1.0' },
+      request: { method: 'DELETE', path: '/api/projects/67', query_keys: ['m'], ip: '198.51.100.23', user_agent: 'AuditTest/1.0' },
       details: { bind: 'action', held: false },
     });
     expect(issued.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -83,7 +83,7 @@ describe('one event per decision', () => {
   });
 
   it('records failures with their reason, and the person who failed', async () => {
-    const r = await gw('/api/projects/8?m=audit-fail', { method: 'DELETE', headers: { cookie: tina.cookie } });
+    const r = await gw('/api/projects/68?m=audit-fail', { method: 'DELETE', headers: { cookie: tina.cookie } });
     const { challenge_id } = (await r.json()) as { challenge_id: string };
     expect((await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tina.cookie, { method: 'totp', code: '123456' })).status).toBe(401);
     const { events } = await list('user=tina-audit&type=factor.failed&outcome=failure');
@@ -91,7 +91,7 @@ describe('one event per decision', () => {
   });
 
   it('records requests refused for want of an identity, without a person', async () => {
-    expect((await gw('/api/projects/9?m=anon', { method: 'DELETE' })).status).toBe(401);
+    expect((await gw('/api/projects/69?m=anon', { method: 'DELETE' })).status).toBe(401);
     const { events } = await list('type=request.denied');
     expect(events[0]!.event).toMatchObject({ type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', reason: 'identity-missing', rule: 'delete-project' });
   });
@@ -149,7 +149,7 @@ describe('reading the log', () => {
     const csv = await (await gw('/.stepgate/api/admin/audit/export?format=csv&user=tina-audit', { headers: { cookie: daveReader } })).text();
     const rows = csv.trim().split('\r\n');
     expect(rows[0]).toBe('seq,time,type,outcome,user,via,target,app,method,path,rule,factor,reason,ip,user_agent,details,id,hash');
-    expect(rows.some((r) => r.includes(',grant.used,success,tina-audit,session,,app.test,DELETE,/api/projects/7,delete-project,'))).toBe(true);
+    expect(rows.some((r) => r.includes(',grant.used,success,tina-audit,session,,app.test,DELETE,/api/projects/67,delete-project,'))).toBe(true);
 
     const ocsf = (await (await gw('/.stepgate/api/admin/audit/export?format=ocsf&user=tina-audit', { headers: { cookie: daveReader } })).text())
       .trim()
@@ -158,7 +158,7 @@ describe('reading the log', () => {
     const byType = (t: string) => ocsf.find((o) => (o.unmapped as { stepgate_type: string }).stepgate_type === t)!;
     expect(byType('factor.verified')).toMatchObject({ class_uid: 3002, category_uid: 3, activity_id: 1, type_uid: 300201, status_id: 1, user: { uid: 'tina-audit' }, is_mfa: true });
     expect(byType('factor.enrolled')).toMatchObject({ class_uid: 3001, activity_id: 10, type_uid: 300110, user: { uid: 'tina-audit' } });
-    expect(byType('request.forwarded')).toMatchObject({ class_uid: 6003, type_uid: 600399, api: { operation: 'DELETE /api/projects/7' }, src_endpoint: { ip: '198.51.100.23' } });
+    expect(byType('request.forwarded')).toMatchObject({ class_uid: 6003, type_uid: 600399, api: { operation: 'DELETE /api/projects/67' }, src_endpoint: { ip: '198.51.100.23' } });
     for (const o of ocsf) {
       expect(o.type_uid).toBe((o.class_uid as number) * 100 + (o.activity_id as number));
       expect(typeof o.time).toBe('number');
@@ -198,7 +198,7 @@ describe('personal API tokens', () => {
 
 describe('fail closed', () => {
   it('when the audit record cannot be written, the approved action is not forwarded (503)', async () => {
-    const path = '/api/projects/11?m=audit-down';
+    const path = '/api/projects/71?m=audit-down';
     const first = await gw(path, { method: 'DELETE', headers: { cookie: tina.cookie } });
     const { challenge_id } = (await first.json()) as { challenge_id: string };
     expect((await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tina.cookie, { method: 'totp', code: await tina.code() })).status).toBe(200);

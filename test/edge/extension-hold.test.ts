@@ -41,13 +41,13 @@ beforeAll(async () => {
 
 describe('a fetch marked by the extension', () => {
   it('is held until approved in the prompt, then carried out exactly once; the prompt is signed by the edge', async () => {
-    const held = marked(ann, '/api/projects/3?m=ext-approve');
-    const c = await waitForPending(ann, '/api/projects/3');
+    const held = marked(ann, '/api/projects/83?m=ext-approve');
+    const c = await waitForPending(ann, '/api/projects/83');
     // What the extension renders comes from the signed payload.
     const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
     const { payload, protectedHeader } = await jwtVerify(c.prompt, createLocalJWKSet(jwks), { issuer: 'stepgate', audience: 'app.test', typ: 'stepgate-prompt+jwt' });
     expect(protectedHeader.kid).toMatch(/^sg-prompt-/);
-    expect(payload).toMatchObject({ id: c.id, rule: 'delete-project', bind: 'action', held: true, action: { method: 'DELETE', path: '/api/projects/3', query: 'm=ext-approve' } });
+    expect(payload).toMatchObject({ id: c.id, rule: 'delete-project', bind: 'action', held: true, action: { method: 'DELETE', path: '/api/projects/83', query: 'm=ext-approve' } });
     // The assertion keys do not verify prompts, and the prompt keys do not verify assertions.
     const assertionKeys = (await (await gw('/.well-known/stepgate/jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
     await expect(jwtVerify(c.prompt, createLocalJWKSet(assertionKeys))).rejects.toThrow();
@@ -58,14 +58,14 @@ describe('a fetch marked by the extension', () => {
     expect(res.status).toBe(200);
     expect(await deletesSeen('m=ext-approve')).toHaveLength(1);
     // The approval was spent by the held request: repeating it is challenged again.
-    expect((await gw('/api/projects/3?m=ext-approve', { method: 'DELETE', headers: { cookie: ann.cookie } })).status).toBe(401);
+    expect((await gw('/api/projects/83?m=ext-approve', { method: 'DELETE', headers: { cookie: ann.cookie } })).status).toBe(401);
     expect(await deletesSeen('m=ext-approve')).toHaveLength(1);
     expect(await pending(ann)).not.toContainEqual(expect.objectContaining({ id: c.id }));
   });
 
   it('is refused with ERR_STEP_UP_DENIED when the person denies it, and the denial is audited', async () => {
-    const held = marked(ann, '/api/projects/4?m=ext-deny');
-    const c = await waitForPending(ann, '/api/projects/4');
+    const held = marked(ann, '/api/projects/84?m=ext-deny');
+    const c = await waitForPending(ann, '/api/projects/84');
     expect((await extPost(`/.stepgate/api/challenges/${c.id}/deny`, ann)).status).toBe(200);
     const res = await held;
     expect(res.status).toBe(403);
@@ -74,21 +74,21 @@ describe('a fetch marked by the extension', () => {
     expect((await extPost(`/.stepgate/api/challenges/${c.id}/deny`, ann)).status).toBe(404); // gone
     const ring = parseKeyring(env.STEPGATE_KEYS);
     const { events } = await listEvents(env.DB, ring, 'default', { user: 'ann-ext', types: ['request.denied'] }, { limit: 10, order: 'desc' });
-    expect(events[0]!.event).toMatchObject({ reason: 'denied-by-user', rule: 'delete-project', details: { method: 'DELETE', path: '/api/projects/4' } });
+    expect(events[0]!.event).toMatchObject({ reason: 'denied-by-user', rule: 'delete-project', details: { method: 'DELETE', path: '/api/projects/84' } });
   });
 
   it('answers the normal 401 when nobody answers in time, and the approval can still be given', async () => {
     const quick = { ...env, HOLD_SECONDS: '1' };
     const g = createGateway(quick);
-    const res = await g.fetch(new Request(`${ORIGIN}/api/projects/5?m=ext-timeout`, { method: 'DELETE', headers: { cookie: ann.cookie, 'stepgate-extension': '1' } }), quick, createExecutionContext());
+    const res = await g.fetch(new Request(`${ORIGIN}/api/projects/85?m=ext-timeout`, { method: 'DELETE', headers: { cookie: ann.cookie, 'stepgate-extension': '1' } }), quick, createExecutionContext());
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'ERR_STEP_UP_REQUIRED', challenge_id: expect.any(String) });
     expect(await deletesSeen('m=ext-timeout')).toEqual([]);
   });
 
   it('cannot be denied or listed by another session, or denied cross-site', async () => {
-    const held = marked(ann, '/api/projects/6?m=ext-other');
-    const c = await waitForPending(ann, '/api/projects/6');
+    const held = marked(ann, '/api/projects/86?m=ext-other');
+    const c = await waitForPending(ann, '/api/projects/86');
     const other = { ...ann, cookie: await sessionCookie('ann-ext', 'another-session') };
     expect(await pending(other)).toEqual([]);
     expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, other.cookie, {}, { origin: EXT })).status).toBe(404);
@@ -102,7 +102,7 @@ describe('a fetch marked by the extension', () => {
     const quick = { ...env, HOLD_SECONDS: '1' };
     const g = createGateway(quick);
     const send = (i: number) =>
-      g.fetch(new Request(`${ORIGIN}/api/projects/${i}?m=ext-bomb`, { method: 'DELETE', headers: { cookie: bo.cookie, 'stepgate-extension': '1' } }), quick, createExecutionContext());
+      g.fetch(new Request(`${ORIGIN}/api/projects/${94 + i}?m=ext-bomb`, { method: 'DELETE', headers: { cookie: bo.cookie, 'stepgate-extension': '1' } }), quick, createExecutionContext());
     const answers = await Promise.all(Array.from({ length: MAX_PROMPTS_PER_MINUTE + 3 }, (_, i) => send(i + 1)));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 401)).toHaveLength(MAX_PROMPTS_PER_MINUTE);
@@ -115,7 +115,7 @@ describe('a fetch marked by the extension', () => {
 
   it('unmarked requests are answered at once as before (no hold)', async () => {
     const t0 = Date.now();
-    const r = await gw('/api/projects/7?m=ext-unmarked', { method: 'DELETE', headers: { cookie: ann.cookie } });
+    const r = await gw('/api/projects/87?m=ext-unmarked', { method: 'DELETE', headers: { cookie: ann.cookie } });
     expect(r.status).toBe(401);
     expect(Date.now() - t0).toBeLessThan(5000);
   });
