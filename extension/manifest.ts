@@ -4,6 +4,15 @@ export type Browser = 'chrome' | 'firefox';
 
 export const EXTENSION_VERSION = '0.1.0';
 
+/**
+ * The public key of the development build. With it, Chrome gives the unpacked extension a fixed id,
+ * `leldacdejfbkleoogdbophfdkoapmfbd`, which the demo's `WEBAUTHN_ORIGINS` allow-lists. A public
+ * key, not a secret. Store packages drop it (the store assigns its own id): see extension/package.ts.
+ */
+export const DEV_PUBLIC_KEY =
+  'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvkRkFKFy4MnIdh7Y/0Pso9fSouVBnenGGSYPuBCLwyDD29yI4Gx+ErB4GhSZS5nNuUqbCcLQczTZPKwBksNAJZMGpZaDlaiceHYq0ytV1EHF/yS5NrTpXcqm6insHl4KlWd3HxndcJXdCFVc20TgAAlIwSlMzJp0wB5Ge8tlUlNF+SWWX8Q60YvV8W83uw2YnbiYwX19vnEqAEjJMlAL5DxHZX5DaVys6pX2I0JAbFB80xbSJEobp2o+JZccxZVj2HGvStGULg7AC3tM/FBxmlwkrzU2j2tPcyEpV6XqJrsz6MgbXKv595iCAN6VOUGzJdan5NAXnA5ophG+P9vg9QIDAQAB';
+export const DEV_EXTENSION_ID = 'leldacdejfbkleoogdbophfdkoapmfbd';
+
 export function manifest(browser: Browser): Record<string, unknown> {
   const base = {
     manifest_version: 3,
@@ -11,7 +20,9 @@ export function manifest(browser: Browser): Record<string, unknown> {
     version: EXTENSION_VERSION,
     description: 'Approve sensitive actions on sites protected by Stepgate, seeing exactly what you approve.',
     action: { default_popup: 'popup/index.html', default_title: 'Stepgate' },
-    permissions: ['storage'],
+    options_ui: { page: 'options/index.html', open_in_tab: true },
+    // Each one is explained in docs/extension.md.
+    permissions: ['storage', 'declarativeNetRequest', 'webRequest', 'alarms', 'activeTab'],
     // Sites are paired one by one at run time; nothing is granted at install.
     optional_host_permissions: ['https://*/*', 'http://127.0.0.1/*', 'http://localhost/*'],
     content_security_policy: { extension_pages: "script-src 'self'; object-src 'none'; base-uri 'none'" },
@@ -20,8 +31,12 @@ export function manifest(browser: Browser): Record<string, unknown> {
     return {
       ...base,
       background: { scripts: ['background.js'], type: 'module' },
-      browser_specific_settings: { gecko: { id: 'stepgate@stepgate.invalid', strict_min_version: '128.0' } },
+      browser_specific_settings: {
+        // 142: data_collection_permissions on desktop and Android; Ed25519 in WebCrypto (prompt signatures), storage.session, DNR modifyHeaders.
+        gecko: { id: 'stepgate@stepgate.invalid', strict_min_version: '142.0', data_collection_permissions: { required: ['none'] } },
+      },
     };
   }
-  return { ...base, background: { service_worker: 'background.js', type: 'module' }, minimum_chrome_version: '122' };
+  // 137: Ed25519 in WebCrypto, which verifies the edge-signed prompts.
+  return { ...base, key: DEV_PUBLIC_KEY, background: { service_worker: 'background.js', type: 'module' }, minimum_chrome_version: '137' };
 }

@@ -1,6 +1,7 @@
 /**
  * @module Builds the extension for one browser (`--mode chrome|firefox`) into dist/extension/<browser>,
- * with the manifest generated from extension/manifest.ts. Readable output: no minification.
+ * with the manifest generated from extension/manifest.ts. One entry per context: background,
+ * popup, options, prompt. Readable output: no minification.
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
@@ -20,15 +21,21 @@ export default defineConfig(({ mode }) => {
   return {
     root: `${here}src`,
     base: '',
+    logLevel: 'warn',
     plugins: [emitManifest(browser)],
     build: {
       outDir: `${here}../dist/extension/${browser}`,
       emptyOutDir: true,
       minify: false,
-      target: browser === 'firefox' ? 'firefox128' : 'chrome122',
+      target: browser === 'firefox' ? 'firefox140' : 'chrome137',
       modulePreload: false,
       rollupOptions: {
-        input: { background: `${here}src/background/index.ts`, popup: `${here}src/popup/index.html` },
+        input: {
+          background: `${here}src/background/index.ts`,
+          popup: `${here}src/popup/index.html`,
+          options: `${here}src/options/index.html`,
+          prompt: `${here}src/prompt/index.html`,
+        },
         output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js', assetFileNames: 'assets/[name][extname]' },
       },
     },

@@ -1,9 +1,93 @@
 /** @module The extension's typed message map: every message between its contexts, declared once. */
 
+/** A site the person paired, as kept in `storage.local` (nothing secret: no codes, tokens or cookies). */
+export interface PairedSite {
+  /** `scheme://host[:port]`, lower-case, no path. */
+  origin: string;
+  /** What the person sees; the host unless the site names itself. */
+  name: string;
+  /** When it was paired (ms since the epoch). */
+  pairedAt: number;
+  /** The declarativeNetRequest dynamic rule that marks this site's fetch/XHR with `Stepgate-Extension: 1`. */
+  ruleId: number;
+}
+
+/** A paired site with what the extension could find out about it just now. */
+export interface SiteStatus extends PairedSite {
+  /** The host permission is still granted (the person can revoke it in the browser's settings). */
+  permission: boolean;
+  /** null when the site could not be asked (offline, no permission). */
+  signedIn: boolean | null;
+  factors: { webauthn: number; totp: number; recoveryCodesLeft: number } | null;
+  /** Prompts refused by the site (429 ERR_TOO_MANY_PROMPTS) until this time, if any. */
+  throttledUntil: number | null;
+  /** A person-readable problem, when something did not work. */
+  problem: string | null;
+}
+
+/** The canonical action of a challenge, as the edge signed it. */
+export interface PromptAction {
+  method: string;
+  host: string;
+  path: string;
+  query: string;
+  bodySha256: string;
+}
+
+/**
+ * What an approval prompt shows: the payload of the edge-signed `prompt` JWS after verification
+ * (signature, `typ`, `iss`, `aud` = the site's host, `exp`). Never built from unsigned fields.
+ */
+export interface VerifiedPrompt {
+  id: string;
+  rule: string;
+  bind: 'session' | 'action';
+  factors: string[];
+  max_age: number;
+  action: PromptAction;
+  matched_method: string;
+  body: { kind: string; bytes: number; fields: { name: string; value: string }[]; truncated: boolean } | null;
+  created_at: string;
+  expires_at: string;
+  /** A page's fetch is being held for this answer. */
+  held: boolean;
+}
+
+/** A pending approval on a paired site. */
+export interface PendingPrompt {
+  site: string;
+  prompt: VerifiedPrompt;
+}
+
+/** A refusal a context can show: a stable `code` to switch on, a sentence to show. */
+export interface Failure {
+  ok: false;
+  code: string;
+  message: string;
+}
+export type Reply<T extends object = object> = ({ ok: true } & T) | Failure;
+
 /** Request and response types per message key. Handlers are looked up by key, never by if/else chains. */
 export interface MessageMap {
   /** Popup → background: the extension's state for display. */
-  'status/get': { request: Record<string, never>; response: { version: string; pairedSites: string[] } };
+  'status/get': { request: Record<string, never>; response: { version: string; pairedSites: string[]; pending: PendingPrompt[] } };
+  /** Popup, options → background: the paired sites and how each one is doing (asks each site). */
+  'sites/list': { request: Record<string, never>; response: { sites: SiteStatus[] } };
+  /**
+   * Popup, options → background: pair a site whose host permission the page has just obtained
+   * (`permissions.request` needs the page's user gesture, so the page asks, the background pairs).
+   */
+  'sites/pair': { request: { origin: string }; response: Reply<{ site: PairedSite }> };
+  /** Options → background: forget a site, its marker rule and its host permission. */
+  'sites/unpair': { request: { origin: string }; response: Reply };
+  /** Popup → background: ask every paired site for pending approvals now. */
+  'prompts/poll': { request: Record<string, never>; response: { pending: PendingPrompt[] } };
+  /** Popup → background: open (or focus) the prompt window of a pending approval. */
+  'prompts/open': { request: { site: string; id: string }; response: Reply };
+  /** Prompt page → background: the verified prompt to show, fetched and checked afresh. */
+  'prompt/get': { request: { site: string; id: string }; response: Reply<{ prompt: VerifiedPrompt }> };
+  /** Prompt page → background: the prompt was answered or is gone; recount the badge. */
+  'prompt/settled': { request: { site: string; id: string; outcome: 'approved' | 'denied' | 'expired' | 'gone' }; response: Reply };
 }
 
 export type MessageKey = keyof MessageMap;

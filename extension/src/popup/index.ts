@@ -1,9 +1,104 @@
-/** @module The popup: shows which sites are paired. */
+/**
+ * @module The popup: this tab's site (pair it in one click), pending approvals, paired sites at a
+ * glance. Opening it also asks every paired site for pending approvals.
+ */
 import browser from 'webextension-polyfill';
-import type { MessageMap } from '../../../shared/messages';
+import type { PendingPrompt, SiteStatus } from '../../../shared/messages';
+import { $, h, mount } from '../lib/dom';
+import { send } from '../lib/messaging';
+import { siteState, throttleNotice } from '../lib/site-view';
+import { permissionPattern, siteOrigin } from '../lib/sites';
 
-const status = document.getElementById('status')!;
-const res = (await browser.runtime.sendMessage({ type: 'status/get', payload: {} })) as MessageMap['status/get']['response'];
-status.textContent = res.pairedSites.length
-  ? `Paired with ${res.pairedSites.join(', ')}`
-  : `No paired sites yet (version ${res.version}).`;
+const status = $('status');
+
+/** The active tab's site, if it is one that can be paired (the activeTab permission lets us read its address). */
+async function currentSite(): Promise<string | null> {
+  const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
+  if (!tab?.url) return null;
+  try {
+    return siteOrigin(tab.url);
+  } catch {
+    return null;
+  }
+}
+
+function pair(origin: string, button: HTMLButtonElement, out: HTMLElement): void {
+  button.disabled = true;
+  out.textContent = '';
+  // Why: permissions.request must be called from the click itself (a user gesture), before any await.
+  const granted = browser.permissions.request({ origins: [permissionPattern(origin)] });
+  void (async () => {
+    if (!(await granted)) {
+      out.textContent = 'Not paired: the permission was not granted.';
+      button.disabled = false;
+      return;
+    }
+    out.textContent = 'Pairing…';
+    const r = await send('sites/pair', { origin });
+    out.textContent = r.ok ? `Paired with ${r.site.name}.` : r.message;
+    out.className = r.ok ? 'ok' : 'error';
+    if (r.ok) await refresh();
+    else button.disabled = false;
+  })();
+}
+
+function renderThisSite(origin: string | null, sites: SiteStatus[]): void {
+  const section = $('this-site');
+  if (!origin) return mount(section, h('p', { class: 'muted', text: 'This tab is not a web site Stepgate can pair with.' }));
+  const site = sites.find((s) => s.origin === origin);
+  const out = h('p', { id: 'pair-status', role: 'status' });
+  if (site) return mount(section, h('div', { class: 'card' }, h('div', { class: 'spread' }, h('strong', { text: new URL(origin).host }), h('span', { class: 'ok', text: 'Paired' })), h('div', { class: 'muted', text: siteState(site) })));
+  const button = h('button', { id: 'pair', class: 'primary', text: 'Pair this site' });
+  button.addEventListener('click', () => pair(origin, button, out));
+  mount(section, h('div', { class: 'card' }, h('div', { class: 'mono', text: new URL(origin).host }), h('p', { class: 'muted', text: 'Pair it to approve its sensitive actions from here.' }), button, out));
+}
+
+function renderPending(pending: PendingPrompt[]): void {
+  const section = $('pending');
+  if (!pending.length) return mount(section);
+  mount(
+    section,
+    h('h2', { text: `Waiting for your approval (${pending.length})` }),
+    h(
+      'ul',
+      { class: 'plain', id: 'pending-list' },
+      ...pending.map(({ site, prompt }) =>
+        h(
+          'li',
+          { class: 'spread' },
+          h('span', { class: 'mono', text: `${prompt.action.method} ${prompt.action.host}${prompt.action.path}` }),
+          h('button', { text: 'Review', onClick: () => void send('prompts/open', { site, id: prompt.id }).then(() => window.close()) }),
+        ),
+      ),
+    ),
+  );
+}
+
+function renderSites(sites: SiteStatus[]): void {
+  const section = $('sites');
+  if (!sites.length) return mount(section, h('p', { id: 'status', class: 'muted', text: 'No paired sites yet.' }));
+  mount(
+    section,
+    h('h2', { text: 'Paired sites' }),
+    h(
+      'ul',
+      { class: 'plain', id: 'site-list' },
+      ...sites.map((s) =>
+        h('li', {}, h('strong', { text: s.name }), h('div', { class: 'muted', text: siteState(s) }), s.throttledUntil ? h('p', { class: 'notice', text: throttleNotice(s) }) : null, s.problem ? h('div', { class: 'error', text: s.problem }) : null),
+      ),
+    ),
+  );
+}
+
+async function refresh(): Promise<void> {
+  const [origin, { sites }, { pending }] = await Promise.all([currentSite(), send('sites/list', {}), send('prompts/poll', {})]);
+  renderThisSite(origin, sites);
+  renderPending(pending);
+  renderSites(sites);
+}
+
+$('open-options').addEventListener('click', () => void browser.runtime.openOptionsPage().then(() => window.close()));
+refresh().catch((e: unknown) => {
+  status.textContent = `Something went wrong: ${(e as Error).message}`;
+  status.className = 'error';
+});

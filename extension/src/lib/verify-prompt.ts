@@ -1,0 +1,124 @@
+/**
+ * @module Verify a challenge's `prompt`: the compact JWS (EdDSA, typ `stepgate-prompt+jwt`) in which
+ * the edge signs what the person is asked to approve. A prompt is shown only from its verified
+ * payload, never from the unsigned fields beside it, so a page (or anything between) cannot dress
+ * one request up as another.
+ */
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { VerifiedPrompt } from '../../../shared/messages';
+import { siteApi } from './site-api';
+
+export const PROMPT_TYP = 'stepgate-prompt+jwt';
+export const PROMPT_JWKS_PATH = '/.well-known/stepgate/prompt-jwks.json';
+const JWKS_TTL_MS = 5 * 60 * 1000;
+
+/** A prompt that did not verify, and why (for the log and the person; the prompt is not shown). */
+export class PromptVerificationError extends Error {
+  readonly code = 'EXT_BAD_PROMPT';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PromptVerificationError';
+  }
+}
+
+export interface PromptVerifier {
+  /**
+   * The verified payload of `jws` from `origin`, which must be challenge `expectedId`.
+   *
+   * @throws {PromptVerificationError} when the signature, a claim or the payload's shape is wrong
+   */
+  verify(origin: string, jws: string, expectedId: string): Promise<VerifiedPrompt>;
+}
+
+/** jose's error, as a refusal that names the check that failed (e.g. `unexpected "aud" claim value`). */
+const refused = (e: unknown) =>
+  new PromptVerificationError(`The prompt's signature or claims did not verify (${(e as { code?: string }).code ?? 'error'}: ${(e as Error).message}).`, { cause: e });
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** The payload's shape, checked field by field: it is rendered, so nothing unexpected gets through. */
+function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
+  const a = p.action as Record<string, unknown> | undefined;
+  if (!isString(p.id)) return '"id" is missing';
+  if (!isString(p.rule)) return '"rule" is missing';
+  if (p.bind !== 'session' && p.bind !== 'action') return `"bind" must be session or action, got ${String(p.bind)}`;
+  if (!Array.isArray(p.factors) || !p.factors.every(isString)) return '"factors" must be a list of names';
+  if (typeof p.max_age !== 'number') return '"max_age" must be a number';
+  if (!a || ![a.method, a.host, a.path, a.query, a.bodySha256].every(isString)) return '"action" is incomplete';
+  if (!isString(p.matched_method)) return '"matched_method" is missing';
+  if (!isString(p.expires_at) || Number.isNaN(Date.parse(p.expires_at))) return '"expires_at" is not a time';
+  if (!isString(p.created_at) || Number.isNaN(Date.parse(p.created_at))) return '"created_at" is not a time';
+  const b = p.body as Record<string, unknown> | null | undefined;
+  if (b != null) {
+    const fieldsOk = Array.isArray(b.fields) && b.fields.every((f: unknown) => isString((f as { name?: unknown })?.name) && isString((f as { value?: unknown })?.value));
+    if (!isString(b.kind) || typeof b.bytes !== 'number' || !fieldsOk || typeof b.truncated !== 'boolean') return '"body" is malformed';
+  }
+  return {
+    id: p.id,
+    rule: p.rule,
+    bind: p.bind,
+    factors: p.factors as string[],
+    max_age: p.max_age,
+    action: { method: a.method as string, host: a.host as string, path: a.path as string, query: a.query as string, bodySha256: a.bodySha256 as string },
+    matched_method: p.matched_method,
+    body: b == null ? null : (b as unknown as VerifiedPrompt['body']),
+    created_at: p.created_at,
+    expires_at: p.expires_at,
+    held: p.held === true,
+  };
+}
+
+/**
+ * A verifier that fetches each site's prompt keys from the site itself (cached five minutes,
+ * fetched again once when a `kid` is unknown, for key rotation).
+ */
+export function promptVerifier(deps: { fetch?: typeof fetch; now?: () => number } = {}): PromptVerifier {
+  const now = deps.now ?? Date.now;
+  const cache = new Map<string, { at: number; jwks: JSONWebKeySet }>();
+
+  const keysOf = async (origin: string, fresh: boolean): Promise<JSONWebKeySet> => {
+    const hit = cache.get(origin);
+    if (hit && !fresh && now() - hit.at < JWKS_TTL_MS) return hit.jwks;
+    const r = await siteApi<JSONWebKeySet>(origin, PROMPT_JWKS_PATH, {}, deps.fetch);
+    if (!r.ok || !Array.isArray(r.data.keys)) throw new PromptVerificationError(`The site's prompt keys could not be read (${r.ok ? 'no "keys"' : r.message}).`);
+    cache.set(origin, { at: now(), jwks: r.data });
+    return r.data;
+  };
+
+  const check = async (origin: string, jws: string, fresh: boolean) =>
+    jwtVerify(jws, createLocalJWKSet(await keysOf(origin, fresh)), {
+      algorithms: ['EdDSA', 'Ed25519'],
+      typ: PROMPT_TYP,
+      issuer: 'stepgate',
+      // Why: a prompt signed for another site must not be shown as this one's.
+      audience: new URL(origin).hostname,
+      requiredClaims: ['exp', 'iat'],
+      currentDate: new Date(now()),
+      clockTolerance: 30,
+    });
+
+  return {
+    async verify(origin, jws, expectedId) {
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await check(origin, jws, false));
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (e instanceof PromptVerificationError) throw e;
+        if (code !== 'ERR_JWKS_NO_MATCHING_KEY') throw refused(e);
+        try {
+          ({ payload } = await check(origin, jws, true));
+        } catch (again) {
+          if (again instanceof PromptVerificationError) throw again;
+          throw refused(again);
+        }
+      }
+      const prompt = asPrompt(payload);
+      if (typeof prompt === 'string') throw new PromptVerificationError(`The signed prompt is malformed: ${prompt}.`);
+      if (prompt.id !== expectedId) throw new PromptVerificationError(`The signed prompt is for challenge ${prompt.id}, expected ${expectedId}.`);
+      // Why: the action's host is what the person reads as "the app"; it must be the site that signed.
+      if (prompt.action.host !== new URL(origin).host) throw new PromptVerificationError(`The signed prompt names ${prompt.action.host}, expected ${new URL(origin).host}.`);
+      return prompt;
+    },
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * @module The approval window: shows one pending request exactly as the edge signed it, and
+ * approves it with a passkey or a code, or denies it. The page only renders states of
+ * prompt-state.ts and turns clicks and answers into its events.
+ */
+import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
+import type { VerifiedPrompt } from '../../../shared/messages';
+import { $, h, mount, relative, when } from '../lib/dom';
+import { send } from '../lib/messaging';
+import { siteApi } from '../lib/site-api';
+import { accepts, isTerminal, nextPromptState, type ApprovalMethod, type PromptEvent, type PromptState } from './prompt-state';
+
+const params = new URLSearchParams(location.search);
+const site = params.get('site') ?? '';
+const id = params.get('id') ?? '';
+const root = $('prompt');
+const challengePath = `/.stepgate/api/challenges/${encodeURIComponent(id)}`;
+/** Windows close themselves this long after a final answer. */
+const CLOSE_AFTER_MS = 3000;
+
+let state: PromptState = { kind: 'loading' };
+/** The current kind, read afresh (TypeScript would keep a narrowing across dispatch()). */
+const kind = (): PromptState['kind'] => state.kind;
+let codeValue = '';
+
+function dispatch(e: PromptEvent): void {
+  const before = state;
+  state = nextPromptState(state, e);
+  if (state === before) return;
+  render();
+  if (isTerminal(state) && !isTerminal(before)) void settled();
+}
+
+async function settled(): Promise<void> {
+  const outcome = state.kind === 'approved' ? 'approved' : state.kind === 'denied' ? 'denied' : state.kind === 'expired' ? 'expired' : 'gone';
+  await send('prompt/settled', { site, id, outcome });
+  if (state.kind === 'approved' || state.kind === 'denied') setTimeout(() => window.close(), CLOSE_AFTER_MS);
+}
+
+async function approveWithPasskey(): Promise<void> {
+  dispatch({ type: 'approve', method: 'webauthn' });
+  if (kind() !== 'approving') return;
+  const options = await siteApi<PublicKeyCredentialRequestOptionsJSON>(site, `${challengePath}/webauthn/options`, { body: {} });
+  if (!options.ok) return dispatch({ type: 'refused', code: options.code, message: options.message, retryAt: options.retryAt });
+  let response;
+  try {
+    response = await startAuthentication({ optionsJSON: options.data });
+  } catch (e) {
+    return dispatch({ type: 'refused', code: 'EXT_CEREMONY_FAILED', message: `The passkey prompt was closed or failed (${(e as Error).name}). Try again, or use a code.` });
+  }
+  const r = await siteApi(site, `${challengePath}/verify`, { body: { method: 'webauthn', response } });
+  dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
+}
+
+/** Six to eight digits are an authenticator code; anything else is read as a recovery code. */
+const methodForCode = (p: VerifiedPrompt, code: string): ApprovalMethod =>
+  /^\d{6,8}$/.test(code) && accepts(p, 'totp') ? 'totp' : accepts(p, 'recovery') ? 'recovery' : 'totp';
+
+async function approveWithCode(code: string): Promise<void> {
+  if (state.kind !== 'pending') return;
+  const trimmed = code.replace(/\s+/g, '');
+  if (!trimmed) {
+    state = { ...state, error: 'Enter a code first.' };
+    return render();
+  }
+  const method = methodForCode(state.prompt, trimmed);
+  dispatch({ type: 'approve', method });
+  if (kind() !== 'approving') return;
+  const r = await siteApi(site, `${challengePath}/verify`, { body: { method, code: trimmed } });
+  codeValue = '';
+  dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
+}
+
+async function deny(): Promise<void> {
+  dispatch({ type: 'deny' });
+  if (kind() !== 'denying') return;
+  const r = await siteApi(site, `${challengePath}/deny`, { body: {} });
+  dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
+}
+
+function facts(p: VerifiedPrompt): HTMLElement {
+  const now = Date.now();
+  const target = `${p.action.path}${p.action.query ? `?${p.action.query}` : ''}`;
+  const body = p.body
+    ? h(
+        'div',
+        {},
+        h('span', { class: 'muted', text: `${p.body.kind}, ${p.body.bytes} bytes` }),
+        p.body.fields.length
+          ? h('ul', { class: 'plain mono', id: 'body-fields' }, ...p.body.fields.map((f) => h('li', { text: `${f.name} = ${f.value}` })))
+          : null,
+        p.body.truncated ? h('span', { class: 'muted', text: 'More fields are not shown.' }) : null,
+      )
+    : h('span', { class: 'muted', text: 'No body' });
+  const grant =
+    p.bind === 'action'
+      ? 'One-time approval: this exact request, once.'
+      : `Session grant: requests under this rule pass for ${Math.round(p.max_age / 60)} min in this browser session.`;
+  return h(
+    'dl',
+    { class: 'facts' },
+    h('dt', { text: 'App' }),
+    h('dd', { id: 'app', class: 'mono', text: p.action.host }),
+    h('dt', { text: 'Request' }),
+    h('dd', { id: 'request', class: 'request mono', text: `${p.action.method} ${target}` }),
+    p.matched_method !== p.action.method ? h('dt', { text: 'Acts as' }) : null,
+    p.matched_method !== p.action.method ? h('dd', { class: 'mono', text: p.matched_method }) : null,
+    h('dt', { text: 'Body' }),
+    h('dd', { id: 'body' }, body),
+    h('dt', { text: 'Requested' }),
+    h('dd', { id: 'requested', text: `${when(p.created_at)} (${relative(Date.parse(p.created_at) - now)})` }),
+    h('dt', { text: 'Expires' }),
+    h('dd', { id: 'expires', text: `${when(p.expires_at)} (${relative(Date.parse(p.expires_at) - now)})` }),
+    h('dt', { text: 'Rule' }),
+    h('dd', { id: 'rule', class: 'mono', text: p.rule }),
+    h('dt', { text: 'Grants' }),
+    h('dd', { id: 'grant', text: grant }),
+    p.held ? h('dt', { text: 'Waiting' }) : null,
+    p.held ? h('dd', { text: 'A page of this site is waiting for your answer.' }) : null,
+  );
+}
+
+function actions(p: VerifiedPrompt, busy: boolean): HTMLElement {
+  const codeAllowed = accepts(p, 'totp') || accepts(p, 'recovery');
+  const input = h('input', {
+    id: 'code',
+    inputmode: 'text',
+    autocomplete: 'one-time-code',
+    placeholder: accepts(p, 'totp') ? (accepts(p, 'recovery') ? '123456 or a recovery code' : '123456') : 'recovery code',
+    'aria-label': 'Code',
+    disabled: busy,
+    onInput: (e) => (codeValue = (e.target as HTMLInputElement).value),
+  });
+  input.value = codeValue;
+  return h(
+    'div',
+    {},
+    accepts(p, 'webauthn') ? h('p', {}, h('button', { id: 'approve-passkey', class: 'primary', disabled: busy, text: 'Approve with passkey', onClick: () => void approveWithPasskey() })) : null,
+    codeAllowed
+      ? h(
+          'form',
+          { id: 'code-form', class: 'row', onSubmit: (e) => (e.preventDefault(), void approveWithCode(codeValue)) },
+          input,
+          h('button', { id: 'approve-code', type: 'submit', disabled: busy, text: 'Approve with code' }),
+        )
+      : null,
+    h('p', {}, h('button', { id: 'deny', class: 'danger', disabled: busy, text: 'Deny', onClick: () => void deny() })),
+  );
+}
+
+const STATUS: Record<PromptState['kind'], string> = {
+  loading: 'Loading the request…',
+  pending: '',
+  approving: 'Checking…',
+  denying: 'Denying…',
+  approved: 'Approved.',
+  denied: 'Denied. The request will not be carried out.',
+  expired: 'This request has expired. Nothing was approved; start the action again if you meant it.',
+  failed: '',
+};
+
+function render(): void {
+  const s = state;
+  const p = 'prompt' in s ? s.prompt : null;
+  const statusText =
+    s.kind === 'pending'
+      ? (s.error ?? '')
+      : s.kind === 'failed'
+        ? s.reason
+        : s.kind === 'approving'
+          ? s.method === 'webauthn'
+            ? 'Follow your browser’s passkey prompt…'
+            : 'Checking the code…'
+          : s.kind === 'approved'
+            ? p?.bind === 'action'
+              ? p.held
+                ? 'Approved. The page’s request is being carried out, once.'
+                : 'Approved. Repeat the action: it will go through once.'
+              : 'Approved. Requests under this rule pass for the next few minutes.'
+            : STATUS[s.kind];
+  const statusClass = s.kind === 'approved' ? 'ok' : s.kind === 'failed' || s.kind === 'expired' || (s.kind === 'pending' && s.error) ? 'error' : 'muted';
+  mount(
+    root,
+    h('h1', { text: p ? `Approve this request on ${p.action.host}?` : 'Stepgate approval' }),
+    p ? facts(p) : null,
+    p ? h('p', { class: 'muted', text: `Shown from what ${new URL(site).host} signed, not from the page. If you did not just do this, deny it.` }) : null,
+    p && (s.kind === 'pending' || s.kind === 'approving' || s.kind === 'denying') ? actions(p, s.kind !== 'pending') : null,
+    h('p', { id: 'status', 'data-state': s.kind, class: statusClass, role: 'status', text: statusText }),
+    isTerminal(s) ? h('p', {}, h('button', { id: 'close', text: 'Close', onClick: () => window.close() })) : null,
+  );
+  if (s.kind === 'pending') (document.getElementById(accepts(s.prompt, 'totp') && !accepts(s.prompt, 'webauthn') ? 'code' : 'approve-passkey') ?? document.getElementById('code'))?.focus();
+}
+
+async function load(): Promise<void> {
+  render();
+  if (!site || !id) return dispatch({ type: 'load-failed', code: 'EXT_BAD_INPUT', message: 'This window does not name a request.' });
+  const r = await send('prompt/get', { site, id });
+  dispatch(r.ok ? { type: 'loaded', prompt: r.prompt, now: Date.now() } : { type: 'load-failed', code: r.code, message: r.message });
+}
+
+setInterval(() => {
+  const before = state;
+  dispatch({ type: 'tick', now: Date.now() });
+  // The countdown moves even when the state does not.
+  if (state === before && state.kind === 'pending') {
+    const exp = document.getElementById('expires');
+    if (exp) exp.textContent = `${when(state.prompt.expires_at)} (${relative(Date.parse(state.prompt.expires_at) - Date.now())})`;
+  }
+}, 1000);
+
+void load();

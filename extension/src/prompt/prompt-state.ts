@@ -1,0 +1,91 @@
+/**
+ * @module The approval prompt's state machine, pure: pending → approving → approved, or denying →
+ * denied, or expired/failed. The page renders a state and turns clicks and answers into events;
+ * every rule about what may happen next lives here, where it is tested.
+ */
+import type { VerifiedPrompt } from '../../../shared/messages';
+
+export type ApprovalMethod = 'webauthn' | 'totp' | 'recovery';
+
+export type PromptState =
+  | { kind: 'loading' }
+  /** Waiting for the person. `error` explains why the last attempt did not work (they may retry). */
+  | { kind: 'pending'; prompt: VerifiedPrompt; error: string | null }
+  | { kind: 'approving'; prompt: VerifiedPrompt; method: ApprovalMethod }
+  | { kind: 'denying'; prompt: VerifiedPrompt }
+  | { kind: 'approved'; prompt: VerifiedPrompt; method: ApprovalMethod }
+  | { kind: 'denied'; prompt: VerifiedPrompt }
+  | { kind: 'expired'; prompt: VerifiedPrompt | null }
+  /** Nothing more can be done here; `reason` says why, in words. */
+  | { kind: 'failed'; prompt: VerifiedPrompt | null; code: string; reason: string; retryAt: string | null };
+
+export type PromptEvent =
+  | { type: 'loaded'; prompt: VerifiedPrompt; now: number }
+  | { type: 'load-failed'; code: string; message: string }
+  | { type: 'approve'; method: ApprovalMethod }
+  | { type: 'deny' }
+  | { type: 'succeeded' }
+  | { type: 'refused'; code: string; message: string; retryAt?: string | null }
+  | { type: 'tick'; now: number };
+
+/** Refusals after which the same prompt can be tried again (another code, the passkey again). */
+const RETRYABLE = new Set(['ERR_FACTOR_INVALID', 'ERR_FACTOR_REPLAYED', 'ERR_BAD_REQUEST', 'ERR_NO_FACTOR', 'EXT_CEREMONY_FAILED', 'EXT_UNREACHABLE']);
+
+const TERMINAL = new Set<PromptState['kind']>(['approved', 'denied', 'expired', 'failed']);
+export const isTerminal = (s: PromptState): boolean => TERMINAL.has(s.kind);
+
+/** Whether the prompt accepts `method` (recovery codes stand in for codes only where the rule allows them). */
+export const accepts = (p: VerifiedPrompt, method: ApprovalMethod): boolean => p.factors.includes(method);
+
+const promptOf = (s: PromptState): VerifiedPrompt | null => ('prompt' in s ? s.prompt : null);
+
+/** What a refusal that ends the prompt means, in words; null when the person can try again. */
+function finalRefusal(code: string, message: string): string | null {
+  if (RETRYABLE.has(code)) return null;
+  switch (code) {
+    case 'ERR_CHALLENGE_NOT_FOUND':
+      return 'This request was already answered, has expired, or was withdrawn.';
+    case 'ERR_CHALLENGE_USED':
+      return 'This request was already answered elsewhere.';
+    case 'ERR_LOCKED_OUT':
+      return message || 'Too many failed attempts.';
+    case 'ERR_TOO_MANY_PROMPTS':
+      return 'Too many approval requests in a short time: this site is pausing them. If you did not start these actions, someone may be trying to wear you down — deny them.';
+    case 'ERR_IDENTITY_REQUIRED':
+      return 'You are no longer signed in to this site.';
+    default:
+      return message || `Refused (${code}).`;
+  }
+}
+
+/** The next state. Events that make no sense in a state leave it unchanged (a double click, a late answer). */
+export function nextPromptState(s: PromptState, e: PromptEvent): PromptState {
+  if (isTerminal(s)) return s;
+  switch (e.type) {
+    case 'loaded':
+      if (s.kind !== 'loading') return s;
+      return Date.parse(e.prompt.expires_at) <= e.now ? { kind: 'expired', prompt: e.prompt } : { kind: 'pending', prompt: e.prompt, error: null };
+    case 'load-failed':
+      if (s.kind !== 'loading') return s;
+      return { kind: 'failed', prompt: null, code: e.code, reason: finalRefusal(e.code, e.message) ?? e.message, retryAt: null };
+    case 'approve':
+      if (s.kind !== 'pending') return s;
+      if (!accepts(s.prompt, e.method)) return { ...s, error: `This action cannot be approved with ${e.method === 'webauthn' ? 'a passkey' : e.method === 'totp' ? 'an authenticator code' : 'a recovery code'}.` };
+      return { kind: 'approving', prompt: s.prompt, method: e.method };
+    case 'deny':
+      return s.kind === 'pending' ? { kind: 'denying', prompt: s.prompt } : s;
+    case 'succeeded':
+      if (s.kind === 'approving') return { kind: 'approved', prompt: s.prompt, method: s.method };
+      if (s.kind === 'denying') return { kind: 'denied', prompt: s.prompt };
+      return s;
+    case 'refused': {
+      if (s.kind !== 'approving' && s.kind !== 'denying') return s;
+      const final = finalRefusal(e.code, e.message);
+      if (final === null) return { kind: 'pending', prompt: s.prompt, error: e.message };
+      return { kind: 'failed', prompt: promptOf(s), code: e.code, reason: final, retryAt: e.retryAt ?? null };
+    }
+    case 'tick':
+      // Why: mid-ceremony the edge decides; a pending prompt past its time can only be refused.
+      return s.kind === 'pending' && Date.parse(s.prompt.expires_at) <= e.now ? { kind: 'expired', prompt: s.prompt } : s;
+  }
+}
