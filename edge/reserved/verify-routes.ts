@@ -201,8 +201,13 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     const authTime = Math.floor(nowMs / 1000);
     const granted = { ...where, request: { ...where.request }, details: { ...where.details, amr, bind: done.bind, max_age: done.maxAgeSeconds, action_digest: done.actionDigest } };
     if (done.bind === 'action') {
-      // Fail closed: the approval is not announced unless it is on the record.
-      await rt.audit.record({ type: 'factor.verified', outcome: 'success', ...where }, { type: 'grant.issued', outcome: 'success', ...granted });
+      // Fail closed: an approval that is not on the record is withdrawn before anyone can use it.
+      try {
+        await rt.audit.record({ type: 'factor.verified', outcome: 'success', ...where }, { type: 'grant.issued', outcome: 'success', ...granted });
+      } catch (err) {
+        if (done.actionDigest) await gate.consumeApproval(me.sid, done.actionDigest, done.rule);
+        throw err;
+      }
       return json({
         approved: true,
         bind: 'action',

@@ -224,6 +224,26 @@ describe('fail closed', () => {
   });
 });
 
+describe('fail closed when approving', () => {
+  it('an approval that cannot be recorded is withdrawn: 503, and the action is challenged again', async () => {
+    const tess = await enrolTotp('tess-audit');
+    const path = '/api/projects/72?m=audit-down-approve';
+    const first = await gw(path, { method: 'DELETE', headers: { cookie: tess.cookie } });
+    const { challenge_id } = (await first.json()) as { challenge_id: string };
+    const code = await tess.code();
+    await env.DB.prepare('ALTER TABLE audit_events RENAME TO audit_events_away').run();
+    try {
+      const r = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tess.cookie, { method: 'totp', code });
+      expect(r.status).toBe(503);
+      expect(await r.json()).toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
+    } finally {
+      await env.DB.prepare('ALTER TABLE audit_events_away RENAME TO audit_events').run();
+    }
+    expect((await gw(path, { method: 'DELETE', headers: { cookie: tess.cookie } })).status).toBe(401);
+    expect((await originSaw('m=audit-down-approve')).filter((r) => r.startsWith('DELETE'))).toEqual([]);
+  });
+});
+
 describe('no secrets at rest or in logs', () => {
   it('no D1 row, Durable Object row or log line holds a TOTP secret, code, recovery code, cookie, token or challenge id', async () => {
     const dump: string[] = [];
