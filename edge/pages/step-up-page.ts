@@ -2,6 +2,7 @@
 import { html } from 'hono/html';
 import type { CanonicalAction } from '../../shared/canonical-action';
 import type { BodySummary } from '../step-up/body-summary';
+import type { RequestedFrom } from '../user-gate/user-gate';
 import { ASSET_PREFIX, layout } from './layout';
 
 export interface StepUpPageInput {
@@ -15,6 +16,7 @@ export interface StepUpPageInput {
   /** The original request is held and will be carried out after approval. */
   held?: boolean;
   bodySummary?: BodySummary | null;
+  requestedFrom?: RequestedFrom | null;
 }
 
 const describeBody = (b: BodySummary | null | undefined) => {
@@ -52,6 +54,7 @@ export const stepUpPage = (i: StepUpPageInput) =>
       i.matchedMethod !== i.action.method ? html` <span class="note">(sent as ${i.action.method}, asking for ${i.matchedMethod})</span>` : ''
     }</dd>
 ${describeBody(i.bodySummary)}
+${i.requestedFrom?.page ? html`<dt>From</dt><dd>${i.requestedFrom.page}</dd>` : ''}
 <dt>Covers</dt><dd>${i.bind === 'action' ? 'this one request, once' : `rule “${i.rule}” for a few minutes`}</dd>
 <dt>Expires</dt><dd><time datetime="${new Date(i.expiresAt).toISOString()}">${new Date(i.expiresAt).toUTCString()}</time></dd>
 </dl>

@@ -80,6 +80,7 @@ export const challengeJson = (ch: Challenge) => ({
   action: ch.action,
   matched_method: ch.matchedMethod,
   body: ch.bodySummary ?? null,
+  requested_from: ch.requestedFrom ?? null,
   expires_at: new Date(ch.expiresAt).toISOString(),
 });
 

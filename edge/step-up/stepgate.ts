@@ -293,6 +293,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         action,
         matchedMethod,
         bodySummary: summarizeBody(ctx.body, req.headers.get('content-type')),
+        requestedFrom: requestedFrom(req),
       });
       if (held) {
         // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.
@@ -357,6 +358,20 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
 
 /** The hash the audit log names a policy by (policy.changed): SHA-256 of its canonical, validated form. */
 export const policyHashOf = (policy: CompiledPolicy): Promise<string> => sha256b64u(canonicalJson(policy.policy));
+
+/** Where a request came from, as the approval prompt shows it. */
+function requestedFrom(req: Request): { page: string | null; ip: string | null; user_agent: string | null } {
+  let page = req.headers.get('origin');
+  if (page === null || page === 'null') {
+    try {
+      page = new URL(req.headers.get('referer') ?? '').origin;
+    } catch {
+      page = null;
+    }
+  }
+  const ua = req.headers.get('user-agent');
+  return { page: page === 'null' ? null : page, ip: req.headers.get('cf-connecting-ip'), user_agent: ua === null ? null : ua.slice(0, 256) };
+}
 
 /** The execution context, when the platform gave one (not in every test harness). */
 function executionContextOf(c: { executionCtx: unknown }): { waitUntil(p: Promise<unknown>): void } | undefined {

@@ -22,6 +22,15 @@ export interface ChallengeInput {
   matchedMethod: string;
   /** What the body carries, for the approval page (secrets masked). */
   bodySummary?: BodySummary | null;
+  /** Where the request came from, for the approval prompt: the page's origin, the client's IP and browser. */
+  requestedFrom?: RequestedFrom | null;
+}
+
+export interface RequestedFrom {
+  /** The origin of the page that sent it (Origin, else Referer's origin), or null. */
+  page: string | null;
+  ip: string | null;
+  user_agent: string | null;
 }
 
 export interface Challenge extends ChallengeInput {
@@ -188,7 +197,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at, prompt)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       challenge.id, input.sid, input.rule, input.bind, JSON.stringify(input.factors), input.maxAgeSeconds,
-      input.actionDigest, JSON.stringify({ ...input.action, summary: input.bodySummary ?? null }), input.matchedMethod, now, challenge.expiresAt,
+      input.actionDigest, JSON.stringify({ ...input.action, summary: input.bodySummary ?? null, from: input.requestedFrom ?? null }), input.matchedMethod, now, challenge.expiresAt,
       input.prompt ? 1 : 0,
     );
     await this.scheduleSweep(challenge.expiresAt);
@@ -387,7 +396,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
 }
 
 const toChallenge = (r: ChallengeRow): Challenge => {
-  const { summary, ...action } = JSON.parse(r.action) as CanonicalAction & { summary?: BodySummary | null };
+  const { summary, from, ...action } = JSON.parse(r.action) as CanonicalAction & { summary?: BodySummary | null; from?: RequestedFrom | null };
   return {
     id: r.id,
     sid: r.sid,
@@ -398,6 +407,7 @@ const toChallenge = (r: ChallengeRow): Challenge => {
     actionDigest: r.action_digest,
     action,
     bodySummary: summary ?? null,
+    requestedFrom: from ?? null,
     matchedMethod: r.matched_method,
     createdAt: r.created_at,
     expiresAt: r.expires_at,

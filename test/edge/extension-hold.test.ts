@@ -17,7 +17,7 @@ const EXT = 'chrome-extension://leldacdejfbkleoogdbophfdkoapmfbd'; // WEBAUTHN_O
 const originUrl = inject('originUrl');
 const deletesSeen = async (marker: string) =>
   ((await (await fetch(`${originUrl}/__demo/requests`)).json()) as { method: string; url: string }[]).filter((r) => r.method === 'DELETE' && r.url.includes(marker));
-const marked = (p: Person, path: string) => gw(path, { method: 'DELETE', headers: { cookie: p.cookie, 'stepgate-extension': '1', 'sec-fetch-mode': 'cors' } });
+const marked = (p: Person, path: string) => gw(path, { method: 'DELETE', headers: { cookie: p.cookie, 'stepgate-extension': '1', 'sec-fetch-mode': 'cors', origin: ORIGIN, 'user-agent': 'ExtTest/1.0', 'cf-connecting-ip': '192.0.2.9' } });
 /** The extension's view: pending challenges, as it polls them. */
 const pending = async (p: Person) => {
   const r = await gw('/.stepgate/api/challenges', { headers: { cookie: p.cookie } });
@@ -47,7 +47,9 @@ describe('a fetch marked by the extension', () => {
     const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
     const { payload, protectedHeader } = await jwtVerify(c.prompt, createLocalJWKSet(jwks), { issuer: 'stepgate', audience: 'app.test', typ: 'stepgate-prompt+jwt' });
     expect(protectedHeader.kid).toMatch(/^sg-prompt-/);
-    expect(payload).toMatchObject({ id: c.id, rule: 'delete-project', bind: 'action', held: true, action: { method: 'DELETE', path: '/api/projects/83', query: 'm=ext-approve' } });
+    expect(payload).toMatchObject({ id: c.id, rule: 'delete-project', bind: 'action', held: true, action: { method: 'DELETE', path: '/api/projects/83', query: 'm=ext-approve' },
+      requested_from: { page: ORIGIN, ip: '192.0.2.9', user_agent: 'ExtTest/1.0' },
+    });
     // The assertion keys do not verify prompts, and the prompt keys do not verify assertions.
     const assertionKeys = (await (await gw('/.well-known/stepgate/jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
     await expect(jwtVerify(c.prompt, createLocalJWKSet(assertionKeys))).rejects.toThrow();
