@@ -1,0 +1,211 @@
+/**
+ * The browser extension in real Chromium against `npm start`: pair the demo site from the options
+ * page, enrol a passkey there (DevTools virtual authenticator, the site's RP ID from the extension's
+ * origin), then delete projects from the demo's single-page view: the fetch is held, the extension's
+ * prompt window shows the signed request, and approving (passkey, then TOTP) lets it through exactly
+ * once; denying refuses it.
+ *
+ * One test-only difference from the shipped build: Chromium's permission dialog cannot be answered
+ * by automation (headless or not), so the test build lists the demo's host under
+ * `host_permissions` instead of `optional_host_permissions`. `permissions.request` for a host
+ * already granted resolves true without a dialog, so the pairing code path is otherwise the same.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { generate } from 'otplib';
+import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_FLAGS } from '../support/chromium';
+import { ROOT } from '../support/miniflare-gateway';
+import { npmStart, type StartedDemo } from '../support/npm-start';
+
+const EXTENSION_ID = 'leldacdejfbkleoogdbophfdkoapmfbd';
+const artifacts = join(ROOT, 'test-results/e2e');
+const extUrl = (path: string) => `chrome-extension://${EXTENSION_ID}/${path}`;
+const now = () => Math.floor(Date.now() / 1000);
+
+let demo: StartedDemo;
+let context: BrowserContext;
+let worker: Worker;
+let options: Page;
+let optionsCdp: CDPSession;
+let optionsAuthenticator = '';
+/** Passkeys refuse IP addresses as RP IDs: the demo is used as http://localhost:<port>. */
+let base = '';
+let totpSecret = '';
+
+type Credential = { credentialId: string; isResidentCredential: boolean; rpId?: string; privateKey: string; userHandle?: string; signCount: number };
+
+const VIRTUAL_AUTHENTICATOR = {
+  options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+} as const;
+
+async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', VIRTUAL_AUTHENTICATOR);
+  return { cdp, authenticatorId };
+}
+
+const projects = async () => ((await (await options.request.get(`${base}/api/projects`)).json()) as { id: number; name: string }[]).map((p) => p.name);
+
+/** The unpacked build, with the demo host granted up front (see the module comment). */
+function testBuild(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stepgate-ext-'));
+  cpSync(join(ROOT, 'dist/extension/chrome'), dir, { recursive: true });
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  m.host_permissions = ['http://localhost/*'];
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
+  return dir;
+}
+
+/** Open the SPA, click Delete on `name`, and return the prompt window the extension opens for it. */
+async function deleteFromSpa(spa: Page, name: string): Promise<Page> {
+  await spa.goto(`${base}/spa`);
+  const row = spa.locator('#spa-projects li', { hasText: name });
+  await row.getByRole('button', { name: 'Delete' }).waitFor();
+  const [prompt] = await Promise.all([
+    context.waitForEvent('page', { predicate: (p) => p.url().startsWith(extUrl('prompt/index.html')), timeout: 20_000 }),
+    row.getByRole('button', { name: 'Delete' }).click(),
+  ]);
+  await prompt.waitForSelector('#request');
+  return prompt;
+}
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  const build = promisify(execFile)('npm', ['run', 'build:extension'], { cwd: ROOT });
+  [demo] = await Promise.all([npmStart(), build]);
+  base = demo.gateway.replace('127.0.0.1', 'localhost');
+  const dir = testBuild();
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'stepgate-profile-')), {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [...CHROMIUM_FLAGS, `--disable-extensions-except=${dir}`, `--load-extension=${dir}`],
+  });
+  worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+  const signIn = await context.newPage();
+  await signIn.goto(`${base}/login?user=erin`);
+  await signIn.close();
+  options = await context.newPage();
+  await options.goto(extUrl('options/index.html'));
+  ({ cdp: optionsCdp, authenticatorId: optionsAuthenticator } = await addAuthenticator(options));
+});
+afterAll(async () => {
+  await context?.close();
+  await demo?.stop();
+});
+
+describe('the Stepgate extension in Chromium', () => {
+  it('loads with the fixed development id the demo allow-lists', () => {
+    expect(worker.url()).toBe(extUrl('background.js'));
+  });
+
+  it('pairs the demo site from the options page: stores it and installs the marker rule', async () => {
+    await options.fill('#add-url', base);
+    await options.click('#add-form button');
+    await expect.poll(() => options.textContent('#add-status')).toBe(`Paired with ${new URL(base).host}.`);
+    await expect.poll(() => options.textContent('.site .state')).toContain('signed in · no factors yet');
+    const rules = (await worker.evaluate(() => chrome.declarativeNetRequest.getDynamicRules())) as { condition: { urlFilter: string } }[];
+    expect(rules.map((r) => r.condition.urlFilter)).toEqual([`|${base}/`]);
+    const stored = (await worker.evaluate(() => chrome.storage.local.get(null))) as Record<string, unknown>;
+    expect(Object.keys(stored)).toEqual(['sites']);
+    expect(stored.sites).toEqual([{ origin: base, name: new URL(base).host, pairedAt: expect.any(Number), ruleId: 1 }]);
+  });
+
+  it('enrols a passkey from the options page with the site’s RP ID, and shows recovery codes once', async () => {
+    await options.click('#add-passkey');
+    await expect.poll(() => options.textContent('#site-status'), { timeout: 15_000 }).toBe('Your passkey is added.');
+    expect(await options.locator('#recovery-codes li').count()).toBe(10);
+    const { credentials } = await optionsCdp.send('WebAuthn.getCredentials', { authenticatorId: optionsAuthenticator });
+    expect(credentials).toHaveLength(1);
+    expect(credentials[0]!.rpId).toBe('localhost');
+    await options.screenshot({ path: join(artifacts, 'extension-options-passkey.png'), fullPage: true });
+    await options.click('text=I have saved them');
+    await expect.poll(() => options.textContent('#recovery-left')).toBe('10 recovery codes left.');
+  });
+
+  it('holds a single-page delete until it is approved with a passkey in the prompt; the project is deleted exactly once', async () => {
+    const spa = await context.newPage();
+    const deletes: string[] = [];
+    spa.on('request', (r) => r.method() === 'DELETE' && deletes.push(r.url()));
+    const prompt = await deleteFromSpa(spa, 'Apollo');
+    expect(await prompt.textContent('#request')).toBe('DELETE /api/projects/1');
+    expect(await prompt.textContent('#app')).toBe(new URL(base).host);
+    expect(await prompt.textContent('#rule')).toBe('delete-project');
+    expect(await prompt.textContent('#grant')).toContain('One-time approval');
+    await prompt.setViewportSize({ width: 440, height: 640 });
+    await prompt.screenshot({ path: join(artifacts, 'extension-prompt.png'), fullPage: true });
+    expect(await spa.textContent('#spa-status')).toContain('Deleting Apollo');
+
+    // The popup, while the approval is pending: it lists it and counts it on the badge.
+    const popup = await context.newPage();
+    await popup.setViewportSize({ width: 360, height: 480 });
+    await popup.goto(extUrl('popup/index.html'));
+    await expect.poll(() => popup.textContent('#pending')).toContain('DELETE localhost');
+    await popup.screenshot({ path: join(artifacts, 'extension-popup.png'), fullPage: true });
+    expect(await worker.evaluate(() => chrome.action.getBadgeText({}))).toBe('1');
+    await popup.close();
+
+    // Each page has its own virtual authenticator: give the prompt's one the enrolled passkey.
+    const { cdp, authenticatorId } = await addAuthenticator(prompt);
+    const [cred] = (await optionsCdp.send('WebAuthn.getCredentials', { authenticatorId: optionsAuthenticator })).credentials as Credential[];
+    await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: cred! });
+    await prompt.click('#approve-passkey');
+    await expect.poll(() => spa.textContent('#spa-status'), { timeout: 20_000 }).toBe('Deleted Apollo.');
+    // One passkey, two virtual authenticators: carry its signature counter back, or the edge sees a regression.
+    const [used] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials as Credential[];
+    expect(used!.signCount).toBeGreaterThan(cred!.signCount);
+    await optionsCdp.send('WebAuthn.removeCredential', { authenticatorId: optionsAuthenticator, credentialId: used!.credentialId });
+    await optionsCdp.send('WebAuthn.addCredential', { authenticatorId: optionsAuthenticator, credential: used! });
+    expect(await projects()).not.toContain('Apollo');
+    expect(deletes).toEqual([`${base}/api/projects/1`]);
+    await expect.poll(() => worker.evaluate(() => chrome.action.getBadgeText({}))).toBe('');
+    await spa.close();
+  });
+
+  it('denying in the prompt refuses the held request; the project stays', async () => {
+    const spa = await context.newPage();
+    const prompt = await deleteFromSpa(spa, 'Borealis');
+    expect(await prompt.textContent('#request')).toBe('DELETE /api/projects/2');
+    await prompt.click('#deny');
+    await expect.poll(() => spa.textContent('#spa-status'), { timeout: 20_000 }).toContain('Not deleted (403 ERR_STEP_UP_DENIED)');
+    expect(await projects()).toContain('Borealis');
+    await spa.close();
+  });
+
+  it('adds an authenticator app from the options page after confirming with the passkey', async () => {
+    await options.reload();
+    await options.waitForSelector('#add-totp');
+    await options.click('#add-totp');
+    // A factor exists, so the site first wants a fresh step-up with it.
+    await options.waitForSelector('#step-up-passkey');
+    await options.click('#step-up-passkey');
+    await options.waitForSelector('#totp-setup');
+    expect(await options.getAttribute('#totp-qr', 'src')).toMatch(/^data:image\/svg\+xml/);
+    totpSecret = ((await options.textContent('#totp-secret')) ?? '').replaceAll(' ', '');
+    expect(totpSecret).toMatch(/^[A-Z2-7]{32}$/);
+    await options.screenshot({ path: join(artifacts, 'extension-options-totp.png'), fullPage: true });
+    await options.fill('#totp-confirm-code', await generate({ secret: totpSecret, epoch: now() - 30 }));
+    await options.click('#totp-confirm button');
+    await expect.poll(() => options.textContent('#site-status')).toBe('Your authenticator app is set up.');
+    await expect.poll(() => options.locator('#factor-list li').count()).toBe(2);
+  });
+
+  it('approves a held single-page delete with a TOTP code; a wrong code is explained first', async () => {
+    const spa = await context.newPage();
+    const prompt = await deleteFromSpa(spa, 'Cassini');
+    expect(await prompt.textContent('#request')).toBe('DELETE /api/projects/3');
+    await prompt.fill('#code', '000000');
+    await prompt.click('#approve-code');
+    await expect.poll(() => prompt.textContent('#status')).toContain('That code is not right');
+    await prompt.fill('#code', await generate({ secret: totpSecret, epoch: now() }));
+    await prompt.click('#approve-code');
+    await expect.poll(() => spa.textContent('#spa-status'), { timeout: 20_000 }).toBe('Deleted Cassini.');
+    expect(await projects()).toEqual(['Borealis', 'Dawn']);
+    await spa.close();
+  });
+});
