@@ -22,6 +22,13 @@ import { CHROMIUM_FLAGS } from '../support/chromium';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
 
+/** The extension APIs this test reads inside the service worker (worker.evaluate runs there). */
+declare const chrome: {
+  declarativeNetRequest: { getDynamicRules(): Promise<unknown[]> };
+  storage: { local: { get(keys: null): Promise<Record<string, unknown>> } };
+  action: { getBadgeText(details: object): Promise<string> };
+};
+
 const EXTENSION_ID = 'leldacdejfbkleoogdbophfdkoapmfbd';
 const artifacts = join(ROOT, 'test-results/e2e');
 const extUrl = (path: string) => `chrome-extension://${EXTENSION_ID}/${path}`;
