@@ -176,12 +176,25 @@ async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Ou
     return 1;
   }
   const first = events[0]!.event.seq;
-  const r: VerifyResult = await verifyExported(events, first === 1 ? undefined : null);
+  // A retention checkpoint just before the first event anchors a pruned chain (checked below with --jwks).
+  const anchorLine = cps.find((c) => c.seq === first - 1);
+  let anchorPoint: { seq: number; hash: string } | null = null;
+  if (anchorLine) {
+    try {
+      const payload = JSON.parse(Buffer.from(anchorLine.checkpoint.split('.')[1] ?? '', 'base64url').toString('utf8')) as { seq: number; hash: string };
+      anchorPoint = { seq: payload.seq, hash: payload.hash };
+    } catch {
+      err(`${file}: the anchoring checkpoint is malformed`);
+      return 1;
+    }
+  }
+  const r: VerifyResult = await verifyExported(events, first === 1 ? undefined : anchorPoint);
   if (!r.ok) {
     err(`BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}${r.problem === 'deleted' ? ' (a filtered export cannot be verified; export without filters)' : ''}`);
     return 1;
   }
-  if (first !== 1) out(`note: the export starts at sequence ${first}; the link before it is taken as given`);
+  if (first !== 1 && !anchorPoint) out(`note: the export starts at sequence ${first}; the link before it is taken as given`);
+  if (anchorPoint) out(`note: the chain starts after retention, at the checkpoint of sequence ${anchorPoint.seq}`);
   if (!jwksAt) {
     out(`ok: ${r.rows} event(s) form an unbroken chain through sequence ${r.head.seq}`);
     out(`note: ${cps.length} checkpoint signature(s) not checked; pass --jwks (the edge's /.well-known/stepgate/audit-jwks.json) to trust the chain`);
@@ -195,6 +208,7 @@ async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Ou
     return 1;
   }
   const hashes = new Map(events.map((e) => [e.event.seq, e.hash]));
+  if (anchorPoint) hashes.set(anchorPoint.seq, anchorPoint.hash);
   let covered = 0;
   for (const c of cps) {
     try {

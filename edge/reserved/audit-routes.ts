@@ -276,9 +276,17 @@ function exportStream(rt: Runtime, filter: AuditFilter, format: ExportFormat): R
       if (done) return controller.close();
       let out = '';
       if (!started && format === 'csv') out += csvHeader();
+      const first = !started;
       started = true;
       try {
         const page = await listEvents(rt.db, rt.keys, rt.audit.tenant, filter, { limit: 500, order: 'asc', ...(after === undefined ? {} : { after }) });
+        // An export that starts where retention pruned opens with the signed checkpoint it links to,
+        // so it can be verified offline from its first event.
+        const start = page.events[0]?.event.seq;
+        if (first && format === 'ndjson' && start !== undefined && start > 1) {
+          const [anchor] = await listCheckpoints(rt.db, rt.audit.tenant, start - 1, start - 1);
+          if (anchor && anchor.kind === 'retention') out += `${JSON.stringify({ checkpoint: anchor.jws, seq: anchor.seq, anchor: true })}\n`;
+        }
         const cps =
           format === 'ndjson' && page.events.length
             ? await listCheckpoints(rt.db, rt.audit.tenant, page.events[0]!.event.seq, page.events[page.events.length - 1]!.event.seq)

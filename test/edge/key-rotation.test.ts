@@ -8,6 +8,9 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createApiTokenForTest } from '../support/rotation';
+import { enrolTotp, factorsStepUp, gw } from '../support/edge-flow';
+import { verifyExported } from '../../edge/audit/audit-chain';
+import type { ChainedEvent } from '../../edge/audit/events';
 import { AuditSequencer } from '../../edge/audit/audit-sequencer';
 import { listCheckpoints, listEvents, verifyTenant } from '../../edge/audit/audit-store';
 import { checkpointJwks, verifyCheckpoint } from '../../edge/audit/checkpoint';
@@ -138,5 +141,27 @@ describe('retention', () => {
     expect(r.retention_refused).toMatch(/sequence 3: modified/);
     const { results } = await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE tenant = ? AND seq <= 20').bind(t).all<{ n: number }>();
     expect(results[0]!.n).toBe(20);
+  });
+});
+
+describe('an export after retention', () => {
+  it('opens with the signed retention checkpoint, so it verifies from its first event', async () => {
+    const t = 'default'; // the gateway's tenant
+    const DAY = 86_400_000;
+    await stub(t).append(t, Array.from({ length: 10 }, (_, i) => ({ ...ev(i), ts: Date.now() - 40 * DAY + i })));
+    await stub(t).append(t, [ev(50)]);
+    expect((await runMaintenance(deps(t, stub(t), ringOld, 30))).pruned).toMatchObject({ through_seq: 10 });
+    const dave = await enrolTotp('dave', 'dave-retention');
+    const reader = await factorsStepUp(dave);
+    const lines = (await (await gw('/.stepgate/api/admin/audit/export?format=ndjson', { headers: { cookie: reader } })).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { checkpoint?: string; seq?: number; anchor?: boolean } & Partial<ChainedEvent>);
+    expect(lines[0]).toMatchObject({ seq: 10, anchor: true });
+    const cp = await verifyCheckpoint(lines[0]!.checkpoint!, await checkpointJwks(ringOld));
+    expect(cp).toMatchObject({ seq: 10, kind: 'retention' });
+    const events = lines.filter((l): l is ChainedEvent & typeof l => l.event !== undefined) as ChainedEvent[];
+    expect(events[0]!.event.seq).toBe(11);
+    expect(await verifyExported(events, { seq: cp.seq, hash: cp.hash })).toMatchObject({ ok: true });
   });
 });
