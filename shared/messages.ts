@@ -47,6 +47,8 @@ export interface VerifiedPrompt {
   action: PromptAction;
   matched_method: string;
   body: { kind: string; bytes: number; fields: { name: string; value: string }[]; truncated: boolean } | null;
+  /** Where the request came from, as the edge saw it (null when it could not tell). */
+  requested_from: { page: string | null; ip: string | null; user_agent: string | null } | null;
   created_at: string;
   expires_at: string;
   /** A page's fetch is being held for this answer. */

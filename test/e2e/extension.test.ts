@@ -144,6 +144,7 @@ describe('the Stepgate extension in Chromium', () => {
     expect(await prompt.textContent('#app')).toBe(new URL(base).host);
     expect(await prompt.textContent('#rule')).toBe('delete-project');
     expect(await prompt.textContent('#grant')).toContain('One-time approval');
+    expect(await prompt.textContent('#from')).toContain(base);
     await prompt.setViewportSize({ width: 440, height: 640 });
     await prompt.screenshot({ path: join(artifacts, 'extension-prompt.png'), fullPage: true });
     expect(await spa.textContent('#spa-status')).toContain('Deleting Apollo');
@@ -214,5 +215,24 @@ describe('the Stepgate extension in Chromium', () => {
     await expect.poll(() => spa.textContent('#spa-status'), { timeout: 20_000 }).toBe('Deleted Cassini.');
     expect(await projects()).toEqual(['Borealis', 'Dawn']);
     await spa.close();
+  });
+
+  it('removes a factor after confirming it is you with a code', async () => {
+    // Without the grant of the earlier step-up, so the removal asks for a new one.
+    await context.clearCookies({ name: 'stepgate-stepgate-factors' });
+    await options.reload();
+    await options.locator('#factor-list li', { hasText: 'Authenticator app' }).getByRole('button', { name: 'Remove' }).click();
+    await options.waitForSelector('#step-up-form');
+    await options.fill('#step-up-code', await generate({ secret: totpSecret, epoch: now() + 30 }));
+    await options.click('#step-up-form button[type=submit]');
+    await expect.poll(() => options.textContent('#site-status')).toBe('The authenticator app is removed.');
+    expect(await options.locator('#factor-list li').allTextContents()).toEqual([expect.stringMatching(/^Passkey/)]);
+  });
+
+  it('unpairs the site: its record and marker rule are gone', async () => {
+    await options.getByRole('button', { name: 'Unpair' }).click();
+    await options.waitForSelector('#no-sites');
+    expect(await worker.evaluate(() => chrome.declarativeNetRequest.getDynamicRules())).toEqual([]);
+    expect(await worker.evaluate(() => chrome.storage.local.get(null))).toEqual({ sites: [] });
   });
 });

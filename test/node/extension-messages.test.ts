@@ -32,6 +32,7 @@ const payloadFor = (id: string, over: Record<string, unknown> = {}) => ({
   action: { method: 'DELETE', host: 'localhost:8787', path: `/api/projects/${id.length}`, query: '', bodySha256: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU' },
   matched_method: 'DELETE',
   body: { kind: 'json', bytes: 14, fields: [{ name: 'reason', value: 'old' }], truncated: false },
+  requested_from: { page: SITE, ip: null, user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0' },
   created_at: new Date(now).toISOString(),
   expires_at: new Date(now + 60_000).toISOString(),
   held: true,
@@ -278,14 +279,15 @@ describe('prompts', () => {
       ['expired', sign(payloadFor('K'.repeat(22)), { exp: Math.floor(now / 1000) - 120 })],
       ['another action host', sign(payloadFor('L'.repeat(22), { action: { method: 'DELETE', host: 'evil.example', path: '/', query: '', bodySha256: '' } }))],
       ['malformed body', sign(payloadFor('M'.repeat(22), { body: { kind: 'json', fields: 'x' } }))],
+      ['malformed origin', sign(payloadFor('P'.repeat(22), { requested_from: { page: 7 } }))],
     ];
-    site.challenges = await Promise.all(bad.map(async ([, p], i) => ({ id: 'HIJKLM'[i]!.repeat(22), prompt: await p })));
+    site.challenges = await Promise.all(bad.map(async ([, p], i) => ({ id: 'HIJKLMP'[i]!.repeat(22), prompt: await p })));
     // The unsigned fields beside a prompt are ignored: this one claims another request.
     site.challenges.push({ id: 'N'.repeat(22), prompt: await sign(payloadFor('O'.repeat(22))), action: { method: 'GET', path: '/harmless' } });
     expect(await bg.pollSite(SITE)).toEqual([]);
     expect(windows).toEqual([]);
     expect(badge).toBe('');
-    expect(logs).toHaveLength(7);
+    expect(logs).toHaveLength(8);
     expect(logs.join('\n')).toMatch(/aud/);
     expect(logs.join('\n')).toMatch(/for challenge O+, expected N+/);
   });
@@ -298,6 +300,7 @@ describe('prompts', () => {
     const p = (r as { prompt: VerifiedPrompt }).prompt;
     expect(p.action).toMatchObject({ method: 'DELETE', path: '/api/projects/22' });
     expect(p.body?.fields).toEqual([{ name: 'reason', value: 'old' }]);
+    expect(p.requested_from).toEqual({ page: SITE, ip: null, user_agent: expect.stringContaining('Chrome/156') });
     expect(await bg.handlers['prompt/get']({ site: SITE, id: id2 })).toMatchObject({ ok: false, code: 'ERR_CHALLENGE_NOT_FOUND' });
     expect(await bg.handlers['prompt/get']({ site: 'https://unpaired.example', id: id1 })).toMatchObject({ ok: false, code: 'EXT_BAD_INPUT' });
     site.challenges = [{ id: id1, prompt: await sign(payloadFor(id1), { key: otherKey }) }];

@@ -13,6 +13,7 @@ const prompt = (over: Partial<VerifiedPrompt> = {}): VerifiedPrompt => ({
   action: { method: 'DELETE', host: 'localhost:8787', path: '/api/projects/1', query: '', bodySha256: '' },
   matched_method: 'DELETE',
   body: null,
+  requested_from: null,
   created_at: new Date(NOW - 1000).toISOString(),
   expires_at: new Date(NOW + 60_000).toISOString(),
   held: true,

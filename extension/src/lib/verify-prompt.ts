@@ -53,6 +53,9 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
     const fieldsOk = Array.isArray(b.fields) && b.fields.every((f: unknown) => isString((f as { name?: unknown })?.name) && isString((f as { value?: unknown })?.value));
     if (!isString(b.kind) || typeof b.bytes !== 'number' || !fieldsOk || typeof b.truncated !== 'boolean') return '"body" is malformed';
   }
+  const from = p.requested_from as Record<string, unknown> | null | undefined;
+  const orNull = (v: unknown) => v === null || v === undefined || isString(v);
+  if (from != null && !(orNull(from.page) && orNull(from.ip) && orNull(from.user_agent))) return '"requested_from" is malformed';
   return {
     id: p.id,
     rule: p.rule,
@@ -62,6 +65,7 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
     action: { method: a.method as string, host: a.host as string, path: a.path as string, query: a.query as string, bodySha256: a.bodySha256 as string },
     matched_method: p.matched_method,
     body: b == null ? null : (b as unknown as VerifiedPrompt['body']),
+    requested_from: from == null ? null : { page: (from.page as string | null) ?? null, ip: (from.ip as string | null) ?? null, user_agent: (from.user_agent as string | null) ?? null },
     created_at: p.created_at,
     expires_at: p.expires_at,
     held: p.held === true,

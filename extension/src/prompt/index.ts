@@ -78,6 +78,14 @@ async function deny(): Promise<void> {
   dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
 }
 
+/** A short browser name from a User-Agent string, for "where the request came from". */
+function browserName(ua: string): string {
+  const m = /(Firefox|Edg|OPR|Chrome|Chromium|Safari)\/(\d+)/.exec(ua);
+  const os = /Windows|Mac OS X|Android|iPhone|iPad|Linux|CrOS/.exec(ua)?.[0]?.replace('Mac OS X', 'macOS').replace('CrOS', 'ChromeOS');
+  const name = m ? `${m[1] === 'Edg' ? 'Edge' : m[1] === 'OPR' ? 'Opera' : m[1]} ${m[2]}` : ua.slice(0, 40);
+  return os ? `${name} on ${os}` : name;
+}
+
 function facts(p: VerifiedPrompt): HTMLElement {
   const now = Date.now();
   const target = `${p.action.path}${p.action.query ? `?${p.action.query}` : ''}`;
@@ -96,6 +104,11 @@ function facts(p: VerifiedPrompt): HTMLElement {
     p.bind === 'action'
       ? 'One-time approval: this exact request, once.'
       : `Session grant: requests under this rule pass for ${Math.round(p.max_age / 60)} min in this browser session.`;
+  const from = p.requested_from;
+  const fromPage = from?.page ?? null;
+  // Why: a request the site's own pages did not send is worth a second look before approving.
+  const foreign = fromPage !== null && fromPage !== new URL(site).origin;
+  const fromText = from ? [fromPage ?? 'unknown page', from.ip, from.user_agent ? browserName(from.user_agent) : null].filter(Boolean).join(' · ') : 'Not known';
   return h(
     'dl',
     { class: 'facts' },
@@ -107,6 +120,8 @@ function facts(p: VerifiedPrompt): HTMLElement {
     p.matched_method !== p.action.method ? h('dd', { class: 'mono', text: p.matched_method }) : null,
     h('dt', { text: 'Body' }),
     h('dd', { id: 'body' }, body),
+    h('dt', { text: 'From' }),
+    h('dd', { id: 'from', class: foreign ? 'error' : '', text: foreign ? `${fromText} — not a page of this site` : fromText }),
     h('dt', { text: 'Requested' }),
     h('dd', { id: 'requested', text: `${when(p.created_at)} (${relative(Date.parse(p.created_at) - now)})` }),
     h('dt', { text: 'Expires' }),
