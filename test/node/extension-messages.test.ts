@@ -95,6 +95,7 @@ let badge: string;
 let logs: string[];
 let bg: Background;
 let local: ReturnType<typeof memoryArea>;
+let session: ReturnType<typeof memoryArea>;
 
 beforeEach(() => {
   site = { signedIn: true, wellKnown: { stepgate: '0.1.0', endpoints: {}, factors: ['webauthn', 'totp'] }, challenges: [], requests: [] };
@@ -105,13 +106,14 @@ beforeEach(() => {
   badge = '';
   logs = [];
   local = memoryArea();
+  session = memoryArea();
   let nextWindow = 100;
   const platform: Platform = {
     version: '9.9.9',
     now: () => now,
     fetch: fakeFetch,
     local,
-    session: memoryArea(),
+    session,
     permissions: { contains: async (p) => granted.has(p), remove: async (p) => granted.delete(p) },
     rules: {
       installed: async () => [...rules.keys()],
@@ -223,6 +225,21 @@ describe('pairing', () => {
     expect(granted.size).toBe(0);
     expect(badge).toBe('');
     expect(await bg.handlers['sites/unpair']({ origin: SITE })).toMatchObject({ ok: false });
+  });
+
+  it('finishes a pairing the person started when the permission arrives (the asking page may be gone)', async () => {
+    await bg.permissionsAdded([permissionPattern(SITE)]);
+    expect(local.data.get('sites')).toBeUndefined();
+    await session.set('pairIntent', { origin: SITE, at: now - 1000 });
+    await bg.permissionsAdded(['https://other.example/*']);
+    expect(local.data.get('sites')).toBeUndefined();
+    await bg.permissionsAdded([permissionPattern(SITE)]);
+    expect(local.data.get('sites')).toEqual([expect.objectContaining({ origin: SITE })]);
+    expect(await session.get('pairIntent')).toBeNull();
+    // A stale intent is ignored.
+    await session.set('pairIntent', { origin: 'http://localhost:9999', at: now - 10 * 60_000 });
+    await bg.permissionsAdded([permissionPattern(SITE)]);
+    expect(local.data.get('sites')).toHaveLength(1);
   });
 
   it('reconcile() reinstalls exactly the rules of the paired sites', async () => {

@@ -51,6 +51,8 @@ export const BURST_DURATION_MS = 15_000;
 /** A GET that has not been answered after this long may be held: start polling. */
 export const SLOW_REQUEST_MS = 600;
 const THROTTLE_DEFAULT_MS = 60_000;
+/** A pairing the person started is finished by the background if the permission arrives within this time. */
+export const PAIR_INTENT_MS = 2 * 60 * 1000;
 
 const keyOf = (site: string, id: string) => `${site} ${id}`;
 const fail = (code: string, message: string): Failure => ({ ok: false, code, message });
@@ -68,6 +70,12 @@ export interface Background {
   requestEnded(r: { requestId: string; url: string; statusCode?: number; retryAfter?: string | null }): Promise<void>;
   /** A window closed: its challenge may be opened again from the popup. */
   windowClosed(windowId: number): Promise<void>;
+  /**
+   * Host permissions were granted: finish a pairing the person started (`pairIntent` in
+   * storage.session), in case the page that asked is gone (Firefox may close the popup when its
+   * permission prompt opens).
+   */
+  permissionsAdded(origins: string[]): Promise<void>;
   /** Make the marker rules match the paired sites (on install and start-up). */
   reconcile(): Promise<void>;
   /** Resolves when bursts started so far have ended (tests). */
@@ -380,6 +388,21 @@ export function createBackground(p: Platform): Background {
         }
         if (changed) await p.session.set('opened', opened);
       });
+    },
+
+    async permissionsAdded(origins) {
+      const intent = await p.session.get<{ origin: string; at: number }>('pairIntent');
+      if (!intent || p.now() - intent.at > PAIR_INTENT_MS) return;
+      let origin: string;
+      try {
+        origin = siteOrigin(intent.origin);
+      } catch {
+        return;
+      }
+      if (!origins.includes(permissionPattern(origin))) return;
+      await p.session.set('pairIntent', null);
+      const r = await handlers['sites/pair']({ origin });
+      if (!r.ok) p.log(`stepgate: pairing ${origin} failed: ${r.message}`);
     },
 
     async reconcile() {

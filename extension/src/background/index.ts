@@ -78,6 +78,7 @@ browser.webRequest.onErrorOccurred.addListener((d) => void bg.requestEnded({ req
 
 browser.windows.onRemoved.addListener((windowId) => void bg.windowClosed(windowId));
 browser.permissions.onRemoved.addListener(() => void bg.pollAll());
+browser.permissions.onAdded.addListener((added) => void bg.permissionsAdded(added.origins ?? []));
 
 browser.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === POLL_ALARM) void bg.pollAll();

@@ -325,6 +325,8 @@ $<HTMLFormElement>('add-form').addEventListener('submit', (e) => {
   }
   // Why: permissions.request must run in the submit handler itself (a user gesture), before any await.
   const granted = browser.permissions.request({ origins: [permissionPattern(origin)] });
+  // If this page is gone when the permission arrives, the background finishes the pairing.
+  void browser.storage.session.set({ pairIntent: { origin, at: Date.now() } });
   out.className = 'muted';
   out.textContent = `Asking for permission to talk to ${new URL(origin).host}…`;
   void (async () => {

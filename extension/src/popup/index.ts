@@ -27,6 +27,8 @@ function pair(origin: string, button: HTMLButtonElement, out: HTMLElement): void
   out.textContent = '';
   // Why: permissions.request must be called from the click itself (a user gesture), before any await.
   const granted = browser.permissions.request({ origins: [permissionPattern(origin)] });
+  // If this page is gone when the permission arrives, the background finishes the pairing.
+  void browser.storage.session.set({ pairIntent: { origin, at: Date.now() } });
   void (async () => {
     if (!(await granted)) {
       out.textContent = 'Not paired: the permission was not granted.';
