@@ -217,6 +217,36 @@ describe('the Stepgate extension in Chromium', () => {
     await spa.close();
   });
 
+  it('past five prompts a minute the site refuses more (429), and the popup says prompts are paused', async () => {
+    const spa = await context.newPage();
+    let refused = false;
+    for (let i = 0; i < 6 && !refused; i++) {
+      await spa.goto(`${base}/spa`);
+      const row = spa.locator('#spa-projects li', { hasText: 'Dawn' });
+      const opened = context.waitForEvent('page', { predicate: (p) => p.url().startsWith(extUrl('prompt/index.html')), timeout: 10_000 }).catch(() => null);
+      const answered = spa.waitForResponse((r) => r.request().method() === 'DELETE', { timeout: 70_000 });
+      await row.getByRole('button', { name: 'Delete' }).click();
+      const first = await Promise.race([answered.then(() => 'answered' as const), opened.then((p) => p)]);
+      if (first === 'answered' || first === null) {
+        refused = (await answered).status() === 429;
+        break;
+      }
+      await first.waitForSelector('#deny');
+      await first.click('#deny');
+      expect((await answered).status()).toBe(403);
+    }
+    expect(refused).toBe(true);
+    await expect.poll(() => spa.textContent('#spa-status')).toContain('Not deleted (429 ERR_TOO_MANY_PROMPTS)');
+    expect(await projects()).toContain('Dawn');
+    const popup = await context.newPage();
+    await popup.setViewportSize({ width: 360, height: 560 });
+    await popup.goto(extUrl('popup/index.html'));
+    await expect.poll(() => popup.textContent('#sites')).toContain('pauses approval prompts until');
+    await popup.screenshot({ path: join(artifacts, 'extension-popup-too-many.png'), fullPage: true });
+    await popup.close();
+    await spa.close();
+  });
+
   it('removes a factor after confirming it is you with a code', async () => {
     // Without the grant of the earlier step-up, so the removal asks for a new one.
     await context.clearCookies({ name: 'stepgate-stepgate-factors' });
