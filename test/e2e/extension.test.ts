@@ -11,7 +11,7 @@
  * already granted resolves true without a dialog, so the pairing code path is otherwise the same.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -59,10 +59,13 @@ async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenti
 
 const projects = async () => ((await (await options.request.get(`${base}/api/projects`)).json()) as { id: number; name: string }[]).map((p) => p.name);
 
-/** The unpacked build, with the demo host granted up front (see the module comment). */
-function testBuild(): string {
+/**
+ * The unpacked Chrome build, built for this test into its own directory (the node build test
+ * rebuilds dist/extension at the same time), with the demo host granted up front (see above).
+ */
+async function testBuild(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'stepgate-ext-'));
-  cpSync(join(ROOT, 'dist/extension/chrome'), dir, { recursive: true });
+  await promisify(execFile)(join(ROOT, 'node_modules/.bin/vite'), ['build', '-c', 'extension/vite.config.ts', '--mode', 'chrome', '--outDir', dir], { cwd: ROOT });
   const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
   m.host_permissions = ['http://localhost/*'];
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
@@ -84,10 +87,9 @@ async function deleteFromSpa(spa: Page, name: string): Promise<Page> {
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  const build = promisify(execFile)('npm', ['run', 'build:extension'], { cwd: ROOT });
-  [demo] = await Promise.all([npmStart(), build]);
+  let dir: string;
+  [demo, dir] = await Promise.all([npmStart(), testBuild()]);
   base = demo.gateway.replace('127.0.0.1', 'localhost');
-  const dir = testBuild();
   context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'stepgate-profile-')), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
