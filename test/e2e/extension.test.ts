@@ -258,7 +258,7 @@ describe('the Stepgate extension in Chromium', () => {
     await options.fill('#step-up-code', await generate({ secret: totpSecret, epoch: now() + 30 }));
     await options.click('#step-up-form button[type=submit]');
     await expect.poll(() => options.textContent('#site-status')).toBe('The authenticator app is removed.');
-    expect(await options.locator('#factor-list li').allTextContents()).toEqual([expect.stringMatching(/^Passkey/)]);
+    await expect.poll(() => options.locator('#factor-list li').allTextContents()).toEqual([expect.stringMatching(/^Passkey/)]);
   });
 
   it('unpairs the site: its record and marker rule are gone', async () => {

@@ -33,7 +33,7 @@ const bg = createBackground({
   windows: {
     async open(site, id) {
       const url = browser.runtime.getURL(`prompt/index.html?${new URLSearchParams({ site, id })}`);
-      const w = await browser.windows.create({ url, type: 'popup', width: 440, height: 640, focused: true });
+      const w = await browser.windows.create({ url, type: 'popup', width: 440, height: 640 });
       return w.id ?? null;
     },
     async focus(windowId) {

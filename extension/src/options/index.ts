@@ -143,8 +143,8 @@ const addPasskey = (origin: string, nickname: string) =>
     const r = await siteApi<{ recovery_codes?: string[] }>(origin, '/.stepgate/api/factors/webauthn/verify', { body: { response, ...(nickname ? { nickname } : {}) } });
     if (!r.ok) return say(origin, r.message, 'error');
     s.recoveryCodes = r.data.recovery_codes ?? null;
-    say(origin, 'Your passkey is added.', 'ok');
     await loadFactors(origin);
+    say(origin, 'Your passkey is added.', 'ok');
   });
 
 const startTotp = (origin: string) =>
@@ -166,8 +166,8 @@ const confirmTotp = (origin: string, code: string) =>
     if (!r.ok) return say(origin, r.message, 'error');
     s.totpSetup = null;
     s.recoveryCodes = r.data.recovery_codes ?? null;
-    say(origin, 'Your authenticator app is set up.', 'ok');
     await loadFactors(origin);
+    say(origin, 'Your authenticator app is set up.', 'ok');
   });
 
 const removeFactor = (origin: string, kind: 'totp' | 'webauthn', id: string) =>
@@ -175,8 +175,8 @@ const removeFactor = (origin: string, kind: 'totp' | 'webauthn', id: string) =>
     const r = await withStepUp(origin, () => siteApi(origin, '/.stepgate/api/factors/remove', { body: { kind, id } }));
     if (!r) return;
     if (!r.ok) return say(origin, r.message, 'error');
-    say(origin, kind === 'webauthn' ? 'The passkey is removed.' : 'The authenticator app is removed.', 'ok');
     await loadFactors(origin);
+    say(origin, kind === 'webauthn' ? 'The passkey is removed.' : 'The authenticator app is removed.', 'ok');
   });
 
 const unpair = (origin: string) =>
