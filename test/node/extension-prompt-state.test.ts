@@ -84,6 +84,13 @@ describe('prompt state', () => {
     expect(run([loaded(), { type: 'approve', method: 'webauthn' }, { type: 'tick', now: later }])).toMatchObject({ kind: 'approving' });
   });
 
+  it('a pending prompt that the site no longer lists ends, saying so; an attempt under way is left to the edge', () => {
+    const s = run([loaded(), { type: 'withdrawn' }]);
+    expect(s).toMatchObject({ kind: 'failed', code: 'ERR_CHALLENGE_NOT_FOUND' });
+    const approving = run([loaded(), { type: 'approve', method: 'webauthn' }]);
+    expect(run([{ type: 'withdrawn' }], approving)).toBe(approving);
+  });
+
   it('ignores double clicks and late answers: one attempt at a time, and final states stay final', () => {
     const approving = run([loaded(), { type: 'approve', method: 'webauthn' }]);
     expect(run([{ type: 'approve', method: 'totp' }], approving)).toBe(approving);

@@ -213,6 +213,15 @@ async function load(): Promise<void> {
   dispatch(r.ok ? { type: 'loaded', prompt: r.prompt, now: Date.now() } : { type: 'load-failed', code: r.code, message: r.message });
 }
 
+/** While the prompt waits, check now and then that it is still pending (it may be answered on the site's own page). */
+const STILL_PENDING_EVERY_MS = 5000;
+setInterval(() => {
+  if (state.kind !== 'pending') return;
+  void send('prompt/get', { site, id }).then((r) => {
+    if (!r.ok && r.code === 'ERR_CHALLENGE_NOT_FOUND') dispatch({ type: 'withdrawn' });
+  });
+}, STILL_PENDING_EVERY_MS);
+
 setInterval(() => {
   const before = state;
   dispatch({ type: 'tick', now: Date.now() });

@@ -26,7 +26,9 @@ export type PromptEvent =
   | { type: 'deny' }
   | { type: 'succeeded' }
   | { type: 'refused'; code: string; message: string; retryAt?: string | null }
-  | { type: 'tick'; now: number };
+  | { type: 'tick'; now: number }
+  /** The challenge is no longer pending at the site (answered elsewhere, expired, withdrawn). */
+  | { type: 'withdrawn' };
 
 /** Refusals after which the same prompt can be tried again (another code, the passkey again). */
 const RETRYABLE = new Set(['ERR_FACTOR_INVALID', 'ERR_FACTOR_REPLAYED', 'ERR_BAD_REQUEST', 'ERR_NO_FACTOR', 'EXT_CEREMONY_FAILED', 'EXT_UNREACHABLE']);
@@ -84,6 +86,8 @@ export function nextPromptState(s: PromptState, e: PromptEvent): PromptState {
       if (final === null) return { kind: 'pending', prompt: s.prompt, error: e.message };
       return { kind: 'failed', prompt: promptOf(s), code: e.code, reason: final, retryAt: e.retryAt ?? null };
     }
+    case 'withdrawn':
+      return s.kind === 'pending' ? { kind: 'failed', prompt: s.prompt, code: 'ERR_CHALLENGE_NOT_FOUND', reason: finalRefusal('ERR_CHALLENGE_NOT_FOUND', '')!, retryAt: null } : s;
     case 'tick':
       // Why: mid-ceremony the edge decides; a pending prompt past its time can only be refused.
       return s.kind === 'pending' && Date.parse(s.prompt.expires_at) <= e.now ? { kind: 'expired', prompt: s.prompt } : s;
