@@ -53,6 +53,8 @@ export interface VerifiedPrompt {
   expires_at: string;
   /** A page's fetch is being held for this answer. */
   held: boolean;
+  /** Until when the page's fetch is held (ISO time), or null when nothing is held. */
+  hold_until: string | null;
 }
 
 /** A pending approval on a paired site. */

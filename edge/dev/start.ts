@@ -30,7 +30,8 @@ if (migrate.status !== 0) {
   process.exit(1);
 }
 
-const demo = await startDemoOrigin({ port: DEMO_PORT, jwtSecret: secrets.IDENTITY_JWT_SECRET });
+// DEMO_INSPECT=1 (the end-to-end tests) serves GET /__demo/requests: what the origin received.
+const demo = await startDemoOrigin({ port: DEMO_PORT, jwtSecret: secrets.IDENTITY_JWT_SECRET, inspect: process.env.DEMO_INSPECT === '1' });
 console.log(`stepgate: demo app (the origin) on ${demo.url}`);
 
 const wrangler = spawn(

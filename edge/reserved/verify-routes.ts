@@ -95,7 +95,13 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     return json({
       challenges: await Promise.all(
         list.map(async (ch) => {
-          const view = { ...challengeJson(ch), created_at: new Date(ch.createdAt).toISOString(), held: ch.prompt };
+          const view = {
+            ...challengeJson(ch),
+            created_at: new Date(ch.createdAt).toISOString(),
+            held: ch.prompt,
+            // The held fetch waits at most holdMs; after that an approval only covers a repeat.
+            hold_until: ch.prompt ? new Date(ch.createdAt + rt.holdMs).toISOString() : null,
+          };
           return { ...view, prompt: await signPrompt(rt.keys, view, host, nowS, Math.floor(ch.expiresAt / 1000)) };
         }),
       ),

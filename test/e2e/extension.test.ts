@@ -173,6 +173,9 @@ describe('the Stepgate extension in Chromium', () => {
     await optionsCdp.send('WebAuthn.addCredential', { authenticatorId: optionsAuthenticator, credential: used! });
     expect(await projects()).not.toContain('Apollo');
     expect(deletes).toEqual([`${base}/api/projects/1`]);
+    // And at the origin itself: exactly one DELETE of project 1 arrived.
+    const seen = (await (await fetch(`${demo.demo}/__demo/requests`)).json()) as { method: string; url: string }[];
+    expect(seen.filter((r) => r.method === 'DELETE' && r.url === '/api/projects/1')).toHaveLength(1);
     await expect.poll(() => worker.evaluate(() => chrome.action.getBadgeText({}))).toBe('');
     await spa.close();
   });

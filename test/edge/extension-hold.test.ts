@@ -47,6 +47,8 @@ describe('a fetch marked by the extension', () => {
     const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
     const { payload, protectedHeader } = await jwtVerify(c.prompt, createLocalJWKSet(jwks), { issuer: 'stepgate', audience: 'app.test', typ: 'stepgate-prompt+jwt' });
     expect(protectedHeader.kid).toMatch(/^sg-prompt-/);
+    // The page's fetch is held for HOLD_SECONDS (60 by default); the prompt says until when.
+    expect(Date.parse(payload.hold_until as string) - Date.parse(payload.created_at as string)).toBe(60_000);
     expect(payload).toMatchObject({ id: c.id, rule: 'delete-project', bind: 'action', held: true, action: { method: 'DELETE', path: '/api/projects/83', query: 'm=ext-approve' },
       requested_from: { page: ORIGIN, ip: '192.0.2.9', user_agent: 'ExtTest/1.0' },
     });

@@ -36,6 +36,7 @@ const payloadFor = (id: string, over: Record<string, unknown> = {}) => ({
   created_at: new Date(now).toISOString(),
   expires_at: new Date(now + 60_000).toISOString(),
   held: true,
+  hold_until: new Date(now + 60_000).toISOString(),
   ...over,
 });
 

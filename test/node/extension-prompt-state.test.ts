@@ -17,6 +17,7 @@ const prompt = (over: Partial<VerifiedPrompt> = {}): VerifiedPrompt => ({
   created_at: new Date(NOW - 1000).toISOString(),
   expires_at: new Date(NOW + 60_000).toISOString(),
   held: true,
+  hold_until: new Date(NOW + 59_000).toISOString(),
   ...over,
 });
 const run = (events: PromptEvent[], from: PromptState = { kind: 'loading' }) => events.reduce(nextPromptState, from);

@@ -48,6 +48,7 @@ async function startOnce(timeoutMs: number): Promise<StartedDemo> {
       STEPGATE_INSPECTOR_PORT: String(ip),
       STEPGATE_PERSIST_TO: mkdtempSync(join(tmpdir(), 'stepgate-state-')),
       NO_COLOR: '1',
+      DEMO_INSPECT: '1',
     },
   });
   let out = '';

@@ -53,6 +53,7 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
     const fieldsOk = Array.isArray(b.fields) && b.fields.every((f: unknown) => isString((f as { name?: unknown })?.name) && isString((f as { value?: unknown })?.value));
     if (!isString(b.kind) || typeof b.bytes !== 'number' || !fieldsOk || typeof b.truncated !== 'boolean') return '"body" is malformed';
   }
+  if (p.hold_until != null && (!isString(p.hold_until) || Number.isNaN(Date.parse(p.hold_until)))) return '"hold_until" is not a time';
   const from = p.requested_from as Record<string, unknown> | null | undefined;
   const orNull = (v: unknown) => v === null || v === undefined || isString(v);
   if (from != null && !(orNull(from.page) && orNull(from.ip) && orNull(from.user_agent))) return '"requested_from" is malformed';
@@ -69,6 +70,7 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
     created_at: p.created_at,
     expires_at: p.expires_at,
     held: p.held === true,
+    hold_until: isString(p.hold_until) ? p.hold_until : null,
   };
 }
 

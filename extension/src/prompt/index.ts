@@ -86,6 +86,9 @@ function browserName(ua: string): string {
   return os ? `${name} on ${os}` : name;
 }
 
+/** Whether the page's request is still being held (the edge holds it for a bounded time). */
+const stillHeld = (p: VerifiedPrompt, now: number): boolean => p.held && p.hold_until !== null && Date.parse(p.hold_until) > now;
+
 function facts(p: VerifiedPrompt): HTMLElement {
   const now = Date.now();
   const target = `${p.action.path}${p.action.query ? `?${p.action.query}` : ''}`;
@@ -131,7 +134,14 @@ function facts(p: VerifiedPrompt): HTMLElement {
     h('dt', { text: 'Grants' }),
     h('dd', { id: 'grant', text: grant }),
     p.held ? h('dt', { text: 'Waiting' }) : null,
-    p.held ? h('dd', { text: 'A page of this site is waiting for your answer.' }) : null,
+    p.held
+      ? h('dd', {
+          id: 'waiting',
+          text: stillHeld(p, now)
+            ? `A page of this site is waiting for your answer (until ${when(p.hold_until!)}).`
+            : 'The page stopped waiting. Approving now lets this exact request through once if it is sent again.',
+        })
+      : null,
   );
 }
 
@@ -188,7 +198,7 @@ function render(): void {
             : 'Checking the code…'
           : s.kind === 'approved'
             ? p?.bind === 'action'
-              ? p.held
+              ? p.held && stillHeld(p, Date.now())
                 ? 'Approved. The page’s request is being carried out, once.'
                 : 'Approved. Repeat the action: it will go through once.'
               : 'Approved. Requests under this rule pass for the next few minutes.'
