@@ -213,30 +213,34 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           details: { status },
         });
       };
+      /**
+       * Let the request through on a step-up: sign the assertion, record `grant.used` — fail
+       * closed: nothing is forwarded unless that record is durable — then forward.
+       */
+      const pass = async (amr: string[], authTime: number, act: string | null, details: Record<string, string | boolean | null>) => {
+        ctx.identity = me;
+        ctx.assertion = await signAssertion(
+          runtime.keys,
+          { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr, auth_time: authTime, ...(act ? { act } : {}) },
+          Math.floor(runtime.now() / 1000),
+        );
+        await runtime.audit.record({
+          type: 'grant.used',
+          outcome: 'success',
+          actor: me.sub,
+          via: 'session',
+          ...where,
+          details: { bind: rule.bind, amr, auth_time: new Date(authTime * 1000).toISOString(), ...(act ? { action_digest: act } : {}), ...details },
+        });
+        return forwardAudited();
+      };
       const gate = runtime.userGate(me.sub);
       if (rule.bind === 'session') {
         const token = presentedGrant(req, rule.id, canonical.protocol === 'https:');
         const grant = token
           ? await verifyGrant(runtime.keys, token, { sub: me.sub, sid: me.sid, aud: canonical.hostname, rule: rule.id, now: Math.floor(runtime.now() / 1000) })
           : null;
-        if (grant) {
-          ctx.identity = me;
-          ctx.assertion = await signAssertion(
-            runtime.keys,
-            { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr: grant.amr, auth_time: grant.auth_time },
-            Math.floor(runtime.now() / 1000),
-          );
-          // Fail closed: not forwarded unless this record is durable.
-          await runtime.audit.record({
-            type: 'grant.used',
-            outcome: 'success',
-            actor: me.sub,
-            via: 'session',
-            ...where,
-            details: { bind: 'session', amr: grant.amr, grant: await hashRef(grant.jti), auth_time: new Date(grant.auth_time * 1000).toISOString() },
-          });
-          return forwardAudited();
-        }
+        if (grant) return await pass(grant.amr, grant.auth_time, null, { grant: await hashRef(grant.jti) });
       }
 
       if (ctx.body === null && (rule.bind === 'action' || canonical.method !== 'GET')) {
@@ -253,23 +257,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       const digest = rule.bind === 'action' ? await actionDigest(action, rule.id, matchedMethod) : null;
       // An approved action passes exactly once: the Durable Object deletes the approval as it answers.
       const approval = digest ? await gate.consumeApproval(me.sid, digest, rule.id) : null;
-      if (approval) {
-        ctx.identity = me;
-        ctx.assertion = await signAssertion(
-          runtime.keys,
-          { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr: approval.amr, auth_time: approval.authTime, act: digest! },
-          Math.floor(runtime.now() / 1000),
-        );
-        await runtime.audit.record({
-          type: 'grant.used',
-          outcome: 'success',
-          actor: me.sub,
-          via: 'session',
-          ...where,
-          details: { bind: 'action', amr: approval.amr, action_digest: digest!, held: held !== null, auth_time: new Date(approval.authTime * 1000).toISOString() },
-        });
-        return forwardAudited();
-      }
+      if (approval) return await pass(approval.amr, approval.authTime, digest, { held: held !== null });
       // A fetch/XHR from a browser with the extension (its marker header) is held while the person
       // answers the extension's prompt, then carried out once. Prompts are rationed per user.
       const prompted = held === null && req.headers.get('stepgate-extension') === '1' && !isNavigation(req);
@@ -329,23 +317,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         if (d.kind === 'approved') {
           // Spend what the approval produced, exactly as a repeated request would.
           const approval = digest ? await gate.consumeApproval(me.sid, digest, rule.id) : { amr: d.amr, authTime: Math.floor(runtime.now() / 1000) };
-          if (approval) {
-            ctx.identity = me;
-            ctx.assertion = await signAssertion(
-              runtime.keys,
-              { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr: approval.amr, auth_time: approval.authTime, ...(digest ? { act: digest } : {}) },
-              Math.floor(runtime.now() / 1000),
-            );
-            await runtime.audit.record({
-              type: 'grant.used',
-              outcome: 'success',
-              actor: me.sub,
-              via: 'session',
-              ...where,
-              details: { bind: rule.bind, amr: approval.amr, action_digest: digest, held: true, prompt: true, auth_time: new Date(approval.authTime * 1000).toISOString() },
-            });
-            return forwardAudited();
-          }
+          if (approval) return await pass(approval.amr, approval.authTime, digest, { held: true, prompt: true });
         }
         // Timed out (or the approval was spent elsewhere): the normal answer, with the challenge.
       }
