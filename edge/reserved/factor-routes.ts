@@ -79,15 +79,20 @@ async function recordEnrolment(rt: Runtime, req: Request, me: Identity, factor: 
   );
 }
 
+/** The common start of adding a factor: same-origin JSON, a secure context, the person, and whether they may. */
+async function beginEnrolment(rt: Runtime, req: Request): Promise<Identity | Response> {
+  requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+  cookieSecurity(rt, req.url);
+  const me = await requireIdentity(rt, req);
+  const { invite } = await jsonBody(req, EnrolBody);
+  return (await enrolmentRefusal(rt, req, me, invite)) ?? me;
+}
+
 export function registerFactorRoutes(app: Hono, rt: Runtime): void {
   app.post('/.stepgate/api/factors/webauthn/options', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
-    cookieSecurity(rt, req.url);
-    const me = await requireIdentity(rt, req);
-    const { invite } = await jsonBody(req, EnrolBody);
-    const refused = await enrolmentRefusal(rt, req, me, invite);
-    if (refused) return refused;
+    const me = await beginEnrolment(rt, req);
+    if (me instanceof Response) return me;
     return json(await registrationOptions(rt, me, req.url));
   });
 
@@ -141,12 +146,8 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
 
   app.post('/.stepgate/api/factors/totp', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
-    cookieSecurity(rt, req.url);
-    const me = await requireIdentity(rt, req);
-    const { invite } = await jsonBody(req, EnrolBody);
-    const refused = await enrolmentRefusal(rt, req, me, invite);
-    if (refused) return refused;
+    const me = await beginEnrolment(rt, req);
+    if (me instanceof Response) return me;
     const f = await createPendingTotp(rt.db, rt.keys, me.sub, rt.now());
     const uri = generateURI({ issuer: `Stepgate (${new URL(req.url).hostname})`, label: me.sub, secret: f.secret });
     return json({ id: f.id, secret: f.secret, otpauth_uri: uri, qr_svg: renderSVG(uri) }, 201);
