@@ -55,6 +55,17 @@ export interface VerifiedPrompt {
   held: boolean;
   /** Until when the page's fetch is held (ISO time), or null when nothing is held. */
   hold_until: string | null;
+  /**
+   * The request was made in another browser session of the same person (typically another browser
+   * without the extension). Only one-time (`bind: "action"`) approvals cross sessions, and only with
+   * number matching. False when the edge did not say (older edges list only this session's).
+   */
+  other_session: boolean;
+  /**
+   * For `other_session` prompts: three distinct integers 10–99, one of them the number the other
+   * browser shows; the person picks it, and it is sent as `number` with the approval. Null otherwise.
+   */
+  number_choices: [number, number, number] | null;
 }
 
 /** A pending approval on a paired site. */

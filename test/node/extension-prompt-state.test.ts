@@ -1,7 +1,7 @@
 /** The approval prompt's state machine: what may follow what, and what ends a prompt. */
 import { describe, expect, it } from 'vitest';
 import type { VerifiedPrompt } from '../../shared/messages';
-import { isTerminal, nextPromptState, type PromptEvent, type PromptState } from '../../extension/src/prompt/prompt-state';
+import { isTerminal, nextPromptState, NUMBER_MISMATCH, PICK_FIRST, type PromptEvent, type PromptState } from '../../extension/src/prompt/prompt-state';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const prompt = (over: Partial<VerifiedPrompt> = {}): VerifiedPrompt => ({
@@ -18,8 +18,12 @@ const prompt = (over: Partial<VerifiedPrompt> = {}): VerifiedPrompt => ({
   expires_at: new Date(NOW + 60_000).toISOString(),
   held: true,
   hold_until: new Date(NOW + 59_000).toISOString(),
+  other_session: false,
+  number_choices: null,
   ...over,
 });
+/** A request made in another browser: not held here, approved with number matching. */
+const other = () => prompt({ other_session: true, number_choices: [17, 42, 86], held: false, hold_until: null });
 const run = (events: PromptEvent[], from: PromptState = { kind: 'loading' }) => events.reduce(nextPromptState, from);
 const loaded = (p = prompt()): PromptEvent => ({ type: 'loaded', prompt: p, now: NOW });
 
@@ -103,5 +107,51 @@ describe('prompt state', () => {
     const pending = run([loaded()]);
     expect(run([{ type: 'succeeded' }], pending)).toBe(pending);
     expect(run([loaded()], pending)).toBe(pending);
+  });
+});
+
+describe('number matching (a request made in another browser)', () => {
+  it('cannot be approved before a number is picked; picking one of the signed choices allows it, and the number goes with the approval', () => {
+    const s = run([loaded(other()), { type: 'approve', method: 'webauthn' }]);
+    expect(s).toMatchObject({ kind: 'pending', picked: null, error: PICK_FIRST });
+    const picked = run([{ type: 'picked', number: 42 }], s);
+    expect(picked).toMatchObject({ kind: 'pending', picked: 42, error: null });
+    // The person may change their mind before approving.
+    expect(run([{ type: 'picked', number: 86 }], picked)).toMatchObject({ picked: 86 });
+    expect(run([{ type: 'approve', method: 'totp' }], picked)).toEqual({ kind: 'approving', prompt: other(), method: 'totp', number: 42 });
+  });
+
+  it('refuses a number that is not one of the signed choices, and picking in this browser’s own prompts', () => {
+    const s = run([loaded(other())]);
+    for (const n of [41, 0, 100]) expect(run([{ type: 'picked', number: n }], s)).toBe(s);
+    const own = run([loaded()]);
+    expect(run([{ type: 'picked', number: 42 }], own)).toBe(own);
+    // This browser's own prompts approve without a number, and send none.
+    expect(run([{ type: 'approve', method: 'webauthn' }], own)).toMatchObject({ kind: 'approving', number: null });
+  });
+
+  it('no picking while an attempt is under way', () => {
+    const approving = run([loaded(other()), { type: 'picked', number: 17 }, { type: 'approve', method: 'webauthn' }]);
+    expect(run([{ type: 'picked', number: 42 }], approving)).toBe(approving);
+  });
+
+  it('a wrong number (ERR_NUMBER_MISMATCH) says so and goes back to picking; the right one then approves', () => {
+    const wrong = run([loaded(other()), { type: 'picked', number: 17 }, { type: 'approve', method: 'webauthn' }, { type: 'refused', code: 'ERR_NUMBER_MISMATCH', message: 'The number does not match.' }]);
+    expect(wrong).toMatchObject({ kind: 'pending', picked: null, error: NUMBER_MISMATCH });
+    expect(NUMBER_MISMATCH).toMatch(/^That is not the number shown there\./);
+    expect(run([{ type: 'approve', method: 'webauthn' }], wrong)).toMatchObject({ kind: 'pending', error: PICK_FIRST });
+    const again = run([{ type: 'picked', number: 42 }, { type: 'approve', method: 'webauthn' }], wrong);
+    expect(again).toMatchObject({ kind: 'approving', number: 42 });
+    expect(run([{ type: 'succeeded' }], again)).toMatchObject({ kind: 'approved' });
+  });
+
+  it('a wrong code keeps the number picked; lock-out still ends the prompt', () => {
+    const approving = run([loaded(other()), { type: 'picked', number: 42 }, { type: 'approve', method: 'totp' }]);
+    expect(run([{ type: 'refused', code: 'ERR_FACTOR_INVALID', message: 'That code is not right.' }], approving)).toMatchObject({ kind: 'pending', picked: 42, error: 'That code is not right.' });
+    expect(run([{ type: 'refused', code: 'ERR_LOCKED_OUT', message: 'Too many failed attempts.' }], approving)).toMatchObject({ kind: 'failed', code: 'ERR_LOCKED_OUT' });
+  });
+
+  it('denying needs no number', () => {
+    expect(run([loaded(other()), { type: 'deny' }, { type: 'succeeded' }])).toMatchObject({ kind: 'denied' });
   });
 });

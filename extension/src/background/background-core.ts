@@ -168,7 +168,9 @@ export function createBackground(p: Platform): Background {
       return next;
     });
     await updateBadge(all);
-    for (const { prompt } of mine) if (prompt.held) await openWindow(site, prompt.id, false);
+    // Why: a window opens by itself only for this browser's own held fetch; a request of another
+    // browser (number matching) waits on the badge and in the popup until the person opens it.
+    for (const { prompt } of mine) if (prompt.held && !prompt.other_session) await openWindow(site, prompt.id, false);
     return mine;
   }
 

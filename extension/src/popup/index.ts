@@ -68,7 +68,12 @@ function renderPending(pending: PendingPrompt[]): void {
         h(
           'li',
           { class: 'spread' },
-          h('span', { class: 'mono', text: `${prompt.action.method} ${prompt.action.host}${prompt.action.path}` }),
+          h(
+            'span',
+            {},
+            h('span', { class: 'mono', text: `${prompt.action.method} ${prompt.action.host}${prompt.action.path}` }),
+            prompt.other_session ? h('span', { class: 'muted', text: ' · another browser' }) : null,
+          ),
           h('button', { text: 'Review', onClick: () => void send('prompts/open', { site, id: prompt.id }).then(() => window.close()) }),
         ),
       ),

@@ -8,7 +8,7 @@ import type { VerifiedPrompt } from '../../../shared/messages';
 import { $, h, mount, relative, when } from '../lib/dom';
 import { send } from '../lib/messaging';
 import { siteApi } from '../lib/site-api';
-import { accepts, isTerminal, nextPromptState, type ApprovalMethod, type PromptEvent, type PromptState } from './prompt-state';
+import { accepts, isTerminal, needsNumber, nextPromptState, type ApprovalMethod, type PromptEvent, type PromptState } from './prompt-state';
 
 const params = new URLSearchParams(location.search);
 const site = params.get('site') ?? '';
@@ -37,9 +37,13 @@ async function settled(): Promise<void> {
   if (state.kind === 'approved' || state.kind === 'denied') setTimeout(() => window.close(), CLOSE_AFTER_MS);
 }
 
+/** The picked number, sent as `number` with an approval of another session's request; nothing otherwise. */
+const numberPart = (): { number?: number } => (state.kind === 'approving' && state.number !== null ? { number: state.number } : {});
+
 async function approveWithPasskey(): Promise<void> {
   dispatch({ type: 'approve', method: 'webauthn' });
   if (kind() !== 'approving') return;
+  const number = numberPart();
   const options = await siteApi<PublicKeyCredentialRequestOptionsJSON>(site, `${challengePath}/webauthn/options`, { body: {} });
   if (!options.ok) return dispatch({ type: 'refused', code: options.code, message: options.message, retryAt: options.retryAt });
   let response;
@@ -48,7 +52,7 @@ async function approveWithPasskey(): Promise<void> {
   } catch (e) {
     return dispatch({ type: 'refused', code: 'EXT_CEREMONY_FAILED', message: `The passkey prompt was closed or failed (${(e as Error).name}). Try again, or use a code.` });
   }
-  const r = await siteApi(site, `${challengePath}/verify`, { body: { method: 'webauthn', response } });
+  const r = await siteApi(site, `${challengePath}/verify`, { body: { method: 'webauthn', response, ...number } });
   dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
 }
 
@@ -66,7 +70,7 @@ async function approveWithCode(code: string): Promise<void> {
   const method = methodForCode(state.prompt, trimmed);
   dispatch({ type: 'approve', method });
   if (kind() !== 'approving') return;
-  const r = await siteApi(site, `${challengePath}/verify`, { body: { method, code: trimmed } });
+  const r = await siteApi(site, `${challengePath}/verify`, { body: { method, code: trimmed, ...numberPart() } });
   codeValue = '';
   dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
 }
@@ -105,7 +109,9 @@ function facts(p: VerifiedPrompt): HTMLElement {
     : h('span', { class: 'muted', text: 'No body' });
   const grant =
     p.bind === 'action'
-      ? 'One-time approval: this exact request, once.'
+      ? p.other_session
+        ? 'One-time approval: this exact request, once, in the browser that made it.'
+        : 'One-time approval: this exact request, once.'
       : `Session grant: requests under this rule pass for ${Math.round(p.max_age / 60)} min in this browser session.`;
   const from = p.requested_from;
   const fromPage = from?.page ?? null;
@@ -145,8 +151,35 @@ function facts(p: VerifiedPrompt): HTMLElement {
   );
 }
 
-function actions(p: VerifiedPrompt, busy: boolean): HTMLElement {
+/** Number matching: "which number does the other browser show?", the three signed choices as buttons. */
+function numberPicker(p: VerifiedPrompt, picked: number | null, busy: boolean): HTMLElement {
+  return h(
+    'fieldset',
+    { id: 'number-match', class: 'number-match' },
+    h('legend', { text: 'Which number does the other browser show?' }),
+    h(
+      'div',
+      { class: 'row', role: 'group', 'aria-label': 'Numbers' },
+      ...(p.number_choices ?? []).map((n) =>
+        h('button', {
+          type: 'button',
+          id: `number-${n}`,
+          class: n === picked ? 'number picked' : 'number',
+          'aria-pressed': n === picked ? 'true' : 'false',
+          disabled: busy,
+          text: String(n),
+          onClick: () => dispatch({ type: 'picked', number: n }),
+        }),
+      ),
+    ),
+    h('p', { class: 'muted', text: picked === null ? 'Pick it to approve. Deny if you did not start this.' : `You picked ${picked}.` }),
+  );
+}
+
+function actions(p: VerifiedPrompt, busy: boolean, picked: number | null): HTMLElement {
   const codeAllowed = accepts(p, 'totp') || accepts(p, 'recovery');
+  // Why: another browser's request can be approved only once its number has been picked.
+  const approveOff = busy || (needsNumber(p) && picked === null);
   const input = h('input', {
     id: 'code',
     inputmode: 'text',
@@ -160,13 +193,14 @@ function actions(p: VerifiedPrompt, busy: boolean): HTMLElement {
   return h(
     'div',
     {},
-    accepts(p, 'webauthn') ? h('p', {}, h('button', { id: 'approve-passkey', class: 'primary', disabled: busy, text: 'Approve with passkey', onClick: () => void approveWithPasskey() })) : null,
+    needsNumber(p) ? numberPicker(p, picked, busy) : null,
+    accepts(p, 'webauthn') ? h('p', {}, h('button', { id: 'approve-passkey', class: 'primary', disabled: approveOff, text: 'Approve with passkey', onClick: () => void approveWithPasskey() })) : null,
     codeAllowed
       ? h(
           'form',
           { id: 'code-form', class: 'row', onSubmit: (e) => (e.preventDefault(), void approveWithCode(codeValue)) },
           input,
-          h('button', { id: 'approve-code', type: 'submit', disabled: busy, text: 'Approve with code' }),
+          h('button', { id: 'approve-code', type: 'submit', disabled: approveOff, text: 'Approve with code' }),
         )
       : null,
     h('p', {}, h('button', { id: 'deny', class: 'danger', disabled: busy, text: 'Deny', onClick: () => void deny() })),
@@ -198,7 +232,9 @@ function render(): void {
             : 'Checking the code…'
           : s.kind === 'approved'
             ? p?.bind === 'action'
-              ? p.held && stillHeld(p, Date.now())
+              ? p.other_session
+                ? 'Approved. Repeat the action in the other browser: it will go through once.'
+                : p.held && stillHeld(p, Date.now())
                 ? 'Approved. The page’s request is being carried out, once.'
                 : 'Approved. Repeat the action: it will go through once.'
               : 'Approved. Requests under this rule pass for the next few minutes.'
@@ -207,13 +243,15 @@ function render(): void {
   mount(
     root,
     h('h1', { text: p ? `Approve this request on ${p.action.host}?` : 'Stepgate approval' }),
+    p?.other_session ? h('p', { id: 'other-session', class: 'notice other-session', text: 'This request was made in another browser or device' }) : null,
     p ? facts(p) : null,
     p ? h('p', { class: 'muted', text: `Shown from what ${new URL(site).host} signed, not from the page. If you did not just do this, deny it.` }) : null,
-    p && (s.kind === 'pending' || s.kind === 'approving' || s.kind === 'denying') ? actions(p, s.kind !== 'pending') : null,
+    p && (s.kind === 'pending' || s.kind === 'approving' || s.kind === 'denying') ? actions(p, s.kind !== 'pending', s.kind === 'pending' ? s.picked : s.kind === 'approving' ? s.number : null) : null,
     h('p', { id: 'status', 'data-state': s.kind, class: statusClass, role: 'status', text: statusText }),
     isTerminal(s) ? h('p', {}, h('button', { id: 'close', text: 'Close', onClick: () => window.close() })) : null,
   );
-  if (s.kind === 'pending') (document.getElementById(accepts(s.prompt, 'totp') && !accepts(s.prompt, 'webauthn') ? 'code' : 'approve-passkey') ?? document.getElementById('code'))?.focus();
+  if (s.kind === 'pending' && needsNumber(s.prompt) && s.picked === null) document.querySelector<HTMLButtonElement>('#number-match button')?.focus();
+  else if (s.kind === 'pending') (document.getElementById(accepts(s.prompt, 'totp') && !accepts(s.prompt, 'webauthn') ? 'code' : 'approve-passkey') ?? document.getElementById('code'))?.focus();
 }
 
 async function load(): Promise<void> {

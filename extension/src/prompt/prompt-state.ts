@@ -2,6 +2,10 @@
  * @module The approval prompt's state machine, pure: pending → approving → approved, or denying →
  * denied, or expired/failed. The page renders a state and turns clicks and answers into events;
  * every rule about what may happen next lives here, where it is tested.
+ *
+ * A request made in another browser (`other_session`) is approved with number matching: the person
+ * first picks, among the signed `number_choices`, the number the other browser shows (`picked`);
+ * only then can they approve, and the picked number goes with the approval. Denying needs no number.
  */
 import type { VerifiedPrompt } from '../../../shared/messages';
 
@@ -9,9 +13,13 @@ export type ApprovalMethod = 'webauthn' | 'totp' | 'recovery';
 
 export type PromptState =
   | { kind: 'loading' }
-  /** Waiting for the person. `error` explains why the last attempt did not work (they may retry). */
-  | { kind: 'pending'; prompt: VerifiedPrompt; error: string | null }
-  | { kind: 'approving'; prompt: VerifiedPrompt; method: ApprovalMethod }
+  /**
+   * Waiting for the person. `error` explains why the last attempt did not work (they may retry).
+   * `picked`: the number chosen for number matching (other-session prompts), null until chosen.
+   */
+  | { kind: 'pending'; prompt: VerifiedPrompt; error: string | null; picked: number | null }
+  /** `number`: what is sent as `number` with the approval (null for this session's own prompts). */
+  | { kind: 'approving'; prompt: VerifiedPrompt; method: ApprovalMethod; number: number | null }
   | { kind: 'denying'; prompt: VerifiedPrompt }
   | { kind: 'approved'; prompt: VerifiedPrompt; method: ApprovalMethod }
   | { kind: 'denied'; prompt: VerifiedPrompt }
@@ -23,6 +31,8 @@ export type PromptEvent =
   | { type: 'loaded'; prompt: VerifiedPrompt; now: number }
   | { type: 'load-failed'; code: string; message: string }
   | { type: 'approve'; method: ApprovalMethod }
+  /** Number matching: the person picked one of the prompt's `number_choices`. */
+  | { type: 'picked'; number: number }
   | { type: 'deny' }
   | { type: 'succeeded' }
   | { type: 'refused'; code: string; message: string; retryAt?: string | null }
@@ -31,7 +41,14 @@ export type PromptEvent =
   | { type: 'withdrawn' };
 
 /** Refusals after which the same prompt can be tried again (another code, the passkey again). */
-const RETRYABLE = new Set(['ERR_FACTOR_INVALID', 'ERR_FACTOR_REPLAYED', 'ERR_BAD_REQUEST', 'ERR_NO_FACTOR', 'EXT_CEREMONY_FAILED', 'EXT_UNREACHABLE']);
+const RETRYABLE = new Set(['ERR_FACTOR_INVALID', 'ERR_FACTOR_REPLAYED', 'ERR_BAD_REQUEST', 'ERR_NO_FACTOR', 'EXT_CEREMONY_FAILED', 'EXT_UNREACHABLE', 'ERR_NUMBER_MISMATCH']);
+
+/** What the person reads after picking a number the other browser does not show. */
+export const NUMBER_MISMATCH = 'That is not the number shown there. Look at the other browser again and pick the number it shows — or deny if you did not start this.';
+export const PICK_FIRST = 'First pick the number the other browser shows.';
+
+/** Whether approving needs a picked number (a request made in another browser). */
+export const needsNumber = (p: VerifiedPrompt): boolean => p.other_session;
 
 const TERMINAL = new Set<PromptState['kind']>(['approved', 'denied', 'expired', 'failed']);
 export const isTerminal = (s: PromptState): boolean => TERMINAL.has(s.kind);
@@ -66,14 +83,19 @@ export function nextPromptState(s: PromptState, e: PromptEvent): PromptState {
   switch (e.type) {
     case 'loaded':
       if (s.kind !== 'loading') return s;
-      return Date.parse(e.prompt.expires_at) <= e.now ? { kind: 'expired', prompt: e.prompt } : { kind: 'pending', prompt: e.prompt, error: null };
+      return Date.parse(e.prompt.expires_at) <= e.now ? { kind: 'expired', prompt: e.prompt } : { kind: 'pending', prompt: e.prompt, error: null, picked: null };
     case 'load-failed':
       if (s.kind !== 'loading') return s;
       return { kind: 'failed', prompt: null, code: e.code, reason: finalRefusal(e.code, e.message) ?? e.message, retryAt: null };
     case 'approve':
       if (s.kind !== 'pending') return s;
       if (!accepts(s.prompt, e.method)) return { ...s, error: `This action cannot be approved with ${e.method === 'webauthn' ? 'a passkey' : e.method === 'totp' ? 'an authenticator code' : 'a recovery code'}.` };
-      return { kind: 'approving', prompt: s.prompt, method: e.method };
+      if (needsNumber(s.prompt) && s.picked === null) return { ...s, error: PICK_FIRST };
+      return { kind: 'approving', prompt: s.prompt, method: e.method, number: needsNumber(s.prompt) ? s.picked : null };
+    case 'picked':
+      // Only one of the signed choices, and only while nothing is under way.
+      if (s.kind !== 'pending' || !needsNumber(s.prompt) || !s.prompt.number_choices?.includes(e.number)) return s;
+      return s.picked === e.number ? s : { ...s, picked: e.number, error: s.error === PICK_FIRST ? null : s.error };
     case 'deny':
       return s.kind === 'pending' ? { kind: 'denying', prompt: s.prompt } : s;
     case 'succeeded':
@@ -83,7 +105,9 @@ export function nextPromptState(s: PromptState, e: PromptEvent): PromptState {
     case 'refused': {
       if (s.kind !== 'approving' && s.kind !== 'denying') return s;
       const final = finalRefusal(e.code, e.message);
-      if (final === null) return { kind: 'pending', prompt: s.prompt, error: e.message };
+      // Why: a wrong number is picked again from scratch; other retries keep the number picked.
+      if (e.code === 'ERR_NUMBER_MISMATCH') return { kind: 'pending', prompt: s.prompt, error: NUMBER_MISMATCH, picked: null };
+      if (final === null) return { kind: 'pending', prompt: s.prompt, error: e.message, picked: s.kind === 'approving' ? s.number : null };
       return { kind: 'failed', prompt: promptOf(s), code: e.code, reason: final, retryAt: e.retryAt ?? null };
     }
     case 'withdrawn':
