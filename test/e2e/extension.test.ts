@@ -297,6 +297,14 @@ describe('the Stepgate extension in Chromium', () => {
       await other.goto(new URL(problem.challenge_url, base).href);
       expect(await other.textContent('body')).toMatch(new RegExp(`\\b${number}\\b`));
 
+      // What the extension's browser is given: the choices, never the number itself (signed or not).
+      const listed = ((await (await options.request.get(`${base}/.stepgate/api/challenges`)).json()) as { challenges: Record<string, unknown>[] }).challenges.find((c) => c.id === problem.challenge_id)!;
+      const signed = JSON.parse(Buffer.from(String(listed.prompt).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+      for (const view of [listed, signed]) {
+        expect(view).toMatchObject({ bind: 'action', other_session: true, number_choices: expect.arrayContaining([number]) });
+        expect(view).not.toHaveProperty('number');
+      }
+
       // In the extension's browser: the popup's poll lists the other browser's request; Review opens its prompt.
       const popup = await context.newPage();
       await popup.goto(extUrl('popup/index.html'));
@@ -330,14 +338,22 @@ describe('the Stepgate extension in Chromium', () => {
       const wrong = choices.find((n) => n !== number)!;
       await prompt.click(`#number-${wrong}`);
       expect(await prompt.getAttribute(`#number-${wrong}`, 'aria-pressed')).toBe('true');
+      const mismatch = prompt.waitForResponse((r) => r.url().endsWith(`/${problem.challenge_id}/verify`));
       await prompt.click('#approve-passkey');
+      expect((await mismatch).status()).toBe(400);
+      expect(await (await mismatch).json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
       await expect.poll(() => prompt.textContent('#status'), { timeout: 15_000 }).toContain('That is not the number shown there.');
       expect(await prompt.isDisabled('#approve-passkey')).toBe(true);
       expect(await projects()).toContain('Borealis');
 
       // The right number: approved, for the other browser's request.
       await prompt.click(`#number-${number}`);
+      const verified = prompt.waitForResponse((r) => r.url().endsWith(`/${problem.challenge_id}/verify`));
       await prompt.click('#approve-passkey');
+      expect((await verified).status()).toBe(200);
+      expect(await (await verified).json()).toMatchObject({ approved: true, bind: 'action' });
+      // No cookie for this browser: the approval belongs to the other browser's session.
+      expect((await verified).headers()['set-cookie']).toBeUndefined();
       await expect.poll(() => prompt.textContent('#status'), { timeout: 15_000 }).toContain('Approved. Repeat the action in the other browser');
       const [used] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials as Credential[];
       await optionsCdp.send('WebAuthn.removeCredential', { authenticatorId: optionsAuthenticator, credentialId: used!.credentialId });
