@@ -41,6 +41,8 @@ export const ErrorCode = {
   StepUpDenied: 'ERR_STEP_UP_DENIED',
   /** Too many approval prompts for this person in the last minute (against push bombing). */
   TooManyPrompts: 'ERR_TOO_MANY_PROMPTS',
+  /** An approval from another browser named the wrong number (number matching). */
+  NumberMismatch: 'ERR_NUMBER_MISMATCH',
   /** The challenge was already answered. */
   ChallengeUsed: 'ERR_CHALLENGE_USED',
   /** The origin could not be reached or broke the connection. */

@@ -17,6 +17,8 @@ export interface StepUpPageInput {
   held?: boolean;
   bodySummary?: BodySummary | null;
   requestedFrom?: RequestedFrom | null;
+  /** Number matching: what to pick when approving in the extension of another browser. */
+  number?: number;
 }
 
 const describeBody = (b: BodySummary | null | undefined) => {
@@ -59,6 +61,7 @@ ${i.requestedFrom?.page ? html`<dt>From</dt><dd>${i.requestedFrom.page}</dd>` : 
 <dt>Expires</dt><dd><time datetime="${new Date(i.expiresAt).toISOString()}">${new Date(i.expiresAt).toUTCString()}</time></dd>
 </dl>
 </section>
+${i.bind === 'action' && i.number ? html`<p class="note" id="number">Approving in the Stepgate extension of another browser? Pick <strong>${i.number}</strong> there.</p>` : ''}
 ${i.factors.includes('webauthn')
       ? html`<div class="factor"><button id="passkey" type="button" class="wide">Approve with a passkey</button></div>`
       : ''}

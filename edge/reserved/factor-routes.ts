@@ -191,7 +191,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
   // their first factor. An admin action needs a fresh step-up, and nobody invites themselves.
   app.post('/.stepgate/api/admin/invites', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    requireSameOriginJson(req, originOf(req.url));
     const me = await requireIdentity(rt, req);
     if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, 'Only administrators issue invitations.');
     await requireFactorGrant(rt, req, me);

@@ -63,7 +63,7 @@ export function createReservedApp(rt: Runtime): Hono {
 
   app.get('/.stepgate/api/challenges/:id', async (c) => {
     const ch = await loadChallenge(c.req.raw, c.req.param('id'));
-    return ch instanceof Response ? ch : json(challengeJson(ch));
+    return ch instanceof Response ? ch : json({ ...challengeJson(ch), number: ch.number });
   });
   app.get('/.stepgate/challenge/:id', async (c) => {
     const ch = await loadChallenge(c.req.raw, c.req.param('id'));

@@ -22,9 +22,9 @@ import { signPrompt } from '../grants/prompt';
 import type { Challenge } from '../user-gate/user-gate';
 
 const VerifyBody = z.discriminatedUnion('method', [
-  z.strictObject({ method: z.literal('totp'), code: z.string().min(1).max(64) }),
-  z.strictObject({ method: z.literal('recovery'), code: z.string().min(1).max(64) }),
-  z.strictObject({ method: z.literal('webauthn'), response: z.looseObject({ id: z.string().max(1024) }) }),
+  z.strictObject({ method: z.literal('totp'), code: z.string().min(1).max(64), number: z.number().int().min(10).max(99).optional() }),
+  z.strictObject({ method: z.literal('recovery'), code: z.string().min(1).max(64), number: z.number().int().min(10).max(99).optional() }),
+  z.strictObject({ method: z.literal('webauthn'), response: z.looseObject({ id: z.string().max(1024) }), number: z.number().int().min(10).max(99).optional() }),
 ]);
 
 /** Parse a small JSON body against a schema. @throws {StepgateError} 400 naming the field */
@@ -98,6 +98,9 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
           const view = {
             ...challengeJson(ch),
             created_at: new Date(ch.createdAt).toISOString(),
+            // Another browser's request: the approver must pick the number shown there.
+            other_session: ch.otherSession,
+            ...(ch.otherSession ? { number_choices: ch.numberChoices } : {}),
             held: ch.prompt,
             // The held fetch waits at most holdMs; after that an approval only covers a repeat.
             hold_until: ch.prompt ? new Date(ch.createdAt + rt.holdMs).toISOString() : null,
@@ -125,7 +128,7 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     const id = c.req.param('id');
-    const ch = await rt.userGate(me.sub).getChallenge(id, me.sid);
+    const ch = await rt.userGate(me.sub).getChallenge(id, me.sid, true);
     if (!ch) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
     if (!ch.factors.includes('webauthn')) return problem(ErrorCode.BadRequest, 400, 'This action does not accept a passkey.');
     const options = await authenticationOptions(rt, me, req.url, id);
@@ -141,17 +144,19 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     const id = c.req.param('id');
     const gate = rt.userGate(me.sub);
 
-    const attempt = await gate.beginAttempt(id, me.sid);
+    const attempt = await gate.beginAttempt(id, me.sid, body.number);
     const base = { ...(await auditBase(req, me)), factor: body.method };
     const challengeRef = await hashRef(id);
     if (!attempt.ok) {
       if (attempt.reason === 'not-found') return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
-      await rt.audit.record({ type: 'factor.failed', outcome: 'failure', ...base, reason: attempt.reason === 'locked' ? 'locked' : 'attempts', details: { challenge: challengeRef } });
+      const reason = attempt.reason === 'locked' ? 'locked' : attempt.reason === 'number-mismatch' ? 'number-mismatch' : 'attempts';
+      await rt.audit.record({ type: 'factor.failed', outcome: 'failure', ...base, reason, details: { challenge: challengeRef, other_session: attempt.reason === 'number-mismatch' } });
+      if (attempt.reason === 'number-mismatch') return problem(ErrorCode.NumberMismatch, 400, 'That is not the number shown where the request was made.');
       if (attempt.reason === 'locked') return locked(attempt.retryAt, rt.now());
       return problem(ErrorCode.LockedOut, 429, `Too many attempts for this challenge (${MAX_ATTEMPTS_PER_CHALLENGE}); start the action again.`);
     }
     const ch = attempt.challenge;
-    const where = { ...base, rule: ch.rule, details: { challenge: challengeRef } };
+    const where = { ...base, rule: ch.rule, details: { challenge: challengeRef, other_session: attempt.otherSession } };
     // Why: a rule that lists only passkeys must not be passed with a phishable code.
     if (!ch.factors.includes(body.method)) {
       await rt.audit.record({ type: 'factor.failed', outcome: 'failure', ...where, reason: 'not-allowed' });
@@ -200,7 +205,7 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
         : problem(ErrorCode.FactorInvalid, 401, body.method === 'webauthn' ? 'That passkey was not accepted.' : 'That code is not right.', extra);
     }
 
-    const done = await gate.completeChallenge(id, me.sid, amr);
+    const done = await gate.completeChallenge(id, me.sid, amr, body.number);
     if (!done) {
       await rt.audit.record({ type: 'factor.failed', outcome: 'failure', ...where, reason: 'already-answered' });
       return problem(ErrorCode.ChallengeUsed, 409, 'This challenge was already answered.');
@@ -212,9 +217,11 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       try {
         await rt.audit.record({ type: 'factor.verified', outcome: 'success', ...where }, { type: 'grant.issued', outcome: 'success', ...granted });
       } catch (err) {
-        if (done.actionDigest) await gate.consumeApproval(me.sid, done.actionDigest, done.rule);
+        if (done.actionDigest) await gate.consumeApproval(done.sid, done.actionDigest, done.rule);
+        await gate.release(id, { kind: 'gone' });
         throw err;
       }
+      await gate.release(id, { kind: 'approved', amr });
       return json({
         approved: true,
         bind: 'action',
@@ -235,7 +242,13 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       exp,
       jti,
     });
-    await rt.audit.record({ type: 'factor.verified', outcome: 'success', ...where }, { type: 'grant.issued', outcome: 'success', ...granted, details: { ...granted.details, grant: await hashRef(jti) } });
+    try {
+      await rt.audit.record({ type: 'factor.verified', outcome: 'success', ...where }, { type: 'grant.issued', outcome: 'success', ...granted, details: { ...granted.details, grant: await hashRef(jti) } });
+    } catch (err) {
+      await gate.release(id, { kind: 'gone' });
+      throw err;
+    }
+    await gate.release(id, { kind: 'approved', amr });
     return json(
       { granted: true, bind: 'session', rule: done.rule, grant: token, expires_at: new Date(exp * 1000).toISOString() },
       200,

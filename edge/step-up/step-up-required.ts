@@ -42,6 +42,8 @@ export async function stepUpRequired(req: Request, ch: Challenge, origin: string
       action: ch.action,
       matched_method: ch.matchedMethod,
       body: ch.bodySummary ?? null,
+      // If the person approves in the Stepgate extension of another browser, they pick this number there.
+      number: ch.number,
     },
     headers,
   );

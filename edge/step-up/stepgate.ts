@@ -260,7 +260,11 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       if (approval) return await pass(approval.amr, approval.authTime, digest, { held: held !== null });
       // A fetch/XHR from a browser with the extension (its marker header) is held while the person
       // answers the extension's prompt, then carried out once. Prompts are rationed per user.
-      const prompted = held === null && req.headers.get('stepgate-extension') === '1' && !isNavigation(req);
+      // Only the site's own pages may have a request held (the extension's rule sets the marker for
+      // them); a marker on a request from elsewhere is ignored.
+      const sameOrigin =
+        req.headers.get('sec-fetch-site') === 'same-origin' || req.headers.get('origin') === `${canonical.protocol}//${canonical.host}`;
+      const prompted = held === null && sameOrigin && req.headers.get('stepgate-extension') === '1' && !isNavigation(req);
       if (prompted) {
         const ok = await gate.allowPrompt();
         if (!ok.ok) {

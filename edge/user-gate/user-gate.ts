@@ -35,6 +35,10 @@ export interface RequestedFrom {
 
 export interface Challenge extends ChallengeInput {
   id: string;
+  /** 10-99, shown where the request was made; an approval from another session must name it. */
+  number: number;
+  /** Three numbers, one of them `number`, offered to an approver in another session. */
+  numberChoices: number[];
   createdAt: number;
   expiresAt: number;
   status: 'pending';
@@ -82,7 +86,18 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE webauthn_challenges (key TEXT PRIMARY KEY, sid TEXT NOT NULL, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
   `CREATE TABLE prompts (at INTEGER NOT NULL);
    ALTER TABLE challenges ADD COLUMN prompt INTEGER NOT NULL DEFAULT 0;`,
+  `ALTER TABLE challenges ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE challenges ADD COLUMN choices TEXT NOT NULL DEFAULT '[]';`,
 ];
+
+/** A random number 10-99 for number matching, and three choices containing it (ascending). */
+function numberMatch(): { number: number; choices: number[] } {
+  const pick = () => 10 + (crypto.getRandomValues(new Uint32Array(1))[0]! % 90);
+  const number = pick();
+  const choices = new Set([number]);
+  while (choices.size < 3) choices.add(pick());
+  return { number, choices: [...choices].sort((a, b) => a - b) };
+}
 
 /** How a held request's challenge ended. */
 export type Decision = { kind: 'approved'; amr: string[] } | { kind: 'denied' } | { kind: 'timeout' } | { kind: 'gone' };
@@ -101,8 +116,8 @@ export const MAX_CONSECUTIVE_FAILURES = 100;
 export const backoffMs = (n: number): number => (n < 5 ? 0 : Math.min(1000 * 2 ** (n - 5), 15 * 60 * 1000));
 
 export type AttemptResult =
-  | { ok: true; challenge: Challenge }
-  | { ok: false; reason: 'not-found' | 'too-many' }
+  | { ok: true; challenge: Challenge; otherSession: boolean }
+  | { ok: false; reason: 'not-found' | 'too-many' | 'number-mismatch' }
   | { ok: false; reason: 'locked'; retryAt: number | null };
 
 /** An approved action waiting for its one use. */
@@ -186,19 +201,24 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
         open - MAX_OPEN_CHALLENGES + 1,
       );
     }
+    const nm = numberMatch();
     const challenge: Challenge = {
       ...input,
+      number: nm.number,
+      numberChoices: nm.choices,
       id: base64url(crypto.getRandomValues(new Uint8Array(16))),
       createdAt: now,
       expiresAt: now + CHALLENGE_TTL_MS,
       status: 'pending',
     };
     this.sql.exec(
-      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at, prompt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at, prompt, number, choices)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       challenge.id, input.sid, input.rule, input.bind, JSON.stringify(input.factors), input.maxAgeSeconds,
       input.actionDigest, JSON.stringify({ ...input.action, summary: input.bodySummary ?? null, from: input.requestedFrom ?? null }), input.matchedMethod, now, challenge.expiresAt,
       input.prompt ? 1 : 0,
+      nm.number,
+      JSON.stringify(nm.choices),
     );
     await this.scheduleSweep(challenge.expiresAt);
     return challenge;
@@ -210,6 +230,11 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    */
   async allowPrompt(): Promise<{ ok: true } | { ok: false; retryAt: number }> {
     const now = this.now();
+    // Denials count as failures: while they back the person off, the prompts stop too, so a
+    // push-bombing session is slowed by every "deny", not just the person denying.
+    const f = this.failures();
+    if (f.consecutive >= MAX_CONSECUTIVE_FAILURES) return { ok: false, retryAt: now + 60_000 };
+    if (f.lockedUntil > now) return { ok: false, retryAt: f.lockedUntil };
     this.sql.exec('DELETE FROM prompts WHERE at <= ?', now - 60_000);
     const rows = this.sql.exec<{ at: number }>('SELECT at FROM prompts ORDER BY at ASC').toArray();
     if (rows.length >= MAX_PROMPTS_PER_MINUTE) return { ok: false, retryAt: rows[0]!.at + 60_000 };
@@ -217,12 +242,19 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     return { ok: true };
   }
 
-  /** This session's pending challenges, newest first (what the extension offers to approve). */
-  async pendingChallenges(sid: string): Promise<(Challenge & { prompt: boolean })[]> {
+  /**
+   * What the extension offers to approve, newest first: this session's pending challenges, and the
+   * person's one-time (`bind: "action"`) challenges of other sessions, which need number matching.
+   */
+  async pendingChallenges(sid: string): Promise<(Challenge & { prompt: boolean; otherSession: boolean })[]> {
     return this.sql
-      .exec<ChallengeRow & { prompt: number }>('SELECT * FROM challenges WHERE sid = ? AND expires_at > ? ORDER BY created_at DESC LIMIT 20', sid, this.now())
+      .exec<ChallengeRow & { prompt: number }>(
+        "SELECT * FROM challenges WHERE expires_at > ? AND (sid = ? OR bind = 'action') ORDER BY created_at DESC LIMIT 20",
+        this.now(),
+        sid,
+      )
       .toArray()
-      .map((r) => ({ ...toChallenge(r), prompt: r.prompt === 1 }));
+      .map((r) => ({ ...toChallenge(r), prompt: r.prompt === 1, otherSession: r.sid !== sid }));
   }
 
   /**
@@ -256,7 +288,9 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    */
   async denyChallenge(id: string, sid: string): Promise<Challenge | null> {
     const now = this.now();
-    const row = this.sql.exec<ChallengeRow>('DELETE FROM challenges WHERE id = ? AND sid = ? AND expires_at > ? RETURNING *', id, sid, now).toArray()[0];
+    const row = this.sql
+      .exec<ChallengeRow>("DELETE FROM challenges WHERE id = ? AND expires_at > ? AND (sid = ? OR bind = 'action') RETURNING *", id, now, sid)
+      .toArray()[0];
     if (!row) return null;
     this.sql.exec('DELETE FROM held WHERE challenge = ?', id);
     const consecutive = this.failures().consecutive + 1;
@@ -275,12 +309,16 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     for (const w of list ?? []) w(d);
   }
 
-  /** A pending, unexpired challenge of this session, or null (never another session's). */
-  async getChallenge(id: string, sid: string): Promise<Challenge | null> {
+  /**
+   * A pending, unexpired challenge of this session, or null. With `otherSessions`, also a one-time
+   * challenge of another session of this person (approved elsewhere, with number matching).
+   */
+  async getChallenge(id: string, sid: string, otherSessions = false): Promise<Challenge | null> {
     const row = this.sql
-      .exec<ChallengeRow>('SELECT * FROM challenges WHERE id = ? AND sid = ? AND expires_at > ?', id, sid, this.now())
+      .exec<ChallengeRow>('SELECT * FROM challenges WHERE id = ? AND expires_at > ?', id, this.now())
       .toArray()[0];
-    return row ? toChallenge(row) : null;
+    if (!row || !(row.sid === sid || (otherSessions && row.bind === 'action'))) return null;
+    return toChallenge(row);
   }
 
   /**
@@ -289,15 +327,17 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    * Every attempt counts as a failure until `completeChallenge` clears the count, so a burst of
    * parallel guesses (across any number of challenges) meets the back-off as it starts, not after.
    */
-  async beginAttempt(id: string, sid: string): Promise<AttemptResult> {
+  async beginAttempt(id: string, sid: string, number?: number): Promise<AttemptResult> {
     const now = this.now();
     const f = this.failures();
     if (f.consecutive >= MAX_CONSECUTIVE_FAILURES) return { ok: false, reason: 'locked', retryAt: null };
     if (f.lockedUntil > now) return { ok: false, reason: 'locked', retryAt: f.lockedUntil };
     const row = this.sql
-      .exec<ChallengeRow & { attempts: number }>('SELECT * FROM challenges WHERE id = ? AND sid = ? AND expires_at > ?', id, sid, now)
+      .exec<ChallengeRow & { attempts: number }>('SELECT * FROM challenges WHERE id = ? AND expires_at > ?', id, now)
       .toArray()[0];
-    if (!row) return { ok: false, reason: 'not-found' };
+    // Another session's challenge: only a one-time approval, and only naming the number shown there.
+    if (!row || (row.sid !== sid && row.bind !== 'action')) return { ok: false, reason: 'not-found' };
+    const mismatch = row.sid !== sid && number !== row.number;
     if (row.attempts >= MAX_ATTEMPTS_PER_CHALLENGE) {
       this.sql.exec('DELETE FROM challenges WHERE id = ?', id);
       return { ok: false, reason: 'too-many' };
@@ -309,7 +349,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       consecutive,
       now + backoffMs(consecutive),
     );
-    return { ok: true, challenge: toChallenge(row) };
+    if (mismatch) return { ok: false, reason: 'number-mismatch' };
+    return { ok: true, challenge: toChallenge(row), otherSession: row.sid !== sid };
   }
 
   /** After a failed attempt (already counted when it began): the failure count and when the user may try again. */
@@ -323,10 +364,14 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    * race. Clears the failure count; for `bind: "action"` records the approval of that exact action.
    * Returns null if the challenge was already used, expired, or belongs to another session.
    */
-  async completeChallenge(id: string, sid: string, amr: string[]): Promise<Challenge | null> {
+  async completeChallenge(id: string, approverSid: string, amr: string[], number?: number): Promise<Challenge | null> {
     const now = this.now();
-    const row = this.sql.exec<ChallengeRow>('SELECT * FROM challenges WHERE id = ? AND sid = ? AND expires_at > ?', id, sid, now).toArray()[0];
+    const row = this.sql.exec<ChallengeRow & { number: number }>('SELECT * FROM challenges WHERE id = ? AND expires_at > ?', id, now).toArray()[0];
     if (!row) return null;
+    // Approved from another session: a one-time approval naming the right number, stored for the
+    // session that made the request (it is that session's identical request that then passes).
+    if (row.sid !== approverSid && (row.bind !== 'action' || number !== row.number)) return null;
+    const sid = row.sid;
     this.sql.exec('DELETE FROM challenges WHERE id = ?', id);
     this.sql.exec('DELETE FROM failures');
     this.sql.exec('UPDATE held SET approved = 1 WHERE challenge = ? AND sid = ?', id, sid);
@@ -339,8 +384,13 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       );
       await this.scheduleSweep(expiresAt);
     }
-    this.decide(id, { kind: 'approved', amr });
+    // A held request is woken by `release`, once the approval is on the record (not here).
     return ch;
+  }
+
+  /** Wake the requests held for a challenge: "approved" only after its approval was recorded. */
+  async release(id: string, d: Decision): Promise<void> {
+    this.decide(id, d);
   }
 
   /** Use the approval of an exact action, once: true for exactly one of any number of racing requests. */
@@ -409,6 +459,8 @@ const toChallenge = (r: ChallengeRow): Challenge => {
     bodySummary: summary ?? null,
     requestedFrom: from ?? null,
     matchedMethod: r.matched_method,
+    number: Number(r.number ?? 0),
+    numberChoices: JSON.parse(String(r.choices ?? '[]')) as number[],
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     status: 'pending',

@@ -3,13 +3,13 @@
  * answered, then carried out exactly once — or refused when denied, answered 401 on timeout, and
  * rationed against push bombing. The prompt the extension shows is signed by the edge.
  */
-import { createExecutionContext, env } from 'cloudflare:test';
+import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createGateway } from '../../edge/gateway';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { MAX_PROMPTS_PER_MINUTE } from '../../edge/user-gate/user-gate';
+import { MAX_PROMPTS_PER_MINUTE, type UserGate } from '../../edge/user-gate/user-gate';
 import { enrolTotp, gw, ORIGIN, post, type Person } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 
@@ -84,20 +84,23 @@ describe('a fetch marked by the extension', () => {
   it('answers the normal 401 when nobody answers in time, and the approval can still be given', async () => {
     const quick = { ...env, HOLD_SECONDS: '1' };
     const g = createGateway(quick);
-    const res = await g.fetch(new Request(`${ORIGIN}/api/projects/85?m=ext-timeout`, { method: 'DELETE', headers: { cookie: ann.cookie, 'stepgate-extension': '1' } }), quick, createExecutionContext());
+    const res = await g.fetch(new Request(`${ORIGIN}/api/projects/85?m=ext-timeout`, { method: 'DELETE', headers: { cookie: ann.cookie, 'stepgate-extension': '1', origin: ORIGIN } }), quick, createExecutionContext());
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'ERR_STEP_UP_REQUIRED', challenge_id: expect.any(String) });
     expect(await deletesSeen('m=ext-timeout')).toEqual([]);
   });
 
-  it('cannot be denied or listed by another session, or denied cross-site', async () => {
+  it('another session sees it only as another browser’s request (number matching); a cross-site deny is refused; another user sees nothing', async () => {
     const held = marked(ann, '/api/projects/86?m=ext-other');
     const c = await waitForPending(ann, '/api/projects/86');
     const other = { ...ann, cookie: await sessionCookie('ann-ext', 'another-session') };
-    expect(await pending(other)).toEqual([]);
-    expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, other.cookie, {}, { origin: EXT })).status).toBe(404);
+    expect((await pending(other)).find((x) => x.id === c.id)).toMatchObject({ other_session: true, number_choices: expect.any(Array) });
+    const stranger = { ...ann, cookie: await sessionCookie('not-ann', 'x') };
+    expect(await pending(stranger)).toEqual([]);
+    expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, stranger.cookie, {}, { origin: EXT })).status).toBe(404);
     expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, ann.cookie, {}, { origin: 'https://evil.example' })).status).toBe(403);
-    expect((await extPost(`/.stepgate/api/challenges/${c.id}/deny`, ann)).status).toBe(200);
+    // The person may deny it from their other browser (no number needed to refuse).
+    expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, other.cookie, {}, { origin: EXT })).status).toBe(200);
     expect((await held).status).toBe(403);
   });
 
@@ -106,7 +109,7 @@ describe('a fetch marked by the extension', () => {
     const quick = { ...env, HOLD_SECONDS: '1' };
     const g = createGateway(quick);
     const send = (i: number) =>
-      g.fetch(new Request(`${ORIGIN}/api/projects/${94 + i}?m=ext-bomb`, { method: 'DELETE', headers: { cookie: bo.cookie, 'stepgate-extension': '1' } }), quick, createExecutionContext());
+      g.fetch(new Request(`${ORIGIN}/api/projects/${94 + i}?m=ext-bomb`, { method: 'DELETE', headers: { cookie: bo.cookie, 'stepgate-extension': '1', origin: ORIGIN } }), quick, createExecutionContext());
     const answers = await Promise.all(Array.from({ length: MAX_PROMPTS_PER_MINUTE + 3 }, (_, i) => send(i + 1)));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 401)).toHaveLength(MAX_PROMPTS_PER_MINUTE);
@@ -122,5 +125,110 @@ describe('a fetch marked by the extension', () => {
     const r = await gw('/api/projects/87?m=ext-unmarked', { method: 'DELETE', headers: { cookie: ann.cookie } });
     expect(r.status).toBe(401);
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe('number matching: approving from another browser', () => {
+  it('another session of the same person sees the one-time challenge with three numbers, and approves only with the right one', async () => {
+    const cy = await enrolTotp('cy-ext', 'cy-laptop'); // the browser that makes the request (no extension)
+    const phone = { ...cy, cookie: await sessionCookie('cy-ext', 'cy-other-browser') }; // the browser with the extension
+    const path = '/api/projects/88?m=ext-number';
+    const first = await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } });
+    expect(first.status).toBe(401);
+    const { challenge_id, number } = (await first.json()) as { challenge_id: string; number: number };
+    expect(number).toBeGreaterThanOrEqual(10);
+    expect(number).toBeLessThanOrEqual(99);
+    // The step-up page in the first browser shows the number.
+    const page = await (await gw(`/.stepgate/challenge/${challenge_id}`, { headers: { cookie: cy.cookie } })).text();
+    expect(page).toContain(`Pick <strong>${number}</strong> there`);
+
+    const listed = (await pending(phone)).find((c) => c.id === challenge_id) as unknown as { other_session: boolean; number_choices: number[]; number?: number; prompt: string };
+    expect(listed).toMatchObject({ other_session: true });
+    expect(listed.number).toBeUndefined();
+    expect(listed.number_choices).toHaveLength(3);
+    expect(listed.number_choices).toContain(number);
+    const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
+    const { payload } = await jwtVerify(listed.prompt, createLocalJWKSet(jwks), { audience: 'app.test' });
+    expect(payload).toMatchObject({ other_session: true, number_choices: listed.number_choices });
+    expect(payload.number).toBeUndefined();
+
+    const wrong = listed.number_choices.find((n) => n !== number)!;
+    const bad = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: await cy.code(), number: wrong });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
+    const none = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: '000000' });
+    expect(none.status).toBe(400); // no number from another session: refused before any code is checked
+    const ok = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: await cy.code(), number });
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect(ok.headers.get('set-cookie')).toBeNull();
+    // The approval belongs to the browser that made the request: its identical DELETE passes, once.
+    expect((await gw(path, { method: 'DELETE', headers: { cookie: phone.cookie } })).status).toBe(401);
+    expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(200);
+    expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(401);
+    expect(await deletesSeen('m=ext-number')).toHaveLength(1);
+  });
+
+  it('session grants are never approved from another browser', async () => {
+    const dee = await enrolTotp('dee-ext', 'dee-laptop');
+    const other = { ...dee, cookie: await sessionCookie('dee-ext', 'dee-other') };
+    const r = await gw('/admin/settings', { method: 'POST', headers: { cookie: dee.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'support_email=a%40b.c' });
+    const { challenge_id, number } = (await r.json()) as { challenge_id: string; number: number };
+    expect(await pending(other)).toEqual([]);
+    expect((await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, other, { method: 'totp', code: await dee.code(), number })).status).toBe(404);
+  });
+});
+
+describe('held requests and the audit record (review findings)', () => {
+  for (const [name, path] of [
+    ['a one-time approval', '/api/projects/89?m=ext-audit-action'],
+    ['a session grant', '/admin/users/7?m=ext-audit-session'],
+  ] as const) {
+    it(`${name} that cannot be recorded does not release the held request`, async () => {
+      const p = await enrolTotp(`eh-${name.length}`);
+      const held = marked(p, path);
+      const c = await waitForPending(p, path.split('?')[0]!);
+      const code = await p.code();
+      // Only the approval's record fails (a transient D1 failure), nothing else.
+      await env.DB.prepare("CREATE TRIGGER eh_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'factor.verified' BEGIN SELECT RAISE(ABORT, 'audit down'); END").run();
+      let verify: Response;
+      try {
+        verify = await extPost(`/.stepgate/api/challenges/${c.id}/verify`, p, { method: 'totp', code });
+      } finally {
+        await env.DB.prepare('DROP TRIGGER eh_fail').run();
+      }
+      expect(verify.status).toBe(503);
+      expect((await held).status).not.toBe(200);
+      const marker = path.split('=')[1]!;
+      const reached = ((await (await fetch(`${originUrl}/__demo/requests`)).json()) as { method: string; url: string }[]).filter((r) => r.url.includes(marker));
+      expect(reached).toEqual([]);
+    });
+  }
+
+  it('a marker on a request from another site is ignored: answered at once, nothing held', async () => {
+    const t0 = Date.now();
+    const r = await gw('/api/projects/90?m=ext-cross', { method: 'DELETE', headers: { cookie: ann.cookie, 'stepgate-extension': '1', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    expect(r.status).toBe(401);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect((await pending(ann)).find((x) => x.action.path === '/api/projects/90')).toMatchObject({ held: false });
+  });
+
+  it('denials slow the prompts too: while a person backs off, no new prompt is raised', async () => {
+    const g = env.USER_GATE.get(env.USER_GATE.idFromName('user:bombed'));
+    let now = Date.now();
+    await runInDurableObject(g, (i) => void ((i as UserGate).now = () => now));
+    const input = { sid: 's', rule: 'delete-project', bind: 'action' as const, factors: ['totp'], maxAgeSeconds: 300, actionDigest: 'd', action: { method: 'DELETE', host: 'app.test', path: '/x', query: '', bodySha256: '' }, matchedMethod: 'DELETE', prompt: true };
+    const refusedAt: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      now += 12_001; // five a minute: never over the per-minute budget
+      const ok = await g.allowPrompt();
+      if (!ok.ok) {
+        refusedAt.push(i);
+        continue;
+      }
+      const ch = await g.createChallenge({ ...input, actionDigest: `d${i}` });
+      expect(await g.denyChallenge(ch.id, 's')).not.toBeNull();
+    }
+    // The back-off that each denial feeds (doubling from the fifth) stops the prompts as well.
+    expect(refusedAt.length).toBeGreaterThan(0);
   });
 });

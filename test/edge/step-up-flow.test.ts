@@ -147,9 +147,13 @@ describe('the verify endpoint refuses', () => {
     expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, body)).status).toBe(400);
   });
 
-  it('another session’s challenge (404)', async () => {
+  it('another session’s one-time challenge without the number shown there (400, number matching), and another person’s (404)', async () => {
     const other = await sessionCookie('tina', 'tina-session-9');
-    expect((await api(`/.stepgate/api/challenges/${id}/verify`, other, { method: 'totp', code: '000000' })).status).toBe(404);
+    const r = await api(`/.stepgate/api/challenges/${id}/verify`, other, { method: 'totp', code: '000000' });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
+    const stranger = await sessionCookie('not-tina', 'x-1');
+    expect((await api(`/.stepgate/api/challenges/${id}/verify`, stranger, { method: 'totp', code: '000000' })).status).toBe(404);
   });
 });
 
