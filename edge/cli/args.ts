@@ -1,4 +1,5 @@
-/** @module A small `--name value` / `--flag` parser for the CLI: unknown options are errors, never ignored. */
+/** @module A small `--name value` / `--flag` parser for the CLI (unknown options are errors, never ignored), and reading input files. */
+import { readFileSync } from 'node:fs';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -29,4 +30,14 @@ export function parseArgs(argv: readonly string[], allowed: readonly string[]): 
     } else throw new UsageError(`unknown option --${name}`);
   }
   return { opts, positional };
+}
+
+/** A file's text, or null after telling `err` why it cannot be read. */
+export function readText(file: string, err: (line: string) => void): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    err(`${file}: cannot read: ${(e as Error).message}`);
+    return null;
+  }
 }

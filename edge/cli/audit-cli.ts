@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 import { verifyExported, type VerifyResult } from '../audit/audit-chain';
 import { verifyCheckpoint } from '../audit/checkpoint';
 import type { ChainedEvent } from '../audit/events';
-import { parseArgs, UsageError } from './args';
+import { parseArgs, readText, UsageError } from './args';
 import { progress } from './progress';
 
 type Out = (line: string) => void;
@@ -141,13 +141,8 @@ export async function auditMain(argv: string[], out: Out, err: Out, env: NodeJS.
 
 /** Verify an NDJSON export offline. */
 async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Out): Promise<number> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    err(`${file}: cannot read: ${(e as Error).message}`);
-    return 1;
-  }
+  const text = readText(file, err);
+  if (text === null) return 1;
   const events: ChainedEvent[] = [];
   const cps: { checkpoint: string; seq: number }[] = [];
   const lines = text.split('\n');

@@ -1,11 +1,11 @@
 /** @module The `stepgate` command line: policy tools for app owners, audit export and verification, and the keyring's life cycle. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { canonicalizeRequest } from '../policy/canonical-request';
 import { compilePolicy } from '../policy/compile-policy';
 import { policyJsonSchema } from '../policy/schema';
 import { formatProblem, parsePolicy, PolicyError } from '../policy/validate-policy';
 import { StepgateError } from '../errors';
-import { UsageError } from './args';
+import { readText, UsageError } from './args';
 import { AUDIT_USAGE, auditMain } from './audit-cli';
 import { KEYS_USAGE, keysMain } from './keys-cli';
 
@@ -49,13 +49,8 @@ export async function main(argv: string[], out: Out = console.log, err: Out = co
     err(USAGE);
     return 2;
   }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    err(`${file}: cannot read: ${(e as Error).message}`);
-    return 1;
-  }
+  const text = readText(file, err);
+  if (text === null) return 1;
   let policy;
   try {
     policy = compilePolicy(parsePolicy(text, file));
