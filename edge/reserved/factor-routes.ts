@@ -202,6 +202,21 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     return json({ user, invite: code, expires_at: new Date(rt.now() + INVITE_TTL_MS).toISOString() }, 201);
   });
 
+  // A person locked out (100 consecutive failures, or backing off) is unlocked by another
+  // administrator after a fresh step-up; never by themselves.
+  app.post('/.stepgate/api/admin/unlock', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, originOf(req.url));
+    const me = await requireIdentity(rt, req);
+    if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, 'Only administrators unlock people.');
+    await requireFactorGrant(rt, req, me);
+    const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
+    if (user === me.sub) return problem(ErrorCode.Forbidden, 403, 'Segregation of duties: another administrator must unlock you.');
+    const was = await rt.userGate(user).unlock();
+    await rt.audit.record({ type: 'user.unlocked', outcome: 'success', ...(await auditBase(req, me)), target: user, details: { consecutive_failures: was.consecutive } });
+    return json({ unlocked: true, user, consecutive_failures: was.consecutive });
+  });
+
   app.post('/.stepgate/api/recovery-codes', async (c) => {
     const req = c.req.raw;
     requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);

@@ -139,6 +139,13 @@ export const openapi = {
         responses: { '201': { description: '`{user, invite, expires_at}`' }, '401': problem, '403': problem },
       },
     },
+    '/.stepgate/api/admin/unlock': {
+      post: {
+        summary: 'Administrators: clear a person’s failure count and lock (needs a fresh step-up; not yourself)',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } } } } },
+        responses: { '200': { description: '`{unlocked, user, consecutive_failures}`' }, '401': problem, '403': problem },
+      },
+    },
     '/.stepgate/api/recovery-codes': {
       post: {
         summary: 'Replace your recovery codes (needs the factors step-up)',

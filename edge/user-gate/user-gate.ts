@@ -309,6 +309,13 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     for (const w of list ?? []) w(d);
   }
 
+  /** Clear the failure count and any lock (an administrator's unlock); returns what it was. */
+  async unlock(): Promise<{ consecutive: number; lockedUntil: number }> {
+    const before = this.failures();
+    this.sql.exec('DELETE FROM failures');
+    return before;
+  }
+
   /**
    * A pending, unexpired challenge of this session, or null. With `otherSessions`, also a one-time
    * challenge of another session of this person (approved elsewhere, with number matching).

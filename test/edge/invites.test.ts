@@ -1,10 +1,12 @@
 /** Enrolment by invitation: only admins issue them, after a fresh step-up, never for themselves; each works once, for its own user. */
-import { createExecutionContext, env } from 'cloudflare:test';
+import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { generate } from 'otplib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import demoPolicy from '../../edge/config/policy.json';
 import { createGateway } from '../../edge/gateway';
+import { listEvents } from '../../edge/audit/audit-store';
+import { parseKeyring } from '../../edge/crypto/keyring';
 import { sessionCookie } from '../support/session';
 
 const ORIGIN = 'http://app.test';
@@ -54,5 +56,28 @@ describe('enrolment invitations', () => {
     expect((await post('demo', '/.stepgate/api/admin/invites', adminWithGrant, { user: 'alice' })).status).toBe(403);
     const bob = await sessionCookie('bob', 'b-1');
     expect((await post('demo', '/.stepgate/api/admin/invites', bob, { user: 'zed' })).status).toBe(403);
+  });
+});
+
+describe('unlocking a locked-out person', () => {
+  it('another administrator with a fresh step-up unlocks; nobody unlocks themselves; it is audited', async () => {
+    const gate = env.USER_GATE.get(env.USER_GATE.idFromName('user:locked-lou'));
+    // Lou reached the permanent lock (100 consecutive failures).
+    await runInDurableObject(gate, (_i, state) => {
+      state.storage.sql.exec('INSERT INTO failures (id, consecutive, locked_until) VALUES (1, 100, 0) ON CONFLICT (id) DO UPDATE SET consecutive = 100');
+    });
+    const lou = await sessionCookie('locked-lou', 'lou-1');
+    const ch = await gate.createChallenge({ sid: 'lou-session', rule: 'delete-project', bind: 'action', factors: ['totp'], maxAgeSeconds: 300, actionDigest: 'x', action: { method: 'DELETE', host: 'app.test', path: '/x', query: '', bodySha256: '' }, matchedMethod: 'DELETE' });
+    expect(await gate.beginAttempt(ch.id, ch.sid)).toEqual({ ok: false, reason: 'locked', retryAt: null });
+
+    expect((await post('demo', '/.stepgate/api/admin/unlock', admin, { user: 'locked-lou' })).status).toBe(403); // no fresh step-up
+    expect((await post('demo', '/.stepgate/api/admin/unlock', lou, { user: 'locked-lou' })).status).toBe(403); // not an admin
+    expect((await post('demo', '/.stepgate/api/admin/unlock', adminWithGrant, { user: 'alice' })).status).toBe(403); // not yourself
+    const r = await post('demo', '/.stepgate/api/admin/unlock', adminWithGrant, { user: 'locked-lou' });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ unlocked: true, user: 'locked-lou', consecutive_failures: 100 });
+    expect(await gate.beginAttempt(ch.id, ch.sid)).toMatchObject({ ok: true });
+    const { events } = await listEvents(env.DB, parseKeyring(env.STEPGATE_KEYS), 'default', { types: ['user.unlocked'] }, { limit: 5, order: 'desc' });
+    expect(events[0]!.event).toMatchObject({ actor: 'alice', target: 'locked-lou', details: { consecutive_failures: 100 } });
   });
 });
