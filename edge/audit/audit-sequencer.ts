@@ -33,6 +33,8 @@ interface Pending {
 export class AuditSequencer extends DurableObject<SequencerEnv> {
   private tenant: string | null = null;
   private head: ChainPoint | null = null;
+  /** Time (ms) of the head event: event times never decrease along the chain. */
+  private headTs = 0;
   private pending: Pending[] = [];
   private flushing = false;
   private ring: Keyring | null = null;
@@ -102,11 +104,13 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
    */
   private async loadHead(): Promise<ChainPoint> {
     if (this.head) return this.head;
-    const last = await this.env.DB.prepare('SELECT seq, hash FROM audit_events WHERE tenant = ? ORDER BY seq DESC LIMIT 1')
+    const last = await this.env.DB.prepare('SELECT seq, hash, ts FROM audit_events WHERE tenant = ? ORDER BY seq DESC LIMIT 1')
       .bind(this.tenant)
-      .first<ChainPoint>();
-    const remembered = (await this.ctx.storage.get<ChainPoint>('head')) ?? null;
-    const head = remembered && remembered.seq > (last?.seq ?? 0) ? remembered : (last ?? { seq: 0, hash: GENESIS });
+      .first<ChainPoint & { ts: number }>();
+    const remembered = (await this.ctx.storage.get<ChainPoint & { ts?: number }>('head')) ?? null;
+    const useRemembered = remembered !== null && remembered.seq > (last?.seq ?? 0);
+    const head = useRemembered ? { seq: remembered.seq, hash: remembered.hash } : last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS };
+    this.headTs = Math.max(last?.ts ?? 0, remembered?.ts ?? 0);
     this.head = head;
     return head;
   }
@@ -145,6 +149,9 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     const start = await this.loadHead();
     let { seq, hash } = start;
     const now = Date.now();
+    // Event times never go backwards along the chain (a clock step back is absorbed), so a time
+    // range is always a sequence range: the read side relies on it.
+    let floor = this.headTs;
     const rows: AuditRow[] = [];
     for (const input of inputs) {
       seq += 1;
@@ -154,7 +161,7 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
         id: crypto.randomUUID(),
         tenant,
         seq,
-        time: new Date(ts ?? now).toISOString(),
+        time: new Date((floor = Math.max(floor, ts ?? now))).toISOString(),
         ...rest,
         app: input.app ?? null,
         salt: base64url(crypto.getRandomValues(new Uint8Array(16))),
@@ -193,7 +200,8 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       throw err;
     }
     this.head = end;
-    await this.ctx.storage.put('head', end);
+    this.headTs = floor;
+    await this.ctx.storage.put('head', { ...end, ts: floor });
     return rows.map((r) => r.seq);
   }
 

@@ -49,6 +49,9 @@ export async function runMaintenance(rt: MaintenanceDeps, who: Who = { actor: nu
   const tenant = rt.audit.tenant;
   const report: MaintenanceReport = { checkpoint: await rt.auditSequencer().checkpoint(tenant, 'periodic'), reencrypted: {}, pruned: null };
   report.reencrypted = await reencryptBatch(rt);
+  // Keep the planner's statistics current (D1 recommends it), so combined filters pick the
+  // narrowest index. Upkeep, not a decision: a failure is logged and nothing else changes.
+  await rt.db.exec('PRAGMA optimize').catch((err: unknown) => console.warn('stepgate: PRAGMA optimize failed:', err instanceof Error ? err.message : 'non-error'));
   const moved = Object.entries(report.reencrypted).filter(([, n]) => n > 0);
   const actor = { actor: who.actor, via: who.actor ? ('session' as const) : ('system' as const), ...who.base };
   if (moved.length) {

@@ -297,6 +297,8 @@ export default {
         const explain = {
           prepare: (sql: string) => ({
             bind: (...args: unknown[]) => ({
+              // Lookups before the listing (a time range's ends) run for real; the listing is explained.
+              first: () => env.DB.prepare(sql).bind(...args).first(),
               all: async () => {
                 const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...args).all<{ detail: string }>();
                 plan = results.map((r) => r.detail);

@@ -72,6 +72,25 @@ describe('audit sequencer', () => {
   });
 });
 
+describe('time along the chain', () => {
+  it('never goes backwards (a clock step back is absorbed), so a time range is exact and a sequence range', async () => {
+    const t = 't-time';
+    const base = Date.parse('2026-11-01T00:00:00Z');
+    await sequencer(t).append(t, [10, 20, 20, 30].map((m) => ({ ...event(m), ts: base + m })));
+    await sequencer(t).append(t, [{ ...event(25), ts: base + 25 }, { ...event(40), ts: base + 40 }]); // 25: the clock stepped back
+    const times = (await rowsOf(t)).map((r) => r.ts - base);
+    expect(times).toEqual([10, 20, 20, 30, 30, 40]);
+    const range = async (from: number, to: number) =>
+      (await listEvents(env.DB, ring, t, { from: base + from, to: base + to }, { limit: 50, order: 'asc' })).events.map((e) => e.event.seq);
+    expect(await range(20, 30)).toEqual([2, 3]);
+    expect(await range(20, 41)).toEqual([2, 3, 4, 5, 6]);
+    expect(await range(11, 19)).toEqual([]);
+    expect(await range(0, 11)).toEqual([1]);
+    expect((await listEvents(env.DB, ring, t, { from: base + 30, types: ['factor.verified'] }, { limit: 1, order: 'desc' })).events.map((e) => e.event.seq)).toEqual([6]);
+    expect(await verifyRows(ring, await rowsOf(t))).toMatchObject({ ok: true, rows: 6 });
+  });
+});
+
 describe('verify names the exact sequence of tampering done directly in D1', () => {
   const fresh = async (tenant: string) => {
     await sequencer(tenant).append(tenant, Array.from({ length: 10 }, (_, i) => event(i)));
