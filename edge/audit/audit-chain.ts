@@ -78,6 +78,8 @@ function linkProblem(prev: ChainPoint, seq: number): { seq: number; problem: Cha
  * event, each hash is right and links to the one before. Names the first sequence that breaks.
  */
 export async function verifyRows(ring: Keyring, rows: readonly AuditRow[], from: ChainPoint = START): Promise<VerifyResult> {
+  // The same people and IPs recur on many rows: derive each blind index once per call.
+  const refs = new Map<string, Promise<string>>();
   let prev = from;
   let n = 0;
   for (const r of rows) {
@@ -96,7 +98,7 @@ export async function verifyRows(ring: Keyring, rows: readonly AuditRow[], from:
       }
       return { ok: false, seq: r.seq, problem: 'modified', detail: 'the sealed event does not open (edited or forged)', rows: n };
     }
-    const column = await columnMismatch(ring, r, e);
+    const column = await columnMismatch(ring, r, e, refs);
     if (column) return { ok: false, seq: r.seq, problem: 'modified', detail: `column ${column} does not match the sealed event`, rows: n };
     const own = await eventHash(r.prev_hash, e);
     if (own !== r.hash) return { ok: false, seq: r.seq, problem: 'modified', detail: 'the row does not match its hash', rows: n };
@@ -124,7 +126,7 @@ async function openedAs(ring: Keyring, r: AuditRow): Promise<number | null> {
   return null;
 }
 
-async function columnMismatch(ring: Keyring, r: AuditRow, e: AuditEvent): Promise<string | null> {
+async function columnMismatch(ring: Keyring, r: AuditRow, e: AuditEvent, refs: Map<string, Promise<string>>): Promise<string | null> {
   if (e.tenant !== r.tenant || e.seq !== r.seq) return 'seq';
   // The kid column drives rotation and `keys status`; it must be the key the event is sealed under.
   if (sealedKid(r.sealed) !== r.kid) return 'kid';
@@ -132,15 +134,19 @@ async function columnMismatch(ring: Keyring, r: AuditRow, e: AuditEvent): Promis
   if (e.type !== r.type) return 'type';
   if (e.outcome !== r.outcome) return 'outcome';
   if ((e.app ?? null) !== r.app) return 'app';
-  if (!(await refMatches(ring, 'user', e.actor, r.actor_ref))) return 'actor_ref';
-  if (!(await refMatches(ring, 'ip', e.request?.ip ?? null, r.ip_ref))) return 'ip_ref';
+  if (!(await refMatches(ring, 'user', e.actor, r.actor_ref, refs))) return 'actor_ref';
+  if (!(await refMatches(ring, 'ip', e.request?.ip ?? null, r.ip_ref, refs))) return 'ip_ref';
   return null;
 }
 
-async function refMatches(ring: Keyring, domain: string, value: string | null, ref: string | null): Promise<boolean> {
+async function refMatches(ring: Keyring, domain: string, value: string | null, ref: string | null, cache: Map<string, Promise<string>>): Promise<boolean> {
   if (value === null || ref === null) return value === ref;
   const kid = ref.split('.')[0]!;
-  return ring.kids.includes(kid) && (await blindIndex(ring, domain, value, kid)) === ref;
+  if (!ring.kids.includes(kid)) return false;
+  const key = `${kid}\0${domain}\0${value}`;
+  let expected = cache.get(key);
+  if (!expected) cache.set(key, (expected = blindIndex(ring, domain, value, kid)));
+  return (await expected) === ref;
 }
 
 /**
