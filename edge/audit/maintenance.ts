@@ -78,12 +78,12 @@ async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, numbe
   // Only rows under a key id this keyring has: others cannot be opened, and must not fill the batch.
   const known = keys.kids.map((k) => `'${k}'`).join(', '); // key ids are [A-Za-z0-9_-]{1,32} (keyring.ts)
   // Audit events: same event, sealed under the primary key, blind indexes re-derived from it.
-  const { results: events } = await db
-    .prepare(
-      `SELECT * FROM audit_events WHERE kid IN (${known}) AND (kid != ?1 OR (actor_ref IS NOT NULL AND actor_ref NOT LIKE ?2) OR (ip_ref IS NOT NULL AND ip_ref NOT LIKE ?2)) LIMIT ?3`,
-    )
-    .bind(p, `${p}.%`, REKEY_BATCH)
-    .all<AuditRow>();
+  // A row's kid and its blind indexes are always written together (here and by the sequencer),
+  // so "under an old key" is exactly the kid column: an index seek, not a scan of the log.
+  const old = keys.kids.filter((k) => k !== p).map((k) => `'${k}'`);
+  const { results: events } = old.length
+    ? await db.prepare(`SELECT * FROM audit_events WHERE kid IN (${old.join(', ')}) LIMIT ?`).bind(REKEY_BATCH).all<AuditRow>()
+    : { results: [] as AuditRow[] };
   let n = 0;
   for (const r of events) {
     const e = await openRow(keys, r).catch(() => null);
