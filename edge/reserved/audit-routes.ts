@@ -228,12 +228,18 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     if (body.scopes.includes('audit:read') && !roleOf(rt, me.sub)) return problem(ErrorCode.Forbidden, 403, 'Only administrators and auditors may have audit:read.');
     await requireFactorGrant(rt, req, me);
     const { token, info } = await createToken(rt.db, rt.keys, me.sub, { scopes: body.scopes, ttlDays: body.ttl_days, label: body.label, now: rt.now() });
-    await rt.audit.record({
-      type: 'token.created',
-      outcome: 'success',
-      ...(await auditBase(req, me)),
-      details: { token: await hashRef(info.id), scopes: info.scopes, expires_at: new Date(info.expiresAt).toISOString(), label: info.label },
-    });
+    try {
+      await rt.audit.record({
+        type: 'token.created',
+        outcome: 'success',
+        ...(await auditBase(req, me)),
+        details: { token: await hashRef(info.id), scopes: info.scopes, expires_at: new Date(info.expiresAt).toISOString(), label: info.label },
+      });
+    } catch (err) {
+      // A token that is not on the record must never work: it is revoked before the 503.
+      await revokeToken(rt.db, rt.keys, me.sub, info.id, rt.now());
+      throw err;
+    }
     return json({ id: info.id, token, scopes: info.scopes, expires_at: new Date(info.expiresAt).toISOString(), label: info.label }, 201);
   });
 

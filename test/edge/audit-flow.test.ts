@@ -244,6 +244,21 @@ describe('fail closed when approving', () => {
   });
 });
 
+describe('fail closed for tokens', () => {
+  it('a token whose creation cannot be recorded is never handed out, and never works', async () => {
+    await env.DB.prepare("CREATE TRIGGER tok_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'token.created' BEGIN SELECT RAISE(ABORT, 'audit down'); END").run();
+    try {
+      const r = await post('/.stepgate/api/tokens', daveReader, { scopes: ['audit:read'], label: 'unrecorded' });
+      expect(r.status).toBe(503);
+      expect(await r.text()).not.toContain('sgt.');
+    } finally {
+      await env.DB.prepare('DROP TRIGGER tok_fail').run();
+    }
+    const { results } = await env.DB.prepare('SELECT COUNT(*) AS n FROM api_tokens WHERE revoked_at IS NULL AND created_at > ?').bind(Date.now() - 5000).all<{ n: number }>();
+    expect(results[0]!.n).toBe(0);
+  });
+});
+
 describe('no secrets at rest or in logs', () => {
   it('no D1 row, Durable Object row or log line holds a TOTP secret, code, recovery code, cookie, token or challenge id', async () => {
     const dump: string[] = [];
