@@ -88,6 +88,20 @@ async function beginEnrolment(rt: Runtime, req: Request): Promise<Identity | Res
   return (await enrolmentRefusal(rt, req, me, invite)) ?? me;
 }
 
+/**
+ * An administrator acting on another person (`{ user }` in the body): from the site itself, with a
+ * fresh step-up, and never on themselves (segregation of duties).
+ */
+async function adminActingOnAnother(rt: Runtime, req: Request, what: string, verb: string): Promise<{ me: Identity; user: string } | Response> {
+  requireSameOriginJson(req, originOf(req.url));
+  const me = await requireIdentity(rt, req);
+  if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, `Only administrators ${what}.`);
+  await requireFactorGrant(rt, req, me);
+  const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
+  if (user === me.sub) return problem(ErrorCode.Forbidden, 403, `Segregation of duties: another administrator must ${verb} you.`);
+  return { me, user };
+}
+
 export function registerFactorRoutes(app: Hono, rt: Runtime): void {
   app.post('/.stepgate/api/factors/webauthn/options', async (c) => {
     const req = c.req.raw;
@@ -191,12 +205,9 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
   // their first factor. An admin action needs a fresh step-up, and nobody invites themselves.
   app.post('/.stepgate/api/admin/invites', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
-    const me = await requireIdentity(rt, req);
-    if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, 'Only administrators issue invitations.');
-    await requireFactorGrant(rt, req, me);
-    const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
-    if (user === me.sub) return problem(ErrorCode.Forbidden, 403, 'Segregation of duties: another administrator must invite you.');
+    const acting = await adminActingOnAnother(rt, req, 'issue invitations', 'invite');
+    if (acting instanceof Response) return acting;
+    const { me, user } = acting;
     const code = await issueInvite(rt.db, rt.keys, user, me.sub, rt.now());
     await rt.audit.record({ type: 'invite.created', outcome: 'success', ...(await auditBase(req, me)), target: user, details: { expires_at: new Date(rt.now() + INVITE_TTL_MS).toISOString() } });
     return json({ user, invite: code, expires_at: new Date(rt.now() + INVITE_TTL_MS).toISOString() }, 201);
@@ -206,12 +217,9 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
   // administrator after a fresh step-up; never by themselves.
   app.post('/.stepgate/api/admin/unlock', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
-    const me = await requireIdentity(rt, req);
-    if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, 'Only administrators unlock people.');
-    await requireFactorGrant(rt, req, me);
-    const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
-    if (user === me.sub) return problem(ErrorCode.Forbidden, 403, 'Segregation of duties: another administrator must unlock you.');
+    const acting = await adminActingOnAnother(rt, req, 'unlock people', 'unlock');
+    if (acting instanceof Response) return acting;
+    const { me, user } = acting;
     const was = await rt.userGate(user).unlock();
     await rt.audit.record({ type: 'user.unlocked', outcome: 'success', ...(await auditBase(req, me)), target: user, details: { consecutive_failures: was.consecutive } });
     return json({ unlocked: true, user, consecutive_failures: was.consecutive });
