@@ -47,7 +47,12 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       // Queued in order, one D1 batch each, so no batch grows past the limit.
       const parts: Promise<number[]>[] = [];
       for (let i = 0; i < inputs.length; i += MAX_BATCH) parts.push(this.append(tenant, inputs.slice(i, i + MAX_BATCH)));
-      return Promise.all(parts).then((p) => p.flat());
+      // Every part is awaited (allSettled), so a second failing part is not an unhandled rejection.
+      return Promise.allSettled(parts).then((r) => {
+        const failed = r.find((x) => x.status === 'rejected');
+        if (failed) throw failed.reason;
+        return r.flatMap((x) => (x as PromiseFulfilledResult<number[]>).value);
+      });
     }
     return new Promise((resolve, reject) => {
       this.pending.push({ inputs, resolve, reject });

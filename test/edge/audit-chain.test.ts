@@ -58,6 +58,15 @@ describe('audit sequencer', () => {
     expect(await verify('t-many')).toMatchObject({ ok: true, rows: 1000, checkpoints: 1, complete: true });
   });
 
+  it('an append larger than one D1 batch is queued in order as several, with one result', async () => {
+    const t = 't-large';
+    const seqs = await sequencer(t).append(t, Array.from({ length: 250 }, (_, i) => event(i)));
+    expect(seqs).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    const rows = await rowsOf(t);
+    expect((await openRow(ring, rows[249]!)).details).toEqual({ n: 249 });
+    expect(await verifyRows(ring, rows)).toMatchObject({ ok: true, rows: 250 });
+  });
+
   it('the chain can be recomputed from the exported events alone (no keys)', async () => {
     const t = 't-export';
     await sequencer(t).append(t, [event(1), event(2), event(3), event(4)]);
