@@ -15,8 +15,9 @@ type Out = (line: string) => void;
 
 export const AUDIT_USAGE = `  stepgate audit export --edge URL [--format ndjson|csv|ocsf] [--out FILE]
                         [--from T] [--to T] [--user U] [--ip IP] [--app HOST] [--type T,..] [--outcome O]
-                                           export events (token: --token or STEPGATE_TOKEN)
-  stepgate audit verify --edge URL         verify the chain at the edge, page by page
+                                           export events (token: --token or STEPGATE_TOKEN; --progress)
+  stepgate audit verify --edge URL [--progress]
+                                           verify the chain at the edge, page by page
   stepgate audit verify --file FILE [--jwks FILE|URL]
                                            verify an NDJSON export offline (checkpoint signatures with --jwks)`;
 
