@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_FLAGS, launchChromium } from '../support/chromium';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
+import { awaitRoomInStep } from '../support/totp-step';
 
 /** The extension APIs this test reads inside the service worker (worker.evaluate runs there). */
 declare const chrome: {
@@ -204,6 +205,7 @@ describe('the Stepgate extension in Chromium', () => {
     totpSecret = ((await options.textContent('#totp-secret')) ?? '').replaceAll(' ', '');
     expect(totpSecret).toMatch(/^[A-Z2-7]{32}$/);
     await options.screenshot({ path: join(artifacts, 'extension-options-totp.png'), fullPage: true });
+    await awaitRoomInStep();
     await options.fill('#totp-confirm-code', await generate({ secret: totpSecret, epoch: now() - 30 }));
     await options.click('#totp-confirm button');
     await expect.poll(() => options.textContent('#site-status')).toBe('Your authenticator app is set up.');

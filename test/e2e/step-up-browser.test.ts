@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
+import { awaitRoomInStep } from '../support/totp-step';
 
 let demo: StartedDemo;
 let browser: Browser;
@@ -41,6 +42,7 @@ describe('in a real browser', () => {
     secret = ((await page.textContent('#totp-secret')) ?? '').replaceAll(' ', '');
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     await page.screenshot({ path: join(artifacts, 'enrol-totp.png'), fullPage: true });
+    await awaitRoomInStep();
     await page.fill('#confirm-code', await generate({ secret, epoch: now() - 30 }));
     await page.click('#confirm-form button');
     await expect.poll(() => page.isVisible('#recovery')).toBe(true);
