@@ -14,7 +14,7 @@ export const CHECKPOINT_TYP = 'stepgate-audit-checkpoint+jws';
 const KID_PREFIX = 'sg-audit-';
 
 /** Why a checkpoint was made. `retention`: the chain before it was pruned; verification starts from it. */
-export type CheckpointKind = 'periodic' | 'count' | 'retention' | 'resigned';
+export type CheckpointKind = 'periodic' | 'count' | 'retention';
 
 export interface Checkpoint {
   tenant: string;

@@ -114,10 +114,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         audit: createAuditLog({ namespace: auditNs, tenant, config: async () => ({ policyHash: await getPolicyHash(), primaryKid: keys.primary }) }),
         auditSequencer: () => auditNs.get(auditNs.idFromName(`tenant:${tenant}`)),
         auditRetentionDays: Math.max(0, Number.parseInt(String(env.AUDIT_RETENTION_DAYS ?? '0'), 10) || 0),
-        webauthnOrigins: String(env.WEBAUTHN_ORIGINS ?? '')
-          .split(',')
-          .map((o) => o.trim())
-          .filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
+        webauthnOrigins: list(env.WEBAUTHN_ORIGINS).filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
         holdMs: Math.min(120, Math.max(1, Number.parseInt(String(env.HOLD_SECONDS ?? '60'), 10) || 60)) * 1000,
         now: options.now ?? Date.now,
       };

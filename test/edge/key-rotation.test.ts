@@ -7,7 +7,6 @@
  */
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createApiTokenForTest } from '../support/rotation';
 import { enrolTotp, factorsStepUp, gw } from '../support/edge-flow';
 import { verifyExported } from '../../edge/audit/audit-chain';
 import type { ChainedEvent } from '../../edge/audit/events';
@@ -17,7 +16,7 @@ import { checkpointJwks, verifyCheckpoint } from '../../edge/audit/checkpoint';
 import type { AuditLog } from '../../edge/audit/audit-log';
 import type { AuditInput } from '../../edge/audit/events';
 import { keyStatus, runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenance';
-import { authenticateToken } from '../../edge/admin/api-tokens';
+import { authenticateToken, createToken } from '../../edge/admin/api-tokens';
 import { parseKeyring, type Keyring } from '../../edge/crypto/keyring';
 import { activateTotp, addWebauthnCredential, createPendingTotp, issueRecoveryCodes, totpFactors, useRecoveryCode, webauthnCredentials } from '../../edge/factors/factor-store';
 
@@ -56,7 +55,7 @@ describe('key rotation', () => {
     await activateTotp(env.DB, ringOld, 'rot-user', totp.id, Date.now());
     const codes = await issueRecoveryCodes(env.DB, ringOld, 'rot-user', Date.now());
     await addWebauthnCredential(env.DB, ringOld, 'rot-user', { id: 'cred-rot', publicKey: new Uint8Array([1, 2, 3]), counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, nickname: 'Work laptop' }, Date.now());
-    const token = await createApiTokenForTest(env.DB, ringOld, 'rot-user');
+    const { token } = await createToken(env.DB, ringOld, 'rot-user', { scopes: ['audit:read'], ttlDays: 1, label: 'rotation test', now: Date.now() });
 
     // A stream of 300 concurrent writes under the old deployment...
     await Promise.all(Array.from({ length: 300 }, (_, i) => stub(t).append(t, [ev(i)])));
