@@ -23,9 +23,17 @@ export function presentedGrant(req: Request, rule: string, secure: boolean): str
 
 /** The Cookie header without Stepgate's grant cookies (null when nothing is left). */
 export function withoutGrantCookies(cookie: string): string | null {
-  const kept = cookie
-    .split(';')
-    .map((c) => c.trim())
-    .filter((c) => c !== '' && !c.startsWith(PREFIX_SECURE) && !c.startsWith(PREFIX_DEV));
+  const isGrant = (pair: string) => {
+    const c = pair.trim();
+    return c.startsWith(PREFIX_SECURE) || c.startsWith(PREFIX_DEV);
+  };
+  const kept: string[] = [];
+  for (const part of cookie.split(';')) {
+    // Some origins (Rack before 3) also split on ",", as in joined Cookie headers: a grant after a
+    // comma is a cookie to them, so it goes too; the rest of the part is kept as it was.
+    const pieces = part.includes(',') ? part.split(',') : [part];
+    const left = pieces.some(isGrant) ? pieces.filter((p) => !isGrant(p)).join(',') : part;
+    if (left.trim() !== '') kept.push(left.trim());
+  }
   return kept.length ? kept.join('; ') : null;
 }

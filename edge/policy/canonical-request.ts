@@ -102,8 +102,8 @@ function encodeSegment(bytes: Uint8Array): string {
   return s;
 }
 
-/** Case folding that also catches ſ→s, K→k, ı→i, which some servers fold in case-insensitive compares. */
-const fold = (s: string): string => s.toUpperCase().toLowerCase();
+/** Case folding that also catches ſ→s, K→k, ı→i and İ→i (Java's equalsIgnoreCase), which some servers fold in case-insensitive compares. */
+const fold = (s: string): string => s.replaceAll('\u0130', 'i').toUpperCase().toLowerCase();
 
 /**
  * Normalize a host: lower-case, without trailing dot; refuse anything that is not a plain
@@ -113,7 +113,7 @@ function canonicalHost(rawHost: string): { hostname: string; host: string } {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(rawHost);
   if (!m) throw ambiguous('host: not a valid host name');
   const hostname = m[1]!.toLowerCase().replace(/\.$/, '');
-  if (hostname === '' || hostname.includes('..')) throw ambiguous('host: not a valid host name');
+  if (hostname === '' || m[1]!.includes('..') || m[1]!.startsWith('.')) throw ambiguous('host: not a valid host name');
   return { hostname, host: m[2] ? `${hostname}:${m[2]}` : hostname };
 }
 
@@ -185,6 +185,8 @@ export function canonicalizeRequest(
         throw ambiguous('path: percent-encoding is not valid UTF-8');
       }
     }
+    // Why: `%25%34%31` decodes to `%41`, which an origin that decodes twice reads as `A`.
+    if (bytes && /%[0-9A-Fa-f]{2}/.test(text)) throw ambiguous('path: double percent-encoding is not allowed');
     if (text === '.') continue;
     if (text === '..') {
       // Why: a dot-segment that climbs above the root means something different on every server.

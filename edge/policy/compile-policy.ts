@@ -35,7 +35,7 @@ interface TrieNode {
 }
 
 const node = (): TrieNode => ({ literal: new Map(), entries: [] });
-const fold = (s: string): string => s.toUpperCase().toLowerCase();
+const fold = (s: string): string => s.replaceAll('\u0130', 'i').toUpperCase().toLowerCase(); // as canonical-request.ts
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The compiled form of a policy. */
@@ -169,9 +169,8 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       return null;
     },
     pathMayMatch(hostname, segments) {
-      let found = false;
-      for (const root of roots(hostname)) collect(root, segments, 0, () => (found = true));
-      return found;
+      // '*' is every method; match() also tries the path without its extension (`ban.json` → `ban`).
+      return this.match(hostname, ['*'], segments) !== null;
     },
   };
 }

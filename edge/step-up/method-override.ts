@@ -89,5 +89,6 @@ export async function bodyMethodClaims(bytes: Uint8Array<ArrayBuffer>, contentTy
     }
     for (const [k, v] of form) if (isMethodParamName(k)) claims.push(typeof v === 'string' ? v : '');
   }
-  return { claims, anyMethod: methodMentions(text) > claims.length };
+  // Why JSON escapes are undone: `{"_method":"DELETE","\u005fmethod":"PUT"}` names `_method` twice.
+  return { claims, anyMethod: methodMentions(text.replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))) > claims.length };
 }
