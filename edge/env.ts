@@ -22,6 +22,8 @@ export interface Env {
   ENVIRONMENT?: string;
   /** Origin to forward to; empty means `fetch(request)` (the Cloudflare-proxied origin). */
   ORIGIN_URL?: string;
+  /** Seconds to wait for the origin's response headers on a request Stepgate holds the body of (default 100). */
+  ORIGIN_TIMEOUT_SECONDS?: string;
   /** "refuse" to refuse a passkey whose backup state changed since registration; default "flag" (accept, log). */
   WEBAUTHN_BACKUP_CHANGE?: string;
   /** Administrators by user id, comma-separated (until tenants and roles exist). */

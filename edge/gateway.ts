@@ -20,7 +20,7 @@ const POLICY_FILE = 'edge/config/policy.json';
 export function createGateway(env: Env, bundledPolicy: unknown = policy): Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }> {
   const app = new Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }>();
   app.use(stepgate({ policy: bundledPolicy, policyFile: POLICY_FILE, identity: env.IDENTITY }));
-  app.all('*', forward({ originUrl: env.ORIGIN_URL || undefined }));
+  app.all('*', forward({ originUrl: env.ORIGIN_URL || undefined, timeoutSeconds: Number(env.ORIGIN_TIMEOUT_SECONDS) || undefined }));
   return app;
 }
 

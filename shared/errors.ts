@@ -7,6 +7,11 @@
 export const ErrorCode = {
   /** The request target cannot be given one unambiguous meaning (encoded slash, `..;`, NUL ...). */
   AmbiguousRequest: 'ERR_AMBIGUOUS_REQUEST',
+  /**
+   * The request names the app session in a way two parsers could read differently (the session
+   * cookie twice or oddly spelled, or a cookie and a header for different people).
+   */
+  AmbiguousIdentity: 'ERR_AMBIGUOUS_IDENTITY',
   /** The method is not an HTTP token, or method-override claims disagree. */
   BadMethod: 'ERR_BAD_METHOD',
   /** A body that had to be inspected (method override, action binding) is too large. */
@@ -41,6 +46,10 @@ export const ErrorCode = {
   StepUpDenied: 'ERR_STEP_UP_DENIED',
   /** Too many approval prompts for this person in the last minute (against push bombing). */
   TooManyPrompts: 'ERR_TOO_MANY_PROMPTS',
+  /** Too many step-up challenges opened in the last minute, by this session or for this person. */
+  TooManyChallenges: 'ERR_TOO_MANY_CHALLENGES',
+  /** The person already has as many held requests (count or bytes) waiting as Stepgate keeps. */
+  TooManyHeldRequests: 'ERR_TOO_MANY_HELD_REQUESTS',
   /** An approval from another browser named the wrong number (number matching). */
   NumberMismatch: 'ERR_NUMBER_MISMATCH',
   /** The challenge was already answered. */

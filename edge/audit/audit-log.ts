@@ -1,13 +1,15 @@
 /**
  * @module The edge's handle on the audit log: `record` resolves only once the events are durable
  * (and throws a 503 StepgateError otherwise, so the caller fails closed); `later` writes an event
- * after the response, for facts that come after the decision (the origin's status).
+ * after the response, for facts that come after the decision (the origin's status) and for
+ * anonymous denials, which the sequencer folds per client (docs/audit.md, "Anonymous denials").
  */
 import { ErrorCode } from '../../shared/errors';
 import { base64url } from '../../shared/canonical-action';
 import { StepgateError } from '../errors';
 import type { CanonicalRequest } from '../policy/canonical-request';
 import type { AuditSequencer } from './audit-sequencer';
+import { boundRequest } from './bounds';
 import type { AuditInput, AuditRequest } from './events';
 
 export interface AuditLog {
@@ -18,7 +20,11 @@ export interface AuditLog {
    * @throws {StepgateError} 503 `ERR_AUDIT_UNAVAILABLE` when they could not be written
    */
   record(...events: AuditInput[]): Promise<void>;
-  /** Write events after the response (`waitUntil`); a failure is logged, never shown. */
+  /**
+   * Write events after the response (`waitUntil`); a failure is logged, never shown. Anonymous
+   * `request.denied` events are folded per client by the sequencer: the first of a client's window
+   * is written in full, the rest are counted into a `request.denied_summary`.
+   */
   later(ctx: { waitUntil(p: Promise<unknown>): void } | undefined, ...events: AuditInput[]): void;
 }
 
@@ -32,7 +38,7 @@ export interface AuditLogOptions {
 export function createAuditLog(o: AuditLogOptions): AuditLog {
   const stub = () => o.namespace.get(o.namespace.idFromName(`tenant:${o.tenant}`));
   let noted: Promise<void> | null = null;
-  const write = async (events: AuditInput[]) => {
+  const write = async (events: AuditInput[], deferred = false) => {
     noted ??= o.config().then((c) => stub().noteConfig(o.tenant, c.policyHash, c.primaryKid));
     try {
       await noted;
@@ -40,7 +46,8 @@ export function createAuditLog(o: AuditLogOptions): AuditLog {
       noted = null;
       throw err;
     }
-    await stub().append(o.tenant, events);
+    if (deferred) await stub().appendLater(o.tenant, events);
+    else await stub().append(o.tenant, events);
   };
   return {
     tenant: o.tenant,
@@ -55,26 +62,28 @@ export function createAuditLog(o: AuditLogOptions): AuditLog {
       }
     },
     later(ctx, ...events) {
-      const p = write(events).catch((err: unknown) => console.error('stepgate: audit write failed (after the response):', err instanceof Error ? err.message : 'non-error'));
+      const p = write(events, true).catch((err: unknown) => console.error('stepgate: audit write failed (after the response):', err instanceof Error ? err.message : 'non-error'));
       if (ctx) ctx.waitUntil(p);
     },
   };
 }
 
-/** Where a request was decided, for an event: never its body, cookies, or query values. */
+/**
+ * Where a request was decided, for an event: never its body, cookies, or query values. Every
+ * string is bounded (`AUDIT_LIMITS`), with a visible marker where something was cut.
+ */
 export async function auditRequest(req: Request, c: Pick<CanonicalRequest, 'method' | 'path' | 'query'>): Promise<AuditRequest> {
-  const ua = req.headers.get('user-agent');
   const out: AuditRequest = {
     method: c.method,
     path: c.path,
     ip: req.headers.get('cf-connecting-ip'),
-    user_agent: ua === null ? null : ua.slice(0, 256),
+    user_agent: req.headers.get('user-agent'),
   };
   if (c.query) {
-    out.query_keys = [...new Set(c.query.split('&').map((p) => decodeURIComponentSafe(p.split('=')[0] ?? '')))].slice(0, 32);
+    out.query_keys = [...new Set(c.query.split('&').map((p) => decodeURIComponentSafe(p.split('=')[0] ?? '')))];
     out.query_sha256 = await hashRef(c.query);
   }
-  return out;
+  return boundRequest(out);
 }
 
 /** A reference to a value that must not be stored (a challenge id, a token id): SHA-256, base64url, 22 chars. */
@@ -82,10 +91,11 @@ export async function hashRef(value: string): Promise<string> {
   return base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))).slice(0, 22);
 }
 
+/** A query name, decoded (bounded afterwards, by `boundRequest`). */
 function decodeURIComponentSafe(s: string): string {
   try {
-    return decodeURIComponent(s.replace(/\+/g, ' ')).slice(0, 64);
+    return decodeURIComponent(s.replace(/\+/g, ' '));
   } catch {
-    return s.slice(0, 64);
+    return s;
   }
 }

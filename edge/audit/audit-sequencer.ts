@@ -4,6 +4,13 @@
  * rows are in D1 — so concurrent writers never fork the chain, and a caller that sees `append`
  * fail does not forward. Appends that arrive while a write is in flight are committed together
  * in the next D1 batch (group commit), which is what keeps throughput up under load.
+ *
+ * Anonymous denials (no, invalid or ambiguous identity) forward nothing and cost an attacker
+ * nothing, so they are folded rather than stored one by one: per window, the first of each client
+ * (IP, reason, rule) is written in full and the rest are counted, in a bounded table in this
+ * object's own SQLite storage; clients past the table share one "other clients" bucket. The alarm
+ * writes the counts as `request.denied_summary` events when the window closes, and retries until
+ * they are durable (docs/audit.md, "Anonymous denials").
  */
 import { DurableObject } from 'cloudflare:workers';
 import { base64url } from '../../shared/canonical-action';
@@ -11,13 +18,50 @@ import { seal } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import { parseKeyring, type Keyring } from '../crypto/keyring';
 import { eventAad, eventHash, GENESIS, type AuditRow, type ChainPoint } from './audit-chain';
+import { boundInput } from './bounds';
 import { signCheckpoint, type CheckpointKind } from './checkpoint';
-import type { AuditEvent, AuditInput } from './events';
+import type { AuditEvent, AuditInput, AuditRequest } from './events';
 
 /** A count checkpoint is signed into the same batch whenever the chain crosses a multiple of this. */
 export const CHECKPOINT_EVERY = 1000;
 /** At most this many events per D1 batch; more wait for the next. */
 const MAX_BATCH = 100;
+
+/** Anonymous denials are folded per window of this length. */
+export const DENIAL_WINDOW_MS = 60_000;
+/** Clients (IP, reason, rule) with an entry of their own per window; later ones go to "other clients". */
+export const DENIAL_CLIENTS = 32;
+/** Reason and rule pairs the "other clients" bucket counts apart; past them, all under "* *". */
+export const DENIAL_OTHER_PAIRS = 16;
+/** Distinct other clients counted per window; counting stops there. */
+export const DENIAL_OTHER_CLIENTS_COUNTED = 1000;
+
+/** An event the sequencer folds (`appendLater`): a denial without a person. */
+export const isFoldedDenial = (e: AuditInput): boolean => e.type === 'request.denied' && e.actor === null;
+
+const DENIAL_SCHEMA = [
+  'CREATE TABLE IF NOT EXISTS denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)',
+  // One row per client (other = 0) or per reason/rule pair of the other clients (other = 1).
+  'CREATE TABLE IF NOT EXISTS denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, PRIMARY KEY (win, key))',
+  'CREATE TABLE IF NOT EXISTS denial_clients (win INTEGER NOT NULL, ip TEXT NOT NULL, PRIMARY KEY (win, ip))',
+];
+
+type DenialWindow = {
+  id: number;
+  tenant: string;
+  starts_at: number;
+  ends_at: number;
+};
+
+type DenialCount = {
+  other: number;
+  reason: string | null;
+  rule: string | null;
+  app: string | null;
+  request: string | null;
+  denied: number;
+  recorded: number;
+};
 
 interface SequencerEnv {
   DB: D1Database;
@@ -38,6 +82,9 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
   private pending: Pending[] = [];
   private flushing = false;
   private ring: Keyring | null = null;
+  private denialSchema = false;
+  /** Clock of the denial windows, milliseconds. Injectable for tests. */
+  now: () => number = () => Date.now();
 
   /** Append events in order; resolves with their sequence numbers once they are durable in D1. */
   append(tenant: string, inputs: AuditInput[]): Promise<number[]> {
@@ -55,9 +102,51 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       });
     }
     return new Promise((resolve, reject) => {
-      this.pending.push({ inputs, resolve, reject });
+      this.pending.push({ inputs: inputs.map(boundInput), resolve, reject });
       if (!this.flushing) void this.flush();
     });
+  }
+
+  /**
+   * Append events written after the response, which nothing waits on. Anonymous denials among them
+   * are folded per client (the first of a window in full, the rest counted into the window's
+   * `request.denied_summary`); the others are appended as `append` does. Resolves once what is
+   * written in full is durable.
+   */
+  async appendLater(tenant: string, inputs: AuditInput[]): Promise<void> {
+    this.bind(tenant);
+    const writes: Promise<unknown>[] = [];
+    const rest: AuditInput[] = [];
+    for (const input of inputs) {
+      if (isFoldedDenial(input)) writes.push(this.fold(tenant, input));
+      else rest.push(input);
+    }
+    if (rest.length > 0) writes.push(this.append(tenant, rest));
+    const failed = (await Promise.allSettled(writes)).find((x) => x.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Write the summaries of every closed denial window (retried by the runtime until they are durable), then wait for the open one. */
+  override async alarm(): Promise<void> {
+    const sql = this.denialSql();
+    for (;;) {
+      sql.exec('UPDATE denial_windows SET closed = 1 WHERE closed = 0 AND ends_at <= ?', this.now());
+      const w = sql.exec<DenialWindow>('SELECT id, tenant, starts_at, ends_at FROM denial_windows WHERE closed = 1 ORDER BY id LIMIT 1').toArray()[0];
+      if (!w) break;
+      this.bind(w.tenant);
+      const events = this.denialSummaries(w);
+      try {
+        if (events.length > 0) await this.append(w.tenant, events);
+      } catch (err) {
+        console.error('stepgate: audit denial summary not written yet (the alarm retries):', err instanceof Error ? err.message : 'non-error');
+        throw err;
+      }
+      sql.exec('DELETE FROM denial_counts WHERE win = ?', w.id);
+      sql.exec('DELETE FROM denial_clients WHERE win = ?', w.id);
+      sql.exec('DELETE FROM denial_windows WHERE id = ?', w.id);
+    }
+    const open = sql.exec<{ ends_at: number }>('SELECT ends_at FROM denial_windows WHERE closed = 0').toArray()[0];
+    if (open) await this.ctx.storage.setAlarm(open.ends_at);
   }
 
   /** The chain head (sequence and hash) this sequencer last made durable. */
@@ -95,6 +184,130 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     if (events.length === 0) return;
     await this.append(tenant, events);
     await this.ctx.storage.put('config', { policy: policyHash, kid: primaryKid });
+  }
+
+  /** The denial tables, created on first use (an object that only appends never has them). */
+  private denialSql(): SqlStorage {
+    const sql = this.ctx.storage.sql;
+    if (!this.denialSchema) {
+      for (const s of DENIAL_SCHEMA) sql.exec(s);
+      this.denialSchema = true;
+    }
+    return sql;
+  }
+
+  /**
+   * Count an anonymous denial in the open window (opening one if needed). The first of a client
+   * (IP, reason, rule) in the window is appended in full; past `DENIAL_CLIENTS` clients, it goes
+   * to the "other clients" bucket. Everything up to the append is synchronous, so the object's
+   * order of arrival is the order in the chain.
+   */
+  private fold(tenant: string, raw: AuditInput): Promise<unknown> {
+    const input = boundInput(raw);
+    const sql = this.denialSql();
+    const now = this.now();
+    const alarms: number[] = [];
+    let win = sql.exec<DenialWindow>('SELECT id, tenant, starts_at, ends_at FROM denial_windows WHERE closed = 0').toArray()[0];
+    if (win && now >= win.ends_at) {
+      // Over: the alarm writes its summary, now rather than at the next window's end.
+      sql.exec('UPDATE denial_windows SET closed = 1 WHERE id = ?', win.id);
+      alarms.push(now);
+      win = undefined;
+    }
+    if (!win) {
+      const id = sql.exec<{ id: number }>('INSERT INTO denial_windows (tenant, starts_at, ends_at) VALUES (?, ?, ?) RETURNING id', tenant, now, now + DENIAL_WINDOW_MS).one().id;
+      win = { id, tenant, starts_at: now, ends_at: now + DENIAL_WINDOW_MS };
+      alarms.push(win.ends_at);
+    }
+    const ip = input.request?.ip ?? null;
+    const reason = input.reason ?? null;
+    const rule = input.rule ?? null;
+    const key = JSON.stringify([ip, reason, rule]);
+    let write: Promise<unknown> = Promise.resolve();
+    const counted = sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win.id, key).toArray().length > 0;
+    if (!counted) {
+      const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_counts WHERE win = ? AND other = 0', win.id).one().n;
+      if (clients < DENIAL_CLIENTS) {
+        sql.exec(
+          'INSERT INTO denial_counts (win, key, other, reason, rule, app, request, denied, recorded) VALUES (?, ?, 0, ?, ?, ?, ?, 1, 1)',
+          win.id,
+          key,
+          reason,
+          rule,
+          input.app ?? null,
+          input.request ? JSON.stringify(input.request) : null,
+        );
+        const id = win.id;
+        write = this.append(tenant, [input]).catch((err: unknown) => {
+          // Not recorded after all: the summary counts it as folded instead.
+          sql.exec('UPDATE denial_counts SET recorded = 0 WHERE win = ? AND key = ?', id, key);
+          throw err;
+        });
+      } else {
+        this.foldOther(win.id, ip, reason, rule);
+      }
+    }
+    return Promise.all([write, alarms.length > 0 ? this.alarmBy(Math.min(...alarms)) : null]);
+  }
+
+  /** Count a denial of a client past the table: per reason and rule (at most `DENIAL_OTHER_PAIRS`), and its IP among the distinct ones. */
+  private foldOther(win: number, ip: string | null, reason: string | null, rule: string | null): void {
+    const sql = this.denialSql();
+    sql.exec(
+      'INSERT OR IGNORE INTO denial_clients (win, ip) SELECT ?, ? WHERE (SELECT COUNT(*) FROM denial_clients WHERE win = ?) < ?',
+      win,
+      ip ?? '',
+      win,
+      DENIAL_OTHER_CLIENTS_COUNTED,
+    );
+    let key = JSON.stringify(['other', reason, rule]);
+    if (sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win, key).toArray().length > 0) return;
+    const pairs = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_counts WHERE win = ? AND other = 1', win).one().n;
+    if (pairs >= DENIAL_OTHER_PAIRS) [key, reason, rule] = [JSON.stringify(['other', '*', '*']), '*', '*'];
+    sql.exec(
+      'INSERT INTO denial_counts (win, key, other, reason, rule, denied, recorded) VALUES (?, ?, 1, ?, ?, 1, 0) ON CONFLICT (win, key) DO UPDATE SET denied = denied + 1',
+      win,
+      key,
+      reason,
+      rule,
+    );
+  }
+
+  /** The summary events of a closed window: one per client with folded denials, and one for the other clients. */
+  private denialSummaries(w: DenialWindow): AuditInput[] {
+    const sql = this.denialSql();
+    const rows = sql.exec<DenialCount>('SELECT other, reason, rule, app, request, denied, recorded FROM denial_counts WHERE win = ? ORDER BY rowid', w.id).toArray();
+    const window = { window_start: new Date(w.starts_at).toISOString(), window_end: new Date(w.ends_at).toISOString() };
+    const base = { type: 'request.denied_summary', outcome: 'denied', actor: null, via: 'anonymous' } as const;
+    const out: AuditInput[] = [];
+    for (const r of rows) {
+      if (r.other === 1 || r.denied <= r.recorded) continue;
+      out.push({
+        ...base,
+        app: r.app,
+        ...(r.request ? { request: JSON.parse(r.request) as AuditRequest } : {}),
+        ...(r.rule !== null ? { rule: r.rule } : {}),
+        ...(r.reason !== null ? { reason: r.reason } : {}),
+        details: { ...window, denied: r.denied, recorded: r.recorded, folded: r.denied - r.recorded },
+      });
+    }
+    const others = rows.filter((r) => r.other === 1);
+    if (others.length > 0) {
+      const denied = others.reduce((n, r) => n + r.denied, 0);
+      const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_clients WHERE win = ?', w.id).one().n;
+      out.push({
+        ...base,
+        app: null,
+        details: { ...window, other_clients: true, clients, denied, recorded: 0, folded: denied, counts: others.map((r) => `${r.reason ?? '-'} ${r.rule ?? '-'} ${r.denied}`) },
+      });
+    }
+    return out;
+  }
+
+  /** Make sure the alarm fires by `t`. */
+  private async alarmBy(t: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > t) await this.ctx.storage.setAlarm(t);
   }
 
   private bind(tenant: string): void {

@@ -138,6 +138,12 @@ export function toOcsf(c: ChainedEvent): Record<string, unknown> {
     },
   };
   if (e.reason) out.status_detail = e.reason;
+  if (e.type === 'request.denied_summary' && e.details) {
+    // A folded window (OCSF's event aggregation): how many denials, from when to when.
+    out.count = e.details.denied;
+    out.start_time = Date.parse(String(e.details.window_start));
+    out.end_time = Date.parse(String(e.details.window_end));
+  }
   if (e.request) {
     out.http_request = {
       http_method: e.request.method,

@@ -18,13 +18,13 @@ const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',
 export const totpAad = (id: string, userRef: string) => `totp|${id}|${userRef}`;
 
 /** Start a TOTP enrolment: a fresh 160-bit secret, stored sealed and pending until a first code confirms it. */
-export async function createPendingTotp(db: D1Database, ring: Keyring, sub: string, now: number): Promise<TotpFactor> {
+export async function createPendingTotp(db: D1Database, ring: Keyring, sub: string, now: number, begun: EnrolmentKind): Promise<TotpFactor> {
   const id = newId();
   const userRef = await blindIndex(ring, 'user', sub);
   const secret = generateSecret({ length: 20 });
   await db
-    .prepare('INSERT INTO totp_factors (id, user_ref, secret_sealed, status, created_at, sub_sealed) VALUES (?, ?, ?, ?, ?, ?)')
-    .bind(id, userRef, await seal(ring, 'totp-secret', secret, totpAad(id, userRef)), 'pending', now, await sealOwner(ring, 'totp_factors', id, sub))
+    .prepare('INSERT INTO totp_factors (id, user_ref, secret_sealed, status, created_at, sub_sealed, begun) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .bind(id, userRef, await seal(ring, 'totp-secret', secret, totpAad(id, userRef)), 'pending', now, await sealOwner(ring, 'totp_factors', id, sub), begun)
     .run();
   return { id, secret };
 }
@@ -47,14 +47,46 @@ export async function totpFactors(db: D1Database, ring: Keyring, sub: string, st
   return out;
 }
 
-/** Activate a pending factor of this user. True if it was pending and now is active. */
-export async function activateTotp(db: D1Database, ring: Keyring, sub: string, id: string, now: number): Promise<boolean> {
+/** How a factor is being enrolled, decided when it is completed: the first-factor policy, or a step-up with an existing factor. */
+export type EnrolmentKind = 'first-use' | 'invite' | 'step-up';
+
+/**
+ * SQL that holds while the user (their blind indexes bound twice, `ph` each) has no active factor.
+ * A first factor is stored on this condition in the same statement, so of racing first
+ * enrolments exactly one is stored, and the others are left to a step-up.
+ */
+const noActiveFactor = (ph: string) =>
+  `NOT EXISTS (SELECT 1 FROM totp_factors WHERE status = 'active' AND user_ref IN (${ph})) AND
+   NOT EXISTS (SELECT 1 FROM webauthn_credentials WHERE user_ref IN (${ph}))`;
+
+/**
+ * Activate a pending factor of this user. True if it was pending and now is active. As the first
+ * factor (`onlyIfFirst`), only while the user has no active factor, checked in the same statement.
+ */
+export async function activateTotp(db: D1Database, ring: Keyring, sub: string, id: string, now: number, onlyIfFirst = false): Promise<boolean> {
   const refs = await blindIndexes(ring, 'user', sub);
+  const ph = placeholders(refs.length);
   const r = await db
-    .prepare(`UPDATE totp_factors SET status = 'active', confirmed_at = ? WHERE id = ? AND status = 'pending' AND user_ref IN (${placeholders(refs.length)})`)
-    .bind(now, id, ...refs)
+    .prepare(`UPDATE totp_factors SET status = 'active', confirmed_at = ? WHERE id = ? AND status = 'pending' AND user_ref IN (${ph})${onlyIfFirst ? ` AND ${noActiveFactor(ph)}` : ''}`)
+    .bind(now, id, ...refs, ...(onlyIfFirst ? [...refs, ...refs] : []))
     .run();
   return r.meta.changes === 1;
+}
+
+/** Drop the user's pending TOTP enrolments (their first factor was just enrolled). */
+export async function dropPendingTotp(db: D1Database, ring: Keyring, sub: string): Promise<void> {
+  const refs = await blindIndexes(ring, 'user', sub);
+  await db.prepare(`DELETE FROM totp_factors WHERE status = 'pending' AND user_ref IN (${placeholders(refs.length)})`).bind(...refs).run();
+}
+
+/** Whether a pending TOTP factor of the user was begun by spending an invitation. */
+export async function pendingTotpInvited(db: D1Database, ring: Keyring, sub: string, id: string): Promise<boolean> {
+  const refs = await blindIndexes(ring, 'user', sub);
+  const row = await db
+    .prepare(`SELECT 1 AS ok FROM totp_factors WHERE id = ? AND status = 'pending' AND begun = 'invite' AND user_ref IN (${placeholders(refs.length)})`)
+    .bind(id, ...refs)
+    .first<{ ok: number }>();
+  return row !== null;
 }
 
 /** How many active factors (of any kind) the user has. */
@@ -211,18 +243,30 @@ async function toCredential(ring: Keyring, r: CredentialRow): Promise<StoredCred
   };
 }
 
-/** Store a verified new credential for the user. */
-export async function addWebauthnCredential(
-  db: D1Database,
-  ring: Keyring,
-  sub: string,
-  c: { id: string; publicKey: Uint8Array; counter: number; transports: string[]; deviceType: string; backedUp: boolean; nickname: string | null },
-  now: number,
-): Promise<void> {
+/** A verified credential, to be stored. */
+export interface NewCredential {
+  id: string;
+  publicKey: Uint8Array;
+  counter: number;
+  transports: string[];
+  deviceType: string;
+  backedUp: boolean;
+  nickname: string | null;
+}
+
+/**
+ * Store a verified new credential for the user. True if stored. As the first factor
+ * (`onlyIfFirst`), only while the user has no active factor, checked in the same statement.
+ */
+export async function addWebauthnCredential(db: D1Database, ring: Keyring, sub: string, c: NewCredential, now: number, onlyIfFirst = false): Promise<boolean> {
   const userRef = await blindIndex(ring, 'user', sub);
-  await db
+  const refs = onlyIfFirst ? await blindIndexes(ring, 'user', sub) : [];
+  const r = await db
     .prepare(
-      'INSERT INTO webauthn_credentials (id, user_ref, public_key, counter, transports, device_type, backed_up, nickname_sealed, created_at, sub_sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO webauthn_credentials (id, user_ref, public_key, counter, transports, device_type, backed_up, nickname_sealed, created_at, sub_sealed) ' +
+        (onlyIfFirst ? `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${noActiveFactor(placeholders(refs.length))}` : 'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)') +
+        // A credential id registered before (by anyone) is not stored again: false, never a D1 error.
+        ' ON CONFLICT (id) DO NOTHING',
     )
     .bind(
       c.id,
@@ -235,8 +279,11 @@ export async function addWebauthnCredential(
       c.nickname ? await seal(ring, 'factor-metadata', c.nickname, credentialAad(c.id, userRef)) : null,
       now,
       await sealOwner(ring, 'webauthn_credentials', c.id, sub),
+      ...refs,
+      ...refs,
     )
     .run();
+  return r.meta.changes === 1;
 }
 
 /** The user's credentials; with `id`, only that one — and only if it is the user's. */

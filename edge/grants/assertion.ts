@@ -18,6 +18,12 @@ export interface AssertionClaims {
   auth_time: number;
   /** Action digest, for `bind: "action"` rules. */
   act?: string;
+  /**
+   * base64url(SHA-256(session token)): the app session Stepgate verified (the session cookie's
+   * value, or the bearer token). An origin compares it with the hash of the session it is about
+   * to act for, and `sub` with that session's user; on any difference it must refuse.
+   */
+  session_hash: string;
 }
 
 /** How long an assertion is valid: it is for this one forwarded request. */

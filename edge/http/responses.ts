@@ -48,6 +48,7 @@ const TITLES: Record<number, string> = {
   421: 'Misdirected request',
   502: 'Bad gateway',
   503: 'Service unavailable',
+  504: 'Gateway timeout',
 };
 
 /** JSON with Stepgate's headers. */

@@ -28,9 +28,10 @@ export const JwtIdentityConfig = z.strictObject({
   ...Common,
 })
   .refine((c) => c.cookie !== undefined || c.bearer === true, { message: 'set "cookie" or "bearer": true' })
-  // Why: a JWKS is often shared by many apps of one identity provider; without issuer and
-  // audience, a token minted for any of them would be accepted here.
-  .refine((c) => !c.jwksUrl || (c.issuer !== undefined && c.audience !== undefined), { message: 'with "jwksUrl", set "issuer" and "audience"' });
+  // Why: a key (a JWKS of an identity provider, or an app's HS256 secret) often signs more than
+  // sessions — other apps' sessions, reset links, API tokens; without issuer and audience, any
+  // such token with a `sub` and an `exp` would be accepted here as a session (ASVS 9.2.3).
+  .refine((c) => c.issuer !== undefined && c.audience !== undefined, { message: 'set "issuer" and "audience" (the values your app puts in its session tokens)' });
 
 export const AccessIdentityConfig = z.strictObject({
   source: z.literal('cloudflareAccess'),

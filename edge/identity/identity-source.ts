@@ -5,6 +5,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { sha256b64u } from '../../shared/canonical-action';
 import { IdentityConfig } from './identity-config';
+import { readSessionCookie } from './session-cookie';
 
 /** The person behind a request. */
 export interface Identity {
@@ -12,13 +13,30 @@ export interface Identity {
   sub: string;
   /** Hash of the app session (its `sid`/`jti`, else the token), so a step-up dies with the session. */
   sid: string;
+  /**
+   * SHA-256 (base64url) of the session token Stepgate verified (the cookie's or header's value),
+   * sent to the origin in `Stepgate-Assertion` so it can check it acted on that same session.
+   */
+  sessionHash: string;
   source: IdentityConfig['source'];
 }
 
-export type IdentityResult = { ok: true; identity: Identity } | { ok: false; reason: 'missing' | 'invalid' };
+/** Why there is no identity: none presented, one that does not verify, or one that reads two ways. */
+export type IdentityFailure = 'missing' | 'invalid' | 'ambiguous';
 
-/** Resolves the identity of a request. Never throws for bad input: a bad token is `invalid`. */
-export type IdentitySource = (request: Request) => Promise<IdentityResult>;
+export type IdentityResult = { ok: true; identity: Identity } | { ok: false; reason: IdentityFailure };
+
+/**
+ * Resolves the identity of a request. Never throws for bad input: a bad token is `invalid`, a
+ * request that names its session twice (or in two places, for two people) is `ambiguous`.
+ */
+export type IdentitySource = ((request: Request) => Promise<IdentityResult>) & {
+  /**
+   * Why this request's identity could be read two ways, or null. Cheap and synchronous (no
+   * crypto): the gateway asks it of every request before anything else.
+   */
+  ambiguity(headers: Headers): string | null;
+};
 
 export interface IdentityEnv {
   ENVIRONMENT?: string;
@@ -27,7 +45,9 @@ export interface IdentityEnv {
 
 const MISSING: IdentityResult = { ok: false, reason: 'missing' };
 const INVALID: IdentityResult = { ok: false, reason: 'invalid' };
+const AMBIGUOUS: IdentityResult = { ok: false, reason: 'ambiguous' };
 
+/** A cookie's value, first of its name (for Stepgate's own grant cookies; the session cookie uses `readSessionCookie`). */
 export function readCookie(header: string | null, name: string): string | null {
   if (!header) return null;
   for (const part of header.split(';')) {
@@ -38,6 +58,22 @@ export function readCookie(header: string | null, name: string): string | null {
 }
 
 const sessionId = (sub: string, handle: string): Promise<string> => sha256b64u(`stepgate-sid\0${sub}\0${handle}`);
+
+/** Where a source reads its token: a session cookie and/or a header. */
+interface TokenPlaces {
+  cookie?: string | undefined;
+  /** Reads the header's token; `undefined` when the header is absent, null when it is unusable. */
+  header?: ((headers: Headers) => string | null | undefined) | undefined;
+  /** Which one wins when both carry the same person: Access's header, else the app's cookie. */
+  preferHeader?: boolean;
+}
+
+/** Why the request's session could be read two ways (cookie spelling or duplicates), else null. */
+const cookieAmbiguity = (places: TokenPlaces) => (headers: Headers): string | null => {
+  if (!places.cookie) return null;
+  const r = readSessionCookie(headers.get('cookie'), places.cookie);
+  return r.kind === 'ambiguous' ? r.why : null;
+};
 
 /** The session handle: the token's `sid` or `jti` claim when present, else the token itself. */
 const sessionHandle = (payload: JWTPayload, token: string): string => {
@@ -61,19 +97,21 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
   if (cfg.source === 'dev') {
     if (env.ENVIRONMENT !== 'development') throw new Error('IDENTITY: the "dev" source is refused unless ENVIRONMENT is "development"');
     const header = cfg.header ?? 'stepgate-dev-user';
-    return async (req) => {
+    const dev = async (req: Request): Promise<IdentityResult> => {
       const user = req.headers.get(header)?.trim();
       if (!user) return MISSING;
+      // Why: several headers arrive joined by ", ", which this pattern refuses too.
       if (!/^[\w.@+-]{1,128}$/.test(user)) return INVALID;
-      return { ok: true, identity: { sub: user, sid: await sessionId(user, 'dev'), source: 'dev' } };
+      return { ok: true, identity: { sub: user, sid: await sessionId(user, 'dev'), sessionHash: await sha256b64u(user), source: 'dev' } };
     };
+    return Object.assign(dev, { ambiguity: () => null });
   }
 
   let key: Uint8Array | JWTVerifyGetKey;
   let algorithms: string[];
   let issuer: string | undefined;
   let audience: string | undefined;
-  let token: (req: Request) => string | null;
+  let places: TokenPlaces;
   let userOf: (p: JWTPayload) => unknown;
 
   if (cfg.source === 'cloudflareAccess') {
@@ -87,7 +125,7 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     algorithms = ['RS256', 'ES256'];
     issuer = team;
     audience = cfg.audience;
-    token = (req) => req.headers.get('cf-access-jwt-assertion') ?? readCookie(req.headers.get('cookie'), 'CF_Authorization');
+    places = { header: (h) => h.get('cf-access-jwt-assertion') ?? undefined, cookie: 'CF_Authorization', preferHeader: true };
     userOf = (p) => (p as { email?: unknown }).email ?? p.sub;
   } else {
     if (cfg.jwksUrl) {
@@ -104,24 +142,23 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     audience = cfg.audience;
     const claim = cfg.userClaim ?? 'sub';
     userOf = (p) => p[claim];
-    token = (req) => {
-      if (cfg.cookie) {
-        const t = readCookie(req.headers.get('cookie'), cfg.cookie);
-        if (t) return t;
-      }
-      if (cfg.bearer) {
-        const m = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(req.headers.get('authorization') ?? '');
-        if (m) return m[1]!;
-      }
-      return null;
+    places = {
+      cookie: cfg.cookie,
+      header: cfg.bearer
+        ? (h) => {
+            const v = h.get('authorization');
+            if (v === null) return undefined;
+            // Several Authorization headers arrive joined by ", ": no match, so unusable.
+            const m = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(v);
+            return m ? m[1]! : null;
+          }
+        : undefined,
     };
   }
   const clockTolerance = cfg.source === 'jwt' ? (cfg.clockToleranceSeconds ?? 30) : 30;
   const source = cfg.source;
 
-  return async (req) => {
-    const t = token(req);
-    if (!t) return MISSING;
+  const verifyToken = async (t: string): Promise<IdentityResult> => {
     // Why: bound work on hostile input before any crypto.
     if (t.length > 8192) return INVALID;
     let payload: JWTPayload;
@@ -132,6 +169,22 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     }
     const user = userOf(payload);
     if (typeof user !== 'string' || user === '' || user.length > 256) return INVALID;
-    return { ok: true, identity: { sub: user, sid: await sessionId(user, sessionHandle(payload, t)), source } };
+    return { ok: true, identity: { sub: user, sid: await sessionId(user, sessionHandle(payload, t)), sessionHash: await sha256b64u(t), source } };
   };
+
+  const identify = async (req: Request): Promise<IdentityResult> => {
+    const fromCookie = places.cookie ? readSessionCookie(req.headers.get('cookie'), places.cookie) : { kind: 'absent' as const };
+    if (fromCookie.kind === 'ambiguous') return AMBIGUOUS;
+    const fromHeader = places.header?.(req.headers);
+    if (fromHeader === null) return fromCookie.kind === 'one' ? AMBIGUOUS : INVALID;
+    const cookieToken = fromCookie.kind === 'one' && fromCookie.value !== '' ? fromCookie.value : null;
+    if (fromHeader === undefined || fromHeader === cookieToken) return cookieToken === null ? (fromHeader ? verifyToken(fromHeader) : MISSING) : verifyToken(cookieToken);
+    if (cookieToken === null) return verifyToken(fromHeader);
+    // A session in both the cookie and the header: the origin may use either, so both must
+    // verify and name the same person.
+    const [a, b] = await Promise.all([verifyToken(cookieToken), verifyToken(fromHeader)]);
+    if (!a.ok || !b.ok || a.identity.sub !== b.identity.sub) return AMBIGUOUS;
+    return places.preferHeader ? b : a;
+  };
+  return Object.assign(identify, { ambiguity: cookieAmbiguity(places) });
 }

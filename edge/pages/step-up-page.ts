@@ -1,6 +1,7 @@
 /** @module The interstitial page: tells a person exactly which action needs their approval, and takes it. */
 import { html } from 'hono/html';
 import type { CanonicalAction } from '../../shared/canonical-action';
+import { displaySegments, hasHiddenCharacters, HIDDEN_CHARACTERS_WARNING } from '../../shared/visible-text';
 import type { BodySummary } from '../step-up/body-summary';
 import type { RequestedFrom } from '../user-gate/user-gate';
 import { ASSET_PREFIX, layout } from './layout';
@@ -21,10 +22,17 @@ export interface StepUpPageInput {
   number?: number;
 }
 
+/**
+ * Text from the request, for a person: invisible, bidi and control characters become marked
+ * escapes (`\u{202E}` with a tooltip naming it); every piece is still escaped by `html`.
+ */
+const shown = (text: string) =>
+  displaySegments(text).map((s) => (s.hidden ? html`<mark class="hidden-char" title="${s.label}">${s.text}</mark>` : s.text));
+
 const describeBody = (b: BodySummary | null | undefined) => {
   if (!b) return '';
-  if (b.fields.length === 0) return html`<dt>Body</dt><dd>${b.bytes} bytes of ${b.kind}</dd>`;
-  return html`<dt>Body</dt><dd><ul class="fields">${b.fields.map((f) => html`<li><span class="field">${f.name}</span> = ${f.value}</li>`)}${
+  if (b.fields.length === 0) return html`<dt>Body</dt><dd>${b.bytes} bytes of ${shown(b.kind)}</dd>`;
+  return html`<dt>Body</dt><dd><ul class="fields">${b.fields.map((f) => html`<li><span class="field">${shown(f.name)}</span> = ${shown(f.value)}</li>`)}${
     b.truncated ? html`<li>… and more fields</li>` : ''
   }</ul></dd>`;
 };
@@ -40,6 +48,18 @@ const readablePath = (path: string, query: string): string => {
   return query ? `${p}?${query}` : p;
 };
 
+/** Whether anything the page shows from the request has a hidden character. */
+const hasHidden = (i: StepUpPageInput): boolean =>
+  hasHiddenCharacters(
+    i.action.host,
+    i.action.method,
+    i.matchedMethod,
+    readablePath(i.action.path, i.action.query),
+    i.bodySummary?.kind,
+    ...(i.bodySummary?.fields.flatMap((f) => [f.name, f.value]) ?? []),
+    i.requestedFrom?.page,
+  );
+
 /** The step-up page body for a challenge. */
 export const stepUpPage = (i: StepUpPageInput) =>
   layout(
@@ -49,14 +69,15 @@ export const stepUpPage = (i: StepUpPageInput) =>
 <p>${i.bind === 'action'
       ? 'This exact request needs your approval before it is sent:'
       : 'These requests need a fresh confirmation that it is really you:'}</p>
+${hasHidden(i) ? html`<p class="hidden-chars" id="hidden-chars" role="alert">${HIDDEN_CHARACTERS_WARNING} If you did not expect them, do not approve it.</p>` : ''}
 <section class="action" aria-label="What you are approving">
 <dl>
-<dt>Site</dt><dd>${i.action.host}</dd>
-<dt>Action</dt><dd><span class="method">${i.matchedMethod}</span> ${readablePath(i.action.path, i.action.query)}${
-      i.matchedMethod !== i.action.method ? html` <span class="note">(sent as ${i.action.method}, asking for ${i.matchedMethod})</span>` : ''
+<dt>Site</dt><dd>${shown(i.action.host)}</dd>
+<dt>Action</dt><dd><span class="method">${shown(i.matchedMethod)}</span> ${shown(readablePath(i.action.path, i.action.query))}${
+      i.matchedMethod !== i.action.method ? html` <span class="note">(sent as ${shown(i.action.method)}, asking for ${shown(i.matchedMethod)})</span>` : ''
     }</dd>
 ${describeBody(i.bodySummary)}
-${i.requestedFrom?.page ? html`<dt>From</dt><dd>${i.requestedFrom.page}</dd>` : ''}
+${i.requestedFrom?.page ? html`<dt>From</dt><dd>${shown(i.requestedFrom.page)}</dd>` : ''}
 <dt>Covers</dt><dd>${i.bind === 'action' ? 'this one request, once' : `rule “${i.rule}” for a few minutes`}</dd>
 <dt>Expires</dt><dd><time datetime="${new Date(i.expiresAt).toISOString()}">${new Date(i.expiresAt).toUTCString()}</time></dd>
 </dl>
@@ -87,4 +108,14 @@ ${i.factors.includes('recovery')
 If you did not start this, close this page: nothing is sent without your approval. Reference: <code>${i.challengeId}</code></p>
 </div>
 <script type="module" src="${ASSET_PREFIX}step-up.js"></script>`,
+  );
+
+/** A refusal a person can read (429 past the challenge or held-request limits): what happened, when to try again. */
+export const refusalPage = (i: { title: string; message: string; retryAt: number; code: string }) =>
+  layout(
+    i.title,
+    html`<h1>${i.title}</h1>
+<p>${i.message}</p>
+<p>Try again after <time datetime="${new Date(i.retryAt).toISOString()}">${new Date(i.retryAt).toUTCString()}</time>. Nothing was sent.</p>
+<p class="note">If you did not start these requests, someone else may be using your session: sign out everywhere and tell your administrator. Reference: <code>${i.code}</code></p>`,
   );

@@ -20,6 +20,8 @@ p { margin: 0 0 12px; }
 .field { color: var(--muted); }
 .note { color: var(--muted); font-size: 14px; }
 .warn { color: var(--warn); }
+.hidden-chars { color: var(--warn); font-weight: 600; border-left: 3px solid var(--warn); padding-left: 8px; }
+mark.hidden-char { background: var(--warn); color: var(--card); border-radius: 3px; padding: 0 3px; margin: 0 1px; font: 600 .85em ui-monospace, SFMono-Regular, Menlo, monospace; unicode-bidi: isolate; cursor: help; }
 a { color: var(--accent); }
 h2 { font-size: 1.1rem; margin: 16px 0 8px; }
 .factor { margin: 12px 0; }

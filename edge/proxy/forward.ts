@@ -43,7 +43,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * The headers the origin receives.
  * Exported for tests; `proto`, `host` and `clientIp` are Stepgate's own view of the request.
  */
-export function originHeaders(incoming: Headers, proto: string, host: string, clientIp: string | null): Headers {
+export function originHeaders(incoming: Headers, proto: string, host: string, clientIp: string | null, opts: { accessHeaders?: boolean } = {}): Headers {
   // A native copy, then deletions by name: measured ~70 µs/request cheaper in workerd than
   // rebuilding the headers entry by entry in JavaScript (docs/benchmarks.md).
   const out = new Headers(incoming);
@@ -54,6 +54,9 @@ export function originHeaders(incoming: Headers, proto: string, host: string, cl
     // Names with '_' are dropped, as nginx does by default: CGI-style servers (Rack on Puma,
     // IIS) read `X-HTTP-Method_Override` or `X_Forwarded_Host` as the dashed header.
     if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-') || name.includes('_')) out.delete(name);
+    // Cloudflare Access sets these itself; from a client they are forged, unless Access is the
+    // identity source (then Cloudflare has replaced any client-sent value before the Worker runs).
+    else if (!opts.accessHeaders && name.startsWith('cf-access-')) out.delete(name);
   }
   // Grants are Stepgate's; the origin has no use for them and must not be able to replay them.
   const cookie = incoming.get('cookie');
@@ -71,7 +74,16 @@ export function originHeaders(incoming: Headers, proto: string, host: string, cl
 export interface ForwardOptions {
   /** Origin base (`http://127.0.0.1:8788`). Without it, the request goes to its own URL (`fetch(request)` on Cloudflare). */
   originUrl?: string | undefined;
+  /**
+   * How long to wait for the origin's response headers, seconds (`ORIGIN_TIMEOUT_SECONDS`, default
+   * 100, as Cloudflare's own proxy). Applies to every request whose body Stepgate holds (all
+   * protected ones); a streamed upload on an unprotected route is bounded by its client instead.
+   */
+  timeoutSeconds?: number | undefined;
 }
+
+/** Default wait for an origin's response headers (Cloudflare's proxy waits 100 s too). */
+export const ORIGIN_TIMEOUT_SECONDS = 100;
 
 /**
  * The proxy handler; runs after `stepgate()`.
@@ -87,6 +99,7 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
     }
     base = u.origin;
   }
+  const timeoutMs = Math.min(6000, Math.max(1, options.timeoutSeconds || ORIGIN_TIMEOUT_SECONDS)) * 1000;
   return async function forwardToOrigin(c) {
     const sg = c.get('stepgate');
     // Why: without the canonical request the origin could see something other than what was matched.
@@ -96,19 +109,26 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
     const proto = canonical.protocol;
     const target = `${base ?? `${proto}//${canonical.host}`}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
     const hasBody = canonical.method !== 'GET' && canonical.method !== 'HEAD';
-    const headers = originHeaders(req.headers, proto, canonical.host, req.headers.get('cf-connecting-ip'));
+    const headers = originHeaders(req.headers, proto, canonical.host, req.headers.get('cf-connecting-ip'), { accessHeaders: sg.identitySource === 'cloudflareAccess' });
     if (sg.assertion) headers.set('stepgate-assertion', sg.assertion);
-    const init: RequestInit = {
-      method: canonical.method,
-      headers,
-      redirect: 'manual',
-      body: hasBody ? (sg.body ?? req.body) : null,
-    };
+    const body = hasBody ? (sg.body ?? req.body) : null;
+    // Why: a stalled origin must not hold a request (and its "forwarded" record) open for ever.
+    // A streamed upload is not timed: the clock would run while the client is still sending.
+    const timed = !(body instanceof ReadableStream);
+    const abort = new AbortController();
+    const timer = timed ? setTimeout(() => abort.abort(), timeoutMs) : undefined;
+    const init: RequestInit = { method: canonical.method, headers, redirect: 'manual', body, ...(timed ? { signal: abort.signal } : {}) };
     try {
       return await fetch(target, init);
     } catch (err) {
+      if (abort.signal.aborted) {
+        console.error(`stepgate: origin timed out after ${timeoutMs / 1000} s`);
+        return problem(ErrorCode.OriginUnreachable, 504, 'The application behind Stepgate did not answer in time. Try again shortly.');
+      }
       console.error('stepgate: origin unreachable:', err instanceof Error ? err.message : 'non-error');
       return problem(ErrorCode.OriginUnreachable, 502, 'The application behind Stepgate could not be reached. Try again shortly.');
+    } finally {
+      clearTimeout(timer);
     }
   };
 };

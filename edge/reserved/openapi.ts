@@ -99,7 +99,7 @@ export const openapi = {
       post: {
         summary: 'Register the passkey created with the options above; the first factor also returns recovery codes, shown once',
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['response'], properties: { response: { type: 'object' }, nickname: { type: 'string' } } } } } },
-        responses: { '201': { description: '`{registered, recovery_codes?}`' }, '400': problem, '401': problem },
+        responses: { '201': { description: '`{registered, recovery_codes?}`' }, '400': problem, '401': problem, '403': problem, '409': problem },
       },
     },
     '/.stepgate/api/factors': {
@@ -122,7 +122,7 @@ export const openapi = {
         summary: 'Confirm an authenticator app with a first code; the first factor also returns recovery codes, shown once',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['code'], properties: { code: { type: 'string' } } } } } },
-        responses: { '200': { description: '`{activated, id, recovery_codes?}`' }, '400': problem, '401': problem, '404': problem, '409': problem },
+        responses: { '200': { description: '`{activated, id, recovery_codes?}`' }, '400': problem, '401': problem, '403': problem, '404': problem, '409': problem },
       },
     },
     '/.stepgate/api/factors/remove': {

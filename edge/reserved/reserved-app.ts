@@ -55,6 +55,7 @@ export function createReservedApp(rt: Runtime): Hono {
 
   const loadChallenge = async (req: Request, id: string): Promise<Challenge | Response> => {
     const who = await rt.identify(req);
+    if (!who.ok && who.reason === 'ambiguous') return problem(ErrorCode.AmbiguousIdentity, 400, 'This request names its session in two ways; clear this site\'s cookies and sign in again.');
     if (!who.ok) return problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.', {}, { 'www-authenticate': 'StepUp realm="stepgate", error="identity_required"' });
     if (!/^[A-Za-z0-9_-]{22}$/.test(id)) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge.');
     const ch = await rt.userGate(who.identity.sub).getChallenge(id, who.identity.sid);

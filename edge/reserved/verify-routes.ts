@@ -12,14 +12,16 @@ import { authenticationOptions, verifyAuthentication } from '../factors/webauthn
 import { grantCookie } from '../grants/grant-cookie';
 import { mintGrant } from '../grants/grant-token';
 import { requireSameOriginJson } from '../http/csrf';
-import { json, problem } from '../http/responses';
+import { htmlResponse, isNavigation, json, problem } from '../http/responses';
 import type { Identity } from '../identity/identity-source';
 import type { Runtime } from '../step-up/runtime';
-import { backoffMs, MAX_ATTEMPTS_PER_CHALLENGE } from '../user-gate/user-gate';
+import { backoffMs, MAX_ATTEMPTS_PER_CHALLENGE, MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE, MAX_HELD_REQUESTS, MAX_HELD_TOTAL_BYTES } from '../user-gate/user-gate';
 import { base64url } from '../../shared/canonical-action';
 import { auditRequest, hashRef } from '../audit/audit-log';
 import { signPrompt } from '../grants/prompt';
-import type { Challenge } from '../user-gate/user-gate';
+import type { Challenge, ChallengeRefusal } from '../user-gate/user-gate';
+import type { AuditInput } from '../audit/events';
+import { refusalPage } from '../pages/step-up-page';
 
 const VerifyBody = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('totp'), code: z.string().min(1).max(64), number: z.number().int().min(10).max(99).optional() }),
@@ -48,6 +50,7 @@ export async function jsonBody<T>(req: Request, schema: z.ZodType<T>): Promise<T
 /** The caller's identity, or a 401 thrown. */
 export async function requireIdentity(rt: Runtime, req: Request): Promise<Identity> {
   const who = await rt.identify(req);
+  if (!who.ok && who.reason === 'ambiguous') throw new StepgateError(ErrorCode.AmbiguousIdentity, 400, 'This request names its session in two ways; clear this site\'s cookies and sign in again.');
   if (!who.ok) throw new StepgateError(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
   return who.identity;
 }
@@ -117,9 +120,11 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     const me = await requireIdentity(rt, req);
     await jsonBody(req, z.strictObject({}));
     const id = c.req.param('id');
+    // Withdrawn and its held request refused in any case; counted toward the back-off only when
+    // another session of the person raised it (push bombing), and not while they back off.
     const ch = await rt.userGate(me.sub).denyChallenge(id, me.sid);
     if (!ch) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
-    await rt.audit.record({ type: 'request.denied', outcome: 'denied', ...(await auditBase(req, me)), rule: ch.rule, reason: 'denied-by-user', details: { challenge: await hashRef(id), method: ch.action.method, path: ch.action.path } });
+    await rt.audit.record({ type: 'request.denied', outcome: 'denied', ...(await auditBase(req, me)), rule: ch.rule, reason: 'denied-by-user', details: { challenge: await hashRef(id), method: ch.action.method, path: ch.action.path, other_session: ch.otherSession, counted: ch.counted } });
     return json({ denied: true, id });
   });
 
@@ -265,4 +270,32 @@ export function locked(retryAt: number | null, now: number): Response {
     { retry_at: retryAt === null ? null : new Date(retryAt).toISOString() },
     retryAt === null ? {} : { 'retry-after': String(Math.max(1, Math.ceil((retryAt - now) / 1000))) },
   );
+}
+
+/**
+ * 429 for a request whose challenge the person's limits refused (nothing was created or held):
+ * recorded as `request.denied` (reason `challenge-rate-limit` or `hold-limit`), then a page for a
+ * browser navigating, problem+json for anyone else, with `Retry-After`.
+ */
+export async function challengeRefused(
+  rt: Runtime,
+  req: Request,
+  r: ChallengeRefusal,
+  event: Pick<AuditInput, 'actor' | 'via' | 'app' | 'request' | 'rule'>,
+): Promise<Response> {
+  const retryAt = new Date(r.retryAt).toISOString();
+  await rt.audit.record({ type: 'request.denied', outcome: 'denied', ...event, reason: r.reason, details: { limit: r.limit, retry_at: retryAt } });
+  const rate = r.reason === 'challenge-rate-limit';
+  const code = rate ? ErrorCode.TooManyChallenges : ErrorCode.TooManyHeldRequests;
+  const message = rate
+    ? r.limit === 'session'
+      ? `This session asked for more than ${MAX_CHALLENGES_PER_SESSION_PER_MINUTE} confirmations in the last minute.`
+      : `More than ${MAX_CHALLENGES_PER_USER_PER_MINUTE} confirmations were asked for you in the last minute, across your sessions.`
+    : `You already have ${MAX_HELD_REQUESTS} actions, or ${MAX_HELD_TOTAL_BYTES / 1024 / 1024} MiB of them, waiting for your approval. Approve or cancel one of them, or wait until they expire.`;
+  const headers = { 'retry-after': String(Math.max(1, Math.ceil((r.retryAt - rt.now()) / 1000))) };
+  if (isNavigation(req)) {
+    const title = rate ? 'Too many requests to confirm' : 'Too many actions waiting';
+    return htmlResponse(await refusalPage({ title, message, retryAt: r.retryAt, code }), 429, headers);
+  }
+  return problem(code, 429, `${message} Try again after ${retryAt}.`, { retry_at: retryAt, limit: r.limit }, headers);
 }

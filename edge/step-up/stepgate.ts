@@ -9,17 +9,19 @@ import { ErrorCode } from '../../shared/errors';
 import { errorResponse, isNavigation, problem } from '../http/responses';
 import { auditRequest, createAuditLog, hashRef } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
+import type { AuditInput } from '../audit/events';
 import { canonicalJson } from '../audit/canonical-json';
 import { parseKeyring } from '../crypto/keyring';
 import { signAssertion } from '../grants/assertion';
 import { presentedGrant } from '../grants/grant-cookie';
 import { verifyGrant } from '../grants/grant-token';
 import { IdentityConfig } from '../identity/identity-config';
-import { createIdentitySource, type Identity, type IdentityEnv } from '../identity/identity-source';
+import { createIdentitySource, type Identity, type IdentityEnv, type IdentityFailure } from '../identity/identity-source';
 import { addClaim, canonicalizeRequest, type CanonicalRequest } from '../policy/canonical-request';
 import { compilePolicy, type CompiledPolicy, type RuleMatch } from '../policy/compile-policy';
 import { validatePolicy } from '../policy/validate-policy';
 import { createReservedApp, isReservedPath } from '../reserved/reserved-app';
+import { challengeRefused } from '../reserved/verify-routes';
 import type { UserGate } from '../user-gate/user-gate';
 import { bodyMethodClaims, checkInspectable } from './method-override';
 import { readBounded } from './read-body';
@@ -58,6 +60,8 @@ export interface StepgateContext {
   request: Request;
   /** The signed Stepgate-Assertion for a request that passed its step-up. */
   assertion?: string;
+  /** Where identities come from: `Cf-Access-*` headers reach the origin only from Cloudflare Access. */
+  identitySource: IdentityConfig['source'];
 }
 
 interface StepgateEnv extends IdentityEnv {
@@ -143,6 +147,15 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       console.error('stepgate: configuration error:', err instanceof Error ? err.message : err);
       return problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
     }
+    // Before anything else: a request whose session another parser would read as someone else's
+    // is refused, so Stepgate and the origin can never disagree about who is asking.
+    const ambiguity = runtime.identify.ambiguity(c.req.raw.headers);
+    if (ambiguity !== null) {
+      // Recorded like other anonymous denials: after the answer, folded per client in a flood.
+      const request = await auditRequest(c.req.raw, canonical);
+      runtime.audit.later(executionContextOf(c), { type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', app: canonical.hostname, request, reason: 'identity-ambiguous' });
+      return ambiguousIdentity(ambiguity);
+    }
     let req = c.req.raw;
     let held: { challenge: string } | null = null;
     let heldBody: Uint8Array<ArrayBuffer> | null = null;
@@ -183,7 +196,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           match = policy.match(canonical.hostname, canonical.methods, canonical.matchSegments);
         }
       }
-      const ctx: StepgateContext = { canonical, match, identity: null, body, request: req };
+      const ctx: StepgateContext = { canonical, match, identity: null, body, request: req, identitySource: identityConfig.source };
       c.set('stepgate', ctx);
       if (!match) return next();
 
@@ -191,7 +204,9 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       const where = { app: canonical.hostname, request: await auditRequest(req, canonical), rule: rule.id };
       const who = await runtime.identify(req);
       if (!who.ok) {
-        await runtime.audit.record({ type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', ...where, reason: `identity-${who.reason}` });
+        // Forwards nothing, so it is written after the answer; the sequencer folds such denials per
+        // client, so a flood of them is counted, not stored one by one (docs/audit.md).
+        runtime.audit.later(executionContextOf(c), { type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', ...where, reason: `identity-${who.reason}` });
         return identityRequired(req, canonical, runtime.loginUrl, who.reason);
       }
 
@@ -218,7 +233,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         ctx.identity = me;
         ctx.assertion = await signAssertion(
           runtime.keys,
-          { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr, auth_time: authTime, ...(act ? { act } : {}) },
+          { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr, auth_time: authTime, ...(act ? { act } : {}), session_hash: me.sessionHash },
           Math.floor(runtime.now() / 1000),
         );
         await runtime.audit.record({
@@ -271,7 +286,21 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           });
         }
       }
-      const challenge = await gate.createChallenge({
+      if (held) {
+        // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.
+        await runtime.audit.record({ type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'not-approved' });
+        return problem(ErrorCode.StepUpRequired, 401, 'This action is not approved (or was already carried out). Start it again.');
+      }
+      // A browser navigation is kept so it can be carried out exactly as it was, after approval:
+      // sealed under its challenge's id and stored with the challenge in one step, so a hold past
+      // the person's caps (or a challenge past the creation limits) is refused, leaving nothing.
+      const id = base64url(crypto.getRandomValues(new Uint8Array(16)));
+      const url = `${canonical.protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
+      const sealed =
+        isNavigation(req) && canonical.method !== 'GET' && canonical.method !== 'HEAD'
+          ? await sealHeld(runtime.keys, id, url, canonical.method, req.headers, ctx.body)
+          : undefined;
+      const opened = await gate.openChallenge({
         prompt: prompted,
         sid: me.sid,
         rule: rule.id,
@@ -283,19 +312,13 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         matchedMethod,
         bodySummary: summarizeBody(ctx.body, req.headers.get('content-type')),
         requestedFrom: requestedFrom(req),
+        ...(sealed === undefined ? {} : { id, held: sealed }),
       });
-      if (held) {
-        // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.
-        await runtime.audit.record({ type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'not-approved' });
-        return problem(ErrorCode.StepUpRequired, 401, 'This action is not approved (or was already carried out). Start it again.');
-      }
-      // A browser navigation is kept so it can be carried out exactly as it was, after approval.
-      let kept = false;
-      if (isNavigation(req) && canonical.method !== 'GET' && canonical.method !== 'HEAD') {
-        const url = `${canonical.protocol}//${canonical.host}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
-        kept = await gate.holdRequest(challenge.id, me.sid, await sealHeld(runtime.keys, challenge.id, url, canonical.method, req.headers, ctx.body));
-      }
-      await runtime.audit.record({
+      if (!opened.ok) return await challengeRefused(runtime, req, opened, { actor: me.sub, via: 'session', ...where });
+      const challenge = opened.challenge;
+      const kept = opened.held;
+      // Fail closed: a challenge that is not on the record is taken back before anyone can answer it.
+      await recordOrWithdraw(gate, challenge.id, {
         type: 'challenge.issued',
         outcome: 'info',
         actor: me.sub,
@@ -311,7 +334,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           held: kept || prompted,
           prompt: prompted,
         },
-      });
+      }, runtime);
       if (prompted) {
         const d = await gate.awaitDecision(challenge.id, me.sid, runtime.holdMs);
         if (d.kind === 'denied') return problem(ErrorCode.StepUpDenied, 403, 'You denied this action.');
@@ -328,6 +351,16 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
     }
   };
 };
+
+/** Record a challenge's issue, or withdraw the challenge and rethrow (503): no unrecorded challenge stays answerable. */
+async function recordOrWithdraw(gate: DurableObjectStub<UserGate>, id: string, event: AuditInput, rt: Runtime): Promise<void> {
+  try {
+    await rt.audit.record(event);
+  } catch (err) {
+    await gate.withdrawChallenge(id).catch((e: unknown) => console.error('stepgate: could not withdraw an unrecorded challenge:', e instanceof Error ? e.message : 'non-error'));
+    throw err;
+  }
+}
 
 /** The hash the audit log names a policy by (policy.changed): SHA-256 of its canonical, validated form. */
 export const policyHashOf = (policy: CompiledPolicy): Promise<string> => sha256b64u(canonicalJson(policy.policy));
@@ -371,13 +404,19 @@ async function takeHeld(rt: Runtime, req: Request, canonical: CanonicalRequest, 
     return problem(ErrorCode.Forbidden, 403, 'This request must come from the Stepgate page on this site.');
   }
   const who = await rt.identify(req);
-  if (!who.ok) return problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
+  if (!who.ok) return who.reason === 'ambiguous' ? ambiguousIdentity('a session cookie and an Authorization header that do not agree') : problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
   const sealed = await rt.userGate(who.identity.sub).takeHeldRequest(challenge, who.identity.sid);
   if (!sealed) return problem(ErrorCode.ChallengeNotFound, 404, 'Nothing is waiting for this approval: it was carried out already, expired, or was never approved.');
   return openHeld(rt.keys, challenge, sealed, req.headers);
 }
 
-function identityRequired(req: Request, canonical: CanonicalRequest, loginUrl: string | undefined, reason: 'missing' | 'invalid'): Response {
+/** 400: the request's identity can be read two ways; nothing is decided or forwarded. */
+function ambiguousIdentity(why: string): Response {
+  return problem(ErrorCode.AmbiguousIdentity, 400, `This request names its session in two ways (${why}); it was not forwarded. Clear this site's cookies and sign in again.`);
+}
+
+function identityRequired(req: Request, canonical: CanonicalRequest, loginUrl: string | undefined, reason: IdentityFailure): Response {
+  if (reason === 'ambiguous') return ambiguousIdentity('a session cookie and an Authorization header that do not agree');
   if (loginUrl && isNavigation(req) && (canonical.method === 'GET' || canonical.method === 'HEAD')) {
     const returnTo = canonical.path + (canonical.query ? `?${canonical.query}` : '');
     const sep = loginUrl.includes('?') ? '&' : '?';

@@ -88,6 +88,11 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE challenges ADD COLUMN prompt INTEGER NOT NULL DEFAULT 0;`,
   `ALTER TABLE challenges ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE challenges ADD COLUMN choices TEXT NOT NULL DEFAULT '[]';`,
+  `CREATE TABLE challenge_log (at INTEGER NOT NULL, sid TEXT NOT NULL);
+   CREATE INDEX challenge_log_at ON challenge_log (at);
+   ALTER TABLE held ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+   UPDATE held SET bytes = LENGTH(sealed);
+   DELETE FROM held WHERE approved = 0 AND challenge NOT IN (SELECT id FROM challenges);`,
 ];
 
 /** A random number 10-99 for number matching, and three choices containing it (ascending). */
@@ -107,6 +112,25 @@ export const MAX_PROMPTS_PER_MINUTE = 5;
 
 /** Largest sealed held request kept: Durable Object SQLite rows hold at most 2 MB. */
 export const MAX_HELD_BYTES = 1_900_000;
+/** Held requests one person may have at once (waiting for approval, or approved and not yet continued). */
+export const MAX_HELD_REQUESTS = 8;
+/** Sealed bytes of all of one person's held requests together. */
+export const MAX_HELD_TOTAL_BYTES = 8 * 1024 * 1024;
+/** How long a held request outlives its challenge: the time to continue it once approved. */
+export const HELD_APPROVAL_WINDOW_MS = CHALLENGE_TTL_MS;
+
+/**
+ * Challenges one session may open per rolling minute, and one person across all their sessions.
+ * A person clicks through a few step-ups a minute at most; a stolen session scripting requests
+ * (to flood prompts, storage or the audit log) meets 429 `ERR_TOO_MANY_CHALLENGES`.
+ */
+export const MAX_CHALLENGES_PER_SESSION_PER_MINUTE = 10;
+export const MAX_CHALLENGES_PER_USER_PER_MINUTE = 30;
+
+/** Why no challenge was opened: a creation limit, or the person's held requests are at their cap. Nothing was created. */
+export type ChallengeRefusal =
+  | { ok: false; reason: 'challenge-rate-limit'; limit: 'session' | 'person'; retryAt: number }
+  | { ok: false; reason: 'hold-limit'; limit: 'count' | 'bytes'; retryAt: number };
 
 /** Attempts one challenge allows before it is discarded. */
 export const MAX_ATTEMPTS_PER_CHALLENGE = 5;
@@ -167,16 +191,9 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     return row ? row.challenge : null;
   }
 
-  /**
-   * Keep the sealed original request of a challenge, to be forwarded once after approval.
-   * False when it is too large to keep: the person is then asked to repeat the action instead.
-   */
-  async holdRequest(challenge: string, sid: string, sealed: string): Promise<boolean> {
-    if (sealed.length > MAX_HELD_BYTES) return false;
-    const expiresAt = this.now() + CHALLENGE_TTL_MS * 2;
-    this.sql.exec('INSERT INTO held (challenge, sid, sealed, expires_at) VALUES (?, ?, ?, ?)', challenge, sid, sealed, expiresAt);
-    await this.scheduleSweep(expiresAt);
-    return true;
+  /** Drop a WebAuthn ceremony's challenge whichever session it is for (registrations left over when a first factor is enrolled). */
+  async dropWebauthnChallenges(key: string): Promise<void> {
+    this.sql.exec('DELETE FROM webauthn_challenges WHERE key = ?', key);
   }
 
   /**
@@ -190,23 +207,61 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     return row ? row.sealed : null;
   }
 
-  /** Record a new challenge and return it. Expired challenges are swept first; the open count is capped. */
-  async createChallenge(input: ChallengeInput & { prompt?: boolean }): Promise<Challenge> {
+  /**
+   * Record a new challenge, with the sealed original request to hold for it (`held`, sealed under
+   * `id`), or refuse, creating nothing: past the session's or the person's creation limit, or when
+   * the hold would pass the person's held-request caps (older holds are never dropped for it). A
+   * request too large to hold gets its challenge without the hold. Expired challenges (and their
+   * holds) are swept first; the open count is capped, the oldest dropped with its hold.
+   */
+  async openChallenge(
+    input: ChallengeInput & { prompt?: boolean; id?: string; held?: string },
+  ): Promise<{ ok: true; challenge: Challenge; held: boolean } | ChallengeRefusal> {
+    const { id, held, ...fields } = input;
+    if (id !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(id)) throw new Error('challenge id: malformed');
     const now = this.now();
-    this.sql.exec('DELETE FROM challenges WHERE expires_at <= ?', now);
+    this.sweep(now);
+    /** When the oldest creation that keeps this session (or, with null, the person) at its limit leaves the minute; null: under it. */
+    const fullUntil = (sid: string | null, limit: number): number | null => {
+      const rows = this.sql
+        .exec<{ at: number }>(`SELECT at FROM challenge_log WHERE at > ?${sid === null ? '' : ' AND sid = ?'} ORDER BY at ASC`, now - 60_000, ...(sid === null ? [] : [sid]))
+        .toArray();
+      return rows.length >= limit ? rows[rows.length - limit]!.at + 60_000 : null;
+    };
+    const sessionFree = fullUntil(input.sid, MAX_CHALLENGES_PER_SESSION_PER_MINUTE);
+    if (sessionFree !== null) return { ok: false, reason: 'challenge-rate-limit', limit: 'session', retryAt: sessionFree };
+    const personFree = fullUntil(null, MAX_CHALLENGES_PER_USER_PER_MINUTE);
+    if (personFree !== null) return { ok: false, reason: 'challenge-rate-limit', limit: 'person', retryAt: personFree };
+    const hold = held !== undefined && held.length <= MAX_HELD_BYTES;
+    if (hold) {
+      const h = this.sql.exec<{ n: number; bytes: number }>('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM held').one();
+      if (h.n >= MAX_HELD_REQUESTS || h.bytes + held.length > MAX_HELD_TOTAL_BYTES) {
+        // A waiting hold goes when its challenge does; an approved one at the end of its window.
+        const freed = this.sql
+          .exec<{ t: number | null }>('SELECT MIN(COALESCE(c.expires_at, h.expires_at)) AS t FROM held h LEFT JOIN challenges c ON h.approved = 0 AND c.id = h.challenge')
+          .one().t;
+        return { ok: false, reason: 'hold-limit', limit: h.n >= MAX_HELD_REQUESTS ? 'count' : 'bytes', retryAt: Math.max(freed ?? now, now + 1000) };
+      }
+    }
     const open = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM challenges').one().n;
     if (open >= MAX_OPEN_CHALLENGES) {
-      this.sql.exec(
-        'DELETE FROM challenges WHERE id IN (SELECT id FROM challenges ORDER BY created_at ASC LIMIT ?)',
-        open - MAX_OPEN_CHALLENGES + 1,
-      );
+      // The oldest go first, but never one a request is held for (at most MAX_HELD_REQUESTS, far
+      // below the cap) nor, while others remain, one a fetch is waiting on: nothing held is dropped.
+      const dropped = this.sql
+        .exec<{ id: string }>(
+          `DELETE FROM challenges WHERE id IN (SELECT c.id FROM challenges c WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.challenge = c.id)
+             ORDER BY c.prompt ASC, c.created_at ASC LIMIT ?) RETURNING id`,
+          open - MAX_OPEN_CHALLENGES + 1,
+        )
+        .toArray();
+      for (const d of dropped) this.decide(d.id, { kind: 'gone' });
     }
     const nm = numberMatch();
     const challenge: Challenge = {
-      ...input,
+      ...fields,
       number: nm.number,
       numberChoices: nm.choices,
-      id: base64url(crypto.getRandomValues(new Uint8Array(16))),
+      id: id ?? base64url(crypto.getRandomValues(new Uint8Array(16))),
       createdAt: now,
       expiresAt: now + CHALLENGE_TTL_MS,
       status: 'pending',
@@ -220,8 +275,22 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       nm.number,
       JSON.stringify(nm.choices),
     );
+    this.sql.exec('INSERT INTO challenge_log (at, sid) VALUES (?, ?)', now, input.sid);
+    if (hold) {
+      this.sql.exec(
+        'INSERT INTO held (challenge, sid, sealed, expires_at, bytes) VALUES (?, ?, ?, ?, ?)',
+        challenge.id, input.sid, held, challenge.expiresAt + HELD_APPROVAL_WINDOW_MS, held.length,
+      );
+    }
     await this.scheduleSweep(challenge.expiresAt);
-    return challenge;
+    return { ok: true, challenge, held: hold };
+  }
+
+  /** `openChallenge` without a hold, for callers with no way to show a refusal: a refusal throws. */
+  async createChallenge(input: ChallengeInput & { prompt?: boolean }): Promise<Challenge> {
+    const r = await this.openChallenge(input);
+    if (!r.ok) throw new Error(`challenge refused: ${r.reason} (${r.limit})`);
+    return r.challenge;
   }
 
   /**
@@ -230,8 +299,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    */
   async allowPrompt(): Promise<{ ok: true } | { ok: false; retryAt: number }> {
     const now = this.now();
-    // Denials count as failures: while they back the person off, the prompts stop too, so a
-    // push-bombing session is slowed by every "deny", not just the person denying.
+    // Denials from the person's other sessions count as failures: while they back the person
+    // off, the prompts stop too, so a push-bombing session is slowed by every "deny".
     const f = this.failures();
     if (f.consecutive >= MAX_CONSECUTIVE_FAILURES) return { ok: false, retryAt: now + 60_000 };
     if (f.lockedUntil > now) return { ok: false, retryAt: f.lockedUntil };
@@ -283,24 +352,44 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   }
 
   /**
-   * The person refused the challenge (in the extension's prompt): it is gone, the refusal counts
-   * as a failure (so repeated prompts meet the back-off), and a held request is refused.
+   * The person refused the challenge (in the extension's prompt): it is gone, with its held
+   * request, and a waiting request is refused — always, since denying is a safety action.
+   * Refusing a prompt raised by *another* session (push bombing) counts as a failure, so repeated
+   * prompts meet the back-off; like a failed code, it does not count while the person backs off,
+   * so denials never reach the lock faster than codes. A session denying its own challenge does
+   * not count: otherwise a stolen session could lock its person out in seconds (finding 3).
    */
-  async denyChallenge(id: string, sid: string): Promise<Challenge | null> {
+  async denyChallenge(id: string, sid: string): Promise<(Challenge & { otherSession: boolean; counted: boolean }) | null> {
     const now = this.now();
     const row = this.sql
       .exec<ChallengeRow>("DELETE FROM challenges WHERE id = ? AND expires_at > ? AND (sid = ? OR bind = 'action') RETURNING *", id, now, sid)
       .toArray()[0];
     if (!row) return null;
     this.sql.exec('DELETE FROM held WHERE challenge = ?', id);
-    const consecutive = this.failures().consecutive + 1;
-    this.sql.exec(
-      'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET consecutive = excluded.consecutive, locked_until = excluded.locked_until',
-      consecutive,
-      now + backoffMs(consecutive),
-    );
+    const otherSession = row.sid !== sid;
+    const f = this.failures();
+    const counted = otherSession && f.consecutive < MAX_CONSECUTIVE_FAILURES && f.lockedUntil <= now;
+    if (counted) {
+      const consecutive = f.consecutive + 1;
+      this.sql.exec(
+        'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET consecutive = excluded.consecutive, locked_until = excluded.locked_until',
+        consecutive,
+        now + backoffMs(consecutive),
+      );
+    }
     this.decide(id, { kind: 'denied' });
-    return toChallenge(row);
+    return { ...toChallenge(row), otherSession, counted };
+  }
+
+  /**
+   * Take back a challenge whose issue could not be recorded: it, its hold and its creation are
+   * gone as if never made, and any request waiting on it ends ("gone"). Counts nothing.
+   */
+  async withdrawChallenge(id: string): Promise<void> {
+    const row = this.sql.exec<{ sid: string; created_at: number }>('DELETE FROM challenges WHERE id = ? RETURNING sid, created_at', id).toArray()[0];
+    this.sql.exec('DELETE FROM held WHERE challenge = ?', id);
+    if (row) this.sql.exec('DELETE FROM challenge_log WHERE rowid IN (SELECT rowid FROM challenge_log WHERE sid = ? AND at = ? LIMIT 1)', row.sid, row.created_at);
+    this.decide(id, { kind: 'gone' });
   }
 
   private decide(id: string, d: Decision): void {
@@ -347,6 +436,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     const mismatch = row.sid !== sid && number !== row.number;
     if (row.attempts >= MAX_ATTEMPTS_PER_CHALLENGE) {
       this.sql.exec('DELETE FROM challenges WHERE id = ?', id);
+      this.sql.exec('DELETE FROM held WHERE challenge = ? AND approved = 0', id);
       return { ok: false, reason: 'too-many' };
     }
     this.sql.exec('UPDATE challenges SET attempts = attempts + 1 WHERE id = ?', id);
@@ -433,11 +523,23 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     return true;
   }
 
+  /** Expired challenges go, with the holds that were waiting for them; expired holds and old creation records too. */
+  private sweep(now: number): void {
+    this.sql.exec('DELETE FROM challenges WHERE expires_at <= ?', now);
+    this.sql.exec('DELETE FROM held WHERE expires_at <= ?', now);
+    this.dropOrphanHolds();
+    this.sql.exec('DELETE FROM challenge_log WHERE at <= ?', now - 60_000);
+  }
+
+  /** A held request not yet approved lives only as long as its challenge. */
+  private dropOrphanHolds(): void {
+    this.sql.exec('DELETE FROM held WHERE approved = 0 AND challenge NOT IN (SELECT id FROM challenges)');
+  }
+
   override async alarm(): Promise<void> {
     const now = this.now();
-    this.sql.exec('DELETE FROM challenges WHERE expires_at <= ?', now);
+    this.sweep(now);
     this.sql.exec('DELETE FROM approvals WHERE expires_at <= ?', now);
-    this.sql.exec('DELETE FROM held WHERE expires_at <= ?', now);
     this.sql.exec('DELETE FROM webauthn_challenges WHERE expires_at <= ?', now);
     this.sql.exec('DELETE FROM prompts WHERE at <= ?', now - 60_000);
     const next = this.sql.exec<{ t: number | null }>(

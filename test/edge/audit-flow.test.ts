@@ -92,8 +92,11 @@ describe('one event per decision', () => {
 
   it('records requests refused for want of an identity, without a person', async () => {
     expect((await gw('/api/projects/69?m=anon', { method: 'DELETE' })).status).toBe(401);
-    const { events } = await list('type=request.denied');
-    expect(events[0]!.event).toMatchObject({ type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', reason: 'identity-missing', rule: 'delete-project' });
+    // Written after the answer (it forwards nothing): wait for it.
+    await vi.waitFor(async () => {
+      const { events } = await list('type=request.denied');
+      expect(events[0]!.event).toMatchObject({ type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', reason: 'identity-missing', rule: 'delete-project' });
+    });
   });
 
   it('records the policy in force when the edge first writes', async () => {

@@ -21,7 +21,7 @@ const dump = async () => JSON.stringify([
 
 describe('TOTP factors', () => {
   it('stores a 160-bit secret sealed, the user only as a blind index, and activates only for its owner', async () => {
-    const f = await createPendingTotp(env.DB, ring, 'alice@example.com', now);
+    const f = await createPendingTotp(env.DB, ring, 'alice@example.com', now, 'first-use');
     expect(f.secret).toMatch(/^[A-Z2-7]{32}$/); // 20 bytes
     const stored = await dump();
     expect(stored).not.toContain(f.secret);
@@ -35,8 +35,8 @@ describe('TOTP factors', () => {
   });
 
   it('a sealed secret copied into another user’s row does not open', async () => {
-    const a = await createPendingTotp(env.DB, ring, 'ann', now);
-    const b = await createPendingTotp(env.DB, ring, 'ben', now);
+    const a = await createPendingTotp(env.DB, ring, 'ann', now, 'first-use');
+    const b = await createPendingTotp(env.DB, ring, 'ben', now, 'first-use');
     await env.DB.prepare('UPDATE totp_factors SET secret_sealed = (SELECT secret_sealed FROM totp_factors WHERE id = ?) WHERE id = ?').bind(a.id, b.id).run();
     expect(await totpFactors(env.DB, ring, 'ben', 'pending')).toEqual([]);
   });

@@ -128,3 +128,52 @@ describe('dev source', () => {
     expect(await identify(new Request('http://a.test/'))).toEqual({ ok: false, reason: 'missing' });
   });
 });
+
+describe('one identity, read one way (invariant 8)', () => {
+  const identify = createIdentitySource(jwtCfg, dev);
+  const both = (cookie: string, auth: string) => new Request('http://app.test/', { headers: { cookie: `demo_session=${cookie}`, authorization: auth } });
+
+  it('refuses a session cookie and a bearer token for different people', async () => {
+    const mallory = await sign({ sub: 'mallory', sid: 'm' });
+    const victim = await sign({ sub: 'victor', sid: 'v' });
+    expect(await identify(both(mallory, `Bearer ${victim}`))).toEqual({ ok: false, reason: 'ambiguous' });
+    expect(await identify(both(victim, `Bearer ${mallory}`))).toEqual({ ok: false, reason: 'ambiguous' });
+  });
+
+  it('refuses a valid cookie beside a header it cannot verify (the origin might)', async () => {
+    const mallory = await sign({ sub: 'mallory', sid: 'm' });
+    expect(await identify(both(mallory, 'Bearer not-a-jwt'))).toEqual({ ok: false, reason: 'ambiguous' });
+    expect(await identify(both(mallory, `Bearer ${mallory}, Bearer ${mallory}`))).toEqual({ ok: false, reason: 'ambiguous' });
+    expect(await identify(both(mallory, 'Basic dmljdG9yOnB3'))).toEqual({ ok: false, reason: 'ambiguous' });
+  });
+
+  it('accepts the same person in both, and the same token in both', async () => {
+    const a = await sign({ sub: 'alice', sid: 'a1' });
+    const b = await sign({ sub: 'alice', sid: 'a2' });
+    expect(await identify(both(a, `Bearer ${a}`))).toMatchObject({ ok: true, identity: { sub: 'alice' } });
+    const r = await identify(both(a, `Bearer ${b}`));
+    expect(r).toMatchObject({ ok: true, identity: { sub: 'alice' } });
+  });
+
+  it('refuses a session cookie spelled twice, and names the session it verified by its hash', async () => {
+    const a = await sign({ sub: 'alice', sid: 'a1' });
+    const v = await sign({ sub: 'victor', sid: 'v1' });
+    expect(await identify(new Request('http://app.test/', { headers: { cookie: `demo_session =${a}; demo_session=${v}` } }))).toEqual({ ok: false, reason: 'ambiguous' });
+    expect(identify.ambiguity(new Headers({ cookie: `demo_session =${a}; demo_session=${v}` }))).toMatch(/unusual|more than once/);
+    expect(identify.ambiguity(new Headers({ cookie: `x=1; demo_session=${a}` }))).toBeNull();
+    const ok = await identify(withCookie(a));
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(a)));
+    const b64u = btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    expect(ok).toMatchObject({ ok: true, identity: { sessionHash: b64u } });
+  });
+});
+
+describe('jwt source configuration', () => {
+  it('requires issuer and audience for HS256 too: a token the app signs for anything else is not a session', async () => {
+    expect(() => createIdentitySource({ source: 'jwt', cookie: 'demo_session' }, dev)).toThrow(/issuer.*audience/);
+    expect(() => createIdentitySource({ source: 'jwt', cookie: 'demo_session', issuer: 'stepgate-demo' }, dev)).toThrow(/audience/);
+    const identify = createIdentitySource(jwtCfg, dev);
+    const resetLink = await sign({ sub: 'alice' }, { aud: 'password-reset' });
+    expect(await identify(withCookie(resetLink))).toEqual({ ok: false, reason: 'invalid' });
+  });
+});

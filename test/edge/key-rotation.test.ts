@@ -51,7 +51,7 @@ describe('key rotation', () => {
   it('mid-stream: a new primary is deployed while writes continue; re-encryption runs alongside; the old key is then retired and nothing is lost', async () => {
     const t = 'rot';
     // Before: factors, recovery codes, a passkey and a token under the old key.
-    const totp = await createPendingTotp(env.DB, ringOld, 'rot-user', Date.now());
+    const totp = await createPendingTotp(env.DB, ringOld, 'rot-user', Date.now(), 'first-use');
     await activateTotp(env.DB, ringOld, 'rot-user', totp.id, Date.now());
     const codes = await issueRecoveryCodes(env.DB, ringOld, 'rot-user', Date.now());
     await addWebauthnCredential(env.DB, ringOld, 'rot-user', { id: 'cred-rot', publicKey: new Uint8Array([1, 2, 3]), counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, nickname: 'Work laptop' }, Date.now());

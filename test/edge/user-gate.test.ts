@@ -1,7 +1,7 @@
 /** UserGate: challenges are single-writer, session-bound, expire after five minutes and are capped per user. */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { CHALLENGE_TTL_MS, MAX_OPEN_CHALLENGES, type ChallengeInput, type UserGate } from '../../edge/user-gate/user-gate';
+import { CHALLENGE_TTL_MS, MAX_CHALLENGES_PER_USER_PER_MINUTE, MAX_OPEN_CHALLENGES, type ChallengeInput, type UserGate } from '../../edge/user-gate/user-gate';
 
 const input = (over: Partial<ChallengeInput> = {}): ChallengeInput => ({
   sid: 'session-1',
@@ -49,7 +49,7 @@ describe('UserGate challenges', () => {
     const g = gate('user:ug-3');
     let t = Date.now();
     await runInDurableObject(g, (instance) => {
-      (instance as UserGate).now = () => t++;
+      (instance as UserGate).now = () => (t += 6_100); // under the creation limit of 10 a minute per session
     });
     const ids: string[] = [];
     for (let i = 0; i < MAX_OPEN_CHALLENGES + 5; i++) ids.push((await g.createChallenge(input())).id);
@@ -59,11 +59,13 @@ describe('UserGate challenges', () => {
     expect(await g.getChallenge(ids.at(-1)!, 'session-1')).not.toBeNull();
   });
 
-  it('serializes concurrent creation: 50 parallel challenges, 50 distinct rows, cap respected', async () => {
+  it(`serializes concurrent creation: 50 parallel challenges from 5 sessions, exactly the person's ration (${MAX_CHALLENGES_PER_USER_PER_MINUTE}) of distinct rows`, async () => {
     const g = gate('user:ug-4');
-    const made = await Promise.all(Array.from({ length: 50 }, () => g.createChallenge(input())));
-    expect(new Set(made.map((c) => c.id)).size).toBe(50);
+    const made = await Promise.all(Array.from({ length: 50 }, (_, i) => g.openChallenge(input({ sid: `session-${i % 5}` }))));
+    const ids = made.flatMap((m) => (m.ok ? [m.challenge.id] : []));
+    expect(new Set(ids).size).toBe(MAX_CHALLENGES_PER_USER_PER_MINUTE);
+    expect(made.filter((m) => !m.ok)).toEqual(Array(50 - MAX_CHALLENGES_PER_USER_PER_MINUTE).fill(expect.objectContaining({ reason: 'challenge-rate-limit', limit: 'person' })));
     const n = await runInDurableObject(g, (_i, state) => state.storage.sql.exec('SELECT COUNT(*) AS n FROM challenges').one().n);
-    expect(n).toBe(MAX_OPEN_CHALLENGES);
+    expect(n).toBe(MAX_CHALLENGES_PER_USER_PER_MINUTE);
   });
 });

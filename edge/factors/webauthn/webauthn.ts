@@ -14,8 +14,9 @@ import {
 import { blindIndex } from '../../crypto/blind-index';
 import type { Identity } from '../../identity/identity-source';
 import type { Runtime } from '../../step-up/runtime';
-import { addWebauthnCredential, recordWebauthnUse, webauthnCredentials } from '../factor-store';
+import { recordWebauthnUse, webauthnCredentials, type EnrolmentKind, type NewCredential } from '../factor-store';
 
+/** One registration in progress per user (a newer one replaces it), bound to the session that asked. */
 const REG_KEY = 'registration';
 
 /** A library error as a reason safe to log or show: quoted values (challenges, origins) elided. */
@@ -28,7 +29,8 @@ export function relyingParty(rt: Runtime, url: string): { rpID: string; rpName: 
   return { rpID: u.hostname, rpName: `Stepgate (${u.hostname})`, origins: [u.origin, ...rt.webauthnOrigins] };
 }
 
-export async function registrationOptions(rt: Runtime, me: Identity, url: string) {
+/** Creation options for a new passkey; `begun` records how the enrolment was allowed to start (checked again at completion). */
+export async function registrationOptions(rt: Runtime, me: Identity, url: string, begun: EnrolmentKind) {
   const rp = relyingParty(rt, url);
   const existing = await webauthnCredentials(rt.db, rt.keys, me.sub);
   const options = await generateRegistrationOptions({
@@ -41,29 +43,49 @@ export async function registrationOptions(rt: Runtime, me: Identity, url: string
     excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports })),
     authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
   });
-  await rt.userGate(me.sub).putWebauthnChallenge(REG_KEY, me.sid, options.challenge);
+  await rt.userGate(me.sub).putWebauthnChallenge(REG_KEY, me.sid, `${begun} ${options.challenge}`);
   return options;
 }
 
-export type CeremonyResult = { ok: true } | { ok: false; reason: string };
+/** A registration in progress: its challenge, and how its enrolment was allowed to start (null if not recorded). */
+export interface PendingRegistration {
+  challenge: string;
+  begun: EnrolmentKind | null;
+}
 
-export async function verifyRegistration(rt: Runtime, me: Identity, url: string, response: RegistrationResponseJSON, nickname: string | null): Promise<CeremonyResult> {
-  const expectedChallenge = await rt.userGate(me.sub).takeWebauthnChallenge(REG_KEY, me.sid);
-  if (!expectedChallenge) return { ok: false, reason: 'no registration in progress (or it expired)' };
+/** Take this session's registration in progress: once, before it expires. */
+export async function takeRegistration(rt: Runtime, me: Identity): Promise<PendingRegistration | null> {
+  const stored = await rt.userGate(me.sub).takeWebauthnChallenge(REG_KEY, me.sid);
+  if (stored === null) return null;
+  const cut = stored.indexOf(' ');
+  if (cut < 0) return { challenge: stored, begun: null };
+  const begun = stored.slice(0, cut);
+  return { challenge: stored.slice(cut + 1), begun: begun === 'first-use' || begun === 'invite' || begun === 'step-up' ? begun : null };
+}
+
+/** Drop every registration in progress of this user, whichever session asked (their first factor was just enrolled). */
+export const dropRegistrations = (rt: Runtime, sub: string): Promise<void> => rt.userGate(sub).dropWebauthnChallenges(REG_KEY);
+
+/** Verify a registration against the one in progress. The credential is not stored: whether it may be is the caller's decision. */
+export async function verifyRegistration(
+  rt: Runtime,
+  url: string,
+  pending: PendingRegistration,
+  response: RegistrationResponseJSON,
+  nickname: string | null,
+): Promise<{ ok: true; credential: NewCredential } | { ok: false; reason: string }> {
   const rp = relyingParty(rt, url);
   let v;
   try {
-    v = await verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: rp.origins, expectedRPID: rp.rpID, requireUserVerification: true });
+    v = await verifyRegistrationResponse({ response, expectedChallenge: pending.challenge, expectedOrigin: rp.origins, expectedRPID: rp.rpID, requireUserVerification: true });
   } catch (e) {
     return { ok: false, reason: reasonOf(e) };
   }
   if (!v.verified) return { ok: false, reason: 'registration did not verify' };
   const info = v.registrationInfo;
-  await addWebauthnCredential(
-    rt.db,
-    rt.keys,
-    me.sub,
-    {
+  return {
+    ok: true,
+    credential: {
       id: info.credential.id,
       publicKey: info.credential.publicKey,
       counter: info.credential.counter,
@@ -72,9 +94,7 @@ export async function verifyRegistration(rt: Runtime, me: Identity, url: string,
       backedUp: info.credentialBackedUp,
       nickname,
     },
-    rt.now(),
-  );
-  return { ok: true };
+  };
 }
 
 /** Options to answer a step-up challenge with one of the user's credentials. */

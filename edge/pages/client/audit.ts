@@ -1,5 +1,6 @@
 /** @module Browser side of the audit console: confirm it is you, list with filters and a cursor, export, verify, create a token. Everything is rendered with textContent. */
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
+import { displaySegments } from '../../../shared/visible-text';
 import { $, explain, post, type Problem } from './api';
 
 interface AuditEvent {
@@ -40,9 +41,20 @@ async function get<T>(path: string): Promise<{ ok: true; data: T } | { ok: false
   return res.ok ? { ok: true, data } : { ok: false, status: res.status, problem: data };
 }
 
+/** A table cell of text; invisible, bidi and control characters (in a path, a name) shown as marked escapes. */
 const cell = (text: string): HTMLTableCellElement => {
   const td = document.createElement('td');
-  td.textContent = text;
+  for (const s of displaySegments(text)) {
+    if (!s.hidden) {
+      td.appendChild(document.createTextNode(s.text));
+      continue;
+    }
+    const mark = document.createElement('mark');
+    mark.className = 'hidden-char';
+    mark.title = s.label;
+    mark.textContent = s.text;
+    td.appendChild(mark);
+  }
   return td;
 };
 

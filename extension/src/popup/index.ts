@@ -5,6 +5,7 @@
 import browser from 'webextension-polyfill';
 import type { PendingPrompt, SiteStatus } from '../../../shared/messages';
 import { $, h, mount } from '../lib/dom';
+import { marked } from '../lib/marked-text';
 import { send } from '../lib/messaging';
 import { siteState, throttleNotice } from '../lib/site-view';
 import { permissionPattern, siteOrigin } from '../lib/sites';
@@ -71,7 +72,7 @@ function renderPending(pending: PendingPrompt[]): void {
           h(
             'span',
             {},
-            h('span', { class: 'mono', text: `${prompt.action.method} ${prompt.action.host}${prompt.action.path}` }),
+            h('span', { class: 'mono' }, ...marked(`${prompt.action.method} ${prompt.action.host}${prompt.action.path}`)),
             prompt.other_session ? h('span', { class: 'muted', text: ' · another browser' }) : null,
           ),
           h('button', { text: 'Review', onClick: () => void send('prompts/open', { site, id: prompt.id }).then(() => window.close()) }),

@@ -6,9 +6,11 @@
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import type { VerifiedPrompt } from '../../../shared/messages';
 import { $, h, mount, relative, when } from '../lib/dom';
+import { marked } from '../lib/marked-text';
 import { send } from '../lib/messaging';
 import { siteApi } from '../lib/site-api';
 import { accepts, isTerminal, needsNumber, nextPromptState, type ApprovalMethod, type PromptEvent, type PromptState } from './prompt-state';
+import { facts, hiddenCharactersWarning, stillHeld } from './prompt-view';
 
 const params = new URLSearchParams(location.search);
 const site = params.get('site') ?? '';
@@ -80,75 +82,6 @@ async function deny(): Promise<void> {
   if (kind() !== 'denying') return;
   const r = await siteApi(site, `${challengePath}/deny`, { body: {} });
   dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
-}
-
-/** A short browser name from a User-Agent string, for "where the request came from". */
-function browserName(ua: string): string {
-  const m = /(Firefox|Edg|OPR|Chrome|Chromium|Safari)\/(\d+)/.exec(ua);
-  const os = /Windows|Mac OS X|Android|iPhone|iPad|Linux|CrOS/.exec(ua)?.[0]?.replace('Mac OS X', 'macOS').replace('CrOS', 'ChromeOS');
-  const name = m ? `${m[1] === 'Edg' ? 'Edge' : m[1] === 'OPR' ? 'Opera' : m[1]} ${m[2]}` : ua.slice(0, 40);
-  return os ? `${name} on ${os}` : name;
-}
-
-/** Whether the page's request is still being held (the edge holds it for a bounded time). */
-const stillHeld = (p: VerifiedPrompt, now: number): boolean => p.held && p.hold_until !== null && Date.parse(p.hold_until) > now;
-
-function facts(p: VerifiedPrompt): HTMLElement {
-  const now = Date.now();
-  const target = `${p.action.path}${p.action.query ? `?${p.action.query}` : ''}`;
-  const body = p.body
-    ? h(
-        'div',
-        {},
-        h('span', { class: 'muted', text: `${p.body.kind}, ${p.body.bytes} bytes` }),
-        p.body.fields.length
-          ? h('ul', { class: 'plain mono', id: 'body-fields' }, ...p.body.fields.map((f) => h('li', { text: `${f.name} = ${f.value}` })))
-          : null,
-        p.body.truncated ? h('span', { class: 'muted', text: 'More fields are not shown.' }) : null,
-      )
-    : h('span', { class: 'muted', text: 'No body' });
-  const grant =
-    p.bind === 'action'
-      ? p.other_session
-        ? 'One-time approval: this exact request, once, in the browser that made it.'
-        : 'One-time approval: this exact request, once.'
-      : `Session grant: requests under this rule pass for ${Math.round(p.max_age / 60)} min in this browser session.`;
-  const from = p.requested_from;
-  const fromPage = from?.page ?? null;
-  // Why: a request the site's own pages did not send is worth a second look before approving.
-  const foreign = fromPage !== null && fromPage !== new URL(site).origin;
-  const fromText = from ? [fromPage ?? 'unknown page', from.ip, from.user_agent ? browserName(from.user_agent) : null].filter(Boolean).join(' · ') : 'Not known';
-  return h(
-    'dl',
-    { class: 'facts' },
-    h('dt', { text: 'App' }),
-    h('dd', { id: 'app', class: 'mono', text: p.action.host }),
-    h('dt', { text: 'Request' }),
-    h('dd', { id: 'request', class: 'request mono', text: `${p.action.method} ${target}` }),
-    p.matched_method !== p.action.method ? h('dt', { text: 'Acts as' }) : null,
-    p.matched_method !== p.action.method ? h('dd', { class: 'mono', text: p.matched_method }) : null,
-    h('dt', { text: 'Body' }),
-    h('dd', { id: 'body' }, body),
-    h('dt', { text: 'From' }),
-    h('dd', { id: 'from', class: foreign ? 'error' : '', text: foreign ? `${fromText} — not a page of this site` : fromText }),
-    h('dt', { text: 'Requested' }),
-    h('dd', { id: 'requested', text: `${when(p.created_at)} (${relative(Date.parse(p.created_at) - now)})` }),
-    h('dt', { text: 'Expires' }),
-    h('dd', { id: 'expires', text: `${when(p.expires_at)} (${relative(Date.parse(p.expires_at) - now)})` }),
-    h('dt', { text: 'Rule' }),
-    h('dd', { id: 'rule', class: 'mono', text: p.rule }),
-    h('dt', { text: 'Grants' }),
-    h('dd', { id: 'grant', text: grant }),
-    p.held ? h('dt', { text: 'Waiting' }) : null,
-    p.held
-      ? h('dd', {
-          id: 'waiting',
-          text: stillHeld(p, now)
-            ? `A page of this site is waiting for your answer (until ${when(p.hold_until!)}).`
-            : 'The page stopped waiting. Approving now lets this exact request through once if it is sent again.',
-        })
-      : null,
-  );
 }
 
 /** Number matching: "which number does the other browser show?", the three signed choices as buttons. */
@@ -242,9 +175,10 @@ function render(): void {
   const statusClass = s.kind === 'approved' ? 'ok' : s.kind === 'failed' || s.kind === 'expired' || (s.kind === 'pending' && s.error) ? 'error' : 'muted';
   mount(
     root,
-    h('h1', { text: p ? `Approve this request on ${p.action.host}?` : 'Stepgate approval' }),
+    p ? h('h1', {}, 'Approve this request on ', ...marked(p.action.host), '?') : h('h1', { text: 'Stepgate approval' }),
     p?.other_session ? h('p', { id: 'other-session', class: 'notice other-session', text: 'This request was made in another browser or device' }) : null,
-    p ? facts(p) : null,
+    p ? hiddenCharactersWarning(p) : null,
+    p ? facts(p, site, Date.now()) : null,
     p ? h('p', { class: 'muted', text: `Shown from what ${new URL(site).host} signed, not from the page. If you did not just do this, deny it.` }) : null,
     p && (s.kind === 'pending' || s.kind === 'approving' || s.kind === 'denying') ? actions(p, s.kind !== 'pending', s.kind === 'pending' ? s.picked : s.kind === 'approving' ? s.number : null) : null,
     h('p', { id: 'status', 'data-state': s.kind, class: statusClass, role: 'status', text: statusText }),

@@ -1,0 +1,99 @@
+/**
+ * @module What the approval window shows of a verified prompt: the facts of the request, and a
+ * warning when any of them carries an invisible, bidi or control character (each one shown marked,
+ * as `\u{202E}`). DOM nodes only, built with `h`; no page state, so it renders the same in a test.
+ */
+import { HIDDEN_CHARACTERS_WARNING, hasHiddenCharacters } from '../../../shared/visible-text';
+import type { VerifiedPrompt } from '../../../shared/messages';
+import { h, relative, when } from '../lib/dom';
+import { marked } from '../lib/marked-text';
+
+/** A short browser name from a User-Agent string, for "where the request came from". */
+function browserName(ua: string): string {
+  const m = /(Firefox|Edg|OPR|Chrome|Chromium|Safari)\/(\d+)/.exec(ua);
+  const os = /Windows|Mac OS X|Android|iPhone|iPad|Linux|CrOS/.exec(ua)?.[0]?.replace('Mac OS X', 'macOS').replace('CrOS', 'ChromeOS');
+  const name = m ? `${m[1] === 'Edg' ? 'Edge' : m[1] === 'OPR' ? 'Opera' : m[1]} ${m[2]}` : ua.slice(0, 40);
+  return os ? `${name} on ${os}` : name;
+}
+
+/** Whether the page's request is still being held (the edge holds it for a bounded time). */
+export const stillHeld = (p: VerifiedPrompt, now: number): boolean => p.held && p.hold_until !== null && Date.parse(p.hold_until) > now;
+
+const target = (p: VerifiedPrompt): string => `${p.action.path}${p.action.query ? `?${p.action.query}` : ''}`;
+
+const fromText = (p: VerifiedPrompt): string => {
+  const from = p.requested_from;
+  return from ? [from.page ?? 'unknown page', from.ip, from.user_agent ? browserName(from.user_agent) : null].filter(Boolean).join(' · ') : 'Not known';
+};
+
+/** Every text of the request the window shows. */
+const shownTexts = (p: VerifiedPrompt): string[] => [
+  p.action.host,
+  `${p.action.method} ${target(p)}`,
+  p.matched_method,
+  p.body?.kind ?? '',
+  ...(p.body?.fields.flatMap((f) => [f.name, f.value]) ?? []),
+  fromText(p),
+  p.rule,
+];
+
+/** "This request contains hidden characters…", when it does; nothing otherwise. */
+export const hiddenCharactersWarning = (p: VerifiedPrompt): HTMLElement | null =>
+  hasHiddenCharacters(...shownTexts(p))
+    ? h('p', { id: 'hidden-chars', class: 'notice hidden-chars', role: 'alert', text: `${HIDDEN_CHARACTERS_WARNING} If you did not expect them, deny it.` })
+    : null;
+
+/** The facts of the request: app, request, body, origin, times, rule, what approving grants. */
+export function facts(p: VerifiedPrompt, site: string, now: number): HTMLElement {
+  const body = p.body
+    ? h(
+        'div',
+        {},
+        h('span', { class: 'muted' }, ...marked(p.body.kind), `, ${p.body.bytes} bytes`),
+        p.body.fields.length
+          ? h('ul', { class: 'plain mono', id: 'body-fields' }, ...p.body.fields.map((f) => h('li', {}, ...marked(f.name), ' = ', ...marked(f.value))))
+          : null,
+        p.body.truncated ? h('span', { class: 'muted', text: 'More fields are not shown.' }) : null,
+      )
+    : h('span', { class: 'muted', text: 'No body' });
+  const grant =
+    p.bind === 'action'
+      ? p.other_session
+        ? 'One-time approval: this exact request, once, in the browser that made it.'
+        : 'One-time approval: this exact request, once.'
+      : `Session grant: requests under this rule pass for ${Math.round(p.max_age / 60)} min in this browser session.`;
+  const fromPage = p.requested_from?.page ?? null;
+  // Why: a request the site's own pages did not send is worth a second look before approving.
+  const foreign = fromPage !== null && fromPage !== new URL(site).origin;
+  return h(
+    'dl',
+    { class: 'facts' },
+    h('dt', { text: 'App' }),
+    h('dd', { id: 'app', class: 'mono' }, ...marked(p.action.host)),
+    h('dt', { text: 'Request' }),
+    h('dd', { id: 'request', class: 'request mono' }, ...marked(`${p.action.method} ${target(p)}`)),
+    p.matched_method !== p.action.method ? h('dt', { text: 'Acts as' }) : null,
+    p.matched_method !== p.action.method ? h('dd', { class: 'mono' }, ...marked(p.matched_method)) : null,
+    h('dt', { text: 'Body' }),
+    h('dd', { id: 'body' }, body),
+    h('dt', { text: 'From' }),
+    h('dd', { id: 'from', class: foreign ? 'error' : '' }, ...marked(fromText(p)), foreign ? ' — not a page of this site' : null),
+    h('dt', { text: 'Requested' }),
+    h('dd', { id: 'requested', text: `${when(p.created_at)} (${relative(Date.parse(p.created_at) - now)})` }),
+    h('dt', { text: 'Expires' }),
+    h('dd', { id: 'expires', text: `${when(p.expires_at)} (${relative(Date.parse(p.expires_at) - now)})` }),
+    h('dt', { text: 'Rule' }),
+    h('dd', { id: 'rule', class: 'mono' }, ...marked(p.rule)),
+    h('dt', { text: 'Grants' }),
+    h('dd', { id: 'grant', text: grant }),
+    p.held ? h('dt', { text: 'Waiting' }) : null,
+    p.held
+      ? h('dd', {
+          id: 'waiting',
+          text: stillHeld(p, now)
+            ? `A page of this site is waiting for your answer (until ${when(p.hold_until!)}).`
+            : 'The page stopped waiting. Approving now lets this exact request through once if it is sent again.',
+        })
+      : null,
+  );
+}
