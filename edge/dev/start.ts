@@ -12,6 +12,8 @@ const DEMO_PORT = Number(process.env.DEMO_PORT ?? 8788);
 // Tests run their own instance beside a developer's: separate local state and inspector port.
 const persist = process.env.STEPGATE_PERSIST_TO ? ['--persist-to', process.env.STEPGATE_PERSIST_TO] : [];
 const inspector = process.env.STEPGATE_INSPECTOR_PORT ? ['--inspector-port', process.env.STEPGATE_INSPECTOR_PORT] : [];
+// Replaces wrangler.toml's WEBAUTHN_ORIGINS, e.g. to add a Firefox install's moz-extension://<uuid>.
+const origins = process.env.STEPGATE_WEBAUTHN_ORIGINS ? ['--var', `WEBAUTHN_ORIGINS:${process.env.STEPGATE_WEBAUTHN_ORIGINS}`] : [];
 
 const secrets = ensureDevVars();
 
@@ -36,7 +38,7 @@ console.log(`stepgate: demo app (the origin) on ${demo.url}`);
 
 const wrangler = spawn(
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(GATEWAY_PORT), '--var', `ORIGIN_URL:${demo.url}`, ...persist, ...inspector],
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(GATEWAY_PORT), '--var', `ORIGIN_URL:${demo.url}`, ...origins, ...persist, ...inspector],
   { stdio: 'inherit' },
 );
 console.log(`stepgate: gateway on http://localhost:${GATEWAY_PORT} — try http://localhost:${GATEWAY_PORT}/login?user=alice (passkeys need "localhost", not an IP address)`);

@@ -24,18 +24,19 @@ export interface StartedDemo {
 
 /**
  * Start the quickstart exactly as `npm start` does, with isolated local state. One retry on fresh
- * ports: a free port found here can be taken by another process before wrangler binds it.
+ * ports: a free port found here can be taken by another process before wrangler binds it. `env`
+ * adds to its environment (e.g. `STEPGATE_WEBAUTHN_ORIGINS`).
  */
-export async function npmStart(timeoutMs = 120_000): Promise<StartedDemo> {
+export async function npmStart(timeoutMs = 120_000, env: Record<string, string> = {}): Promise<StartedDemo> {
   try {
-    return await startOnce(timeoutMs);
+    return await startOnce(timeoutMs, env);
   } catch (first) {
     console.warn(`npm start failed once, retrying: ${(first as Error).message.slice(0, 500)}`);
-    return startOnce(timeoutMs);
+    return startOnce(timeoutMs, env);
   }
 }
 
-async function startOnce(timeoutMs: number): Promise<StartedDemo> {
+async function startOnce(timeoutMs: number, extraEnv: Record<string, string>): Promise<StartedDemo> {
   const [gp, dp, ip] = [await freePort(), await freePort(), await freePort()];
   const child: ChildProcess = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['edge/dev/start.ts'], {
     cwd: ROOT,
@@ -49,6 +50,7 @@ async function startOnce(timeoutMs: number): Promise<StartedDemo> {
       STEPGATE_PERSIST_TO: mkdtempSync(join(tmpdir(), 'stepgate-state-')),
       NO_COLOR: '1',
       DEMO_INSPECT: '1',
+      ...extraEnv,
     },
   });
   let out = '';
