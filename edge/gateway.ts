@@ -1,42 +1,60 @@
 /** @module createGateway: the deployable gateway — the stepgate() middleware plus the proxy handler — and its cron upkeep. */
 import { Hono } from 'hono';
-import { createAuditLog } from './audit/audit-log';
-import { runMaintenance, type MaintenanceDeps, type MaintenanceReport } from './audit/maintenance';
+import { ErrorCode } from '../shared/errors';
+import type { MaintenanceReport } from './audit/maintenance';
 import policy from './config/policy.json';
-import { parseKeyring } from './crypto/keyring';
+import { describeProblems, isProduction, productionProblems } from './config/production-checks';
 import type { Env } from './env';
-import { compilePolicy } from './policy/compile-policy';
-import { validatePolicy } from './policy/validate-policy';
+import { problem } from './http/responses';
 import { forward } from './proxy/forward';
-import { policyHashOf, stepgate, type StepgateContext } from './step-up/stepgate';
+import { stepgateScheduled } from './scheduled';
+import { stepgate, type StepgateContext } from './step-up/stepgate';
 
 const POLICY_FILE = 'edge/config/policy.json';
 
 /**
  * Build the gateway for an environment.
  *
- * @throws {PolicyError|Error} when the bundled policy or the IDENTITY / ORIGIN_URL configuration is invalid
+ * @throws {PolicyError|Error} when the bundled policy or the IDENTITY / ORIGIN_URL configuration is
+ *   invalid, or when a production gateway (ENVIRONMENT other than "development") has development
+ *   settings (edge/config/production-checks.ts)
  */
 export function createGateway(env: Env, bundledPolicy: unknown = policy): Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }> {
+  if (isProduction(env)) {
+    const problems = productionProblems(env);
+    if (problems.length) throw new Error(describeProblems(env, problems));
+  }
   const app = new Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }>();
   app.use(stepgate({ policy: bundledPolicy, policyFile: POLICY_FILE, identity: env.IDENTITY }));
   app.all('*', forward({ originUrl: env.ORIGIN_URL || undefined, timeoutSeconds: Number(env.ORIGIN_TIMEOUT_SECONDS) || undefined }));
   return app;
 }
 
+/** What answers a request: the gateway, or one that answers 503 and forwards nothing when it cannot be built. */
+export interface LoadedGateway {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+}
+
+/**
+ * The gateway for an environment, failing closed: when `createGateway` refuses (a bad policy,
+ * identity or origin, or development settings in production), every request gets 503
+ * `ERR_GATEWAY_MISCONFIGURED` and the reason is logged as one line.
+ */
+export function loadGateway(env: Env, bundledPolicy: unknown = policy): LoadedGateway {
+  try {
+    return createGateway(env, bundledPolicy);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return {
+      fetch() {
+        console.error('stepgate: configuration error:', reason);
+        return problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
+      },
+    };
+  }
+}
+
 /** The cron trigger's work: checkpoint, re-encrypt a batch under the primary key, apply retention. */
-export async function scheduledMaintenance(env: Env, bundledPolicy: unknown = policy): Promise<MaintenanceReport> {
-  const keys = parseKeyring(env.STEPGATE_KEYS);
-  const compiled = compilePolicy(validatePolicy(bundledPolicy, POLICY_FILE));
-  const tenant = env.TENANT ?? 'default';
-  const ns = env.AUDIT_SEQUENCER;
-  const deps: MaintenanceDeps = {
-    db: env.DB,
-    keys,
-    audit: createAuditLog({ namespace: ns, tenant, config: async () => ({ policyHash: await policyHashOf(compiled), primaryKid: keys.primary }) }),
-    auditSequencer: () => ns.get(ns.idFromName(`tenant:${tenant}`)),
-    auditRetentionDays: Math.max(0, Number.parseInt(env.AUDIT_RETENTION_DAYS ?? '0', 10) || 0),
-    now: Date.now,
-  };
-  return runMaintenance(deps);
+export function scheduledMaintenance(env: Env, bundledPolicy: unknown = policy): Promise<MaintenanceReport> {
+  return stepgateScheduled(env, { policy: bundledPolicy, policyFile: POLICY_FILE });
 }

@@ -1,29 +1,17 @@
 /** @module The Worker entry point: the gateway, and the Durable Object classes it binds. */
-import { ErrorCode } from '../shared/errors';
 import type { Env } from './env';
-import { createGateway, scheduledMaintenance } from './gateway';
-import { problem } from './http/responses';
+import { loadGateway, scheduledMaintenance, type LoadedGateway } from './gateway';
 
 export { UserGate } from './user-gate/user-gate';
 export { AuditSequencer } from './audit/audit-sequencer';
 
-let gateway: ReturnType<typeof createGateway> | null = null;
-let configError: string | null = null;
+let gateway: LoadedGateway | null = null;
 
 export default {
   async fetch(request, env, ctx): Promise<Response> {
-    if (!gateway && !configError) {
-      try {
-        gateway = createGateway(env);
-      } catch (err) {
-        configError = err instanceof Error ? err.message : String(err);
-      }
-    }
-    if (!gateway) {
-      // Fail closed: a gateway that cannot load its policy or identity source forwards nothing.
-      console.error('stepgate: configuration error:', configError);
-      return problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
-    }
+    // Fail closed: a gateway that cannot load its policy, identity source or origin, or that has
+    // development settings in production, answers 503 to everything and forwards nothing.
+    gateway ??= loadGateway(env);
     return gateway.fetch(request, env, ctx);
   },
 

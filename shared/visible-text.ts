@@ -26,9 +26,11 @@ export const HIDDEN_CHARACTERS_WARNING = 'This request contains hidden character
  * DEL, C1), format characters (bidi embeddings, overrides, isolates and marks, zero-width
  * characters, soft hyphen, interlinear annotations, tags), line and paragraph separators, unpaired
  * surrogates, noncharacters, every default-ignorable code point (variation selectors, Hangul
- * fillers, combining grapheme joiner, …) and the blank Braille pattern.
+ * fillers, combining grapheme joiner, …) and the blank Braille pattern. `HIDDEN_CLASS` is the body
+ * of the character class (`u` flag), for patterns that refuse them (policy path patterns).
  */
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\u2800]/gu;
+export const HIDDEN_CLASS = String.raw`\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\u2800`;
+const HIDDEN = new RegExp(`[${HIDDEN_CLASS}]`, 'gu');
 
 const BIDI = new Set([0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
 

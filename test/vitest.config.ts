@@ -1,6 +1,7 @@
 /**
  * @module Test projects: `edge` runs inside workerd (the Workers Vitest pool, real D1 and Durable
- * Objects); `node` drives the bundled gateway under Miniflare with raw HTTP; `e2e` drives real Chromium.
+ * Objects); `library` runs an example Hono Worker that installed the packed package, in workerd;
+ * `node` drives the bundled gateway under Miniflare with raw HTTP; `e2e` drives real Chromium.
  */
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
@@ -37,6 +38,29 @@ export default defineConfig({
           name: 'edge',
           include: ['test/edge/**/*.test.ts'],
           globalSetup: ['test/support/origin-setup.ts'],
+          setupFiles: ['test/support/apply-migrations.ts'],
+        },
+      },
+      {
+        extends: true,
+        plugins: [
+          // The example Worker of test/library/example-worker, installed from the packed tarball
+          // in a temporary directory by the global setup; its own wrangler.toml and migrations.
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: inject('libraryWranglerConfig') },
+            miniflare: {
+              bindings: {
+                IDENTITY_JWT_SECRET: TEST_JWT_SECRET,
+                STEPGATE_KEYS: TEST_KEYS,
+                TEST_MIGRATIONS: inject('libraryMigrations'),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'library',
+          include: ['test/library/**/*.test.ts'],
+          globalSetup: ['test/library/pack-install.ts'],
           setupFiles: ['test/support/apply-migrations.ts'],
         },
       },

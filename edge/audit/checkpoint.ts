@@ -2,12 +2,13 @@
  * @module Signed checkpoints of the audit chain: a compact JWS (EdDSA, keyring purpose
  * `audit-checkpoint`) over a tenant's head — sequence and hash — at a moment. They are what make an
  * exported chain trustworthy without secrets, and they catch a tail cut off the chain. Public keys
- * are served at /.well-known/stepgate/audit-jwks.json.
+ * are served at /.well-known/stepgate/audit-jwks.json, those of retired key ids too (verify-only),
+ * so every export ever taken verifies against the live key set.
  */
 import { CompactSign, compactVerify, importJWK, type JWK } from 'jose';
 import { fromBase64url } from '../../shared/canonical-action';
 import type { Keyring } from '../crypto/keyring';
-import { signingKey } from '../crypto/signing-key';
+import { publicJwks, signingKey } from '../crypto/signing-key';
 import { canonicalJson } from './canonical-json';
 
 export const CHECKPOINT_TYP = 'stepgate-audit-checkpoint+jws';
@@ -33,9 +34,14 @@ export async function signCheckpoint(ring: Keyring, cp: Checkpoint): Promise<str
   return new CompactSign(new TextEncoder().encode(canonicalJson(cp))).setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid!, typ: CHECKPOINT_TYP }).sign(privateKey);
 }
 
-/** The public keys that verify checkpoints, one per key id in the ring. */
-export async function checkpointJwks(ring: Keyring): Promise<{ keys: JWK[] }> {
-  return { keys: await Promise.all(ring.kids.map(async (kid) => (await key(ring, kid)).jwk)) };
+/**
+ * The public keys that verify checkpoints, one per key id in the ring; with `retired`, also those of
+ * retired key ids (what the edge publishes, for exports signed before a retirement). The edge's own
+ * checks of D1 use the live keys only: re-encryption re-signs every stored checkpoint before its key
+ * id can be retired.
+ */
+export async function checkpointJwks(ring: Keyring, opts: { retired?: boolean } = {}): Promise<{ keys: JWK[] }> {
+  return publicJwks(ring, 'audit-checkpoint', KID_PREFIX, opts);
 }
 
 /**

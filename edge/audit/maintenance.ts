@@ -194,35 +194,70 @@ async function rekeyTokens(rt: MaintenanceDeps, known: string): Promise<number> 
   return n;
 }
 
+/** A D1 column whose values were made under a key id, as `keyStatus` counts it. */
+export interface KeyedColumn {
+  /** How `keyStatus` reports it. */
+  name: string;
+  table: string;
+  column: string;
+  /** `sealed`: `v1.<kid>.<iv>.<ct>` (seal); `blind-index`: `<kid>.<mac>` (blindIndex); `kid`: the key id itself (of a signature, or of the row's sealed value). */
+  form: 'sealed' | 'blind-index' | 'kid';
+  /** Only rows that still matter, when some are dead and never moved (SQL; `?1` is now, in ms). */
+  live?: string;
+  /** For a `kid` column: the sealed column whose key id it always equals (counted through it, as it is indexed). */
+  names?: string;
+}
+
+/**
+ * Every value Stepgate stores in D1 under a key id. `keyStatus` counts each per key id, so "unused"
+ * means that nothing stored needs the key. test/node/key-status-coverage.test.ts compares this list
+ * with every `seal(`, `sealOwner(` and `blindIndex(` call site and with the migrations: a new keyed
+ * column fails it until it is added here (and re-encrypted in `reencryptBatch`).
+ */
+export const KEYED_COLUMNS: readonly KeyedColumn[] = [
+  // The sealed event: `kid` is always written with `sealed` (sequencer, re-encryption; verify checks they agree), and is indexed.
+  { name: 'audit_events', table: 'audit_events', column: 'kid', form: 'kid', names: 'sealed' },
+  { name: 'audit_events.actor_ref', table: 'audit_events', column: 'actor_ref', form: 'blind-index' },
+  { name: 'audit_events.ip_ref', table: 'audit_events', column: 'ip_ref', form: 'blind-index' },
+  // The checkpoint's signature.
+  { name: 'audit_checkpoints', table: 'audit_checkpoints', column: 'kid', form: 'kid' },
+  { name: 'totp_factors.secret', table: 'totp_factors', column: 'secret_sealed', form: 'sealed' },
+  { name: 'totp_factors.user_ref', table: 'totp_factors', column: 'user_ref', form: 'blind-index' },
+  { name: 'totp_factors.sub_sealed', table: 'totp_factors', column: 'sub_sealed', form: 'sealed' },
+  { name: 'webauthn_credentials.user_ref', table: 'webauthn_credentials', column: 'user_ref', form: 'blind-index' },
+  { name: 'webauthn_credentials.nickname', table: 'webauthn_credentials', column: 'nickname_sealed', form: 'sealed' },
+  { name: 'webauthn_credentials.sub_sealed', table: 'webauthn_credentials', column: 'sub_sealed', form: 'sealed' },
+  // A used code is never matched again; one from before sealed owners (migration 0006) cannot be moved, so it is not waited for.
+  { name: 'recovery_codes.user_ref', table: 'recovery_codes', column: 'user_ref', form: 'blind-index', live: 'used_at IS NULL OR sub_sealed IS NOT NULL' },
+  { name: 'recovery_codes.sub_sealed', table: 'recovery_codes', column: 'sub_sealed', form: 'sealed' },
+  // Every token, revoked and expired ones too: their labels are still listed.
+  { name: 'api_tokens.user_ref', table: 'api_tokens', column: 'user_ref', form: 'blind-index' },
+  { name: 'api_tokens.sub_sealed', table: 'api_tokens', column: 'sub_sealed', form: 'sealed' },
+  { name: 'api_tokens.label', table: 'api_tokens', column: 'label', form: 'sealed' },
+  // Invitations are not re-encrypted (the code's hash binds the blind index); live ones are waited out (a day at most).
+  { name: 'enrolment_invites.user_ref', table: 'enrolment_invites', column: 'user_ref', form: 'blind-index', live: 'used_at IS NULL AND expires_at > ?1' },
+  { name: 'enrolment_invites.issued_by', table: 'enrolment_invites', column: 'issued_by', form: 'blind-index', live: 'used_at IS NULL AND expires_at > ?1' },
+];
+
+const kidSql = (c: KeyedColumn): string =>
+  c.form === 'kid' ? c.column : c.form === 'sealed' ? SEALED_KID(c.column) : `substr(${c.column}, 1, instr(${c.column}, '.') - 1)`;
+
 /** Which key ids stored data still uses, and whether each non-primary key may be retired. */
 export async function keyStatus(rt: Pick<MaintenanceDeps, 'db' | 'keys' | 'now'>): Promise<{
   primary: string;
   kids: string[];
   usage: Record<string, Record<string, number>>;
   retirable: Record<string, boolean>;
+  retired: Record<string, { retired_at: string; public_keys: string[] }>;
   notes: string[];
 }> {
   const { db, keys } = rt;
-  const sealedKidSql = SEALED_KID;
-  const refKidSql = (col: string) => `substr(${col}, 1, instr(${col}, '.') - 1)`;
-  const queries: [string, string][] = [
-    ['audit_events', 'SELECT kid AS kid, COUNT(*) AS n FROM audit_events GROUP BY kid'],
-    ['audit_events.actor_ref', `SELECT ${refKidSql('actor_ref')} AS kid, COUNT(*) AS n FROM audit_events WHERE actor_ref IS NOT NULL GROUP BY 1`],
-    ['audit_events.ip_ref', `SELECT ${refKidSql('ip_ref')} AS kid, COUNT(*) AS n FROM audit_events WHERE ip_ref IS NOT NULL GROUP BY 1`],
-    ['audit_checkpoints', 'SELECT kid AS kid, COUNT(*) AS n FROM audit_checkpoints GROUP BY kid'],
-    ['totp_factors.secret', `SELECT ${sealedKidSql('secret_sealed')} AS kid, COUNT(*) AS n FROM totp_factors GROUP BY 1`],
-    ['totp_factors.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM totp_factors GROUP BY 1`],
-    ['webauthn_credentials.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM webauthn_credentials GROUP BY 1`],
-    ['webauthn_credentials.nickname', `SELECT ${sealedKidSql('nickname_sealed')} AS kid, COUNT(*) AS n FROM webauthn_credentials WHERE nickname_sealed IS NOT NULL GROUP BY 1`],
-    ['recovery_codes.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM recovery_codes WHERE used_at IS NULL GROUP BY 1`],
-    ['api_tokens.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM api_tokens WHERE revoked_at IS NULL AND expires_at > ?1 GROUP BY 1`],
-    ['enrolment_invites.user_ref', `SELECT ${refKidSql('user_ref')} AS kid, COUNT(*) AS n FROM enrolment_invites WHERE used_at IS NULL AND expires_at > ?1 GROUP BY 1`],
-  ];
   const usage: Record<string, Record<string, number>> = {};
-  for (const [name, sql] of queries) {
+  for (const c of KEYED_COLUMNS) {
+    const sql = `SELECT ${kidSql(c)} AS kid, COUNT(*) AS n FROM ${c.table} WHERE ${c.column} IS NOT NULL${c.live ? ` AND (${c.live})` : ''} GROUP BY 1`;
     const stmt = db.prepare(sql);
     const { results } = await (sql.includes('?1') ? stmt.bind(rt.now()) : stmt).all<{ kid: string; n: number }>();
-    for (const r of results) (usage[r.kid] ??= {})[name] = r.n;
+    for (const r of results) (usage[r.kid] ??= {})[c.name] = r.n;
   }
   const legacy = await db
     .prepare('SELECT (SELECT COUNT(*) FROM totp_factors WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM webauthn_credentials WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM recovery_codes WHERE sub_sealed IS NULL AND used_at IS NULL) AS n')
@@ -230,10 +265,13 @@ export async function keyStatus(rt: Pick<MaintenanceDeps, 'db' | 'keys' | 'now'>
   const retirable: Record<string, boolean> = {};
   for (const kid of keys.kids) if (kid !== keys.primary) retirable[kid] = !usage[kid];
   const notes = [
-    'Grants, held requests and assertions made under an old key expire by themselves: after promoting, wait the longest rule maxAge, and at least 10 minutes (held requests) and a day (invitations), before retiring it.',
+    'Not counted, because they expire by themselves: held requests (sealed in each person\'s Durable Object, 10 minutes at most), session grants (their rule\'s maxAge), signed prompts and assertions (minutes). After promoting, wait the longest rule maxAge, and at least 10 minutes, before retiring the old key.',
   ];
   if (legacy && legacy.n > 0) notes.push(`${legacy.n} factor rows predate sealed owners (migration 0006) and cannot be re-indexed; their users should re-enrol before the key they use is retired.`);
-  return { primary: keys.primary, kids: [...keys.kids], usage, retirable, notes };
+  const lost = Object.keys(usage).filter((kid) => !keys.kids.includes(kid));
+  if (lost.length) notes.push(`stored data names key id(s) ${lost.join(', ')}, which the keyring no longer holds: it cannot be opened (retired too early?).`);
+  const retired = Object.fromEntries(Object.entries(keys.retired).map(([kid, r]) => [kid, { retired_at: r.retiredAt, public_keys: Object.keys(r.publicKeys) }]));
+  return { primary: keys.primary, kids: [...keys.kids], usage, retirable, retired, notes };
 }
 
 /**

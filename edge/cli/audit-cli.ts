@@ -8,27 +8,28 @@ import type { JWK } from 'jose';
 import { verifyExported, type VerifyResult } from '../audit/audit-chain';
 import { verifyCheckpoint } from '../audit/checkpoint';
 import type { ChainedEvent } from '../audit/events';
-import { parseArgs, readText, UsageError } from './args';
+import { readText, TOKEN_OPTION, UsageError, type Command, type OptionSpec, type Out, type Values } from './args';
 import { progress } from './progress';
 
-type Out = (line: string) => void;
-
-export const AUDIT_USAGE = `  stepgate audit export --edge URL [--format ndjson|csv|ocsf] [--out FILE]
-                        [--from T] [--to T] [--user U] [--ip IP] [--app HOST] [--type T,..] [--outcome O]
-                                           export events (token: --token or STEPGATE_TOKEN; --progress)
-  stepgate audit verify --edge URL [--progress]
-                                           verify the chain at the edge, page by page
-  stepgate audit verify --file FILE [--jwks FILE|URL]
-                                           verify an NDJSON export offline (checkpoint signatures with --jwks)`;
-
 const FILTERS = ['from', 'to', 'user', 'ip', 'app', 'type', 'outcome'] as const;
+const FILTER_OPTIONS: Record<(typeof FILTERS)[number], OptionSpec> = {
+  from: { type: 'string', value: 'T', help: 'events at or after T (ISO 8601 or milliseconds)' },
+  to: { type: 'string', value: 'T', help: 'events before T' },
+  user: { type: 'string', value: 'U', help: 'events whose actor is this exact user id' },
+  ip: { type: 'string', value: 'IP', help: 'events from this exact client IP' },
+  app: { type: 'string', value: 'HOST', help: 'events of this exact host' },
+  type: { type: 'string', value: 'T,...', help: 'event types, comma-separated' },
+  outcome: { type: 'string', value: 'O', help: 'success, failure, denied or info' },
+};
+const EDGE: OptionSpec = { type: 'string', value: 'URL', help: 'the gateway, e.g. https://app.example.com' };
+const PROGRESS: OptionSpec = { type: 'boolean', help: 'show progress on stderr (the default on a terminal)' };
 
 interface Edge {
   base: string;
   token: string;
 }
 
-function edgeOf(opts: Record<string, string | true>, env: NodeJS.ProcessEnv): Edge {
+function edgeOf(opts: Values, env: NodeJS.ProcessEnv): Edge {
   const base = opts.edge;
   if (typeof base !== 'string') throw new UsageError('--edge URL is required (e.g. http://127.0.0.1:8787)');
   let u: URL;
@@ -57,87 +58,102 @@ async function get(edge: Edge, path: string): Promise<Response> {
   return res;
 }
 
-export async function auditMain(argv: string[], out: Out, err: Out, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === 'export') {
-    const { opts } = parseArgs(rest, ['edge', 'token', 'format', 'out', 'progress!', ...FILTERS]);
-    const edge = edgeOf(opts, env);
-    const format = typeof opts.format === 'string' ? opts.format : 'ndjson';
-    if (!['ndjson', 'csv', 'ocsf'].includes(format)) throw new UsageError('--format: one of ndjson, csv, ocsf');
-    const q = new URLSearchParams({ format });
-    for (const f of FILTERS) if (typeof opts[f] === 'string') q.set(f, opts[f]);
-    const res = await get(edge, `/.stepgate/api/admin/audit/export?${q}`);
-    const sink = typeof opts.out === 'string' ? createWriteStream(opts.out) : null;
-    const bar = progress('exporting', opts.progress === true || (sink !== null && process.stderr.isTTY === true));
-    let lines = 0;
-    let broken = false;
-    const decoder = new TextDecoder();
-    let pending = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      const text = decoder.decode(chunk, { stream: true });
-      pending += text;
-      const parts = pending.split('\n');
-      pending = parts.pop()!;
-      for (const l of parts) {
-        if (l.startsWith('{"error":') || l.startsWith('# export stopped')) broken = true;
-        if (!l.startsWith('{"checkpoint"')) lines++;
-      }
-      if (sink) sink.write(text);
-      else process.stdout.write(text);
-      bar.update(lines);
+const exportCommand: Command = {
+  name: 'audit export',
+  synopsis: ['--edge URL [--format ndjson|csv|ocsf] [--out FILE] [--from T] [--to T] [--user U] [--ip IP] [--app HOST] [--type T,...] [--outcome O] [--token TOKEN] [--progress]'],
+  summary: 'Export audit events from the gateway (an administrator\'s or auditor\'s token with audit:read). Exits 1 if the export stopped at a row that does not open.',
+  options: { edge: EDGE, token: TOKEN_OPTION, format: { type: 'string', value: 'FORMAT', help: 'ndjson (default; verifiable, with checkpoints), csv or ocsf' }, out: { type: 'string', value: 'FILE', help: 'write to FILE (default: standard output)' }, ...FILTER_OPTIONS, progress: PROGRESS },
+  run: ({ values }, { out, err, env }) => exportEvents(values, out, err, env),
+};
+
+const verifyCommand: Command = {
+  name: 'audit verify',
+  synopsis: ['--edge URL [--token TOKEN] [--progress]', '--file FILE [--jwks FILE|URL]'],
+  summary: 'Verify the audit chain at the gateway, page by page, or an NDJSON export offline. Exits 1 with the sequence of the first break.',
+  details: 'Offline, --jwks (the edge\'s /.well-known/stepgate/audit-jwks.json, as a file or URL) also checks the signed checkpoints; without it only the chain is checked.',
+  options: { edge: EDGE, token: TOKEN_OPTION, file: { type: 'string', value: 'FILE', help: 'an NDJSON export to verify offline (needs no token)' }, jwks: { type: 'string', value: 'FILE|URL', help: 'the checkpoint keys, for --file' }, progress: PROGRESS },
+  run: ({ values }, { out, err, env }) => verifyEvents(values, out, err, env),
+};
+
+export const AUDIT_COMMANDS: Command[] = [exportCommand, verifyCommand];
+
+async function exportEvents(opts: Values, out: Out, err: Out, env: NodeJS.ProcessEnv): Promise<number> {
+  const edge = edgeOf(opts, env);
+  const format = typeof opts.format === 'string' ? opts.format : 'ndjson';
+  if (!['ndjson', 'csv', 'ocsf'].includes(format)) throw new UsageError('--format: one of ndjson, csv, ocsf');
+  const q = new URLSearchParams({ format });
+  for (const f of FILTERS) if (typeof opts[f] === 'string') q.set(f, opts[f]);
+  const res = await get(edge, `/.stepgate/api/admin/audit/export?${q}`);
+  const sink = typeof opts.out === 'string' ? createWriteStream(opts.out) : null;
+  const bar = progress('exporting', opts.progress === true || (sink !== null && process.stderr.isTTY === true));
+  let lines = 0;
+  let broken = false;
+  const decoder = new TextDecoder();
+  let pending = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const text = decoder.decode(chunk, { stream: true });
+    pending += text;
+    const parts = pending.split('\n');
+    pending = parts.pop()!;
+    for (const l of parts) {
+      if (l.startsWith('{"error":') || l.startsWith('# export stopped')) broken = true;
+      if (!l.startsWith('{"checkpoint"')) lines++;
     }
-    if (pending) {
-      if (sink) sink.write(pending);
-      else process.stdout.write(pending);
-    }
-    bar.end();
-    if (sink) await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    const events = format === 'csv' ? lines - 1 : lines;
-    if (broken) {
-      err('export stopped early: a stored event does not open (tampering); run `stepgate audit verify`');
+    if (sink) sink.write(text);
+    else process.stdout.write(text);
+    bar.update(lines);
+  }
+  if (pending) {
+    if (sink) sink.write(pending);
+    else process.stdout.write(pending);
+  }
+  bar.end();
+  if (sink) await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  const events = format === 'csv' ? lines - 1 : lines;
+  if (broken) {
+    err('export stopped early: a stored event does not open (tampering); run `stepgate audit verify`');
+    return 1;
+  }
+  if (sink) out(`exported ${events} event(s) to ${opts.out as string}`);
+  return 0;
+}
+
+async function verifyEvents(opts: Values, out: Out, err: Out, env: NodeJS.ProcessEnv): Promise<number> {
+  if (typeof opts.jwks === 'string' && typeof opts.file !== 'string') throw new UsageError('--jwks goes with --file (offline verification)');
+  if (typeof opts.file === 'string') return verifyFile(opts.file, typeof opts.jwks === 'string' ? opts.jwks : null, out, err);
+  const edge = edgeOf(opts, env);
+  const bar = progress('verifying', opts.progress === true || process.stderr.isTTY === true);
+  let from = 1;
+  let rows = 0;
+  let checkpoints = 0;
+  for (;;) {
+    const r = (await (await get(edge, `/.stepgate/api/admin/audit/verify?from=${from}&limit=2000`)).json()) as {
+      ok: boolean;
+      rows: number;
+      checkpoints: number;
+      next: number | null;
+      to: number;
+      from: number;
+      head_seq: number;
+      seq?: number;
+      problem?: string;
+      detail?: string;
+    };
+    rows += r.rows;
+    checkpoints += r.checkpoints;
+    if (!r.ok) {
+      bar.end();
+      err(`BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}`);
       return 1;
     }
-    if (sink) out(`exported ${events} event(s) to ${opts.out as string}`);
-    return 0;
-  }
-  if (cmd === 'verify') {
-    const { opts } = parseArgs(rest, ['edge', 'token', 'file', 'jwks', 'progress!']);
-    if (typeof opts.file === 'string') return verifyFile(opts.file, typeof opts.jwks === 'string' ? opts.jwks : null, out, err);
-    const edge = edgeOf(opts, env);
-    const bar = progress('verifying', opts.progress === true || process.stderr.isTTY === true);
-    let from = 1;
-    let rows = 0;
-    let checkpoints = 0;
-    for (;;) {
-      const r = (await (await get(edge, `/.stepgate/api/admin/audit/verify?from=${from}&limit=2000`)).json()) as {
-        ok: boolean;
-        rows: number;
-        checkpoints: number;
-        next: number | null;
-        to: number;
-        from: number;
-        head_seq: number;
-        seq?: number;
-        problem?: string;
-        detail?: string;
-      };
-      rows += r.rows;
-      checkpoints += r.checkpoints;
-      if (!r.ok) {
-        bar.end();
-        err(`BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}`);
-        return 1;
-      }
-      bar.update(r.to, r.head_seq);
-      if (r.next === null) {
-        bar.end();
-        out(`ok: ${rows} event(s) verified, through sequence ${r.to}; ${checkpoints} signed checkpoint(s) matched`);
-        return 0;
-      }
-      from = r.next;
+    bar.update(r.to, r.head_seq);
+    if (r.next === null) {
+      bar.end();
+      out(`ok: ${rows} event(s) verified, through sequence ${r.to}; ${checkpoints} signed checkpoint(s) matched`);
+      return 0;
     }
+    from = r.next;
   }
-  throw new UsageError(`unknown audit command "${cmd ?? ''}"`);
 }
 
 /** Verify an NDJSON export offline. */

@@ -1,100 +1,100 @@
-/** @module The `stepgate` command line: policy tools for app owners, audit export and verification, and the keyring's life cycle. */
-import { writeFileSync } from 'node:fs';
-import { canonicalizeRequest } from '../policy/canonical-request';
-import { compilePolicy } from '../policy/compile-policy';
-import { policyJsonSchema } from '../policy/schema';
-import { formatProblem, parsePolicy, PolicyError } from '../policy/validate-policy';
-import { StepgateError } from '../errors';
-import { readText, UsageError } from './args';
-import { AUDIT_USAGE, auditMain } from './audit-cli';
-import { KEYS_USAGE, keysMain } from './keys-cli';
+/**
+ * @module The `stepgate` command line: policy tools for app owners, audit export and verification,
+ * the keyring's life cycle, and the production check. Every command and group answers `--help`
+ * (standard output, exit 0); a wrong call prints one line of reason and that command's usage
+ * (standard error, exit 2); a refusal or invalid input exits 1.
+ */
+import { readFileSync } from 'node:fs';
+import { helpText, parseCommand, UsageError, usageLines, wantsHelp, type Command, type Io, type Out } from './args';
+import { AUDIT_COMMANDS } from './audit-cli';
+import { DOCTOR_COMMAND } from './doctor-cli';
+import { KEYS_COMMANDS } from './keys-cli';
+import { POLICY_COMMANDS } from './policy-cli';
 
-const USAGE = `Usage:
-  stepgate policy check FILE               validate a policy file
-  stepgate policy test FILE "METHOD URL"   which rule matches a request (URL: /path or https://host/path)
-  stepgate policy schema [OUT]             print (or write) the policy JSON Schema
-${AUDIT_USAGE}
-${KEYS_USAGE}`;
+/** Every command, in the order of the help. A test asks each one for `--help`. */
+export const COMMANDS: readonly Command[] = [...POLICY_COMMANDS, ...AUDIT_COMMANDS, ...KEYS_COMMANDS, DOCTOR_COMMAND];
 
-type Out = (line: string) => void;
+/** The command groups (`policy`, `audit`, `keys`): the first word of commands with two. */
+export const GROUPS: readonly string[] = [...new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!))];
+
+const GROUP_SUMMARY: Record<string, string> = {
+  policy: 'check a policy and see what a request would match, before you deploy it',
+  audit: 'export and verify the audit log',
+  keys: 'the keyring (STEPGATE_KEYS): generate, rotate, retire, status, and .dev.vars',
+};
+
+export const version = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const list = (cmds: readonly Command[]) => {
+  const width = Math.max(...cmds.map((c) => c.name.length)) + 2;
+  return cmds.map((c) => `  ${c.name.padEnd(width)}${c.summary.split(/(?<=\.) /)[0]}`);
+};
+
+function topHelp(): string {
+  return [
+    'Usage: stepgate COMMAND [options]',
+    '',
+    'Stepgate, the step-up MFA gateway, from the command line.',
+    '',
+    'Commands:',
+    ...list(COMMANDS),
+    '',
+    'Options:',
+    '  -h, --help     show help (also after any command: stepgate keys rotate --help)',
+    '  -v, --version  print the version',
+    '',
+    'Exit codes: 0 ok, 1 refused or invalid input, 2 wrong usage.',
+  ].join('\n');
+}
+
+function groupHelp(group: string): string {
+  const cmds = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
+  return [`Usage: stepgate ${group} COMMAND [options]`, '', `${group}: ${GROUP_SUMMARY[group] ?? ''}`, '', 'Commands:', ...list(cmds), '', `Run \`stepgate ${group} COMMAND --help\` for a command's options.`].join('\n');
+}
 
 /** Run the CLI; returns the exit code (0 ok, 1 refused/invalid, 2 usage). */
-export async function main(argv: string[], out: Out = console.log, err: Out = console.error): Promise<number> {
-  const [group, cmd, ...rest] = argv;
-  if (group === 'audit' || group === 'keys') {
-    try {
-      return await (group === 'audit' ? auditMain : keysMain)(argv.slice(1), out, err);
-    } catch (e) {
-      if (e instanceof UsageError) {
-        err(`stepgate ${group}: ${e.message}`);
-        err(USAGE);
-        return 2;
+export async function main(argv: string[], out: Out = console.log, err: Out = console.error, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const io: Io = { out, err, env };
+  const usage = (what: string, reason: string, lines: string[]) => {
+    err(`${what}: ${reason}`);
+    for (const l of lines) err(l);
+    return 2;
+  };
+  const [first, second] = argv;
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+    if (first === undefined) return usage('stepgate', 'a command is required', [topHelp()]);
+    // `stepgate help keys rotate` is `stepgate keys rotate --help`.
+    if (first === 'help' && argv.length > 1) return main([...argv.slice(1), '--help'], out, err, env);
+    out(topHelp());
+    return 0;
+  }
+  if (first === '--version' || first === '-v') {
+    out(version());
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === first) ?? (second !== undefined ? COMMANDS.find((c) => c.name === `${first} ${second}`) : undefined);
+  if (!cmd) {
+    if (GROUPS.includes(first)) {
+      if (second === undefined) return usage(`stepgate ${first}`, 'a command is required', [groupHelp(first)]);
+      if (second === '--help' || second === '-h') {
+        out(groupHelp(first));
+        return 0;
       }
-      err(`stepgate ${group}: ${e instanceof Error ? e.message : String(e)}`);
-      return 1;
+      return usage(`stepgate ${first}`, `unknown command "${second}"`, [groupHelp(first)]);
     }
+    return usage('stepgate', `unknown command "${first}"`, [topHelp()]);
   }
-  if (group !== 'policy' || !cmd) {
-    err(USAGE);
-    return 2;
-  }
-  if (cmd === 'schema') {
-    const text = JSON.stringify(policyJsonSchema(), null, 2) + '\n';
-    if (rest[0]) writeFileSync(rest[0], text);
-    else out(text.trimEnd());
+  const rest = argv.slice(cmd.name.split(' ').length);
+  const name = `stepgate ${cmd.name}`;
+  if (wantsHelp(rest)) {
+    out(helpText(cmd));
     return 0;
   }
-  const file = rest[0];
-  if (!file || (cmd !== 'check' && cmd !== 'test') || (cmd === 'test' && !rest[1])) {
-    err(USAGE);
-    return 2;
-  }
-  const text = readText(file, err);
-  if (text === null) return 1;
-  let policy;
   try {
-    policy = compilePolicy(parsePolicy(text, file));
+    return await cmd.run(parseCommand(cmd, rest), io);
   } catch (e) {
-    if (e instanceof PolicyError) {
-      for (const p of e.problems) err(formatProblem(p));
-      err(`${e.problems.length} problem(s); the gateway refuses to start with this policy.`);
-      return 1;
-    }
-    throw e;
-  }
-  if (cmd === 'check') {
-    out(`${file}: ok — ${policy.rules.length} rule(s): ${policy.rules.map((r) => r.id).join(', ') || '(none)'}`);
-    const named = policy.rules.filter((r) => r.source.match.host !== undefined);
-    if (named.length && !policy.policy.hosts) {
-      out(`warning: rule(s) ${named.map((r) => r.id).join(', ')} name a host but "hosts" is not set; requests for other hosts pass through unprotected to ORIGIN_URL.`);
-    }
-    return 0;
-  }
-  const m = /^\s*([A-Za-z]+)\s+(\S+)\s*$/.exec(rest[1]!);
-  if (!m) {
-    err('request: expected "METHOD /path" or "METHOD https://host/path"');
-    return 2;
-  }
-  const url = /^https?:\/\//i.test(m[2]!) ? m[2]! : `https://app.invalid${m[2]!.startsWith('/') ? '' : '/'}${m[2]}`;
-  try {
-    const c = canonicalizeRequest(m[1]!, url, new Headers(), { caseSensitive: policy.caseSensitive, allowPathInfo: policy.policy.allowPathInfo ?? false });
-    out(`canonical: ${c.method} ${c.host}${c.path}${c.query ? `?${c.query}` : ''}`);
-    if (!policy.servesHost(c.hostname)) {
-      out('refused: 421, this gateway does not serve that host');
-      return 0;
-    }
-    const hit = policy.match(c.hostname, c.methods, c.matchSegments);
-    if (!hit) out('no rule matches: passes through to the origin');
-    else {
-      const r = hit.rule;
-      out(`rule: ${r.id} (bind: ${r.bind}, factors: ${r.factors.join(' or ')}, max age: ${r.maxAgeSeconds}s${hit.method !== c.method ? `, matched as ${hit.method}` : ''})`);
-    }
-    return 0;
-  } catch (e) {
-    if (e instanceof StepgateError) {
-      out(`refused: ${e.status} ${e.code}: ${e.message}`);
-      return 0;
-    }
-    throw e;
+    if (e instanceof UsageError) return usage(name, e.message, [...usageLines(cmd), `Run \`${name} --help\` for the options.`]);
+    err(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
   }
 }

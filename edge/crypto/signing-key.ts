@@ -3,7 +3,7 @@
  * with their public JWKs. Used for Stepgate-Assertions and for audit checkpoints, each its own purpose.
  */
 import type { JWK } from 'jose';
-import type { Keyring, KeyPurpose } from './keyring';
+import type { Keyring, KeyPurpose, RetiredPublicPurpose } from './keyring';
 
 // PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410).
 const PKCS8_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
@@ -35,4 +35,19 @@ export function signingKey(ring: Keyring, purpose: KeyPurpose, kid: string, kidP
     perRing.set(id, k);
   }
   return k;
+}
+
+/**
+ * The JWKS of a signing purpose: the public key of every key id in the ring and, with `retired`,
+ * of every retired key id that kept one (`retired_at` says since when; verify-only: its private key
+ * is gone, so nothing can sign under it).
+ */
+export async function publicJwks(ring: Keyring, purpose: KeyPurpose, kidPrefix: string, { retired = false } = {}): Promise<{ keys: JWK[] }> {
+  const live = await Promise.all(ring.kids.map(async (kid) => (await signingKey(ring, purpose, kid, kidPrefix)).jwk));
+  if (!retired) return { keys: live };
+  const old = Object.entries(ring.retired).flatMap(([kid, r]) => {
+    const pub = r.publicKeys[purpose as RetiredPublicPurpose];
+    return pub ? [{ ...pub, kid: `${kidPrefix}${kid}`, alg: 'EdDSA', use: 'sig', retired_at: r.retiredAt } as JWK] : [];
+  });
+  return { keys: [...live, ...old] };
 }

@@ -5,9 +5,10 @@
  */
 import { SignJWT, type JWK } from 'jose';
 import type { Keyring } from '../crypto/keyring';
-import { signingKey } from '../crypto/signing-key';
+import { publicJwks, signingKey } from '../crypto/signing-key';
 
-const key = (ring: Keyring, kid: string) => signingKey(ring, 'assertion-signing', kid, 'sg-');
+const KID_PREFIX = 'sg-';
+const key = (ring: Keyring, kid: string) => signingKey(ring, 'assertion-signing', kid, KID_PREFIX);
 
 export interface AssertionClaims {
   sub: string;
@@ -44,7 +45,11 @@ export async function signAssertion(ring: Keyring, claims: AssertionClaims, nowS
     .sign(privateKey);
 }
 
-/** The public keys of every key id in the ring (old ones verify assertions made before a rotation). */
+/**
+ * The public keys of every live key id in the ring (old ones verify assertions made before a
+ * rotation). Never those of retired key ids: an assertion lives 60 seconds, so none signed before
+ * a retirement is still valid, and a leaked retired key must not keep verifying forged ones.
+ */
 export async function assertionJwks(ring: Keyring): Promise<{ keys: JWK[] }> {
-  return { keys: await Promise.all(ring.kids.map(async (kid) => (await key(ring, kid)).jwk)) };
+  return publicJwks(ring, 'assertion-signing', KID_PREFIX, { retired: false });
 }

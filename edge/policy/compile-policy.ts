@@ -2,7 +2,7 @@
  * @module compilePolicy: turn a validated policy into a matcher whose cost depends on the
  * request path's length, not on the number of rules (a segment trie per host).
  */
-import { durationSeconds, type Factor, type Policy, type Rule } from './schema';
+import { durationSeconds, PATH_PATTERN_CHARS, pathCharProblem, type Factor, type Policy, type Rule } from './schema';
 
 /** A rule as the step-up middleware uses it. */
 export interface CompiledRule {
@@ -62,6 +62,10 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   const rules: CompiledRule[] = [];
 
   const insert = (root: TrieNode, pattern: string, entry: Entry): void => {
+    // The trie knows '*' and '**' only; anything else is a literal. Glob syntax it does not implement
+    // ('?', '[0-9]', '{a,b}') or a hidden character would silently match nothing, so a pattern that
+    // did not pass validatePolicy is refused here too.
+    if (!PATH_PATTERN_CHARS.test(pattern)) throw new TypeError(`path pattern ${JSON.stringify(pattern)}: ${pathCharProblem(pattern)}`);
     let n = root;
     for (const seg of pattern.split('/').filter((s) => s !== '')) {
       if (seg === '**') n = n.globstar ??= node();

@@ -1,5 +1,6 @@
 /** @module The policy file format: a zod schema (the source of truth) and the JSON Schema published from it. */
 import { z } from 'zod';
+import { displaySegments, HIDDEN_CLASS } from '../../shared/visible-text';
 
 /** `recovery` lets a rule accept a recovery code; leave it out for rules that must be phishing-resistant. */
 export const FACTORS = ['webauthn', 'totp', 'recovery'] as const;
@@ -9,17 +10,63 @@ const METHOD = /^[A-Z][A-Z-]*$/;
 const DURATION = /^([1-9]\d*)(s|m|h)$/;
 const HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
+/**
+ * Every character a path pattern may contain. Stepgate's only wildcards are `*` and `**`; glob
+ * syntax it does not implement (`?`, `[0-9]`, `{a,b}`) would match literally and leave the route
+ * it was meant for unprotected, so it is refused. So are what a canonical path never holds as
+ * written (`#`, `;`, `\`, `%`: patterns are written decoded), whitespace, and every character a
+ * person cannot see (controls such as NUL, zero-width, bidi and other invisible characters, as
+ * shared/visible-text.ts marks them). Published as the JSON Schema `pattern` (ECMA-262, `u` flag).
+ */
+export const PATH_PATTERN_CHARS = new RegExp(`^[^?\\[\\]{}#;\\\\%\\s${HIDDEN_CLASS}]*$`, 'u');
+const GLOB_HELP = 'Stepgate patterns know only "*" (one segment) and "**" (any depth); write each path out or use "*"';
+
+/** How a hidden character is named: "invisible character U+200B ZERO WIDTH SPACE", or null for a visible one. */
+const hiddenLabel = (s: string): string | null => {
+  const seg = displaySegments(s).find((x) => x.hidden);
+  return seg?.hidden ? seg.label : null;
+};
+const hiddenMessage = (label: string, what: 'path' | 'host') =>
+  `contains ${label}, which a pattern may not contain: it would match only a ${what} with that same hidden character`;
+
+/** Why a path pattern fails PATH_PATTERN_CHARS: the first thing in it Stepgate does not implement, named. */
+export function pathCharProblem(p: string): string {
+  const chars = [...p];
+  const i = chars.findIndex((ch) => !PATH_PATTERN_CHARS.test(ch));
+  const ch = chars[i];
+  if (ch === undefined) return 'contains a character Stepgate patterns do not support';
+  if ('[{?]}'.includes(ch)) {
+    const construct = /^(\[[^\]/]*\]|\{[^}/]*\})/u.exec(chars.slice(i).join(''))?.[0] ?? ch;
+    return `"${construct}" is not supported — ${GLOB_HELP}`;
+  }
+  if ('#;\\%'.includes(ch)) return `may not contain "${ch}" (write paths decoded, without "#", ";", "\\" or "%")`;
+  const hidden = hiddenLabel(ch);
+  if (hidden) return hiddenMessage(hidden, 'path');
+  return `may not contain whitespace (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`;
+}
+
+/** Why a host pattern fails HOST, naming unsupported glob syntax or a hidden character. */
+function hostProblem(h: string): string {
+  const hidden = hiddenLabel(h);
+  if (hidden) return hiddenMessage(hidden, 'host');
+  const glob = /\[[^\]]*\]?|\{[^}]*\}?|[?\]}]/u.exec(h)?.[0] ?? (h.replace(/^\*\./, '').includes('*') ? '*' : undefined);
+  if (glob) return `"${glob}" is not supported — host patterns know only "*." at the start (any subdomain); list each host instead`;
+  return 'must be a lower-case host name, optionally starting with "*."';
+}
+
 /** A path pattern: `/literal/*` (one segment), `/**` (any number), `/files/*.pdf` (glob inside a segment). */
 const PathPattern = z
   .string()
   .refine((p) => p.startsWith('/'), { message: 'must start with "/"' })
-  .refine((p) => !/[?#;\\%\s]/.test(p), { message: 'may not contain "?", "#", ";", "\\", "%" or whitespace (write paths decoded)' })
+  .regex(PATH_PATTERN_CHARS, { error: (iss) => pathCharProblem(String(iss.input)) })
   .refine((p) => !p.slice(1).replace(/\/$/, '').split('/').some((s) => s === '' || s === '.' || s === '..'), {
     message: 'may not contain empty, "." or ".." segments',
   })
   .refine((p) => !p.split('/').some((s) => s.includes('**') && s !== '**'), {
     message: '"**" must be a whole segment',
   });
+
+const HostPattern = z.string().regex(HOST, { error: (iss) => hostProblem(String(iss.input)) });
 
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
 
@@ -33,7 +80,7 @@ export const RuleSchema = z.strictObject({
       .optional()
       .describe('Methods this rule covers; all methods when absent. HEAD is matched as GET.'),
     path: oneOrMany(PathPattern).describe('Path pattern(s), matched against the canonical decoded path.'),
-    host: oneOrMany(z.string().regex(HOST, 'must be a lower-case host name, optionally starting with "*."'))
+    host: oneOrMany(HostPattern)
       .optional()
       .describe('Host name(s); any host when absent.'),
   }),
@@ -52,7 +99,7 @@ export const PolicySchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(1),
   hosts: z
-    .array(z.string().regex(HOST, 'must be a lower-case host name, optionally starting with "*."'))
+    .array(HostPattern)
     .min(1)
     .optional()
     .describe('Hosts this gateway serves. Requests for any other host are refused (421). Recommended when rules name hosts.'),

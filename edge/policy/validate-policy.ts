@@ -1,5 +1,6 @@
 /** @module validatePolicy: check a policy document and report every problem by file, rule id and field. */
 import type { core } from 'zod';
+import { showHiddenCharacters } from '../../shared/visible-text';
 import { PolicySchema, type Policy } from './schema';
 
 /** One problem in a policy file. */
@@ -23,9 +24,10 @@ export const formatProblem = (p: PolicyProblem): string =>
   `${p.file}: ${p.rule ? `rule ${p.rule}: ` : ''}${p.field || '(document)'}: ${p.message}`;
 
 const describe = (issue: core.$ZodIssue, input: unknown): string => {
-  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${showHiddenCharacters(k)}"`).join(', ')}`;
   const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
-  const shown = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 80);
+  // Hidden characters (zero-width, bidi) are shown escaped, so the message reads as what the file holds.
+  const shown = got === undefined ? 'nothing' : showHiddenCharacters(JSON.stringify(got)?.slice(0, 80) ?? '');
   return `${issue.message} (got ${shown})`;
 };
 

@@ -136,7 +136,8 @@ async function filterDetails(f: AuditFilter): Promise<Record<string, string | nu
 }
 
 export function registerAuditRoutes(app: Hono, rt: Runtime): void {
-  app.get('/.well-known/stepgate/audit-jwks.json', async () => json(await checkpointJwks(rt.keys), 200, { 'cache-control': 'public, max-age=300' }));
+  // Live and retired (verify-only) keys: every export ever taken verifies against this set.
+  app.get('/.well-known/stepgate/audit-jwks.json', async () => json(await checkpointJwks(rt.keys, { retired: true }), 200, { 'cache-control': 'public, max-age=300' }));
 
   app.get('/.stepgate/api/admin/audit/events', async (c) => {
     const req = c.req.raw;

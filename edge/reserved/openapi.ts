@@ -22,7 +22,7 @@ export const openapi = {
     },
     '/.well-known/stepgate/jwks.json': {
       get: {
-        summary: 'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded to the origin',
+        summary: 'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded to the origin; those of retired key ids carry `retired_at` (verify-only)',
         responses: { '200': { description: 'JWK Set' } },
       },
     },
@@ -153,7 +153,7 @@ export const openapi = {
       },
     },
     '/.well-known/stepgate/audit-jwks.json': {
-      get: { summary: 'Public keys (Ed25519 JWKS) that verify signed audit checkpoints, one per key id', responses: { '200': { description: 'JWKS' } } },
+      get: { summary: 'Public keys (Ed25519 JWKS) that verify signed audit checkpoints, one per key id, retired key ids included (verify-only, with `retired_at`)', responses: { '200': { description: 'JWKS' } } },
     },
     '/.stepgate/api/admin/audit/events': {
       get: {

@@ -11,6 +11,7 @@ import { auditRequest, createAuditLog, hashRef } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
 import type { AuditInput } from '../audit/events';
 import { canonicalJson } from '../audit/canonical-json';
+import { describeProblems, isProduction, productionProblems, type ProductionSettings } from '../config/production-checks';
 import { parseKeyring } from '../crypto/keyring';
 import { signAssertion } from '../grants/assertion';
 import { presentedGrant } from '../grants/grant-cookie';
@@ -96,6 +97,11 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       if (!db) throw new Error(`binding ${dbBinding} (D1) is missing`);
       const auditNs = env[auditBinding] as DurableObjectNamespace<AuditSequencer> | undefined;
       if (!auditNs) throw new Error(`binding ${auditBinding} (AuditSequencer Durable Object) is missing`);
+      // Library mode too: a production Worker never runs with development-only settings.
+      if (isProduction(env)) {
+        const problems = productionProblems({ ...(env as ProductionSettings), IDENTITY: options.identity });
+        if (problems.length) throw new Error(describeProblems(env, problems));
+      }
       const keys = parseKeyring(env.STEPGATE_KEYS);
       const tenant = String(env.TENANT ?? 'default');
       const list = (v: unknown) =>
@@ -198,7 +204,10 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       }
       const ctx: StepgateContext = { canonical, match, identity: null, body, request: req, identitySource: identityConfig.source };
       c.set('stepgate', ctx);
-      if (!match) return next();
+      if (!match) {
+        handOver(c.req, ctx);
+        return next();
+      }
 
       const rule = match.rule;
       const where = { app: canonical.hostname, request: await auditRequest(req, canonical), rule: rule.id };
@@ -214,6 +223,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       const ec = executionContextOf(c);
       /** Forward, then record what the origin answered (after the response: the action already happened). */
       const forwardAudited = async () => {
+        handOver(c.req, ctx);
         await next();
         const status = c.res.status;
         runtime.audit.later(ec, {
@@ -351,6 +361,15 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
     }
   };
 };
+
+/**
+ * Library mode: the app's own handlers run after `next()`. When Stepgate has read the body, the
+ * request's stream is spent, so they get a request carrying exactly the bytes that were read
+ * (`c.req.json()` and the like keep working). The gateway's forward() reads `ctx` and is unaffected.
+ */
+function handOver(req: { raw: Request }, ctx: StepgateContext): void {
+  if (ctx.body !== null && ctx.request === req.raw && req.raw.bodyUsed) req.raw = new Request(req.raw, { body: ctx.body });
+}
 
 /** Record a challenge's issue, or withdraw the challenge and rethrow (503): no unrecorded challenge stays answerable. */
 async function recordOrWithdraw(gate: DurableObjectStub<UserGate>, id: string, event: AuditInput, rt: Runtime): Promise<void> {

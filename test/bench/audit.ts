@@ -8,11 +8,14 @@
 import { bundleWorker, startGateway } from '../support/miniflare-gateway';
 
 const list = (v: string | undefined, dflt: number[]) => (v ? v.split(',').map(Number) : dflt);
-const APPENDS = Number(process.env.BENCH_AUDIT_APPENDS ?? 2000);
-const CONCURRENCY = list(process.env.BENCH_AUDIT_CONCURRENCY, [1, 16, 64]);
-const EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 100_000);
-const RUNS = Number(process.env.BENCH_AUDIT_RUNS ?? 20);
-const SEED_BATCH = Number(process.env.BENCH_AUDIT_SEED_BATCH ?? 100);
+/** The environment knobs; `quick` (`npm run bench -- --quick`) shrinks the defaults to seconds of work. */
+const settings = (quick: boolean) => ({
+  APPENDS: Number(process.env.BENCH_AUDIT_APPENDS ?? (quick ? 200 : 2000)),
+  CONCURRENCY: list(process.env.BENCH_AUDIT_CONCURRENCY, quick ? [1, 16] : [1, 16, 64]),
+  EVENTS: Number(process.env.BENCH_AUDIT_EVENTS ?? (quick ? 2000 : 100_000)),
+  RUNS: Number(process.env.BENCH_AUDIT_RUNS ?? (quick ? 3 : 20)),
+  SEED_BATCH: Number(process.env.BENCH_AUDIT_SEED_BATCH ?? 100),
+});
 const SEED_CHUNK = 5000;
 const VERIFY_PAGE = 5000;
 
@@ -41,7 +44,8 @@ interface AppendResult {
 const f1 = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const f2 = (x: number) => x.toFixed(2);
 
-export async function auditBench(): Promise<void> {
+export async function auditBench(quick = false): Promise<void> {
+  const { APPENDS, CONCURRENCY, EVENTS, RUNS, SEED_BATCH } = settings(quick);
   const script = await bundleWorker('test/bench/audit-worker.ts');
   // The gateway's own start-up path: wrangler.toml's bindings, D1 migrations applied; no origin is used.
   const worker = await startGateway({ originUrl: 'http://127.0.0.1:9', jwtSecret: 'bench-only-identity-secret-0123456789abcdef', scriptPath: script });

@@ -6,23 +6,43 @@
  * filtered listing and chain verification over a seeded 100,000-event tenant.
  *
  * `npm run bench -- --audit-only` (or BENCH_AUDIT_ONLY=1) runs only the audit part;
- * `--no-audit` (or BENCH_AUDIT=0) only the proxy part.
+ * `--no-audit` (or BENCH_AUDIT=0) only the proxy part; `--quick` (or BENCH_QUICK=1) tiny settings
+ * that only show that everything runs (.ci/run); `--rounds N`, `--seconds N` override BENCH_ROUNDS, BENCH_SECONDS.
+ *
+ * Nothing it starts outlives it (edge/dev/process-group.ts): the origin and the load generator run
+ * in process groups that are stopped on success, failure and Ctrl-C, and Miniflare stops workerd.
+ * BENCH_FAIL_AFTER_START=1 makes it fail once everything runs (test/node/bench-cleanup.test.ts).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
-import { bundleWorker, ROOT, startGateway } from '../support/miniflare-gateway';
+import { spawnGroup, stopGroup, stoppingFor } from '../../edge/dev/process-group';
+import { bundleWorker, startGateway } from '../support/miniflare-gateway';
 import { auditBench } from './audit';
 
-const AUDIT_ONLY = process.argv.includes('--audit-only') || process.env.BENCH_AUDIT_ONLY === '1';
-const SKIP_AUDIT = process.argv.includes('--no-audit') || process.env.BENCH_AUDIT === '0';
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'audit-only': { type: 'boolean', default: false },
+    'no-audit': { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+  },
+});
+const QUICK = args.quick || process.env.BENCH_QUICK === '1';
+const AUDIT_ONLY = args['audit-only'] || process.env.BENCH_AUDIT_ONLY === '1';
+const SKIP_AUDIT = args['no-audit'] || process.env.BENCH_AUDIT === '0';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(args.rounds ?? process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 4));
+const SECONDS = Number(args.seconds ?? process.env.BENCH_SECONDS ?? (QUICK ? 1 : 5));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+for (const [name, v] of Object.entries({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS })) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`bench: ${name} must be a whole number ≥ 1, not ${v}`);
+}
 const SECRET = 'bench-only-identity-secret-0123456789abcdef';
 
 interface Sample {
@@ -43,19 +63,50 @@ if (canPin) await run('taskset', ['-p', '-c', '0', String(process.pid)]);
 const pinned = (cmd: string, args: string[]): [string, string[]] => (canPin ? ['taskset', ['-c', '1', cmd, ...args]] : [cmd, args]);
 
 // A small, fast origin in its own process, so the measurement is the Workers' cost, not the app's.
+// It also exits when its stdin closes, i.e. when the bench is gone, even after a SIGKILL.
 const ORIGIN_JS = `
 const body = JSON.stringify([{ id: 1, name: 'Apollo' }, { id: 2, name: 'Borealis' }]);
 const s = require('node:http').createServer((_q, r) => {
   r.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   r.end(body);
 });
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+process.stdin.on('end', () => process.exit(0)).resume();`;
+
+/** What proxyBench has started, stopped at its end, or by the top level's `finally` on a failure. */
+const disposers = new Set<() => Promise<unknown>>();
+const disposeAll = async () => {
+  const all = [...disposers];
+  disposers.clear();
+  await Promise.allSettled(all.map((d) => d()));
+};
+
+/** Run a command to completion in its own process group (stopped with the bench); its stdout. */
+async function runGroup(cmd: string, cmdArgs: string[]): Promise<string> {
+  const child = spawnGroup(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('close', resolve));
+    // wrk --version exits 1; callers that care look at the output.
+    if (code !== 0 && !stdout) throw new Error(`${cmd} ${cmdArgs.join(' ')} exited with ${code}: ${stderr.trim().slice(-500)}`);
+    return stdout;
+  } finally {
+    await stopGroup(child, 0);
+  }
+}
 
 /** The proxy-overhead bench: Stepgate vs a bare pass-through Worker (the original `npm run bench`). */
 async function proxyBench(): Promise<void> {
   const [ocmd, oargs] = pinned(process.execPath, ['-e', ORIGIN_JS]);
-  const origin = spawn(ocmd, oargs, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const originPort = await new Promise<string>((resolve) => origin.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const origin = spawnGroup(ocmd, oargs, { stdio: ['pipe', 'pipe', 'inherit'] });
+  disposers.add(() => stopGroup(origin, 2000));
+  const originPort = await new Promise<string>((resolve, reject) => {
+    origin.once('exit', (code) => reject(new Error(`the bench origin exited (${code}) before it listened`)));
+    origin.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+  });
   const originUrl = `http://127.0.0.1:${originPort}`;
 
   /** workerd processes started by this process (Miniflare spawns one per instance). */
@@ -85,24 +136,29 @@ async function proxyBench(): Promise<void> {
     bindings: { ORIGIN_URL: originUrl },
     host: '127.0.0.1',
     port: 0,
+    cf: false, // as startGateway: no download of the Request.cf object
   });
+  disposers.add(() => bare.dispose());
   const bareUrl = await bare.ready;
   const barePid = await newPid(beforeBare);
   const beforeSg = await workerdPids();
   const stepgate = await startGateway({ originUrl, jwtSecret: SECRET });
+  disposers.add(() => stepgate.dispose());
   const sgPid = await newPid(beforeSg);
+  if (process.env.BENCH_FAIL_AFTER_START === '1') throw new Error('BENCH_FAIL_AFTER_START=1: failing with the origin and both Workers running');
 
   const hasWrk = await promisify(execFile)('wrk', ['--version']).then(
     () => true,
     (e: { stdout?: string }) => /^wrk /.test(e.stdout ?? ''), // wrk --version exits 1
   );
+  const autocannon = createRequire(import.meta.url).resolve('autocannon');
 
   const ms = (v: string, unit: string) => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
 
   /** One load run from a separate process: wrk (C, light on a 2-core machine) when installed, else autocannon. */
   async function load(url: string): Promise<Sample> {
     if (hasWrk) {
-      const { stdout } = await run(...pinned('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', url]));
+      const stdout = await runGroup(...pinned('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', url]));
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
       const p = (q: string) => {
         const m = new RegExp(`\\s${q}%\\s+([\\d.]+)(us|ms|s)`).exec(stdout);
@@ -111,8 +167,7 @@ async function proxyBench(): Promise<void> {
       const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) + Number(/Socket errors: .*?(\d+)/.exec(stdout)?.[1] ?? 0);
       return { rps, cpuUs: NaN, p50: p('50'), p99: p('99'), errors };
     }
-    const [cmd, args] = pinned('npx', ['autocannon', '--json', '-c', String(CONNECTIONS), '-d', String(SECONDS), url]);
-    const { stdout } = await run(cmd, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+    const stdout = await runGroup(...pinned(process.execPath, [autocannon, '--json', '-c', String(CONNECTIONS), '-d', String(SECONDS), url]));
     const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
     return { rps: r.requests.average, cpuUs: NaN, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
   }
@@ -160,10 +215,22 @@ async function proxyBench(): Promise<void> {
   const cpuRatio = median(cpuRatios);
   console.log(`CPU efficiency ratio bare/Stepgate (median of ABBA blocks): ${cpuRatio.toFixed(3)}× — the throughput ratio workerd would reach if it were the only bottleneck`);
 
-  await bare.dispose();
-  await stepgate.dispose();
-  origin.kill();
+  await disposeAll();
 }
 
-if (!AUDIT_ONLY) await proxyBench();
-if (!SKIP_AUDIT) await auditBench();
+const started = performance.now();
+try {
+  if (QUICK) console.log('bench: --quick, tiny settings: this shows that the bench runs, its figures mean nothing');
+  if (!AUDIT_ONLY) await proxyBench();
+  if (!SKIP_AUDIT) await auditBench(QUICK);
+  console.log(`bench: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+} catch (e) {
+  // A failure, plainly; on Ctrl-C the children are already being stopped, so say nothing more.
+  if (!stoppingFor()) console.error(`bench: failed after ${((performance.now() - started) / 1000).toFixed(0)} s: ${(e as Error).stack ?? e}`);
+  process.exitCode = 1;
+} finally {
+  await disposeAll();
+}
+// Whatever still holds the event loop (a Worker that would not dispose) must not keep the bench alive;
+// the exit handler of process-group.ts stops anything left.
+if (!stoppingFor()) process.exit();

@@ -23,6 +23,27 @@ afterAll(async () => {
   await demo?.stop();
 });
 
+it('npm start says where it runs and what to do next, with no stack trace, network error or table', async () => {
+  const port = new URL(demo.gateway).port;
+  const out = demo.output();
+  expect(out).toContain(`stepgate: ready on http://localhost:${port}`);
+  expect(out).toContain(`http://localhost:${port}/login?user=alice`); // the next step
+  expect(out).toContain(`http://localhost:${port}/.stepgate/enrol`);
+  expect(out).toContain(`http://localhost:${port}/.stepgate/admin/audit`);
+  expect(out).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m); // a stack frame
+  expect(out).not.toContain('ENOTFOUND');
+  expect(out).not.toMatch(/[┌│├└]|0001_init\.sql|Migrations to be applied/); // wrangler's migration tables
+  expect(out).not.toContain('following bindings');
+
+  // The maintenance cron, run the way the start message says.
+  const cron = `curl "http://127.0.0.1:${port}/cdn-cgi/handler/scheduled"`;
+  expect(out).toContain(cron);
+  const res = await fetch(`http://127.0.0.1:${port}/cdn-cgi/handler/scheduled`);
+  expect(res.status).toBe(200);
+  await expect.poll(() => demo.output()).toContain('stepgate: maintenance');
+  expect(demo.output()).not.toContain('maintenance failed');
+});
+
 it('npm start serves the demo; a delete from the projects page is held on the approval page', async () => {
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone-sized screen
   await page.goto(`${demo.gateway}/login?user=alice`);

@@ -2,29 +2,37 @@
  * Key rotation end to end, and retention: a new primary key is deployed in the middle of a stream
  * of audit writes; background re-encryption runs while writes continue; afterwards the old key is
  * retired and everything — the chain, filters by person, checkpoints, TOTP secrets, passkey
- * nicknames, recovery codes, API tokens — still opens. Retention prunes only what verifies, behind
- * a signed checkpoint.
+ * nicknames, recovery codes, API tokens — still opens. `keys status` counts every keyed column. A
+ * retired key's public keys stay published, so an export taken before still verifies. Retention
+ * prunes only what verifies, behind a signed checkpoint.
  */
-import { env, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { enrolTotp, factorsStepUp, gw } from '../support/edge-flow';
+import type { JWK } from 'jose';
+import { fromBase64url } from '../../shared/canonical-action';
+import { enrolTotp, factorsStepUp, gw, ORIGIN } from '../support/edge-flow';
 import { verifyExported } from '../../edge/audit/audit-chain';
 import type { ChainedEvent } from '../../edge/audit/events';
 import { AuditSequencer } from '../../edge/audit/audit-sequencer';
 import { listCheckpoints, listEvents, verifyTenant } from '../../edge/audit/audit-store';
-import { checkpointJwks, verifyCheckpoint } from '../../edge/audit/checkpoint';
+import { checkpointJwks, signCheckpoint, verifyCheckpoint } from '../../edge/audit/checkpoint';
 import type { AuditLog } from '../../edge/audit/audit-log';
 import type { AuditInput } from '../../edge/audit/events';
-import { keyStatus, runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenance';
+import { KEYED_COLUMNS, keyStatus, runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenance';
 import { authenticateToken, createToken } from '../../edge/admin/api-tokens';
-import { parseKeyring, type Keyring } from '../../edge/crypto/keyring';
-import { activateTotp, addWebauthnCredential, createPendingTotp, issueRecoveryCodes, totpFactors, useRecoveryCode, webauthnCredentials } from '../../edge/factors/factor-store';
+import { parseKeyring, retireKey, type Keyring, type KeyringDoc } from '../../edge/crypto/keyring';
+import { activateTotp, addWebauthnCredential, createPendingTotp, issueInvite, issueRecoveryCodes, totpFactors, useInvite, useRecoveryCode, webauthnCredentials } from '../../edge/factors/factor-store';
+import { loadGateway } from '../../edge/gateway';
+import type { Env } from '../../edge/env';
 
 const OLD = JSON.parse(env.STEPGATE_KEYS!) as { primary: string; keys: Record<string, string> };
 const NEW_KEY = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => (i * 7 + 3) & 255)));
 const ringOld = parseKeyring(env.STEPGATE_KEYS);
 const ringBoth = parseKeyring(JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }));
 const ringNew = parseKeyring(JSON.stringify({ primary: 'k2', keys: { k2: NEW_KEY } }));
+
+type ExportLine = { checkpoint?: string; seq?: number; anchor?: boolean } & Partial<ChainedEvent>;
+const header = (jws: string): unknown => JSON.parse(new TextDecoder().decode(fromBase64url(jws.split('.')[0]!)));
 
 const stub = (tenant: string) => env.AUDIT_SEQUENCER.get(env.AUDIT_SEQUENCER.idFromName(`tenant:${tenant}`));
 const ev = (i: number): AuditInput => ({
@@ -108,6 +116,56 @@ describe('key rotation', () => {
   });
 });
 
+describe('keys status', () => {
+  it('counts every keyed column per key id (sealed values, sealed owners, labels, blind indexes, signatures), so "unused" means unused', async () => {
+    const t = 'status';
+    const user = 'status-user';
+    // One of everything Stepgate stores under a key id, under the old key.
+    const totp = await createPendingTotp(env.DB, ringOld, user, Date.now(), 'first-use');
+    await activateTotp(env.DB, ringOld, user, totp.id, Date.now());
+    await issueRecoveryCodes(env.DB, ringOld, user, Date.now());
+    await addWebauthnCredential(env.DB, ringOld, user, { id: 'cred-status', publicKey: new Uint8Array([1]), counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, nickname: 'Phone' }, Date.now());
+    await createToken(env.DB, ringOld, user, { scopes: ['audit:read'], ttlDays: 1, label: 'status test', now: Date.now() });
+    const invite = await issueInvite(env.DB, ringOld, 'status-invitee', 'alice', Date.now());
+    await stub(t).append(t, [ev(1), ev(2)]);
+    await stub(t).checkpoint(t, 'periodic');
+
+    const before = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
+    expect(Object.keys(before.usage[OLD.primary]!).sort()).toEqual(KEYED_COLUMNS.map((c) => c.name).sort());
+    expect(before.retirable[OLD.primary]).toBe(false);
+    expect(before.notes[0]).toMatch(/^Not counted, because they expire by themselves: held requests \(sealed in each person's Durable Object/);
+
+    // Every value in D1 that names a key id is in a column keyStatus counts: scan every text column of every table.
+    const keyed = new Set<string>();
+    const { results: tables } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'").all<{ name: string }>();
+    for (const { name } of tables) {
+      const { results: cols } = await env.DB.prepare(`PRAGMA table_info(${name})`).all<{ name: string; type: string }>();
+      for (const col of cols.filter((c) => c.type === 'TEXT')) {
+        for (const kid of [OLD.primary, 'k2']) {
+          const hit = await env.DB
+            .prepare(`SELECT COUNT(*) AS n FROM ${name} WHERE ${col.name} = ?1 OR ${col.name} LIKE ?2 OR (${col.name} LIKE ?3 AND length(${col.name}) = ?4)`)
+            .bind(kid, `v1.${kid}.%`, `${kid}.%`, kid.length + 23)
+            .first<{ n: number }>();
+          if (hit!.n > 0) keyed.add(`${name}.${col.name}`);
+        }
+      }
+    }
+    const counted = KEYED_COLUMNS.flatMap((c) => [`${c.table}.${c.column}`, ...(c.names ? [`${c.table}.${c.names}`] : [])]);
+    expect([...keyed].sort()).toEqual([...new Set(counted)].sort());
+
+    // Re-encryption moves everything but live invitations, which are waited out.
+    await runInDurableObject(stub(t), async (_old, state) => {
+      const next = new AuditSequencer(state, { ...env, STEPGATE_KEYS: JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }) });
+      for (let round = 0; round < 4; round++) await runMaintenance(deps(t, next, ringBoth));
+    });
+    const after = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
+    expect(after.usage[OLD.primary]).toEqual({ 'enrolment_invites.user_ref': 1, 'enrolment_invites.issued_by': 1 });
+    expect(after.retirable[OLD.primary]).toBe(false);
+    expect(await useInvite(env.DB, ringOld, 'status-invitee', invite, Date.now())).toBe(true);
+    expect((await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now })).retirable).toEqual({ [OLD.primary]: true });
+  });
+});
+
 describe('retention', () => {
   const DAY = 86_400_000;
   const seed = async (t: string) => {
@@ -162,5 +220,122 @@ describe('an export after retention', () => {
     const events = lines.filter((l): l is ChainedEvent & typeof l => l.event !== undefined) as ChainedEvent[];
     expect(events[0]!.event.seq).toBe(11);
     expect(await verifyExported(events, { seq: cp.seq, hash: cp.hash })).toMatchObject({ ok: true });
+  });
+});
+
+describe('a retired key', () => {
+  const gatewayWith = (keys: KeyringDoc) => {
+    const e = { ...env, STEPGATE_KEYS: JSON.stringify(keys) } as unknown as Env;
+    const g = loadGateway(e);
+    return async (path: string) => (await g.fetch(new Request(`${ORIGIN}${path}`), e, createExecutionContext())).json();
+  };
+  /** What `stepgate audit verify --file --jwks` checks: the chain (from the retention anchor), and every checkpoint's signature and hash. */
+  const verifyExport = async (lines: ExportLine[], jwks: { keys: JWK[] }) => {
+    const events = lines.filter((l) => l.event !== undefined) as ChainedEvent[];
+    const cps = lines.filter((l) => l.checkpoint !== undefined);
+    const anchor = cps.find((c) => c.anchor);
+    const hashes = new Map(events.map((e) => [e.event.seq, e.hash]));
+    const out = [];
+    for (const c of cps) {
+      const cp = await verifyCheckpoint(c.checkpoint!, jwks);
+      if (c.anchor) hashes.set(cp.seq, cp.hash);
+      expect(hashes.get(cp.seq)).toBe(cp.hash);
+      out.push(cp);
+    }
+    const from = anchor ? out[cps.indexOf(anchor)]! : undefined;
+    expect(await verifyExported(events, from ? { seq: from.seq, hash: from.hash } : undefined)).toMatchObject({ ok: true });
+    return out;
+  };
+
+  it('keeps publishing its public keys (verify-only), so an export taken under it still verifies after rotate → re-encrypt → retire', async () => {
+    const t = 'default'; // the gateway's tenant; its keyring is OLD
+    const alice = await enrolTotp('alice', 'alice-rotation'); // an administrator may export
+    const reader = await factorsStepUp(alice);
+    await stub(t).append(t, [ev(900), ev(901)]);
+    await stub(t).checkpoint(t, 'periodic');
+    const text = await (await gw('/.stepgate/api/admin/audit/export?format=ndjson', { headers: { cookie: reader } })).text();
+    const exported = text.trim().split('\n').map((l) => JSON.parse(l) as ExportLine);
+    const signed = exported.filter((l) => l.checkpoint !== undefined);
+    expect(signed.length).toBeGreaterThanOrEqual(2); // the retention anchor and the periodic checkpoint
+    for (const c of signed) expect(header(c.checkpoint!)).toMatchObject({ kid: `sg-audit-${OLD.primary}` });
+    await verifyExport(exported, (await (await gw('/.well-known/stepgate/audit-jwks.json')).json()) as { keys: JWK[] });
+
+    // Rotate, deploy, re-encrypt: D1's checkpoints are re-signed under k2.
+    const both: KeyringDoc = { primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } };
+    await runInDurableObject(stub(t), async (_old, state) => {
+      const next = new AuditSequencer(state, { ...env, STEPGATE_KEYS: JSON.stringify(both) });
+      for (let round = 0; round < 4; round++) await runMaintenance(deps(t, next, ringBoth));
+    });
+    expect((await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now })).usage[OLD.primary]?.audit_checkpoints).toBeUndefined();
+
+    // Retire: the master key leaves the secret; its public keys stay in it, verify-only.
+    const final = await retireKey(both, OLD.primary, new Date('2026-12-01T00:00:00Z'));
+    expect(final.keys).toEqual({ k2: NEW_KEY });
+    expect(final.retired![OLD.primary]).toEqual({
+      retired_at: '2026-12-01T00:00:00.000Z',
+      'audit-checkpoint': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) },
+    });
+    expect(JSON.stringify(final)).not.toContain(OLD.keys[OLD.primary]!);
+    const ring = parseKeyring(JSON.stringify(final));
+    expect(ring.kids).toEqual(['k2']);
+    expect((await keyStatus({ db: env.DB, keys: ring, now: Date.now })).retired).toEqual({
+      [OLD.primary]: { retired_at: '2026-12-01T00:00:00.000Z', public_keys: ['audit-checkpoint'] },
+    });
+
+    // The live edge, with the final keyring, publishes live and retired keys; the earlier export verifies against them.
+    const edge = gatewayWith(final);
+    const auditJwks = (await edge('/.well-known/stepgate/audit-jwks.json')) as { keys: (JWK & { retired_at?: string })[] };
+    expect(auditJwks.keys.map((k) => [k.kid, k.retired_at ?? null])).toEqual([
+      ['sg-audit-k2', null],
+      [`sg-audit-${OLD.primary}`, '2026-12-01T00:00:00.000Z'],
+    ]);
+    expect(auditJwks.keys.every((k) => k.d === undefined)).toBe(true);
+    expect(auditJwks.keys[1]).toMatchObject((await checkpointJwks(ringOld)).keys[0]!);
+    await verifyExport(exported, auditJwks);
+    const assertionJwks = (await edge('/.well-known/stepgate/jwks.json')) as { keys: JWK[] };
+    // Assertion keys of a retired key id are not published: no assertion signed under it is still valid.
+    expect(assertionJwks.keys.map((k) => k.kid)).toEqual(['sg-k2']);
+    // The edge's own check of D1 needs no retired key: everything there was moved to k2.
+    const head = await stub(t).currentHead(t);
+    expect(await verifyTenant(env.DB, ring, t, head, 1, 5000)).toMatchObject({ ok: true, complete: true });
+
+    // Nothing signs under the retired key id.
+    const fresh = await signCheckpoint(ring, { tenant: t, seq: 1, hash: 'h', time: new Date().toISOString(), kind: 'periodic' });
+    expect(header(fresh)).toMatchObject({ kid: 'sg-audit-k2' });
+    await expect(Promise.resolve().then(() => ring.bytes('audit-checkpoint', OLD.primary))).rejects.toThrow(/unknown key id/);
+
+    // A checkpoint forged with a key the keyring never had fails, under a new key id or the retired one.
+    const real = signed.at(-1)!;
+    const payload = await verifyCheckpoint(real.checkpoint!, auditJwks);
+    const attacker = (kid: string) => parseKeyring(JSON.stringify({ primary: kid, keys: { [kid]: btoa('x'.repeat(32)) } }));
+    const forged = await signCheckpoint(attacker('k9'), { ...payload, hash: 'forged' });
+    await expect(verifyCheckpoint(forged, auditJwks)).rejects.toThrow('key sg-audit-k9 is not in the key set');
+    const impostor = await signCheckpoint(attacker(OLD.primary), payload);
+    await expect(verifyCheckpoint(impostor, auditJwks)).rejects.toThrow(/signature verification failed/);
+  });
+
+  it('is refused in the keyring with a private key, an unknown field or member, or a key id that is also live', () => {
+    const base = { primary: 'k2', keys: { k2: NEW_KEY } };
+    const pub = { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }; // 32 bytes
+    const ring = (retired: unknown) => () => parseKeyring(JSON.stringify({ ...base, retired }));
+    const secretD = 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A';
+    expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, d: secretD } } })).toThrow('STEPGATE_KEYS: retired key "k1": "audit-checkpoint" carries a private key ("d"); keep only its public key (kty, crv, x)');
+    try {
+      ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, d: secretD } } })();
+    } catch (e) {
+      expect((e as Error).message).not.toContain(secretD); // never echoed
+    }
+    expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, kid: 'x' } } })).toThrow(/member "kid"/);
+    expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'prompt-signing': pub } })).toThrow(/unknown field "prompt-signing"/);
+    expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, x: 'AAAA' } } })).toThrow(/must be an Ed25519 public key/);
+    expect(ring({ k1: { 'audit-checkpoint': pub } })).toThrow(/"retired_at" must be a date/);
+    expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z' } })).toThrow(/no public key/);
+    expect(ring({ k2: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': pub } })).toThrow(/is also in "keys"/);
+    expect(ring(['k1'])).toThrow(/"retired" must be an object/);
+    // Keyrings without the section, and with a valid one, work.
+    expect(parseKeyring(env.STEPGATE_KEYS).retired).toEqual({});
+    expect(parseKeyring(JSON.stringify({ ...base, retired: { k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': pub } } })).retired).toEqual({
+      k1: { retiredAt: '2026-12-01T00:00:00Z', publicKeys: { 'audit-checkpoint': pub } },
+    });
   });
 });

@@ -34,6 +34,20 @@ describe('stepgate policy check', () => {
     expect(r.err).toContain(`${f}: rule "x": require.factors.0:`);
   });
 
+  it('refuses glob syntax and hidden characters the matcher does not implement, naming rule and field, and exits 1', async () => {
+    const rule = (id: string, path: string) => ({ id, match: { methods: ['DELETE'], path }, require: { factors: ['totp'], bind: 'action' } });
+    const f = tmp(JSON.stringify({ version: 1, rules: [rule('ok', '/a/*'), rule('delete-project', '/api/projects/[0-9]'), rule('hidden', '/admin\u200b/**'), rule('nul', '/x\0/y')] }));
+    const r = await run('policy', 'check', f);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      `${f}: rule "delete-project": match.path: "[0-9]" is not supported — Stepgate patterns know only "*" (one segment) and "**" (any depth); write each path out or use "*"`,
+    );
+    expect(r.err).toContain(`${f}: rule "hidden": match.path: contains invisible character U+200B ZERO WIDTH SPACE`);
+    expect(r.err).toContain('(got "/admin\\u{200B}/**")');
+    expect(r.err).toContain(`${f}: rule "nul": match.path: contains control character U+0000 NULL`);
+    expect(r.err).toContain('3 problem(s)');
+  });
+
   it('warns when rules name hosts but the policy does not restrict hosts', async () => {
     const f = tmp(JSON.stringify({ version: 1, rules: [{ id: 'h', match: { host: 'app.example.com', path: '/a' }, require: { factors: ['totp'], bind: 'session' } }] }));
     expect((await run('policy', 'check', f)).out).toContain('warning: rule(s) h name a host');

@@ -9,11 +9,16 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
+import { ensureClientAssets } from './client-assets';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Bundle a Worker entry the way wrangler does (ESM, workerd conditions, cloudflare:* external). */
+/**
+ * Bundle a Worker entry the way wrangler does (ESM, workerd conditions, cloudflare:* external),
+ * after making the generated page scripts, as wrangler.toml's `[build]` does for wrangler.
+ */
 export async function bundleWorker(entry: string): Promise<string> {
+  await ensureClientAssets();
   const outdir = mkdtempSync(join(tmpdir(), 'stepgate-bundle-'));
   await build({
     entryPoints: [join(ROOT, entry)],
@@ -69,6 +74,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     },
     d1Persist: false,
     durableObjectsPersist: false,
+    cf: false, // the placeholder Request.cf, never a download from workers.cloudflare.com
   } as ConstructorParameters<typeof Miniflare>[0]);
   const url = await mf.ready;
   const db = await mf.getD1Database('DB');

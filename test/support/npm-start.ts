@@ -1,9 +1,14 @@
-/** @module Run `npm start` (edge/dev/start.ts: wrangler dev + demo app) on free ports, for end-to-end tests. */
-import { spawn, type ChildProcess } from 'node:child_process';
+/**
+ * @module Run `npm start` (edge/dev/start.ts: wrangler dev + demo app) on free ports, for end-to-end
+ * tests. It runs in its own process group, stopped by stop(), or when the test process exits or is
+ * interrupted (edge/dev/process-group.ts); start.ts in turn stops wrangler's group.
+ */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnGroup, stopGroup } from '../../edge/dev/process-group';
 import { ROOT } from './miniflare-gateway';
 
 const freePort = () =>
@@ -38,9 +43,8 @@ export async function npmStart(timeoutMs = 120_000, env: Record<string, string> 
 
 async function startOnce(timeoutMs: number, extraEnv: Record<string, string>): Promise<StartedDemo> {
   const [gp, dp, ip] = [await freePort(), await freePort(), await freePort()];
-  const child: ChildProcess = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['edge/dev/start.ts'], {
+  const child: ChildProcess = spawnGroup(join(ROOT, 'node_modules/.bin/tsx'), ['edge/dev/start.ts'], {
     cwd: ROOT,
-    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
@@ -56,23 +60,10 @@ async function startOnce(timeoutMs: number, extraEnv: Record<string, string>): P
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const stop = async () => {
-    if (child.exitCode === null) {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-      await new Promise((r) => setTimeout(r, 500));
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  };
+  // SIGTERM lets start.ts stop wrangler's own group (3 s at most) before anything gets SIGKILL.
+  const stop = () => stopGroup(child, 10_000);
   const deadline = Date.now() + timeoutMs;
-  while (!out.includes(`Ready on http://127.0.0.1:${gp}`)) {
+  while (!out.includes(`stepgate: ready on http://localhost:${gp}`)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`npm start did not become ready:\n${out.slice(-3000)}`);

@@ -1,0 +1,23 @@
+/**
+ * @module The package entry (`import … from 'stepgate'`) for library mode: Stepgate inside an
+ * existing Hono Worker. Only Worker code is reachable from here — never edge/cli, edge/dev or
+ * edge/demo — and `npm pack` bundles it to dist/lib/index.js (edge/library/build.ts).
+ * What the host Worker must add is in docs/library.md.
+ */
+import type { StepgateContext } from '../step-up/stepgate';
+
+export { stepgate, type StepgateContext, type StepgateOptions } from '../step-up/stepgate';
+export { forward, type ForwardOptions } from '../proxy/forward';
+export { stepgateScheduled, type StepgateScheduledOptions } from '../scheduled';
+export { UserGate } from '../user-gate/user-gate';
+export { AuditSequencer } from '../audit/audit-sequencer';
+export { PolicyError, type PolicyProblem } from '../policy/validate-policy';
+export type { Policy } from '../policy/schema';
+export type { IdentityConfig } from '../identity/identity-config';
+export type { Identity } from '../identity/identity-source';
+export type { RuleMatch } from '../policy/compile-policy';
+export type { CanonicalRequest } from '../policy/canonical-request';
+export type { MaintenanceReport } from '../audit/maintenance';
+
+/** The Hono variables `stepgate()` sets: `new Hono<{ Bindings: Env; Variables: StepgateVariables }>()`, then `c.var.stepgate`. */
+export type StepgateVariables = { stepgate: StepgateContext };

@@ -1,0 +1,159 @@
+/**
+ * `stepgate keys status` must count every value Stepgate stores under a key id, or "old key unused"
+ * would not mean unused. Every call that makes such a value — `seal(`, `sealOwner(`, `blindIndex(`,
+ * `signCheckpoint(` — is listed here with the column it writes, and every column must be one that
+ * `keyStatus` counts (KEYED_COLUMNS). A new call site, or a new keyed-looking column in a migration,
+ * fails this test until it is counted (and re-encrypted) or said why not.
+ * (test/edge/key-rotation.test.ts also scans a live D1 for values that name a key id.)
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KEYED_COLUMNS } from '../../edge/audit/maintenance';
+import { ROOT } from '../support/miniflare-gateway';
+
+/** Written nowhere Stepgate keeps: why such a call site is not counted. */
+const NOT_STORED = {
+  held: 'not stored in D1: a held request lives sealed in the person’s Durable Object for at most 10 minutes (keys status says so)',
+  userHandle: 'not stored: the WebAuthn user handle, kept by the authenticator and never looked up',
+  lookup: 'not stored: computed to compare with stored indexes',
+  sealOwner: 'the body of sealOwner: its callers below name the column',
+};
+const OWNERS = ['totp_factors.sub_sealed', 'webauthn_credentials.sub_sealed', 'recovery_codes.sub_sealed'];
+
+/**
+ * Each call site (file, then the call with whitespace collapsed) → what each of its occurrences
+ * writes: KEYED_COLUMNS names, or a NOT_STORED reason.
+ */
+const CALL_SITES: Record<string, (string[] | string)[]> = {
+  "edge/admin/api-tokens.ts: blindIndex(ring, 'user', sub)": [['api_tokens.user_ref']],
+  "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', sub, subAad(id))": [['api_tokens.sub_sealed']],
+  "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', o.label, labelAad(id))": [['api_tokens.label']],
+  "edge/factors/factor-store.ts: blindIndex(ring, 'user', sub)": [
+    ['totp_factors.user_ref'], // createPendingTotp
+    ['recovery_codes.user_ref'], // issueRecoveryCodes
+    ['webauthn_credentials.user_ref'], // addWebauthnCredential
+    ['enrolment_invites.user_ref'], // issueInvite
+  ],
+  "edge/factors/factor-store.ts: blindIndex(ring, 'user', issuedBy)": [['enrolment_invites.issued_by']],
+  "edge/factors/factor-store.ts: seal(ring, 'totp-secret', secret, totpAad(id, userRef))": [['totp_factors.secret']],
+  "edge/factors/factor-store.ts: seal(ring, 'factor-metadata', sub, ownerAad(table, id))": [NOT_STORED.sealOwner],
+  "edge/factors/factor-store.ts: sealOwner(ring, 'totp_factors', id, sub)": [['totp_factors.sub_sealed']],
+  "edge/factors/factor-store.ts: sealOwner(ring, 'recovery_codes', await recoveryHashV2(c), sub)": [['recovery_codes.sub_sealed']],
+  "edge/factors/factor-store.ts: sealOwner(ring, 'webauthn_credentials', c.id, sub)": [['webauthn_credentials.sub_sealed']],
+  "edge/factors/factor-store.ts: seal(ring, 'factor-metadata', c.nickname, credentialAad(c.id, userRef))": [['webauthn_credentials.nickname']],
+  "edge/factors/webauthn/webauthn.ts: blindIndex(rt.keys, 'user', me.sub)": [NOT_STORED.userHandle],
+  "edge/step-up/held-request.ts: seal(ring, 'held-request', JSON.stringify(wire), `held|${challenge}`)": [NOT_STORED.held],
+  "edge/audit/audit-chain.ts: blindIndex(ring, domain, value, kid)": [NOT_STORED.lookup],
+  "edge/crypto/blind-index.ts: blindIndex(ring, domain, value, kid)": [NOT_STORED.lookup], // blindIndexes
+  "edge/audit/audit-sequencer.ts: seal(ring, 'audit-encryption', JSON.stringify(event), eventAad(tenant, seq))": [['audit_events']],
+  "edge/audit/audit-sequencer.ts: blindIndex(ring, 'user', event.actor)": [['audit_events.actor_ref']],
+  "edge/audit/audit-sequencer.ts: blindIndex(ring, 'ip', event.request.ip)": [['audit_events.ip_ref']],
+  // Re-encryption (maintenance.ts) writes the same columns again under the primary key.
+  "edge/audit/maintenance.ts: seal(keys, 'audit-encryption', JSON.stringify(e), eventAad(r.tenant, r.seq))": [['audit_events']],
+  "edge/audit/maintenance.ts: blindIndex(keys, 'user', e.actor)": [['audit_events.actor_ref']],
+  "edge/audit/maintenance.ts: blindIndex(keys, 'ip', e.request.ip)": [['audit_events.ip_ref']],
+  "edge/audit/maintenance.ts: signCheckpoint(keys, payload)": [['audit_checkpoints']],
+  "edge/audit/maintenance.ts: blindIndex(keys, 'user', sub)": [
+    ['totp_factors.user_ref', 'webauthn_credentials.user_ref', 'recovery_codes.user_ref'], // rekeyOwned
+    ['api_tokens.user_ref'], // rekeyTokens
+  ],
+  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, ownerAad(table, id))": [OWNERS],
+  "edge/audit/maintenance.ts: seal(keys, purpose, value, aad(id, ref))": [['totp_factors.secret', 'webauthn_credentials.nickname']],
+  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, `api-token|${t.id}`)": [['api_tokens.sub_sealed']],
+  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', label, `api-token-label|${t.id}`)": [['api_tokens.label']],
+  "edge/audit/maintenance.ts: signCheckpoint(keys, { tenant, seq: last.seq, hash: last.hash, time: new Date(now).toISOString(), kind: 'retention' })": [['audit_checkpoints']],
+  "edge/audit/audit-sequencer.ts: signCheckpoint(ring, { tenant: this.tenant!, seq: head.seq, hash: head.hash, time: new Date(now).toISOString(), kind })": [['audit_checkpoints']],
+};
+
+const CALLEES = ['seal', 'sealOwner', 'blindIndex', 'signCheckpoint'];
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'generated' || e.name === 'client' ? [] : tsFiles(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** The text of a call starting at `open` (the index of its "("), up to the matching ")", strings and templates skipped. */
+function callText(src: string, open: number): string {
+  let depth = 0;
+  let quote: string | null = null;
+  for (let i = open; i < src.length; i++) {
+    const c = src[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return src.slice(open, i + 1);
+  }
+  throw new Error('unbalanced call');
+}
+
+/** Every call of CALLEES in edge/ (not their definitions), as `file: name(args)`, one entry per occurrence. */
+function callSites(): string[] {
+  const out: string[] = [];
+  for (const file of tsFiles(join(ROOT, 'edge'))) {
+    const rel = relative(ROOT, file).replaceAll('\\', '/');
+    // Comments out (they mention these calls in prose); a `//` inside a URL string is kept.
+    const src = readFileSync(file, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
+    for (const m of src.matchAll(new RegExp(`(?<![\\w.$])(${CALLEES.join('|')})\\(`, 'g'))) {
+      const before = src.slice(Math.max(0, m.index - 16), m.index);
+      if (/(function|const|export)\s*$/.test(before) || /function\s+$/.test(before)) continue; // a definition
+      const text = `${m[1]}${callText(src, m.index + m[1]!.length)}`.replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/,? \)/g, ')');
+      out.push(`${rel}: ${text}`);
+    }
+  }
+  return out;
+}
+
+describe('keys status counts every keyed value', () => {
+  const found = callSites();
+
+  it('every seal( / sealOwner( / blindIndex( / signCheckpoint( call site is known, with the column it writes', () => {
+    const counts = new Map<string, number>();
+    for (const f of found) counts.set(f, (counts.get(f) ?? 0) + 1);
+    const problems: string[] = [];
+    for (const [site, n] of counts) {
+      const known = CALL_SITES[site];
+      if (!known) problems.push(`new: ${site} — count its column in KEYED_COLUMNS (edge/audit/maintenance.ts), re-encrypt it, and list it in CALL_SITES`);
+      else if (known.length !== n) problems.push(`${site}: ${n} call(s), CALL_SITES lists ${known.length}`);
+    }
+    for (const site of Object.keys(CALL_SITES)) if (!counts.has(site)) problems.push(`gone: ${site} (remove it from CALL_SITES)`);
+    expect(problems).toEqual([]);
+  });
+
+  it('every column a call site writes is counted by keyStatus, and keyStatus counts nothing no call writes', () => {
+    const names = new Set(KEYED_COLUMNS.map((c) => c.name));
+    const written = new Set(Object.values(CALL_SITES).flatMap((occ) => occ.flatMap((w) => (typeof w === 'string' ? [] : w))));
+    expect([...written].filter((n) => !names.has(n))).toEqual([]);
+    expect([...names].filter((n) => !written.has(n))).toEqual([]);
+    expect(new Set(Object.values(NOT_STORED))).toEqual(new Set(Object.values(CALL_SITES).flatMap((occ) => occ.filter((w): w is string => typeof w === 'string'))));
+  });
+
+  it('every counted column exists in the migrations, and every keyed-looking column there is counted', () => {
+    const sql = readdirSync(join(ROOT, 'edge/migrations'))
+      .filter((f) => f.endsWith('.sql'))
+      .map((f) => readFileSync(join(ROOT, 'edge/migrations', f), 'utf8').replace(/--.*$/gm, ''))
+      .join('\n');
+    const columns = new Set<string>();
+    for (const m of sql.matchAll(/CREATE TABLE IF NOT EXISTS (\w+) \(([^;]*)\)[^;]*;/g)) {
+      for (const line of m[2]!.split(',')) {
+        const col = /^\s*(\w+)\s+(TEXT|INTEGER|BLOB|REAL)\b/.exec(line);
+        if (col) columns.add(`${m[1]}.${col[1]}`);
+      }
+    }
+    for (const m of sql.matchAll(/ALTER TABLE (\w+) ADD COLUMN (\w+)/g)) columns.add(`${m[1]}.${m[2]}`);
+    const counted = new Set(KEYED_COLUMNS.flatMap((c) => [`${c.table}.${c.column}`, ...(c.names ? [`${c.table}.${c.names}`] : [])]));
+    expect([...counted].filter((c) => !columns.has(c))).toEqual([]);
+    // Sealed values, blind indexes (`*_ref`, `issued_by`) and key ids, by their names.
+    const keyedLooking = [...columns].filter((c) => /\.(\w+_sealed|sealed|\w+_ref|issued_by|kid|label)$/.test(c));
+    expect(keyedLooking.filter((c) => !counted.has(c))).toEqual([]);
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * @module The generated module with the browser scripts of Stepgate's pages
+ * (edge/pages/generated/client-assets.ts, never committed), for bundles made outside wrangler:
+ * esbuild in the node tests and the bench, and the Workers Vitest pool. wrangler makes it itself
+ * (wrangler.toml's `[build]`). Built when missing or older than its sources, into a private
+ * output directory, so parallel test files may call this at once: the module is renamed into place.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const OUTPUT = join(ROOT, 'edge/pages/generated/client-assets.ts');
+const SOURCES = ['edge/pages/client', 'shared', 'edge/pages/vite.config.ts'];
+
+const newest = (path: string): number => {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((f) => newest(join(path, f))));
+};
+
+let building: Promise<void> | null = null;
+
+/** Make sure the generated module exists and is not older than its sources. */
+export function ensureClientAssets(): Promise<void> {
+  return (building ??= (async () => {
+    if (existsSync(OUTPUT) && statSync(OUTPUT).mtimeMs >= Math.max(...SOURCES.map((s) => newest(join(ROOT, s))))) return;
+    const { build } = await import('vite');
+    const outDir = mkdtempSync(join(tmpdir(), 'stepgate-pages-'));
+    try {
+      await build({ configFile: join(ROOT, 'edge/pages/vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  })());
+}
