@@ -2,7 +2,9 @@
  * @module The edge's handle on the audit log: `record` resolves only once the events are durable
  * (and throws a 503 StepgateError otherwise, so the caller fails closed); `later` writes an event
  * after the response, for facts that come after the decision (the origin's status) and for
- * anonymous denials, which the sequencer folds per client (docs/audit.md, "Anonymous denials").
+ * anonymous denials, which the sequencer folds per client (docs/audit.md, "Anonymous denials");
+ * `recordRefusal` accounts for a signed-in person's repeated refusals, folded the same way,
+ * before the answer (docs/audit.md, "Repeated refusals of a signed-in person").
  */
 import { ErrorCode } from '../../shared/errors';
 import { base64url } from '../../shared/canonical-action';
@@ -21,9 +23,10 @@ export interface AuditLog {
    */
   record(...events: AuditInput[]): Promise<void>;
   /**
-   * Write events after the response (`waitUntil`); a failure is logged, never shown. Anonymous
-   * `request.denied` events are folded per client by the sequencer: the first of a client's window
-   * is written in full, the rest are counted into a `request.denied_summary`.
+   * Write events after the response (`waitUntil`); a failure is logged, never shown. Folded
+   * denials (anonymous `request.denied`, and a person's repeated refusals: `isFoldedDenial`) are
+   * folded per client by the sequencer: the first of a client's window is written in full, the
+   * rest are counted into a `request.denied_summary`.
    */
   later(ctx: { waitUntil(p: Promise<unknown>): void } | undefined, ...events: AuditInput[]): void;
 }
@@ -66,6 +69,20 @@ export function createAuditLog(o: AuditLogOptions): AuditLog {
       if (ctx) ctx.waitUntil(p);
     },
   };
+}
+
+/**
+ * Record a signed-in person's refusal that forwards nothing (`request.denied` with a reason in
+ * `FOLDED_PERSON_REASONS`), before the answer: it goes the way of `later` (the sequencer folds such
+ * denials per person, reason and rule: the first of a window in full, the rest counted into a
+ * `request.denied_summary`), but is awaited, so it is accounted for when the refusal is sent (the
+ * first in D1, a later one counted in the sequencer's storage). A failure is logged, never shown:
+ * the refusal stands, and a first that D1 refused is counted as folded.
+ */
+export async function recordRefusal(audit: AuditLog, ...events: AuditInput[]): Promise<void> {
+  let written: Promise<unknown> = Promise.resolve();
+  audit.later({ waitUntil: (p) => void (written = p) }, ...events);
+  await written;
 }
 
 /**

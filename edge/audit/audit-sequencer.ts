@@ -5,12 +5,14 @@
  * fail does not forward. Appends that arrive while a write is in flight are committed together
  * in the next D1 batch (group commit), which is what keeps throughput up under load.
  *
- * Anonymous denials (no, invalid or ambiguous identity) forward nothing and cost an attacker
- * nothing, so they are folded rather than stored one by one: per window, the first of each client
- * (IP, reason, rule) is written in full and the rest are counted, in a bounded table in this
- * object's own SQLite storage; clients past the table share one "other clients" bucket. The alarm
- * writes the counts as `request.denied_summary` events when the window closes, and retries until
- * they are durable (docs/audit.md, "Anonymous denials").
+ * Denials that forward nothing are folded rather than stored one by one: anonymous ones (no,
+ * invalid or ambiguous identity; free to send) per network (IPv4 /24, IPv6 /64), reason and rule,
+ * and a signed-in person's refusals by rate, cap or missing approval per person, reason and rule.
+ * Per window, the first of each is written in full and the rest are counted, in a bounded table in
+ * this object's own SQLite storage; past the table, each kind has one overflow bucket, which still
+ * writes the first denial of each reason and rule in full. The alarm writes the counts as
+ * `request.denied_summary` events when the window closes, and retries until they are durable
+ * (docs/audit.md, "Anonymous denials" and "Repeated refusals of a signed-in person").
  */
 import { DurableObject } from 'cloudflare:workers';
 import { base64url } from '../../shared/canonical-action';
@@ -27,23 +29,95 @@ export const CHECKPOINT_EVERY = 1000;
 /** At most this many events per D1 batch; more wait for the next. */
 const MAX_BATCH = 100;
 
-/** Anonymous denials are folded per window of this length. */
+/** Folded denials (anonymous ones, a person's repeated refusals) are counted per window of this length. */
 export const DENIAL_WINDOW_MS = 60_000;
-/** Clients (IP, reason, rule) with an entry of their own per window; later ones go to "other clients". */
+/**
+ * Clients with an entry of their own per window, for each kind: anonymous (network, reason, rule)
+ * and person (actor, reason, rule). Later ones go to that kind's overflow bucket.
+ */
 export const DENIAL_CLIENTS = 32;
-/** Reason and rule pairs the "other clients" bucket counts apart; past them, all under "* *". */
+/** Reason and rule pairs an overflow summary lists apart; past them, all under "* *". */
 export const DENIAL_OTHER_PAIRS = 16;
-/** Distinct other clients counted per window; counting stops there. */
+/** Distinct networks (or people) of an overflow bucket counted per window; counting stops there. */
 export const DENIAL_OTHER_CLIENTS_COUNTED = 1000;
+/** Networks (or people) of an overflow bucket named in its summary: the first ones of the window. */
+export const DENIAL_OTHER_SAMPLE = 16;
+/**
+ * A signed-in person's refusals that are folded: by rate or cap (429s) and a held request continued
+ * without approval. They forward nothing and can be repeated at will; `denied-by-user`, a person's
+ * explicit answer, stays an event of its own.
+ */
+export const FOLDED_PERSON_REASONS: ReadonlySet<string> = new Set(['challenge-rate-limit', 'prompt-rate-limit', 'hold-limit', 'not-approved']);
 
-/** An event the sequencer folds (`appendLater`): a denial without a person. */
-export const isFoldedDenial = (e: AuditInput): boolean => e.type === 'request.denied' && e.actor === null;
+/** An event the sequencer folds (`appendLater`): a denial without a person, or one of a person's repeated refusals. */
+export const isFoldedDenial = (e: AuditInput): boolean => e.type === 'request.denied' && (e.actor === null || FOLDED_PERSON_REASONS.has(e.reason ?? ''));
+
+/**
+ * The network an address belongs to, for folding anonymous denials: IPv4 /24
+ * (`198.51.100.0/24`) and IPv6 /64 (`2001:db8:a77a:c4::/64`; an IPv4-mapped address as IPv4), so
+ * one network takes one entry however many addresses it has. Anything else stands for itself.
+ */
+export function networkOf(ip: string | null): string | null {
+  if (ip === null || ip === '') return null;
+  const v4 = ipv4Octets(ip);
+  if (v4) return `${v4[0]}.${v4[1]}.${v4[2]}.0/24`;
+  const v6 = ipv6Groups(ip);
+  if (!v6) return ip;
+  if (v6.slice(0, 5).every((g) => g === 0) && v6[5] === 0xffff) return `${v6[6]! >> 8}.${v6[6]! & 255}.${v6[7]! >> 8}.0/24`;
+  return `${v6
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+function ipv4Octets(s: string): number[] | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  const o = m ? m.slice(1).map(Number) : null;
+  return o && o.every((x) => x <= 255) ? o : null;
+}
+
+/** The eight 16-bit groups of an IPv6 address (`::` expanded, an IPv4 tail as two groups), or null. */
+function ipv6Groups(s: string): number[] | null {
+  if (!s.includes(':')) return null;
+  let head = s;
+  let tail: number[] = [];
+  const dotted = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(s);
+  if (dotted) {
+    const o = ipv4Octets(dotted[2]!);
+    if (!o) return null;
+    tail = [(o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!];
+    head = dotted[1]!.endsWith('::') ? dotted[1]! : dotted[1]!.slice(0, -1);
+  }
+  const halves = head.split('::');
+  if (halves.length > 2) return null;
+  const groups = (x: string) => (x === '' ? [] : x.split(':'));
+  const before = groups(halves[0]!);
+  const after = halves.length === 2 ? groups(halves[1]!) : [];
+  if (![...before, ...after].every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return null;
+  const want = 8 - tail.length;
+  const n = before.length + after.length;
+  // Without `::`, every group is written; with it, `::` stands for at least one.
+  if (halves.length === 1 ? n !== want : n >= want) return null;
+  return [...before, ...Array<string>(halves.length === 2 ? want - n : 0).fill('0'), ...after].map((g) => parseInt(g, 16)).concat(tail);
+}
+
+type DenialKind = 'anonymous' | 'person';
+const DENIAL_KINDS: readonly DenialKind[] = ['anonymous', 'person'];
 
 const DENIAL_SCHEMA = [
   'CREATE TABLE IF NOT EXISTS denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)',
-  // One row per client (other = 0) or per reason/rule pair of the other clients (other = 1).
-  'CREATE TABLE IF NOT EXISTS denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, PRIMARY KEY (win, key))',
-  'CREATE TABLE IF NOT EXISTS denial_clients (win INTEGER NOT NULL, ip TEXT NOT NULL, PRIMARY KEY (win, ip))',
+  // One row per client (other = 0), or per reason and rule of a kind's overflow bucket (other = 1).
+  "CREATE TABLE IF NOT EXISTS denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, kind TEXT NOT NULL DEFAULT 'anonymous', actor TEXT, via TEXT, network TEXT, PRIMARY KEY (win, key))",
+  // The distinct networks (or people) of a kind's overflow bucket, as JSON [kind, network or actor].
+  "CREATE TABLE IF NOT EXISTS denial_clients (win INTEGER NOT NULL, ip TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'anonymous', PRIMARY KEY (win, ip))",
+];
+/** Columns added since the first version of the tables, which an object may still hold with an open window. */
+const DENIAL_COLUMNS: readonly (readonly [table: string, column: string, declaration: string])[] = [
+  ['denial_counts', 'kind', "TEXT NOT NULL DEFAULT 'anonymous'"],
+  ['denial_counts', 'actor', 'TEXT'],
+  ['denial_counts', 'via', 'TEXT'],
+  ['denial_counts', 'network', 'TEXT'],
+  ['denial_clients', 'kind', "TEXT NOT NULL DEFAULT 'anonymous'"],
 ];
 
 type DenialWindow = {
@@ -55,13 +129,28 @@ type DenialWindow = {
 
 type DenialCount = {
   other: number;
+  kind: DenialKind;
   reason: string | null;
   rule: string | null;
   app: string | null;
   request: string | null;
+  actor: string | null;
+  via: string | null;
+  network: string | null;
   denied: number;
   recorded: number;
 };
+
+/** The network or person of a `denial_clients` row (JSON [kind, who]; a bare IP from the first version of the table). */
+function whoOf(stored: string): string {
+  try {
+    const v: unknown = JSON.parse(stored);
+    if (Array.isArray(v)) return typeof v[1] === 'string' ? v[1] : '-';
+  } catch {
+    // A bare IP.
+  }
+  return stored === '' ? '-' : stored;
+}
 
 interface SequencerEnv {
   DB: D1Database;
@@ -108,10 +197,11 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
   }
 
   /**
-   * Append events written after the response, which nothing waits on. Anonymous denials among them
-   * are folded per client (the first of a window in full, the rest counted into the window's
+   * Append events that need not be durable before the answer: those written after the response,
+   * and refusals that forward nothing. Folded denials among them (`isFoldedDenial`) are folded per
+   * client (the first of a window in full, the rest counted into the window's
    * `request.denied_summary`); the others are appended as `append` does. Resolves once what is
-   * written in full is durable.
+   * written in full is durable, and what is counted is in this object's storage.
    */
   async appendLater(tenant: string, inputs: AuditInput[]): Promise<void> {
     this.bind(tenant);
@@ -191,15 +281,20 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     const sql = this.ctx.storage.sql;
     if (!this.denialSchema) {
       for (const s of DENIAL_SCHEMA) sql.exec(s);
+      for (const [table, column, declaration] of DENIAL_COLUMNS) {
+        const has = sql.exec('SELECT 1 FROM pragma_table_info(?) WHERE name = ?', table, column).toArray().length > 0;
+        if (!has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
+      }
       this.denialSchema = true;
     }
     return sql;
   }
 
   /**
-   * Count an anonymous denial in the open window (opening one if needed). The first of a client
-   * (IP, reason, rule) in the window is appended in full; past `DENIAL_CLIENTS` clients, it goes
-   * to the "other clients" bucket. Everything up to the append is synchronous, so the object's
+   * Count a folded denial in the open window (opening one if needed). A client is the network,
+   * reason and rule of an anonymous denial, or the actor, reason and rule of a person's. Its first
+   * denial in the window is appended in full; past `DENIAL_CLIENTS` clients of its kind, it goes
+   * to that kind's overflow bucket. Everything up to the append is synchronous, so the object's
    * order of arrival is the order in the chain.
    */
   private fold(tenant: string, raw: AuditInput): Promise<unknown> {
@@ -219,87 +314,113 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       win = { id, tenant, starts_at: now, ends_at: now + DENIAL_WINDOW_MS };
       alarms.push(win.ends_at);
     }
-    const ip = input.request?.ip ?? null;
+    const kind: DenialKind = input.actor === null ? 'anonymous' : 'person';
+    const network = kind === 'anonymous' ? networkOf(input.request?.ip ?? null) : null;
+    const who = kind === 'anonymous' ? network : input.actor;
     const reason = input.reason ?? null;
     const rule = input.rule ?? null;
-    const key = JSON.stringify([ip, reason, rule]);
-    let write: Promise<unknown> = Promise.resolve();
+    let key = JSON.stringify([kind, who, reason, rule]);
+    let full = false;
     const counted = sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win.id, key).toArray().length > 0;
     if (!counted) {
-      const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_counts WHERE win = ? AND other = 0', win.id).one().n;
+      const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_counts WHERE win = ? AND other = 0 AND kind = ?', win.id, kind).one().n;
       if (clients < DENIAL_CLIENTS) {
         sql.exec(
-          'INSERT INTO denial_counts (win, key, other, reason, rule, app, request, denied, recorded) VALUES (?, ?, 0, ?, ?, ?, ?, 1, 1)',
+          'INSERT INTO denial_counts (win, key, other, kind, reason, rule, app, request, actor, via, network, denied, recorded) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)',
           win.id,
           key,
+          kind,
           reason,
           rule,
           input.app ?? null,
           input.request ? JSON.stringify(input.request) : null,
+          input.actor,
+          input.via ?? null,
+          network,
         );
-        const id = win.id;
-        write = this.append(tenant, [input]).catch((err: unknown) => {
-          // Not recorded after all: the summary counts it as folded instead.
-          sql.exec('UPDATE denial_counts SET recorded = 0 WHERE win = ? AND key = ?', id, key);
-          throw err;
-        });
+        full = true;
       } else {
-        this.foldOther(win.id, ip, reason, rule);
+        key = JSON.stringify(['other', kind, reason, rule]);
+        full = this.foldOther(win.id, kind, who, key, reason, rule);
       }
+    }
+    let write: Promise<unknown> = Promise.resolve();
+    if (full) {
+      const [id, written] = [win.id, key];
+      write = this.append(tenant, [input]).catch((err: unknown) => {
+        // Not recorded after all: the summary counts it as folded instead.
+        sql.exec('UPDATE denial_counts SET recorded = recorded - 1 WHERE win = ? AND key = ?', id, written);
+        throw err;
+      });
     }
     return Promise.all([write, alarms.length > 0 ? this.alarmBy(Math.min(...alarms)) : null]);
   }
 
-  /** Count a denial of a client past the table: per reason and rule (at most `DENIAL_OTHER_PAIRS`), and its IP among the distinct ones. */
-  private foldOther(win: number, ip: string | null, reason: string | null, rule: string | null): void {
+  /**
+   * Count a denial of a client past the table, under `key` (its kind, reason and rule), and its
+   * network (or person) among the distinct ones. True for the first of its reason and rule in the
+   * bucket, which is written in full: so the overflow keeps one complete denial per reason and rule
+   * (a set the policy's rules bound), whoever filled the table.
+   */
+  private foldOther(win: number, kind: DenialKind, who: string | null, key: string, reason: string | null, rule: string | null): boolean {
     const sql = this.denialSql();
     sql.exec(
-      'INSERT OR IGNORE INTO denial_clients (win, ip) SELECT ?, ? WHERE (SELECT COUNT(*) FROM denial_clients WHERE win = ?) < ?',
+      'INSERT OR IGNORE INTO denial_clients (win, ip, kind) SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM denial_clients WHERE win = ? AND kind = ?) < ?',
       win,
-      ip ?? '',
+      JSON.stringify([kind, who]),
+      kind,
       win,
+      kind,
       DENIAL_OTHER_CLIENTS_COUNTED,
     );
-    let key = JSON.stringify(['other', reason, rule]);
-    if (sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win, key).toArray().length > 0) return;
-    const pairs = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_counts WHERE win = ? AND other = 1', win).one().n;
-    if (pairs >= DENIAL_OTHER_PAIRS) [key, reason, rule] = [JSON.stringify(['other', '*', '*']), '*', '*'];
-    sql.exec(
-      'INSERT INTO denial_counts (win, key, other, reason, rule, denied, recorded) VALUES (?, ?, 1, ?, ?, 1, 0) ON CONFLICT (win, key) DO UPDATE SET denied = denied + 1',
-      win,
-      key,
-      reason,
-      rule,
-    );
+    if (sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win, key).toArray().length > 0) return false;
+    sql.exec('INSERT INTO denial_counts (win, key, other, kind, reason, rule, denied, recorded) VALUES (?, ?, 1, ?, ?, ?, 1, 1)', win, key, kind, reason, rule);
+    return true;
   }
 
-  /** The summary events of a closed window: one per client with folded denials, and one for the other clients. */
+  /**
+   * The summary events of a closed window: one per client with folded denials, and one per kind
+   * for its overflow bucket when that has any.
+   */
   private denialSummaries(w: DenialWindow): AuditInput[] {
     const sql = this.denialSql();
-    const rows = sql.exec<DenialCount>('SELECT other, reason, rule, app, request, denied, recorded FROM denial_counts WHERE win = ? ORDER BY rowid', w.id).toArray();
+    const rows = sql
+      .exec<DenialCount>('SELECT other, kind, reason, rule, app, request, actor, via, network, denied, recorded FROM denial_counts WHERE win = ? ORDER BY rowid', w.id)
+      .toArray();
     const window = { window_start: new Date(w.starts_at).toISOString(), window_end: new Date(w.ends_at).toISOString() };
-    const base = { type: 'request.denied_summary', outcome: 'denied', actor: null, via: 'anonymous' } as const;
+    const base = { type: 'request.denied_summary', outcome: 'denied' } as const;
     const out: AuditInput[] = [];
     for (const r of rows) {
       if (r.other === 1 || r.denied <= r.recorded) continue;
       out.push({
         ...base,
+        actor: r.actor,
+        via: (r.via as AuditInput['via']) ?? (r.actor === null ? 'anonymous' : 'session'),
         app: r.app,
         ...(r.request ? { request: JSON.parse(r.request) as AuditRequest } : {}),
         ...(r.rule !== null ? { rule: r.rule } : {}),
         ...(r.reason !== null ? { reason: r.reason } : {}),
-        details: { ...window, denied: r.denied, recorded: r.recorded, folded: r.denied - r.recorded },
+        details: { ...window, ...(r.network !== null ? { network: r.network } : {}), denied: r.denied, recorded: r.recorded, folded: r.denied - r.recorded },
       });
     }
-    const others = rows.filter((r) => r.other === 1);
-    if (others.length > 0) {
+    for (const kind of DENIAL_KINDS) {
+      const others = rows.filter((r) => r.other === 1 && r.kind === kind);
       const denied = others.reduce((n, r) => n + r.denied, 0);
-      const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_clients WHERE win = ?', w.id).one().n;
-      out.push({
-        ...base,
-        app: null,
-        details: { ...window, other_clients: true, clients, denied, recorded: 0, folded: denied, counts: others.map((r) => `${r.reason ?? '-'} ${r.rule ?? '-'} ${r.denied}`) },
-      });
+      const recorded = others.reduce((n, r) => n + r.recorded, 0);
+      if (denied <= recorded) continue;
+      const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_clients WHERE win = ? AND kind = ?', w.id, kind).one().n;
+      const sample = sql
+        .exec<{ ip: string }>('SELECT ip FROM denial_clients WHERE win = ? AND kind = ? ORDER BY rowid LIMIT ?', w.id, kind, DENIAL_OTHER_SAMPLE)
+        .toArray()
+        .map((r) => whoOf(r.ip));
+      const rest = others.slice(DENIAL_OTHER_PAIRS).reduce((n, r) => n + r.denied, 0);
+      const counts = [...others.slice(0, DENIAL_OTHER_PAIRS).map((r) => `${r.reason ?? '-'} ${r.rule ?? '-'} ${r.denied}`), ...(rest > 0 ? [`* * ${rest}`] : [])];
+      const tally = { denied, recorded, folded: denied - recorded, counts };
+      out.push(
+        kind === 'anonymous'
+          ? { ...base, actor: null, via: 'anonymous', app: null, details: { ...window, other_clients: true, clients, networks: sample, ...tally } }
+          : { ...base, actor: null, via: 'session', app: null, details: { ...window, other_people: true, people: clients, actors: sample, ...tally } },
+      );
     }
     return out;
   }

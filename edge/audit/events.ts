@@ -28,7 +28,7 @@ export const AUDIT_EVENTS = {
   'grant.used': { summary: 'A protected request carried a valid grant or approval and is about to be forwarded. Written before forwarding: if it cannot be written, nothing is forwarded.', ocsf: OcsfClass.Authentication, activity: 99 },
   'request.forwarded': { summary: "A protected request was forwarded; `details.status` is the origin's status (outcome failure for 5xx or unreachable).", ocsf: OcsfClass.ApiActivity, activity: 99 },
   'request.denied': { summary: 'A protected request was refused: no or invalid identity, a held action that was not approved, too many prompts (rationed), or the person denied it in the extension.', ocsf: OcsfClass.ApiActivity, activity: 99 },
-  'request.denied_summary': { summary: 'Anonymous denials (no, invalid or ambiguous identity) folded in one window: how many a client (or, past the table, all other clients) had, and how many of them were recorded in full.', ocsf: OcsfClass.ApiActivity, activity: 99 },
+  'request.denied_summary': { summary: 'Denials folded in one window (anonymous ones per network, reason and rule; a person’s repeated refusals per person, reason and rule): how many a client (or, past the table, all other clients or people) had, and how many of them were recorded in full.', ocsf: OcsfClass.ApiActivity, activity: 99 },
   'factor.enrolled': { summary: 'A factor was added (passkey or authenticator app), or recovery codes were issued.', ocsf: OcsfClass.AccountChange, activity: 10 },
   'factor.removed': { summary: 'A factor was removed.', ocsf: OcsfClass.AccountChange, activity: 11 },
   'invite.created': { summary: 'An administrator invited a person (`target`) to enrol a first factor.', ocsf: OcsfClass.AccountChange, activity: 1 },

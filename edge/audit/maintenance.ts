@@ -4,14 +4,15 @@
  *  2. key rotation: re-encrypt a batch of stored data under the primary key — audit events (and
  *     their blind indexes), checkpoint signatures, TOTP secrets, passkey nicknames, recovery-code
  *     and token owners — each row by compare-and-swap, so it is safe against concurrent writers;
- *  3. retention: verify, checkpoint, then prune events older than AUDIT_RETENTION_DAYS.
+ *  3. retention: verify, checkpoint, then prune events older than AUDIT_RETENTION_DAYS;
+ *  4. expiry: delete authenticator-app enrolments left pending past their 10 minutes.
  * Nothing becomes unreadable at any step: old rows open under the old key until they are moved,
  * and `keyStatus` says when a key id is no longer used and may be retired.
  */
 import { open, seal } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
-import { credentialAad, ownerAad, totpAad } from '../factors/factor-store';
+import { credentialAad, ownerAad, PENDING_TOTP_TTL_MS, sweepPendingTotp, totpAad } from '../factors/factor-store';
 import { openRow, eventAad, verifyRows, START, type AuditRow, type ChainPoint } from './audit-chain';
 import { checkpointJwks, signCheckpoint, verifyCheckpoint } from './checkpoint';
 import type { AuditLog } from './audit-log';
@@ -41,13 +42,17 @@ export interface MaintenanceReport {
   reencrypted: Record<string, number>;
   pruned: { through_seq: number; rows: number } | null;
   retention_refused?: string;
+  /** Rows deleted because they expired: pending authenticator-app enrolments never confirmed. */
+  expired: { totp_pending: number };
 }
 
 type Who = { actor: string | null; base?: Partial<AuditInput> };
 
 export async function runMaintenance(rt: MaintenanceDeps, who: Who = { actor: null }): Promise<MaintenanceReport> {
   const tenant = rt.audit.tenant;
-  const report: MaintenanceReport = { checkpoint: await rt.auditSequencer().checkpoint(tenant, 'periodic'), reencrypted: {}, pruned: null };
+  const report: MaintenanceReport = { checkpoint: await rt.auditSequencer().checkpoint(tenant, 'periodic'), reencrypted: {}, pruned: null, expired: { totp_pending: 0 } };
+  // Expired first, so nothing is re-encrypted that can never be used.
+  report.expired.totp_pending = await sweepPendingTotp(rt.db, rt.now() - PENDING_TOTP_TTL_MS);
   report.reencrypted = await reencryptBatch(rt);
   // Keep the planner's statistics current (D1 recommends it), so combined filters pick the
   // narrowest index. Upkeep, not a decision: a failure is logged and nothing else changes.

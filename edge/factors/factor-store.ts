@@ -17,16 +17,32 @@ const newId = (): string => base64url(crypto.getRandomValues(new Uint8Array(16))
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 export const totpAad = (id: string, userRef: string) => `totp|${id}|${userRef}`;
 
-/** Start a TOTP enrolment: a fresh 160-bit secret, stored sealed and pending until a first code confirms it. */
+/** A TOTP enrolment must be confirmed within ten minutes; maintenance deletes older pending rows. */
+export const PENDING_TOTP_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * Start a TOTP enrolment: a fresh 160-bit secret, stored sealed and pending until a first code
+ * confirms it. A person has at most one pending enrolment: a new start replaces the old one, in
+ * the same D1 batch, so however many starts race, one row is left.
+ */
 export async function createPendingTotp(db: D1Database, ring: Keyring, sub: string, now: number, begun: EnrolmentKind): Promise<TotpFactor> {
   const id = newId();
   const userRef = await blindIndex(ring, 'user', sub);
+  const refs = await blindIndexes(ring, 'user', sub);
   const secret = generateSecret({ length: 20 });
-  await db
-    .prepare('INSERT INTO totp_factors (id, user_ref, secret_sealed, status, created_at, sub_sealed, begun) VALUES (?, ?, ?, ?, ?, ?, ?)')
-    .bind(id, userRef, await seal(ring, 'totp-secret', secret, totpAad(id, userRef)), 'pending', now, await sealOwner(ring, 'totp_factors', id, sub), begun)
-    .run();
+  await db.batch([
+    db.prepare(`DELETE FROM totp_factors WHERE status = 'pending' AND user_ref IN (${placeholders(refs.length)})`).bind(...refs),
+    db
+      .prepare('INSERT INTO totp_factors (id, user_ref, secret_sealed, status, created_at, sub_sealed, begun) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .bind(id, userRef, await seal(ring, 'totp-secret', secret, totpAad(id, userRef)), 'pending', now, await sealOwner(ring, 'totp_factors', id, sub), begun),
+  ]);
   return { id, secret };
+}
+
+/** Delete every pending TOTP enrolment (of anyone) started at or before `before`: never confirmable again. How many went. */
+export async function sweepPendingTotp(db: D1Database, before: number): Promise<number> {
+  const r = await db.prepare("DELETE FROM totp_factors WHERE status = 'pending' AND created_at <= ?").bind(before).run();
+  return r.meta.changes;
 }
 
 /** The user's TOTP factors in a state, with secrets opened. Rows that fail to open are skipped (and so cannot be used). */

@@ -3,7 +3,7 @@
  * header), a Cloudflare Access assertion, or (development only) a header. Every failure is "nobody".
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { sha256b64u } from '../../shared/canonical-action';
+import { base64url, fromBase64url, sha256b64u } from '../../shared/canonical-action';
 import { IdentityConfig } from './identity-config';
 import { readSessionCookie } from './session-cookie';
 
@@ -55,6 +55,21 @@ export function readCookie(header: string | null, name: string): string | null {
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return null;
+}
+
+/** A compact JWS spelled the one way its bytes encode: three base64url segments, each re-encoding to itself. */
+function isCanonicalCompact(t: string): boolean {
+  const parts = t.split('.');
+  if (parts.length !== 3) return false;
+  for (const p of parts) {
+    if (!/^[A-Za-z0-9_-]+$/.test(p)) return false;
+    try {
+      if (base64url(fromBase64url(p)) !== p) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 const sessionId = (sub: string, handle: string): Promise<string> => sha256b64u(`stepgate-sid\0${sub}\0${handle}`);
@@ -161,6 +176,9 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
   const verifyToken = async (t: string): Promise<IdentityResult> => {
     // Why: bound work on hostile input before any crypto.
     if (t.length > 8192) return INVALID;
+    // Why: jose accepts other spellings of one token (whitespace, the unused low bits of a
+    // segment's last character); each would be another "session" to the per-session limits.
+    if (!isCanonicalCompact(t)) return INVALID;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(t, key as Uint8Array, { algorithms, issuer, audience, clockTolerance, requiredClaims: ['exp'] }));
@@ -178,13 +196,27 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     const fromHeader = places.header?.(req.headers);
     if (fromHeader === null) return fromCookie.kind === 'one' ? AMBIGUOUS : INVALID;
     const cookieToken = fromCookie.kind === 'one' && fromCookie.value !== '' ? fromCookie.value : null;
-    if (fromHeader === undefined || fromHeader === cookieToken) return cookieToken === null ? (fromHeader ? verifyToken(fromHeader) : MISSING) : verifyToken(cookieToken);
+    if (fromHeader === undefined || fromHeader === cookieToken) {
+      if (cookieToken === null) return fromHeader ? verifyToken(fromHeader) : MISSING;
+      const viaCookie = await verifyToken(cookieToken);
+      // Why: an app may accept bearer tokens that Stepgate was not told about. A bearer token
+      // that verifies as another person beside the cookie is a second identity: refused.
+      if (viaCookie.ok && !places.header && (await bearerNamesSomeoneElse(req.headers, viaCookie.identity.sub))) return AMBIGUOUS;
+      return viaCookie;
+    }
     if (cookieToken === null) return verifyToken(fromHeader);
     // A session in both the cookie and the header: the origin may use either, so both must
     // verify and name the same person.
     const [a, b] = await Promise.all([verifyToken(cookieToken), verifyToken(fromHeader)]);
     if (!a.ok || !b.ok || a.identity.sub !== b.identity.sub) return AMBIGUOUS;
     return places.preferHeader ? b : a;
+  };
+  /** Whether an `Authorization: Bearer` token (read though not configured) verifies as a person other than `sub`. */
+  const bearerNamesSomeoneElse = async (headers: Headers, sub: string): Promise<boolean> => {
+    const m = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(headers.get('authorization') ?? '');
+    if (!m) return false;
+    const other = await verifyToken(m[1]!);
+    return other.ok && other.identity.sub !== sub;
   };
   return Object.assign(identify, { ambiguity: cookieAmbiguity(places) });
 }

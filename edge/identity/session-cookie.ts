@@ -65,11 +65,56 @@ export function readSessionCookie(header: string | null, name: string): CookieRe
       if (eq < 0) return { kind: 'ambiguous', why: 'the session cookie has no value' };
       if (rawName.replace(/^ +/, '') !== name) return { kind: 'ambiguous', why: 'the session cookie is spelled in an unusual way' };
       if (found !== null) return { kind: 'ambiguous', why: 'the session cookie is present more than once' };
-      found = pair.slice(eq + 1).trim();
+      found = pair.slice(eq + 1);
+      // A value with whitespace (even around it), quotes or a backslash is cut, trimmed or unquoted
+      // differently by different parsers (SimpleCookie ends it at a space, PHP keeps a trailing
+      // one); a session token never has them.
+      if (/[\s"\\\u0085]/.test(found)) return { kind: 'ambiguous', why: 'the session cookie value is not a single token' };
     }
   }
+  // Why: parsers differ in more ways than any list of spellings covers (PHP turns a lone "[" into
+  // "_", Python strips U+0085 and ends a pair at whitespace, Node origins read raw bytes as
+  // Latin-1). So the name must not appear anywhere else where some parser could take it as the
+  // start of a cookie: exactly once when Stepgate read it, never when it did not.
+  const seen = nameMentions(header, target);
+  if (seen !== (found === null ? 0 : 1)) return { kind: 'ambiguous', why: 'the session cookie name appears in another spelling' };
   return found === null ? ABSENT : { kind: 'one', value: found };
 }
+
+/** Characters that may precede a name's start inside a longer name (RFC 9110 tchar): no boundary after them. */
+const NAME_CHAR = "a-z0-9!#$%&'*+\\^_`|~.-";
+/** Whitespace some parser trims around a name: JavaScript's, Python's (U+001C-U+001F, U+0085). */
+const AROUND = '[\\s\\u001c-\\u001f\\u0085]*';
+const mentionPatterns = new Map<string, RegExp>();
+
+/**
+ * How many places in `header` some parser could read as the start of a cookie named `target`
+ * (folded): the name after a boundary (anything but a name character: `;`, `,`, whitespace of any
+ * kind, a control or non-ASCII character, the start), then optional whitespace and `[...]`, then
+ * `=`. Checked on the URL-decoded, lower-cased header as it is, and as PHP reads names (`.`, `[`
+ * and inner spaces as `_`), counting distinct positions.
+ */
+function nameMentions(header: string, target: string): number {
+  let re = mentionPatterns.get(target);
+  if (!re) {
+    const name = target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    re = new RegExp(`(?<![${NAME_CHAR}])${name}${AROUND}(?:\\[[^\\]=;]*\\])?${AROUND}=`, 'g');
+    mentionPatterns.set(target, re);
+  }
+  const lower = percentDecodeBytes(header).toLowerCase();
+  const starts = new Set<number>();
+  // PHP's view: "." and "[" inside a name become "_", and so does a space between name characters
+  // (a leading space is stripped, so it stays a boundary).
+  const php = lower.replace(/[.[]/g, '_').replace(/(?<=[^\s;,=]) (?=[^\s;,=])/g, '_');
+  for (const variant of [lower, php]) {
+    for (const m of variant.matchAll(re)) starts.add(m.index);
+  }
+  return starts.size;
+}
+
+/** `%XX` → that byte as a character and `+` → space, as PHP decodes names; never throws. */
+const percentDecodeBytes = (s: string): string =>
+  s.includes('%') || s.includes('+') ? s.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))) : s;
 
 /**
  * Whether `header` could contain a pair whose name folds to `target`. Cheap and conservative:
@@ -77,5 +122,5 @@ export function readSessionCookie(header: string | null, name: string): CookieRe
  */
 function mayName(header: string, target: string): boolean {
   if (header.includes('%') || header.includes('+')) return true;
-  return header.toLowerCase().replace(/[ .]/g, '_').includes(target);
+  return header.toLowerCase().replace(/[ .[]/g, '_').includes(target);
 }

@@ -36,6 +36,15 @@ const UNTRUSTED = new Set([
   'client-ip',
   'x-envoy-original-path',
 ]);
+/**
+ * Prefixes of headers through which proxies in front of an app tell it who is asking
+ * (oauth2-proxy, Azure App Service, Google IAP, AWS ALB OIDC, …): from a client they are forged.
+ * Every `X-Forwarded-*` goes too (Stepgate sets its own `-For`, `-Proto` and `-Host`).
+ */
+const UNTRUSTED_PREFIXES = ['x-forwarded-', 'x-auth-request-', 'x-amzn-oidc-', 'x-ms-client-principal', 'x-goog-authenticated-', 'x-goog-iap-'];
+/** Single identity headers of that kind (Apache/nginx REMOTE_USER conventions and others). */
+const IDENTITY_HEADERS = new Set(['remote-user', 'x-remote-user', 'x-remote-group', 'x-remote-email', 'x-webauth-user', 'x-authenticated-user', 'x-authenticated-userid', 'x-user', 'x-email']);
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1); `upgrade` is kept so WebSockets pass through. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'proxy-authorization', 'proxy-authenticate']);
 
@@ -54,6 +63,7 @@ export function originHeaders(incoming: Headers, proto: string, host: string, cl
     // Names with '_' are dropped, as nginx does by default: CGI-style servers (Rack on Puma,
     // IIS) read `X-HTTP-Method_Override` or `X_Forwarded_Host` as the dashed header.
     if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-') || name.includes('_')) out.delete(name);
+    else if (IDENTITY_HEADERS.has(name) || UNTRUSTED_PREFIXES.some((p) => name.startsWith(p))) out.delete(name);
     // Cloudflare Access sets these itself; from a client they are forged, unless Access is the
     // identity source (then Cloudflare has replaced any client-sent value before the Worker runs).
     else if (!opts.accessHeaders && name.startsWith('cf-access-')) out.delete(name);

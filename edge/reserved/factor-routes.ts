@@ -20,6 +20,7 @@ import {
   issueRecoveryCodes,
   pendingTotpInvited,
   recoveryCodesLeft,
+  PENDING_TOTP_TTL_MS,
   INVITE_TTL_MS,
   issueInvite,
   removeFactor,
@@ -43,8 +44,6 @@ import { hashRef } from '../audit/audit-log';
 /** The reserved rule whose grant lets a person change their own factors. */
 export const FACTORS_RULE = 'stepgate-factors';
 const FACTORS_MAX_AGE = 300;
-/** A TOTP enrolment must be confirmed within ten minutes. */
-const PENDING_TTL_MS = 10 * 60 * 1000;
 
 /** A fresh step-up of this person (the grant of the reserved rule `stepgate-factors`), or a 403 thrown. */
 export async function requireFactorGrant(rt: Runtime, req: Request, me: Identity): Promise<void> {
@@ -233,7 +232,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const id = c.req.param('id');
     // Why: a pending factor planted before the first enrolment must not be switched on later without a step-up.
     const how = await requireMayCompleteEnrolment(rt, req, me, () => pendingTotpInvited(rt.db, rt.keys, me.sub, id));
-    const pending = (await totpFactors(rt.db, rt.keys, me.sub, 'pending', rt.now() - PENDING_TTL_MS)).find((f) => f.id === id);
+    const pending = (await totpFactors(rt.db, rt.keys, me.sub, 'pending', rt.now() - PENDING_TOTP_TTL_MS)).find((f) => f.id === id);
     if (!pending) return problem(ErrorCode.NotFound, 404, 'No such pending authenticator.');
     const r = await verifyTotp(pending.secret, code, Math.floor(rt.now() / 1000));
     // The confirming code is spent, so it cannot also answer a challenge.

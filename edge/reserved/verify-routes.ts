@@ -15,9 +15,9 @@ import { requireSameOriginJson } from '../http/csrf';
 import { htmlResponse, isNavigation, json, problem } from '../http/responses';
 import type { Identity } from '../identity/identity-source';
 import type { Runtime } from '../step-up/runtime';
-import { backoffMs, MAX_ATTEMPTS_PER_CHALLENGE, MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE, MAX_HELD_REQUESTS, MAX_HELD_TOTAL_BYTES } from '../user-gate/user-gate';
+import { backoffMs, MAX_ATTEMPTS_PER_CHALLENGE, MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE, MAX_HELD_BYTES_PER_SESSION, MAX_HELD_REQUESTS, MAX_HELD_REQUESTS_PER_SESSION, MAX_HELD_TOTAL_BYTES } from '../user-gate/user-gate';
 import { base64url } from '../../shared/canonical-action';
-import { auditRequest, hashRef } from '../audit/audit-log';
+import { auditRequest, hashRef, recordRefusal } from '../audit/audit-log';
 import { signPrompt } from '../grants/prompt';
 import type { Challenge, ChallengeRefusal } from '../user-gate/user-gate';
 import type { AuditInput } from '../audit/events';
@@ -284,14 +284,16 @@ export async function challengeRefused(
   event: Pick<AuditInput, 'actor' | 'via' | 'app' | 'request' | 'rule'>,
 ): Promise<Response> {
   const retryAt = new Date(r.retryAt).toISOString();
-  await rt.audit.record({ type: 'request.denied', outcome: 'denied', ...event, reason: r.reason, details: { limit: r.limit, retry_at: retryAt } });
+  await recordRefusal(rt.audit, { type: 'request.denied', outcome: 'denied', ...event, reason: r.reason, details: { limit: r.limit, ...(r.reason === 'hold-limit' ? { scope: r.scope } : {}), retry_at: retryAt } });
   const rate = r.reason === 'challenge-rate-limit';
   const code = rate ? ErrorCode.TooManyChallenges : ErrorCode.TooManyHeldRequests;
   const message = rate
     ? r.limit === 'session'
       ? `This session asked for more than ${MAX_CHALLENGES_PER_SESSION_PER_MINUTE} confirmations in the last minute.`
       : `More than ${MAX_CHALLENGES_PER_USER_PER_MINUTE} confirmations were asked for you in the last minute, across your sessions.`
-    : `You already have ${MAX_HELD_REQUESTS} actions, or ${MAX_HELD_TOTAL_BYTES / 1024 / 1024} MiB of them, waiting for your approval. Approve or cancel one of them, or wait until they expire.`;
+    : r.scope === 'session'
+      ? `This browser session already has ${MAX_HELD_REQUESTS_PER_SESSION} actions, or ${MAX_HELD_BYTES_PER_SESSION / 1024 / 1024} MiB of them, waiting for your approval. Approve or cancel one of them, or wait until they expire.`
+      : `You already have ${MAX_HELD_REQUESTS} actions, or ${MAX_HELD_TOTAL_BYTES / 1024 / 1024} MiB of them, waiting for your approval. Approve or cancel one of them, or wait until they expire.`;
   const headers = { 'retry-after': String(Math.max(1, Math.ceil((r.retryAt - rt.now()) / 1000))) };
   if (isNavigation(req)) {
     const title = rate ? 'Too many requests to confirm' : 'Too many actions waiting';

@@ -7,7 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import { actionDigest, base64url, sha256b64u, type CanonicalAction } from '../../shared/canonical-action';
 import { ErrorCode } from '../../shared/errors';
 import { errorResponse, isNavigation, problem } from '../http/responses';
-import { auditRequest, createAuditLog, hashRef } from '../audit/audit-log';
+import { auditRequest, createAuditLog, hashRef, recordRefusal } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
 import type { AuditInput } from '../audit/events';
 import { canonicalJson } from '../audit/canonical-json';
@@ -290,7 +290,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       if (prompted) {
         const ok = await gate.allowPrompt();
         if (!ok.ok) {
-          await runtime.audit.record({ type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'prompt-rate-limit' });
+          await recordRefusal(runtime.audit, { type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'prompt-rate-limit' });
           return problem(ErrorCode.TooManyPrompts, 429, `Too many approval requests in the last minute. Try again after ${new Date(ok.retryAt).toISOString()}.`, { retry_at: new Date(ok.retryAt).toISOString() }, {
             'retry-after': String(Math.max(1, Math.ceil((ok.retryAt - runtime.now()) / 1000))),
           });
@@ -298,7 +298,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       }
       if (held) {
         // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.
-        await runtime.audit.record({ type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'not-approved' });
+        await recordRefusal(runtime.audit, { type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'not-approved' });
         return problem(ErrorCode.StepUpRequired, 401, 'This action is not approved (or was already carried out). Start it again.');
       }
       // A browser navigation is kept so it can be carried out exactly as it was, after approval:
@@ -310,7 +310,9 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         isNavigation(req) && canonical.method !== 'GET' && canonical.method !== 'HEAD'
           ? await sealHeld(runtime.keys, id, url, canonical.method, req.headers, ctx.body)
           : undefined;
+      // Stored unanswerable (`live: false`): nobody can list or answer it before it is on the record.
       const opened = await gate.openChallenge({
+        live: false,
         prompt: prompted,
         sid: me.sid,
         rule: rule.id,
@@ -327,7 +329,7 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       if (!opened.ok) return await challengeRefused(runtime, req, opened, { actor: me.sub, via: 'session', ...where });
       const challenge = opened.challenge;
       const kept = opened.held;
-      // Fail closed: a challenge that is not on the record is taken back before anyone can answer it.
+      // Fail closed: a challenge becomes answerable only once it is on the record; otherwise it is taken back.
       await recordOrWithdraw(gate, challenge.id, {
         type: 'challenge.issued',
         outcome: 'info',
@@ -371,10 +373,15 @@ function handOver(req: { raw: Request }, ctx: StepgateContext): void {
   if (ctx.body !== null && ctx.request === req.raw && req.raw.bodyUsed) req.raw = new Request(req.raw, { body: ctx.body });
 }
 
-/** Record a challenge's issue, or withdraw the challenge and rethrow (503): no unrecorded challenge stays answerable. */
+/**
+ * Record a challenge's issue, then make the challenge (opened unanswerable) answerable; or, if
+ * either fails, withdraw it and rethrow (503). No challenge is ever answerable before its record,
+ * so no approval or grant can exist for one that is withdrawn.
+ */
 async function recordOrWithdraw(gate: DurableObjectStub<UserGate>, id: string, event: AuditInput, rt: Runtime): Promise<void> {
   try {
     await rt.audit.record(event);
+    await gate.confirmChallenge(id);
   } catch (err) {
     await gate.withdrawChallenge(id).catch((e: unknown) => console.error('stepgate: could not withdraw an unrecorded challenge:', e instanceof Error ? e.message : 'non-error'));
     throw err;

@@ -93,6 +93,9 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE held ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
    UPDATE held SET bytes = LENGTH(sealed);
    DELETE FROM held WHERE approved = 0 AND challenge NOT IN (SELECT id FROM challenges);`,
+  // A challenge the gateway opens is answerable only once its `challenge.issued` is on the record
+  // (`confirmChallenge`); rows from before this step were made answerable at once, and stay so.
+  `ALTER TABLE challenges ADD COLUMN live INTEGER NOT NULL DEFAULT 1;`,
 ];
 
 /** A random number 10-99 for number matching, and three choices containing it (ascending). */
@@ -116,6 +119,13 @@ export const MAX_HELD_BYTES = 1_900_000;
 export const MAX_HELD_REQUESTS = 8;
 /** Sealed bytes of all of one person's held requests together. */
 export const MAX_HELD_TOTAL_BYTES = 8 * 1024 * 1024;
+/**
+ * One session's share of the person's held requests, in count and in bytes: half, so a single
+ * session (a stolen one) can never fill the person's whole cap and leave their own browser with no
+ * challenge at all; the person's other sessions always have room for as many again.
+ */
+export const MAX_HELD_REQUESTS_PER_SESSION = 4;
+export const MAX_HELD_BYTES_PER_SESSION = 4 * 1024 * 1024;
 /** How long a held request outlives its challenge: the time to continue it once approved. */
 export const HELD_APPROVAL_WINDOW_MS = CHALLENGE_TTL_MS;
 
@@ -127,10 +137,13 @@ export const HELD_APPROVAL_WINDOW_MS = CHALLENGE_TTL_MS;
 export const MAX_CHALLENGES_PER_SESSION_PER_MINUTE = 10;
 export const MAX_CHALLENGES_PER_USER_PER_MINUTE = 30;
 
-/** Why no challenge was opened: a creation limit, or the person's held requests are at their cap. Nothing was created. */
+/**
+ * Why no challenge was opened: a creation limit, or held requests at their cap — this session's
+ * share (`scope: "session"`) or the person's (`"person"`). Nothing was created.
+ */
 export type ChallengeRefusal =
   | { ok: false; reason: 'challenge-rate-limit'; limit: 'session' | 'person'; retryAt: number }
-  | { ok: false; reason: 'hold-limit'; limit: 'count' | 'bytes'; retryAt: number };
+  | { ok: false; reason: 'hold-limit'; limit: 'count' | 'bytes'; scope: 'session' | 'person'; retryAt: number };
 
 /** Attempts one challenge allows before it is discarded. */
 export const MAX_ATTEMPTS_PER_CHALLENGE = 5;
@@ -210,14 +223,16 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   /**
    * Record a new challenge, with the sealed original request to hold for it (`held`, sealed under
    * `id`), or refuse, creating nothing: past the session's or the person's creation limit, or when
-   * the hold would pass the person's held-request caps (older holds are never dropped for it). A
-   * request too large to hold gets its challenge without the hold. Expired challenges (and their
-   * holds) are swept first; the open count is capped, the oldest dropped with its hold.
+   * the hold would pass the session's share or the person's held-request caps (older holds are
+   * never dropped for it). A request too large to hold gets its challenge without the hold.
+   * Expired challenges (and their holds) are swept first; the open count is capped, the oldest
+   * dropped with its hold. With `live: false` the challenge is stored unanswerable — no reader sees
+   * it — until `confirmChallenge` (once its `challenge.issued` is on the record).
    */
   async openChallenge(
-    input: ChallengeInput & { prompt?: boolean; id?: string; held?: string },
+    input: ChallengeInput & { prompt?: boolean; id?: string; held?: string; live?: boolean },
   ): Promise<{ ok: true; challenge: Challenge; held: boolean } | ChallengeRefusal> {
-    const { id, held, ...fields } = input;
+    const { id, held, live, ...fields } = input;
     if (id !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(id)) throw new Error('challenge id: malformed');
     const now = this.now();
     this.sweep(now);
@@ -234,13 +249,21 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     if (personFree !== null) return { ok: false, reason: 'challenge-rate-limit', limit: 'person', retryAt: personFree };
     const hold = held !== undefined && held.length <= MAX_HELD_BYTES;
     if (hold) {
-      const h = this.sql.exec<{ n: number; bytes: number }>('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM held').one();
-      if (h.n >= MAX_HELD_REQUESTS || h.bytes + held.length > MAX_HELD_TOTAL_BYTES) {
-        // A waiting hold goes when its challenge does; an approved one at the end of its window.
-        const freed = this.sql
-          .exec<{ t: number | null }>('SELECT MIN(COALESCE(c.expires_at, h.expires_at)) AS t FROM held h LEFT JOIN challenges c ON h.approved = 0 AND c.id = h.challenge')
-          .one().t;
-        return { ok: false, reason: 'hold-limit', limit: h.n >= MAX_HELD_REQUESTS ? 'count' : 'bytes', retryAt: Math.max(freed ?? now, now + 1000) };
+      // This session's share first, then the person's cap: one session never fills the person's.
+      for (const [scope, maxN, maxBytes] of [
+        ['session', MAX_HELD_REQUESTS_PER_SESSION, MAX_HELD_BYTES_PER_SESSION],
+        ['person', MAX_HELD_REQUESTS, MAX_HELD_TOTAL_BYTES],
+      ] as const) {
+        const only = scope === 'session' ? ' WHERE h.sid = ?' : '';
+        const args = scope === 'session' ? [input.sid] : [];
+        const h = this.sql.exec<{ n: number; bytes: number }>(`SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM held h${only}`, ...args).one();
+        if (h.n >= maxN || h.bytes + held.length > maxBytes) {
+          // A waiting hold goes when its challenge does; an approved one at the end of its window.
+          const freed = this.sql
+            .exec<{ t: number | null }>(`SELECT MIN(COALESCE(c.expires_at, h.expires_at)) AS t FROM held h LEFT JOIN challenges c ON h.approved = 0 AND c.id = h.challenge${only}`, ...args)
+            .one().t;
+          return { ok: false, reason: 'hold-limit', limit: h.n >= maxN ? 'count' : 'bytes', scope, retryAt: Math.max(freed ?? now, now + 1000) };
+        }
       }
     }
     const open = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM challenges').one().n;
@@ -267,13 +290,14 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       status: 'pending',
     };
     this.sql.exec(
-      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at, prompt, number, choices)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at, prompt, number, choices, live)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       challenge.id, input.sid, input.rule, input.bind, JSON.stringify(input.factors), input.maxAgeSeconds,
       input.actionDigest, JSON.stringify({ ...input.action, summary: input.bodySummary ?? null, from: input.requestedFrom ?? null }), input.matchedMethod, now, challenge.expiresAt,
       input.prompt ? 1 : 0,
       nm.number,
       JSON.stringify(nm.choices),
+      live === false ? 0 : 1,
     );
     this.sql.exec('INSERT INTO challenge_log (at, sid) VALUES (?, ?)', now, input.sid);
     if (hold) {
@@ -284,6 +308,14 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     }
     await this.scheduleSweep(challenge.expiresAt);
     return { ok: true, challenge, held: hold };
+  }
+
+  /**
+   * Make a challenge opened with `live: false` answerable, now that its issue is on the record.
+   * False if it is gone (expired, dropped over the open cap, withdrawn).
+   */
+  async confirmChallenge(id: string): Promise<boolean> {
+    return this.sql.exec('UPDATE challenges SET live = 1 WHERE id = ? AND expires_at > ? RETURNING id', id, this.now()).toArray().length === 1;
   }
 
   /** `openChallenge` without a hold, for callers with no way to show a refusal: a refusal throws. */
@@ -318,7 +350,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   async pendingChallenges(sid: string): Promise<(Challenge & { prompt: boolean; otherSession: boolean })[]> {
     return this.sql
       .exec<ChallengeRow & { prompt: number }>(
-        "SELECT * FROM challenges WHERE expires_at > ? AND (sid = ? OR bind = 'action') ORDER BY created_at DESC LIMIT 20",
+        "SELECT * FROM challenges WHERE expires_at > ? AND live = 1 AND (sid = ? OR bind = 'action') ORDER BY created_at DESC LIMIT 20",
         this.now(),
         sid,
       )
@@ -331,7 +363,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    * that waits here is carried out by its caller only on "approved".
    */
   async awaitDecision(id: string, sid: string, timeoutMs: number): Promise<Decision> {
-    const row = this.sql.exec<{ id: string }>('SELECT id FROM challenges WHERE id = ? AND sid = ? AND expires_at > ?', id, sid, this.now()).toArray()[0];
+    const row = this.sql.exec<{ id: string }>('SELECT id FROM challenges WHERE id = ? AND sid = ? AND expires_at > ? AND live = 1', id, sid, this.now()).toArray()[0];
     if (!row) return { kind: 'gone' };
     return new Promise<Decision>((resolve) => {
       const list = this.waiters.get(id) ?? [];
@@ -362,7 +394,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   async denyChallenge(id: string, sid: string): Promise<(Challenge & { otherSession: boolean; counted: boolean }) | null> {
     const now = this.now();
     const row = this.sql
-      .exec<ChallengeRow>("DELETE FROM challenges WHERE id = ? AND expires_at > ? AND (sid = ? OR bind = 'action') RETURNING *", id, now, sid)
+      .exec<ChallengeRow>("DELETE FROM challenges WHERE id = ? AND expires_at > ? AND live = 1 AND (sid = ? OR bind = 'action') RETURNING *", id, now, sid)
       .toArray()[0];
     if (!row) return null;
     this.sql.exec('DELETE FROM held WHERE challenge = ?', id);
@@ -406,12 +438,12 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   }
 
   /**
-   * A pending, unexpired challenge of this session, or null. With `otherSessions`, also a one-time
+   * A pending, unexpired, answerable (confirmed) challenge of this session, or null. With `otherSessions`, also a one-time
    * challenge of another session of this person (approved elsewhere, with number matching).
    */
   async getChallenge(id: string, sid: string, otherSessions = false): Promise<Challenge | null> {
     const row = this.sql
-      .exec<ChallengeRow>('SELECT * FROM challenges WHERE id = ? AND expires_at > ?', id, this.now())
+      .exec<ChallengeRow>('SELECT * FROM challenges WHERE id = ? AND expires_at > ? AND live = 1', id, this.now())
       .toArray()[0];
     if (!row || !(row.sid === sid || (otherSessions && row.bind === 'action'))) return null;
     return toChallenge(row);
@@ -429,7 +461,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     if (f.consecutive >= MAX_CONSECUTIVE_FAILURES) return { ok: false, reason: 'locked', retryAt: null };
     if (f.lockedUntil > now) return { ok: false, reason: 'locked', retryAt: f.lockedUntil };
     const row = this.sql
-      .exec<ChallengeRow & { attempts: number }>('SELECT * FROM challenges WHERE id = ? AND expires_at > ?', id, now)
+      .exec<ChallengeRow & { attempts: number }>('SELECT * FROM challenges WHERE id = ? AND expires_at > ? AND live = 1', id, now)
       .toArray()[0];
     // Another session's challenge: only a one-time approval, and only naming the number shown there.
     if (!row || (row.sid !== sid && row.bind !== 'action')) return { ok: false, reason: 'not-found' };
@@ -463,7 +495,7 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    */
   async completeChallenge(id: string, approverSid: string, amr: string[], number?: number): Promise<Challenge | null> {
     const now = this.now();
-    const row = this.sql.exec<ChallengeRow & { number: number }>('SELECT * FROM challenges WHERE id = ? AND expires_at > ?', id, now).toArray()[0];
+    const row = this.sql.exec<ChallengeRow & { number: number }>('SELECT * FROM challenges WHERE id = ? AND expires_at > ? AND live = 1', id, now).toArray()[0];
     if (!row) return null;
     // Approved from another session: a one-time approval naming the right number, stored for the
     // session that made the request (it is that session's identical request that then passes).

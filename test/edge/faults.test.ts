@@ -186,10 +186,8 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     expect(await originSaw('m=fault-d1-challenge')).toEqual([]);
   });
 
-  // BUG (open, reported to the lead): UserGate.createChallenge runs before challenge.issued is
-  // recorded and nothing withdraws it when that record fails, so a challenge the client was told
-  // failed (503) stays pending: the extension is offered it (with a signed prompt), and approving
-  // it yields an approval whose challenge was never on the record. Fails until the fix lands.
+  // A challenge is stored unanswerable until challenge.issued is durable, and withdrawn when that
+  // record fails, so the extension is never offered it (the race: test/edge/unconfirmed-challenge.test.ts).
   it('a challenge whose challenge.issued could not be recorded is withdrawn: not offered, not answerable', async () => {
     const p = await enrolTotp('fault-orphan');
     const path = '/api/projects/54?m=fault-orphan';
