@@ -18,5 +18,4 @@ export class StepgateError extends Error {
   }
 }
 
-export const ambiguous = (message: string): StepgateError =>
-  new StepgateError(ErrorCode.AmbiguousRequest, 400, message);
+export const ambiguous = (message: string): StepgateError => new StepgateError(ErrorCode.AmbiguousRequest, 400, message);

@@ -19,7 +19,10 @@ const POLICY_FILE = 'edge/config/policy.json';
  *   invalid, or when a production gateway (ENVIRONMENT other than "development") has development
  *   settings (edge/config/production-checks.ts)
  */
-export function createGateway(env: Env, bundledPolicy: unknown = policy): Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }> {
+export function createGateway(
+  env: Env,
+  bundledPolicy: unknown = policy,
+): Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }> {
   if (isProduction(env)) {
     const problems = productionProblems(env);
     if (problems.length) throw new Error(describeProblems(env, problems));

@@ -47,7 +47,11 @@ export async function stepgateScheduled(env: object, options: StepgateScheduledO
   const deps: MaintenanceDeps = {
     db,
     keys,
-    audit: createAuditLog({ namespace: ns, tenant, config: async () => ({ policyHash: await policyHashOf(compiled), primaryKid: keys.primary }) }),
+    audit: createAuditLog({
+      namespace: ns,
+      tenant,
+      config: async () => ({ policyHash: await policyHashOf(compiled), primaryKid: keys.primary }),
+    }),
     auditSequencer: () => ns.get(ns.idFromName(`tenant:${tenant}`)),
     auditRetentionDays: Math.max(0, Number.parseInt(String(e.AUDIT_RETENTION_DAYS ?? '0'), 10) || 0),
     now: options.now ?? Date.now,

@@ -13,9 +13,23 @@ const dist = `${root}dist/extension`;
 const webExt = `${root}node_modules/.bin/web-ext`;
 
 const zip = (sourceDir: string, filename: string) =>
-  execFileSync(webExt, ['build', '--source-dir', sourceDir, '--artifacts-dir', `${dist}/packages`, '--filename', filename, '--overwrite-dest', '--no-config-discovery'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  execFileSync(
+    webExt,
+    [
+      'build',
+      '--source-dir',
+      sourceDir,
+      '--artifacts-dir',
+      `${dist}/packages`,
+      '--filename',
+      filename,
+      '--overwrite-dest',
+      '--no-config-discovery',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
 
 mkdirSync(`${dist}/packages`, { recursive: true });
 rmSync(`${dist}/chrome-store`, { recursive: true, force: true });

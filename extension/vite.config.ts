@@ -36,7 +36,11 @@ export default defineConfig(({ mode }) => {
           options: `${here}src/options/index.html`,
           prompt: `${here}src/prompt/index.html`,
         },
-        output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js', assetFileNames: (a) => (a.names.some((n) => n.endsWith('.css')) ? 'assets/pages.css' : 'assets/[name][extname]') },
+        output: {
+          entryFileNames: '[name].js',
+          chunkFileNames: 'chunks/[name].js',
+          assetFileNames: (a) => (a.names.some((n) => n.endsWith('.css')) ? 'assets/pages.css' : 'assets/[name][extname]'),
+        },
       },
     },
   };

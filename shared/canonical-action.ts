@@ -20,8 +20,7 @@ const VERSION = 'stepgate-action-v1';
  * The bytes that are hashed for an action digest. Newline-separated; none of the fields can
  * contain a newline (canonicalization rejects control characters), so the encoding is injective.
  */
-export const serializeAction = (a: CanonicalAction): string =>
-  [VERSION, a.method, a.host, a.path, a.query, a.bodySha256].join('\n');
+export const serializeAction = (a: CanonicalAction): string => [VERSION, a.method, a.host, a.path, a.query, a.bodySha256].join('\n');
 
 /** base64url without padding, for digests and ids. */
 export const base64url = (bytes: ArrayBuffer | Uint8Array): string => {

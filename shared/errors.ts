@@ -69,5 +69,4 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** The problem type URI for a code (RFC 9457 `type`). */
-export const problemType = (code: ErrorCode): string =>
-  `urn:stepgate:problem:${code.slice(4).toLowerCase().replaceAll('_', '-')}`;
+export const problemType = (code: ErrorCode): string => `urn:stepgate:problem:${code.slice(4).toLowerCase().replaceAll('_', '-')}`;

@@ -53,7 +53,9 @@ export async function createToken(
   const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
   const expiresAt = o.now + Math.min(o.ttlDays, MAX_TOKEN_TTL_DAYS) * 86_400_000;
   await db
-    .prepare('INSERT INTO api_tokens (id, user_ref, sub_sealed, secret_hash, scopes, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    .prepare(
+      'INSERT INTO api_tokens (id, user_ref, sub_sealed, secret_hash, scopes, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    )
     .bind(
       id,
       await blindIndex(ring, 'user', sub),
@@ -65,11 +67,19 @@ export async function createToken(
       expiresAt,
     )
     .run();
-  return { token: `sgt.${id}.${secret}`, info: { id, label: o.label, scopes: o.scopes, createdAt: o.now, expiresAt, revokedAt: null, lastUsedAt: null } };
+  return {
+    token: `sgt.${id}.${secret}`,
+    info: { id, label: o.label, scopes: o.scopes, createdAt: o.now, expiresAt, revokedAt: null, lastUsedAt: null },
+  };
 }
 
 /** The person and scopes of a presented token, or null (malformed, unknown, wrong secret, expired, revoked). */
-export async function authenticateToken(db: D1Database, ring: Keyring, presented: string, now: number): Promise<{ sub: string; id: string; scopes: TokenScope[] } | null> {
+export async function authenticateToken(
+  db: D1Database,
+  ring: Keyring,
+  presented: string,
+  now: number,
+): Promise<{ sub: string; id: string; scopes: TokenScope[] } | null> {
   const m = TOKEN.exec(presented);
   if (!m) return null;
   const [, id, secret] = m as unknown as [string, string, string];

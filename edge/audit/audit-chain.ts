@@ -85,7 +85,8 @@ export async function verifyRows(ring: Keyring, rows: readonly AuditRow[], from:
   for (const r of rows) {
     const link = linkProblem(prev, r.seq);
     if (link) return { ok: false, ...link, rows: n };
-    if (!ring.kids.includes(r.kid)) return { ok: false, seq: r.seq, problem: 'unknown-key', detail: `key id ${r.kid} is not in the keyring`, rows: n };
+    if (!ring.kids.includes(r.kid))
+      return { ok: false, seq: r.seq, problem: 'unknown-key', detail: `key id ${r.kid} is not in the keyring`, rows: n };
     let e: AuditEvent;
     try {
       e = await openRow(ring, r);
@@ -94,7 +95,13 @@ export async function verifyRows(ring: Keyring, rows: readonly AuditRow[], from:
       // inserted ahead of it) or from after (rows were swapped). Otherwise it was edited.
       const moved = await openedAs(ring, r);
       if (moved !== null) {
-        return { ok: false, seq: r.seq, problem: moved < r.seq ? 'inserted' : 'reordered', detail: `the row holds the event of sequence ${moved}`, rows: n };
+        return {
+          ok: false,
+          seq: r.seq,
+          problem: moved < r.seq ? 'inserted' : 'reordered',
+          detail: `the row holds the event of sequence ${moved}`,
+          rows: n,
+        };
       }
       return { ok: false, seq: r.seq, problem: 'modified', detail: 'the sealed event does not open (edited or forged)', rows: n };
     }
@@ -103,7 +110,8 @@ export async function verifyRows(ring: Keyring, rows: readonly AuditRow[], from:
     const own = await eventHash(r.prev_hash, e);
     if (own !== r.hash) return { ok: false, seq: r.seq, problem: 'modified', detail: 'the row does not match its hash', rows: n };
     // A row whose own hash is right but links elsewhere was put there from another chain position.
-    if (r.prev_hash !== prev.hash) return { ok: false, seq: r.seq, problem: 'inserted', detail: 'the link to the previous row is broken', rows: n };
+    if (r.prev_hash !== prev.hash)
+      return { ok: false, seq: r.seq, problem: 'inserted', detail: 'the link to the previous row is broken', rows: n };
     prev = { seq: r.seq, hash: r.hash };
     n++;
   }
@@ -139,7 +147,13 @@ async function columnMismatch(ring: Keyring, r: AuditRow, e: AuditEvent, refs: M
   return null;
 }
 
-async function refMatches(ring: Keyring, domain: string, value: string | null, ref: string | null, cache: Map<string, Promise<string>>): Promise<boolean> {
+async function refMatches(
+  ring: Keyring,
+  domain: string,
+  value: string | null,
+  ref: string | null,
+  cache: Map<string, Promise<string>>,
+): Promise<boolean> {
   if (value === null || ref === null) return value === ref;
   const kid = ref.split('.')[0]!;
   if (!ring.kids.includes(kid)) return false;
@@ -160,8 +174,10 @@ export async function verifyExported(events: readonly ChainedEvent[], from: Chai
   for (const c of events) {
     const link = linkProblem(prev, c.event.seq);
     if (link) return { ok: false, ...link, rows: n };
-    if ((await eventHash(c.prev_hash, c.event)) !== c.hash) return { ok: false, seq: c.event.seq, problem: 'modified', detail: 'the event does not match its hash', rows: n };
-    if (c.prev_hash !== prev.hash) return { ok: false, seq: c.event.seq, problem: 'inserted', detail: 'the link to the previous event is broken', rows: n };
+    if ((await eventHash(c.prev_hash, c.event)) !== c.hash)
+      return { ok: false, seq: c.event.seq, problem: 'modified', detail: 'the event does not match its hash', rows: n };
+    if (c.prev_hash !== prev.hash)
+      return { ok: false, seq: c.event.seq, problem: 'inserted', detail: 'the link to the previous event is broken', rows: n };
     prev = { seq: c.event.seq, hash: c.hash };
     n++;
   }

@@ -59,13 +59,20 @@ export function createAuditLog(o: AuditLogOptions): AuditLog {
         await write(events);
       } catch (err) {
         console.error('stepgate: audit write failed:', err instanceof Error ? err.message : 'non-error');
-        throw new StepgateError(ErrorCode.AuditUnavailable, 503, 'Stepgate could not write this to the audit log, so it stopped here and forwarded nothing. Try again shortly.', {
-          cause: err,
-        });
+        throw new StepgateError(
+          ErrorCode.AuditUnavailable,
+          503,
+          'Stepgate could not write this to the audit log, so it stopped here and forwarded nothing. Try again shortly.',
+          {
+            cause: err,
+          },
+        );
       }
     },
     later(ctx, ...events) {
-      const p = write(events, true).catch((err: unknown) => console.error('stepgate: audit write failed (after the response):', err instanceof Error ? err.message : 'non-error'));
+      const p = write(events, true).catch((err: unknown) =>
+        console.error('stepgate: audit write failed (after the response):', err instanceof Error ? err.message : 'non-error'),
+      );
       if (ctx) ctx.waitUntil(p);
     },
   };

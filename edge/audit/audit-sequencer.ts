@@ -47,10 +47,16 @@ export const DENIAL_OTHER_SAMPLE = 16;
  * without approval. They forward nothing and can be repeated at will; `denied-by-user`, a person's
  * explicit answer, stays an event of its own.
  */
-export const FOLDED_PERSON_REASONS: ReadonlySet<string> = new Set(['challenge-rate-limit', 'prompt-rate-limit', 'hold-limit', 'not-approved']);
+export const FOLDED_PERSON_REASONS: ReadonlySet<string> = new Set([
+  'challenge-rate-limit',
+  'prompt-rate-limit',
+  'hold-limit',
+  'not-approved',
+]);
 
 /** An event the sequencer folds (`appendLater`): a denial without a person, or one of a person's repeated refusals. */
-export const isFoldedDenial = (e: AuditInput): boolean => e.type === 'request.denied' && (e.actor === null || FOLDED_PERSON_REASONS.has(e.reason ?? ''));
+export const isFoldedDenial = (e: AuditInput): boolean =>
+  e.type === 'request.denied' && (e.actor === null || FOLDED_PERSON_REASONS.has(e.reason ?? ''));
 
 /**
  * The network an address belongs to, for folding anonymous denials: IPv4 /24
@@ -221,14 +227,19 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     const sql = this.denialSql();
     for (;;) {
       sql.exec('UPDATE denial_windows SET closed = 1 WHERE closed = 0 AND ends_at <= ?', this.now());
-      const w = sql.exec<DenialWindow>('SELECT id, tenant, starts_at, ends_at FROM denial_windows WHERE closed = 1 ORDER BY id LIMIT 1').toArray()[0];
+      const w = sql
+        .exec<DenialWindow>('SELECT id, tenant, starts_at, ends_at FROM denial_windows WHERE closed = 1 ORDER BY id LIMIT 1')
+        .toArray()[0];
       if (!w) break;
       this.bind(w.tenant);
       const events = this.denialSummaries(w);
       try {
         if (events.length > 0) await this.append(w.tenant, events);
       } catch (err) {
-        console.error('stepgate: audit denial summary not written yet (the alarm retries):', err instanceof Error ? err.message : 'non-error');
+        console.error(
+          'stepgate: audit denial summary not written yet (the alarm retries):',
+          err instanceof Error ? err.message : 'non-error',
+        );
         throw err;
       }
       sql.exec('DELETE FROM denial_counts WHERE win = ?', w.id);
@@ -251,7 +262,9 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     // The head only ever moves once its rows are in D1, so it is durable whenever it is read.
     const head = await this.loadHead();
     if (head.seq === 0) return null;
-    const last = await this.env.DB.prepare('SELECT MAX(seq) AS seq FROM audit_checkpoints WHERE tenant = ?').bind(tenant).first<{ seq: number | null }>();
+    const last = await this.env.DB.prepare('SELECT MAX(seq) AS seq FROM audit_checkpoints WHERE tenant = ?')
+      .bind(tenant)
+      .first<{ seq: number | null }>();
     if (kind === 'periodic' && last?.seq === head.seq) return null;
     await this.env.DB.batch([await this.checkpointStatement(head, kind, Date.now())]);
     return head;
@@ -266,7 +279,13 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     const seen = (await this.ctx.storage.get<{ policy: string; kid: string }>('config')) ?? null;
     const events: AuditInput[] = [];
     if (seen?.policy !== policyHash) {
-      events.push({ type: 'policy.changed', outcome: 'info', actor: null, via: 'system', details: { from: seen?.policy ?? null, to: policyHash } });
+      events.push({
+        type: 'policy.changed',
+        outcome: 'info',
+        actor: null,
+        via: 'system',
+        details: { from: seen?.policy ?? null, to: policyHash },
+      });
     }
     if (seen && seen.kid !== primaryKid) {
       events.push({ type: 'keys.rotated', outcome: 'info', actor: null, via: 'system', details: { from: seen.kid, to: primaryKid } });
@@ -310,7 +329,14 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       win = undefined;
     }
     if (!win) {
-      const id = sql.exec<{ id: number }>('INSERT INTO denial_windows (tenant, starts_at, ends_at) VALUES (?, ?, ?) RETURNING id', tenant, now, now + DENIAL_WINDOW_MS).one().id;
+      const id = sql
+        .exec<{ id: number }>(
+          'INSERT INTO denial_windows (tenant, starts_at, ends_at) VALUES (?, ?, ?) RETURNING id',
+          tenant,
+          now,
+          now + DENIAL_WINDOW_MS,
+        )
+        .one().id;
       win = { id, tenant, starts_at: now, ends_at: now + DENIAL_WINDOW_MS };
       alarms.push(win.ends_at);
     }
@@ -321,9 +347,12 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     const rule = input.rule ?? null;
     let key = JSON.stringify([kind, who, reason, rule]);
     let full = false;
-    const counted = sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win.id, key).toArray().length > 0;
+    const counted =
+      sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win.id, key).toArray().length > 0;
     if (!counted) {
-      const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_counts WHERE win = ? AND other = 0 AND kind = ?', win.id, kind).one().n;
+      const clients = sql
+        .exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_counts WHERE win = ? AND other = 0 AND kind = ?', win.id, kind)
+        .one().n;
       if (clients < DENIAL_CLIENTS) {
         sql.exec(
           'INSERT INTO denial_counts (win, key, other, kind, reason, rule, app, request, actor, via, network, denied, recorded) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)',
@@ -373,8 +402,16 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       kind,
       DENIAL_OTHER_CLIENTS_COUNTED,
     );
-    if (sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win, key).toArray().length > 0) return false;
-    sql.exec('INSERT INTO denial_counts (win, key, other, kind, reason, rule, denied, recorded) VALUES (?, ?, 1, ?, ?, ?, 1, 1)', win, key, kind, reason, rule);
+    if (sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win, key).toArray().length > 0)
+      return false;
+    sql.exec(
+      'INSERT INTO denial_counts (win, key, other, kind, reason, rule, denied, recorded) VALUES (?, ?, 1, ?, ?, ?, 1, 1)',
+      win,
+      key,
+      kind,
+      reason,
+      rule,
+    );
     return true;
   }
 
@@ -385,7 +422,10 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
   private denialSummaries(w: DenialWindow): AuditInput[] {
     const sql = this.denialSql();
     const rows = sql
-      .exec<DenialCount>('SELECT other, kind, reason, rule, app, request, actor, via, network, denied, recorded FROM denial_counts WHERE win = ? ORDER BY rowid', w.id)
+      .exec<DenialCount>(
+        'SELECT other, kind, reason, rule, app, request, actor, via, network, denied, recorded FROM denial_counts WHERE win = ? ORDER BY rowid',
+        w.id,
+      )
       .toArray();
     const window = { window_start: new Date(w.starts_at).toISOString(), window_end: new Date(w.ends_at).toISOString() };
     const base = { type: 'request.denied_summary', outcome: 'denied' } as const;
@@ -400,7 +440,13 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
         ...(r.request ? { request: JSON.parse(r.request) as AuditRequest } : {}),
         ...(r.rule !== null ? { rule: r.rule } : {}),
         ...(r.reason !== null ? { reason: r.reason } : {}),
-        details: { ...window, ...(r.network !== null ? { network: r.network } : {}), denied: r.denied, recorded: r.recorded, folded: r.denied - r.recorded },
+        details: {
+          ...window,
+          ...(r.network !== null ? { network: r.network } : {}),
+          denied: r.denied,
+          recorded: r.recorded,
+          folded: r.denied - r.recorded,
+        },
       });
     }
     for (const kind of DENIAL_KINDS) {
@@ -410,16 +456,36 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       if (denied <= recorded) continue;
       const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_clients WHERE win = ? AND kind = ?', w.id, kind).one().n;
       const sample = sql
-        .exec<{ ip: string }>('SELECT ip FROM denial_clients WHERE win = ? AND kind = ? ORDER BY rowid LIMIT ?', w.id, kind, DENIAL_OTHER_SAMPLE)
+        .exec<{ ip: string }>(
+          'SELECT ip FROM denial_clients WHERE win = ? AND kind = ? ORDER BY rowid LIMIT ?',
+          w.id,
+          kind,
+          DENIAL_OTHER_SAMPLE,
+        )
         .toArray()
         .map((r) => whoOf(r.ip));
       const rest = others.slice(DENIAL_OTHER_PAIRS).reduce((n, r) => n + r.denied, 0);
-      const counts = [...others.slice(0, DENIAL_OTHER_PAIRS).map((r) => `${r.reason ?? '-'} ${r.rule ?? '-'} ${r.denied}`), ...(rest > 0 ? [`* * ${rest}`] : [])];
+      const counts = [
+        ...others.slice(0, DENIAL_OTHER_PAIRS).map((r) => `${r.reason ?? '-'} ${r.rule ?? '-'} ${r.denied}`),
+        ...(rest > 0 ? [`* * ${rest}`] : []),
+      ];
       const tally = { denied, recorded, folded: denied - recorded, counts };
       out.push(
         kind === 'anonymous'
-          ? { ...base, actor: null, via: 'anonymous', app: null, details: { ...window, other_clients: true, clients, networks: sample, ...tally } }
-          : { ...base, actor: null, via: 'session', app: null, details: { ...window, other_people: true, people: clients, actors: sample, ...tally } },
+          ? {
+              ...base,
+              actor: null,
+              via: 'anonymous',
+              app: null,
+              details: { ...window, other_clients: true, clients, networks: sample, ...tally },
+            }
+          : {
+              ...base,
+              actor: null,
+              via: 'session',
+              app: null,
+              details: { ...window, other_people: true, people: clients, actors: sample, ...tally },
+            },
       );
     }
     return out;
@@ -448,7 +514,11 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       .first<ChainPoint & { ts: number }>();
     const remembered = (await this.ctx.storage.get<ChainPoint & { ts?: number }>('head')) ?? null;
     const useRemembered = remembered !== null && remembered.seq > (last?.seq ?? 0);
-    const head = useRemembered ? { seq: remembered.seq, hash: remembered.hash } : last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS };
+    const head = useRemembered
+      ? { seq: remembered.seq, hash: remembered.hash }
+      : last
+        ? { seq: last.seq, hash: last.hash }
+        : { seq: 0, hash: GENESIS };
     this.headTs = Math.max(last?.ts ?? 0, remembered?.ts ?? 0);
     this.head = head;
     return head;
@@ -524,7 +594,9 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     }
     const statements = rows.map((r) =>
       db
-        .prepare('INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ip_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ip_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .bind(r.tenant, r.seq, r.ts, r.type, r.outcome, r.app, r.actor_ref, r.ip_ref, r.kid, r.sealed, r.prev_hash, r.hash),
     );
     const end: ChainPoint = { seq, hash };
@@ -546,7 +618,13 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
 
   private async checkpointStatement(head: ChainPoint, kind: CheckpointKind, now: number): Promise<D1PreparedStatement> {
     const ring = this.ring!;
-    const jws = await signCheckpoint(ring, { tenant: this.tenant!, seq: head.seq, hash: head.hash, time: new Date(now).toISOString(), kind });
+    const jws = await signCheckpoint(ring, {
+      tenant: this.tenant!,
+      seq: head.seq,
+      hash: head.hash,
+      time: new Date(now).toISOString(),
+      kind,
+    });
     return this.env.DB.prepare(
       'INSERT INTO audit_checkpoints (tenant, seq, ts, kind, kid, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, seq) DO UPDATE SET ts = excluded.ts, kind = excluded.kind, kid = excluded.kid, jws = excluded.jws',
     ).bind(this.tenant, head.seq, now, kind, ring.primary, jws);

@@ -99,7 +99,12 @@ export interface StoredCheckpoint {
   jws: string;
 }
 
-export async function listCheckpoints(db: D1Database, tenant: string, fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER): Promise<StoredCheckpoint[]> {
+export async function listCheckpoints(
+  db: D1Database,
+  tenant: string,
+  fromSeq = 0,
+  toSeq = Number.MAX_SAFE_INTEGER,
+): Promise<StoredCheckpoint[]> {
   const { results } = await db
     .prepare('SELECT seq, kind, jws FROM audit_checkpoints WHERE tenant = ? AND seq >= ? AND seq <= ? ORDER BY seq')
     .bind(tenant, fromSeq, toSeq)
@@ -116,11 +121,26 @@ export type VerifyReport =
  * start was pruned), at most `limit` rows. At the end of the chain, the last row must be the
  * sequencer's head and no checkpoint may lie beyond it: a cut-off tail is reported as deleted.
  */
-export async function verifyTenant(db: D1Database, ring: Keyring, tenant: string, head: ChainPoint, from: number, limit: number): Promise<VerifyReport> {
+export async function verifyTenant(
+  db: D1Database,
+  ring: Keyring,
+  tenant: string,
+  head: ChainPoint,
+  from: number,
+  limit: number,
+): Promise<VerifyReport> {
   const jwks = await checkpointJwks(ring);
   let start: ChainPoint = START;
   let checkpoints = 0;
-  const fail = (seq: number, problem: ChainProblem, detail: string, rows = 0): VerifyReport => ({ ok: false, from, seq, problem, detail, rows, checkpoints });
+  const fail = (seq: number, problem: ChainProblem, detail: string, rows = 0): VerifyReport => ({
+    ok: false,
+    from,
+    seq,
+    problem,
+    detail,
+    rows,
+    checkpoints,
+  });
 
   const anchorRow = await db
     .prepare("SELECT seq, jws FROM audit_checkpoints WHERE tenant = ? AND kind = 'retention' ORDER BY seq DESC LIMIT 1")
@@ -133,13 +153,17 @@ export async function verifyTenant(db: D1Database, ring: Keyring, tenant: string
     } catch (err) {
       return fail(anchorRow.seq, 'bad-checkpoint', `the retention checkpoint does not verify: ${(err as Error).message}`);
     }
-    if (anchor.tenant !== tenant || anchor.seq !== anchorRow.seq) return fail(anchorRow.seq, 'bad-checkpoint', 'the retention checkpoint is for another position');
+    if (anchor.tenant !== tenant || anchor.seq !== anchorRow.seq)
+      return fail(anchorRow.seq, 'bad-checkpoint', 'the retention checkpoint is for another position');
   }
   if (from <= 1 || (anchor && from <= anchor.seq + 1)) {
     start = anchor ? { seq: anchor.seq, hash: anchor.hash } : START;
   } else {
     // A later page: continue from the row before it (verified by the previous page of this run).
-    const prev = await db.prepare('SELECT seq, hash FROM audit_events WHERE tenant = ? AND seq = ?').bind(tenant, from - 1).first<ChainPoint>();
+    const prev = await db
+      .prepare('SELECT seq, hash FROM audit_events WHERE tenant = ? AND seq = ?')
+      .bind(tenant, from - 1)
+      .first<ChainPoint>();
     if (!prev) return fail(from - 1, 'deleted', `sequence ${from - 1} is missing`);
     start = prev;
   }
@@ -162,16 +186,20 @@ export async function verifyTenant(db: D1Database, ring: Keyring, tenant: string
     } catch (err) {
       return fail(cp.seq, 'bad-checkpoint', `checkpoint ${cp.seq} does not verify: ${(err as Error).message}`, r.rows);
     }
-    if (c.seq !== cp.seq || c.tenant !== tenant) return fail(cp.seq, 'bad-checkpoint', `checkpoint ${cp.seq} is for another position`, r.rows);
+    if (c.seq !== cp.seq || c.tenant !== tenant)
+      return fail(cp.seq, 'bad-checkpoint', `checkpoint ${cp.seq} is for another position`, r.rows);
     const h = hashes.get(c.seq);
     // A checkpoint past the last row: the rows it vouched for were cut off the end.
-    if (h === undefined) return fail(last.seq + 1, 'deleted', `checkpoint ${c.seq} vouches for rows after ${last.seq}, which are missing`, r.rows);
+    if (h === undefined)
+      return fail(last.seq + 1, 'deleted', `checkpoint ${c.seq} vouches for rows after ${last.seq}, which are missing`, r.rows);
     if (h !== c.hash) return fail(c.seq, 'modified', `checkpoint ${c.seq} names a different hash`, r.rows);
     checkpoints++;
   }
   if (complete) {
-    if (head.seq > last.seq) return fail(last.seq + 1, 'deleted', `the sequencer wrote up to ${head.seq}; rows after ${last.seq} are missing`, r.rows);
-    if (head.seq === last.seq && head.seq > 0 && head.hash !== last.hash) return fail(last.seq, 'modified', 'the last row is not the head the sequencer wrote', r.rows);
+    if (head.seq > last.seq)
+      return fail(last.seq + 1, 'deleted', `the sequencer wrote up to ${head.seq}; rows after ${last.seq} are missing`, r.rows);
+    if (head.seq === last.seq && head.seq > 0 && head.hash !== last.hash)
+      return fail(last.seq, 'modified', 'the last row is not the head the sequencer wrote', r.rows);
   }
   return {
     ok: true,

@@ -129,7 +129,12 @@ export function boundRequest(r: AuditRequest): AuditRequest {
 function boundDetails(d: AuditDetails): AuditDetails {
   const out: AuditDetails = {};
   for (const [k, v] of Object.entries(d)) {
-    out[k] = typeof v === 'string' ? truncate(v, AUDIT_LIMITS.detailString) : Array.isArray(v) ? boundList(v, AUDIT_LIMITS.detailList, AUDIT_LIMITS.detailListEntry) : v;
+    out[k] =
+      typeof v === 'string'
+        ? truncate(v, AUDIT_LIMITS.detailString)
+        : Array.isArray(v)
+          ? boundList(v, AUDIT_LIMITS.detailList, AUDIT_LIMITS.detailListEntry)
+          : v;
   }
   return out;
 }

@@ -31,7 +31,9 @@ const key = (ring: Keyring, kid: string) => signingKey(ring, 'audit-checkpoint',
 /** Sign a checkpoint with the primary key. */
 export async function signCheckpoint(ring: Keyring, cp: Checkpoint): Promise<string> {
   const { privateKey, jwk } = await key(ring, ring.primary);
-  return new CompactSign(new TextEncoder().encode(canonicalJson(cp))).setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid!, typ: CHECKPOINT_TYP }).sign(privateKey);
+  return new CompactSign(new TextEncoder().encode(canonicalJson(cp)))
+    .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid!, typ: CHECKPOINT_TYP })
+    .sign(privateKey);
 }
 
 /**
@@ -50,12 +52,17 @@ export async function checkpointJwks(ring: Keyring, opts: { retired?: boolean } 
  * @throws {Error} when the signature, key id, type or payload is not right
  */
 export async function verifyCheckpoint(jws: string, jwks: { keys: JWK[] }): Promise<Checkpoint> {
-  const header = JSON.parse(new TextDecoder().decode(fromBase64url(jws.split('.')[0] ?? ''))) as { kid?: string; alg?: string; typ?: string };
+  const header = JSON.parse(new TextDecoder().decode(fromBase64url(jws.split('.')[0] ?? ''))) as {
+    kid?: string;
+    alg?: string;
+    typ?: string;
+  };
   if (header.alg !== 'EdDSA' || header.typ !== CHECKPOINT_TYP) throw new Error('checkpoint: wrong algorithm or type');
   const jwk = jwks.keys.find((k) => k.kid === header.kid);
   if (!jwk) throw new Error(`checkpoint: key ${String(header.kid)} is not in the key set`);
   const { payload } = await compactVerify(jws, await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA'), { algorithms: ['EdDSA'] });
   const cp = JSON.parse(new TextDecoder().decode(payload)) as Checkpoint;
-  if (typeof cp.tenant !== 'string' || !Number.isSafeInteger(cp.seq) || typeof cp.hash !== 'string') throw new Error('checkpoint: malformed payload');
+  if (typeof cp.tenant !== 'string' || !Number.isSafeInteger(cp.seq) || typeof cp.hash !== 'string')
+    throw new Error('checkpoint: malformed payload');
   return cp;
 }

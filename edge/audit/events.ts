@@ -19,28 +19,106 @@ interface Kind {
 
 /** Every event type. Adding one is a catalogue change: docs/audit.md must say what it means. */
 export const AUDIT_EVENTS = {
-  'challenge.issued': { summary: 'A protected request needs a step-up; a challenge bound to the user, session, rule (and action) was issued.', ocsf: OcsfClass.Authentication, activity: 99 },
+  'challenge.issued': {
+    summary: 'A protected request needs a step-up; a challenge bound to the user, session, rule (and action) was issued.',
+    ocsf: OcsfClass.Authentication,
+    activity: 99,
+  },
   'factor.verified': { summary: 'A factor answered a challenge.', ocsf: OcsfClass.Authentication, activity: 1 },
-  'factor.failed': { summary: 'A factor did not answer a challenge; `reason` says why (invalid, replayed, no-factor, not-allowed, attempts, locked, already-answered, number-mismatch, or why a passkey was refused).', ocsf: OcsfClass.Authentication, activity: 1 },
-  'user.locked_out': { summary: 'Too many failures: the user is locked out until `details.retry_at`; at 100 consecutive failures `retry_at` is null and the lock lasts until an administrator unlocks (user.unlocked).', ocsf: OcsfClass.Authentication, activity: 1 },
-  'user.unlocked': { summary: 'An administrator (`actor`) cleared a person’s (`target`) failure count and lock; `details.consecutive_failures` is what it was.', ocsf: OcsfClass.AccountChange, activity: 2 },
-  'grant.issued': { summary: 'A verified challenge produced a grant: a session grant (`bind: session`) or a one-use approval (`bind: action`).', ocsf: OcsfClass.Authentication, activity: 99 },
-  'grant.used': { summary: 'A protected request carried a valid grant or approval and is about to be forwarded. Written before forwarding: if it cannot be written, nothing is forwarded.', ocsf: OcsfClass.Authentication, activity: 99 },
-  'request.forwarded': { summary: "A protected request was forwarded; `details.status` is the origin's status (outcome failure for 5xx or unreachable).", ocsf: OcsfClass.ApiActivity, activity: 99 },
-  'request.denied': { summary: 'A protected request was refused: no or invalid identity, a held action that was not approved, too many prompts (rationed), or the person denied it in the extension.', ocsf: OcsfClass.ApiActivity, activity: 99 },
-  'request.denied_summary': { summary: 'Denials folded in one window (anonymous ones per network, reason and rule; a person’s repeated refusals per person, reason and rule): how many a client (or, past the table, all other clients or people) had, and how many of them were recorded in full.', ocsf: OcsfClass.ApiActivity, activity: 99 },
-  'factor.enrolled': { summary: 'A factor was added (passkey or authenticator app), or recovery codes were issued.', ocsf: OcsfClass.AccountChange, activity: 10 },
+  'factor.failed': {
+    summary:
+      'A factor did not answer a challenge; `reason` says why (invalid, replayed, no-factor, not-allowed, attempts, locked, already-answered, number-mismatch, or why a passkey was refused).',
+    ocsf: OcsfClass.Authentication,
+    activity: 1,
+  },
+  'user.locked_out': {
+    summary:
+      'Too many failures: the user is locked out until `details.retry_at`; at 100 consecutive failures `retry_at` is null and the lock lasts until an administrator unlocks (user.unlocked).',
+    ocsf: OcsfClass.Authentication,
+    activity: 1,
+  },
+  'user.unlocked': {
+    summary:
+      'An administrator (`actor`) cleared a person’s (`target`) failure count and lock; `details.consecutive_failures` is what it was.',
+    ocsf: OcsfClass.AccountChange,
+    activity: 2,
+  },
+  'grant.issued': {
+    summary: 'A verified challenge produced a grant: a session grant (`bind: session`) or a one-use approval (`bind: action`).',
+    ocsf: OcsfClass.Authentication,
+    activity: 99,
+  },
+  'grant.used': {
+    summary:
+      'A protected request carried a valid grant or approval and is about to be forwarded. Written before forwarding: if it cannot be written, nothing is forwarded.',
+    ocsf: OcsfClass.Authentication,
+    activity: 99,
+  },
+  'request.forwarded': {
+    summary: "A protected request was forwarded; `details.status` is the origin's status (outcome failure for 5xx or unreachable).",
+    ocsf: OcsfClass.ApiActivity,
+    activity: 99,
+  },
+  'request.denied': {
+    summary:
+      'A protected request was refused: no or invalid identity, a held action that was not approved, too many prompts (rationed), or the person denied it in the extension.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 99,
+  },
+  'request.denied_summary': {
+    summary:
+      'Denials folded in one window (anonymous ones per network, reason and rule; a person’s repeated refusals per person, reason and rule): how many a client (or, past the table, all other clients or people) had, and how many of them were recorded in full.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 99,
+  },
+  'factor.enrolled': {
+    summary: 'A factor was added (passkey or authenticator app), or recovery codes were issued.',
+    ocsf: OcsfClass.AccountChange,
+    activity: 10,
+  },
   'factor.removed': { summary: 'A factor was removed.', ocsf: OcsfClass.AccountChange, activity: 11 },
-  'invite.created': { summary: 'An administrator invited a person (`target`) to enrol a first factor.', ocsf: OcsfClass.AccountChange, activity: 1 },
-  'token.created': { summary: 'A person created a personal API token (scopes, expiry); the token itself only as a hash.', ocsf: OcsfClass.AccountChange, activity: 99 },
+  'invite.created': {
+    summary: 'An administrator invited a person (`target`) to enrol a first factor.',
+    ocsf: OcsfClass.AccountChange,
+    activity: 1,
+  },
+  'token.created': {
+    summary: 'A person created a personal API token (scopes, expiry); the token itself only as a hash.',
+    ocsf: OcsfClass.AccountChange,
+    activity: 99,
+  },
   'token.revoked': { summary: 'A personal API token was revoked.', ocsf: OcsfClass.AccountChange, activity: 99 },
-  'audit.read': { summary: 'An administrator or auditor listed audit events (the filters used).', ocsf: OcsfClass.ApiActivity, activity: 2 },
-  'audit.exported': { summary: 'An administrator or auditor exported audit events (format, filters).', ocsf: OcsfClass.ApiActivity, activity: 2 },
+  'audit.read': {
+    summary: 'An administrator or auditor listed audit events (the filters used).',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 2,
+  },
+  'audit.exported': {
+    summary: 'An administrator or auditor exported audit events (format, filters).',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 2,
+  },
   'audit.verified': { summary: 'The chain was verified (range and result).', ocsf: OcsfClass.ApiActivity, activity: 2 },
-  'audit.pruned': { summary: 'Retention removed events up to `details.through_seq`, after a signed checkpoint of that point.', ocsf: OcsfClass.ApiActivity, activity: 4 },
-  'policy.changed': { summary: 'The edge started enforcing a policy different from the last one recorded (`details.from`, `details.to` are policy hashes).', ocsf: OcsfClass.ApiActivity, activity: 3 },
-  'keys.rotated': { summary: 'The edge started writing under a new primary key id (`details.from`, `details.to`).', ocsf: OcsfClass.ApiActivity, activity: 3 },
-  'keys.reencrypted': { summary: 'Background re-encryption moved stored data to the primary key (rows moved per table, and `to`, the primary key id).', ocsf: OcsfClass.ApiActivity, activity: 3 },
+  'audit.pruned': {
+    summary: 'Retention removed events up to `details.through_seq`, after a signed checkpoint of that point.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 4,
+  },
+  'policy.changed': {
+    summary: 'The edge started enforcing a policy different from the last one recorded (`details.from`, `details.to` are policy hashes).',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 3,
+  },
+  'keys.rotated': {
+    summary: 'The edge started writing under a new primary key id (`details.from`, `details.to`).',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 3,
+  },
+  'keys.reencrypted': {
+    summary: 'Background re-encryption moved stored data to the primary key (rows moved per table, and `to`, the primary key id).',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 3,
+  },
 } as const satisfies Record<string, Kind>;
 
 export type AuditType = keyof typeof AUDIT_EVENTS;

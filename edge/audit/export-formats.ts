@@ -100,7 +100,11 @@ export function toOcsf(c: ChainedEvent): Record<string, unknown> {
   const failed = e.outcome === 'failure' || e.outcome === 'denied';
   // type_id: 1 User, 3 System (the cron), 0 Unknown (an anonymous request).
   const person = (uid: string | null | undefined) =>
-    uid ? { uid, name: uid, type_id: 1 } : e.via === 'system' ? { uid: 'stepgate', name: 'stepgate', type_id: 3 } : { uid: 'anonymous', name: 'anonymous', type_id: 0 };
+    uid
+      ? { uid, name: uid, type_id: 1 }
+      : e.via === 'system'
+        ? { uid: 'stepgate', name: 'stepgate', type_id: 3 }
+        : { uid: 'anonymous', name: 'anonymous', type_id: 0 };
   const out: Record<string, unknown> = {
     class_uid: classUid,
     class_name: cat.class,
@@ -174,4 +178,3 @@ function apiOperation(e: AuditEvent): string {
 function dropUndefined<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
 }
-

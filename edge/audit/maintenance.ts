@@ -50,17 +50,29 @@ type Who = { actor: string | null; base?: Partial<AuditInput> };
 
 export async function runMaintenance(rt: MaintenanceDeps, who: Who = { actor: null }): Promise<MaintenanceReport> {
   const tenant = rt.audit.tenant;
-  const report: MaintenanceReport = { checkpoint: await rt.auditSequencer().checkpoint(tenant, 'periodic'), reencrypted: {}, pruned: null, expired: { totp_pending: 0 } };
+  const report: MaintenanceReport = {
+    checkpoint: await rt.auditSequencer().checkpoint(tenant, 'periodic'),
+    reencrypted: {},
+    pruned: null,
+    expired: { totp_pending: 0 },
+  };
   // Expired first, so nothing is re-encrypted that can never be used.
   report.expired.totp_pending = await sweepPendingTotp(rt.db, rt.now() - PENDING_TOTP_TTL_MS);
   report.reencrypted = await reencryptBatch(rt);
   // Keep the planner's statistics current (D1 recommends it), so combined filters pick the
   // narrowest index. Upkeep, not a decision: a failure is logged and nothing else changes.
-  await rt.db.exec('PRAGMA optimize').catch((err: unknown) => console.warn('stepgate: PRAGMA optimize failed:', err instanceof Error ? err.message : 'non-error'));
+  await rt.db
+    .exec('PRAGMA optimize')
+    .catch((err: unknown) => console.warn('stepgate: PRAGMA optimize failed:', err instanceof Error ? err.message : 'non-error'));
   const moved = Object.entries(report.reencrypted).filter(([, n]) => n > 0);
   const actor = { actor: who.actor, via: who.actor ? ('session' as const) : ('system' as const), ...who.base };
   if (moved.length) {
-    await rt.audit.record({ type: 'keys.reencrypted', outcome: 'success', ...actor, details: { ...Object.fromEntries(moved), to: rt.keys.primary } });
+    await rt.audit.record({
+      type: 'keys.reencrypted',
+      outcome: 'success',
+      ...actor,
+      details: { ...Object.fromEntries(moved), to: rt.keys.primary },
+    });
   }
   if (rt.auditRetentionDays > 0) {
     const r = await prune(rt, tenant, rt.now() - rt.auditRetentionDays * 86_400_000);
@@ -69,7 +81,12 @@ export async function runMaintenance(rt: MaintenanceDeps, who: Who = { actor: nu
       await rt.audit.record({ type: 'audit.pruned', outcome: 'failure', ...actor, reason: r });
     } else if (r) {
       report.pruned = r;
-      await rt.audit.record({ type: 'audit.pruned', outcome: 'success', ...actor, details: { through_seq: r.through_seq, rows: r.rows, retention_days: rt.auditRetentionDays } });
+      await rt.audit.record({
+        type: 'audit.pruned',
+        outcome: 'success',
+        ...actor,
+        details: { through_seq: r.through_seq, rows: r.rows, retention_days: rt.auditRetentionDays },
+      });
     }
   }
   return report;
@@ -87,7 +104,10 @@ async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, numbe
   // so "under an old key" is exactly the kid column: an index seek, not a scan of the log.
   const old = keys.kids.filter((k) => k !== p).map((k) => `'${k}'`);
   const { results: events } = old.length
-    ? await db.prepare(`SELECT * FROM audit_events WHERE kid IN (${old.join(', ')}) LIMIT ?`).bind(REKEY_BATCH).all<AuditRow>()
+    ? await db
+        .prepare(`SELECT * FROM audit_events WHERE kid IN (${old.join(', ')}) LIMIT ?`)
+        .bind(REKEY_BATCH)
+        .all<AuditRow>()
     : { results: [] as AuditRow[] };
   let n = 0;
   for (const r of events) {
@@ -111,7 +131,10 @@ async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, numbe
 
   // Checkpoints: re-signed under the primary key after their old signature verifies.
   const jwks = await checkpointJwks(keys);
-  const { results: cps } = await db.prepare(`SELECT tenant, seq, kid, jws FROM audit_checkpoints WHERE kid != ? AND kid IN (${known}) LIMIT ?`).bind(p, REKEY_BATCH).all<{ tenant: string; seq: number; kid: string; jws: string }>();
+  const { results: cps } = await db
+    .prepare(`SELECT tenant, seq, kid, jws FROM audit_checkpoints WHERE kid != ? AND kid IN (${known}) LIMIT ?`)
+    .bind(p, REKEY_BATCH)
+    .all<{ tenant: string; seq: number; kid: string; jws: string }>();
   n = 0;
   for (const c of cps) {
     const payload = await verifyCheckpoint(c.jws, jwks).catch(() => null);
@@ -149,7 +172,9 @@ async function rekeyOwned(
   const p = keys.primary;
   const sealedCond = sealedCol ? ` OR (${sealedCol} IS NOT NULL AND ${sealedCol} NOT LIKE ?1)` : '';
   const { results } = await db
-    .prepare(`SELECT * FROM ${table} WHERE sub_sealed IS NOT NULL AND ${SEALED_KID('sub_sealed')} IN (${known}) AND (user_ref NOT LIKE ?2 OR sub_sealed NOT LIKE ?1${sealedCond}) LIMIT ?3`)
+    .prepare(
+      `SELECT * FROM ${table} WHERE sub_sealed IS NOT NULL AND ${SEALED_KID('sub_sealed')} IN (${known}) AND (user_ref NOT LIKE ?2 OR sub_sealed NOT LIKE ?1${sealedCond}) LIMIT ?3`,
+    )
     .bind(`v1.${p}.%`, `${p}.%`, REKEY_BATCH)
     .all<Record<string, string | null>>();
   let n = 0;
@@ -179,7 +204,9 @@ async function rekeyTokens(rt: MaintenanceDeps, known: string): Promise<number> 
   const { db, keys } = rt;
   const p = keys.primary;
   const { results } = await db
-    .prepare(`SELECT id, user_ref, sub_sealed, label FROM api_tokens WHERE ${SEALED_KID('sub_sealed')} IN (${known}) AND ${SEALED_KID('label')} IN (${known}) AND (user_ref NOT LIKE ?1 OR sub_sealed NOT LIKE ?2 OR label NOT LIKE ?2) LIMIT ?3`)
+    .prepare(
+      `SELECT id, user_ref, sub_sealed, label FROM api_tokens WHERE ${SEALED_KID('sub_sealed')} IN (${known}) AND ${SEALED_KID('label')} IN (${known}) AND (user_ref NOT LIKE ?1 OR sub_sealed NOT LIKE ?2 OR label NOT LIKE ?2) LIMIT ?3`,
+    )
     .bind(`${p}.%`, `v1.${p}.%`, REKEY_BATCH)
     .all<{ id: string; user_ref: string; sub_sealed: string; label: string }>();
   let n = 0;
@@ -189,7 +216,13 @@ async function rekeyTokens(rt: MaintenanceDeps, known: string): Promise<number> 
       const label = await open(keys, 'factor-metadata', t.label, `api-token-label|${t.id}`);
       const r = await db
         .prepare('UPDATE api_tokens SET user_ref = ?, sub_sealed = ?, label = ? WHERE id = ? AND sub_sealed = ?')
-        .bind(await blindIndex(keys, 'user', sub), await seal(keys, 'factor-metadata', sub, `api-token|${t.id}`), await seal(keys, 'factor-metadata', label, `api-token-label|${t.id}`), t.id, t.sub_sealed)
+        .bind(
+          await blindIndex(keys, 'user', sub),
+          await seal(keys, 'factor-metadata', sub, `api-token|${t.id}`),
+          await seal(keys, 'factor-metadata', label, `api-token-label|${t.id}`),
+          t.id,
+          t.sub_sealed,
+        )
         .run();
       n += r.meta.changes;
     } catch (err) {
@@ -233,15 +266,33 @@ export const KEYED_COLUMNS: readonly KeyedColumn[] = [
   { name: 'webauthn_credentials.nickname', table: 'webauthn_credentials', column: 'nickname_sealed', form: 'sealed' },
   { name: 'webauthn_credentials.sub_sealed', table: 'webauthn_credentials', column: 'sub_sealed', form: 'sealed' },
   // A used code is never matched again; one from before sealed owners (migration 0006) cannot be moved, so it is not waited for.
-  { name: 'recovery_codes.user_ref', table: 'recovery_codes', column: 'user_ref', form: 'blind-index', live: 'used_at IS NULL OR sub_sealed IS NOT NULL' },
+  {
+    name: 'recovery_codes.user_ref',
+    table: 'recovery_codes',
+    column: 'user_ref',
+    form: 'blind-index',
+    live: 'used_at IS NULL OR sub_sealed IS NOT NULL',
+  },
   { name: 'recovery_codes.sub_sealed', table: 'recovery_codes', column: 'sub_sealed', form: 'sealed' },
   // Every token, revoked and expired ones too: their labels are still listed.
   { name: 'api_tokens.user_ref', table: 'api_tokens', column: 'user_ref', form: 'blind-index' },
   { name: 'api_tokens.sub_sealed', table: 'api_tokens', column: 'sub_sealed', form: 'sealed' },
   { name: 'api_tokens.label', table: 'api_tokens', column: 'label', form: 'sealed' },
   // Invitations are not re-encrypted (the code's hash binds the blind index); live ones are waited out (a day at most).
-  { name: 'enrolment_invites.user_ref', table: 'enrolment_invites', column: 'user_ref', form: 'blind-index', live: 'used_at IS NULL AND expires_at > ?1' },
-  { name: 'enrolment_invites.issued_by', table: 'enrolment_invites', column: 'issued_by', form: 'blind-index', live: 'used_at IS NULL AND expires_at > ?1' },
+  {
+    name: 'enrolment_invites.user_ref',
+    table: 'enrolment_invites',
+    column: 'user_ref',
+    form: 'blind-index',
+    live: 'used_at IS NULL AND expires_at > ?1',
+  },
+  {
+    name: 'enrolment_invites.issued_by',
+    table: 'enrolment_invites',
+    column: 'issued_by',
+    form: 'blind-index',
+    live: 'used_at IS NULL AND expires_at > ?1',
+  },
 ];
 
 const kidSql = (c: KeyedColumn): string =>
@@ -265,17 +316,27 @@ export async function keyStatus(rt: Pick<MaintenanceDeps, 'db' | 'keys' | 'now'>
     for (const r of results) (usage[r.kid] ??= {})[c.name] = r.n;
   }
   const legacy = await db
-    .prepare('SELECT (SELECT COUNT(*) FROM totp_factors WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM webauthn_credentials WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM recovery_codes WHERE sub_sealed IS NULL AND used_at IS NULL) AS n')
+    .prepare(
+      'SELECT (SELECT COUNT(*) FROM totp_factors WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM webauthn_credentials WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM recovery_codes WHERE sub_sealed IS NULL AND used_at IS NULL) AS n',
+    )
     .first<{ n: number }>();
   const retirable: Record<string, boolean> = {};
   for (const kid of keys.kids) if (kid !== keys.primary) retirable[kid] = !usage[kid];
   const notes = [
-    'Not counted, because they expire by themselves: held requests (sealed in each person\'s Durable Object, 10 minutes at most), session grants (their rule\'s maxAge), signed prompts and assertions (minutes). After promoting, wait the longest rule maxAge, and at least 10 minutes, before retiring the old key.',
+    "Not counted, because they expire by themselves: held requests (sealed in each person's Durable Object, 10 minutes at most), session grants (their rule's maxAge), signed prompts and assertions (minutes). After promoting, wait the longest rule maxAge, and at least 10 minutes, before retiring the old key.",
   ];
-  if (legacy && legacy.n > 0) notes.push(`${legacy.n} factor rows predate sealed owners (migration 0006) and cannot be re-indexed; their users should re-enrol before the key they use is retired.`);
+  if (legacy && legacy.n > 0)
+    notes.push(
+      `${legacy.n} factor rows predate sealed owners (migration 0006) and cannot be re-indexed; their users should re-enrol before the key they use is retired.`,
+    );
   const lost = Object.keys(usage).filter((kid) => !keys.kids.includes(kid));
-  if (lost.length) notes.push(`stored data names key id(s) ${lost.join(', ')}, which the keyring no longer holds: it cannot be opened (retired too early?).`);
-  const retired = Object.fromEntries(Object.entries(keys.retired).map(([kid, r]) => [kid, { retired_at: r.retiredAt, public_keys: Object.keys(r.publicKeys) }]));
+  if (lost.length)
+    notes.push(
+      `stored data names key id(s) ${lost.join(', ')}, which the keyring no longer holds: it cannot be opened (retired too early?).`,
+    );
+  const retired = Object.fromEntries(
+    Object.entries(keys.retired).map(([kid, r]) => [kid, { retired_at: r.retiredAt, public_keys: Object.keys(r.publicKeys) }]),
+  );
   return { primary: keys.primary, kids: [...keys.kids], usage, retirable, retired, notes };
 }
 
@@ -321,4 +382,3 @@ async function prune(rt: MaintenanceDeps, tenant: string, cutoff: number): Promi
   ]);
   return { through_seq: last.seq, rows: keep.length };
 }
-

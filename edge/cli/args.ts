@@ -70,10 +70,14 @@ export function wantsHelp(argv: readonly string[]): boolean {
 export function parseCommand(cmd: Command, argv: readonly string[]): Parsed {
   const max = cmd.positionals ?? 0;
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const [name, o] of Object.entries({ ...cmd.options, help: HELP_OPTION })) options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
+  for (const [name, o] of Object.entries({ ...cmd.options, help: HELP_OPTION }))
+    options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   let parsed: { values: Values; positionals: string[] };
   try {
-    parsed = nodeParseArgs({ args: [...argv], options, strict: true, allowPositionals: max > 0 }) as { values: Values; positionals: string[] };
+    parsed = nodeParseArgs({ args: [...argv], options, strict: true, allowPositionals: max > 0 }) as {
+      values: Values;
+      positionals: string[];
+    };
   } catch (e) {
     throw new UsageError(reason(e));
   }
@@ -101,11 +105,14 @@ function reason(e: unknown): string {
 export const str = (v: Values, name: string): string | undefined => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
 
 /** The usage lines of a command. */
-export const usageLines = (cmd: Command): string[] => cmd.synopsis.map((s, i) => `${i === 0 ? 'Usage: ' : '       '}stepgate ${cmd.name}${s ? ` ${s}` : ''}`);
+export const usageLines = (cmd: Command): string[] =>
+  cmd.synopsis.map((s, i) => `${i === 0 ? 'Usage: ' : '       '}stepgate ${cmd.name}${s ? ` ${s}` : ''}`);
 
 /** A command's full help: usage, summary, options, details. */
 export function helpText(cmd: Command): string {
-  const rows = Object.entries({ ...cmd.options, help: HELP_OPTION }).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`, o.help] as const);
+  const rows = Object.entries({ ...cmd.options, help: HELP_OPTION }).map(
+    ([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`, o.help] as const,
+  );
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
   return [
     ...usageLines(cmd),

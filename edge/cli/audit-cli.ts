@@ -39,7 +39,10 @@ function edgeOf(opts: Values, env: NodeJS.ProcessEnv): Edge {
     throw new UsageError(`--edge: not a URL: ${base}`);
   }
   const token = typeof opts.token === 'string' ? opts.token : env.STEPGATE_TOKEN;
-  if (!token) throw new UsageError('a personal API token is required: --token or STEPGATE_TOKEN (create one at /.stepgate/api/tokens after a step-up)');
+  if (!token)
+    throw new UsageError(
+      'a personal API token is required: --token or STEPGATE_TOKEN (create one at /.stepgate/api/tokens after a step-up)',
+    );
   return { base: u.origin, token };
 }
 
@@ -60,18 +63,36 @@ async function get(edge: Edge, path: string): Promise<Response> {
 
 const exportCommand: Command = {
   name: 'audit export',
-  synopsis: ['--edge URL [--format ndjson|csv|ocsf] [--out FILE] [--from T] [--to T] [--user U] [--ip IP] [--app HOST] [--type T,...] [--outcome O] [--token TOKEN] [--progress]'],
-  summary: 'Export audit events from the gateway (an administrator\'s or auditor\'s token with audit:read). Exits 1 if the export stopped at a row that does not open.',
-  options: { edge: EDGE, token: TOKEN_OPTION, format: { type: 'string', value: 'FORMAT', help: 'ndjson (default; verifiable, with checkpoints), csv or ocsf' }, out: { type: 'string', value: 'FILE', help: 'write to FILE (default: standard output)' }, ...FILTER_OPTIONS, progress: PROGRESS },
+  synopsis: [
+    '--edge URL [--format ndjson|csv|ocsf] [--out FILE] [--from T] [--to T] [--user U] [--ip IP] [--app HOST] [--type T,...] [--outcome O] [--token TOKEN] [--progress]',
+  ],
+  summary:
+    "Export audit events from the gateway (an administrator's or auditor's token with audit:read). Exits 1 if the export stopped at a row that does not open.",
+  options: {
+    edge: EDGE,
+    token: TOKEN_OPTION,
+    format: { type: 'string', value: 'FORMAT', help: 'ndjson (default; verifiable, with checkpoints), csv or ocsf' },
+    out: { type: 'string', value: 'FILE', help: 'write to FILE (default: standard output)' },
+    ...FILTER_OPTIONS,
+    progress: PROGRESS,
+  },
   run: ({ values }, { out, err, env }) => exportEvents(values, out, err, env),
 };
 
 const verifyCommand: Command = {
   name: 'audit verify',
   synopsis: ['--edge URL [--token TOKEN] [--progress]', '--file FILE [--jwks FILE|URL]'],
-  summary: 'Verify the audit chain at the gateway, page by page, or an NDJSON export offline. Exits 1 with the sequence of the first break.',
-  details: 'Offline, --jwks (the edge\'s /.well-known/stepgate/audit-jwks.json, as a file or URL) also checks the signed checkpoints; without it only the chain is checked.',
-  options: { edge: EDGE, token: TOKEN_OPTION, file: { type: 'string', value: 'FILE', help: 'an NDJSON export to verify offline (needs no token)' }, jwks: { type: 'string', value: 'FILE|URL', help: 'the checkpoint keys, for --file' }, progress: PROGRESS },
+  summary:
+    'Verify the audit chain at the gateway, page by page, or an NDJSON export offline. Exits 1 with the sequence of the first break.',
+  details:
+    "Offline, --jwks (the edge's /.well-known/stepgate/audit-jwks.json, as a file or URL) also checks the signed checkpoints; without it only the chain is checked.",
+  options: {
+    edge: EDGE,
+    token: TOKEN_OPTION,
+    file: { type: 'string', value: 'FILE', help: 'an NDJSON export to verify offline (needs no token)' },
+    jwks: { type: 'string', value: 'FILE|URL', help: 'the checkpoint keys, for --file' },
+    progress: PROGRESS,
+  },
   run: ({ values }, { out, err, env }) => verifyEvents(values, out, err, env),
 };
 
@@ -119,7 +140,8 @@ async function exportEvents(opts: Values, out: Out, err: Out, env: NodeJS.Proces
 }
 
 async function verifyEvents(opts: Values, out: Out, err: Out, env: NodeJS.ProcessEnv): Promise<number> {
-  if (typeof opts.jwks === 'string' && typeof opts.file !== 'string') throw new UsageError('--jwks goes with --file (offline verification)');
+  if (typeof opts.jwks === 'string' && typeof opts.file !== 'string')
+    throw new UsageError('--jwks goes with --file (offline verification)');
   if (typeof opts.file === 'string') return verifyFile(opts.file, typeof opts.jwks === 'string' ? opts.jwks : null, out, err);
   const edge = edgeOf(opts, env);
   const bar = progress('verifying', opts.progress === true || process.stderr.isTTY === true);
@@ -193,7 +215,10 @@ async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Ou
   let anchorPoint: { seq: number; hash: string } | null = null;
   if (anchorLine) {
     try {
-      const payload = JSON.parse(Buffer.from(anchorLine.checkpoint.split('.')[1] ?? '', 'base64url').toString('utf8')) as { seq: number; hash: string };
+      const payload = JSON.parse(Buffer.from(anchorLine.checkpoint.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+        seq: number;
+        hash: string;
+      };
       anchorPoint = { seq: payload.seq, hash: payload.hash };
     } catch {
       err(`${file}: the anchoring checkpoint is malformed`);
@@ -202,19 +227,25 @@ async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Ou
   }
   const r: VerifyResult = await verifyExported(events, first === 1 ? undefined : anchorPoint);
   if (!r.ok) {
-    err(`BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}${r.problem === 'deleted' ? ' (a filtered export cannot be verified; export without filters)' : ''}`);
+    err(
+      `BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}${r.problem === 'deleted' ? ' (a filtered export cannot be verified; export without filters)' : ''}`,
+    );
     return 1;
   }
   if (first !== 1 && !anchorPoint) out(`note: the export starts at sequence ${first}; the link before it is taken as given`);
   if (anchorPoint) out(`note: the chain starts after retention, at the checkpoint of sequence ${anchorPoint.seq}`);
   if (!jwksAt) {
     out(`ok: ${r.rows} event(s) form an unbroken chain through sequence ${r.head.seq}`);
-    out(`note: ${cps.length} checkpoint signature(s) not checked; pass --jwks (the edge's /.well-known/stepgate/audit-jwks.json) to trust the chain`);
+    out(
+      `note: ${cps.length} checkpoint signature(s) not checked; pass --jwks (the edge's /.well-known/stepgate/audit-jwks.json) to trust the chain`,
+    );
     return 0;
   }
   let jwks: { keys: JWK[] };
   try {
-    jwks = /^https?:\/\//.test(jwksAt) ? ((await (await fetch(jwksAt)).json()) as { keys: JWK[] }) : (JSON.parse(readFileSync(jwksAt, 'utf8')) as { keys: JWK[] });
+    jwks = /^https?:\/\//.test(jwksAt)
+      ? ((await (await fetch(jwksAt)).json()) as { keys: JWK[] })
+      : (JSON.parse(readFileSync(jwksAt, 'utf8')) as { keys: JWK[] });
   } catch (e) {
     err(`--jwks: cannot load ${jwksAt}: ${(e as Error).message}`);
     return 1;
@@ -239,6 +270,8 @@ async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Ou
     out(`ok: ${r.rows} event(s) form an unbroken chain through sequence ${r.head.seq}, but no signed checkpoint covers them yet`);
     return 0;
   }
-  out(`ok: ${r.rows} event(s) verified; signed checkpoints cover through sequence ${covered}${covered < r.head.seq ? ` (sequences ${covered + 1}–${r.head.seq} await the next checkpoint)` : ''}`);
+  out(
+    `ok: ${r.rows} event(s) verified; signed checkpoints cover through sequence ${covered}${covered < r.head.seq ? ` (sequences ${covered + 1}–${r.head.seq} await the next checkpoint)` : ''}`,
+  );
   return 0;
 }

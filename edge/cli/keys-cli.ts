@@ -11,9 +11,17 @@ import { devVarLine, parseDevVars } from '../dev/dev-vars';
 import { str, TOKEN_OPTION, UsageError, type Command, type OptionSpec, type Out, type Values } from './args';
 
 const KEYS_FILE: OptionSpec = { type: 'string', value: 'KEYS', help: 'the current keyring (the STEPGATE_KEYS JSON)' };
-const OUT: OptionSpec = { type: 'string', value: 'FILE', help: 'write the keyring to FILE (mode 0600) and print only a summary; without it, the keyring goes to standard output' };
+const OUT: OptionSpec = {
+  type: 'string',
+  value: 'FILE',
+  help: 'write the keyring to FILE (mode 0600) and print only a summary; without it, the keyring goes to standard output',
+};
 const FORCE: OptionSpec = { type: 'boolean', help: 'replace FILE if it exists (the keyring in it is lost)' };
-const KID: OptionSpec = { type: 'string', value: 'ID', help: `the new key's id (default: made up, like k20261201-6e6f; 1-32 letters, digits, "_" or "-")` };
+const KID: OptionSpec = {
+  type: 'string',
+  value: 'ID',
+  help: `the new key's id (default: made up, like k20261201-6e6f; 1-32 letters, digits, "_" or "-")`,
+};
 
 export const KEYS_COMMANDS: Command[] = [
   {
@@ -41,7 +49,11 @@ export const KEYS_COMMANDS: Command[] = [
     name: 'keys status',
     synopsis: ['--edge URL [--token TOKEN] [--json]'],
     summary: "Which key ids the gateway's stored data still uses (an administrator's token).",
-    options: { edge: { type: 'string', value: 'URL', help: 'the gateway, e.g. https://app.example.com' }, token: TOKEN_OPTION, json: { type: 'boolean', help: 'print the status as JSON' } },
+    options: {
+      edge: { type: 'string', value: 'URL', help: 'the gateway, e.g. https://app.example.com' },
+      token: TOKEN_OPTION,
+      json: { type: 'boolean', help: 'print the status as JSON' },
+    },
     run: ({ values }, io) => keysMain('status', values, io.out, io.err, io.env),
   },
   {
@@ -67,7 +79,10 @@ export const KEYS_COMMANDS: Command[] = [
 function kidFor(opts: Values, taken: readonly string[]): string {
   const kid = str(opts, 'kid');
   if (kid === undefined) return freshKeyId(taken);
-  if (!KEY_ID.test(kid)) throw new UsageError(`--kid: "${kid.slice(0, 40)}" is not a key id: 1-32 letters, digits, "_" or "-" (new ids look like k20261201-6e6f)`);
+  if (!KEY_ID.test(kid))
+    throw new UsageError(
+      `--kid: "${kid.slice(0, 40)}" is not a key id: 1-32 letters, digits, "_" or "-" (new ids look like k20261201-6e6f)`,
+    );
   const clash = taken.find((t) => t.toLowerCase() === kid.toLowerCase());
   if (clash !== undefined) throw new Error(`key id ${kid} is already in the keyring${clash === kid ? '' : ` (as ${clash})`}`);
   return kid;
@@ -94,7 +109,9 @@ export function writeSecretFile(file: string, text: string, force: boolean): voi
     writeFileSync(file, text, { mode: 0o600, flag: force ? 'w' : 'wx' });
   } catch (e) {
     if ((e as { code?: string }).code === 'EEXIST') {
-      throw new Error(`${file} exists; not overwriting it (a keyring overwritten is data lost). Choose another --out, or pass --force to replace it.`);
+      throw new Error(
+        `${file} exists; not overwriting it (a keyring overwritten is data lost). Choose another --out, or pass --force to replace it.`,
+      );
     }
     throw e;
   }
@@ -109,7 +126,9 @@ function emit(doc: KeyringDoc, opts: Values, out: Out): void {
   if (outFile) {
     writeSecretFile(outFile, `${text}\n`, opts.force === true);
     const retired = Object.keys(doc.retired ?? {});
-    out(`wrote ${outFile} (primary ${doc.primary}; keys ${Object.keys(doc.keys).join(', ')}${retired.length ? `; retired, public keys only: ${retired.join(', ')}` : ''}); install: npx wrangler secret put STEPGATE_KEYS < ${outFile} (locally: npx stepgate keys dev-vars --file ${outFile})`);
+    out(
+      `wrote ${outFile} (primary ${doc.primary}; keys ${Object.keys(doc.keys).join(', ')}${retired.length ? `; retired, public keys only: ${retired.join(', ')}` : ''}); install: npx wrangler secret put STEPGATE_KEYS < ${outFile} (locally: npx stepgate keys dev-vars --file ${outFile})`,
+    );
   } else {
     if (opts.force === true) throw new UsageError('--force goes with --out FILE');
     out(text);
@@ -130,7 +149,9 @@ export async function keysMain(cmd: string, opts: Values, out: Out, err: Out, en
     const kid = kidFor(opts, [...Object.keys(doc.keys), ...Object.keys(doc.retired ?? {})]);
     const next = { ...doc, primary: kid, keys: { ...doc.keys, [kid]: newMasterKey() } };
     emit(next, opts, out);
-    err(`next: deploy it; new data is written under ${kid}; the cron trigger re-encrypts old data in the background; retire ${doc.primary} when \`stepgate keys status\` shows it unused.`);
+    err(
+      `next: deploy it; new data is written under ${kid}; the cron trigger re-encrypts old data in the background; retire ${doc.primary} when \`stepgate keys status\` shows it unused.`,
+    );
     return 0;
   }
   if (cmd === 'retire') {
@@ -140,7 +161,9 @@ export async function keysMain(cmd: string, opts: Values, out: Out, err: Out, en
     if (doc.primary === opts.kid) throw new Error(`${opts.kid} is the primary key; rotate to a new one first`);
     // The master key goes; its checkpoint and assertion public keys move to "retired" (verify-only).
     emit(await retireKey(doc, opts.kid), opts, out);
-    err(`${opts.kid} can no longer open or sign anything; its public keys stay published (audit-jwks.json, jwks.json), so exports and assertions signed under it still verify.`);
+    err(
+      `${opts.kid} can no longer open or sign anything; its public keys stay published (audit-jwks.json, jwks.json), so exports and assertions signed under it still verify.`,
+    );
     return 0;
   }
   if (cmd === 'status') {
@@ -152,7 +175,14 @@ export async function keysMain(cmd: string, opts: Values, out: Out, err: Out, en
       err(`keys status: HTTP ${res.status} ${await res.text()}`);
       return 1;
     }
-    const s = (await res.json()) as { primary: string; kids: string[]; usage: Record<string, Record<string, number>>; retirable: Record<string, boolean>; retired?: Record<string, { retired_at: string }>; notes: string[] };
+    const s = (await res.json()) as {
+      primary: string;
+      kids: string[];
+      usage: Record<string, Record<string, number>>;
+      retirable: Record<string, boolean>;
+      retired?: Record<string, { retired_at: string }>;
+      notes: string[];
+    };
     if (opts.json === true) {
       out(JSON.stringify(s));
       return 0;
@@ -161,9 +191,12 @@ export async function keysMain(cmd: string, opts: Values, out: Out, err: Out, en
     for (const kid of s.kids) {
       const use = s.usage[kid] ?? {};
       const parts = Object.entries(use).map(([t, n]) => `${t} ${n}`);
-      out(`${kid}${kid === s.primary ? ' (primary)' : s.retirable[kid] ? ' (unused: may be retired)' : ''}: ${parts.join(', ') || 'no stored data'}`);
+      out(
+        `${kid}${kid === s.primary ? ' (primary)' : s.retirable[kid] ? ' (unused: may be retired)' : ''}: ${parts.join(', ') || 'no stored data'}`,
+      );
     }
-    for (const [kid, r] of Object.entries(s.retired ?? {})) out(`${kid} (retired ${r.retired_at}): public keys only, still published to verify what it signed`);
+    for (const [kid, r] of Object.entries(s.retired ?? {}))
+      out(`${kid} (retired ${r.retired_at}): public keys only, still published to verify what it signed`);
     for (const n of s.notes) out(`note: ${n}`);
     return 0;
   }
@@ -225,11 +258,16 @@ async function devVars(opts: Values, out: Out, err: Out): Promise<number> {
   if (!placed) next.push(line);
   writeFileSync(target, `${next.join('\n')}\n`, { mode: 0o600 });
   chmodSync(target, 0o600);
-  out(`wrote STEPGATE_KEYS to ${target} (primary ${ring.primary}; keys ${ring.kids.join(', ')})${backup ? `; the keyring it replaced is saved in ${backup}` : ''}`);
+  out(
+    `wrote STEPGATE_KEYS to ${target} (primary ${ring.primary}; keys ${ring.kids.join(', ')})${backup ? `; the keyring it replaced is saved in ${backup}` : ''}`,
+  );
   if (old) {
     try {
       const lost = Object.keys((JSON.parse(old) as KeyringDoc).keys ?? {}).filter((k) => !ring.kids.includes(k));
-      if (lost.length) err(`note: key id(s) ${lost.join(', ')} of the replaced keyring are not in this one; local data sealed under them will not open (reinstall ${backup} to get it back)`);
+      if (lost.length)
+        err(
+          `note: key id(s) ${lost.join(', ')} of the replaced keyring are not in this one; local data sealed under them will not open (reinstall ${backup} to get it back)`,
+        );
     } catch {
       // the replaced value was not a keyring: nothing to compare
     }

@@ -23,7 +23,8 @@ const GROUP_SUMMARY: Record<string, string> = {
   keys: 'the keyring (STEPGATE_KEYS): generate, rotate, retire, status, and .dev.vars',
 };
 
-export const version = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const version = (): string =>
+  (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const list = (cmds: readonly Command[]) => {
   const width = Math.max(...cmds.map((c) => c.name.length)) + 2;
@@ -49,11 +50,25 @@ function topHelp(): string {
 
 function groupHelp(group: string): string {
   const cmds = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
-  return [`Usage: stepgate ${group} COMMAND [options]`, '', `${group}: ${GROUP_SUMMARY[group] ?? ''}`, '', 'Commands:', ...list(cmds), '', `Run \`stepgate ${group} COMMAND --help\` for a command's options.`].join('\n');
+  return [
+    `Usage: stepgate ${group} COMMAND [options]`,
+    '',
+    `${group}: ${GROUP_SUMMARY[group] ?? ''}`,
+    '',
+    'Commands:',
+    ...list(cmds),
+    '',
+    `Run \`stepgate ${group} COMMAND --help\` for a command's options.`,
+  ].join('\n');
 }
 
 /** Run the CLI; returns the exit code (0 ok, 1 refused/invalid, 2 usage). */
-export async function main(argv: string[], out: Out = console.log, err: Out = console.error, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(
+  argv: string[],
+  out: Out = console.log,
+  err: Out = console.error,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const io: Io = { out, err, env };
   const usage = (what: string, reason: string, lines: string[]) => {
     err(`${what}: ${reason}`);
@@ -72,7 +87,8 @@ export async function main(argv: string[], out: Out = console.log, err: Out = co
     out(version());
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === first) ?? (second !== undefined ? COMMANDS.find((c) => c.name === `${first} ${second}`) : undefined);
+  const cmd =
+    COMMANDS.find((c) => c.name === first) ?? (second !== undefined ? COMMANDS.find((c) => c.name === `${first} ${second}`) : undefined);
   if (!cmd) {
     if (GROUPS.includes(first)) {
       if (second === undefined) return usage(`stepgate ${first}`, 'a command is required', [groupHelp(first)]);

@@ -48,7 +48,10 @@ const check: Command = {
     const policy = load(file, io, a.values.json === true);
     if (!policy) return 1;
     const named = policy.rules.filter((r) => r.source.match.host !== undefined);
-    const warning = named.length && !policy.policy.hosts ? `rule(s) ${named.map((r) => r.id).join(', ')} name a host but "hosts" is not set; requests for other hosts pass through unprotected to ORIGIN_URL.` : null;
+    const warning =
+      named.length && !policy.policy.hosts
+        ? `rule(s) ${named.map((r) => r.id).join(', ')} name a host but "hosts" is not set; requests for other hosts pass through unprotected to ORIGIN_URL.`
+        : null;
     if (a.values.json) {
       io.out(JSON.stringify({ file, ok: true, rules: policy.rules.map((r) => r.id), warnings: warning ? [warning] : [] }));
       return 0;
@@ -63,7 +66,8 @@ const test: Command = {
   name: 'policy test',
   synopsis: ['FILE "METHOD URL" [--json]', '--file FILE "METHOD URL" [--json]'],
   summary: 'Show which rule a request matches, after the same canonicalization the gateway applies.',
-  details: 'URL is a path (/api/projects/7) or an absolute URL (https://app.example.com/api/projects/7).\nExample: stepgate policy test edge/config/policy.json "DELETE /api/projects/7"',
+  details:
+    'URL is a path (/api/projects/7) or an absolute URL (https://app.example.com/api/projects/7).\nExample: stepgate policy test edge/config/policy.json "DELETE /api/projects/7"',
   options: { file: FILE, json: JSON_OUT },
   positionals: 2,
   async run(a, io) {
@@ -77,7 +81,10 @@ const test: Command = {
     const result: Record<string, unknown> = {};
     const url = /^https?:\/\//i.test(m[2]!) ? m[2]! : `https://app.invalid${m[2]!.startsWith('/') ? '' : '/'}${m[2]}`;
     try {
-      const c = canonicalizeRequest(m[1]!, url, new Headers(), { caseSensitive: policy.caseSensitive, allowPathInfo: policy.policy.allowPathInfo ?? false });
+      const c = canonicalizeRequest(m[1]!, url, new Headers(), {
+        caseSensitive: policy.caseSensitive,
+        allowPathInfo: policy.policy.allowPathInfo ?? false,
+      });
       result.canonical = `${c.method} ${c.host}${c.path}${c.query ? `?${c.query}` : ''}`;
       lines.push(`canonical: ${result.canonical as string}`);
       if (!policy.servesHost(c.hostname)) {
@@ -91,7 +98,9 @@ const test: Command = {
         } else {
           const r = hit.rule;
           result.rule = { id: r.id, bind: r.bind, factors: r.factors, maxAgeSeconds: r.maxAgeSeconds, matchedAs: hit.method };
-          lines.push(`rule: ${r.id} (bind: ${r.bind}, factors: ${r.factors.join(' or ')}, max age: ${r.maxAgeSeconds}s${hit.method !== c.method ? `, matched as ${hit.method}` : ''})`);
+          lines.push(
+            `rule: ${r.id} (bind: ${r.bind}, factors: ${r.factors.join(' or ')}, max age: ${r.maxAgeSeconds}s${hit.method !== c.method ? `, matched as ${hit.method}` : ''})`,
+          );
         }
       }
     } catch (e) {

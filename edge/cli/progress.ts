@@ -14,7 +14,9 @@ export function progress(label: string, enabled: boolean, write: (s: string) => 
       const frac = Math.min(1, done / total);
       const width = 30;
       const full = Math.round(frac * width);
-      write(`\r${label} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${Math.floor(frac * 100)}% ${done.toLocaleString('en')}/${total.toLocaleString('en')}`);
+      write(
+        `\r${label} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${Math.floor(frac * 100)}% ${done.toLocaleString('en')}/${total.toLocaleString('en')}`,
+      );
     } else {
       write(`\r${label} ${done.toLocaleString('en')}`);
     }

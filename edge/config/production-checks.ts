@@ -35,7 +35,24 @@ export const DEV_EXTENSION_ORIGIN = `chrome-extension://${DEV_EXTENSION_ID}`;
  * ADMINS or AUDITORS of a production gateway they name someone who does not exist — or anyone
  * who signs up under that name.
  */
-export const DEMO_USERS: readonly string[] = ['alice', 'bob', 'carol', 'dave', 'erin', 'eve', 'mallory', 'nora', 'tina', 'tom', 'admin', 'root', 'sa', 'test', 'demo', 'user'];
+export const DEMO_USERS: readonly string[] = [
+  'alice',
+  'bob',
+  'carol',
+  'dave',
+  'erin',
+  'eve',
+  'mallory',
+  'nora',
+  'tina',
+  'tom',
+  'admin',
+  'root',
+  'sa',
+  'test',
+  'demo',
+  'user',
+];
 
 /** Shortest HS256 secret accepted in production: 32 characters (RFC 7518 §3.2 asks for a key of at least 256 bits). */
 export const MIN_JWT_SECRET_LENGTH = 32;
@@ -52,7 +69,8 @@ const list = (v: unknown) =>
     .map((a) => a.trim())
     .filter(Boolean);
 
-const identityOf = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+const identityOf = (v: unknown): Record<string, unknown> | null =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 
 /** The secrets a deployment needs with its IDENTITY: always STEPGATE_KEYS; IDENTITY_JWT_SECRET for HS256 session JWTs. */
 export function requiredSecrets(env: ProductionSettings): string[] {
@@ -116,22 +134,35 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
 
   const identity = identityOf(env.IDENTITY);
   if (identity?.source === 'dev') {
-    add('IDENTITY', 'the "dev" identity source believes a request header naming the user, so anyone can be anyone', 'set IDENTITY to your app\'s own sessions: { source = "jwt", ... } or { source = "cloudflareAccess", ... } (docs/architecture.md#identity)');
+    add(
+      'IDENTITY',
+      'the "dev" identity source believes a request header naming the user, so anyone can be anyone',
+      'set IDENTITY to your app\'s own sessions: { source = "jwt", ... } or { source = "cloudflareAccess", ... } (docs/architecture.md#identity)',
+    );
   }
   if (identity?.source === 'jwt' && typeof identity.jwksUrl === 'string') {
     const problem = urlProblem(identity.jwksUrl);
-    if (problem) add('IDENTITY.jwksUrl', problem, 'use your identity provider\'s public https JWKS URL');
+    if (problem) add('IDENTITY.jwksUrl', problem, "use your identity provider's public https JWKS URL");
   }
 
   const origin = env.ORIGIN_URL ?? '';
   if (origin !== '') {
     const problem = urlProblem(origin);
-    if (problem) add('ORIGIN_URL', problem, 'set ORIGIN_URL to the origin\'s public https:// URL, or leave it "" to forward to the route\'s own (Cloudflare-proxied) origin with fetch(request)');
+    if (problem)
+      add(
+        'ORIGIN_URL',
+        problem,
+        'set ORIGIN_URL to the origin\'s public https:// URL, or leave it "" to forward to the route\'s own (Cloudflare-proxied) origin with fetch(request)',
+      );
   }
 
   const origins = list(env.WEBAUTHN_ORIGINS);
   if (origins.some((o) => o.toLowerCase() === DEV_EXTENSION_ORIGIN)) {
-    add('WEBAUTHN_ORIGINS', `${DEV_EXTENSION_ORIGIN} is the development build of the extension: its signing key is public, so any extension built with it gets this id and is trusted like yours`, 'remove it; list the store-installed extension instead (chrome-extension://<store id>, moz-extension://<uuid>), or nothing');
+    add(
+      'WEBAUTHN_ORIGINS',
+      `${DEV_EXTENSION_ORIGIN} is the development build of the extension: its signing key is public, so any extension built with it gets this id and is trusted like yours`,
+      'remove it; list the store-installed extension instead (chrome-extension://<store id>, moz-extension://<uuid>), or nothing',
+    );
   }
   for (const o of origins.filter((o) => /^http:/i.test(o))) {
     add('WEBAUTHN_ORIGINS', `${o} is plain http:`, 'list https:// origins only');
@@ -140,22 +171,45 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
   for (const setting of ['ADMINS', 'AUDITORS'] as const) {
     const demo = list(env[setting]).filter((u) => DEMO_USERS.includes(u.toLowerCase()));
     if (demo.length) {
-      add(setting, `${demo.map((u) => `"${u}"`).join(', ')} ${demo.length === 1 ? 'is a name' : 'are names'} from the demo (or a default account), not a person of yours`, `set ${setting} to the user ids (as your app's sessions name them) of the people who ${setting === 'ADMINS' ? 'administer Stepgate' : 'read the audit log'}, comma-separated, or "" for nobody`);
+      add(
+        setting,
+        `${demo.map((u) => `"${u}"`).join(', ')} ${demo.length === 1 ? 'is a name' : 'are names'} from the demo (or a default account), not a person of yours`,
+        `set ${setting} to the user ids (as your app's sessions name them) of the people who ${setting === 'ADMINS' ? 'administer Stepgate' : 'read the audit log'}, comma-separated, or "" for nobody`,
+      );
     }
   }
 
   if (secrets) {
     if (requiredSecrets(env).includes('IDENTITY_JWT_SECRET')) {
       const s = env.IDENTITY_JWT_SECRET ?? '';
-      if (!s) add('IDENTITY_JWT_SECRET', 'is not set, and IDENTITY verifies HS256 session JWTs with it', 'npx wrangler secret put IDENTITY_JWT_SECRET (the secret your app signs its sessions with)');
-      else if (s.length < MIN_JWT_SECRET_LENGTH) add('IDENTITY_JWT_SECRET', `has ${s.length} characters; a guessable HS256 secret lets anyone sign sessions`, `use a random secret of at least ${MIN_JWT_SECRET_LENGTH} characters, in your app and with npx wrangler secret put IDENTITY_JWT_SECRET`);
+      if (!s)
+        add(
+          'IDENTITY_JWT_SECRET',
+          'is not set, and IDENTITY verifies HS256 session JWTs with it',
+          'npx wrangler secret put IDENTITY_JWT_SECRET (the secret your app signs its sessions with)',
+        );
+      else if (s.length < MIN_JWT_SECRET_LENGTH)
+        add(
+          'IDENTITY_JWT_SECRET',
+          `has ${s.length} characters; a guessable HS256 secret lets anyone sign sessions`,
+          `use a random secret of at least ${MIN_JWT_SECRET_LENGTH} characters, in your app and with npx wrangler secret put IDENTITY_JWT_SECRET`,
+        );
     }
-    if (!env.STEPGATE_KEYS) add('STEPGATE_KEYS', 'is not set: there is no keyring to seal, sign and index with', 'npx stepgate keys generate --out keys.json, then npx wrangler secret put STEPGATE_KEYS < keys.json');
+    if (!env.STEPGATE_KEYS)
+      add(
+        'STEPGATE_KEYS',
+        'is not set: there is no keyring to seal, sign and index with',
+        'npx stepgate keys generate --out keys.json, then npx wrangler secret put STEPGATE_KEYS < keys.json',
+      );
     else {
       try {
         parseKeyring(env.STEPGATE_KEYS);
       } catch (e) {
-        add('STEPGATE_KEYS', (e as Error).message.replace(/^STEPGATE_KEYS:?\s*/, ''), 'install a keyring made by npx stepgate keys generate|rotate: npx wrangler secret put STEPGATE_KEYS < keys.json');
+        add(
+          'STEPGATE_KEYS',
+          (e as Error).message.replace(/^STEPGATE_KEYS:?\s*/, ''),
+          'install a keyring made by npx stepgate keys generate|rotate: npx wrangler secret put STEPGATE_KEYS < keys.json',
+        );
       }
     }
   }
@@ -172,12 +226,14 @@ function urlProblem(value: string): string | null {
   }
   const why: string[] = [];
   if (u.protocol !== 'https:') why.push(`uses ${u.protocol} (encryption in transit is not optional)`);
-  if (isNonPublicHost(u.hostname)) why.push(`names ${u.hostname}, a loopback or private host (a development setting; Cloudflare's edge cannot reach it)`);
+  if (isNonPublicHost(u.hostname))
+    why.push(`names ${u.hostname}, a loopback or private host (a development setting; Cloudflare's edge cannot reach it)`);
   return why.length ? `"${value}" ${why.join(' and ')}` : null;
 }
 
 /** One log line naming every problem (the gateway's refusal to start). */
 export function describeProblems(env: ProductionSettings, problems: readonly ProductionProblem[]): string {
-  const where = env.ENVIRONMENT === undefined ? 'ENVIRONMENT is not set, so production checks apply' : `ENVIRONMENT is "${env.ENVIRONMENT}"`;
+  const where =
+    env.ENVIRONMENT === undefined ? 'ENVIRONMENT is not set, so production checks apply' : `ENVIRONMENT is "${env.ENVIRONMENT}"`;
   return `refusing to start (${where}): ${problems.length} development setting(s): ${problems.map((p) => `${p.setting}: ${p.problem} (fix: ${p.fix})`).join('; ')}`;
 }

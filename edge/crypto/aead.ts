@@ -14,7 +14,11 @@ export async function seal(ring: Keyring, purpose: KeyPurpose, plaintext: string
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const data = typeof plaintext === 'string' ? enc.encode(plaintext) : plaintext;
   const key = await ring.aes(purpose);
-  const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: enc.encode(`${purpose}|${ring.primary}|${aad}`) }, key, data);
+  const ct = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: enc.encode(`${purpose}|${ring.primary}|${aad}`) },
+    key,
+    data,
+  );
   return `${VERSION}.${ring.primary}.${base64url(iv)}.${base64url(ct)}`;
 }
 
@@ -36,7 +40,11 @@ export async function openBytes(ring: Keyring, purpose: KeyPurpose, sealed: stri
   const [, kid, iv, ct] = parts as [string, string, string, string];
   if (!ring.kids.includes(kid)) throw new Error('sealed value: unknown key id');
   const key = await ring.aes(purpose, kid);
-  const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromBase64url(iv), additionalData: enc.encode(`${purpose}|${kid}|${aad}`) }, key, fromBase64url(ct));
+  const pt = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: fromBase64url(iv), additionalData: enc.encode(`${purpose}|${kid}|${aad}`) },
+    key,
+    fromBase64url(ct),
+  );
   return new Uint8Array(pt);
 }
 

@@ -85,7 +85,8 @@ export function parseKeyring(secret: string | undefined): Keyring {
     throw new Error('STEPGATE_KEYS is not valid JSON');
   }
   const { primary, keys, retired: retiredDoc } = (doc ?? {}) as { primary?: unknown; keys?: unknown; retired?: unknown };
-  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) throw new Error('STEPGATE_KEYS: "keys" must be an object of key id → base64 key');
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys))
+    throw new Error('STEPGATE_KEYS: "keys" must be an object of key id → base64 key');
   const masters = new Map<string, Uint8Array<ArrayBuffer>>();
   for (const [kid, value] of Object.entries(keys)) {
     if (!KID.test(kid)) throw new Error(`STEPGATE_KEYS: key id "${kid.slice(0, 40)}" must be 1-32 letters, digits, "_" or "-"`);
@@ -117,8 +118,9 @@ export function parseKeyring(secret: string | undefined): Keyring {
     const id = `${kid}/${purpose}`;
     let b = derivedBits.get(id);
     if (!b) {
-      b = hkdfKey(kid).then(async (k) =>
-        new Uint8Array(await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: SALT, info: info(purpose) }, k, 256)),
+      b = hkdfKey(kid).then(
+        async (k) =>
+          new Uint8Array(await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: SALT, info: info(purpose) }, k, 256)),
       );
       derivedBits.set(id, b);
     }
@@ -167,7 +169,9 @@ function parseRetired(doc: unknown, masters: ReadonlyMap<string, unknown>): Reco
     for (const [field, value] of Object.entries(entry)) {
       if (field === 'retired_at') continue;
       if (!(RETIRED_PUBLIC_PURPOSES as readonly string[]).includes(field)) {
-        throw new Error(`${where}: unknown field "${field.slice(0, 40)}" (expected "retired_at", ${RETIRED_PUBLIC_PURPOSES.map((p) => `"${p}"`).join(', ')})`);
+        throw new Error(
+          `${where}: unknown field "${field.slice(0, 40)}" (expected "retired_at", ${RETIRED_PUBLIC_PURPOSES.map((p) => `"${p}"`).join(', ')})`,
+        );
       }
       if (!isObject(value)) throw new Error(`${where}: "${field}" must be a public JWK`);
       // Why: the retired section is published; a private key here would be a secret handed out.
@@ -181,12 +185,14 @@ function parseRetired(doc: unknown, masters: ReadonlyMap<string, unknown>): Reco
       } catch {
         x = null;
       }
-      if (value.kty !== 'OKP' || value.crv !== 'Ed25519' || x?.length !== 32) throw new Error(`${where}: "${field}" must be an Ed25519 public key ({"kty":"OKP","crv":"Ed25519","x":"<32 bytes, base64url>"})`);
+      if (value.kty !== 'OKP' || value.crv !== 'Ed25519' || x?.length !== 32)
+        throw new Error(`${where}: "${field}" must be an Ed25519 public key ({"kty":"OKP","crv":"Ed25519","x":"<32 bytes, base64url>"})`);
       publicKeys[field as RetiredPublicPurpose] = { kty: 'OKP', crv: 'Ed25519', x: value.x as string };
     }
     const at = entry.retired_at;
     if (typeof at !== 'string' || !Number.isFinite(Date.parse(at))) throw new Error(`${where}: "retired_at" must be a date (ISO 8601)`);
-    if (Object.keys(publicKeys).length === 0) throw new Error(`${where}: no public key; retire it with \`stepgate keys retire\`, or remove the entry`);
+    if (Object.keys(publicKeys).length === 0)
+      throw new Error(`${where}: no public key; retire it with \`stepgate keys retire\`, or remove the entry`);
     out[kid] = { retiredAt: at, publicKeys };
   }
   return out;

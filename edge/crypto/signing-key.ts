@@ -42,7 +42,12 @@ export function signingKey(ring: Keyring, purpose: KeyPurpose, kid: string, kidP
  * of every retired key id that kept one (`retired_at` says since when; verify-only: its private key
  * is gone, so nothing can sign under it).
  */
-export async function publicJwks(ring: Keyring, purpose: KeyPurpose, kidPrefix: string, { retired = false } = {}): Promise<{ keys: JWK[] }> {
+export async function publicJwks(
+  ring: Keyring,
+  purpose: KeyPurpose,
+  kidPrefix: string,
+  { retired = false } = {},
+): Promise<{ keys: JWK[] }> {
   const live = await Promise.all(ring.kids.map(async (kid) => (await signingKey(ring, purpose, kid, kidPrefix)).jwk));
   if (!retired) return { keys: live };
   const old = Object.entries(ring.retired).flatMap(([kid, r]) => {

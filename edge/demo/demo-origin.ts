@@ -124,10 +124,19 @@ export async function startDemoOrigin(opts: {
 
     if (opts.inspect && method === 'GET' && path === '/__demo/requests') return sendJson(res, 200, state.requests);
     if (method === 'GET' && path === '/') {
-      return send(res, 200, 'text/html', page('Demo app', user, `<p>An ordinary app behind Stepgate. It knows nothing about step-up.</p>
+      return send(
+        res,
+        200,
+        'text/html',
+        page(
+          'Demo app',
+          user,
+          `<p>An ordinary app behind Stepgate. It knows nothing about step-up.</p>
 <ul><li><a href="/projects">Projects</a>: deleting one needs an approval of that exact request.</li>
 <li><a href="/spa">Projects, single-page</a>: the same deletes with <code>fetch</code>; with the Stepgate extension the request waits while you approve it in the extension.</li>
-<li><a href="/admin">Admin settings</a>: saving needs a fresh step-up (five minutes).</li></ul>`));
+<li><a href="/admin">Admin settings</a>: saving needs a fresh step-up (five minutes).</li></ul>`,
+        ),
+      );
     }
     if (method === 'GET' && path === '/login') {
       const name = url.searchParams.get('user') ?? '';
@@ -153,14 +162,25 @@ export async function startDemoOrigin(opts: {
     if (method === 'GET' && path === '/api/projects') return sendJson(res, 200, [...state.projects.values()]);
     if (method === 'GET' && path === '/projects') {
       const rows = [...state.projects.values()]
-        .map((p) => `<li>${esc(p.name)} <form method="post" action="/api/projects/${p.id}" style="display:inline">
-<input type="hidden" name="_method" value="DELETE"><button>Delete</button></form></li>`)
+        .map(
+          (p) => `<li>${esc(p.name)} <form method="post" action="/api/projects/${p.id}" style="display:inline">
+<input type="hidden" name="_method" value="DELETE"><button>Delete</button></form></li>`,
+        )
         .join('');
       return send(res, 200, 'text/html', page('Projects', user, `<ul id="projects">${rows || '<li>No projects.</li>'}</ul>`));
     }
     if (method === 'GET' && path === '/spa') {
-      return send(res, 200, 'text/html', page('Projects (single page)', user, `<p>Deleting calls <code>fetch</code>; the page never reloads.</p>
-<ul id="spa-projects"></ul><p id="spa-status" role="status" aria-live="polite"></p><script src="/spa.js"></script>`));
+      return send(
+        res,
+        200,
+        'text/html',
+        page(
+          'Projects (single page)',
+          user,
+          `<p>Deleting calls <code>fetch</code>; the page never reloads.</p>
+<ul id="spa-projects"></ul><p id="spa-status" role="status" aria-live="polite"></p><script src="/spa.js"></script>`,
+        ),
+      );
     }
     if (method === 'GET' && path === '/spa.js') return send(res, 200, 'text/javascript', SPA_SCRIPT);
     const del = /^\/api\/projects\/(\d+)$/.exec(path);
@@ -173,14 +193,25 @@ export async function startDemoOrigin(opts: {
       return sendJson(res, 200, { deleted: id, by: user });
     }
     if (method === 'GET' && path === '/admin') {
-      return send(res, 200, 'text/html', page('Admin settings', user, `<form method="post" action="/admin/settings">
+      return send(
+        res,
+        200,
+        'text/html',
+        page(
+          'Admin settings',
+          user,
+          `<form method="post" action="/admin/settings">
 <label>Support e-mail <input name="support_email" value="${esc(state.settings.support_email ?? '')}"></label>
-<button>Save</button></form>`));
+<button>Save</button></form>`,
+        ),
+      );
     }
     if (method === 'POST' && path === '/admin/settings') {
       if (!user) return sendJson(res, 401, { error: 'not signed in' });
       const ct = req.headers['content-type'] ?? '';
-      const fields = ct.includes('json') ? (JSON.parse(body || '{}') as Record<string, string>) : Object.fromEntries(new URLSearchParams(body));
+      const fields = ct.includes('json')
+        ? (JSON.parse(body || '{}') as Record<string, string>)
+        : Object.fromEntries(new URLSearchParams(body));
       Object.assign(state.settings, fields);
       return sendJson(res, 200, { saved: state.settings, by: user });
     }

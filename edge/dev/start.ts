@@ -107,15 +107,26 @@ say(`local D1 database ${applied ? `ready, ${applied} migration(s) applied` : 'u
 
 // DEMO_INSPECT=1 (the end-to-end tests) serves GET /__demo/requests: what the origin received.
 const demo = await startDemoOrigin({ port: demoAt, jwtSecret: secrets.IDENTITY_JWT_SECRET, inspect: process.env.DEMO_INSPECT === '1' });
-if (demoAt === 0) say(`port ${demoPort.port} (the demo app) is taken; the demo app uses ${new URL(demo.url).port} instead (DEMO_PORT chooses)`);
+if (demoAt === 0)
+  say(`port ${demoPort.port} (the demo app) is taken; the demo app uses ${new URL(demo.url).port} instead (DEMO_PORT chooses)`);
 if (inspector !== inspectorPort.port) say(`port ${inspectorPort.port} (the debugger) is taken; the inspector uses ${inspector} instead`);
 say(`starting the gateway (wrangler dev) in front of the demo app on ${demo.url}…`);
 
 const wrangler: ChildProcess = spawnGroup(
   'npx',
   [
-    'wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(gateway.port), '--inspector-port', String(inspector),
-    '--var', `ORIGIN_URL:${demo.url}`, ...origins, ...persist,
+    'wrangler',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(gateway.port),
+    '--inspector-port',
+    String(inspector),
+    '--var',
+    `ORIGIN_URL:${demo.url}`,
+    ...origins,
+    ...persist,
   ],
   { stdio: ['ignore', 'pipe', 'pipe'], env: wranglerEnv },
 );
@@ -125,7 +136,10 @@ const onReady = () => {
   ready = true;
   console.log(readyMessage({ port: gateway.port, demoUrl: demo.url }));
 };
-for (const [stream, out] of [[wrangler.stdout!, process.stdout], [wrangler.stderr!, process.stderr]] as const) {
+for (const [stream, out] of [
+  [wrangler.stdout!, process.stdout],
+  [wrangler.stderr!, process.stderr],
+] as const) {
   const filter = lineFilter({ onReady: (port) => port === gateway.port && onReady() });
   createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
     const kept = filter(line);

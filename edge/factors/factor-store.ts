@@ -25,7 +25,13 @@ export const PENDING_TOTP_TTL_MS = 10 * 60 * 1000;
  * confirms it. A person has at most one pending enrolment: a new start replaces the old one, in
  * the same D1 batch, so however many starts race, one row is left.
  */
-export async function createPendingTotp(db: D1Database, ring: Keyring, sub: string, now: number, begun: EnrolmentKind): Promise<TotpFactor> {
+export async function createPendingTotp(
+  db: D1Database,
+  ring: Keyring,
+  sub: string,
+  now: number,
+  begun: EnrolmentKind,
+): Promise<TotpFactor> {
   const id = newId();
   const userRef = await blindIndex(ring, 'user', sub);
   const refs = await blindIndexes(ring, 'user', sub);
@@ -34,7 +40,15 @@ export async function createPendingTotp(db: D1Database, ring: Keyring, sub: stri
     db.prepare(`DELETE FROM totp_factors WHERE status = 'pending' AND user_ref IN (${placeholders(refs.length)})`).bind(...refs),
     db
       .prepare('INSERT INTO totp_factors (id, user_ref, secret_sealed, status, created_at, sub_sealed, begun) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .bind(id, userRef, await seal(ring, 'totp-secret', secret, totpAad(id, userRef)), 'pending', now, await sealOwner(ring, 'totp_factors', id, sub), begun),
+      .bind(
+        id,
+        userRef,
+        await seal(ring, 'totp-secret', secret, totpAad(id, userRef)),
+        'pending',
+        now,
+        await sealOwner(ring, 'totp_factors', id, sub),
+        begun,
+      ),
   ]);
   return { id, secret };
 }
@@ -46,10 +60,18 @@ export async function sweepPendingTotp(db: D1Database, before: number): Promise<
 }
 
 /** The user's TOTP factors in a state, with secrets opened. Rows that fail to open are skipped (and so cannot be used). */
-export async function totpFactors(db: D1Database, ring: Keyring, sub: string, status: 'pending' | 'active', createdAfter = 0): Promise<TotpFactor[]> {
+export async function totpFactors(
+  db: D1Database,
+  ring: Keyring,
+  sub: string,
+  status: 'pending' | 'active',
+  createdAfter = 0,
+): Promise<TotpFactor[]> {
   const refs = await blindIndexes(ring, 'user', sub);
   const { results } = await db
-    .prepare(`SELECT id, user_ref, secret_sealed FROM totp_factors WHERE status = ? AND created_at > ? AND user_ref IN (${placeholders(refs.length)})`)
+    .prepare(
+      `SELECT id, user_ref, secret_sealed FROM totp_factors WHERE status = ? AND created_at > ? AND user_ref IN (${placeholders(refs.length)})`,
+    )
     .bind(status, createdAfter, ...refs)
     .all<{ id: string; user_ref: string; secret_sealed: string }>();
   const out: TotpFactor[] = [];
@@ -79,11 +101,20 @@ const noActiveFactor = (ph: string) =>
  * Activate a pending factor of this user. True if it was pending and now is active. As the first
  * factor (`onlyIfFirst`), only while the user has no active factor, checked in the same statement.
  */
-export async function activateTotp(db: D1Database, ring: Keyring, sub: string, id: string, now: number, onlyIfFirst = false): Promise<boolean> {
+export async function activateTotp(
+  db: D1Database,
+  ring: Keyring,
+  sub: string,
+  id: string,
+  now: number,
+  onlyIfFirst = false,
+): Promise<boolean> {
   const refs = await blindIndexes(ring, 'user', sub);
   const ph = placeholders(refs.length);
   const r = await db
-    .prepare(`UPDATE totp_factors SET status = 'active', confirmed_at = ? WHERE id = ? AND status = 'pending' AND user_ref IN (${ph})${onlyIfFirst ? ` AND ${noActiveFactor(ph)}` : ''}`)
+    .prepare(
+      `UPDATE totp_factors SET status = 'active', confirmed_at = ? WHERE id = ? AND status = 'pending' AND user_ref IN (${ph})${onlyIfFirst ? ` AND ${noActiveFactor(ph)}` : ''}`,
+    )
     .bind(now, id, ...refs, ...(onlyIfFirst ? [...refs, ...refs] : []))
     .run();
   return r.meta.changes === 1;
@@ -92,14 +123,19 @@ export async function activateTotp(db: D1Database, ring: Keyring, sub: string, i
 /** Drop the user's pending TOTP enrolments (their first factor was just enrolled). */
 export async function dropPendingTotp(db: D1Database, ring: Keyring, sub: string): Promise<void> {
   const refs = await blindIndexes(ring, 'user', sub);
-  await db.prepare(`DELETE FROM totp_factors WHERE status = 'pending' AND user_ref IN (${placeholders(refs.length)})`).bind(...refs).run();
+  await db
+    .prepare(`DELETE FROM totp_factors WHERE status = 'pending' AND user_ref IN (${placeholders(refs.length)})`)
+    .bind(...refs)
+    .run();
 }
 
 /** Whether a pending TOTP factor of the user was begun by spending an invitation. */
 export async function pendingTotpInvited(db: D1Database, ring: Keyring, sub: string, id: string): Promise<boolean> {
   const refs = await blindIndexes(ring, 'user', sub);
   const row = await db
-    .prepare(`SELECT 1 AS ok FROM totp_factors WHERE id = ? AND status = 'pending' AND begun = 'invite' AND user_ref IN (${placeholders(refs.length)})`)
+    .prepare(
+      `SELECT 1 AS ok FROM totp_factors WHERE id = ? AND status = 'pending' AND begun = 'invite' AND user_ref IN (${placeholders(refs.length)})`,
+    )
     .bind(id, ...refs)
     .first<{ ok: number }>();
   return row !== null;
@@ -139,7 +175,8 @@ const recoveryHash = (userRef: string, code: string) => sha256b64u(`recovery\0${
 const recoveryHashV2 = (code: string) => sha256b64u(`recovery\0v2\0${code}`);
 
 /** The user id sealed beside a row's blind index, so key rotation can re-derive the index (AAD: table and row id). */
-export const sealOwner = (ring: Keyring, table: string, id: string, sub: string): Promise<string> => seal(ring, 'factor-metadata', sub, ownerAad(table, id));
+export const sealOwner = (ring: Keyring, table: string, id: string, sub: string): Promise<string> =>
+  seal(ring, 'factor-metadata', sub, ownerAad(table, id));
 export const ownerAad = (table: string, id: string): string => `owner|${table}|${id}`;
 
 /** Replace the user's recovery codes with a new set; returns the codes, which are never stored or shown again. */
@@ -151,7 +188,9 @@ export async function issueRecoveryCodes(db: D1Database, ring: Keyring, sub: str
     db.prepare(`DELETE FROM recovery_codes WHERE user_ref IN (${placeholders(refs.length)})`).bind(...refs),
     ...(await Promise.all(
       codes.map(async (c) =>
-        db.prepare('INSERT INTO recovery_codes (code_hash, user_ref, created_at, sub_sealed) VALUES (?, ?, ?, ?)').bind(await recoveryHashV2(c), userRef, now, await sealOwner(ring, 'recovery_codes', await recoveryHashV2(c), sub)),
+        db
+          .prepare('INSERT INTO recovery_codes (code_hash, user_ref, created_at, sub_sealed) VALUES (?, ?, ?, ?)')
+          .bind(await recoveryHashV2(c), userRef, now, await sealOwner(ring, 'recovery_codes', await recoveryHashV2(c), sub)),
       ),
     )),
   ]);
@@ -164,7 +203,9 @@ export const useRecoveryCode = async (db: D1Database, ring: Keyring, sub: string
   if (code) {
     const refs = await blindIndexes(ring, 'user', sub);
     const r = await db
-      .prepare(`UPDATE recovery_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND user_ref IN (${placeholders(refs.length)})`)
+      .prepare(
+        `UPDATE recovery_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND user_ref IN (${placeholders(refs.length)})`,
+      )
       .bind(now, await recoveryHashV2(code), ...refs)
       .run();
     if (r.meta.changes === 1) return true;
@@ -274,13 +315,22 @@ export interface NewCredential {
  * Store a verified new credential for the user. True if stored. As the first factor
  * (`onlyIfFirst`), only while the user has no active factor, checked in the same statement.
  */
-export async function addWebauthnCredential(db: D1Database, ring: Keyring, sub: string, c: NewCredential, now: number, onlyIfFirst = false): Promise<boolean> {
+export async function addWebauthnCredential(
+  db: D1Database,
+  ring: Keyring,
+  sub: string,
+  c: NewCredential,
+  now: number,
+  onlyIfFirst = false,
+): Promise<boolean> {
   const userRef = await blindIndex(ring, 'user', sub);
   const refs = onlyIfFirst ? await blindIndexes(ring, 'user', sub) : [];
   const r = await db
     .prepare(
       'INSERT INTO webauthn_credentials (id, user_ref, public_key, counter, transports, device_type, backed_up, nickname_sealed, created_at, sub_sealed) ' +
-        (onlyIfFirst ? `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${noActiveFactor(placeholders(refs.length))}` : 'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)') +
+        (onlyIfFirst
+          ? `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${noActiveFactor(placeholders(refs.length))}`
+          : 'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)') +
         // A credential id registered before (by anyone) is not stored again: false, never a D1 error.
         ' ON CONFLICT (id) DO NOTHING',
     )

@@ -57,7 +57,12 @@ export async function verifyGrant(ring: Keyring, token: string, want: GrantExpec
   let claims: GrantClaims;
   try {
     // Why: verify (constant time) before parsing anything the client wrote.
-    const ok = await crypto.subtle.verify('HMAC', await ring.hmac('grant-mac', kid), fromBase64url(mac), enc.encode(`${PREFIX}.${kid}.${payload}`));
+    const ok = await crypto.subtle.verify(
+      'HMAC',
+      await ring.hmac('grant-mac', kid),
+      fromBase64url(mac),
+      enc.encode(`${PREFIX}.${kid}.${payload}`),
+    );
     if (!ok) return null;
     claims = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as GrantClaims;
   } catch {

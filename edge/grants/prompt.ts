@@ -12,7 +12,13 @@ export const PROMPT_TYP = 'stepgate-prompt+jwt';
 const key = (ring: Keyring, kid: string) => signingKey(ring, 'prompt-signing', kid, 'sg-prompt-');
 
 /** Sign a challenge's display data for `aud` (the site's hostname), valid until the challenge expires. */
-export async function signPrompt(ring: Keyring, payload: Record<string, unknown>, aud: string, nowSeconds: number, expSeconds: number): Promise<string> {
+export async function signPrompt(
+  ring: Keyring,
+  payload: Record<string, unknown>,
+  aud: string,
+  nowSeconds: number,
+  expSeconds: number,
+): Promise<string> {
   const { privateKey, jwk } = await key(ring, ring.primary);
   return new SignJWT(payload)
     .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid!, typ: PROMPT_TYP })

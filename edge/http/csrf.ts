@@ -15,5 +15,6 @@ export function requireSameOriginJson(req: Request, origin: string, extraOrigins
     throw new StepgateError(ErrorCode.Forbidden, 403, 'This request must come from a Stepgate page on this site.');
   }
   const ct = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (ct !== 'application/json') throw new StepgateError(ErrorCode.UnsupportedMediaType, 415, 'Send a JSON body (Content-Type: application/json).');
+  if (ct !== 'application/json')
+    throw new StepgateError(ErrorCode.UnsupportedMediaType, 415, 'Send a JSON body (Content-Type: application/json).');
 }

@@ -84,11 +84,13 @@ interface TokenPlaces {
 }
 
 /** Why the request's session could be read two ways (cookie spelling or duplicates), else null. */
-const cookieAmbiguity = (places: TokenPlaces) => (headers: Headers): string | null => {
-  if (!places.cookie) return null;
-  const r = readSessionCookie(headers.get('cookie'), places.cookie);
-  return r.kind === 'ambiguous' ? r.why : null;
-};
+const cookieAmbiguity =
+  (places: TokenPlaces) =>
+  (headers: Headers): string | null => {
+    if (!places.cookie) return null;
+    const r = readSessionCookie(headers.get('cookie'), places.cookie);
+    return r.kind === 'ambiguous' ? r.why : null;
+  };
 
 /** The session handle: the token's `sid` or `jti` claim when present, else the token itself. */
 const sessionHandle = (payload: JWTPayload, token: string): string => {
@@ -106,7 +108,8 @@ const sessionHandle = (payload: JWTPayload, token: string): string => {
  */
 export function createIdentitySource(config: unknown, env: IdentityEnv): IdentitySource {
   const parsed = IdentityConfig.safeParse(config);
-  if (!parsed.success) throw new Error(`IDENTITY: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`IDENTITY: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   const cfg = parsed.data;
 
   if (cfg.source === 'dev') {
@@ -149,7 +152,8 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     } else {
       const secret = env.IDENTITY_JWT_SECRET;
       // Why: a short HS256 secret can be brute-forced offline from any session cookie.
-      if (!secret || secret.length < 32) throw new Error('IDENTITY: the jwt source needs IDENTITY_JWT_SECRET (at least 32 characters) or a jwksUrl');
+      if (!secret || secret.length < 32)
+        throw new Error('IDENTITY: the jwt source needs IDENTITY_JWT_SECRET (at least 32 characters) or a jwksUrl');
       key = new TextEncoder().encode(secret);
       algorithms = ['HS256'];
     }
@@ -187,7 +191,10 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     }
     const user = userOf(payload);
     if (typeof user !== 'string' || user === '' || user.length > 256) return INVALID;
-    return { ok: true, identity: { sub: user, sid: await sessionId(user, sessionHandle(payload, t)), sessionHash: await sha256b64u(t), source } };
+    return {
+      ok: true,
+      identity: { sub: user, sid: await sessionId(user, sessionHandle(payload, t)), sessionHash: await sha256b64u(t), source },
+    };
   };
 
   const identify = async (req: Request): Promise<IdentityResult> => {

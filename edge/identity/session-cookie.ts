@@ -114,7 +114,9 @@ function nameMentions(header: string, target: string): number {
 
 /** `%XX` → that byte as a character and `+` → space, as PHP decodes names; never throws. */
 const percentDecodeBytes = (s: string): string =>
-  s.includes('%') || s.includes('+') ? s.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))) : s;
+  s.includes('%') || s.includes('+')
+    ? s.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
+    : s;
 
 /**
  * Whether `header` could contain a pair whose name folds to `target`. Cheap and conservative:

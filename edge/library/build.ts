@@ -50,7 +50,9 @@ if (bad.length) {
   process.exit(1);
 }
 
-const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}edge/library/tsconfig.types.json`], { stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}edge/library/tsconfig.types.json`], {
+  stdio: 'inherit',
+});
 if (tsc.status !== 0) {
   console.error('build:lib: declaration emit failed');
   process.exit(1);

@@ -66,15 +66,19 @@ export const stepUpPage = (i: StepUpPageInput) =>
     'Confirm it is you',
     html`<div id="challenge" data-challenge="${i.challengeId}" data-held="${i.held ? '1' : '0'}" data-bind="${i.bind}">
 <h1>Confirm it is you</h1>
-<p>${i.bind === 'action'
-      ? 'This exact request needs your approval before it is sent:'
-      : 'These requests need a fresh confirmation that it is really you:'}</p>
+<p>${
+      i.bind === 'action'
+        ? 'This exact request needs your approval before it is sent:'
+        : 'These requests need a fresh confirmation that it is really you:'
+    }</p>
 ${hasHidden(i) ? html`<p class="hidden-chars" id="hidden-chars" role="alert">${HIDDEN_CHARACTERS_WARNING} If you did not expect them, do not approve it.</p>` : ''}
 <section class="action" aria-label="What you are approving">
 <dl>
 <dt>Site</dt><dd>${shown(i.action.host)}</dd>
 <dt>Action</dt><dd><span class="method">${shown(i.matchedMethod)}</span> ${shown(readablePath(i.action.path, i.action.query))}${
-      i.matchedMethod !== i.action.method ? html` <span class="note">(sent as ${shown(i.action.method)}, asking for ${shown(i.matchedMethod)})</span>` : ''
+      i.matchedMethod !== i.action.method
+        ? html` <span class="note">(sent as ${shown(i.action.method)}, asking for ${shown(i.matchedMethod)})</span>`
+        : ''
     }</dd>
 ${describeBody(i.bodySummary)}
 ${i.requestedFrom?.page ? html`<dt>From</dt><dd>${shown(i.requestedFrom.page)}</dd>` : ''}
@@ -83,25 +87,31 @@ ${i.requestedFrom?.page ? html`<dt>From</dt><dd>${shown(i.requestedFrom.page)}</
 </dl>
 </section>
 ${i.bind === 'action' && i.number ? html`<p class="note" id="number">Approving in the Stepgate extension of another browser? Pick <strong>${i.number}</strong> there.</p>` : ''}
-${i.factors.includes('webauthn')
-      ? html`<div class="factor"><button id="passkey" type="button" class="wide">Approve with a passkey</button></div>`
-      : ''}
-${i.factors.includes('totp')
-      ? html`<form id="totp-form" class="factor" novalidate>
+${
+  i.factors.includes('webauthn')
+    ? html`<div class="factor"><button id="passkey" type="button" class="wide">Approve with a passkey</button></div>`
+    : ''
+}
+${
+  i.factors.includes('totp')
+    ? html`<form id="totp-form" class="factor" novalidate>
 <label for="totp-code">Code from your authenticator app</label>
 <div class="row"><input id="totp-code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required>
 <button type="submit">Approve</button></div>
 </form>`
-      : ''}
-${i.factors.includes('recovery')
-      ? html`<details class="factor"><summary>Use a recovery code instead</summary>
+    : ''
+}
+${
+  i.factors.includes('recovery')
+    ? html`<details class="factor"><summary>Use a recovery code instead</summary>
 <form id="recovery-form" novalidate>
 <label for="recovery-code">Recovery code</label>
 <div class="row"><input id="recovery-code" name="code" autocomplete="off" spellcheck="false" required>
 <button type="submit">Approve</button></div>
 </form>
 </details>`
-      : ''}
+    : ''
+}
 <p id="status" class="status" role="status" aria-live="polite"></p>
 <form id="continue" method="post" action="/.stepgate/challenge/${i.challengeId}/continue" hidden></form>
 <p class="note">No passkey or authenticator yet? <a href="/.stepgate/enrol">Set one up</a>.

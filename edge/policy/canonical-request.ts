@@ -52,8 +52,7 @@ for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 const HEX = '0123456789ABCDEF';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const hexVal = (c: number): number =>
-  c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1;
+const hexVal = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
 
 /** Decode one raw segment to bytes, refusing anything whose meaning depends on the decoder. */
 function decodeSegment(raw: string): Uint8Array {
@@ -126,12 +125,7 @@ function canonicalHost(rawHost: string): { hostname: string; host: string } {
  * @throws {StepgateError} `ERR_AMBIGUOUS_REQUEST` or `ERR_BAD_METHOD` (400) when the request cannot
  *   be given one meaning; the request must then be refused, never forwarded.
  */
-export function canonicalizeRequest(
-  method: string,
-  url: string,
-  headers: Headers,
-  options: CanonicalizeOptions = {},
-): CanonicalRequest {
+export function canonicalizeRequest(method: string, url: string, headers: Headers, options: CanonicalizeOptions = {}): CanonicalRequest {
   if (!TOKEN.test(method)) throw new StepgateError(ErrorCode.BadMethod, 400, 'method: not an HTTP token');
   const m = method.toUpperCase();
   if (REFUSED_METHODS.has(m)) throw new StepgateError(ErrorCode.BadMethod, 405, `method: ${m} is not allowed`);
@@ -285,6 +279,8 @@ export function methodParams(form: string): string[] {
  */
 export function methodMentions(text: string): number {
   if (!/method/i.test(text) && !text.includes('%')) return 0;
-  const folded = lenientDecode(text).toLowerCase().replace(/[\s.[\]\0]/g, '_');
+  const folded = lenientDecode(text)
+    .toLowerCase()
+    .replace(/[\s.[\]\0]/g, '_');
   return folded.match(/(^|[^a-z0-9])_+method(?![a-z0-9])/g)?.length ?? 0;
 }

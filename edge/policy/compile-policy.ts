@@ -71,7 +71,13 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       if (seg === '**') n = n.globstar ??= node();
       else if (seg === '*') n = n.star ??= node();
       else if (seg.includes('*')) {
-        const src = '^' + seg.split('*').map((p) => escapeRe(norm(p))).join('.*') + '$';
+        const src =
+          '^' +
+          seg
+            .split('*')
+            .map((p) => escapeRe(norm(p)))
+            .join('.*') +
+          '$';
         n.globs ??= [];
         let g = n.globs.find((x) => x.re.source === src);
         if (!g) n.globs.push((g = { re: new RegExp(src, 'su'), node: node() }));

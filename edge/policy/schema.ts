@@ -59,9 +59,17 @@ const PathPattern = z
   .string()
   .refine((p) => p.startsWith('/'), { message: 'must start with "/"' })
   .regex(PATH_PATTERN_CHARS, { error: (iss) => pathCharProblem(String(iss.input)) })
-  .refine((p) => !p.slice(1).replace(/\/$/, '').split('/').some((s) => s === '' || s === '.' || s === '..'), {
-    message: 'may not contain empty, "." or ".." segments',
-  })
+  .refine(
+    (p) =>
+      !p
+        .slice(1)
+        .replace(/\/$/, '')
+        .split('/')
+        .some((s) => s === '' || s === '.' || s === '..'),
+    {
+      message: 'may not contain empty, "." or ".." segments',
+    },
+  )
   .refine((p) => !p.split('/').some((s) => s.includes('**') && s !== '**'), {
     message: '"**" must be a whole segment',
   });
@@ -80,13 +88,13 @@ export const RuleSchema = z.strictObject({
       .optional()
       .describe('Methods this rule covers; all methods when absent. HEAD is matched as GET.'),
     path: oneOrMany(PathPattern).describe('Path pattern(s), matched against the canonical decoded path.'),
-    host: oneOrMany(HostPattern)
-      .optional()
-      .describe('Host name(s); any host when absent.'),
+    host: oneOrMany(HostPattern).optional().describe('Host name(s); any host when absent.'),
   }),
   require: z.strictObject({
     factors: z.array(z.enum(FACTORS)).min(1).describe('Factors that can satisfy this rule.'),
-    bind: z.enum(['session', 'action']).describe('"session": one step-up covers the rule for maxAge; "action": one grant per exact request.'),
+    bind: z
+      .enum(['session', 'action'])
+      .describe('"session": one step-up covers the rule for maxAge; "action": one grant per exact request.'),
     maxAge: z
       .string()
       .regex(DURATION, 'must be a duration such as "300s", "5m" or "1h"')
@@ -107,7 +115,9 @@ export const PolicySchema = z.strictObject({
   allowPathInfo: z
     .boolean()
     .optional()
-    .describe('Allow a script name followed by more path (`/index.php/admin`). Default false: such requests get 400, because PHP, IIS and Tomcat route them by the part after the script.'),
+    .describe(
+      'Allow a script name followed by more path (`/index.php/admin`). Default false: such requests get 400, because PHP, IIS and Tomcat route them by the part after the script.',
+    ),
   maxInspectBytes: z
     .number()
     .int()
@@ -118,7 +128,9 @@ export const PolicySchema = z.strictObject({
   enrolment: z
     .enum(['first-use', 'invite'])
     .optional()
-    .describe('How a person with no factor enrols the first: "first-use" (allowed, audited) or "invite" (an admin-issued one-time code). Default "first-use".'),
+    .describe(
+      'How a person with no factor enrols the first: "first-use" (allowed, audited) or "invite" (an admin-issued one-time code). Default "first-use".',
+    ),
   rules: z.array(RuleSchema),
 });
 

@@ -25,7 +25,10 @@ export const formatProblem = (p: PolicyProblem): string =>
 
 const describe = (issue: core.$ZodIssue, input: unknown): string => {
   if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${showHiddenCharacters(k)}"`).join(', ')}`;
-  const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
+  const got = issue.path.reduce<unknown>(
+    (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    input,
+  );
   // Hidden characters (zero-width, bidi) are shown escaped, so the message reads as what the file holds.
   const shown = got === undefined ? 'nothing' : showHiddenCharacters(JSON.stringify(got)?.slice(0, 80) ?? '');
   return `${issue.message} (got ${shown})`;
@@ -60,7 +63,8 @@ export function validatePolicy(input: unknown, file = 'policy.json'): Policy {
   const seen = new Set<string>();
   policy.rules.forEach((r, i) => {
     if (seen.has(r.id)) problems.push({ file, rule: ruleName(i), field: 'id', message: 'duplicate rule id' });
-    if (r.id.toLowerCase().startsWith('stepgate-')) problems.push({ file, rule: ruleName(i), field: 'id', message: 'ids starting with "stepgate-" are reserved' });
+    if (r.id.toLowerCase().startsWith('stepgate-'))
+      problems.push({ file, rule: ruleName(i), field: 'id', message: 'ids starting with "stepgate-" are reserved' });
     seen.add(r.id);
   });
   if (problems.length) throw new PolicyError(problems);

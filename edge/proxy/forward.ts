@@ -41,28 +41,69 @@ const UNTRUSTED = new Set([
  * (oauth2-proxy, Azure App Service, Google IAP, AWS ALB OIDC, …): from a client they are forged.
  * Every `X-Forwarded-*` goes too (Stepgate sets its own `-For`, `-Proto` and `-Host`).
  */
-const UNTRUSTED_PREFIXES = ['x-forwarded-', 'x-auth-request-', 'x-amzn-oidc-', 'x-ms-client-principal', 'x-goog-authenticated-', 'x-goog-iap-'];
+const UNTRUSTED_PREFIXES = [
+  'x-forwarded-',
+  'x-auth-request-',
+  'x-amzn-oidc-',
+  'x-ms-client-principal',
+  'x-goog-authenticated-',
+  'x-goog-iap-',
+];
 /** Single identity headers of that kind (Apache/nginx REMOTE_USER conventions and others). */
-const IDENTITY_HEADERS = new Set(['remote-user', 'x-remote-user', 'x-remote-group', 'x-remote-email', 'x-webauth-user', 'x-authenticated-user', 'x-authenticated-userid', 'x-user', 'x-email']);
+const IDENTITY_HEADERS = new Set([
+  'remote-user',
+  'x-remote-user',
+  'x-remote-group',
+  'x-remote-email',
+  'x-webauth-user',
+  'x-authenticated-user',
+  'x-authenticated-userid',
+  'x-user',
+  'x-email',
+]);
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1); `upgrade` is kept so WebSockets pass through. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'proxy-authorization', 'proxy-authenticate']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
 
 /**
  * The headers the origin receives.
  * Exported for tests; `proto`, `host` and `clientIp` are Stepgate's own view of the request.
  */
-export function originHeaders(incoming: Headers, proto: string, host: string, clientIp: string | null, opts: { accessHeaders?: boolean } = {}): Headers {
+export function originHeaders(
+  incoming: Headers,
+  proto: string,
+  host: string,
+  clientIp: string | null,
+  opts: { accessHeaders?: boolean } = {},
+): Headers {
   // A native copy, then deletions by name: measured ~70 µs/request cheaper in workerd than
   // rebuilding the headers entry by entry in JavaScript (docs/benchmarks.md).
   const out = new Headers(incoming);
   // Headers named in Connection are hop-by-hop too; "keep-alive"/"close" name none worth a set.
   const conn = incoming.get('connection');
-  const named = conn && !/^\s*(keep-alive|close)\s*$/i.test(conn) ? new Set(conn.toLowerCase().split(',').map((s) => s.trim())) : null;
+  const named =
+    conn && !/^\s*(keep-alive|close)\s*$/i.test(conn)
+      ? new Set(
+          conn
+            .toLowerCase()
+            .split(',')
+            .map((s) => s.trim()),
+        )
+      : null;
   for (const name of incoming.keys()) {
     // Names with '_' are dropped, as nginx does by default: CGI-style servers (Rack on Puma,
     // IIS) read `X-HTTP-Method_Override` or `X_Forwarded_Host` as the dashed header.
-    if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-') || name.includes('_')) out.delete(name);
+    if (UNTRUSTED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('stepgate-') || name.includes('_'))
+      out.delete(name);
     else if (IDENTITY_HEADERS.has(name) || UNTRUSTED_PREFIXES.some((p) => name.startsWith(p))) out.delete(name);
     // Cloudflare Access sets these itself; from a client they are forged, unless Access is the
     // identity source (then Cloudflare has replaced any client-sent value before the Worker runs).
@@ -119,7 +160,9 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
     const proto = canonical.protocol;
     const target = `${base ?? `${proto}//${canonical.host}`}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
     const hasBody = canonical.method !== 'GET' && canonical.method !== 'HEAD';
-    const headers = originHeaders(req.headers, proto, canonical.host, req.headers.get('cf-connecting-ip'), { accessHeaders: sg.identitySource === 'cloudflareAccess' });
+    const headers = originHeaders(req.headers, proto, canonical.host, req.headers.get('cf-connecting-ip'), {
+      accessHeaders: sg.identitySource === 'cloudflareAccess',
+    });
     if (sg.assertion) headers.set('stepgate-assertion', sg.assertion);
     const body = hasBody ? (sg.body ?? req.body) : null;
     // Why: a stalled origin must not hold a request (and its "forwarded" record) open for ever.

@@ -29,7 +29,8 @@ interface Reader {
   via: 'session' | 'token';
 }
 
-const roleOf = (rt: Runtime, sub: string): Role | null => (rt.admins.includes(sub) ? 'admin' : rt.auditors.includes(sub) ? 'auditor' : null);
+const roleOf = (rt: Runtime, sub: string): Role | null =>
+  rt.admins.includes(sub) ? 'admin' : rt.auditors.includes(sub) ? 'auditor' : null;
 
 /** The reader of an audit endpoint: a token with `audit:read`, or a stepped-up session, of an admin or auditor. */
 async function requireReader(rt: Runtime, req: Request): Promise<Reader> {
@@ -38,8 +39,10 @@ async function requireReader(rt: Runtime, req: Request): Promise<Reader> {
   const m = auth === null ? null : /^Bearer\s+(sgt\.\S*)$/i.exec(auth);
   if (m) {
     const t = await authenticateToken(rt.db, rt.keys, m[1]!, rt.now());
-    if (!t) throw new StepgateError(ErrorCode.IdentityRequired, 401, 'That API token is not valid (malformed, unknown, expired or revoked).');
-    if (!t.scopes.includes('audit:read')) throw new StepgateError(ErrorCode.Forbidden, 403, 'That token does not have the audit:read scope.');
+    if (!t)
+      throw new StepgateError(ErrorCode.IdentityRequired, 401, 'That API token is not valid (malformed, unknown, expired or revoked).');
+    if (!t.scopes.includes('audit:read'))
+      throw new StepgateError(ErrorCode.Forbidden, 403, 'That token does not have the audit:read scope.');
     const role = roleOf(rt, t.sub);
     if (!role) throw new StepgateError(ErrorCode.Forbidden, 403, 'Only administrators and auditors read the audit log.');
     return { sub: t.sub, role, via: 'token' };
@@ -87,12 +90,14 @@ function filterOf(q: URLSearchParams): AuditFilter {
   if (types) {
     const list = types.split(',').map((t) => t.trim());
     const bad = list.find((t) => !isAuditType(t));
-    if (bad !== undefined) throw new StepgateError(ErrorCode.BadRequest, 400, `type: "${bad.slice(0, 40)}" is not an event type (${AUDIT_TYPES.join(', ')})`);
+    if (bad !== undefined)
+      throw new StepgateError(ErrorCode.BadRequest, 400, `type: "${bad.slice(0, 40)}" is not an event type (${AUDIT_TYPES.join(', ')})`);
     f.types = list as AuditType[];
   }
   const outcome = q.get('outcome');
   if (outcome) {
-    if (!['success', 'failure', 'denied', 'info'].includes(outcome)) throw new StepgateError(ErrorCode.BadRequest, 400, 'outcome: one of success, failure, denied, info');
+    if (!['success', 'failure', 'denied', 'info'].includes(outcome))
+      throw new StepgateError(ErrorCode.BadRequest, 400, 'outcome: one of success, failure, denied, info');
     f.outcome = outcome as AuditOutcome;
   }
   return f;
@@ -137,7 +142,9 @@ async function filterDetails(f: AuditFilter): Promise<Record<string, string | nu
 
 export function registerAuditRoutes(app: Hono, rt: Runtime): void {
   // Live and retired (verify-only) keys: every export ever taken verifies against this set.
-  app.get('/.well-known/stepgate/audit-jwks.json', async () => json(await checkpointJwks(rt.keys, { retired: true }), 200, { 'cache-control': 'public, max-age=300' }));
+  app.get('/.well-known/stepgate/audit-jwks.json', async () =>
+    json(await checkpointJwks(rt.keys, { retired: true }), 200, { 'cache-control': 'public, max-age=300' }),
+  );
 
   app.get('/.stepgate/api/admin/audit/events', async (c) => {
     const req = c.req.raw;
@@ -153,7 +160,9 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
       page = await listEvents(rt.db, rt.keys, rt.audit.tenant, filter, { limit, order, ...(after === undefined ? {} : { after }) });
     } catch (err) {
       if (!(err instanceof AuditIntegrityError)) throw err;
-      return problem(ErrorCode.AuditIntegrity, 500, `Stored event ${err.seq} does not open: the audit log was tampered with. Run verify.`, { seq: err.seq });
+      return problem(ErrorCode.AuditIntegrity, 500, `Stored event ${err.seq} does not open: the audit log was tampered with. Run verify.`, {
+        seq: err.seq,
+      });
     }
     return json({ events: page.events, next_cursor: page.next === null ? null : encodeCursor(order, page.next) });
   });
@@ -165,9 +174,19 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     const format = (q.get('format') ?? 'ndjson') as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) return problem(ErrorCode.BadRequest, 400, `format: one of ${EXPORT_FORMATS.join(', ')}`);
     const filter = filterOf(q);
-    await rt.audit.record({ type: 'audit.exported', outcome: 'success', ...(await base(req, reader)), details: { format, ...(await filterDetails(filter)) } });
+    await rt.audit.record({
+      type: 'audit.exported',
+      outcome: 'success',
+      ...(await base(req, reader)),
+      details: { format, ...(await filterDetails(filter)) },
+    });
     const stream = exportStream(rt, filter, format);
-    const h = secure(new Headers({ 'content-type': CONTENT_TYPES[format], 'content-disposition': `attachment; filename="stepgate-audit.${format === 'csv' ? 'csv' : 'ndjson'}"` }));
+    const h = secure(
+      new Headers({
+        'content-type': CONTENT_TYPES[format],
+        'content-disposition': `attachment; filename="stepgate-audit.${format === 'csv' ? 'csv' : 'ndjson'}"`,
+      }),
+    );
     return new Response(stream, { headers: h });
   });
 
@@ -183,7 +202,9 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
       type: 'audit.verified',
       outcome: report.ok ? 'success' : 'failure',
       ...(await base(req, reader)),
-      details: report.ok ? { from: report.from, to: report.to, rows: report.rows, complete: report.complete } : { from, seq: report.seq, problem: report.problem },
+      details: report.ok
+        ? { from: report.from, to: report.to, rows: report.rows, complete: report.complete }
+        : { from, seq: report.seq, problem: report.problem },
     });
     return json({ ...report, head_seq: head.seq });
   });
@@ -192,8 +213,16 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     const reader = await requireReader(rt, c.req.raw);
     const q = new URL(c.req.url).searchParams;
     const from = intParam(q, 'from', 0, 0, Number.MAX_SAFE_INTEGER);
-    await rt.audit.record({ type: 'audit.read', outcome: 'success', ...(await base(c.req.raw, reader)), details: { checkpoints_from: from } });
-    return json({ checkpoints: (await listCheckpoints(rt.db, rt.audit.tenant, from)).slice(0, 1000), jwks: '/.well-known/stepgate/audit-jwks.json' });
+    await rt.audit.record({
+      type: 'audit.read',
+      outcome: 'success',
+      ...(await base(c.req.raw, reader)),
+      details: { checkpoints_from: from },
+    });
+    return json({
+      checkpoints: (await listCheckpoints(rt.db, rt.audit.tenant, from)).slice(0, 1000),
+      jwks: '/.well-known/stepgate/audit-jwks.json',
+    });
   });
 
   app.post('/.stepgate/api/admin/maintenance', async (c) => {
@@ -226,15 +255,26 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
         label: z.string().min(1).max(64),
       }),
     );
-    if (body.scopes.includes('audit:read') && !roleOf(rt, me.sub)) return problem(ErrorCode.Forbidden, 403, 'Only administrators and auditors may have audit:read.');
+    if (body.scopes.includes('audit:read') && !roleOf(rt, me.sub))
+      return problem(ErrorCode.Forbidden, 403, 'Only administrators and auditors may have audit:read.');
     await requireFactorGrant(rt, req, me);
-    const { token, info } = await createToken(rt.db, rt.keys, me.sub, { scopes: body.scopes, ttlDays: body.ttl_days, label: body.label, now: rt.now() });
+    const { token, info } = await createToken(rt.db, rt.keys, me.sub, {
+      scopes: body.scopes,
+      ttlDays: body.ttl_days,
+      label: body.label,
+      now: rt.now(),
+    });
     try {
       await rt.audit.record({
         type: 'token.created',
         outcome: 'success',
         ...(await auditBase(req, me)),
-        details: { token: await hashRef(info.id), scopes: info.scopes, expires_at: new Date(info.expiresAt).toISOString(), label: info.label },
+        details: {
+          token: await hashRef(info.id),
+          scopes: info.scopes,
+          expires_at: new Date(info.expiresAt).toISOString(),
+          label: info.label,
+        },
       });
     } catch (err) {
       // A token that is not on the record must never work: it is revoked before the 503.
@@ -267,7 +307,12 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     await jsonBody(req, z.strictObject({}));
     const id = c.req.param('id');
     if (!(await revokeToken(rt.db, rt.keys, me.sub, id, rt.now()))) return problem(ErrorCode.NotFound, 404, 'No such live token of yours.');
-    await rt.audit.record({ type: 'token.revoked', outcome: 'success', ...(await auditBase(req, me)), details: { token: await hashRef(id) } });
+    await rt.audit.record({
+      type: 'token.revoked',
+      outcome: 'success',
+      ...(await auditBase(req, me)),
+      details: { token: await hashRef(id) },
+    });
     return json({ revoked: true, id });
   });
 }
@@ -286,13 +331,18 @@ function exportStream(rt: Runtime, filter: AuditFilter, format: ExportFormat): R
       const first = !started;
       started = true;
       try {
-        const page = await listEvents(rt.db, rt.keys, rt.audit.tenant, filter, { limit: 500, order: 'asc', ...(after === undefined ? {} : { after }) });
+        const page = await listEvents(rt.db, rt.keys, rt.audit.tenant, filter, {
+          limit: 500,
+          order: 'asc',
+          ...(after === undefined ? {} : { after }),
+        });
         // An export that starts where retention pruned opens with the signed checkpoint it links to,
         // so it can be verified offline from its first event.
         const start = page.events[0]?.event.seq;
         if (first && format === 'ndjson' && start !== undefined && start > 1) {
           const [anchor] = await listCheckpoints(rt.db, rt.audit.tenant, start - 1, start - 1);
-          if (anchor && anchor.kind === 'retention') out += `${JSON.stringify({ checkpoint: anchor.jws, seq: anchor.seq, anchor: true })}\n`;
+          if (anchor && anchor.kind === 'retention')
+            out += `${JSON.stringify({ checkpoint: anchor.jws, seq: anchor.seq, anchor: true })}\n`;
         }
         const cps =
           format === 'ndjson' && page.events.length
@@ -315,7 +365,10 @@ function exportStream(rt: Runtime, filter: AuditFilter, format: ExportFormat): R
       } catch (err) {
         // A tampered row ends the export with an error line rather than silently skipping it.
         const seq = err instanceof AuditIntegrityError ? err.seq : null;
-        out += format === 'csv' ? `# export stopped: audit row ${seq ?? '?'} does not open; run verify\r\n` : `${JSON.stringify({ error: 'integrity', seq })}\n`;
+        out +=
+          format === 'csv'
+            ? `# export stopped: audit row ${seq ?? '?'} does not open; run verify\r\n`
+            : `${JSON.stringify({ error: 'integrity', seq })}\n`;
         done = true;
       }
       controller.enqueue(enc.encode(out));

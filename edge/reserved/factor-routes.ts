@@ -50,9 +50,19 @@ export async function requireFactorGrant(rt: Runtime, req: Request, me: Identity
   const token = presentedGrant(req, FACTORS_RULE, new URL(req.url).protocol === 'https:');
   const ok =
     token !== null &&
-    (await verifyGrant(rt.keys, token, { sub: me.sub, sid: me.sid, aud: new URL(req.url).hostname, rule: FACTORS_RULE, now: Math.floor(rt.now() / 1000) })) !== null;
+    (await verifyGrant(rt.keys, token, {
+      sub: me.sub,
+      sid: me.sid,
+      aud: new URL(req.url).hostname,
+      rule: FACTORS_RULE,
+      now: Math.floor(rt.now() / 1000),
+    })) !== null;
   if (!ok) {
-    throw new StepgateError(ErrorCode.Forbidden, 403, 'Confirm it is you with an existing factor first (POST /.stepgate/api/factors/step-up).');
+    throw new StepgateError(
+      ErrorCode.Forbidden,
+      403,
+      'Confirm it is you with an existing factor first (POST /.stepgate/api/factors/step-up).',
+    );
   }
 }
 
@@ -61,7 +71,13 @@ export async function requireFactorGrant(rt: Runtime, req: Request, me: Identity
  * (`first-use`, or `invite` when `invited()` holds); otherwise a fresh step-up. How the factor is
  * being enrolled, or a 403 thrown.
  */
-async function enrolmentRule(rt: Runtime, req: Request, me: Identity, invited: () => Promise<boolean>, noInvite: string): Promise<EnrolmentKind> {
+async function enrolmentRule(
+  rt: Runtime,
+  req: Request,
+  me: Identity,
+  invited: () => Promise<boolean>,
+  noInvite: string,
+): Promise<EnrolmentKind> {
   if ((await activeFactorCount(rt.db, rt.keys, me.sub)) > 0) {
     await requireFactorGrant(rt, req, me);
     return 'step-up';
@@ -83,22 +99,54 @@ async function enrolmentRule(rt: Runtime, req: Request, me: Identity, invited: (
  * on the condition that none exists yet (`activateTotp`, `addWebauthnCredential` with
  * `onlyIfFirst`), which settles racing completions.
  */
-export const requireMayCompleteEnrolment = (rt: Runtime, req: Request, me: Identity, begunWithInvite: () => Promise<boolean>): Promise<EnrolmentKind> =>
-  enrolmentRule(rt, req, me, begunWithInvite, 'This enrolment was not started with an invitation code; start again with the code from your administrator.');
+export const requireMayCompleteEnrolment = (
+  rt: Runtime,
+  req: Request,
+  me: Identity,
+  begunWithInvite: () => Promise<boolean>,
+): Promise<EnrolmentKind> =>
+  enrolmentRule(
+    rt,
+    req,
+    me,
+    begunWithInvite,
+    'This enrolment was not started with an invitation code; start again with the code from your administrator.',
+  );
 
 /** A first factor that lost the race to another: the rest need a step-up with the winner. */
 const lostFirstRace = () =>
-  problem(ErrorCode.Conflict, 409, 'Another factor was enrolled first; confirm it is you with it (POST /.stepgate/api/factors/step-up), then add this one again.');
+  problem(
+    ErrorCode.Conflict,
+    409,
+    'Another factor was enrolled first; confirm it is you with it (POST /.stepgate/api/factors/step-up), then add this one again.',
+  );
 
 const EnrolBody = z.strictObject({ invite: z.string().max(64).optional() });
 
 /** Record an added factor, with how it was enrolled (and, for a first factor, the recovery codes issued with it). */
-async function recordEnrolment(rt: Runtime, req: Request, me: Identity, factor: 'webauthn' | 'totp', details: Record<string, string | boolean>, how: EnrolmentKind): Promise<void> {
+async function recordEnrolment(
+  rt: Runtime,
+  req: Request,
+  me: Identity,
+  factor: 'webauthn' | 'totp',
+  details: Record<string, string | boolean>,
+  how: EnrolmentKind,
+): Promise<void> {
   const base = await auditBase(req, me);
   const first = how !== 'step-up';
   await rt.audit.record(
     { type: 'factor.enrolled', outcome: 'success', ...base, factor, details: { ...details, first, enrolment: how } },
-    ...(first ? [{ type: 'factor.enrolled' as const, outcome: 'success' as const, ...base, factor: 'recovery' as const, details: { count: RECOVERY_CODE_COUNT, regenerated: false } }] : []),
+    ...(first
+      ? [
+          {
+            type: 'factor.enrolled' as const,
+            outcome: 'success' as const,
+            ...base,
+            factor: 'recovery' as const,
+            details: { count: RECOVERY_CODE_COUNT, regenerated: false },
+          },
+        ]
+      : []),
   );
 }
 
@@ -106,7 +154,14 @@ async function recordEnrolment(rt: Runtime, req: Request, me: Identity, factor: 
  * After a factor is stored: a first factor drops every other enrolment in progress (pending
  * authenticator apps, passkey registrations of any session) and brings recovery codes, shown once.
  */
-async function enrolled(rt: Runtime, req: Request, me: Identity, how: EnrolmentKind, factor: 'webauthn' | 'totp', details: Record<string, string>): Promise<{ recovery_codes?: string[] }> {
+async function enrolled(
+  rt: Runtime,
+  req: Request,
+  me: Identity,
+  how: EnrolmentKind,
+  factor: 'webauthn' | 'totp',
+  details: Record<string, string>,
+): Promise<{ recovery_codes?: string[] }> {
   const first = how !== 'step-up';
   if (first) {
     // The factor is stored, so a failure here must not cost the recovery codes or the record. It is
@@ -139,7 +194,12 @@ async function beginEnrolment(rt: Runtime, req: Request): Promise<{ me: Identity
  * An administrator acting on another person (`{ user }` in the body): from the site itself, with a
  * fresh step-up, and never on themselves (segregation of duties).
  */
-async function adminActingOnAnother(rt: Runtime, req: Request, what: string, verb: string): Promise<{ me: Identity; user: string } | Response> {
+async function adminActingOnAnother(
+  rt: Runtime,
+  req: Request,
+  what: string,
+  verb: string,
+): Promise<{ me: Identity; user: string } | Response> {
   requireSameOriginJson(req, originOf(req.url));
   const me = await requireIdentity(rt, req);
   if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, `Only administrators ${what}.`);
@@ -160,12 +220,16 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
-    const body = await jsonBody(req, z.strictObject({ response: z.looseObject({ id: z.string() }), nickname: z.string().max(64).optional() }));
+    const body = await jsonBody(
+      req,
+      z.strictObject({ response: z.looseObject({ id: z.string() }), nickname: z.string().max(64).optional() }),
+    );
     // Taken (once) before the rule is applied: it records whether it was started with an invitation.
     const pending = await takeRegistration(rt, me);
     // Why: options fetched while the person had no factor must not be completed after their first one without a step-up.
     const how = await requireMayCompleteEnrolment(rt, req, me, async () => pending?.begun === 'invite');
-    if (!pending) return problem(ErrorCode.FactorInvalid, 400, 'The passkey could not be registered: no registration in progress (or it expired).');
+    if (!pending)
+      return problem(ErrorCode.FactorInvalid, 400, 'The passkey could not be registered: no registration in progress (or it expired).');
     const r = await verifyRegistration(rt, req.url, pending, body.response as never, body.nickname ?? null);
     if (!r.ok) return problem(ErrorCode.FactorInvalid, 400, `The passkey could not be registered: ${r.reason}.`);
     if (!(await addWebauthnCredential(rt.db, rt.keys, me.sub, r.credential, rt.now(), how !== 'step-up'))) {
@@ -198,7 +262,8 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
-    if ((await activeFactorCount(rt.db, rt.keys, me.sub)) === 0) return problem(ErrorCode.NoFactor, 400, 'You have no factor yet; enrol one first.');
+    if ((await activeFactorCount(rt.db, rt.keys, me.sub)) === 0)
+      return problem(ErrorCode.NoFactor, 400, 'You have no factor yet; enrol one first.');
     const u = new URL(req.url);
     const opened = await rt.userGate(me.sub).openChallenge({
       sid: me.sid,
@@ -213,7 +278,10 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     // The same creation limits as any step-up (429 ERR_TOO_MANY_CHALLENGES, audited).
     if (!opened.ok) return challengeRefused(rt, req, opened, { ...(await auditBase(req, me)), rule: FACTORS_RULE });
     const ch = opened.challenge;
-    return json({ challenge_id: ch.id, challenge_url: `${u.origin}/.stepgate/challenge/${ch.id}`, expires_at: new Date(ch.expiresAt).toISOString() }, 201);
+    return json(
+      { challenge_id: ch.id, challenge_url: `${u.origin}/.stepgate/challenge/${ch.id}`, expires_at: new Date(ch.expiresAt).toISOString() },
+      201,
+    );
   });
 
   app.post('/.stepgate/api/factors/totp', async (c) => {
@@ -254,9 +322,16 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const { kind, id } = await jsonBody(req, z.strictObject({ kind: z.enum(['totp', 'webauthn']), id: z.string().min(1).max(1024) }));
     await requireFactorGrant(rt, req, me);
     // Why: without a factor, the person could not step up again, and the next enrolment would be a "first" one.
-    if ((await activeFactorCount(rt.db, rt.keys, me.sub)) <= 1) return problem(ErrorCode.Conflict, 409, 'This is your last factor; add another before removing it.');
+    if ((await activeFactorCount(rt.db, rt.keys, me.sub)) <= 1)
+      return problem(ErrorCode.Conflict, 409, 'This is your last factor; add another before removing it.');
     if (!(await removeFactor(rt.db, rt.keys, me.sub, kind, id))) return problem(ErrorCode.NotFound, 404, 'No such factor of yours.');
-    await rt.audit.record({ type: 'factor.removed', outcome: 'success', ...(await auditBase(req, me)), factor: kind, details: { factor_id: kind === 'totp' ? id : await hashRef(id) } });
+    await rt.audit.record({
+      type: 'factor.removed',
+      outcome: 'success',
+      ...(await auditBase(req, me)),
+      factor: kind,
+      details: { factor_id: kind === 'totp' ? id : await hashRef(id) },
+    });
     return json({ removed: true, kind, id });
   });
 
@@ -268,7 +343,13 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     if (acting instanceof Response) return acting;
     const { me, user } = acting;
     const code = await issueInvite(rt.db, rt.keys, user, me.sub, rt.now());
-    await rt.audit.record({ type: 'invite.created', outcome: 'success', ...(await auditBase(req, me)), target: user, details: { expires_at: new Date(rt.now() + INVITE_TTL_MS).toISOString() } });
+    await rt.audit.record({
+      type: 'invite.created',
+      outcome: 'success',
+      ...(await auditBase(req, me)),
+      target: user,
+      details: { expires_at: new Date(rt.now() + INVITE_TTL_MS).toISOString() },
+    });
     return json({ user, invite: code, expires_at: new Date(rt.now() + INVITE_TTL_MS).toISOString() }, 201);
   });
 
@@ -280,7 +361,13 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     if (acting instanceof Response) return acting;
     const { me, user } = acting;
     const was = await rt.userGate(user).unlock();
-    await rt.audit.record({ type: 'user.unlocked', outcome: 'success', ...(await auditBase(req, me)), target: user, details: { consecutive_failures: was.consecutive } });
+    await rt.audit.record({
+      type: 'user.unlocked',
+      outcome: 'success',
+      ...(await auditBase(req, me)),
+      target: user,
+      details: { consecutive_failures: was.consecutive },
+    });
     return json({ unlocked: true, user, consecutive_failures: was.consecutive });
   });
 
@@ -290,7 +377,13 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const me = await requireIdentity(rt, req);
     await requireFactorGrant(rt, req, me);
     const codes = await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now());
-    await rt.audit.record({ type: 'factor.enrolled', outcome: 'success', ...(await auditBase(req, me)), factor: 'recovery', details: { count: codes.length, regenerated: true } });
+    await rt.audit.record({
+      type: 'factor.enrolled',
+      outcome: 'success',
+      ...(await auditBase(req, me)),
+      factor: 'recovery',
+      details: { count: codes.length, regenerated: true },
+    });
     return json({ recovery_codes: codes }, 201);
   });
 }

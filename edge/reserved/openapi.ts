@@ -17,12 +17,18 @@ export const openapi = {
     '/.well-known/stepgate': {
       get: {
         summary: 'Discovery: version, endpoints and factors of this gateway',
-        responses: { '200': { description: 'Discovery document', content: { 'application/json': { schema: { $ref: '#/components/schemas/Discovery' } } } } },
+        responses: {
+          '200': {
+            description: 'Discovery document',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Discovery' } } },
+          },
+        },
       },
     },
     '/.well-known/stepgate/jwks.json': {
       get: {
-        summary: 'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded to the origin; those of retired key ids carry `retired_at` (verify-only)',
+        summary:
+          'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded to the origin; those of retired key ids carry `retired_at` (verify-only)',
         responses: { '200': { description: 'JWK Set' } },
       },
     },
@@ -33,17 +39,22 @@ export const openapi = {
       get: { summary: 'JSON Schema of the policy file format', responses: { '200': { description: 'JSON Schema (draft 2020-12)' } } },
     },
     '/.well-known/stepgate/prompt-jwks.json': {
-      get: { summary: 'Public keys (Ed25519 JWKS) that verify signed approval prompts (typ stepgate-prompt+jwt)', responses: { '200': { description: 'JWKS' } } },
+      get: {
+        summary: 'Public keys (Ed25519 JWKS) that verify signed approval prompts (typ stepgate-prompt+jwt)',
+        responses: { '200': { description: 'JWKS' } },
+      },
     },
     '/.stepgate/api/challenges': {
       get: {
-        summary: "This browser session's pending challenges, newest first, each with `prompt`: the edge-signed JWS of what it approves (for the extension)",
+        summary:
+          "This browser session's pending challenges, newest first, each with `prompt`: the edge-signed JWS of what it approves (for the extension)",
         responses: { '200': { description: '`{challenges: [Challenge & {created_at, held, prompt}]}`' }, '401': problem },
       },
     },
     '/.stepgate/api/challenges/{id}/deny': {
       post: {
-        summary: 'Deny a pending challenge (from the extension prompt): a held request is refused with ERR_STEP_UP_DENIED; audited; counts toward back-off',
+        summary:
+          'Deny a pending challenge (from the extension prompt): a held request is refused with ERR_STEP_UP_DENIED; audited; counts toward back-off',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         responses: { '200': { description: '`{denied: true, id}`' }, '401': problem, '403': problem, '404': problem },
       },
@@ -53,7 +64,10 @@ export const openapi = {
         summary: 'A pending step-up challenge of the calling user and session',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         responses: {
-          '200': { description: 'The challenge and the exact action it approves', content: { 'application/json': { schema: { $ref: '#/components/schemas/Challenge' } } } },
+          '200': {
+            description: 'The challenge and the exact action it approves',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Challenge' } } },
+          },
           '401': problem,
           '404': problem,
         },
@@ -68,7 +82,19 @@ export const openapi = {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: { type: 'object', required: ['method', 'code'], properties: { method: { enum: ['totp', 'recovery', 'webauthn'] }, code: { type: 'string' }, response: { type: 'object', description: 'AuthenticationResponseJSON, for webauthn' } } } } },
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['method', 'code'],
+                properties: {
+                  method: { enum: ['totp', 'recovery', 'webauthn'] },
+                  code: { type: 'string' },
+                  response: { type: 'object', description: 'AuthenticationResponseJSON, for webauthn' },
+                },
+              },
+            },
+          },
         },
         responses: {
           '200': { description: '`{granted, grant, expires_at}` (session) or `{approved, expires_at}` (action)' },
@@ -91,29 +117,56 @@ export const openapi = {
     },
     '/.stepgate/api/factors/webauthn/options': {
       post: {
-        summary: 'WebAuthn creation options to register a passkey (first factor per the enrolment policy; later ones need the factors step-up)',
+        summary:
+          'WebAuthn creation options to register a passkey (first factor per the enrolment policy; later ones need the factors step-up)',
         responses: { '200': { description: 'PublicKeyCredentialCreationOptionsJSON' }, '401': problem, '403': problem },
       },
     },
     '/.stepgate/api/factors/webauthn/verify': {
       post: {
         summary: 'Register the passkey created with the options above; the first factor also returns recovery codes, shown once',
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['response'], properties: { response: { type: 'object' }, nickname: { type: 'string' } } } } } },
-        responses: { '201': { description: '`{registered, recovery_codes?}`' }, '400': problem, '401': problem, '403': problem, '409': problem },
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['response'],
+                properties: { response: { type: 'object' }, nickname: { type: 'string' } },
+              },
+            },
+          },
+        },
+        responses: {
+          '201': { description: '`{registered, recovery_codes?}`' },
+          '400': problem,
+          '401': problem,
+          '403': problem,
+          '409': problem,
+        },
       },
     },
     '/.stepgate/api/factors': {
-      get: { summary: "The caller's factors and recovery-code status", responses: { '200': { description: '`{totp: [{id}], recovery_codes_left, enrolment}`' }, '401': problem } },
+      get: {
+        summary: "The caller's factors and recovery-code status",
+        responses: { '200': { description: '`{totp: [{id}], recovery_codes_left, enrolment}`' }, '401': problem },
+      },
     },
     '/.stepgate/api/factors/step-up': {
       post: {
         summary: 'Start a step-up that, once answered, allows changing your own factors for five minutes',
-        responses: { '201': { description: '`{challenge_id, challenge_url, expires_at}`' }, '400': problem, '401': problem, '403': problem },
+        responses: {
+          '201': { description: '`{challenge_id, challenge_url, expires_at}`' },
+          '400': problem,
+          '401': problem,
+          '403': problem,
+        },
       },
     },
     '/.stepgate/api/factors/totp': {
       post: {
-        summary: 'Start enrolling an authenticator app (first factor per the enrolment policy, with `{"invite": code}` under "invite"; later ones need the factors step-up)',
+        summary:
+          'Start enrolling an authenticator app (first factor per the enrolment policy, with `{"invite": code}` under "invite"; later ones need the factors step-up)',
         responses: { '201': { description: '`{id, secret, otpauth_uri, qr_svg}`' }, '401': problem, '403': problem },
       },
     },
@@ -121,28 +174,56 @@ export const openapi = {
       post: {
         summary: 'Confirm an authenticator app with a first code; the first factor also returns recovery codes, shown once',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['code'], properties: { code: { type: 'string' } } } } } },
-        responses: { '200': { description: '`{activated, id, recovery_codes?}`' }, '400': problem, '401': problem, '403': problem, '404': problem, '409': problem },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['code'], properties: { code: { type: 'string' } } } } },
+        },
+        responses: {
+          '200': { description: '`{activated, id, recovery_codes?}`' },
+          '400': problem,
+          '401': problem,
+          '403': problem,
+          '404': problem,
+          '409': problem,
+        },
       },
     },
     '/.stepgate/api/factors/remove': {
       post: {
         summary: 'Remove one of your factors (needs the factors step-up; the last factor cannot be removed)',
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['kind', 'id'], properties: { kind: { enum: ['totp', 'webauthn'] }, id: { type: 'string' } } } } } },
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['kind', 'id'],
+                properties: { kind: { enum: ['totp', 'webauthn'] }, id: { type: 'string' } },
+              },
+            },
+          },
+        },
         responses: { '200': { description: '`{removed, kind, id}`' }, '401': problem, '403': problem, '404': problem, '409': problem },
       },
     },
     '/.stepgate/api/admin/invites': {
       post: {
-        summary: 'Administrators: issue a one-time, day-long invitation for a person to enrol a first factor (needs a fresh step-up; not for yourself)',
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } } } } },
+        summary:
+          'Administrators: issue a one-time, day-long invitation for a person to enrol a first factor (needs a fresh step-up; not for yourself)',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } } } },
+        },
         responses: { '201': { description: '`{user, invite, expires_at}`' }, '401': problem, '403': problem },
       },
     },
     '/.stepgate/api/admin/unlock': {
       post: {
         summary: 'Administrators: clear a person’s failure count and lock (needs a fresh step-up; not yourself)',
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } } } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } } } },
+        },
         responses: { '200': { description: '`{unlocked, user, consecutive_failures}`' }, '401': problem, '403': problem },
       },
     },
@@ -153,13 +234,22 @@ export const openapi = {
       },
     },
     '/.well-known/stepgate/audit-jwks.json': {
-      get: { summary: 'Public keys (Ed25519 JWKS) that verify signed audit checkpoints, one per key id, retired key ids included (verify-only, with `retired_at`)', responses: { '200': { description: 'JWKS' } } },
+      get: {
+        summary:
+          'Public keys (Ed25519 JWKS) that verify signed audit checkpoints, one per key id, retired key ids included (verify-only, with `retired_at`)',
+        responses: { '200': { description: 'JWKS' } },
+      },
     },
     '/.stepgate/api/admin/audit/events': {
       get: {
         summary: 'Administrators and auditors: list audit events, decrypted (a stepped-up session, or a personal token with audit:read)',
         parameters: [
-          ...['from', 'to'].map((name) => ({ name, in: 'query', schema: { type: 'string' }, description: 'ISO 8601 or milliseconds; from inclusive, to exclusive' })),
+          ...['from', 'to'].map((name) => ({
+            name,
+            in: 'query',
+            schema: { type: 'string' },
+            description: 'ISO 8601 or milliseconds; from inclusive, to exclusive',
+          })),
           { name: 'user', in: 'query', schema: { type: 'string' }, description: 'The person who acted (matched by blind index)' },
           { name: 'ip', in: 'query', schema: { type: 'string' }, description: 'Client IP (matched by blind index)' },
           { name: 'app', in: 'query', schema: { type: 'string' } },
@@ -169,28 +259,43 @@ export const openapi = {
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
           { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'next_cursor of the previous page' },
         ],
-        responses: { '200': { description: '`{events: [{event, prev_hash, hash}], next_cursor}`' }, '400': problem, '401': problem, '403': problem, '503': problem },
+        responses: {
+          '200': { description: '`{events: [{event, prev_hash, hash}], next_cursor}`' },
+          '400': problem,
+          '401': problem,
+          '403': problem,
+          '503': problem,
+        },
       },
     },
     '/.stepgate/api/admin/audit/export': {
       get: {
-        summary: 'Export audit events (same filters as events), oldest first: ndjson (chained events and signed checkpoints), csv, or ocsf (OCSF 1.1 NDJSON)',
+        summary:
+          'Export audit events (same filters as events), oldest first: ndjson (chained events and signed checkpoints), csv, or ocsf (OCSF 1.1 NDJSON)',
         parameters: [{ name: 'format', in: 'query', schema: { enum: ['ndjson', 'csv', 'ocsf'] } }],
         responses: { '200': { description: 'A streamed file' }, '400': problem, '401': problem, '403': problem },
       },
     },
     '/.stepgate/api/admin/audit/verify': {
       get: {
-        summary: 'Verify the chain from sequence `from`, at most `limit` rows; names the first sequence modified, deleted, inserted or reordered',
+        summary:
+          'Verify the chain from sequence `from`, at most `limit` rows; names the first sequence modified, deleted, inserted or reordered',
         parameters: [
           { name: 'from', in: 'query', schema: { type: 'integer', minimum: 1 } },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 5000 } },
         ],
-        responses: { '200': { description: '`{ok, from, to, rows, checkpoints, complete, next}` or `{ok: false, seq, problem, detail}`' }, '401': problem, '403': problem },
+        responses: {
+          '200': { description: '`{ok, from, to, rows, checkpoints, complete, next}` or `{ok: false, seq, problem, detail}`' },
+          '401': problem,
+          '403': problem,
+        },
       },
     },
     '/.stepgate/api/admin/audit/checkpoints': {
-      get: { summary: 'Signed checkpoints (compact JWS) of the chain', responses: { '200': { description: '`{checkpoints: [{seq, kind, jws}]}`' }, '401': problem, '403': problem } },
+      get: {
+        summary: 'Signed checkpoints (compact JWS) of the chain',
+        responses: { '200': { description: '`{checkpoints: [{seq, kind, jws}]}`' }, '401': problem, '403': problem },
+      },
     },
     '/.stepgate/api/admin/maintenance': {
       post: {
@@ -199,15 +304,33 @@ export const openapi = {
       },
     },
     '/.stepgate/api/admin/keys': {
-      get: { summary: 'Administrators: which key ids stored data still uses, and which may be retired', responses: { '200': { description: '`{primary, kids, usage, retirable, notes}`' }, '401': problem, '403': problem } },
+      get: {
+        summary: 'Administrators: which key ids stored data still uses, and which may be retired',
+        responses: { '200': { description: '`{primary, kids, usage, retirable, notes}`' }, '401': problem, '403': problem },
+      },
     },
     '/.stepgate/api/tokens': {
-      get: { summary: 'Your personal API tokens (never their secrets)', responses: { '200': { description: '`{tokens}`' }, '401': problem } },
+      get: {
+        summary: 'Your personal API tokens (never their secrets)',
+        responses: { '200': { description: '`{tokens}`' }, '401': problem },
+      },
       post: {
         summary: 'Create a personal API token (needs a fresh step-up; audit:read only for administrators and auditors); shown once',
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: { type: 'object', required: ['scopes', 'label'], properties: { scopes: { type: 'array', items: { enum: ['audit:read'] } }, ttl_days: { type: 'integer', minimum: 1, maximum: 30 }, label: { type: 'string' } } } } },
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['scopes', 'label'],
+                properties: {
+                  scopes: { type: 'array', items: { enum: ['audit:read'] } },
+                  ttl_days: { type: 'integer', minimum: 1, maximum: 30 },
+                  label: { type: 'string' },
+                },
+              },
+            },
+          },
         },
         responses: { '201': { description: '`{id, token, scopes, expires_at, label}`' }, '401': problem, '403': problem },
       },
@@ -227,10 +350,16 @@ export const openapi = {
       },
     },
     '/.stepgate/admin/audit': {
-      get: { summary: 'The audit console (HTML): confirm it is you, then list, filter, export and verify the audit log; create a CLI token', responses: { '200': { description: 'HTML page' } } },
+      get: {
+        summary: 'The audit console (HTML): confirm it is you, then list, filter, export and verify the audit log; create a CLI token',
+        responses: { '200': { description: 'HTML page' } },
+      },
     },
     '/.stepgate/enrol': {
-      get: { summary: 'The enrolment page (HTML): set up an authenticator app, see recovery codes once', responses: { '200': { description: 'HTML page' } } },
+      get: {
+        summary: 'The enrolment page (HTML): set up an authenticator app, see recovery codes once',
+        responses: { '200': { description: 'HTML page' } },
+      },
     },
     '/.stepgate/challenge/{id}/continue': {
       post: {
@@ -269,7 +398,10 @@ export const openapi = {
           factors: { type: 'array', items: { type: 'string' } },
           max_age: { type: 'integer' },
           action: { $ref: '#/components/schemas/Action' },
-          matched_method: { type: 'string', description: 'The method the rule matched (differs from action.method when an override claimed it)' },
+          matched_method: {
+            type: 'string',
+            description: 'The method the rule matched (differs from action.method when an override claimed it)',
+          },
           body: { $ref: '#/components/schemas/BodySummary' },
         },
       },

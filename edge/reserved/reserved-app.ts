@@ -49,14 +49,30 @@ export function createReservedApp(rt: Runtime): Hono {
     }),
   );
   app.get('/.stepgate/api/openapi.json', () => json(openapi));
-  app.get('/.well-known/stepgate/prompt-jwks.json', async () => json(await promptJwks(rt.keys), 200, { 'cache-control': 'public, max-age=300' }));
-  app.get('/.well-known/stepgate/jwks.json', async () => json(await assertionJwks(rt.keys), 200, { 'cache-control': 'public, max-age=300' }));
+  app.get('/.well-known/stepgate/prompt-jwks.json', async () =>
+    json(await promptJwks(rt.keys), 200, { 'cache-control': 'public, max-age=300' }),
+  );
+  app.get('/.well-known/stepgate/jwks.json', async () =>
+    json(await assertionJwks(rt.keys), 200, { 'cache-control': 'public, max-age=300' }),
+  );
   app.get('/.stepgate/api/policy.schema.json', () => json(policyJsonSchema()));
 
   const loadChallenge = async (req: Request, id: string): Promise<Challenge | Response> => {
     const who = await rt.identify(req);
-    if (!who.ok && who.reason === 'ambiguous') return problem(ErrorCode.AmbiguousIdentity, 400, 'This request names its session in two ways; clear this site\'s cookies and sign in again.');
-    if (!who.ok) return problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.', {}, { 'www-authenticate': 'StepUp realm="stepgate", error="identity_required"' });
+    if (!who.ok && who.reason === 'ambiguous')
+      return problem(
+        ErrorCode.AmbiguousIdentity,
+        400,
+        "This request names its session in two ways; clear this site's cookies and sign in again.",
+      );
+    if (!who.ok)
+      return problem(
+        ErrorCode.IdentityRequired,
+        401,
+        'Sign in to the application first.',
+        {},
+        { 'www-authenticate': 'StepUp realm="stepgate", error="identity_required"' },
+      );
     if (!/^[A-Za-z0-9_-]{22}$/.test(id)) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge.');
     const ch = await rt.userGate(who.identity.sub).getChallenge(id, who.identity.sid);
     return ch ?? problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
@@ -76,7 +92,9 @@ export function createReservedApp(rt: Runtime): Hono {
     const isCss = file === 'stepgate.css';
     const body = isCss ? STEPGATE_CSS : Object.hasOwn(CLIENT_ASSETS, file) ? CLIENT_ASSETS[file] : undefined;
     if (body === undefined) return problem(ErrorCode.NotFound, 404, 'No such asset.');
-    const h = secure(new Headers({ 'content-type': isCss ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }));
+    const h = secure(
+      new Headers({ 'content-type': isCss ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
+    );
     return new Response(body, { headers: h });
   });
   app.get('/.stepgate/enrol', async () => htmlResponse(await enrolPage()));

@@ -15,7 +15,16 @@ import { requireSameOriginJson } from '../http/csrf';
 import { htmlResponse, isNavigation, json, problem } from '../http/responses';
 import type { Identity } from '../identity/identity-source';
 import type { Runtime } from '../step-up/runtime';
-import { backoffMs, MAX_ATTEMPTS_PER_CHALLENGE, MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE, MAX_HELD_BYTES_PER_SESSION, MAX_HELD_REQUESTS, MAX_HELD_REQUESTS_PER_SESSION, MAX_HELD_TOTAL_BYTES } from '../user-gate/user-gate';
+import {
+  backoffMs,
+  MAX_ATTEMPTS_PER_CHALLENGE,
+  MAX_CHALLENGES_PER_SESSION_PER_MINUTE,
+  MAX_CHALLENGES_PER_USER_PER_MINUTE,
+  MAX_HELD_BYTES_PER_SESSION,
+  MAX_HELD_REQUESTS,
+  MAX_HELD_REQUESTS_PER_SESSION,
+  MAX_HELD_TOTAL_BYTES,
+} from '../user-gate/user-gate';
 import { base64url } from '../../shared/canonical-action';
 import { auditRequest, hashRef, recordRefusal } from '../audit/audit-log';
 import { signPrompt } from '../grants/prompt';
@@ -26,7 +35,11 @@ import { refusalPage } from '../pages/step-up-page';
 const VerifyBody = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('totp'), code: z.string().min(1).max(64), number: z.number().int().min(10).max(99).optional() }),
   z.strictObject({ method: z.literal('recovery'), code: z.string().min(1).max(64), number: z.number().int().min(10).max(99).optional() }),
-  z.strictObject({ method: z.literal('webauthn'), response: z.looseObject({ id: z.string().max(1024) }), number: z.number().int().min(10).max(99).optional() }),
+  z.strictObject({
+    method: z.literal('webauthn'),
+    response: z.looseObject({ id: z.string().max(1024) }),
+    number: z.number().int().min(10).max(99).optional(),
+  }),
 ]);
 
 /** Parse a small JSON body against a schema. @throws {StepgateError} 400 naming the field */
@@ -50,7 +63,12 @@ export async function jsonBody<T>(req: Request, schema: z.ZodType<T>): Promise<T
 /** The caller's identity, or a 401 thrown. */
 export async function requireIdentity(rt: Runtime, req: Request): Promise<Identity> {
   const who = await rt.identify(req);
-  if (!who.ok && who.reason === 'ambiguous') throw new StepgateError(ErrorCode.AmbiguousIdentity, 400, 'This request names its session in two ways; clear this site\'s cookies and sign in again.');
+  if (!who.ok && who.reason === 'ambiguous')
+    throw new StepgateError(
+      ErrorCode.AmbiguousIdentity,
+      400,
+      "This request names its session in two ways; clear this site's cookies and sign in again.",
+    );
   if (!who.ok) throw new StepgateError(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
   return who.identity;
 }
@@ -124,7 +142,20 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     // another session of the person raised it (push bombing), and not while they back off.
     const ch = await rt.userGate(me.sub).denyChallenge(id, me.sid);
     if (!ch) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
-    await rt.audit.record({ type: 'request.denied', outcome: 'denied', ...(await auditBase(req, me)), rule: ch.rule, reason: 'denied-by-user', details: { challenge: await hashRef(id), method: ch.action.method, path: ch.action.path, other_session: ch.otherSession, counted: ch.counted } });
+    await rt.audit.record({
+      type: 'request.denied',
+      outcome: 'denied',
+      ...(await auditBase(req, me)),
+      rule: ch.rule,
+      reason: 'denied-by-user',
+      details: {
+        challenge: await hashRef(id),
+        method: ch.action.method,
+        path: ch.action.path,
+        other_session: ch.otherSession,
+        counted: ch.counted,
+      },
+    });
     return json({ denied: true, id });
   });
 
@@ -153,12 +184,24 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
     const base = { ...(await auditBase(req, me)), factor: body.method };
     const challengeRef = await hashRef(id);
     if (!attempt.ok) {
-      if (attempt.reason === 'not-found') return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
+      if (attempt.reason === 'not-found')
+        return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
       const reason = attempt.reason === 'locked' ? 'locked' : attempt.reason === 'number-mismatch' ? 'number-mismatch' : 'attempts';
-      await rt.audit.record({ type: 'factor.failed', outcome: 'failure', ...base, reason, details: { challenge: challengeRef, other_session: attempt.reason === 'number-mismatch' } });
-      if (attempt.reason === 'number-mismatch') return problem(ErrorCode.NumberMismatch, 400, 'That is not the number shown where the request was made.');
+      await rt.audit.record({
+        type: 'factor.failed',
+        outcome: 'failure',
+        ...base,
+        reason,
+        details: { challenge: challengeRef, other_session: attempt.reason === 'number-mismatch' },
+      });
+      if (attempt.reason === 'number-mismatch')
+        return problem(ErrorCode.NumberMismatch, 400, 'That is not the number shown where the request was made.');
       if (attempt.reason === 'locked') return locked(attempt.retryAt, rt.now());
-      return problem(ErrorCode.LockedOut, 429, `Too many attempts for this challenge (${MAX_ATTEMPTS_PER_CHALLENGE}); start the action again.`);
+      return problem(
+        ErrorCode.LockedOut,
+        429,
+        `Too many attempts for this challenge (${MAX_ATTEMPTS_PER_CHALLENGE}); start the action again.`,
+      );
     }
     const ch = attempt.challenge;
     const where = { ...base, rule: ch.rule, details: { challenge: challengeRef, other_session: attempt.otherSession } };
@@ -202,12 +245,32 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       const extra = { retry_at: f.retryAt === null ? null : new Date(f.retryAt).toISOString(), consecutive_failures: f.consecutive };
       const lockedNow = f.retryAt === null || backoffMs(f.consecutive) > 0;
       await rt.audit.record(
-        { type: 'factor.failed', outcome: 'failure', ...where, reason: replayed ? 'replayed' : refusal, details: { ...where.details, consecutive_failures: f.consecutive } },
-        ...(lockedNow ? [{ type: 'user.locked_out' as const, outcome: 'denied' as const, ...where, details: { ...where.details, retry_at: extra.retry_at, consecutive_failures: f.consecutive } }] : []),
+        {
+          type: 'factor.failed',
+          outcome: 'failure',
+          ...where,
+          reason: replayed ? 'replayed' : refusal,
+          details: { ...where.details, consecutive_failures: f.consecutive },
+        },
+        ...(lockedNow
+          ? [
+              {
+                type: 'user.locked_out' as const,
+                outcome: 'denied' as const,
+                ...where,
+                details: { ...where.details, retry_at: extra.retry_at, consecutive_failures: f.consecutive },
+              },
+            ]
+          : []),
       );
       return replayed
         ? problem(ErrorCode.FactorReplayed, 401, 'That code was already used. Wait for the next one.', extra)
-        : problem(ErrorCode.FactorInvalid, 401, body.method === 'webauthn' ? 'That passkey was not accepted.' : 'That code is not right.', extra);
+        : problem(
+            ErrorCode.FactorInvalid,
+            401,
+            body.method === 'webauthn' ? 'That passkey was not accepted.' : 'That code is not right.',
+            extra,
+          );
     }
 
     const done = await gate.completeChallenge(id, me.sid, amr, body.number);
@@ -216,11 +279,18 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       return problem(ErrorCode.ChallengeUsed, 409, 'This challenge was already answered.');
     }
     const authTime = Math.floor(nowMs / 1000);
-    const granted = { ...where, request: { ...where.request }, details: { ...where.details, amr, bind: done.bind, max_age: done.maxAgeSeconds, action_digest: done.actionDigest } };
+    const granted = {
+      ...where,
+      request: { ...where.request },
+      details: { ...where.details, amr, bind: done.bind, max_age: done.maxAgeSeconds, action_digest: done.actionDigest },
+    };
     if (done.bind === 'action') {
       // Fail closed: an approval that is not on the record is withdrawn before anyone can use it.
       try {
-        await rt.audit.record({ type: 'factor.verified', outcome: 'success', ...where }, { type: 'grant.issued', outcome: 'success', ...granted });
+        await rt.audit.record(
+          { type: 'factor.verified', outcome: 'success', ...where },
+          { type: 'grant.issued', outcome: 'success', ...granted },
+        );
       } catch (err) {
         if (done.actionDigest) await gate.consumeApproval(done.sid, done.actionDigest, done.rule);
         await gate.release(id, { kind: 'gone' });
@@ -248,17 +318,18 @@ export function registerVerifyRoutes(app: Hono, rt: Runtime): void {
       jti,
     });
     try {
-      await rt.audit.record({ type: 'factor.verified', outcome: 'success', ...where }, { type: 'grant.issued', outcome: 'success', ...granted, details: { ...granted.details, grant: await hashRef(jti) } });
+      await rt.audit.record(
+        { type: 'factor.verified', outcome: 'success', ...where },
+        { type: 'grant.issued', outcome: 'success', ...granted, details: { ...granted.details, grant: await hashRef(jti) } },
+      );
     } catch (err) {
       await gate.release(id, { kind: 'gone' });
       throw err;
     }
     await gate.release(id, { kind: 'approved', amr });
-    return json(
-      { granted: true, bind: 'session', rule: done.rule, grant: token, expires_at: new Date(exp * 1000).toISOString() },
-      200,
-      { 'set-cookie': grantCookie(done.rule, token, done.maxAgeSeconds, secure) },
-    );
+    return json({ granted: true, bind: 'session', rule: done.rule, grant: token, expires_at: new Date(exp * 1000).toISOString() }, 200, {
+      'set-cookie': grantCookie(done.rule, token, done.maxAgeSeconds, secure),
+    });
   });
 }
 
@@ -266,7 +337,9 @@ export function locked(retryAt: number | null, now: number): Response {
   return problem(
     ErrorCode.LockedOut,
     429,
-    retryAt === null ? 'Too many failed attempts: ask an administrator to unlock your account.' : `Too many failed attempts. Try again after ${new Date(retryAt).toISOString()}.`,
+    retryAt === null
+      ? 'Too many failed attempts: ask an administrator to unlock your account.'
+      : `Too many failed attempts. Try again after ${new Date(retryAt).toISOString()}.`,
     { retry_at: retryAt === null ? null : new Date(retryAt).toISOString() },
     retryAt === null ? {} : { 'retry-after': String(Math.max(1, Math.ceil((retryAt - now) / 1000))) },
   );
@@ -284,7 +357,13 @@ export async function challengeRefused(
   event: Pick<AuditInput, 'actor' | 'via' | 'app' | 'request' | 'rule'>,
 ): Promise<Response> {
   const retryAt = new Date(r.retryAt).toISOString();
-  await recordRefusal(rt.audit, { type: 'request.denied', outcome: 'denied', ...event, reason: r.reason, details: { limit: r.limit, ...(r.reason === 'hold-limit' ? { scope: r.scope } : {}), retry_at: retryAt } });
+  await recordRefusal(rt.audit, {
+    type: 'request.denied',
+    outcome: 'denied',
+    ...event,
+    reason: r.reason,
+    details: { limit: r.limit, ...(r.reason === 'hold-limit' ? { scope: r.scope } : {}), retry_at: retryAt },
+  });
   const rate = r.reason === 'challenge-rate-limit';
   const code = rate ? ErrorCode.TooManyChallenges : ErrorCode.TooManyHeldRequests;
   const message = rate

@@ -20,7 +20,7 @@ const MAX_VALUE = 80;
 
 const show = (name: string, v: unknown): string => {
   if (SECRET.test(name)) return '••••••';
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   return s.length > MAX_VALUE ? `${s.slice(0, MAX_VALUE - 1)}…` : s;
 };
 

@@ -15,9 +15,27 @@ interface HeldWire {
 }
 
 /** Headers that come from the continuing request instead (the session as it is now). */
-const FRESH = new Set(['cookie', 'authorization', 'origin', 'referer', 'sec-fetch-site', 'sec-fetch-mode', 'sec-fetch-dest', 'sec-fetch-user', 'content-length', 'host']);
+const FRESH = new Set([
+  'cookie',
+  'authorization',
+  'origin',
+  'referer',
+  'sec-fetch-site',
+  'sec-fetch-mode',
+  'sec-fetch-dest',
+  'sec-fetch-user',
+  'content-length',
+  'host',
+]);
 
-export async function sealHeld(ring: Keyring, challenge: string, url: string, method: string, headers: Headers, body: Uint8Array<ArrayBuffer> | null): Promise<string> {
+export async function sealHeld(
+  ring: Keyring,
+  challenge: string,
+  url: string,
+  method: string,
+  headers: Headers,
+  body: Uint8Array<ArrayBuffer> | null,
+): Promise<string> {
   const kept: [string, string][] = [];
   for (const [k, v] of headers) if (!FRESH.has(k)) kept.push([k, v]);
   const wire: HeldWire = { method, url, headers: kept, body: body ? base64url(body) : '' };
@@ -25,7 +43,12 @@ export async function sealHeld(ring: Keyring, challenge: string, url: string, me
 }
 
 /** The held request, re-assembled with the continuing request's session headers. @throws {Error} if it does not open */
-export async function openHeld(ring: Keyring, challenge: string, sealed: string, current: Headers): Promise<{ request: Request; body: Uint8Array<ArrayBuffer> }> {
+export async function openHeld(
+  ring: Keyring,
+  challenge: string,
+  sealed: string,
+  current: Headers,
+): Promise<{ request: Request; body: Uint8Array<ArrayBuffer> }> {
   const wire = JSON.parse(new TextDecoder().decode(await openBytes(ring, 'held-request', sealed, `held|${challenge}`))) as HeldWire;
   const headers = new Headers(wire.headers);
   for (const name of ['cookie', 'authorization']) {

@@ -18,7 +18,13 @@ const parseMediaType = (ct: string): MediaType => {
   for (const p of rest) {
     const eq = p.indexOf('=');
     const name = (eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase();
-    const value = eq < 0 ? '' : p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    const value =
+      eq < 0
+        ? ''
+        : p
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
     params.set(name, [...(params.get(name) ?? []), value]);
   }
   return { type: type!.trim().toLowerCase(), params };
@@ -40,11 +46,16 @@ export function checkInspectable(headers: Headers): void {
   const mt = parseMediaType(ct);
   const charset = mt.params.get('charset');
   // Why: a UTF-7 or UTF-16 body hides `_method` from a UTF-8 reading (Express honours any utf-*).
-  if (charset && (charset.length > 1 || !/^(utf-?8|us-ascii)$/i.test(charset[0]!))) throw ambiguous('Content-Type: only UTF-8 bodies can be inspected');
+  if (charset && (charset.length > 1 || !/^(utf-?8|us-ascii)$/i.test(charset[0]!)))
+    throw ambiguous('Content-Type: only UTF-8 bodies can be inspected');
   if (mt.type.startsWith('multipart/')) {
     // Why: PHP finds "boundary" anywhere in the header (`xboundary=`), workerd only as a parameter.
     const names = [...mt.params.keys()];
-    if (mt.params.get('boundary')?.length !== 1 || names.some((n) => n !== 'boundary' && n !== 'charset') || /boundary/i.test(ct.replace(/;\s*boundary=/i, ''))) {
+    if (
+      mt.params.get('boundary')?.length !== 1 ||
+      names.some((n) => n !== 'boundary' && n !== 'charset') ||
+      /boundary/i.test(ct.replace(/;\s*boundary=/i, ''))
+    ) {
       throw ambiguous('Content-Type: multipart needs exactly one boundary parameter');
     }
   }
@@ -90,5 +101,8 @@ export async function bodyMethodClaims(bytes: Uint8Array<ArrayBuffer>, contentTy
     for (const [k, v] of form) if (isMethodParamName(k)) claims.push(typeof v === 'string' ? v : '');
   }
   // Why JSON escapes are undone: `{"_method":"DELETE","\u005fmethod":"PUT"}` names `_method` twice.
-  return { claims, anyMethod: methodMentions(text.replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))) > claims.length };
+  return {
+    claims,
+    anyMethod: methodMentions(text.replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))) > claims.length,
+  };
 }

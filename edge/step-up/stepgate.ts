@@ -76,7 +76,9 @@ interface StepgateEnv extends IdentityEnv {
  * @throws {PolicyError} when the policy is invalid
  * @throws {Error} when the identity configuration is invalid
  */
-export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings: StepgateEnv; Variables: { stepgate: StepgateContext } }> => {
+export const stepgate = (
+  options: StepgateOptions,
+): MiddlewareHandler<{ Bindings: StepgateEnv; Variables: { stepgate: StepgateContext } }> => {
   const policy = compilePolicy(validatePolicy(options.policy, options.policyFile));
   const identityConfig = IdentityConfig.parse(options.identity);
   const binding = options.userGateBinding ?? 'USER_GATE';
@@ -121,7 +123,11 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         backupChange: env.WEBAUTHN_BACKUP_CHANGE === 'refuse' ? 'refuse' : 'flag',
         admins: list(env.ADMINS),
         auditors: list(env.AUDITORS),
-        audit: createAuditLog({ namespace: auditNs, tenant, config: async () => ({ policyHash: await getPolicyHash(), primaryKid: keys.primary }) }),
+        audit: createAuditLog({
+          namespace: auditNs,
+          tenant,
+          config: async () => ({ policyHash: await getPolicyHash(), primaryKid: keys.primary }),
+        }),
         auditSequencer: () => auditNs.get(auditNs.idFromName(`tenant:${tenant}`)),
         auditRetentionDays: Math.max(0, Number.parseInt(String(env.AUDIT_RETENTION_DAYS ?? '0'), 10) || 0),
         webauthnOrigins: list(env.WEBAUTHN_ORIGINS).filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
@@ -159,7 +165,15 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
     if (ambiguity !== null) {
       // Recorded like other anonymous denials: after the answer, folded per client in a flood.
       const request = await auditRequest(c.req.raw, canonical);
-      runtime.audit.later(executionContextOf(c), { type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', app: canonical.hostname, request, reason: 'identity-ambiguous' });
+      runtime.audit.later(executionContextOf(c), {
+        type: 'request.denied',
+        outcome: 'denied',
+        actor: null,
+        via: 'anonymous',
+        app: canonical.hostname,
+        request,
+        reason: 'identity-ambiguous',
+      });
       return ambiguousIdentity(ambiguity);
     }
     let req = c.req.raw;
@@ -215,7 +229,14 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       if (!who.ok) {
         // Forwards nothing, so it is written after the answer; the sequencer folds such denials per
         // client, so a flood of them is counted, not stored one by one (docs/audit.md).
-        runtime.audit.later(executionContextOf(c), { type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', ...where, reason: `identity-${who.reason}` });
+        runtime.audit.later(executionContextOf(c), {
+          type: 'request.denied',
+          outcome: 'denied',
+          actor: null,
+          via: 'anonymous',
+          ...where,
+          reason: `identity-${who.reason}`,
+        });
         return identityRequired(req, canonical, runtime.loginUrl, who.reason);
       }
 
@@ -243,7 +264,15 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
         ctx.identity = me;
         ctx.assertion = await signAssertion(
           runtime.keys,
-          { sub: me.sub, aud: canonical.hostname, rule: rule.id, amr, auth_time: authTime, ...(act ? { act } : {}), session_hash: me.sessionHash },
+          {
+            sub: me.sub,
+            aud: canonical.hostname,
+            rule: rule.id,
+            amr,
+            auth_time: authTime,
+            ...(act ? { act } : {}),
+            session_hash: me.sessionHash,
+          },
           Math.floor(runtime.now() / 1000),
         );
         await runtime.audit.record({
@@ -252,7 +281,13 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
           actor: me.sub,
           via: 'session',
           ...where,
-          details: { bind: rule.bind, amr, auth_time: new Date(authTime * 1000).toISOString(), ...(act ? { action_digest: act } : {}), ...details },
+          details: {
+            bind: rule.bind,
+            amr,
+            auth_time: new Date(authTime * 1000).toISOString(),
+            ...(act ? { action_digest: act } : {}),
+            ...details,
+          },
         });
         return forwardAudited();
       };
@@ -260,7 +295,13 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       if (rule.bind === 'session') {
         const token = presentedGrant(req, rule.id, canonical.protocol === 'https:');
         const grant = token
-          ? await verifyGrant(runtime.keys, token, { sub: me.sub, sid: me.sid, aud: canonical.hostname, rule: rule.id, now: Math.floor(runtime.now() / 1000) })
+          ? await verifyGrant(runtime.keys, token, {
+              sub: me.sub,
+              sid: me.sid,
+              aud: canonical.hostname,
+              rule: rule.id,
+              now: Math.floor(runtime.now() / 1000),
+            })
           : null;
         if (grant) return await pass(grant.amr, grant.auth_time, null, { grant: await hashRef(grant.jti) });
       }
@@ -290,15 +331,35 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       if (prompted) {
         const ok = await gate.allowPrompt();
         if (!ok.ok) {
-          await recordRefusal(runtime.audit, { type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'prompt-rate-limit' });
-          return problem(ErrorCode.TooManyPrompts, 429, `Too many approval requests in the last minute. Try again after ${new Date(ok.retryAt).toISOString()}.`, { retry_at: new Date(ok.retryAt).toISOString() }, {
-            'retry-after': String(Math.max(1, Math.ceil((ok.retryAt - runtime.now()) / 1000))),
+          await recordRefusal(runtime.audit, {
+            type: 'request.denied',
+            outcome: 'denied',
+            actor: me.sub,
+            via: 'session',
+            ...where,
+            reason: 'prompt-rate-limit',
           });
+          return problem(
+            ErrorCode.TooManyPrompts,
+            429,
+            `Too many approval requests in the last minute. Try again after ${new Date(ok.retryAt).toISOString()}.`,
+            { retry_at: new Date(ok.retryAt).toISOString() },
+            {
+              'retry-after': String(Math.max(1, Math.ceil((ok.retryAt - runtime.now()) / 1000))),
+            },
+          );
         }
       }
       if (held) {
         // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.
-        await recordRefusal(runtime.audit, { type: 'request.denied', outcome: 'denied', actor: me.sub, via: 'session', ...where, reason: 'not-approved' });
+        await recordRefusal(runtime.audit, {
+          type: 'request.denied',
+          outcome: 'denied',
+          actor: me.sub,
+          via: 'session',
+          ...where,
+          reason: 'not-approved',
+        });
         return problem(ErrorCode.StepUpRequired, 401, 'This action is not approved (or was already carried out). Start it again.');
       }
       // A browser navigation is kept so it can be carried out exactly as it was, after approval:
@@ -330,29 +391,36 @@ export const stepgate = (options: StepgateOptions): MiddlewareHandler<{ Bindings
       const challenge = opened.challenge;
       const kept = opened.held;
       // Fail closed: a challenge becomes answerable only once it is on the record; otherwise it is taken back.
-      await recordOrWithdraw(gate, challenge.id, {
-        type: 'challenge.issued',
-        outcome: 'info',
-        actor: me.sub,
-        via: 'session',
-        ...where,
-        details: {
-          challenge: await hashRef(challenge.id),
-          bind: rule.bind,
-          factors: [...rule.factors],
-          matched_method: matchedMethod,
-          body_sha256: action.bodySha256,
-          action_digest: digest,
-          held: kept || prompted,
-          prompt: prompted,
+      await recordOrWithdraw(
+        gate,
+        challenge.id,
+        {
+          type: 'challenge.issued',
+          outcome: 'info',
+          actor: me.sub,
+          via: 'session',
+          ...where,
+          details: {
+            challenge: await hashRef(challenge.id),
+            bind: rule.bind,
+            factors: [...rule.factors],
+            matched_method: matchedMethod,
+            body_sha256: action.bodySha256,
+            action_digest: digest,
+            held: kept || prompted,
+            prompt: prompted,
+          },
         },
-      }, runtime);
+        runtime,
+      );
       if (prompted) {
         const d = await gate.awaitDecision(challenge.id, me.sid, runtime.holdMs);
         if (d.kind === 'denied') return problem(ErrorCode.StepUpDenied, 403, 'You denied this action.');
         if (d.kind === 'approved') {
           // Spend what the approval produced, exactly as a repeated request would.
-          const approval = digest ? await gate.consumeApproval(me.sid, digest, rule.id) : { amr: d.amr, authTime: Math.floor(runtime.now() / 1000) };
+          const approval = digest
+            ? await gate.consumeApproval(me.sid, digest, rule.id)
+            : { amr: d.amr, authTime: Math.floor(runtime.now() / 1000) };
           if (approval) return await pass(approval.amr, approval.authTime, digest, { held: true, prompt: true });
         }
         // Timed out (or the approval was spent elsewhere): the normal answer, with the challenge.
@@ -383,7 +451,11 @@ async function recordOrWithdraw(gate: DurableObjectStub<UserGate>, id: string, e
     await rt.audit.record(event);
     await gate.confirmChallenge(id);
   } catch (err) {
-    await gate.withdrawChallenge(id).catch((e: unknown) => console.error('stepgate: could not withdraw an unrecorded challenge:', e instanceof Error ? e.message : 'non-error'));
+    await gate
+      .withdrawChallenge(id)
+      .catch((e: unknown) =>
+        console.error('stepgate: could not withdraw an unrecorded challenge:', e instanceof Error ? e.message : 'non-error'),
+      );
     throw err;
   }
 }
@@ -402,7 +474,11 @@ function requestedFrom(req: Request): { page: string | null; ip: string | null; 
     }
   }
   const ua = req.headers.get('user-agent');
-  return { page: page === 'null' ? null : page, ip: req.headers.get('cf-connecting-ip'), user_agent: ua === null ? null : ua.slice(0, 256) };
+  return {
+    page: page === 'null' ? null : page,
+    ip: req.headers.get('cf-connecting-ip'),
+    user_agent: ua === null ? null : ua.slice(0, 256),
+  };
 }
 
 /** The execution context, when the platform gave one (not in every test harness). */
@@ -422,7 +498,12 @@ function continueOf(c: CanonicalRequest): string | null {
   return /^[A-Za-z0-9_-]{22}$/.test(id) ? id : null;
 }
 
-async function takeHeld(rt: Runtime, req: Request, canonical: CanonicalRequest, challenge: string): Promise<{ request: Request; body: Uint8Array<ArrayBuffer> } | Response> {
+async function takeHeld(
+  rt: Runtime,
+  req: Request,
+  canonical: CanonicalRequest,
+  challenge: string,
+): Promise<{ request: Request; body: Uint8Array<ArrayBuffer> } | Response> {
   // Why: a cross-site form could otherwise make a signed-in person carry out their held action.
   const origin = `${canonical.protocol}//${canonical.host}`;
   const o = req.headers.get('origin');
@@ -430,15 +511,27 @@ async function takeHeld(rt: Runtime, req: Request, canonical: CanonicalRequest, 
     return problem(ErrorCode.Forbidden, 403, 'This request must come from the Stepgate page on this site.');
   }
   const who = await rt.identify(req);
-  if (!who.ok) return who.reason === 'ambiguous' ? ambiguousIdentity('a session cookie and an Authorization header that do not agree') : problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
+  if (!who.ok)
+    return who.reason === 'ambiguous'
+      ? ambiguousIdentity('a session cookie and an Authorization header that do not agree')
+      : problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
   const sealed = await rt.userGate(who.identity.sub).takeHeldRequest(challenge, who.identity.sid);
-  if (!sealed) return problem(ErrorCode.ChallengeNotFound, 404, 'Nothing is waiting for this approval: it was carried out already, expired, or was never approved.');
+  if (!sealed)
+    return problem(
+      ErrorCode.ChallengeNotFound,
+      404,
+      'Nothing is waiting for this approval: it was carried out already, expired, or was never approved.',
+    );
   return openHeld(rt.keys, challenge, sealed, req.headers);
 }
 
 /** 400: the request's identity can be read two ways; nothing is decided or forwarded. */
 function ambiguousIdentity(why: string): Response {
-  return problem(ErrorCode.AmbiguousIdentity, 400, `This request names its session in two ways (${why}); it was not forwarded. Clear this site's cookies and sign in again.`);
+  return problem(
+    ErrorCode.AmbiguousIdentity,
+    400,
+    `This request names its session in two ways (${why}); it was not forwarded. Clear this site's cookies and sign in again.`,
+  );
 }
 
 function identityRequired(req: Request, canonical: CanonicalRequest, loginUrl: string | undefined, reason: IdentityFailure): Response {
@@ -454,9 +547,10 @@ function identityRequired(req: Request, canonical: CanonicalRequest, loginUrl: s
   return problem(
     ErrorCode.IdentityRequired,
     401,
-    reason === 'missing' ? 'Sign in to the application first: this action needs to know who you are.' : 'Your session is not valid; sign in again.',
+    reason === 'missing'
+      ? 'Sign in to the application first: this action needs to know who you are.'
+      : 'Your session is not valid; sign in again.',
     {},
     { 'www-authenticate': `StepUp realm="stepgate", error="identity_required"` },
   );
 }
-

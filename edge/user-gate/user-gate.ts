@@ -191,7 +191,10 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     const expiresAt = this.now() + CHALLENGE_TTL_MS;
     this.sql.exec(
       'INSERT INTO webauthn_challenges (key, sid, challenge, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET sid = excluded.sid, challenge = excluded.challenge, expires_at = excluded.expires_at',
-      key, sid, challenge, expiresAt,
+      key,
+      sid,
+      challenge,
+      expiresAt,
     );
     await this.scheduleSweep(expiresAt);
   }
@@ -199,7 +202,12 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   /** Take a WebAuthn challenge: once, for its own session, before it expires. */
   async takeWebauthnChallenge(key: string, sid: string): Promise<string | null> {
     const row = this.sql
-      .exec<{ challenge: string }>('DELETE FROM webauthn_challenges WHERE key = ? AND sid = ? AND expires_at > ? RETURNING challenge', key, sid, this.now())
+      .exec<{ challenge: string }>(
+        'DELETE FROM webauthn_challenges WHERE key = ? AND sid = ? AND expires_at > ? RETURNING challenge',
+        key,
+        sid,
+        this.now(),
+      )
       .toArray()[0];
     return row ? row.challenge : null;
   }
@@ -215,7 +223,12 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    */
   async takeHeldRequest(challenge: string, sid: string): Promise<string | null> {
     const row = this.sql
-      .exec<{ sealed: string }>('DELETE FROM held WHERE challenge = ? AND sid = ? AND approved = 1 AND expires_at > ? RETURNING sealed', challenge, sid, this.now())
+      .exec<{ sealed: string }>(
+        'DELETE FROM held WHERE challenge = ? AND sid = ? AND approved = 1 AND expires_at > ? RETURNING sealed',
+        challenge,
+        sid,
+        this.now(),
+      )
       .toArray()[0];
     return row ? row.sealed : null;
   }
@@ -239,7 +252,11 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     /** When the oldest creation that keeps this session (or, with null, the person) at its limit leaves the minute; null: under it. */
     const fullUntil = (sid: string | null, limit: number): number | null => {
       const rows = this.sql
-        .exec<{ at: number }>(`SELECT at FROM challenge_log WHERE at > ?${sid === null ? '' : ' AND sid = ?'} ORDER BY at ASC`, now - 60_000, ...(sid === null ? [] : [sid]))
+        .exec<{ at: number }>(
+          `SELECT at FROM challenge_log WHERE at > ?${sid === null ? '' : ' AND sid = ?'} ORDER BY at ASC`,
+          now - 60_000,
+          ...(sid === null ? [] : [sid]),
+        )
         .toArray();
       return rows.length >= limit ? rows[rows.length - limit]!.at + 60_000 : null;
     };
@@ -256,13 +273,24 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       ] as const) {
         const only = scope === 'session' ? ' WHERE h.sid = ?' : '';
         const args = scope === 'session' ? [input.sid] : [];
-        const h = this.sql.exec<{ n: number; bytes: number }>(`SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM held h${only}`, ...args).one();
+        const h = this.sql
+          .exec<{ n: number; bytes: number }>(`SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM held h${only}`, ...args)
+          .one();
         if (h.n >= maxN || h.bytes + held.length > maxBytes) {
           // A waiting hold goes when its challenge does; an approved one at the end of its window.
           const freed = this.sql
-            .exec<{ t: number | null }>(`SELECT MIN(COALESCE(c.expires_at, h.expires_at)) AS t FROM held h LEFT JOIN challenges c ON h.approved = 0 AND c.id = h.challenge${only}`, ...args)
+            .exec<{ t: number | null }>(
+              `SELECT MIN(COALESCE(c.expires_at, h.expires_at)) AS t FROM held h LEFT JOIN challenges c ON h.approved = 0 AND c.id = h.challenge${only}`,
+              ...args,
+            )
             .one().t;
-          return { ok: false, reason: 'hold-limit', limit: h.n >= maxN ? 'count' : 'bytes', scope, retryAt: Math.max(freed ?? now, now + 1000) };
+          return {
+            ok: false,
+            reason: 'hold-limit',
+            limit: h.n >= maxN ? 'count' : 'bytes',
+            scope,
+            retryAt: Math.max(freed ?? now, now + 1000),
+          };
         }
       }
     }
@@ -292,8 +320,17 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     this.sql.exec(
       `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at, prompt, number, choices, live)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      challenge.id, input.sid, input.rule, input.bind, JSON.stringify(input.factors), input.maxAgeSeconds,
-      input.actionDigest, JSON.stringify({ ...input.action, summary: input.bodySummary ?? null, from: input.requestedFrom ?? null }), input.matchedMethod, now, challenge.expiresAt,
+      challenge.id,
+      input.sid,
+      input.rule,
+      input.bind,
+      JSON.stringify(input.factors),
+      input.maxAgeSeconds,
+      input.actionDigest,
+      JSON.stringify({ ...input.action, summary: input.bodySummary ?? null, from: input.requestedFrom ?? null }),
+      input.matchedMethod,
+      now,
+      challenge.expiresAt,
       input.prompt ? 1 : 0,
       nm.number,
       JSON.stringify(nm.choices),
@@ -303,7 +340,11 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     if (hold) {
       this.sql.exec(
         'INSERT INTO held (challenge, sid, sealed, expires_at, bytes) VALUES (?, ?, ?, ?, ?)',
-        challenge.id, input.sid, held, challenge.expiresAt + HELD_APPROVAL_WINDOW_MS, held.length,
+        challenge.id,
+        input.sid,
+        held,
+        challenge.expiresAt + HELD_APPROVAL_WINDOW_MS,
+        held.length,
       );
     }
     await this.scheduleSweep(challenge.expiresAt);
@@ -315,7 +356,9 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    * False if it is gone (expired, dropped over the open cap, withdrawn).
    */
   async confirmChallenge(id: string): Promise<boolean> {
-    return this.sql.exec('UPDATE challenges SET live = 1 WHERE id = ? AND expires_at > ? RETURNING id', id, this.now()).toArray().length === 1;
+    return (
+      this.sql.exec('UPDATE challenges SET live = 1 WHERE id = ? AND expires_at > ? RETURNING id', id, this.now()).toArray().length === 1
+    );
   }
 
   /** `openChallenge` without a hold, for callers with no way to show a refusal: a refusal throws. */
@@ -363,7 +406,9 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    * that waits here is carried out by its caller only on "approved".
    */
   async awaitDecision(id: string, sid: string, timeoutMs: number): Promise<Decision> {
-    const row = this.sql.exec<{ id: string }>('SELECT id FROM challenges WHERE id = ? AND sid = ? AND expires_at > ? AND live = 1', id, sid, this.now()).toArray()[0];
+    const row = this.sql
+      .exec<{ id: string }>('SELECT id FROM challenges WHERE id = ? AND sid = ? AND expires_at > ? AND live = 1', id, sid, this.now())
+      .toArray()[0];
     if (!row) return { kind: 'gone' };
     return new Promise<Decision>((resolve) => {
       const list = this.waiters.get(id) ?? [];
@@ -394,7 +439,12 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   async denyChallenge(id: string, sid: string): Promise<(Challenge & { otherSession: boolean; counted: boolean }) | null> {
     const now = this.now();
     const row = this.sql
-      .exec<ChallengeRow>("DELETE FROM challenges WHERE id = ? AND expires_at > ? AND live = 1 AND (sid = ? OR bind = 'action') RETURNING *", id, now, sid)
+      .exec<ChallengeRow>(
+        "DELETE FROM challenges WHERE id = ? AND expires_at > ? AND live = 1 AND (sid = ? OR bind = 'action') RETURNING *",
+        id,
+        now,
+        sid,
+      )
       .toArray()[0];
     if (!row) return null;
     this.sql.exec('DELETE FROM held WHERE challenge = ?', id);
@@ -418,9 +468,16 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    * gone as if never made, and any request waiting on it ends ("gone"). Counts nothing.
    */
   async withdrawChallenge(id: string): Promise<void> {
-    const row = this.sql.exec<{ sid: string; created_at: number }>('DELETE FROM challenges WHERE id = ? RETURNING sid, created_at', id).toArray()[0];
+    const row = this.sql
+      .exec<{ sid: string; created_at: number }>('DELETE FROM challenges WHERE id = ? RETURNING sid, created_at', id)
+      .toArray()[0];
     this.sql.exec('DELETE FROM held WHERE challenge = ?', id);
-    if (row) this.sql.exec('DELETE FROM challenge_log WHERE rowid IN (SELECT rowid FROM challenge_log WHERE sid = ? AND at = ? LIMIT 1)', row.sid, row.created_at);
+    if (row)
+      this.sql.exec(
+        'DELETE FROM challenge_log WHERE rowid IN (SELECT rowid FROM challenge_log WHERE sid = ? AND at = ? LIMIT 1)',
+        row.sid,
+        row.created_at,
+      );
     this.decide(id, { kind: 'gone' });
   }
 
@@ -495,7 +552,9 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
    */
   async completeChallenge(id: string, approverSid: string, amr: string[], number?: number): Promise<Challenge | null> {
     const now = this.now();
-    const row = this.sql.exec<ChallengeRow & { number: number }>('SELECT * FROM challenges WHERE id = ? AND expires_at > ? AND live = 1', id, now).toArray()[0];
+    const row = this.sql
+      .exec<ChallengeRow & { number: number }>('SELECT * FROM challenges WHERE id = ? AND expires_at > ? AND live = 1', id, now)
+      .toArray()[0];
     if (!row) return null;
     // Approved from another session: a one-time approval naming the right number, stored for the
     // session that made the request (it is that session's identical request that then passes).
@@ -509,7 +568,12 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       const expiresAt = now + ch.maxAgeSeconds * 1000;
       this.sql.exec(
         'INSERT INTO approvals (sid, digest, rule, amr, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sid, digest) DO UPDATE SET expires_at = excluded.expires_at, amr = excluded.amr, auth_time = excluded.auth_time',
-        sid, ch.actionDigest, ch.rule, JSON.stringify(amr), Math.floor(now / 1000), expiresAt,
+        sid,
+        ch.actionDigest,
+        ch.rule,
+        JSON.stringify(amr),
+        Math.floor(now / 1000),
+        expiresAt,
       );
       await this.scheduleSweep(expiresAt);
     }
@@ -527,14 +591,19 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     const row = this.sql
       .exec<{ rule: string; amr: string; auth_time: number }>(
         'DELETE FROM approvals WHERE sid = ? AND digest = ? AND rule = ? AND expires_at > ? RETURNING rule, amr, auth_time',
-        sid, digest, rule, this.now(),
+        sid,
+        digest,
+        rule,
+        this.now(),
       )
       .toArray()[0];
     return row ? { rule: row.rule, amr: JSON.parse(row.amr) as string[], authTime: row.auth_time } : null;
   }
 
   private failures(): { consecutive: number; lockedUntil: number } {
-    const r = this.sql.exec<{ consecutive: number; locked_until: number }>('SELECT consecutive, locked_until FROM failures WHERE id = 1').toArray()[0];
+    const r = this.sql
+      .exec<{ consecutive: number; locked_until: number }>('SELECT consecutive, locked_until FROM failures WHERE id = 1')
+      .toArray()[0];
     return { consecutive: r?.consecutive ?? 0, lockedUntil: r?.locked_until ?? 0 };
   }
 
@@ -574,9 +643,11 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     this.sql.exec('DELETE FROM approvals WHERE expires_at <= ?', now);
     this.sql.exec('DELETE FROM webauthn_challenges WHERE expires_at <= ?', now);
     this.sql.exec('DELETE FROM prompts WHERE at <= ?', now - 60_000);
-    const next = this.sql.exec<{ t: number | null }>(
-      'SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM challenges UNION ALL SELECT MIN(expires_at) FROM approvals UNION ALL SELECT MIN(expires_at) FROM held)',
-    ).one().t;
+    const next = this.sql
+      .exec<{ t: number | null }>(
+        'SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM challenges UNION ALL SELECT MIN(expires_at) FROM approvals UNION ALL SELECT MIN(expires_at) FROM held)',
+      )
+      .one().t;
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
@@ -587,7 +658,10 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
 }
 
 const toChallenge = (r: ChallengeRow): Challenge => {
-  const { summary, from, ...action } = JSON.parse(r.action) as CanonicalAction & { summary?: BodySummary | null; from?: RequestedFrom | null };
+  const { summary, from, ...action } = JSON.parse(r.action) as CanonicalAction & {
+    summary?: BodySummary | null;
+    from?: RequestedFrom | null;
+  };
   return {
     id: r.id,
     sid: r.sid,

@@ -69,7 +69,13 @@ function seedInput(i: number): AuditInput {
     pick -= w;
   }
   const outcome: AuditOutcome =
-    type === 'factor.failed' || type === 'user.locked_out' ? 'failure' : type === 'request.denied' ? 'denied' : type === 'request.forwarded' && r() < 0.03 ? 'failure' : 'success';
+    type === 'factor.failed' || type === 'user.locked_out'
+      ? 'failure'
+      : type === 'request.denied'
+        ? 'denied'
+        : type === 'request.forwarded' && r() < 0.03
+          ? 'failure'
+          : 'success';
   const anonymous = type === 'request.denied' && r() < 0.5;
   return {
     type,
@@ -78,7 +84,12 @@ function seedInput(i: number): AuditInput {
     via: anonymous ? 'anonymous' : 'session',
     app: ['app.test', 'admin.test', 'api.test'][Math.floor(r() * 3)]!,
     ...(type.startsWith('factor.') ? { factor: r() < 0.7 ? 'totp' : 'webauthn' } : {}),
-    request: { method: r() < 0.7 ? 'POST' : 'GET', path: `/api/items/${i % 997}`, ip: `203.0.113.${Math.floor(r() * 200)}`, user_agent: 'bench' },
+    request: {
+      method: r() < 0.7 ? 'POST' : 'GET',
+      path: `/api/items/${i % 997}`,
+      ip: `203.0.113.${Math.floor(r() * 200)}`,
+      user_agent: 'bench',
+    },
     details: type === 'request.forwarded' ? { status: outcome === 'failure' ? 502 : 200 } : { n: i },
     ts: SEED_T0 + i * SEED_STEP_MS,
   };
@@ -112,14 +123,26 @@ const QUERY_FILTERS: Record<string, AuditFilter> = {
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, mean: s.reduce((a, x) => a + x, 0) / s.length, p50: quantile(s, 0.5), p95: quantile(s, 0.95), p99: quantile(s, 0.99), max: s[s.length - 1] ?? NaN };
+  return {
+    n: s.length,
+    mean: s.reduce((a, x) => a + x, 0) / s.length,
+    p50: quantile(s, 0.5),
+    p95: quantile(s, 0.95),
+    p99: quantile(s, 0.99),
+    max: s[s.length - 1] ?? NaN,
+  };
 };
 
 /**
  * A D1Database whose statement executions (`all`, `first`, `run`, `raw`, `batch`) add their wall
  * time to `ms`, so a measurement can say how much of it was D1 and how much the Worker's own work.
  */
-function timedDb(db: D1Database): { db: D1Database; ms: () => number; reset: () => void; batches: () => { batches: number; statements: number } } {
+function timedDb(db: D1Database): {
+  db: D1Database;
+  ms: () => number;
+  reset: () => void;
+  batches: () => { batches: number; statements: number };
+} {
   let total = 0;
   let batches = 0;
   let statements = 0;
@@ -219,7 +242,14 @@ export default {
         }),
       );
       const ms = performance.now() - t0;
-      return Response.json({ n, c, ms, eventsPerSecond: (n * 1000) / ms, latency: stats(latencies), sequencer: await sequencer().benchStats() });
+      return Response.json({
+        n,
+        c,
+        ms,
+        eventsPerSecond: (n * 1000) / ms,
+        latency: stats(latencies),
+        sequencer: await sequencer().benchStats(),
+      });
     }
 
     if (req.method === 'POST' && url.pathname === '/seed') {
@@ -262,7 +292,9 @@ export default {
         }
       }
       return Response.json(
-        Object.fromEntries(Object.entries(out).map(([label, r]) => [label, { events: r.events, more: r.more, total: stats(r.total), d1: stats(r.d1) }])),
+        Object.fromEntries(
+          Object.entries(out).map(([label, r]) => [label, { events: r.events, more: r.more, total: stats(r.total), d1: stats(r.d1) }]),
+        ),
       );
     }
 
@@ -298,9 +330,14 @@ export default {
           prepare: (sql: string) => ({
             bind: (...args: unknown[]) => ({
               // Lookups before the listing (a time range's ends) run for real; the listing is explained.
-              first: () => env.DB.prepare(sql).bind(...args).first(),
+              first: () =>
+                env.DB.prepare(sql)
+                  .bind(...args)
+                  .first(),
               all: async () => {
-                const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...args).all<{ detail: string }>();
+                const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+                  .bind(...args)
+                  .all<{ detail: string }>();
                 plan = results.map((r) => r.detail);
                 return { results: [] };
               },

@@ -48,7 +48,11 @@ export async function auditBench(quick = false): Promise<void> {
   const { APPENDS, CONCURRENCY, EVENTS, RUNS, SEED_BATCH } = settings(quick);
   const script = await bundleWorker('test/bench/audit-worker.ts');
   // The gateway's own start-up path: wrangler.toml's bindings, D1 migrations applied; no origin is used.
-  const worker = await startGateway({ originUrl: 'http://127.0.0.1:9', jwtSecret: 'bench-only-identity-secret-0123456789abcdef', scriptPath: script });
+  const worker = await startGateway({
+    originUrl: 'http://127.0.0.1:9',
+    jwtSecret: 'bench-only-identity-secret-0123456789abcdef',
+    scriptPath: script,
+  });
   const call = async <T>(method: 'GET' | 'POST', path: string, params: Record<string, string | number>): Promise<T> => {
     const u = new URL(path, worker.url);
     for (const [k, v] of Object.entries(params)) u.searchParams.set(k, String(v));
@@ -62,13 +66,17 @@ export async function auditBench(quick = false): Promise<void> {
   try {
     // 1. Append throughput: single-event appends, like the gateway's record(), at several concurrencies.
     console.log('');
-    console.log(`audit append: ${APPENDS} single-event appends per concurrency level (${CONCURRENCY.join(', ')}), tenant "bench-append", each awaited until durable in D1`);
+    console.log(
+      `audit append: ${APPENDS} single-event appends per concurrency level (${CONCURRENCY.join(', ')}), tenant "bench-append", each awaited until durable in D1`,
+    );
     await call('POST', '/append', { tenant: 'bench-append', n: 50, c: 4 }); // warm-up: head, keys, statements
     const appends: ({ c: number } & AppendResult)[] = [];
     for (const c of CONCURRENCY) {
       const r = await call<AppendResult>('POST', '/append', { tenant: 'bench-append', n: APPENDS, c });
       appends.push({ c, ...r });
-      console.log(`  concurrency ${String(c).padStart(3)}: ${r.eventsPerSecond.toFixed(0).padStart(5)} events/s  p50 ${f1(r.latency.p50)} ms  p99 ${f1(r.latency.p99)} ms  (${(r.ms / 1000).toFixed(1)} s)`);
+      console.log(
+        `  concurrency ${String(c).padStart(3)}: ${r.eventsPerSecond.toFixed(0).padStart(5)} events/s  p50 ${f1(r.latency.p50)} ms  p99 ${f1(r.latency.p99)} ms  (${(r.ms / 1000).toFixed(1)} s)`,
+      );
     }
     console.log('');
     console.log('| concurrent appends | events/s | p50 ms | p99 ms | events per D1 batch | D1 ms per batch | D1 share of wall time |');
@@ -88,11 +96,18 @@ export async function auditBench(quick = false): Promise<void> {
     let seedD1Ms = 0;
     while (seeded < EVENTS) {
       const count = Math.min(SEED_CHUNK, EVENTS - seeded);
-      const r = await call<{ ms: number; sequencer: SequencerStats }>('POST', '/seed', { tenant: 'bench', from: seeded, count, batch: SEED_BATCH, c: 2 });
+      const r = await call<{ ms: number; sequencer: SequencerStats }>('POST', '/seed', {
+        tenant: 'bench',
+        from: seeded,
+        count,
+        batch: SEED_BATCH,
+        c: 2,
+      });
       seeded += count;
       seedMs += r.ms;
       seedD1Ms += r.sequencer.d1Ms;
-      if (seeded % 20_000 === 0 || seeded === EVENTS) console.log(`  ${seeded} events, ${((seeded * 1000) / seedMs).toFixed(0)} events/s so far`);
+      if (seeded % 20_000 === 0 || seeded === EVENTS)
+        console.log(`  ${seeded} events, ${((seeded * 1000) / seedMs).toFixed(0)} events/s so far`);
     }
     const seedRate = (EVENTS * 1000) / seedMs;
 
@@ -102,13 +117,17 @@ export async function auditBench(quick = false): Promise<void> {
     const queries = async (title: string) => {
       const plans = await call<Record<string, string[]>>('GET', '/plan', { tenant: 'bench' });
       console.log('');
-      console.log(`audit query${title}: listEvents(limit 50, desc) over ${EVENTS} events, ${RUNS} runs per filter, round-robin after a warm-up`);
+      console.log(
+        `audit query${title}: listEvents(limit 50, desc) over ${EVENTS} events, ${RUNS} runs per filter, round-robin after a warm-up`,
+      );
       const q = await call<QueryResult>('GET', '/query', { tenant: 'bench', runs: RUNS });
       console.log('');
       console.log('| filter | events on page | median ms | p95 ms | mean ms | of which D1, mean ms | SQLite plan |');
       console.log('|---|---:|---:|---:|---:|---:|---|');
       for (const [label, r] of Object.entries(q)) {
-        console.log(`| ${label} | ${r.events}${r.more ? '' : ' (end)'} | ${r.total.p50} | ${r.total.p95} | ${f2(r.total.mean)} | ${f2(r.d1.mean)} | ${(plans[label] ?? []).join('; ')} |`);
+        console.log(
+          `| ${label} | ${r.events}${r.more ? '' : ' (end)'} | ${r.total.p50} | ${r.total.p95} | ${f2(r.total.mean)} | ${f2(r.d1.mean)} | ${(plans[label] ?? []).join('; ')} |`,
+        );
       }
       console.log("(workerd's clock ticks in whole milliseconds: medians and p95s are whole ms; means over the runs are finer)");
     };
@@ -119,7 +138,8 @@ export async function auditBench(quick = false): Promise<void> {
     const optPlans = await call<Record<string, string[]>>('GET', '/plan', { tenant: 'bench' });
     console.log('');
     console.log(`PRAGMA optimize: ${opt.ms} ms, planner statistics ${opt.stat1 ? 'present' : 'NOT gathered'}; plans that changed:`);
-    for (const [label, plan] of Object.entries(optPlans)) if (plan.join('; ') !== (plansBefore[label] ?? []).join('; ')) console.log(`  ${label}: ${plan.join('; ')}`);
+    for (const [label, plan] of Object.entries(optPlans))
+      if (plan.join('; ') !== (plansBefore[label] ?? []).join('; ')) console.log(`  ${label}: ${plan.join('; ')}`);
     const full = await call<{ ms: number }>('POST', '/optimize', { full: 1 });
     console.log(`ANALYZE: ${full.ms} ms`);
     await queries(' after ANALYZE');
@@ -134,7 +154,11 @@ export async function auditBench(quick = false): Promise<void> {
     let d1Ms = 0;
     const pageMs: number[] = [];
     for (;;) {
-      const r = await call<{ ms: number; d1Ms: number; report: { ok: boolean; rows: number; checkpoints: number; next: number | null; problem?: string; seq?: number } }>('GET', '/verify-page', {
+      const r = await call<{
+        ms: number;
+        d1Ms: number;
+        report: { ok: boolean; rows: number; checkpoints: number; next: number | null; problem?: string; seq?: number };
+      }>('GET', '/verify-page', {
         tenant: 'bench',
         from,
         limit: VERIFY_PAGE,
@@ -153,9 +177,15 @@ export async function auditBench(quick = false): Promise<void> {
     console.log('');
     console.log('| operation | events | events/s | total s | of which D1 s |');
     console.log('|---|---:|---:|---:|---:|');
-    console.log(`| seed (arrays of ${SEED_BATCH} through the sequencer) | ${EVENTS} | ${seedRate.toFixed(0)} | ${(seedMs / 1000).toFixed(1)} | ${(seedD1Ms / 1000).toFixed(1)} |`);
-    console.log(`| verifyTenant (pages of ${VERIFY_PAGE}, ${checkpoints} checkpoints) | ${rows} | ${verifyRate.toFixed(0)} | ${(ms / 1000).toFixed(1)} | ${(d1Ms / 1000).toFixed(1)} |`);
-    console.log(`verify page time: median ${f1([...pageMs].sort((a, b) => a - b)[Math.floor(pageMs.length / 2)]!)} ms per ${VERIFY_PAGE} rows`);
+    console.log(
+      `| seed (arrays of ${SEED_BATCH} through the sequencer) | ${EVENTS} | ${seedRate.toFixed(0)} | ${(seedMs / 1000).toFixed(1)} | ${(seedD1Ms / 1000).toFixed(1)} |`,
+    );
+    console.log(
+      `| verifyTenant (pages of ${VERIFY_PAGE}, ${checkpoints} checkpoints) | ${rows} | ${verifyRate.toFixed(0)} | ${(ms / 1000).toFixed(1)} | ${(d1Ms / 1000).toFixed(1)} |`,
+    );
+    console.log(
+      `verify page time: median ${f1([...pageMs].sort((a, b) => a - b)[Math.floor(pageMs.length / 2)]!)} ms per ${VERIFY_PAGE} rows`,
+    );
     console.log(`audit bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await worker.dispose();

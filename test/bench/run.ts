@@ -58,7 +58,12 @@ interface Sample {
 // the workerd children it spawns) to CPU 0 and the origin and load generator to CPU 1, so the
 // ratio measures the Workers' own cost rather than scheduler noise.
 const run = promisify(execFile);
-const canPin = cpus().length >= 2 && (await run('taskset', ['-V']).then(() => true, () => false));
+const canPin =
+  cpus().length >= 2 &&
+  (await run('taskset', ['-V']).then(
+    () => true,
+    () => false,
+  ));
 if (canPin) await run('taskset', ['-p', '-c', '0', String(process.pid)]);
 const pinned = (cmd: string, args: string[]): [string, string[]] => (canPin ? ['taskset', ['-c', '1', cmd, ...args]] : [cmd, args]);
 
@@ -112,7 +117,12 @@ async function proxyBench(): Promise<void> {
   /** workerd processes started by this process (Miniflare spawns one per instance). */
   const workerdPids = async (): Promise<Set<number>> => {
     const { stdout } = await run('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)]).catch(() => ({ stdout: '' }));
-    return new Set(stdout.split('\n').filter((l) => l.includes('workerd')).map((l) => Number(l.trim().split(/\s+/)[0])));
+    return new Set(
+      stdout
+        .split('\n')
+        .filter((l) => l.includes('workerd'))
+        .map((l) => Number(l.trim().split(/\s+/)[0])),
+    );
   };
   const newPid = async (before: Set<number>) => [...(await workerdPids())].find((p) => !before.has(p)) ?? null;
   /** CPU seconds (user + system) a process has used so far, from /proc. */
@@ -145,7 +155,8 @@ async function proxyBench(): Promise<void> {
   const stepgate = await startGateway({ originUrl, jwtSecret: SECRET });
   disposers.add(() => stepgate.dispose());
   const sgPid = await newPid(beforeSg);
-  if (process.env.BENCH_FAIL_AFTER_START === '1') throw new Error('BENCH_FAIL_AFTER_START=1: failing with the origin and both Workers running');
+  if (process.env.BENCH_FAIL_AFTER_START === '1')
+    throw new Error('BENCH_FAIL_AFTER_START=1: failing with the origin and both Workers running');
 
   const hasWrk = await promisify(execFile)('wrk', ['--version']).then(
     () => true,
@@ -164,11 +175,19 @@ async function proxyBench(): Promise<void> {
         const m = new RegExp(`\\s${q}%\\s+([\\d.]+)(us|ms|s)`).exec(stdout);
         return m ? ms(m[1]!, m[2]!) : NaN;
       };
-      const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) + Number(/Socket errors: .*?(\d+)/.exec(stdout)?.[1] ?? 0);
+      const errors =
+        Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) + Number(/Socket errors: .*?(\d+)/.exec(stdout)?.[1] ?? 0);
       return { rps, cpuUs: NaN, p50: p('50'), p99: p('99'), errors };
     }
-    const stdout = await runGroup(...pinned(process.execPath, [autocannon, '--json', '-c', String(CONNECTIONS), '-d', String(SECONDS), url]));
-    const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
+    const stdout = await runGroup(
+      ...pinned(process.execPath, [autocannon, '--json', '-c', String(CONNECTIONS), '-d', String(SECONDS), url]),
+    );
+    const r = JSON.parse(stdout) as {
+      requests: { average: number };
+      latency: { p50: number; p99: number };
+      errors: number;
+      non2xx: number;
+    };
     return { rps: r.requests.average, cpuUs: NaN, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
   }
 
@@ -177,7 +196,9 @@ async function proxyBench(): Promise<void> {
   const results: Record<'bare' | 'stepgate', Sample[]> = { bare: [], stepgate: [] };
 
   console.log(canPin ? 'pinned: workerd on CPU 0; origin and load on CPU 1' : 'not pinned (taskset missing or one CPU): expect more noise');
-  console.log(`bench: ${ROUNDS} ABBA blocks × 4 runs × ${SECONDS}s, ${CONNECTIONS} connections, GET ${path} (unprotected), load by ${hasWrk ? 'wrk' : 'autocannon'}`);
+  console.log(
+    `bench: ${ROUNDS} ABBA blocks × 4 runs × ${SECONDS}s, ${CONNECTIONS} connections, GET ${path} (unprotected), load by ${hasWrk ? 'wrk' : 'autocannon'}`,
+  );
   await load(new URL(path, bareUrl).href); // warm-up, discarded
   await load(new URL(path, stepgate.url).href);
   // ABBA blocks (bare, Stepgate, Stepgate, bare) cancel drift that is linear in time, which on a
@@ -193,14 +214,22 @@ async function proxyBench(): Promise<void> {
       s.cpuUs = ((cpuSeconds(pid) - cpu0) * 1e6) / (s.rps * SECONDS);
       block[name].push(s);
       results[name].push(s);
-      console.log(`  block ${i + 1} ${name.padEnd(8)} ${s.rps.toFixed(0).padStart(6)} req/s  ${s.cpuUs.toFixed(0).padStart(4)} µs CPU/req  p50 ${s.p50} ms  p99 ${s.p99} ms  errors ${s.errors}`);
+      console.log(
+        `  block ${i + 1} ${name.padEnd(8)} ${s.rps.toFixed(0).padStart(6)} req/s  ${s.cpuUs.toFixed(0).padStart(4)} µs CPU/req  p50 ${s.p50} ms  p99 ${s.p99} ms  errors ${s.errors}`,
+      );
     }
     const sum = (xs: Sample[], f: (x: Sample) => number) => xs.reduce((a, x) => a + f(x), 0);
     blockRatios.push(sum(block.stepgate, (x) => x.rps) / sum(block.bare, (x) => x.rps));
     cpuRatios.push(sum(block.bare, (x) => x.cpuUs) / sum(block.stepgate, (x) => x.cpuUs));
   }
 
-  const summary = (xs: Sample[]) => ({ rps: median(xs.map((x) => x.rps)), cpuUs: median(xs.map((x) => x.cpuUs)), p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)), errors: xs.reduce((a, x) => a + x.errors, 0) });
+  const summary = (xs: Sample[]) => ({
+    rps: median(xs.map((x) => x.rps)),
+    cpuUs: median(xs.map((x) => x.cpuUs)),
+    p50: median(xs.map((x) => x.p50)),
+    p99: median(xs.map((x) => x.p99)),
+    errors: xs.reduce((a, x) => a + x.errors, 0),
+  });
   const b = summary(results.bare);
   const s = summary(results.stepgate);
   const ratio = median(blockRatios);
@@ -210,10 +239,14 @@ async function proxyBench(): Promise<void> {
   console.log(`| bare pass-through Hono | ${b.rps.toFixed(0)} | ${b.cpuUs.toFixed(0)} | ${b.p50} | ${b.p99} | ${b.errors} |`);
   console.log(`| Stepgate (unprotected route) | ${s.rps.toFixed(0)} | ${s.cpuUs.toFixed(0)} | ${s.p50} | ${s.p99} | ${s.errors} |`);
   console.log('');
-  console.log(`throughput ratio Stepgate/bare (median of ${ROUNDS} ABBA blocks: ${blockRatios.map((r) => r.toFixed(3)).join(', ')}): ${ratio.toFixed(3)}× (target ≥ 0.95×) ${ratio >= 0.95 ? 'MET' : 'NOT MET'}`);
+  console.log(
+    `throughput ratio Stepgate/bare (median of ${ROUNDS} ABBA blocks: ${blockRatios.map((r) => r.toFixed(3)).join(', ')}): ${ratio.toFixed(3)}× (target ≥ 0.95×) ${ratio >= 0.95 ? 'MET' : 'NOT MET'}`,
+  );
   console.log(`p50 latency ratio: ${(s.p50 / b.p50).toFixed(2)}×`);
   const cpuRatio = median(cpuRatios);
-  console.log(`CPU efficiency ratio bare/Stepgate (median of ABBA blocks): ${cpuRatio.toFixed(3)}× — the throughput ratio workerd would reach if it were the only bottleneck`);
+  console.log(
+    `CPU efficiency ratio bare/Stepgate (median of ABBA blocks): ${cpuRatio.toFixed(3)}× — the throughput ratio workerd would reach if it were the only bottleneck`,
+  );
 
   await disposeAll();
 }
@@ -226,7 +259,8 @@ try {
   console.log(`bench: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } catch (e) {
   // A failure, plainly; on Ctrl-C the children are already being stopped, so say nothing more.
-  if (!stoppingFor()) console.error(`bench: failed after ${((performance.now() - started) / 1000).toFixed(0)} s: ${(e as Error).stack ?? e}`);
+  if (!stoppingFor())
+    console.error(`bench: failed after ${((performance.now() - started) / 1000).toFixed(0)} s: ${(e as Error).stack ?? e}`);
   process.exitCode = 1;
 } finally {
   await disposeAll();

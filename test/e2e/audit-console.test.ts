@@ -27,9 +27,15 @@ async function signedIn(user: string): Promise<{ ctx: BrowserContext; secret: st
   const page = await ctx.newPage();
   await page.goto(`${demo.gateway}/login?user=${user}`);
   const json = { origin: demo.gateway, 'content-type': 'application/json' };
-  const start = (await (await page.request.post(`${demo.gateway}/.stepgate/api/factors/totp`, { headers: json, data: {} })).json()) as { id: string; secret: string };
+  const start = (await (await page.request.post(`${demo.gateway}/.stepgate/api/factors/totp`, { headers: json, data: {} })).json()) as {
+    id: string;
+    secret: string;
+  };
   const t0 = now();
-  const ok = await page.request.post(`${demo.gateway}/.stepgate/api/factors/totp/${start.id}/confirm`, { headers: json, data: { code: await generate({ secret: start.secret, epoch: t0 }) } });
+  const ok = await page.request.post(`${demo.gateway}/.stepgate/api/factors/totp/${start.id}/confirm`, {
+    headers: json,
+    data: { code: await generate({ secret: start.secret, epoch: t0 }) },
+  });
   expect(ok.status()).toBe(200);
   await page.close();
   return { ctx, secret: start.secret, next: () => generate({ secret: start.secret, epoch: t0 + 30 }) };
@@ -53,7 +59,14 @@ describe('the audit console', () => {
     const first = await np.request.delete(`${demo.gateway}/api/projects/2`);
     expect(first.status()).toBe(401);
     const { challenge_id } = (await first.json()) as { challenge_id: string };
-    expect((await np.request.post(`${demo.gateway}/.stepgate/api/challenges/${challenge_id}/verify`, { headers: json, data: { method: 'totp', code: await nora.next() } })).status()).toBe(200);
+    expect(
+      (
+        await np.request.post(`${demo.gateway}/.stepgate/api/challenges/${challenge_id}/verify`, {
+          headers: json,
+          data: { method: 'totp', code: await nora.next() },
+        })
+      ).status(),
+    ).toBe(200);
     expect((await np.request.delete(`${demo.gateway}/api/projects/2`)).status()).toBe(200);
 
     // Dave, an auditor (AUDITORS in wrangler.toml), opens the console and confirms it is him.

@@ -47,10 +47,24 @@ let optionsAuthenticator = '';
 let base = '';
 let totpSecret = '';
 
-type Credential = { credentialId: string; isResidentCredential: boolean; rpId?: string; privateKey: string; userHandle?: string; signCount: number };
+type Credential = {
+  credentialId: string;
+  isResidentCredential: boolean;
+  rpId?: string;
+  privateKey: string;
+  userHandle?: string;
+  signCount: number;
+};
 
 const VIRTUAL_AUTHENTICATOR = {
-  options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  options: {
+    protocol: 'ctap2',
+    transport: 'internal',
+    hasResidentKey: true,
+    hasUserVerification: true,
+    isUserVerified: true,
+    automaticPresenceSimulation: true,
+  },
 } as const;
 
 async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
@@ -60,7 +74,8 @@ async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenti
   return { cdp, authenticatorId };
 }
 
-const projects = async () => ((await (await options.request.get(`${base}/api/projects`)).json()) as { id: number; name: string }[]).map((p) => p.name);
+const projects = async () =>
+  ((await (await options.request.get(`${base}/api/projects`)).json()) as { id: number; name: string }[]).map((p) => p.name);
 
 /**
  * The unpacked Chrome build, built for this test into its own directory (the node build test
@@ -68,7 +83,11 @@ const projects = async () => ((await (await options.request.get(`${base}/api/pro
  */
 async function testBuild(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'stepgate-ext-'));
-  await promisify(execFile)(join(ROOT, 'node_modules/.bin/vite'), ['build', '-c', 'extension/vite.config.ts', '--mode', 'chrome', '--outDir', dir], { cwd: ROOT });
+  await promisify(execFile)(
+    join(ROOT, 'node_modules/.bin/vite'),
+    ['build', '-c', 'extension/vite.config.ts', '--mode', 'chrome', '--outDir', dir],
+    { cwd: ROOT },
+  );
   const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
   m.host_permissions = ['http://localhost/*'];
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
@@ -165,7 +184,8 @@ describe('the Stepgate extension in Chromium', () => {
 
     // Each page has its own virtual authenticator: give the prompt's one the enrolled passkey.
     const { cdp, authenticatorId } = await addAuthenticator(prompt);
-    const [cred] = (await optionsCdp.send('WebAuthn.getCredentials', { authenticatorId: optionsAuthenticator })).credentials as Credential[];
+    const [cred] = (await optionsCdp.send('WebAuthn.getCredentials', { authenticatorId: optionsAuthenticator }))
+      .credentials as Credential[];
     await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: cred! });
     await prompt.click('#approve-passkey');
     await expect.poll(() => spa.textContent('#spa-status'), { timeout: 20_000 }).toBe('Deleted Apollo.');
@@ -232,7 +252,9 @@ describe('the Stepgate extension in Chromium', () => {
     for (let i = 0; i < 6 && !refused; i++) {
       await spa.goto(`${base}/spa`);
       const row = spa.locator('#spa-projects li', { hasText: 'Dawn' });
-      const opened = context.waitForEvent('page', { predicate: (p) => p.url().startsWith(extUrl('prompt/index.html')), timeout: 10_000 }).catch(() => null);
+      const opened = context
+        .waitForEvent('page', { predicate: (p) => p.url().startsWith(extUrl('prompt/index.html')), timeout: 10_000 })
+        .catch(() => null);
       const answered = spa.waitForResponse((r) => r.request().method() === 'DELETE', { timeout: 70_000 });
       await row.getByRole('button', { name: 'Delete' }).click();
       const first = await Promise.race([answered.then(() => 'answered' as const), opened.then((p) => p)]);
@@ -289,7 +311,10 @@ describe('the Stepgate extension in Chromium', () => {
       await other.goto(`${base}/login?user=erin`);
       await other.goto(`${base}/spa`);
       const row = other.locator('#spa-projects li', { hasText: 'Borealis' });
-      const [refused] = await Promise.all([other.waitForResponse((r) => r.request().method() === 'DELETE'), row.getByRole('button', { name: 'Delete' }).click()]);
+      const [refused] = await Promise.all([
+        other.waitForResponse((r) => r.request().method() === 'DELETE'),
+        row.getByRole('button', { name: 'Delete' }).click(),
+      ]);
       expect(refused.status()).toBe(401);
       const problem = (await refused.json()) as { code: string; number: number; challenge_id: string; challenge_url: string };
       expect(problem.code).toBe('ERR_STEP_UP_REQUIRED');
@@ -300,7 +325,9 @@ describe('the Stepgate extension in Chromium', () => {
       expect(await other.textContent('body')).toMatch(new RegExp(`\\b${number}\\b`));
 
       // What the extension's browser is given: the choices, never the number itself (signed or not).
-      const listed = ((await (await options.request.get(`${base}/.stepgate/api/challenges`)).json()) as { challenges: Record<string, unknown>[] }).challenges.find((c) => c.id === problem.challenge_id)!;
+      const listed = (
+        (await (await options.request.get(`${base}/.stepgate/api/challenges`)).json()) as { challenges: Record<string, unknown>[] }
+      ).challenges.find((c) => c.id === problem.challenge_id)!;
       const signed = JSON.parse(Buffer.from(String(listed.prompt).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
       for (const view of [listed, signed]) {
         expect(view).toMatchObject({ bind: 'action', other_session: true, number_choices: expect.arrayContaining([number]) });
@@ -333,7 +360,8 @@ describe('the Stepgate extension in Chromium', () => {
       await prompt.screenshot({ path: join(artifacts, 'extension-prompt-number.png'), fullPage: true });
 
       const { cdp, authenticatorId } = await addAuthenticator(prompt);
-      const [cred] = (await optionsCdp.send('WebAuthn.getCredentials', { authenticatorId: optionsAuthenticator })).credentials as Credential[];
+      const [cred] = (await optionsCdp.send('WebAuthn.getCredentials', { authenticatorId: optionsAuthenticator }))
+        .credentials as Credential[];
       await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: cred! });
 
       // A wrong number: refused, and back to picking.
@@ -356,14 +384,19 @@ describe('the Stepgate extension in Chromium', () => {
       expect(await (await verified).json()).toMatchObject({ approved: true, bind: 'action' });
       // No cookie for this browser: the approval belongs to the other browser's session.
       expect((await verified).headers()['set-cookie']).toBeUndefined();
-      await expect.poll(() => prompt.textContent('#status'), { timeout: 15_000 }).toContain('Approved. Repeat the action in the other browser');
+      await expect
+        .poll(() => prompt.textContent('#status'), { timeout: 15_000 })
+        .toContain('Approved. Repeat the action in the other browser');
       const [used] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials as Credential[];
       await optionsCdp.send('WebAuthn.removeCredential', { authenticatorId: optionsAuthenticator, credentialId: used!.credentialId });
       await optionsCdp.send('WebAuthn.addCredential', { authenticatorId: optionsAuthenticator, credential: used! });
 
       // The other browser repeats the delete: it goes through, once.
       await other.goto(`${base}/spa`);
-      const [done] = await Promise.all([other.waitForResponse((r) => r.request().method() === 'DELETE'), row.getByRole('button', { name: 'Delete' }).click()]);
+      const [done] = await Promise.all([
+        other.waitForResponse((r) => r.request().method() === 'DELETE'),
+        row.getByRole('button', { name: 'Delete' }).click(),
+      ]);
       expect(done.status()).toBe(200);
       await expect.poll(() => other.textContent('#spa-status')).toBe('Deleted Borealis.');
       expect(await projects()).not.toContain('Borealis');

@@ -26,7 +26,15 @@ import { generate } from 'otplib';
 import type { ElementHandle, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_EXTENSION_ID, EXTENSION_VERSION, manifest } from '../../extension/manifest';
-import { addVirtualAuthenticator, clickToolbarButton, firefoxMissing, launchFirefox, mozWebAuthnOrigin, virtualCredentials, type Firefox } from '../support/firefox';
+import {
+  addVirtualAuthenticator,
+  clickToolbarButton,
+  firefoxMissing,
+  launchFirefox,
+  mozWebAuthnOrigin,
+  virtualCredentials,
+  type Firefox,
+} from '../support/firefox';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
 import { awaitRoomInStep } from '../support/totp-step';
@@ -67,12 +75,18 @@ const seenPrompts = new Set<string>();
 const text = (page: Page, selector: string) => page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
 const projects = () => site.evaluate(async () => ((await (await fetch('/api/projects')).json()) as { name: string }[]).map((p) => p.name));
 const originDeletes = async (id: number) =>
-  ((await (await fetch(`${demo.demo}/__demo/requests`)).json()) as { method: string; url: string }[]).filter((r) => r.method === 'DELETE' && r.url === `/api/projects/${id}`).length;
+  ((await (await fetch(`${demo.demo}/__demo/requests`)).json()) as { method: string; url: string }[]).filter(
+    (r) => r.method === 'DELETE' && r.url === `/api/projects/${id}`,
+  ).length;
 
 /** The Firefox build, built for this test into its own directory (the node build test rebuilds dist/extension at the same time). */
 async function firefoxBuild(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'stepgate-ext-firefox-'));
-  await promisify(execFile)(join(ROOT, 'node_modules/.bin/vite'), ['build', '-c', 'extension/vite.config.ts', '--mode', 'firefox', '--outDir', dir], { cwd: ROOT });
+  await promisify(execFile)(
+    join(ROOT, 'node_modules/.bin/vite'),
+    ['build', '-c', 'extension/vite.config.ts', '--mode', 'firefox', '--outDir', dir],
+    { cwd: ROOT },
+  );
   return dir;
 }
 
@@ -80,7 +94,9 @@ async function firefoxBuild(): Promise<string> {
 async function deleteFromSpa(name: string): Promise<{ spa: Page; prompt: Page }> {
   const spa = await ff.browser.newPage();
   await spa.goto(`${base}/spa`);
-  const button = (await spa.waitForSelector(`::-p-xpath(//ul[@id="spa-projects"]/li[contains(., "${name}")]//button[normalize-space()="Delete"])`)) as ElementHandle<HTMLButtonElement>;
+  const button = (await spa.waitForSelector(
+    `::-p-xpath(//ul[@id="spa-projects"]/li[contains(., "${name}")]//button[normalize-space()="Delete"])`,
+  )) as ElementHandle<HTMLButtonElement>;
   await button.click();
   const prompt = await ff.waitForPage((url, context) => url.startsWith(ext('prompt/index.html')) && !seenPrompts.has(context));
   seenPrompts.add(ff.contextOf(prompt));
@@ -143,7 +159,9 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
     await expect.poll(() => text(popup, '#sites')).toContain('signed in');
     await shot(popup, 'popup-paired');
     expect((await popup.evaluate(() => browser.permissions.getAll())).origins).toEqual(['http://localhost/*']);
-    expect((await popup.evaluate(() => browser.declarativeNetRequest.getDynamicRules())).map((r) => r.condition.urlFilter)).toEqual([`|${base}/`]);
+    expect((await popup.evaluate(() => browser.declarativeNetRequest.getDynamicRules())).map((r) => r.condition.urlFilter)).toEqual([
+      `|${base}/`,
+    ]);
     const stored = await popup.evaluate(() => browser.storage.local.get(null));
     expect(stored).toEqual({ sites: [{ origin: base, name: new URL(base).host, pairedAt: expect.any(Number), ruleId: 1 }] });
     await popup.close();
@@ -166,7 +184,9 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
     await options.click('#totp-confirm button');
     await expect.poll(() => text(options, '#site-status'), { timeout: 15_000 }).toBe('Your authenticator app is set up.');
     expect(await options.$$eval('#recovery-codes li', (li) => li.length)).toBe(10);
-    expect(await options.$$eval('#factor-list li', (li) => li.map((l) => l.textContent))).toEqual([expect.stringMatching(/^Authenticator app/)]);
+    expect(await options.$$eval('#factor-list li', (li) => li.map((l) => l.textContent))).toEqual([
+      expect.stringMatching(/^Authenticator app/),
+    ]);
     await shot(options, 'options-recovery-codes');
     await options.click('::-p-text(I have saved them)');
     await expect.poll(() => text(options, '#recovery-left')).toBe('10 recovery codes left.');
@@ -232,7 +252,9 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
       const create = navigator.credentials.create.bind(navigator.credentials);
       navigator.credentials.create = async (o) => {
         const cred = (await create(o)) as PublicKeyCredential;
-        document.body.dataset.webauthnOrigin = (JSON.parse(new TextDecoder().decode(cred.response.clientDataJSON)) as { origin: string }).origin;
+        document.body.dataset.webauthnOrigin = (
+          JSON.parse(new TextDecoder().decode(cred.response.clientDataJSON)) as { origin: string }
+        ).origin;
         return cred;
       };
     });
@@ -244,7 +266,9 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
     await options.click('#step-up-form button[type=submit]');
     await expect.poll(() => text(options, '#site-status'), { timeout: 20_000 }).toBe('Your passkey is added.');
     expect(await options.evaluate(() => document.body.dataset.webauthnOrigin)).toBe(mozWebAuthnOrigin(GECKO_ID));
-    expect(await virtualCredentials(ff, authenticator)).toEqual([expect.objectContaining({ rpId: 'localhost', isResidentCredential: true })]);
+    expect(await virtualCredentials(ff, authenticator)).toEqual([
+      expect.objectContaining({ rpId: 'localhost', isResidentCredential: true }),
+    ]);
     await expect.poll(() => options.$$eval('#factor-list li', (li) => li.length)).toBe(2);
     expect(await options.$('#recovery-codes')).toBeNull(); // only the first factor comes with codes
     await shot(options, 'options-passkey');

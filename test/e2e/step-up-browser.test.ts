@@ -20,7 +20,8 @@ let secret = '';
 let recovery: string[] = [];
 const artifacts = join(ROOT, 'test-results/e2e');
 const now = () => Math.floor(Date.now() / 1000);
-const projects = async () => ((await (await page.request.get(`${demo.gateway}/api/projects`)).json()) as { name: string }[]).map((p) => p.name);
+const projects = async () =>
+  ((await (await page.request.get(`${demo.gateway}/api/projects`)).json()) as { name: string }[]).map((p) => p.name);
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
@@ -62,7 +63,9 @@ describe('in a real browser', () => {
     expect(await page.textContent('#projects')).not.toContain('Apollo');
     expect(await projects()).toEqual(['Borealis', 'Cassini', 'Dawn']);
     // Going back and resubmitting the continue form does not carry the action out again.
-    const again = await page.request.post(`${demo.gateway}/.stepgate/challenge/${'x'.repeat(22)}/continue`, { headers: { origin: demo.gateway } });
+    const again = await page.request.post(`${demo.gateway}/.stepgate/challenge/${'x'.repeat(22)}/continue`, {
+      headers: { origin: demo.gateway },
+    });
     expect(again.status()).toBe(404);
   });
 

@@ -28,14 +28,23 @@ import { sessionCookie } from '../support/session';
 
 const gateOf = (user: string) => env.USER_GATE.get(env.USER_GATE.idFromName(`user:${user}`));
 /** Move a person's UserGate clock: `Date.now() + offset()`, read on every call. */
-const skewClock = (user: string, offset: () => number) => runInDurableObject(gateOf(user), (i) => void ((i as UserGate).now = () => Date.now() + offset()));
+const skewClock = (user: string, offset: () => number) =>
+  runInDurableObject(gateOf(user), (i) => void ((i as UserGate).now = () => Date.now() + offset()));
 const sqlOf = <T>(user: string, query: string) =>
   runInDurableObject(gateOf(user), (_i, state) => state.storage.sql.exec(query).toArray() as T[]);
 /** Held rows whose challenge is gone without an approval: must never exist. */
 const orphanHolds = async (user: string) =>
-  (await sqlOf<{ n: number }>(user, 'SELECT COUNT(*) AS n FROM held WHERE approved = 0 AND challenge NOT IN (SELECT id FROM challenges)'))[0]!.n;
+  (
+    await sqlOf<{ n: number }>(user, 'SELECT COUNT(*) AS n FROM held WHERE approved = 0 AND challenge NOT IN (SELECT id FROM challenges)')
+  )[0]!.n;
 const denials = async (user: string, reason: string) => {
-  const { events } = await listEvents(env.DB, parseKeyring(env.STEPGATE_KEYS), 'default', { user, types: ['request.denied'] }, { limit: 200, order: 'desc' });
+  const { events } = await listEvents(
+    env.DB,
+    parseKeyring(env.STEPGATE_KEYS),
+    'default',
+    { user, types: ['request.denied'] },
+    { limit: 200, order: 'desc' },
+  );
   return events.map((e) => e.event).filter((e) => e.reason === reason);
 };
 /** How far the audit sequencer's denial clock runs ahead; it only ever moves forward. */
@@ -50,10 +59,24 @@ const refusals = async (user: string, reason: string): Promise<number> => {
   const skew = (sequencerSkew += DENIAL_WINDOW_MS + 1);
   await runInDurableObject(seq, (i) => void ((i as AuditSequencer).now = () => Date.now() + skew));
   await runDurableObjectAlarm(seq);
-  const { events } = await listEvents(env.DB, parseKeyring(env.STEPGATE_KEYS), 'default', { user, types: ['request.denied', 'request.denied_summary'] }, { limit: 500, order: 'desc' });
-  return events.map((e) => e.event).filter((e) => e.reason === reason).reduce((n, e) => n + (e.type === 'request.denied' ? 1 : Number(e.details?.folded)), 0);
+  const { events } = await listEvents(
+    env.DB,
+    parseKeyring(env.STEPGATE_KEYS),
+    'default',
+    { user, types: ['request.denied', 'request.denied_summary'] },
+    { limit: 500, order: 'desc' },
+  );
+  return events
+    .map((e) => e.event)
+    .filter((e) => e.reason === reason)
+    .reduce((n, e) => n + (e.type === 'request.denied' ? 1 : Number(e.details?.folded)), 0);
 };
-const nav = (cookie: string) => ({ cookie, 'sec-fetch-mode': 'navigate', accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' });
+const nav = (cookie: string) => ({
+  cookie,
+  'sec-fetch-mode': 'navigate',
+  accept: 'text/html',
+  'content-type': 'application/x-www-form-urlencoded',
+});
 const input = (over: Partial<ChallengeInput> = {}): ChallengeInput => ({
   sid: 'attacker',
   rule: 'delete-project',
@@ -65,7 +88,11 @@ const input = (over: Partial<ChallengeInput> = {}): ChallengeInput => ({
   matchedMethod: 'DELETE',
   ...over,
 });
-const newId = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+const newId = () =>
+  btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
 
 describe('finding 3: denying one’s own challenges', () => {
   it('105 rounds of "request, then deny my own challenge" (sequential and in concurrent batches) never lock the person out; the rounds meet 429s', async () => {
@@ -184,7 +211,9 @@ describe('finding 3: denying one’s own challenges', () => {
     expect(c).toMatchObject({ ok: true, held: true });
     const waiting = g.awaitDecision(id, 'attacker', 10_000);
     // The held request is waiting before the denial arrives (two calls to the object may interleave).
-    await vi.waitFor(() => runInDurableObject(g, (i) => expect((i as unknown as { waiters: Map<string, unknown> }).waiters.has(id)).toBe(true)));
+    await vi.waitFor(() =>
+      runInDurableObject(g, (i) => expect((i as unknown as { waiters: Map<string, unknown> }).waiters.has(id)).toBe(true)),
+    );
     expect(await g.denyChallenge(id, 'person')).toMatchObject({ counted: false, otherSession: true });
     expect(await waiting).toEqual({ kind: 'denied' });
     expect(await g.getChallenge(id, 'attacker')).toBeNull();
@@ -205,7 +234,12 @@ describe('finding 3: challenge creation is rationed per session and per person',
     let offset = 0;
     await skewClock('abuse-rate', () => offset);
     const del = (cookie: string, i: number) => gw(`/api/projects/${3000 + i}?m=rate`, { method: 'DELETE', headers: { cookie } });
-    const s = [p.cookie, await sessionCookie('abuse-rate', 'rate-2'), await sessionCookie('abuse-rate', 'rate-3'), await sessionCookie('abuse-rate', 'rate-4')];
+    const s = [
+      p.cookie,
+      await sessionCookie('abuse-rate', 'rate-2'),
+      await sessionCookie('abuse-rate', 'rate-3'),
+      await sessionCookie('abuse-rate', 'rate-4'),
+    ];
     let n = 0;
     for (let i = 0; i < MAX_CHALLENGES_PER_SESSION_PER_MINUTE; i++) expect((await del(s[0]!, n++)).status).toBe(401);
     const limited = await del(s[0]!, n++);
@@ -214,7 +248,12 @@ describe('finding 3: challenge creation is rationed per session and per person',
     const retry = Number(limited.headers.get('retry-after'));
     expect(retry).toBeGreaterThanOrEqual(1);
     expect(retry).toBeLessThanOrEqual(60);
-    expect(await limited.json()).toMatchObject({ code: 'ERR_TOO_MANY_CHALLENGES', status: 429, limit: 'session', retry_at: expect.any(String) });
+    expect(await limited.json()).toMatchObject({
+      code: 'ERR_TOO_MANY_CHALLENGES',
+      status: 429,
+      limit: 'session',
+      retry_at: expect.any(String),
+    });
 
     // A browser navigating gets a readable page, with Stepgate's headers.
     const page = await gw('/admin/settings', { method: 'POST', body: 'theme=dark', headers: nav(s[0]!) });
@@ -234,7 +273,9 @@ describe('finding 3: challenge creation is rationed per session and per person',
 
     // Other sessions of the person have their own ration, up to the person's.
     const perPersonLeft = MAX_CHALLENGES_PER_USER_PER_MINUTE - MAX_CHALLENGES_PER_SESSION_PER_MINUTE;
-    const others = await Promise.all(Array.from({ length: perPersonLeft }, (_, i) => del(s[1 + Math.floor(i / MAX_CHALLENGES_PER_SESSION_PER_MINUTE)]!, n + i)));
+    const others = await Promise.all(
+      Array.from({ length: perPersonLeft }, (_, i) => del(s[1 + Math.floor(i / MAX_CHALLENGES_PER_SESSION_PER_MINUTE)]!, n + i)),
+    );
     n += perPersonLeft;
     expect(others.map((r) => r.status)).toEqual(Array(perPersonLeft).fill(401));
     const person = await del(s[3]!, n++);
@@ -246,7 +287,9 @@ describe('finding 3: challenge creation is rationed per session and per person',
     expect(events.find((e) => e.rule === 'delete-project')).toMatchObject({ outcome: 'denied', details: { limit: 'session' } });
     expect(events.find((e) => e.rule === 'stepgate-factors')).toBeDefined();
     // The refusals created nothing.
-    expect((await sqlOf<{ n: number }>('abuse-rate', 'SELECT COUNT(*) AS n FROM challenges'))[0]!.n).toBe(MAX_CHALLENGES_PER_USER_PER_MINUTE);
+    expect((await sqlOf<{ n: number }>('abuse-rate', 'SELECT COUNT(*) AS n FROM challenges'))[0]!.n).toBe(
+      MAX_CHALLENGES_PER_USER_PER_MINUTE,
+    );
 
     // A minute later, each session may ask again.
     offset += 60_001;
@@ -261,7 +304,9 @@ describe('finding 4: held requests are capped and die with their challenge', () 
     const cookie = await sessionCookie('abuse-held', 'held-1');
     const pad = 'a'.repeat(1_000_000);
     const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => gw(`/api/projects/${4000 + i}`, { method: 'POST', body: `_method=DELETE&pad=${pad}`, headers: nav(cookie) })),
+      Array.from({ length: 40 }, (_, i) =>
+        gw(`/api/projects/${4000 + i}`, { method: 'POST', body: `_method=DELETE&pad=${pad}`, headers: nav(cookie) }),
+      ),
     );
     const held = answers.filter((r) => r.status === 401);
     const refused = answers.filter((r) => r.status === 429);
@@ -269,7 +314,9 @@ describe('finding 4: held requests are capped and die with their challenge', () 
     expect(held.length).toBeGreaterThan(0);
     expect(held.length).toBeLessThanOrEqual(MAX_HELD_REQUESTS_PER_SESSION); // one session: its share
     for (const r of held) expect(await r.clone().text()).toContain('data-held="1"');
-    const pages = await Promise.all(refused.map(async (r) => ({ type: r.headers.get('content-type'), retry: r.headers.get('retry-after'), text: await r.text() })));
+    const pages = await Promise.all(
+      refused.map(async (r) => ({ type: r.headers.get('content-type'), retry: r.headers.get('retry-after'), text: await r.text() })),
+    );
     for (const pg of pages) {
       expect(pg.type).toContain('text/html');
       expect(pg.retry).toMatch(/^\d+$/);
@@ -278,7 +325,10 @@ describe('finding 4: held requests are capped and die with their challenge', () 
     const holdPages = pages.filter((pg) => pg.text.includes('ERR_TOO_MANY_HELD_REQUESTS')).length;
     expect(holdPages).toBeGreaterThan(0);
     expect(holdPages + pages.filter((pg) => pg.text.includes('ERR_TOO_MANY_CHALLENGES')).length).toBe(refused.length);
-    const rows = await sqlOf<{ challenge: string; bytes: number; len: number }>('abuse-held', 'SELECT challenge, bytes, LENGTH(sealed) AS len FROM held');
+    const rows = await sqlOf<{ challenge: string; bytes: number; len: number }>(
+      'abuse-held',
+      'SELECT challenge, bytes, LENGTH(sealed) AS len FROM held',
+    );
     expect(rows.map((r) => r.challenge).sort()).toEqual(held.map((r) => r.headers.get('stepgate-challenge')).sort());
     expect(rows.reduce((a, r) => a + r.len, 0)).toBeLessThanOrEqual(MAX_HELD_TOTAL_BYTES);
     for (const r of rows) expect(r.bytes).toBe(r.len);
@@ -289,7 +339,8 @@ describe('finding 4: held requests are capped and die with their challenge', () 
 
   it(`at most ${MAX_HELD_REQUESTS} held at once: the next is refused (not an older one dropped) until one is withdrawn`, async () => {
     const p = await enrolTotp('abuse-held-count');
-    const send = (cookie: string, i: number) => gw(`/api/projects/${5000 + i}`, { method: 'POST', body: '_method=DELETE', headers: nav(cookie) });
+    const send = (cookie: string, i: number) =>
+      gw(`/api/projects/${5000 + i}`, { method: 'POST', body: '_method=DELETE', headers: nav(cookie) });
     // Two sessions of the person, each within its share (hold-share.test.ts).
     const sessions = [p.cookie, await sessionCookie('abuse-held-count', 'held-count-1')];
     const ids: string[] = [];
@@ -308,9 +359,14 @@ describe('finding 4: held requests are capped and die with their challenge', () 
     expect(text).toContain('waiting for your approval');
     expect(text).toContain('ERR_TOO_MANY_HELD_REQUESTS');
     // An API client is told in problem+json.
-    const api = await gw('/api/projects/5100', { method: 'POST', body: '_method=DELETE', headers: { ...nav(p.cookie), accept: 'application/json', 'sec-fetch-mode': 'cors' } });
+    const api = await gw('/api/projects/5100', {
+      method: 'POST',
+      body: '_method=DELETE',
+      headers: { ...nav(p.cookie), accept: 'application/json', 'sec-fetch-mode': 'cors' },
+    });
     expect(api.status).toBe(401); // not a navigation: nothing is held, so no hold limit
-    const held = async () => (await sqlOf<{ challenge: string }>('abuse-held-count', 'SELECT challenge FROM held')).map((r) => r.challenge).sort();
+    const held = async () =>
+      (await sqlOf<{ challenge: string }>('abuse-held-count', 'SELECT challenge FROM held')).map((r) => r.challenge).sort();
     expect(await held()).toEqual([...ids].sort());
 
     // Withdrawing one (a denial) deletes its held request, and a new hold fits.
@@ -323,7 +379,11 @@ describe('finding 4: held requests are capped and die with their challenge', () 
     // An approved hold is carried out once and then gone.
     const approve = await post(`/.stepgate/api/challenges/${ids[1]}/verify`, p.cookie, { method: 'totp', code: await p.code() });
     expect(approve.status).toBe(200);
-    const done = await gw(`/.stepgate/challenge/${ids[1]}/continue`, { method: 'POST', headers: { cookie: p.cookie, origin: 'http://app.test', 'sec-fetch-mode': 'navigate' }, redirect: 'manual' });
+    const done = await gw(`/.stepgate/challenge/${ids[1]}/continue`, {
+      method: 'POST',
+      headers: { cookie: p.cookie, origin: 'http://app.test', 'sec-fetch-mode': 'navigate' },
+      redirect: 'manual',
+    });
     // Forwarded to the origin (which has no project 5001): the origin's own answer, not Stepgate's.
     expect(done.status).toBe(404);
     expect(await done.json()).toEqual({ error: 'no such project' });

@@ -73,7 +73,9 @@ describe('the approval page marks hidden characters', () => {
     );
     expect(page).toContain('<p class="hidden-chars" id="hidden-chars" role="alert">');
     expect(page).toContain('3 bytes of text/plain<mark class="hidden-char" title="control character U+0007 BELL">\\u{0007}</mark>');
-    expect(page).toContain('<dd>http://app.test<mark class="hidden-char" title="bidirectional control U+2066 LEFT-TO-RIGHT ISOLATE">\\u{2066}</mark></dd>');
+    expect(page).toContain(
+      '<dd>http://app.test<mark class="hidden-char" title="bidirectional control U+2066 LEFT-TO-RIGHT ISOLATE">\\u{2066}</mark></dd>',
+    );
     expect(page).toContain('(sent as POST, asking for DELETE)');
     expect(page).not.toMatch(/[\u0007\u2066]/);
     // A tag character's tooltip quotes the letter it hides; the quote is escaped in the attribute.
@@ -89,6 +91,8 @@ describe('the approval page marks hidden characters', () => {
         bodySummary: { kind: 'json', bytes: 9, fields: [{ name: 'x', value: `<b>${'\u{E0041}'}` }], truncated: false },
       }),
     );
-    expect(tagged).toContain('= &lt;b&gt;<mark class="hidden-char" title="invisible character U+E0041 TAG &quot;A&quot;">\\u{E0041}</mark>');
+    expect(tagged).toContain(
+      '= &lt;b&gt;<mark class="hidden-char" title="invisible character U+E0041 TAG &quot;A&quot;">\\u{E0041}</mark>',
+    );
   });
 });

@@ -14,7 +14,8 @@ import { parseKeyring } from '../../edge/crypto/keyring';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
 const sequencer = (tenant: string) => env.AUDIT_SEQUENCER.get(env.AUDIT_SEQUENCER.idFromName(`tenant:${tenant}`));
-const rowsOf = async (tenant: string) => (await env.DB.prepare('SELECT * FROM audit_events WHERE tenant = ? ORDER BY seq').bind(tenant).all<AuditRow>()).results;
+const rowsOf = async (tenant: string) =>
+  (await env.DB.prepare('SELECT * FROM audit_events WHERE tenant = ? ORDER BY seq').bind(tenant).all<AuditRow>()).results;
 const event = (i: number, user = 'alice@example.com'): AuditInput => ({
   type: 'factor.verified',
   outcome: 'success',
@@ -60,7 +61,10 @@ describe('audit sequencer', () => {
 
   it('an append larger than one D1 batch is queued in order as several, with one result', async () => {
     const t = 't-large';
-    const seqs = await sequencer(t).append(t, Array.from({ length: 250 }, (_, i) => event(i)));
+    const seqs = await sequencer(t).append(
+      t,
+      Array.from({ length: 250 }, (_, i) => event(i)),
+    );
     expect(seqs).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
     const rows = await rowsOf(t);
     expect((await openRow(ring, rows[249]!)).details).toEqual({ n: 249 });
@@ -85,8 +89,14 @@ describe('time along the chain', () => {
   it('never goes backwards (a clock step back is absorbed), so a time range is exact and a sequence range', async () => {
     const t = 't-time';
     const base = Date.parse('2026-11-01T00:00:00Z');
-    await sequencer(t).append(t, [10, 20, 20, 30].map((m) => ({ ...event(m), ts: base + m })));
-    await sequencer(t).append(t, [{ ...event(25), ts: base + 25 }, { ...event(40), ts: base + 40 }]); // 25: the clock stepped back
+    await sequencer(t).append(
+      t,
+      [10, 20, 20, 30].map((m) => ({ ...event(m), ts: base + m })),
+    );
+    await sequencer(t).append(t, [
+      { ...event(25), ts: base + 25 },
+      { ...event(40), ts: base + 40 },
+    ]); // 25: the clock stepped back
     const times = (await rowsOf(t)).map((r) => r.ts - base);
     expect(times).toEqual([10, 20, 20, 30, 30, 40]);
     const range = async (from: number, to: number) =>
@@ -95,14 +105,21 @@ describe('time along the chain', () => {
     expect(await range(20, 41)).toEqual([2, 3, 4, 5, 6]);
     expect(await range(11, 19)).toEqual([]);
     expect(await range(0, 11)).toEqual([1]);
-    expect((await listEvents(env.DB, ring, t, { from: base + 30, types: ['factor.verified'] }, { limit: 1, order: 'desc' })).events.map((e) => e.event.seq)).toEqual([6]);
+    expect(
+      (await listEvents(env.DB, ring, t, { from: base + 30, types: ['factor.verified'] }, { limit: 1, order: 'desc' })).events.map(
+        (e) => e.event.seq,
+      ),
+    ).toEqual([6]);
     expect(await verifyRows(ring, await rowsOf(t))).toMatchObject({ ok: true, rows: 6 });
   });
 });
 
 describe('verify names the exact sequence of tampering done directly in D1', () => {
   const fresh = async (tenant: string) => {
-    await sequencer(tenant).append(tenant, Array.from({ length: 10 }, (_, i) => event(i)));
+    await sequencer(tenant).append(
+      tenant,
+      Array.from({ length: 10 }, (_, i) => event(i)),
+    );
     expect(await verify(tenant)).toMatchObject({ ok: true, rows: 10 });
     return tenant;
   };
@@ -115,22 +132,40 @@ describe('verify names the exact sequence of tampering done directly in D1', () 
 
   it('a modified sealed event (one character changed)', async () => {
     const t = await fresh('t-mod-sealed');
-    await env.DB.prepare("UPDATE audit_events SET sealed = substr(sealed, 1, length(sealed) - 2) || CASE WHEN substr(sealed, -2, 1) = 'A' THEN 'B' ELSE 'A' END || substr(sealed, -1) WHERE tenant = ? AND seq = 7").bind(t).run();
+    await env.DB.prepare(
+      "UPDATE audit_events SET sealed = substr(sealed, 1, length(sealed) - 2) || CASE WHEN substr(sealed, -2, 1) = 'A' THEN 'B' ELSE 'A' END || substr(sealed, -1) WHERE tenant = ? AND seq = 7",
+    )
+      .bind(t)
+      .run();
     expect(await verify(t)).toMatchObject({ ok: false, seq: 7, problem: 'modified' });
   });
 
   it('an actor swapped for someone else (blind index of another person)', async () => {
     const t = await fresh('t-actor');
     await sequencer(t).append(t, [event(99, 'mallory')]);
-    await env.DB.prepare('UPDATE audit_events SET actor_ref = (SELECT actor_ref FROM audit_events WHERE tenant = ?1 AND seq = 11) WHERE tenant = ?1 AND seq = 3').bind(t).run();
+    await env.DB.prepare(
+      'UPDATE audit_events SET actor_ref = (SELECT actor_ref FROM audit_events WHERE tenant = ?1 AND seq = 11) WHERE tenant = ?1 AND seq = 3',
+    )
+      .bind(t)
+      .run();
     expect(await verify(t)).toMatchObject({ ok: false, seq: 3, problem: 'modified' });
   });
 
   it('a kid column that does not name the key the event is sealed under (it would mislead key rotation)', async () => {
     const t = await fresh('t-kid');
-    const two = parseKeyring(JSON.stringify({ primary: 'test1', keys: { test1: JSON.parse(env.STEPGATE_KEYS!).keys.test1, other: 'b3RoZXIta2V5LW9ubHktZm9yLXRoaXMtdGVzdC0wMDAwMDA=' } }));
+    const two = parseKeyring(
+      JSON.stringify({
+        primary: 'test1',
+        keys: { test1: JSON.parse(env.STEPGATE_KEYS!).keys.test1, other: 'b3RoZXIta2V5LW9ubHktZm9yLXRoaXMtdGVzdC0wMDAwMDA=' },
+      }),
+    );
     await env.DB.prepare("UPDATE audit_events SET kid = 'other' WHERE tenant = ? AND seq = 2").bind(t).run();
-    expect(await verifyTenant(env.DB, two, t, await sequencer(t).currentHead(t), 1, 5000)).toMatchObject({ ok: false, seq: 2, problem: 'modified', detail: 'column kid does not match the sealed event' });
+    expect(await verifyTenant(env.DB, two, t, await sequencer(t).currentHead(t), 1, 5000)).toMatchObject({
+      ok: false,
+      seq: 2,
+      problem: 'modified',
+      detail: 'column kid does not match the sealed event',
+    });
   });
 
   it('a deleted row', async () => {

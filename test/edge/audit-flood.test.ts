@@ -38,7 +38,10 @@ const deny = (ip: string, extra: Record<string, string> = {}) =>
 
 /** An anonymous protected request from `ip` with a forged session (identity-invalid). */
 const forged = (ip: string, path: string) =>
-  new Request(`http://app.test${path}`, { method: 'DELETE', headers: { 'cf-connecting-ip': ip, cookie: 'demo_session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.forged' } });
+  new Request(`http://app.test${path}`, {
+    method: 'DELETE',
+    headers: { 'cf-connecting-ip': ip, cookie: 'demo_session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.forged' },
+  });
 
 /** A signed-in person's refusal, as the edge records it. */
 const refusal = (actor: string, reason: string, ip: string): AuditInput => ({
@@ -60,7 +63,11 @@ const refusal = (actor: string, reason: string, ip: string): AuditInput => ({
 async function flood(n: number, c: number, request: (i: number) => Request): Promise<void> {
   for (let i = 0; i < n; i += c) {
     const ctx = createExecutionContext();
-    const batch = await Promise.all(Array.from({ length: Math.min(c, n - i) }, (_, j) => worker.fetch(request(i + j) as Request<unknown, IncomingRequestCfProperties>, env as never, ctx)));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(c, n - i) }, (_, j) =>
+        worker.fetch(request(i + j) as Request<unknown, IncomingRequestCfProperties>, env as never, ctx),
+      ),
+    );
     for (const r of batch) {
       expect(r.status).toBe(401);
       await r.body?.cancel();
@@ -82,13 +89,16 @@ const counted = () =>
 /** Rows (and their stored bytes) of one client IP, via its blind index. */
 async function rowsOf(ip: string): Promise<{ rows: number; bytes: number }> {
   const ref = await blindIndex(ring, 'ip', ip);
-  const r = await env.DB.prepare('SELECT COUNT(*) AS rows, COALESCE(SUM(LENGTH(sealed) + LENGTH(hash) + LENGTH(prev_hash) + LENGTH(ip_ref)), 0) AS bytes FROM audit_events WHERE tenant = ? AND ip_ref = ?')
+  const r = await env.DB.prepare(
+    'SELECT COUNT(*) AS rows, COALESCE(SUM(LENGTH(sealed) + LENGTH(hash) + LENGTH(prev_hash) + LENGTH(ip_ref)), 0) AS bytes FROM audit_events WHERE tenant = ? AND ip_ref = ?',
+  )
     .bind(TENANT, ref)
     .first<{ rows: number; bytes: number }>();
   return r!;
 }
 
-const rowCount = async (): Promise<number> => (await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE tenant = ?').bind(TENANT).first<{ n: number }>())!.n;
+const rowCount = async (): Promise<number> =>
+  (await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE tenant = ?').bind(TENANT).first<{ n: number }>())!.n;
 
 /** How far the sequencer's denial clock runs ahead; it only ever moves forward, so each test sees its own windows close. */
 let skew = 0;
@@ -107,7 +117,9 @@ async function closeWindow(): Promise<boolean> {
 }
 
 const summaries = async (ip?: string): Promise<AuditEvent[]> =>
-  (await listEvents(env.DB, ring, TENANT, { types: ['request.denied_summary'], ...(ip ? { ip } : {}) }, { limit: 500, order: 'asc' })).events.map((e) => e.event);
+  (
+    await listEvents(env.DB, ring, TENANT, { types: ['request.denied_summary'], ...(ip ? { ip } : {}) }, { limit: 500, order: 'asc' })
+  ).events.map((e) => e.event);
 /** Events of one type, of one client IP or person. */
 const eventsOf = async (filter: { ip?: string; user?: string }, type: 'request.denied' | 'request.denied_summary'): Promise<AuditEvent[]> =>
   (await listEvents(env.DB, ring, TENANT, { types: [type], ...filter }, { limit: 500, order: 'asc' })).events.map((e) => e.event);
@@ -125,7 +137,9 @@ describe('a flood of anonymous protected requests', () => {
     expect(during.rows - before.rows).toBeLessThanOrEqual(5);
     expect(during.rows - before.rows).toBe(2);
     expect(during.bytes - before.bytes).toBeLessThan(2 * 2048);
-    const full = (await listEvents(env.DB, ring, TENANT, { ip, types: ['request.denied'] }, { limit: 10, order: 'asc' })).events.map((e) => e.event);
+    const full = (await listEvents(env.DB, ring, TENANT, { ip, types: ['request.denied'] }, { limit: 10, order: 'asc' })).events.map(
+      (e) => e.event,
+    );
     expect(full.map((e) => e.reason)).toEqual(['identity-missing', 'identity-invalid']);
     for (const e of full) {
       expect(e).toMatchObject({ actor: null, via: 'anonymous', rule: 'delete-project', app: 'app.test' });
@@ -181,7 +195,11 @@ describe('a flood of anonymous protected requests', () => {
     expect(await closeWindow()).toBe(true);
     const added = (await rowCount()) - rowsBefore;
     expect(added).toBeLessThanOrEqual(DENIAL_CLIENTS + 3);
-    const bytes = (await env.DB.prepare('SELECT SUM(LENGTH(sealed)) AS b FROM (SELECT sealed FROM audit_events WHERE tenant = ? ORDER BY seq DESC LIMIT ?)').bind(TENANT, added).first<{ b: number }>())!.b;
+    const bytes = (await env.DB.prepare(
+      'SELECT SUM(LENGTH(sealed)) AS b FROM (SELECT sealed FROM audit_events WHERE tenant = ? ORDER BY seq DESC LIMIT ?)',
+    )
+      .bind(TENANT, added)
+      .first<{ b: number }>())!.b;
     expect(bytes).toBeLessThan(added * 2048);
 
     const other = (await summaries()).filter((s) => s.details?.other_clients === true);
@@ -192,7 +210,14 @@ describe('a flood of anonymous protected requests', () => {
       actor: null,
       via: 'anonymous',
       app: null,
-      details: { other_clients: true, clients: past, denied: past, recorded: 1, folded: past - 1, counts: [`identity-missing delete-project ${past}`] },
+      details: {
+        other_clients: true,
+        clients: past,
+        denied: past,
+        recorded: 1,
+        folded: past - 1,
+        counts: [`identity-missing delete-project ${past}`],
+      },
     });
     // The first networks past the table, by name: a sample, bounded.
     expect(other[0]!.details!.networks).toEqual(Array.from({ length: DENIAL_OTHER_SAMPLE }, (_, i) => networkOf(ipOf(DENIAL_CLIENTS + i))));
@@ -221,7 +246,8 @@ describe('a flood of anonymous protected requests', () => {
     // The new window is still open: its one denial is counted, not yet summarized.
     expect(await counted()).toBe(start + 1);
 
-    const chained = (await listEvents(env.DB, ring, TENANT, { ip, types: ['request.denied_summary'] }, { limit: 1, order: 'asc' })).events[0]!;
+    const chained = (await listEvents(env.DB, ring, TENANT, { ip, types: ['request.denied_summary'] }, { limit: 1, order: 'asc' }))
+      .events[0]!;
     const d = chained.event.details!;
     expect(toOcsf(chained)).toMatchObject({
       class_uid: 6003,
@@ -241,7 +267,9 @@ describe('a flood of anonymous protected requests', () => {
     const ip = '198.51.100.88';
     const start = await counted();
     await flood(4, 4, () => deny(ip));
-    await env.DB.prepare("CREATE TRIGGER summary_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'request.denied_summary' BEGIN SELECT RAISE(ABORT, 'audit down'); END").run();
+    await env.DB.prepare(
+      "CREATE TRIGGER summary_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'request.denied_summary' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
+    ).run();
     try {
       await advance();
       await expect(runInDurableObject(sequencer(), (instance) => (instance as AuditSequencer).alarm())).rejects.toThrow(/audit down/);
@@ -258,18 +286,35 @@ describe('a flood of anonymous protected requests', () => {
   it(`one network is one client: ${DENIAL_CLIENTS} addresses of one IPv6 /64 take one entry, so a probe from elsewhere is still written in full`, async () => {
     const rowsBefore = await rowCount();
     // The review's decoys: 32 addresses of one /64, no session (identity-missing), one by one.
-    await flood(DENIAL_CLIENTS, 1, (i) => new Request(`http://app.test/api/projects/1?d=${i}`, { method: 'DELETE', headers: { 'cf-connecting-ip': `2001:db8:a77a:c4::${i.toString(16)}` } }));
+    await flood(
+      DENIAL_CLIENTS,
+      1,
+      (i) =>
+        new Request(`http://app.test/api/projects/1?d=${i}`, {
+          method: 'DELETE',
+          headers: { 'cf-connecting-ip': `2001:db8:a77a:c4::${i.toString(16)}` },
+        }),
+    );
     // Then the real probe: a forged session against another project, from another address, three times.
     await flood(3, 1, () => forged('198.51.100.7', '/api/projects/3?probe=1'));
     expect(await closeWindow()).toBe(true);
 
     const probe = await eventsOf({ ip: '198.51.100.7' }, 'request.denied');
     expect(probe).toHaveLength(1);
-    expect(probe[0]).toMatchObject({ actor: null, reason: 'identity-invalid', rule: 'delete-project', request: { method: 'DELETE', path: '/api/projects/3', ip: '198.51.100.7' } });
-    expect((await summaries('198.51.100.7')).map((e) => e.details)).toEqual([expect.objectContaining({ network: '198.51.100.0/24', denied: 3, recorded: 1, folded: 2 })]);
+    expect(probe[0]).toMatchObject({
+      actor: null,
+      reason: 'identity-invalid',
+      rule: 'delete-project',
+      request: { method: 'DELETE', path: '/api/projects/3', ip: '198.51.100.7' },
+    });
+    expect((await summaries('198.51.100.7')).map((e) => e.details)).toEqual([
+      expect.objectContaining({ network: '198.51.100.0/24', denied: 3, recorded: 1, folded: 2 }),
+    ]);
     // The whole /64: its first denial in full, and one summary counting all of them.
     expect(await eventsOf({ ip: '2001:db8:a77a:c4::0' }, 'request.denied')).toHaveLength(1);
-    expect((await summaries('2001:db8:a77a:c4::0')).map((e) => e.details)).toEqual([expect.objectContaining({ network: '2001:db8:a77a:c4::/64', denied: DENIAL_CLIENTS, recorded: 1, folded: DENIAL_CLIENTS - 1 })]);
+    expect((await summaries('2001:db8:a77a:c4::0')).map((e) => e.details)).toEqual([
+      expect.objectContaining({ network: '2001:db8:a77a:c4::/64', denied: DENIAL_CLIENTS, recorded: 1, folded: DENIAL_CLIENTS - 1 }),
+    ]);
     expect((await rowCount()) - rowsBefore).toBe(4);
   });
 
@@ -314,11 +359,17 @@ describe("a signed-in person's repeated refusals", () => {
   it('60 requests of one session past its challenge limit: the first refusal in full, the rest counted into a summary that names the person', async () => {
     const cookie = await sessionCookie('audit-grower', 'audit-grower-session');
     const ref = await blindIndex(ring, 'user', 'audit-grower');
-    const rows = async () => (await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE tenant = ? AND actor_ref = ?').bind(TENANT, ref).first<{ n: number }>())!.n;
+    const rows = async () =>
+      (await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE tenant = ? AND actor_ref = ?')
+        .bind(TENANT, ref)
+        .first<{ n: number }>())!.n;
     const before = await rows();
     const statuses: number[] = [];
     for (let i = 0; i < 60; i++) {
-      const r = await gw(`/api/projects/${(i % 90) + 1}?m=grow`, { method: 'DELETE', headers: { cookie, 'cf-connecting-ip': '198.51.100.200' } });
+      const r = await gw(`/api/projects/${(i % 90) + 1}?m=grow`, {
+        method: 'DELETE',
+        headers: { cookie, 'cf-connecting-ip': '198.51.100.200' },
+      });
       statuses.push(r.status);
       await r.body?.cancel();
     }
@@ -329,7 +380,13 @@ describe("a signed-in person's repeated refusals", () => {
     expect((await rows()) - before).toBe(MAX_CHALLENGES_PER_SESSION_PER_MINUTE + 1);
     const full = await eventsOf({ user: 'audit-grower' }, 'request.denied');
     expect(full).toHaveLength(1);
-    expect(full[0]).toMatchObject({ actor: 'audit-grower', via: 'session', reason: 'challenge-rate-limit', rule: 'delete-project', details: { limit: 'session' } });
+    expect(full[0]).toMatchObject({
+      actor: 'audit-grower',
+      via: 'session',
+      reason: 'challenge-rate-limit',
+      rule: 'delete-project',
+      details: { limit: 'session' },
+    });
 
     expect(await closeWindow()).toBe(true);
     expect((await rows()) - before).toBe(MAX_CHALLENGES_PER_SESSION_PER_MINUTE + 2);
@@ -352,11 +409,14 @@ describe("a signed-in person's repeated refusals", () => {
     const people = Array.from({ length: DENIAL_CLIENTS + 3 }, (_, i) => `crowd-${i}`);
     // The anonymous table is full of decoys first: it does not take the people's entries.
     await flood(DENIAL_CLIENTS + 1, 1, (i) => deny(`2001:db8:${(0x300 + i).toString(16)}::1`));
-    for (const actor of people) for (let k = 0; k < 2; k++) await sequencer().appendLater(TENANT, [refusal(actor, 'prompt-rate-limit', '192.0.2.150')]);
+    for (const actor of people)
+      for (let k = 0; k < 2; k++) await sequencer().appendLater(TENANT, [refusal(actor, 'prompt-rate-limit', '192.0.2.150')]);
     expect(await closeWindow()).toBe(true);
 
     expect(await eventsOf({ user: 'crowd-0' }, 'request.denied')).toHaveLength(1);
-    expect((await eventsOf({ user: 'crowd-0' }, 'request.denied_summary')).map((e) => e.details)).toEqual([expect.objectContaining({ denied: 2, recorded: 1, folded: 1 })]);
+    expect((await eventsOf({ user: 'crowd-0' }, 'request.denied_summary')).map((e) => e.details)).toEqual([
+      expect.objectContaining({ denied: 2, recorded: 1, folded: 1 }),
+    ]);
     expect(await eventsOf({ user: people[DENIAL_CLIENTS - 1]! }, 'request.denied')).toHaveLength(1);
     // Past the table: the first of the reason and rule in full, then counts only.
     expect(await eventsOf({ user: people[DENIAL_CLIENTS]! }, 'request.denied')).toHaveLength(1);
@@ -367,7 +427,15 @@ describe("a signed-in person's repeated refusals", () => {
       actor: null,
       via: 'session',
       app: null,
-      details: { other_people: true, people: 3, actors: people.slice(DENIAL_CLIENTS), denied: 6, recorded: 1, folded: 5, counts: ['prompt-rate-limit delete-project 6'] },
+      details: {
+        other_people: true,
+        people: 3,
+        actors: people.slice(DENIAL_CLIENTS),
+        denied: 6,
+        recorded: 1,
+        folded: 5,
+        counts: ['prompt-rate-limit delete-project 6'],
+      },
     });
   });
 
@@ -381,7 +449,9 @@ describe("a signed-in person's repeated refusals", () => {
     // denied-by-user twice, the first not-approved and the hold-limit; both appended.
     expect((await rowsOf(ip)).rows - before.rows).toBe(6);
     expect(await closeWindow()).toBe(true);
-    expect((await eventsOf({ user: 'ann' }, 'request.denied_summary')).map((e) => [e.reason, e.details?.folded])).toEqual([['not-approved', 2]]);
+    expect((await eventsOf({ user: 'ann' }, 'request.denied_summary')).map((e) => [e.reason, e.details?.folded])).toEqual([
+      ['not-approved', 2],
+    ]);
   });
 });
 
@@ -393,13 +463,24 @@ describe('denial tables of the first version', () => {
     const request = (ip: string) => ({ method: 'DELETE', path: '/api/projects/1', ip, user_agent: null });
     await runInDurableObject(stub, async (_i, state) => {
       const sql = state.storage.sql;
-      sql.exec('CREATE TABLE denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)');
-      sql.exec('CREATE TABLE denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, PRIMARY KEY (win, key))');
+      sql.exec(
+        'CREATE TABLE denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)',
+      );
+      sql.exec(
+        'CREATE TABLE denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, PRIMARY KEY (win, key))',
+      );
       sql.exec('CREATE TABLE denial_clients (win INTEGER NOT NULL, ip TEXT NOT NULL, PRIMARY KEY (win, ip))');
       sql.exec('INSERT INTO denial_windows (id, tenant, starts_at, ends_at) VALUES (1, ?, ?, ?)', t, now, now + DENIAL_WINDOW_MS);
       const key = JSON.stringify(['192.0.2.5', 'identity-missing', 'delete-project']);
-      sql.exec("INSERT INTO denial_counts VALUES (1, ?, 0, 'identity-missing', 'delete-project', 'app.test', ?, 5, 1)", key, JSON.stringify(request('192.0.2.5')));
-      sql.exec("INSERT INTO denial_counts VALUES (1, ?, 1, 'identity-missing', 'delete-project', NULL, NULL, 7, 0)", JSON.stringify(['other', 'identity-missing', 'delete-project']));
+      sql.exec(
+        "INSERT INTO denial_counts VALUES (1, ?, 0, 'identity-missing', 'delete-project', 'app.test', ?, 5, 1)",
+        key,
+        JSON.stringify(request('192.0.2.5')),
+      );
+      sql.exec(
+        "INSERT INTO denial_counts VALUES (1, ?, 1, 'identity-missing', 'delete-project', NULL, NULL, 7, 0)",
+        JSON.stringify(['other', 'identity-missing', 'delete-project']),
+      );
       sql.exec("INSERT INTO denial_clients VALUES (1, '192.0.2.6')");
       await state.storage.setAlarm(now + DENIAL_WINDOW_MS);
     });
@@ -408,14 +489,43 @@ describe('denial tables of the first version', () => {
     await runInDurableObject(stub, (i) => void ((i as AuditSequencer).now = () => Date.now() + DENIAL_WINDOW_MS + 1));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
-    const sums = (await listEvents(env.DB, ring, t, { types: ['request.denied_summary'] }, { limit: 10, order: 'asc' })).events.map((e) => e.event);
+    const sums = (await listEvents(env.DB, ring, t, { types: ['request.denied_summary'] }, { limit: 10, order: 'asc' })).events.map(
+      (e) => e.event,
+    );
     expect(sums).toMatchObject([
-      { actor: null, via: 'anonymous', reason: 'identity-missing', request: { ip: '192.0.2.5' }, details: { denied: 5, recorded: 1, folded: 4 } },
-      { actor: 'pat', via: 'session', reason: 'not-approved', request: { ip: '192.0.2.7' }, details: { denied: 2, recorded: 1, folded: 1 } },
-      { actor: null, via: 'anonymous', app: null, details: { other_clients: true, clients: 1, networks: ['192.0.2.6'], denied: 7, recorded: 0, folded: 7, counts: ['identity-missing delete-project 7'] } },
+      {
+        actor: null,
+        via: 'anonymous',
+        reason: 'identity-missing',
+        request: { ip: '192.0.2.5' },
+        details: { denied: 5, recorded: 1, folded: 4 },
+      },
+      {
+        actor: 'pat',
+        via: 'session',
+        reason: 'not-approved',
+        request: { ip: '192.0.2.7' },
+        details: { denied: 2, recorded: 1, folded: 1 },
+      },
+      {
+        actor: null,
+        via: 'anonymous',
+        app: null,
+        details: {
+          other_clients: true,
+          clients: 1,
+          networks: ['192.0.2.6'],
+          denied: 7,
+          recorded: 0,
+          folded: 7,
+          counts: ['identity-missing delete-project 7'],
+        },
+      },
     ]);
     expect(sums[0]!.details!.network).toBeUndefined();
-    const left = await runInDurableObject(stub, (_i, state) => Number(state.storage.sql.exec('SELECT COUNT(*) AS n FROM denial_counts').one().n));
+    const left = await runInDurableObject(stub, (_i, state) =>
+      Number(state.storage.sql.exec('SELECT COUNT(*) AS n FROM denial_counts').one().n),
+    );
     expect(left).toBe(0);
   });
 });
@@ -423,8 +533,14 @@ describe('denial tables of the first version', () => {
 describe('stored request data is bounded', () => {
   it('auditRequest keeps one event under 1 KB of request metadata, whatever the request', async () => {
     const url = `https://app.test/${'seg/'.repeat(400)}x?${Array.from({ length: 200 }, (_, i) => `${'%E2%80%AE'.repeat(50)}${i}=v`).join('&')}`;
-    const req = new Request(url, { method: 'DELETE', headers: { 'user-agent': 'U'.repeat(10_000), 'cf-connecting-ip': `2001:db8::${'1'.repeat(200)}` } });
-    const r = await auditRequest(req, canonicalizeRequest(req.method, req.url, req.headers, { caseSensitive: false, allowPathInfo: false }));
+    const req = new Request(url, {
+      method: 'DELETE',
+      headers: { 'user-agent': 'U'.repeat(10_000), 'cf-connecting-ip': `2001:db8::${'1'.repeat(200)}` },
+    });
+    const r = await auditRequest(
+      req,
+      canonicalizeRequest(req.method, req.url, req.headers, { caseSensitive: false, allowPathInfo: false }),
+    );
     // As stored: JSON, UTF-8 (each name here is 50 three-byte characters).
     expect(storedBytes(r)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);
     expect(r.path.length).toBeLessThanOrEqual(AUDIT_LIMITS.path);
@@ -446,7 +562,14 @@ describe('stored request data is bounded', () => {
       app: long,
       rule: long,
       reason: long,
-      request: { method: long, path: long, query_keys: Array.from({ length: 100 }, () => long), query_sha256: 'a'.repeat(22), ip: long, user_agent: long },
+      request: {
+        method: long,
+        path: long,
+        query_keys: Array.from({ length: 100 }, () => long),
+        query_sha256: 'a'.repeat(22),
+        ip: long,
+        user_agent: long,
+      },
       details: { requested_from: long, list: Array.from({ length: 100 }, () => long), n: 5, ok: true, none: null },
     };
     const b = boundInput(input);
@@ -467,7 +590,10 @@ describe('stored request data is bounded', () => {
     const names = Array.from({ length: 12 }, (_, i) => `${'%01'.repeat(31)}${i % 10}`);
     const url = `https://app.test/api/projects/1?${names.map((n) => `${n}=v`).join('&')}`;
     const req = new Request(url, { method: 'DELETE', headers: { 'user-agent': 'U'.repeat(400), 'cf-connecting-ip': '2001:db8::1' } });
-    const r = await auditRequest(req, canonicalizeRequest(req.method, req.url, req.headers, { caseSensitive: false, allowPathInfo: false }));
+    const r = await auditRequest(
+      req,
+      canonicalizeRequest(req.method, req.url, req.headers, { caseSensitive: false, allowPathInfo: false }),
+    );
     expect(storedBytes(r)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);
     // Short fields are kept whole; the long ones are cut, and say by how much.
     expect(r).toMatchObject({ method: 'DELETE', path: '/api/projects/1', ip: '2001:db8::1' });
@@ -485,7 +611,14 @@ describe('stored request data is bounded', () => {
     exact(r.user_agent!, 400);
 
     // Three-byte characters everywhere (a raw UTF-8 User-Agent is decoded so), and a bounded request bounded again.
-    const wide = boundRequest({ method: 'DELETE', path: `/${'€'.repeat(300)}`, query_keys: Array.from({ length: 12 }, (_, i) => `${'€'.repeat(40)}${i}`), query_sha256: 'a'.repeat(22), ip: '2001:db8::1', user_agent: '€'.repeat(300) });
+    const wide = boundRequest({
+      method: 'DELETE',
+      path: `/${'€'.repeat(300)}`,
+      query_keys: Array.from({ length: 12 }, (_, i) => `${'€'.repeat(40)}${i}`),
+      query_sha256: 'a'.repeat(22),
+      ip: '2001:db8::1',
+      user_agent: '€'.repeat(300),
+    });
     expect(storedBytes(wide)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);
     expect(wide).toMatchObject({ method: 'DELETE', ip: '2001:db8::1', query_sha256: 'a'.repeat(22) });
     exact(wide.path, 301);
@@ -493,7 +626,14 @@ describe('stored request data is bounded', () => {
     for (const k of wide.query_keys!.slice(0, -1)) exact(k, 41);
     expect(boundRequest(wide)).toEqual(wide);
     // ASCII text: the lengths alone keep it within the bytes, and nothing more is cut.
-    const ascii = boundRequest({ method: 'DELETE', path: `/${'p'.repeat(300)}`, query_keys: Array.from({ length: 12 }, () => 'k'.repeat(40)), query_sha256: 'a'.repeat(22), ip: '2001:db8::1', user_agent: 'u'.repeat(300) });
+    const ascii = boundRequest({
+      method: 'DELETE',
+      path: `/${'p'.repeat(300)}`,
+      query_keys: Array.from({ length: 12 }, () => 'k'.repeat(40)),
+      query_sha256: 'a'.repeat(22),
+      ip: '2001:db8::1',
+      user_agent: 'u'.repeat(300),
+    });
     expect(ascii.path).toHaveLength(AUDIT_LIMITS.path);
     expect(ascii.user_agent).toHaveLength(AUDIT_LIMITS.userAgent);
     expect(storedBytes(ascii)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);

@@ -16,7 +16,9 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) vi.spyOn
 
 const originUrl = inject('originUrl');
 const originSaw = async (marker: string): Promise<string[]> =>
-  ((await (await fetch(`${originUrl}/__demo/requests`)).json()) as { method: string; url: string }[]).filter((r) => r.url.includes(marker)).map((r) => `${r.method} ${r.url}`);
+  ((await (await fetch(`${originUrl}/__demo/requests`)).json()) as { method: string; url: string }[])
+    .filter((r) => r.url.includes(marker))
+    .map((r) => `${r.method} ${r.url}`);
 
 let tina: Person; // a regular user
 let dave: Person; // an auditor (AUDITORS in wrangler.toml)
@@ -45,7 +47,10 @@ beforeAll(async () => {
 
   // Tina deletes a project: challenged, approves with TOTP, the identical DELETE passes once.
   const path = '/api/projects/67?m=audit-flow';
-  const first = await gw(path, { method: 'DELETE', headers: { cookie: tina.cookie, 'cf-connecting-ip': '198.51.100.23', 'user-agent': 'AuditTest/1.0' } });
+  const first = await gw(path, {
+    method: 'DELETE',
+    headers: { cookie: tina.cookie, 'cf-connecting-ip': '198.51.100.23', 'user-agent': 'AuditTest/1.0' },
+  });
   expect(first.status).toBe(401);
   const { challenge_id } = (await first.json()) as { challenge_id: string };
   secrets.push(challenge_id);
@@ -53,7 +58,10 @@ beforeAll(async () => {
   expect(ok.status).toBe(200);
   const bad = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tina.cookie, { method: 'totp', code: '000000' });
   expect(bad.status).toBe(404); // answered already: gone
-  const again = await gw(path, { method: 'DELETE', headers: { cookie: tina.cookie, 'cf-connecting-ip': '198.51.100.23', 'user-agent': 'AuditTest/1.0' } });
+  const again = await gw(path, {
+    method: 'DELETE',
+    headers: { cookie: tina.cookie, 'cf-connecting-ip': '198.51.100.23', 'user-agent': 'AuditTest/1.0' },
+  });
   expect(again.status).toBe(200);
   expect(await originSaw('m=audit-flow')).toHaveLength(1);
   secrets.push(...tina.secrets, ...dave.secrets, daveReader);
@@ -67,7 +75,15 @@ describe('one event per decision', () => {
     expect(forwarded.event).toMatchObject({ type: 'request.forwarded', outcome: 'success', actor: 'tina-audit', details: { status: 200 } });
     const { events } = await list('user=tina-audit&order=asc&limit=100');
     const types = events.map((e) => e.event.type);
-    expect(types).toEqual(['factor.enrolled', 'factor.enrolled', 'challenge.issued', 'factor.verified', 'grant.issued', 'grant.used', 'request.forwarded']);
+    expect(types).toEqual([
+      'factor.enrolled',
+      'factor.enrolled',
+      'challenge.issued',
+      'factor.verified',
+      'grant.issued',
+      'grant.used',
+      'request.forwarded',
+    ]);
     const issued = events[2]!.event;
     expect(issued).toMatchObject({
       actor: 'tina-audit',
@@ -85,9 +101,16 @@ describe('one event per decision', () => {
   it('records failures with their reason, and the person who failed', async () => {
     const r = await gw('/api/projects/68?m=audit-fail', { method: 'DELETE', headers: { cookie: tina.cookie } });
     const { challenge_id } = (await r.json()) as { challenge_id: string };
-    expect((await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tina.cookie, { method: 'totp', code: '123456' })).status).toBe(401);
+    expect((await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tina.cookie, { method: 'totp', code: '123456' })).status).toBe(
+      401,
+    );
     const { events } = await list('user=tina-audit&type=factor.failed&outcome=failure');
-    expect(events[0]!.event).toMatchObject({ type: 'factor.failed', reason: 'invalid', factor: 'totp', details: { consecutive_failures: 1 } });
+    expect(events[0]!.event).toMatchObject({
+      type: 'factor.failed',
+      reason: 'invalid',
+      factor: 'totp',
+      details: { consecutive_failures: 1 },
+    });
   });
 
   it('records requests refused for want of an identity, without a person', async () => {
@@ -95,7 +118,14 @@ describe('one event per decision', () => {
     // Written after the answer (it forwards nothing): wait for it.
     await vi.waitFor(async () => {
       const { events } = await list('type=request.denied');
-      expect(events[0]!.event).toMatchObject({ type: 'request.denied', outcome: 'denied', actor: null, via: 'anonymous', reason: 'identity-missing', rule: 'delete-project' });
+      expect(events[0]!.event).toMatchObject({
+        type: 'request.denied',
+        outcome: 'denied',
+        actor: null,
+        via: 'anonymous',
+        reason: 'identity-missing',
+        rule: 'delete-project',
+      });
     });
   });
 
@@ -120,7 +150,11 @@ describe('reading the log', () => {
     const later = await list(`from=${encodeURIComponent(since)}&app=app.test`);
     expect(later.events.every((e) => Date.parse(e.event.time) >= Date.parse(since) && e.event.app === 'app.test')).toBe(true);
     expect((await list(`to=${encodeURIComponent(since)}&type=challenge.issued&user=tina-audit`)).events).toEqual([]);
-    expect((await list('ip=198.51.100.23')).events.map((e) => e.event.type)).toEqual(['request.forwarded', 'grant.used', 'challenge.issued']);
+    expect((await list('ip=198.51.100.23')).events.map((e) => e.event.type)).toEqual([
+      'request.forwarded',
+      'grant.used',
+      'challenge.issued',
+    ]);
     for (const q of ['type=nope', 'outcome=maybe', 'from=yesterday', 'limit=0', 'limit=501', 'cursor=zzz']) {
       const r = await gw(`/.stepgate/api/admin/audit/events?${q}`, { headers: { cookie: daveReader } });
       expect(r.status, q).toBe(400);
@@ -144,24 +178,46 @@ describe('reading the log', () => {
   it('exports NDJSON that verifies offline, CSV, and OCSF', async () => {
     const nd = await gw('/.stepgate/api/admin/audit/export?format=ndjson', { headers: { cookie: daveReader } });
     expect(nd.headers.get('content-type')).toContain('application/x-ndjson');
-    const lines = (await nd.text()).trim().split('\n').map((l) => JSON.parse(l) as ChainedEvent | { checkpoint: string });
+    const lines = (await nd.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ChainedEvent | { checkpoint: string });
     const chained = lines.filter((l): l is ChainedEvent => 'event' in l);
     expect(await verifyExported(chained)).toMatchObject({ ok: true, rows: chained.length });
     expect(chained[0]!.event.seq).toBe(1);
 
-    const csv = await (await gw('/.stepgate/api/admin/audit/export?format=csv&user=tina-audit', { headers: { cookie: daveReader } })).text();
+    const csv = await (
+      await gw('/.stepgate/api/admin/audit/export?format=csv&user=tina-audit', { headers: { cookie: daveReader } })
+    ).text();
     const rows = csv.trim().split('\r\n');
     expect(rows[0]).toBe('seq,time,type,outcome,user,via,target,app,method,path,rule,factor,reason,ip,user_agent,details,id,hash');
-    expect(rows.some((r) => r.includes(',grant.used,success,tina-audit,session,,app.test,DELETE,/api/projects/67,delete-project,'))).toBe(true);
+    expect(rows.some((r) => r.includes(',grant.used,success,tina-audit,session,,app.test,DELETE,/api/projects/67,delete-project,'))).toBe(
+      true,
+    );
 
-    const ocsf = (await (await gw('/.stepgate/api/admin/audit/export?format=ocsf&user=tina-audit', { headers: { cookie: daveReader } })).text())
+    const ocsf = (
+      await (await gw('/.stepgate/api/admin/audit/export?format=ocsf&user=tina-audit', { headers: { cookie: daveReader } })).text()
+    )
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const byType = (t: string) => ocsf.find((o) => (o.unmapped as { stepgate_type: string }).stepgate_type === t)!;
-    expect(byType('factor.verified')).toMatchObject({ class_uid: 3002, category_uid: 3, activity_id: 1, type_uid: 300201, status_id: 1, user: { uid: 'tina-audit' }, is_mfa: true });
+    expect(byType('factor.verified')).toMatchObject({
+      class_uid: 3002,
+      category_uid: 3,
+      activity_id: 1,
+      type_uid: 300201,
+      status_id: 1,
+      user: { uid: 'tina-audit' },
+      is_mfa: true,
+    });
     expect(byType('factor.enrolled')).toMatchObject({ class_uid: 3001, activity_id: 10, type_uid: 300110, user: { uid: 'tina-audit' } });
-    expect(byType('request.forwarded')).toMatchObject({ class_uid: 6003, type_uid: 600399, api: { operation: 'DELETE /api/projects/67' }, src_endpoint: { ip: '198.51.100.23' } });
+    expect(byType('request.forwarded')).toMatchObject({
+      class_uid: 6003,
+      type_uid: 600399,
+      api: { operation: 'DELETE /api/projects/67' },
+      src_endpoint: { ip: '198.51.100.23' },
+    });
     for (const o of ocsf) {
       expect(o.type_uid).toBe((o.class_uid as number) * 100 + (o.activity_id as number));
       expect(typeof o.time).toBe('number');
@@ -171,7 +227,11 @@ describe('reading the log', () => {
   });
 
   it('verifies the chain, and reading is itself audited', async () => {
-    const r = (await (await gw('/.stepgate/api/admin/audit/verify', { headers: { cookie: daveReader } })).json()) as { ok: boolean; complete: boolean; rows: number };
+    const r = (await (await gw('/.stepgate/api/admin/audit/verify', { headers: { cookie: daveReader } })).json()) as {
+      ok: boolean;
+      complete: boolean;
+      rows: number;
+    };
     expect(r).toMatchObject({ ok: true, complete: true });
     const { events } = await list('user=dave&type=audit.read,audit.exported,audit.verified');
     expect(new Set(events.map((e) => e.event.type))).toEqual(new Set(['audit.read', 'audit.exported', 'audit.verified']));
@@ -190,8 +250,17 @@ describe('personal API tokens', () => {
     const bearer = { authorization: `Bearer ${token}` };
     const page = await gw('/.stepgate/api/admin/audit/events?type=token.created', { headers: bearer });
     expect(page.status).toBe(200);
-    expect(((await page.json()) as { events: { event: AuditEvent }[] }).events[0]!.event).toMatchObject({ actor: 'dave', details: { scopes: ['audit:read'], label: 'laptop CLI' } });
-    expect((await gw('/.stepgate/api/admin/audit/events', { headers: { authorization: `Bearer ${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}` } })).status).toBe(401);
+    expect(((await page.json()) as { events: { event: AuditEvent }[] }).events[0]!.event).toMatchObject({
+      actor: 'dave',
+      details: { scopes: ['audit:read'], label: 'laptop CLI' },
+    });
+    expect(
+      (
+        await gw('/.stepgate/api/admin/audit/events', {
+          headers: { authorization: `Bearer ${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}` },
+        })
+      ).status,
+    ).toBe(401);
     expect((await post(`/.stepgate/api/tokens/${id}/revoke`, dave.cookie)).status).toBe(200);
     expect((await gw('/.stepgate/api/admin/audit/events', { headers: bearer })).status).toBe(401);
     // Tokens never change anything: administration needs a stepped-up browser session.
@@ -204,7 +273,9 @@ describe('fail closed', () => {
     const path = '/api/projects/71?m=audit-down';
     const first = await gw(path, { method: 'DELETE', headers: { cookie: tina.cookie } });
     const { challenge_id } = (await first.json()) as { challenge_id: string };
-    expect((await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tina.cookie, { method: 'totp', code: await tina.code() })).status).toBe(200);
+    expect(
+      (await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tina.cookie, { method: 'totp', code: await tina.code() })).status,
+    ).toBe(200);
 
     // A real D1 failure: the table the sequencer writes to is gone for a moment.
     await env.DB.prepare('ALTER TABLE audit_events RENAME TO audit_events_away').run();
@@ -249,9 +320,12 @@ describe('fail closed when approving', () => {
 
 describe('fail closed for tokens', () => {
   it('a token whose creation cannot be recorded is never handed out, and never works', async () => {
-    const live = async () => (await env.DB.prepare('SELECT COUNT(*) AS n FROM api_tokens WHERE revoked_at IS NULL').first<{ n: number }>())!.n;
+    const live = async () =>
+      (await env.DB.prepare('SELECT COUNT(*) AS n FROM api_tokens WHERE revoked_at IS NULL').first<{ n: number }>())!.n;
     const before = await live();
-    await env.DB.prepare("CREATE TRIGGER tok_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'token.created' BEGIN SELECT RAISE(ABORT, 'audit down'); END").run();
+    await env.DB.prepare(
+      "CREATE TRIGGER tok_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'token.created' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
+    ).run();
     try {
       const r = await post('/.stepgate/api/tokens', daveReader, { scopes: ['audit:read'], label: 'unrecorded' });
       expect(r.status).toBe(503);
@@ -266,7 +340,9 @@ describe('fail closed for tokens', () => {
 describe('no secrets at rest or in logs', () => {
   it('no D1 row, Durable Object row or log line holds a TOTP secret, code, recovery code, cookie, token or challenge id', async () => {
     const dump: string[] = [];
-    const { results: tables } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'").all<{ name: string }>();
+    const { results: tables } = await env.DB.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'",
+    ).all<{ name: string }>();
     for (const { name } of tables) dump.push(JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results));
     for (const sub of ['tina-audit', 'dave']) {
       const gate = env.USER_GATE.get(env.USER_GATE.idFromName(`user:${sub}`));
@@ -282,12 +358,17 @@ describe('no secrets at rest or in logs', () => {
     expect(needles.length).toBeGreaterThan(20);
     for (const n of needles) {
       const at = haystack.indexOf(n);
-      expect(at, `found a secret (${n.slice(0, 4)}…) in: …${haystack.slice(Math.max(0, at - 120), at).replaceAll(n, '<secret>')}<secret>…`).toBe(-1);
+      expect(
+        at,
+        `found a secret (${n.slice(0, 4)}…) in: …${haystack.slice(Math.max(0, at - 120), at).replaceAll(n, '<secret>')}<secret>…`,
+      ).toBe(-1);
     }
   });
 });
 
 function dumpSql(sql: SqlStorage): string {
-  const names = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray();
+  const names = sql
+    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
+    .toArray();
   return names.map(({ name }) => JSON.stringify(sql.exec(`SELECT * FROM "${name}"`).toArray())).join('\n');
 }

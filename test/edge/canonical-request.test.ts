@@ -11,7 +11,7 @@ const rejects = (url: string, method = 'GET', headers: Record<string, string> = 
     canon(url, method, headers);
   } catch (e) {
     expect(e).toBeInstanceOf(StepgateError);
-    return (e as StepgateError);
+    return e as StepgateError;
   }
   throw new Error(`expected ${method} ${url} to be rejected`);
 };

@@ -10,7 +10,9 @@ const ring = (primary: string, keys: Record<string, string>) => parseKeyring(JSO
 /** RFC 5869 HKDF-SHA-256 for one 32-byte block, written from the RFC with HMAC only. */
 async function hkdfReference(ikm: Uint8Array<ArrayBuffer>, salt: string, info: string): Promise<Uint8Array> {
   const hmac = async (key: Uint8Array<ArrayBuffer>, data: Uint8Array<ArrayBuffer>) =>
-    new Uint8Array(await crypto.subtle.sign('HMAC', await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']), data));
+    new Uint8Array(
+      await crypto.subtle.sign('HMAC', await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']), data),
+    );
   const prk = await hmac(new TextEncoder().encode(salt), ikm);
   const infoBytes = new TextEncoder().encode(info);
   const t1in = new Uint8Array(infoBytes.length + 1);
@@ -76,7 +78,10 @@ describe('seal / open', () => {
   it.each([
     ['another row (AAD)', (s: string) => open(r1, 'totp-secret', s, 'totp|bob')],
     ['another purpose', (s: string) => open(r1, 'held-request', s, 'totp|alice')],
-    ['a flipped ciphertext bit', (s: string) => open(r1, 'totp-secret', s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + s.at(-1), 'totp|alice')],
+    [
+      'a flipped ciphertext bit',
+      (s: string) => open(r1, 'totp-secret', s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + s.at(-1), 'totp|alice'),
+    ],
     ['a swapped key id', (s: string) => open(ring('k1', { k1, k2 }), 'totp-secret', s.replace('.k1.', '.k2.'), 'totp|alice')],
     ['a truncated value', (s: string) => open(r1, 'totp-secret', s.split('.').slice(0, 3).join('.'), 'totp|alice')],
   ])('refuses to open under %s', async (_n, attempt) => {

@@ -10,7 +10,14 @@ import { describe, expect, it } from 'vitest';
 import demoPolicy from '../../edge/config/policy.json';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { activateTotp, activeFactorCount, addWebauthnCredential, createPendingTotp, issueInvite, totpFactors } from '../../edge/factors/factor-store';
+import {
+  activateTotp,
+  activeFactorCount,
+  addWebauthnCredential,
+  createPendingTotp,
+  issueInvite,
+  totpFactors,
+} from '../../edge/factors/factor-store';
 import { createGateway } from '../../edge/gateway';
 import { gw, ORIGIN, post } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
@@ -21,7 +28,15 @@ const now = () => Math.floor(Date.now() / 1000);
 const inviteGateway = createGateway(env, { ...demoPolicy, enrolment: 'invite' });
 /** A same-origin JSON POST to the gateway whose policy says `"enrolment": "invite"`. */
 const postInvite = async (path: string, cookie: string, body: unknown = {}): Promise<Response> =>
-  inviteGateway.fetch(new Request(`${ORIGIN}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { cookie, origin: ORIGIN, 'content-type': 'application/json' } }), env, createExecutionContext());
+  inviteGateway.fetch(
+    new Request(`${ORIGIN}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { cookie, origin: ORIGIN, 'content-type': 'application/json' },
+    }),
+    env,
+    createExecutionContext(),
+  );
 type Post = (path: string, cookie: string, body?: unknown) => Promise<Response>;
 
 const registrationOptions = async (cookie: string, body: unknown = {}, via: Post = post) => {
@@ -36,17 +51,23 @@ const startTotp = async (cookie: string, body: unknown = {}, via: Post = post) =
 };
 const confirmTotp = (cookie: string, f: { id: string; secret: string }, epoch = now() - 30, via: Post = post) =>
   generate({ secret: f.secret, epoch }).then((code) => via(`/.stepgate/api/factors/totp/${f.id}/confirm`, cookie, { code }));
-const finishRegistration = (cookie: string, response: unknown, via: Post = post) => via('/.stepgate/api/factors/webauthn/verify', cookie, { response, nickname: 'key' });
+const finishRegistration = (cookie: string, response: unknown, via: Post = post) =>
+  via('/.stepgate/api/factors/webauthn/verify', cookie, { response, nickname: 'key' });
 
 const factorsOf = async (cookie: string) =>
   (await (await gw('/.stepgate/api/factors', { headers: { cookie } })).json()) as { totp: { id: string }[]; webauthn: { id: string }[] };
 const enrolmentEvents = async (user: string) =>
-  (await listEvents(env.DB, ring, 'default', { user, types: ['factor.enrolled'] }, { limit: 100, order: 'asc' })).events.map((e) => e.event);
+  (await listEvents(env.DB, ring, 'default', { user, types: ['factor.enrolled'] }, { limit: 100, order: 'asc' })).events.map(
+    (e) => e.event,
+  );
 
 /** A fresh factors step-up answered with a TOTP code at `epoch`; returns the cookie header with the grant. */
 async function grantWithTotp(cookie: string, secret: string, epoch = now(), via: Post = post): Promise<string> {
   const { challenge_id } = (await (await via('/.stepgate/api/factors/step-up', cookie)).json()) as { challenge_id: string };
-  const ok = await via(`/.stepgate/api/challenges/${challenge_id}/verify`, cookie, { method: 'totp', code: await generate({ secret, epoch }) });
+  const ok = await via(`/.stepgate/api/challenges/${challenge_id}/verify`, cookie, {
+    method: 'totp',
+    code: await generate({ secret, epoch }),
+  });
   expect(ok.status).toBe(200);
   return `${cookie}; ${ok.headers.get('set-cookie')!.split(';')[0]}`;
 }
@@ -68,7 +89,9 @@ describe('a registration opened before the first factor', () => {
     expect((await factorsOf(owner)).webauthn).toEqual([]);
     const events = await enrolmentEvents('pia');
     expect(events.filter((e) => e.factor === 'webauthn')).toEqual([]);
-    expect(events.filter((e) => e.factor === 'totp')).toEqual([expect.objectContaining({ details: expect.objectContaining({ enrolment: 'first-use', first: true }) })]);
+    expect(events.filter((e) => e.factor === 'totp')).toEqual([
+      expect.objectContaining({ details: expect.objectContaining({ enrolment: 'first-use', first: true }) }),
+    ]);
   });
 
   it('the registration is dropped when the first factor is activated: even a step-up cannot finish it', async () => {
@@ -130,7 +153,15 @@ describe('racing first enrolments', () => {
 
   it('in the store: of first-factor activations racing (apps and passkeys), exactly one is stored', async () => {
     const apps = await Promise.all(Array.from({ length: 6 }, () => createPendingTotp(env.DB, ring, 'race-store', Date.now(), 'first-use')));
-    const key = (i: number) => ({ id: `race-cred-${i}`, publicKey: new Uint8Array([i]), counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, nickname: null });
+    const key = (i: number) => ({
+      id: `race-cred-${i}`,
+      publicKey: new Uint8Array([i]),
+      counter: 0,
+      transports: [],
+      deviceType: 'singleDevice',
+      backedUp: false,
+      nickname: null,
+    });
     const stored = await Promise.all([
       ...apps.map((f) => activateTotp(env.DB, ring, 'race-store', f.id, Date.now(), true)),
       ...[1, 2, 3, 4].map((i) => addWebauthnCredential(env.DB, ring, 'race-store', key(i), Date.now(), true)),
@@ -160,7 +191,10 @@ describe('the audit log says how a factor was enrolled', () => {
     const app = await startTotp(cookie);
     expect((await confirmTotp(cookie, app)).status).toBe(200);
     const withGrant = await grantWithTotp(cookie, app.secret);
-    const r = await finishRegistration(withGrant, await new SoftAuthenticator(ORIGIN, 'app.test').register(await registrationOptions(withGrant)));
+    const r = await finishRegistration(
+      withGrant,
+      await new SoftAuthenticator(ORIGIN, 'app.test').register(await registrationOptions(withGrant)),
+    );
     expect(r.status).toBe(201);
     expect(await r.json()).not.toHaveProperty('recovery_codes');
 
@@ -188,7 +222,9 @@ describe('invitations are checked again at completion', () => {
     expect((await finishRegistration(cookie, response, postInvite)).status).toBe(403);
     expect((await factorsOf(cookie)).webauthn).toEqual([]);
     const events = (await enrolmentEvents('uma')).filter((e) => e.factor !== 'recovery');
-    expect(events).toEqual([expect.objectContaining({ factor: 'totp', details: expect.objectContaining({ enrolment: 'invite', first: true }) })]);
+    expect(events).toEqual([
+      expect.objectContaining({ factor: 'totp', details: expect.objectContaining({ enrolment: 'invite', first: true }) }),
+    ]);
   });
 
   it('an enrolment opened without an invitation (before the policy asked for one) is not finished as a first factor', async () => {

@@ -16,13 +16,27 @@ import { sessionCookie } from '../support/session';
 const EXT = 'chrome-extension://leldacdejfbkleoogdbophfdkoapmfbd'; // WEBAUTHN_ORIGINS in wrangler.toml
 const originUrl = inject('originUrl');
 const deletesSeen = async (marker: string) =>
-  ((await (await fetch(`${originUrl}/__demo/requests`)).json()) as { method: string; url: string }[]).filter((r) => r.method === 'DELETE' && r.url.includes(marker));
-const marked = (p: Person, path: string) => gw(path, { method: 'DELETE', headers: { cookie: p.cookie, 'stepgate-extension': '1', 'sec-fetch-mode': 'cors', origin: ORIGIN, 'user-agent': 'ExtTest/1.0', 'cf-connecting-ip': '192.0.2.9' } });
+  ((await (await fetch(`${originUrl}/__demo/requests`)).json()) as { method: string; url: string }[]).filter(
+    (r) => r.method === 'DELETE' && r.url.includes(marker),
+  );
+const marked = (p: Person, path: string) =>
+  gw(path, {
+    method: 'DELETE',
+    headers: {
+      cookie: p.cookie,
+      'stepgate-extension': '1',
+      'sec-fetch-mode': 'cors',
+      origin: ORIGIN,
+      'user-agent': 'ExtTest/1.0',
+      'cf-connecting-ip': '192.0.2.9',
+    },
+  });
 /** The extension's view: pending challenges, as it polls them. */
 const pending = async (p: Person) => {
   const r = await gw('/.stepgate/api/challenges', { headers: { cookie: p.cookie } });
   expect(r.status).toBe(200);
-  return ((await r.json()) as { challenges: { id: string; held: boolean; action: { method: string; path: string }; prompt: string }[] }).challenges;
+  return ((await r.json()) as { challenges: { id: string; held: boolean; action: { method: string; path: string }; prompt: string }[] })
+    .challenges;
 };
 const waitForPending = async (p: Person, path: string) => {
   for (let i = 0; i < 100; i++) {
@@ -45,11 +59,20 @@ describe('a fetch marked by the extension', () => {
     const c = await waitForPending(ann, '/api/projects/83');
     // What the extension renders comes from the signed payload.
     const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
-    const { payload, protectedHeader } = await jwtVerify(c.prompt, createLocalJWKSet(jwks), { issuer: 'stepgate', audience: 'app.test', typ: 'stepgate-prompt+jwt' });
+    const { payload, protectedHeader } = await jwtVerify(c.prompt, createLocalJWKSet(jwks), {
+      issuer: 'stepgate',
+      audience: 'app.test',
+      typ: 'stepgate-prompt+jwt',
+    });
     expect(protectedHeader.kid).toMatch(/^sg-prompt-/);
     // The page's fetch is held for HOLD_SECONDS (60 by default); the prompt says until when.
     expect(Date.parse(payload.hold_until as string) - Date.parse(payload.created_at as string)).toBe(60_000);
-    expect(payload).toMatchObject({ id: c.id, rule: 'delete-project', bind: 'action', held: true, action: { method: 'DELETE', path: '/api/projects/83', query: 'm=ext-approve' },
+    expect(payload).toMatchObject({
+      id: c.id,
+      rule: 'delete-project',
+      bind: 'action',
+      held: true,
+      action: { method: 'DELETE', path: '/api/projects/83', query: 'm=ext-approve' },
       requested_from: { page: ORIGIN, ip: '192.0.2.9', user_agent: 'ExtTest/1.0' },
     });
     // The assertion keys do not verify prompts, and the prompt keys do not verify assertions.
@@ -77,14 +100,31 @@ describe('a fetch marked by the extension', () => {
     expect(await deletesSeen('m=ext-deny')).toEqual([]);
     expect((await extPost(`/.stepgate/api/challenges/${c.id}/deny`, ann)).status).toBe(404); // gone
     const ring = parseKeyring(env.STEPGATE_KEYS);
-    const { events } = await listEvents(env.DB, ring, 'default', { user: 'ann-ext', types: ['request.denied'] }, { limit: 10, order: 'desc' });
-    expect(events[0]!.event).toMatchObject({ reason: 'denied-by-user', rule: 'delete-project', details: { method: 'DELETE', path: '/api/projects/84' } });
+    const { events } = await listEvents(
+      env.DB,
+      ring,
+      'default',
+      { user: 'ann-ext', types: ['request.denied'] },
+      { limit: 10, order: 'desc' },
+    );
+    expect(events[0]!.event).toMatchObject({
+      reason: 'denied-by-user',
+      rule: 'delete-project',
+      details: { method: 'DELETE', path: '/api/projects/84' },
+    });
   });
 
   it('answers the normal 401 when nobody answers in time, and the approval can still be given', async () => {
     const quick = { ...env, HOLD_SECONDS: '1' };
     const g = createGateway(quick);
-    const res = await g.fetch(new Request(`${ORIGIN}/api/projects/85?m=ext-timeout`, { method: 'DELETE', headers: { cookie: ann.cookie, 'stepgate-extension': '1', origin: ORIGIN } }), quick, createExecutionContext());
+    const res = await g.fetch(
+      new Request(`${ORIGIN}/api/projects/85?m=ext-timeout`, {
+        method: 'DELETE',
+        headers: { cookie: ann.cookie, 'stepgate-extension': '1', origin: ORIGIN },
+      }),
+      quick,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'ERR_STEP_UP_REQUIRED', challenge_id: expect.any(String) });
     expect(await deletesSeen('m=ext-timeout')).toEqual([]);
@@ -109,7 +149,14 @@ describe('a fetch marked by the extension', () => {
     const quick = { ...env, HOLD_SECONDS: '1' };
     const g = createGateway(quick);
     const send = (i: number) =>
-      g.fetch(new Request(`${ORIGIN}/api/projects/${94 + i}?m=ext-bomb`, { method: 'DELETE', headers: { cookie: bo.cookie, 'stepgate-extension': '1', origin: ORIGIN } }), quick, createExecutionContext());
+      g.fetch(
+        new Request(`${ORIGIN}/api/projects/${94 + i}?m=ext-bomb`, {
+          method: 'DELETE',
+          headers: { cookie: bo.cookie, 'stepgate-extension': '1', origin: ORIGIN },
+        }),
+        quick,
+        createExecutionContext(),
+      );
     const answers = await Promise.all(Array.from({ length: MAX_PROMPTS_PER_MINUTE + 3 }, (_, i) => send(i + 1)));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 401)).toHaveLength(MAX_PROMPTS_PER_MINUTE);
@@ -142,7 +189,12 @@ describe('number matching: approving from another browser', () => {
     const page = await (await gw(`/.stepgate/challenge/${challenge_id}`, { headers: { cookie: cy.cookie } })).text();
     expect(page).toContain(`Pick <strong>${number}</strong> there`);
 
-    const listed = (await pending(phone)).find((c) => c.id === challenge_id) as unknown as { other_session: boolean; number_choices: number[]; number?: number; prompt: string };
+    const listed = (await pending(phone)).find((c) => c.id === challenge_id) as unknown as {
+      other_session: boolean;
+      number_choices: number[];
+      number?: number;
+      prompt: string;
+    };
     expect(listed).toMatchObject({ other_session: true });
     expect(listed.number).toBeUndefined();
     expect(listed.number_choices).toHaveLength(3);
@@ -153,7 +205,11 @@ describe('number matching: approving from another browser', () => {
     expect(payload.number).toBeUndefined();
 
     const wrong = listed.number_choices.find((n) => n !== number)!;
-    const bad = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: await cy.code(), number: wrong });
+    const bad = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, {
+      method: 'totp',
+      code: await cy.code(),
+      number: wrong,
+    });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
     const none = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: '000000' });
@@ -171,10 +227,16 @@ describe('number matching: approving from another browser', () => {
   it('session grants are never approved from another browser', async () => {
     const dee = await enrolTotp('dee-ext', 'dee-laptop');
     const other = { ...dee, cookie: await sessionCookie('dee-ext', 'dee-other') };
-    const r = await gw('/admin/settings', { method: 'POST', headers: { cookie: dee.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'support_email=a%40b.c' });
+    const r = await gw('/admin/settings', {
+      method: 'POST',
+      headers: { cookie: dee.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'support_email=a%40b.c',
+    });
     const { challenge_id, number } = (await r.json()) as { challenge_id: string; number: number };
     expect(await pending(other)).toEqual([]);
-    expect((await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, other, { method: 'totp', code: await dee.code(), number })).status).toBe(404);
+    expect(
+      (await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, other, { method: 'totp', code: await dee.code(), number })).status,
+    ).toBe(404);
   });
 });
 
@@ -189,7 +251,9 @@ describe('held requests and the audit record (review findings)', () => {
       const c = await waitForPending(p, path.split('?')[0]!);
       const code = await p.code();
       // Only the approval's record fails (a transient D1 failure), nothing else.
-      await env.DB.prepare("CREATE TRIGGER eh_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'factor.verified' BEGIN SELECT RAISE(ABORT, 'audit down'); END").run();
+      await env.DB.prepare(
+        "CREATE TRIGGER eh_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'factor.verified' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
+      ).run();
       let verify: Response;
       try {
         verify = await extPost(`/.stepgate/api/challenges/${c.id}/verify`, p, { method: 'totp', code });
@@ -199,14 +263,19 @@ describe('held requests and the audit record (review findings)', () => {
       expect(verify.status).toBe(503);
       expect((await held).status).not.toBe(200);
       const marker = path.split('=')[1]!;
-      const reached = ((await (await fetch(`${originUrl}/__demo/requests`)).json()) as { method: string; url: string }[]).filter((r) => r.url.includes(marker));
+      const reached = ((await (await fetch(`${originUrl}/__demo/requests`)).json()) as { method: string; url: string }[]).filter((r) =>
+        r.url.includes(marker),
+      );
       expect(reached).toEqual([]);
     });
   }
 
   it('a marker on a request from another site is ignored: answered at once, nothing held', async () => {
     const t0 = Date.now();
-    const r = await gw('/api/projects/90?m=ext-cross', { method: 'DELETE', headers: { cookie: ann.cookie, 'stepgate-extension': '1', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    const r = await gw('/api/projects/90?m=ext-cross', {
+      method: 'DELETE',
+      headers: { cookie: ann.cookie, 'stepgate-extension': '1', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
     expect(r.status).toBe(401);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect((await pending(ann)).find((x) => x.action.path === '/api/projects/90')).toMatchObject({ held: false });
@@ -216,7 +285,17 @@ describe('held requests and the audit record (review findings)', () => {
     const g = env.USER_GATE.get(env.USER_GATE.idFromName('user:bombed'));
     let now = Date.now();
     await runInDurableObject(g, (i) => void ((i as UserGate).now = () => now));
-    const input = { sid: 's', rule: 'delete-project', bind: 'action' as const, factors: ['totp'], maxAgeSeconds: 300, actionDigest: 'd', action: { method: 'DELETE', host: 'app.test', path: '/x', query: '', bodySha256: '' }, matchedMethod: 'DELETE', prompt: true };
+    const input = {
+      sid: 's',
+      rule: 'delete-project',
+      bind: 'action' as const,
+      factors: ['totp'],
+      maxAgeSeconds: 300,
+      actionDigest: 'd',
+      action: { method: 'DELETE', host: 'app.test', path: '/x', query: '', bodySha256: '' },
+      matchedMethod: 'DELETE',
+      prompt: true,
+    };
     const refusedAt: number[] = [];
     for (let i = 0; i < 14; i++) {
       now += 12_001; // five a minute: never over the per-minute budget

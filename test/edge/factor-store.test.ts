@@ -14,10 +14,11 @@ import {
 
 const ring = parseKeyring(JSON.stringify({ primary: 'k1', keys: { k1: btoa(String.fromCharCode(...new Uint8Array(32).fill(7))) } }));
 const now = 1_900_000_000_000;
-const dump = async () => JSON.stringify([
-  ...(await env.DB.prepare('SELECT * FROM totp_factors').all()).results,
-  ...(await env.DB.prepare('SELECT * FROM recovery_codes').all()).results,
-]);
+const dump = async () =>
+  JSON.stringify([
+    ...(await env.DB.prepare('SELECT * FROM totp_factors').all()).results,
+    ...(await env.DB.prepare('SELECT * FROM recovery_codes').all()).results,
+  ]);
 
 describe('TOTP factors', () => {
   it('stores a 160-bit secret sealed, the user only as a blind index, and activates only for its owner', async () => {
@@ -37,7 +38,9 @@ describe('TOTP factors', () => {
   it('a sealed secret copied into another user’s row does not open', async () => {
     const a = await createPendingTotp(env.DB, ring, 'ann', now, 'first-use');
     const b = await createPendingTotp(env.DB, ring, 'ben', now, 'first-use');
-    await env.DB.prepare('UPDATE totp_factors SET secret_sealed = (SELECT secret_sealed FROM totp_factors WHERE id = ?) WHERE id = ?').bind(a.id, b.id).run();
+    await env.DB.prepare('UPDATE totp_factors SET secret_sealed = (SELECT secret_sealed FROM totp_factors WHERE id = ?) WHERE id = ?')
+      .bind(a.id, b.id)
+      .run();
     expect(await totpFactors(env.DB, ring, 'ben', 'pending')).toEqual([]);
   });
 });
@@ -68,7 +71,10 @@ describe('recovery codes', () => {
     expect(await recoveryCodesLeft(env.DB, ring, 'fay')).toBe(10);
   });
 
-  it.each(['', 'AAAAA', 'not a code at all!', 'AAAAA-AAAAA-AAAAA-AAAAA-AAAA1'])('refuses malformed input %j without querying', async (t) => {
-    expect(await useRecoveryCode(env.DB, ring, 'carol', t, now)).toBe(false);
-  });
+  it.each(['', 'AAAAA', 'not a code at all!', 'AAAAA-AAAAA-AAAAA-AAAAA-AAAA1'])(
+    'refuses malformed input %j without querying',
+    async (t) => {
+      expect(await useRecoveryCode(env.DB, ring, 'carol', t, now)).toBe(false);
+    },
+  );
 });

@@ -36,7 +36,19 @@ const originSaw = async (marker: string): Promise<string[]> =>
     .map((r) => `${r.method} ${r.url}`);
 
 /** Text an injected fault carries: none of it may reach a client. */
-const INTERNALS = ['fault-injected', 'no such table', 'SQLITE', 'D1_ERROR', '10.0.0.7', 'RAISE', 'stack', '    at ', 'Error:', 'outputGate', 'test reset'];
+const INTERNALS = [
+  'fault-injected',
+  'no such table',
+  'SQLITE',
+  'D1_ERROR',
+  '10.0.0.7',
+  'RAISE',
+  'stack',
+  '    at ',
+  'Error:',
+  'outputGate',
+  'test reset',
+];
 
 /** A refusal as Stepgate writes it: problem+json, the stable code, and nothing of the fault. */
 async function expectProblem(res: Response, status: number, code: string): Promise<Record<string, unknown>> {
@@ -44,14 +56,22 @@ async function expectProblem(res: Response, status: number, code: string): Promi
   expect(res.status, text).toBe(status);
   expect(res.headers.get('content-type')).toContain('application/problem+json');
   const body = JSON.parse(text) as Record<string, unknown>;
-  expect(body).toMatchObject({ status, code, type: expect.stringMatching(/^urn:stepgate:problem:/), title: expect.any(String), detail: expect.any(String) });
+  expect(body).toMatchObject({
+    status,
+    code,
+    type: expect.stringMatching(/^urn:stepgate:problem:/),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   for (const leak of INTERNALS) expect(text, `the answer carries "${leak}"`).not.toContain(leak);
   return body;
 }
 
 /** A person's audit events (decrypted), oldest first. */
 const eventsOf = async (user: string, types?: AuditEvent['type'][]): Promise<AuditEvent[]> =>
-  (await listEvents(env.DB, ring, 'default', { user, ...(types ? { types } : {}) }, { limit: 500, order: 'asc' })).events.map((e) => e.event);
+  (await listEvents(env.DB, ring, 'default', { user, ...(types ? { types } : {}) }, { limit: 500, order: 'asc' })).events.map(
+    (e) => e.event,
+  );
 
 /** The whole chain verifies against the sequencer's head: no fork, no gap, nothing cut off. */
 async function expectChainIntact(): Promise<number> {
@@ -59,7 +79,10 @@ async function expectChainIntact(): Promise<number> {
   const head = await seqr.currentHead('default');
   const report = await verifyTenant(env.DB, ring, 'default', head, 1, 5000);
   expect(report, JSON.stringify(report)).toMatchObject({ ok: true, complete: true, from: 1, to: head.seq, rows: head.seq });
-  const { n, max } = (await env.DB.prepare("SELECT COUNT(*) AS n, MAX(seq) AS max FROM audit_events WHERE tenant = 'default'").first<{ n: number; max: number }>())!;
+  const { n, max } = (await env.DB.prepare("SELECT COUNT(*) AS n, MAX(seq) AS max FROM audit_events WHERE tenant = 'default'").first<{
+    n: number;
+    max: number;
+  }>())!;
   expect({ n, max }).toEqual({ n: head.seq, max: head.seq });
   return head.seq;
 }
@@ -67,13 +90,19 @@ async function expectChainIntact(): Promise<number> {
 const d1 = (sql: string) => env.DB.prepare(sql).run();
 /** A D1 trigger that makes inserts into `table` fail (optionally only some), until `drop`. */
 async function raiseOn(name: string, table: string, when = ''): Promise<{ drop(): Promise<void> }> {
-  await d1(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} ${when ? `WHEN ${when}` : ''} BEGIN SELECT RAISE(ABORT, 'fault-injected: ${table} refuses writes'); END`);
+  await d1(
+    `CREATE TRIGGER ${name} BEFORE INSERT ON ${table} ${when ? `WHEN ${when}` : ''} BEGIN SELECT RAISE(ABORT, 'fault-injected: ${table} refuses writes'); END`,
+  );
   return { drop: async () => void (await d1(`DROP TRIGGER IF EXISTS ${name}`)) };
 }
 
 /** Ask for `path` with the session grant of rule admin-writes, approved with TOTP; returns the cookies. */
 async function sessionGrant(p: Person, path: string): Promise<string> {
-  const first = await gw(path, { method: 'POST', body: 'probe=1', headers: { cookie: p.cookie, 'content-type': 'application/x-www-form-urlencoded' } });
+  const first = await gw(path, {
+    method: 'POST',
+    body: 'probe=1',
+    headers: { cookie: p.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+  });
   expect(first.status).toBe(401);
   const { challenge_id } = (await first.json()) as { challenge_id: string };
   const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, p.cookie, { method: 'totp', code: await p.code() });
@@ -88,8 +117,14 @@ async function challengeFor(p: Person, path: string, send = gw): Promise<string>
   return ((await r.json()) as { challenge_id: string }).challenge_id;
 }
 
-const settings = (cookie: string, send = gw) => (path: string) =>
-  send(path, { method: 'POST', body: 'support_email=fault@example.test', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' } });
+const settings =
+  (cookie: string, send = gw) =>
+  (path: string) =>
+    send(path, {
+      method: 'POST',
+      body: 'support_email=fault@example.test',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    });
 
 /**
  * A gateway whose D1 and Durable Object bindings pass through switches. One env object, so one
@@ -97,7 +132,12 @@ const settings = (cookie: string, send = gw) => (path: string) =>
  */
 function faultyGateway() {
   const sw = { db: new FaultSwitch(), gate: new FaultSwitch(), audit: new FaultSwitch() };
-  const e = { ...env, DB: faultyD1(env.DB, sw.db), USER_GATE: faultyNamespace(env.USER_GATE, sw.gate), AUDIT_SEQUENCER: faultyNamespace(env.AUDIT_SEQUENCER, sw.audit) };
+  const e = {
+    ...env,
+    DB: faultyD1(env.DB, sw.db),
+    USER_GATE: faultyNamespace(env.USER_GATE, sw.gate),
+    AUDIT_SEQUENCER: faultyNamespace(env.AUDIT_SEQUENCER, sw.audit),
+  };
   const g = createGateway(e);
   const send = async (path: string, init: RequestInit = {}): Promise<Response> => {
     const ctx = createExecutionContext();
@@ -107,7 +147,11 @@ function faultyGateway() {
     return res;
   };
   const postJson = (path: string, cookie: string, body: unknown, headers: Record<string, string> = {}) =>
-    send(path, { method: 'POST', body: JSON.stringify(body), headers: { cookie, origin: ORIGIN, 'content-type': 'application/json', ...headers } });
+    send(path, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { cookie, origin: ORIGIN, 'content-type': 'application/json', ...headers },
+    });
   return { sw, send, post: postJson };
 }
 
@@ -150,7 +194,11 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     // Only grant.issued is refused; factor.verified travels in the same batch and must not land alone.
     const fault = await raiseOn('fault_grant_issued', 'audit_events', "NEW.type = 'grant.issued'");
     try {
-      await expectProblem(await post(`/.stepgate/api/challenges/${first}/verify`, p.cookie, { method: 'totp', code: await p.code() }), 503, 'ERR_AUDIT_UNAVAILABLE');
+      await expectProblem(
+        await post(`/.stepgate/api/challenges/${first}/verify`, p.cookie, { method: 'totp', code: await p.code() }),
+        503,
+        'ERR_AUDIT_UNAVAILABLE',
+      );
     } finally {
       await fault.drop();
     }
@@ -162,7 +210,11 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     expect((await gw(path, { method: 'DELETE', headers: { cookie: p.cookie } })).status).toBe(200);
     expect((await gw(path, { method: 'DELETE', headers: { cookie: p.cookie } })).status).toBe(401);
     expect(await originSaw('m=fault-d1-approve')).toEqual([`DELETE ${path}`]);
-    expect((await eventsOf('fault-approve', ['factor.verified', 'grant.issued', 'grant.used'])).map((e) => e.type)).toEqual(['factor.verified', 'grant.issued', 'grant.used']);
+    expect((await eventsOf('fault-approve', ['factor.verified', 'grant.issued', 'grant.used'])).map((e) => e.type)).toEqual([
+      'factor.verified',
+      'grant.issued',
+      'grant.used',
+    ]);
   });
 
   it('a challenge whose issue cannot be recorded: 503 ERR_AUDIT_UNAVAILABLE, nothing forwarded; then 401 with a recorded challenge', async () => {
@@ -197,7 +249,9 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     } finally {
       await fault.drop();
     }
-    const list = (await (await gw('/.stepgate/api/challenges', { headers: { cookie: p.cookie } })).json()) as { challenges: { id: string; action: { path: string } }[] };
+    const list = (await (await gw('/.stepgate/api/challenges', { headers: { cookie: p.cookie } })).json()) as {
+      challenges: { id: string; action: { path: string } }[];
+    };
     const orphans = list.challenges.filter((c) => c.action.path === '/api/projects/54');
     expect(orphans, 'an unrecorded challenge is still pending').toEqual([]);
   });
@@ -223,9 +277,15 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     const p = await enrolTotp('fault-recovery');
     const path = '/api/projects/48?m=fault-d1-recovery';
     const id = await challengeFor(p, path);
-    await d1("CREATE TRIGGER fault_recovery BEFORE UPDATE ON recovery_codes BEGIN SELECT RAISE(ABORT, 'fault-injected: recovery_codes refuses writes'); END");
+    await d1(
+      "CREATE TRIGGER fault_recovery BEFORE UPDATE ON recovery_codes BEGIN SELECT RAISE(ABORT, 'fault-injected: recovery_codes refuses writes'); END",
+    );
     try {
-      await expectProblem(await post(`/.stepgate/api/challenges/${id}/verify`, p.cookie, { method: 'recovery', code: p.recovery[0] }), 503, 'ERR_UNAVAILABLE');
+      await expectProblem(
+        await post(`/.stepgate/api/challenges/${id}/verify`, p.cookie, { method: 'recovery', code: p.recovery[0] }),
+        503,
+        'ERR_UNAVAILABLE',
+      );
     } finally {
       await d1('DROP TRIGGER fault_recovery');
     }
@@ -256,7 +316,9 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     const now = Math.floor(Date.now() / 1000);
     const fault = await raiseOn('fault_enrolled', 'audit_events', "NEW.type = 'factor.enrolled'");
     try {
-      const r = await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, cookie, { code: await generate({ secret: start.secret, epoch: now - 30 }) });
+      const r = await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, cookie, {
+        code: await generate({ secret: start.secret, epoch: now - 30 }),
+      });
       const body = await expectProblem(r, 503, 'ERR_AUDIT_UNAVAILABLE');
       expect(body).not.toHaveProperty('recovery_codes');
     } finally {
@@ -267,7 +329,10 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     expect(await eventsOf('fault-enrol2', ['factor.enrolled'])).toEqual([]);
     // The recovery codes issued with it were never shown; the person steps up and gets new ones.
     const { challenge_id } = (await (await post('/.stepgate/api/factors/step-up', cookie)).json()) as { challenge_id: string };
-    const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, cookie, { method: 'totp', code: await generate({ secret: start.secret, epoch: now }) });
+    const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, cookie, {
+      method: 'totp',
+      code: await generate({ secret: start.secret, epoch: now }),
+    });
     expect(ok.status).toBe(200);
     const stepped = `${cookie}; ${ok.headers.get('set-cookie')!.split(';')[0]}`;
     const codes = await post('/.stepgate/api/recovery-codes', stepped);
@@ -284,7 +349,12 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     it('when the read cannot be recorded: 503 ERR_AUDIT_UNAVAILABLE and no events leave; then 200', async () => {
       const fault = await raiseOn('fault_audit_read', 'audit_events', "NEW.type IN ('audit.read', 'audit.exported', 'audit.verified')");
       try {
-        for (const path of ['/.stepgate/api/admin/audit/events', '/.stepgate/api/admin/audit/export?format=ndjson', '/.stepgate/api/admin/audit/verify', '/.stepgate/api/admin/audit/checkpoints']) {
+        for (const path of [
+          '/.stepgate/api/admin/audit/events',
+          '/.stepgate/api/admin/audit/export?format=ndjson',
+          '/.stepgate/api/admin/audit/verify',
+          '/.stepgate/api/admin/audit/checkpoints',
+        ]) {
           const body = await expectProblem(await gw(path, { headers: { cookie: reader } }), 503, 'ERR_AUDIT_UNAVAILABLE');
           expect(body, path).not.toHaveProperty('events');
           expect(body, path).not.toHaveProperty('ok');
@@ -298,7 +368,9 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     });
 
     it('when D1 fails reading the events: 503 ERR_UNAVAILABLE; then 200 from the same gateway', async () => {
-      fx.sw.db.set({ kind: 'reject', message: 'D1_ERROR: fault-injected read failure at 10.0.0.7' }, (q) => q.startsWith('all SELECT * FROM audit_events'));
+      fx.sw.db.set({ kind: 'reject', message: 'D1_ERROR: fault-injected read failure at 10.0.0.7' }, (q) =>
+        q.startsWith('all SELECT * FROM audit_events'),
+      );
       try {
         await expectProblem(await fx.send('/.stepgate/api/admin/audit/events', { headers: { cookie: reader } }), 503, 'ERR_UNAVAILABLE');
         await expectProblem(await fx.send('/.stepgate/api/admin/audit/verify', { headers: { cookie: reader } }), 503, 'ERR_UNAVAILABLE');
@@ -337,7 +409,9 @@ describe('D1 slow, timing out, hanging (the Worker’s D1 binding wrapped)', () 
     const path2 = '/api/projects/50?m=fault-slow-timeout';
     const id2 = await challengeFor(p, path2, fx.send);
     const code2 = await p.code();
-    fx.sw.db.set({ kind: 'reject', afterMs: 200, message: 'D1_ERROR: fault-injected: query timed out on 10.0.0.7' }, (q) => q.includes('totp_factors'));
+    fx.sw.db.set({ kind: 'reject', afterMs: 200, message: 'D1_ERROR: fault-injected: query timed out on 10.0.0.7' }, (q) =>
+      q.includes('totp_factors'),
+    );
     try {
       await expectProblem(await verify(id2, code2), 503, 'ERR_UNAVAILABLE');
     } finally {
@@ -368,12 +442,22 @@ describe('Durable Objects fail', () => {
     const path = '/api/projects/45?m=fault-do-gate';
     const id = await challengeFor(p, path, fx.send);
     expect((await fx.post(`/.stepgate/api/challenges/${id}/verify`, p.cookie, { method: 'totp', code: await p.code() })).status).toBe(200);
-    fx.sw.gate.set({ kind: 'reject', message: 'fault-injected: Durable Object storage operation exceeded timeout at 10.0.0.7' }, (m) => m === 'consumeApproval');
+    fx.sw.gate.set(
+      { kind: 'reject', message: 'fault-injected: Durable Object storage operation exceeded timeout at 10.0.0.7' },
+      (m) => m === 'consumeApproval',
+    );
     try {
       await expectProblem(await fx.send(path, { method: 'DELETE', headers: { cookie: p.cookie } }), 503, 'ERR_UNAVAILABLE');
       // A fresh action, whose challenge cannot be created, fails the same way.
-      fx.sw.gate.set({ kind: 'reject', message: 'fault-injected: Durable Object reset' }, (m) => m === 'openChallenge' || m === 'createChallenge');
-      await expectProblem(await fx.send('/api/projects/51?m=fault-do-gate', { method: 'DELETE', headers: { cookie: p.cookie } }), 503, 'ERR_UNAVAILABLE');
+      fx.sw.gate.set(
+        { kind: 'reject', message: 'fault-injected: Durable Object reset' },
+        (m) => m === 'openChallenge' || m === 'createChallenge',
+      );
+      await expectProblem(
+        await fx.send('/api/projects/51?m=fault-do-gate', { method: 'DELETE', headers: { cookie: p.cookie } }),
+        503,
+        'ERR_UNAVAILABLE',
+      );
       expect(fx.sw.gate.calls).toEqual(['consumeApproval', expect.stringMatching(/^(open|create)Challenge$/)]);
     } finally {
       fx.sw.gate.clear();
@@ -461,7 +545,8 @@ describe('Durable Objects fail', () => {
     expect((await send('/admin/settings?m=fault-burst-after')).status).toBe(200);
     // Its request.forwarded is written after the response; let it land before reading the head.
     const ref = await hashRef('m=fault-burst-after');
-    for (let i = 0; i < 100 && !(await eventsOf('fault-burst', ['request.forwarded'])).some((e) => e.request?.query_sha256 === ref); i++) await sleep(20);
+    for (let i = 0; i < 100 && !(await eventsOf('fault-burst', ['request.forwarded'])).some((e) => e.request?.query_sha256 === ref); i++)
+      await sleep(20);
     const after = await expectChainIntact();
     expect(after).toBeGreaterThan(before + ok.length);
     const remembered = await runInDurableObject(seqr(), (_s, state) => state.storage.get<{ seq: number }>('head'));
@@ -471,10 +556,15 @@ describe('Durable Objects fail', () => {
   it('UserGate reset while a request is held for the extension: the held request ends with 503, is never forwarded; the approval still counts once', async () => {
     const p = await enrolTotp('fault-held');
     const path = '/api/projects/53?m=fault-do-held';
-    const held = gw(path, { method: 'DELETE', headers: { cookie: p.cookie, 'stepgate-extension': '1', 'sec-fetch-mode': 'cors', origin: ORIGIN } });
+    const held = gw(path, {
+      method: 'DELETE',
+      headers: { cookie: p.cookie, 'stepgate-extension': '1', 'sec-fetch-mode': 'cors', origin: ORIGIN },
+    });
     let challenge: string | undefined;
     for (let i = 0; i < 100 && !challenge; i++) {
-      const list = (await (await gw('/.stepgate/api/challenges', { headers: { cookie: p.cookie } })).json()) as { challenges: { id: string; held: boolean }[] };
+      const list = (await (await gw('/.stepgate/api/challenges', { headers: { cookie: p.cookie } })).json()) as {
+        challenges: { id: string; held: boolean }[];
+      };
       challenge = list.challenges.find((c) => c.held)?.id;
       if (!challenge) await sleep(20);
     }
@@ -488,7 +578,12 @@ describe('Durable Objects fail', () => {
 
     // The challenge survived in the object's storage; approving it now records an approval, and
     // (nobody is waiting any more) the repeated request spends it, once.
-    const ok = await post(`/.stepgate/api/challenges/${challenge}/verify`, p.cookie, { method: 'totp', code: await p.code() }, { origin: EXT });
+    const ok = await post(
+      `/.stepgate/api/challenges/${challenge}/verify`,
+      p.cookie,
+      { method: 'totp', code: await p.code() },
+      { origin: EXT },
+    );
     expect(ok.status).toBe(200);
     expect(await originSaw('m=fault-do-held')).toEqual([]);
     expect((await gw(path, { method: 'DELETE', headers: { cookie: p.cookie } })).status).toBe(200);

@@ -14,7 +14,12 @@ const origin = inject('originUrl');
 const worker = (exports as unknown as { default: Fetcher }).default;
 const gw = (input: string, init?: RequestInit) => worker.fetch(new Request(`http://app.test${input}`, init));
 const originSaw = async (marker: string) => {
-  const all = (await (await fetch(`${origin}/__demo/requests`)).json()) as { method: string; url: string; headers: Record<string, string>; body: string }[];
+  const all = (await (await fetch(`${origin}/__demo/requests`)).json()) as {
+    method: string;
+    url: string;
+    headers: Record<string, string>;
+    body: string;
+  }[];
   return all.filter((r) => r.url.includes(marker) || r.body.includes(marker));
 };
 const projectIds = async () => ((await (await gw('/api/projects')).json()) as { id: number }[]).map((p) => p.id);
@@ -50,7 +55,8 @@ describe('unprotected requests pass through', () => {
     });
     const [seen] = await originSaw('m=hdr1');
     const h = seen!.headers;
-    for (const name of ['stepgate-assertion', 'stepgate-grant', 'x-original-url', 'x-rewrite-url', 'forwarded', 'x-real-ip']) expect(h[name]).toBeUndefined();
+    for (const name of ['stepgate-assertion', 'stepgate-grant', 'x-original-url', 'x-rewrite-url', 'forwarded', 'x-real-ip'])
+      expect(h[name]).toBeUndefined();
     expect(h['x-forwarded-for']).toBeUndefined();
     expect(h['x-forwarded-host']).toBe('app.test');
     expect(h['x-forwarded-proto']).toBe('http');
@@ -73,7 +79,9 @@ describe('a protected route without a grant', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     const www = res.headers.get('www-authenticate')!;
-    expect(www).toMatch(/^StepUp realm="stepgate", challenge="[\w-]{22}", factors="webauthn totp recovery", max_age=300, bind=action, challenge_url="http:\/\/app\.test\/\.stepgate\/challenge\/[\w-]{22}"$/);
+    expect(www).toMatch(
+      /^StepUp realm="stepgate", challenge="[\w-]{22}", factors="webauthn totp recovery", max_age=300, bind=action, challenge_url="http:\/\/app\.test\/\.stepgate\/challenge\/[\w-]{22}"$/,
+    );
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({
       status: 401,
@@ -98,19 +106,35 @@ describe('a protected route without a grant', () => {
     const mine = await gw(`/.stepgate/api/challenges/${body.challenge_id}`, { headers: { cookie } });
     expect(mine.status).toBe(200);
     expect(await mine.json()).toMatchObject({ id: body.challenge_id, action: { path: '/api/projects/1' } });
-    const otherSession = await gw(`/.stepgate/api/challenges/${body.challenge_id}`, { headers: { cookie: await sessionCookie('alice', 'sess-b') } });
+    const otherSession = await gw(`/.stepgate/api/challenges/${body.challenge_id}`, {
+      headers: { cookie: await sessionCookie('alice', 'sess-b') },
+    });
     expect(otherSession.status).toBe(404);
-    const otherUser = await gw(`/.stepgate/api/challenges/${body.challenge_id}`, { headers: { cookie: await sessionCookie('bob', 'sess-a') } });
+    const otherUser = await gw(`/.stepgate/api/challenges/${body.challenge_id}`, {
+      headers: { cookie: await sessionCookie('bob', 'sess-a') },
+    });
     expect(otherUser.status).toBe(404);
   });
 
   it('binds a session rule without an action digest, for its max age', async () => {
-    const res = await gw('/admin/settings?m=adm1', { method: 'POST', body: 'support_email=a@b.c&api_token=s3cr3t', headers: { cookie: await sessionCookie('alice'), 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await gw('/admin/settings?m=adm1', {
+      method: 'POST',
+      body: 'support_email=a@b.c&api_token=s3cr3t',
+      headers: { cookie: await sessionCookie('alice'), 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(401);
     const body = await res.json();
     expect(body).toMatchObject({ rule: 'admin-writes', bind: 'session', max_age: 300 });
     // What the person approves includes what the body carries, with secret-looking values masked.
-    expect((body as { body: unknown }).body).toEqual({ kind: 'form', bytes: 36, fields: [{ name: 'support_email', value: 'a@b.c' }, { name: 'api_token', value: '••••••' }], truncated: false });
+    expect((body as { body: unknown }).body).toEqual({
+      kind: 'form',
+      bytes: 36,
+      fields: [
+        { name: 'support_email', value: 'a@b.c' },
+        { name: 'api_token', value: '••••••' },
+      ],
+      truncated: false,
+    });
     expect(JSON.stringify(body)).not.toContain('s3cr3t');
     expect(await originSaw('m=adm1')).toEqual([]);
   });
@@ -118,7 +142,11 @@ describe('a protected route without a grant', () => {
   it('adds RFC 9470 insufficient_user_authentication for Bearer clients', async () => {
     const token = (await sessionCookie('alice')).slice('demo_session='.length);
     const g = createGateway({ ...env, IDENTITY: { source: 'jwt', bearer: true, issuer: 'stepgate-demo', audience: 'stepgate-demo' } });
-    const res = await g.fetch(new Request('http://app.test/api/projects/2', { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }), env, createExecutionContext());
+    const res = await g.fetch(
+      new Request('http://app.test/api/projects/2', { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }),
+      env,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(401);
     const www = res.headers.get('www-authenticate')!;
     expect(www).toContain('StepUp realm="stepgate"');
@@ -160,7 +188,16 @@ describe('a protected route without a grant', () => {
 
   it.each([
     ['JSON', 'application/json', JSON.stringify({ _method: 'DELETE', m: 'ovr2' })],
-    ['multipart', null, (() => { const f = new FormData(); f.set('_method', 'delete'); f.set('m', 'ovr3'); return f; })()],
+    [
+      'multipart',
+      null,
+      (() => {
+        const f = new FormData();
+        f.set('_method', 'delete');
+        f.set('m', 'ovr3');
+        return f;
+      })(),
+    ],
   ])('treats _method in a %s body the same way', async (_n, ct, body) => {
     const headers: Record<string, string> = { cookie: await sessionCookie('alice') };
     if (ct) headers['content-type'] = ct;
@@ -173,20 +210,34 @@ describe('a protected route without a grant', () => {
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'ERR_IDENTITY_REQUIRED' });
     expect(res.headers.get('www-authenticate')).toContain('error="identity_required"');
-    const forged = await gw('/api/projects/1?m=anon2', { method: 'DELETE', headers: { cookie: 'demo_session=eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.' } });
+    const forged = await gw('/api/projects/1?m=anon2', {
+      method: 'DELETE',
+      headers: { cookie: 'demo_session=eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.' },
+    });
     expect(forged.status).toBe(401);
     expect(await originSaw('m=anon')).toEqual([]);
   });
 
   it('sends a browser without a session to the login page with a local return_to', async () => {
-    const g = createGateway(env, { version: 1, rules: [{ id: 'reports', match: { methods: ['GET'], path: '/reports/**' }, require: { factors: ['totp'], bind: 'session' } }] });
-    const res = await g.fetch(new Request('http://app.test/reports/q3?x=1', { headers: { 'sec-fetch-mode': 'navigate' } }), env, createExecutionContext());
+    const g = createGateway(env, {
+      version: 1,
+      rules: [{ id: 'reports', match: { methods: ['GET'], path: '/reports/**' }, require: { factors: ['totp'], bind: 'session' } }],
+    });
+    const res = await g.fetch(
+      new Request('http://app.test/reports/q3?x=1', { headers: { 'sec-fetch-mode': 'navigate' } }),
+      env,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/login?return_to=%2Freports%2Fq3%3Fx%3D1');
   });
 
   it('refuses a body too large to bind to an action (413) and forwards nothing', async () => {
-    const res = await gw('/api/projects/1?m=big1', { method: 'DELETE', body: 'x'.repeat(1024 * 1024 + 1), headers: { cookie: await sessionCookie('alice') } });
+    const res = await gw('/api/projects/1?m=big1', {
+      method: 'DELETE',
+      body: 'x'.repeat(1024 * 1024 + 1),
+      headers: { cookie: await sessionCookie('alice') },
+    });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ code: 'ERR_BODY_TOO_LARGE' });
     expect(await originSaw('m=big1')).toEqual([]);
@@ -244,7 +295,17 @@ describe('failing closed', () => {
   });
 
   it('refuses hosts the policy does not serve (421) instead of forwarding them unprotected', async () => {
-    const g = createGateway(env, { version: 1, hosts: ['app.example.com'], rules: [{ id: 'r', match: { host: 'app.example.com', path: '/api/projects/*', methods: ['DELETE'] }, require: { factors: ['totp'], bind: 'action' } }] });
+    const g = createGateway(env, {
+      version: 1,
+      hosts: ['app.example.com'],
+      rules: [
+        {
+          id: 'r',
+          match: { host: 'app.example.com', path: '/api/projects/*', methods: ['DELETE'] },
+          require: { factors: ['totp'], bind: 'action' },
+        },
+      ],
+    });
     const res = await g.fetch(new Request('http://127.0.0.1/api/projects/1?m=host1', { method: 'DELETE' }), env, createExecutionContext());
     expect(res.status).toBe(421);
     expect(await originSaw('m=host1')).toEqual([]);

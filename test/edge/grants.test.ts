@@ -6,7 +6,16 @@ import { mintGrant, verifyGrant, type GrantClaims } from '../../edge/grants/gran
 const key = (seed: number) => btoa(String.fromCharCode(...new Uint8Array(32).fill(seed)));
 const ring = parseKeyring(JSON.stringify({ primary: 'k1', keys: { k1: key(1) } }));
 const now = 1_900_000_000;
-const claims: GrantClaims = { sub: 'alice', sid: 'sid-a', aud: 'app.test', rule: 'admin-writes', amr: ['otp'], auth_time: now, exp: now + 300, jti: 'j1' };
+const claims: GrantClaims = {
+  sub: 'alice',
+  sid: 'sid-a',
+  aud: 'app.test',
+  rule: 'admin-writes',
+  amr: ['otp'],
+  auth_time: now,
+  exp: now + 300,
+  jti: 'j1',
+};
 const want = { sub: 'alice', sid: 'sid-a', aud: 'app.test', rule: 'admin-writes', now };
 
 describe('grant tokens', () => {
@@ -26,7 +35,10 @@ describe('grant tokens', () => {
 
   it('cannot be edited: a changed claim breaks the MAC', async () => {
     const [p, k, payload, mac] = (await mintGrant(ring, claims)).split('.');
-    const forged = btoa(JSON.stringify({ ...claims, exp: now + 86_400 })).replace(/=+$/, '').replaceAll('+', '-').replaceAll('/', '_');
+    const forged = btoa(JSON.stringify({ ...claims, exp: now + 86_400 }))
+      .replace(/=+$/, '')
+      .replaceAll('+', '-')
+      .replaceAll('/', '_');
     expect(payload).not.toBe(forged);
     expect(await verifyGrant(ring, [p, k, forged, mac].join('.'), { ...want, now: now + 1000 })).toBeNull();
   });
@@ -41,7 +53,10 @@ describe('grant tokens', () => {
     expect(await verifyGrant(otherRing, t, want)).toBeNull();
   });
 
-  it.each(['', 'x', 'sg1.k1.e30', 'sg1.k1.e30.AAAA', 'sg2.k1.e30.AAAA', 'sg1.k1.%%%.AAAA', 'a'.repeat(5000)])('refuse junk %j', async (t) => {
-    expect(await verifyGrant(ring, t, want)).toBeNull();
-  });
+  it.each(['', 'x', 'sg1.k1.e30', 'sg1.k1.e30.AAAA', 'sg2.k1.e30.AAAA', 'sg1.k1.%%%.AAAA', 'a'.repeat(5000)])(
+    'refuse junk %j',
+    async (t) => {
+      expect(await verifyGrant(ring, t, want)).toBeNull();
+    },
+  );
 });

@@ -27,7 +27,13 @@ import { gw, post } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 
 const gateOf = (user: string) => env.USER_GATE.get(env.USER_GATE.idFromName(`user:${user}`));
-const nav = (cookie: string) => ({ cookie, 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-origin', accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' });
+const nav = (cookie: string) => ({
+  cookie,
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-site': 'same-origin',
+  accept: 'text/html',
+  'content-type': 'application/x-www-form-urlencoded',
+});
 const formPost = (cookie: string, body: string) => gw('/admin/settings', { method: 'POST', body, headers: nav(cookie) });
 const input = (sid: string): ChallengeInput => ({
   sid,
@@ -39,7 +45,11 @@ const input = (sid: string): ChallengeInput => ({
   action: { method: 'POST', host: 'app.test', path: '/admin/settings', query: '', bodySha256: '' },
   matchedMethod: 'POST',
 });
-const newId = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+const newId = () =>
+  btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
 
 describe('held requests: each session has a share of the person’s caps', () => {
   it('a stolen session’s form posts fill only its own share: the person’s own form posts still get their challenge, again after every re-arm', async () => {
@@ -68,12 +78,21 @@ describe('held requests: each session has a share of the person’s caps', () =>
       expect(mine.status).toBe(401);
       expect(await mine.text()).toContain('data-held="1"');
       // The attacker's were held up to the session's share, then refused (no challenge made, no older hold dropped).
-      expect(statuses).toEqual([...Array(MAX_HELD_REQUESTS_PER_SESSION).fill(401), ...Array(MAX_HELD_REQUESTS - MAX_HELD_REQUESTS_PER_SESSION).fill(429)]);
+      expect(statuses).toEqual([
+        ...Array(MAX_HELD_REQUESTS_PER_SESSION).fill(401),
+        ...Array(MAX_HELD_REQUESTS - MAX_HELD_REQUESTS_PER_SESSION).fill(429),
+      ]);
       expect(refusal).toContain('ERR_TOO_MANY_HELD_REQUESTS');
       expect(refusal).toContain('This browser session already has');
       offset += CHALLENGE_TTL_MS + 1000; // the attacker's holds expire; the attacker re-arms
     }
-    const { events } = await listEvents(env.DB, parseKeyring(env.STEPGATE_KEYS), 'default', { user, types: ['request.denied'] }, { limit: 50, order: 'asc' });
+    const { events } = await listEvents(
+      env.DB,
+      parseKeyring(env.STEPGATE_KEYS),
+      'default',
+      { user, types: ['request.denied'] },
+      { limit: 50, order: 'asc' },
+    );
     const holdLimits = events.map((e) => e.event).filter((e) => e.reason === 'hold-limit');
     expect(holdLimits.length).toBeGreaterThan(0); // repeated refusals may be folded into a summary (docs/audit.md)
     for (const e of holdLimits) expect(e.details).toMatchObject({ limit: 'count', scope: 'session' });
@@ -120,14 +139,23 @@ describe('held requests: each session has a share of the person’s caps', () =>
     now += 1000;
     // A third would pass the session's bytes: refused for the session, free when its first hold's challenge expires.
     const overSession = await hold('a');
-    expect(overSession).toEqual({ ok: false, reason: 'hold-limit', limit: 'bytes', scope: 'session', retryAt: first.ok ? first.challenge.expiresAt : NaN });
+    expect(overSession).toEqual({
+      ok: false,
+      reason: 'hold-limit',
+      limit: 'bytes',
+      scope: 'session',
+      retryAt: first.ok ? first.challenge.expiresAt : NaN,
+    });
     // Other sessions fill the person's bytes, until the person's cap refuses.
     expect(await hold('b')).toMatchObject({ ok: true, held: true });
     expect(await hold('b')).toMatchObject({ ok: true, held: true });
     expect(await hold('c')).toMatchObject({ ok: true, held: true });
     expect(await hold('c')).toMatchObject({ ok: false, reason: 'hold-limit', limit: 'bytes', scope: 'person' });
-    const rows = await runInDurableObject(g, (_i, state) => state.storage.sql.exec<{ sid: string; bytes: number }>('SELECT sid, bytes FROM held').toArray());
+    const rows = await runInDurableObject(g, (_i, state) =>
+      state.storage.sql.exec<{ sid: string; bytes: number }>('SELECT sid, bytes FROM held').toArray(),
+    );
     expect(rows.reduce((a, r) => a + r.bytes, 0)).toBeLessThanOrEqual(MAX_HELD_TOTAL_BYTES);
-    for (const sid of ['a', 'b', 'c']) expect(rows.filter((r) => r.sid === sid).reduce((a, r) => a + r.bytes, 0)).toBeLessThanOrEqual(MAX_HELD_BYTES_PER_SESSION);
+    for (const sid of ['a', 'b', 'c'])
+      expect(rows.filter((r) => r.sid === sid).reduce((a, r) => a + r.bytes, 0)).toBeLessThanOrEqual(MAX_HELD_BYTES_PER_SESSION);
   });
 });

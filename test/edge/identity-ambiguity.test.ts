@@ -50,31 +50,49 @@ const expectRefused = async (res: Response) => {
 };
 
 describe('a Cookie header that names the session two ways is refused before anything else', () => {
-  it.each(spellings().map(([what], i) => [what, i]))('an action approval: %s → 400, no challenge, the origin sees nothing', async (_what, i) => {
-    const [, header] = spellings()[i as number]!;
-    const path = `/api/projects/${60 + (i as number)}`;
-    const res = await gw(path, { method: 'DELETE', headers: { cookie: header } });
-    await expectRefused(res);
-    expect(ours(await originSaw()).filter((r) => r.url === path)).toEqual([]);
-  });
+  it.each(spellings().map(([what], i) => [what, i]))(
+    'an action approval: %s → 400, no challenge, the origin sees nothing',
+    async (_what, i) => {
+      const [, header] = spellings()[i as number]!;
+      const path = `/api/projects/${60 + (i as number)}`;
+      const res = await gw(path, { method: 'DELETE', headers: { cookie: header } });
+      await expectRefused(res);
+      expect(ours(await originSaw()).filter((r) => r.url === path)).toEqual([]);
+    },
+  );
 
   it('a session grant: the attacker’s own grant with the victim’s cookie beside it → 400, nothing forwarded', async () => {
-    const first = await gw('/admin/settings', { method: 'POST', body: 'theme=dark', headers: { cookie: mallory.cookie, 'content-type': 'application/x-www-form-urlencoded' } });
+    const first = await gw('/admin/settings', {
+      method: 'POST',
+      body: 'theme=dark',
+      headers: { cookie: mallory.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(first.status).toBe(401);
     const { challenge_id } = (await first.json()) as { challenge_id: string };
-    const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, mallory.cookie, { method: 'totp', code: await mallory.code() });
+    const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, mallory.cookie, {
+      method: 'totp',
+      code: await mallory.code(),
+    });
     expect(ok.status).toBe(200);
     const grant = ok.headers.get('set-cookie')!.split(';')[0]!;
     const before = (await originSaw()).length;
     for (const [, header] of spellings()) {
-      const res = await gw('/admin/settings', { method: 'POST', body: 'theme=evil', headers: { cookie: `${header}; ${grant}`, 'content-type': 'application/x-www-form-urlencoded' } });
+      const res = await gw('/admin/settings', {
+        method: 'POST',
+        body: 'theme=evil',
+        headers: { cookie: `${header}; ${grant}`, 'content-type': 'application/x-www-form-urlencoded' },
+      });
       await expectRefused(res);
     }
     expect(ours((await originSaw()).slice(before))).toEqual([]);
 
     // Control: the attacker's grant still works with the attacker's own cookie alone, and the origin
     // receives exactly that one session cookie and an assertion naming that session.
-    const own = await gw('/admin/settings', { method: 'POST', body: 'theme=mine', headers: { cookie: `${mallory.cookie}; ${grant}`, 'content-type': 'application/x-www-form-urlencoded' } });
+    const own = await gw('/admin/settings', {
+      method: 'POST',
+      body: 'theme=mine',
+      headers: { cookie: `${mallory.cookie}; ${grant}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(own.status).toBeLessThan(400);
     const seen = ours((await originSaw()).slice(before)).filter((r) => r.method === 'POST' && r.url === '/admin/settings');
     expect(seen).toHaveLength(1);
@@ -103,7 +121,10 @@ describe('a Cookie header that names the session two ways is refused before anyt
       Array.from({ length: 40 }, (_, i) =>
         i % 4 === 0
           ? gw(`/api/projects/${70 + i}`, { method: 'DELETE', headers: { cookie: plain[i / 4]! } }).then((r) => ({ plain: true, r }))
-          : gw(`/api/projects/${70 + i}`, { method: 'DELETE', headers: { cookie: all[i % all.length]![1] } }).then((r) => ({ plain: false, r })),
+          : gw(`/api/projects/${70 + i}`, { method: 'DELETE', headers: { cookie: all[i % all.length]![1] } }).then((r) => ({
+              plain: false,
+              r,
+            })),
       ),
     );
     for (const { plain, r } of results) expect(r.status).toBe(plain ? 401 : 400);
@@ -118,13 +139,19 @@ describe('a Cookie header that names the session two ways is refused before anyt
 
   it('each refusal is on the audit record as an anonymous denial (folded per client in a flood), without the cookies', async () => {
     const [, header] = spellings()[1]!;
-    await expectRefused(await gw('/api/projects/98?m=audited', { method: 'DELETE', headers: { cookie: header, 'cf-connecting-ip': '203.0.113.77' } }));
+    await expectRefused(
+      await gw('/api/projects/98?m=audited', { method: 'DELETE', headers: { cookie: header, 'cf-connecting-ip': '203.0.113.77' } }),
+    );
     const ring = parseKeyring(env.STEPGATE_KEYS);
     await vi.waitFor(async () => {
       const { events } = await listEvents(env.DB, ring, 'default', { types: ['request.denied'] }, { limit: 200, order: 'desc' });
       const mine = events.map((e) => e.event).filter((e) => e.reason === 'identity-ambiguous' && e.request?.ip === '203.0.113.77');
       expect(mine).toHaveLength(1);
-      expect(mine[0]).toMatchObject({ actor: null, via: 'anonymous', request: { method: 'DELETE', path: '/api/projects/98', query_keys: ['m'] } });
+      expect(mine[0]).toMatchObject({
+        actor: null,
+        via: 'anonymous',
+        request: { method: 'DELETE', path: '/api/projects/98', query_keys: ['m'] },
+      });
       expect(JSON.stringify(mine[0])).not.toContain(malloryJwt);
     });
   });

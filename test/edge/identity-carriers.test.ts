@@ -60,12 +60,18 @@ describe('identity carriers Stepgate does not verify never reach the origin', ()
     const own = await gw(path, { method: 'DELETE', headers: { cookie: mallory.cookie } });
     expect(own.status).toBe(401);
     const { challenge_id } = (await own.json()) as { challenge_id: string };
-    expect((await post(`/.stepgate/api/challenges/${challenge_id}/verify`, mallory.cookie, { method: 'totp', code: await mallory.code() })).status).toBe(200);
+    expect(
+      (await post(`/.stepgate/api/challenges/${challenge_id}/verify`, mallory.cookie, { method: 'totp', code: await mallory.code() }))
+        .status,
+    ).toBe(200);
     const before = (await originSaw()).length;
     expect((await gw(path, { method: 'DELETE', headers })).status).toBe(400);
     expect((await originSaw()).slice(before).filter((r) => (r.headers.authorization ?? '').includes(victimJwt))).toEqual([]);
     // Her own bearer token beside her own cookie is one identity: the approved request passes once.
-    const ownBearer = await gw(path, { method: 'DELETE', headers: { cookie: mallory.cookie, authorization: `Bearer ${mallory.cookie.split('=')[1]}` } });
+    const ownBearer = await gw(path, {
+      method: 'DELETE',
+      headers: { cookie: mallory.cookie, authorization: `Bearer ${mallory.cookie.split('=')[1]}` },
+    });
     expect(ownBearer.status).toBeLessThan(300);
   });
 });

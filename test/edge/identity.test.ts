@@ -8,7 +8,10 @@ const hs = new TextEncoder().encode(SECRET);
 const dev = { ENVIRONMENT: 'development', IDENTITY_JWT_SECRET: SECRET };
 const jwtCfg = { source: 'jwt', cookie: 'demo_session', bearer: true, issuer: 'stepgate-demo', audience: 'stepgate-demo' };
 
-const sign = (claims: JWTPayload, opts: { key?: Uint8Array | CryptoKey; alg?: string; exp?: string | number; iss?: string; aud?: string; kid?: string } = {}) => {
+const sign = (
+  claims: JWTPayload,
+  opts: { key?: Uint8Array | CryptoKey; alg?: string; exp?: string | number; iss?: string; aud?: string; kid?: string } = {},
+) => {
   let j = new SignJWT(claims)
     .setProtectedHeader({ alg: opts.alg ?? 'HS256', ...(opts.kid ? { kid: opts.kid } : {}) })
     .setIssuer(opts.iss ?? 'stepgate-demo')
@@ -32,7 +35,8 @@ describe('jwt source, HS256', () => {
   });
 
   it('derives the session id from the sid claim, so it is stable for the session and differs across sessions', async () => {
-    const id = async (claims: JWTPayload) => ((await identify(withCookie(await sign(claims)))) as { identity: { sid: string } }).identity.sid;
+    const id = async (claims: JWTPayload) =>
+      ((await identify(withCookie(await sign(claims)))) as { identity: { sid: string } }).identity.sid;
     const s1 = await id({ sub: 'alice', sid: 'one' });
     expect(await id({ sub: 'alice', sid: 'one' })).toBe(s1);
     expect(await id({ sub: 'alice', sid: 'two' })).not.toBe(s1);
@@ -48,18 +52,33 @@ describe('jwt source, HS256', () => {
 
   it.each([
     ['no cookie', async () => new Request('http://app.test/'), 'missing'],
-    ['wrong secret', async () => withCookie(await sign({ sub: 'alice' }, { key: new TextEncoder().encode('another-secret-another-secret-0000') })), 'invalid'],
+    [
+      'wrong secret',
+      async () => withCookie(await sign({ sub: 'alice' }, { key: new TextEncoder().encode('another-secret-another-secret-0000') })),
+      'invalid',
+    ],
     ['expired', async () => withCookie(await sign({ sub: 'alice' }, { exp: Math.floor(Date.now() / 1000) - 120 })), 'invalid'],
     ['wrong issuer', async () => withCookie(await sign({ sub: 'alice' }, { iss: 'evil' })), 'invalid'],
     ['wrong audience', async () => withCookie(await sign({ sub: 'alice' }, { aud: 'other-app' })), 'invalid'],
     ['no sub', async () => withCookie(await sign({ sid: 'x' })), 'invalid'],
-    ['alg none', async () => withCookie(`${btoa('{"alg":"none"}').replace(/=/g, '')}.${btoa(JSON.stringify({ sub: 'alice', iss: 'stepgate-demo', aud: 'stepgate-demo', exp: 9e9 })).replace(/=/g, '')}.`), 'invalid'],
+    [
+      'alg none',
+      async () =>
+        withCookie(
+          `${btoa('{"alg":"none"}').replace(/=/g, '')}.${btoa(JSON.stringify({ sub: 'alice', iss: 'stepgate-demo', aud: 'stepgate-demo', exp: 9e9 })).replace(/=/g, '')}.`,
+        ),
+      'invalid',
+    ],
     ['garbage', async () => withCookie('not.a.jwt'), 'invalid'],
-    ['tampered payload', async () => {
-      const [h, , s] = (await sign({ sub: 'alice' })).split('.');
-      const p = btoa(JSON.stringify({ sub: 'admin', iss: 'stepgate-demo', aud: 'stepgate-demo', exp: 9e9 })).replace(/=+$/, '');
-      return withCookie(`${h}.${p}.${s}`);
-    }, 'invalid'],
+    [
+      'tampered payload',
+      async () => {
+        const [h, , s] = (await sign({ sub: 'alice' })).split('.');
+        const p = btoa(JSON.stringify({ sub: 'admin', iss: 'stepgate-demo', aud: 'stepgate-demo', exp: 9e9 })).replace(/=+$/, '');
+        return withCookie(`${h}.${p}.${s}`);
+      },
+      'invalid',
+    ],
   ])('%s → %s', async (_n, make, reason) => {
     expect(await identify(await make())).toEqual({ ok: false, reason });
   });
@@ -103,15 +122,23 @@ describe('cloudflareAccess source', () => {
 
   it('verifies Cf-Access-Jwt-Assertion against the team certs and uses the email', async () => {
     const key = (await importJWK(inject('jwksPrivateJwk'), 'ES256')) as CryptoKey;
-    const t = await sign({ sub: 'uuid-1', email: 'dana@example.com' }, { key, alg: 'ES256', iss: teamDomain, aud: 'aud-tag', kid: 'test-key-1' });
+    const t = await sign(
+      { sub: 'uuid-1', email: 'dana@example.com' },
+      { key, alg: 'ES256', iss: teamDomain, aud: 'aud-tag', kid: 'test-key-1' },
+    );
     const r = await identify(new Request('http://app.test/', { headers: { 'cf-access-jwt-assertion': t } }));
     expect(r).toMatchObject({ ok: true, identity: { sub: 'dana@example.com', source: 'cloudflareAccess' } });
     const wrongAud = await sign({ email: 'dana@example.com' }, { key, alg: 'ES256', iss: teamDomain, aud: 'other', kid: 'test-key-1' });
-    expect(await identify(new Request('http://app.test/', { headers: { 'cf-access-jwt-assertion': wrongAud } }))).toEqual({ ok: false, reason: 'invalid' });
+    expect(await identify(new Request('http://app.test/', { headers: { 'cf-access-jwt-assertion': wrongAud } }))).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
   });
 
   it('requires https outside local development', () => {
-    expect(() => createIdentitySource({ source: 'cloudflareAccess', teamDomain, audience: 'a' }, { ENVIRONMENT: 'production' })).toThrow(/https/);
+    expect(() => createIdentitySource({ source: 'cloudflareAccess', teamDomain, audience: 'a' }, { ENVIRONMENT: 'production' })).toThrow(
+      /https/,
+    );
   });
 });
 
@@ -123,15 +150,22 @@ describe('dev source', () => {
 
   it('reads the user from its header in development', async () => {
     const identify = createIdentitySource({ source: 'dev' }, { ENVIRONMENT: 'development' });
-    expect(await identify(new Request('http://a.test/', { headers: { 'stepgate-dev-user': 'erin' } }))).toMatchObject({ ok: true, identity: { sub: 'erin' } });
-    expect(await identify(new Request('http://a.test/', { headers: { 'stepgate-dev-user': 'erin<script>' } }))).toEqual({ ok: false, reason: 'invalid' });
+    expect(await identify(new Request('http://a.test/', { headers: { 'stepgate-dev-user': 'erin' } }))).toMatchObject({
+      ok: true,
+      identity: { sub: 'erin' },
+    });
+    expect(await identify(new Request('http://a.test/', { headers: { 'stepgate-dev-user': 'erin<script>' } }))).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
     expect(await identify(new Request('http://a.test/'))).toEqual({ ok: false, reason: 'missing' });
   });
 });
 
 describe('one identity, read one way (invariant 8)', () => {
   const identify = createIdentitySource(jwtCfg, dev);
-  const both = (cookie: string, auth: string) => new Request('http://app.test/', { headers: { cookie: `demo_session=${cookie}`, authorization: auth } });
+  const both = (cookie: string, auth: string) =>
+    new Request('http://app.test/', { headers: { cookie: `demo_session=${cookie}`, authorization: auth } });
 
   it('refuses a session cookie and a bearer token for different people', async () => {
     const mallory = await sign({ sub: 'mallory', sid: 'm' });
@@ -158,12 +192,18 @@ describe('one identity, read one way (invariant 8)', () => {
   it('refuses a session cookie spelled twice, and names the session it verified by its hash', async () => {
     const a = await sign({ sub: 'alice', sid: 'a1' });
     const v = await sign({ sub: 'victor', sid: 'v1' });
-    expect(await identify(new Request('http://app.test/', { headers: { cookie: `demo_session =${a}; demo_session=${v}` } }))).toEqual({ ok: false, reason: 'ambiguous' });
+    expect(await identify(new Request('http://app.test/', { headers: { cookie: `demo_session =${a}; demo_session=${v}` } }))).toEqual({
+      ok: false,
+      reason: 'ambiguous',
+    });
     expect(identify.ambiguity(new Headers({ cookie: `demo_session =${a}; demo_session=${v}` }))).toMatch(/unusual|more than once/);
     expect(identify.ambiguity(new Headers({ cookie: `x=1; demo_session=${a}` }))).toBeNull();
     const ok = await identify(withCookie(a));
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(a)));
-    const b64u = btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const b64u = btoa(String.fromCharCode(...digest))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
     expect(ok).toMatchObject({ ok: true, identity: { sessionHash: b64u } });
   });
 });

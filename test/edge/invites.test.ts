@@ -14,7 +14,11 @@ const worker = (exports as unknown as { default: Fetcher }).default;
 const invitePolicy = { ...demoPolicy, enrolment: 'invite' };
 const inviteGateway = createGateway(env, invitePolicy);
 const post = (via: 'demo' | 'invite', path: string, cookie: string, body: unknown = {}) => {
-  const req = new Request(`${ORIGIN}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { cookie, origin: ORIGIN, 'content-type': 'application/json' } });
+  const req = new Request(`${ORIGIN}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { cookie, origin: ORIGIN, 'content-type': 'application/json' },
+  });
   return via === 'demo' ? worker.fetch(req) : inviteGateway.fetch(req, env, createExecutionContext());
 };
 const now = () => Math.floor(Date.now() / 1000);
@@ -25,9 +29,18 @@ let adminWithGrant: string;
 beforeAll(async () => {
   admin = await sessionCookie('alice', 'inv-admin');
   const start = (await (await post('demo', '/.stepgate/api/factors/totp', admin)).json()) as { id: string; secret: string };
-  expect((await post('demo', `/.stepgate/api/factors/totp/${start.id}/confirm`, admin, { code: await generate({ secret: start.secret, epoch: now() - 30 }) })).status).toBe(200);
+  expect(
+    (
+      await post('demo', `/.stepgate/api/factors/totp/${start.id}/confirm`, admin, {
+        code: await generate({ secret: start.secret, epoch: now() - 30 }),
+      })
+    ).status,
+  ).toBe(200);
   const { challenge_id } = (await (await post('demo', '/.stepgate/api/factors/step-up', admin)).json()) as { challenge_id: string };
-  const ok = await post('demo', `/.stepgate/api/challenges/${challenge_id}/verify`, admin, { method: 'totp', code: await generate({ secret: start.secret, epoch: now() }) });
+  const ok = await post('demo', `/.stepgate/api/challenges/${challenge_id}/verify`, admin, {
+    method: 'totp',
+    code: await generate({ secret: start.secret, epoch: now() }),
+  });
   expect(ok.status).toBe(200);
   adminWithGrant = `${admin}; ${ok.headers.get('set-cookie')!.split(';')[0]}`;
 });
@@ -64,10 +77,21 @@ describe('unlocking a locked-out person', () => {
     const gate = env.USER_GATE.get(env.USER_GATE.idFromName('user:locked-lou'));
     // Lou reached the permanent lock (100 consecutive failures).
     await runInDurableObject(gate, (_i, state) => {
-      state.storage.sql.exec('INSERT INTO failures (id, consecutive, locked_until) VALUES (1, 100, 0) ON CONFLICT (id) DO UPDATE SET consecutive = 100');
+      state.storage.sql.exec(
+        'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, 100, 0) ON CONFLICT (id) DO UPDATE SET consecutive = 100',
+      );
     });
     const lou = await sessionCookie('locked-lou', 'lou-1');
-    const ch = await gate.createChallenge({ sid: 'lou-session', rule: 'delete-project', bind: 'action', factors: ['totp'], maxAgeSeconds: 300, actionDigest: 'x', action: { method: 'DELETE', host: 'app.test', path: '/x', query: '', bodySha256: '' }, matchedMethod: 'DELETE' });
+    const ch = await gate.createChallenge({
+      sid: 'lou-session',
+      rule: 'delete-project',
+      bind: 'action',
+      factors: ['totp'],
+      maxAgeSeconds: 300,
+      actionDigest: 'x',
+      action: { method: 'DELETE', host: 'app.test', path: '/x', query: '', bodySha256: '' },
+      matchedMethod: 'DELETE',
+    });
     expect(await gate.beginAttempt(ch.id, ch.sid)).toEqual({ ok: false, reason: 'locked', retryAt: null });
 
     expect((await post('demo', '/.stepgate/api/admin/unlock', admin, { user: 'locked-lou' })).status).toBe(403); // no fresh step-up
@@ -77,7 +101,13 @@ describe('unlocking a locked-out person', () => {
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ unlocked: true, user: 'locked-lou', consecutive_failures: 100 });
     expect(await gate.beginAttempt(ch.id, ch.sid)).toMatchObject({ ok: true });
-    const { events } = await listEvents(env.DB, parseKeyring(env.STEPGATE_KEYS), 'default', { types: ['user.unlocked'] }, { limit: 5, order: 'desc' });
+    const { events } = await listEvents(
+      env.DB,
+      parseKeyring(env.STEPGATE_KEYS),
+      'default',
+      { types: ['user.unlocked'] },
+      { limit: 5, order: 'desc' },
+    );
     expect(events[0]!.event).toMatchObject({ actor: 'alice', target: 'locked-lou', details: { consecutive_failures: 100 } });
   });
 });

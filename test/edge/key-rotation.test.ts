@@ -21,7 +21,17 @@ import type { AuditInput } from '../../edge/audit/events';
 import { KEYED_COLUMNS, keyStatus, runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenance';
 import { authenticateToken, createToken } from '../../edge/admin/api-tokens';
 import { parseKeyring, retireKey, type Keyring, type KeyringDoc } from '../../edge/crypto/keyring';
-import { activateTotp, addWebauthnCredential, createPendingTotp, issueInvite, issueRecoveryCodes, totpFactors, useInvite, useRecoveryCode, webauthnCredentials } from '../../edge/factors/factor-store';
+import {
+  activateTotp,
+  addWebauthnCredential,
+  createPendingTotp,
+  issueInvite,
+  issueRecoveryCodes,
+  totpFactors,
+  useInvite,
+  useRecoveryCode,
+  webauthnCredentials,
+} from '../../edge/factors/factor-store';
 import { loadGateway } from '../../edge/gateway';
 import type { Env } from '../../edge/env';
 
@@ -46,7 +56,12 @@ const ev = (i: number): AuditInput => ({
 });
 
 /** What maintenance needs, around one sequencer instance (a deployment with one keyring). */
-function deps(tenant: string, seq: Pick<AuditSequencer, 'append' | 'checkpoint' | 'currentHead'>, keys: Keyring, retentionDays = 0): MaintenanceDeps {
+function deps(
+  tenant: string,
+  seq: Pick<AuditSequencer, 'append' | 'checkpoint' | 'currentHead'>,
+  keys: Keyring,
+  retentionDays = 0,
+): MaintenanceDeps {
   const audit: AuditLog = {
     tenant,
     record: async (...e) => void (await seq.append(tenant, e)),
@@ -62,8 +77,27 @@ describe('key rotation', () => {
     const totp = await createPendingTotp(env.DB, ringOld, 'rot-user', Date.now(), 'first-use');
     await activateTotp(env.DB, ringOld, 'rot-user', totp.id, Date.now());
     const codes = await issueRecoveryCodes(env.DB, ringOld, 'rot-user', Date.now());
-    await addWebauthnCredential(env.DB, ringOld, 'rot-user', { id: 'cred-rot', publicKey: new Uint8Array([1, 2, 3]), counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, nickname: 'Work laptop' }, Date.now());
-    const { token } = await createToken(env.DB, ringOld, 'rot-user', { scopes: ['audit:read'], ttlDays: 1, label: 'rotation test', now: Date.now() });
+    await addWebauthnCredential(
+      env.DB,
+      ringOld,
+      'rot-user',
+      {
+        id: 'cred-rot',
+        publicKey: new Uint8Array([1, 2, 3]),
+        counter: 0,
+        transports: [],
+        deviceType: 'singleDevice',
+        backedUp: false,
+        nickname: 'Work laptop',
+      },
+      Date.now(),
+    );
+    const { token } = await createToken(env.DB, ringOld, 'rot-user', {
+      scopes: ['audit:read'],
+      ttlDays: 1,
+      label: 'rotation test',
+      now: Date.now(),
+    });
 
     // A stream of 300 concurrent writes under the old deployment...
     await Promise.all(Array.from({ length: 300 }, (_, i) => stub(t).append(t, [ev(i)])));
@@ -72,7 +106,10 @@ describe('key rotation', () => {
     await runInDurableObject(stub(t), async (_old, state) => {
       // ...then the new deployment (same object and storage, new secret): writes continue under k2
       // while background re-encryption moves the old rows, concurrently.
-      const next = new AuditSequencer(state, { ...env, STEPGATE_KEYS: JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }) });
+      const next = new AuditSequencer(state, {
+        ...env,
+        STEPGATE_KEYS: JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }),
+      });
       const d = deps(t, next, ringBoth);
       const writes = Promise.all(Array.from({ length: 300 }, (_, i) => next.append(t, [ev(300 + i)])));
       let moved = 0;
@@ -124,7 +161,21 @@ describe('keys status', () => {
     const totp = await createPendingTotp(env.DB, ringOld, user, Date.now(), 'first-use');
     await activateTotp(env.DB, ringOld, user, totp.id, Date.now());
     await issueRecoveryCodes(env.DB, ringOld, user, Date.now());
-    await addWebauthnCredential(env.DB, ringOld, user, { id: 'cred-status', publicKey: new Uint8Array([1]), counter: 0, transports: [], deviceType: 'singleDevice', backedUp: false, nickname: 'Phone' }, Date.now());
+    await addWebauthnCredential(
+      env.DB,
+      ringOld,
+      user,
+      {
+        id: 'cred-status',
+        publicKey: new Uint8Array([1]),
+        counter: 0,
+        transports: [],
+        deviceType: 'singleDevice',
+        backedUp: false,
+        nickname: 'Phone',
+      },
+      Date.now(),
+    );
     await createToken(env.DB, ringOld, user, { scopes: ['audit:read'], ttlDays: 1, label: 'status test', now: Date.now() });
     const invite = await issueInvite(env.DB, ringOld, 'status-invitee', 'alice', Date.now());
     await stub(t).append(t, [ev(1), ev(2)]);
@@ -133,17 +184,22 @@ describe('keys status', () => {
     const before = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
     expect(Object.keys(before.usage[OLD.primary]!).sort()).toEqual(KEYED_COLUMNS.map((c) => c.name).sort());
     expect(before.retirable[OLD.primary]).toBe(false);
-    expect(before.notes[0]).toMatch(/^Not counted, because they expire by themselves: held requests \(sealed in each person's Durable Object/);
+    expect(before.notes[0]).toMatch(
+      /^Not counted, because they expire by themselves: held requests \(sealed in each person's Durable Object/,
+    );
 
     // Every value in D1 that names a key id is in a column keyStatus counts: scan every text column of every table.
     const keyed = new Set<string>();
-    const { results: tables } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'").all<{ name: string }>();
+    const { results: tables } = await env.DB.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'",
+    ).all<{ name: string }>();
     for (const { name } of tables) {
       const { results: cols } = await env.DB.prepare(`PRAGMA table_info(${name})`).all<{ name: string; type: string }>();
       for (const col of cols.filter((c) => c.type === 'TEXT')) {
         for (const kid of [OLD.primary, 'k2']) {
-          const hit = await env.DB
-            .prepare(`SELECT COUNT(*) AS n FROM ${name} WHERE ${col.name} = ?1 OR ${col.name} LIKE ?2 OR (${col.name} LIKE ?3 AND length(${col.name}) = ?4)`)
+          const hit = await env.DB.prepare(
+            `SELECT COUNT(*) AS n FROM ${name} WHERE ${col.name} = ?1 OR ${col.name} LIKE ?2 OR (${col.name} LIKE ?3 AND length(${col.name}) = ?4)`,
+          )
             .bind(kid, `v1.${kid}.%`, `${kid}.%`, kid.length + 23)
             .first<{ n: number }>();
           if (hit!.n > 0) keyed.add(`${name}.${col.name}`);
@@ -155,7 +211,10 @@ describe('keys status', () => {
 
     // Re-encryption moves everything but live invitations, which are waited out.
     await runInDurableObject(stub(t), async (_old, state) => {
-      const next = new AuditSequencer(state, { ...env, STEPGATE_KEYS: JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }) });
+      const next = new AuditSequencer(state, {
+        ...env,
+        STEPGATE_KEYS: JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }),
+      });
       for (let round = 0; round < 4; round++) await runMaintenance(deps(t, next, ringBoth));
     });
     const after = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
@@ -170,8 +229,14 @@ describe('retention', () => {
   const DAY = 86_400_000;
   const seed = async (t: string) => {
     const old = Date.now() - 40 * DAY;
-    await stub(t).append(t, Array.from({ length: 20 }, (_, i) => ({ ...ev(i), ts: old + i })));
-    await stub(t).append(t, Array.from({ length: 5 }, (_, i) => ev(100 + i)));
+    await stub(t).append(
+      t,
+      Array.from({ length: 20 }, (_, i) => ({ ...ev(i), ts: old + i })),
+    );
+    await stub(t).append(
+      t,
+      Array.from({ length: 5 }, (_, i) => ev(100 + i)),
+    );
   };
 
   it('verifies, checkpoints, then prunes what is older than the retention period; the rest still verifies from the checkpoint', async () => {
@@ -179,14 +244,20 @@ describe('retention', () => {
     await seed(t);
     const r = await runMaintenance(deps(t, stub(t), ringOld, 30));
     expect(r.pruned).toEqual({ through_seq: 20, rows: 20 });
-    const { results } = await env.DB.prepare('SELECT MIN(seq) AS lo, COUNT(*) AS n FROM audit_events WHERE tenant = ?').bind(t).all<{ lo: number; n: number }>();
+    const { results } = await env.DB.prepare('SELECT MIN(seq) AS lo, COUNT(*) AS n FROM audit_events WHERE tenant = ?')
+      .bind(t)
+      .all<{ lo: number; n: number }>();
     expect(results[0]).toEqual({ lo: 21, n: 6 }); // 5 recent + the audit.pruned event
     const cps = await listCheckpoints(env.DB, t);
     expect(cps[0]).toMatchObject({ seq: 20, kind: 'retention' });
     expect(await verifyTenant(env.DB, ringOld, t, await stub(t).currentHead(t), 1, 5000)).toMatchObject({ ok: true, from: 21, rows: 6 });
     // Deleting the first kept row is still caught.
     await env.DB.prepare('DELETE FROM audit_events WHERE tenant = ? AND seq = 21').bind(t).run();
-    expect(await verifyTenant(env.DB, ringOld, t, await stub(t).currentHead(t), 1, 5000)).toMatchObject({ ok: false, seq: 21, problem: 'deleted' });
+    expect(await verifyTenant(env.DB, ringOld, t, await stub(t).currentHead(t), 1, 5000)).toMatchObject({
+      ok: false,
+      seq: 21,
+      problem: 'deleted',
+    });
   });
 
   it('refuses to prune events that do not verify, and says so', async () => {
@@ -196,7 +267,9 @@ describe('retention', () => {
     const r = await runMaintenance(deps(t, stub(t), ringOld, 30));
     expect(r.pruned).toBeNull();
     expect(r.retention_refused).toMatch(/sequence 3: modified/);
-    const { results } = await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE tenant = ? AND seq <= 20').bind(t).all<{ n: number }>();
+    const { results } = await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE tenant = ? AND seq <= 20')
+      .bind(t)
+      .all<{ n: number }>();
     expect(results[0]!.n).toBe(20);
   });
 });
@@ -205,7 +278,10 @@ describe('an export after retention', () => {
   it('opens with the signed retention checkpoint, so it verifies from its first event', async () => {
     const t = 'default'; // the gateway's tenant
     const DAY = 86_400_000;
-    await stub(t).append(t, Array.from({ length: 10 }, (_, i) => ({ ...ev(i), ts: Date.now() - 40 * DAY + i })));
+    await stub(t).append(
+      t,
+      Array.from({ length: 10 }, (_, i) => ({ ...ev(i), ts: Date.now() - 40 * DAY + i })),
+    );
     await stub(t).append(t, [ev(50)]);
     expect((await runMaintenance(deps(t, stub(t), ringOld, 30))).pruned).toMatchObject({ through_seq: 10 });
     const dave = await enrolTotp('dave', 'dave-retention');
@@ -254,7 +330,10 @@ describe('a retired key', () => {
     await stub(t).append(t, [ev(900), ev(901)]);
     await stub(t).checkpoint(t, 'periodic');
     const text = await (await gw('/.stepgate/api/admin/audit/export?format=ndjson', { headers: { cookie: reader } })).text();
-    const exported = text.trim().split('\n').map((l) => JSON.parse(l) as ExportLine);
+    const exported = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ExportLine);
     const signed = exported.filter((l) => l.checkpoint !== undefined);
     expect(signed.length).toBeGreaterThanOrEqual(2); // the retention anchor and the periodic checkpoint
     for (const c of signed) expect(header(c.checkpoint!)).toMatchObject({ kid: `sg-audit-${OLD.primary}` });
@@ -319,7 +398,9 @@ describe('a retired key', () => {
     const pub = { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) }; // 32 bytes
     const ring = (retired: unknown) => () => parseKeyring(JSON.stringify({ ...base, retired }));
     const secretD = 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A';
-    expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, d: secretD } } })).toThrow('STEPGATE_KEYS: retired key "k1": "audit-checkpoint" carries a private key ("d"); keep only its public key (kty, crv, x)');
+    expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, d: secretD } } })).toThrow(
+      'STEPGATE_KEYS: retired key "k1": "audit-checkpoint" carries a private key ("d"); keep only its public key (kty, crv, x)',
+    );
     try {
       ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, d: secretD } } })();
     } catch (e) {
@@ -327,14 +408,18 @@ describe('a retired key', () => {
     }
     expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, kid: 'x' } } })).toThrow(/member "kid"/);
     expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'prompt-signing': pub } })).toThrow(/unknown field "prompt-signing"/);
-    expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, x: 'AAAA' } } })).toThrow(/must be an Ed25519 public key/);
+    expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': { ...pub, x: 'AAAA' } } })).toThrow(
+      /must be an Ed25519 public key/,
+    );
     expect(ring({ k1: { 'audit-checkpoint': pub } })).toThrow(/"retired_at" must be a date/);
     expect(ring({ k1: { retired_at: '2026-12-01T00:00:00Z' } })).toThrow(/no public key/);
     expect(ring({ k2: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': pub } })).toThrow(/is also in "keys"/);
     expect(ring(['k1'])).toThrow(/"retired" must be an object/);
     // Keyrings without the section, and with a valid one, work.
     expect(parseKeyring(env.STEPGATE_KEYS).retired).toEqual({});
-    expect(parseKeyring(JSON.stringify({ ...base, retired: { k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': pub } } })).retired).toEqual({
+    expect(
+      parseKeyring(JSON.stringify({ ...base, retired: { k1: { retired_at: '2026-12-01T00:00:00Z', 'audit-checkpoint': pub } } })).retired,
+    ).toEqual({
       k1: { retiredAt: '2026-12-01T00:00:00Z', publicKeys: { 'audit-checkpoint': pub } },
     });
   });

@@ -10,9 +10,21 @@ const policy = compilePolicy(
     version: 1,
     rules: [
       ...demoPolicy.rules,
-      { id: 'billing-host', match: { host: 'billing.example.com', path: '/**' , methods: ['POST'] }, require: { factors: ['totp'], bind: 'session' } },
-      { id: 'tenant-wildcard', match: { host: '*.tenants.example.com', path: '/settings/*' }, require: { factors: ['webauthn'], bind: 'session' } },
-      { id: 'exports', match: { methods: ['GET'], path: ['/reports/*.csv', '/reports/**/export'] }, require: { factors: ['webauthn'], bind: 'action' } },
+      {
+        id: 'billing-host',
+        match: { host: 'billing.example.com', path: '/**', methods: ['POST'] },
+        require: { factors: ['totp'], bind: 'session' },
+      },
+      {
+        id: 'tenant-wildcard',
+        match: { host: '*.tenants.example.com', path: '/settings/*' },
+        require: { factors: ['webauthn'], bind: 'session' },
+      },
+      {
+        id: 'exports',
+        match: { methods: ['GET'], path: ['/reports/*.csv', '/reports/**/export'] },
+        require: { factors: ['webauthn'], bind: 'action' },
+      },
       { id: 'exact-root-admin', match: { path: '/admin' }, require: { factors: ['totp'], bind: 'session' } },
     ],
   }),
@@ -95,7 +107,13 @@ describe('hosts, globs and order', () => {
   });
 
   it('is case-sensitive only when asked', () => {
-    const p = compilePolicy(validatePolicy({ version: 1, caseSensitive: true, rules: [{ id: 'r', match: { path: '/Admin/**' }, require: { factors: ['totp'], bind: 'session' } }] }));
+    const p = compilePolicy(
+      validatePolicy({
+        version: 1,
+        caseSensitive: true,
+        rules: [{ id: 'r', match: { path: '/Admin/**' }, require: { factors: ['totp'], bind: 'session' } }],
+      }),
+    );
     const c = (u: string) => canonicalizeRequest('POST', u, new Headers(), { caseSensitive: true });
     expect(p.match('a', ['POST'], c('http://a/Admin/x').matchSegments)?.rule.id).toBe('r');
     expect(p.match('a', ['POST'], c('http://a/admin/x').matchSegments)).toBeNull();
@@ -142,7 +160,11 @@ describe('matching cost does not grow with the number of rules', () => {
       compilePolicy(
         validatePolicy({
           version: 1,
-          rules: Array.from({ length: n }, (_, i) => ({ id: `r${i}`, match: { path: `/svc${i}/items/*` }, require: { factors: ['totp'], bind: 'session' } })),
+          rules: Array.from({ length: n }, (_, i) => ({
+            id: `r${i}`,
+            match: { path: `/svc${i}/items/*` },
+            require: { factors: ['totp'], bind: 'session' },
+          })),
         }),
       );
     const small = make(10);

@@ -20,7 +20,11 @@ import { sessionCookie } from '../support/session';
 const ring = parseKeyring(env.STEPGATE_KEYS);
 const pendingRows = async (user: string) => {
   const ref = await blindIndex(ring, 'user', user);
-  return (await env.DB.prepare("SELECT id, created_at FROM totp_factors WHERE status = 'pending' AND user_ref = ?").bind(ref).all<{ id: string; created_at: number }>()).results;
+  return (
+    await env.DB.prepare("SELECT id, created_at FROM totp_factors WHERE status = 'pending' AND user_ref = ?")
+      .bind(ref)
+      .all<{ id: string; created_at: number }>()
+  ).results;
 };
 const start = async (cookie: string) => {
   const r = await post('/.stepgate/api/factors/totp', cookie);

@@ -42,7 +42,10 @@ describe('validatePolicy', () => {
   });
 
   it('refuses unknown fields (a typo must not silently unprotect a route)', () => {
-    const ps = problems({ version: 1, rules: [{ id: 'r', match: { path: '/a', metods: ['DELETE'] }, require: { factors: ['totp'], bind: 'session' } }] });
+    const ps = problems({
+      version: 1,
+      rules: [{ id: 'r', match: { path: '/a', metods: ['DELETE'] }, require: { factors: ['totp'], bind: 'session' } }],
+    });
     expect(ps).toEqual([expect.objectContaining({ rule: '"r"', field: 'match', message: 'unknown field(s) "metods"' })]);
   });
 
@@ -60,7 +63,9 @@ describe('validatePolicy', () => {
 
   it('refuses duplicate rule ids', () => {
     const rule = { id: 'dup', match: { path: '/a' }, require: { factors: ['totp'], bind: 'session' } };
-    expect(problems({ version: 1, rules: [rule, rule] })).toEqual([expect.objectContaining({ rule: '"dup"', field: 'id', message: 'duplicate rule id' })]);
+    expect(problems({ version: 1, rules: [rule, rule] })).toEqual([
+      expect.objectContaining({ rule: '"dup"', field: 'id', message: 'duplicate rule id' }),
+    ]);
   });
 
   it('reports JSON syntax errors with the file name', () => {
@@ -106,7 +111,11 @@ const REFUSED_PATHS: [string, string, string][] = [
 ];
 
 const publishedPathPattern = (): RegExp => {
-  const rule = (publishedSchema as unknown as { properties: { rules: { items: { properties: { match: { properties: { path: { anyOf: [{ pattern: string }] } } } } } } } }).properties.rules.items;
+  const rule = (
+    publishedSchema as unknown as {
+      properties: { rules: { items: { properties: { match: { properties: { path: { anyOf: [{ pattern: string }] } } } } } } };
+    }
+  ).properties.rules.items;
   // JSON Schema patterns are ECMA-262; editors and validators (VS Code, ajv) compile them with the `u` flag.
   return new RegExp(rule.properties.match.properties.path.anyOf[0].pattern, 'u');
 };
@@ -121,7 +130,9 @@ describe('patterns hold only what the matcher implements ("*", "**" and literal 
     // What is shown of the pattern has no hidden character left in it.
     expect(hasHiddenCharacters(ps[0]!.message)).toBe(false);
     // In a list of patterns, the field names the entry.
-    expect(problems({ version: 1, rules: [ok, rule({ path: ['/api/projects/*', path] })] })).toEqual([expect.objectContaining({ rule: '"delete-project"', field: 'match.path.1' })]);
+    expect(problems({ version: 1, rules: [ok, rule({ path: ['/api/projects/*', path] })] })).toEqual([
+      expect.objectContaining({ rule: '"delete-project"', field: 'match.path.1' }),
+    ]);
     // The published JSON Schema refuses it too, and the matcher will not compile it unvalidated.
     expect(publishedPathPattern().test(path)).toBe(false);
     expect(() => compilePolicy({ version: 1, rules: [rule({ path }) as never] })).toThrow(TypeError);
@@ -138,22 +149,37 @@ describe('patterns hold only what the matcher implements ("*", "**" and literal 
     ['an alternation', '{app,api}.example.com', '"{app,api}" is not supported'],
     ['"?"', 'app?.example.com', '"?" is not supported'],
     ['NUL', 'app\0.example.com', 'contains control character U+0000 NULL'],
-    ['a zero-width space', 'app\u200b.example.com', 'contains invisible character U+200B ZERO WIDTH SPACE, which a pattern may not contain: it would match only a host'],
+    [
+      'a zero-width space',
+      'app\u200b.example.com',
+      'contains invisible character U+200B ZERO WIDTH SPACE, which a pattern may not contain: it would match only a host',
+    ],
     ['a bidi override', 'app.example.com\u202e', 'bidirectional control U+202E'],
   ])('refuses %s in a host pattern, in match.host and in hosts: %j', (_what, host, message) => {
     expect(problems({ version: 1, rules: [ok, rule({ path: '/a', host })] })).toEqual([
       { file: 'acme.json', rule: '"delete-project"', field: 'match.host', message: expect.stringContaining(message) },
     ]);
-    expect(problems({ version: 1, hosts: ['ok.example.com', host], rules: [ok] })).toEqual([{ file: 'acme.json', field: 'hosts.1', message: expect.stringContaining(message) }]);
+    expect(problems({ version: 1, hosts: ['ok.example.com', host], rules: [ok] })).toEqual([
+      { file: 'acme.json', field: 'hosts.1', message: expect.stringContaining(message) },
+    ]);
   });
 
-  it.each(['/api/projects/*', '/admin/**', '/reports/*.csv', '/reports/**/export', '/files/a*b*c', '/straße/İnfo', '/東京/*', '/a+b/(x)/!y', '/~user/a:b@c', '/a,b/$x=1', "/it's/a|b^c"])(
-    'accepts the literal text and wildcards it implements: %s',
-    (path) => {
-      expect(validatePolicy({ version: 1, rules: [rule({ path })] }).rules[0]!.match.path).toBe(path);
-      expect(publishedPathPattern().test(path)).toBe(true);
-    },
-  );
+  it.each([
+    '/api/projects/*',
+    '/admin/**',
+    '/reports/*.csv',
+    '/reports/**/export',
+    '/files/a*b*c',
+    '/straße/İnfo',
+    '/東京/*',
+    '/a+b/(x)/!y',
+    '/~user/a:b@c',
+    '/a,b/$x=1',
+    "/it's/a|b^c",
+  ])('accepts the literal text and wildcards it implements: %s', (path) => {
+    expect(validatePolicy({ version: 1, rules: [rule({ path })] }).rules[0]!.match.path).toBe(path);
+    expect(publishedPathPattern().test(path)).toBe(true);
+  });
 
   it('refuses exactly the hidden characters, whitespace and ? [ ] { } # ; \\ %, over every code point (schema and validator agree)', () => {
     const pattern = publishedPathPattern();

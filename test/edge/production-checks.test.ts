@@ -45,12 +45,20 @@ const forwardedTo = () => fetchSpy.mock.calls.map(([input]) => new Request(input
 describe('a production gateway with a development setting', () => {
   it.each<[string, Partial<Env>, RegExp]>([
     ['the dev identity source', { IDENTITY: { source: 'dev' } }, /IDENTITY: the "dev" identity source/],
-    ['a loopback ORIGIN_URL over http (the demo origin)', { ORIGIN_URL: origin }, /ORIGIN_URL: "http:\/\/127\.0\.0\.1:\d+" uses http: .* and names 127\.0\.0\.1, a loopback or private host/],
+    [
+      'a loopback ORIGIN_URL over http (the demo origin)',
+      { ORIGIN_URL: origin },
+      /ORIGIN_URL: "http:\/\/127\.0\.0\.1:\d+" uses http: .* and names 127\.0\.0\.1, a loopback or private host/,
+    ],
     ['a plain-http ORIGIN_URL', { ORIGIN_URL: 'http://origin.example.com' }, /ORIGIN_URL: "http:\/\/origin\.example\.com" uses http:/],
     ['a private ORIGIN_URL', { ORIGIN_URL: 'https://10.1.2.3' }, /ORIGIN_URL: .*names 10\.1\.2\.3/],
     ['an IPv6 loopback ORIGIN_URL', { ORIGIN_URL: 'https://[::1]:8443' }, /ORIGIN_URL: .*names \[::1\]/],
     ['a localhost ORIGIN_URL', { ORIGIN_URL: 'https://localhost' }, /ORIGIN_URL: .*names localhost/],
-    ['the development extension id', { WEBAUTHN_ORIGINS: `https://app.example.com,${DEV_EXTENSION_ORIGIN}` }, /WEBAUTHN_ORIGINS: chrome-extension:\/\/leldacdejfbkleoogdbophfdkoapmfbd is the development build/],
+    [
+      'the development extension id',
+      { WEBAUTHN_ORIGINS: `https://app.example.com,${DEV_EXTENSION_ORIGIN}` },
+      /WEBAUTHN_ORIGINS: chrome-extension:\/\/leldacdejfbkleoogdbophfdkoapmfbd is the development build/,
+    ],
     ['a demo admin', { ADMINS: 'ops-lead@example.com, alice' }, /ADMINS: "alice" is a name from the demo/],
     ['a demo auditor', { AUDITORS: 'Dave' }, /AUDITORS: "Dave" is a name from the demo/],
     ['no IDENTITY_JWT_SECRET', { IDENTITY_JWT_SECRET: undefined }, /IDENTITY_JWT_SECRET: is not set/],
@@ -62,8 +70,16 @@ describe('a production gateway with a development setting', () => {
     const g = loadGateway(bad);
     const marker = `prod-${Math.random().toString(36).slice(2, 8)}`;
     const cookie = await sessionCookie('ops-lead@example.com');
-    for (const [method, path] of [['GET', '/api/projects'], ['DELETE', '/api/projects/1'], ['GET', '/.well-known/stepgate/jwks.json']] as const) {
-      const res = await g.fetch(new Request(`https://app.example.com${path}?m=${marker}`, { method, headers: { cookie } }), bad, createExecutionContext());
+    for (const [method, path] of [
+      ['GET', '/api/projects'],
+      ['DELETE', '/api/projects/1'],
+      ['GET', '/.well-known/stepgate/jwks.json'],
+    ] as const) {
+      const res = await g.fetch(
+        new Request(`https://app.example.com${path}?m=${marker}`, { method, headers: { cookie } }),
+        bad,
+        createExecutionContext(),
+      );
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ code: 'ERR_GATEWAY_MISCONFIGURED' });
     }
@@ -73,7 +89,9 @@ describe('a production gateway with a development setting', () => {
     const lines = logSpy.mock.calls.map((c) => c.join(' '));
     expect(lines).toHaveLength(3);
     expect(new Set(lines).size).toBe(1);
-    expect(lines[0]).toMatch(/^stepgate: configuration error: refusing to start \(ENVIRONMENT is "production"\): 1 development setting\(s\): /);
+    expect(lines[0]).toMatch(
+      /^stepgate: configuration error: refusing to start \(ENVIRONMENT is "production"\): 1 development setting\(s\): /,
+    );
     expect(lines[0]).toMatch(named);
     expect(lines[0]).not.toContain(env.STEPGATE_KEYS!.slice(30));
   });
@@ -88,7 +106,11 @@ describe('a production gateway with a development setting', () => {
 
   it('holds every ENVIRONMENT but "development" to the checks, including none', () => {
     for (const ENVIRONMENT of [undefined, 'prod', 'Production', 'staging']) {
-      const res = loadGateway({ ...production, ENVIRONMENT, ADMINS: 'alice' }).fetch(new Request('https://app.example.com/'), env, createExecutionContext());
+      const res = loadGateway({ ...production, ENVIRONMENT, ADMINS: 'alice' }).fetch(
+        new Request('https://app.example.com/'),
+        env,
+        createExecutionContext(),
+      );
       expect((res as Response).status).toBe(503);
     }
     expect(logSpy.mock.calls[0]!.join(' ')).toContain('ENVIRONMENT is not set, so production checks apply');
@@ -104,7 +126,11 @@ describe('a proper production configuration', () => {
     expect(forwardedTo()).toContain('https://origin.example.com/api/projects');
     const cookie = await sessionCookie('ops-lead@example.com');
     const ctx = createExecutionContext();
-    const held = await g.fetch(new Request('https://app.example.com/api/projects/1', { method: 'DELETE', headers: { cookie } }), production, ctx);
+    const held = await g.fetch(
+      new Request('https://app.example.com/api/projects/1', { method: 'DELETE', headers: { cookie } }),
+      production,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     expect(held.status).toBe(401);
     expect(forwardedTo()).not.toContain('https://origin.example.com/api/projects/1');
@@ -119,9 +145,15 @@ describe('a proper production configuration', () => {
   });
 
   it('needs no IDENTITY_JWT_SECRET with a JWKS URL, but that URL must be https and public', () => {
-    const jwks = { ...production, IDENTITY_JWT_SECRET: undefined, IDENTITY: { source: 'jwt', cookie: 's', issuer: 'i', audience: 'a', jwksUrl: 'https://idp.example.com/jwks.json' } };
+    const jwks = {
+      ...production,
+      IDENTITY_JWT_SECRET: undefined,
+      IDENTITY: { source: 'jwt', cookie: 's', issuer: 'i', audience: 'a', jwksUrl: 'https://idp.example.com/jwks.json' },
+    };
     expect(productionProblems(jwks)).toEqual([]);
-    expect(productionProblems({ ...jwks, IDENTITY: { ...jwks.IDENTITY, jwksUrl: 'http://127.0.0.1:9999/jwks.json' } })).toMatchObject([{ setting: 'IDENTITY.jwksUrl' }]);
+    expect(productionProblems({ ...jwks, IDENTITY: { ...jwks.IDENTITY, jwksUrl: 'http://127.0.0.1:9999/jwks.json' } })).toMatchObject([
+      { setting: 'IDENTITY.jwksUrl' },
+    ]);
   });
 
   it('development skips the checks (npm start, the tests)', async () => {
@@ -134,10 +166,29 @@ describe('a proper production configuration', () => {
 
 describe('isNonPublicHost', () => {
   it.each([
-    ['127.0.0.1', true], ['10.0.0.1', true], ['172.16.0.1', true], ['172.31.255.255', true], ['192.168.1.1', true], ['169.254.169.254', true],
-    ['100.64.0.1', true], ['0.0.0.0', true], ['[::1]', true], ['[::]', true], ['[fd12:3456::1]', true], ['[fe80::1]', true], ['[::ffff:7f00:1]', true],
-    ['localhost', true], ['api.localhost', true], ['origin.internal', true], ['nas.local', true], ['origin', true],
-    ['172.32.0.1', false], ['8.8.8.8', false], ['[2606:4700::1111]', false], ['[fc::1]', false], ['origin.example.com', false],
+    ['127.0.0.1', true],
+    ['10.0.0.1', true],
+    ['172.16.0.1', true],
+    ['172.31.255.255', true],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['0.0.0.0', true],
+    ['[::1]', true],
+    ['[::]', true],
+    ['[fd12:3456::1]', true],
+    ['[fe80::1]', true],
+    ['[::ffff:7f00:1]', true],
+    ['localhost', true],
+    ['api.localhost', true],
+    ['origin.internal', true],
+    ['nas.local', true],
+    ['origin', true],
+    ['172.32.0.1', false],
+    ['8.8.8.8', false],
+    ['[2606:4700::1111]', false],
+    ['[fc::1]', false],
+    ['origin.example.com', false],
   ])('%s → %s', (host, expected) => {
     expect(isNonPublicHost(host)).toBe(expected);
   });

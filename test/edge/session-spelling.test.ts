@@ -39,7 +39,11 @@ describe('one stolen session token is one Stepgate session', () => {
   it('a respelling of the token is refused', async () => {
     const token = await plainSession('respelled-a');
     const [other] = respellings(token, 1);
-    const r = await gw('/admin/settings', { method: 'POST', body: 'theme=x', headers: { cookie: `demo_session=${token}`, 'content-type': 'application/x-www-form-urlencoded' } });
+    const r = await gw('/admin/settings', {
+      method: 'POST',
+      body: 'theme=x',
+      headers: { cookie: `demo_session=${token}`, 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(r.status).toBe(401);
     const { challenge_id } = (await r.json()) as { challenge_id: string };
     const list = await gw('/.stepgate/api/challenges', { headers: { cookie: `demo_session=${other}` } });

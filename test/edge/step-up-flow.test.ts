@@ -13,7 +13,11 @@ const worker = (exports as unknown as { default: Fetcher }).default;
 const ORIGIN = 'http://app.test';
 const gw = (path: string, init: RequestInit = {}) => worker.fetch(new Request(`${ORIGIN}${path}`, init));
 const api = (path: string, cookie: string, body: unknown = {}, headers: Record<string, string> = {}) =>
-  gw(path, { method: 'POST', body: JSON.stringify(body), headers: { cookie, origin: ORIGIN, 'content-type': 'application/json', ...headers } });
+  gw(path, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { cookie, origin: ORIGIN, 'content-type': 'application/json', ...headers },
+  });
 const now = () => Math.floor(Date.now() / 1000);
 const challengeOf = async (res: Response) => ((await res.json()) as { challenge_id: string }).challenge_id;
 
@@ -29,7 +33,9 @@ beforeAll(async () => {
   secret = enrol.secret;
   expect(enrol.otpauth_uri).toMatch(/^otpauth:\/\/totp\/.*secret=[A-Z2-7]+.*issuer=/);
   expect(enrol.qr_svg).toContain('<svg');
-  const confirm = await api(`/.stepgate/api/factors/totp/${enrol.id}/confirm`, cookie, { code: await generate({ secret, epoch: now() - 30 }) });
+  const confirm = await api(`/.stepgate/api/factors/totp/${enrol.id}/confirm`, cookie, {
+    code: await generate({ secret, epoch: now() - 30 }),
+  });
   expect(confirm.status).toBe(200);
   recovery = ((await confirm.json()) as { recovery_codes: string[] }).recovery_codes;
   expect(recovery).toHaveLength(10);
@@ -54,7 +60,10 @@ describe('an action approved with TOTP passes exactly once', () => {
     expect(first.status).toBe(401);
     const id = await challengeOf(first);
 
-    const ok = await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'totp', code: await generate({ secret, epoch: now() }) });
+    const ok = await api(`/.stepgate/api/challenges/${id}/verify`, cookie, {
+      method: 'totp',
+      code: await generate({ secret, epoch: now() }),
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ approved: true, bind: 'action', rule: 'delete-project' });
 
@@ -68,11 +77,19 @@ describe('an action approved with TOTP passes exactly once', () => {
     expect(await exact.json()).toEqual({ deleted: 2, by: 'tina' });
 
     // The origin received a Stepgate-Assertion it can verify with the published keys.
-    const seen = ((await (await fetch(`${inject('originUrl')}/__demo/requests`)).json()) as { method: string; url: string; headers: Record<string, string> }[])
-      .filter((r) => r.method === 'DELETE' && r.url === '/api/projects/2');
+    const seen = (
+      (await (await fetch(`${inject('originUrl')}/__demo/requests`)).json()) as {
+        method: string;
+        url: string;
+        headers: Record<string, string>;
+      }[]
+    ).filter((r) => r.method === 'DELETE' && r.url === '/api/projects/2');
     expect(seen).toHaveLength(1);
     const jwks = createLocalJWKSet((await (await gw('/.well-known/stepgate/jwks.json')).json()) as { keys: [] });
-    const { payload, protectedHeader } = await jwtVerify(seen[0]!.headers['stepgate-assertion']!, jwks, { issuer: 'stepgate', audience: 'app.test' });
+    const { payload, protectedHeader } = await jwtVerify(seen[0]!.headers['stepgate-assertion']!, jwks, {
+      issuer: 'stepgate',
+      audience: 'app.test',
+    });
     expect(protectedHeader.alg).toBe('EdDSA');
     expect(payload).toMatchObject({ sub: 'tina', rule: 'delete-project', amr: ['otp'], act: expect.stringMatching(/^[\w-]{43}$/) });
     expect(payload.exp! - payload.iat!).toBe(60);
@@ -96,7 +113,9 @@ describe('an action approved with TOTP passes exactly once', () => {
     const id = await challengeOf(await gw('/api/projects/3', { method: 'DELETE', headers: { cookie: own } }));
     const code = recovery.pop()!;
     expect((await api(`/.stepgate/api/challenges/${id}/verify`, own, { method: 'recovery', code })).status).toBe(200);
-    const results = await Promise.all(Array.from({ length: 20 }, () => gw('/api/projects/3', { method: 'DELETE', headers: { cookie: own } })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => gw('/api/projects/3', { method: 'DELETE', headers: { cookie: own } })),
+    );
     // The others are challenged again, and past the session's ration (the first challenge counts) refused with 429.
     const challenged = MAX_CHALLENGES_PER_SESSION_PER_MINUTE - 1;
     expect(results.map((r) => r.status).sort()).toEqual([200, ...Array(challenged).fill(401), ...Array(19 - challenged).fill(429)]);
@@ -105,7 +124,11 @@ describe('an action approved with TOTP passes exactly once', () => {
 
 describe('a session grant from a recovery code', () => {
   it('covers the rule for this user and session only, and never reaches the origin as a cookie', async () => {
-    const held = await gw('/admin/settings', { method: 'POST', body: '{"theme":"dark"}', headers: { cookie, 'content-type': 'application/json' } });
+    const held = await gw('/admin/settings', {
+      method: 'POST',
+      body: '{"theme":"dark"}',
+      headers: { cookie, 'content-type': 'application/json' },
+    });
     expect(held.status).toBe(401);
     const id = await challengeOf(held);
     const code = recovery.pop()!;
@@ -115,17 +138,39 @@ describe('a session grant from a recovery code', () => {
     expect(setCookie).toMatch(/^stepgate-admin-writes=sg1\.[^;]+; Path=\/; Max-Age=300; HttpOnly; SameSite=Strict$/); // http in development: no __Host-/Secure
     const grantCookie = setCookie.split(';')[0]!;
 
-    const pass = await gw('/admin/settings', { method: 'POST', body: '{"theme":"dark"}', headers: { cookie: `${cookie}; ${grantCookie}`, 'content-type': 'application/json' } });
+    const pass = await gw('/admin/settings', {
+      method: 'POST',
+      body: '{"theme":"dark"}',
+      headers: { cookie: `${cookie}; ${grantCookie}`, 'content-type': 'application/json' },
+    });
     expect(pass.status).toBe(200);
     expect(await pass.json()).toMatchObject({ saved: { theme: 'dark' }, by: 'tina' });
 
     // The same grant in another session of the same user, or for another user, is worthless.
     const otherSession = await sessionCookie('tina', 'tina-session-2');
-    expect((await gw('/admin/settings', { method: 'POST', body: '{}', headers: { cookie: `${otherSession}; ${grantCookie}`, 'content-type': 'application/json' } })).status).toBe(401);
+    expect(
+      (
+        await gw('/admin/settings', {
+          method: 'POST',
+          body: '{}',
+          headers: { cookie: `${otherSession}; ${grantCookie}`, 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(401);
     const otherUser = await sessionCookie('uma', 'tina-session-1');
-    expect((await gw('/admin/settings', { method: 'POST', body: '{}', headers: { cookie: `${otherUser}; ${grantCookie}`, 'content-type': 'application/json' } })).status).toBe(401);
+    expect(
+      (
+        await gw('/admin/settings', {
+          method: 'POST',
+          body: '{}',
+          headers: { cookie: `${otherUser}; ${grantCookie}`, 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(401);
     // A recovery code is single use.
-    const id2 = await challengeOf(await gw('/admin/users', { method: 'POST', body: '{}', headers: { cookie: otherSession, 'content-type': 'application/json' } }));
+    const id2 = await challengeOf(
+      await gw('/admin/users', { method: 'POST', body: '{}', headers: { cookie: otherSession, 'content-type': 'application/json' } }),
+    );
     expect((await api(`/.stepgate/api/challenges/${id2}/verify`, otherSession, { method: 'recovery', code })).status).toBe(401);
   });
 });
@@ -144,13 +189,20 @@ describe('the verify endpoint refuses', () => {
   });
 
   it('no Origin and no Sec-Fetch-Site: same-origin', async () => {
-    const res = await gw(`/.stepgate/api/challenges/${id}/verify`, { method: 'POST', body: '{"method":"totp","code":"000000"}', headers: { cookie, 'content-type': 'application/json' } });
+    const res = await gw(`/.stepgate/api/challenges/${id}/verify`, {
+      method: 'POST',
+      body: '{"method":"totp","code":"000000"}',
+      headers: { cookie, 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(403);
   });
 
-  it.each([[{ method: 'sms', code: '1' }], [{ method: 'totp' }], [{ method: 'totp', code: '1', extra: 1 }]])('a malformed body %j (400)', async (body) => {
-    expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, body)).status).toBe(400);
-  });
+  it.each([[{ method: 'sms', code: '1' }], [{ method: 'totp' }], [{ method: 'totp', code: '1', extra: 1 }]])(
+    'a malformed body %j (400)',
+    async (body) => {
+      expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, body)).status).toBe(400);
+    },
+  );
 
   it('another session’s one-time challenge without the number shown there (400, number matching), and another person’s (404)', async () => {
     const other = await sessionCookie('tina', 'tina-session-9');
@@ -182,7 +234,10 @@ describe('brute force', () => {
     // Another session of the same user is locked out too, even with the right code.
     const c2 = await sessionCookie('vic', 'vic-2');
     const id2 = await challengeOf(await gw('/api/projects/92', { method: 'DELETE', headers: { cookie: c2 } }));
-    const locked = await api(`/.stepgate/api/challenges/${id2}/verify`, c2, { method: 'totp', code: await generate({ secret: start.secret, epoch: now() }) });
+    const locked = await api(`/.stepgate/api/challenges/${id2}/verify`, c2, {
+      method: 'totp',
+      code: await generate({ secret: start.secret, epoch: now() }),
+    });
     expect(locked.status).toBe(429);
     expect(locked.headers.get('retry-after')).toMatch(/^\d+$/);
   });
@@ -203,7 +258,13 @@ describe('a held browser request', () => {
     const code = recovery.pop()!;
     expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'recovery', code })).status).toBe(200);
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie, origin: ORIGIN, 'sec-fetch-mode': 'navigate' }, redirect: 'manual' })),
+      Array.from({ length: 10 }, () =>
+        gw(`/.stepgate/challenge/${id}/continue`, {
+          method: 'POST',
+          headers: { cookie, origin: ORIGIN, 'sec-fetch-mode': 'navigate' },
+          redirect: 'manual',
+        }),
+      ),
     );
     // The demo app answers a form delete with 303 → /projects; every other attempt finds nothing.
     expect(results.map((r) => r.status).sort()).toEqual([303, ...Array(9).fill(404)]);
@@ -217,9 +278,13 @@ describe('a held browser request', () => {
     const held = await gw('/api/projects/93', { method: 'POST', body: '_method=DELETE', headers: nav });
     const id = held.headers.get('stepgate-challenge')!;
     expect((await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'recovery', code: recovery.pop()! })).status).toBe(200);
-    expect((await gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie, origin: 'https://evil.example' } })).status).toBe(403);
+    expect(
+      (await gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie, origin: 'https://evil.example' } })).status,
+    ).toBe(403);
     const other = await sessionCookie('tina', 'tina-session-3');
-    expect((await gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie: other, origin: ORIGIN } })).status).toBe(404);
+    expect((await gw(`/.stepgate/challenge/${id}/continue`, { method: 'POST', headers: { cookie: other, origin: ORIGIN } })).status).toBe(
+      404,
+    );
   });
 });
 
@@ -228,8 +293,16 @@ describe('a burst of parallel guesses', () => {
     const c = await sessionCookie('walt', 'walt-1');
     const start = (await (await api('/.stepgate/api/factors/totp', c)).json()) as { id: string; secret: string };
     await api(`/.stepgate/api/factors/totp/${start.id}/confirm`, c, { code: await generate({ secret: start.secret, epoch: now() - 30 }) });
-    const ids = await Promise.all(Array.from({ length: 10 }, async (_, i) => challengeOf(await gw(`/api/projects/${200 + i}`, { method: 'DELETE', headers: { cookie: c } }))));
-    const guesses = await Promise.all(ids.flatMap((id) => Array.from({ length: 3 }, () => api(`/.stepgate/api/challenges/${id}/verify`, c, { method: 'totp', code: '000000' }))));
+    const ids = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) =>
+        challengeOf(await gw(`/api/projects/${200 + i}`, { method: 'DELETE', headers: { cookie: c } })),
+      ),
+    );
+    const guesses = await Promise.all(
+      ids.flatMap((id) =>
+        Array.from({ length: 3 }, () => api(`/.stepgate/api/challenges/${id}/verify`, c, { method: 'totp', code: '000000' })),
+      ),
+    );
     const checked = guesses.filter((r) => r.status === 401).length;
     expect(checked).toBeLessThanOrEqual(5);
     expect(guesses.filter((r) => r.status === 429).length).toBe(30 - checked);

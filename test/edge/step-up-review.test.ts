@@ -9,7 +9,11 @@ const ORIGIN = 'http://app.test';
 const gateway = createGateway(env, {
   version: 1,
   rules: [
-    { id: 'rename-project', match: { methods: ['POST'], path: '/api/projects/*' }, require: { factors: ['totp', 'recovery'], bind: 'action' } },
+    {
+      id: 'rename-project',
+      match: { methods: ['POST'], path: '/api/projects/*' },
+      require: { factors: ['totp', 'recovery'], bind: 'action' },
+    },
     { id: 'delete-project', match: { methods: ['DELETE'], path: '/api/projects/*' }, require: { factors: ['webauthn'], bind: 'action' } },
   ],
 });
@@ -26,7 +30,9 @@ beforeAll(async () => {
   cookie = await sessionCookie('rita', 'rita-1');
   const start = (await (await api('/.stepgate/api/factors/totp', cookie)).json()) as { id: string; secret: string };
   secret = start.secret;
-  const confirm = await api(`/.stepgate/api/factors/totp/${start.id}/confirm`, cookie, { code: await generate({ secret, epoch: now() - 30 }) });
+  const confirm = await api(`/.stepgate/api/factors/totp/${start.id}/confirm`, cookie, {
+    code: await generate({ secret, epoch: now() - 30 }),
+  });
   recovery = ((await confirm.json()) as { recovery_codes: string[] }).recovery_codes;
 });
 
@@ -37,7 +43,14 @@ describe('review regressions', () => {
     const held = await call('/api/projects/60', { method: 'POST', body, headers });
     expect(await held.json()).toMatchObject({ rule: 'rename-project' });
     const { challenge_id } = (await (await call('/api/projects/60', { method: 'POST', body, headers })).json()) as { challenge_id: string };
-    expect((await api(`/.stepgate/api/challenges/${challenge_id}/verify`, cookie, { method: 'totp', code: await generate({ secret, epoch: now() }) })).status).toBe(200);
+    expect(
+      (
+        await api(`/.stepgate/api/challenges/${challenge_id}/verify`, cookie, {
+          method: 'totp',
+          code: await generate({ secret, epoch: now() }),
+        })
+      ).status,
+    ).toBe(200);
     const smuggled = await call('/api/projects/60', { method: 'POST', body, headers: { ...headers, 'x-http-method-override': 'DELETE' } });
     expect(smuggled.status).toBe(401);
     expect(await smuggled.json()).toMatchObject({ rule: 'delete-project', factors: ['webauthn'] });
@@ -46,7 +59,9 @@ describe('review regressions', () => {
   });
 
   it('a recovery code does not pass a passkey-only rule', async () => {
-    const { challenge_id } = (await (await call('/api/projects/61', { method: 'DELETE', headers: { cookie } })).json()) as { challenge_id: string };
+    const { challenge_id } = (await (await call('/api/projects/61', { method: 'DELETE', headers: { cookie } })).json()) as {
+      challenge_id: string;
+    };
     const r = await api(`/.stepgate/api/challenges/${challenge_id}/verify`, cookie, { method: 'recovery', code: recovery[0] });
     expect(r.status).toBe(400);
   });
@@ -55,9 +70,14 @@ describe('review regressions', () => {
     const victim = await sessionCookie('vera', 'vera-stolen');
     const planted = (await (await api('/.stepgate/api/factors/totp', victim)).json()) as { id: string; secret: string };
     const own = (await (await api('/.stepgate/api/factors/totp', victim)).json()) as { id: string; secret: string };
-    expect((await api(`/.stepgate/api/factors/totp/${own.id}/confirm`, victim, { code: await generate({ secret: own.secret, epoch: now() }) })).status).toBe(200);
+    expect(
+      (await api(`/.stepgate/api/factors/totp/${own.id}/confirm`, victim, { code: await generate({ secret: own.secret, epoch: now() }) }))
+        .status,
+    ).toBe(200);
     const later = await sessionCookie('vera', 'vera-attacker');
-    const r = await api(`/.stepgate/api/factors/totp/${planted.id}/confirm`, later, { code: await generate({ secret: planted.secret, epoch: now() }) });
+    const r = await api(`/.stepgate/api/factors/totp/${planted.id}/confirm`, later, {
+      code: await generate({ secret: planted.secret, epoch: now() }),
+    });
     expect(r.status).toBe(403);
   });
 });

@@ -27,7 +27,11 @@ const VECTORS: [number, string, string, string][] = [
 
 describe('verifyTotp against RFC 6238 test vectors', () => {
   it.each(VECTORS)('T=%i: sha1 %s, sha256 %s, sha512 %s', async (t, c1, c256, c512) => {
-    for (const [alg, code] of [['sha1', c1], ['sha256', c256], ['sha512', c512]] as const) {
+    for (const [alg, code] of [
+      ['sha1', c1],
+      ['sha256', c256],
+      ['sha512', c512],
+    ] as const) {
       const r = await verifyTotp(base32(SEED[alg]), code, t, { algorithm: alg, digits: 8 });
       expect(r, alg).toEqual({ ok: true, timeStep: Math.floor(t / 30) });
     }

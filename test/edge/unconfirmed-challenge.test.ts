@@ -32,7 +32,11 @@ const input = (over: Partial<ChallengeInput> = {}): ChallengeInput => ({
   matchedMethod: 'DELETE',
   ...over,
 });
-const newId = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+const newId = () =>
+  btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
 
 describe('a challenge is answerable only once its issue is on the record', () => {
   it('while challenge.issued is being written it is neither listed nor answerable; when the record fails it is withdrawn and the DELETE is challenged again', async () => {
@@ -63,7 +67,9 @@ describe('a challenge is answerable only once its issue is on the record', () =>
     const id = stored.find((r) => (JSON.parse(r.action) as { path: string }).path === '/api/projects/15')?.id;
     expect(id).toBeDefined();
     // ...but the extension's list does not offer it, and it cannot be viewed, answered or denied.
-    const list = (await (await send('/.stepgate/api/challenges', { headers: { cookie: p.cookie } })).json()) as { challenges: { id: string }[] };
+    const list = (await (await send('/.stepgate/api/challenges', { headers: { cookie: p.cookie } })).json()) as {
+      challenges: { id: string }[];
+    };
     expect(list.challenges.map((c) => c.id)).not.toContain(id);
     expect((await send(`/.stepgate/challenge/${id}`, { headers: { cookie: p.cookie, accept: 'text/html' } })).status).toBe(404);
     const answer = await send(`/.stepgate/api/challenges/${id}/verify`, {
@@ -72,15 +78,25 @@ describe('a challenge is answerable only once its issue is on the record', () =>
       headers: { cookie: p.cookie, origin: ORIGIN, 'content-type': 'application/json' },
     });
     expect(answer.status).toBe(404);
-    const deny = await send(`/.stepgate/api/challenges/${id}/deny`, { method: 'POST', body: '{}', headers: { cookie: p.cookie, origin: ORIGIN, 'content-type': 'application/json' } });
+    const deny = await send(`/.stepgate/api/challenges/${id}/deny`, {
+      method: 'POST',
+      body: '{}',
+      headers: { cookie: p.cookie, origin: ORIGIN, 'content-type': 'application/json' },
+    });
     expect(deny.status).toBe(404);
 
     // The original request learns its challenge could not be recorded: 503, challenge withdrawn.
     expect((await refused).status).toBe(503);
-    const issued = (await listEvents(env.DB, ring, 'default', { user: 'withdraw-race', types: ['challenge.issued'] }, { limit: 50, order: 'asc' })).events.map((x) => x.event);
+    const issued = (
+      await listEvents(env.DB, ring, 'default', { user: 'withdraw-race', types: ['challenge.issued'] }, { limit: 50, order: 'asc' })
+    ).events.map((x) => x.event);
     const ref = await hashRef(id!);
     expect(issued.filter((x) => x.details?.challenge === ref)).toEqual([]); // never on the record
-    expect(await runInDurableObject(gateOf('withdraw-race'), (_i, state) => state.storage.sql.exec('SELECT id FROM challenges WHERE id = ?', id!).toArray())).toEqual([]);
+    expect(
+      await runInDurableObject(gateOf('withdraw-race'), (_i, state) =>
+        state.storage.sql.exec('SELECT id FROM challenges WHERE id = ?', id!).toArray(),
+      ),
+    ).toEqual([]);
 
     // A withdrawn challenge leaves nothing usable: the DELETE is challenged again (401).
     const again = await send(path, { method: 'DELETE', headers: { cookie: p.cookie } });
@@ -114,7 +130,12 @@ describe('a challenge is answerable only once its issue is on the record', () =>
     await g.withdrawChallenge(other);
     expect(await g.confirmChallenge(other)).toBe(false);
     expect(await g.getChallenge(other, 'owner')).toBeNull();
-    const held = await runInDurableObject(g, (_i, state) => state.storage.sql.exec<{ challenge: string }>('SELECT challenge FROM held').toArray().map((r) => r.challenge));
+    const held = await runInDurableObject(g, (_i, state) =>
+      state.storage.sql
+        .exec<{ challenge: string }>('SELECT challenge FROM held')
+        .toArray()
+        .map((r) => r.challenge),
+    );
     expect(held).toEqual([id]);
   });
 
@@ -127,7 +148,10 @@ describe('a challenge is answerable only once its issue is on the record', () =>
       state.storage.sql.exec(
         `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at)
          VALUES (?, 'owner', 'delete-project', 'action', '["totp"]', 300, 'd', ?, 'DELETE', ?, ?)`,
-        id, JSON.stringify(input().action), now, now + 60_000,
+        id,
+        JSON.stringify(input().action),
+        now,
+        now + 60_000,
       );
     });
     expect(await g.getChallenge(id, 'owner')).toMatchObject({ id });

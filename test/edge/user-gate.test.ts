@@ -1,7 +1,13 @@
 /** UserGate: challenges are single-writer, session-bound, expire after five minutes and are capped per user. */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { CHALLENGE_TTL_MS, MAX_CHALLENGES_PER_USER_PER_MINUTE, MAX_OPEN_CHALLENGES, type ChallengeInput, type UserGate } from '../../edge/user-gate/user-gate';
+import {
+  CHALLENGE_TTL_MS,
+  MAX_CHALLENGES_PER_USER_PER_MINUTE,
+  MAX_OPEN_CHALLENGES,
+  type ChallengeInput,
+  type UserGate,
+} from '../../edge/user-gate/user-gate';
 
 const input = (over: Partial<ChallengeInput> = {}): ChallengeInput => ({
   sid: 'session-1',
@@ -64,7 +70,9 @@ describe('UserGate challenges', () => {
     const made = await Promise.all(Array.from({ length: 50 }, (_, i) => g.openChallenge(input({ sid: `session-${i % 5}` }))));
     const ids = made.flatMap((m) => (m.ok ? [m.challenge.id] : []));
     expect(new Set(ids).size).toBe(MAX_CHALLENGES_PER_USER_PER_MINUTE);
-    expect(made.filter((m) => !m.ok)).toEqual(Array(50 - MAX_CHALLENGES_PER_USER_PER_MINUTE).fill(expect.objectContaining({ reason: 'challenge-rate-limit', limit: 'person' })));
+    expect(made.filter((m) => !m.ok)).toEqual(
+      Array(50 - MAX_CHALLENGES_PER_USER_PER_MINUTE).fill(expect.objectContaining({ reason: 'challenge-rate-limit', limit: 'person' })),
+    );
     const n = await runInDurableObject(g, (_i, state) => state.storage.sql.exec('SELECT COUNT(*) AS n FROM challenges').one().n);
     expect(n).toBe(MAX_CHALLENGES_PER_USER_PER_MINUTE);
   });

@@ -55,7 +55,9 @@ describe('registration', () => {
 
   it('refuses a registration without options first (no challenge in progress)', async () => {
     const c = await sessionCookie('reg-none', 's');
-    const r = await api('/.stepgate/api/factors/webauthn/verify', c, { response: await new SoftAuthenticator(ORIGIN, 'app.test').register({ challenge: 'AAAA' }) });
+    const r = await api('/.stepgate/api/factors/webauthn/verify', c, {
+      response: await new SoftAuthenticator(ORIGIN, 'app.test').register({ challenge: 'AAAA' }),
+    });
     expect(r.status).toBe(400);
   });
 });
@@ -65,7 +67,9 @@ describe('step-up with a passkey', () => {
     const r = await stepUp(wanda, (o) => key.authenticate(o));
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ approved: true });
-    const factors = (await (await gw('/.stepgate/api/factors', { headers: { cookie: wanda } })).json()) as { webauthn: { nickname: string; last_used_at: string | null }[] };
+    const factors = (await (await gw('/.stepgate/api/factors', { headers: { cookie: wanda } })).json()) as {
+      webauthn: { nickname: string; last_used_at: string | null }[];
+    };
     expect(factors.webauthn).toEqual([expect.objectContaining({ nickname: 'test key', last_used_at: expect.any(String) })]);
   });
 
@@ -109,7 +113,10 @@ describe('managing factors', () => {
     // Step up for factor management with the first passkey.
     const { challenge_id } = (await (await api('/.stepgate/api/factors/step-up', c)).json()) as { challenge_id: string };
     const options = (await (await api(`/.stepgate/api/challenges/${challenge_id}/webauthn/options`, c)).json()) as { challenge: string };
-    const granted = await api(`/.stepgate/api/challenges/${challenge_id}/verify`, c, { method: 'webauthn', response: await first.authenticate(options) });
+    const granted = await api(`/.stepgate/api/challenges/${challenge_id}/verify`, c, {
+      method: 'webauthn',
+      response: await first.authenticate(options),
+    });
     expect(granted.status).toBe(200);
     const grant = granted.headers.get('set-cookie')!.split(';')[0]!;
     const withGrant = `${c}; ${grant}`;
@@ -136,13 +143,20 @@ describe('backup-state changes', () => {
 
     const strict = createGateway({ ...env, WEBAUTHN_BACKUP_CHANGE: 'refuse' });
     const strictEnv = { ...env, WEBAUTHN_BACKUP_CHANGE: 'refuse' };
-    const call = (path: string, init: RequestInit) => strict.fetch(new Request(`${ORIGIN}${path}`, init), strictEnv, createExecutionContext());
+    const call = (path: string, init: RequestInit) =>
+      strict.fetch(new Request(`${ORIGIN}${path}`, init), strictEnv, createExecutionContext());
     const held = await call(`/api/projects/${++project}`, { method: 'DELETE', headers: { cookie: c } });
     const { challenge_id } = (await held.json()) as { challenge_id: string };
     const json = { cookie: c, origin: ORIGIN, 'content-type': 'application/json' };
-    const options = (await (await call(`/.stepgate/api/challenges/${challenge_id}/webauthn/options`, { method: 'POST', body: '{}', headers: json })).json()) as { challenge: string };
+    const options = (await (
+      await call(`/.stepgate/api/challenges/${challenge_id}/webauthn/options`, { method: 'POST', body: '{}', headers: json })
+    ).json()) as { challenge: string };
     // The stored state is now "backed up"; an assertion saying "not backed up" is a change.
-    const r = await call(`/.stepgate/api/challenges/${challenge_id}/verify`, { method: 'POST', body: JSON.stringify({ method: 'webauthn', response: await k.authenticate(options) }), headers: json });
+    const r = await call(`/.stepgate/api/challenges/${challenge_id}/verify`, {
+      method: 'POST',
+      body: JSON.stringify({ method: 'webauthn', response: await k.authenticate(options) }),
+      headers: json,
+    });
     expect(r.status).toBe(401);
   });
 });

@@ -34,9 +34,21 @@ const widePolicy = validatePolicy({
   version: 1,
   rules: [
     ...demoPolicyJson.rules,
-    { id: 'billing-host', match: { host: 'billing.example.com', path: '/**', methods: ['POST'] }, require: { factors: ['totp'], bind: 'session' } },
-    { id: 'tenant-wildcard', match: { host: '*.tenants.example.com', path: '/settings/*' }, require: { factors: ['webauthn'], bind: 'session' } },
-    { id: 'exports', match: { methods: ['GET'], path: ['/reports/*.csv', '/reports/**/export'] }, require: { factors: ['webauthn'], bind: 'action' } },
+    {
+      id: 'billing-host',
+      match: { host: 'billing.example.com', path: '/**', methods: ['POST'] },
+      require: { factors: ['totp'], bind: 'session' },
+    },
+    {
+      id: 'tenant-wildcard',
+      match: { host: '*.tenants.example.com', path: '/settings/*' },
+      require: { factors: ['webauthn'], bind: 'session' },
+    },
+    {
+      id: 'exports',
+      match: { methods: ['GET'], path: ['/reports/*.csv', '/reports/**/export'] },
+      require: { factors: ['webauthn'], bind: 'action' },
+    },
     { id: 'exact-root-admin', match: { path: '/admin' }, require: { factors: ['totp'], bind: 'session' } },
     { id: 'glob-mid', match: { methods: ['PUT'], path: '/files/a*b*c/**' }, require: { factors: ['totp'], bind: 'session' } },
   ],
@@ -64,21 +76,115 @@ const pctUtf8 = (s: string, lower: boolean): string => [...new TextEncoder().enc
 
 /** Encodings that have bypassed path matchers somewhere. */
 const TRICKY_ENCODINGS = [
-  '%2F', '%2f', '%5C', '%5c', '%2E', '%2e', '%00', '%25', '%3B', '%3b', '%3F', '%23', '%20', '%09', '%0A', '%0d', '%7F',
-  '%FF', '%C0%AE', '%C0%AF', '%E0%80%AE', '%C1%9C', '%C4%B0', '%C4%B1', '%C5%BF', '%E2%84%AA', '%EF%BC%8E', '%EF%BC%8F',
-  '%252F', '%252e', '%2525', '%25%32%46', '%25%32%65', '%254%31', '%25%34%31', '%', '%4', '%G1', '%u002e', '%%', '%2', '%ED%A0%80',
-  '%F4%90%80%80', '%E2%80%AE', '%CC%87',
+  '%2F',
+  '%2f',
+  '%5C',
+  '%5c',
+  '%2E',
+  '%2e',
+  '%00',
+  '%25',
+  '%3B',
+  '%3b',
+  '%3F',
+  '%23',
+  '%20',
+  '%09',
+  '%0A',
+  '%0d',
+  '%7F',
+  '%FF',
+  '%C0%AE',
+  '%C0%AF',
+  '%E0%80%AE',
+  '%C1%9C',
+  '%C4%B0',
+  '%C4%B1',
+  '%C5%BF',
+  '%E2%84%AA',
+  '%EF%BC%8E',
+  '%EF%BC%8F',
+  '%252F',
+  '%252e',
+  '%2525',
+  '%25%32%46',
+  '%25%32%65',
+  '%254%31',
+  '%25%34%31',
+  '%',
+  '%4',
+  '%G1',
+  '%u002e',
+  '%%',
+  '%2',
+  '%ED%A0%80',
+  '%F4%90%80%80',
+  '%E2%80%AE',
+  '%CC%87',
 ];
-const RAW_ODDITIES = [';', ';x', ';jsessionid=1', '\\', '?', '#', ' ', '\t', '\0', '\r\n', '::$DATA', '~1', 'é', 'İ', 'ı', 'ſ', 'K', '／', '．', '\u200b', '\ufeff', '"', '<', '{', '|', '^', '[', ']', '`'];
-const WORDS = ['api', 'projects', 'admin', 'Admin', 'ADMIN', 'index.php', 'x.aspx', 'users', '7', 'ban', 'ban.json', 'reports', 'q.csv', 'export', 'settings', 'files', 'abc'];
+const RAW_ODDITIES = [
+  ';',
+  ';x',
+  ';jsessionid=1',
+  '\\',
+  '?',
+  '#',
+  ' ',
+  '\t',
+  '\0',
+  '\r\n',
+  '::$DATA',
+  '~1',
+  'é',
+  'İ',
+  'ı',
+  'ſ',
+  'K',
+  '／',
+  '．',
+  '\u200b',
+  '\ufeff',
+  '"',
+  '<',
+  '{',
+  '|',
+  '^',
+  '[',
+  ']',
+  '`',
+];
+const WORDS = [
+  'api',
+  'projects',
+  'admin',
+  'Admin',
+  'ADMIN',
+  'index.php',
+  'x.aspx',
+  'users',
+  '7',
+  'ban',
+  'ban.json',
+  'reports',
+  'q.csv',
+  'export',
+  'settings',
+  'files',
+  'abc',
+];
 
 const atom = fc.oneof(
-  { weight: 30, arbitrary: fc.constantFrom(...'abcxyzAZ019-._~!$&\'()*+,=:@') },
+  { weight: 30, arbitrary: fc.constantFrom(..."abcxyzAZ019-._~!$&'()*+,=:@") },
   { weight: 15, arbitrary: fc.constantFrom(...WORDS) },
   { weight: 4, arbitrary: fc.constantFrom('.', '..', '...') },
   { weight: 3, arbitrary: fc.constantFrom(...TRICKY_ENCODINGS) },
   { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.boolean()).map(([b, l]) => pct(b, l)) },
-  { weight: 3, arbitrary: fc.tuple(fc.constantFrom('é', 'İ', 'ı', 'ſ', 'K', '／', '．', '\u00a0', 'ß', 'ẞ', 'Å', '🙂'), fc.boolean()).map(([c, l]) => pctUtf8(c, l)) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.constantFrom('é', 'İ', 'ı', 'ſ', 'K', '／', '．', '\u00a0', 'ß', 'ẞ', 'Å', '🙂'), fc.boolean())
+      .map(([c, l]) => pctUtf8(c, l)),
+  },
   { weight: 1, arbitrary: fc.constantFrom(...RAW_ODDITIES) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 3 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 3 }) },
@@ -89,7 +195,12 @@ const separator = fc.constantFrom('/', '/', '/', '/', '/', '/', '//', '\\', '/./
 
 /** A request target's path: segments with separators, sometimes without a leading `/`. */
 const rawPath = fc
-  .tuple(fc.oneof({ weight: 15, arbitrary: fc.constant('/') }, { weight: 1, arbitrary: fc.constantFrom('', '//', '\\', '/./', '/../', '?') }), fc.array(fc.tuple(segment, separator), { maxLength: 6 }), segment, fc.boolean())
+  .tuple(
+    fc.oneof({ weight: 15, arbitrary: fc.constant('/') }, { weight: 1, arbitrary: fc.constantFrom('', '//', '\\', '/./', '/../', '?') }),
+    fc.array(fc.tuple(segment, separator), { maxLength: 6 }),
+    segment,
+    fc.boolean(),
+  )
   .map(([lead, mids, last, trailing]) => lead + mids.map(([s, sep]) => s + sep).join('') + last + (trailing ? '/' : ''));
 
 const METHOD_WORDS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'delete', 'Delete', 'dElEtE', 'OPTIONS', 'PROPFIND', 'M-SEARCH'];
@@ -100,8 +211,45 @@ const method = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 8 }) },
 );
 
-const METHOD_PARAM_NAMES = ['_method', '_METHOD', '_Method', '%5Fmethod', '%5fmethod', '_%6Dethod', '.method', '%2Emethod', '_method[]', '_method%5B%5D', '[_method]', ' _method', '+_method', '%20_method', '_method%00x', '_method[', '__method', '_methods', 'x_method', 'method'];
-const OVERRIDE_VALUES = ['DELETE', 'delete', ' DELETE', 'DELETE ', 'PUT', 'PATCH', 'GET', 'HEAD', 'POST', 'DEL%45TE', 'DELETE%00', 'D E', '', 'GET,DELETE', 'DELETE, PUT'];
+const METHOD_PARAM_NAMES = [
+  '_method',
+  '_METHOD',
+  '_Method',
+  '%5Fmethod',
+  '%5fmethod',
+  '_%6Dethod',
+  '.method',
+  '%2Emethod',
+  '_method[]',
+  '_method%5B%5D',
+  '[_method]',
+  ' _method',
+  '+_method',
+  '%20_method',
+  '_method%00x',
+  '_method[',
+  '__method',
+  '_methods',
+  'x_method',
+  'method',
+];
+const OVERRIDE_VALUES = [
+  'DELETE',
+  'delete',
+  ' DELETE',
+  'DELETE ',
+  'PUT',
+  'PATCH',
+  'GET',
+  'HEAD',
+  'POST',
+  'DEL%45TE',
+  'DELETE%00',
+  'D E',
+  '',
+  'GET,DELETE',
+  'DELETE, PUT',
+];
 const queryPair = fc.oneof(
   fc.tuple(fc.constantFrom(...METHOD_PARAM_NAMES), fc.constantFrom(...OVERRIDE_VALUES)).map(([n, v]) => `${n}=${v}`),
   fc.tuple(fc.constantFrom('a', 'b', 'x.y', 'q'), fc.constantFrom('1', '%2F..%2F', '%00', 'a b')).map(([n, v]) => `${n}=${v}`),
@@ -109,17 +257,54 @@ const queryPair = fc.oneof(
 );
 const query = fc.oneof(
   { weight: 3, arbitrary: fc.constant('') },
-  { weight: 2, arbitrary: fc.array(fc.tuple(queryPair, fc.constantFrom('&', ';', '&&')), { minLength: 1, maxLength: 4 }).map((ps) => '?' + ps.map(([p, s], i) => (i ? s : '') + p).join('')) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(fc.tuple(queryPair, fc.constantFrom('&', ';', '&&')), { minLength: 1, maxLength: 4 })
+      .map((ps) => '?' + ps.map(([p, s], i) => (i ? s : '') + p).join('')),
+  },
   { weight: 1, arbitrary: fc.constantFrom('?', '??', '?#', '#frag', '?a=1#b', '?a=%ZZ') },
 );
 
-const AUTHORITIES = ['app.example.com', 'app.example.com', 'app.example.com', 'APP.Example.COM.', 'app.example.com:8787', 'billing.example.com', 'x.tenants.example.com', 'tenants.example.com', '127.0.0.1', '[::1]:8787', 'user@app.example.com', 'app.example.com:99999', 'a..b', '', 'app.example.com\\x'];
-const scheme = fc.oneof({ weight: 20, arbitrary: fc.constantFrom('http://', 'https://') }, { weight: 1, arbitrary: fc.constantFrom('HTTP://', '', 'http:/', 'ftp://') });
+const AUTHORITIES = [
+  'app.example.com',
+  'app.example.com',
+  'app.example.com',
+  'APP.Example.COM.',
+  'app.example.com:8787',
+  'billing.example.com',
+  'x.tenants.example.com',
+  'tenants.example.com',
+  '127.0.0.1',
+  '[::1]:8787',
+  'user@app.example.com',
+  'app.example.com:99999',
+  'a..b',
+  '',
+  'app.example.com\\x',
+];
+const scheme = fc.oneof(
+  { weight: 20, arbitrary: fc.constantFrom('http://', 'https://') },
+  { weight: 1, arbitrary: fc.constantFrom('HTTP://', '', 'http:/', 'ftp://') },
+);
 
 const OVERRIDE_HEADERS = ['x-http-method-override', 'X-HTTP-Method-Override', 'x-http-method', 'x-method-override'];
 const header = fc.oneof(
   fc.tuple(fc.constantFrom(...OVERRIDE_HEADERS), fc.constantFrom(...OVERRIDE_VALUES, 'GET, DELETE', 'DEL ETE', ',')),
-  fc.tuple(fc.constant('host'), fc.constantFrom('app.example.com', 'APP.example.com', 'app.example.com:80', 'other.example.com', 'app.example.com.', 'app.example.com, evil.test', '', ' app.example.com ', 'a@b')),
+  fc.tuple(
+    fc.constant('host'),
+    fc.constantFrom(
+      'app.example.com',
+      'APP.example.com',
+      'app.example.com:80',
+      'other.example.com',
+      'app.example.com.',
+      'app.example.com, evil.test',
+      '',
+      ' app.example.com ',
+      'a@b',
+    ),
+  ),
   fc.tuple(fc.constantFrom(...OVERRIDE_HEADERS, 'host'), fc.string({ unit: 'binary-ascii', maxLength: 10 })),
 );
 
@@ -130,17 +315,27 @@ export interface RequestInput {
   options: CanonicalizeOptions;
 }
 
-const options = fc.record({ caseSensitive: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), allowPathInfo: fc.boolean() });
+const options = fc.record({
+  caseSensitive: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  allowPathInfo: fc.boolean(),
+});
 
 /** Arbitrary request targets (mostly junk), methods and headers. */
 export const arbitraryRequest: fc.Arbitrary<RequestInput> = fc
   .record({
     method,
     scheme,
-    authority: fc.oneof({ weight: 20, arbitrary: fc.constantFrom('app.example.com') }, { weight: 6, arbitrary: fc.constantFrom(...AUTHORITIES) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }),
+    authority: fc.oneof(
+      { weight: 20, arbitrary: fc.constantFrom('app.example.com') },
+      { weight: 6, arbitrary: fc.constantFrom(...AUTHORITIES) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+    ),
     path: rawPath,
     query,
-    headers: fc.oneof({ weight: 3, arbitrary: fc.constant([] as [string, string][]) }, { weight: 2, arbitrary: fc.array(header, { maxLength: 3 }) }),
+    headers: fc.oneof(
+      { weight: 3, arbitrary: fc.constant([] as [string, string][]) },
+      { weight: 2, arbitrary: fc.array(header, { maxLength: 3 }) },
+    ),
     options,
   })
   .map((r) => ({ method: r.method, url: r.scheme + r.authority + r.path + r.query, headers: r.headers, options: r.options }));
@@ -184,7 +379,25 @@ const spellChar = (c: string): fc.Arbitrary<string> => {
   return fc.oneof(...options);
 };
 const spellSegment = (s: string): fc.Arbitrary<string> => fc.tuple(...[...s].map(spellChar)).map((cs) => cs.join(''));
-const DETOUR = ['/', '/', '/', '/', '//', '/./', '/%2e/', '/%2E/', '/x/../', '/X/%2e%2e/', '/x/.%2E/', '/%78/%2E./', '/;/', '\\', '/..;/', '/%2F', '/x/%2e%2e%2f'];
+const DETOUR = [
+  '/',
+  '/',
+  '/',
+  '/',
+  '//',
+  '/./',
+  '/%2e/',
+  '/%2E/',
+  '/x/../',
+  '/X/%2e%2e/',
+  '/x/.%2E/',
+  '/%78/%2E./',
+  '/;/',
+  '\\',
+  '/..;/',
+  '/%2F',
+  '/x/%2e%2e%2f',
+];
 const LEAD = ['/', '/', '/', '//', '/./', '/x/../', '/%2e/', '/../'];
 const TAIL = ['', '', '', '/', '/', '/.', '/./', '/x/..', '.', '%20', '%00', ';x', '%3B', '.json', '/.json', '%2F', '~'];
 
@@ -200,9 +413,15 @@ export const policyRequest: fc.Arbitrary<RequestInput> = fc
       tail: fc.constantFrom(...TAIL),
       method: fc.constantFrom('DELETE', 'DELETE', 'delete', 'POST', 'POST', 'PUT', 'PATCH', 'GET', 'HEAD', 'OPTIONS', 'dElEtE'),
       query: fc.oneof({ weight: 4, arbitrary: fc.constant('') }, { weight: 1, arbitrary: query }),
-      headers: fc.oneof({ weight: 3, arbitrary: fc.constant([] as [string, string][]) }, { weight: 1, arbitrary: fc.array(header, { maxLength: 2 }) }),
+      headers: fc.oneof(
+        { weight: 3, arbitrary: fc.constant([] as [string, string][]) },
+        { weight: 1, arbitrary: fc.array(header, { maxLength: 2 }) },
+      ),
       hostCase: fc.constantFrom('', 'upper', 'dot'),
-      options: fc.record({ caseSensitive: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), allowPathInfo: fc.constant(false) }),
+      options: fc.record({
+        caseSensitive: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+        allowPathInfo: fc.constant(false),
+      }),
     }),
   )
   .map((r) => {
@@ -292,8 +511,10 @@ function originMethods(method: string, headers: Headers, query: string): string[
 
 function checkShape(c: CanonicalRequest, opts: CanonicalizeOptions): void {
   // A host name an origin (or a DNS resolver) could not read as another: lower-case labels, no empty label, no trailing dot.
-  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)$/.test(c.hostname)) fail(`canonical hostname is not one plain host name: ${show(c.hostname)}`);
-  if (c.host !== c.hostname && !new RegExp(`^${c.hostname.replace(/[.[\]]/g, '\\$&')}:\\d{1,5}$`).test(c.host)) fail(`canonical host ${show(c.host)} is not the hostname with a port`);
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)$/.test(c.hostname))
+    fail(`canonical hostname is not one plain host name: ${show(c.hostname)}`);
+  if (c.host !== c.hostname && !new RegExp(`^${c.hostname.replace(/[.[\]]/g, '\\$&')}:\\d{1,5}$`).test(c.host))
+    fail(`canonical host ${show(c.host)} is not the hostname with a port`);
   if (!CANONICAL_PATH.test(c.path)) fail(`canonical path is not well formed: ${show(c.path)}`);
   if (c.path.includes('//')) fail(`canonical path contains "//": ${show(c.path)}`);
   const m = FORBIDDEN_ENCODED.exec(c.path);
@@ -315,7 +536,8 @@ function checkIdempotent(c: CanonicalRequest, method: string, headers: Headers, 
   );
   if ('refused' in again) fail(`the canonical form ${show(c.path)} is itself refused: ${again.refused.message}`);
   const b = again.ok;
-  for (const k of ['path', 'query', 'host', 'hostname', 'method'] as const) if (b[k] !== c[k]) fail(`not idempotent: ${k} ${show(c[k])} → ${show(b[k])}`);
+  for (const k of ['path', 'query', 'host', 'hostname', 'method'] as const)
+    if (b[k] !== c[k]) fail(`not idempotent: ${k} ${show(c[k])} → ${show(b[k])}`);
   if (show(b.matchSegments) !== show(c.matchSegments)) fail(`not idempotent: segments ${show(c.matchSegments)} → ${show(b.matchSegments)}`);
   if (show(b.methods) !== show(c.methods)) fail(`not idempotent: methods ${show(c.methods)} → ${show(b.methods)}`);
 }
@@ -326,7 +548,8 @@ function checkWhatwg(c: CanonicalRequest, url: string, opts: CanonicalizeOptions
   const segs = originSegments(rawTarget(url).path, stats);
   if (segs === null) fail(`accepted, but the raw target does not decode as UTF-8: ${show(url)}`);
   const folded = segs!.map((s) => (opts.caseSensitive ? s : fold(s)));
-  if (show(folded) !== show(c.matchSegments)) fail(`WHATWG resolves the raw target to ${show(folded)}, Stepgate to ${show(c.matchSegments)}`);
+  if (show(folded) !== show(c.matchSegments))
+    fail(`WHATWG resolves the raw target to ${show(folded)}, Stepgate to ${show(c.matchSegments)}`);
   stats.add('whatwg-agrees');
 }
 
@@ -339,13 +562,18 @@ function checkPolicies(c: CanonicalRequest, input: RequestInput, headers: Header
   const methods = originMethods(input.method, headers, raw.query);
   // Every method an origin could take from the method, override headers or `_method` in the query is one Stepgate matches as.
   const missed = methods.find((m) => !c.methods.includes(m));
-  if (missed) fail(`an origin can act on ${show(input.url)} as ${missed} (headers ${show(input.headers)}), but Stepgate matches it as ${show(c.methods)}`);
+  if (missed)
+    fail(
+      `an origin can act on ${show(input.url)} as ${missed} (headers ${show(input.headers)}), but Stepgate matches it as ${show(c.methods)}`,
+    );
   for (const p of POLICIES) {
     const compiled = sensitive ? p.compiled.sensitive : p.compiled.insensitive;
     const got = compiled.match(c.hostname, c.methods, c.matchSegments);
     const want = referenceMatch(p.rules, c.hostname, c.methods, c.matchSegments, canonicalEq);
     if ((got?.rule.id ?? null) !== (want?.id ?? null) || (got && got.method !== want!.method)) {
-      fail(`${p.name} policy: compiled matcher says ${show(got && [got.rule.id, got.method])}, reference ${show(want && [want.id, want.method])} for ${show(c.methods)} ${show(c.matchSegments)}`);
+      fail(
+        `${p.name} policy: compiled matcher says ${show(got && [got.rule.id, got.method])}, reference ${show(want && [want.id, want.method])} for ${show(c.methods)} ${show(c.matchSegments)}`,
+      );
     }
     if (got) stats.add(`${p.name}-matched`);
     // What the origin would do with the raw request, read as leniently as any origin reads it.
@@ -402,7 +630,8 @@ export const canonicalTargets: FuzzTarget[] = [
   {
     name: 'canonical/random-targets',
     parser: 'edge/policy/canonical-request.ts canonicalizeRequest (+ compile-policy match)',
-    oracle: '4xx-only; well-formed; idempotent; WHATWG fixed point and raw-target agreement; compiled = reference matcher; origin-routable ⇒ refused or matched',
+    oracle:
+      '4xx-only; well-formed; idempotent; WHATWG fixed point and raw-target agreement; compiled = reference matcher; origin-routable ⇒ refused or matched',
     stats: randomStats,
     build: () => fc.property(arbitraryRequest, canonicalProperty(randomStats)),
   },

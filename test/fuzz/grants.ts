@@ -29,7 +29,23 @@ const ring2 = parseKeyring(JSON.stringify({ primary: 'k2', keys: { k1: KEY1, k2:
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const tokenMutation = fc.record({
-  kind: fc.constantFrom('flip', 'insert', 'delete', 'case', 'kid', 'payload', 'pad', 'space', 'truncate', 'prefix', 'dot', 'swap', 'plus-slash', 'splice', 'none'),
+  kind: fc.constantFrom(
+    'flip',
+    'insert',
+    'delete',
+    'case',
+    'kid',
+    'payload',
+    'pad',
+    'space',
+    'truncate',
+    'prefix',
+    'dot',
+    'swap',
+    'plus-slash',
+    'splice',
+    'none',
+  ),
   at: fc.nat(600),
   ch: fc.constantFrom(...B64URL, '=', ' ', '\t', '.', '+', '/', '%'),
   claim: fc.constantFrom('sub', 'sid', 'aud', 'rule', 'exp'),
@@ -52,7 +68,16 @@ const tokenStats = new Stats();
 
 async function buildTokenProperty() {
   const now = 1_800_000_000;
-  const claims: GrantClaims = { sub: 'alice', sid: 'sid-1', aud: 'app.example.com', rule: 'admin-writes', amr: ['otp'], auth_time: now - 10, exp: now + 300, jti: 'jti-1' };
+  const claims: GrantClaims = {
+    sub: 'alice',
+    sid: 'sid-1',
+    aud: 'app.example.com',
+    rule: 'admin-writes',
+    amr: ['otp'],
+    auth_time: now - 10,
+    exp: now + 300,
+    jti: 'jti-1',
+  };
   const token = await mintGrant(ring, claims);
   const other = await mintGrant(ring2, { ...claims, sub: 'mallory', jti: 'jti-2' });
   const want = { sub: 'alice', sid: 'sid-1', aud: 'app.example.com', rule: 'admin-writes', now };
@@ -74,7 +99,10 @@ async function buildTokenProperty() {
         t = token.slice(0, i) + token.slice(i + 1);
         break;
       case 'case':
-        t = token.slice(0, i) + (token[i] === token[i]!.toUpperCase() ? token[i]!.toLowerCase() : token[i]!.toUpperCase()) + token.slice(i + 1);
+        t =
+          token.slice(0, i) +
+          (token[i] === token[i]!.toUpperCase() ? token[i]!.toLowerCase() : token[i]!.toUpperCase()) +
+          token.slice(i + 1);
         break;
       case 'kid':
         t = [parts[0], 'k2', parts[2], parts[3]].join('.');
@@ -140,7 +168,10 @@ const RULES = ['admin-writes', 'delete-project'];
 const GRANT_NAMES = RULES.flatMap((r) => [grantCookieName(r, true), grantCookieName(r, false)]);
 const cookieName = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...GRANT_NAMES) },
-  { weight: 2, arbitrary: fc.constantFrom('demo_session', 'theme', 'x', 'stepgate', 'stepgatex', '__Host-other', 'stepgate-', '__Host-stepgate-') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('demo_session', 'theme', 'x', 'stepgate', 'stepgatex', '__Host-other', 'stepgate-', '__Host-stepgate-'),
+  },
   { weight: 1, arbitrary: fc.constantFrom(...GRANT_NAMES.flatMap((n) => [` ${n}`, `${n} `, n.toUpperCase(), `${n}[]`, `${n}x`, `x${n}`])) },
 );
 const cookieValue = fc.oneof(fc.stringMatching(/^[A-Za-z0-9._-]{0,16}$/), fc.constantFrom('sg1.k1.abc.def', '', 'a=b', ' v '));
@@ -176,10 +207,20 @@ const grantCookieProperty = fc.property(grantCookieInput, ({ pairs, header, rule
   // Every ";"-part without its grant pairs (also those after a "," — Rack before 3 reads them).
   const expected = cookie
     .split(';')
-    .map((part) => (part.split(',').some(grant) ? part.split(',').filter((p) => !grant(p)).join(',') : part).trim())
+    .map((part) =>
+      (part.split(',').some(grant)
+        ? part
+            .split(',')
+            .filter((p) => !grant(p))
+            .join(',')
+        : part
+      ).trim(),
+    )
     .filter((s) => s !== '');
   if (show(keptParts) !== show(expected)) fail(`withoutGrantCookies kept ${show(keptParts)}, expected ${show(expected)}`);
-  for (const r of RULES) for (const s of [true, false]) if (readCookie(kept, grantCookieName(r, s)) !== null) fail(`Stepgate still reads a grant in what it forwards: ${show(kept)}`);
+  for (const r of RULES)
+    for (const s of [true, false])
+      if (readCookie(kept, grantCookieName(r, s)) !== null) fail(`Stepgate still reads a grant in what it forwards: ${show(kept)}`);
   if (kept !== null) {
     const names = Object.keys(parseCookie(kept, { decode: (s) => s }));
     const leak = names.find((n) => n.startsWith('stepgate-') || n.startsWith('__Host-stepgate-'));
@@ -196,13 +237,28 @@ const grantCookieProperty = fc.property(grantCookieInput, ({ pairs, header, rule
 
 const navStats = new Stats();
 const navProperty = fc.property(
-  fc.option(fc.oneof(fc.constantFrom('navigate', 'Navigate', 'cors', 'no-cors', 'same-origin', 'websocket', '', ' navigate'), fc.string({ unit: 'binary-ascii', maxLength: 10 })), { nil: undefined }),
-  fc.option(fc.oneof(fc.constantFrom('text/html', 'application/json', '*/*', 'text/html;q=0', 'TEXT/HTML', 'application/xhtml+xml'), fc.string({ unit: 'binary-ascii', maxLength: 20 })), { nil: undefined }),
+  fc.option(
+    fc.oneof(
+      fc.constantFrom('navigate', 'Navigate', 'cors', 'no-cors', 'same-origin', 'websocket', '', ' navigate'),
+      fc.string({ unit: 'binary-ascii', maxLength: 10 }),
+    ),
+    { nil: undefined },
+  ),
+  fc.option(
+    fc.oneof(
+      fc.constantFrom('text/html', 'application/json', '*/*', 'text/html;q=0', 'TEXT/HTML', 'application/xhtml+xml'),
+      fc.string({ unit: 'binary-ascii', maxLength: 20 }),
+    ),
+    { nil: undefined },
+  ),
   (mode, accept) => {
     navStats.case();
     let headers: Headers;
     try {
-      headers = new Headers([...(mode === undefined ? [] : [['sec-fetch-mode', mode]]), ...(accept === undefined ? [] : [['accept', accept]])] as [string, string][]);
+      headers = new Headers([
+        ...(mode === undefined ? [] : [['sec-fetch-mode', mode]]),
+        ...(accept === undefined ? [] : [['accept', accept]]),
+      ] as [string, string][]);
     } catch {
       navStats.add('invalid-headers');
       return true;
@@ -221,14 +277,16 @@ export const grantTargets: FuzzTarget[] = [
   {
     name: 'grants/token-verify',
     parser: 'edge/grants/grant-token.ts verifyGrant',
-    oracle: 'never throws; a mutated token verifies only if kid, payload text and MAC bytes are the same; never for another user/session/app/rule or after expiry',
+    oracle:
+      'never throws; a mutated token verifies only if kid, payload text and MAC bytes are the same; never for another user/session/app/rule or after expiry',
     stats: tokenStats,
     build: buildTokenProperty,
   },
   {
     name: 'grants/cookie',
     parser: 'edge/grants/grant-cookie.ts presentedGrant + withoutGrantCookies',
-    oracle: 'reads the header, else the first cookie of the name as the cookie package does; forwards every other cookie in order and no grant cookie Stepgate or Express would read',
+    oracle:
+      'reads the header, else the first cookie of the name as the cookie package does; forwards every other cookie in order and no grant cookie Stepgate or Express would read',
     stats: cookieStats,
     build: () => grantCookieProperty,
   },

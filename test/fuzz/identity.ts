@@ -28,7 +28,8 @@ interface Token {
 async function makeTokens(): Promise<Token[]> {
   const key = new TextEncoder().encode(SECRET);
   const now = Math.floor(Date.now() / 1000);
-  const sign = (claims: Record<string, unknown>, alg = 'HS256', k: Uint8Array = key) => new SignJWT({ iss: ISSUER, aud: AUDIENCE, ...claims }).setProtectedHeader({ alg }).sign(k);
+  const sign = (claims: Record<string, unknown>, alg = 'HS256', k: Uint8Array = key) =>
+    new SignJWT({ iss: ISSUER, aud: AUDIENCE, ...claims }).setProtectedHeader({ alg }).sign(k);
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return [
     { text: await sign({ sub: 'alice', exp: now + 86_400 }), validFor: 'alice' },
@@ -36,7 +37,10 @@ async function makeTokens(): Promise<Token[]> {
     { text: await sign({ sub: 'carol', jti: 'j-1', exp: now + 86_400 }), validFor: 'carol' },
     { text: await sign({ sub: 'mallory', exp: now - 3600 }), validFor: null }, // expired
     { text: await sign({ sub: 'mallory' }), validFor: null }, // no exp
-    { text: await sign({ sub: 'mallory', exp: now + 86_400 }, 'HS256', new TextEncoder().encode('another-secret-0123456789abcdef-0123')), validFor: null },
+    {
+      text: await sign({ sub: 'mallory', exp: now + 86_400 }, 'HS256', new TextEncoder().encode('another-secret-0123456789abcdef-0123')),
+      validFor: null,
+    },
     { text: await sign({ sub: 'mallory', exp: now + 86_400 }, 'HS512'), validFor: null }, // algorithm not allowed
     { text: await sign({ sub: 'mallory', exp: now + 86_400, nbf: now + 86_400 }), validFor: null },
     { text: await sign({ sub: '', exp: now + 86_400 }), validFor: null },
@@ -110,10 +114,30 @@ const placed: fc.Arbitrary<Placed> = fc.record({
   other: fc.nat(15),
   random: fc.oneof(fc.string({ maxLength: 20 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,20}\.[A-Za-z0-9_-]{1,20}\.[A-Za-z0-9_-]{0,20}$/)),
 });
-const cookieName = fc.constantFrom(COOKIE, COOKIE, COOKIE, ` ${COOKIE}`, `${COOKIE} `, 'Demo_Session', 'demo.session', 'demo%5Fsession', `${COOKIE}[]`, 'theme', 'stepgate-admin-writes', '');
+const cookieName = fc.constantFrom(
+  COOKIE,
+  COOKIE,
+  COOKIE,
+  ` ${COOKIE}`,
+  `${COOKIE} `,
+  'Demo_Session',
+  'demo.session',
+  'demo%5Fsession',
+  `${COOKIE}[]`,
+  'theme',
+  'stepgate-admin-writes',
+  '',
+);
 const input = fc.record({
   cookies: fc.array(fc.tuple(cookieName, placed, fc.constantFrom('; ', ';', ', ', ';  ')), { maxLength: 4 }),
-  auth: fc.option(fc.tuple(fc.constantFrom('Bearer ', 'bearer ', 'Bearer  ', 'BEARER ', 'Basic ', 'Bearer', 'Token '), placed, fc.constantFrom('', '', ' ', ', Bearer x')), { nil: undefined }),
+  auth: fc.option(
+    fc.tuple(
+      fc.constantFrom('Bearer ', 'bearer ', 'Bearer  ', 'BEARER ', 'Basic ', 'Bearer', 'Token '),
+      placed,
+      fc.constantFrom('', '', ' ', ', Bearer x'),
+    ),
+    { nil: undefined },
+  ),
   junkCookie: fc.option(fc.string({ unit: 'binary-ascii', maxLength: 40 }), { nil: undefined, freq: 8 }),
 });
 
@@ -121,7 +145,10 @@ const stats = new Stats();
 
 async function buildProperty() {
   const tokens = await makeTokens();
-  const identify = createIdentitySource({ source: 'jwt', cookie: COOKIE, bearer: true, issuer: ISSUER, audience: AUDIENCE }, { IDENTITY_JWT_SECRET: SECRET });
+  const identify = createIdentitySource(
+    { source: 'jwt', cookie: COOKIE, bearer: true, issuer: ISSUER, audience: AUDIENCE },
+    { IDENTITY_JWT_SECRET: SECRET },
+  );
   // The property is vacuous unless a plain valid token is accepted.
   const plain = await identify(new Request('http://app.example.com/', { headers: { cookie: `${COOKIE}=${tokens[0]!.text}` } }));
   if (!plain.ok || plain.identity.sub !== 'alice') throw new Error(`the identity source refuses a valid token: ${show(plain)}`);
@@ -164,7 +191,8 @@ async function buildProperty() {
     }
     if (r.ok) {
       stats.add('ok');
-      if (!valid.has(r.identity.sub)) fail(`identity ${show(r.identity.sub)} from a request carrying no valid token for them: ${show(headers)}`);
+      if (!valid.has(r.identity.sub))
+        fail(`identity ${show(r.identity.sub)} from a request carrying no valid token for them: ${show(headers)}`);
       if (typeof r.identity.sid !== 'string' || r.identity.sid === '') fail('ok without a session id');
       const exact = tokens.some((t) => t.validFor === r.identity.sub && headers.some(([, v]) => v.includes(t.text)));
       if (!exact) stats.add('ok-for-respelled-token');

@@ -27,12 +27,73 @@ export interface BodyInput {
 
 /** Spellings of `_method` (already as they appear on the wire for forms), and near misses. */
 const FORM_NAMES = [
-  '_method', '_method', '_method', '_METHOD', '_Method', '%5Fmethod', '%5fmethod', '_%6Dethod', '_%6dethod', '%5F%6D%65%74%68%6F%64',
-  '.method', '%2Emethod', ' _method', '+_method', '%20_method', '%20%20_method', '_method[]', '_method%5B%5D', '_method[0]', '_method[x]',
-  '[_method]', ']_method', '[]_method', '_method[', '_method]', '_method%00', '_method%00x', '_method.', '_method ', '_method+', '_me thod',
-  '__method', '_methods', 'x_method', 'method', '_metho', '%ZZ_method', '_method%', '_%6Dethod%5B%5D', '\t_method', '%09_method', '_method%0A',
+  '_method',
+  '_method',
+  '_method',
+  '_METHOD',
+  '_Method',
+  '%5Fmethod',
+  '%5fmethod',
+  '_%6Dethod',
+  '_%6dethod',
+  '%5F%6D%65%74%68%6F%64',
+  '.method',
+  '%2Emethod',
+  ' _method',
+  '+_method',
+  '%20_method',
+  '%20%20_method',
+  '_method[]',
+  '_method%5B%5D',
+  '_method[0]',
+  '_method[x]',
+  '[_method]',
+  ']_method',
+  '[]_method',
+  '_method[',
+  '_method]',
+  '_method%00',
+  '_method%00x',
+  '_method.',
+  '_method ',
+  '_method+',
+  '_me thod',
+  '__method',
+  '_methods',
+  'x_method',
+  'method',
+  '_metho',
+  '%ZZ_method',
+  '_method%',
+  '_%6Dethod%5B%5D',
+  '\t_method',
+  '%09_method',
+  '_method%0A',
 ];
-const VALUES = ['DELETE', 'DELETE', 'delete', 'Delete', 'PUT', 'PATCH', 'GET', 'POST', 'HEAD', 'OPTIONS', ' DELETE', 'DELETE ', '+DELETE', 'DEL%45TE', 'DELETE%00', '', 'D E', 'PUT,DELETE', 'M-SEARCH', 'PROPFIND', 'poſt', 'delete%0d%0a'];
+const VALUES = [
+  'DELETE',
+  'DELETE',
+  'delete',
+  'Delete',
+  'PUT',
+  'PATCH',
+  'GET',
+  'POST',
+  'HEAD',
+  'OPTIONS',
+  ' DELETE',
+  'DELETE ',
+  '+DELETE',
+  'DEL%45TE',
+  'DELETE%00',
+  '',
+  'D E',
+  'PUT,DELETE',
+  'M-SEARCH',
+  'PROPFIND',
+  'poſt',
+  'delete%0d%0a',
+];
 const otherName = fc.constantFrom('a', 'title', 'x.y', 'q[]', 'utf8', 'csrf', 'id');
 const otherValue = fc.oneof(fc.constantFrom('1', 'x', 'a b', '%26_method%3DDELETE', '%', '%ZZ', '&', ';'), fc.string({ maxLength: 6 }));
 
@@ -48,8 +109,38 @@ const formBody = fc
 
 // --- JSON -------------------------------------------------------------------------------------
 
-const JSON_KEYS = ['_method', '_method', '_METHOD', '\\u005fmethod', '\\u005Fmethod', '_\\u006dethod', ' _method', '_method ', '_method[]', '.method', 'method', '__method', '_method\\u0000', 'data', 'x', '__proto__'];
-const jsonScalar = fc.constantFrom('"DELETE"', '"delete"', '" DELETE"', '"PUT"', '"PATCH"', '"DEL\\u0045TE"', '"GET"', '1', 'null', 'true', '""', '["DELETE"]');
+const JSON_KEYS = [
+  '_method',
+  '_method',
+  '_METHOD',
+  '\\u005fmethod',
+  '\\u005Fmethod',
+  '_\\u006dethod',
+  ' _method',
+  '_method ',
+  '_method[]',
+  '.method',
+  'method',
+  '__method',
+  '_method\\u0000',
+  'data',
+  'x',
+  '__proto__',
+];
+const jsonScalar = fc.constantFrom(
+  '"DELETE"',
+  '"delete"',
+  '" DELETE"',
+  '"PUT"',
+  '"PATCH"',
+  '"DEL\\u0045TE"',
+  '"GET"',
+  '1',
+  'null',
+  'true',
+  '""',
+  '["DELETE"]',
+);
 const jsonValue: fc.Arbitrary<string> = fc.letrec<{ value: string; object: string }>((tie) => ({
   value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, jsonScalar, tie('object')),
   object: fc
@@ -57,7 +148,16 @@ const jsonValue: fc.Arbitrary<string> = fc.letrec<{ value: string; object: strin
     .map((pairs) => `{${pairs.map(([k, v, w]) => `${w}"${k}"${w}:${w}${v}`).join(',')}}`),
 })).value;
 const jsonBody = fc.oneof(
-  { weight: 5, arbitrary: fc.tuple(fc.constantFrom('', '', ' ', '\n', '\ufeff', '\u00a0', '\t'), jsonValue, fc.constantFrom('', '', '', ' ', 'x', '}', '\n&_method=PATCH', ',')).map(([a, b, c]) => a + b + c) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('', '', ' ', '\n', '\ufeff', '\u00a0', '\t'),
+        jsonValue,
+        fc.constantFrom('', '', '', ' ', 'x', '}', '\n&_method=PATCH', ','),
+      )
+      .map(([a, b, c]) => a + b + c),
+  },
   { weight: 1, arbitrary: jsonValue.map((v) => `[${v}]`) },
   { weight: 1, arbitrary: fc.json().map((j) => j) },
 );
@@ -71,7 +171,17 @@ const boundaryText = fc.oneof(
 );
 const contentTypeFor = (b: string, b2: string): fc.Arbitrary<string> =>
   fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(`multipart/form-data; boundary=${b}`, `multipart/form-data; boundary="${b}"`, `multipart/form-data;boundary=${b}`, `Multipart/Form-Data; BOUNDARY=${b}`, `multipart/form-data; charset=utf-8; boundary=${b}`, `multipart/form-data; boundary=${b}; charset=UTF-8`) },
+    {
+      weight: 6,
+      arbitrary: fc.constantFrom(
+        `multipart/form-data; boundary=${b}`,
+        `multipart/form-data; boundary="${b}"`,
+        `multipart/form-data;boundary=${b}`,
+        `Multipart/Form-Data; BOUNDARY=${b}`,
+        `multipart/form-data; charset=utf-8; boundary=${b}`,
+        `multipart/form-data; boundary=${b}; charset=UTF-8`,
+      ),
+    },
     {
       weight: 2,
       arbitrary: fc.constantFrom(
@@ -90,8 +200,30 @@ const contentTypeFor = (b: string, b2: string): fc.Arbitrary<string> =>
     },
   );
 
-const MP_NAMES = ['_method', '_method', '_method', '_METHOD', '_method[]', '[_method]', ' _method', '.method', '_method.', '_method[x]', '_method%5B%5D', '%5Fmethod', '_method\\"', '_me\\"thod', '_method\\\\', 'method', '__method', 'x', 'title', '_method; name=x'];
-const pctAll = (s: string): string => [...new TextEncoder().encode(s)].map((x) => `%${x.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+const MP_NAMES = [
+  '_method',
+  '_method',
+  '_method',
+  '_METHOD',
+  '_method[]',
+  '[_method]',
+  ' _method',
+  '.method',
+  '_method.',
+  '_method[x]',
+  '_method%5B%5D',
+  '%5Fmethod',
+  '_method\\"',
+  '_me\\"thod',
+  '_method\\\\',
+  'method',
+  '__method',
+  'x',
+  'title',
+  '_method; name=x',
+];
+const pctAll = (s: string): string =>
+  [...new TextEncoder().encode(s)].map((x) => `%${x.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 const disposition = (n: string): fc.Arbitrary<string> =>
   fc.constantFrom(
     `form-data; name="${n}"`,
@@ -111,14 +243,36 @@ const disposition = (n: string): fc.Arbitrary<string> =>
     `attachment; name="${n}"`,
     `form-data; name="${n}"; filename*=utf-8''a.txt`,
   );
-const partHeaderName = fc.constantFrom('Content-Disposition', 'Content-Disposition', 'Content-Disposition', 'content-disposition', 'CONTENT-DISPOSITION', 'Content-Disposition ');
-const extraHeader = fc.constantFrom('Content-Type: text/plain', 'Content-Type: text/plain; charset=utf-7', 'Content-ID: _method', 'Content-Transfer-Encoding: base64', ' ; name="_method"', 'X-Foo; name=_method', 'Content-Length: 3');
+const partHeaderName = fc.constantFrom(
+  'Content-Disposition',
+  'Content-Disposition',
+  'Content-Disposition',
+  'content-disposition',
+  'CONTENT-DISPOSITION',
+  'Content-Disposition ',
+);
+const extraHeader = fc.constantFrom(
+  'Content-Type: text/plain',
+  'Content-Type: text/plain; charset=utf-7',
+  'Content-ID: _method',
+  'Content-Transfer-Encoding: base64',
+  ' ; name="_method"',
+  'X-Foo; name=_method',
+  'Content-Length: 3',
+);
 const part = fc.record({
   headerName: partHeaderName,
   disposition: fc.constantFrom(...MP_NAMES).chain(disposition),
   extra: fc.array(extraHeader, { maxLength: 2 }),
   extraFirst: fc.boolean(),
-  value: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...VALUES) }, { weight: 1, arbitrary: otherValue }, { weight: 1, arbitrary: fc.constantFrom('_method=DELETE', 'x\r\n--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE') }),
+  value: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...VALUES) },
+    { weight: 1, arbitrary: otherValue },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('_method=DELETE', 'x\r\n--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE'),
+    },
+  ),
   eol: fc.oneof({ weight: 6, arbitrary: fc.constant('\r\n') }, { weight: 1, arbitrary: fc.constantFrom('\n', '\r') }),
 });
 export const multipartInput: fc.Arbitrary<BodyInput> = fc
@@ -128,7 +282,15 @@ export const multipartInput: fc.Arbitrary<BodyInput> = fc
       contentType: contentTypeFor(b, b2),
       parts: fc.array(part, { minLength: 1, maxLength: 4 }),
       preamble: fc.constantFrom('', '', '', 'preamble\r\n', '\r\n', '_method=PUT\r\n'),
-      closing: fc.constantFrom('--\r\n', '--\r\n', '--', '', '\r\n', '--\r\nepilogue&_method=PATCH', '--\r\n--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\nPUT\r\n--XyZ--'),
+      closing: fc.constantFrom(
+        '--\r\n',
+        '--\r\n',
+        '--',
+        '',
+        '\r\n',
+        '--\r\nepilogue&_method=PATCH',
+        '--\r\n--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\nPUT\r\n--XyZ--',
+      ),
       b: fc.constant(bodyBoundary === 'other' ? b2 : bodyBoundary === 'quoted' ? `"${b}"` : bodyBoundary === 'space' ? `${b} ` : b),
     }),
   )
@@ -148,25 +310,80 @@ export const multipartInput: fc.Arbitrary<BodyInput> = fc
 // --- Content types for form and JSON bodies ---------------------------------------------------
 
 const FORM_TYPES = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(null, 'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=UTF-8', 'APPLICATION/X-WWW-FORM-URLENCODED', 'text/plain', 'application/octet-stream', 'application/json', '', 'foo', ';') },
-  { weight: 1, arbitrary: fc.constantFrom('application/x-www-form-urlencoded; charset=utf-7', 'application/x-www-form-urlencoded; charset=iso-8859-1', 'application/x-www-form-urlencoded, text/plain', 'application/x-www-form-urlencoded; charset=utf-8; charset=utf-16') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      null,
+      'application/x-www-form-urlencoded',
+      'application/x-www-form-urlencoded',
+      'application/x-www-form-urlencoded; charset=UTF-8',
+      'APPLICATION/X-WWW-FORM-URLENCODED',
+      'text/plain',
+      'application/octet-stream',
+      'application/json',
+      '',
+      'foo',
+      ';',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'application/x-www-form-urlencoded; charset=utf-7',
+      'application/x-www-form-urlencoded; charset=iso-8859-1',
+      'application/x-www-form-urlencoded, text/plain',
+      'application/x-www-form-urlencoded; charset=utf-8; charset=utf-16',
+    ),
+  },
 );
 const JSON_TYPES = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(null, 'application/json', 'application/json', 'application/json; charset=utf-8', 'application/vnd.api+json', 'text/json', 'application/json-patch+json', 'text/plain', 'application/x-www-form-urlencoded', 'APPLICATION/JSON', 'application/jsonx', 'json') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      null,
+      'application/json',
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/vnd.api+json',
+      'text/json',
+      'application/json-patch+json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'APPLICATION/JSON',
+      'application/jsonx',
+      'json',
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-16', 'application/json, text/plain') },
 );
 const extraHeaders = fc.oneof(
   { weight: 8, arbitrary: fc.constant([] as [string, string][]) },
-  { weight: 1, arbitrary: fc.constantFrom<[string, string][]>([['content-encoding', 'gzip']], [['content-encoding', 'identity']], [['content-encoding', ' Identity ']], [['content-encoding', '']]) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<[string, string][]>(
+      [['content-encoding', 'gzip']],
+      [['content-encoding', 'identity']],
+      [['content-encoding', ' Identity ']],
+      [['content-encoding', '']],
+    ),
+  },
 );
 
 export const formInput: fc.Arbitrary<BodyInput> = fc.record({ contentType: FORM_TYPES, headers: extraHeaders, body: formBody });
 export const jsonInput: fc.Arbitrary<BodyInput> = fc.record({ contentType: JSON_TYPES, headers: extraHeaders, body: jsonBody });
 /** Anything at all: random types (including multipart with random boundaries) and random bodies. */
 export const junkInput: fc.Arbitrary<BodyInput> = fc.record({
-  contentType: fc.oneof(fc.constant(null), fc.string({ maxLength: 40 }), fc.string({ maxLength: 10 }).map((s) => `multipart/form-data; boundary=${s}`)),
+  contentType: fc.oneof(
+    fc.constant(null),
+    fc.string({ maxLength: 40 }),
+    fc.string({ maxLength: 10 }).map((s) => `multipart/form-data; boundary=${s}`),
+  ),
   headers: extraHeaders,
-  body: fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom('_method=DELETE', '{"_method":"DELETE"}')),
+  body: fc.oneof(
+    fc.string({ maxLength: 60 }),
+    fc.string({ unit: 'binary', maxLength: 60 }),
+    fc.constantFrom('_method=DELETE', '{"_method":"DELETE"}'),
+  ),
 });
 
 // --- The oracle -------------------------------------------------------------------------------
@@ -222,7 +439,9 @@ export function judge(input: BodyInput, refs: readonly [string, string][], outco
   if (outcome.claims.length) stats.add('claims');
   for (const [reader, m] of refs) {
     if (!outcome.claims.includes(m) && !outcome.anyMethod) {
-      fail(`${reader} reads _method=${m}, Stepgate claims ${show(outcome.claims)} (anyMethod false) for Content-Type ${show(input.contentType)} headers ${show(input.headers)} body ${show(input.body)}`);
+      fail(
+        `${reader} reads _method=${m}, Stepgate claims ${show(outcome.claims)} (anyMethod false) for Content-Type ${show(input.contentType)} headers ${show(input.headers)} body ${show(input.body)}`,
+      );
     }
   }
   if (refs.length) stats.add('override-caught');
@@ -251,7 +470,11 @@ const boundedStats = new Stats();
 const boundedInput = fc.record({
   chunks: fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }),
   limit: fc.integer({ min: 0, max: 300 }),
-  declared: fc.oneof(fc.constant(null), fc.constantFrom('0', '-1', 'abc', '1e9', '', ' 5', '0x10', '99999999999999999999'), fc.nat(400).map(String)),
+  declared: fc.oneof(
+    fc.constant(null),
+    fc.constantFrom('0', '-1', 'abc', '1e9', '', ' 5', '0x10', '99999999999999999999'),
+    fc.nat(400).map(String),
+  ),
   stream: fc.boolean(),
 });
 
@@ -281,7 +504,8 @@ const boundedProperty = fc.asyncProperty(boundedInput, async ({ chunks, limit, d
   const declaredTooLarge = declared !== null && Number(declared) > limit;
   if ('refused' in r) {
     if (r.refused.status !== 413) fail(`readBounded refused with ${r.refused.status}`);
-    if (total <= limit && !declaredTooLarge) fail(`readBounded refused ${total} bytes under a limit of ${limit} (declared ${show(declared)})`);
+    if (total <= limit && !declaredTooLarge)
+      fail(`readBounded refused ${total} bytes under a limit of ${limit} (declared ${show(declared)})`);
     boundedStats.add('413');
     return true;
   }
@@ -299,9 +523,39 @@ const where = 'edge/step-up/method-override.ts checkInspectable + bodyMethodClai
 const oracle = 'refused (4xx), or every method a reference reader finds is claimed (or anyMethod)';
 
 export const methodOverrideTargets: FuzzTarget[] = [
-  { name: 'body/form', parser: where, oracle: `${oracle}; readers: URLSearchParams, querystring, qs, PHP, Rack`, stats: formStats, build: () => fc.asyncProperty(formInput, bodyProperty(formStats)) },
-  { name: 'body/json', parser: where, oracle: `${oracle}; readers: JSON (all duplicates), plus the form readers`, stats: jsonStats, build: () => fc.asyncProperty(jsonInput, bodyProperty(jsonStats)) },
-  { name: 'body/multipart', parser: where, oracle: `${oracle}; readers: undici formData, PHP rfc1867, Rack 2, plus form/JSON`, stats: multipartStats, build: () => fc.asyncProperty(multipartInput, bodyProperty(multipartStats)) },
-  { name: 'body/junk', parser: where, oracle: `${oracle}; random Content-Types and bytes`, stats: junkStats, build: () => fc.asyncProperty(junkInput, bodyProperty(junkStats)) },
-  { name: 'body/read-bounded', parser: 'edge/step-up/read-body.ts readBounded', oracle: 'exact bytes when within the limit, else 413 only; declared Content-Length over the limit → 413', stats: boundedStats, build: () => boundedProperty },
+  {
+    name: 'body/form',
+    parser: where,
+    oracle: `${oracle}; readers: URLSearchParams, querystring, qs, PHP, Rack`,
+    stats: formStats,
+    build: () => fc.asyncProperty(formInput, bodyProperty(formStats)),
+  },
+  {
+    name: 'body/json',
+    parser: where,
+    oracle: `${oracle}; readers: JSON (all duplicates), plus the form readers`,
+    stats: jsonStats,
+    build: () => fc.asyncProperty(jsonInput, bodyProperty(jsonStats)),
+  },
+  {
+    name: 'body/multipart',
+    parser: where,
+    oracle: `${oracle}; readers: undici formData, PHP rfc1867, Rack 2, plus form/JSON`,
+    stats: multipartStats,
+    build: () => fc.asyncProperty(multipartInput, bodyProperty(multipartStats)),
+  },
+  {
+    name: 'body/junk',
+    parser: where,
+    oracle: `${oracle}; random Content-Types and bytes`,
+    stats: junkStats,
+    build: () => fc.asyncProperty(junkInput, bodyProperty(junkStats)),
+  },
+  {
+    name: 'body/read-bounded',
+    parser: 'edge/step-up/read-body.ts readBounded',
+    oracle: 'exact bytes when within the limit, else 413 only; declared Content-Length over the limit → 413',
+    stats: boundedStats,
+    build: () => boundedProperty,
+  },
 ];

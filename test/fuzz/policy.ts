@@ -22,7 +22,23 @@ import { fold, referenceMatch, type RefRule } from './reference-policy';
 
 // --- Valid policies ---------------------------------------------------------------------------
 
-const LITERALS = ['api', 'projects', 'admin', 'users', 'ban', 'reports', 'export', 'x', 'a.b', 'files', 'settings', 'İnfo', 'straße', 'Ünï', 'v1'];
+const LITERALS = [
+  'api',
+  'projects',
+  'admin',
+  'users',
+  'ban',
+  'reports',
+  'export',
+  'x',
+  'a.b',
+  'files',
+  'settings',
+  'İnfo',
+  'straße',
+  'Ünï',
+  'v1',
+];
 const patternSegment = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...LITERALS) },
   { weight: 2, arbitrary: fc.constant('*') },
@@ -30,7 +46,9 @@ const patternSegment = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom('*.csv', 'a*', '*b', 'a*b*c', '*x*', 'ban*', '*.json') },
 );
 // At least one segment: `/` alone is refused (an empty segment), so a rule cannot name the root path by itself.
-const pattern = fc.tuple(fc.array(patternSegment, { minLength: 1, maxLength: 4 }), fc.boolean()).map(([segs, slash]) => `/${segs.join('/')}${slash && segs.length ? '/' : ''}`);
+const pattern = fc
+  .tuple(fc.array(patternSegment, { minLength: 1, maxLength: 4 }), fc.boolean())
+  .map(([segs, slash]) => `/${segs.join('/')}${slash && segs.length ? '/' : ''}`);
 const HOST_PATTERNS = ['app.example.com', 'billing.example.com', '*.example.com', '*.tenants.example.com', 'example.com'];
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'M-SEARCH'];
 const oneOrMany = <T>(a: fc.Arbitrary<T>) => fc.oneof(a, fc.array(a, { minLength: 1, maxLength: 3 }));
@@ -75,22 +93,70 @@ export const validPolicy = fc
 // --- Near-valid and junk documents ------------------------------------------------------------
 
 const junk = fc.oneof(
-  fc.constantFrom<unknown>(undefined, null, '', 'x', 0, -1, 1.5, 2, [], {}, true, 'GET', ['GET'], '/admin', [''], 'sms', '5', '0m', 'stepgate-x', '__proto__'),
+  fc.constantFrom<unknown>(
+    undefined,
+    null,
+    '',
+    'x',
+    0,
+    -1,
+    1.5,
+    2,
+    [],
+    {},
+    true,
+    'GET',
+    ['GET'],
+    '/admin',
+    [''],
+    'sms',
+    '5',
+    '0m',
+    'stepgate-x',
+    '__proto__',
+  ),
   fc.jsonValue({ maxDepth: 2 }),
 );
-const loose = <T>(valid: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ weight: 6, arbitrary: valid as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: junk });
+const loose = <T>(valid: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
+  fc.oneof({ weight: 6, arbitrary: valid as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: junk });
 
 /** Glob characters the matcher does not implement, and other characters patterns may or may not contain. */
-export const ODD_PATTERN_CHARS = ['[', ']', '{', '}', '?', '#', ';', '\\', '%', ' ', '\t', '\n', '\0', '+', '!', '(', '|', '^', '$', ':', '@', 'é', '\u200b'];
+export const ODD_PATTERN_CHARS = [
+  '[',
+  ']',
+  '{',
+  '}',
+  '?',
+  '#',
+  ';',
+  '\\',
+  '%',
+  ' ',
+  '\t',
+  '\n',
+  '\0',
+  '+',
+  '!',
+  '(',
+  '|',
+  '^',
+  '$',
+  ':',
+  '@',
+  'é',
+  '\u200b',
+];
 /** Of those, what docs/policy.md says a pattern may not contain: glob syntax the matcher lacks, what is written decoded, whitespace, hidden characters. */
 const UNSUPPORTED_PATTERN_CHARS = new Set(['[', ']', '{', '}', '?', '#', ';', '\\', '%', ' ', '\t', '\n', '\0', '\u200b']);
-const oddPattern = fc
-  .tuple(pattern, fc.constantFrom(...ODD_PATTERN_CHARS), fc.nat(20))
-  .map(([p, c, at]) => {
-    const i = 1 + (at % p.length);
-    return p.slice(0, i) + c + p.slice(i);
-  });
-const anyPattern = fc.oneof({ weight: 4, arbitrary: pattern }, { weight: 2, arbitrary: oddPattern }, { weight: 1, arbitrary: fc.constantFrom('admin', '', '/', '//', '/a//b', '/./a', '/a/..', '/a/**b', '/***', '/**/**', '/a/.') });
+const oddPattern = fc.tuple(pattern, fc.constantFrom(...ODD_PATTERN_CHARS), fc.nat(20)).map(([p, c, at]) => {
+  const i = 1 + (at % p.length);
+  return p.slice(0, i) + c + p.slice(i);
+});
+const anyPattern = fc.oneof(
+  { weight: 4, arbitrary: pattern },
+  { weight: 2, arbitrary: oddPattern },
+  { weight: 1, arbitrary: fc.constantFrom('admin', '', '/', '//', '/a//b', '/./a', '/a/..', '/a/**b', '/***', '/**/**', '/a/.') },
+);
 const looseRule = fc.record(
   {
     id: loose(fc.constantFrom('r1', 'r2', 'a.b-c_d', 'x'.repeat(64), 'x'.repeat(65), 'stepgate-admin', 'Stepgate-X', '-x', 'é')),
@@ -121,20 +187,40 @@ const looseRule = fc.record(
   { requiredKeys: [] },
 );
 const looseDocument = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ version: loose(fc.constant(1)), rules: loose(fc.array(looseRule, { maxLength: 4 })), caseSensitive: loose(fc.boolean()), hosts: loose(fc.array(fc.constantFrom(...HOST_PATTERNS), { maxLength: 2 })), maxInspectBytes: loose(fc.integer({ min: 0, max: 1 << 25 })), enrolment: loose(fc.constantFrom('first-use', 'invite', 'open')), allowPathInfo: loose(fc.boolean()), metods: fc.constant(1) }, { requiredKeys: ['version', 'rules'] }) },
+  {
+    weight: 6,
+    arbitrary: fc.record(
+      {
+        version: loose(fc.constant(1)),
+        rules: loose(fc.array(looseRule, { maxLength: 4 })),
+        caseSensitive: loose(fc.boolean()),
+        hosts: loose(fc.array(fc.constantFrom(...HOST_PATTERNS), { maxLength: 2 })),
+        maxInspectBytes: loose(fc.integer({ min: 0, max: 1 << 25 })),
+        enrolment: loose(fc.constantFrom('first-use', 'invite', 'open')),
+        allowPathInfo: loose(fc.boolean()),
+        metods: fc.constant(1),
+      },
+      { requiredKeys: ['version', 'rules'] },
+    ),
+  },
   { weight: 2, arbitrary: validPolicy },
   { weight: 1, arbitrary: junk },
 );
 /** A valid one-rule policy whose pattern has one odd character: which ones are accepted is reported. */
-const oddCharDocument = fc.tuple(fc.constantFrom('/api/a#b', '/api/#', '/#x/**', '/files/*#*', '/a/#/b'), fc.constantFrom(...ODD_PATTERN_CHARS)).map(([p, c]) => ({
-  version: 1,
-  rules: [{ id: 'odd', match: { path: p.replace('#', c) }, require: { factors: ['totp'], bind: 'session' } }],
-  oddChar: c,
-}));
+const oddCharDocument = fc
+  .tuple(fc.constantFrom('/api/a#b', '/api/#', '/#x/**', '/files/*#*', '/a/#/b'), fc.constantFrom(...ODD_PATTERN_CHARS))
+  .map(([p, c]) => ({
+    version: 1,
+    rules: [{ id: 'odd', match: { path: p.replace('#', c) }, require: { factors: ['totp'], bind: 'session' } }],
+    oddChar: c,
+  }));
 const documentInput = fc.oneof(
   { weight: 6, arbitrary: looseDocument.map((doc) => ({ doc, text: null as string | null })) },
   { weight: 2, arbitrary: oddCharDocument.map(({ oddChar, ...doc }) => ({ doc, text: null as string | null, oddChar })) },
-  { weight: 1, arbitrary: fc.tuple(looseDocument, fc.nat(400)).map(([d, cut]) => ({ doc: undefined, text: (JSON.stringify(d) ?? '').slice(0, cut) })) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(looseDocument, fc.nat(400)).map(([d, cut]) => ({ doc: undefined, text: (JSON.stringify(d) ?? '').slice(0, cut) })),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }).map((text) => ({ doc: undefined, text })) },
 );
 
@@ -145,15 +231,20 @@ export const oddChars = new Map<string, { accepted: number; refused: number }>()
 export const oddCharReport = (): string =>
   [...oddChars]
     .sort(([a], [b]) => ODD_PATTERN_CHARS.indexOf(a) - ODD_PATTERN_CHARS.indexOf(b))
-    .map(([c, n]) => `${show(c)} ${n.accepted && !n.refused ? 'accepted' : !n.accepted ? 'refused' : `accepted ${n.accepted}/${n.accepted + n.refused}`}`)
+    .map(
+      ([c, n]) =>
+        `${show(c)} ${n.accepted && !n.refused ? 'accepted' : !n.accepted ? 'refused' : `accepted ${n.accepted}/${n.accepted + n.refused}`}`,
+    )
     .join(', ');
 
 function checkProblems(err: unknown, what: string): void {
-  if (!(err instanceof PolicyError)) fail(`${what} threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}, not a PolicyError`);
+  if (!(err instanceof PolicyError))
+    fail(`${what} threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}, not a PolicyError`);
   const problems = (err as PolicyError).problems;
   if (!Array.isArray(problems) || problems.length === 0) fail(`${what}: a PolicyError without problems`);
   for (const p of problems) {
-    if (typeof p.file !== 'string' || typeof p.field !== 'string' || typeof p.message !== 'string' || p.message === '') fail(`${what}: a malformed problem ${show(p)}`);
+    if (typeof p.file !== 'string' || typeof p.field !== 'string' || typeof p.message !== 'string' || p.message === '')
+      fail(`${what}: a malformed problem ${show(p)}`);
     if (typeof formatProblem(p) !== 'string') fail('formatProblem');
   }
 }
@@ -168,12 +259,21 @@ const validateProperty = fc.property(documentInput, (input) => {
   } catch (err) {
     checkProblems(err, text === null ? 'validatePolicy' : 'parsePolicy');
     validateStats.add('refused');
-    if (oddChar !== null) oddChars.set(oddChar, { ...(oddChars.get(oddChar) ?? { accepted: 0, refused: 0 }), refused: (oddChars.get(oddChar)?.refused ?? 0) + 1 });
+    if (oddChar !== null)
+      oddChars.set(oddChar, {
+        ...(oddChars.get(oddChar) ?? { accepted: 0, refused: 0 }),
+        refused: (oddChars.get(oddChar)?.refused ?? 0) + 1,
+      });
     return true;
   }
   validateStats.add('accepted');
-  if (oddChar !== null && UNSUPPORTED_PATTERN_CHARS.has(oddChar)) fail(`a pattern with ${show(oddChar)}, which the matcher does not implement, was accepted: ${show(doc)}`);
-  if (oddChar !== null) oddChars.set(oddChar, { ...(oddChars.get(oddChar) ?? { accepted: 0, refused: 0 }), accepted: (oddChars.get(oddChar)?.accepted ?? 0) + 1 });
+  if (oddChar !== null && UNSUPPORTED_PATTERN_CHARS.has(oddChar))
+    fail(`a pattern with ${show(oddChar)}, which the matcher does not implement, was accepted: ${show(doc)}`);
+  if (oddChar !== null)
+    oddChars.set(oddChar, {
+      ...(oddChars.get(oddChar) ?? { accepted: 0, refused: 0 }),
+      accepted: (oddChars.get(oddChar)?.accepted ?? 0) + 1,
+    });
   let compiled: ReturnType<typeof compilePolicy>;
   try {
     compiled = compilePolicy(policy);
@@ -196,8 +296,46 @@ const validateProperty = fc.property(documentInput, (input) => {
 
 // --- Matcher differential on generated valid policies -------------------------------------------
 
-const SEGMENTS = ['api', 'projects', 'admin', 'users', 'ban', 'ban.json', 'ban.tar.gz', 'reports', 'export', 'x', 'a.b', 'a.b.json', 'files', 'settings', 'info', 'İnfo', 'straße', 'strasse', 'ünï', 'v1', 'q.csv', '.csv', 'axbyc', 'abc', 'ac', 'b', 'x.json', '7'];
-const HOSTNAMES = ['app.example.com', 'billing.example.com', 'example.com', 'a.b.example.com', 'x.tenants.example.com', 'tenants.example.com', 'other.test', 'xexample.com'];
+const SEGMENTS = [
+  'api',
+  'projects',
+  'admin',
+  'users',
+  'ban',
+  'ban.json',
+  'ban.tar.gz',
+  'reports',
+  'export',
+  'x',
+  'a.b',
+  'a.b.json',
+  'files',
+  'settings',
+  'info',
+  'İnfo',
+  'straße',
+  'strasse',
+  'ünï',
+  'v1',
+  'q.csv',
+  '.csv',
+  'axbyc',
+  'abc',
+  'ac',
+  'b',
+  'x.json',
+  '7',
+];
+const HOSTNAMES = [
+  'app.example.com',
+  'billing.example.com',
+  'example.com',
+  'a.b.example.com',
+  'x.tenants.example.com',
+  'tenants.example.com',
+  'other.test',
+  'xexample.com',
+];
 const matcherInput = fc.record({
   policy: validPolicy,
   hostname: fc.constantFrom(...HOSTNAMES),
@@ -222,16 +360,23 @@ const matcherProperty = fc.property(matcherInput, ({ policy: doc, hostname, meth
   const got = compiled.match(hostname, methods, segs);
   const want = referenceMatch(policy.rules as readonly RefRule[], hostname, methods, segs, eq);
   if ((got?.rule.id ?? null) !== (want?.id ?? null) || (got && want && want.method !== '*' && got.method !== want.method)) {
-    fail(`compiled ${show(got && [got.rule.id, got.method])} ≠ reference ${show(want && [want.id, want.method])} for ${hostname} ${show(methods)} ${show(segs)} in ${show(policy.rules.map((r) => r.match))}`);
+    fail(
+      `compiled ${show(got && [got.rule.id, got.method])} ≠ reference ${show(want && [want.id, want.method])} for ${hostname} ${show(methods)} ${show(segs)} in ${show(policy.rules.map((r) => r.match))}`,
+    );
   }
   if (got) matcherStats.add('matched');
   // Some rule covers this path under some method ⇒ a POST body here must be read for `_method`.
   const anyMethod = referenceMatch(policy.rules as readonly RefRule[], hostname, ['*'], segs, eq);
   const may = compiled.pathMayMatch(hostname, segs);
-  if (anyMethod && !may) fail(`pathMayMatch is false, but rule ${show(anyMethod.id)} covers ${hostname} ${show(segs)} (a POST with _method in its body would not be read): ${show(policy.rules.map((r) => r.match))}`);
+  if (anyMethod && !may)
+    fail(
+      `pathMayMatch is false, but rule ${show(anyMethod.id)} covers ${hostname} ${show(segs)} (a POST with _method in its body would not be read): ${show(policy.rules.map((r) => r.match))}`,
+    );
   if (!anyMethod && may) matcherStats.add('pathMayMatch-over-approximates');
   if (may) matcherStats.add('path-may-match');
-  const serves = policy.hosts === undefined || policy.hosts.some((h) => (h.startsWith('*.') ? hostname.endsWith(h.slice(1)) && hostname.length > h.length - 1 : hostname === h));
+  const serves =
+    policy.hosts === undefined ||
+    policy.hosts.some((h) => (h.startsWith('*.') ? hostname.endsWith(h.slice(1)) && hostname.length > h.length - 1 : hostname === h));
   if (compiled.servesHost(hostname) !== serves) fail(`servesHost(${hostname}) is ${!serves} with hosts ${show(policy.hosts)}`);
   return true;
 });
@@ -240,7 +385,8 @@ export const policyTargets: FuzzTarget[] = [
   {
     name: 'policy/validate',
     parser: 'edge/policy/validate-policy.ts validatePolicy/parsePolicy + compilePolicy',
-    oracle: 'Policy or PolicyError (with problems) only; accepted ⇒ compiles and validate(JSON copy) is deep-equal; unsupported pattern characters refused',
+    oracle:
+      'Policy or PolicyError (with problems) only; accepted ⇒ compiles and validate(JSON copy) is deep-equal; unsupported pattern characters refused',
     stats: validateStats,
     build: () => validateProperty,
     extraReport: oddCharReport,
@@ -248,7 +394,8 @@ export const policyTargets: FuzzTarget[] = [
   {
     name: 'policy/matcher',
     parser: 'edge/policy/compile-policy.ts match/pathMayMatch/servesHost on generated valid policies',
-    oracle: 'generated valid policies accepted; compiled = reference matcher (docs/policy.md); rule covers path ⇒ pathMayMatch; servesHost = hosts',
+    oracle:
+      'generated valid policies accepted; compiled = reference matcher (docs/policy.md); rule covers path ⇒ pathMayMatch; servesHost = hosts',
     stats: matcherStats,
     build: () => matcherProperty,
   },

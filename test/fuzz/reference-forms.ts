@@ -13,8 +13,7 @@
  */
 import { parse as parseQuerystring } from 'node:querystring';
 
-const hexVal = (c: number): number =>
-  c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1;
+const hexVal = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
 
 /** PHP's `urldecode`: `+` is a space, `%XX` a byte, any other `%` stays. Bytes read as UTF-8. */
 export function phpUrlDecode(s: string): string {
@@ -150,7 +149,8 @@ export function qsFormMethods(text: string): string[] {
     const keys = qsKeys(qsDecode(pos === -1 ? part : part.slice(0, pos)));
     if (keys.length === 0 || qsRoot(keys[0]!) !== '_method') continue;
     const shape = keys.slice(1);
-    if (shape.length === 0 || (shape.length === 1 && /^\[\d*\]$/.test(shape[0]!))) out.push(pos === -1 ? '' : qsDecode(part.slice(pos + 1)));
+    if (shape.length === 0 || (shape.length === 1 && /^\[\d*\]$/.test(shape[0]!)))
+      out.push(pos === -1 ? '' : qsDecode(part.slice(pos + 1)));
   }
   return out;
 }

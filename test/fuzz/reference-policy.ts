@@ -20,7 +20,8 @@ export interface RefMatch {
 /** How a pattern's literal text compares with a request segment. */
 export type SegmentEquals = (patternText: string, segment: string) => boolean;
 
-const list = <T>(v: T | readonly T[] | undefined): readonly T[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v as T]);
+const list = <T>(v: T | readonly T[] | undefined): readonly T[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v : [v as T];
 
 /** `*.example.com` is any subdomain of example.com, not example.com itself. */
 const hostMatches = (pattern: string, hostname: string): boolean =>
@@ -69,7 +70,13 @@ function pathMatches(pat: readonly string[], i: number, segs: readonly string[],
 
 const patternSegments = (pattern: string): string[] => pattern.split('/').filter((s) => s !== '');
 
-function firstRule(rules: readonly RefRule[], hostname: string, methods: readonly string[], segs: readonly string[], eq: SegmentEquals): RefMatch | null {
+function firstRule(
+  rules: readonly RefRule[],
+  hostname: string,
+  methods: readonly string[],
+  segs: readonly string[],
+  eq: SegmentEquals,
+): RefMatch | null {
   for (const m of methods) {
     for (const r of rules) {
       const hosts = list(r.match.host);
@@ -134,7 +141,8 @@ const perChar = (a: string, b: string, same: (x: string, y: string) => boolean):
  */
 export const ORIGIN_CASE_RULES: Record<string, SegmentEquals> = {
   /** Java `String.equalsIgnoreCase` (Spring `AntPathMatcher` with caseSensitive=false). */
-  javaEqualsIgnoreCase: (p, s) => perChar(p, s, (a, b) => a === b || simpleUpper(a) === simpleUpper(b) || simpleLower(simpleUpper(a)) === simpleLower(simpleUpper(b))),
+  javaEqualsIgnoreCase: (p, s) =>
+    perChar(p, s, (a, b) => a === b || simpleUpper(a) === simpleUpper(b) || simpleLower(simpleUpper(a)) === simpleLower(simpleUpper(b))),
   /** Spring `PathPattern` with caseSensitive=false: `Character.toLowerCase` of each request char. */
   springPathPattern: (p, s) => perChar(p, s, (a, b) => simpleLower(a) === simpleLower(b)),
   /** .NET `StringComparison.OrdinalIgnoreCase` (ASP.NET Core routing, IIS). */

@@ -71,7 +71,9 @@ function summarize(): void {
   const failures = state.results.filter((r) => r.failure).length;
   const total = state.results.reduce((n, r) => n + r.cases, 0);
   const secs = ((performance.now() - state.started) / 1000).toFixed(1);
-  console.log(`\n${interrupted ? 'interrupted: ' : ''}${fmt(total)} cases over ${state.results.length} targets, ${failures} failure(s), ${secs} s, seed ${state.seed}`);
+  console.log(
+    `\n${interrupted ? 'interrupted: ' : ''}${fmt(total)} cases over ${state.results.length} targets, ${failures} failure(s), ${secs} s, seed ${state.seed}`,
+  );
 }
 
 process.on('SIGINT', () => {
@@ -120,13 +122,19 @@ async function runTarget(t: FuzzTarget, args: Args): Promise<Result> {
 async function replay(t: FuzzTarget, spec: string): Promise<number> {
   const [seed, ...path] = spec.split(':');
   const r = await fc.check(await t.build(), { seed: Number(seed), path: path.join(':'), endOnFailure: true, numRuns: 1 });
-  console.log(r.failed ? `${fc.defaultReportMessage(r)}\n${r.errorInstance instanceof Error ? r.errorInstance.message : ''}` : 'the replayed case passes');
+  console.log(
+    r.failed
+      ? `${fc.defaultReportMessage(r)}\n${r.errorInstance instanceof Error ? r.errorInstance.message : ''}`
+      : 'the replayed case passes',
+  );
   return r.failed ? 1 : 0;
 }
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const targets = TARGETS.filter((t) => args.only.length === 0 || args.only.some((o) => t.name === o || t.name.startsWith(o) || t.name.includes(o)));
+  const targets = TARGETS.filter(
+    (t) => args.only.length === 0 || args.only.some((o) => t.name === o || t.name.startsWith(o) || t.name.includes(o)),
+  );
   if (args.list) {
     for (const t of TARGETS) console.log(`${t.name.padEnd(26)} ${t.parser}\n${''.padEnd(26)} oracle: ${t.oracle}`);
     return 0;
@@ -137,7 +145,9 @@ async function main(): Promise<number> {
       if (targets.length !== 1) throw new Error('--replay needs --only naming exactly one target');
       return await replay(targets[0]!, args.replay);
     }
-    console.log(`fuzz: ${targets.length} targets, ${fmt(args.runs)} cases each, seed ${args.seed} (chunks of ${fmt(args.chunk)} runs, seeds ${args.seed}, ${args.seed + 1}, …)\n`);
+    console.log(
+      `fuzz: ${targets.length} targets, ${fmt(args.runs)} cases each, seed ${args.seed} (chunks of ${fmt(args.chunk)} runs, seeds ${args.seed}, ${args.seed + 1}, …)\n`,
+    );
     state.seed = args.seed;
     state.started = performance.now();
     for (const t of targets) {
@@ -147,7 +157,9 @@ async function main(): Promise<number> {
       state.current = null;
       state.results.push(r);
       const rate = r.cases / Math.max(r.ms / 1000, 1e-3);
-      console.log(`${r.failure ? 'FAIL' : r.interrupted ? 'STOP' : 'ok  '} ${t.name.padEnd(26)} ${fmt(r.cases).padStart(9)} cases  ${r.failure ? 1 : 0} failures  ${(r.ms / 1000).toFixed(1).padStart(6)} s  (${fmt(Math.round(rate))}/s)`);
+      console.log(
+        `${r.failure ? 'FAIL' : r.interrupted ? 'STOP' : 'ok  '} ${t.name.padEnd(26)} ${fmt(r.cases).padStart(9)} cases  ${r.failure ? 1 : 0} failures  ${(r.ms / 1000).toFixed(1).padStart(6)} s  (${fmt(Math.round(rate))}/s)`,
+      );
       if (t.stats) console.log(`     ${t.stats.report()}`);
       const extra = t.extraReport?.();
       if (extra) console.log(`     ${extra}`);

@@ -67,7 +67,10 @@ export const PY_SPACE = /^[\s\u001c-\u001f\u0085]+|[\s\u001c-\u001f\u0085]+$/g;
  * The header as a Python WSGI app gets it: the wire bytes decoded as UTF-8. `text` is either already
  * decoded (what the Worker sees) or Latin-1 wire bytes (what Node's http module records at the origin).
  */
-export const asPython = (text: string): string => (/[\u00c0-\u00ff][\u0080-\u00bf]/.test(text) ? new TextDecoder('utf-8').decode(Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff)) : text);
+export const asPython = (text: string): string =>
+  /[\u00c0-\u00ff][\u0080-\u00bf]/.test(text)
+    ? new TextDecoder('utf-8').decode(Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff))
+    : text;
 /** Django's parse_cookie after get_str_from_wsgi: bytes → UTF-8 (replace), split on ";", strip, last wins. */
 export function parseDjangoWire(header: string): Map<string, string> {
   const text = asPython(header);
@@ -116,7 +119,6 @@ export function parseSimpleCookie(header: string): Map<string, string> {
   }
   return out;
 }
-
 
 /** Express's `cookie` package: split on `;`, names and values trimmed, first wins, values decoded. */
 export const readExpress = (header: string): string | undefined => parseExpress(header)[SESSION];

@@ -20,7 +20,8 @@ export type WorkerdResult =
 
 const refusal = (err: unknown, kind: string): WorkerdResult => {
   const e = err as { name?: string; status?: number; message?: string } | null;
-  if (e?.name === 'StepgateError' && typeof e.status === 'number' && e.status >= 400 && e.status < 500) return { refused: kind, status: e.status };
+  if (e?.name === 'StepgateError' && typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+    return { refused: kind, status: e.status };
   return { error: `${kind}: ${e?.name ?? typeof err}: ${e?.message ?? String(err)}` };
 };
 

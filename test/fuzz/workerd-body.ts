@@ -50,7 +50,12 @@ export async function stopWorkerd(): Promise<void> {
 }
 
 const stats = new Stats();
-const oneBody = fc.oneof({ weight: 5, arbitrary: multipartInput }, { weight: 1, arbitrary: formInput }, { weight: 1, arbitrary: jsonInput }, { weight: 1, arbitrary: junkInput });
+const oneBody = fc.oneof(
+  { weight: 5, arbitrary: multipartInput },
+  { weight: 1, arbitrary: formInput },
+  { weight: 1, arbitrary: jsonInput },
+  { weight: 1, arbitrary: junkInput },
+);
 
 const batchProperty = fc.asyncProperty(fc.array(oneBody, { minLength: BATCH / 2, maxLength: BATCH }), async (batch: BodyInput[]) => {
   const instance = await (mf ??= start());
@@ -67,7 +72,8 @@ const batchProperty = fc.asyncProperty(fc.array(oneBody, { minLength: BATCH / 2,
     const input = inputs[i]!;
     stats.case();
     if ('skipped' in r) return stats.add('skipped-headers');
-    if ('error' in r) fail(`in workerd, ${r.error}, for Content-Type ${JSON.stringify(input.contentType)} body ${JSON.stringify(input.body)}`);
+    if ('error' in r)
+      fail(`in workerd, ${r.error}, for Content-Type ${JSON.stringify(input.contentType)} body ${JSON.stringify(input.body)}`);
     const bytes = new TextEncoder().encode(input.body);
     const refs = referenceMethods(input.contentType, bytes, new TextDecoder().decode(bytes));
     if ('platform' in r) for (const m of overrideMethods(r.platform)) refs.push(['multipart/workerd', m]);

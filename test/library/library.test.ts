@@ -11,7 +11,8 @@ import { generate } from 'otplib';
 import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { TEST_JWT_SECRET } from '../support/session';
 
-const worker = (exports as unknown as { default: Fetcher & { scheduled(o: { cron: string; scheduledTime: Date }): Promise<unknown> } }).default;
+const worker = (exports as unknown as { default: Fetcher & { scheduled(o: { cron: string; scheduledTime: Date }): Promise<unknown> } })
+  .default;
 const ORIGIN = 'https://notes.example';
 const call = (path: string, init: RequestInit = {}) => worker.fetch(new Request(`${ORIGIN}${path}`, init));
 const api = (path: string, cookie: string, body: unknown = {}) =>
@@ -34,9 +35,19 @@ const session = (user: string, sid: string) =>
 describe('the package', () => {
   it('holds the bundled library, its types and the migrations, and no tests, docs or Node-only dev code', () => {
     const { files, size } = inject('libraryPack');
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/lib/index.js', 'dist/lib/types/edge/library/index.d.ts', 'edge/migrations/0001_init.sql', 'edge/cli/bin.mjs']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'dist/lib/index.js',
+        'dist/lib/types/edge/library/index.d.ts',
+        'edge/migrations/0001_init.sql',
+        'edge/cli/bin.mjs',
+      ]),
+    );
     // The TypeScript sources beside the bundle are the ones the CLI runs from (through tsx).
-    expect(files.filter((f) => /^(test|docs|\.ci)\/|^extension\/(?!manifest\.ts$)|^edge\/(demo|pages)\/|^edge\/dev\/(?!dev-vars\.ts$)/.test(f))).toEqual([]);
+    expect(
+      files.filter((f) => /^(test|docs|\.ci)\/|^extension\/(?!manifest\.ts$)|^edge\/(demo|pages)\/|^edge\/dev\/(?!dev-vars\.ts$)/.test(f)),
+    ).toEqual([]);
     expect(size).toBeLessThan(400 * 1024);
   });
 
@@ -78,7 +89,9 @@ describe('an existing Hono Worker with app.use(stepgate())', () => {
     expect(start.status).toBe(201);
     const enrol = (await start.json()) as { id: string; secret: string };
     secret = enrol.secret;
-    const confirm = await api(`/.stepgate/api/factors/totp/${enrol.id}/confirm`, cookie, { code: await generate({ secret, epoch: now() - 30 }) });
+    const confirm = await api(`/.stepgate/api/factors/totp/${enrol.id}/confirm`, cookie, {
+      code: await generate({ secret, epoch: now() - 30 }),
+    });
     expect(confirm.status).toBe(200);
   });
 
@@ -91,7 +104,12 @@ describe('an existing Hono Worker with app.use(stepgate())', () => {
   });
 
   it('challenges a protected route; once approved, the identical request reaches the app’s handler exactly once, with the body and the assertion', async () => {
-    const share = () => call('/api/notes/1/share', { method: 'POST', body: JSON.stringify({ with: 'bob' }), headers: { cookie, 'content-type': 'application/json' } });
+    const share = () =>
+      call('/api/notes/1/share', {
+        method: 'POST',
+        body: JSON.stringify({ with: 'bob' }),
+        headers: { cookie, 'content-type': 'application/json' },
+      });
 
     const first = await share();
     expect(first.status).toBe(401);
@@ -99,7 +117,10 @@ describe('an existing Hono Worker with app.use(stepgate())', () => {
     const { challenge_id: id } = (await first.json()) as { challenge_id: string };
     expect((await calls()).share).toBeUndefined();
 
-    const ok = await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'totp', code: await generate({ secret, epoch: now() }) });
+    const ok = await api(`/.stepgate/api/challenges/${id}/verify`, cookie, {
+      method: 'totp',
+      code: await generate({ secret, epoch: now() }),
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ approved: true, bind: 'action', rule: 'share-note' });
 
@@ -127,7 +148,9 @@ describe('an existing Hono Worker with app.use(stepgate())', () => {
       expect(n!.n).toBe(before!.n + 1);
     });
     const head = await env.DB.prepare('SELECT MAX(seq) AS seq FROM audit_events').first<{ seq: number }>();
-    const cp = await env.DB.prepare("SELECT seq, kind, jws FROM audit_checkpoints WHERE kind = 'periodic' ORDER BY seq DESC LIMIT 1").first<{ seq: number; kind: string; jws: string }>();
+    const cp = await env.DB.prepare(
+      "SELECT seq, kind, jws FROM audit_checkpoints WHERE kind = 'periodic' ORDER BY seq DESC LIMIT 1",
+    ).first<{ seq: number; kind: string; jws: string }>();
     expect(cp).toMatchObject({ seq: head!.seq, kind: 'periodic', jws: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/) });
     expect(cp!.seq).toBeGreaterThan(0);
   });

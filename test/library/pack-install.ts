@@ -23,7 +23,13 @@ interface Run {
 }
 
 // No update checks, telemetry or Request.cf download: nothing here needs the network but the npm cache.
-const quiet = { npm_config_update_notifier: 'false', WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' };
+const quiet = {
+  npm_config_update_notifier: 'false',
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  NO_COLOR: '1',
+};
 
 const run = (cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run & { stdout: string }> =>
   new Promise((done) => {
@@ -58,7 +64,10 @@ export default async function setup(project: TestProject) {
     const t1 = Date.now();
 
     const app = join(tmp, 'example-worker');
-    cpSync(join(root, 'test/library/example-worker'), app, { recursive: true, filter: (src) => !/[\\/](node_modules|\.wrangler)$/.test(src) });
+    cpSync(join(root, 'test/library/example-worker'), app, {
+      recursive: true,
+      filter: (src) => !/[\\/](node_modules|\.wrangler)$/.test(src),
+    });
     const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], app);
     if (install.status !== 0) throw new Error(`npm install of the packed stepgate failed:\n${install.output}`);
     const t2 = Date.now();
@@ -66,9 +75,14 @@ export default async function setup(project: TestProject) {
     const [typecheck, cli, bundle] = await Promise.all([
       run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', app], app),
       run(join(app, 'node_modules/.bin/stepgate'), ['policy', 'check', 'src/policy.json'], app),
-      run(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', join(tmp, 'bundle')], app, {
-        WRANGLER_LOG_PATH: join(tmp, 'wrangler-logs'),
-      }),
+      run(
+        process.execPath,
+        [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', join(tmp, 'bundle')],
+        app,
+        {
+          WRANGLER_LOG_PATH: join(tmp, 'wrangler-logs'),
+        },
+      ),
     ]);
     const t3 = Date.now();
 
@@ -80,7 +94,12 @@ export default async function setup(project: TestProject) {
     project.provide('libraryWranglerConfig', join(app, 'wrangler.toml'));
     project.provide('libraryMigrations', migrations);
     project.provide('libraryMigrationsDir', migrationsDir);
-    project.provide('libraryPack', { filename: info!.filename, size: info!.size, unpackedSize: info!.unpackedSize, files: info!.files.map((f) => f.path) });
+    project.provide('libraryPack', {
+      filename: info!.filename,
+      size: info!.size,
+      unpackedSize: info!.unpackedSize,
+      files: info!.files.map((f) => f.path),
+    });
     project.provide('libraryTypecheck', { status: typecheck.status, output: typecheck.output });
     project.provide('libraryCli', { status: cli.status, output: cli.output });
     project.provide('libraryBundle', { status: bundle.status, output: bundle.output });

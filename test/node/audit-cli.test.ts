@@ -26,18 +26,32 @@ const dir = mkdtempSync(join(tmpdir(), 'stepgate-audit-cli-'));
 const run = async (...argv: string[]) => {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (l) => out.push(l), (l) => err.push(l));
+  const code = await main(
+    argv,
+    (l) => out.push(l),
+    (l) => err.push(l),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 };
 const now = () => Math.floor(Date.now() / 1000);
 const post = (path: string, cookie: string, body: unknown = {}) =>
-  fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { cookie, origin: base, 'content-type': 'application/json' } });
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { cookie, origin: base, 'content-type': 'application/json' },
+  });
 
 /** Enrol TOTP, step up, and return the stepped-up cookies and a code source. */
 async function person(user: string) {
   const cookie = await sessionCookie(user, `${user}-cli`);
   const start = (await (await post('/.stepgate/api/factors/totp', cookie)).json()) as { id: string; secret: string };
-  expect((await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, cookie, { code: await generate({ secret: start.secret, epoch: now() - 30 }) })).status).toBe(200);
+  expect(
+    (
+      await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, cookie, {
+        code: await generate({ secret: start.secret, epoch: now() - 30 }),
+      })
+    ).status,
+  ).toBe(200);
   const t0 = now();
   let step = 0;
   const code = () => generate({ secret: start.secret, epoch: t0 + 30 * step++ });
@@ -66,7 +80,9 @@ beforeAll(async () => {
   const first = await fetch(`${base}/api/projects/2`, { method: 'DELETE', headers: { cookie: tom.cookie } });
   expect(first.status).toBe(401);
   const { challenge_id } = (await first.json()) as { challenge_id: string };
-  expect((await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tom.cookie, { method: 'totp', code: await tom.code() })).status).toBe(200);
+  expect(
+    (await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tom.cookie, { method: 'totp', code: await tom.code() })).status,
+  ).toBe(200);
   expect((await fetch(`${base}/api/projects/2`, { method: 'DELETE', headers: { cookie: tom.cookie } })).status).toBe(200);
   // A signed checkpoint of everything so far (the cron trigger's work, run now by the admin).
   const m = await post('/.stepgate/api/admin/maintenance', alice.stepped);
@@ -85,11 +101,18 @@ describe('stepgate audit', () => {
     expect(ex).toMatchObject({ code: 0, out: expect.stringMatching(/^exported \d+ event\(s\) to /) });
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines.some((l) => l.startsWith('{"checkpoint"'))).toBe(true);
-    const types = lines.filter((l) => l.startsWith('{"event"')).map((l) => (JSON.parse(l) as { event: { type: string; actor: string } }).event);
-    expect(types.filter((e) => e.actor === 'tom').map((e) => e.type)).toEqual(expect.arrayContaining(['challenge.issued', 'factor.verified', 'grant.issued', 'grant.used']));
+    const types = lines
+      .filter((l) => l.startsWith('{"event"'))
+      .map((l) => (JSON.parse(l) as { event: { type: string; actor: string } }).event);
+    expect(types.filter((e) => e.actor === 'tom').map((e) => e.type)).toEqual(
+      expect.arrayContaining(['challenge.issued', 'factor.verified', 'grant.issued', 'grant.used']),
+    );
 
     const ok = await run('audit', 'verify', '--file', file, '--jwks', `${base}/.well-known/stepgate/audit-jwks.json`);
-    expect(ok).toMatchObject({ code: 0, out: expect.stringMatching(/^ok: \d+ event\(s\) verified; signed checkpoints cover through sequence \d+/) });
+    expect(ok).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^ok: \d+ event\(s\) verified; signed checkpoints cover through sequence \d+/),
+    });
     const unsigned = await run('audit', 'verify', '--file', file);
     expect(unsigned.out).toContain('checkpoint signature(s) not checked');
   });
@@ -111,38 +134,79 @@ describe('stepgate audit', () => {
     const c = JSON.parse(forged[cp]!) as { checkpoint: string };
     forged[cp] = JSON.stringify({ ...c, checkpoint: `${c.checkpoint.slice(0, -4)}AAAA` });
     writeFileSync(join(dir, 'forged.ndjson'), forged.join('\n'));
-    expect(await run('audit', 'verify', '--file', join(dir, 'forged.ndjson'), '--jwks', `${base}/.well-known/stepgate/audit-jwks.json`)).toMatchObject({ code: 1, err: expect.stringContaining('does not verify') });
+    expect(
+      await run('audit', 'verify', '--file', join(dir, 'forged.ndjson'), '--jwks', `${base}/.well-known/stepgate/audit-jwks.json`),
+    ).toMatchObject({ code: 1, err: expect.stringContaining('does not verify') });
   });
 
   it('exports CSV and OCSF, with filters', async () => {
     const csv = join(dir, 'tom.csv');
-    expect((await run('audit', 'export', '--edge', base, '--token', auditorToken, '--format', 'csv', '--user', 'tom', '--out', csv)).code).toBe(0);
+    expect(
+      (await run('audit', 'export', '--edge', base, '--token', auditorToken, '--format', 'csv', '--user', 'tom', '--out', csv)).code,
+    ).toBe(0);
     const rows = readFileSync(csv, 'utf8').trim().split('\r\n');
     expect(rows[0]!.startsWith('seq,time,type,outcome,user')).toBe(true);
     expect(rows.slice(1).every((r) => r.split(',')[4] === 'tom')).toBe(true);
     const ocsf = join(dir, 'tom.ocsf.ndjson');
-    expect((await run('audit', 'export', '--edge', base, '--token', auditorToken, '--format', 'ocsf', '--user', 'tom', '--type', 'factor.verified', '--out', ocsf)).code).toBe(0);
-    const events = readFileSync(ocsf, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { class_uid: number; user: { uid: string } });
+    expect(
+      (
+        await run(
+          'audit',
+          'export',
+          '--edge',
+          base,
+          '--token',
+          auditorToken,
+          '--format',
+          'ocsf',
+          '--user',
+          'tom',
+          '--type',
+          'factor.verified',
+          '--out',
+          ocsf,
+        )
+      ).code,
+    ).toBe(0);
+    const events = readFileSync(ocsf, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { class_uid: number; user: { uid: string } });
     expect(events).toHaveLength(2); // the enrolment-time step-up and the delete approval
     expect(events.every((e) => e.class_uid === 3002 && e.user.uid === 'tom')).toBe(true);
   });
 
   it('verifies at the edge, and names the sequence of a row edited directly in D1', async () => {
-    expect(await run('audit', 'verify', '--edge', base, '--token', auditorToken)).toMatchObject({ code: 0, out: expect.stringMatching(/^ok: \d+ event\(s\) verified, through sequence \d+; 1 signed checkpoint\(s\) matched/) });
+    expect(await run('audit', 'verify', '--edge', base, '--token', auditorToken)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^ok: \d+ event\(s\) verified, through sequence \d+; 1 signed checkpoint\(s\) matched/),
+    });
     const db = await gw.mf.getD1Database('DB');
     const row = await db.prepare("SELECT seq FROM audit_events WHERE type = 'grant.used' ORDER BY seq LIMIT 1").first<{ seq: number }>();
     await db.prepare("UPDATE audit_events SET outcome = 'denied' WHERE seq = ?").bind(row!.seq).run();
     try {
-      expect(await run('audit', 'verify', '--edge', base, '--token', auditorToken)).toMatchObject({ code: 1, err: expect.stringContaining(`BROKEN at sequence ${row!.seq}: modified`) });
+      expect(await run('audit', 'verify', '--edge', base, '--token', auditorToken)).toMatchObject({
+        code: 1,
+        err: expect.stringContaining(`BROKEN at sequence ${row!.seq}: modified`),
+      });
     } finally {
       await db.prepare("UPDATE audit_events SET outcome = 'success' WHERE seq = ?").bind(row!.seq).run();
     }
   });
 
   it('refuses without a token, with a bad token, and on unknown options', async () => {
-    expect(await run('audit', 'export', '--edge', base)).toMatchObject({ code: 2, err: expect.stringContaining('personal API token is required') });
-    expect(await run('audit', 'verify', '--edge', base, '--token', 'sgt.bad')).toMatchObject({ code: 1, err: expect.stringContaining('HTTP 401') });
-    expect(await run('audit', 'export', '--edge', base, '--token', auditorToken, '--colour', 'red')).toMatchObject({ code: 2, err: expect.stringContaining('unknown option --colour') });
+    expect(await run('audit', 'export', '--edge', base)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('personal API token is required'),
+    });
+    expect(await run('audit', 'verify', '--edge', base, '--token', 'sgt.bad')).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('HTTP 401'),
+    });
+    expect(await run('audit', 'export', '--edge', base, '--token', auditorToken, '--colour', 'red')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('unknown option --colour'),
+    });
   });
 });
 
@@ -158,7 +222,10 @@ describe('stepgate keys', () => {
     const doc2 = JSON.parse(readFileSync(f2, 'utf8')) as { primary: string; keys: Record<string, string> };
     expect(doc2.primary).toBe('k2');
     expect(doc2.keys.k1).toBe((JSON.parse(readFileSync(f1, 'utf8')) as { keys: Record<string, string> }).keys.k1);
-    expect(await run('keys', 'retire', '--file', f2, '--kid', 'k2')).toMatchObject({ code: 1, err: expect.stringContaining('is the primary key') }); // a refusal, not a usage error
+    expect(await run('keys', 'retire', '--file', f2, '--kid', 'k2')).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('is the primary key'),
+    }); // a refusal, not a usage error
     const f3 = join(dir, 'keys3.json');
     expect((await run('keys', 'retire', '--file', f2, '--kid', 'k1', '--out', f3)).code).toBe(0);
     expect(parseKeyring(readFileSync(f3, 'utf8'))).toMatchObject({ primary: 'k2', kids: ['k2'] });
@@ -174,7 +241,11 @@ describe('stepgate keys', () => {
     expect((await run('keys', 'rotate', '--file', live, '--kid', 'k2', '--out', rotated)).code).toBe(0);
     const final = join(dir, 'final.json');
     const retire = await run('keys', 'retire', '--file', rotated, '--kid', 'test1', '--out', final);
-    expect(retire).toMatchObject({ code: 0, out: expect.stringContaining('retired, public keys only: test1'), err: expect.stringContaining('its public keys stay published') });
+    expect(retire).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('retired, public keys only: test1'),
+      err: expect.stringContaining('its public keys stay published'),
+    });
     const doc = JSON.parse(readFileSync(final, 'utf8')) as KeyringDoc;
     expect(Object.keys(doc.keys)).toEqual(['k2']);
     expect(doc.retired).toEqual({
@@ -185,13 +256,23 @@ describe('stepgate keys', () => {
     const next = join(dir, 'next.json');
     expect((await run('keys', 'rotate', '--file', final, '--kid', 'k3', '--out', next)).code).toBe(0);
     expect((JSON.parse(readFileSync(next, 'utf8')) as KeyringDoc).retired).toEqual(doc.retired);
-    expect(await run('keys', 'rotate', '--file', final, '--kid', 'test1')).toMatchObject({ code: 1, err: expect.stringContaining('key id test1 is already in the keyring') });
+    expect(await run('keys', 'rotate', '--file', final, '--kid', 'test1')).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('key id test1 is already in the keyring'),
+    });
 
-    const after = await startGateway({ originUrl: origin.url, jwtSecret: TEST_JWT_SECRET, bindings: { STEPGATE_KEYS: JSON.stringify(doc) } });
+    const after = await startGateway({
+      originUrl: origin.url,
+      jwtSecret: TEST_JWT_SECRET,
+      bindings: { STEPGATE_KEYS: JSON.stringify(doc) },
+    });
     try {
       const jwksUrl = `${after.url.origin}/.well-known/stepgate/audit-jwks.json`;
       const exported = join(dir, 'audit.ndjson');
-      expect(await run('audit', 'verify', '--file', exported, '--jwks', jwksUrl)).toMatchObject({ code: 0, out: expect.stringMatching(/^ok: \d+ event\(s\) verified; signed checkpoints cover through sequence \d+/) });
+      expect(await run('audit', 'verify', '--file', exported, '--jwks', jwksUrl)).toMatchObject({
+        code: 0,
+        out: expect.stringMatching(/^ok: \d+ event\(s\) verified; signed checkpoints cover through sequence \d+/),
+      });
 
       // A checkpoint forged with a key the keyring never had fails: under a new key id, or under the retired one.
       const lines = readFileSync(exported, 'utf8').trim().split('\n');
@@ -205,7 +286,10 @@ describe('stepgate keys', () => {
         writeFileSync(join(dir, name), copy.join('\n'));
         return run('audit', 'verify', '--file', join(dir, name), '--jwks', jwksUrl);
       };
-      expect(await forge('k9', 'forged-k9.ndjson')).toMatchObject({ code: 1, err: expect.stringContaining('key sg-audit-k9 is not in the key set') });
+      expect(await forge('k9', 'forged-k9.ndjson')).toMatchObject({
+        code: 1,
+        err: expect.stringContaining('key sg-audit-k9 is not in the key set'),
+      });
       expect(await forge('test1', 'forged-test1.ndjson')).toMatchObject({ code: 1, err: expect.stringContaining('does not verify') });
     } finally {
       await after.dispose();

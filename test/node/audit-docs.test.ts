@@ -29,7 +29,12 @@ function tableAfter(doc: string, heading: string): string[][] {
   const rows: string[] = [];
   while (i < lines.length && lines[i]!.startsWith('|')) rows.push(lines[i++]!);
   // Header and separator first; a cell never contains an unescaped "|" in these tables.
-  return rows.slice(2).map((r) => r.replace(/^\||\|$/g, '').split(/(?<!\\)\|/).map((c) => c.trim()));
+  return rows.slice(2).map((r) =>
+    r
+      .replace(/^\||\|$/g, '')
+      .split(/(?<!\\)\|/)
+      .map((c) => c.trim()),
+  );
 }
 
 const backticked = (text: string): string[] => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
@@ -45,7 +50,8 @@ function tableProblems(doc: string, heading: string): string[] {
     seen.set(t, (seen.get(t) ?? 0) + 1);
     // Any event-like name anywhere in the row (a type cited in another row's text, too).
     for (const name of backticked(cells.join(' | '))) {
-      if (EVENT_LIKE.test(name) && !Object.hasOwn(AUDIT_EVENTS, name)) problems.push(`${heading}: \`${name}\` is not an event type in AUDIT_EVENTS`);
+      if (EVENT_LIKE.test(name) && !Object.hasOwn(AUDIT_EVENTS, name))
+        problems.push(`${heading}: \`${name}\` is not an event type in AUDIT_EVENTS`);
     }
     if (!Object.hasOwn(AUDIT_EVENTS, t) && !EVENT_LIKE.test(t)) problems.push(`${heading}: row "${t}" is not an event type`);
   }
@@ -57,7 +63,18 @@ function tableProblems(doc: string, heading: string): string[] {
 /** What the OCSF export produces for an event of type `t`. */
 function exported(t: AuditType): { class_uid: number; activity_id: number; type_uid: number } {
   const o = toOcsf({
-    event: { v: 1, id: '00000000-0000-4000-8000-000000000000', tenant: 'default', seq: 1, time: '2026-01-01T00:00:00.000Z', type: t, outcome: 'success', actor: 'u', app: null, salt: 's' },
+    event: {
+      v: 1,
+      id: '00000000-0000-4000-8000-000000000000',
+      tenant: 'default',
+      seq: 1,
+      time: '2026-01-01T00:00:00.000Z',
+      type: t,
+      outcome: 'success',
+      actor: 'u',
+      app: null,
+      salt: 's',
+    },
     prev_hash: 'genesis',
     hash: 'h',
   });
@@ -80,9 +97,14 @@ describe('docs/audit.md', () => {
     const first = `| \`${typeOfRow(rows[0]!)}\` |`;
     const bogus = DOC.replace(first, `| \`factor.bogus\` | failure | see \`grant.revoked\` | | | 3002 / 1 |\n${first}`);
     expect(tableProblems(bogus, CATALOGUE)).toEqual(
-      expect.arrayContaining([expect.stringContaining('`factor.bogus` is not an event type'), expect.stringContaining('`grant.revoked` is not an event type')]),
+      expect.arrayContaining([
+        expect.stringContaining('`factor.bogus` is not an event type'),
+        expect.stringContaining('`grant.revoked` is not an event type'),
+      ]),
     );
-    const dropped = DOC.split('\n').filter((l) => !l.startsWith('| `keys.rotated` |')).join('\n');
+    const dropped = DOC.split('\n')
+      .filter((l) => !l.startsWith('| `keys.rotated` |'))
+      .join('\n');
     expect(tableProblems(dropped, CATALOGUE)).toEqual(expect.arrayContaining([expect.stringContaining('no row for `keys.rotated`')]));
     const doubled = DOC.replace(first, `${first} again | | | | |\n${first}`);
     expect(tableProblems(doubled, CATALOGUE).some((p) => p.includes('2 rows for'))).toBe(true);
@@ -96,7 +118,11 @@ describe('docs/audit.md', () => {
       const m = /^(\d{4}) \/ (\d+)$/.exec(cells.at(-1)!);
       expect(m, `${t}: OCSF column "${cells.at(-1)}"`).not.toBeNull();
       const e = exported(t);
-      expect({ type: t, class_uid: Number(m![1]), activity_id: Number(m![2]) }).toEqual({ type: t, class_uid: e.class_uid, activity_id: e.activity_id });
+      expect({ type: t, class_uid: Number(m![1]), activity_id: Number(m![2]) }).toEqual({
+        type: t,
+        class_uid: e.class_uid,
+        activity_id: e.activity_id,
+      });
       expect(e.class_uid).toBe(AUDIT_EVENTS[t].ocsf);
     }
   });
@@ -107,7 +133,10 @@ describe('docs/audit.md', () => {
       const t = typeOfRow(cells) as AuditType;
       const [, cls, act, uid] = cells;
       const e = exported(t);
-      expect({ type: t, class_uid: Number.parseInt(cls!, 10), activity_id: Number.parseInt(act!, 10), type_uid: Number(uid) }).toEqual({ type: t, ...e });
+      expect({ type: t, class_uid: Number.parseInt(cls!, 10), activity_id: Number.parseInt(act!, 10), type_uid: Number(uid) }).toEqual({
+        type: t,
+        ...e,
+      });
     }
   });
 });

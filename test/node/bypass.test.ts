@@ -132,7 +132,12 @@ describe('method spelling and overrides', () => {
     ['POST', '/api/projects/1', { 'Content-Type': 'Application/X-WWW-Form-Urlencoded' }, '_%6Dethod=DELETE'],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded' }, '.method=DELETE'],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/json' }, '{"_method":"DELETE"}'],
-    ['POST', '/api/projects/1', { 'Content-Type': 'multipart/form-data; boundary=XyZ' }, '--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XyZ--\r\n'],
+    [
+      'POST',
+      '/api/projects/1',
+      { 'Content-Type': 'multipart/form-data; boundary=XyZ' },
+      '--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XyZ--\r\n',
+    ],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded' }, '_method=DE%20LETE'],
     // Found in review: parsers that read bodies Stepgate's first version did not.
     ['POST', '/api/projects/1', {}, '_method=DELETE'], // Rack: a POST without a type is a form
@@ -140,8 +145,18 @@ describe('method spelling and overrides', () => {
     ['POST', '/api/projects/1', { 'Content-Type': 'text/json' }, '{"_method":"DELETE"}'], // Laravel: any "/json"
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded,x' }, '_method=DELETE'],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded x' }, '_method=DELETE'],
-    ['POST', '/api/projects/1', { 'Content-Type': 'multipart/mixed; boundary=XX' }, '--XX\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XX--\r\n'],
-    ['POST', '/api/projects/1', { 'Content-Type': 'multipart/form-data; xboundary=AAA; boundary=BBB' }, '--BBB\r\nContent-Disposition: form-data; name="f"\r\n\r\n--AAA\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--AAA--\r\n--BBB--\r\n'],
+    [
+      'POST',
+      '/api/projects/1',
+      { 'Content-Type': 'multipart/mixed; boundary=XX' },
+      '--XX\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XX--\r\n',
+    ],
+    [
+      'POST',
+      '/api/projects/1',
+      { 'Content-Type': 'multipart/form-data; xboundary=AAA; boundary=BBB' },
+      '--BBB\r\nContent-Disposition: form-data; name="f"\r\n\r\n--AAA\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--AAA--\r\n--BBB--\r\n',
+    ],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/json; charset=utf-7' }, '{"a":"+ACI-,+ACI-_method+ACI-:+ACI-DELETE"}'],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' }, 'not really gzip'],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded' }, '+_method=DELETE'], // PHP drops leading spaces
@@ -194,7 +209,12 @@ describe('spoofed headers', () => {
 
   it('drops header names with "_", which CGI-style servers read as the dashed header', async () => {
     const before = origin.requests.length;
-    const res = await send('GET', '/api/projects?underscore=1', { 'X-HTTP-Method_Override': 'DELETE', X_Forwarded_Host: 'evil.test', Stepgate_Grant: 'x', 'X-Real_IP': '6.6.6.6' });
+    const res = await send('GET', '/api/projects?underscore=1', {
+      'X-HTTP-Method_Override': 'DELETE',
+      X_Forwarded_Host: 'evil.test',
+      Stepgate_Grant: 'x',
+      'X-Real_IP': '6.6.6.6',
+    });
     expect(res.status).toBe(200);
     const [seen] = origin.requests.slice(before);
     expect(Object.keys(seen!.headers).filter((h) => h.includes('_'))).toEqual([]);
@@ -240,6 +260,9 @@ describe('POST /admin/settings (bind: session) under path and case tricks', () =
     '/app.aspx/admin/settings',
   ])('%s', async (target) => {
     const before = origin.requests.length;
-    await expectHeld(await send('POST', target, { 'Content-Type': 'application/x-www-form-urlencoded' }, 'support_email=evil%40attacker.test'), before);
+    await expectHeld(
+      await send('POST', target, { 'Content-Type': 'application/x-www-form-urlencoded' }, 'support_email=evil%40attacker.test'),
+      before,
+    );
   });
 });

@@ -16,7 +16,12 @@ import { ROOT } from '../support/miniflare-gateway';
 const run = async (...argv: string[]) => {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (l) => out.push(l), (l) => err.push(l), {});
+  const code = await main(
+    argv,
+    (l) => out.push(l),
+    (l) => err.push(l),
+    {},
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 };
 const DEMO = join(ROOT, 'edge/config/policy.json');
@@ -24,14 +29,36 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 
 describe('help', () => {
   it('the table has the commands the docs name', () => {
-    expect(COMMANDS.map((c) => c.name)).toEqual(expect.arrayContaining(['policy check', 'policy test', 'policy schema', 'audit export', 'audit verify', 'keys generate', 'keys rotate', 'keys retire', 'keys status', 'keys dev-vars', 'doctor']));
+    expect(COMMANDS.map((c) => c.name)).toEqual(
+      expect.arrayContaining([
+        'policy check',
+        'policy test',
+        'policy schema',
+        'audit export',
+        'audit verify',
+        'keys generate',
+        'keys rotate',
+        'keys retire',
+        'keys status',
+        'keys dev-vars',
+        'doctor',
+      ]),
+    );
     expect(GROUPS).toEqual(['policy', 'audit', 'keys']);
   });
 
-  it.each(COMMANDS.flatMap((c) => [[c.name, '--help'], [c.name, '-h']]))('stepgate %s %s: its usage and every option on stdout, exit 0', async (name, flag) => {
+  it.each(
+    COMMANDS.flatMap((c) => [
+      [c.name, '--help'],
+      [c.name, '-h'],
+    ]),
+  )('stepgate %s %s: its usage and every option on stdout, exit 0', async (name, flag) => {
     const cmd = COMMANDS.find((c) => c.name === name)!;
     // Help wins over anything else on the line, even a missing required option or an unknown one.
-    for (const argv of [[...name.split(' '), flag], [...name.split(' '), '--no-such-option', flag]]) {
+    for (const argv of [
+      [...name.split(' '), flag],
+      [...name.split(' '), '--no-such-option', flag],
+    ]) {
       const r = await run(...argv);
       expect(r).toMatchObject({ code: 0, err: '' });
       expect(r.out.startsWith(`Usage: stepgate ${name}`)).toBe(true);
@@ -79,16 +106,31 @@ describe('usage errors: one line of reason, then the command’s usage, on stder
     [['keys', 'rotate'], 'stepgate keys rotate: --file KEYS is required (the current STEPGATE_KEYS JSON)'],
     [['keys', 'retire', '--file', 'k.json'], 'stepgate keys retire: --file KEYS and --kid ID are required'],
     [['keys', 'rotate', '--file'], 'stepgate keys rotate: --file needs a value'],
-    [['keys', 'rotate', '--file', '--force'], 'stepgate keys rotate: --file needs a value (for a value that starts with "-", write --file=VALUE)'],
+    [
+      ['keys', 'rotate', '--file', '--force'],
+      'stepgate keys rotate: --file needs a value (for a value that starts with "-", write --file=VALUE)',
+    ],
     [['keys', 'generate', '--force=yes'], 'stepgate keys generate: --force takes no value'],
     [['keys', 'generate', 'extra'], 'stepgate keys generate: unexpected argument "extra"'],
     [['keys', 'generate', '--force'], 'stepgate keys generate: --force goes with --out FILE'],
-    [['keys', 'generate', '--kid', 'no spaces'], 'stepgate keys generate: --kid: "no spaces" is not a key id: 1-32 letters, digits, "_" or "-" (new ids look like k20261201-6e6f)'],
+    [
+      ['keys', 'generate', '--kid', 'no spaces'],
+      'stepgate keys generate: --kid: "no spaces" is not a key id: 1-32 letters, digits, "_" or "-" (new ids look like k20261201-6e6f)',
+    ],
     [['keys', 'status'], 'stepgate keys status: --edge URL is required'],
     [['keys', 'dev-vars'], 'stepgate keys dev-vars: --file KEYS (install a keyring) or --export (take it out) is required'],
-    [['keys', 'dev-vars', '--file', 'k.json', '--export'], 'stepgate keys dev-vars: give --file (install a keyring) or --export (take it out), not both'],
-    [['audit', 'export', '--edge', 'http://127.0.0.1:1'], 'stepgate audit export: a personal API token is required: --token or STEPGATE_TOKEN (create one at /.stepgate/api/tokens after a step-up)'],
-    [['audit', 'export', '--edge', 'http://127.0.0.1:1', '--token', 't', '--format', 'xml'], 'stepgate audit export: --format: one of ndjson, csv, ocsf'],
+    [
+      ['keys', 'dev-vars', '--file', 'k.json', '--export'],
+      'stepgate keys dev-vars: give --file (install a keyring) or --export (take it out), not both',
+    ],
+    [
+      ['audit', 'export', '--edge', 'http://127.0.0.1:1'],
+      'stepgate audit export: a personal API token is required: --token or STEPGATE_TOKEN (create one at /.stepgate/api/tokens after a step-up)',
+    ],
+    [
+      ['audit', 'export', '--edge', 'http://127.0.0.1:1', '--token', 't', '--format', 'xml'],
+      'stepgate audit export: --format: one of ndjson, csv, ocsf',
+    ],
     [['audit', 'verify', '--jwks', 'j.json'], 'stepgate audit verify: --jwks goes with --file (offline verification)'],
     [['policy', 'check'], 'stepgate policy check: a policy FILE is required'],
     [['policy', 'test', DEMO], 'stepgate policy test: a request "METHOD URL" is required'],
@@ -103,10 +145,24 @@ describe('usage errors: one line of reason, then the command’s usage, on stder
   });
 
   it('no command, an unknown group command or an unknown command: the list to choose from', async () => {
-    expect(await run()).toMatchObject({ code: 2, out: '', err: expect.stringMatching(/^stepgate: a command is required\nUsage: stepgate COMMAND/) });
-    expect(await run('keys')).toMatchObject({ code: 2, out: '', err: expect.stringMatching(/^stepgate keys: a command is required\nUsage: stepgate keys COMMAND/) });
-    expect(await run('keys', 'frobnicate')).toMatchObject({ code: 2, err: expect.stringMatching(/^stepgate keys: unknown command "frobnicate"\nUsage: stepgate keys COMMAND/) });
-    expect(await run('nonsense')).toMatchObject({ code: 2, err: expect.stringMatching(/^stepgate: unknown command "nonsense"\nUsage: stepgate COMMAND/) });
+    expect(await run()).toMatchObject({
+      code: 2,
+      out: '',
+      err: expect.stringMatching(/^stepgate: a command is required\nUsage: stepgate COMMAND/),
+    });
+    expect(await run('keys')).toMatchObject({
+      code: 2,
+      out: '',
+      err: expect.stringMatching(/^stepgate keys: a command is required\nUsage: stepgate keys COMMAND/),
+    });
+    expect(await run('keys', 'frobnicate')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^stepgate keys: unknown command "frobnicate"\nUsage: stepgate keys COMMAND/),
+    });
+    expect(await run('nonsense')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^stepgate: unknown command "nonsense"\nUsage: stepgate COMMAND/),
+    });
   });
 
   it('refusals and invalid input exit 1, without the usage', async () => {
@@ -123,13 +179,26 @@ describe('consistent flags', () => {
     const check = await run('policy', 'check', DEMO, '--json');
     expect(JSON.parse(check.out)).toEqual({ file: DEMO, ok: true, rules: ['admin-writes', 'delete-project'], warnings: [] });
     const bad = join(mkdtempSync(join(tmpdir(), 'policy-')), 'p.json');
-    writeFileSync(bad, JSON.stringify({ version: 1, rules: [{ id: 'x', match: { path: 'admin' }, require: { factors: ['totp'], bind: 'session' } }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({ version: 1, rules: [{ id: 'x', match: { path: 'admin' }, require: { factors: ['totp'], bind: 'session' } }] }),
+    );
     const invalid = await run('policy', 'check', bad, '--json');
     expect(invalid.code).toBe(1);
-    expect(JSON.parse(invalid.out)).toEqual({ file: bad, ok: false, problems: [expect.stringContaining('rule "x": match.path: must start with "/"')] });
-    expect(await run('policy', 'test', '--file', DEMO, 'DELETE /api/projects/7')).toMatchObject({ code: 0, out: expect.stringContaining('rule: delete-project') });
+    expect(JSON.parse(invalid.out)).toEqual({
+      file: bad,
+      ok: false,
+      problems: [expect.stringContaining('rule "x": match.path: must start with "/"')],
+    });
+    expect(await run('policy', 'test', '--file', DEMO, 'DELETE /api/projects/7')).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('rule: delete-project'),
+    });
     const test = await run('policy', 'test', DEMO, 'GET /api/projects/7?_method=DELETE', '--json');
-    expect(JSON.parse(test.out)).toMatchObject({ canonical: expect.stringContaining('/api/projects/7'), rule: { id: 'delete-project', bind: 'action', matchedAs: 'DELETE' } });
+    expect(JSON.parse(test.out)).toMatchObject({
+      canonical: expect.stringContaining('/api/projects/7'),
+      rule: { id: 'delete-project', bind: 'action', matchedAs: 'DELETE' },
+    });
     const refused = await run('policy', 'test', DEMO, 'DELETE /api/projects%2F7', '--json');
     expect(JSON.parse(refused.out)).toMatchObject({ refused: { status: 400, code: 'ERR_AMBIGUOUS_REQUEST' } });
   });
@@ -145,8 +214,14 @@ describe('as a process (the package bin)', () => {
     const help = await exec('npx', ['stepgate', 'keys', 'rotate', '--help'], { cwd: ROOT });
     expect(help.stdout).toContain('Usage: stepgate keys rotate --file KEYS');
     expect(help.stderr).toBe('');
-    const bad = await exec('npx', ['stepgate', 'keys', 'rotate'], { cwd: ROOT }).catch((e: { code: number; stdout: string; stderr: string }) => e);
-    expect(bad).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(/^stepgate keys rotate: --file KEYS is required[^\n]*\nUsage: stepgate keys rotate/) });
+    const bad = await exec('npx', ['stepgate', 'keys', 'rotate'], { cwd: ROOT }).catch(
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(bad).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringMatching(/^stepgate keys rotate: --file KEYS is required[^\n]*\nUsage: stepgate keys rotate/),
+    });
     expect((await exec('npx', ['stepgate', '--version'], { cwd: ROOT })).stdout.trim()).toBe(VERSION);
   });
 });

@@ -11,7 +11,11 @@ import { ROOT } from '../support/miniflare-gateway';
 const run = async (...argv: string[]) => {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (l) => out.push(l), (l) => err.push(l));
+  const code = await main(
+    argv,
+    (l) => out.push(l),
+    (l) => err.push(l),
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 };
 const DEMO = join(ROOT, 'edge/config/policy.json');
@@ -23,11 +27,16 @@ const tmp = (text: string) => {
 
 describe('stepgate policy check', () => {
   it('accepts the demo policy', async () => {
-    expect(await run('policy', 'check', DEMO)).toMatchObject({ code: 0, out: expect.stringContaining('2 rule(s): admin-writes, delete-project') });
+    expect(await run('policy', 'check', DEMO)).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('2 rule(s): admin-writes, delete-project'),
+    });
   });
 
   it('reports each problem with file, rule id and field, and exits 1', async () => {
-    const f = tmp(JSON.stringify({ version: 1, rules: [{ id: 'x', match: { path: 'admin' }, require: { factors: ['sms'], bind: 'session' } }] }));
+    const f = tmp(
+      JSON.stringify({ version: 1, rules: [{ id: 'x', match: { path: 'admin' }, require: { factors: ['sms'], bind: 'session' } }] }),
+    );
     const r = await run('policy', 'check', f);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${f}: rule "x": match.path: must start with "/"`);
@@ -35,8 +44,22 @@ describe('stepgate policy check', () => {
   });
 
   it('refuses glob syntax and hidden characters the matcher does not implement, naming rule and field, and exits 1', async () => {
-    const rule = (id: string, path: string) => ({ id, match: { methods: ['DELETE'], path }, require: { factors: ['totp'], bind: 'action' } });
-    const f = tmp(JSON.stringify({ version: 1, rules: [rule('ok', '/a/*'), rule('delete-project', '/api/projects/[0-9]'), rule('hidden', '/admin\u200b/**'), rule('nul', '/x\0/y')] }));
+    const rule = (id: string, path: string) => ({
+      id,
+      match: { methods: ['DELETE'], path },
+      require: { factors: ['totp'], bind: 'action' },
+    });
+    const f = tmp(
+      JSON.stringify({
+        version: 1,
+        rules: [
+          rule('ok', '/a/*'),
+          rule('delete-project', '/api/projects/[0-9]'),
+          rule('hidden', '/admin\u200b/**'),
+          rule('nul', '/x\0/y'),
+        ],
+      }),
+    );
     const r = await run('policy', 'check', f);
     expect(r.code).toBe(1);
     expect(r.err).toContain(
@@ -49,7 +72,12 @@ describe('stepgate policy check', () => {
   });
 
   it('warns when rules name hosts but the policy does not restrict hosts', async () => {
-    const f = tmp(JSON.stringify({ version: 1, rules: [{ id: 'h', match: { host: 'app.example.com', path: '/a' }, require: { factors: ['totp'], bind: 'session' } }] }));
+    const f = tmp(
+      JSON.stringify({
+        version: 1,
+        rules: [{ id: 'h', match: { host: 'app.example.com', path: '/a' }, require: { factors: ['totp'], bind: 'session' } }],
+      }),
+    );
     expect((await run('policy', 'check', f)).out).toContain('warning: rule(s) h name a host');
   });
 });

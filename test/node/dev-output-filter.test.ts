@@ -57,7 +57,9 @@ The file edge/pages/client/api.ts changed, restarting build...
 
 it('drops the banner, tables, binding list, build chatter and the Request.cf stack trace', () => {
   const out = filterOutput(CAPTURED);
-  expect(out).not.toMatch(/wrangler 4\.86|[┌│├└]|0001_init|migration|bindings|env\.|ENOTFOUND|\s+at \S|Scheduled Workers|To manually|Running:|edge,shared|Starting local server/);
+  expect(out).not.toMatch(
+    /wrangler 4\.86|[┌│├└]|0001_init|migration|bindings|env\.|ENOTFOUND|\s+at \S|Scheduled Workers|To manually|Running:|edge,shared|Starting local server/,
+  );
 });
 
 it('keeps requests, reloads, warnings and errors', () => {

@@ -13,7 +13,12 @@ import { ROOT } from '../support/miniflare-gateway';
 const run = async (...argv: string[]) => {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (l) => out.push(l), (l) => err.push(l), {});
+  const code = await main(
+    argv,
+    (l) => out.push(l),
+    (l) => err.push(l),
+    {},
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 };
 const SHIPPED = join(ROOT, 'wrangler.toml');
@@ -56,7 +61,15 @@ describe('stepgate doctor', () => {
   it('on the shipped wrangler.toml: lists every development setting with its fix, and exits 1', async () => {
     const r = await run('doctor', '--config', SHIPPED);
     expect(r.code).toBe(1);
-    expect(problems(r.out)).toEqual(['ENVIRONMENT', 'ORIGIN_URL', 'WEBAUTHN_ORIGINS', 'ADMINS', 'AUDITORS', 'routes', 'd1_databases.database_id']);
+    expect(problems(r.out)).toEqual([
+      'ENVIRONMENT',
+      'ORIGIN_URL',
+      'WEBAUTHN_ORIGINS',
+      'ADMINS',
+      'AUDITORS',
+      'routes',
+      'd1_databases.database_id',
+    ]);
     expect(r.out).toContain('problem: ENVIRONMENT: is "development", not "production"');
     expect(r.out).toContain('problem: ORIGIN_URL: "http://127.0.0.1:8788" uses http:');
     expect(r.out).toContain('problem: WEBAUTHN_ORIGINS: chrome-extension://leldacdejfbkleoogdbophfdkoapmfbd is the development build');
@@ -82,7 +95,11 @@ describe('stepgate doctor', () => {
   it('--json: the same report, for scripts', async () => {
     const r = await run('doctor', '--config', SHIPPED, '--json');
     expect(r.code).toBe(1);
-    const report = JSON.parse(r.out) as { ready: boolean; problems: { setting: string; problem: string; fix: string }[]; secrets: string[] };
+    const report = JSON.parse(r.out) as {
+      ready: boolean;
+      problems: { setting: string; problem: string; fix: string }[];
+      secrets: string[];
+    };
     expect(report.ready).toBe(false);
     expect(report.problems.map((p) => p.setting)).toContain('ADMINS');
     expect(report.problems.every((p) => p.fix.length > 0)).toBe(true);
@@ -91,15 +108,45 @@ describe('stepgate doctor', () => {
 
   it.each<[string, (t: string) => string, string, RegExp]>([
     ['the dev identity source', (t) => set(t, 'IDENTITY', 'IDENTITY = { source = "dev" }'), 'IDENTITY', /the "dev" identity source/],
-    ['an invalid IDENTITY', (t) => set(t, 'IDENTITY', 'IDENTITY = { source = "jwt", cookie = "s" }'), 'IDENTITY', /set "issuer" and "audience"/],
-    ['a private https ORIGIN_URL', (t) => set(t, 'ORIGIN_URL', 'ORIGIN_URL = "https://192.168.0.10"'), 'ORIGIN_URL', /names 192\.168\.0\.10, a loopback or private host/],
+    [
+      'an invalid IDENTITY',
+      (t) => set(t, 'IDENTITY', 'IDENTITY = { source = "jwt", cookie = "s" }'),
+      'IDENTITY',
+      /set "issuer" and "audience"/,
+    ],
+    [
+      'a private https ORIGIN_URL',
+      (t) => set(t, 'ORIGIN_URL', 'ORIGIN_URL = "https://192.168.0.10"'),
+      'ORIGIN_URL',
+      /names 192\.168\.0\.10, a loopback or private host/,
+    ],
     ['a secret in [vars]', (t) => t.replace('[vars]', '[vars]\nSTEPGATE_KEYS = "{}"'), 'STEPGATE_KEYS', /is a secret but is in \[vars\]/],
     ['no cron trigger', (t) => t.replace(/^crons = .*$/m, 'crons = []'), 'triggers', /no cron trigger/],
     ['no migrations_dir', (t) => t.replace(/^migrations_dir = .*$/m, ''), 'd1_databases.migrations_dir', /is not set/],
-    ['a Durable Object binding missing', (t) => t.replace(/\[\[durable_objects\.bindings\]\]\nname = "AUDIT_SEQUENCER"\nclass_name = "AuditSequencer"\n/, ''), 'durable_objects.bindings', /no binding AUDIT_SEQUENCER/],
-    ['a Durable Object class never created', (t) => t.replace(/\[\[migrations\]\]\ntag = "v2"\nnew_sqlite_classes = \["AuditSequencer"\]\n/, ''), 'migrations', /no migration creates the Durable Object class AuditSequencer/],
-    ['a Durable Object class without SQLite', (t) => t.replace('new_sqlite_classes = ["AuditSequencer"]', 'new_classes = ["AuditSequencer"]'), 'migrations', /AuditSequencer is created with new_classes/],
-    ['a demo admin among real ones', (t) => set(t, 'ADMINS', 'ADMINS = "ops-lead@example.com,bob"'), 'ADMINS', /"bob" is a name from the demo/],
+    [
+      'a Durable Object binding missing',
+      (t) => t.replace(/\[\[durable_objects\.bindings\]\]\nname = "AUDIT_SEQUENCER"\nclass_name = "AuditSequencer"\n/, ''),
+      'durable_objects.bindings',
+      /no binding AUDIT_SEQUENCER/,
+    ],
+    [
+      'a Durable Object class never created',
+      (t) => t.replace(/\[\[migrations\]\]\ntag = "v2"\nnew_sqlite_classes = \["AuditSequencer"\]\n/, ''),
+      'migrations',
+      /no migration creates the Durable Object class AuditSequencer/,
+    ],
+    [
+      'a Durable Object class without SQLite',
+      (t) => t.replace('new_sqlite_classes = ["AuditSequencer"]', 'new_classes = ["AuditSequencer"]'),
+      'migrations',
+      /AuditSequencer is created with new_classes/,
+    ],
+    [
+      'a demo admin among real ones',
+      (t) => set(t, 'ADMINS', 'ADMINS = "ops-lead@example.com,bob"'),
+      'ADMINS',
+      /"bob" is a name from the demo/,
+    ],
   ])('%s', async (_name, change, setting, problem) => {
     const r = await run('doctor', '--config', project(change(production())));
     expect(r.code).toBe(1);
@@ -112,9 +159,21 @@ describe('stepgate doctor', () => {
     const noHosts = await run('doctor', '--config', project(production(), { version: 1, rules: [rule] }));
     expect(noHosts.code).toBe(1);
     expect(noHosts.out).toContain('problem: policy hosts: rule(s) r name a host but the policy has no "hosts"');
-    const otherHost = await run('doctor', '--config', project(production(), { version: 1, hosts: ['other.example.com'], rules: [{ ...rule, match: { ...rule.match, host: 'other.example.com' } }] }));
-    expect(otherHost.out).toContain('problem: policy hosts: the route app.example.com/* is for app.example.com, which the policy\'s "hosts" does not list');
-    expect((await run('doctor', '--config', project(production(), { version: 1, hosts: ['app.example.com'], rules: [rule] }))).code).toBe(0);
+    const otherHost = await run(
+      'doctor',
+      '--config',
+      project(production(), {
+        version: 1,
+        hosts: ['other.example.com'],
+        rules: [{ ...rule, match: { ...rule.match, host: 'other.example.com' } }],
+      }),
+    );
+    expect(otherHost.out).toContain(
+      'problem: policy hosts: the route app.example.com/* is for app.example.com, which the policy\'s "hosts" does not list',
+    );
+    expect((await run('doctor', '--config', project(production(), { version: 1, hosts: ['app.example.com'], rules: [rule] }))).code).toBe(
+      0,
+    );
   });
 
   it('--env NAME checks that environment, and says so when there is none', async () => {
@@ -130,6 +189,9 @@ describe('stepgate doctor', () => {
   });
 
   it('a configuration that is not there: exit 1', async () => {
-    expect(await run('doctor', '--config', join(ROOT, 'no-such-wrangler.toml'))).toMatchObject({ code: 1, err: expect.stringContaining('no such file') });
+    expect(await run('doctor', '--config', join(ROOT, 'no-such-wrangler.toml'))).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('no such file'),
+    });
   });
 });

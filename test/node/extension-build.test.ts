@@ -24,12 +24,14 @@ describe('npm run build:extension', () => {
     expect(m.host_permissions).toBeUndefined();
     expect(m.optional_host_permissions).toContain('https://*/*');
     expect(m.permissions.sort()).toEqual(['activeTab', 'alarms', 'declarativeNetRequest', 'storage', 'webRequest']);
-    for (const f of ['background.js', 'popup/index.html', 'popup.js', 'options/index.html', 'options.js', 'prompt/index.html', 'prompt.js']) expect(existsSync(dist('chrome', f)), f).toBe(true);
+    for (const f of ['background.js', 'popup/index.html', 'popup.js', 'options/index.html', 'options.js', 'prompt/index.html', 'prompt.js'])
+      expect(existsSync(dist('chrome', f)), f).toBe(true);
     expect(m.options_ui).toEqual({ page: 'options/index.html', open_in_tab: true });
   });
 
   it('keeps the pages’ CSP strict: scripts from the extension only', () => {
-    for (const b of ['chrome', 'firefox']) expect(manifestOf(b).content_security_policy.extension_pages).toMatch(/^script-src 'self'; object-src 'none'/);
+    for (const b of ['chrome', 'firefox'])
+      expect(manifestOf(b).content_security_policy.extension_pages).toMatch(/^script-src 'self'; object-src 'none'/);
     for (const page of ['popup', 'options', 'prompt']) {
       const html = readFileSync(dist('chrome', `${page}/index.html`), 'utf8');
       expect(html, page).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
@@ -55,17 +57,24 @@ describe('npm run build:extension', () => {
   });
 
   it('passes web-ext lint for Firefox, warnings included (offline)', async () => {
-    const { stdout } = await run(join(ROOT, 'node_modules/.bin/web-ext'), ['lint', '--source-dir', dist('firefox'), '--no-config-discovery', '--warnings-as-errors', '--output', 'json'], { cwd: ROOT });
+    const { stdout } = await run(
+      join(ROOT, 'node_modules/.bin/web-ext'),
+      ['lint', '--source-dir', dist('firefox'), '--no-config-discovery', '--warnings-as-errors', '--output', 'json'],
+      { cwd: ROOT },
+    );
     const report = JSON.parse(stdout) as { summary: { errors: number; warnings: number } };
     expect(report.summary).toMatchObject({ errors: 0, warnings: 0 });
   });
 
   it('keeps the build readable for store review (not minified)', () => {
-    expect(readFileSync(dist('chrome', 'background.js'), 'utf8')).toMatch(/"sites\/unpair": async \(\{ origin }\) => {\n\t+const list = await sites\(\);/);
+    expect(readFileSync(dist('chrome', 'background.js'), 'utf8')).toMatch(
+      /"sites\/unpair": async \(\{ origin }\) => {\n\t+const list = await sites\(\);/,
+    );
   });
 
   it('never writes markup from strings: no innerHTML anywhere in the extension (source or build)', () => {
     const files = [...sourceFiles(join(ROOT, 'extension/src')), ...sourceFiles(dist('chrome')).filter((f) => f.endsWith('.js'))];
-    for (const f of files) expect(readFileSync(f, 'utf8'), f).not.toMatch(/\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write\(/);
+    for (const f of files)
+      expect(readFileSync(f, 'utf8'), f).not.toMatch(/\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write\(/);
   });
 });

@@ -6,7 +6,14 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isMessage, type PairedSite, type VerifiedPrompt } from '../../shared/messages';
-import { BURST_DURATION_MS, createBackground, MAX_OPEN_WINDOWS, type Area, type Background, type Platform } from '../../extension/src/background/background-core';
+import {
+  BURST_DURATION_MS,
+  createBackground,
+  MAX_OPEN_WINDOWS,
+  type Area,
+  type Background,
+  type Platform,
+} from '../../extension/src/background/background-core';
 import { markerRule, permissionPattern, siteOrigin } from '../../extension/src/lib/sites';
 import { promptVerifier } from '../../extension/src/lib/verify-prompt';
 
@@ -29,7 +36,13 @@ const payloadFor = (id: string, over: Record<string, unknown> = {}) => ({
   bind: 'action',
   factors: ['webauthn', 'totp', 'recovery'],
   max_age: 300,
-  action: { method: 'DELETE', host: 'localhost:8787', path: `/api/projects/${id.length}`, query: '', bodySha256: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU' },
+  action: {
+    method: 'DELETE',
+    host: 'localhost:8787',
+    path: `/api/projects/${id.length}`,
+    query: '',
+    bodySha256: '47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU',
+  },
   matched_method: 'DELETE',
   body: { kind: 'json', bytes: 14, fields: [{ name: 'reason', value: 'old' }], truncated: false },
   requested_from: { page: SITE, ip: null, user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0' },
@@ -61,7 +74,8 @@ let site: FakeSite;
 const fakeFetch: typeof fetch = async (input) => {
   const url = new URL(String(input));
   site.requests.push(url.pathname);
-  const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  const json = (status: number, body: unknown) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   if (url.origin !== SITE) throw new TypeError('Failed to fetch');
   switch (url.pathname) {
     case '/.well-known/stepgate':
@@ -69,7 +83,9 @@ const fakeFetch: typeof fetch = async (input) => {
     case '/.well-known/stepgate/prompt-jwks.json':
       return json(200, { keys: [jwk] });
     case '/.stepgate/api/challenges':
-      return site.signedIn ? json(200, { challenges: site.challenges }) : json(401, { code: 'ERR_IDENTITY_REQUIRED', detail: 'Sign in to the application first.' });
+      return site.signedIn
+        ? json(200, { challenges: site.challenges })
+        : json(401, { code: 'ERR_IDENTITY_REQUIRED', detail: 'Sign in to the application first.' });
     case '/.stepgate/api/factors':
       return site.signedIn
         ? json(200, { totp: [{ id: 't1' }], webauthn: [{ id: 'w1' }, { id: 'w2' }], recovery_codes_left: 9, enrolment: 'first-use' })
@@ -149,7 +165,16 @@ const pairSite = async () => {
 describe('message map', () => {
   it('narrows only known message keys', () => {
     const keys = Object.keys(bg.handlers);
-    expect(keys.sort()).toEqual(['prompt/get', 'prompt/settled', 'prompts/open', 'prompts/poll', 'sites/list', 'sites/pair', 'sites/unpair', 'status/get']);
+    expect(keys.sort()).toEqual([
+      'prompt/get',
+      'prompt/settled',
+      'prompts/open',
+      'prompts/poll',
+      'sites/list',
+      'sites/pair',
+      'sites/unpair',
+      'status/get',
+    ]);
     expect(isMessage({ type: 'sites/pair', payload: { origin: SITE } }, keys)).toBe(true);
     for (const m of [null, 'sites/pair', { type: 'tabs/steal' }, { type: 7 }, { payload: {} }]) expect(isMessage(m, keys)).toBe(false);
   });
@@ -196,7 +221,11 @@ describe('pairing', () => {
 
   it('refuses a site that is not Stepgate, and gives the permission back', async () => {
     site.wellKnown = { hello: 'world' };
-    expect(await bg.handlers['sites/pair']({ origin: SITE })).toMatchObject({ ok: false, code: 'EXT_NOT_STEPGATE', message: expect.stringContaining('not protected by Stepgate') });
+    expect(await bg.handlers['sites/pair']({ origin: SITE })).toMatchObject({
+      ok: false,
+      code: 'EXT_NOT_STEPGATE',
+      message: expect.stringContaining('not protected by Stepgate'),
+    });
     expect(granted.size).toBe(0);
     expect(local.data.get('sites')).toBeUndefined();
     expect(rules.size).toBe(0);
@@ -208,11 +237,19 @@ describe('pairing', () => {
 
   it('lists paired sites with permission, sign-in and factor counts', async () => {
     await pairSite();
-    expect((await bg.handlers['sites/list']({})).sites[0]).toMatchObject({ permission: true, signedIn: true, factors: { webauthn: 2, totp: 1, recoveryCodesLeft: 9 }, problem: null });
+    expect((await bg.handlers['sites/list']({})).sites[0]).toMatchObject({
+      permission: true,
+      signedIn: true,
+      factors: { webauthn: 2, totp: 1, recoveryCodesLeft: 9 },
+      problem: null,
+    });
     site.signedIn = false;
     expect((await bg.handlers['sites/list']({})).sites[0]).toMatchObject({ permission: true, signedIn: false, factors: null });
     granted.clear();
-    expect((await bg.handlers['sites/list']({})).sites[0]).toMatchObject({ permission: false, problem: expect.stringContaining('pair it again') });
+    expect((await bg.handlers['sites/list']({})).sites[0]).toMatchObject({
+      permission: false,
+      problem: expect.stringContaining('pair it again'),
+    });
   });
 
   it('unpairing removes the site, its rule, its permission and its pending prompts', async () => {
@@ -276,7 +313,10 @@ describe('prompts', () => {
     expect(windows).toHaveLength(1);
     expect(await bg.handlers['prompts/open']({ site: SITE, id: id1 })).toEqual({ ok: true });
     expect(windows).toHaveLength(2);
-    expect(await bg.handlers['prompts/open']({ site: SITE, id: 'Z'.repeat(22) })).toMatchObject({ ok: false, code: 'ERR_CHALLENGE_NOT_FOUND' });
+    expect(await bg.handlers['prompts/open']({ site: SITE, id: 'Z'.repeat(22) })).toMatchObject({
+      ok: false,
+      code: 'ERR_CHALLENGE_NOT_FOUND',
+    });
   });
 
   it(`opens at most ${MAX_OPEN_WINDOWS} windows at once against push bombing; the rest wait on the badge`, async () => {
@@ -295,13 +335,20 @@ describe('prompts', () => {
       ['wrong typ', sign(payloadFor('I'.repeat(22)), { typ: 'JWT' })],
       ['another site (aud)', sign(payloadFor('J'.repeat(22)), { aud: 'evil.example' })],
       ['expired', sign(payloadFor('K'.repeat(22)), { exp: Math.floor(now / 1000) - 120 })],
-      ['another action host', sign(payloadFor('L'.repeat(22), { action: { method: 'DELETE', host: 'evil.example', path: '/', query: '', bodySha256: '' } }))],
+      [
+        'another action host',
+        sign(payloadFor('L'.repeat(22), { action: { method: 'DELETE', host: 'evil.example', path: '/', query: '', bodySha256: '' } })),
+      ],
       ['malformed body', sign(payloadFor('M'.repeat(22), { body: { kind: 'json', fields: 'x' } }))],
       ['malformed origin', sign(payloadFor('P'.repeat(22), { requested_from: { page: 7 } }))],
     ];
     site.challenges = await Promise.all(bad.map(async ([, p], i) => ({ id: 'HIJKLMP'[i]!.repeat(22), prompt: await p })));
     // The unsigned fields beside a prompt are ignored: this one claims another request.
-    site.challenges.push({ id: 'N'.repeat(22), prompt: await sign(payloadFor('O'.repeat(22))), action: { method: 'GET', path: '/harmless' } });
+    site.challenges.push({
+      id: 'N'.repeat(22),
+      prompt: await sign(payloadFor('O'.repeat(22))),
+      action: { method: 'GET', path: '/harmless' },
+    });
     expect(await bg.pollSite(SITE)).toEqual([]);
     expect(windows).toEqual([]);
     expect(badge).toBe('');
@@ -320,14 +367,24 @@ describe('prompts', () => {
     expect(p.body?.fields).toEqual([{ name: 'reason', value: 'old' }]);
     expect(p.requested_from).toEqual({ page: SITE, ip: null, user_agent: expect.stringContaining('Chrome/156') });
     expect(await bg.handlers['prompt/get']({ site: SITE, id: id2 })).toMatchObject({ ok: false, code: 'ERR_CHALLENGE_NOT_FOUND' });
-    expect(await bg.handlers['prompt/get']({ site: 'https://unpaired.example', id: id1 })).toMatchObject({ ok: false, code: 'EXT_BAD_INPUT' });
+    expect(await bg.handlers['prompt/get']({ site: 'https://unpaired.example', id: id1 })).toMatchObject({
+      ok: false,
+      code: 'EXT_BAD_INPUT',
+    });
     site.challenges = [{ id: id1, prompt: await sign(payloadFor(id1), { key: otherKey }) }];
-    expect(await bg.handlers['prompt/get']({ site: SITE, id: id1 })).toMatchObject({ ok: false, code: 'EXT_BAD_PROMPT', message: expect.stringContaining('not shown') });
+    expect(await bg.handlers['prompt/get']({ site: SITE, id: id1 })).toMatchObject({
+      ok: false,
+      code: 'EXT_BAD_PROMPT',
+      message: expect.stringContaining('not shown'),
+    });
   });
 
   it('prompt/settled takes the prompt off the badge; signing out clears the site’s prompts', async () => {
     await pairSite();
-    site.challenges = [{ id: id1, prompt: await sign(payloadFor(id1)) }, { id: id2, prompt: await sign(payloadFor(id2)) }];
+    site.challenges = [
+      { id: id1, prompt: await sign(payloadFor(id1)) },
+      { id: id2, prompt: await sign(payloadFor(id2)) },
+    ];
     await bg.pollSite(SITE);
     expect(badge).toBe('2');
     await bg.handlers['prompt/settled']({ site: SITE, id: id1, outcome: 'approved' });
@@ -345,7 +402,10 @@ describe('prompts', () => {
     site.challenges = [
       // An older edge says nothing about sessions.
       { id: own, prompt: await sign(payloadFor(own)) },
-      { id: theirs, prompt: await sign(payloadFor(theirs, { other_session: true, number_choices: [86, 17, 42], held: false, hold_until: null })) },
+      {
+        id: theirs,
+        prompt: await sign(payloadFor(theirs, { other_session: true, number_choices: [86, 17, 42], held: false, hold_until: null })),
+      },
       // Held by the extension of the other browser, say: still not this browser's window to open.
       { id: heldTheirs, prompt: await sign(payloadFor(heldTheirs, { other_session: true, number_choices: [10, 50, 99] })) },
     ];
@@ -383,7 +443,12 @@ describe('prompts', () => {
     site.challenges = await Promise.all(cases.map(async ([, over], i) => ({ id: ids[i]!, prompt: await sign(payloadFor(ids[i]!, over)) })));
     // Unsigned fields beside the prompt cannot make a prompt another session's, or supply choices.
     const plain = 'T'.repeat(22);
-    site.challenges.push({ id: plain, prompt: await sign(payloadFor(plain, { other_session: false, number_choices: 'ignored' })), other_session: true, number_choices: [1, 2, 3] });
+    site.challenges.push({
+      id: plain,
+      prompt: await sign(payloadFor(plain, { other_session: false, number_choices: 'ignored' })),
+      other_session: true,
+      number_choices: [1, 2, 3],
+    });
     const pending = await bg.pollSite(SITE);
     expect(pending.map((p) => [p.prompt.id, p.prompt.other_session, p.prompt.number_choices])).toEqual([[plain, false, null]]);
     expect(logs).toHaveLength(cases.length);

@@ -1,7 +1,14 @@
 /** The approval prompt's state machine: what may follow what, and what ends a prompt. */
 import { describe, expect, it } from 'vitest';
 import type { VerifiedPrompt } from '../../shared/messages';
-import { isTerminal, nextPromptState, NUMBER_MISMATCH, PICK_FIRST, type PromptEvent, type PromptState } from '../../extension/src/prompt/prompt-state';
+import {
+  isTerminal,
+  nextPromptState,
+  NUMBER_MISMATCH,
+  PICK_FIRST,
+  type PromptEvent,
+  type PromptState,
+} from '../../extension/src/prompt/prompt-state';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const prompt = (over: Partial<VerifiedPrompt> = {}): VerifiedPrompt => ({
@@ -37,7 +44,10 @@ describe('prompt state', () => {
     const s = run([{ type: 'load-failed', code: 'ERR_CHALLENGE_NOT_FOUND', message: 'x' }]);
     expect(s).toMatchObject({ kind: 'failed', code: 'ERR_CHALLENGE_NOT_FOUND' });
     expect(s.kind === 'failed' && s.reason).toMatch(/already answered, has expired/);
-    expect(run([{ type: 'load-failed', code: 'EXT_BAD_PROMPT', message: 'This prompt is not shown: bad signature' }])).toMatchObject({ kind: 'failed', reason: 'This prompt is not shown: bad signature' });
+    expect(run([{ type: 'load-failed', code: 'EXT_BAD_PROMPT', message: 'This prompt is not shown: bad signature' }])).toMatchObject({
+      kind: 'failed',
+      reason: 'This prompt is not shown: bad signature',
+    });
   });
 
   it('pending → approving → approved with the method used', () => {
@@ -69,7 +79,11 @@ describe('prompt state', () => {
       ['ERR_IDENTITY_REQUIRED', /no longer signed in/],
     ];
     for (const [code, reason] of cases) {
-      const s = run([loaded(), { type: 'approve', method: 'totp' }, { type: 'refused', code, message: 'Too many failed attempts. Try again after 12:00.', retryAt: '2026-11-29T12:05:00Z' }]);
+      const s = run([
+        loaded(),
+        { type: 'approve', method: 'totp' },
+        { type: 'refused', code, message: 'Too many failed attempts. Try again after 12:00.', retryAt: '2026-11-29T12:05:00Z' },
+      ]);
       expect(s.kind, code).toBe('failed');
       expect(s.kind === 'failed' && s.reason, code).toMatch(reason);
       expect(isTerminal(s)).toBe(true);
@@ -101,7 +115,12 @@ describe('prompt state', () => {
     expect(run([{ type: 'approve', method: 'totp' }], approving)).toBe(approving);
     expect(run([{ type: 'deny' }], approving)).toBe(approving);
     const approved = run([{ type: 'succeeded' }], approving);
-    for (const e of [{ type: 'deny' }, { type: 'refused', code: 'ERR_FACTOR_INVALID', message: '' }, { type: 'tick', now: NOW * 2 }, loaded()] as PromptEvent[]) {
+    for (const e of [
+      { type: 'deny' },
+      { type: 'refused', code: 'ERR_FACTOR_INVALID', message: '' },
+      { type: 'tick', now: NOW * 2 },
+      loaded(),
+    ] as PromptEvent[]) {
       expect(nextPromptState(approved, e)).toBe(approved);
     }
     const pending = run([loaded()]);
@@ -136,19 +155,37 @@ describe('number matching (a request made in another browser)', () => {
   });
 
   it('a wrong number (ERR_NUMBER_MISMATCH) says so and goes back to picking; the right one then approves', () => {
-    const wrong = run([loaded(other()), { type: 'picked', number: 17 }, { type: 'approve', method: 'webauthn' }, { type: 'refused', code: 'ERR_NUMBER_MISMATCH', message: 'The number does not match.' }]);
+    const wrong = run([
+      loaded(other()),
+      { type: 'picked', number: 17 },
+      { type: 'approve', method: 'webauthn' },
+      { type: 'refused', code: 'ERR_NUMBER_MISMATCH', message: 'The number does not match.' },
+    ]);
     expect(wrong).toMatchObject({ kind: 'pending', picked: null, error: NUMBER_MISMATCH });
     expect(NUMBER_MISMATCH).toMatch(/^That is not the number shown there\./);
     expect(run([{ type: 'approve', method: 'webauthn' }], wrong)).toMatchObject({ kind: 'pending', error: PICK_FIRST });
-    const again = run([{ type: 'picked', number: 42 }, { type: 'approve', method: 'webauthn' }], wrong);
+    const again = run(
+      [
+        { type: 'picked', number: 42 },
+        { type: 'approve', method: 'webauthn' },
+      ],
+      wrong,
+    );
     expect(again).toMatchObject({ kind: 'approving', number: 42 });
     expect(run([{ type: 'succeeded' }], again)).toMatchObject({ kind: 'approved' });
   });
 
   it('a wrong code keeps the number picked; lock-out still ends the prompt', () => {
     const approving = run([loaded(other()), { type: 'picked', number: 42 }, { type: 'approve', method: 'totp' }]);
-    expect(run([{ type: 'refused', code: 'ERR_FACTOR_INVALID', message: 'That code is not right.' }], approving)).toMatchObject({ kind: 'pending', picked: 42, error: 'That code is not right.' });
-    expect(run([{ type: 'refused', code: 'ERR_LOCKED_OUT', message: 'Too many failed attempts.' }], approving)).toMatchObject({ kind: 'failed', code: 'ERR_LOCKED_OUT' });
+    expect(run([{ type: 'refused', code: 'ERR_FACTOR_INVALID', message: 'That code is not right.' }], approving)).toMatchObject({
+      kind: 'pending',
+      picked: 42,
+      error: 'That code is not right.',
+    });
+    expect(run([{ type: 'refused', code: 'ERR_LOCKED_OUT', message: 'Too many failed attempts.' }], approving)).toMatchObject({
+      kind: 'failed',
+      code: 'ERR_LOCKED_OUT',
+    });
   });
 
   it('denying needs no number', () => {

@@ -44,14 +44,18 @@ type FakeNode = FakeElement | FakeText;
 
 const saved = (globalThis as { document?: unknown }).document;
 beforeAll(() => {
-  (globalThis as { document?: unknown }).document = { createElement: (t: string) => new FakeElement(t), createTextNode: (t: string) => new FakeText(t) };
+  (globalThis as { document?: unknown }).document = {
+    createElement: (t: string) => new FakeElement(t),
+    createTextNode: (t: string) => new FakeText(t),
+  };
 });
 afterAll(() => {
   (globalThis as { document?: unknown }).document = saved;
 });
 
 const all = (n: FakeNode): FakeNode[] => [n, ...(n instanceof FakeElement ? n.childNodes.flatMap(all) : [])];
-const byId = (n: FakeNode, id: string): FakeElement => all(n).find((e): e is FakeElement => e instanceof FakeElement && e.getAttribute('id') === id)!;
+const byId = (n: FakeNode, id: string): FakeElement =>
+  all(n).find((e): e is FakeElement => e instanceof FakeElement && e.getAttribute('id') === id)!;
 const marks = (n: FakeNode) =>
   all(n)
     .filter((e): e is FakeElement => e instanceof FakeElement && e.tagName === 'mark')
@@ -87,8 +91,22 @@ const HIDDEN = /[\u202E\u200B\u2066\u0000]/;
 describe('the prompt view marks hidden characters', () => {
   it('shows U+202E and U+200B in the body summary and origin as marked escapes, under a warning, never raw', () => {
     const p = prompt({
-      action: { method: 'DELETE', host: 'localhost:8787', path: '/api/projects/%E2%80%AE1-eteled', query: 'note=%E2%80%8B', bodySha256: '' },
-      body: { kind: 'json', bytes: 60, fields: [{ name: 'reason', value: 'tidy\u200Bup' }, { name: '\u202Enosaer', value: '\u202Eevol' }], truncated: false },
+      action: {
+        method: 'DELETE',
+        host: 'localhost:8787',
+        path: '/api/projects/%E2%80%AE1-eteled',
+        query: 'note=%E2%80%8B',
+        bodySha256: '',
+      },
+      body: {
+        kind: 'json',
+        bytes: 60,
+        fields: [
+          { name: 'reason', value: 'tidy\u200Bup' },
+          { name: '\u202Enosaer', value: '\u202Eevol' },
+        ],
+        truncated: false,
+      },
       requested_from: { page: SITE, ip: '203.0.113.9', user_agent: 'curl\u0000\u2066' },
     });
     const view = facts(p, SITE, NOW) as unknown as FakeElement;
@@ -97,7 +115,10 @@ describe('the prompt view marks hidden characters', () => {
     expect(fields.childNodes.map((li) => li.textContent)).toEqual(['reason = tidy\\u{200B}up', '\\u{202E}nosaer = \\u{202E}evol']);
     expect(marks(fields)).toEqual([ZWSP, RLO, RLO]);
     expect(byId(view, 'from').textContent).toBe('http://localhost:8787 · 203.0.113.9 · curl\\u{0000}\\u{2066}');
-    expect(marks(byId(view, 'from')).map((m) => m.title)).toEqual(['control character U+0000 NULL', 'bidirectional control U+2066 LEFT-TO-RIGHT ISOLATE']);
+    expect(marks(byId(view, 'from')).map((m) => m.title)).toEqual([
+      'control character U+0000 NULL',
+      'bidirectional control U+2066 LEFT-TO-RIGHT ISOLATE',
+    ]);
     // The path and query are signed percent-encoded: shown as such, nothing to mark there.
     expect(byId(view, 'request').textContent).toBe('DELETE /api/projects/%E2%80%AE1-eteled?note=%E2%80%8B');
     const warning = hiddenCharactersWarning(p) as unknown as FakeElement;
@@ -108,7 +129,11 @@ describe('the prompt view marks hidden characters', () => {
 
   it.each([
     ['the app', { action: { method: 'DELETE', host: 'localhost:8787\u200B', path: '/x', query: '', bodySha256: '' } }, 'app'],
-    ['the method and path', { action: { method: 'DELETE', host: 'localhost:8787', path: '/api/projects/\u202E1', query: '', bodySha256: '' } }, 'request'],
+    [
+      'the method and path',
+      { action: { method: 'DELETE', host: 'localhost:8787', path: '/api/projects/\u202E1', query: '', bodySha256: '' } },
+      'request',
+    ],
     ['the body type', { body: { kind: 'text/plain\u200B', bytes: 3, fields: [], truncated: false } }, 'body'],
     ['the page it came from', { requested_from: { page: 'https://evil.test\u202E', ip: null, user_agent: null } }, 'from'],
   ] as [string, Partial<VerifiedPrompt>, string][])('warns about and marks a hidden character in %s', (_name, over, id) => {
@@ -120,7 +145,14 @@ describe('the prompt view marks hidden characters', () => {
   });
 
   it('keeps a foreign page flagged, and its marks, with the note after them', () => {
-    const from = byId(facts(prompt({ requested_from: { page: 'https://evil.test\u202E', ip: null, user_agent: null } }), SITE, NOW) as unknown as FakeElement, 'from');
+    const from = byId(
+      facts(
+        prompt({ requested_from: { page: 'https://evil.test\u202E', ip: null, user_agent: null } }),
+        SITE,
+        NOW,
+      ) as unknown as FakeElement,
+      'from',
+    );
     expect(from.className).toBe('error');
     expect(from.textContent).toBe('https://evil.test\\u{202E} — not a page of this site');
   });
@@ -128,7 +160,16 @@ describe('the prompt view marks hidden characters', () => {
   it('shows ordinary text of any script as it is, with no marks and no warning', () => {
     const p = prompt({
       action: { method: 'DELETE', host: 'localhost:8787', path: '/api/projects/1', query: 'q=1', bodySha256: '' },
-      body: { kind: 'json', bytes: 60, fields: [{ name: 'owner', value: 'Müller' }, { name: 'city', value: '東京' }, { name: 'note', value: 'مرحبا' }], truncated: false },
+      body: {
+        kind: 'json',
+        bytes: 60,
+        fields: [
+          { name: 'owner', value: 'Müller' },
+          { name: 'city', value: '東京' },
+          { name: 'note', value: 'مرحبا' },
+        ],
+        truncated: false,
+      },
     });
     const view = facts(p, SITE, NOW) as unknown as FakeElement;
     expect(marks(view)).toEqual([]);
@@ -141,7 +182,11 @@ describe('the prompt view marks hidden characters', () => {
     expect(nodes[0]).toBeTypeOf('string');
     expect(nodes[0]).toBe('<img src=x onerror=alert(1)>');
     expect((nodes[1] as FakeElement).tagName).toBe('mark');
-    const view = facts(prompt({ body: { kind: 'json', bytes: 9, fields: [{ name: '<b>x</b>', value: '<img src=x>' }], truncated: false } }), SITE, NOW) as unknown as FakeElement;
+    const view = facts(
+      prompt({ body: { kind: 'json', bytes: 9, fields: [{ name: '<b>x</b>', value: '<img src=x>' }], truncated: false } }),
+      SITE,
+      NOW,
+    ) as unknown as FakeElement;
     expect(all(view).filter((e) => e instanceof FakeElement && ['img', 'b'].includes(e.tagName))).toEqual([]);
     expect(byId(view, 'body-fields').textContent).toBe('<b>x</b> = <img src=x>');
   });

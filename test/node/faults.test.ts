@@ -32,14 +32,24 @@ let granted: string;
 let pat: { cookie: string; code(): Promise<string> };
 
 const post = (path: string, cookie: string, body: unknown = {}, headers: Record<string, string> = {}) =>
-  fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { cookie, origin: base, 'content-type': 'application/json', ...headers } });
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { cookie, origin: base, 'content-type': 'application/json', ...headers },
+  });
 
 /** Enrol an authenticator app over HTTP; codes come from distinct time steps (±1 window). */
 async function person(user: string) {
   const cookie = await sessionCookie(user, `${user}-faults`);
   const start = (await (await post('/.stepgate/api/factors/totp', cookie)).json()) as { id: string; secret: string };
   const now = () => Math.floor(Date.now() / 1000);
-  expect((await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, cookie, { code: await generate({ secret: start.secret, epoch: now() - 30 }) })).status).toBe(200);
+  expect(
+    (
+      await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, cookie, {
+        code: await generate({ secret: start.secret, epoch: now() - 30 }),
+      })
+    ).status,
+  ).toBe(200);
   const t0 = now();
   let step = 0;
   return { cookie, code: () => generate({ secret: start.secret, epoch: t0 + 30 * step++ }) };
@@ -64,7 +74,9 @@ function expectProblem(res: { status: number; head: string; body: string }, stat
 /** The audit events of `user` (decrypted from the gateway's D1), oldest first. */
 async function eventsOf(user: string, types: AuditEvent['type'][]): Promise<AuditEvent[]> {
   const db = await gw.mf.getD1Database('DB');
-  return (await listEvents(db as unknown as D1Database, ring, 'default', { user, types }, { limit: 500, order: 'asc' })).events.map((e) => e.event);
+  return (await listEvents(db as unknown as D1Database, ring, 'default', { user, types }, { limit: 500, order: 'asc' })).events.map(
+    (e) => e.event,
+  );
 }
 /** request.forwarded is written after the response: wait for the one about `path`. */
 async function forwardedEvent(user: string, path: string): Promise<AuditEvent | null> {
@@ -81,11 +93,19 @@ const ORIGIN_TIMEOUT_SECONDS = 2;
 
 beforeAll(async () => {
   origin = await startFaultOrigin();
-  gw = await startGateway({ originUrl: origin.url, jwtSecret: TEST_JWT_SECRET, bindings: { HOLD_SECONDS: String(HOLD_SECONDS), ORIGIN_TIMEOUT_SECONDS: String(ORIGIN_TIMEOUT_SECONDS) } });
+  gw = await startGateway({
+    originUrl: origin.url,
+    jwtSecret: TEST_JWT_SECRET,
+    bindings: { HOLD_SECONDS: String(HOLD_SECONDS), ORIGIN_TIMEOUT_SECONDS: String(ORIGIN_TIMEOUT_SECONDS) },
+  });
   base = gw.url.origin;
   host = `127.0.0.1:${gw.port}`;
   pat = await person('pat-faults');
-  const first = await fetch(`${base}/admin/grant-probe`, { method: 'POST', body: 'x=1', headers: { cookie: pat.cookie, 'content-type': 'application/x-www-form-urlencoded' } });
+  const first = await fetch(`${base}/admin/grant-probe`, {
+    method: 'POST',
+    body: 'x=1',
+    headers: { cookie: pat.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+  });
   expect(first.status).toBe(401);
   const { challenge_id } = (await first.json()) as { challenge_id: string };
   const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, pat.cookie, { method: 'totp', code: await pat.code() });
@@ -142,7 +162,15 @@ describe('origin faults', () => {
     const path = '/admin/o4';
     const t0 = Date.now();
     const c = await openClient(gw.port);
-    await c.write(head('POST', `${path}?fault=stall`, { Host: host, Cookie: granted, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '4', Connection: 'close' }) + 'a=b&');
+    await c.write(
+      head('POST', `${path}?fault=stall`, {
+        Host: host,
+        Cookie: granted,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Content-Length': '4',
+        Connection: 'close',
+      }) + 'a=b&',
+    );
     const bound = Number(process.env.FAULT_STALL_BOUND_MS ?? 5000);
     const answer = Promise.race([c.response, sleep(bound).then(() => null)]);
     await sleep(500);
@@ -150,7 +178,9 @@ describe('origin faults', () => {
     expect((await send('GET', '/public/o4?fault=ok')).status).toBe(200);
     expect((await protectedPost(`${path}?fault=ok&m=meanwhile`)).status).toBe(200);
     const r = await answer;
-    console.info(`stalled origin: ${r ? `answered ${r.status} after ${Date.now() - t0} ms` : `no answer within ${bound} ms (no origin timeout)`}`);
+    console.info(
+      `stalled origin: ${r ? `answered ${r.status} after ${Date.now() - t0} ms` : `no answer within ${bound} ms (no origin timeout)`}`,
+    );
     // A 504 problem without internals, never the origin's success, and not before the timeout.
     expect(r, 'the gateway answers a stalled origin within the bound').not.toBeNull();
     expectProblem(r!, 504, 'ERR_ORIGIN_UNREACHABLE');
@@ -166,7 +196,9 @@ describe('origin faults', () => {
     c.destroy();
     const hit = origin.saw(`${path}?fault=stall`)[0]!;
     await sleep(1000);
-    console.info(`stalled origin: its connection ${hit.closedAt === null ? 'is still open 1 s after the client left' : `closed ${hit.closedAt - Date.now()} ms ago`}`);
+    console.info(
+      `stalled origin: its connection ${hit.closedAt === null ? 'is still open 1 s after the client left' : `closed ${hit.closedAt - Date.now()} ms ago`}`,
+    );
     expect((await protectedPost(`${path}?fault=ok`)).status).toBe(200);
   });
 
@@ -188,7 +220,15 @@ describe('slow clients', () => {
   it('a body trickled a byte at a time to a protected POST: nothing is forwarded until it is whole; others are served meanwhile', async () => {
     const body = 'support_email=trickle@example.test';
     const c = await openClient(gw.port);
-    await c.write(head('POST', '/admin/c1?m=trickle', { Host: host, Cookie: granted, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(body.length), Connection: 'close' }));
+    await c.write(
+      head('POST', '/admin/c1?m=trickle', {
+        Host: host,
+        Cookie: granted,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Content-Length': String(body.length),
+        Connection: 'close',
+      }),
+    );
     for (const [i, ch] of [...body].entries()) {
       await c.write(ch);
       await sleep(40);
@@ -207,7 +247,15 @@ describe('slow clients', () => {
 
   it('a body that stalls half-way, then the client vanishes: nothing forwarded or recorded; 50 such clients do not stop the gateway', async () => {
     const c = await openClient(gw.port);
-    await c.write(head('POST', '/admin/c2?m=stalled-body', { Host: host, Cookie: granted, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '100', Connection: 'close' }) + 'support_email=');
+    await c.write(
+      head('POST', '/admin/c2?m=stalled-body', {
+        Host: host,
+        Cookie: granted,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Content-Length': '100',
+        Connection: 'close',
+      }) + 'support_email=',
+    );
     await sleep(1500);
     expect(c.now().status).toBe(0); // still waiting for the body: no answer, no forward
     expect(origin.saw('m=stalled-body')).toEqual([]);
@@ -215,7 +263,17 @@ describe('slow clients', () => {
 
     const many = await Promise.all(Array.from({ length: 50 }, () => openClient(gw.port)));
     await Promise.all(
-      many.map((m, i) => m.write(head('POST', `/admin/c2?m=stalled-many-${i}`, { Host: host, Cookie: granted, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '100', Connection: 'close' }) + 'x=')),
+      many.map((m, i) =>
+        m.write(
+          head('POST', `/admin/c2?m=stalled-many-${i}`, {
+            Host: host,
+            Cookie: granted,
+            'Content-Type': 'application/x-www-form-urlencoded',
+            'Content-Length': '100',
+            Connection: 'close',
+          }) + 'x=',
+        ),
+      ),
     );
     const t = Date.now();
     expect((await protectedPost('/admin/c2?m=while-stalled')).status).toBe(200);
@@ -229,7 +287,15 @@ describe('slow clients', () => {
 
   it('a chunked body trickled past maxInspectBytes: 413 as soon as it crosses the limit, before the client is done; nothing forwarded', async () => {
     const c = await openClient(gw.port);
-    await c.write(head('POST', '/admin/c3?m=too-big', { Host: host, Cookie: granted, 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked', Connection: 'close' }));
+    await c.write(
+      head('POST', '/admin/c3?m=too-big', {
+        Host: host,
+        Cookie: granted,
+        'Content-Type': 'application/octet-stream',
+        'Transfer-Encoding': 'chunked',
+        Connection: 'close',
+      }),
+    );
     const piece = Buffer.alloc(64 * 1024, 'a');
     let sent = 0;
     while (sent < 4 * 1024 * 1024 && c.now().status === 0 && !c.sock.destroyed) {
@@ -248,10 +314,23 @@ describe('slow clients', () => {
   it('a client that disconnects while its request is held: nothing is forwarded before an approval, and at most once, with grant.used, after it', async () => {
     const me = await person('held-faults');
     const c = await openClient(gw.port);
-    await c.write(head('POST', '/admin/c4?m=held-gone', { Host: host, Cookie: me.cookie, Origin: base, 'Sec-Fetch-Mode': 'cors', 'Stepgate-Extension': '1', 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '3', Connection: 'close' }) + 'a=b');
+    await c.write(
+      head('POST', '/admin/c4?m=held-gone', {
+        Host: host,
+        Cookie: me.cookie,
+        Origin: base,
+        'Sec-Fetch-Mode': 'cors',
+        'Stepgate-Extension': '1',
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Content-Length': '3',
+        Connection: 'close',
+      }) + 'a=b',
+    );
     let id: string | undefined;
     for (let i = 0; i < 100 && !id; i++) {
-      const list = (await (await fetch(`${base}/.stepgate/api/challenges`, { headers: { cookie: me.cookie } })).json()) as { challenges: { id: string; held: boolean }[] };
+      const list = (await (await fetch(`${base}/.stepgate/api/challenges`, { headers: { cookie: me.cookie } })).json()) as {
+        challenges: { id: string; held: boolean }[];
+      };
       id = list.challenges.find((x) => x.held)?.id;
       if (!id) await sleep(50);
     }
@@ -274,7 +353,12 @@ describe('slow clients', () => {
     expect(await eventsOf('held-faults', ['grant.used'])).toHaveLength(after);
     // The gateway and the person's object are fine: the session grant from that approval works.
     const grant = ok.headers.get('set-cookie')!.split(';')[0]!;
-    const again = await send('POST', '/admin/c4?m=held-gone', { Cookie: `${me.cookie}; ${grant}`, 'Content-Type': 'application/x-www-form-urlencoded' }, 'a=b');
+    const again = await send(
+      'POST',
+      '/admin/c4?m=held-gone',
+      { Cookie: `${me.cookie}; ${grant}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      'a=b',
+    );
     expect(again.status).toBe(200);
     expect(origin.saw('m=held-gone')).toHaveLength(after + 1);
     expect(await eventsOf('held-faults', ['grant.used'])).toHaveLength(after + 1);

@@ -27,17 +27,27 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // No telemetry, update check or Request.cf download: the test needs no network.
-const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' };
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  NO_COLOR: '1',
+};
 
 it('wrangler deploy --dry-run builds the page scripts itself', () => {
-  const r = spawnSync(join(dir, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', join(dir, 'out')], { cwd: dir, env, encoding: 'utf8' });
+  const r = spawnSync(join(dir, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', join(dir, 'out')], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+  });
   expect(r.status, r.stdout + r.stderr).toBe(0);
   expect(r.stdout).toContain('[custom build] Running: npm run --silent build:pages');
   // The bundle serves the built scripts of Stepgate's pages.
   expect(readFileSync(join(dir, 'out/index.js'), 'utf8')).toMatch(/"step-up\.js":/);
 }, 120_000);
 
-it("the test and bench bundler (test/support/miniflare-gateway.ts) builds them too", () => {
+it('the test and bench bundler (test/support/miniflare-gateway.ts) builds them too', () => {
   rmSync(join(dir, 'edge/pages/generated'), { recursive: true, force: true });
   writeFileSync(
     join(dir, 'bundle.mts'),

@@ -77,7 +77,16 @@ describe('found by fuzzing', () => {
     // Was: pathMayMatch ignored the `.json` fallback, so `POST /admin/users/5/ban.json` with
     // `_method=DELETE` was never read, and reached Rails as the DELETE the rule protects.
     const p = compilePolicy(
-      validatePolicy({ version: 1, rules: [{ id: 'ban-user', match: { methods: ['DELETE'], path: '/admin/users/*/ban' }, require: { factors: ['webauthn'], bind: 'action' } }] }),
+      validatePolicy({
+        version: 1,
+        rules: [
+          {
+            id: 'ban-user',
+            match: { methods: ['DELETE'], path: '/admin/users/*/ban' },
+            require: { factors: ['webauthn'], bind: 'action' },
+          },
+        ],
+      }),
     );
     const c = canon('POST', 'http://app.example.com/admin/users/5/ban.json');
     expect(p.match(c.hostname, c.methods, c.matchSegments)).toBeNull(); // as a POST, nothing applies

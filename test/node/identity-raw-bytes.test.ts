@@ -57,7 +57,8 @@ function werkzeugSession(bytes: Buffer): string | undefined {
   for (const chunk of bytes.toString('utf8').split(';')) {
     const eq = chunk.indexOf('=');
     if (eq < 0) continue;
-    if (chunk.slice(0, eq).replace(/^[\s\u001c-\u001f\u0085]+|[\s\u001c-\u001f\u0085]+$/g, '') === 'demo_session') return chunk.slice(eq + 1).trim();
+    if (chunk.slice(0, eq).replace(/^[\s\u001c-\u001f\u0085]+|[\s\u001c-\u001f\u0085]+$/g, '') === 'demo_session')
+      return chunk.slice(eq + 1).trim();
   }
   return undefined;
 }
@@ -83,9 +84,14 @@ describe('U+0085 before the name over raw HTTP', () => {
 describe('a lone byte A0 before the name, against the demo app itself', () => {
   const now = () => Math.floor(Date.now() / 1000);
   const post = (path: string, cookie: string, body: unknown = {}) =>
-    fetch(`${gw.url.origin}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { cookie, origin: gw.url.origin, 'content-type': 'application/json' } });
+    fetch(`${gw.url.origin}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { cookie, origin: gw.url.origin, 'content-type': 'application/json' },
+    });
   /** An ordinary cookie, then 0xA0 and the stolen victim session, then the attacker's own session. */
-  const header = () => Buffer.concat([Buffer.from('theme=dark;'), Buffer.from([0xa0]), Buffer.from(`demo_session=${victim}; demo_session=${attacker}`)]);
+  const header = () =>
+    Buffer.concat([Buffer.from('theme=dark;'), Buffer.from([0xa0]), Buffer.from(`demo_session=${victim}; demo_session=${attacker}`)]);
   let secret: string;
   /** The JSON body of a raw response (chunked or not). */
   const bodyOf = (r: { head: string; body: string }): unknown => {
@@ -105,7 +111,13 @@ describe('a lone byte A0 before the name, against the demo app itself', () => {
     // The attacker's own account, with their own authenticator app.
     const own = `demo_session=${attacker}`;
     const start = (await (await post('/.stepgate/api/factors/totp', own)).json()) as { id: string; secret: string };
-    expect((await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, own, { code: await generate({ secret: start.secret, epoch: now() - 30 }) })).status).toBe(200);
+    expect(
+      (
+        await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, own, {
+          code: await generate({ secret: start.secret, epoch: now() - 30 }),
+        })
+      ).status,
+    ).toBe(200);
     secret = start.secret;
   });
 
@@ -118,7 +130,10 @@ describe('a lone byte A0 before the name, against the demo app itself', () => {
     const first = await raw('DELETE', '/api/projects/3', Buffer.from(`demo_session=${attacker}`));
     expect(first.status).toBe(401);
     const { challenge_id } = bodyOf(first) as { challenge_id: string };
-    const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, `demo_session=${attacker}`, { method: 'totp', code: await generate({ secret, epoch: now() }) });
+    const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, `demo_session=${attacker}`, {
+      method: 'totp',
+      code: await generate({ secret, epoch: now() }),
+    });
     expect(ok.status).toBe(200);
     const done = await raw('DELETE', '/api/projects/3', header());
     expect(done.status).toBe(400);

@@ -28,12 +28,19 @@ afterAll(async () => {
 
 /** A request with header lines exactly as given (duplicates and odd whitespace kept). */
 const raw = (method: string, target: string, lines: string[]) =>
-  rawRequest(gw.port, [`${method} ${target} HTTP/1.1`, `Host: 127.0.0.1:${gw.port}`, 'Connection: close', 'Content-Length: 0', ...lines].join('\r\n') + '\r\n\r\n');
+  rawRequest(
+    gw.port,
+    [`${method} ${target} HTTP/1.1`, `Host: 127.0.0.1:${gw.port}`, 'Connection: close', 'Content-Length: 0', ...lines].join('\r\n') +
+      '\r\n\r\n',
+  );
 
 describe('the session named twice in raw HTTP', () => {
   it.each([
     ['two Cookie header fields', [`Cookie: demo_session=${attacker}`, `Cookie: demo_session=${victim}`]],
-    ['two fields, the second with other cookies', [`Cookie: demo_session=${attacker}; theme=dark`, `Cookie: lang=en; demo_session=${victim}`]],
+    [
+      'two fields, the second with other cookies',
+      [`Cookie: demo_session=${attacker}; theme=dark`, `Cookie: lang=en; demo_session=${victim}`],
+    ],
     ['a tab before "="', [`Cookie: demo_session\t=${attacker}; demo_session=${victim}`]],
     ['a space before "="', [`Cookie: demo_session =${attacker}; demo_session=${victim}`]],
     ['a lower-case header name and a duplicate', [`cookie: demo_session=${attacker}`, `COOKIE: demo_session=${victim}`]],

@@ -41,11 +41,13 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   "edge/factors/factor-store.ts: sealOwner(ring, 'totp_factors', id, sub)": [['totp_factors.sub_sealed']],
   "edge/factors/factor-store.ts: sealOwner(ring, 'recovery_codes', await recoveryHashV2(c), sub)": [['recovery_codes.sub_sealed']],
   "edge/factors/factor-store.ts: sealOwner(ring, 'webauthn_credentials', c.id, sub)": [['webauthn_credentials.sub_sealed']],
-  "edge/factors/factor-store.ts: seal(ring, 'factor-metadata', c.nickname, credentialAad(c.id, userRef))": [['webauthn_credentials.nickname']],
+  "edge/factors/factor-store.ts: seal(ring, 'factor-metadata', c.nickname, credentialAad(c.id, userRef))": [
+    ['webauthn_credentials.nickname'],
+  ],
   "edge/factors/webauthn/webauthn.ts: blindIndex(rt.keys, 'user', me.sub)": [NOT_STORED.userHandle],
   "edge/step-up/held-request.ts: seal(ring, 'held-request', JSON.stringify(wire), `held|${challenge}`)": [NOT_STORED.held],
-  "edge/audit/audit-chain.ts: blindIndex(ring, domain, value, kid)": [NOT_STORED.lookup],
-  "edge/crypto/blind-index.ts: blindIndex(ring, domain, value, kid)": [NOT_STORED.lookup], // blindIndexes
+  'edge/audit/audit-chain.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup],
+  'edge/crypto/blind-index.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup], // blindIndexes
   "edge/audit/audit-sequencer.ts: seal(ring, 'audit-encryption', JSON.stringify(event), eventAad(tenant, seq))": [['audit_events']],
   "edge/audit/audit-sequencer.ts: blindIndex(ring, 'user', event.actor)": [['audit_events.actor_ref']],
   "edge/audit/audit-sequencer.ts: blindIndex(ring, 'ip', event.request.ip)": [['audit_events.ip_ref']],
@@ -53,17 +55,19 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   "edge/audit/maintenance.ts: seal(keys, 'audit-encryption', JSON.stringify(e), eventAad(r.tenant, r.seq))": [['audit_events']],
   "edge/audit/maintenance.ts: blindIndex(keys, 'user', e.actor)": [['audit_events.actor_ref']],
   "edge/audit/maintenance.ts: blindIndex(keys, 'ip', e.request.ip)": [['audit_events.ip_ref']],
-  "edge/audit/maintenance.ts: signCheckpoint(keys, payload)": [['audit_checkpoints']],
+  'edge/audit/maintenance.ts: signCheckpoint(keys, payload)': [['audit_checkpoints']],
   "edge/audit/maintenance.ts: blindIndex(keys, 'user', sub)": [
     ['totp_factors.user_ref', 'webauthn_credentials.user_ref', 'recovery_codes.user_ref'], // rekeyOwned
     ['api_tokens.user_ref'], // rekeyTokens
   ],
   "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, ownerAad(table, id))": [OWNERS],
-  "edge/audit/maintenance.ts: seal(keys, purpose, value, aad(id, ref))": [['totp_factors.secret', 'webauthn_credentials.nickname']],
+  'edge/audit/maintenance.ts: seal(keys, purpose, value, aad(id, ref))': [['totp_factors.secret', 'webauthn_credentials.nickname']],
   "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, `api-token|${t.id}`)": [['api_tokens.sub_sealed']],
   "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', label, `api-token-label|${t.id}`)": [['api_tokens.label']],
-  "edge/audit/maintenance.ts: signCheckpoint(keys, { tenant, seq: last.seq, hash: last.hash, time: new Date(now).toISOString(), kind: 'retention' })": [['audit_checkpoints']],
-  "edge/audit/audit-sequencer.ts: signCheckpoint(ring, { tenant: this.tenant!, seq: head.seq, hash: head.hash, time: new Date(now).toISOString(), kind })": [['audit_checkpoints']],
+  "edge/audit/maintenance.ts: signCheckpoint(keys, { tenant, seq: last.seq, hash: last.hash, time: new Date(now).toISOString(), kind: 'retention' })":
+    [['audit_checkpoints']],
+  'edge/audit/audit-sequencer.ts: signCheckpoint(ring, { tenant: this.tenant!, seq: head.seq, hash: head.hash, time: new Date(now).toISOString(), kind })':
+    [['audit_checkpoints']],
 };
 
 const CALLEES = ['seal', 'sealOwner', 'blindIndex', 'signCheckpoint'];
@@ -106,7 +110,7 @@ function callSites(): string[] {
     for (const m of src.matchAll(new RegExp(`(?<![\\w.$])(${CALLEES.join('|')})\\(`, 'g'))) {
       const before = src.slice(Math.max(0, m.index - 16), m.index);
       if (/(function|const|export)\s*$/.test(before) || /function\s+$/.test(before)) continue; // a definition
-      const text = `${m[1]}${callText(src, m.index + m[1]!.length)}`.replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/,? \)/g, ')');
+      const text = `${m[1]}${callText(src, m.index + m[1]!.length)}`.replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/,? \)/g, ')').replace(/, \}/g, ' }');
       out.push(`${rel}: ${text}`);
     }
   }
@@ -122,7 +126,10 @@ describe('keys status counts every keyed value', () => {
     const problems: string[] = [];
     for (const [site, n] of counts) {
       const known = CALL_SITES[site];
-      if (!known) problems.push(`new: ${site} — count its column in KEYED_COLUMNS (edge/audit/maintenance.ts), re-encrypt it, and list it in CALL_SITES`);
+      if (!known)
+        problems.push(
+          `new: ${site} — count its column in KEYED_COLUMNS (edge/audit/maintenance.ts), re-encrypt it, and list it in CALL_SITES`,
+        );
       else if (known.length !== n) problems.push(`${site}: ${n} call(s), CALL_SITES lists ${known.length}`);
     }
     for (const site of Object.keys(CALL_SITES)) if (!counts.has(site)) problems.push(`gone: ${site} (remove it from CALL_SITES)`);
@@ -134,7 +141,9 @@ describe('keys status counts every keyed value', () => {
     const written = new Set(Object.values(CALL_SITES).flatMap((occ) => occ.flatMap((w) => (typeof w === 'string' ? [] : w))));
     expect([...written].filter((n) => !names.has(n))).toEqual([]);
     expect([...names].filter((n) => !written.has(n))).toEqual([]);
-    expect(new Set(Object.values(NOT_STORED))).toEqual(new Set(Object.values(CALL_SITES).flatMap((occ) => occ.filter((w): w is string => typeof w === 'string'))));
+    expect(new Set(Object.values(NOT_STORED))).toEqual(
+      new Set(Object.values(CALL_SITES).flatMap((occ) => occ.filter((w): w is string => typeof w === 'string'))),
+    );
   });
 
   it('every counted column exists in the migrations, and every keyed-looking column there is counted', () => {

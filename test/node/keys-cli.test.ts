@@ -16,7 +16,12 @@ import { parseDevVars } from '../../edge/dev/dev-vars';
 const run = async (...argv: string[]) => {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (l) => out.push(l), (l) => err.push(l), {});
+  const code = await main(
+    argv,
+    (l) => out.push(l),
+    (l) => err.push(l),
+    {},
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 };
 const temp = () => mkdtempSync(join(tmpdir(), 'stepgate-keys-'));
@@ -38,7 +43,9 @@ describe('--out never replaces a file without --force', () => {
     const argv = ['keys', cmd, ...args.map((a) => (a === 'IN' ? input : a)), '--out', target];
     const refused = await run(...argv);
     expect(refused).toMatchObject({ code: 1, out: '' });
-    expect(refused.err).toBe(`stepgate keys ${cmd}: ${target} exists; not overwriting it (a keyring overwritten is data lost). Choose another --out, or pass --force to replace it.`);
+    expect(refused.err).toBe(
+      `stepgate keys ${cmd}: ${target} exists; not overwriting it (a keyring overwritten is data lost). Choose another --out, or pass --force to replace it.`,
+    );
     expect(readFileSync(target, 'utf8')).toBe('the only copy of a keyring\n');
     // With --force it is replaced, and the keyring file is private (0600) again.
     const forced = await run(...argv, '--force');
@@ -70,7 +77,11 @@ describe('key ids', () => {
     expect(second.length).toBe(first.length);
     expect(second.startsWith(first) || first.startsWith(second)).toBe(false);
     // Across days, too: the suffix is always there.
-    const ids = [newKeyId(new Date('2026-12-01T00:00:00Z')), newKeyId(new Date('2026-12-01T23:59:59Z')), newKeyId(new Date('2026-12-16T00:00:00Z'))];
+    const ids = [
+      newKeyId(new Date('2026-12-01T00:00:00Z')),
+      newKeyId(new Date('2026-12-01T23:59:59Z')),
+      newKeyId(new Date('2026-12-16T00:00:00Z')),
+    ];
     for (const a of ids) for (const b of ids) if (a !== b) expect(a.startsWith(b)).toBe(false);
     expect(ids[0]).toMatch(/^k20261201-[0-9a-f]{4}$/);
   });
@@ -92,8 +103,14 @@ describe('key ids', () => {
     const f = join(dir, 'k.json');
     expect((await run('keys', 'generate', '--kid', 'k1', '--out', f)).code).toBe(0);
     expect(doc(f).primary).toBe('k1');
-    expect(await run('keys', 'rotate', '--file', f, '--kid', 'k1')).toMatchObject({ code: 1, err: 'stepgate keys rotate: key id k1 is already in the keyring' });
-    expect(await run('keys', 'rotate', '--file', f, '--kid', 'K1')).toMatchObject({ code: 1, err: 'stepgate keys rotate: key id K1 is already in the keyring (as k1)' });
+    expect(await run('keys', 'rotate', '--file', f, '--kid', 'k1')).toMatchObject({
+      code: 1,
+      err: 'stepgate keys rotate: key id k1 is already in the keyring',
+    });
+    expect(await run('keys', 'rotate', '--file', f, '--kid', 'K1')).toMatchObject({
+      code: 1,
+      err: 'stepgate keys rotate: key id K1 is already in the keyring (as k1)',
+    });
     expect((await run('keys', 'rotate', '--file', f, '--kid', 'x'.repeat(33))).code).toBe(2);
     expect((await run('keys', 'rotate', '--file', f, '--kid', 'k2')).code).toBe(0);
   });
@@ -101,8 +118,14 @@ describe('key ids', () => {
   it('retire refuses the primary key and unknown ids with exit 1 (a refusal, not a usage error)', async () => {
     const f = join(temp(), 'k.json');
     writeFileSync(f, JSON.stringify({ primary: 'k2', keys: { k1: KEY, k2: KEY } }));
-    expect(await run('keys', 'retire', '--file', f, '--kid', 'k2')).toMatchObject({ code: 1, err: 'stepgate keys retire: k2 is the primary key; rotate to a new one first' });
-    expect(await run('keys', 'retire', '--file', f, '--kid', 'k9')).toMatchObject({ code: 1, err: 'stepgate keys retire: key id k9 is not in the keyring' });
+    expect(await run('keys', 'retire', '--file', f, '--kid', 'k2')).toMatchObject({
+      code: 1,
+      err: 'stepgate keys retire: k2 is the primary key; rotate to a new one first',
+    });
+    expect(await run('keys', 'retire', '--file', f, '--kid', 'k9')).toMatchObject({
+      code: 1,
+      err: 'stepgate keys retire: key id k9 is not in the keyring',
+    });
   });
 });
 
@@ -116,11 +139,18 @@ describe('keys dev-vars', () => {
   };
   /** What `wrangler dev` would read from the project's .dev.vars. */
   const wranglerSees = (dir: string) =>
-    Object.fromEntries(Object.entries(unstable_getVarsForDev(join(dir, 'wrangler.toml'), undefined, {}, undefined, true)).map(([k, v]) => [k, (v as { value: unknown }).value]));
+    Object.fromEntries(
+      Object.entries(unstable_getVarsForDev(join(dir, 'wrangler.toml'), undefined, {}, undefined, true)).map(([k, v]) => [
+        k,
+        (v as { value: unknown }).value,
+      ]),
+    );
 
   it('round trip: installs a keyring (keeping every other line, saving the old keyring) and exports it again', async () => {
     const oldRing = JSON.stringify({ primary: 'k20261101', keys: { k20261101: KEY } });
-    const dir = project(`# Local development secrets, generated by \`npm start\`. Never commit this file.\nIDENTITY_JWT_SECRET='dev-secret'\nSTEPGATE_KEYS='${oldRing}'\nOTHER=1\n`);
+    const dir = project(
+      `# Local development secrets, generated by \`npm start\`. Never commit this file.\nIDENTITY_JWT_SECRET='dev-secret'\nSTEPGATE_KEYS='${oldRing}'\nOTHER=1\n`,
+    );
     const devVars = join(dir, '.dev.vars');
     const keys = join(dir, 'keys.json');
     expect((await run('keys', 'generate', '--out', keys)).code).toBe(0);
@@ -161,7 +191,10 @@ describe('keys dev-vars', () => {
     expect(JSON.parse(wranglerSees(dir).STEPGATE_KEYS as string)).toEqual(JSON.parse(oldRing));
     // Installing the keyring already there changes nothing and saves nothing.
     const before = readdirSync(dir).length;
-    expect(await run('keys', 'dev-vars', '--file', backup, '--dev-vars', devVars)).toMatchObject({ code: 0, out: expect.stringContaining('already has this keyring') });
+    expect(await run('keys', 'dev-vars', '--file', backup, '--dev-vars', devVars)).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('already has this keyring'),
+    });
     expect(readdirSync(dir).length).toBe(before);
   });
 
@@ -187,10 +220,19 @@ describe('keys dev-vars', () => {
     const devVars = join(dir, '.dev.vars');
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ primary: 'k1', keys: { k1: 'c2hvcnQ=' } }));
-    expect(await run('keys', 'dev-vars', '--file', bad, '--dev-vars', devVars)).toMatchObject({ code: 1, err: 'stepgate keys dev-vars: STEPGATE_KEYS: key "k1" has 5 bytes, expected at least 32' });
+    expect(await run('keys', 'dev-vars', '--file', bad, '--dev-vars', devVars)).toMatchObject({
+      code: 1,
+      err: 'stepgate keys dev-vars: STEPGATE_KEYS: key "k1" has 5 bytes, expected at least 32',
+    });
     expect(readFileSync(devVars, 'utf8')).toBe("IDENTITY_JWT_SECRET='s'\n");
-    expect(await run('keys', 'dev-vars', '--export', '--dev-vars', devVars)).toMatchObject({ code: 1, err: expect.stringContaining('has no STEPGATE_KEYS') });
-    expect(await run('keys', 'dev-vars', '--export', '--dev-vars', join(dir, 'missing'))).toMatchObject({ code: 1, err: expect.stringContaining('does not exist') });
+    expect(await run('keys', 'dev-vars', '--export', '--dev-vars', devVars)).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('has no STEPGATE_KEYS'),
+    });
+    expect(await run('keys', 'dev-vars', '--export', '--dev-vars', join(dir, 'missing'))).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('does not exist'),
+    });
     expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 });

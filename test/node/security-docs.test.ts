@@ -25,7 +25,10 @@ describe('docs/security.md', () => {
       const source = readFileSync(join(ROOT, m[1]!), 'utf8').replace(/\\'/g, "'");
       for (const q of m[2]!.matchAll(/"([^"]+)"/g)) {
         // The longest literal piece of the name (before "…", between placeholders) must be in the file.
-        const pieces = q[1]!.split(/…|%[sidj]|`/).map((p) => p.trim()).filter((p) => p.length >= 6);
+        const pieces = q[1]!
+          .split(/…|%[sidj]|`/)
+          .map((p) => p.trim())
+          .filter((p) => p.length >= 6);
         const piece = pieces.sort((a, b) => b.length - a.length)[0];
         if (!piece) continue;
         checked++;

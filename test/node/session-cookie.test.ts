@@ -14,7 +14,9 @@ describe('readSessionCookie', () => {
     expect(readSessionCookie('demo_session=abc', SESSION)).toEqual({ kind: 'one', value: 'abc' });
     expect(readSessionCookie('theme=dark', SESSION)).toEqual({ kind: 'absent' });
     expect(readSessionCookie(null, SESSION)).toEqual({ kind: 'absent' });
-    expect(readSessionCookie('demo_sessions=1; xdemo_session=2; my.demo_session=3; demo_session_id=4', SESSION)).toEqual({ kind: 'absent' });
+    expect(readSessionCookie('demo_sessions=1; xdemo_session=2; my.demo_session=3; demo_session_id=4', SESSION)).toEqual({
+      kind: 'absent',
+    });
     expect(readSessionCookie('return_to=/a; demo_session=abc; x=demo_session', SESSION)).toEqual({ kind: 'one', value: 'abc' });
   });
 

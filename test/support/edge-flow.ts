@@ -8,7 +8,11 @@ export const worker = (exports as unknown as { default: Fetcher }).default;
 export const gw = (path: string, init: RequestInit = {}): Promise<Response> => worker.fetch(new Request(`${ORIGIN}${path}`, init));
 /** A same-origin JSON POST, as the Stepgate pages send. */
 export const post = (path: string, cookie: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<Response> =>
-  gw(path, { method: 'POST', body: JSON.stringify(body), headers: { cookie, origin: ORIGIN, 'content-type': 'application/json', ...headers } });
+  gw(path, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { cookie, origin: ORIGIN, 'content-type': 'application/json', ...headers },
+  });
 const now = () => Math.floor(Date.now() / 1000);
 
 export interface Person {

@@ -5,10 +5,7 @@
  */
 
 /** What an injected fault does to a call: wait, then fail or go through; or never answer. */
-export type Fault =
-  | { kind: 'delay'; ms: number }
-  | { kind: 'reject'; afterMs?: number; message: string }
-  | { kind: 'hang' };
+export type Fault = { kind: 'delay'; ms: number } | { kind: 'reject'; afterMs?: number; message: string } | { kind: 'hang' };
 
 /** A switch for one binding: `set` a fault (for the calls `when` picks), `clear` it; `calls` counts what it caught. */
 export class FaultSwitch {
@@ -92,7 +89,10 @@ export function faultyD1(db: D1Database, sw: FaultSwitch): D1Database {
  * Wrap a Durable Object namespace: every RPC method call on its stubs passes through `sw` first
  * (the name is the method's, e.g. `append` or `consumeApproval`).
  */
-export function faultyNamespace<T extends Rpc.DurableObjectBranded | undefined>(ns: DurableObjectNamespace<T>, sw: FaultSwitch): DurableObjectNamespace<T> {
+export function faultyNamespace<T extends Rpc.DurableObjectBranded | undefined>(
+  ns: DurableObjectNamespace<T>,
+  sw: FaultSwitch,
+): DurableObjectNamespace<T> {
   const wrapStub = (stub: DurableObjectStub<T>) =>
     new Proxy(stub, {
       get(target, prop) {

@@ -90,7 +90,8 @@ export async function launchFirefox(prefs: Record<string, unknown>): Promise<Fir
   const connection = (browser as unknown as { connection: { send: BidiSend } }).connection;
   const bidi = async <T>(method: string, params: object) => (await connection.send(method, params)).result as T;
   const contextOf = (page: Page) => (page.mainFrame() as unknown as { _id: string })._id;
-  const topLevel = async (scope?: 'chrome') => (await bidi<{ contexts: Context[] }>('browsingContext.getTree', { maxDepth: 0, ...(scope ? { 'moz:scope': scope } : {}) })).contexts;
+  const topLevel = async (scope?: 'chrome') =>
+    (await bidi<{ contexts: Context[] }>('browsingContext.getTree', { maxDepth: 0, ...(scope ? { 'moz:scope': scope } : {}) })).contexts;
 
   let closed = false;
   return {

@@ -79,7 +79,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const url = await mf.ready;
   const db = await mf.getD1Database('DB');
   const dir = join(ROOT, 'edge/migrations');
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     for (const q of unstable_splitSqlQuery(readFileSync(join(dir, file), 'utf8'))) await db.prepare(q).run();
   }
   return { mf, url, port: Number(url.port), dispose: () => mf.dispose() };

@@ -35,7 +35,8 @@ function parse(chunks: Buffer[], firstByteAt: number | null): ClientResponse {
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
   const len = /\r\ncontent-length: *(\d+)/i.exec(head);
   const chunked = /\r\ntransfer-encoding: *chunked/i.test(head);
-  const complete = end >= 0 && ((len !== null && Buffer.byteLength(body, 'latin1') >= Number(len[1])) || (chunked && body.endsWith('0\r\n\r\n')));
+  const complete =
+    end >= 0 && ((len !== null && Buffer.byteLength(body, 'latin1') >= Number(len[1])) || (chunked && body.endsWith('0\r\n\r\n')));
   return { status, head, body, complete, firstByteAt };
 }
 

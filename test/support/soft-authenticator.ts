@@ -25,7 +25,8 @@ function cbor(v: Cbor): number[] {
   return out;
 }
 
-const sha256 = async (b: Uint8Array | string) => new Uint8Array(await crypto.subtle.digest('SHA-256', typeof b === 'string' ? new TextEncoder().encode(b) : new Uint8Array(b)));
+const sha256 = async (b: Uint8Array | string) =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', typeof b === 'string' ? new TextEncoder().encode(b) : new Uint8Array(b)));
 const concat = (...parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
@@ -61,7 +62,10 @@ export class SoftAuthenticator {
   counter = 0;
   private keys!: CryptoKeyPair;
 
-  constructor(readonly origin: string, readonly rpId: string) {}
+  constructor(
+    readonly origin: string,
+    readonly rpId: string,
+  ) {}
 
   private async authData(rpId: string, flags: number, counter: number, attested?: Uint8Array) {
     const c = new Uint8Array([(counter >>> 24) & 255, (counter >> 16) & 255, (counter >> 8) & 255, counter & 255]);
@@ -72,19 +76,46 @@ export class SoftAuthenticator {
   async register(options: { challenge: string }, lies: Lies = {}) {
     this.keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
     const jwk = (await crypto.subtle.exportKey('jwk', this.keys.publicKey)) as JsonWebKey;
-    const cose = new Uint8Array(cbor(new Map<number, Cbor>([[1, 2], [3, -7], [-1, 1], [-2, fromBase64url(jwk.x!)], [-3, fromBase64url(jwk.y!)]])));
+    const cose = new Uint8Array(
+      cbor(
+        new Map<number, Cbor>([
+          [1, 2],
+          [3, -7],
+          [-1, 1],
+          [-2, fromBase64url(jwk.x!)],
+          [-3, fromBase64url(jwk.y!)],
+        ]),
+      ),
+    );
     const credId = fromBase64url(this.id);
     const attested = concat(new Uint8Array(16), new Uint8Array([credId.length >> 8, credId.length & 255]), credId, cose);
     const flags = 0x01 | (lies.userVerified === false ? 0 : 0x04) | 0x40;
     const authData = await this.authData(lies.rpId ?? this.rpId, flags, 0, attested);
-    const clientDataJSON = JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin: lies.origin ?? this.origin, crossOrigin: false });
-    const attestationObject = new Uint8Array(cbor(new Map<string, Cbor>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]])));
+    const clientDataJSON = JSON.stringify({
+      type: 'webauthn.create',
+      challenge: options.challenge,
+      origin: lies.origin ?? this.origin,
+      crossOrigin: false,
+    });
+    const attestationObject = new Uint8Array(
+      cbor(
+        new Map<string, Cbor>([
+          ['fmt', 'none'],
+          ['attStmt', new Map()],
+          ['authData', authData],
+        ]),
+      ),
+    );
     return {
       id: this.id,
       rawId: this.id,
       type: 'public-key',
       clientExtensionResults: {},
-      response: { clientDataJSON: base64url(new TextEncoder().encode(clientDataJSON)), attestationObject: base64url(attestationObject), transports: ['internal'] },
+      response: {
+        clientDataJSON: base64url(new TextEncoder().encode(clientDataJSON)),
+        attestationObject: base64url(attestationObject),
+        transports: ['internal'],
+      },
     };
   }
 
@@ -93,8 +124,12 @@ export class SoftAuthenticator {
     this.counter = lies.counter ?? this.counter + 1;
     const flags = 0x01 | (lies.userVerified === false ? 0 : 0x04) | (lies.backedUp ? 0x18 : 0);
     const authData = await this.authData(lies.rpId ?? this.rpId, flags, this.counter);
-    const clientData = new TextEncoder().encode(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: lies.origin ?? this.origin, crossOrigin: false }));
-    const sig = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keyOf.keys.privateKey, concat(authData, await sha256(clientData))));
+    const clientData = new TextEncoder().encode(
+      JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: lies.origin ?? this.origin, crossOrigin: false }),
+    );
+    const sig = new Uint8Array(
+      await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keyOf.keys.privateKey, concat(authData, await sha256(clientData))),
+    );
     return {
       id: this.id,
       rawId: this.id,

@@ -17,12 +17,7 @@ export type TotpResult = { ok: true; timeStep: number } | { ok: false; reason: '
  * Verify `code` against a base32 `secret` at `epochSeconds`.
  * Never throws for user input: a malformed code is `malformed`, a wrong one `invalid`.
  */
-export async function verifyTotp(
-  secret: string,
-  code: string,
-  epochSeconds: number,
-  params: TotpParams = {},
-): Promise<TotpResult> {
+export async function verifyTotp(secret: string, code: string, epochSeconds: number, params: TotpParams = {}): Promise<TotpResult> {
   const digits = params.digits ?? 6;
   // Why: only exact digit strings are codes; "12 34 56" or "１２３４５６" must not reach the comparison.
   if (!new RegExp(`^[0-9]{${digits}}$`).test(code)) return { ok: false, reason: 'malformed' };

@@ -77,7 +77,13 @@ export async function verifyRegistration(
   const rp = relyingParty(rt, url);
   let v;
   try {
-    v = await verifyRegistrationResponse({ response, expectedChallenge: pending.challenge, expectedOrigin: rp.origins, expectedRPID: rp.rpID, requireUserVerification: true });
+    v = await verifyRegistrationResponse({
+      response,
+      expectedChallenge: pending.challenge,
+      expectedOrigin: rp.origins,
+      expectedRPID: rp.rpID,
+      requireUserVerification: true,
+    });
   } catch (e) {
     return { ok: false, reason: reasonOf(e) };
   }

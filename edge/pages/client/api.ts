@@ -7,7 +7,10 @@ export interface Problem {
 }
 
 /** POST JSON to a Stepgate endpoint; resolves to the parsed body and whether it succeeded. */
-export async function post<T>(path: string, body: unknown = {}): Promise<{ ok: true; data: T } | { ok: false; problem: Problem; status: number }> {
+export async function post<T>(
+  path: string,
+  body: unknown = {},
+): Promise<{ ok: true; data: T } | { ok: false; problem: Problem; status: number }> {
   const res = await fetch(path, {
     method: 'POST',
     credentials: 'same-origin',

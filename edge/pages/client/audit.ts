@@ -149,9 +149,16 @@ $('verify').addEventListener('click', async () => {
   let from = 1;
   let rows = 0;
   for (;;) {
-    const r = await get<{ ok: boolean; rows: number; next: number | null; to: number; seq?: number; problem?: string; detail?: string; checkpoints: number }>(
-      `/.stepgate/api/admin/audit/verify?from=${from}&limit=2000`,
-    );
+    const r = await get<{
+      ok: boolean;
+      rows: number;
+      next: number | null;
+      to: number;
+      seq?: number;
+      problem?: string;
+      detail?: string;
+      checkpoints: number;
+    }>(`/.stepgate/api/admin/audit/verify?from=${from}&limit=2000`);
     if (!r.ok) {
       status.textContent = explain(r.problem);
       return;
@@ -172,7 +179,11 @@ $('verify').addEventListener('click', async () => {
 
 $<HTMLFormElement>('token-form').addEventListener('submit', async (e) => {
   e.preventDefault();
-  const r = await post<{ token: string }>('/.stepgate/api/tokens', { scopes: ['audit:read'], ttl_days: 7, label: $<HTMLInputElement>('token-label').value.trim() || 'stepgate CLI' });
+  const r = await post<{ token: string }>('/.stepgate/api/tokens', {
+    scopes: ['audit:read'],
+    ttl_days: 7,
+    label: $<HTMLInputElement>('token-label').value.trim() || 'stepgate CLI',
+  });
   if (!r.ok) status.textContent = explain(r.problem);
   else $('token').textContent = r.data.token;
 });

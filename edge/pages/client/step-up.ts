@@ -43,7 +43,9 @@ async function approveWithPasskey(button: HTMLButtonElement): Promise<void> {
   button.disabled = true;
   status.textContent = 'Follow your browser’s prompt…';
   try {
-    const options = await post<PublicKeyCredentialRequestOptionsJSON>(`/.stepgate/api/challenges/${encodeURIComponent(id)}/webauthn/options`);
+    const options = await post<PublicKeyCredentialRequestOptionsJSON>(
+      `/.stepgate/api/challenges/${encodeURIComponent(id)}/webauthn/options`,
+    );
     if (!options.ok) {
       status.textContent = explain(options.problem);
       return;
@@ -62,7 +64,10 @@ async function approveWithPasskey(button: HTMLButtonElement): Promise<void> {
   }
 }
 
-for (const [formId, method] of [['totp-form', 'totp'], ['recovery-form', 'recovery']] as const) {
+for (const [formId, method] of [
+  ['totp-form', 'totp'],
+  ['recovery-form', 'recovery'],
+] as const) {
   const form = document.getElementById(formId) as HTMLFormElement | null;
   form?.addEventListener('submit', (e) => {
     e.preventDefault();

@@ -163,7 +163,10 @@ export function createBackground(p: Platform): Background {
     const mine = verified.map((prompt) => ({ site, prompt }));
     const all = await withSession(async () => {
       const known = new Set((await sites()).map((s) => s.origin));
-      const next = [...(await pendingAll()).filter((x) => x.site !== site && known.has(x.site) && Date.parse(x.prompt.expires_at) > p.now()), ...(known.has(site) ? mine : [])];
+      const next = [
+        ...(await pendingAll()).filter((x) => x.site !== site && known.has(x.site) && Date.parse(x.prompt.expires_at) > p.now()),
+        ...(known.has(site) ? mine : []),
+      ];
       await p.session.set('pending', next);
       return next;
     });
@@ -243,11 +246,26 @@ export function createBackground(p: Platform): Background {
   async function status(site: PairedSite, throttled: Record<string, number>): Promise<SiteStatus> {
     const base = { ...site, throttledUntil: (throttled[site.origin] ?? 0) > p.now() ? throttled[site.origin]! : null };
     if (!(await p.permissions.contains(permissionPattern(site.origin)))) {
-      return { ...base, permission: false, signedIn: null, factors: null, problem: 'The permission for this site was removed in the browser; pair it again.' };
+      return {
+        ...base,
+        permission: false,
+        signedIn: null,
+        factors: null,
+        problem: 'The permission for this site was removed in the browser; pair it again.',
+      };
     }
-    const r = await siteApi<{ totp?: unknown[]; webauthn?: unknown[]; recovery_codes_left?: number }>(site.origin, '/.stepgate/api/factors', {}, p.fetch);
+    const r = await siteApi<{ totp?: unknown[]; webauthn?: unknown[]; recovery_codes_left?: number }>(
+      site.origin,
+      '/.stepgate/api/factors',
+      {},
+      p.fetch,
+    );
     if (r.ok) {
-      const factors = { webauthn: r.data.webauthn?.length ?? 0, totp: r.data.totp?.length ?? 0, recoveryCodesLeft: r.data.recovery_codes_left ?? 0 };
+      const factors = {
+        webauthn: r.data.webauthn?.length ?? 0,
+        totp: r.data.totp?.length ?? 0,
+        recoveryCodesLeft: r.data.recovery_codes_left ?? 0,
+      };
       return { ...base, permission: true, signedIn: true, factors, problem: null };
     }
     if (r.status === 401) return { ...base, permission: true, signedIn: false, factors: null, problem: null };
@@ -309,7 +327,8 @@ export function createBackground(p: Platform): Background {
       const r = await siteApi<{ challenges?: WireChallenge[] }>(site, '/.stepgate/api/challenges', {}, p.fetch);
       if (!r.ok) return fail(r.code, r.message);
       const c = (r.data.challenges ?? []).find((x) => x?.id === id);
-      if (!c || typeof c.prompt !== 'string') return fail('ERR_CHALLENGE_NOT_FOUND', 'This request was already answered, has expired, or was withdrawn.');
+      if (!c || typeof c.prompt !== 'string')
+        return fail('ERR_CHALLENGE_NOT_FOUND', 'This request was already answered, has expired, or was withdrawn.');
       try {
         return { ok: true, prompt: await p.verifier.verify(site, c.prompt, id) };
       } catch (e) {
@@ -350,10 +369,13 @@ export function createBackground(p: Platform): Background {
           return;
         }
         // Why: most GETs are answered at once; only one still open after a moment may be held.
-        slow.set(requestId, setTimeout(() => {
-          slow.delete(requestId);
-          burst(u.origin);
-        }, SLOW_REQUEST_MS));
+        slow.set(
+          requestId,
+          setTimeout(() => {
+            slow.delete(requestId);
+            burst(u.origin);
+          }, SLOW_REQUEST_MS),
+        );
       })();
     },
 

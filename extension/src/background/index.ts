@@ -56,7 +56,12 @@ const bg = createBackground({
 // Listeners are registered synchronously at the top level, so a stopped service worker is woken by them.
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender) => {
   // Only our own pages may talk to the background (the extension has no content scripts).
-  if (sender.id !== browser.runtime.id || !sender.url?.startsWith(browser.runtime.getURL('')) || !isMessage(message, Object.keys(bg.handlers))) return undefined;
+  if (
+    sender.id !== browser.runtime.id ||
+    !sender.url?.startsWith(browser.runtime.getURL('')) ||
+    !isMessage(message, Object.keys(bg.handlers))
+  )
+    return undefined;
   const handler = bg.handlers[message.type] as (p: unknown) => Promise<unknown>;
   return handler(message.payload ?? {});
 });

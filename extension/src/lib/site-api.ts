@@ -49,7 +49,13 @@ export async function siteApi<T>(
       ...(method === 'POST' ? { body: JSON.stringify(init.body ?? {}) } : {}),
     });
   } catch (e) {
-    return { ok: false, status: 0, code: LocalCode.Unreachable, message: `${new URL(origin).host} could not be reached (${(e as Error).message}).`, retryAt: null };
+    return {
+      ok: false,
+      status: 0,
+      code: LocalCode.Unreachable,
+      message: `${new URL(origin).host} could not be reached (${(e as Error).message}).`,
+      retryAt: null,
+    };
   }
   let doc: unknown;
   try {
@@ -61,7 +67,12 @@ export async function siteApi<T>(
   const p = (doc ?? {}) as Problem;
   const retryAt = typeof p.retry_at === 'string' ? p.retry_at : null;
   const code = typeof p.code === 'string' ? p.code : res.ok ? LocalCode.NotStepgate : LocalCode.Unreachable;
-  const said = typeof p.detail === 'string' ? p.detail : typeof p.title === 'string' ? p.title : `The site answered ${res.status}${res.ok ? ' without JSON' : ''}.`;
+  const said =
+    typeof p.detail === 'string'
+      ? p.detail
+      : typeof p.title === 'string'
+        ? p.title
+        : `The site answered ${res.status}${res.ok ? ' without JSON' : ''}.`;
   const when = retryAt ? ` You can try again at ${new Date(retryAt).toLocaleTimeString()}.` : '';
   return { ok: false, status: res.status, code, message: `${said}${when}`, retryAt };
 }

@@ -8,7 +8,11 @@ export function siteState(s: SiteStatus, now = Date.now()): string {
   if (s.signedIn === false) parts.push('not signed in');
   else if (s.signedIn === true && s.factors) {
     const n = s.factors.webauthn + s.factors.totp;
-    parts.push('signed in', n === 0 ? 'no factors yet' : `${n} factor${n === 1 ? '' : 's'}`, `${s.factors.recoveryCodesLeft} recovery code${s.factors.recoveryCodesLeft === 1 ? '' : 's'} left`);
+    parts.push(
+      'signed in',
+      n === 0 ? 'no factors yet' : `${n} factor${n === 1 ? '' : 's'}`,
+      `${s.factors.recoveryCodesLeft} recovery code${s.factors.recoveryCodesLeft === 1 ? '' : 's'} left`,
+    );
   } else parts.push('state unknown');
   if (s.throttledUntil && s.throttledUntil > now) parts.push(`prompts paused until ${new Date(s.throttledUntil).toLocaleTimeString()}`);
   return parts.join(' · ');

@@ -32,7 +32,10 @@ export interface PromptVerifier {
 
 /** jose's error, as a refusal that names the check that failed (e.g. `unexpected "aud" claim value`). */
 const refused = (e: unknown) =>
-  new PromptVerificationError(`The prompt's signature or claims did not verify (${(e as { code?: string }).code ?? 'error'}: ${(e as Error).message}).`, { cause: e });
+  new PromptVerificationError(
+    `The prompt's signature or claims did not verify (${(e as { code?: string }).code ?? 'error'}: ${(e as Error).message}).`,
+    { cause: e },
+  );
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 
@@ -50,7 +53,9 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
   if (!isString(p.created_at) || Number.isNaN(Date.parse(p.created_at))) return '"created_at" is not a time';
   const b = p.body as Record<string, unknown> | null | undefined;
   if (b != null) {
-    const fieldsOk = Array.isArray(b.fields) && b.fields.every((f: unknown) => isString((f as { name?: unknown })?.name) && isString((f as { value?: unknown })?.value));
+    const fieldsOk =
+      Array.isArray(b.fields) &&
+      b.fields.every((f: unknown) => isString((f as { name?: unknown })?.name) && isString((f as { value?: unknown })?.value));
     if (!isString(b.kind) || typeof b.bytes !== 'number' || !fieldsOk || typeof b.truncated !== 'boolean') return '"body" is malformed';
   }
   if (p.hold_until != null && (!isString(p.hold_until) || Number.isNaN(Date.parse(p.hold_until)))) return '"hold_until" is not a time';
@@ -70,10 +75,23 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
     bind: p.bind,
     factors: p.factors as string[],
     max_age: p.max_age,
-    action: { method: a.method as string, host: a.host as string, path: a.path as string, query: a.query as string, bodySha256: a.bodySha256 as string },
+    action: {
+      method: a.method as string,
+      host: a.host as string,
+      path: a.path as string,
+      query: a.query as string,
+      bodySha256: a.bodySha256 as string,
+    },
     matched_method: p.matched_method,
     body: b == null ? null : (b as unknown as VerifiedPrompt['body']),
-    requested_from: from == null ? null : { page: (from.page as string | null) ?? null, ip: (from.ip as string | null) ?? null, user_agent: (from.user_agent as string | null) ?? null },
+    requested_from:
+      from == null
+        ? null
+        : {
+            page: (from.page as string | null) ?? null,
+            ip: (from.ip as string | null) ?? null,
+            user_agent: (from.user_agent as string | null) ?? null,
+          },
     created_at: p.created_at,
     expires_at: p.expires_at,
     held: p.held === true,
@@ -103,7 +121,8 @@ export function promptVerifier(deps: { fetch?: typeof fetch; now?: () => number 
     const hit = cache.get(origin);
     if (hit && !fresh && now() - hit.at < JWKS_TTL_MS) return hit.jwks;
     const r = await siteApi<JSONWebKeySet>(origin, PROMPT_JWKS_PATH, {}, deps.fetch);
-    if (!r.ok || !Array.isArray(r.data.keys)) throw new PromptVerificationError(`The site's prompt keys could not be read (${r.ok ? 'no "keys"' : r.message}).`);
+    if (!r.ok || !Array.isArray(r.data.keys))
+      throw new PromptVerificationError(`The site's prompt keys could not be read (${r.ok ? 'no "keys"' : r.message}).`);
     cache.set(origin, { at: now(), jwks: r.data });
     return r.data;
   };
@@ -138,9 +157,11 @@ export function promptVerifier(deps: { fetch?: typeof fetch; now?: () => number 
       }
       const prompt = asPrompt(payload);
       if (typeof prompt === 'string') throw new PromptVerificationError(`The signed prompt is malformed: ${prompt}.`);
-      if (prompt.id !== expectedId) throw new PromptVerificationError(`The signed prompt is for challenge ${prompt.id}, expected ${expectedId}.`);
+      if (prompt.id !== expectedId)
+        throw new PromptVerificationError(`The signed prompt is for challenge ${prompt.id}, expected ${expectedId}.`);
       // Why: the action's host is what the person reads as "the app"; it must be the site that signed.
-      if (prompt.action.host !== new URL(origin).host) throw new PromptVerificationError(`The signed prompt names ${prompt.action.host}, expected ${new URL(origin).host}.`);
+      if (prompt.action.host !== new URL(origin).host)
+        throw new PromptVerificationError(`The signed prompt names ${prompt.action.host}, expected ${new URL(origin).host}.`);
       return prompt;
     },
   };

@@ -46,7 +46,8 @@ const say = (origin: string, text: string, kind: 'ok' | 'error' | 'muted' = 'mut
 };
 
 /** The 403 the edge gives when changing factors needs a fresh step-up. */
-const needsStepUp = (r: ApiResult<unknown>) => !r.ok && r.status === 403 && r.code === 'ERR_FORBIDDEN' && /step-up|confirm it is you/i.test(r.message);
+const needsStepUp = (r: ApiResult<unknown>) =>
+  !r.ok && r.status === 403 && r.code === 'ERR_FORBIDDEN' && /step-up|confirm it is you/i.test(r.message);
 
 /**
  * Run a factor change; if the site first wants proof it is you, ask for it (passkey or code, in the
@@ -130,7 +131,9 @@ async function busyWhile(origin: string, fn: () => Promise<void>): Promise<void>
 const addPasskey = (origin: string, nickname: string) =>
   busyWhile(origin, async () => {
     const s = ui.get(origin)!;
-    const options = await withStepUp(origin, () => siteApi<PublicKeyCredentialCreationOptionsJSON>(origin, '/.stepgate/api/factors/webauthn/options', { body: {} }));
+    const options = await withStepUp(origin, () =>
+      siteApi<PublicKeyCredentialCreationOptionsJSON>(origin, '/.stepgate/api/factors/webauthn/options', { body: {} }),
+    );
     if (!options) return;
     if (!options.ok) return say(origin, options.message, 'error');
     say(origin, 'Follow your browser’s passkey prompt…');
@@ -140,7 +143,9 @@ const addPasskey = (origin: string, nickname: string) =>
     } catch (e) {
       return say(origin, `The passkey prompt was closed or failed (${(e as Error).name}).`, 'error');
     }
-    const r = await siteApi<{ recovery_codes?: string[] }>(origin, '/.stepgate/api/factors/webauthn/verify', { body: { response, ...(nickname ? { nickname } : {}) } });
+    const r = await siteApi<{ recovery_codes?: string[] }>(origin, '/.stepgate/api/factors/webauthn/verify', {
+      body: { response, ...(nickname ? { nickname } : {}) },
+    });
     if (!r.ok) return say(origin, r.message, 'error');
     s.recoveryCodes = r.data.recovery_codes ?? null;
     await loadFactors(origin);
@@ -149,7 +154,9 @@ const addPasskey = (origin: string, nickname: string) =>
 
 const startTotp = (origin: string) =>
   busyWhile(origin, async () => {
-    const r = await withStepUp(origin, () => siteApi<{ id: string; secret: string; qr_svg: string }>(origin, '/.stepgate/api/factors/totp', { body: {} }));
+    const r = await withStepUp(origin, () =>
+      siteApi<{ id: string; secret: string; qr_svg: string }>(origin, '/.stepgate/api/factors/totp', { body: {} }),
+    );
     if (!r) return;
     if (!r.ok) return say(origin, r.message, 'error');
     ui.get(origin)!.totpSetup = { id: r.data.id, secret: r.data.secret, qrSvg: r.data.qr_svg };
@@ -161,7 +168,11 @@ const confirmTotp = (origin: string, code: string) =>
     const s = ui.get(origin)!;
     if (!s.totpSetup) return;
     const id = s.totpSetup.id;
-    const r = await withStepUp(origin, () => siteApi<{ recovery_codes?: string[] }>(origin, `/.stepgate/api/factors/totp/${encodeURIComponent(id)}/confirm`, { body: { code: code.replace(/\s+/g, '') } }));
+    const r = await withStepUp(origin, () =>
+      siteApi<{ recovery_codes?: string[] }>(origin, `/.stepgate/api/factors/totp/${encodeURIComponent(id)}/confirm`, {
+        body: { code: code.replace(/\s+/g, '') },
+      }),
+    );
     if (!r) return;
     if (!r.ok) return say(origin, r.message, 'error');
     s.totpSetup = null;
@@ -187,17 +198,41 @@ const unpair = (origin: string) =>
   });
 
 /** The TOTP QR code as an image: the SVG never becomes part of this page's DOM, so it cannot run or restyle anything. */
-const qrImage = (svg: string) => h('img', { class: 'qr', id: 'totp-qr', alt: 'QR code for your authenticator app', src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}` });
+const qrImage = (svg: string) =>
+  h('img', {
+    class: 'qr',
+    id: 'totp-qr',
+    alt: 'QR code for your authenticator app',
+    src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`,
+  });
 
 function stepUpPanel(origin: string, s: SiteUi, f: FactorList | null): HTMLElement | null {
   const st = s.stepUp;
   if (!st) return null;
-  const input = h('input', { id: 'step-up-code', placeholder: '123456 or a recovery code', 'aria-label': 'Code', autocomplete: 'one-time-code', disabled: st.busy });
+  const input = h('input', {
+    id: 'step-up-code',
+    placeholder: '123456 or a recovery code',
+    'aria-label': 'Code',
+    autocomplete: 'one-time-code',
+    disabled: st.busy,
+  });
   return h(
     'div',
     { class: 'card', id: 'step-up' },
     h('strong', { text: `Confirm it is you on ${new URL(origin).host}` }),
-    f?.webauthn.length ? h('p', {}, h('button', { id: 'step-up-passkey', class: 'primary', disabled: st.busy, text: 'Use my passkey', onClick: () => void answerStepUp(origin, { method: 'webauthn' }) })) : null,
+    f?.webauthn.length
+      ? h(
+          'p',
+          {},
+          h('button', {
+            id: 'step-up-passkey',
+            class: 'primary',
+            disabled: st.busy,
+            text: 'Use my passkey',
+            onClick: () => void answerStepUp(origin, { method: 'webauthn' }),
+          }),
+        )
+      : null,
     h(
       'form',
       {
@@ -222,7 +257,13 @@ function factorsPanel(origin: string, s: SiteUi): HTMLElement | null {
   if (s.status.signedIn !== true || !f) return null;
   const count = f.webauthn.length + f.totp.length;
   const nickname = h('input', { id: 'passkey-nickname', placeholder: 'Name (optional)', 'aria-label': 'Passkey name', maxlength: 64 });
-  const confirmCode = h('input', { id: 'totp-confirm-code', placeholder: '123456', inputmode: 'numeric', autocomplete: 'one-time-code', 'aria-label': 'Code from the app' });
+  const confirmCode = h('input', {
+    id: 'totp-confirm-code',
+    placeholder: '123456',
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    'aria-label': 'Code from the app',
+  });
   return h(
     'div',
     { class: 'factors' },
@@ -235,15 +276,26 @@ function factorsPanel(origin: string, s: SiteUi): HTMLElement | null {
         h(
           'li',
           { class: 'spread' },
-          h('span', { text: `Passkey ${c.nickname ? `“${c.nickname}”` : ''} · added ${when(c.created_at)}${c.last_used_at ? ` · last used ${when(c.last_used_at)}` : ''}${c.backed_up ? ' · synced' : ''}` }),
+          h('span', {
+            text: `Passkey ${c.nickname ? `“${c.nickname}”` : ''} · added ${when(c.created_at)}${c.last_used_at ? ` · last used ${when(c.last_used_at)}` : ''}${c.backed_up ? ' · synced' : ''}`,
+          }),
           h('button', { class: 'danger', disabled: s.busy, text: 'Remove', onClick: () => void removeFactor(origin, 'webauthn', c.id) }),
         ),
       ),
       ...f.totp.map((t) =>
-        h('li', { class: 'spread' }, h('span', { text: 'Authenticator app' }), h('button', { class: 'danger', disabled: s.busy, text: 'Remove', onClick: () => void removeFactor(origin, 'totp', t.id) })),
+        h(
+          'li',
+          { class: 'spread' },
+          h('span', { text: 'Authenticator app' }),
+          h('button', { class: 'danger', disabled: s.busy, text: 'Remove', onClick: () => void removeFactor(origin, 'totp', t.id) }),
+        ),
       ),
     ),
-    h('p', { id: 'recovery-left', class: 'muted', text: `${f.recovery_codes_left} recovery code${f.recovery_codes_left === 1 ? '' : 's'} left.` }),
+    h('p', {
+      id: 'recovery-left',
+      class: 'muted',
+      text: `${f.recovery_codes_left} recovery code${f.recovery_codes_left === 1 ? '' : 's'} left.`,
+    }),
     h(
       'form',
       { class: 'row', onSubmit: (e) => (e.preventDefault(), void addPasskey(origin, nickname.value.trim())) },
@@ -256,15 +308,27 @@ function factorsPanel(origin: string, s: SiteUi): HTMLElement | null {
           { class: 'card', id: 'totp-setup' },
           qrImage(s.totpSetup.qrSvg),
           h('p', {}, 'Or enter this secret: ', h('code', { id: 'totp-secret', text: s.totpSetup.secret.replace(/(.{4})/g, '$1 ').trim() })),
-          h('form', { class: 'row', id: 'totp-confirm', onSubmit: (e) => (e.preventDefault(), void confirmTotp(origin, confirmCode.value)) }, confirmCode, h('button', { type: 'submit', class: 'primary', disabled: s.busy, text: 'Confirm' })),
+          h(
+            'form',
+            { class: 'row', id: 'totp-confirm', onSubmit: (e) => (e.preventDefault(), void confirmTotp(origin, confirmCode.value)) },
+            confirmCode,
+            h('button', { type: 'submit', class: 'primary', disabled: s.busy, text: 'Confirm' }),
+          ),
         )
-      : h('p', {}, h('button', { id: 'add-totp', disabled: s.busy, text: 'Add an authenticator app', onClick: () => void startTotp(origin) })),
+      : h(
+          'p',
+          {},
+          h('button', { id: 'add-totp', disabled: s.busy, text: 'Add an authenticator app', onClick: () => void startTotp(origin) }),
+        ),
     s.recoveryCodes
       ? h(
           'div',
           { class: 'card', id: 'recovery' },
           h('strong', { text: 'Your recovery codes — shown only now' }),
-          h('p', { class: 'muted', text: 'Each works once, if you lose your passkey and app. Keep them somewhere safe; the extension does not keep them.' }),
+          h('p', {
+            class: 'muted',
+            text: 'Each works once, if you lose your passkey and app. Keep them somewhere safe; the extension does not keep them.',
+          }),
           h('ol', { class: 'codes', id: 'recovery-codes' }, ...s.recoveryCodes.map((c) => h('li', { text: c }))),
           h('button', { text: 'I have saved them', onClick: () => ((s.recoveryCodes = null), render()) }),
         )
@@ -282,7 +346,15 @@ function siteCard(origin: string, s: SiteUi): HTMLElement {
     h('p', { class: 'state', text: siteState(st) }),
     st.throttledUntil ? h('p', { class: 'notice', text: throttleNotice(st) }) : null,
     st.problem ? h('p', { class: 'error', text: st.problem }) : null,
-    st.signedIn === false ? h('p', {}, 'Sign in to ', h('a', { href: origin, target: '_blank', rel: 'noopener', text: new URL(origin).host }), ' in this browser to manage your factors there.') : null,
+    st.signedIn === false
+      ? h(
+          'p',
+          {},
+          'Sign in to ',
+          h('a', { href: origin, target: '_blank', rel: 'noopener', text: new URL(origin).host }),
+          ' in this browser to manage your factors there.',
+        )
+      : null,
     stepUpPanel(origin, s, s.factors),
     factorsPanel(origin, s),
     s.message ? h('p', { class: s.message.kind, role: 'status', id: 'site-status', text: s.message.text }) : null,
@@ -344,4 +416,6 @@ $<HTMLFormElement>('add-form').addEventListener('submit', (e) => {
   })();
 });
 
-refresh().catch((e: unknown) => mount(sitesEl, h('p', { class: 'error', text: `Could not load the paired sites: ${(e as Error).message}` })));
+refresh().catch((e: unknown) =>
+  mount(sitesEl, h('p', { class: 'error', text: `Could not load the paired sites: ${(e as Error).message}` })),
+);

@@ -50,10 +50,29 @@ function renderThisSite(origin: string | null, sites: SiteStatus[]): void {
   if (!origin) return mount(section, h('p', { class: 'muted', text: 'This tab is not a web site Stepgate can pair with.' }));
   const site = sites.find((s) => s.origin === origin);
   const out = h('p', { id: 'pair-status', role: 'status' });
-  if (site) return mount(section, h('div', { class: 'card' }, h('div', { class: 'spread' }, h('strong', { text: new URL(origin).host }), h('span', { class: 'ok', text: 'Paired' })), h('div', { class: 'muted', text: siteState(site) })));
+  if (site)
+    return mount(
+      section,
+      h(
+        'div',
+        { class: 'card' },
+        h('div', { class: 'spread' }, h('strong', { text: new URL(origin).host }), h('span', { class: 'ok', text: 'Paired' })),
+        h('div', { class: 'muted', text: siteState(site) }),
+      ),
+    );
   const button = h('button', { id: 'pair', class: 'primary', text: 'Pair this site' });
   button.addEventListener('click', () => pair(origin, button, out));
-  mount(section, h('div', { class: 'card' }, h('div', { class: 'mono', text: new URL(origin).host }), h('p', { class: 'muted', text: 'Pair it to approve its sensitive actions from here.' }), button, out));
+  mount(
+    section,
+    h(
+      'div',
+      { class: 'card' },
+      h('div', { class: 'mono', text: new URL(origin).host }),
+      h('p', { class: 'muted', text: 'Pair it to approve its sensitive actions from here.' }),
+      button,
+      out,
+    ),
+  );
 }
 
 function renderPending(pending: PendingPrompt[]): void {
@@ -92,7 +111,14 @@ function renderSites(sites: SiteStatus[]): void {
       'ul',
       { class: 'plain', id: 'site-list' },
       ...sites.map((s) =>
-        h('li', {}, h('strong', { text: s.name }), h('div', { class: 'muted', text: siteState(s) }), s.throttledUntil ? h('p', { class: 'notice', text: throttleNotice(s) }) : null, s.problem ? h('div', { class: 'error', text: s.problem }) : null),
+        h(
+          'li',
+          {},
+          h('strong', { text: s.name }),
+          h('div', { class: 'muted', text: siteState(s) }),
+          s.throttledUntil ? h('p', { class: 'notice', text: throttleNotice(s) }) : null,
+          s.problem ? h('div', { class: 'error', text: s.problem }) : null,
+        ),
       ),
     ),
   );

@@ -34,7 +34,8 @@ function dispatch(e: PromptEvent): void {
 }
 
 async function settled(): Promise<void> {
-  const outcome = state.kind === 'approved' ? 'approved' : state.kind === 'denied' ? 'denied' : state.kind === 'expired' ? 'expired' : 'gone';
+  const outcome =
+    state.kind === 'approved' ? 'approved' : state.kind === 'denied' ? 'denied' : state.kind === 'expired' ? 'expired' : 'gone';
   await send('prompt/settled', { site, id, outcome });
   if (state.kind === 'approved' || state.kind === 'denied') setTimeout(() => window.close(), CLOSE_AFTER_MS);
 }
@@ -52,7 +53,11 @@ async function approveWithPasskey(): Promise<void> {
   try {
     response = await startAuthentication({ optionsJSON: options.data });
   } catch (e) {
-    return dispatch({ type: 'refused', code: 'EXT_CEREMONY_FAILED', message: `The passkey prompt was closed or failed (${(e as Error).name}). Try again, or use a code.` });
+    return dispatch({
+      type: 'refused',
+      code: 'EXT_CEREMONY_FAILED',
+      message: `The passkey prompt was closed or failed (${(e as Error).name}). Try again, or use a code.`,
+    });
   }
   const r = await siteApi(site, `${challengePath}/verify`, { body: { method: 'webauthn', response, ...number } });
   dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
@@ -127,7 +132,19 @@ function actions(p: VerifiedPrompt, busy: boolean, picked: number | null): HTMLE
     'div',
     {},
     needsNumber(p) ? numberPicker(p, picked, busy) : null,
-    accepts(p, 'webauthn') ? h('p', {}, h('button', { id: 'approve-passkey', class: 'primary', disabled: approveOff, text: 'Approve with passkey', onClick: () => void approveWithPasskey() })) : null,
+    accepts(p, 'webauthn')
+      ? h(
+          'p',
+          {},
+          h('button', {
+            id: 'approve-passkey',
+            class: 'primary',
+            disabled: approveOff,
+            text: 'Approve with passkey',
+            onClick: () => void approveWithPasskey(),
+          }),
+        )
+      : null,
     codeAllowed
       ? h(
           'form',
@@ -168,24 +185,39 @@ function render(): void {
               ? p.other_session
                 ? 'Approved. Repeat the action in the other browser: it will go through once.'
                 : p.held && stillHeld(p, Date.now())
-                ? 'Approved. The page’s request is being carried out, once.'
-                : 'Approved. Repeat the action: it will go through once.'
+                  ? 'Approved. The page’s request is being carried out, once.'
+                  : 'Approved. Repeat the action: it will go through once.'
               : 'Approved. Requests under this rule pass for the next few minutes.'
             : STATUS[s.kind];
-  const statusClass = s.kind === 'approved' ? 'ok' : s.kind === 'failed' || s.kind === 'expired' || (s.kind === 'pending' && s.error) ? 'error' : 'muted';
+  const statusClass =
+    s.kind === 'approved' ? 'ok' : s.kind === 'failed' || s.kind === 'expired' || (s.kind === 'pending' && s.error) ? 'error' : 'muted';
   mount(
     root,
     p ? h('h1', {}, 'Approve this request on ', ...marked(p.action.host), '?') : h('h1', { text: 'Stepgate approval' }),
-    p?.other_session ? h('p', { id: 'other-session', class: 'notice other-session', text: 'This request was made in another browser or device' }) : null,
+    p?.other_session
+      ? h('p', { id: 'other-session', class: 'notice other-session', text: 'This request was made in another browser or device' })
+      : null,
     p ? hiddenCharactersWarning(p) : null,
     p ? facts(p, site, Date.now()) : null,
-    p ? h('p', { class: 'muted', text: `Shown from what ${new URL(site).host} signed, not from the page. If you did not just do this, deny it.` }) : null,
-    p && (s.kind === 'pending' || s.kind === 'approving' || s.kind === 'denying') ? actions(p, s.kind !== 'pending', s.kind === 'pending' ? s.picked : s.kind === 'approving' ? s.number : null) : null,
+    p
+      ? h('p', {
+          class: 'muted',
+          text: `Shown from what ${new URL(site).host} signed, not from the page. If you did not just do this, deny it.`,
+        })
+      : null,
+    p && (s.kind === 'pending' || s.kind === 'approving' || s.kind === 'denying')
+      ? actions(p, s.kind !== 'pending', s.kind === 'pending' ? s.picked : s.kind === 'approving' ? s.number : null)
+      : null,
     h('p', { id: 'status', 'data-state': s.kind, class: statusClass, role: 'status', text: statusText }),
     isTerminal(s) ? h('p', {}, h('button', { id: 'close', text: 'Close', onClick: () => window.close() })) : null,
   );
-  if (s.kind === 'pending' && needsNumber(s.prompt) && s.picked === null) document.querySelector<HTMLButtonElement>('#number-match button')?.focus();
-  else if (s.kind === 'pending') (document.getElementById(accepts(s.prompt, 'totp') && !accepts(s.prompt, 'webauthn') ? 'code' : 'approve-passkey') ?? document.getElementById('code'))?.focus();
+  if (s.kind === 'pending' && needsNumber(s.prompt) && s.picked === null)
+    document.querySelector<HTMLButtonElement>('#number-match button')?.focus();
+  else if (s.kind === 'pending')
+    (
+      document.getElementById(accepts(s.prompt, 'totp') && !accepts(s.prompt, 'webauthn') ? 'code' : 'approve-passkey') ??
+      document.getElementById('code')
+    )?.focus();
 }
 
 async function load(): Promise<void> {

@@ -41,10 +41,19 @@ export type PromptEvent =
   | { type: 'withdrawn' };
 
 /** Refusals after which the same prompt can be tried again (another code, the passkey again). */
-const RETRYABLE = new Set(['ERR_FACTOR_INVALID', 'ERR_FACTOR_REPLAYED', 'ERR_BAD_REQUEST', 'ERR_NO_FACTOR', 'EXT_CEREMONY_FAILED', 'EXT_UNREACHABLE', 'ERR_NUMBER_MISMATCH']);
+const RETRYABLE = new Set([
+  'ERR_FACTOR_INVALID',
+  'ERR_FACTOR_REPLAYED',
+  'ERR_BAD_REQUEST',
+  'ERR_NO_FACTOR',
+  'EXT_CEREMONY_FAILED',
+  'EXT_UNREACHABLE',
+  'ERR_NUMBER_MISMATCH',
+]);
 
 /** What the person reads after picking a number the other browser does not show. */
-export const NUMBER_MISMATCH = 'That is not the number shown there. Look at the other browser again and pick the number it shows — or deny if you did not start this.';
+export const NUMBER_MISMATCH =
+  'That is not the number shown there. Look at the other browser again and pick the number it shows — or deny if you did not start this.';
 export const PICK_FIRST = 'First pick the number the other browser shows.';
 
 /** Whether approving needs a picked number (a request made in another browser). */
@@ -83,13 +92,19 @@ export function nextPromptState(s: PromptState, e: PromptEvent): PromptState {
   switch (e.type) {
     case 'loaded':
       if (s.kind !== 'loading') return s;
-      return Date.parse(e.prompt.expires_at) <= e.now ? { kind: 'expired', prompt: e.prompt } : { kind: 'pending', prompt: e.prompt, error: null, picked: null };
+      return Date.parse(e.prompt.expires_at) <= e.now
+        ? { kind: 'expired', prompt: e.prompt }
+        : { kind: 'pending', prompt: e.prompt, error: null, picked: null };
     case 'load-failed':
       if (s.kind !== 'loading') return s;
       return { kind: 'failed', prompt: null, code: e.code, reason: finalRefusal(e.code, e.message) ?? e.message, retryAt: null };
     case 'approve':
       if (s.kind !== 'pending') return s;
-      if (!accepts(s.prompt, e.method)) return { ...s, error: `This action cannot be approved with ${e.method === 'webauthn' ? 'a passkey' : e.method === 'totp' ? 'an authenticator code' : 'a recovery code'}.` };
+      if (!accepts(s.prompt, e.method))
+        return {
+          ...s,
+          error: `This action cannot be approved with ${e.method === 'webauthn' ? 'a passkey' : e.method === 'totp' ? 'an authenticator code' : 'a recovery code'}.`,
+        };
       if (needsNumber(s.prompt) && s.picked === null) return { ...s, error: PICK_FIRST };
       return { kind: 'approving', prompt: s.prompt, method: e.method, number: needsNumber(s.prompt) ? s.picked : null };
     case 'picked':
@@ -111,7 +126,15 @@ export function nextPromptState(s: PromptState, e: PromptEvent): PromptState {
       return { kind: 'failed', prompt: promptOf(s), code: e.code, reason: final, retryAt: e.retryAt ?? null };
     }
     case 'withdrawn':
-      return s.kind === 'pending' ? { kind: 'failed', prompt: s.prompt, code: 'ERR_CHALLENGE_NOT_FOUND', reason: finalRefusal('ERR_CHALLENGE_NOT_FOUND', '')!, retryAt: null } : s;
+      return s.kind === 'pending'
+        ? {
+            kind: 'failed',
+            prompt: s.prompt,
+            code: 'ERR_CHALLENGE_NOT_FOUND',
+            reason: finalRefusal('ERR_CHALLENGE_NOT_FOUND', '')!,
+            retryAt: null,
+          }
+        : s;
     case 'tick':
       // Why: mid-ceremony the edge decides; a pending prompt past its time can only be refused.
       return s.kind === 'pending' && Date.parse(s.prompt.expires_at) <= e.now ? { kind: 'expired', prompt: s.prompt } : s;

@@ -23,7 +23,9 @@ const target = (p: VerifiedPrompt): string => `${p.action.path}${p.action.query 
 
 const fromText = (p: VerifiedPrompt): string => {
   const from = p.requested_from;
-  return from ? [from.page ?? 'unknown page', from.ip, from.user_agent ? browserName(from.user_agent) : null].filter(Boolean).join(' · ') : 'Not known';
+  return from
+    ? [from.page ?? 'unknown page', from.ip, from.user_agent ? browserName(from.user_agent) : null].filter(Boolean).join(' · ')
+    : 'Not known';
 };
 
 /** Every text of the request the window shows. */
@@ -40,7 +42,12 @@ const shownTexts = (p: VerifiedPrompt): string[] => [
 /** "This request contains hidden characters…", when it does; nothing otherwise. */
 export const hiddenCharactersWarning = (p: VerifiedPrompt): HTMLElement | null =>
   hasHiddenCharacters(...shownTexts(p))
-    ? h('p', { id: 'hidden-chars', class: 'notice hidden-chars', role: 'alert', text: `${HIDDEN_CHARACTERS_WARNING} If you did not expect them, deny it.` })
+    ? h('p', {
+        id: 'hidden-chars',
+        class: 'notice hidden-chars',
+        role: 'alert',
+        text: `${HIDDEN_CHARACTERS_WARNING} If you did not expect them, deny it.`,
+      })
     : null;
 
 /** The facts of the request: app, request, body, origin, times, rule, what approving grants. */
@@ -51,7 +58,11 @@ export function facts(p: VerifiedPrompt, site: string, now: number): HTMLElement
         {},
         h('span', { class: 'muted' }, ...marked(p.body.kind), `, ${p.body.bytes} bytes`),
         p.body.fields.length
-          ? h('ul', { class: 'plain mono', id: 'body-fields' }, ...p.body.fields.map((f) => h('li', {}, ...marked(f.name), ' = ', ...marked(f.value))))
+          ? h(
+              'ul',
+              { class: 'plain mono', id: 'body-fields' },
+              ...p.body.fields.map((f) => h('li', {}, ...marked(f.name), ' = ', ...marked(f.value))),
+            )
           : null,
         p.body.truncated ? h('span', { class: 'muted', text: 'More fields are not shown.' }) : null,
       )

@@ -49,7 +49,13 @@ app.post('/api/notes/:id/share', async (c) => {
   note.sharedWith.push(person);
   // Stepgate's decision: who stepped up, and the signed assertion (as the gateway sends an origin).
   const sg = c.var.stepgate;
-  return c.json({ shared: c.req.param('id'), with: person, by: sg.identity?.sub ?? null, rule: sg.match?.rule.id ?? null, assertion: sg.assertion ?? null });
+  return c.json({
+    shared: c.req.param('id'),
+    with: person,
+    by: sg.identity?.sub ?? null,
+    rule: sg.match?.rule.id ?? null,
+    assertion: sg.assertion ?? null,
+  });
 });
 
 app.get('/__calls', (c) => c.json(calls));
