@@ -21,7 +21,8 @@ if (!counts) {
 }
 const serious = (counts.high ?? 0) + (counts.critical ?? 0);
 console.log(
-  `dependency check: production dependencies — ${counts.critical ?? 0} critical, ${counts.high ?? 0} high, ${counts.moderate ?? 0} moderate, ${counts.low ?? 0} low`,
+  `dependency check: production dependencies — ` +
+    `${counts.critical ?? 0} critical, ${counts.high ?? 0} high, ${counts.moderate ?? 0} moderate, ${counts.low ?? 0} low`,
 );
 if (serious > 0) {
   for (const [name, v] of Object.entries(report.vulnerabilities ?? {})) {

@@ -10,7 +10,10 @@ export const EXTENSION_VERSION = '0.1.0';
  * key, not a secret. Store packages drop it (the store assigns its own id): see extension/package.ts.
  */
 export const DEV_PUBLIC_KEY =
-  'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvkRkFKFy4MnIdh7Y/0Pso9fSouVBnenGGSYPuBCLwyDD29yI4Gx+ErB4GhSZS5nNuUqbCcLQczTZPKwBksNAJZMGpZaDlaiceHYq0ytV1EHF/yS5NrTpXcqm6insHl4KlWd3HxndcJXdCFVc20TgAAlIwSlMzJp0wB5Ge8tlUlNF+SWWX8Q60YvV8W83uw2YnbiYwX19vnEqAEjJMlAL5DxHZX5DaVys6pX2I0JAbFB80xbSJEobp2o+JZccxZVj2HGvStGULg7AC3tM/FBxmlwkrzU2j2tPcyEpV6XqJrsz6MgbXKv595iCAN6VOUGzJdan5NAXnA5ophG+P9vg9QIDAQAB';
+  'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvkRkFKFy4MnIdh7Y/0Pso9fSouVBnenGGSYPuBCLwyDD29yI4Gx+ErB4' +
+  'GhSZS5nNuUqbCcLQczTZPKwBksNAJZMGpZaDlaiceHYq0ytV1EHF/yS5NrTpXcqm6insHl4KlWd3HxndcJXdCFVc20TgAAlIwSlM' +
+  'zJp0wB5Ge8tlUlNF+SWWX8Q60YvV8W83uw2YnbiYwX19vnEqAEjJMlAL5DxHZX5DaVys6pX2I0JAbFB80xbSJEobp2o+JZccxZVj' +
+  '2HGvStGULg7AC3tM/FBxmlwkrzU2j2tPcyEpV6XqJrsz6MgbXKv595iCAN6VOUGzJdan5NAXnA5ophG+P9vg9QIDAQAB';
 export const DEV_EXTENSION_ID = 'leldacdejfbkleoogdbophfdkoapmfbd';
 
 export function manifest(browser: Browser): Record<string, unknown> {
@@ -32,7 +35,8 @@ export function manifest(browser: Browser): Record<string, unknown> {
       ...base,
       background: { scripts: ['background.js'], type: 'module' },
       browser_specific_settings: {
-        // 142: data_collection_permissions on desktop and Android; Ed25519 in WebCrypto (prompt signatures), storage.session, DNR modifyHeaders.
+        // 142: data_collection_permissions on desktop and Android; Ed25519 in WebCrypto (prompt
+        // signatures), storage.session, DNR modifyHeaders.
         gecko: { id: 'stepgate@stepgate.invalid', strict_min_version: '142.0', data_collection_permissions: { required: ['none'] } },
       },
     };

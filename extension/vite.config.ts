@@ -12,7 +12,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const emitManifest = (browser: Browser): Plugin => ({
   name: 'stepgate-manifest',
   generateBundle() {
-    this.emitFile({ type: 'asset', fileName: 'manifest.json', source: JSON.stringify(manifest(browser), null, 2) + '\n' });
+    this.emitFile({ type: 'asset', fileName: 'manifest.json', source: `${JSON.stringify(manifest(browser), null, 2)}\n` });
   },
 });
 

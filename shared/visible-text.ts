@@ -35,6 +35,7 @@ const HIDDEN = new RegExp(`[${HIDDEN_CLASS}]`, 'gu');
 const BIDI = new Set([0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
 
 /** Names of the common ones (Unicode character names, C0 controls by their usual names). */
+// biome-ignore-start lint/complexity/useSimpleNumberKeys: code points in hex, as the Unicode charts write them; only read by number
 const NAMES: Record<number, string> = {
   0x00: 'NULL',
   0x07: 'BELL',
@@ -86,6 +87,7 @@ const NAMES: Record<number, string> = {
   0xe0001: 'LANGUAGE TAG',
   0xe007f: 'CANCEL TAG',
 };
+// biome-ignore-end lint/complexity/useSimpleNumberKeys: end of the table
 
 const nameOf = (cp: number): string | undefined => {
   if (cp in NAMES) return NAMES[cp];

@@ -54,7 +54,8 @@ export async function createToken(
   const expiresAt = o.now + Math.min(o.ttlDays, MAX_TOKEN_TTL_DAYS) * 86_400_000;
   await db
     .prepare(
-      'INSERT INTO api_tokens (id, user_ref, sub_sealed, secret_hash, scopes, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO api_tokens (id, user_ref, sub_sealed, secret_hash, scopes, label, created_at, expires_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     )
     .bind(
       id,

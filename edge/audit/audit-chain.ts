@@ -159,7 +159,10 @@ async function refMatches(
   if (!ring.kids.includes(kid)) return false;
   const key = `${kid}\0${domain}\0${value}`;
   let expected = cache.get(key);
-  if (!expected) cache.set(key, (expected = blindIndex(ring, domain, value, kid)));
+  if (!expected) {
+    expected = blindIndex(ring, domain, value, kid);
+    cache.set(key, expected);
+  }
   return (await expected) === ref;
 }
 

@@ -88,7 +88,14 @@ export function createAuditLog(o: AuditLogOptions): AuditLog {
  */
 export async function recordRefusal(audit: AuditLog, ...events: AuditInput[]): Promise<void> {
   let written: Promise<unknown> = Promise.resolve();
-  audit.later({ waitUntil: (p) => void (written = p) }, ...events);
+  audit.later(
+    {
+      waitUntil: (p) => {
+        written = p;
+      },
+    },
+    ...events,
+  );
   await written;
 }
 

@@ -79,7 +79,7 @@ export function networkOf(ip: string | null): string | null {
 function ipv4Octets(s: string): number[] | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
   const o = m ? m.slice(1).map(Number) : null;
-  return o && o.every((x) => x <= 255) ? o : null;
+  return o?.every((x) => x <= 255) ? o : null;
 }
 
 /** The eight 16-bit groups of an IPv6 address (`::` expanded, an IPv4 tail as two groups), or null. */
@@ -111,11 +111,15 @@ type DenialKind = 'anonymous' | 'person';
 const DENIAL_KINDS: readonly DenialKind[] = ['anonymous', 'person'];
 
 const DENIAL_SCHEMA = [
-  'CREATE TABLE IF NOT EXISTS denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)',
+  'CREATE TABLE IF NOT EXISTS denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, ' +
+    'starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)',
   // One row per client (other = 0), or per reason and rule of a kind's overflow bucket (other = 1).
-  "CREATE TABLE IF NOT EXISTS denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, kind TEXT NOT NULL DEFAULT 'anonymous', actor TEXT, via TEXT, network TEXT, PRIMARY KEY (win, key))",
+  'CREATE TABLE IF NOT EXISTS denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, ' +
+    'reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, ' +
+    "kind TEXT NOT NULL DEFAULT 'anonymous', actor TEXT, via TEXT, network TEXT, PRIMARY KEY (win, key))",
   // The distinct networks (or people) of a kind's overflow bucket, as JSON [kind, network or actor].
-  "CREATE TABLE IF NOT EXISTS denial_clients (win INTEGER NOT NULL, ip TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'anonymous', PRIMARY KEY (win, ip))",
+  'CREATE TABLE IF NOT EXISTS denial_clients (win INTEGER NOT NULL, ' +
+    "ip TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'anonymous', PRIMARY KEY (win, ip))",
 ];
 /** Columns added since the first version of the tables, which an object may still hold with an open window. */
 const DENIAL_COLUMNS: readonly (readonly [table: string, column: string, declaration: string])[] = [
@@ -355,7 +359,8 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
         .one().n;
       if (clients < DENIAL_CLIENTS) {
         sql.exec(
-          'INSERT INTO denial_counts (win, key, other, kind, reason, rule, app, request, actor, via, network, denied, recorded) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)',
+          'INSERT INTO denial_counts (win, key, other, kind, reason, rule, app, request, ' +
+            'actor, via, network, denied, recorded) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)',
           win.id,
           key,
           kind,
@@ -394,7 +399,8 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
   private foldOther(win: number, kind: DenialKind, who: string | null, key: string, reason: string | null, rule: string | null): boolean {
     const sql = this.denialSql();
     sql.exec(
-      'INSERT OR IGNORE INTO denial_clients (win, ip, kind) SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM denial_clients WHERE win = ? AND kind = ?) < ?',
+      'INSERT OR IGNORE INTO denial_clients (win, ip, kind) SELECT ?, ?, ? ' +
+        'WHERE (SELECT COUNT(*) FROM denial_clients WHERE win = ? AND kind = ?) < ?',
       win,
       JSON.stringify([kind, who]),
       kind,
@@ -423,7 +429,8 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     const sql = this.denialSql();
     const rows = sql
       .exec<DenialCount>(
-        'SELECT other, kind, reason, rule, app, request, actor, via, network, denied, recorded FROM denial_counts WHERE win = ? ORDER BY rowid',
+        'SELECT other, kind, reason, rule, app, request, actor, via, network, denied, recorded ' +
+          'FROM denial_counts WHERE win = ? ORDER BY rowid',
         w.id,
       )
       .toArray();
@@ -565,12 +572,13 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     for (const input of inputs) {
       seq += 1;
       const { ts, ...rest } = input;
+      floor = Math.max(floor, ts ?? now);
       const event: AuditEvent = {
         v: 1,
         id: crypto.randomUUID(),
         tenant,
         seq,
-        time: new Date((floor = Math.max(floor, ts ?? now))).toISOString(),
+        time: new Date(floor).toISOString(),
         ...rest,
         app: input.app ?? null,
         salt: base64url(crypto.getRandomValues(new Uint8Array(16))),
@@ -595,7 +603,8 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     const statements = rows.map((r) =>
       db
         .prepare(
-          'INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ip_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ' +
+            'ip_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
         .bind(r.tenant, r.seq, r.ts, r.type, r.outcome, r.app, r.actor_ref, r.ip_ref, r.kid, r.sealed, r.prev_hash, r.hash),
     );
@@ -626,7 +635,8 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       kind,
     });
     return this.env.DB.prepare(
-      'INSERT INTO audit_checkpoints (tenant, seq, ts, kind, kid, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, seq) DO UPDATE SET ts = excluded.ts, kind = excluded.kind, kid = excluded.kid, jws = excluded.jws',
+      'INSERT INTO audit_checkpoints (tenant, seq, ts, kind, kid, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, seq) ' +
+        'DO UPDATE SET ts = excluded.ts, kind = excluded.kind, kid = excluded.kid, jws = excluded.jws',
     ).bind(this.tenant, head.seq, now, kind, ring.primary, jws);
   }
 }

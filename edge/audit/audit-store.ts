@@ -49,8 +49,10 @@ export async function listEvents(db: D1Database, ring: Keyring, tenant: string, 
     const ends = await db
       .prepare(
         // INDEXED BY: four index seeks whatever the planner's statistics say.
-        `SELECT (SELECT MIN(seq) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts = (SELECT MIN(ts) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts >= ?2 AND ts < ?3)) AS first,
-                (SELECT MAX(seq) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts = (SELECT MAX(ts) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts >= ?2 AND ts < ?3)) AS last`,
+        `SELECT (SELECT MIN(seq) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts = (
+                  SELECT MIN(ts) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts >= ?2 AND ts < ?3)) AS first,
+                (SELECT MAX(seq) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts = (
+                  SELECT MAX(ts) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts >= ?2 AND ts < ?3)) AS last`,
       )
       .bind(tenant, lo, hi)
       .first<{ first: number | null; last: number | null }>();
@@ -60,16 +62,30 @@ export async function listEvents(db: D1Database, ring: Keyring, tenant: string, 
   }
   if (filter.user !== undefined) {
     const refs = await blindIndexes(ring, 'user', filter.user);
-    where.push(`actor_ref IN (${refs.map(() => '?').join(', ')})`), args.push(...refs);
+    where.push(`actor_ref IN (${refs.map(() => '?').join(', ')})`);
+    args.push(...refs);
   }
   if (filter.ip !== undefined) {
     const refs = await blindIndexes(ring, 'ip', filter.ip);
-    where.push(`ip_ref IN (${refs.map(() => '?').join(', ')})`), args.push(...refs);
+    where.push(`ip_ref IN (${refs.map(() => '?').join(', ')})`);
+    args.push(...refs);
   }
-  if (filter.app !== undefined) where.push('app = ?'), args.push(filter.app);
-  if (filter.types?.length) where.push(`type IN (${filter.types.map(() => '?').join(', ')})`), args.push(...filter.types);
-  if (filter.outcome !== undefined) where.push('outcome = ?'), args.push(filter.outcome);
-  if (o.after !== undefined) where.push(o.order === 'desc' ? 'seq < ?' : 'seq > ?'), args.push(o.after);
+  if (filter.app !== undefined) {
+    where.push('app = ?');
+    args.push(filter.app);
+  }
+  if (filter.types?.length) {
+    where.push(`type IN (${filter.types.map(() => '?').join(', ')})`);
+    args.push(...filter.types);
+  }
+  if (filter.outcome !== undefined) {
+    where.push('outcome = ?');
+    args.push(filter.outcome);
+  }
+  if (o.after !== undefined) {
+    where.push(o.order === 'desc' ? 'seq < ?' : 'seq > ?');
+    args.push(o.after);
+  }
   const { results } = await db
     .prepare(`SELECT * FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq ${o.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`)
     .bind(...args, o.limit + 1)

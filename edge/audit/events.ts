@@ -27,13 +27,15 @@ export const AUDIT_EVENTS = {
   'factor.verified': { summary: 'A factor answered a challenge.', ocsf: OcsfClass.Authentication, activity: 1 },
   'factor.failed': {
     summary:
-      'A factor did not answer a challenge; `reason` says why (invalid, replayed, no-factor, not-allowed, attempts, locked, already-answered, number-mismatch, or why a passkey was refused).',
+      'A factor did not answer a challenge; `reason` says why (invalid, replayed, no-factor, ' +
+      'not-allowed, attempts, locked, already-answered, number-mismatch, or why a passkey was refused).',
     ocsf: OcsfClass.Authentication,
     activity: 1,
   },
   'user.locked_out': {
     summary:
-      'Too many failures: the user is locked out until `details.retry_at`; at 100 consecutive failures `retry_at` is null and the lock lasts until an administrator unlocks (user.unlocked).',
+      'Too many failures: the user is locked out until `details.retry_at`; at 100 consecutive ' +
+      'failures `retry_at` is null and the lock lasts until an administrator unlocks (user.unlocked).',
     ocsf: OcsfClass.Authentication,
     activity: 1,
   },
@@ -50,7 +52,8 @@ export const AUDIT_EVENTS = {
   },
   'grant.used': {
     summary:
-      'A protected request carried a valid grant or approval and is about to be forwarded. Written before forwarding: if it cannot be written, nothing is forwarded.',
+      'A protected request carried a valid grant or approval and is about to be forwarded. ' +
+      'Written before forwarding: if it cannot be written, nothing is forwarded.',
     ocsf: OcsfClass.Authentication,
     activity: 99,
   },
@@ -61,13 +64,16 @@ export const AUDIT_EVENTS = {
   },
   'request.denied': {
     summary:
-      'A protected request was refused: no or invalid identity, a held action that was not approved, too many prompts (rationed), or the person denied it in the extension.',
+      'A protected request was refused: no or invalid identity, a held action that was not approved, ' +
+      'too many prompts (rationed), or the person denied it in the extension.',
     ocsf: OcsfClass.ApiActivity,
     activity: 99,
   },
   'request.denied_summary': {
     summary:
-      'Denials folded in one window (anonymous ones per network, reason and rule; a person’s repeated refusals per person, reason and rule): how many a client (or, past the table, all other clients or people) had, and how many of them were recorded in full.',
+      'Denials folded in one window (anonymous ones per network, reason and rule; ' +
+      'a person’s repeated refusals per person, reason and rule): how many a client (or, ' +
+      'past the table, all other clients or people) had, and how many of them were recorded in full.',
     ocsf: OcsfClass.ApiActivity,
     activity: 99,
   },

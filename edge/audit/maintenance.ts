@@ -173,7 +173,8 @@ async function rekeyOwned(
   const sealedCond = sealedCol ? ` OR (${sealedCol} IS NOT NULL AND ${sealedCol} NOT LIKE ?1)` : '';
   const { results } = await db
     .prepare(
-      `SELECT * FROM ${table} WHERE sub_sealed IS NOT NULL AND ${SEALED_KID('sub_sealed')} IN (${known}) AND (user_ref NOT LIKE ?2 OR sub_sealed NOT LIKE ?1${sealedCond}) LIMIT ?3`,
+      `SELECT * FROM ${table} WHERE sub_sealed IS NOT NULL AND ${SEALED_KID('sub_sealed')} IN (${known}) ` +
+        `AND (user_ref NOT LIKE ?2 OR sub_sealed NOT LIKE ?1${sealedCond}) LIMIT ?3`,
     )
     .bind(`v1.${p}.%`, `${p}.%`, REKEY_BATCH)
     .all<Record<string, string | null>>();
@@ -187,7 +188,10 @@ async function rekeyOwned(
       const value = sealedCol && row[sealedCol] ? await open(keys, purpose, row[sealedCol]!, aad(id, oldRef)) : null;
       const sets = ['user_ref = ?', 'sub_sealed = ?'];
       const args: (string | null)[] = [ref, await seal(keys, 'factor-metadata', sub, ownerAad(table, id))];
-      if (sealedCol) sets.push(`${sealedCol} = ?`), args.push(value === null ? null : await seal(keys, purpose, value, aad(id, ref)));
+      if (sealedCol) {
+        sets.push(`${sealedCol} = ?`);
+        args.push(value === null ? null : await seal(keys, purpose, value, aad(id, ref)));
+      }
       const r = await db
         .prepare(`UPDATE ${table} SET ${sets.join(', ')} WHERE ${idCol} = ? AND user_ref = ? AND sub_sealed = ?`)
         .bind(...args, id, oldRef, row.sub_sealed)
@@ -205,7 +209,9 @@ async function rekeyTokens(rt: MaintenanceDeps, known: string): Promise<number> 
   const p = keys.primary;
   const { results } = await db
     .prepare(
-      `SELECT id, user_ref, sub_sealed, label FROM api_tokens WHERE ${SEALED_KID('sub_sealed')} IN (${known}) AND ${SEALED_KID('label')} IN (${known}) AND (user_ref NOT LIKE ?1 OR sub_sealed NOT LIKE ?2 OR label NOT LIKE ?2) LIMIT ?3`,
+      `SELECT id, user_ref, sub_sealed, label FROM api_tokens WHERE ${SEALED_KID('sub_sealed')} IN (${known}) ` +
+        `AND ${SEALED_KID('label')} IN (${known}) AND (user_ref NOT LIKE ?1 ` +
+        `OR sub_sealed NOT LIKE ?2 OR label NOT LIKE ?2) LIMIT ?3`,
     )
     .bind(`${p}.%`, `v1.${p}.%`, REKEY_BATCH)
     .all<{ id: string; user_ref: string; sub_sealed: string; label: string }>();
@@ -238,7 +244,10 @@ export interface KeyedColumn {
   name: string;
   table: string;
   column: string;
-  /** `sealed`: `v1.<kid>.<iv>.<ct>` (seal); `blind-index`: `<kid>.<mac>` (blindIndex); `kid`: the key id itself (of a signature, or of the row's sealed value). */
+  /**
+   * `sealed`: `v1.<kid>.<iv>.<ct>` (seal); `blind-index`: `<kid>.<mac>` (blindIndex); `kid`: the key
+   * id itself (of a signature, or of the row's sealed value).
+   */
   form: 'sealed' | 'blind-index' | 'kid';
   /** Only rows that still matter, when some are dead and never moved (SQL; `?1` is now, in ms). */
   live?: string;
@@ -310,24 +319,35 @@ export async function keyStatus(rt: Pick<MaintenanceDeps, 'db' | 'keys' | 'now'>
   const { db, keys } = rt;
   const usage: Record<string, Record<string, number>> = {};
   for (const c of KEYED_COLUMNS) {
-    const sql = `SELECT ${kidSql(c)} AS kid, COUNT(*) AS n FROM ${c.table} WHERE ${c.column} IS NOT NULL${c.live ? ` AND (${c.live})` : ''} GROUP BY 1`;
+    const sql =
+      `SELECT ${kidSql(c)} AS kid, COUNT(*) AS n FROM ${c.table} ` +
+      `WHERE ${c.column} IS NOT NULL${c.live ? ` AND (${c.live})` : ''} GROUP BY 1`;
     const stmt = db.prepare(sql);
     const { results } = await (sql.includes('?1') ? stmt.bind(rt.now()) : stmt).all<{ kid: string; n: number }>();
-    for (const r of results) (usage[r.kid] ??= {})[c.name] = r.n;
+    for (const r of results) {
+      const perKid = usage[r.kid] ?? {};
+      usage[r.kid] = perKid;
+      perKid[c.name] = r.n;
+    }
   }
   const legacy = await db
     .prepare(
-      'SELECT (SELECT COUNT(*) FROM totp_factors WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM webauthn_credentials WHERE sub_sealed IS NULL) + (SELECT COUNT(*) FROM recovery_codes WHERE sub_sealed IS NULL AND used_at IS NULL) AS n',
+      'SELECT (SELECT COUNT(*) FROM totp_factors WHERE sub_sealed IS NULL) ' +
+        '+ (SELECT COUNT(*) FROM webauthn_credentials WHERE sub_sealed IS NULL) ' +
+        '+ (SELECT COUNT(*) FROM recovery_codes WHERE sub_sealed IS NULL AND used_at IS NULL) AS n',
     )
     .first<{ n: number }>();
   const retirable: Record<string, boolean> = {};
   for (const kid of keys.kids) if (kid !== keys.primary) retirable[kid] = !usage[kid];
   const notes = [
-    "Not counted, because they expire by themselves: held requests (sealed in each person's Durable Object, 10 minutes at most), session grants (their rule's maxAge), signed prompts and assertions (minutes). After promoting, wait the longest rule maxAge, and at least 10 minutes, before retiring the old key.",
+    "Not counted, because they expire by themselves: held requests (sealed in each person's Durable Object, " +
+      "10 minutes at most), session grants (their rule's maxAge), signed prompts and assertions (minutes). " +
+      'After promoting, wait the longest rule maxAge, and at least 10 minutes, before retiring the old key.',
   ];
   if (legacy && legacy.n > 0)
     notes.push(
-      `${legacy.n} factor rows predate sealed owners (migration 0006) and cannot be re-indexed; their users should re-enrol before the key they use is retired.`,
+      `${legacy.n} factor rows predate sealed owners (migration 0006) ` +
+        `and cannot be re-indexed; their users should re-enrol before the key they use is retired.`,
     );
   const lost = Object.keys(usage).filter((kid) => !keys.kids.includes(kid));
   if (lost.length)
@@ -374,7 +394,8 @@ async function prune(rt: MaintenanceDeps, tenant: string, cutoff: number): Promi
   await db.batch([
     db
       .prepare(
-        'INSERT INTO audit_checkpoints (tenant, seq, ts, kind, kid, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, seq) DO UPDATE SET ts = excluded.ts, kind = excluded.kind, kid = excluded.kid, jws = excluded.jws',
+        'INSERT INTO audit_checkpoints (tenant, seq, ts, kind, kid, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, seq) ' +
+          'DO UPDATE SET ts = excluded.ts, kind = excluded.kind, kid = excluded.kid, jws = excluded.jws',
       )
       .bind(tenant, last.seq, now, 'retention', keys.primary, jws),
     db.prepare('DELETE FROM audit_events WHERE tenant = ? AND seq <= ?').bind(tenant, last.seq),

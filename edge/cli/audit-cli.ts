@@ -64,10 +64,12 @@ async function get(edge: Edge, path: string): Promise<Response> {
 const exportCommand: Command = {
   name: 'audit export',
   synopsis: [
-    '--edge URL [--format ndjson|csv|ocsf] [--out FILE] [--from T] [--to T] [--user U] [--ip IP] [--app HOST] [--type T,...] [--outcome O] [--token TOKEN] [--progress]',
+    '--edge URL [--format ndjson|csv|ocsf] [--out FILE] [--from T] [--to T] [--user U] ' +
+      '[--ip IP] [--app HOST] [--type T,...] [--outcome O] [--token TOKEN] [--progress]',
   ],
   summary:
-    "Export audit events from the gateway (an administrator's or auditor's token with audit:read). Exits 1 if the export stopped at a row that does not open.",
+    "Export audit events from the gateway (an administrator's or auditor's token " +
+    'with audit:read). Exits 1 if the export stopped at a row that does not open.',
   options: {
     edge: EDGE,
     token: TOKEN_OPTION,
@@ -85,7 +87,8 @@ const verifyCommand: Command = {
   summary:
     'Verify the audit chain at the gateway, page by page, or an NDJSON export offline. Exits 1 with the sequence of the first break.',
   details:
-    "Offline, --jwks (the edge's /.well-known/stepgate/audit-jwks.json, as a file or URL) also checks the signed checkpoints; without it only the chain is checked.",
+    "Offline, --jwks (the edge's /.well-known/stepgate/audit-jwks.json, as a file or URL) " +
+    'also checks the signed checkpoints; without it only the chain is checked.',
   options: {
     edge: EDGE,
     token: TOKEN_OPTION,
@@ -228,7 +231,8 @@ async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Ou
   const r: VerifyResult = await verifyExported(events, first === 1 ? undefined : anchorPoint);
   if (!r.ok) {
     err(
-      `BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}${r.problem === 'deleted' ? ' (a filtered export cannot be verified; export without filters)' : ''}`,
+      `BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}` +
+        `${r.problem === 'deleted' ? ' (a filtered export cannot be verified; export without filters)' : ''}`,
     );
     return 1;
   }
@@ -237,7 +241,8 @@ async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Ou
   if (!jwksAt) {
     out(`ok: ${r.rows} event(s) form an unbroken chain through sequence ${r.head.seq}`);
     out(
-      `note: ${cps.length} checkpoint signature(s) not checked; pass --jwks (the edge's /.well-known/stepgate/audit-jwks.json) to trust the chain`,
+      `note: ${cps.length} checkpoint signature(s) not checked; ` +
+        `pass --jwks (the edge's /.well-known/stepgate/audit-jwks.json) to trust the chain`,
     );
     return 0;
   }
@@ -271,7 +276,8 @@ async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Ou
     return 0;
   }
   out(
-    `ok: ${r.rows} event(s) verified; signed checkpoints cover through sequence ${covered}${covered < r.head.seq ? ` (sequences ${covered + 1}–${r.head.seq} await the next checkpoint)` : ''}`,
+    `ok: ${r.rows} event(s) verified; signed checkpoints cover through sequence ${covered}` +
+      `${covered < r.head.seq ? ` (sequences ${covered + 1}–${r.head.seq} await the next checkpoint)` : ''}`,
   );
   return 0;
 }

@@ -77,7 +77,8 @@ export const DOCTOR_COMMAND: Command = {
       return 1;
     }
     io.out(
-      `ready for production. Next: npx wrangler d1 migrations apply DB --remote${report.env ? ` --env ${report.env}` : ''}, then npx wrangler deploy${report.env ? ` --env ${report.env}` : ''}`,
+      `ready for production. Next: npx wrangler d1 migrations apply DB --remote${report.env ? ` --env ${report.env}` : ''}, ` +
+        `then npx wrangler deploy${report.env ? ` --env ${report.env}` : ''}`,
     );
     return 0;
   },
@@ -106,7 +107,8 @@ export async function doctor(values: Values): Promise<DoctorReport> {
   if (envName !== null && !hasEnv) {
     add(
       '--env',
-      `${config} has no [env.${envName}] section (wrangler refuses it, or deploys the top-level configuration under another name); the checks below are of the top level`,
+      `${config} has no [env.${envName}] section (wrangler refuses it, or deploys the ` +
+        `top-level configuration under another name); the checks below are of the top level`,
       `add [env.${envName}] (with its own [env.${envName}.vars]: vars are not inherited), or drop --env`,
     );
   }
@@ -180,7 +182,8 @@ export async function doctor(values: Values): Promise<DoctorReport> {
       if (named.length && !policy.policy.hosts) {
         add(
           'policy hosts',
-          `rule(s) ${named.map((r) => r.id).join(', ')} name a host but the policy has no "hosts", so requests for any other host pass through unprotected`,
+          `rule(s) ${named.map((r) => r.id).join(', ')} name a host but the policy ` +
+            `has no "hosts", so requests for any other host pass through unprotected`,
           `list every host the gateway serves in "hosts" of ${relative(process.cwd(), policyFile)}`,
         );
       }
@@ -223,7 +226,8 @@ export async function doctor(values: Values): Promise<DoctorReport> {
     add(
       'd1_databases',
       'no D1 database bound as DB',
-      'npx wrangler d1 create stepgate, and add [[d1_databases]] binding = "DB" with its database_id and migrations_dir = "edge/migrations"',
+      'npx wrangler d1 create stepgate, ' +
+        'and add [[d1_databases]] binding = "DB" with its database_id and migrations_dir = "edge/migrations"',
     );
   else {
     if (!db.database_id || db.database_id === PLACEHOLDER_DATABASE_ID) {

@@ -127,7 +127,9 @@ function emit(doc: KeyringDoc, opts: Values, out: Out): void {
     writeSecretFile(outFile, `${text}\n`, opts.force === true);
     const retired = Object.keys(doc.retired ?? {});
     out(
-      `wrote ${outFile} (primary ${doc.primary}; keys ${Object.keys(doc.keys).join(', ')}${retired.length ? `; retired, public keys only: ${retired.join(', ')}` : ''}); install: npx wrangler secret put STEPGATE_KEYS < ${outFile} (locally: npx stepgate keys dev-vars --file ${outFile})`,
+      `wrote ${outFile} (primary ${doc.primary}; ` +
+        `keys ${Object.keys(doc.keys).join(', ')}${retired.length ? `; retired, public keys only: ${retired.join(', ')}` : ''}); ` +
+        `install: npx wrangler secret put STEPGATE_KEYS < ${outFile} (locally: npx stepgate keys dev-vars --file ${outFile})`,
     );
   } else {
     if (opts.force === true) throw new UsageError('--force goes with --out FILE');
@@ -150,7 +152,8 @@ export async function keysMain(cmd: string, opts: Values, out: Out, err: Out, en
     const next = { ...doc, primary: kid, keys: { ...doc.keys, [kid]: newMasterKey() } };
     emit(next, opts, out);
     err(
-      `next: deploy it; new data is written under ${kid}; the cron trigger re-encrypts old data in the background; retire ${doc.primary} when \`stepgate keys status\` shows it unused.`,
+      `next: deploy it; new data is written under ${kid}; the cron trigger re-encrypts old data ` +
+        `in the background; retire ${doc.primary} when \`stepgate keys status\` shows it unused.`,
     );
     return 0;
   }
@@ -162,7 +165,8 @@ export async function keysMain(cmd: string, opts: Values, out: Out, err: Out, en
     // The master key goes; its checkpoint and assertion public keys move to "retired" (verify-only).
     emit(await retireKey(doc, opts.kid), opts, out);
     err(
-      `${opts.kid} can no longer open or sign anything; its public keys stay published (audit-jwks.json, jwks.json), so exports and assertions signed under it still verify.`,
+      `${opts.kid} can no longer open or sign anything; its public keys stay published ` +
+        `(audit-jwks.json, jwks.json), so exports and assertions signed under it still verify.`,
     );
     return 0;
   }
@@ -191,9 +195,8 @@ export async function keysMain(cmd: string, opts: Values, out: Out, err: Out, en
     for (const kid of s.kids) {
       const use = s.usage[kid] ?? {};
       const parts = Object.entries(use).map(([t, n]) => `${t} ${n}`);
-      out(
-        `${kid}${kid === s.primary ? ' (primary)' : s.retirable[kid] ? ' (unused: may be retired)' : ''}: ${parts.join(', ') || 'no stored data'}`,
-      );
+      const note = kid === s.primary ? ' (primary)' : s.retirable[kid] ? ' (unused: may be retired)' : '';
+      out(`${kid}${note}: ${parts.join(', ') || 'no stored data'}`);
     }
     for (const [kid, r] of Object.entries(s.retired ?? {}))
       out(`${kid} (retired ${r.retired_at}): public keys only, still published to verify what it signed`);
@@ -259,14 +262,16 @@ async function devVars(opts: Values, out: Out, err: Out): Promise<number> {
   writeFileSync(target, `${next.join('\n')}\n`, { mode: 0o600 });
   chmodSync(target, 0o600);
   out(
-    `wrote STEPGATE_KEYS to ${target} (primary ${ring.primary}; keys ${ring.kids.join(', ')})${backup ? `; the keyring it replaced is saved in ${backup}` : ''}`,
+    `wrote STEPGATE_KEYS to ${target} (primary ${ring.primary}; ` +
+      `keys ${ring.kids.join(', ')})${backup ? `; the keyring it replaced is saved in ${backup}` : ''}`,
   );
   if (old) {
     try {
       const lost = Object.keys((JSON.parse(old) as KeyringDoc).keys ?? {}).filter((k) => !ring.kids.includes(k));
       if (lost.length)
         err(
-          `note: key id(s) ${lost.join(', ')} of the replaced keyring are not in this one; local data sealed under them will not open (reinstall ${backup} to get it back)`,
+          `note: key id(s) ${lost.join(', ')} of the replaced keyring are not in this one; ` +
+            `local data sealed under them will not open (reinstall ${backup} to get it back)`,
         );
     } catch {
       // the replaced value was not a keyring: nothing to compare

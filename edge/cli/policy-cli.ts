@@ -50,7 +50,8 @@ const check: Command = {
     const named = policy.rules.filter((r) => r.source.match.host !== undefined);
     const warning =
       named.length && !policy.policy.hosts
-        ? `rule(s) ${named.map((r) => r.id).join(', ')} name a host but "hosts" is not set; requests for other hosts pass through unprotected to ORIGIN_URL.`
+        ? `rule(s) ${named.map((r) => r.id).join(', ')} name a host but "hosts" is not set; ` +
+          `requests for other hosts pass through unprotected to ORIGIN_URL.`
         : null;
     if (a.values.json) {
       io.out(JSON.stringify({ file, ok: true, rules: policy.rules.map((r) => r.id), warnings: warning ? [warning] : [] }));
@@ -67,7 +68,8 @@ const test: Command = {
   synopsis: ['FILE "METHOD URL" [--json]', '--file FILE "METHOD URL" [--json]'],
   summary: 'Show which rule a request matches, after the same canonicalization the gateway applies.',
   details:
-    'URL is a path (/api/projects/7) or an absolute URL (https://app.example.com/api/projects/7).\nExample: stepgate policy test edge/config/policy.json "DELETE /api/projects/7"',
+    'URL is a path (/api/projects/7) or an absolute URL (https://app.example.com/api/projects/7).\n' +
+    'Example: stepgate policy test edge/config/policy.json "DELETE /api/projects/7"',
   options: { file: FILE, json: JSON_OUT },
   positionals: 2,
   async run(a, io) {
@@ -99,7 +101,8 @@ const test: Command = {
           const r = hit.rule;
           result.rule = { id: r.id, bind: r.bind, factors: r.factors, maxAgeSeconds: r.maxAgeSeconds, matchedAs: hit.method };
           lines.push(
-            `rule: ${r.id} (bind: ${r.bind}, factors: ${r.factors.join(' or ')}, max age: ${r.maxAgeSeconds}s${hit.method !== c.method ? `, matched as ${hit.method}` : ''})`,
+            `rule: ${r.id} (bind: ${r.bind}, factors: ${r.factors.join(' or ')}, ` +
+              `max age: ${r.maxAgeSeconds}s${hit.method !== c.method ? `, matched as ${hit.method}` : ''})`,
           );
         }
       }
@@ -123,7 +126,7 @@ const schema: Command = {
   async run(a, io) {
     if (str(a.values, 'out') !== undefined && a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}"`);
     const out = str(a.values, 'out') ?? a.positionals[0];
-    const text = JSON.stringify(policyJsonSchema(), null, 2) + '\n';
+    const text = `${JSON.stringify(policyJsonSchema(), null, 2)}\n`;
     if (out) writeFileSync(out, text);
     else io.out(text.trimEnd());
     return 0;

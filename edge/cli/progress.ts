@@ -1,4 +1,7 @@
-/** @module A progress line on stderr for long CLI runs: a bar when the total is known, a count when not. Silent unless enabled (a TTY, or --progress). */
+/**
+ * @module A progress line on stderr for long CLI runs: a bar when the total is known, a count when
+ * not. Silent unless enabled (a TTY, or --progress).
+ */
 
 export interface Progress {
   update(done: number, total?: number): void;
@@ -14,9 +17,8 @@ export function progress(label: string, enabled: boolean, write: (s: string) => 
       const frac = Math.min(1, done / total);
       const width = 30;
       const full = Math.round(frac * width);
-      write(
-        `\r${label} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${Math.floor(frac * 100)}% ${done.toLocaleString('en')}/${total.toLocaleString('en')}`,
-      );
+      const bar = `${'#'.repeat(full)}${'.'.repeat(width - full)}`;
+      write(`\r${label} [${bar}] ${Math.floor(frac * 100)}% ${done.toLocaleString('en')}/${total.toLocaleString('en')}`);
     } else {
       write(`\r${label} ${done.toLocaleString('en')}`);
     }

@@ -137,7 +137,8 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
     add(
       'IDENTITY',
       'the "dev" identity source believes a request header naming the user, so anyone can be anyone',
-      'set IDENTITY to your app\'s own sessions: { source = "jwt", ... } or { source = "cloudflareAccess", ... } (docs/architecture.md#identity)',
+      'set IDENTITY to your app\'s own sessions: { source = "jwt", ... } or ' +
+        '{ source = "cloudflareAccess", ... } (docs/architecture.md#identity)',
     );
   }
   if (identity?.source === 'jwt' && typeof identity.jwksUrl === 'string') {
@@ -152,7 +153,8 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
       add(
         'ORIGIN_URL',
         problem,
-        'set ORIGIN_URL to the origin\'s public https:// URL, or leave it "" to forward to the route\'s own (Cloudflare-proxied) origin with fetch(request)',
+        'set ORIGIN_URL to the origin\'s public https:// URL, or leave it "" to ' +
+          "forward to the route's own (Cloudflare-proxied) origin with fetch(request)",
       );
   }
 
@@ -160,7 +162,8 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
   if (origins.some((o) => o.toLowerCase() === DEV_EXTENSION_ORIGIN)) {
     add(
       'WEBAUTHN_ORIGINS',
-      `${DEV_EXTENSION_ORIGIN} is the development build of the extension: its signing key is public, so any extension built with it gets this id and is trusted like yours`,
+      `${DEV_EXTENSION_ORIGIN} is the development build of the extension: ` +
+        `its signing key is public, so any extension built with it gets this id and is trusted like yours`,
       'remove it; list the store-installed extension instead (chrome-extension://<store id>, moz-extension://<uuid>), or nothing',
     );
   }
@@ -173,8 +176,11 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
     if (demo.length) {
       add(
         setting,
-        `${demo.map((u) => `"${u}"`).join(', ')} ${demo.length === 1 ? 'is a name' : 'are names'} from the demo (or a default account), not a person of yours`,
-        `set ${setting} to the user ids (as your app's sessions name them) of the people who ${setting === 'ADMINS' ? 'administer Stepgate' : 'read the audit log'}, comma-separated, or "" for nobody`,
+        `${demo.map((u) => `"${u}"`).join(', ')} ${demo.length === 1 ? 'is a name' : 'are names'} ` +
+          `from the demo (or a default account), not a person of yours`,
+        `set ${setting} to the user ids (as your app's sessions name them) ` +
+          `of the people who ${setting === 'ADMINS' ? 'administer Stepgate' : 'read the audit log'}, ` +
+          `comma-separated, or "" for nobody`,
       );
     }
   }
@@ -192,7 +198,8 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
         add(
           'IDENTITY_JWT_SECRET',
           `has ${s.length} characters; a guessable HS256 secret lets anyone sign sessions`,
-          `use a random secret of at least ${MIN_JWT_SECRET_LENGTH} characters, in your app and with npx wrangler secret put IDENTITY_JWT_SECRET`,
+          `use a random secret of at least ${MIN_JWT_SECRET_LENGTH} characters, ` +
+            `in your app and with npx wrangler secret put IDENTITY_JWT_SECRET`,
         );
     }
     if (!env.STEPGATE_KEYS)
@@ -235,5 +242,8 @@ function urlProblem(value: string): string | null {
 export function describeProblems(env: ProductionSettings, problems: readonly ProductionProblem[]): string {
   const where =
     env.ENVIRONMENT === undefined ? 'ENVIRONMENT is not set, so production checks apply' : `ENVIRONMENT is "${env.ENVIRONMENT}"`;
-  return `refusing to start (${where}): ${problems.length} development setting(s): ${problems.map((p) => `${p.setting}: ${p.problem} (fix: ${p.fix})`).join('; ')}`;
+  return (
+    `refusing to start (${where}): ${problems.length} development setting(s): ` +
+    `${problems.map((p) => `${p.setting}: ${p.problem} (fix: ${p.fix})`).join('; ')}`
+  );
 }

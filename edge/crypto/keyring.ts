@@ -110,7 +110,8 @@ export function parseKeyring(secret: string | undefined): Keyring {
     if (!k) {
       const raw = masters.get(kid);
       if (!raw) throw new Error(`unknown key id "${kid}"`);
-      base.set(kid, (k = crypto.subtle.importKey('raw', raw, 'HKDF', false, ['deriveBits'])));
+      k = crypto.subtle.importKey('raw', raw, 'HKDF', false, ['deriveBits']);
+      base.set(kid, k);
     }
     return k;
   };
@@ -170,7 +171,8 @@ function parseRetired(doc: unknown, masters: ReadonlyMap<string, unknown>): Reco
       if (field === 'retired_at') continue;
       if (!(RETIRED_PUBLIC_PURPOSES as readonly string[]).includes(field)) {
         throw new Error(
-          `${where}: unknown field "${field.slice(0, 40)}" (expected "retired_at", ${RETIRED_PUBLIC_PURPOSES.map((p) => `"${p}"`).join(', ')})`,
+          `${where}: unknown field "${field.slice(0, 40)}" (expected ` +
+            `"retired_at", ${RETIRED_PUBLIC_PURPOSES.map((p) => `"${p}"`).join(', ')})`,
         );
       }
       if (!isObject(value)) throw new Error(`${where}: "${field}" must be a public JWK`);

@@ -19,7 +19,10 @@ const cache = new WeakMap<Keyring, Map<string, Promise<SigningKey>>>();
 /** The Ed25519 key of `purpose` under key id `kid`; its JWK's kid is `${kidPrefix}${kid}`. */
 export function signingKey(ring: Keyring, purpose: KeyPurpose, kid: string, kidPrefix: string): Promise<SigningKey> {
   let perRing = cache.get(ring);
-  if (!perRing) cache.set(ring, (perRing = new Map()));
+  if (!perRing) {
+    perRing = new Map();
+    cache.set(ring, perRing);
+  }
   const id = `${purpose}/${kid}`;
   let k = perRing.get(id);
   if (!k) {

@@ -133,7 +133,8 @@ export async function startDemoOrigin(opts: {
           user,
           `<p>An ordinary app behind Stepgate. It knows nothing about step-up.</p>
 <ul><li><a href="/projects">Projects</a>: deleting one needs an approval of that exact request.</li>
-<li><a href="/spa">Projects, single-page</a>: the same deletes with <code>fetch</code>; with the Stepgate extension the request waits while you approve it in the extension.</li>
+<li><a href="/spa">Projects, single-page</a>: the same deletes with <code>fetch</code>; ` +
+            `with the Stepgate extension the request waits while you approve it in the extension.</li>
 <li><a href="/admin">Admin settings</a>: saving needs a fresh step-up (five minutes).</li></ul>`,
         ),
       );

@@ -39,7 +39,7 @@ export function ensureDevVars(file = '.dev.vars'): DevSecrets {
       '# In production set each with `wrangler secret put NAME`.',
       ...Object.entries({ ...existing, ...secrets }).map(([k, v]) => devVarLine(k, v)),
     ];
-    writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
     console.log(`stepgate: generated development secrets in ${file}`);
   }
   return secrets;

@@ -143,7 +143,7 @@ for (const [stream, out] of [
   const filter = lineFilter({ onReady: (port) => port === gateway.port && onReady() });
   createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
     const kept = filter(line);
-    if (kept !== null) out.write(kept + '\n');
+    if (kept !== null) out.write(`${kept}\n`);
   });
 }
 

@@ -70,7 +70,8 @@ export async function totpFactors(
   const refs = await blindIndexes(ring, 'user', sub);
   const { results } = await db
     .prepare(
-      `SELECT id, user_ref, secret_sealed FROM totp_factors WHERE status = ? AND created_at > ? AND user_ref IN (${placeholders(refs.length)})`,
+      `SELECT id, user_ref, secret_sealed FROM totp_factors ` +
+        `WHERE status = ? AND created_at > ? AND user_ref IN (${placeholders(refs.length)})`,
     )
     .bind(status, createdAfter, ...refs)
     .all<{ id: string; user_ref: string; secret_sealed: string }>();
@@ -113,7 +114,8 @@ export async function activateTotp(
   const ph = placeholders(refs.length);
   const r = await db
     .prepare(
-      `UPDATE totp_factors SET status = 'active', confirmed_at = ? WHERE id = ? AND status = 'pending' AND user_ref IN (${ph})${onlyIfFirst ? ` AND ${noActiveFactor(ph)}` : ''}`,
+      `UPDATE totp_factors SET status = 'active', confirmed_at = ? ` +
+        `WHERE id = ? AND status = 'pending' AND user_ref IN (${ph})${onlyIfFirst ? ` AND ${noActiveFactor(ph)}` : ''}`,
     )
     .bind(now, id, ...refs, ...(onlyIfFirst ? [...refs, ...refs] : []))
     .run();
@@ -134,7 +136,8 @@ export async function pendingTotpInvited(db: D1Database, ring: Keyring, sub: str
   const refs = await blindIndexes(ring, 'user', sub);
   const row = await db
     .prepare(
-      `SELECT 1 AS ok FROM totp_factors WHERE id = ? AND status = 'pending' AND begun = 'invite' AND user_ref IN (${placeholders(refs.length)})`,
+      `SELECT 1 AS ok FROM totp_factors WHERE id = ? AND status = 'pending' ` +
+        `AND begun = 'invite' AND user_ref IN (${placeholders(refs.length)})`,
     )
     .bind(id, ...refs)
     .first<{ ok: number }>();
@@ -327,7 +330,8 @@ export async function addWebauthnCredential(
   const refs = onlyIfFirst ? await blindIndexes(ring, 'user', sub) : [];
   const r = await db
     .prepare(
-      'INSERT INTO webauthn_credentials (id, user_ref, public_key, counter, transports, device_type, backed_up, nickname_sealed, created_at, sub_sealed) ' +
+      'INSERT INTO webauthn_credentials (id, user_ref, public_key, counter, ' +
+        'transports, device_type, backed_up, nickname_sealed, created_at, sub_sealed) ' +
         (onlyIfFirst
           ? `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${noActiveFactor(placeholders(refs.length))}`
           : 'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)') +

@@ -1,7 +1,16 @@
-/** @module The audit console (administrators and auditors): confirm it is you, then list, filter, export and verify the audit log, and create a personal API token for the CLI. */
+/**
+ * @module The audit console (administrators and auditors): confirm it is you, then list, filter,
+ * export and verify the audit log, and create a personal API token for the CLI.
+ */
 import { html } from 'hono/html';
-import { AUDIT_TYPES } from '../audit/events';
+import { AUDIT_TYPES, type AuditOutcome } from '../audit/events';
 import { ASSET_PREFIX, layout } from './layout';
+
+const TYPE_OPTIONS = AUDIT_TYPES.map((t) => html`<option>${t}</option>`);
+const OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'denied', 'info'];
+const OUTCOME_OPTIONS = OUTCOMES.map((o) => html`<option>${o}</option>`);
+const EXPORT_LINKS = html`<a id="x-ndjson" href="#">NDJSON</a> · <a id="x-csv" href="#">CSV</a> · <a id="x-ocsf" href="#">OCSF</a>`;
+const COLUMNS = ['#', 'Time (UTC)', 'Event', 'Outcome', 'Who', 'Where', 'How'].map((c) => html`<th>${c}</th>`);
 
 export const auditPage = () =>
   layout(
@@ -21,14 +30,14 @@ export const auditPage = () =>
 <label>To <input id="f-to" name="to" type="datetime-local"></label>
 <label>User <input id="f-user" name="user" autocomplete="off"></label>
 <label>App <input id="f-app" name="app" autocomplete="off"></label>
-<label>Type <select id="f-type" name="type"><option value="">any</option>${AUDIT_TYPES.map((t) => html`<option>${t}</option>`)}</select></label>
-<label>Outcome <select id="f-outcome" name="outcome"><option value="">any</option><option>success</option><option>failure</option><option>denied</option><option>info</option></select></label>
+<label>Type <select id="f-type" name="type"><option value="">any</option>${TYPE_OPTIONS}</select></label>
+<label>Outcome <select id="f-outcome" name="outcome"><option value="">any</option>${OUTCOME_OPTIONS}</select></label>
 <p class="row"><button type="submit">Search</button>
 <button id="verify" type="button" class="secondary">Verify chain</button></p>
 </form>
-<p class="note">Export these results: <a id="x-ndjson" href="#">NDJSON</a> · <a id="x-csv" href="#">CSV</a> · <a id="x-ocsf" href="#">OCSF</a></p>
+<p class="note">Export these results: ${EXPORT_LINKS}</p>
 <p id="status" class="status" role="status" aria-live="polite"></p>
-<table id="events" class="events"><thead><tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Outcome</th><th>Who</th><th>Where</th><th>How</th></tr></thead><tbody></tbody></table>
+<table id="events" class="events"><thead><tr>${COLUMNS}</tr></thead><tbody></tbody></table>
 <p><button id="more" type="button" class="secondary" hidden>More</button></p>
 <details class="factor"><summary>Personal API token for the CLI</summary>
 <form id="token-form" novalidate>

@@ -32,10 +32,17 @@ const shown = (text: string) =>
 const describeBody = (b: BodySummary | null | undefined) => {
   if (!b) return '';
   if (b.fields.length === 0) return html`<dt>Body</dt><dd>${b.bytes} bytes of ${shown(b.kind)}</dd>`;
-  return html`<dt>Body</dt><dd><ul class="fields">${b.fields.map((f) => html`<li><span class="field">${shown(f.name)}</span> = ${shown(f.value)}</li>`)}${
-    b.truncated ? html`<li>… and more fields</li>` : ''
-  }</ul></dd>`;
+  const fields = b.fields.map((f) => html`<li><span class="field">${shown(f.name)}</span> = ${shown(f.value)}</li>`);
+  return html`<dt>Body</dt><dd><ul class="fields">${fields}${b.truncated ? html`<li>… and more fields</li>` : ''}</ul></dd>`;
 };
+
+/** After the hidden-characters warning (text: escaped by `html` like the rest). */
+const IF_UNEXPECTED = 'If you did not expect them, do not approve it.';
+/** The authenticator-code field's attributes, past its id and name. */
+const TOTP_INPUT_ATTRIBUTES = html`inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required`;
+/** Under a refusal (text: escaped by `html` like the rest). */
+const NOT_YOURS =
+  'If you did not start these requests, someone else may be using your session: sign out everywhere and tell your administrator.';
 
 /** Decode a canonical path for display; it stays escaped by the template. */
 const readablePath = (path: string, query: string): string => {
@@ -71,7 +78,7 @@ export const stepUpPage = (i: StepUpPageInput) =>
         ? 'This exact request needs your approval before it is sent:'
         : 'These requests need a fresh confirmation that it is really you:'
     }</p>
-${hasHidden(i) ? html`<p class="hidden-chars" id="hidden-chars" role="alert">${HIDDEN_CHARACTERS_WARNING} If you did not expect them, do not approve it.</p>` : ''}
+${hasHidden(i) ? html`<p class="hidden-chars" id="hidden-chars" role="alert">${HIDDEN_CHARACTERS_WARNING} ${IF_UNEXPECTED}</p>` : ''}
 <section class="action" aria-label="What you are approving">
 <dl>
 <dt>Site</dt><dd>${shown(i.action.host)}</dd>
@@ -86,7 +93,11 @@ ${i.requestedFrom?.page ? html`<dt>From</dt><dd>${shown(i.requestedFrom.page)}</
 <dt>Expires</dt><dd><time datetime="${new Date(i.expiresAt).toISOString()}">${new Date(i.expiresAt).toUTCString()}</time></dd>
 </dl>
 </section>
-${i.bind === 'action' && i.number ? html`<p class="note" id="number">Approving in the Stepgate extension of another browser? Pick <strong>${i.number}</strong> there.</p>` : ''}
+${
+  i.bind === 'action' && i.number
+    ? html`<p class="note" id="number">Approving in the Stepgate extension of another browser? Pick <strong>${i.number}</strong> there.</p>`
+    : ''
+}
 ${
   i.factors.includes('webauthn')
     ? html`<div class="factor"><button id="passkey" type="button" class="wide">Approve with a passkey</button></div>`
@@ -96,7 +107,7 @@ ${
   i.factors.includes('totp')
     ? html`<form id="totp-form" class="factor" novalidate>
 <label for="totp-code">Code from your authenticator app</label>
-<div class="row"><input id="totp-code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required>
+<div class="row"><input id="totp-code" name="code" ${TOTP_INPUT_ATTRIBUTES}>
 <button type="submit">Approve</button></div>
 </form>`
     : ''
@@ -127,5 +138,5 @@ export const refusalPage = (i: { title: string; message: string; retryAt: number
     html`<h1>${i.title}</h1>
 <p>${i.message}</p>
 <p>Try again after <time datetime="${new Date(i.retryAt).toISOString()}">${new Date(i.retryAt).toUTCString()}</time>. Nothing was sent.</p>
-<p class="note">If you did not start these requests, someone else may be using your session: sign out everywhere and tell your administrator. Reference: <code>${i.code}</code></p>`,
+<p class="note">${NOT_YOURS} Reference: <code>${i.code}</code></p>`,
   );

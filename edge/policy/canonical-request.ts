@@ -96,7 +96,7 @@ function encodeSegment(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    s += b < 128 && KEEP[b] ? String.fromCharCode(b) : '%' + HEX[b >> 4] + HEX[b & 15];
+    s += b < 128 && KEEP[b] ? String.fromCharCode(b) : `%${HEX[b >> 4]}${HEX[b & 15]}`;
   }
   return s;
 }
@@ -202,7 +202,7 @@ export function canonicalizeRequest(method: string, url: string, headers: Header
     }
   }
   const trailing = out.length > 0 && rawPath.endsWith('/');
-  const path = '/' + out.join('/') + (trailing ? '/' : '');
+  const path = `/${out.join('/')}${trailing ? '/' : ''}`;
 
   let methods: string[] = m === 'HEAD' ? ['HEAD', 'GET'] : [m];
   // Claimed methods come first: an origin that honours the override acts as the claimed method,
@@ -215,7 +215,10 @@ export function canonicalizeRequest(method: string, url: string, headers: Header
     for (const claim of v.split(',')) addClaim(claimed, claim);
   }
   if (query !== '') {
-    for (const claim of methodParams(query)) addClaim((claimed ??= new Set()), claim);
+    for (const claim of methodParams(query)) {
+      claimed ??= new Set();
+      addClaim(claimed, claim);
+    }
   }
   if (claimed) methods = [...new Set([...claimed, ...methods])];
   const protocol = url.slice(0, schemeEnd + 1).toLowerCase();

@@ -80,12 +80,18 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
           '$';
         n.globs ??= [];
         let g = n.globs.find((x) => x.re.source === src);
-        if (!g) n.globs.push((g = { re: new RegExp(src, 'su'), node: node() }));
+        if (!g) {
+          g = { re: new RegExp(src, 'su'), node: node() };
+          n.globs.push(g);
+        }
         n = g.node;
       } else {
         const key = norm(seg);
         let next = n.literal.get(key);
-        if (!next) n.literal.set(key, (next = node()));
+        if (!next) {
+          next = node();
+          n.literal.set(key, next);
+        }
         n = next;
       }
     }
@@ -112,7 +118,10 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
         for (const h of hosts) {
           const [map, key] = h.startsWith('*.') ? [wildcardHosts, h.slice(2)] : [exactHosts, h];
           let root = map.get(key);
-          if (!root) map.set(key, (root = node()));
+          if (!root) {
+            root = node();
+            map.set(key, root);
+          }
           insert(root, p, entry);
         }
     }

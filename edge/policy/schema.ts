@@ -116,7 +116,8 @@ export const PolicySchema = z.strictObject({
     .boolean()
     .optional()
     .describe(
-      'Allow a script name followed by more path (`/index.php/admin`). Default false: such requests get 400, because PHP, IIS and Tomcat route them by the part after the script.',
+      'Allow a script name followed by more path (`/index.php/admin`). Default false: ' +
+        'such requests get 400, because PHP, IIS and Tomcat route them by the part after the script.',
     ),
   maxInspectBytes: z
     .number()
@@ -129,7 +130,8 @@ export const PolicySchema = z.strictObject({
     .enum(['first-use', 'invite'])
     .optional()
     .describe(
-      'How a person with no factor enrols the first: "first-use" (allowed, audited) or "invite" (an admin-issued one-time code). Default "first-use".',
+      'How a person with no factor enrols the first: ' +
+        '"first-use" (allowed, audited) or "invite" (an admin-issued one-time code). Default "first-use".',
     ),
   rules: z.array(RuleSchema),
 });

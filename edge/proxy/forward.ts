@@ -111,7 +111,7 @@ export function originHeaders(
   }
   // Grants are Stepgate's; the origin has no use for them and must not be able to replay them.
   const cookie = incoming.get('cookie');
-  if (cookie !== null && cookie.includes('stepgate-')) {
+  if (cookie?.includes('stepgate-')) {
     const kept = withoutGrantCookies(cookie);
     if (kept === null) out.delete('cookie');
     else out.set('cookie', kept);

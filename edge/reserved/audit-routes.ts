@@ -155,7 +155,7 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     const limit = intParam(q, 'limit', 50, 1, 500);
     const after = decodeCursor(q.get('cursor'), order);
     await rt.audit.record({ type: 'audit.read', outcome: 'success', ...(await base(req, reader)), details: await filterDetails(filter) });
-    let page;
+    let page: Awaited<ReturnType<typeof listEvents>>;
     try {
       page = await listEvents(rt.db, rt.keys, rt.audit.tenant, filter, { limit, order, ...(after === undefined ? {} : { after }) });
     } catch (err) {

@@ -28,7 +28,8 @@ export const openapi = {
     '/.well-known/stepgate/jwks.json': {
       get: {
         summary:
-          'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded to the origin; those of retired key ids carry `retired_at` (verify-only)',
+          'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded ' +
+          'to the origin; those of retired key ids carry `retired_at` (verify-only)',
         responses: { '200': { description: 'JWK Set' } },
       },
     },
@@ -47,14 +48,16 @@ export const openapi = {
     '/.stepgate/api/challenges': {
       get: {
         summary:
-          "This browser session's pending challenges, newest first, each with `prompt`: the edge-signed JWS of what it approves (for the extension)",
+          "This browser session's pending challenges, newest first, each with `prompt`: " +
+          'the edge-signed JWS of what it approves (for the extension)',
         responses: { '200': { description: '`{challenges: [Challenge & {created_at, held, prompt}]}`' }, '401': problem },
       },
     },
     '/.stepgate/api/challenges/{id}/deny': {
       post: {
         summary:
-          'Deny a pending challenge (from the extension prompt): a held request is refused with ERR_STEP_UP_DENIED; audited; counts toward back-off',
+          'Deny a pending challenge (from the extension prompt): ' +
+          'a held request is refused with ERR_STEP_UP_DENIED; audited; counts toward back-off',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         responses: { '200': { description: '`{denied: true, id}`' }, '401': problem, '403': problem, '404': problem },
       },
@@ -77,7 +80,8 @@ export const openapi = {
       post: {
         summary: 'Answer a challenge with a TOTP code or a recovery code',
         description:
-          'Same-origin JSON only. Session rules: sets the grant cookie and returns the grant token (send it as `Stepgate-Grant` from API clients). ' +
+          'Same-origin JSON only. Session rules: sets the grant cookie and ' +
+          'returns the grant token (send it as `Stepgate-Grant` from API clients). ' +
           'Action rules: records a one-use approval; the identical request then passes once.',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         requestBody: {
@@ -166,7 +170,8 @@ export const openapi = {
     '/.stepgate/api/factors/totp': {
       post: {
         summary:
-          'Start enrolling an authenticator app (first factor per the enrolment policy, with `{"invite": code}` under "invite"; later ones need the factors step-up)',
+          'Start enrolling an authenticator app (first factor per the enrolment policy, ' +
+          'with `{"invite": code}` under "invite"; later ones need the factors step-up)',
         responses: { '201': { description: '`{id, secret, otpauth_uri, qr_svg}`' }, '401': problem, '403': problem },
       },
     },
@@ -209,7 +214,8 @@ export const openapi = {
     '/.stepgate/api/admin/invites': {
       post: {
         summary:
-          'Administrators: issue a one-time, day-long invitation for a person to enrol a first factor (needs a fresh step-up; not for yourself)',
+          'Administrators: issue a one-time, day-long invitation for a person ' +
+          'to enrol a first factor (needs a fresh step-up; not for yourself)',
         requestBody: {
           required: true,
           content: { 'application/json': { schema: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } } } },
@@ -236,7 +242,8 @@ export const openapi = {
     '/.well-known/stepgate/audit-jwks.json': {
       get: {
         summary:
-          'Public keys (Ed25519 JWKS) that verify signed audit checkpoints, one per key id, retired key ids included (verify-only, with `retired_at`)',
+          'Public keys (Ed25519 JWKS) that verify signed audit checkpoints, ' +
+          'one per key id, retired key ids included (verify-only, with `retired_at`)',
         responses: { '200': { description: 'JWKS' } },
       },
     },
@@ -271,7 +278,8 @@ export const openapi = {
     '/.stepgate/api/admin/audit/export': {
       get: {
         summary:
-          'Export audit events (same filters as events), oldest first: ndjson (chained events and signed checkpoints), csv, or ocsf (OCSF 1.1 NDJSON)',
+          'Export audit events (same filters as events), oldest first: ' +
+          'ndjson (chained events and signed checkpoints), csv, or ocsf (OCSF 1.1 NDJSON)',
         parameters: [{ name: 'format', in: 'query', schema: { enum: ['ndjson', 'csv', 'ocsf'] } }],
         responses: { '200': { description: 'A streamed file' }, '400': problem, '401': problem, '403': problem },
       },

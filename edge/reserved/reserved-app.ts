@@ -29,7 +29,7 @@ export const isReservedPath = (segments: readonly string[]): boolean => {
 export function createReservedApp(rt: Runtime): Hono {
   const app = new Hono({ strict: true });
 
-  app.get('/.well-known/stepgate', (c) =>
+  app.get('/.well-known/stepgate', () =>
     json({
       stepgate: STEPGATE_VERSION,
       endpoints: {

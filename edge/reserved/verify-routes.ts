@@ -371,8 +371,11 @@ export async function challengeRefused(
       ? `This session asked for more than ${MAX_CHALLENGES_PER_SESSION_PER_MINUTE} confirmations in the last minute.`
       : `More than ${MAX_CHALLENGES_PER_USER_PER_MINUTE} confirmations were asked for you in the last minute, across your sessions.`
     : r.scope === 'session'
-      ? `This browser session already has ${MAX_HELD_REQUESTS_PER_SESSION} actions, or ${MAX_HELD_BYTES_PER_SESSION / 1024 / 1024} MiB of them, waiting for your approval. Approve or cancel one of them, or wait until they expire.`
-      : `You already have ${MAX_HELD_REQUESTS} actions, or ${MAX_HELD_TOTAL_BYTES / 1024 / 1024} MiB of them, waiting for your approval. Approve or cancel one of them, or wait until they expire.`;
+      ? `This browser session already has ${MAX_HELD_REQUESTS_PER_SESSION} actions, ` +
+        `or ${MAX_HELD_BYTES_PER_SESSION / 1024 / 1024} MiB of them, waiting for your approval. ` +
+        `Approve or cancel one of them, or wait until they expire.`
+      : `You already have ${MAX_HELD_REQUESTS} actions, or ${MAX_HELD_TOTAL_BYTES / 1024 / 1024} MiB of them, waiting for your approval. ` +
+        `Approve or cancel one of them, or wait until they expire.`;
   const headers = { 'retry-after': String(Math.max(1, Math.ceil((r.retryAt - rt.now()) / 1000))) };
   if (isNavigation(req)) {
     const title = rate ? 'Too many requests to confirm' : 'Too many actions waiting';

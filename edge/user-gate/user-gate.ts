@@ -190,7 +190,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
   async putWebauthnChallenge(key: string, sid: string, challenge: string): Promise<void> {
     const expiresAt = this.now() + CHALLENGE_TTL_MS;
     this.sql.exec(
-      'INSERT INTO webauthn_challenges (key, sid, challenge, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET sid = excluded.sid, challenge = excluded.challenge, expires_at = excluded.expires_at',
+      'INSERT INTO webauthn_challenges (key, sid, challenge, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) ' +
+        'DO UPDATE SET sid = excluded.sid, challenge = excluded.challenge, expires_at = excluded.expires_at',
       key,
       sid,
       challenge,
@@ -280,7 +281,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
           // A waiting hold goes when its challenge does; an approved one at the end of its window.
           const freed = this.sql
             .exec<{ t: number | null }>(
-              `SELECT MIN(COALESCE(c.expires_at, h.expires_at)) AS t FROM held h LEFT JOIN challenges c ON h.approved = 0 AND c.id = h.challenge${only}`,
+              `SELECT MIN(COALESCE(c.expires_at, h.expires_at)) AS t FROM held h ` +
+                `LEFT JOIN challenges c ON h.approved = 0 AND c.id = h.challenge${only}`,
               ...args,
             )
             .one().t;
@@ -300,7 +302,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       // below the cap) nor, while others remain, one a fetch is waiting on: nothing held is dropped.
       const dropped = this.sql
         .exec<{ id: string }>(
-          `DELETE FROM challenges WHERE id IN (SELECT c.id FROM challenges c WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.challenge = c.id)
+          `DELETE FROM challenges WHERE id IN (
+             SELECT c.id FROM challenges c WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.challenge = c.id)
              ORDER BY c.prompt ASC, c.created_at ASC LIMIT ?) RETURNING id`,
           open - MAX_OPEN_CHALLENGES + 1,
         )
@@ -318,7 +321,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
       status: 'pending',
     };
     this.sql.exec(
-      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at, prompt, number, choices, live)
+      `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method,
+                               created_at, expires_at, prompt, number, choices, live)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       challenge.id,
       input.sid,
@@ -454,7 +458,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     if (counted) {
       const consecutive = f.consecutive + 1;
       this.sql.exec(
-        'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET consecutive = excluded.consecutive, locked_until = excluded.locked_until',
+        'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, ?, ?) ON CONFLICT (id) ' +
+          'DO UPDATE SET consecutive = excluded.consecutive, locked_until = excluded.locked_until',
         consecutive,
         now + backoffMs(consecutive),
       );
@@ -531,7 +536,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     this.sql.exec('UPDATE challenges SET attempts = attempts + 1 WHERE id = ?', id);
     const consecutive = f.consecutive + 1;
     this.sql.exec(
-      'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET consecutive = excluded.consecutive, locked_until = excluded.locked_until',
+      'INSERT INTO failures (id, consecutive, locked_until) VALUES (1, ?, ?) ON CONFLICT (id) ' +
+        'DO UPDATE SET consecutive = excluded.consecutive, locked_until = excluded.locked_until',
       consecutive,
       now + backoffMs(consecutive),
     );
@@ -567,7 +573,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     if (ch.bind === 'action' && ch.actionDigest) {
       const expiresAt = now + ch.maxAgeSeconds * 1000;
       this.sql.exec(
-        'INSERT INTO approvals (sid, digest, rule, amr, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sid, digest) DO UPDATE SET expires_at = excluded.expires_at, amr = excluded.amr, auth_time = excluded.auth_time',
+        'INSERT INTO approvals (sid, digest, rule, amr, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (sid, digest) DO UPDATE SET expires_at = excluded.expires_at, amr = excluded.amr, auth_time = excluded.auth_time',
         sid,
         ch.actionDigest,
         ch.rule,
@@ -645,7 +652,8 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     this.sql.exec('DELETE FROM prompts WHERE at <= ?', now - 60_000);
     const next = this.sql
       .exec<{ t: number | null }>(
-        'SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM challenges UNION ALL SELECT MIN(expires_at) FROM approvals UNION ALL SELECT MIN(expires_at) FROM held)',
+        'SELECT MIN(t) AS t FROM (SELECT MIN(expires_at) AS t FROM challenges UNION ALL ' +
+          'SELECT MIN(expires_at) FROM approvals UNION ALL SELECT MIN(expires_at) FROM held)',
       )
       .one().t;
     if (next !== null) await this.ctx.storage.setAlarm(next);

@@ -287,8 +287,12 @@ export default {
           const s = performance.now();
           const page = await listEvents(t.db, ring, tenant, filter, { limit: 50, order: 'desc' });
           const total = performance.now() - s;
-          const r = (out[label] ??= { total: [], d1: [], events: page.events.length, more: page.next !== null });
-          if (run >= 0) r.total.push(total), r.d1.push(t.ms());
+          const r = out[label] ?? { total: [], d1: [], events: page.events.length, more: page.next !== null };
+          out[label] = r;
+          if (run >= 0) {
+            r.total.push(total);
+            r.d1.push(t.ms());
+          }
         }
       }
       return Response.json(

@@ -67,7 +67,8 @@ export async function auditBench(quick = false): Promise<void> {
     // 1. Append throughput: single-event appends, like the gateway's record(), at several concurrencies.
     console.log('');
     console.log(
-      `audit append: ${APPENDS} single-event appends per concurrency level (${CONCURRENCY.join(', ')}), tenant "bench-append", each awaited until durable in D1`,
+      `audit append: ${APPENDS} single-event appends per concurrency level ` +
+        `(${CONCURRENCY.join(', ')}), tenant "bench-append", each awaited until durable in D1`,
     );
     await call('POST', '/append', { tenant: 'bench-append', n: 50, c: 4 }); // warm-up: head, keys, statements
     const appends: ({ c: number } & AppendResult)[] = [];
@@ -75,7 +76,8 @@ export async function auditBench(quick = false): Promise<void> {
       const r = await call<AppendResult>('POST', '/append', { tenant: 'bench-append', n: APPENDS, c });
       appends.push({ c, ...r });
       console.log(
-        `  concurrency ${String(c).padStart(3)}: ${r.eventsPerSecond.toFixed(0).padStart(5)} events/s  p50 ${f1(r.latency.p50)} ms  p99 ${f1(r.latency.p99)} ms  (${(r.ms / 1000).toFixed(1)} s)`,
+        `  concurrency ${String(c).padStart(3)}: ${r.eventsPerSecond.toFixed(0).padStart(5)} events/s  ` +
+          `p50 ${f1(r.latency.p50)} ms  p99 ${f1(r.latency.p99)} ms  (${(r.ms / 1000).toFixed(1)} s)`,
       );
     }
     console.log('');
@@ -84,7 +86,8 @@ export async function auditBench(quick = false): Promise<void> {
     for (const a of appends) {
       const sq = a.sequencer;
       console.log(
-        `| ${a.c} | ${a.eventsPerSecond.toFixed(0)} | ${f1(a.latency.p50)} | ${f1(a.latency.p99)} | ${(sq.statements / sq.batches).toFixed(1)} | ${f2(sq.d1Ms / sq.batches)} | ${((100 * sq.d1Ms) / a.ms).toFixed(0)} % |`,
+        `| ${a.c} | ${a.eventsPerSecond.toFixed(0)} | ${f1(a.latency.p50)} | ${f1(a.latency.p99)} ` +
+          `| ${(sq.statements / sq.batches).toFixed(1)} | ${f2(sq.d1Ms / sq.batches)} | ${((100 * sq.d1Ms) / a.ms).toFixed(0)} % |`,
       );
     }
 
@@ -126,7 +129,8 @@ export async function auditBench(quick = false): Promise<void> {
       console.log('|---|---:|---:|---:|---:|---:|---|');
       for (const [label, r] of Object.entries(q)) {
         console.log(
-          `| ${label} | ${r.events}${r.more ? '' : ' (end)'} | ${r.total.p50} | ${r.total.p95} | ${f2(r.total.mean)} | ${f2(r.d1.mean)} | ${(plans[label] ?? []).join('; ')} |`,
+          `| ${label} | ${r.events}${r.more ? '' : ' (end)'} | ${r.total.p50} | ${r.total.p95} ` +
+            `| ${f2(r.total.mean)} | ${f2(r.d1.mean)} | ${(plans[label] ?? []).join('; ')} |`,
         );
       }
       console.log("(workerd's clock ticks in whole milliseconds: medians and p95s are whole ms; means over the runs are finer)");
@@ -178,10 +182,12 @@ export async function auditBench(quick = false): Promise<void> {
     console.log('| operation | events | events/s | total s | of which D1 s |');
     console.log('|---|---:|---:|---:|---:|');
     console.log(
-      `| seed (arrays of ${SEED_BATCH} through the sequencer) | ${EVENTS} | ${seedRate.toFixed(0)} | ${(seedMs / 1000).toFixed(1)} | ${(seedD1Ms / 1000).toFixed(1)} |`,
+      `| seed (arrays of ${SEED_BATCH} through the sequencer) ` +
+        `| ${EVENTS} | ${seedRate.toFixed(0)} | ${(seedMs / 1000).toFixed(1)} | ${(seedD1Ms / 1000).toFixed(1)} |`,
     );
     console.log(
-      `| verifyTenant (pages of ${VERIFY_PAGE}, ${checkpoints} checkpoints) | ${rows} | ${verifyRate.toFixed(0)} | ${(ms / 1000).toFixed(1)} | ${(d1Ms / 1000).toFixed(1)} |`,
+      `| verifyTenant (pages of ${VERIFY_PAGE}, ${checkpoints} checkpoints) ` +
+        `| ${rows} | ${verifyRate.toFixed(0)} | ${(ms / 1000).toFixed(1)} | ${(d1Ms / 1000).toFixed(1)} |`,
     );
     console.log(
       `verify page time: median ${f1([...pageMs].sort((a, b) => a - b)[Math.floor(pageMs.length / 2)]!)} ms per ${VERIFY_PAGE} rows`,

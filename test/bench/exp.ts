@@ -40,8 +40,10 @@ for (let round = 0; round < Number(process.env.R ?? 3); round++)
     const c0 = cpu(pid);
     const { stdout } = await run('taskset', ['-c', '1', 'wrk', '-t1', '-c16', `-d${D}s`, url]);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-    (res[v] ??= []).push(((cpu(pid) - c0) * 1e6) / (rps * D));
-    (rr[v] ??= []).push(rps);
+    res[v] ??= [];
+    res[v].push(((cpu(pid) - c0) * 1e6) / (rps * D));
+    rr[v] ??= [];
+    rr[v].push(rps);
   }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const v of Object.keys(res)) console.log('MEDIAN', v, med(res[v]!).toFixed(0), 'us', med(rr[v]!).toFixed(0), 'rps');

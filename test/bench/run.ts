@@ -197,7 +197,8 @@ async function proxyBench(): Promise<void> {
 
   console.log(canPin ? 'pinned: workerd on CPU 0; origin and load on CPU 1' : 'not pinned (taskset missing or one CPU): expect more noise');
   console.log(
-    `bench: ${ROUNDS} ABBA blocks × 4 runs × ${SECONDS}s, ${CONNECTIONS} connections, GET ${path} (unprotected), load by ${hasWrk ? 'wrk' : 'autocannon'}`,
+    `bench: ${ROUNDS} ABBA blocks × 4 runs × ${SECONDS}s, ${CONNECTIONS} connections, ` +
+      `GET ${path} (unprotected), load by ${hasWrk ? 'wrk' : 'autocannon'}`,
   );
   await load(new URL(path, bareUrl).href); // warm-up, discarded
   await load(new URL(path, stepgate.url).href);
@@ -215,7 +216,8 @@ async function proxyBench(): Promise<void> {
       block[name].push(s);
       results[name].push(s);
       console.log(
-        `  block ${i + 1} ${name.padEnd(8)} ${s.rps.toFixed(0).padStart(6)} req/s  ${s.cpuUs.toFixed(0).padStart(4)} µs CPU/req  p50 ${s.p50} ms  p99 ${s.p99} ms  errors ${s.errors}`,
+        `  block ${i + 1} ${name.padEnd(8)} ${s.rps.toFixed(0).padStart(6)} req/s  ` +
+          `${s.cpuUs.toFixed(0).padStart(4)} µs CPU/req  p50 ${s.p50} ms  p99 ${s.p99} ms  errors ${s.errors}`,
       );
     }
     const sum = (xs: Sample[], f: (x: Sample) => number) => xs.reduce((a, x) => a + f(x), 0);
@@ -240,12 +242,15 @@ async function proxyBench(): Promise<void> {
   console.log(`| Stepgate (unprotected route) | ${s.rps.toFixed(0)} | ${s.cpuUs.toFixed(0)} | ${s.p50} | ${s.p99} | ${s.errors} |`);
   console.log('');
   console.log(
-    `throughput ratio Stepgate/bare (median of ${ROUNDS} ABBA blocks: ${blockRatios.map((r) => r.toFixed(3)).join(', ')}): ${ratio.toFixed(3)}× (target ≥ 0.95×) ${ratio >= 0.95 ? 'MET' : 'NOT MET'}`,
+    `throughput ratio Stepgate/bare (median of ${ROUNDS} ABBA ` +
+      `blocks: ${blockRatios.map((r) => r.toFixed(3)).join(', ')}): ${ratio.toFixed(3)}× ` +
+      `(target ≥ 0.95×) ${ratio >= 0.95 ? 'MET' : 'NOT MET'}`,
   );
   console.log(`p50 latency ratio: ${(s.p50 / b.p50).toFixed(2)}×`);
   const cpuRatio = median(cpuRatios);
   console.log(
-    `CPU efficiency ratio bare/Stepgate (median of ABBA blocks): ${cpuRatio.toFixed(3)}× — the throughput ratio workerd would reach if it were the only bottleneck`,
+    `CPU efficiency ratio bare/Stepgate (median of ABBA blocks): ${cpuRatio.toFixed(3)}× — ` +
+      `the throughput ratio workerd would reach if it were the only bottleneck`,
   );
 
   await disposeAll();

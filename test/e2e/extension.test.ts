@@ -297,116 +297,120 @@ describe('the Stepgate extension in Chromium', () => {
     expect(await worker.evaluate(() => chrome.storage.local.get(null))).toEqual({ sites: [] });
   });
 
-  it('approves a delete made in another browser (no extension) with number matching: a wrong number is refused, the right one lets the repeat through once', async () => {
-    // Paired again (the test before unpaired); the passkey is still enrolled.
-    await options.reload();
-    await options.fill('#add-url', base);
-    await options.click('#add-form button');
-    await expect.poll(() => options.textContent('#add-status')).toBe(`Paired with ${new URL(base).host}.`);
+  it(
+    'approves a delete made in another browser (no extension) with number matching: ' +
+      'a wrong number is refused, the right one lets the repeat through once',
+    async () => {
+      // Paired again (the test before unpaired); the passkey is still enrolled.
+      await options.reload();
+      await options.fill('#add-url', base);
+      await options.click('#add-form button');
+      await expect.poll(() => options.textContent('#add-status')).toBe(`Paired with ${new URL(base).host}.`);
 
-    const plain = await launchChromium();
-    try {
-      // The same person, signed in to the demo in a browser without the extension: nothing is held.
-      const other = await (await plain.newContext()).newPage();
-      await other.goto(`${base}/login?user=erin`);
-      await other.goto(`${base}/spa`);
-      const row = other.locator('#spa-projects li', { hasText: 'Borealis' });
-      const [refused] = await Promise.all([
-        other.waitForResponse((r) => r.request().method() === 'DELETE'),
-        row.getByRole('button', { name: 'Delete' }).click(),
-      ]);
-      expect(refused.status()).toBe(401);
-      const problem = (await refused.json()) as { code: string; number: number; challenge_id: string; challenge_url: string };
-      expect(problem.code).toBe('ERR_STEP_UP_REQUIRED');
-      expect(Number.isInteger(problem.number) && problem.number >= 10 && problem.number <= 99).toBe(true);
-      const number = problem.number;
-      // The site's step-up page shows the same number.
-      await other.goto(new URL(problem.challenge_url, base).href);
-      expect(await other.textContent('body')).toMatch(new RegExp(`\\b${number}\\b`));
+      const plain = await launchChromium();
+      try {
+        // The same person, signed in to the demo in a browser without the extension: nothing is held.
+        const other = await (await plain.newContext()).newPage();
+        await other.goto(`${base}/login?user=erin`);
+        await other.goto(`${base}/spa`);
+        const row = other.locator('#spa-projects li', { hasText: 'Borealis' });
+        const [refused] = await Promise.all([
+          other.waitForResponse((r) => r.request().method() === 'DELETE'),
+          row.getByRole('button', { name: 'Delete' }).click(),
+        ]);
+        expect(refused.status()).toBe(401);
+        const problem = (await refused.json()) as { code: string; number: number; challenge_id: string; challenge_url: string };
+        expect(problem.code).toBe('ERR_STEP_UP_REQUIRED');
+        expect(Number.isInteger(problem.number) && problem.number >= 10 && problem.number <= 99).toBe(true);
+        const number = problem.number;
+        // The site's step-up page shows the same number.
+        await other.goto(new URL(problem.challenge_url, base).href);
+        expect(await other.textContent('body')).toMatch(new RegExp(`\\b${number}\\b`));
 
-      // What the extension's browser is given: the choices, never the number itself (signed or not).
-      const listed = (
-        (await (await options.request.get(`${base}/.stepgate/api/challenges`)).json()) as { challenges: Record<string, unknown>[] }
-      ).challenges.find((c) => c.id === problem.challenge_id)!;
-      const signed = JSON.parse(Buffer.from(String(listed.prompt).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-      for (const view of [listed, signed]) {
-        expect(view).toMatchObject({ bind: 'action', other_session: true, number_choices: expect.arrayContaining([number]) });
-        expect(view).not.toHaveProperty('number');
+        // What the extension's browser is given: the choices, never the number itself (signed or not).
+        const listed = (
+          (await (await options.request.get(`${base}/.stepgate/api/challenges`)).json()) as { challenges: Record<string, unknown>[] }
+        ).challenges.find((c) => c.id === problem.challenge_id)!;
+        const signed = JSON.parse(Buffer.from(String(listed.prompt).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+        for (const view of [listed, signed]) {
+          expect(view).toMatchObject({ bind: 'action', other_session: true, number_choices: expect.arrayContaining([number]) });
+          expect(view).not.toHaveProperty('number');
+        }
+
+        // In the extension's browser: the popup's poll lists the other browser's request; Review opens its prompt.
+        const popup = await context.newPage();
+        await popup.goto(extUrl('popup/index.html'));
+        const item = popup.locator('#pending-list li', { hasText: 'another browser' });
+        await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(1);
+        expect(await item.textContent()).toContain('DELETE localhost');
+        const [prompt] = await Promise.all([
+          context.waitForEvent('page', { predicate: (p) => p.url().startsWith(extUrl('prompt/index.html')), timeout: 20_000 }),
+          item.getByRole('button', { name: 'Review' }).click(),
+        ]);
+        await prompt.waitForSelector('#number-match');
+        expect(new URL(prompt.url()).searchParams.get('id')).toBe(problem.challenge_id);
+        expect(await prompt.textContent('#other-session')).toBe('This request was made in another browser or device');
+        expect(await prompt.textContent('#number-match legend')).toBe('Which number does the other browser show?');
+        expect(await prompt.textContent('#request')).toBe('DELETE /api/projects/2');
+        const choices = (await prompt.locator('#number-match button').allTextContents()).map(Number);
+        expect(choices).toHaveLength(3);
+        expect(new Set(choices).size).toBe(3);
+        expect(choices).toContain(number);
+        // Nothing to approve with before a number is picked (denying would need none).
+        expect(await prompt.isDisabled('#approve-passkey')).toBe(true);
+        expect(await prompt.isEnabled('#deny')).toBe(true);
+        await prompt.setViewportSize({ width: 440, height: 760 });
+        await prompt.screenshot({ path: join(artifacts, 'extension-prompt-number.png'), fullPage: true });
+
+        const { cdp, authenticatorId } = await addAuthenticator(prompt);
+        const [cred] = (await optionsCdp.send('WebAuthn.getCredentials', { authenticatorId: optionsAuthenticator }))
+          .credentials as Credential[];
+        await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: cred! });
+
+        // A wrong number: refused, and back to picking.
+        const wrong = choices.find((n) => n !== number)!;
+        await prompt.click(`#number-${wrong}`);
+        expect(await prompt.getAttribute(`#number-${wrong}`, 'aria-pressed')).toBe('true');
+        const mismatch = prompt.waitForResponse((r) => r.url().endsWith(`/${problem.challenge_id}/verify`));
+        await prompt.click('#approve-passkey');
+        expect((await mismatch).status()).toBe(400);
+        expect(await (await mismatch).json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
+        await expect.poll(() => prompt.textContent('#status'), { timeout: 15_000 }).toContain('That is not the number shown there.');
+        expect(await prompt.isDisabled('#approve-passkey')).toBe(true);
+        expect(await projects()).toContain('Borealis');
+
+        // The right number: approved, for the other browser's request.
+        await prompt.click(`#number-${number}`);
+        const verified = prompt.waitForResponse((r) => r.url().endsWith(`/${problem.challenge_id}/verify`));
+        await prompt.click('#approve-passkey');
+        expect((await verified).status()).toBe(200);
+        expect(await (await verified).json()).toMatchObject({ approved: true, bind: 'action' });
+        // No cookie for this browser: the approval belongs to the other browser's session.
+        expect((await verified).headers()['set-cookie']).toBeUndefined();
+        await expect
+          .poll(() => prompt.textContent('#status'), { timeout: 15_000 })
+          .toContain('Approved. Repeat the action in the other browser');
+        const [used] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials as Credential[];
+        await optionsCdp.send('WebAuthn.removeCredential', { authenticatorId: optionsAuthenticator, credentialId: used!.credentialId });
+        await optionsCdp.send('WebAuthn.addCredential', { authenticatorId: optionsAuthenticator, credential: used! });
+
+        // The other browser repeats the delete: it goes through, once.
+        await other.goto(`${base}/spa`);
+        const [done] = await Promise.all([
+          other.waitForResponse((r) => r.request().method() === 'DELETE'),
+          row.getByRole('button', { name: 'Delete' }).click(),
+        ]);
+        expect(done.status()).toBe(200);
+        await expect.poll(() => other.textContent('#spa-status')).toBe('Deleted Borealis.');
+        expect(await projects()).not.toContain('Borealis');
+        const seen = (await (await fetch(`${demo.demo}/__demo/requests`)).json()) as { method: string; url: string }[];
+        expect(seen.filter((r) => r.method === 'DELETE' && r.url === '/api/projects/2')).toHaveLength(1);
+        // And a third time it is a new step-up again: the approval was for one request.
+        const again = await other.request.delete(`${base}/api/projects/2`);
+        expect(again.status()).toBe(401);
+      } finally {
+        await plain.close();
       }
-
-      // In the extension's browser: the popup's poll lists the other browser's request; Review opens its prompt.
-      const popup = await context.newPage();
-      await popup.goto(extUrl('popup/index.html'));
-      const item = popup.locator('#pending-list li', { hasText: 'another browser' });
-      await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(1);
-      expect(await item.textContent()).toContain('DELETE localhost');
-      const [prompt] = await Promise.all([
-        context.waitForEvent('page', { predicate: (p) => p.url().startsWith(extUrl('prompt/index.html')), timeout: 20_000 }),
-        item.getByRole('button', { name: 'Review' }).click(),
-      ]);
-      await prompt.waitForSelector('#number-match');
-      expect(new URL(prompt.url()).searchParams.get('id')).toBe(problem.challenge_id);
-      expect(await prompt.textContent('#other-session')).toBe('This request was made in another browser or device');
-      expect(await prompt.textContent('#number-match legend')).toBe('Which number does the other browser show?');
-      expect(await prompt.textContent('#request')).toBe('DELETE /api/projects/2');
-      const choices = (await prompt.locator('#number-match button').allTextContents()).map(Number);
-      expect(choices).toHaveLength(3);
-      expect(new Set(choices).size).toBe(3);
-      expect(choices).toContain(number);
-      // Nothing to approve with before a number is picked (denying would need none).
-      expect(await prompt.isDisabled('#approve-passkey')).toBe(true);
-      expect(await prompt.isEnabled('#deny')).toBe(true);
-      await prompt.setViewportSize({ width: 440, height: 760 });
-      await prompt.screenshot({ path: join(artifacts, 'extension-prompt-number.png'), fullPage: true });
-
-      const { cdp, authenticatorId } = await addAuthenticator(prompt);
-      const [cred] = (await optionsCdp.send('WebAuthn.getCredentials', { authenticatorId: optionsAuthenticator }))
-        .credentials as Credential[];
-      await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: cred! });
-
-      // A wrong number: refused, and back to picking.
-      const wrong = choices.find((n) => n !== number)!;
-      await prompt.click(`#number-${wrong}`);
-      expect(await prompt.getAttribute(`#number-${wrong}`, 'aria-pressed')).toBe('true');
-      const mismatch = prompt.waitForResponse((r) => r.url().endsWith(`/${problem.challenge_id}/verify`));
-      await prompt.click('#approve-passkey');
-      expect((await mismatch).status()).toBe(400);
-      expect(await (await mismatch).json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
-      await expect.poll(() => prompt.textContent('#status'), { timeout: 15_000 }).toContain('That is not the number shown there.');
-      expect(await prompt.isDisabled('#approve-passkey')).toBe(true);
-      expect(await projects()).toContain('Borealis');
-
-      // The right number: approved, for the other browser's request.
-      await prompt.click(`#number-${number}`);
-      const verified = prompt.waitForResponse((r) => r.url().endsWith(`/${problem.challenge_id}/verify`));
-      await prompt.click('#approve-passkey');
-      expect((await verified).status()).toBe(200);
-      expect(await (await verified).json()).toMatchObject({ approved: true, bind: 'action' });
-      // No cookie for this browser: the approval belongs to the other browser's session.
-      expect((await verified).headers()['set-cookie']).toBeUndefined();
-      await expect
-        .poll(() => prompt.textContent('#status'), { timeout: 15_000 })
-        .toContain('Approved. Repeat the action in the other browser');
-      const [used] = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials as Credential[];
-      await optionsCdp.send('WebAuthn.removeCredential', { authenticatorId: optionsAuthenticator, credentialId: used!.credentialId });
-      await optionsCdp.send('WebAuthn.addCredential', { authenticatorId: optionsAuthenticator, credential: used! });
-
-      // The other browser repeats the delete: it goes through, once.
-      await other.goto(`${base}/spa`);
-      const [done] = await Promise.all([
-        other.waitForResponse((r) => r.request().method() === 'DELETE'),
-        row.getByRole('button', { name: 'Delete' }).click(),
-      ]);
-      expect(done.status()).toBe(200);
-      await expect.poll(() => other.textContent('#spa-status')).toBe('Deleted Borealis.');
-      expect(await projects()).not.toContain('Borealis');
-      const seen = (await (await fetch(`${demo.demo}/__demo/requests`)).json()) as { method: string; url: string }[];
-      expect(seen.filter((r) => r.method === 'DELETE' && r.url === '/api/projects/2')).toHaveLength(1);
-      // And a third time it is a new step-up again: the approval was for one request.
-      const again = await other.request.delete(`${base}/api/projects/2`);
-      expect(again.status()).toBe(401);
-    } finally {
-      await plain.close();
-    }
-  });
+    },
+  );
 });

@@ -192,41 +192,46 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
     await expect.poll(() => text(options, '#recovery-left')).toBe('10 recovery codes left.');
   });
 
-  it('holds a single-page delete until it is approved with a TOTP code in the prompt window; the origin deletes it exactly once', async () => {
-    const { spa, prompt } = await deleteFromSpa('Apollo');
-    expect(await text(prompt, '#request')).toBe('DELETE /api/projects/1');
-    expect(await text(prompt, '#app')).toBe(new URL(base).host);
-    expect(await text(prompt, '#rule')).toBe('delete-project');
-    expect(await text(prompt, '#grant')).toContain('One-time approval');
-    expect(await text(prompt, '#from')).toContain(base);
-    expect(await text(prompt, '#from')).toContain('Firefox');
-    expect(await text(spa, '#spa-status')).toContain('Deleting Apollo');
-    await shot(prompt, 'prompt');
+  it(
+    'holds a single-page delete until it is approved with a TOTP code in the prompt window; ' + 'the origin deletes it exactly once',
+    async () => {
+      const { spa, prompt } = await deleteFromSpa('Apollo');
+      expect(await text(prompt, '#request')).toBe('DELETE /api/projects/1');
+      expect(await text(prompt, '#app')).toBe(new URL(base).host);
+      expect(await text(prompt, '#rule')).toBe('delete-project');
+      expect(await text(prompt, '#grant')).toContain('One-time approval');
+      expect(await text(prompt, '#from')).toContain(base);
+      expect(await text(prompt, '#from')).toContain('Firefox');
+      expect(await text(spa, '#spa-status')).toContain('Deleting Apollo');
+      await shot(prompt, 'prompt');
 
-    // The popup, while the approval waits: it lists it, and the badge counts it.
-    const popup = await ff.browser.newPage();
-    await popup.setViewport({ width: 360, height: 480 });
-    await ff.navigate(popup, ext('popup/index.html'));
-    await expect.poll(() => text(popup, '#pending'), { timeout: 10_000 }).toContain('DELETE localhost');
-    expect(await popup.evaluate(() => browser.action.getBadgeText({}))).toBe('1');
-    await shot(popup, 'popup-pending');
-    await popup.close();
+      // The popup, while the approval waits: it lists it, and the badge counts it.
+      const popup = await ff.browser.newPage();
+      await popup.setViewport({ width: 360, height: 480 });
+      await ff.navigate(popup, ext('popup/index.html'));
+      await expect.poll(() => text(popup, '#pending'), { timeout: 10_000 }).toContain('DELETE localhost');
+      expect(await popup.evaluate(() => browser.action.getBadgeText({}))).toBe('1');
+      await shot(popup, 'popup-pending');
+      await popup.close();
 
-    await prompt.type('#code', '000000');
-    await prompt.click('#approve-code');
-    await expect.poll(() => text(prompt, '#status'), { timeout: 10_000 }).toContain('That code is not right');
-    await prompt.type('#code', await generate({ secret: totpSecret, epoch: now() }));
-    await prompt.click('#approve-code');
-    // First the prompt, which closes itself three seconds after the answer; then the page.
-    await expect.poll(() => text(prompt, '#status'), { timeout: 15_000 }).toBe('Approved. The page’s request is being carried out, once.');
-    await shot(prompt, 'prompt-approved');
-    await expect.poll(() => spaStatus(spa), { timeout: 20_000 }).toBe('Deleted Apollo.');
-    await shot(spa, 'spa-deleted');
-    expect(await projects()).toEqual(['Borealis', 'Cassini', 'Dawn']);
-    expect(await originDeletes(1)).toBe(1);
-    await expect.poll(() => options.evaluate(() => browser.action.getBadgeText({}))).toBe('');
-    await spa.close();
-  });
+      await prompt.type('#code', '000000');
+      await prompt.click('#approve-code');
+      await expect.poll(() => text(prompt, '#status'), { timeout: 10_000 }).toContain('That code is not right');
+      await prompt.type('#code', await generate({ secret: totpSecret, epoch: now() }));
+      await prompt.click('#approve-code');
+      // First the prompt, which closes itself three seconds after the answer; then the page.
+      await expect
+        .poll(() => text(prompt, '#status'), { timeout: 15_000 })
+        .toBe('Approved. The page’s request is being carried out, once.');
+      await shot(prompt, 'prompt-approved');
+      await expect.poll(() => spaStatus(spa), { timeout: 20_000 }).toBe('Deleted Apollo.');
+      await shot(spa, 'spa-deleted');
+      expect(await projects()).toEqual(['Borealis', 'Cassini', 'Dawn']);
+      expect(await originDeletes(1)).toBe(1);
+      await expect.poll(() => options.evaluate(() => browser.action.getBadgeText({}))).toBe('');
+      await spa.close();
+    },
+  );
 
   it('denying in the prompt refuses the held request; the project stays', async () => {
     const { spa, prompt } = await deleteFromSpa('Borealis');
@@ -241,38 +246,42 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
     await spa.close();
   });
 
-  it('adds a passkey from the options page, after confirming with a code; Firefox signs it for the site’s RP ID with the add-on’s own origin', async () => {
-    authenticator = await addVirtualAuthenticator(ff);
-    // WebAuthn needs a focused document, as for a person looking at the page: bring the options tab to the front.
-    await ff.bidi('browsingContext.activate', { context: ff.contextOf(options) });
-    await ff.navigate(options, ext('options/index.html')); // page.reload() waits in vain on extension pages
-    await options.waitForSelector('#add-passkey');
-    // Record the origin Firefox writes into clientDataJSON: a wrapper around credentials.create, the page's code as it is.
-    await options.evaluate(() => {
-      const create = navigator.credentials.create.bind(navigator.credentials);
-      navigator.credentials.create = async (o) => {
-        const cred = (await create(o)) as PublicKeyCredential;
-        document.body.dataset.webauthnOrigin = (
-          JSON.parse(new TextDecoder().decode(cred.response.clientDataJSON)) as { origin: string }
-        ).origin;
-        return cred;
-      };
-    });
-    await options.click('#add-passkey');
-    // A factor exists, so the site first wants a fresh step-up with it: the app's next code.
-    await options.waitForSelector('#step-up-form');
-    expect(await options.$('#step-up-passkey')).toBeNull();
-    await options.type('#step-up-code', await generate({ secret: totpSecret, epoch: now() + 30 }));
-    await options.click('#step-up-form button[type=submit]');
-    await expect.poll(() => text(options, '#site-status'), { timeout: 20_000 }).toBe('Your passkey is added.');
-    expect(await options.evaluate(() => document.body.dataset.webauthnOrigin)).toBe(mozWebAuthnOrigin(GECKO_ID));
-    expect(await virtualCredentials(ff, authenticator)).toEqual([
-      expect.objectContaining({ rpId: 'localhost', isResidentCredential: true }),
-    ]);
-    await expect.poll(() => options.$$eval('#factor-list li', (li) => li.length)).toBe(2);
-    expect(await options.$('#recovery-codes')).toBeNull(); // only the first factor comes with codes
-    await shot(options, 'options-passkey');
-  });
+  it(
+    'adds a passkey from the options page, after confirming with a code; ' +
+      'Firefox signs it for the site’s RP ID with the add-on’s own origin',
+    async () => {
+      authenticator = await addVirtualAuthenticator(ff);
+      // WebAuthn needs a focused document, as for a person looking at the page: bring the options tab to the front.
+      await ff.bidi('browsingContext.activate', { context: ff.contextOf(options) });
+      await ff.navigate(options, ext('options/index.html')); // page.reload() waits in vain on extension pages
+      await options.waitForSelector('#add-passkey');
+      // Record the origin Firefox writes into clientDataJSON: a wrapper around credentials.create, the page's code as it is.
+      await options.evaluate(() => {
+        const create = navigator.credentials.create.bind(navigator.credentials);
+        navigator.credentials.create = async (o) => {
+          const cred = (await create(o)) as PublicKeyCredential;
+          document.body.dataset.webauthnOrigin = (
+            JSON.parse(new TextDecoder().decode(cred.response.clientDataJSON)) as { origin: string }
+          ).origin;
+          return cred;
+        };
+      });
+      await options.click('#add-passkey');
+      // A factor exists, so the site first wants a fresh step-up with it: the app's next code.
+      await options.waitForSelector('#step-up-form');
+      expect(await options.$('#step-up-passkey')).toBeNull();
+      await options.type('#step-up-code', await generate({ secret: totpSecret, epoch: now() + 30 }));
+      await options.click('#step-up-form button[type=submit]');
+      await expect.poll(() => text(options, '#site-status'), { timeout: 20_000 }).toBe('Your passkey is added.');
+      expect(await options.evaluate(() => document.body.dataset.webauthnOrigin)).toBe(mozWebAuthnOrigin(GECKO_ID));
+      expect(await virtualCredentials(ff, authenticator)).toEqual([
+        expect.objectContaining({ rpId: 'localhost', isResidentCredential: true }),
+      ]);
+      await expect.poll(() => options.$$eval('#factor-list li', (li) => li.length)).toBe(2);
+      expect(await options.$('#recovery-codes')).toBeNull(); // only the first factor comes with codes
+      await shot(options, 'options-passkey');
+    },
+  );
 
   it('approves a held single-page delete with the passkey in the prompt window; deleted exactly once', async () => {
     const [before] = await virtualCredentials(ff, authenticator);

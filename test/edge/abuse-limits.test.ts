@@ -29,7 +29,9 @@ import { sessionCookie } from '../support/session';
 const gateOf = (user: string) => env.USER_GATE.get(env.USER_GATE.idFromName(`user:${user}`));
 /** Move a person's UserGate clock: `Date.now() + offset()`, read on every call. */
 const skewClock = (user: string, offset: () => number) =>
-  runInDurableObject(gateOf(user), (i) => void ((i as UserGate).now = () => Date.now() + offset()));
+  runInDurableObject(gateOf(user), (i) => {
+    (i as UserGate).now = () => Date.now() + offset();
+  });
 const sqlOf = <T>(user: string, query: string) =>
   runInDurableObject(gateOf(user), (_i, state) => state.storage.sql.exec(query).toArray() as T[]);
 /** Held rows whose challenge is gone without an approval: must never exist. */
@@ -56,8 +58,11 @@ let sequencerSkew = 0;
  */
 const refusals = async (user: string, reason: string): Promise<number> => {
   const seq = env.AUDIT_SEQUENCER.get(env.AUDIT_SEQUENCER.idFromName('tenant:default'));
-  const skew = (sequencerSkew += DENIAL_WINDOW_MS + 1);
-  await runInDurableObject(seq, (i) => void ((i as AuditSequencer).now = () => Date.now() + skew));
+  sequencerSkew += DENIAL_WINDOW_MS + 1;
+  const skew = sequencerSkew;
+  await runInDurableObject(seq, (i) => {
+    (i as AuditSequencer).now = () => Date.now() + skew;
+  });
   await runDurableObjectAlarm(seq);
   const { events } = await listEvents(
     env.DB,
@@ -95,7 +100,8 @@ const newId = () =>
     .replace(/=+$/, '');
 
 describe('finding 3: denying one’s own challenges', () => {
-  it('105 rounds of "request, then deny my own challenge" (sequential and in concurrent batches) never lock the person out; the rounds meet 429s', async () => {
+  it('105 rounds of "request, then deny my own challenge" (sequential and ' +
+    'in concurrent batches) never lock the person out; the rounds meet 429s', async () => {
     const p = await enrolTotp('abuse-self');
     let offset = 0;
     await skewClock('abuse-self', () => offset);
@@ -148,7 +154,9 @@ describe('finding 3: denying one’s own challenges', () => {
     const g = gateOf(user);
     const t0 = Date.now();
     let now = t0;
-    await runInDurableObject(g, (i) => void ((i as UserGate).now = () => now));
+    await runInDurableObject(g, (i) => {
+      (i as UserGate).now = () => now;
+    });
     let id: string | null = null;
     let calls = 0;
     for (;;) {
@@ -196,7 +204,9 @@ describe('finding 3: denying one’s own challenges', () => {
   it('a denial while the person backs off still withdraws the challenge and refuses its held request, without counting', async () => {
     const g = gateOf('abuse-backoff');
     let now = Date.now();
-    await runInDurableObject(g, (i) => void ((i as UserGate).now = () => now));
+    await runInDurableObject(g, (i) => {
+      (i as UserGate).now = () => now;
+    });
     for (let i = 0; i < 5; i++) {
       now += 7_000;
       const c = await g.openChallenge(input());
@@ -229,78 +239,84 @@ describe('finding 3: denying one’s own challenges', () => {
 });
 
 describe('finding 3: challenge creation is rationed per session and per person', () => {
-  it(`${MAX_CHALLENGES_PER_SESSION_PER_MINUTE} a minute per session, ${MAX_CHALLENGES_PER_USER_PER_MINUTE} per person: then 429 ERR_TOO_MANY_CHALLENGES with Retry-After (a page for a browser), audited; free again after the minute`, async () => {
-    const p = await enrolTotp('abuse-rate');
-    let offset = 0;
-    await skewClock('abuse-rate', () => offset);
-    const del = (cookie: string, i: number) => gw(`/api/projects/${3000 + i}?m=rate`, { method: 'DELETE', headers: { cookie } });
-    const s = [
-      p.cookie,
-      await sessionCookie('abuse-rate', 'rate-2'),
-      await sessionCookie('abuse-rate', 'rate-3'),
-      await sessionCookie('abuse-rate', 'rate-4'),
-    ];
-    let n = 0;
-    for (let i = 0; i < MAX_CHALLENGES_PER_SESSION_PER_MINUTE; i++) expect((await del(s[0]!, n++)).status).toBe(401);
-    const limited = await del(s[0]!, n++);
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get('content-type')).toContain('application/problem+json');
-    const retry = Number(limited.headers.get('retry-after'));
-    expect(retry).toBeGreaterThanOrEqual(1);
-    expect(retry).toBeLessThanOrEqual(60);
-    expect(await limited.json()).toMatchObject({
-      code: 'ERR_TOO_MANY_CHALLENGES',
-      status: 429,
-      limit: 'session',
-      retry_at: expect.any(String),
-    });
+  it(
+    `${MAX_CHALLENGES_PER_SESSION_PER_MINUTE} a minute per session, ${MAX_CHALLENGES_PER_USER_PER_MINUTE} ` +
+      `per person: then 429 ERR_TOO_MANY_CHALLENGES with Retry-After (a page for a browser), audited; ` +
+      `free again after the minute`,
+    async () => {
+      const p = await enrolTotp('abuse-rate');
+      let offset = 0;
+      await skewClock('abuse-rate', () => offset);
+      const del = (cookie: string, i: number) => gw(`/api/projects/${3000 + i}?m=rate`, { method: 'DELETE', headers: { cookie } });
+      const s = [
+        p.cookie,
+        await sessionCookie('abuse-rate', 'rate-2'),
+        await sessionCookie('abuse-rate', 'rate-3'),
+        await sessionCookie('abuse-rate', 'rate-4'),
+      ];
+      let n = 0;
+      for (let i = 0; i < MAX_CHALLENGES_PER_SESSION_PER_MINUTE; i++) expect((await del(s[0]!, n++)).status).toBe(401);
+      const limited = await del(s[0]!, n++);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('content-type')).toContain('application/problem+json');
+      const retry = Number(limited.headers.get('retry-after'));
+      expect(retry).toBeGreaterThanOrEqual(1);
+      expect(retry).toBeLessThanOrEqual(60);
+      expect(await limited.json()).toMatchObject({
+        code: 'ERR_TOO_MANY_CHALLENGES',
+        status: 429,
+        limit: 'session',
+        retry_at: expect.any(String),
+      });
 
-    // A browser navigating gets a readable page, with Stepgate's headers.
-    const page = await gw('/admin/settings', { method: 'POST', body: 'theme=dark', headers: nav(s[0]!) });
-    expect(page.status).toBe(429);
-    expect(page.headers.get('content-type')).toContain('text/html');
-    expect(page.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    const text = await page.text();
-    expect(text).toContain('Too many requests to confirm');
-    expect(text).toContain('ERR_TOO_MANY_CHALLENGES');
-    expect(text).not.toContain('<script>');
+      // A browser navigating gets a readable page, with Stepgate's headers.
+      const page = await gw('/admin/settings', { method: 'POST', body: 'theme=dark', headers: nav(s[0]!) });
+      expect(page.status).toBe(429);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(page.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      const text = await page.text();
+      expect(text).toContain('Too many requests to confirm');
+      expect(text).toContain('ERR_TOO_MANY_CHALLENGES');
+      expect(text).not.toContain('<script>');
 
-    // The reserved factors step-up goes through the same limit.
-    const stepUp = await post('/.stepgate/api/factors/step-up', s[0]!);
-    expect(stepUp.status).toBe(429);
-    expect(await stepUp.json()).toMatchObject({ code: 'ERR_TOO_MANY_CHALLENGES' });
+      // The reserved factors step-up goes through the same limit.
+      const stepUp = await post('/.stepgate/api/factors/step-up', s[0]!);
+      expect(stepUp.status).toBe(429);
+      expect(await stepUp.json()).toMatchObject({ code: 'ERR_TOO_MANY_CHALLENGES' });
 
-    // Other sessions of the person have their own ration, up to the person's.
-    const perPersonLeft = MAX_CHALLENGES_PER_USER_PER_MINUTE - MAX_CHALLENGES_PER_SESSION_PER_MINUTE;
-    const others = await Promise.all(
-      Array.from({ length: perPersonLeft }, (_, i) => del(s[1 + Math.floor(i / MAX_CHALLENGES_PER_SESSION_PER_MINUTE)]!, n + i)),
-    );
-    n += perPersonLeft;
-    expect(others.map((r) => r.status)).toEqual(Array(perPersonLeft).fill(401));
-    const person = await del(s[3]!, n++);
-    expect(person.status).toBe(429);
-    expect(await person.json()).toMatchObject({ code: 'ERR_TOO_MANY_CHALLENGES', limit: 'person' });
-    // Every refusal counted; the first of each rule in full (the person's limit on delete-project folded into its summary).
-    expect(await refusals('abuse-rate', 'challenge-rate-limit')).toBe(4);
-    const events = await denials('abuse-rate', 'challenge-rate-limit');
-    expect(events.find((e) => e.rule === 'delete-project')).toMatchObject({ outcome: 'denied', details: { limit: 'session' } });
-    expect(events.find((e) => e.rule === 'stepgate-factors')).toBeDefined();
-    // The refusals created nothing.
-    expect((await sqlOf<{ n: number }>('abuse-rate', 'SELECT COUNT(*) AS n FROM challenges'))[0]!.n).toBe(
-      MAX_CHALLENGES_PER_USER_PER_MINUTE,
-    );
+      // Other sessions of the person have their own ration, up to the person's.
+      const perPersonLeft = MAX_CHALLENGES_PER_USER_PER_MINUTE - MAX_CHALLENGES_PER_SESSION_PER_MINUTE;
+      const others = await Promise.all(
+        Array.from({ length: perPersonLeft }, (_, i) => del(s[1 + Math.floor(i / MAX_CHALLENGES_PER_SESSION_PER_MINUTE)]!, n + i)),
+      );
+      n += perPersonLeft;
+      expect(others.map((r) => r.status)).toEqual(Array(perPersonLeft).fill(401));
+      const person = await del(s[3]!, n++);
+      expect(person.status).toBe(429);
+      expect(await person.json()).toMatchObject({ code: 'ERR_TOO_MANY_CHALLENGES', limit: 'person' });
+      // Every refusal counted; the first of each rule in full (the person's limit on delete-project folded into its summary).
+      expect(await refusals('abuse-rate', 'challenge-rate-limit')).toBe(4);
+      const events = await denials('abuse-rate', 'challenge-rate-limit');
+      expect(events.find((e) => e.rule === 'delete-project')).toMatchObject({ outcome: 'denied', details: { limit: 'session' } });
+      expect(events.find((e) => e.rule === 'stepgate-factors')).toBeDefined();
+      // The refusals created nothing.
+      expect((await sqlOf<{ n: number }>('abuse-rate', 'SELECT COUNT(*) AS n FROM challenges'))[0]!.n).toBe(
+        MAX_CHALLENGES_PER_USER_PER_MINUTE,
+      );
 
-    // A minute later, each session may ask again.
-    offset += 60_001;
-    expect((await del(s[0]!, n++)).status).toBe(401);
-    expect((await del(s[3]!, n++)).status).toBe(401);
-    expect((await post('/.stepgate/api/factors/step-up', s[0]!)).status).toBe(201);
-  });
+      // A minute later, each session may ask again.
+      offset += 60_001;
+      expect((await del(s[0]!, n++)).status).toBe(401);
+      expect((await del(s[3]!, n++)).status).toBe(401);
+      expect((await post('/.stepgate/api/factors/step-up', s[0]!)).status).toBe(201);
+    },
+  );
 });
 
 describe('finding 4: held requests are capped and die with their challenge', () => {
-  it(`40 concurrent 1 MB navigation POSTs: at most ${MAX_HELD_REQUESTS} held and under ${MAX_HELD_TOTAL_BYTES} sealed bytes; the rest get a 429 page; no older hold is dropped`, async () => {
+  it(`40 concurrent 1 MB navigation POSTs: at most ${MAX_HELD_REQUESTS} held and ` +
+    `under ${MAX_HELD_TOTAL_BYTES} sealed bytes; the rest get a 429 page; no older hold is dropped`, async () => {
     const cookie = await sessionCookie('abuse-held', 'held-1');
     const pad = 'a'.repeat(1_000_000);
     const answers = await Promise.all(
@@ -391,62 +407,68 @@ describe('finding 4: held requests are capped and die with their challenge', () 
     expect(await orphanHolds('abuse-held-count')).toBe(0);
   });
 
-  it('a held row lives as long as its challenge plus the approval window, and goes with it: expiry, too many attempts, withdrawn; never dropped over the cap', async () => {
-    const user = 'abuse-held-life';
-    const g = gateOf(user);
-    let now = Date.now();
-    await runInDurableObject(g, (i) => void ((i as UserGate).now = () => now));
-    const hold = async (sid = 'owner') => {
-      const id = newId();
-      const c = await g.openChallenge({ ...input({ sid }), id, held: `sealed-${id}` });
-      if (!c.ok || !c.held) throw new Error('not held');
-      return c.challenge;
-    };
-    const heldIds = async () => (await sqlOf<{ challenge: string }>(user, 'SELECT challenge FROM held')).map((r) => r.challenge);
+  it(
+    'a held row lives as long as its challenge plus the approval window, ' +
+      'and goes with it: expiry, too many attempts, withdrawn; never dropped over the cap',
+    async () => {
+      const user = 'abuse-held-life';
+      const g = gateOf(user);
+      let now = Date.now();
+      await runInDurableObject(g, (i) => {
+        (i as UserGate).now = () => now;
+      });
+      const hold = async (sid = 'owner') => {
+        const id = newId();
+        const c = await g.openChallenge({ ...input({ sid }), id, held: `sealed-${id}` });
+        if (!c.ok || !c.held) throw new Error('not held');
+        return c.challenge;
+      };
+      const heldIds = async () => (await sqlOf<{ challenge: string }>(user, 'SELECT challenge FROM held')).map((r) => r.challenge);
 
-    // Expiry: the row's expiry is the challenge's plus the approval window; the sweep takes both.
-    const a = await hold();
-    const [row] = await sqlOf<{ expires_at: number }>(user, `SELECT expires_at FROM held WHERE challenge = '${a.id}'`);
-    expect(row!.expires_at).toBe(a.expiresAt + HELD_APPROVAL_WINDOW_MS);
-    now += CHALLENGE_TTL_MS;
-    expect(await runDurableObjectAlarm(g)).toBe(true);
-    expect(await heldIds()).toEqual([]);
+      // Expiry: the row's expiry is the challenge's plus the approval window; the sweep takes both.
+      const a = await hold();
+      const [row] = await sqlOf<{ expires_at: number }>(user, `SELECT expires_at FROM held WHERE challenge = '${a.id}'`);
+      expect(row!.expires_at).toBe(a.expiresAt + HELD_APPROVAL_WINDOW_MS);
+      now += CHALLENGE_TTL_MS;
+      expect(await runDurableObjectAlarm(g)).toBe(true);
+      expect(await heldIds()).toEqual([]);
 
-    // Too many attempts: the challenge is discarded, and its held request with it.
-    const b = await hold();
-    for (let i = 0; i < 5; i++) expect(await g.beginAttempt(b.id, 'owner')).toMatchObject({ ok: true });
-    now += backoffMs(5) + 1;
-    expect(await g.beginAttempt(b.id, 'owner')).toEqual({ ok: false, reason: 'too-many' });
-    expect(await heldIds()).toEqual([]);
-    await g.unlock();
+      // Too many attempts: the challenge is discarded, and its held request with it.
+      const b = await hold();
+      for (let i = 0; i < 5; i++) expect(await g.beginAttempt(b.id, 'owner')).toMatchObject({ ok: true });
+      now += backoffMs(5) + 1;
+      expect(await g.beginAttempt(b.id, 'owner')).toEqual({ ok: false, reason: 'too-many' });
+      expect(await heldIds()).toEqual([]);
+      await g.unlock();
 
-    // Past MAX_OPEN_CHALLENGES the oldest go, but never one a request is held for: the oldest
-    // challenge here is held, so the next oldest (unheld) one is dropped instead.
-    const c = await hold();
-    const opened: string[] = [];
-    for (let i = 0; i < MAX_OPEN_CHALLENGES; i++) {
-      now += 6_100; // under the creation limits
-      const r = await g.openChallenge(input());
-      expect(r.ok).toBe(true);
-      if (r.ok) opened.push(r.challenge.id);
-    }
-    expect(await g.getChallenge(c.id, 'owner')).not.toBeNull();
-    expect(await g.getChallenge(opened[0]!, 'attacker')).toBeNull();
-    expect(await g.getChallenge(opened[1]!, 'attacker')).not.toBeNull();
-    expect(await heldIds()).toEqual([c.id]);
-    // It goes with its challenge: withdrawn, its held request is gone too.
-    await g.withdrawChallenge(c.id);
-    expect(await heldIds()).toEqual([]);
+      // Past MAX_OPEN_CHALLENGES the oldest go, but never one a request is held for: the oldest
+      // challenge here is held, so the next oldest (unheld) one is dropped instead.
+      const c = await hold();
+      const opened: string[] = [];
+      for (let i = 0; i < MAX_OPEN_CHALLENGES; i++) {
+        now += 6_100; // under the creation limits
+        const r = await g.openChallenge(input());
+        expect(r.ok).toBe(true);
+        if (r.ok) opened.push(r.challenge.id);
+      }
+      expect(await g.getChallenge(c.id, 'owner')).not.toBeNull();
+      expect(await g.getChallenge(opened[0]!, 'attacker')).toBeNull();
+      expect(await g.getChallenge(opened[1]!, 'attacker')).not.toBeNull();
+      expect(await heldIds()).toEqual([c.id]);
+      // It goes with its challenge: withdrawn, its held request is gone too.
+      await g.withdrawChallenge(c.id);
+      expect(await heldIds()).toEqual([]);
 
-    // Approved: it outlives the challenge for the approval window, then the sweep takes it.
-    const d = await hold('approver');
-    expect(await g.completeChallenge(d.id, 'approver', ['otp'])).not.toBeNull();
-    now = d.expiresAt + 1;
-    await runDurableObjectAlarm(g);
-    expect(await heldIds()).toEqual([d.id]);
-    now = d.expiresAt + HELD_APPROVAL_WINDOW_MS;
-    await runDurableObjectAlarm(g);
-    expect(await heldIds()).toEqual([]);
-    expect(await orphanHolds(user)).toBe(0);
-  });
+      // Approved: it outlives the challenge for the approval window, then the sweep takes it.
+      const d = await hold('approver');
+      expect(await g.completeChallenge(d.id, 'approver', ['otp'])).not.toBeNull();
+      now = d.expiresAt + 1;
+      await runDurableObjectAlarm(g);
+      expect(await heldIds()).toEqual([d.id]);
+      now = d.expiresAt + HELD_APPROVAL_WINDOW_MS;
+      await runDurableObjectAlarm(g);
+      expect(await heldIds()).toEqual([]);
+      expect(await orphanHolds(user)).toBe(0);
+    },
+  );
 });

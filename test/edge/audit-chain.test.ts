@@ -133,7 +133,8 @@ describe('verify names the exact sequence of tampering done directly in D1', () 
   it('a modified sealed event (one character changed)', async () => {
     const t = await fresh('t-mod-sealed');
     await env.DB.prepare(
-      "UPDATE audit_events SET sealed = substr(sealed, 1, length(sealed) - 2) || CASE WHEN substr(sealed, -2, 1) = 'A' THEN 'B' ELSE 'A' END || substr(sealed, -1) WHERE tenant = ? AND seq = 7",
+      'UPDATE audit_events SET sealed = substr(sealed, 1, length(sealed) - 2) || CASE ' +
+        "WHEN substr(sealed, -2, 1) = 'A' THEN 'B' ELSE 'A' END || substr(sealed, -1) WHERE tenant = ? AND seq = 7",
     )
       .bind(t)
       .run();
@@ -144,7 +145,8 @@ describe('verify names the exact sequence of tampering done directly in D1', () 
     const t = await fresh('t-actor');
     await sequencer(t).append(t, [event(99, 'mallory')]);
     await env.DB.prepare(
-      'UPDATE audit_events SET actor_ref = (SELECT actor_ref FROM audit_events WHERE tenant = ?1 AND seq = 11) WHERE tenant = ?1 AND seq = 3',
+      'UPDATE audit_events SET actor_ref = (SELECT actor_ref FROM audit_events ' +
+        'WHERE tenant = ?1 AND seq = 11) WHERE tenant = ?1 AND seq = 3',
     )
       .bind(t)
       .run();
@@ -179,7 +181,9 @@ describe('verify names the exact sequence of tampering done directly in D1', () 
     await env.DB.prepare('UPDATE audit_events SET seq = seq + 100 WHERE tenant = ? AND seq >= 5').bind(t).run();
     await env.DB.prepare('UPDATE audit_events SET seq = seq - 99 WHERE tenant = ? AND seq >= 105').bind(t).run();
     await env.DB.prepare(
-      'INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ip_ref, kid, sealed, prev_hash, hash) SELECT tenant, 5, ts, type, outcome, app, actor_ref, ip_ref, kid, sealed, prev_hash, hash FROM audit_events WHERE tenant = ? AND seq = 4',
+      'INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ip_ref, ' +
+        'kid, sealed, prev_hash, hash) SELECT tenant, 5, ts, type, outcome, app, actor_ref, ' +
+        'ip_ref, kid, sealed, prev_hash, hash FROM audit_events WHERE tenant = ? AND seq = 4',
     )
       .bind(t)
       .run();

@@ -90,7 +90,8 @@ const counted = () =>
 async function rowsOf(ip: string): Promise<{ rows: number; bytes: number }> {
   const ref = await blindIndex(ring, 'ip', ip);
   const r = await env.DB.prepare(
-    'SELECT COUNT(*) AS rows, COALESCE(SUM(LENGTH(sealed) + LENGTH(hash) + LENGTH(prev_hash) + LENGTH(ip_ref)), 0) AS bytes FROM audit_events WHERE tenant = ? AND ip_ref = ?',
+    'SELECT COUNT(*) AS rows, COALESCE(SUM(LENGTH(sealed) + LENGTH(hash) + LENGTH(prev_hash) + LENGTH(ip_ref)), 0) AS bytes ' +
+      'FROM audit_events WHERE tenant = ? AND ip_ref = ?',
   )
     .bind(TENANT, ref)
     .first<{ rows: number; bytes: number }>();
@@ -125,10 +126,10 @@ const eventsOf = async (filter: { ip?: string; user?: string }, type: 'request.d
   (await listEvents(env.DB, ring, TENANT, { types: [type], ...filter }, { limit: 500, order: 'asc' })).events.map((e) => e.event);
 
 describe('a flood of anonymous protected requests', () => {
-  it('500 without a session and 500 with an invalid one, from one client: a few small rows, then a summary with the exact counts', async () => {
+  it('500 without a session and 500 with an invalid one, from one client: ' +
+    'a few small rows, then a summary with the exact counts', async () => {
     const ip = '203.0.113.50';
     const before = await rowsOf(ip);
-    const start = await counted();
     await flood(500, 50, () => deny(ip));
     await flood(500, 50, () => deny(ip, { cookie: 'demo_session=not-a-session' }));
 
@@ -181,7 +182,8 @@ describe('a flood of anonymous protected requests', () => {
     expect(await verifyTenant(env.DB, ring, TENANT, head, 1, 5000)).toMatchObject({ ok: true, complete: true });
   }, 60_000);
 
-  it(`300 different networks: ${DENIAL_CLIENTS} recorded in full, then the first of the others, and one "other clients" summary naming a few`, async () => {
+  it(`300 different networks: ${DENIAL_CLIENTS} recorded in full, ` +
+    `then the first of the others, and one "other clients" summary naming a few`, async () => {
     const rowsBefore = await rowCount();
     // One address in each of 300 IPv4 /24s.
     const ipOf = (i: number) => `198.${18 + (i >> 8)}.${i & 255}.9`;
@@ -230,45 +232,51 @@ describe('a flood of anonymous protected requests', () => {
     expect(await eventsOf({ ip: ipOf(299) }, 'request.denied')).toHaveLength(0);
   }, 60_000);
 
-  it('a denial after the window closed starts a new window and brings the summary forward; the summary exports as CSV and OCSF', async () => {
-    const ip = '192.0.2.77';
-    const start = await counted();
-    await flood(3, 3, () => deny(ip));
-    // The window is over (the clock moved) when the next denial comes: that one is written in full,
-    // in a new window, and the alarm now writes the old window's summary.
-    await advance();
-    await flood(1, 1, () => deny(ip));
-    expect(await runDurableObjectAlarm(sequencer())).toBe(true);
-    const sums = await summaries(ip);
-    expect(sums).toHaveLength(1);
-    expect(sums[0]!.details).toMatchObject({ denied: 3, recorded: 1, folded: 2 });
-    expect((await listEvents(env.DB, ring, TENANT, { ip, types: ['request.denied'] }, { limit: 10, order: 'asc' })).events).toHaveLength(2);
-    // The new window is still open: its one denial is counted, not yet summarized.
-    expect(await counted()).toBe(start + 1);
+  it(
+    'a denial after the window closed starts a new window and brings the summary forward; ' + 'the summary exports as CSV and OCSF',
+    async () => {
+      const ip = '192.0.2.77';
+      const start = await counted();
+      await flood(3, 3, () => deny(ip));
+      // The window is over (the clock moved) when the next denial comes: that one is written in full,
+      // in a new window, and the alarm now writes the old window's summary.
+      await advance();
+      await flood(1, 1, () => deny(ip));
+      expect(await runDurableObjectAlarm(sequencer())).toBe(true);
+      const sums = await summaries(ip);
+      expect(sums).toHaveLength(1);
+      expect(sums[0]!.details).toMatchObject({ denied: 3, recorded: 1, folded: 2 });
+      expect((await listEvents(env.DB, ring, TENANT, { ip, types: ['request.denied'] }, { limit: 10, order: 'asc' })).events).toHaveLength(
+        2,
+      );
+      // The new window is still open: its one denial is counted, not yet summarized.
+      expect(await counted()).toBe(start + 1);
 
-    const chained = (await listEvents(env.DB, ring, TENANT, { ip, types: ['request.denied_summary'] }, { limit: 1, order: 'asc' }))
-      .events[0]!;
-    const d = chained.event.details!;
-    expect(toOcsf(chained)).toMatchObject({
-      class_uid: 6003,
-      activity_id: 99,
-      type_uid: 600399,
-      status_detail: 'identity-missing',
-      count: 3,
-      start_time: Date.parse(d.window_start as string),
-      end_time: Date.parse(d.window_end as string),
-      src_endpoint: { ip },
-      unmapped: { stepgate_type: 'request.denied_summary', details: { folded: 2 } },
-    });
-    expect(csvRow(chained)).toContain('request.denied_summary,denied');
-  });
+      const chained = (await listEvents(env.DB, ring, TENANT, { ip, types: ['request.denied_summary'] }, { limit: 1, order: 'asc' }))
+        .events[0]!;
+      const d = chained.event.details!;
+      expect(toOcsf(chained)).toMatchObject({
+        class_uid: 6003,
+        activity_id: 99,
+        type_uid: 600399,
+        status_detail: 'identity-missing',
+        count: 3,
+        start_time: Date.parse(d.window_start as string),
+        end_time: Date.parse(d.window_end as string),
+        src_endpoint: { ip },
+        unmapped: { stepgate_type: 'request.denied_summary', details: { folded: 2 } },
+      });
+      expect(csvRow(chained)).toContain('request.denied_summary,denied');
+    },
+  );
 
   it('a summary that cannot be written stays, and the alarm writes it on a later run', async () => {
     const ip = '198.51.100.88';
     const start = await counted();
     await flood(4, 4, () => deny(ip));
     await env.DB.prepare(
-      "CREATE TRIGGER summary_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'request.denied_summary' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
+      'CREATE TRIGGER summary_fail BEFORE INSERT ON audit_events ' +
+        "WHEN NEW.type = 'request.denied_summary' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
     ).run();
     try {
       await advance();
@@ -283,65 +291,73 @@ describe('a flood of anonymous protected requests', () => {
     expect(await counted()).toBe(0);
   });
 
-  it(`one network is one client: ${DENIAL_CLIENTS} addresses of one IPv6 /64 take one entry, so a probe from elsewhere is still written in full`, async () => {
-    const rowsBefore = await rowCount();
-    // The review's decoys: 32 addresses of one /64, no session (identity-missing), one by one.
-    await flood(
-      DENIAL_CLIENTS,
-      1,
-      (i) =>
-        new Request(`http://app.test/api/projects/1?d=${i}`, {
-          method: 'DELETE',
-          headers: { 'cf-connecting-ip': `2001:db8:a77a:c4::${i.toString(16)}` },
-        }),
-    );
-    // Then the real probe: a forged session against another project, from another address, three times.
-    await flood(3, 1, () => forged('198.51.100.7', '/api/projects/3?probe=1'));
-    expect(await closeWindow()).toBe(true);
+  it(
+    `one network is one client: ${DENIAL_CLIENTS} addresses of one IPv6 ` +
+      `/64 take one entry, so a probe from elsewhere is still written in full`,
+    async () => {
+      const rowsBefore = await rowCount();
+      // The review's decoys: 32 addresses of one /64, no session (identity-missing), one by one.
+      await flood(
+        DENIAL_CLIENTS,
+        1,
+        (i) =>
+          new Request(`http://app.test/api/projects/1?d=${i}`, {
+            method: 'DELETE',
+            headers: { 'cf-connecting-ip': `2001:db8:a77a:c4::${i.toString(16)}` },
+          }),
+      );
+      // Then the real probe: a forged session against another project, from another address, three times.
+      await flood(3, 1, () => forged('198.51.100.7', '/api/projects/3?probe=1'));
+      expect(await closeWindow()).toBe(true);
 
-    const probe = await eventsOf({ ip: '198.51.100.7' }, 'request.denied');
-    expect(probe).toHaveLength(1);
-    expect(probe[0]).toMatchObject({
-      actor: null,
-      reason: 'identity-invalid',
-      rule: 'delete-project',
-      request: { method: 'DELETE', path: '/api/projects/3', ip: '198.51.100.7' },
-    });
-    expect((await summaries('198.51.100.7')).map((e) => e.details)).toEqual([
-      expect.objectContaining({ network: '198.51.100.0/24', denied: 3, recorded: 1, folded: 2 }),
-    ]);
-    // The whole /64: its first denial in full, and one summary counting all of them.
-    expect(await eventsOf({ ip: '2001:db8:a77a:c4::0' }, 'request.denied')).toHaveLength(1);
-    expect((await summaries('2001:db8:a77a:c4::0')).map((e) => e.details)).toEqual([
-      expect.objectContaining({ network: '2001:db8:a77a:c4::/64', denied: DENIAL_CLIENTS, recorded: 1, folded: DENIAL_CLIENTS - 1 }),
-    ]);
-    expect((await rowCount()) - rowsBefore).toBe(4);
-  });
+      const probe = await eventsOf({ ip: '198.51.100.7' }, 'request.denied');
+      expect(probe).toHaveLength(1);
+      expect(probe[0]).toMatchObject({
+        actor: null,
+        reason: 'identity-invalid',
+        rule: 'delete-project',
+        request: { method: 'DELETE', path: '/api/projects/3', ip: '198.51.100.7' },
+      });
+      expect((await summaries('198.51.100.7')).map((e) => e.details)).toEqual([
+        expect.objectContaining({ network: '198.51.100.0/24', denied: 3, recorded: 1, folded: 2 }),
+      ]);
+      // The whole /64: its first denial in full, and one summary counting all of them.
+      expect(await eventsOf({ ip: '2001:db8:a77a:c4::0' }, 'request.denied')).toHaveLength(1);
+      expect((await summaries('2001:db8:a77a:c4::0')).map((e) => e.details)).toEqual([
+        expect.objectContaining({ network: '2001:db8:a77a:c4::/64', denied: DENIAL_CLIENTS, recorded: 1, folded: DENIAL_CLIENTS - 1 }),
+      ]);
+      expect((await rowCount()) - rowsBefore).toBe(4);
+    },
+  );
 
-  it(`past the table, the first denial of each reason and rule is still written in full, and the summary names the first ${DENIAL_OTHER_SAMPLE} networks`, async () => {
-    // Decoys from 33 different /64s: they fill the table, and the 33rd is the overflow's first identity-missing.
-    const decoyIp = (i: number) => `2001:db8:${(0x100 + i).toString(16)}::1`;
-    await flood(DENIAL_CLIENTS + 1, 1, (i) => deny(decoyIp(i)));
-    // A probe with a forged session, from a network of its own: the overflow's first identity-invalid, in full.
-    await flood(2, 1, () => forged('203.0.113.201', '/api/projects/3'));
-    // A later identity-missing from another network: only counted (the limit left: many networks can
-    // take the table and every reason's first), but its network is named in the summary.
-    await flood(1, 1, () => deny('198.51.100.201'));
-    expect(await closeWindow()).toBe(true);
+  it(
+    `past the table, the first denial of each reason and rule is still written in full, ` +
+      `and the summary names the first ${DENIAL_OTHER_SAMPLE} networks`,
+    async () => {
+      // Decoys from 33 different /64s: they fill the table, and the 33rd is the overflow's first identity-missing.
+      const decoyIp = (i: number) => `2001:db8:${(0x100 + i).toString(16)}::1`;
+      await flood(DENIAL_CLIENTS + 1, 1, (i) => deny(decoyIp(i)));
+      // A probe with a forged session, from a network of its own: the overflow's first identity-invalid, in full.
+      await flood(2, 1, () => forged('203.0.113.201', '/api/projects/3'));
+      // A later identity-missing from another network: only counted (the limit left: many networks can
+      // take the table and every reason's first), but its network is named in the summary.
+      await flood(1, 1, () => deny('198.51.100.201'));
+      expect(await closeWindow()).toBe(true);
 
-    expect(await eventsOf({ ip: decoyIp(DENIAL_CLIENTS) }, 'request.denied')).toHaveLength(1);
-    expect(await eventsOf({ ip: '203.0.113.201' }, 'request.denied')).toHaveLength(1);
-    expect(await eventsOf({ ip: '198.51.100.201' }, 'request.denied')).toHaveLength(0);
-    const other = (await summaries()).filter((e) => e.details?.other_clients === true).at(-1)!;
-    expect(other.details).toMatchObject({
-      clients: 3,
-      networks: ['2001:db8:120:0::/64', '203.0.113.0/24', '198.51.100.0/24'],
-      denied: 4,
-      recorded: 2,
-      folded: 2,
-      counts: ['identity-missing delete-project 2', 'identity-invalid delete-project 2'],
-    });
-  });
+      expect(await eventsOf({ ip: decoyIp(DENIAL_CLIENTS) }, 'request.denied')).toHaveLength(1);
+      expect(await eventsOf({ ip: '203.0.113.201' }, 'request.denied')).toHaveLength(1);
+      expect(await eventsOf({ ip: '198.51.100.201' }, 'request.denied')).toHaveLength(0);
+      const other = (await summaries()).filter((e) => e.details?.other_clients === true).at(-1)!;
+      expect(other.details).toMatchObject({
+        clients: 3,
+        networks: ['2001:db8:120:0::/64', '203.0.113.0/24', '198.51.100.0/24'],
+        denied: 4,
+        recorded: 2,
+        folded: 2,
+        counts: ['identity-missing delete-project 2', 'identity-invalid delete-project 2'],
+      });
+    },
+  );
 
   it('networkOf: IPv4 /24, IPv6 /64 however written, an IPv4-mapped address as IPv4; anything else stands for itself', () => {
     expect(networkOf('198.51.100.7')).toBe('198.51.100.0/24');
@@ -356,7 +372,8 @@ describe('a flood of anonymous protected requests', () => {
 });
 
 describe("a signed-in person's repeated refusals", () => {
-  it('60 requests of one session past its challenge limit: the first refusal in full, the rest counted into a summary that names the person', async () => {
+  it('60 requests of one session past its challenge limit: ' +
+    'the first refusal in full, the rest counted into a summary that names the person', async () => {
     const cookie = await sessionCookie('audit-grower', 'audit-grower-session');
     const ref = await blindIndex(ring, 'user', 'audit-grower');
     const rows = async () =>
@@ -405,39 +422,43 @@ describe("a signed-in person's repeated refusals", () => {
     expect(sums[0]!.details!.network).toBeUndefined();
   }, 60_000);
 
-  it(`a table of its own: ${DENIAL_CLIENTS} people, reasons and rules have an entry each; past them, the first of each reason and rule in full, and one summary of the other people`, async () => {
-    const people = Array.from({ length: DENIAL_CLIENTS + 3 }, (_, i) => `crowd-${i}`);
-    // The anonymous table is full of decoys first: it does not take the people's entries.
-    await flood(DENIAL_CLIENTS + 1, 1, (i) => deny(`2001:db8:${(0x300 + i).toString(16)}::1`));
-    for (const actor of people)
-      for (let k = 0; k < 2; k++) await sequencer().appendLater(TENANT, [refusal(actor, 'prompt-rate-limit', '192.0.2.150')]);
-    expect(await closeWindow()).toBe(true);
+  it(
+    `a table of its own: ${DENIAL_CLIENTS} people, reasons and rules have an entry each; ` +
+      `past them, the first of each reason and rule in full, and one summary of the other people`,
+    async () => {
+      const people = Array.from({ length: DENIAL_CLIENTS + 3 }, (_, i) => `crowd-${i}`);
+      // The anonymous table is full of decoys first: it does not take the people's entries.
+      await flood(DENIAL_CLIENTS + 1, 1, (i) => deny(`2001:db8:${(0x300 + i).toString(16)}::1`));
+      for (const actor of people)
+        for (let k = 0; k < 2; k++) await sequencer().appendLater(TENANT, [refusal(actor, 'prompt-rate-limit', '192.0.2.150')]);
+      expect(await closeWindow()).toBe(true);
 
-    expect(await eventsOf({ user: 'crowd-0' }, 'request.denied')).toHaveLength(1);
-    expect((await eventsOf({ user: 'crowd-0' }, 'request.denied_summary')).map((e) => e.details)).toEqual([
-      expect.objectContaining({ denied: 2, recorded: 1, folded: 1 }),
-    ]);
-    expect(await eventsOf({ user: people[DENIAL_CLIENTS - 1]! }, 'request.denied')).toHaveLength(1);
-    // Past the table: the first of the reason and rule in full, then counts only.
-    expect(await eventsOf({ user: people[DENIAL_CLIENTS]! }, 'request.denied')).toHaveLength(1);
-    expect(await eventsOf({ user: people[DENIAL_CLIENTS + 1]! }, 'request.denied')).toHaveLength(0);
-    const other = (await summaries()).filter((e) => e.details?.other_people === true);
-    expect(other).toHaveLength(1);
-    expect(other[0]).toMatchObject({
-      actor: null,
-      via: 'session',
-      app: null,
-      details: {
-        other_people: true,
-        people: 3,
-        actors: people.slice(DENIAL_CLIENTS),
-        denied: 6,
-        recorded: 1,
-        folded: 5,
-        counts: ['prompt-rate-limit delete-project 6'],
-      },
-    });
-  });
+      expect(await eventsOf({ user: 'crowd-0' }, 'request.denied')).toHaveLength(1);
+      expect((await eventsOf({ user: 'crowd-0' }, 'request.denied_summary')).map((e) => e.details)).toEqual([
+        expect.objectContaining({ denied: 2, recorded: 1, folded: 1 }),
+      ]);
+      expect(await eventsOf({ user: people[DENIAL_CLIENTS - 1]! }, 'request.denied')).toHaveLength(1);
+      // Past the table: the first of the reason and rule in full, then counts only.
+      expect(await eventsOf({ user: people[DENIAL_CLIENTS]! }, 'request.denied')).toHaveLength(1);
+      expect(await eventsOf({ user: people[DENIAL_CLIENTS + 1]! }, 'request.denied')).toHaveLength(0);
+      const other = (await summaries()).filter((e) => e.details?.other_people === true);
+      expect(other).toHaveLength(1);
+      expect(other[0]).toMatchObject({
+        actor: null,
+        via: 'session',
+        app: null,
+        details: {
+          other_people: true,
+          people: 3,
+          actors: people.slice(DENIAL_CLIENTS),
+          denied: 6,
+          recorded: 1,
+          folded: 5,
+          counts: ['prompt-rate-limit delete-project 6'],
+        },
+      });
+    },
+  );
 
   it("a person's explicit denial (denied-by-user) stays an event of its own, and append never folds", async () => {
     const ip = '203.0.113.99';
@@ -464,10 +485,12 @@ describe('denial tables of the first version', () => {
     await runInDurableObject(stub, async (_i, state) => {
       const sql = state.storage.sql;
       sql.exec(
-        'CREATE TABLE denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)',
+        'CREATE TABLE denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, ' +
+          'starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)',
       );
       sql.exec(
-        'CREATE TABLE denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, PRIMARY KEY (win, key))',
+        'CREATE TABLE denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, reason TEXT, ' +
+          'rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, PRIMARY KEY (win, key))',
       );
       sql.exec('CREATE TABLE denial_clients (win INTEGER NOT NULL, ip TEXT NOT NULL, PRIMARY KEY (win, ip))');
       sql.exec('INSERT INTO denial_windows (id, tenant, starts_at, ends_at) VALUES (1, ?, ?, ?)', t, now, now + DENIAL_WINDOW_MS);
@@ -486,7 +509,9 @@ describe('denial tables of the first version', () => {
     });
     await stub.appendLater(t, [refusal('pat', 'not-approved', '192.0.2.7')]);
     await stub.appendLater(t, [refusal('pat', 'not-approved', '192.0.2.7')]);
-    await runInDurableObject(stub, (i) => void ((i as AuditSequencer).now = () => Date.now() + DENIAL_WINDOW_MS + 1));
+    await runInDurableObject(stub, (i) => {
+      (i as AuditSequencer).now = () => Date.now() + DENIAL_WINDOW_MS + 1;
+    });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
     const sums = (await listEvents(env.DB, ring, t, { types: ['request.denied_summary'] }, { limit: 10, order: 'asc' })).events.map(
@@ -532,7 +557,8 @@ describe('denial tables of the first version', () => {
 
 describe('stored request data is bounded', () => {
   it('auditRequest keeps one event under 1 KB of request metadata, whatever the request', async () => {
-    const url = `https://app.test/${'seg/'.repeat(400)}x?${Array.from({ length: 200 }, (_, i) => `${'%E2%80%AE'.repeat(50)}${i}=v`).join('&')}`;
+    const query = Array.from({ length: 200 }, (_, i) => `${'%E2%80%AE'.repeat(50)}${i}=v`).join('&');
+    const url = `https://app.test/${'seg/'.repeat(400)}x?${query}`;
     const req = new Request(url, {
       method: 'DELETE',
       headers: { 'user-agent': 'U'.repeat(10_000), 'cf-connecting-ip': `2001:db8::${'1'.repeat(200)}` },
@@ -585,57 +611,61 @@ describe('stored request data is bounded', () => {
     expect(truncate('short', 10)).toBe('short');
     expect(truncate('😀'.repeat(100), 40)).not.toMatch(/[\uD800-\uDBFF]…/);
   });
-  it('control characters in query names (six bytes each as stored) and three-byte text stay within the bytes, each field cut with an exact marker', async () => {
-    // The review's request: ten names of 31 control characters each, and a long User-Agent.
-    const names = Array.from({ length: 12 }, (_, i) => `${'%01'.repeat(31)}${i % 10}`);
-    const url = `https://app.test/api/projects/1?${names.map((n) => `${n}=v`).join('&')}`;
-    const req = new Request(url, { method: 'DELETE', headers: { 'user-agent': 'U'.repeat(400), 'cf-connecting-ip': '2001:db8::1' } });
-    const r = await auditRequest(
-      req,
-      canonicalizeRequest(req.method, req.url, req.headers, { caseSensitive: false, allowPathInfo: false }),
-    );
-    expect(storedBytes(r)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);
-    // Short fields are kept whole; the long ones are cut, and say by how much.
-    expect(r).toMatchObject({ method: 'DELETE', path: '/api/projects/1', ip: '2001:db8::1' });
-    const exact = (s: string, original: number) => {
-      const m = /…\[truncated (\d+) chars\]$/.exec(s);
-      expect(m, s).not.toBeNull();
-      expect(s.length - m![0].length + Number(m![1])).toBe(original);
-    };
-    // Twelve names, ten of them distinct.
-    expect(r.query_keys).toHaveLength(10);
-    for (const k of r.query_keys!) {
-      expect(k).toMatch(/^\u0001+…/);
-      exact(k, 32);
-    }
-    exact(r.user_agent!, 400);
+  it(
+    'control characters in query names (six bytes each as stored) ' +
+      'and three-byte text stay within the bytes, each field cut with an exact marker',
+    async () => {
+      // The review's request: ten names of 31 control characters each, and a long User-Agent.
+      const names = Array.from({ length: 12 }, (_, i) => `${'%01'.repeat(31)}${i % 10}`);
+      const url = `https://app.test/api/projects/1?${names.map((n) => `${n}=v`).join('&')}`;
+      const req = new Request(url, { method: 'DELETE', headers: { 'user-agent': 'U'.repeat(400), 'cf-connecting-ip': '2001:db8::1' } });
+      const r = await auditRequest(
+        req,
+        canonicalizeRequest(req.method, req.url, req.headers, { caseSensitive: false, allowPathInfo: false }),
+      );
+      expect(storedBytes(r)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);
+      // Short fields are kept whole; the long ones are cut, and say by how much.
+      expect(r).toMatchObject({ method: 'DELETE', path: '/api/projects/1', ip: '2001:db8::1' });
+      const exact = (s: string, original: number) => {
+        const m = /…\[truncated (\d+) chars\]$/.exec(s);
+        expect(m, s).not.toBeNull();
+        expect(s.length - m![0].length + Number(m![1])).toBe(original);
+      };
+      // Twelve names, ten of them distinct.
+      expect(r.query_keys).toHaveLength(10);
+      for (const k of r.query_keys!) {
+        expect(k).toMatch(/^\u0001+…/);
+        exact(k, 32);
+      }
+      exact(r.user_agent!, 400);
 
-    // Three-byte characters everywhere (a raw UTF-8 User-Agent is decoded so), and a bounded request bounded again.
-    const wide = boundRequest({
-      method: 'DELETE',
-      path: `/${'€'.repeat(300)}`,
-      query_keys: Array.from({ length: 12 }, (_, i) => `${'€'.repeat(40)}${i}`),
-      query_sha256: 'a'.repeat(22),
-      ip: '2001:db8::1',
-      user_agent: '€'.repeat(300),
-    });
-    expect(storedBytes(wide)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);
-    expect(wide).toMatchObject({ method: 'DELETE', ip: '2001:db8::1', query_sha256: 'a'.repeat(22) });
-    exact(wide.path, 301);
-    exact(wide.user_agent!, 300);
-    for (const k of wide.query_keys!.slice(0, -1)) exact(k, 41);
-    expect(boundRequest(wide)).toEqual(wide);
-    // ASCII text: the lengths alone keep it within the bytes, and nothing more is cut.
-    const ascii = boundRequest({
-      method: 'DELETE',
-      path: `/${'p'.repeat(300)}`,
-      query_keys: Array.from({ length: 12 }, () => 'k'.repeat(40)),
-      query_sha256: 'a'.repeat(22),
-      ip: '2001:db8::1',
-      user_agent: 'u'.repeat(300),
-    });
-    expect(ascii.path).toHaveLength(AUDIT_LIMITS.path);
-    expect(ascii.user_agent).toHaveLength(AUDIT_LIMITS.userAgent);
-    expect(storedBytes(ascii)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);
-  });
+      // Three-byte characters everywhere (a raw UTF-8 User-Agent is decoded so), and a bounded request bounded again.
+      const wide = boundRequest({
+        method: 'DELETE',
+        path: `/${'€'.repeat(300)}`,
+        query_keys: Array.from({ length: 12 }, (_, i) => `${'€'.repeat(40)}${i}`),
+        query_sha256: 'a'.repeat(22),
+        ip: '2001:db8::1',
+        user_agent: '€'.repeat(300),
+      });
+      expect(storedBytes(wide)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);
+      expect(wide).toMatchObject({ method: 'DELETE', ip: '2001:db8::1', query_sha256: 'a'.repeat(22) });
+      exact(wide.path, 301);
+      exact(wide.user_agent!, 300);
+      for (const k of wide.query_keys!.slice(0, -1)) exact(k, 41);
+      expect(boundRequest(wide)).toEqual(wide);
+      // ASCII text: the lengths alone keep it within the bytes, and nothing more is cut.
+      const ascii = boundRequest({
+        method: 'DELETE',
+        path: `/${'p'.repeat(300)}`,
+        query_keys: Array.from({ length: 12 }, () => 'k'.repeat(40)),
+        query_sha256: 'a'.repeat(22),
+        ip: '2001:db8::1',
+        user_agent: 'u'.repeat(300),
+      });
+      expect(ascii.path).toHaveLength(AUDIT_LIMITS.path);
+      expect(ascii.user_agent).toHaveLength(AUDIT_LIMITS.userAgent);
+      expect(storedBytes(ascii)).toBeLessThanOrEqual(AUDIT_LIMITS.requestBytes);
+    },
+  );
 });

@@ -341,7 +341,8 @@ describe('no secrets at rest or in logs', () => {
   it('no D1 row, Durable Object row or log line holds a TOTP secret, code, recovery code, cookie, token or challenge id', async () => {
     const dump: string[] = [];
     const { results: tables } = await env.DB.prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'",
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' " +
+        "AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'",
     ).all<{ name: string }>();
     for (const { name } of tables) dump.push(JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results));
     for (const sub of ['tina-audit', 'dave']) {
@@ -352,7 +353,7 @@ describe('no secrets at rest or in logs', () => {
     dump.push(await runInDurableObject(seqr, (_i, state) => dumpSql(state.storage.sql)));
     // The decrypted export, too: what an auditor takes away must not carry them either.
     dump.push(await (await gw('/.stepgate/api/admin/audit/export?format=ndjson', { headers: { cookie: daveReader } })).text());
-    const haystack = dump.join('\n') + '\n' + logs.join('\n');
+    const haystack = `${dump.join('\n')}\n${logs.join('\n')}`;
     expect(dump.join('').length).toBeGreaterThan(10_000);
     const needles = [...new Set(secrets.flatMap((s) => s.split('; ').map((c) => c.split('=').pop()!)))].filter((s) => s.length >= 6);
     expect(needles.length).toBeGreaterThan(20);

@@ -130,19 +130,23 @@ describe('a fetch marked by the extension', () => {
     expect(await deletesSeen('m=ext-timeout')).toEqual([]);
   });
 
-  it('another session sees it only as another browser’s request (number matching); a cross-site deny is refused; another user sees nothing', async () => {
-    const held = marked(ann, '/api/projects/86?m=ext-other');
-    const c = await waitForPending(ann, '/api/projects/86');
-    const other = { ...ann, cookie: await sessionCookie('ann-ext', 'another-session') };
-    expect((await pending(other)).find((x) => x.id === c.id)).toMatchObject({ other_session: true, number_choices: expect.any(Array) });
-    const stranger = { ...ann, cookie: await sessionCookie('not-ann', 'x') };
-    expect(await pending(stranger)).toEqual([]);
-    expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, stranger.cookie, {}, { origin: EXT })).status).toBe(404);
-    expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, ann.cookie, {}, { origin: 'https://evil.example' })).status).toBe(403);
-    // The person may deny it from their other browser (no number needed to refuse).
-    expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, other.cookie, {}, { origin: EXT })).status).toBe(200);
-    expect((await held).status).toBe(403);
-  });
+  it(
+    'another session sees it only as another browser’s request (number matching); ' +
+      'a cross-site deny is refused; another user sees nothing',
+    async () => {
+      const held = marked(ann, '/api/projects/86?m=ext-other');
+      const c = await waitForPending(ann, '/api/projects/86');
+      const other = { ...ann, cookie: await sessionCookie('ann-ext', 'another-session') };
+      expect((await pending(other)).find((x) => x.id === c.id)).toMatchObject({ other_session: true, number_choices: expect.any(Array) });
+      const stranger = { ...ann, cookie: await sessionCookie('not-ann', 'x') };
+      expect(await pending(stranger)).toEqual([]);
+      expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, stranger.cookie, {}, { origin: EXT })).status).toBe(404);
+      expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, ann.cookie, {}, { origin: 'https://evil.example' })).status).toBe(403);
+      // The person may deny it from their other browser (no number needed to refuse).
+      expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, other.cookie, {}, { origin: EXT })).status).toBe(200);
+      expect((await held).status).toBe(403);
+    },
+  );
 
   it(`is rationed: at most ${MAX_PROMPTS_PER_MINUTE} prompts per person per minute (push bombing), then 429`, async () => {
     const bo = await enrolTotp('bo-ext');
@@ -176,53 +180,60 @@ describe('a fetch marked by the extension', () => {
 });
 
 describe('number matching: approving from another browser', () => {
-  it('another session of the same person sees the one-time challenge with three numbers, and approves only with the right one', async () => {
-    const cy = await enrolTotp('cy-ext', 'cy-laptop'); // the browser that makes the request (no extension)
-    const phone = { ...cy, cookie: await sessionCookie('cy-ext', 'cy-other-browser') }; // the browser with the extension
-    const path = '/api/projects/88?m=ext-number';
-    const first = await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } });
-    expect(first.status).toBe(401);
-    const { challenge_id, number } = (await first.json()) as { challenge_id: string; number: number };
-    expect(number).toBeGreaterThanOrEqual(10);
-    expect(number).toBeLessThanOrEqual(99);
-    // The step-up page in the first browser shows the number.
-    const page = await (await gw(`/.stepgate/challenge/${challenge_id}`, { headers: { cookie: cy.cookie } })).text();
-    expect(page).toContain(`Pick <strong>${number}</strong> there`);
+  it(
+    'another session of the same person sees the one-time challenge with three numbers, ' + 'and approves only with the right one',
+    async () => {
+      const cy = await enrolTotp('cy-ext', 'cy-laptop'); // the browser that makes the request (no extension)
+      const phone = { ...cy, cookie: await sessionCookie('cy-ext', 'cy-other-browser') }; // the browser with the extension
+      const path = '/api/projects/88?m=ext-number';
+      const first = await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } });
+      expect(first.status).toBe(401);
+      const { challenge_id, number } = (await first.json()) as { challenge_id: string; number: number };
+      expect(number).toBeGreaterThanOrEqual(10);
+      expect(number).toBeLessThanOrEqual(99);
+      // The step-up page in the first browser shows the number.
+      const page = await (await gw(`/.stepgate/challenge/${challenge_id}`, { headers: { cookie: cy.cookie } })).text();
+      expect(page).toContain(`Pick <strong>${number}</strong> there`);
 
-    const listed = (await pending(phone)).find((c) => c.id === challenge_id) as unknown as {
-      other_session: boolean;
-      number_choices: number[];
-      number?: number;
-      prompt: string;
-    };
-    expect(listed).toMatchObject({ other_session: true });
-    expect(listed.number).toBeUndefined();
-    expect(listed.number_choices).toHaveLength(3);
-    expect(listed.number_choices).toContain(number);
-    const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
-    const { payload } = await jwtVerify(listed.prompt, createLocalJWKSet(jwks), { audience: 'app.test' });
-    expect(payload).toMatchObject({ other_session: true, number_choices: listed.number_choices });
-    expect(payload.number).toBeUndefined();
+      const listed = (await pending(phone)).find((c) => c.id === challenge_id) as unknown as {
+        other_session: boolean;
+        number_choices: number[];
+        number?: number;
+        prompt: string;
+      };
+      expect(listed).toMatchObject({ other_session: true });
+      expect(listed.number).toBeUndefined();
+      expect(listed.number_choices).toHaveLength(3);
+      expect(listed.number_choices).toContain(number);
+      const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
+      const { payload } = await jwtVerify(listed.prompt, createLocalJWKSet(jwks), { audience: 'app.test' });
+      expect(payload).toMatchObject({ other_session: true, number_choices: listed.number_choices });
+      expect(payload.number).toBeUndefined();
 
-    const wrong = listed.number_choices.find((n) => n !== number)!;
-    const bad = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, {
-      method: 'totp',
-      code: await cy.code(),
-      number: wrong,
-    });
-    expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
-    const none = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: '000000' });
-    expect(none.status).toBe(400); // no number from another session: refused before any code is checked
-    const ok = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: await cy.code(), number });
-    expect(ok.status, await ok.clone().text()).toBe(200);
-    expect(ok.headers.get('set-cookie')).toBeNull();
-    // The approval belongs to the browser that made the request: its identical DELETE passes, once.
-    expect((await gw(path, { method: 'DELETE', headers: { cookie: phone.cookie } })).status).toBe(401);
-    expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(200);
-    expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(401);
-    expect(await deletesSeen('m=ext-number')).toHaveLength(1);
-  });
+      const wrong = listed.number_choices.find((n) => n !== number)!;
+      const bad = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, {
+        method: 'totp',
+        code: await cy.code(),
+        number: wrong,
+      });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
+      const none = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: '000000' });
+      expect(none.status).toBe(400); // no number from another session: refused before any code is checked
+      const ok = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, {
+        method: 'totp',
+        code: await cy.code(),
+        number,
+      });
+      expect(ok.status, await ok.clone().text()).toBe(200);
+      expect(ok.headers.get('set-cookie')).toBeNull();
+      // The approval belongs to the browser that made the request: its identical DELETE passes, once.
+      expect((await gw(path, { method: 'DELETE', headers: { cookie: phone.cookie } })).status).toBe(401);
+      expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(200);
+      expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(401);
+      expect(await deletesSeen('m=ext-number')).toHaveLength(1);
+    },
+  );
 
   it('session grants are never approved from another browser', async () => {
     const dee = await enrolTotp('dee-ext', 'dee-laptop');
@@ -252,7 +263,8 @@ describe('held requests and the audit record (review findings)', () => {
       const code = await p.code();
       // Only the approval's record fails (a transient D1 failure), nothing else.
       await env.DB.prepare(
-        "CREATE TRIGGER eh_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'factor.verified' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
+        'CREATE TRIGGER eh_fail BEFORE INSERT ON audit_events ' +
+          "WHEN NEW.type = 'factor.verified' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
       ).run();
       let verify: Response;
       try {
@@ -284,7 +296,9 @@ describe('held requests and the audit record (review findings)', () => {
   it('denials slow the prompts too: while a person backs off, no new prompt is raised', async () => {
     const g = env.USER_GATE.get(env.USER_GATE.idFromName('user:bombed'));
     let now = Date.now();
-    await runInDurableObject(g, (i) => void ((i as UserGate).now = () => now));
+    await runInDurableObject(g, (i) => {
+      (i as UserGate).now = () => now;
+    });
     const input = {
       sid: 's',
       rule: 'delete-project',

@@ -6,7 +6,7 @@ import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext
 import { exports } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import { createGateway } from '../../edge/gateway';
-import { openapi } from '../../edge/reserved/openapi';
+import type { openapi } from '../../edge/reserved/openapi';
 import { createReservedApp } from '../../edge/reserved/reserved-app';
 import { sessionCookie } from '../support/session';
 
@@ -64,7 +64,7 @@ describe('unprotected requests pass through', () => {
   });
 
   it('streams request bodies of unprotected routes through unchanged', async () => {
-    const body = 'x'.repeat(3 * 1024 * 1024) + 'm=stream1';
+    const body = `${'x'.repeat(3 * 1024 * 1024)}m=stream1`;
     const res = await gw('/api/uploads?m=stream1', { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' } });
     expect(res.status).toBe(404); // the demo app has no such route; what matters is what it received
     const [seen] = await originSaw('m=stream1');
@@ -80,7 +80,10 @@ describe('a protected route without a grant', () => {
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     const www = res.headers.get('www-authenticate')!;
     expect(www).toMatch(
-      /^StepUp realm="stepgate", challenge="[\w-]{22}", factors="webauthn totp recovery", max_age=300, bind=action, challenge_url="http:\/\/app\.test\/\.stepgate\/challenge\/[\w-]{22}"$/,
+      new RegExp(
+        String.raw`^StepUp realm="stepgate", challenge="[\w-]{22}", factors="webauthn totp recovery", max_age=300, bind=action, ` +
+          String.raw`challenge_url="http://app\.test/\.stepgate/challenge/[\w-]{22}"$`,
+      ),
     );
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({

@@ -52,54 +52,60 @@ const newId = () =>
     .replace(/=+$/, '');
 
 describe('held requests: each session has a share of the person’s caps', () => {
-  it('a stolen session’s form posts fill only its own share: the person’s own form posts still get their challenge, again after every re-arm', async () => {
-    const user = 'hold-cap-victim';
-    const stolen = await sessionCookie(user, 'stolen-copy');
-    const own = await sessionCookie(user, 'the-persons-own');
-    let offset = 0;
-    await runInDurableObject(gateOf(user), (i) => void ((i as UserGate).now = () => Date.now() + offset));
+  it(
+    'a stolen session’s form posts fill only its own share: ' +
+      'the person’s own form posts still get their challenge, again after every re-arm',
+    async () => {
+      const user = 'hold-cap-victim';
+      const stolen = await sessionCookie(user, 'stolen-copy');
+      const own = await sessionCookie(user, 'the-persons-own');
+      let offset = 0;
+      await runInDurableObject(gateOf(user), (i) => {
+        (i as UserGate).now = () => Date.now() + offset;
+      });
 
-    for (let round = 0; round < 3; round++) {
-      // The attacker: as many form posts as the person's whole cap, within one session's creation limit.
-      expect(MAX_HELD_REQUESTS).toBeLessThan(MAX_CHALLENGES_PER_SESSION_PER_MINUTE);
-      const statuses: number[] = [];
-      let refusal = '';
-      for (let i = 0; i < MAX_HELD_REQUESTS; i++) {
-        const r = await formPost(stolen, `theme=attacker-${round}-${i}`);
-        statuses.push(r.status);
-        if (r.status === 429) refusal = await r.text();
-        else await r.body?.cancel();
+      for (let round = 0; round < 3; round++) {
+        // The attacker: as many form posts as the person's whole cap, within one session's creation limit.
+        expect(MAX_HELD_REQUESTS).toBeLessThan(MAX_CHALLENGES_PER_SESSION_PER_MINUTE);
+        const statuses: number[] = [];
+        let refusal = '';
+        for (let i = 0; i < MAX_HELD_REQUESTS; i++) {
+          const r = await formPost(stolen, `theme=attacker-${round}-${i}`);
+          statuses.push(r.status);
+          if (r.status === 429) refusal = await r.text();
+          else await r.body?.cancel();
+        }
+        // The person still cannot see the attacker's session-bound challenges...
+        const list = (await (await gw('/.stepgate/api/challenges', { headers: { cookie: own } })).json()) as { challenges: unknown[] };
+        expect(list.challenges).toEqual([]);
+        // ...but does not need to: their own form post gets its challenge, and is held.
+        const mine = await formPost(own, `theme=mine-${round}`);
+        expect(mine.status).toBe(401);
+        expect(await mine.text()).toContain('data-held="1"');
+        // The attacker's were held up to the session's share, then refused (no challenge made, no older hold dropped).
+        expect(statuses).toEqual([
+          ...Array(MAX_HELD_REQUESTS_PER_SESSION).fill(401),
+          ...Array(MAX_HELD_REQUESTS - MAX_HELD_REQUESTS_PER_SESSION).fill(429),
+        ]);
+        expect(refusal).toContain('ERR_TOO_MANY_HELD_REQUESTS');
+        expect(refusal).toContain('This browser session already has');
+        offset += CHALLENGE_TTL_MS + 1000; // the attacker's holds expire; the attacker re-arms
       }
-      // The person still cannot see the attacker's session-bound challenges...
-      const list = (await (await gw('/.stepgate/api/challenges', { headers: { cookie: own } })).json()) as { challenges: unknown[] };
-      expect(list.challenges).toEqual([]);
-      // ...but does not need to: their own form post gets its challenge, and is held.
-      const mine = await formPost(own, `theme=mine-${round}`);
-      expect(mine.status).toBe(401);
-      expect(await mine.text()).toContain('data-held="1"');
-      // The attacker's were held up to the session's share, then refused (no challenge made, no older hold dropped).
-      expect(statuses).toEqual([
-        ...Array(MAX_HELD_REQUESTS_PER_SESSION).fill(401),
-        ...Array(MAX_HELD_REQUESTS - MAX_HELD_REQUESTS_PER_SESSION).fill(429),
-      ]);
-      expect(refusal).toContain('ERR_TOO_MANY_HELD_REQUESTS');
-      expect(refusal).toContain('This browser session already has');
-      offset += CHALLENGE_TTL_MS + 1000; // the attacker's holds expire; the attacker re-arms
-    }
-    const { events } = await listEvents(
-      env.DB,
-      parseKeyring(env.STEPGATE_KEYS),
-      'default',
-      { user, types: ['request.denied'] },
-      { limit: 50, order: 'asc' },
-    );
-    const holdLimits = events.map((e) => e.event).filter((e) => e.reason === 'hold-limit');
-    expect(holdLimits.length).toBeGreaterThan(0); // repeated refusals may be folded into a summary (docs/audit.md)
-    for (const e of holdLimits) expect(e.details).toMatchObject({ limit: 'count', scope: 'session' });
-    // Half each: the person's other sessions always have room for as many again.
-    expect(MAX_HELD_REQUESTS_PER_SESSION * 2).toBeLessThanOrEqual(MAX_HELD_REQUESTS);
-    expect(MAX_HELD_BYTES_PER_SESSION * 2).toBeLessThanOrEqual(MAX_HELD_TOTAL_BYTES);
-  });
+      const { events } = await listEvents(
+        env.DB,
+        parseKeyring(env.STEPGATE_KEYS),
+        'default',
+        { user, types: ['request.denied'] },
+        { limit: 50, order: 'asc' },
+      );
+      const holdLimits = events.map((e) => e.event).filter((e) => e.reason === 'hold-limit');
+      expect(holdLimits.length).toBeGreaterThan(0); // repeated refusals may be folded into a summary (docs/audit.md)
+      for (const e of holdLimits) expect(e.details).toMatchObject({ limit: 'count', scope: 'session' });
+      // Half each: the person's other sessions always have room for as many again.
+      expect(MAX_HELD_REQUESTS_PER_SESSION * 2).toBeLessThanOrEqual(MAX_HELD_REQUESTS);
+      expect(MAX_HELD_BYTES_PER_SESSION * 2).toBeLessThanOrEqual(MAX_HELD_TOTAL_BYTES);
+    },
+  );
 
   it('the person’s cap still holds across sessions; the person frees their own share by denying their own held challenge', async () => {
     const user = 'hold-share-person';
@@ -125,37 +131,43 @@ describe('held requests: each session has a share of the person’s caps', () =>
     expect(await again.text()).toContain('data-held="1"');
   });
 
-  it(`in bytes too: one session holds at most ${MAX_HELD_BYTES_PER_SESSION} sealed bytes, the person ${MAX_HELD_TOTAL_BYTES}; the refusal names which, and when the share frees`, async () => {
-    const g = gateOf('hold-share-bytes');
-    let now = Date.now();
-    await runInDurableObject(g, (i) => void ((i as UserGate).now = () => now));
-    const size = 1_500_000;
-    expect(size).toBeLessThanOrEqual(MAX_HELD_BYTES);
-    const hold = (sid: string) => g.openChallenge({ ...input(sid), id: newId(), held: 'x'.repeat(size) });
-    const first = await hold('a');
-    expect(first).toMatchObject({ ok: true, held: true });
-    now += 1000;
-    expect(await hold('a')).toMatchObject({ ok: true, held: true });
-    now += 1000;
-    // A third would pass the session's bytes: refused for the session, free when its first hold's challenge expires.
-    const overSession = await hold('a');
-    expect(overSession).toEqual({
-      ok: false,
-      reason: 'hold-limit',
-      limit: 'bytes',
-      scope: 'session',
-      retryAt: first.ok ? first.challenge.expiresAt : NaN,
-    });
-    // Other sessions fill the person's bytes, until the person's cap refuses.
-    expect(await hold('b')).toMatchObject({ ok: true, held: true });
-    expect(await hold('b')).toMatchObject({ ok: true, held: true });
-    expect(await hold('c')).toMatchObject({ ok: true, held: true });
-    expect(await hold('c')).toMatchObject({ ok: false, reason: 'hold-limit', limit: 'bytes', scope: 'person' });
-    const rows = await runInDurableObject(g, (_i, state) =>
-      state.storage.sql.exec<{ sid: string; bytes: number }>('SELECT sid, bytes FROM held').toArray(),
-    );
-    expect(rows.reduce((a, r) => a + r.bytes, 0)).toBeLessThanOrEqual(MAX_HELD_TOTAL_BYTES);
-    for (const sid of ['a', 'b', 'c'])
-      expect(rows.filter((r) => r.sid === sid).reduce((a, r) => a + r.bytes, 0)).toBeLessThanOrEqual(MAX_HELD_BYTES_PER_SESSION);
-  });
+  it(
+    `in bytes too: one session holds at most ${MAX_HELD_BYTES_PER_SESSION} sealed bytes, ` +
+      `the person ${MAX_HELD_TOTAL_BYTES}; the refusal names which, and when the share frees`,
+    async () => {
+      const g = gateOf('hold-share-bytes');
+      let now = Date.now();
+      await runInDurableObject(g, (i) => {
+        (i as UserGate).now = () => now;
+      });
+      const size = 1_500_000;
+      expect(size).toBeLessThanOrEqual(MAX_HELD_BYTES);
+      const hold = (sid: string) => g.openChallenge({ ...input(sid), id: newId(), held: 'x'.repeat(size) });
+      const first = await hold('a');
+      expect(first).toMatchObject({ ok: true, held: true });
+      now += 1000;
+      expect(await hold('a')).toMatchObject({ ok: true, held: true });
+      now += 1000;
+      // A third would pass the session's bytes: refused for the session, free when its first hold's challenge expires.
+      const overSession = await hold('a');
+      expect(overSession).toEqual({
+        ok: false,
+        reason: 'hold-limit',
+        limit: 'bytes',
+        scope: 'session',
+        retryAt: first.ok ? first.challenge.expiresAt : NaN,
+      });
+      // Other sessions fill the person's bytes, until the person's cap refuses.
+      expect(await hold('b')).toMatchObject({ ok: true, held: true });
+      expect(await hold('b')).toMatchObject({ ok: true, held: true });
+      expect(await hold('c')).toMatchObject({ ok: true, held: true });
+      expect(await hold('c')).toMatchObject({ ok: false, reason: 'hold-limit', limit: 'bytes', scope: 'person' });
+      const rows = await runInDurableObject(g, (_i, state) =>
+        state.storage.sql.exec<{ sid: string; bytes: number }>('SELECT sid, bytes FROM held').toArray(),
+      );
+      expect(rows.reduce((a, r) => a + r.bytes, 0)).toBeLessThanOrEqual(MAX_HELD_TOTAL_BYTES);
+      for (const sid of ['a', 'b', 'c'])
+        expect(rows.filter((r) => r.sid === sid).reduce((a, r) => a + r.bytes, 0)).toBeLessThanOrEqual(MAX_HELD_BYTES_PER_SESSION);
+    },
+  );
 });

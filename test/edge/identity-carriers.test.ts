@@ -1,7 +1,7 @@
 /**
- * Identity carriers (found by an adversarial review): "the origin receives only the identity Stepgate verified" (invariant 8) and "client-sent
- * X-Forwarded-* … stripped before the origin" (threat model) — but identity carriers Stepgate does
- * not read still reach the origin untouched:
+ * Identity carriers (found by an adversarial review): "the origin receives only the identity
+ * Stepgate verified" (invariant 8) and "client-sent X-Forwarded-* … stripped before the origin"
+ * (threat model) — but identity carriers Stepgate does not read still reach the origin untouched:
  *
  * - `X-Forwarded-User`, `X-Forwarded-Email`, `X-Forwarded-Preferred-Username`, `X-Forwarded-Groups`,
  *   `X-Forwarded-Access-Token` (oauth2-proxy's identity headers, which apps behind an auth proxy
@@ -14,7 +14,6 @@
  *
  * Fails on the code under review.
  */
-import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { enrolTotp, gw, post, type Person } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
@@ -51,27 +50,31 @@ describe('identity carriers Stepgate does not verify never reach the origin', ()
     expect(leaked).toEqual([]);
   });
 
-  it('the victim’s bearer token beside the attacker’s session cookie is refused as a second identity (400), before and after the attacker steps up', async () => {
-    const path = '/api/projects/14';
-    const headers = { cookie: mallory.cookie, authorization: `Bearer ${victimJwt}` };
-    const first = await gw(path, { method: 'DELETE', headers });
-    expect(first.status).toBe(400);
-    expect(((await first.json()) as { code: string }).code).toBe('ERR_AMBIGUOUS_IDENTITY');
-    const own = await gw(path, { method: 'DELETE', headers: { cookie: mallory.cookie } });
-    expect(own.status).toBe(401);
-    const { challenge_id } = (await own.json()) as { challenge_id: string };
-    expect(
-      (await post(`/.stepgate/api/challenges/${challenge_id}/verify`, mallory.cookie, { method: 'totp', code: await mallory.code() }))
-        .status,
-    ).toBe(200);
-    const before = (await originSaw()).length;
-    expect((await gw(path, { method: 'DELETE', headers })).status).toBe(400);
-    expect((await originSaw()).slice(before).filter((r) => (r.headers.authorization ?? '').includes(victimJwt))).toEqual([]);
-    // Her own bearer token beside her own cookie is one identity: the approved request passes once.
-    const ownBearer = await gw(path, {
-      method: 'DELETE',
-      headers: { cookie: mallory.cookie, authorization: `Bearer ${mallory.cookie.split('=')[1]}` },
-    });
-    expect(ownBearer.status).toBeLessThan(300);
-  });
+  it(
+    'the victim’s bearer token beside the attacker’s session cookie is ' +
+      'refused as a second identity (400), before and after the attacker steps up',
+    async () => {
+      const path = '/api/projects/14';
+      const headers = { cookie: mallory.cookie, authorization: `Bearer ${victimJwt}` };
+      const first = await gw(path, { method: 'DELETE', headers });
+      expect(first.status).toBe(400);
+      expect(((await first.json()) as { code: string }).code).toBe('ERR_AMBIGUOUS_IDENTITY');
+      const own = await gw(path, { method: 'DELETE', headers: { cookie: mallory.cookie } });
+      expect(own.status).toBe(401);
+      const { challenge_id } = (await own.json()) as { challenge_id: string };
+      expect(
+        (await post(`/.stepgate/api/challenges/${challenge_id}/verify`, mallory.cookie, { method: 'totp', code: await mallory.code() }))
+          .status,
+      ).toBe(200);
+      const before = (await originSaw()).length;
+      expect((await gw(path, { method: 'DELETE', headers })).status).toBe(400);
+      expect((await originSaw()).slice(before).filter((r) => (r.headers.authorization ?? '').includes(victimJwt))).toEqual([]);
+      // Her own bearer token beside her own cookie is one identity: the approved request passes once.
+      const ownBearer = await gw(path, {
+        method: 'DELETE',
+        headers: { cookie: mallory.cookie, authorization: `Bearer ${mallory.cookie.split('=')[1]}` },
+      });
+      expect(ownBearer.status).toBeLessThan(300);
+    },
+  );
 });

@@ -83,24 +83,28 @@ describe('session-cookie spellings that a real origin reads', () => {
     },
   );
 
-  it('end to end: after the attacker approves their own challenge, every such header is still refused, and the approval serves only the attacker’s plain request', async () => {
-    const path = '/api/projects/11';
-    const headers = [
-      `demo[session=${victimJwt}; demo_session=${malloryJwt}`, // PHP
-      `demo_session=${malloryJwt}; theme=dark demo_session=${victimJwt}`, // SimpleCookie
-      `demo_session=${malloryJwt}; \u0085demo_session=${victimJwt}`, // Django
-    ];
-    const first = await gw(path, { method: 'DELETE', headers: { cookie: mallory.cookie } });
-    expect(first.status).toBe(401);
-    const { challenge_id } = (await first.json()) as { challenge_id: string };
-    expect(
-      (await post(`/.stepgate/api/challenges/${challenge_id}/verify`, mallory.cookie, { method: 'totp', code: await mallory.code() }))
-        .status,
-    ).toBe(200);
-    const before = (await originSaw()).length;
-    for (const cookie of headers) expect((await gw(path, { method: 'DELETE', headers: { cookie } })).status).toBe(400);
-    expect((await originSaw()).slice(before).filter((r) => r.headers.cookie?.includes(victimJwt))).toEqual([]);
-    // The approval was not spent by the refused requests: the attacker's own plain request passes, once.
-    expect((await gw(path, { method: 'DELETE', headers: { cookie: mallory.cookie } })).status).toBeLessThan(300);
-  });
+  it(
+    'end to end: after the attacker approves their own challenge, every such header ' +
+      'is still refused, and the approval serves only the attacker’s plain request',
+    async () => {
+      const path = '/api/projects/11';
+      const headers = [
+        `demo[session=${victimJwt}; demo_session=${malloryJwt}`, // PHP
+        `demo_session=${malloryJwt}; theme=dark demo_session=${victimJwt}`, // SimpleCookie
+        `demo_session=${malloryJwt}; \u0085demo_session=${victimJwt}`, // Django
+      ];
+      const first = await gw(path, { method: 'DELETE', headers: { cookie: mallory.cookie } });
+      expect(first.status).toBe(401);
+      const { challenge_id } = (await first.json()) as { challenge_id: string };
+      expect(
+        (await post(`/.stepgate/api/challenges/${challenge_id}/verify`, mallory.cookie, { method: 'totp', code: await mallory.code() }))
+          .status,
+      ).toBe(200);
+      const before = (await originSaw()).length;
+      for (const cookie of headers) expect((await gw(path, { method: 'DELETE', headers: { cookie } })).status).toBe(400);
+      expect((await originSaw()).slice(before).filter((r) => r.headers.cookie?.includes(victimJwt))).toEqual([]);
+      // The approval was not spent by the refused requests: the attacker's own plain request passes, once.
+      expect((await gw(path, { method: 'DELETE', headers: { cookie: mallory.cookie } })).status).toBeLessThan(300);
+    },
+  );
 });

@@ -65,7 +65,8 @@ describe('jwt source, HS256', () => {
       'alg none',
       async () =>
         withCookie(
-          `${btoa('{"alg":"none"}').replace(/=/g, '')}.${btoa(JSON.stringify({ sub: 'alice', iss: 'stepgate-demo', aud: 'stepgate-demo', exp: 9e9 })).replace(/=/g, '')}.`,
+          `${btoa('{"alg":"none"}').replace(/=/g, '')}.` +
+            `${btoa(JSON.stringify({ sub: 'alice', iss: 'stepgate-demo', aud: 'stepgate-demo', exp: 9e9 })).replace(/=/g, '')}.`,
         ),
       'invalid',
     ],

@@ -71,158 +71,169 @@ function deps(
 }
 
 describe('key rotation', () => {
-  it('mid-stream: a new primary is deployed while writes continue; re-encryption runs alongside; the old key is then retired and nothing is lost', async () => {
-    const t = 'rot';
-    // Before: factors, recovery codes, a passkey and a token under the old key.
-    const totp = await createPendingTotp(env.DB, ringOld, 'rot-user', Date.now(), 'first-use');
-    await activateTotp(env.DB, ringOld, 'rot-user', totp.id, Date.now());
-    const codes = await issueRecoveryCodes(env.DB, ringOld, 'rot-user', Date.now());
-    await addWebauthnCredential(
-      env.DB,
-      ringOld,
-      'rot-user',
-      {
-        id: 'cred-rot',
-        publicKey: new Uint8Array([1, 2, 3]),
-        counter: 0,
-        transports: [],
-        deviceType: 'singleDevice',
-        backedUp: false,
-        nickname: 'Work laptop',
-      },
-      Date.now(),
-    );
-    const { token } = await createToken(env.DB, ringOld, 'rot-user', {
-      scopes: ['audit:read'],
-      ttlDays: 1,
-      label: 'rotation test',
-      now: Date.now(),
-    });
-
-    // A stream of 300 concurrent writes under the old deployment...
-    await Promise.all(Array.from({ length: 300 }, (_, i) => stub(t).append(t, [ev(i)])));
-    await stub(t).checkpoint(t, 'periodic');
-
-    await runInDurableObject(stub(t), async (_old, state) => {
-      // ...then the new deployment (same object and storage, new secret): writes continue under k2
-      // while background re-encryption moves the old rows, concurrently.
-      const next = new AuditSequencer(state, {
-        ...env,
-        STEPGATE_KEYS: JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }),
+  it(
+    'mid-stream: a new primary is deployed while writes continue; ' +
+      're-encryption runs alongside; the old key is then retired and nothing is lost',
+    async () => {
+      const t = 'rot';
+      // Before: factors, recovery codes, a passkey and a token under the old key.
+      const totp = await createPendingTotp(env.DB, ringOld, 'rot-user', Date.now(), 'first-use');
+      await activateTotp(env.DB, ringOld, 'rot-user', totp.id, Date.now());
+      const codes = await issueRecoveryCodes(env.DB, ringOld, 'rot-user', Date.now());
+      await addWebauthnCredential(
+        env.DB,
+        ringOld,
+        'rot-user',
+        {
+          id: 'cred-rot',
+          publicKey: new Uint8Array([1, 2, 3]),
+          counter: 0,
+          transports: [],
+          deviceType: 'singleDevice',
+          backedUp: false,
+          nickname: 'Work laptop',
+        },
+        Date.now(),
+      );
+      const { token } = await createToken(env.DB, ringOld, 'rot-user', {
+        scopes: ['audit:read'],
+        ttlDays: 1,
+        label: 'rotation test',
+        now: Date.now(),
       });
-      const d = deps(t, next, ringBoth);
-      const writes = Promise.all(Array.from({ length: 300 }, (_, i) => next.append(t, [ev(300 + i)])));
-      let moved = 0;
-      for (let round = 0; round < 20; round++) {
-        const r = await runMaintenance(d);
-        moved += r.reencrypted.audit_events ?? 0;
-        if (round > 2 && (r.reencrypted.audit_events ?? 0) === 0) break;
-      }
-      await writes;
-      for (let round = 0; round < 5; round++) await runMaintenance(d);
-      expect(moved).toBeGreaterThanOrEqual(300);
 
-      const status = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
-      expect(status.retirable).toEqual({ [OLD.primary]: true });
+      // A stream of 300 concurrent writes under the old deployment...
+      await Promise.all(Array.from({ length: 300 }, (_, i) => stub(t).append(t, [ev(i)])));
+      await stub(t).checkpoint(t, 'periodic');
 
-      // Retire the old key: only k2 is left, and everything still opens.
-      const head = await next.currentHead(t);
-      const v = await verifyTenant(env.DB, ringNew, t, head, 1, 5000);
-      expect(v).toMatchObject({ ok: true, complete: true });
-      if (v.ok) expect(v.rows).toBeGreaterThanOrEqual(600);
-      const byUser = await listEvents(env.DB, ringNew, t, { user: 'user-3', types: ['grant.used'] }, { limit: 500, order: 'asc' });
-      expect(byUser.events).toHaveLength(120);
-      expect(byUser.events.every((e) => e.event.actor === 'user-3')).toBe(true);
-      const byIp = await listEvents(env.DB, ringNew, t, { ip: '203.0.113.7' }, { limit: 500, order: 'asc' });
-      expect(byIp.events.map((e) => e.event.details!.i)).toEqual([7, 257, 507]);
-      const cps = await listCheckpoints(env.DB, t);
-      expect(cps.length).toBeGreaterThan(0);
-      for (const c of cps) await expect(verifyCheckpoint(c.jws, await checkpointJwks(ringNew))).resolves.toMatchObject({ tenant: t });
-    });
+      await runInDurableObject(stub(t), async (_old, state) => {
+        // ...then the new deployment (same object and storage, new secret): writes continue under k2
+        // while background re-encryption moves the old rows, concurrently.
+        const next = new AuditSequencer(state, {
+          ...env,
+          STEPGATE_KEYS: JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }),
+        });
+        const d = deps(t, next, ringBoth);
+        const writes = Promise.all(Array.from({ length: 300 }, (_, i) => next.append(t, [ev(300 + i)])));
+        let moved = 0;
+        for (let round = 0; round < 20; round++) {
+          const r = await runMaintenance(d);
+          moved += r.reencrypted.audit_events ?? 0;
+          if (round > 2 && (r.reencrypted.audit_events ?? 0) === 0) break;
+        }
+        await writes;
+        for (let round = 0; round < 5; round++) await runMaintenance(d);
+        expect(moved).toBeGreaterThanOrEqual(300);
 
-    const { results: kids } = await env.DB.prepare('SELECT DISTINCT kid FROM audit_events WHERE tenant = ?').bind(t).all<{ kid: string }>();
-    expect(kids).toEqual([{ kid: 'k2' }]);
-    expect((await totpFactors(env.DB, ringNew, 'rot-user', 'active')).map((f) => f.secret)).toEqual([totp.secret]);
-    expect((await webauthnCredentials(env.DB, ringNew, 'rot-user'))[0]).toMatchObject({ id: 'cred-rot', nickname: 'Work laptop' });
-    expect(await useRecoveryCode(env.DB, ringNew, 'rot-user', codes[0]!, Date.now())).toBe(true);
-    expect(await authenticateToken(env.DB, ringNew, token, Date.now())).toMatchObject({ sub: 'rot-user' });
-    // And the re-encryption itself is on the record.
-    const re = await listEvents(env.DB, ringNew, t, { types: ['keys.reencrypted'] }, { limit: 50, order: 'asc' });
-    expect(re.events.length).toBeGreaterThan(0);
-    expect(re.events[0]!.event.details).toMatchObject({ to: 'k2' });
-  });
+        const status = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
+        expect(status.retirable).toEqual({ [OLD.primary]: true });
+
+        // Retire the old key: only k2 is left, and everything still opens.
+        const head = await next.currentHead(t);
+        const v = await verifyTenant(env.DB, ringNew, t, head, 1, 5000);
+        expect(v).toMatchObject({ ok: true, complete: true });
+        if (v.ok) expect(v.rows).toBeGreaterThanOrEqual(600);
+        const byUser = await listEvents(env.DB, ringNew, t, { user: 'user-3', types: ['grant.used'] }, { limit: 500, order: 'asc' });
+        expect(byUser.events).toHaveLength(120);
+        expect(byUser.events.every((e) => e.event.actor === 'user-3')).toBe(true);
+        const byIp = await listEvents(env.DB, ringNew, t, { ip: '203.0.113.7' }, { limit: 500, order: 'asc' });
+        expect(byIp.events.map((e) => e.event.details!.i)).toEqual([7, 257, 507]);
+        const cps = await listCheckpoints(env.DB, t);
+        expect(cps.length).toBeGreaterThan(0);
+        for (const c of cps) await expect(verifyCheckpoint(c.jws, await checkpointJwks(ringNew))).resolves.toMatchObject({ tenant: t });
+      });
+
+      const { results: kids } = await env.DB.prepare('SELECT DISTINCT kid FROM audit_events WHERE tenant = ?')
+        .bind(t)
+        .all<{ kid: string }>();
+      expect(kids).toEqual([{ kid: 'k2' }]);
+      expect((await totpFactors(env.DB, ringNew, 'rot-user', 'active')).map((f) => f.secret)).toEqual([totp.secret]);
+      expect((await webauthnCredentials(env.DB, ringNew, 'rot-user'))[0]).toMatchObject({ id: 'cred-rot', nickname: 'Work laptop' });
+      expect(await useRecoveryCode(env.DB, ringNew, 'rot-user', codes[0]!, Date.now())).toBe(true);
+      expect(await authenticateToken(env.DB, ringNew, token, Date.now())).toMatchObject({ sub: 'rot-user' });
+      // And the re-encryption itself is on the record.
+      const re = await listEvents(env.DB, ringNew, t, { types: ['keys.reencrypted'] }, { limit: 50, order: 'asc' });
+      expect(re.events.length).toBeGreaterThan(0);
+      expect(re.events[0]!.event.details).toMatchObject({ to: 'k2' });
+    },
+  );
 });
 
 describe('keys status', () => {
-  it('counts every keyed column per key id (sealed values, sealed owners, labels, blind indexes, signatures), so "unused" means unused', async () => {
-    const t = 'status';
-    const user = 'status-user';
-    // One of everything Stepgate stores under a key id, under the old key.
-    const totp = await createPendingTotp(env.DB, ringOld, user, Date.now(), 'first-use');
-    await activateTotp(env.DB, ringOld, user, totp.id, Date.now());
-    await issueRecoveryCodes(env.DB, ringOld, user, Date.now());
-    await addWebauthnCredential(
-      env.DB,
-      ringOld,
-      user,
-      {
-        id: 'cred-status',
-        publicKey: new Uint8Array([1]),
-        counter: 0,
-        transports: [],
-        deviceType: 'singleDevice',
-        backedUp: false,
-        nickname: 'Phone',
-      },
-      Date.now(),
-    );
-    await createToken(env.DB, ringOld, user, { scopes: ['audit:read'], ttlDays: 1, label: 'status test', now: Date.now() });
-    const invite = await issueInvite(env.DB, ringOld, 'status-invitee', 'alice', Date.now());
-    await stub(t).append(t, [ev(1), ev(2)]);
-    await stub(t).checkpoint(t, 'periodic');
+  it(
+    'counts every keyed column per key id (sealed values, sealed owners, ' + 'labels, blind indexes, signatures), so "unused" means unused',
+    async () => {
+      const t = 'status';
+      const user = 'status-user';
+      // One of everything Stepgate stores under a key id, under the old key.
+      const totp = await createPendingTotp(env.DB, ringOld, user, Date.now(), 'first-use');
+      await activateTotp(env.DB, ringOld, user, totp.id, Date.now());
+      await issueRecoveryCodes(env.DB, ringOld, user, Date.now());
+      await addWebauthnCredential(
+        env.DB,
+        ringOld,
+        user,
+        {
+          id: 'cred-status',
+          publicKey: new Uint8Array([1]),
+          counter: 0,
+          transports: [],
+          deviceType: 'singleDevice',
+          backedUp: false,
+          nickname: 'Phone',
+        },
+        Date.now(),
+      );
+      await createToken(env.DB, ringOld, user, { scopes: ['audit:read'], ttlDays: 1, label: 'status test', now: Date.now() });
+      const invite = await issueInvite(env.DB, ringOld, 'status-invitee', 'alice', Date.now());
+      await stub(t).append(t, [ev(1), ev(2)]);
+      await stub(t).checkpoint(t, 'periodic');
 
-    const before = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
-    expect(Object.keys(before.usage[OLD.primary]!).sort()).toEqual(KEYED_COLUMNS.map((c) => c.name).sort());
-    expect(before.retirable[OLD.primary]).toBe(false);
-    expect(before.notes[0]).toMatch(
-      /^Not counted, because they expire by themselves: held requests \(sealed in each person's Durable Object/,
-    );
+      const before = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
+      expect(Object.keys(before.usage[OLD.primary]!).sort()).toEqual(KEYED_COLUMNS.map((c) => c.name).sort());
+      expect(before.retirable[OLD.primary]).toBe(false);
+      expect(before.notes[0]).toMatch(
+        /^Not counted, because they expire by themselves: held requests \(sealed in each person's Durable Object/,
+      );
 
-    // Every value in D1 that names a key id is in a column keyStatus counts: scan every text column of every table.
-    const keyed = new Set<string>();
-    const { results: tables } = await env.DB.prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'",
-    ).all<{ name: string }>();
-    for (const { name } of tables) {
-      const { results: cols } = await env.DB.prepare(`PRAGMA table_info(${name})`).all<{ name: string; type: string }>();
-      for (const col of cols.filter((c) => c.type === 'TEXT')) {
-        for (const kid of [OLD.primary, 'k2']) {
-          const hit = await env.DB.prepare(
-            `SELECT COUNT(*) AS n FROM ${name} WHERE ${col.name} = ?1 OR ${col.name} LIKE ?2 OR (${col.name} LIKE ?3 AND length(${col.name}) = ?4)`,
-          )
-            .bind(kid, `v1.${kid}.%`, `${kid}.%`, kid.length + 23)
-            .first<{ n: number }>();
-          if (hit!.n > 0) keyed.add(`${name}.${col.name}`);
+      // Every value in D1 that names a key id is in a column keyStatus counts: scan every text column of every table.
+      const keyed = new Set<string>();
+      const { results: tables } = await env.DB.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' " +
+          "AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'",
+      ).all<{ name: string }>();
+      for (const { name } of tables) {
+        const { results: cols } = await env.DB.prepare(`PRAGMA table_info(${name})`).all<{ name: string; type: string }>();
+        for (const col of cols.filter((c) => c.type === 'TEXT')) {
+          for (const kid of [OLD.primary, 'k2']) {
+            const hit = await env.DB.prepare(
+              `SELECT COUNT(*) AS n FROM ${name} WHERE ${col.name} = ?1 ` +
+                `OR ${col.name} LIKE ?2 OR (${col.name} LIKE ?3 AND length(${col.name}) = ?4)`,
+            )
+              .bind(kid, `v1.${kid}.%`, `${kid}.%`, kid.length + 23)
+              .first<{ n: number }>();
+            if (hit!.n > 0) keyed.add(`${name}.${col.name}`);
+          }
         }
       }
-    }
-    const counted = KEYED_COLUMNS.flatMap((c) => [`${c.table}.${c.column}`, ...(c.names ? [`${c.table}.${c.names}`] : [])]);
-    expect([...keyed].sort()).toEqual([...new Set(counted)].sort());
+      const counted = KEYED_COLUMNS.flatMap((c) => [`${c.table}.${c.column}`, ...(c.names ? [`${c.table}.${c.names}`] : [])]);
+      expect([...keyed].sort()).toEqual([...new Set(counted)].sort());
 
-    // Re-encryption moves everything but live invitations, which are waited out.
-    await runInDurableObject(stub(t), async (_old, state) => {
-      const next = new AuditSequencer(state, {
-        ...env,
-        STEPGATE_KEYS: JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }),
+      // Re-encryption moves everything but live invitations, which are waited out.
+      await runInDurableObject(stub(t), async (_old, state) => {
+        const next = new AuditSequencer(state, {
+          ...env,
+          STEPGATE_KEYS: JSON.stringify({ primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } }),
+        });
+        for (let round = 0; round < 4; round++) await runMaintenance(deps(t, next, ringBoth));
       });
-      for (let round = 0; round < 4; round++) await runMaintenance(deps(t, next, ringBoth));
-    });
-    const after = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
-    expect(after.usage[OLD.primary]).toEqual({ 'enrolment_invites.user_ref': 1, 'enrolment_invites.issued_by': 1 });
-    expect(after.retirable[OLD.primary]).toBe(false);
-    expect(await useInvite(env.DB, ringOld, 'status-invitee', invite, Date.now())).toBe(true);
-    expect((await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now })).retirable).toEqual({ [OLD.primary]: true });
-  });
+      const after = await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now });
+      expect(after.usage[OLD.primary]).toEqual({ 'enrolment_invites.user_ref': 1, 'enrolment_invites.issued_by': 1 });
+      expect(after.retirable[OLD.primary]).toBe(false);
+      expect(await useInvite(env.DB, ringOld, 'status-invitee', invite, Date.now())).toBe(true);
+      expect((await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now })).retirable).toEqual({ [OLD.primary]: true });
+    },
+  );
 });
 
 describe('retention', () => {
@@ -239,26 +250,29 @@ describe('retention', () => {
     );
   };
 
-  it('verifies, checkpoints, then prunes what is older than the retention period; the rest still verifies from the checkpoint', async () => {
-    const t = 'ret';
-    await seed(t);
-    const r = await runMaintenance(deps(t, stub(t), ringOld, 30));
-    expect(r.pruned).toEqual({ through_seq: 20, rows: 20 });
-    const { results } = await env.DB.prepare('SELECT MIN(seq) AS lo, COUNT(*) AS n FROM audit_events WHERE tenant = ?')
-      .bind(t)
-      .all<{ lo: number; n: number }>();
-    expect(results[0]).toEqual({ lo: 21, n: 6 }); // 5 recent + the audit.pruned event
-    const cps = await listCheckpoints(env.DB, t);
-    expect(cps[0]).toMatchObject({ seq: 20, kind: 'retention' });
-    expect(await verifyTenant(env.DB, ringOld, t, await stub(t).currentHead(t), 1, 5000)).toMatchObject({ ok: true, from: 21, rows: 6 });
-    // Deleting the first kept row is still caught.
-    await env.DB.prepare('DELETE FROM audit_events WHERE tenant = ? AND seq = 21').bind(t).run();
-    expect(await verifyTenant(env.DB, ringOld, t, await stub(t).currentHead(t), 1, 5000)).toMatchObject({
-      ok: false,
-      seq: 21,
-      problem: 'deleted',
-    });
-  });
+  it(
+    'verifies, checkpoints, then prunes what is older than the retention period; ' + 'the rest still verifies from the checkpoint',
+    async () => {
+      const t = 'ret';
+      await seed(t);
+      const r = await runMaintenance(deps(t, stub(t), ringOld, 30));
+      expect(r.pruned).toEqual({ through_seq: 20, rows: 20 });
+      const { results } = await env.DB.prepare('SELECT MIN(seq) AS lo, COUNT(*) AS n FROM audit_events WHERE tenant = ?')
+        .bind(t)
+        .all<{ lo: number; n: number }>();
+      expect(results[0]).toEqual({ lo: 21, n: 6 }); // 5 recent + the audit.pruned event
+      const cps = await listCheckpoints(env.DB, t);
+      expect(cps[0]).toMatchObject({ seq: 20, kind: 'retention' });
+      expect(await verifyTenant(env.DB, ringOld, t, await stub(t).currentHead(t), 1, 5000)).toMatchObject({ ok: true, from: 21, rows: 6 });
+      // Deleting the first kept row is still caught.
+      await env.DB.prepare('DELETE FROM audit_events WHERE tenant = ? AND seq = 21').bind(t).run();
+      expect(await verifyTenant(env.DB, ringOld, t, await stub(t).currentHead(t), 1, 5000)).toMatchObject({
+        ok: false,
+        seq: 21,
+        problem: 'deleted',
+      });
+    },
+  );
 
   it('refuses to prune events that do not verify, and says so', async () => {
     const t = 'ret-tampered';
@@ -305,7 +319,10 @@ describe('a retired key', () => {
     const g = loadGateway(e);
     return async (path: string) => (await g.fetch(new Request(`${ORIGIN}${path}`), e, createExecutionContext())).json();
   };
-  /** What `stepgate audit verify --file --jwks` checks: the chain (from the retention anchor), and every checkpoint's signature and hash. */
+  /**
+   * What `stepgate audit verify --file --jwks` checks: the chain (from the retention anchor), and
+   * every checkpoint's signature and hash.
+   */
   const verifyExport = async (lines: ExportLine[], jwks: { keys: JWK[] }) => {
     const events = lines.filter((l) => l.event !== undefined) as ChainedEvent[];
     const cps = lines.filter((l) => l.checkpoint !== undefined);
@@ -323,75 +340,78 @@ describe('a retired key', () => {
     return out;
   };
 
-  it('keeps publishing its public keys (verify-only), so an export taken under it still verifies after rotate → re-encrypt → retire', async () => {
-    const t = 'default'; // the gateway's tenant; its keyring is OLD
-    const alice = await enrolTotp('alice', 'alice-rotation'); // an administrator may export
-    const reader = await factorsStepUp(alice);
-    await stub(t).append(t, [ev(900), ev(901)]);
-    await stub(t).checkpoint(t, 'periodic');
-    const text = await (await gw('/.stepgate/api/admin/audit/export?format=ndjson', { headers: { cookie: reader } })).text();
-    const exported = text
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as ExportLine);
-    const signed = exported.filter((l) => l.checkpoint !== undefined);
-    expect(signed.length).toBeGreaterThanOrEqual(2); // the retention anchor and the periodic checkpoint
-    for (const c of signed) expect(header(c.checkpoint!)).toMatchObject({ kid: `sg-audit-${OLD.primary}` });
-    await verifyExport(exported, (await (await gw('/.well-known/stepgate/audit-jwks.json')).json()) as { keys: JWK[] });
+  it(
+    'keeps publishing its public keys (verify-only), ' + 'so an export taken under it still verifies after rotate → re-encrypt → retire',
+    async () => {
+      const t = 'default'; // the gateway's tenant; its keyring is OLD
+      const alice = await enrolTotp('alice', 'alice-rotation'); // an administrator may export
+      const reader = await factorsStepUp(alice);
+      await stub(t).append(t, [ev(900), ev(901)]);
+      await stub(t).checkpoint(t, 'periodic');
+      const text = await (await gw('/.stepgate/api/admin/audit/export?format=ndjson', { headers: { cookie: reader } })).text();
+      const exported = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ExportLine);
+      const signed = exported.filter((l) => l.checkpoint !== undefined);
+      expect(signed.length).toBeGreaterThanOrEqual(2); // the retention anchor and the periodic checkpoint
+      for (const c of signed) expect(header(c.checkpoint!)).toMatchObject({ kid: `sg-audit-${OLD.primary}` });
+      await verifyExport(exported, (await (await gw('/.well-known/stepgate/audit-jwks.json')).json()) as { keys: JWK[] });
 
-    // Rotate, deploy, re-encrypt: D1's checkpoints are re-signed under k2.
-    const both: KeyringDoc = { primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } };
-    await runInDurableObject(stub(t), async (_old, state) => {
-      const next = new AuditSequencer(state, { ...env, STEPGATE_KEYS: JSON.stringify(both) });
-      for (let round = 0; round < 4; round++) await runMaintenance(deps(t, next, ringBoth));
-    });
-    expect((await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now })).usage[OLD.primary]?.audit_checkpoints).toBeUndefined();
+      // Rotate, deploy, re-encrypt: D1's checkpoints are re-signed under k2.
+      const both: KeyringDoc = { primary: 'k2', keys: { ...OLD.keys, k2: NEW_KEY } };
+      await runInDurableObject(stub(t), async (_old, state) => {
+        const next = new AuditSequencer(state, { ...env, STEPGATE_KEYS: JSON.stringify(both) });
+        for (let round = 0; round < 4; round++) await runMaintenance(deps(t, next, ringBoth));
+      });
+      expect((await keyStatus({ db: env.DB, keys: ringBoth, now: Date.now })).usage[OLD.primary]?.audit_checkpoints).toBeUndefined();
 
-    // Retire: the master key leaves the secret; its public keys stay in it, verify-only.
-    const final = await retireKey(both, OLD.primary, new Date('2026-12-01T00:00:00Z'));
-    expect(final.keys).toEqual({ k2: NEW_KEY });
-    expect(final.retired![OLD.primary]).toEqual({
-      retired_at: '2026-12-01T00:00:00.000Z',
-      'audit-checkpoint': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) },
-    });
-    expect(JSON.stringify(final)).not.toContain(OLD.keys[OLD.primary]!);
-    const ring = parseKeyring(JSON.stringify(final));
-    expect(ring.kids).toEqual(['k2']);
-    expect((await keyStatus({ db: env.DB, keys: ring, now: Date.now })).retired).toEqual({
-      [OLD.primary]: { retired_at: '2026-12-01T00:00:00.000Z', public_keys: ['audit-checkpoint'] },
-    });
+      // Retire: the master key leaves the secret; its public keys stay in it, verify-only.
+      const final = await retireKey(both, OLD.primary, new Date('2026-12-01T00:00:00Z'));
+      expect(final.keys).toEqual({ k2: NEW_KEY });
+      expect(final.retired![OLD.primary]).toEqual({
+        retired_at: '2026-12-01T00:00:00.000Z',
+        'audit-checkpoint': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) },
+      });
+      expect(JSON.stringify(final)).not.toContain(OLD.keys[OLD.primary]!);
+      const ring = parseKeyring(JSON.stringify(final));
+      expect(ring.kids).toEqual(['k2']);
+      expect((await keyStatus({ db: env.DB, keys: ring, now: Date.now })).retired).toEqual({
+        [OLD.primary]: { retired_at: '2026-12-01T00:00:00.000Z', public_keys: ['audit-checkpoint'] },
+      });
 
-    // The live edge, with the final keyring, publishes live and retired keys; the earlier export verifies against them.
-    const edge = gatewayWith(final);
-    const auditJwks = (await edge('/.well-known/stepgate/audit-jwks.json')) as { keys: (JWK & { retired_at?: string })[] };
-    expect(auditJwks.keys.map((k) => [k.kid, k.retired_at ?? null])).toEqual([
-      ['sg-audit-k2', null],
-      [`sg-audit-${OLD.primary}`, '2026-12-01T00:00:00.000Z'],
-    ]);
-    expect(auditJwks.keys.every((k) => k.d === undefined)).toBe(true);
-    expect(auditJwks.keys[1]).toMatchObject((await checkpointJwks(ringOld)).keys[0]!);
-    await verifyExport(exported, auditJwks);
-    const assertionJwks = (await edge('/.well-known/stepgate/jwks.json')) as { keys: JWK[] };
-    // Assertion keys of a retired key id are not published: no assertion signed under it is still valid.
-    expect(assertionJwks.keys.map((k) => k.kid)).toEqual(['sg-k2']);
-    // The edge's own check of D1 needs no retired key: everything there was moved to k2.
-    const head = await stub(t).currentHead(t);
-    expect(await verifyTenant(env.DB, ring, t, head, 1, 5000)).toMatchObject({ ok: true, complete: true });
+      // The live edge, with the final keyring, publishes live and retired keys; the earlier export verifies against them.
+      const edge = gatewayWith(final);
+      const auditJwks = (await edge('/.well-known/stepgate/audit-jwks.json')) as { keys: (JWK & { retired_at?: string })[] };
+      expect(auditJwks.keys.map((k) => [k.kid, k.retired_at ?? null])).toEqual([
+        ['sg-audit-k2', null],
+        [`sg-audit-${OLD.primary}`, '2026-12-01T00:00:00.000Z'],
+      ]);
+      expect(auditJwks.keys.every((k) => k.d === undefined)).toBe(true);
+      expect(auditJwks.keys[1]).toMatchObject((await checkpointJwks(ringOld)).keys[0]!);
+      await verifyExport(exported, auditJwks);
+      const assertionJwks = (await edge('/.well-known/stepgate/jwks.json')) as { keys: JWK[] };
+      // Assertion keys of a retired key id are not published: no assertion signed under it is still valid.
+      expect(assertionJwks.keys.map((k) => k.kid)).toEqual(['sg-k2']);
+      // The edge's own check of D1 needs no retired key: everything there was moved to k2.
+      const head = await stub(t).currentHead(t);
+      expect(await verifyTenant(env.DB, ring, t, head, 1, 5000)).toMatchObject({ ok: true, complete: true });
 
-    // Nothing signs under the retired key id.
-    const fresh = await signCheckpoint(ring, { tenant: t, seq: 1, hash: 'h', time: new Date().toISOString(), kind: 'periodic' });
-    expect(header(fresh)).toMatchObject({ kid: 'sg-audit-k2' });
-    await expect(Promise.resolve().then(() => ring.bytes('audit-checkpoint', OLD.primary))).rejects.toThrow(/unknown key id/);
+      // Nothing signs under the retired key id.
+      const fresh = await signCheckpoint(ring, { tenant: t, seq: 1, hash: 'h', time: new Date().toISOString(), kind: 'periodic' });
+      expect(header(fresh)).toMatchObject({ kid: 'sg-audit-k2' });
+      await expect(Promise.resolve().then(() => ring.bytes('audit-checkpoint', OLD.primary))).rejects.toThrow(/unknown key id/);
 
-    // A checkpoint forged with a key the keyring never had fails, under a new key id or the retired one.
-    const real = signed.at(-1)!;
-    const payload = await verifyCheckpoint(real.checkpoint!, auditJwks);
-    const attacker = (kid: string) => parseKeyring(JSON.stringify({ primary: kid, keys: { [kid]: btoa('x'.repeat(32)) } }));
-    const forged = await signCheckpoint(attacker('k9'), { ...payload, hash: 'forged' });
-    await expect(verifyCheckpoint(forged, auditJwks)).rejects.toThrow('key sg-audit-k9 is not in the key set');
-    const impostor = await signCheckpoint(attacker(OLD.primary), payload);
-    await expect(verifyCheckpoint(impostor, auditJwks)).rejects.toThrow(/signature verification failed/);
-  });
+      // A checkpoint forged with a key the keyring never had fails, under a new key id or the retired one.
+      const real = signed.at(-1)!;
+      const payload = await verifyCheckpoint(real.checkpoint!, auditJwks);
+      const attacker = (kid: string) => parseKeyring(JSON.stringify({ primary: kid, keys: { [kid]: btoa('x'.repeat(32)) } }));
+      const forged = await signCheckpoint(attacker('k9'), { ...payload, hash: 'forged' });
+      await expect(verifyCheckpoint(forged, auditJwks)).rejects.toThrow('key sg-audit-k9 is not in the key set');
+      const impostor = await signCheckpoint(attacker(OLD.primary), payload);
+      await expect(verifyCheckpoint(impostor, auditJwks)).rejects.toThrow(/signature verification failed/);
+    },
+  );
 
   it('is refused in the keyring with a private key, an unknown field or member, or a key id that is also live', () => {
     const base = { primary: 'k2', keys: { k2: NEW_KEY } };

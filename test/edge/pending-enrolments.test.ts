@@ -64,7 +64,8 @@ describe('pending authenticator-app enrolments', () => {
     expect(started.map((s) => s.id)).toContain(rows[0]!.id);
   });
 
-  it(`maintenance deletes pending enrolments older than ${PENDING_TOTP_TTL_MS / 60_000} minutes, of everyone, and nothing else`, async () => {
+  const ttlMinutes = PENDING_TOTP_TTL_MS / 60_000;
+  it(`maintenance deletes pending enrolments older than ${ttlMinutes} minutes, of everyone, and nothing else`, async () => {
     const t0 = Date.now();
     await createPendingTotp(env.DB, ring, 'pending-old', t0 - PENDING_TOTP_TTL_MS - 1, 'first-use');
     const fresh = await createPendingTotp(env.DB, ring, 'pending-fresh', t0, 'first-use');

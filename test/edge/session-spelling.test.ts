@@ -1,12 +1,13 @@
 /**
- * One token, one session (found by an adversarial review): the per-session challenge limit (10 a minute) is meant to leave a person's own 30 a minute
- * out of reach of one stolen session. But when the app's session JWT has no `sid` or `jti` claim,
- * Stepgate's session id is a hash of the token's *spelling* (`tok:<token>`), and jose accepts many
- * spellings of one token: ASCII whitespace anywhere in the signature segment (base64 decoding skips
- * it; the cookie value is only trimmed at its ends) and the unused low bits of its last character.
- * Every spelling is a new "session": one stolen token opens the person's whole 30 a minute, and the
- * person's own step-ups then get 429 ERR_TOO_MANY_CHALLENGES for as long as the attacker keeps
- * going (30 requests a minute). Stepgate now accepts only the one canonical spelling of a compact JWS.
+ * One token, one session (found by an adversarial review): the per-session challenge limit (10 a
+ * minute) is meant to leave a person's own 30 a minute out of reach of one stolen session. But when
+ * the app's session JWT has no `sid` or `jti` claim, Stepgate's session id is a hash of the token's
+ * *spelling* (`tok:<token>`), and jose accepts many spellings of one token: ASCII whitespace
+ * anywhere in the signature segment (base64 decoding skips it; the cookie value is only trimmed at
+ * its ends) and the unused low bits of its last character. Every spelling is a new "session": one
+ * stolen token opens the person's whole 30 a minute, and the person's own step-ups then get 429
+ * ERR_TOO_MANY_CHALLENGES for as long as the attacker keeps going (30 requests a minute). Stepgate
+ * now accepts only the one canonical spelling of a compact JWS.
  */
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';

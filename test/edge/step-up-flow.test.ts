@@ -135,7 +135,8 @@ describe('a session grant from a recovery code', () => {
     const ok = await api(`/.stepgate/api/challenges/${id}/verify`, cookie, { method: 'recovery', code });
     expect(ok.status).toBe(200);
     const setCookie = ok.headers.get('set-cookie')!;
-    expect(setCookie).toMatch(/^stepgate-admin-writes=sg1\.[^;]+; Path=\/; Max-Age=300; HttpOnly; SameSite=Strict$/); // http in development: no __Host-/Secure
+    // http in development: no __Host-/Secure
+    expect(setCookie).toMatch(/^stepgate-admin-writes=sg1\.[^;]+; Path=\/; Max-Age=300; HttpOnly; SameSite=Strict$/);
     const grantCookie = setCookie.split(';')[0]!;
 
     const pass = await gw('/admin/settings', {

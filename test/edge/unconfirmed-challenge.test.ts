@@ -39,69 +39,73 @@ const newId = () =>
     .replace(/=+$/, '');
 
 describe('a challenge is answerable only once its issue is on the record', () => {
-  it('while challenge.issued is being written it is neither listed nor answerable; when the record fails it is withdrawn and the DELETE is challenged again', async () => {
-    vi.spyOn(console, 'error').mockImplementation(() => {});
-    const sw = new FaultSwitch();
-    const e = { ...env, AUDIT_SEQUENCER: faultyNamespace(env.AUDIT_SEQUENCER, sw) };
-    const g = createGateway(e as never);
-    const send = async (path: string, init: RequestInit = {}) => {
-      const ctx = createExecutionContext();
-      const res = await g.fetch(new Request(`${ORIGIN}${path}`, init), e, ctx);
-      await waitOnExecutionContext(ctx);
-      return res;
-    };
-    const p = await enrolTotp('withdraw-race');
-    const path = '/api/projects/15?m=withdraw-race';
-    await send('/api/projects?m=warm', { headers: { cookie: p.cookie } }); // the gateway notes its config once
+  it(
+    'while challenge.issued is being written it is neither listed nor answerable; ' +
+      'when the record fails it is withdrawn and the DELETE is challenged again',
+    async () => {
+      vi.spyOn(console, 'error').mockImplementation(() => {});
+      const sw = new FaultSwitch();
+      const e = { ...env, AUDIT_SEQUENCER: faultyNamespace(env.AUDIT_SEQUENCER, sw) };
+      const g = createGateway(e as never);
+      const send = async (path: string, init: RequestInit = {}) => {
+        const ctx = createExecutionContext();
+        const res = await g.fetch(new Request(`${ORIGIN}${path}`, init), e, ctx);
+        await waitOnExecutionContext(ctx);
+        return res;
+      };
+      const p = await enrolTotp('withdraw-race');
+      const path = '/api/projects/15?m=withdraw-race';
+      await send('/api/projects?m=warm', { headers: { cookie: p.cookie } }); // the gateway notes its config once
 
-    // The next audit append (challenge.issued) is slow and then fails; later appends go through.
-    sw.set({ kind: 'reject', afterMs: 1500, message: 'fault-injected: audit store down' }, (name) => name === 'append');
-    const refused = send(path, { method: 'DELETE', headers: { cookie: p.cookie } });
-    await vi.waitFor(() => expect(sw.calls).toContain('append'));
-    sw.clear();
+      // The next audit append (challenge.issued) is slow and then fails; later appends go through.
+      sw.set({ kind: 'reject', afterMs: 1500, message: 'fault-injected: audit store down' }, (name) => name === 'append');
+      const refused = send(path, { method: 'DELETE', headers: { cookie: p.cookie } });
+      await vi.waitFor(() => expect(sw.calls).toContain('append'));
+      sw.clear();
 
-    // Meanwhile the challenge is stored in the person's Durable Object...
-    const stored = await runInDurableObject(gateOf('withdraw-race'), (_i, state) =>
-      state.storage.sql.exec<{ id: string; action: string }>('SELECT id, action FROM challenges').toArray(),
-    );
-    const id = stored.find((r) => (JSON.parse(r.action) as { path: string }).path === '/api/projects/15')?.id;
-    expect(id).toBeDefined();
-    // ...but the extension's list does not offer it, and it cannot be viewed, answered or denied.
-    const list = (await (await send('/.stepgate/api/challenges', { headers: { cookie: p.cookie } })).json()) as {
-      challenges: { id: string }[];
-    };
-    expect(list.challenges.map((c) => c.id)).not.toContain(id);
-    expect((await send(`/.stepgate/challenge/${id}`, { headers: { cookie: p.cookie, accept: 'text/html' } })).status).toBe(404);
-    const answer = await send(`/.stepgate/api/challenges/${id}/verify`, {
-      method: 'POST',
-      body: JSON.stringify({ method: 'totp', code: await p.code() }),
-      headers: { cookie: p.cookie, origin: ORIGIN, 'content-type': 'application/json' },
-    });
-    expect(answer.status).toBe(404);
-    const deny = await send(`/.stepgate/api/challenges/${id}/deny`, {
-      method: 'POST',
-      body: '{}',
-      headers: { cookie: p.cookie, origin: ORIGIN, 'content-type': 'application/json' },
-    });
-    expect(deny.status).toBe(404);
+      // Meanwhile the challenge is stored in the person's Durable Object...
+      const stored = await runInDurableObject(gateOf('withdraw-race'), (_i, state) =>
+        state.storage.sql.exec<{ id: string; action: string }>('SELECT id, action FROM challenges').toArray(),
+      );
+      const id = stored.find((r) => (JSON.parse(r.action) as { path: string }).path === '/api/projects/15')?.id;
+      expect(id).toBeDefined();
+      // ...but the extension's list does not offer it, and it cannot be viewed, answered or denied.
+      const list = (await (await send('/.stepgate/api/challenges', { headers: { cookie: p.cookie } })).json()) as {
+        challenges: { id: string }[];
+      };
+      expect(list.challenges.map((c) => c.id)).not.toContain(id);
+      expect((await send(`/.stepgate/challenge/${id}`, { headers: { cookie: p.cookie, accept: 'text/html' } })).status).toBe(404);
+      const answer = await send(`/.stepgate/api/challenges/${id}/verify`, {
+        method: 'POST',
+        body: JSON.stringify({ method: 'totp', code: await p.code() }),
+        headers: { cookie: p.cookie, origin: ORIGIN, 'content-type': 'application/json' },
+      });
+      expect(answer.status).toBe(404);
+      const deny = await send(`/.stepgate/api/challenges/${id}/deny`, {
+        method: 'POST',
+        body: '{}',
+        headers: { cookie: p.cookie, origin: ORIGIN, 'content-type': 'application/json' },
+      });
+      expect(deny.status).toBe(404);
 
-    // The original request learns its challenge could not be recorded: 503, challenge withdrawn.
-    expect((await refused).status).toBe(503);
-    const issued = (
-      await listEvents(env.DB, ring, 'default', { user: 'withdraw-race', types: ['challenge.issued'] }, { limit: 50, order: 'asc' })
-    ).events.map((x) => x.event);
-    const ref = await hashRef(id!);
-    expect(issued.filter((x) => x.details?.challenge === ref)).toEqual([]); // never on the record
-    expect(
-      await runInDurableObject(gateOf('withdraw-race'), (_i, state) =>
-        state.storage.sql.exec('SELECT id FROM challenges WHERE id = ?', id!).toArray(),
-      ),
-    ).toEqual([]);
+      // The original request learns its challenge could not be recorded: 503, challenge withdrawn.
+      expect((await refused).status).toBe(503);
+      const issued = (
+        await listEvents(env.DB, ring, 'default', { user: 'withdraw-race', types: ['challenge.issued'] }, { limit: 50, order: 'asc' })
+      ).events.map((x) => x.event);
+      const ref = await hashRef(id!);
+      expect(issued.filter((x) => x.details?.challenge === ref)).toEqual([]); // never on the record
+      expect(
+        await runInDurableObject(gateOf('withdraw-race'), (_i, state) =>
+          state.storage.sql.exec('SELECT id FROM challenges WHERE id = ?', id!).toArray(),
+        ),
+      ).toEqual([]);
 
-    // A withdrawn challenge leaves nothing usable: the DELETE is challenged again (401).
-    const again = await send(path, { method: 'DELETE', headers: { cookie: p.cookie } });
-    expect(again.status).toBe(401);
-  });
+      // A withdrawn challenge leaves nothing usable: the DELETE is challenged again (401).
+      const again = await send(path, { method: 'DELETE', headers: { cookie: p.cookie } });
+      expect(again.status).toBe(401);
+    },
+  );
 
   it('in the UserGate: an unconfirmed challenge is invisible to every reader until confirmed; withdrawn, it is gone', async () => {
     const g = gateOf('unconfirmed-gate');

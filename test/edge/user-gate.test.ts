@@ -65,15 +65,19 @@ describe('UserGate challenges', () => {
     expect(await g.getChallenge(ids.at(-1)!, 'session-1')).not.toBeNull();
   });
 
-  it(`serializes concurrent creation: 50 parallel challenges from 5 sessions, exactly the person's ration (${MAX_CHALLENGES_PER_USER_PER_MINUTE}) of distinct rows`, async () => {
-    const g = gate('user:ug-4');
-    const made = await Promise.all(Array.from({ length: 50 }, (_, i) => g.openChallenge(input({ sid: `session-${i % 5}` }))));
-    const ids = made.flatMap((m) => (m.ok ? [m.challenge.id] : []));
-    expect(new Set(ids).size).toBe(MAX_CHALLENGES_PER_USER_PER_MINUTE);
-    expect(made.filter((m) => !m.ok)).toEqual(
-      Array(50 - MAX_CHALLENGES_PER_USER_PER_MINUTE).fill(expect.objectContaining({ reason: 'challenge-rate-limit', limit: 'person' })),
-    );
-    const n = await runInDurableObject(g, (_i, state) => state.storage.sql.exec('SELECT COUNT(*) AS n FROM challenges').one().n);
-    expect(n).toBe(MAX_CHALLENGES_PER_USER_PER_MINUTE);
-  });
+  it(
+    `serializes concurrent creation: 50 parallel challenges from 5 sessions, ` +
+      `exactly the person's ration (${MAX_CHALLENGES_PER_USER_PER_MINUTE}) of distinct rows`,
+    async () => {
+      const g = gate('user:ug-4');
+      const made = await Promise.all(Array.from({ length: 50 }, (_, i) => g.openChallenge(input({ sid: `session-${i % 5}` }))));
+      const ids = made.flatMap((m) => (m.ok ? [m.challenge.id] : []));
+      expect(new Set(ids).size).toBe(MAX_CHALLENGES_PER_USER_PER_MINUTE);
+      expect(made.filter((m) => !m.ok)).toEqual(
+        Array(50 - MAX_CHALLENGES_PER_USER_PER_MINUTE).fill(expect.objectContaining({ reason: 'challenge-rate-limit', limit: 'person' })),
+      );
+      const n = await runInDurableObject(g, (_i, state) => state.storage.sql.exec('SELECT COUNT(*) AS n FROM challenges').one().n);
+      expect(n).toBe(MAX_CHALLENGES_PER_USER_PER_MINUTE);
+    },
+  );
 });

@@ -127,7 +127,8 @@ describe('managing factors', () => {
     expect(await r.json()).not.toHaveProperty('recovery_codes'); // only with the first factor
 
     expect((await api('/.stepgate/api/factors/remove', c, { kind: 'webauthn', id: first.id })).status).toBe(403); // no grant
-    expect((await api('/.stepgate/api/factors/remove', withGrant, { kind: 'webauthn', id: key.id })).status).toBe(404); // Wanda's, not Yara's
+    // Wanda's, not Yara's
+    expect((await api('/.stepgate/api/factors/remove', withGrant, { kind: 'webauthn', id: key.id })).status).toBe(404);
     expect((await api('/.stepgate/api/factors/remove', withGrant, { kind: 'webauthn', id: first.id })).status).toBe(200);
     const last = await api('/.stepgate/api/factors/remove', withGrant, { kind: 'webauthn', id: second.id });
     expect(last.status).toBe(409);

@@ -261,7 +261,7 @@ const query = fc.oneof(
     weight: 2,
     arbitrary: fc
       .array(fc.tuple(queryPair, fc.constantFrom('&', ';', '&&')), { minLength: 1, maxLength: 4 })
-      .map((ps) => '?' + ps.map(([p, s], i) => (i ? s : '') + p).join('')),
+      .map((ps) => `?${ps.map(([p, s], i) => (i ? s : '') + p).join('')}`),
   },
   { weight: 1, arbitrary: fc.constantFrom('?', '??', '?#', '#frag', '?a=1#b', '?a=%ZZ') },
 );
@@ -564,7 +564,8 @@ function checkPolicies(c: CanonicalRequest, input: RequestInput, headers: Header
   const missed = methods.find((m) => !c.methods.includes(m));
   if (missed)
     fail(
-      `an origin can act on ${show(input.url)} as ${missed} (headers ${show(input.headers)}), but Stepgate matches it as ${show(c.methods)}`,
+      `an origin can act on ${show(input.url)} as ${missed} (headers ${show(input.headers)}), ` +
+        `but Stepgate matches it as ${show(c.methods)}`,
     );
   for (const p of POLICIES) {
     const compiled = sensitive ? p.compiled.sensitive : p.compiled.insensitive;
@@ -572,7 +573,8 @@ function checkPolicies(c: CanonicalRequest, input: RequestInput, headers: Header
     const want = referenceMatch(p.rules, c.hostname, c.methods, c.matchSegments, canonicalEq);
     if ((got?.rule.id ?? null) !== (want?.id ?? null) || (got && got.method !== want!.method)) {
       fail(
-        `${p.name} policy: compiled matcher says ${show(got && [got.rule.id, got.method])}, reference ${show(want && [want.id, want.method])} for ${show(c.methods)} ${show(c.matchSegments)}`,
+        `${p.name} policy: compiled matcher says ${show(got && [got.rule.id, got.method])}, ` +
+          `reference ${show(want && [want.id, want.method])} for ${show(c.methods)} ${show(c.matchSegments)}`,
       );
     }
     if (got) stats.add(`${p.name}-matched`);
@@ -581,7 +583,9 @@ function checkPolicies(c: CanonicalRequest, input: RequestInput, headers: Header
     if (origin && !got) {
       const why = explainOrigin(p.rules.find((r) => r.id === origin.id)!, originSegs);
       fail(
-        `${p.name} policy: an origin routes ${show(input.method)} ${show(input.url)} to rule ${show(origin.id)} (as ${origin.method}, segments ${show(originSegs)}, ${why}), but Stepgate accepted it as ${show(c.matchSegments)} ${show(c.methods)} and matched no rule`,
+        `${p.name} policy: an origin routes ${show(input.method)} ${show(input.url)} to ` +
+          `rule ${show(origin.id)} (as ${origin.method}, segments ${show(originSegs)}, ${why}), ` +
+          `but Stepgate accepted it as ${show(c.matchSegments)} ${show(c.methods)} and matched no rule`,
       );
     }
     if (origin) stats.add(`${p.name}-origin-protected`);
@@ -631,7 +635,8 @@ export const canonicalTargets: FuzzTarget[] = [
     name: 'canonical/random-targets',
     parser: 'edge/policy/canonical-request.ts canonicalizeRequest (+ compile-policy match)',
     oracle:
-      '4xx-only; well-formed; idempotent; WHATWG fixed point and raw-target agreement; compiled = reference matcher; origin-routable ⇒ refused or matched',
+      '4xx-only; well-formed; idempotent; WHATWG fixed point and raw-target agreement; ' +
+      'compiled = reference matcher; origin-routable ⇒ refused or matched',
     stats: randomStats,
     build: () => fc.property(arbitraryRequest, canonicalProperty(randomStats)),
   },

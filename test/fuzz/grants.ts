@@ -185,7 +185,7 @@ const cookieStats = new Stats();
 
 const grantCookieProperty = fc.property(grantCookieInput, ({ pairs, header, rule, secure }) => {
   cookieStats.case();
-  const cookie = pairs.map(([n, v, sep], i) => (i ? sep : '') + `${n}=${v}`).join('');
+  const cookie = pairs.map(([n, v, sep], i) => `${i ? sep : ''}${n}=${v}`).join('');
   const headers = new Headers();
   if (cookie) headers.set('cookie', cookie);
   if (header !== undefined) headers.set('stepgate-grant', header);
@@ -278,7 +278,8 @@ export const grantTargets: FuzzTarget[] = [
     name: 'grants/token-verify',
     parser: 'edge/grants/grant-token.ts verifyGrant',
     oracle:
-      'never throws; a mutated token verifies only if kid, payload text and MAC bytes are the same; never for another user/session/app/rule or after expiry',
+      'never throws; a mutated token verifies only if kid, payload text and MAC ' +
+      'bytes are the same; never for another user/session/app/rule or after expiry',
     stats: tokenStats,
     build: buildTokenProperty,
   },
@@ -286,7 +287,8 @@ export const grantTargets: FuzzTarget[] = [
     name: 'grants/cookie',
     parser: 'edge/grants/grant-cookie.ts presentedGrant + withoutGrantCookies',
     oracle:
-      'reads the header, else the first cookie of the name as the cookie package does; forwards every other cookie in order and no grant cookie Stepgate or Express would read',
+      'reads the header, else the first cookie of the name as the cookie package does; ' +
+      'forwards every other cookie in order and no grant cookie Stepgate or Express would read',
     stats: cookieStats,
     build: () => grantCookieProperty,
   },

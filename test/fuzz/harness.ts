@@ -14,7 +14,7 @@ export interface FuzzTarget {
   parser: string;
   /** The oracle, in one line, for the report. */
   oracle: string;
-  build(): Promise<fc.IRawProperty<any, boolean>> | fc.IRawProperty<any, boolean>;
+  build(): Promise<fc.IRawProperty<unknown, boolean>> | fc.IRawProperty<unknown, boolean>;
   /** Runs in the short-seed test (default 1000). */
   seedRuns?: number;
   /** Counters the property increments; printed by the runner. */

@@ -77,7 +77,7 @@ function mutate(t: string, m: Mutation, other: string): string {
     case 'pad':
       return `${t}=`;
     case 'space':
-      return t.slice(0, i) + ' ' + t.slice(i);
+      return `${t.slice(0, i)} ${t.slice(i)}`;
     case 'truncate':
       return t.slice(0, i);
     case 'dot':
@@ -166,7 +166,7 @@ async function buildProperty() {
     const parts = cookies.map(([name, p, sep], i) => {
       const t = realise(p);
       if (t.validFor) valid.add(t.validFor);
-      return (i ? sep : '') + `${name}=${t.text}`;
+      return `${i ? sep : ''}${name}=${t.text}`;
     });
     const headers: [string, string][] = [];
     const cookie = junkCookie ?? parts.join('');

@@ -423,7 +423,9 @@ export async function stepgateOutcome(headers: Headers, bytes: Uint8Array<ArrayB
   const found = await attemptAsync('bodyMethodClaims', () => bodyMethodClaims(bytes, headers.get('content-type')));
   if ('refused' in found) return { refused: 'unparseable' };
   const claimed = new Set<string>();
-  const added = attempt('addClaim', () => found.ok.claims.forEach((m) => addClaim(claimed, m)));
+  const added = attempt('addClaim', () => {
+    for (const m of found.ok.claims) addClaim(claimed, m);
+  });
   if ('refused' in added) return { refused: 'bad-claim' };
   return { claims: [...claimed], anyMethod: found.ok.anyMethod };
 }
@@ -440,7 +442,8 @@ export function judge(input: BodyInput, refs: readonly [string, string][], outco
   for (const [reader, m] of refs) {
     if (!outcome.claims.includes(m) && !outcome.anyMethod) {
       fail(
-        `${reader} reads _method=${m}, Stepgate claims ${show(outcome.claims)} (anyMethod false) for Content-Type ${show(input.contentType)} headers ${show(input.headers)} body ${show(input.body)}`,
+        `${reader} reads _method=${m}, Stepgate claims ${show(outcome.claims)} (anyMethod false) ` +
+          `for Content-Type ${show(input.contentType)} headers ${show(input.headers)} body ${show(input.body)}`,
       );
     }
   }

@@ -146,7 +146,10 @@ export const ODD_PATTERN_CHARS = [
   'é',
   '\u200b',
 ];
-/** Of those, what docs/policy.md says a pattern may not contain: glob syntax the matcher lacks, what is written decoded, whitespace, hidden characters. */
+/**
+ * Of those, what docs/policy.md says a pattern may not contain: glob syntax the matcher lacks, what
+ * is written decoded, whitespace, hidden characters.
+ */
 const UNSUPPORTED_PATTERN_CHARS = new Set(['[', ']', '{', '}', '?', '#', ';', '\\', '%', ' ', '\t', '\n', '\0', '\u200b']);
 const oddPattern = fc.tuple(pattern, fc.constantFrom(...ODD_PATTERN_CHARS), fc.nat(20)).map(([p, c, at]) => {
   const i = 1 + (at % p.length);
@@ -231,10 +234,10 @@ export const oddChars = new Map<string, { accepted: number; refused: number }>()
 export const oddCharReport = (): string =>
   [...oddChars]
     .sort(([a], [b]) => ODD_PATTERN_CHARS.indexOf(a) - ODD_PATTERN_CHARS.indexOf(b))
-    .map(
-      ([c, n]) =>
-        `${show(c)} ${n.accepted && !n.refused ? 'accepted' : !n.accepted ? 'refused' : `accepted ${n.accepted}/${n.accepted + n.refused}`}`,
-    )
+    .map(([c, n]) => {
+      const verdict = n.accepted && !n.refused ? 'accepted' : !n.accepted ? 'refused' : `accepted ${n.accepted}/${n.accepted + n.refused}`;
+      return `${show(c)} ${verdict}`;
+    })
     .join(', ');
 
 function checkProblems(err: unknown, what: string): void {
@@ -361,7 +364,8 @@ const matcherProperty = fc.property(matcherInput, ({ policy: doc, hostname, meth
   const want = referenceMatch(policy.rules as readonly RefRule[], hostname, methods, segs, eq);
   if ((got?.rule.id ?? null) !== (want?.id ?? null) || (got && want && want.method !== '*' && got.method !== want.method)) {
     fail(
-      `compiled ${show(got && [got.rule.id, got.method])} ≠ reference ${show(want && [want.id, want.method])} for ${hostname} ${show(methods)} ${show(segs)} in ${show(policy.rules.map((r) => r.match))}`,
+      `compiled ${show(got && [got.rule.id, got.method])} ≠ reference ${show(want && [want.id, want.method])} ` +
+        `for ${hostname} ${show(methods)} ${show(segs)} in ${show(policy.rules.map((r) => r.match))}`,
     );
   }
   if (got) matcherStats.add('matched');
@@ -370,7 +374,8 @@ const matcherProperty = fc.property(matcherInput, ({ policy: doc, hostname, meth
   const may = compiled.pathMayMatch(hostname, segs);
   if (anyMethod && !may)
     fail(
-      `pathMayMatch is false, but rule ${show(anyMethod.id)} covers ${hostname} ${show(segs)} (a POST with _method in its body would not be read): ${show(policy.rules.map((r) => r.match))}`,
+      `pathMayMatch is false, but rule ${show(anyMethod.id)} covers ${hostname} ${show(segs)} ` +
+        `(a POST with _method in its body would not be read): ${show(policy.rules.map((r) => r.match))}`,
     );
   if (!anyMethod && may) matcherStats.add('pathMayMatch-over-approximates');
   if (may) matcherStats.add('path-may-match');
@@ -386,7 +391,8 @@ export const policyTargets: FuzzTarget[] = [
     name: 'policy/validate',
     parser: 'edge/policy/validate-policy.ts validatePolicy/parsePolicy + compilePolicy',
     oracle:
-      'Policy or PolicyError (with problems) only; accepted ⇒ compiles and validate(JSON copy) is deep-equal; unsupported pattern characters refused',
+      'Policy or PolicyError (with problems) only; accepted ⇒ compiles and ' +
+      'validate(JSON copy) is deep-equal; unsupported pattern characters refused',
     stats: validateStats,
     build: () => validateProperty,
     extraReport: oddCharReport,
@@ -395,7 +401,8 @@ export const policyTargets: FuzzTarget[] = [
     name: 'policy/matcher',
     parser: 'edge/policy/compile-policy.ts match/pathMayMatch/servesHost on generated valid policies',
     oracle:
-      'generated valid policies accepted; compiled = reference matcher (docs/policy.md); rule covers path ⇒ pathMayMatch; servesHost = hosts',
+      'generated valid policies accepted; compiled = reference matcher (docs/policy.md); ' +
+      'rule covers path ⇒ pathMayMatch; servesHost = hosts',
     stats: matcherStats,
     build: () => matcherProperty,
   },

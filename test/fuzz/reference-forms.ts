@@ -124,7 +124,11 @@ export function qsKeys(key: string): string[] {
   if (parent) keys.push(parent);
   const child = /(\[[^[\]]*])/g;
   let segment: RegExpExecArray | null = null;
-  for (let i = 0; i < 5 && (segment = child.exec(key)) !== null; i++) keys.push(segment[1]!);
+  for (let i = 0; i < 5; i++) {
+    segment = child.exec(key);
+    if (segment === null) break;
+    keys.push(segment[1]!);
+  }
   if (segment) keys.push(`[${key.slice(segment.index)}]`);
   return keys;
 }
@@ -160,7 +164,7 @@ export const urlSearchParamsMethods = (text: string): string[] => new URLSearchP
 
 /** Node's `querystring` (Express `urlencoded({ extended: false })`): exact name. */
 export function querystringMethods(text: string): string[] {
-  const v = parseQuerystring(text)['_method'];
+  const v = parseQuerystring(text)._method;
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 

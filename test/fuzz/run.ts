@@ -72,7 +72,8 @@ function summarize(): void {
   const total = state.results.reduce((n, r) => n + r.cases, 0);
   const secs = ((performance.now() - state.started) / 1000).toFixed(1);
   console.log(
-    `\n${interrupted ? 'interrupted: ' : ''}${fmt(total)} cases over ${state.results.length} targets, ${failures} failure(s), ${secs} s, seed ${state.seed}`,
+    `\n${interrupted ? 'interrupted: ' : ''}${fmt(total)} cases over ${state.results.length} targets, ` +
+      `${failures} failure(s), ${secs} s, seed ${state.seed}`,
   );
 }
 
@@ -146,7 +147,8 @@ async function main(): Promise<number> {
       return await replay(targets[0]!, args.replay);
     }
     console.log(
-      `fuzz: ${targets.length} targets, ${fmt(args.runs)} cases each, seed ${args.seed} (chunks of ${fmt(args.chunk)} runs, seeds ${args.seed}, ${args.seed + 1}, …)\n`,
+      `fuzz: ${targets.length} targets, ${fmt(args.runs)} cases each, seed ${args.seed} ` +
+        `(chunks of ${fmt(args.chunk)} runs, seeds ${args.seed}, ${args.seed + 1}, …)\n`,
     );
     state.seed = args.seed;
     state.started = performance.now();
@@ -158,7 +160,8 @@ async function main(): Promise<number> {
       state.results.push(r);
       const rate = r.cases / Math.max(r.ms / 1000, 1e-3);
       console.log(
-        `${r.failure ? 'FAIL' : r.interrupted ? 'STOP' : 'ok  '} ${t.name.padEnd(26)} ${fmt(r.cases).padStart(9)} cases  ${r.failure ? 1 : 0} failures  ${(r.ms / 1000).toFixed(1).padStart(6)} s  (${fmt(Math.round(rate))}/s)`,
+        `${r.failure ? 'FAIL' : r.interrupted ? 'STOP' : 'ok  '} ${t.name.padEnd(26)} ${fmt(r.cases).padStart(9)} ` +
+          `cases  ${r.failure ? 1 : 0} failures  ${(r.ms / 1000).toFixed(1).padStart(6)} s  (${fmt(Math.round(rate))}/s)`,
       );
       if (t.stats) console.log(`     ${t.stats.report()}`);
       const extra = t.extraReport?.();

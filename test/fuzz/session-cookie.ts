@@ -99,7 +99,10 @@ export function parseWerkzeugWire(header: string): Map<string, string> {
 /** CPython's http.cookies._CookiePattern and SimpleCookie.load (last wins; `$` and reserved names are attributes). */
 const LEGAL_KEY = "\\w\\d!#%&'~_`><@,:/\\$\\*\\+\\-\\.\\^\\|\\)\\(\\?\\}\\{\\=";
 const COOKIE_PATTERN = new RegExp(
-  `[ \\t\\n\\r\\f\\v]*(?<key>[${LEGAL_KEY}]+?)([ \\t\\n\\r\\f\\v]*=[ \\t\\n\\r\\f\\v]*(?<val>"(?:[^\\\\"]|\\\\.)*"|\\w{3},\\s[\\w\\d\\s-]{9,11}\\s[\\d:]{8}\\sGMT|[${LEGAL_KEY}\\[\\]]*))?[ \\t\\n\\r\\f\\v]*([ \\t\\n\\r\\f\\v]+|;|$)`,
+  `[ \\t\\n\\r\\f\\v]*(?<key>[${LEGAL_KEY}]+?)` +
+    `([ \\t\\n\\r\\f\\v]*=[ \\t\\n\\r\\f\\v]*` +
+    `(?<val>"(?:[^\\\\"]|\\\\.)*"|\\w{3},\\s[\\w\\d\\s-]{9,11}\\s[\\d:]{8}\\sGMT|[${LEGAL_KEY}\\[\\]]*))?` +
+    `[ \\t\\n\\r\\f\\v]*([ \\t\\n\\r\\f\\v]+|;|$)`,
   'y',
 );
 const RESERVED = new Set(['expires', 'path', 'comment', 'domain', 'max-age', 'secure', 'httponly', 'version', 'samesite']);

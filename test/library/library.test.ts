@@ -103,41 +103,45 @@ describe('an existing Hono Worker with app.use(stepgate())', () => {
     expect((await calls()).list).toBe(before + 1);
   });
 
-  it('challenges a protected route; once approved, the identical request reaches the app’s handler exactly once, with the body and the assertion', async () => {
-    const share = () =>
-      call('/api/notes/1/share', {
-        method: 'POST',
-        body: JSON.stringify({ with: 'bob' }),
-        headers: { cookie, 'content-type': 'application/json' },
+  it(
+    'challenges a protected route; once approved, the identical request ' +
+      'reaches the app’s handler exactly once, with the body and the assertion',
+    async () => {
+      const share = () =>
+        call('/api/notes/1/share', {
+          method: 'POST',
+          body: JSON.stringify({ with: 'bob' }),
+          headers: { cookie, 'content-type': 'application/json' },
+        });
+
+      const first = await share();
+      expect(first.status).toBe(401);
+      expect(first.headers.get('www-authenticate')).toMatch(/^StepUp /);
+      const { challenge_id: id } = (await first.json()) as { challenge_id: string };
+      expect((await calls()).share).toBeUndefined();
+
+      const ok = await api(`/.stepgate/api/challenges/${id}/verify`, cookie, {
+        method: 'totp',
+        code: await generate({ secret, epoch: now() }),
       });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ approved: true, bind: 'action', rule: 'share-note' });
 
-    const first = await share();
-    expect(first.status).toBe(401);
-    expect(first.headers.get('www-authenticate')).toMatch(/^StepUp /);
-    const { challenge_id: id } = (await first.json()) as { challenge_id: string };
-    expect((await calls()).share).toBeUndefined();
+      const passed = await share();
+      expect(passed.status).toBe(200);
+      // The handler read the JSON body that Stepgate had already read to compute the action.
+      const body = (await passed.json()) as { shared: string; with: string; by: string; rule: string; assertion: string };
+      expect(body).toMatchObject({ shared: '1', with: 'bob', by: 'alice', rule: 'share-note' });
+      const jwks = createLocalJWKSet((await (await call('/.well-known/stepgate/jwks.json')).json()) as { keys: [] });
+      const { payload } = await jwtVerify(body.assertion, jwks, { issuer: 'stepgate', audience: 'notes.example' });
+      expect(payload).toMatchObject({ sub: 'alice', rule: 'share-note', amr: ['otp'] });
+      expect((await calls()).share).toBe(1);
 
-    const ok = await api(`/.stepgate/api/challenges/${id}/verify`, cookie, {
-      method: 'totp',
-      code: await generate({ secret, epoch: now() }),
-    });
-    expect(ok.status).toBe(200);
-    expect(await ok.json()).toMatchObject({ approved: true, bind: 'action', rule: 'share-note' });
-
-    const passed = await share();
-    expect(passed.status).toBe(200);
-    // The handler read the JSON body that Stepgate had already read to compute the action.
-    const body = (await passed.json()) as { shared: string; with: string; by: string; rule: string; assertion: string };
-    expect(body).toMatchObject({ shared: '1', with: 'bob', by: 'alice', rule: 'share-note' });
-    const jwks = createLocalJWKSet((await (await call('/.well-known/stepgate/jwks.json')).json()) as { keys: [] });
-    const { payload } = await jwtVerify(body.assertion, jwks, { issuer: 'stepgate', audience: 'notes.example' });
-    expect(payload).toMatchObject({ sub: 'alice', rule: 'share-note', amr: ['otp'] });
-    expect((await calls()).share).toBe(1);
-
-    // The approval is spent: the same request is challenged again, and the handler never ran twice.
-    expect((await share()).status).toBe(401);
-    expect((await calls()).share).toBe(1);
-  });
+      // The approval is spent: the same request is challenged again, and the handler never ran twice.
+      expect((await share()).status).toBe(401);
+      expect((await calls()).share).toBe(1);
+    },
+  );
 
   it('runs the scheduled handler: a signed audit checkpoint of the chain head', async () => {
     const before = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_checkpoints WHERE kind = 'periodic'").first<{ n: number }>();

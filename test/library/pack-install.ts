@@ -104,7 +104,8 @@ export default async function setup(project: TestProject) {
     project.provide('libraryCli', { status: cli.status, output: cli.output });
     project.provide('libraryBundle', { status: bundle.status, output: bundle.output });
     console.log(
-      `library: packed ${info!.filename} (${(info!.size / 1024).toFixed(0)} KiB, ${(info!.unpackedSize / 1024).toFixed(0)} KiB unpacked) in ${t1 - t0} ms; ` +
+      `library: packed ${info!.filename} (${(info!.size / 1024).toFixed(0)} KiB, ` +
+        `${(info!.unpackedSize / 1024).toFixed(0)} KiB unpacked) in ${t1 - t0} ms; ` +
         `installed in ${t2 - t1} ms; type-checked, bundled and ran the CLI in ${t3 - t2} ms`,
     );
   } catch (err) {

@@ -233,68 +233,72 @@ describe('stepgate keys', () => {
     expect(rot.out).not.toContain(doc2.keys.k2);
   });
 
-  it('retire keeps the retired key’s public keys: an export signed under it verifies against the live key set of a gateway that no longer has it', async () => {
-    // The export of the first test was signed under the test gateway's only key, test1.
-    const live = join(dir, 'live.json');
-    writeFileSync(live, `${JSON.stringify({ primary: 'test1', keys: { test1: 'dGVzdC1vbmx5LWtleXJpbmctbWFzdGVyLWtleS0wMDE=' } })}\n`);
-    const rotated = join(dir, 'rotated.json');
-    expect((await run('keys', 'rotate', '--file', live, '--kid', 'k2', '--out', rotated)).code).toBe(0);
-    const final = join(dir, 'final.json');
-    const retire = await run('keys', 'retire', '--file', rotated, '--kid', 'test1', '--out', final);
-    expect(retire).toMatchObject({
-      code: 0,
-      out: expect.stringContaining('retired, public keys only: test1'),
-      err: expect.stringContaining('its public keys stay published'),
-    });
-    const doc = JSON.parse(readFileSync(final, 'utf8')) as KeyringDoc;
-    expect(Object.keys(doc.keys)).toEqual(['k2']);
-    expect(doc.retired).toEqual({
-      test1: { retired_at: expect.any(String), 'audit-checkpoint': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) } },
-    });
-    expect(readFileSync(final, 'utf8')).not.toContain('dGVzdC1vbmx5');
-    // The next rotation keeps the section, and never reuses a retired key id.
-    const next = join(dir, 'next.json');
-    expect((await run('keys', 'rotate', '--file', final, '--kid', 'k3', '--out', next)).code).toBe(0);
-    expect((JSON.parse(readFileSync(next, 'utf8')) as KeyringDoc).retired).toEqual(doc.retired);
-    expect(await run('keys', 'rotate', '--file', final, '--kid', 'test1')).toMatchObject({
-      code: 1,
-      err: expect.stringContaining('key id test1 is already in the keyring'),
-    });
-
-    const after = await startGateway({
-      originUrl: origin.url,
-      jwtSecret: TEST_JWT_SECRET,
-      bindings: { STEPGATE_KEYS: JSON.stringify(doc) },
-    });
-    try {
-      const jwksUrl = `${after.url.origin}/.well-known/stepgate/audit-jwks.json`;
-      const exported = join(dir, 'audit.ndjson');
-      expect(await run('audit', 'verify', '--file', exported, '--jwks', jwksUrl)).toMatchObject({
+  it(
+    'retire keeps the retired key’s public keys: an export signed under it ' +
+      'verifies against the live key set of a gateway that no longer has it',
+    async () => {
+      // The export of the first test was signed under the test gateway's only key, test1.
+      const live = join(dir, 'live.json');
+      writeFileSync(live, `${JSON.stringify({ primary: 'test1', keys: { test1: 'dGVzdC1vbmx5LWtleXJpbmctbWFzdGVyLWtleS0wMDE=' } })}\n`);
+      const rotated = join(dir, 'rotated.json');
+      expect((await run('keys', 'rotate', '--file', live, '--kid', 'k2', '--out', rotated)).code).toBe(0);
+      const final = join(dir, 'final.json');
+      const retire = await run('keys', 'retire', '--file', rotated, '--kid', 'test1', '--out', final);
+      expect(retire).toMatchObject({
         code: 0,
-        out: expect.stringMatching(/^ok: \d+ event\(s\) verified; signed checkpoints cover through sequence \d+/),
+        out: expect.stringContaining('retired, public keys only: test1'),
+        err: expect.stringContaining('its public keys stay published'),
+      });
+      const doc = JSON.parse(readFileSync(final, 'utf8')) as KeyringDoc;
+      expect(Object.keys(doc.keys)).toEqual(['k2']);
+      expect(doc.retired).toEqual({
+        test1: { retired_at: expect.any(String), 'audit-checkpoint': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) } },
+      });
+      expect(readFileSync(final, 'utf8')).not.toContain('dGVzdC1vbmx5');
+      // The next rotation keeps the section, and never reuses a retired key id.
+      const next = join(dir, 'next.json');
+      expect((await run('keys', 'rotate', '--file', final, '--kid', 'k3', '--out', next)).code).toBe(0);
+      expect((JSON.parse(readFileSync(next, 'utf8')) as KeyringDoc).retired).toEqual(doc.retired);
+      expect(await run('keys', 'rotate', '--file', final, '--kid', 'test1')).toMatchObject({
+        code: 1,
+        err: expect.stringContaining('key id test1 is already in the keyring'),
       });
 
-      // A checkpoint forged with a key the keyring never had fails: under a new key id, or under the retired one.
-      const lines = readFileSync(exported, 'utf8').trim().split('\n');
-      const at = lines.findIndex((l) => l.startsWith('{"checkpoint"'));
-      const line = JSON.parse(lines[at]!) as { checkpoint: string };
-      const payload = await verifyCheckpoint(line.checkpoint, (await (await fetch(jwksUrl)).json()) as never);
-      const forge = async (kid: string, name: string) => {
-        const attacker = parseKeyring(JSON.stringify({ primary: kid, keys: { [kid]: Buffer.alloc(32, 7).toString('base64') } }));
-        const copy = [...lines];
-        copy[at] = JSON.stringify({ ...line, checkpoint: await signCheckpoint(attacker, payload) });
-        writeFileSync(join(dir, name), copy.join('\n'));
-        return run('audit', 'verify', '--file', join(dir, name), '--jwks', jwksUrl);
-      };
-      expect(await forge('k9', 'forged-k9.ndjson')).toMatchObject({
-        code: 1,
-        err: expect.stringContaining('key sg-audit-k9 is not in the key set'),
+      const after = await startGateway({
+        originUrl: origin.url,
+        jwtSecret: TEST_JWT_SECRET,
+        bindings: { STEPGATE_KEYS: JSON.stringify(doc) },
       });
-      expect(await forge('test1', 'forged-test1.ndjson')).toMatchObject({ code: 1, err: expect.stringContaining('does not verify') });
-    } finally {
-      await after.dispose();
-    }
-  });
+      try {
+        const jwksUrl = `${after.url.origin}/.well-known/stepgate/audit-jwks.json`;
+        const exported = join(dir, 'audit.ndjson');
+        expect(await run('audit', 'verify', '--file', exported, '--jwks', jwksUrl)).toMatchObject({
+          code: 0,
+          out: expect.stringMatching(/^ok: \d+ event\(s\) verified; signed checkpoints cover through sequence \d+/),
+        });
+
+        // A checkpoint forged with a key the keyring never had fails: under a new key id, or under the retired one.
+        const lines = readFileSync(exported, 'utf8').trim().split('\n');
+        const at = lines.findIndex((l) => l.startsWith('{"checkpoint"'));
+        const line = JSON.parse(lines[at]!) as { checkpoint: string };
+        const payload = await verifyCheckpoint(line.checkpoint, (await (await fetch(jwksUrl)).json()) as never);
+        const forge = async (kid: string, name: string) => {
+          const attacker = parseKeyring(JSON.stringify({ primary: kid, keys: { [kid]: Buffer.alloc(32, 7).toString('base64') } }));
+          const copy = [...lines];
+          copy[at] = JSON.stringify({ ...line, checkpoint: await signCheckpoint(attacker, payload) });
+          writeFileSync(join(dir, name), copy.join('\n'));
+          return run('audit', 'verify', '--file', join(dir, name), '--jwks', jwksUrl);
+        };
+        expect(await forge('k9', 'forged-k9.ndjson')).toMatchObject({
+          code: 1,
+          err: expect.stringContaining('key sg-audit-k9 is not in the key set'),
+        });
+        expect(await forge('test1', 'forged-test1.ndjson')).toMatchObject({ code: 1, err: expect.stringContaining('does not verify') });
+      } finally {
+        await after.dispose();
+      }
+    },
+  );
 
   it('status (an administrator’s token) lists what each key id still protects', async () => {
     const s = await run('keys', 'status', '--edge', base, '--token', adminToken);

@@ -155,13 +155,15 @@ describe('method spelling and overrides', () => {
       'POST',
       '/api/projects/1',
       { 'Content-Type': 'multipart/form-data; xboundary=AAA; boundary=BBB' },
-      '--BBB\r\nContent-Disposition: form-data; name="f"\r\n\r\n--AAA\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--AAA--\r\n--BBB--\r\n',
+      '--BBB\r\nContent-Disposition: form-data; name="f"\r\n\r\n' +
+        '--AAA\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--AAA--\r\n--BBB--\r\n',
     ],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/json; charset=utf-7' }, '{"a":"+ACI-,+ACI-_method+ACI-:+ACI-DELETE"}'],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' }, 'not really gzip'],
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded' }, '+_method=DELETE'], // PHP drops leading spaces
     ['POST', '/api/projects/1', { 'Content-Type': 'application/x-www-form-urlencoded' }, 'a=1;_method=DELETE'], // Rack splits on ';'
-    ['POST', '/api/projects/1', { 'Content-Type': 'application/json' }, '{"_method":"DELETE","_method":"GET"}'], // JSON.parse keeps the last
+    // JSON.parse keeps the last
+    ['POST', '/api/projects/1', { 'Content-Type': 'application/json' }, '{"_method":"DELETE","_method":"GET"}'],
     ['POST', '/api/projects/1?%20_method=DELETE', {}, ''],
     ['POST', '/api/projects/1?_method%00=DELETE', {}, ''],
     ['POST', '/api/projects/1?[_method]=DELETE', {}, ''],
@@ -236,7 +238,9 @@ describe('absolute-form targets and Host tricks', () => {
 
   it('duplicate Host headers are refused', async () => {
     const before = origin.requests.length;
-    const raw = `DELETE /api/projects/1 HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nHost: evil.test\r\nCookie: ${cookie}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+    const raw =
+      `DELETE /api/projects/1 HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nHost: evil.test\r\n` +
+      `Cookie: ${cookie}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
     await expectHeld(await rawRequest(gw.port, raw), before);
   });
 });

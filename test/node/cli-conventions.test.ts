@@ -125,7 +125,8 @@ describe('usage errors: one line of reason, then the command’s usage, on stder
     ],
     [
       ['audit', 'export', '--edge', 'http://127.0.0.1:1'],
-      'stepgate audit export: a personal API token is required: --token or STEPGATE_TOKEN (create one at /.stepgate/api/tokens after a step-up)',
+      'stepgate audit export: a personal API token is required: ' +
+        '--token or STEPGATE_TOKEN (create one at /.stepgate/api/tokens after a step-up)',
     ],
     [
       ['audit', 'export', '--edge', 'http://127.0.0.1:1', '--token', 't', '--format', 'xml'],

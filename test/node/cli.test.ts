@@ -63,7 +63,8 @@ describe('stepgate policy check', () => {
     const r = await run('policy', 'check', f);
     expect(r.code).toBe(1);
     expect(r.err).toContain(
-      `${f}: rule "delete-project": match.path: "[0-9]" is not supported — Stepgate patterns know only "*" (one segment) and "**" (any depth); write each path out or use "*"`,
+      `${f}: rule "delete-project": match.path: "[0-9]" is not supported — ` +
+        `Stepgate patterns know only "*" (one segment) and "**" (any depth); write each path out or use "*"`,
     );
     expect(r.err).toContain(`${f}: rule "hidden": match.path: contains invisible character U+200B ZERO WIDTH SPACE`);
     expect(r.err).toContain('(got "/admin\\u{200B}/**")');

@@ -177,7 +177,9 @@ describe('stepgate doctor', () => {
   });
 
   it('--env NAME checks that environment, and says so when there is none', async () => {
-    const withEnv = `${production()}\n[env.staging]\nroutes = [{ pattern = "staging.example.com/*", zone_name = "example.com" }]\n[env.staging.vars]\nENVIRONMENT = "production"\nORIGIN_URL = "http://staging.internal"\nADMINS = "ops-lead@example.com"\n`;
+    const withEnv =
+      `${production()}\n[env.staging]\nroutes = [{ pattern = "staging.example.com/*", zone_name = "example.com" }]\n` +
+      `[env.staging.vars]\nENVIRONMENT = "production"\nORIGIN_URL = "http://staging.internal"\nADMINS = "ops-lead@example.com"\n`;
     const config = project(withEnv);
     const staging = await run('doctor', '--config', config, '--env', 'staging');
     expect(staging.code).toBe(1);

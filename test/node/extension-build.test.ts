@@ -8,7 +8,19 @@ import { ROOT } from '../support/miniflare-gateway';
 
 const run = promisify(execFile);
 const dist = (b: string, f = '') => join(ROOT, 'dist/extension', b, f);
-const manifestOf = (b: string) => JSON.parse(readFileSync(dist(b, 'manifest.json'), 'utf8')) as Record<string, any>;
+/** The fields of a built manifest.json that these tests read. */
+type BuiltManifest = {
+  manifest_version: number;
+  background: unknown;
+  host_permissions?: string[];
+  optional_host_permissions: string[];
+  permissions: string[];
+  options_ui: unknown;
+  content_security_policy: { extension_pages: string };
+  key?: string;
+  browser_specific_settings: { gecko: { id: string } };
+};
+const manifestOf = (b: string) => JSON.parse(readFileSync(dist(b, 'manifest.json'), 'utf8')) as BuiltManifest;
 const sourceFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : [join(dir, e.name)]));
 

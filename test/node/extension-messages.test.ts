@@ -148,7 +148,9 @@ beforeEach(() => {
       },
       focus: async (w) => openWindows.has(w),
     },
-    badge: async (t) => void (badge = t),
+    badge: async (t) => {
+      badge = t;
+    },
     verifier: promptVerifier({ fetch: fakeFetch, now: () => now }),
     log: (m) => logs.push(m),
   };
@@ -394,68 +396,78 @@ describe('prompts', () => {
     expect(badge).toBe('');
   });
 
-  it('number matching: older edges’ prompts are this session’s; another session’s carries three signed choices and opens no window by itself', async () => {
-    await pairSite();
-    const own = 'Q'.repeat(22);
-    const theirs = 'R'.repeat(22);
-    const heldTheirs = 'S'.repeat(22);
-    site.challenges = [
-      // An older edge says nothing about sessions.
-      { id: own, prompt: await sign(payloadFor(own)) },
-      {
-        id: theirs,
-        prompt: await sign(payloadFor(theirs, { other_session: true, number_choices: [86, 17, 42], held: false, hold_until: null })),
-      },
-      // Held by the extension of the other browser, say: still not this browser's window to open.
-      { id: heldTheirs, prompt: await sign(payloadFor(heldTheirs, { other_session: true, number_choices: [10, 50, 99] })) },
-    ];
-    const pending = await bg.pollSite(SITE);
-    expect(pending.map((p) => [p.prompt.id, p.prompt.other_session, p.prompt.number_choices])).toEqual([
-      [own, false, null],
-      // Shown in ascending order, whatever order was signed.
-      [theirs, true, [17, 42, 86]],
-      [heldTheirs, true, [10, 50, 99]],
-    ]);
-    expect(windows).toEqual([{ site: SITE, id: own, windowId: 100 }]);
-    expect(badge).toBe('3');
-    // The popup's Review opens it.
-    expect(await bg.handlers['prompts/open']({ site: SITE, id: theirs })).toEqual({ ok: true });
-    expect(windows.map((w) => w.id)).toEqual([own, theirs]);
-    const r = await bg.handlers['prompt/get']({ site: SITE, id: theirs });
-    expect(r).toMatchObject({ ok: true, prompt: { other_session: true, number_choices: [17, 42, 86] } });
-  });
+  it(
+    'number matching: older edges’ prompts are this session’s; ' +
+      'another session’s carries three signed choices and opens no window by itself',
+    async () => {
+      await pairSite();
+      const own = 'Q'.repeat(22);
+      const theirs = 'R'.repeat(22);
+      const heldTheirs = 'S'.repeat(22);
+      site.challenges = [
+        // An older edge says nothing about sessions.
+        { id: own, prompt: await sign(payloadFor(own)) },
+        {
+          id: theirs,
+          prompt: await sign(payloadFor(theirs, { other_session: true, number_choices: [86, 17, 42], held: false, hold_until: null })),
+        },
+        // Held by the extension of the other browser, say: still not this browser's window to open.
+        { id: heldTheirs, prompt: await sign(payloadFor(heldTheirs, { other_session: true, number_choices: [10, 50, 99] })) },
+      ];
+      const pending = await bg.pollSite(SITE);
+      expect(pending.map((p) => [p.prompt.id, p.prompt.other_session, p.prompt.number_choices])).toEqual([
+        [own, false, null],
+        // Shown in ascending order, whatever order was signed.
+        [theirs, true, [17, 42, 86]],
+        [heldTheirs, true, [10, 50, 99]],
+      ]);
+      expect(windows).toEqual([{ site: SITE, id: own, windowId: 100 }]);
+      expect(badge).toBe('3');
+      // The popup's Review opens it.
+      expect(await bg.handlers['prompts/open']({ site: SITE, id: theirs })).toEqual({ ok: true });
+      expect(windows.map((w) => w.id)).toEqual([own, theirs]);
+      const r = await bg.handlers['prompt/get']({ site: SITE, id: theirs });
+      expect(r).toMatchObject({ ok: true, prompt: { other_session: true, number_choices: [17, 42, 86] } });
+    },
+  );
 
-  it('number matching: refuses other_session that is not a boolean, bad number_choices, and a session grant across sessions; ignores choices on own prompts', async () => {
-    await pairSite();
-    const cases: [string, Record<string, unknown>][] = [
-      ['other_session not boolean', { other_session: 'yes', number_choices: [17, 42, 86] }],
-      ['choices missing', { other_session: true }],
-      ['two choices', { other_session: true, number_choices: [17, 42] }],
-      ['four choices', { other_session: true, number_choices: [17, 42, 86, 90] }],
-      ['a repeated choice', { other_session: true, number_choices: [17, 17, 86] }],
-      ['below 10', { other_session: true, number_choices: [9, 42, 86] }],
-      ['above 99', { other_session: true, number_choices: [17, 42, 100] }],
-      ['not whole', { other_session: true, number_choices: [17, 42.5, 86] }],
-      ['strings', { other_session: true, number_choices: ['17', '42', '86'] }],
-      ['a session grant from another session', { other_session: true, number_choices: [17, 42, 86], bind: 'session' }],
-    ];
-    const ids = cases.map((_, i) => String.fromCharCode(97 + i).repeat(22));
-    site.challenges = await Promise.all(cases.map(async ([, over], i) => ({ id: ids[i]!, prompt: await sign(payloadFor(ids[i]!, over)) })));
-    // Unsigned fields beside the prompt cannot make a prompt another session's, or supply choices.
-    const plain = 'T'.repeat(22);
-    site.challenges.push({
-      id: plain,
-      prompt: await sign(payloadFor(plain, { other_session: false, number_choices: 'ignored' })),
-      other_session: true,
-      number_choices: [1, 2, 3],
-    });
-    const pending = await bg.pollSite(SITE);
-    expect(pending.map((p) => [p.prompt.id, p.prompt.other_session, p.prompt.number_choices])).toEqual([[plain, false, null]]);
-    expect(logs).toHaveLength(cases.length);
-    expect(logs.join('\n')).toMatch(/"other_session" must be true or false/);
-    expect(logs.filter((l) => /"number_choices" must be three different whole numbers from 10 to 99/.test(l))).toHaveLength(8);
-    expect(logs.join('\n')).toMatch(/must be a one-time approval/);
-  });
+  it(
+    'number matching: refuses other_session that is not a boolean, bad number_choices, ' +
+      'and a session grant across sessions; ignores choices on own prompts',
+    async () => {
+      await pairSite();
+      const cases: [string, Record<string, unknown>][] = [
+        ['other_session not boolean', { other_session: 'yes', number_choices: [17, 42, 86] }],
+        ['choices missing', { other_session: true }],
+        ['two choices', { other_session: true, number_choices: [17, 42] }],
+        ['four choices', { other_session: true, number_choices: [17, 42, 86, 90] }],
+        ['a repeated choice', { other_session: true, number_choices: [17, 17, 86] }],
+        ['below 10', { other_session: true, number_choices: [9, 42, 86] }],
+        ['above 99', { other_session: true, number_choices: [17, 42, 100] }],
+        ['not whole', { other_session: true, number_choices: [17, 42.5, 86] }],
+        ['strings', { other_session: true, number_choices: ['17', '42', '86'] }],
+        ['a session grant from another session', { other_session: true, number_choices: [17, 42, 86], bind: 'session' }],
+      ];
+      const ids = cases.map((_, i) => String.fromCharCode(97 + i).repeat(22));
+      site.challenges = await Promise.all(
+        cases.map(async ([, over], i) => ({ id: ids[i]!, prompt: await sign(payloadFor(ids[i]!, over)) })),
+      );
+      // Unsigned fields beside the prompt cannot make a prompt another session's, or supply choices.
+      const plain = 'T'.repeat(22);
+      site.challenges.push({
+        id: plain,
+        prompt: await sign(payloadFor(plain, { other_session: false, number_choices: 'ignored' })),
+        other_session: true,
+        number_choices: [1, 2, 3],
+      });
+      const pending = await bg.pollSite(SITE);
+      expect(pending.map((p) => [p.prompt.id, p.prompt.other_session, p.prompt.number_choices])).toEqual([[plain, false, null]]);
+      expect(logs).toHaveLength(cases.length);
+      expect(logs.join('\n')).toMatch(/"other_session" must be true or false/);
+      expect(logs.filter((l) => /"number_choices" must be three different whole numbers from 10 to 99/.test(l))).toHaveLength(8);
+      expect(logs.join('\n')).toMatch(/must be a one-time approval/);
+    },
+  );
 
   it('prompts past their time are dropped', async () => {
     await pairSite();

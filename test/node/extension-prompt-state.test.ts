@@ -130,15 +130,23 @@ describe('prompt state', () => {
 });
 
 describe('number matching (a request made in another browser)', () => {
-  it('cannot be approved before a number is picked; picking one of the signed choices allows it, and the number goes with the approval', () => {
-    const s = run([loaded(other()), { type: 'approve', method: 'webauthn' }]);
-    expect(s).toMatchObject({ kind: 'pending', picked: null, error: PICK_FIRST });
-    const picked = run([{ type: 'picked', number: 42 }], s);
-    expect(picked).toMatchObject({ kind: 'pending', picked: 42, error: null });
-    // The person may change their mind before approving.
-    expect(run([{ type: 'picked', number: 86 }], picked)).toMatchObject({ picked: 86 });
-    expect(run([{ type: 'approve', method: 'totp' }], picked)).toEqual({ kind: 'approving', prompt: other(), method: 'totp', number: 42 });
-  });
+  it(
+    'cannot be approved before a number is picked; ' + 'picking one of the signed choices allows it, and the number goes with the approval',
+    () => {
+      const s = run([loaded(other()), { type: 'approve', method: 'webauthn' }]);
+      expect(s).toMatchObject({ kind: 'pending', picked: null, error: PICK_FIRST });
+      const picked = run([{ type: 'picked', number: 42 }], s);
+      expect(picked).toMatchObject({ kind: 'pending', picked: 42, error: null });
+      // The person may change their mind before approving.
+      expect(run([{ type: 'picked', number: 86 }], picked)).toMatchObject({ picked: 86 });
+      expect(run([{ type: 'approve', method: 'totp' }], picked)).toEqual({
+        kind: 'approving',
+        prompt: other(),
+        method: 'totp',
+        number: 42,
+      });
+    },
+  );
 
   it('refuses a number that is not one of the signed choices, and picking in this browser’s own prompts', () => {
     const s = run([loaded(other())]);

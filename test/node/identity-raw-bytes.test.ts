@@ -126,17 +126,21 @@ describe('a lone byte A0 before the name, against the demo app itself', () => {
     expect(res.status).toBe(400);
   });
 
-  it('end to end: after the attacker approves their own challenge, the header with the victim in it is still refused; the demo app never acts for the victim', async () => {
-    const first = await raw('DELETE', '/api/projects/3', Buffer.from(`demo_session=${attacker}`));
-    expect(first.status).toBe(401);
-    const { challenge_id } = bodyOf(first) as { challenge_id: string };
-    const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, `demo_session=${attacker}`, {
-      method: 'totp',
-      code: await generate({ secret, epoch: now() }),
-    });
-    expect(ok.status).toBe(200);
-    const done = await raw('DELETE', '/api/projects/3', header());
-    expect(done.status).toBe(400);
-    expect(origin.projects.has(3)).toBe(true);
-  });
+  it(
+    'end to end: after the attacker approves their own challenge, ' +
+      'the header with the victim in it is still refused; the demo app never acts for the victim',
+    async () => {
+      const first = await raw('DELETE', '/api/projects/3', Buffer.from(`demo_session=${attacker}`));
+      expect(first.status).toBe(401);
+      const { challenge_id } = bodyOf(first) as { challenge_id: string };
+      const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, `demo_session=${attacker}`, {
+        method: 'totp',
+        code: await generate({ secret, epoch: now() }),
+      });
+      expect(ok.status).toBe(200);
+      const done = await raw('DELETE', '/api/projects/3', header());
+      expect(done.status).toBe(400);
+      expect(origin.projects.has(3)).toBe(true);
+    },
+  );
 });

@@ -64,10 +64,10 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   'edge/audit/maintenance.ts: seal(keys, purpose, value, aad(id, ref))': [['totp_factors.secret', 'webauthn_credentials.nickname']],
   "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, `api-token|${t.id}`)": [['api_tokens.sub_sealed']],
   "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', label, `api-token-label|${t.id}`)": [['api_tokens.label']],
-  "edge/audit/maintenance.ts: signCheckpoint(keys, { tenant, seq: last.seq, hash: last.hash, time: new Date(now).toISOString(), kind: 'retention' })":
-    [['audit_checkpoints']],
-  'edge/audit/audit-sequencer.ts: signCheckpoint(ring, { tenant: this.tenant!, seq: head.seq, hash: head.hash, time: new Date(now).toISOString(), kind })':
-    [['audit_checkpoints']],
+  ['edge/audit/maintenance.ts: signCheckpoint(keys, { tenant, seq: last.seq, hash: last.hash, ' +
+    "time: new Date(now).toISOString(), kind: 'retention' })"]: [['audit_checkpoints']],
+  ['edge/audit/audit-sequencer.ts: signCheckpoint(ring, { tenant: this.tenant!, seq: head.seq, hash: head.hash, ' +
+    'time: new Date(now).toISOString(), kind })']: [['audit_checkpoints']],
 };
 
 const CALLEES = ['seal', 'sealOwner', 'blindIndex', 'signCheckpoint'];
@@ -110,7 +110,11 @@ function callSites(): string[] {
     for (const m of src.matchAll(new RegExp(`(?<![\\w.$])(${CALLEES.join('|')})\\(`, 'g'))) {
       const before = src.slice(Math.max(0, m.index - 16), m.index);
       if (/(function|const|export)\s*$/.test(before) || /function\s+$/.test(before)) continue; // a definition
-      const text = `${m[1]}${callText(src, m.index + m[1]!.length)}`.replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/,? \)/g, ')').replace(/, \}/g, ' }');
+      const text = `${m[1]}${callText(src, m.index + m[1]!.length)}`
+        .replace(/\s+/g, ' ')
+        .replace(/\( /g, '(')
+        .replace(/,? \)/g, ')')
+        .replace(/, \}/g, ' }');
       out.push(`${rel}: ${text}`);
     }
   }

@@ -25,7 +25,7 @@ let building: Promise<void> | null = null;
 
 /** Make sure the generated module exists and is not older than its sources. */
 export function ensureClientAssets(): Promise<void> {
-  return (building ??= (async () => {
+  building ??= (async () => {
     if (existsSync(OUTPUT) && statSync(OUTPUT).mtimeMs >= Math.max(...SOURCES.map((s) => newest(join(ROOT, s))))) return;
     const { build } = await import('vite');
     const outDir = mkdtempSync(join(tmpdir(), 'stepgate-pages-'));
@@ -34,5 +34,6 @@ export function ensureClientAssets(): Promise<void> {
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
-  })());
+  })();
+  return building;
 }

@@ -77,7 +77,7 @@ export async function startFaultOrigin(): Promise<FaultOrigin> {
     }, ms);
     timers.add(t);
   };
-  const partial = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n' + 'p'.repeat(100);
+  const partial = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n${'p'.repeat(100)}`;
   const ok = (body: string) =>
     `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 

@@ -30,8 +30,10 @@ export function firefoxMissing(): string | null {
  * the add-on id, its 64 hex digits written with the letters a–p. Unlike the `moz-extension://<uuid>`
  * of its pages (new for each installation), it is the same wherever the add-on is installed.
  */
-export const mozWebAuthnOrigin = (addonId: string): string =>
-  `moz-extension://${[...createHash('sha256').update(addonId).digest('hex')].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('')}`;
+export const mozWebAuthnOrigin = (addonId: string): string => {
+  const hex = createHash('sha256').update(addonId).digest('hex');
+  return `moz-extension://${[...hex].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('')}`;
+};
 
 type BidiSend = (method: string, params: object) => Promise<{ result: unknown }>;
 
@@ -139,13 +141,16 @@ export async function launchFirefox(prefs: Record<string, unknown>): Promise<Fir
  */
 export const addVirtualAuthenticator = (ff: Firefox): Promise<string> =>
   ff.chromeEval<string>(
-    'return Cc["@mozilla.org/webauthn/service;1"].getService(Ci.nsIWebAuthnService).addVirtualAuthenticator("ctap2", "internal", true, true, true, true);',
+    'return Cc["@mozilla.org/webauthn/service;1"].getService(Ci.nsIWebAuthnService).addVirtualAuthenticator("ctap2", ' +
+      '"internal", true, true, true, true);',
   );
 
 /** The credentials a virtual authenticator holds (what a test checks). */
 export const virtualCredentials = (ff: Firefox, authenticatorId: string) =>
   ff.chromeEval<{ rpId: string; signCount: number; isResidentCredential: boolean }[]>(
-    `return Cc["@mozilla.org/webauthn/service;1"].getService(Ci.nsIWebAuthnService).getCredentials(${JSON.stringify(authenticatorId)}).map((c) => ({ rpId: c.rpId, signCount: c.signCount, isResidentCredential: c.isResidentCredential }));`,
+    `return Cc["@mozilla.org/webauthn/service;1"].getService(Ci.nsIWebAuthnService)` +
+      `.getCredentials(${JSON.stringify(authenticatorId)})` +
+      `.map((c) => ({ rpId: c.rpId, signCount: c.signCount, isResidentCredential: c.isResidentCredential }));`,
   );
 
 /**
@@ -161,11 +166,14 @@ export async function clickToolbarButton(ff: Firefox, addonId: string): Promise<
     await window.gUnifiedExtensions.togglePanel();
     node.querySelector('.unified-extensions-item-action-button').click();
     const deadline = Date.now() + 5000;
-    while (![...document.querySelectorAll('browser.webextension-popup-browser')].some((b) => b.currentURI?.spec.endsWith('/popup/index.html'))) {
+    const popupOpen = () =>
+      [...document.querySelectorAll('browser.webextension-popup-browser')].some((b) => b.currentURI?.spec.endsWith('/popup/index.html'));
+    while (!popupOpen()) {
       if (Date.now() > deadline) throw new Error('the action popup did not open');
       await new Promise((r) => setTimeout(r, 50));
     }
-    for (const panel of document.querySelectorAll('panel[panelopen="true"], panel#customizationui-widget-panel, panel#unified-extensions-panel')) panel.hidePopup?.();
+    const panels = 'panel[panelopen="true"], panel#customizationui-widget-panel, panel#unified-extensions-panel';
+    for (const panel of document.querySelectorAll(panels)) panel.hidePopup?.();
     return true;
   `);
 }

@@ -51,10 +51,14 @@ export interface RunningGateway {
 }
 
 let cachedBundle: Promise<string> | null = null;
+const gatewayBundle = (): Promise<string> => {
+  cachedBundle ??= bundleWorker('edge/index.ts');
+  return cachedBundle;
+};
 
 /** Start the gateway under Miniflare. */
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
-  const scriptPath = opts.scriptPath ?? (await (cachedBundle ??= bundleWorker('edge/index.ts')));
+  const scriptPath = opts.scriptPath ?? (await gatewayBundle());
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml'));
   const mf = new Miniflare({
     ...(workerOptions as object),

@@ -49,5 +49,5 @@ export const requestText = (method: string, target: string, headers: Record<stri
   delete hs.host;
   for (const [k, v] of Object.entries(hs)) lines.push(`${k}: ${v}`);
   if (body || /^(POST|PUT|PATCH|DELETE)$/i.test(method)) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
-  return lines.join('\r\n') + '\r\n\r\n' + body;
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
 };

@@ -81,4 +81,4 @@ export function destroyClients(): void {
 
 /** Request head lines (no body), ending with the blank line. */
 export const head = (method: string, target: string, headers: Record<string, string>): string =>
-  [`${method} ${target} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n') + '\r\n\r\n';
+  `${[`${method} ${target} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n')}\r\n\r\n`;

@@ -10,6 +10,8 @@ import {
   verifyRegistrationResponse,
   type AuthenticationResponseJSON,
   type RegistrationResponseJSON,
+  type VerifiedAuthenticationResponse,
+  type VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
 import { blindIndex } from '../../crypto/blind-index';
 import type { Identity } from '../../identity/identity-source';
@@ -75,7 +77,7 @@ export async function verifyRegistration(
   nickname: string | null,
 ): Promise<{ ok: true; credential: NewCredential } | { ok: false; reason: string }> {
   const rp = relyingParty(rt, url);
-  let v;
+  let v: VerifiedRegistrationResponse;
   try {
     v = await verifyRegistrationResponse({
       response,
@@ -129,7 +131,7 @@ export async function verifyAuthentication(
   if (!expectedChallenge) return { ok: false, reason: 'no passkey request in progress (or it expired)' };
   if (!cred) return { ok: false, reason: 'this passkey is not registered to you' };
   const rp = relyingParty(rt, url);
-  let v;
+  let v: VerifiedAuthenticationResponse;
   try {
     v = await verifyAuthenticationResponse({
       response,

@@ -1,4 +1,7 @@
-/** @module Browser side of the audit console: confirm it is you, list with filters and a cursor, export, verify, create a token. Everything is rendered with textContent. */
+/**
+ * @module Browser side of the audit console: confirm it is you, list with filters and a cursor,
+ * export, verify, create a token. Everything is rendered with textContent.
+ */
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { displaySegments } from '../../../shared/visible-text';
 import { $, explain, post, type Problem } from './api';

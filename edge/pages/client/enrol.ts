@@ -1,5 +1,5 @@
 /** @module Browser side of the enrolment page: set up TOTP with a QR code, confirm it, show recovery codes once. */
-import { startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
+import { startRegistration, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/browser';
 import { $, explain, post } from './api';
 
 const status = $('status');
@@ -28,7 +28,7 @@ $('start-passkey').addEventListener('click', async () => {
     status.textContent = explain(options.problem);
     return;
   }
-  let response;
+  let response: RegistrationResponseJSON;
   try {
     response = await startRegistration({ optionsJSON: options.data });
   } catch (e) {

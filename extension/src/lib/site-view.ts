@@ -20,4 +20,6 @@ export function siteState(s: SiteStatus, now = Date.now()): string {
 
 /** The warning shown when a site refused prompts for being asked too often. */
 export const throttleNotice = (s: SiteStatus): string =>
-  `${new URL(s.origin).host} answered "too many requests" and pauses approval prompts until ${new Date(s.throttledUntil ?? 0).toLocaleTimeString()}. If you did not start these actions, someone may be trying to push prompts at you: deny them, and tell your administrator.`;
+  `${new URL(s.origin).host} answered "too many requests" and pauses approval prompts ` +
+  `until ${new Date(s.throttledUntil ?? 0).toLocaleTimeString()}. If you did not start these actions, ` +
+  `someone may be trying to push prompts at you: deny them, and tell your administrator.`;

@@ -8,6 +8,7 @@ import {
   startRegistration,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
 } from '@simplewebauthn/browser';
 import browser from 'webextension-polyfill';
 import type { SiteStatus } from '../../../shared/messages';
@@ -137,7 +138,7 @@ const addPasskey = (origin: string, nickname: string) =>
     if (!options) return;
     if (!options.ok) return say(origin, options.message, 'error');
     say(origin, 'Follow your browser’s passkey prompt…');
-    let response;
+    let response: RegistrationResponseJSON;
     try {
       response = await startRegistration({ optionsJSON: options.data });
     } catch (e) {
@@ -277,7 +278,9 @@ function factorsPanel(origin: string, s: SiteUi): HTMLElement | null {
           'li',
           { class: 'spread' },
           h('span', {
-            text: `Passkey ${c.nickname ? `“${c.nickname}”` : ''} · added ${when(c.created_at)}${c.last_used_at ? ` · last used ${when(c.last_used_at)}` : ''}${c.backed_up ? ' · synced' : ''}`,
+            text:
+              `Passkey ${c.nickname ? `“${c.nickname}”` : ''} · ` +
+              `added ${when(c.created_at)}${c.last_used_at ? ` · last used ${when(c.last_used_at)}` : ''}${c.backed_up ? ' · synced' : ''}`,
           }),
           h('button', { class: 'danger', disabled: s.busy, text: 'Remove', onClick: () => void removeFactor(origin, 'webauthn', c.id) }),
         ),
@@ -298,7 +301,13 @@ function factorsPanel(origin: string, s: SiteUi): HTMLElement | null {
     }),
     h(
       'form',
-      { class: 'row', onSubmit: (e) => (e.preventDefault(), void addPasskey(origin, nickname.value.trim())) },
+      {
+        class: 'row',
+        onSubmit: (e) => {
+          e.preventDefault();
+          void addPasskey(origin, nickname.value.trim());
+        },
+      },
       nickname,
       h('button', { id: 'add-passkey', type: 'submit', disabled: s.busy, text: 'Add a passkey' }),
     ),
@@ -310,7 +319,14 @@ function factorsPanel(origin: string, s: SiteUi): HTMLElement | null {
           h('p', {}, 'Or enter this secret: ', h('code', { id: 'totp-secret', text: s.totpSetup.secret.replace(/(.{4})/g, '$1 ').trim() })),
           h(
             'form',
-            { class: 'row', id: 'totp-confirm', onSubmit: (e) => (e.preventDefault(), void confirmTotp(origin, confirmCode.value)) },
+            {
+              class: 'row',
+              id: 'totp-confirm',
+              onSubmit: (e) => {
+                e.preventDefault();
+                void confirmTotp(origin, confirmCode.value);
+              },
+            },
             confirmCode,
             h('button', { type: 'submit', class: 'primary', disabled: s.busy, text: 'Confirm' }),
           ),
@@ -330,7 +346,13 @@ function factorsPanel(origin: string, s: SiteUi): HTMLElement | null {
             text: 'Each works once, if you lose your passkey and app. Keep them somewhere safe; the extension does not keep them.',
           }),
           h('ol', { class: 'codes', id: 'recovery-codes' }, ...s.recoveryCodes.map((c) => h('li', { text: c }))),
-          h('button', { text: 'I have saved them', onClick: () => ((s.recoveryCodes = null), render()) }),
+          h('button', {
+            text: 'I have saved them',
+            onClick: () => {
+              s.recoveryCodes = null;
+              render();
+            },
+          }),
         )
       : null,
   );
@@ -368,7 +390,10 @@ function siteCard(origin: string, s: SiteUi): HTMLElement {
 }
 
 function render(): void {
-  if (!ui.size) return mount(sitesEl, h('p', { class: 'muted', id: 'no-sites', text: 'No paired sites yet.' }));
+  if (!ui.size) {
+    mount(sitesEl, h('p', { class: 'muted', id: 'no-sites', text: 'No paired sites yet.' }));
+    return;
+  }
   mount(sitesEl, ...[...ui.entries()].map(([origin, s]) => siteCard(origin, s)));
 }
 

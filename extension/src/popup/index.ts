@@ -47,11 +47,14 @@ function pair(origin: string, button: HTMLButtonElement, out: HTMLElement): void
 
 function renderThisSite(origin: string | null, sites: SiteStatus[]): void {
   const section = $('this-site');
-  if (!origin) return mount(section, h('p', { class: 'muted', text: 'This tab is not a web site Stepgate can pair with.' }));
+  if (!origin) {
+    mount(section, h('p', { class: 'muted', text: 'This tab is not a web site Stepgate can pair with.' }));
+    return;
+  }
   const site = sites.find((s) => s.origin === origin);
   const out = h('p', { id: 'pair-status', role: 'status' });
-  if (site)
-    return mount(
+  if (site) {
+    mount(
       section,
       h(
         'div',
@@ -60,6 +63,8 @@ function renderThisSite(origin: string | null, sites: SiteStatus[]): void {
         h('div', { class: 'muted', text: siteState(site) }),
       ),
     );
+    return;
+  }
   const button = h('button', { id: 'pair', class: 'primary', text: 'Pair this site' });
   button.addEventListener('click', () => pair(origin, button, out));
   mount(
@@ -77,7 +82,10 @@ function renderThisSite(origin: string | null, sites: SiteStatus[]): void {
 
 function renderPending(pending: PendingPrompt[]): void {
   const section = $('pending');
-  if (!pending.length) return mount(section);
+  if (!pending.length) {
+    mount(section);
+    return;
+  }
   mount(
     section,
     h('h2', { text: `Waiting for your approval (${pending.length})` }),
@@ -103,7 +111,10 @@ function renderPending(pending: PendingPrompt[]): void {
 
 function renderSites(sites: SiteStatus[]): void {
   const section = $('sites');
-  if (!sites.length) return mount(section, h('p', { id: 'status', class: 'muted', text: 'No paired sites yet.' }));
+  if (!sites.length) {
+    mount(section, h('p', { id: 'status', class: 'muted', text: 'No paired sites yet.' }));
+    return;
+  }
   mount(
     section,
     h('h2', { text: 'Paired sites' }),

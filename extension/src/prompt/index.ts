@@ -3,7 +3,7 @@
  * approves it with a passkey or a code, or denies it. The page only renders states of
  * prompt-state.ts and turns clicks and answers into its events.
  */
-import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
+import { startAuthentication, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import type { VerifiedPrompt } from '../../../shared/messages';
 import { $, h, mount, relative, when } from '../lib/dom';
 import { marked } from '../lib/marked-text';
@@ -49,7 +49,7 @@ async function approveWithPasskey(): Promise<void> {
   const number = numberPart();
   const options = await siteApi<PublicKeyCredentialRequestOptionsJSON>(site, `${challengePath}/webauthn/options`, { body: {} });
   if (!options.ok) return dispatch({ type: 'refused', code: options.code, message: options.message, retryAt: options.retryAt });
-  let response;
+  let response: AuthenticationResponseJSON;
   try {
     response = await startAuthentication({ optionsJSON: options.data });
   } catch (e) {
@@ -148,7 +148,14 @@ function actions(p: VerifiedPrompt, busy: boolean, picked: number | null): HTMLE
     codeAllowed
       ? h(
           'form',
-          { id: 'code-form', class: 'row', onSubmit: (e) => (e.preventDefault(), void approveWithCode(codeValue)) },
+          {
+            id: 'code-form',
+            class: 'row',
+            onSubmit: (e) => {
+              e.preventDefault();
+              void approveWithCode(codeValue);
+            },
+          },
           input,
           h('button', { id: 'approve-code', type: 'submit', disabled: approveOff, text: 'Approve with code' }),
         )

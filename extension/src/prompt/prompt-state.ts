@@ -78,7 +78,10 @@ function finalRefusal(code: string, message: string): string | null {
     case 'ERR_LOCKED_OUT':
       return message || 'Too many failed attempts.';
     case 'ERR_TOO_MANY_PROMPTS':
-      return 'Too many approval requests in a short time: this site is pausing them. If you did not start these actions, someone may be trying to wear you down — deny them.';
+      return (
+        'Too many approval requests in a short time: this site is pausing them. ' +
+        'If you did not start these actions, someone may be trying to wear you down — deny them.'
+      );
     case 'ERR_IDENTITY_REQUIRED':
       return 'You are no longer signed in to this site.';
     default:
@@ -103,7 +106,9 @@ export function nextPromptState(s: PromptState, e: PromptEvent): PromptState {
       if (!accepts(s.prompt, e.method))
         return {
           ...s,
-          error: `This action cannot be approved with ${e.method === 'webauthn' ? 'a passkey' : e.method === 'totp' ? 'an authenticator code' : 'a recovery code'}.`,
+          error:
+            `This action cannot be approved ` +
+            `with ${e.method === 'webauthn' ? 'a passkey' : e.method === 'totp' ? 'an authenticator code' : 'a recovery code'}.`,
         };
       if (needsNumber(s.prompt) && s.picked === null) return { ...s, error: PICK_FIRST };
       return { kind: 'approving', prompt: s.prompt, method: e.method, number: needsNumber(s.prompt) ? s.picked : null };
