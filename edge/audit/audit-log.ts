@@ -117,6 +117,12 @@ export async function auditRequest(req: Request, c: Pick<CanonicalRequest, 'meth
   return boundRequest(out);
 }
 
+/**
+ * A Stepgate path with its id segments (challenges, tokens: 16 or more id characters) as `{id}`:
+ * ids in Stepgate's own paths are handles, not for the log; the route is.
+ */
+export const withoutIds = (path: string): string => path.replace(/\/[A-Za-z0-9_-]{16,}(?=\/|$)/g, '/{id}');
+
 /** A reference to a value that must not be stored (a challenge id, a token id): SHA-256, base64url, 22 chars. */
 export async function hashRef(value: string): Promise<string> {
   return base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))).slice(0, 22);

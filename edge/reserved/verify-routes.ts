@@ -26,7 +26,7 @@ import {
   MAX_HELD_TOTAL_BYTES,
 } from '../user-gate/user-gate';
 import { base64url } from '../../shared/canonical-action';
-import { auditRequest, hashRef, recordRefusal } from '../audit/audit-log';
+import { auditRequest, hashRef, recordRefusal, withoutIds } from '../audit/audit-log';
 import { signPrompt } from '../grants/prompt';
 import type { Challenge, ChallengeRefusal } from '../user-gate/user-gate';
 import type { AuditInput } from '../audit/events';
@@ -77,7 +77,7 @@ export async function requireIdentity(rt: Runtime, req: Request): Promise<Identi
 export async function auditBase(req: Request, me: Pick<Identity, 'sub'>, via: 'session' | 'token' = 'session') {
   const u = new URL(req.url);
   // Ids in Stepgate's own paths (challenges, tokens) are handles, not for the log: the route is.
-  const path = u.pathname.replace(/\/[A-Za-z0-9_-]{16,}(?=\/|$)/g, '/{id}');
+  const path = withoutIds(u.pathname);
   return { actor: me.sub, via, app: u.hostname, request: await auditRequest(req, { method: req.method, path, query: '' }) };
 }
 

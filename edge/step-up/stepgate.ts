@@ -7,7 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import { actionDigest, base64url, sha256b64u, type CanonicalAction } from '../../shared/canonical-action';
 import { ErrorCode } from '../../shared/errors';
 import { errorResponse, isNavigation, problem } from '../http/responses';
-import { auditRequest, createAuditLog, hashRef, recordRefusal } from '../audit/audit-log';
+import { auditRequest, createAuditLog, hashRef, recordRefusal, withoutIds } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
 import type { AuditInput } from '../audit/events';
 import { canonicalJson } from '../audit/canonical-json';
@@ -163,8 +163,13 @@ export const stepgate = (
     // is refused, so Stepgate and the origin can never disagree about who is asking.
     const ambiguity = runtime.identify.ambiguity(c.req.raw.headers);
     if (ambiguity !== null) {
-      // Recorded like other anonymous denials: after the answer, folded per client in a flood.
-      const request = await auditRequest(c.req.raw, canonical);
+      // Recorded like other anonymous denials: after the answer, folded per network in a flood.
+      // On Stepgate's own paths, ids (challenges, tokens) are handles, never logged: the route is.
+      const reservedPath = isReservedPath(canonical.matchSegments);
+      const request = await auditRequest(
+        c.req.raw,
+        reservedPath ? { ...canonical, path: withoutIds(canonical.path), query: '' } : canonical,
+      );
       runtime.audit.later(executionContextOf(c), {
         type: 'request.denied',
         outcome: 'denied',

@@ -155,4 +155,24 @@ describe('a Cookie header that names the session two ways is refused before anyt
       expect(JSON.stringify(mine[0])).not.toContain(malloryJwt);
     });
   });
+
+  it('on Stepgate’s own paths the record names the route, never the challenge or token id in it', async () => {
+    const [, header] = spellings()[2]!;
+    const id = 'AbCdEfGhIjKlMnOpQrStUv';
+    await expectRefused(
+      await gw(`/.stepgate/api/challenges/${id}/verify?m=x`, {
+        method: 'POST',
+        body: '{}',
+        headers: { cookie: header, 'cf-connecting-ip': '100.64.7.88', 'content-type': 'application/json' },
+      }),
+    );
+    const ring = parseKeyring(env.STEPGATE_KEYS);
+    await vi.waitFor(async () => {
+      const { events } = await listEvents(env.DB, ring, 'default', { types: ['request.denied'] }, { limit: 200, order: 'desc' });
+      const mine = events.map((e) => e.event).filter((e) => e.reason === 'identity-ambiguous' && e.request?.ip === '100.64.7.88');
+      expect(mine).toHaveLength(1);
+      expect(mine[0]!.request).toMatchObject({ method: 'POST', path: '/.stepgate/api/challenges/{id}/verify' });
+      expect(JSON.stringify(mine[0])).not.toContain(id);
+    });
+  });
 });
