@@ -141,9 +141,12 @@ export async function auditBench(quick = false): Promise<void> {
     const opt = await call<{ ms: number; stat1: boolean }>('POST', '/optimize', {});
     const optPlans = await call<Record<string, string[]>>('GET', '/plan', { tenant: 'bench' });
     console.log('');
-    console.log(`PRAGMA optimize: ${opt.ms} ms, planner statistics ${opt.stat1 ? 'present' : 'NOT gathered'}; plans that changed:`);
-    for (const [label, plan] of Object.entries(optPlans))
-      if (plan.join('; ') !== (plansBefore[label] ?? []).join('; ')) console.log(`  ${label}: ${plan.join('; ')}`);
+    const changed = Object.entries(optPlans).filter(([label, plan]) => plan.join('; ') !== (plansBefore[label] ?? []).join('; '));
+    console.log(
+      `PRAGMA optimize: ${opt.ms} ms, planner statistics ${opt.stat1 ? 'present' : 'NOT gathered'}; ` +
+        `plans that changed: ${changed.length ? '' : 'none'}`,
+    );
+    for (const [label, plan] of changed) console.log(`  ${label}: ${plan.join('; ')}`);
     const full = await call<{ ms: number }>('POST', '/optimize', { full: 1 });
     console.log(`ANALYZE: ${full.ms} ms`);
     await queries(' after ANALYZE');
