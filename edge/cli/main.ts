@@ -44,7 +44,8 @@ function topHelp(): string {
     '  -h, --help     show help (also after any command: stepgate keys rotate --help)',
     '  -v, --version  print the version',
     '',
-    'Exit codes: 0 ok, 1 refused or invalid input, 2 wrong usage.',
+    'Exit codes: 0 done (policy test also answers 0 when the gateway would refuse the request: that is its answer),',
+    '            1 the command refused or failed (an invalid policy, a file that exists, an edge error), 2 wrong usage.',
   ].join('\n');
 }
 
