@@ -55,7 +55,7 @@ export interface Keyring {
   readonly primary: string;
   /** Every key id that can still open or verify old material. */
   readonly kids: readonly string[];
-  /** Retired key ids and their verify-only public keys (published in the JWKS; nothing opens or signs under them). */
+  /** Retired key ids and their verify-only checkpoint public keys (in the audit JWKS; nothing opens or signs under them). */
   readonly retired: Readonly<Record<string, RetiredKey>>;
   /** HMAC-SHA-256 key for a purpose (primary key unless `kid` names another). */
   hmac(purpose: KeyPurpose, kid?: string): Promise<CryptoKey>;
@@ -71,8 +71,8 @@ const info = (purpose: KeyPurpose) => new TextEncoder().encode(`stepgate/${purpo
 
 /**
  * Parse the keyring secret: `{"primary":"k1","keys":{"k1":"<base64, ≥ 32 bytes>", ...}}`, and
- * optionally `"retired": {"k0": {"retired_at": "…", "audit-checkpoint": <public JWK>,
- * "assertion-signing": <public JWK>}}` (public keys only: a private member is refused).
+ * optionally `"retired": {"k0": {"retired_at": "…", "audit-checkpoint": <public JWK>}}` (public
+ * keys only: a private member is refused; the assertion key is not kept).
  *
  * @throws {Error} naming what is wrong — never echoing key material
  */

@@ -29,7 +29,7 @@ export const openapi = {
       get: {
         summary:
           'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded ' +
-          'to the origin; those of retired key ids carry `retired_at` (verify-only)',
+          'to the origin; live key ids only (a retired key id is not published)',
         responses: { '200': { description: 'JWK Set' } },
       },
     },
@@ -57,7 +57,8 @@ export const openapi = {
       post: {
         summary:
           'Deny a pending challenge (from the extension prompt): ' +
-          'a held request is refused with ERR_STEP_UP_DENIED; audited; counts toward back-off',
+          'a held request is refused with ERR_STEP_UP_DENIED; audited; a denial of a prompt ' +
+          'that another session of the same person raised counts toward back-off (not while it runs)',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         responses: { '200': { description: '`{denied: true, id}`' }, '401': problem, '403': problem, '404': problem },
       },

@@ -12,12 +12,12 @@ import { policyTargets } from './policy';
 import { ordinaryHeadersAccepted, sessionCookieAgrees } from './session-cookie';
 import { workerdTargets } from './workerd-body';
 
-/** The session cookie (invariant 8): Stepgate's one reading against four origins' parsers. */
+/** The session cookie (invariant 8): Stepgate's one reading against six origins' parsers. */
 export const COOKIE_TARGETS: FuzzTarget[] = [
   {
     name: 'identity/session-cookie',
     parser: 'edge/identity/session-cookie.ts readSessionCookie',
-    oracle: 'refused, or the same session value (or none) as Express cookie, Django, PHP and Rack read',
+    oracle: 'refused, or the same session value (or none) as Express cookie, Django, PHP, Rack, Werkzeug and SimpleCookie read',
     build: () => sessionCookieAgrees,
   },
   {

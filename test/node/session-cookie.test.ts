@@ -1,7 +1,8 @@
 /**
  * Invariant 8: Stepgate and the origin never disagree about who is asking. The session cookie is
  * read once, strictly; these cases are the outside attack's spellings, and the differential
- * property checks Stepgate's reading against Express, Django, PHP and Rack on generated headers.
+ * property checks Stepgate's reading against Express, Django, PHP, Rack, Werkzeug and SimpleCookie
+ * on generated headers.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
