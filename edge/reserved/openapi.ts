@@ -4,14 +4,15 @@ const problem = { $ref: '#/components/responses/Problem' };
 
 export const STEPGATE_VERSION = '0.1.0';
 
-export const openapi = {
+const document = {
   openapi: '3.1.0',
   info: {
     title: 'Stepgate edge API',
     version: STEPGATE_VERSION,
     description:
       'Endpoints Stepgate serves itself under the reserved paths /.stepgate/* and /.well-known/stepgate. ' +
-      'They are never forwarded to the origin. Errors are RFC 9457 problem+json with a stable `code`.',
+      'They are never forwarded to the origin. Errors are RFC 9457 problem+json with a stable `code`. ' +
+      'Every path answers 400 ERR_AMBIGUOUS_IDENTITY to a request that names its session in two ways.',
   },
   paths: {
     '/.well-known/stepgate': {
@@ -462,3 +463,17 @@ export const openapi = {
     },
   },
 } as const;
+
+/**
+ * The document, with 400 on every operation: the gateway refuses a request that names its session
+ * in two ways (ERR_AMBIGUOUS_IDENTITY) before any route, Stepgate's own included.
+ */
+export const openapi = {
+  ...document,
+  paths: Object.fromEntries(
+    Object.entries(document.paths).map(([path, ops]) => [
+      path,
+      Object.fromEntries(Object.entries(ops).map(([method, op]) => [method, { ...op, responses: { '400': problem, ...op.responses } }])),
+    ]),
+  ),
+} as typeof document;

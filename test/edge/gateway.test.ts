@@ -275,6 +275,9 @@ describe('reserved paths', () => {
     const routes = app.routes.filter((r) => r.method !== 'ALL').map((r) => r.path.replace(/:(\w+)/g, '{$1}'));
     // The continue endpoint is served by the middleware itself (it replays the held request).
     expect(new Set([...routes, '/.stepgate/challenge/{id}/continue'])).toEqual(new Set(Object.keys(doc.paths)));
+    // Every path can be refused as ambiguous before any route: each operation lists its 400.
+    const ops = Object.values(doc.paths).flatMap((o) => Object.values(o as Record<string, { responses: Record<string, unknown> }>));
+    expect(ops.filter((op) => !('400' in op.responses))).toEqual([]);
   });
 });
 
