@@ -5,14 +5,9 @@
  * fail does not forward. Appends that arrive while a write is in flight are committed together
  * in the next D1 batch (group commit), which is what keeps throughput up under load.
  *
- * Denials that forward nothing are folded rather than stored one by one: anonymous ones (no,
- * invalid or ambiguous identity; free to send) per network (IPv4 /24, IPv6 /64), reason and rule,
- * and a signed-in person's refusals by rate, cap or missing approval per person, reason and rule.
- * Per window, the first of each is written in full and the rest are counted, in a bounded table in
- * this object's own SQLite storage; past the table, each kind has one overflow bucket, which still
- * writes the first denial of each reason and rule in full. The alarm writes the counts as
- * `request.denied_summary` events when the window closes, and retries until they are durable
- * (docs/audit.md, "Anonymous denials" and "Repeated refusals of a signed-in person").
+ * Denials that forward nothing are folded rather than stored one by one (`DenialFolding`, in
+ * denial-folding.ts); the alarm writes each closed window's summaries and retries until they are
+ * durable.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { base64url } from '../../shared/canonical-action';
@@ -22,145 +17,13 @@ import { parseKeyring, type Keyring } from '../crypto/keyring';
 import { eventAad, eventHash, GENESIS, type AuditRow, type ChainPoint } from './audit-chain';
 import { boundInput } from './bounds';
 import { signCheckpoint, type CheckpointKind } from './checkpoint';
-import type { AuditEvent, AuditInput, AuditRequest } from './events';
+import { DenialFolding, isFoldedDenial } from './denial-folding';
+import type { AuditEvent, AuditInput } from './events';
 
 /** A count checkpoint is signed into the same batch whenever the chain crosses a multiple of this. */
 export const CHECKPOINT_EVERY = 1000;
 /** At most this many events per D1 batch; more wait for the next. */
 const MAX_BATCH = 100;
-
-/** Folded denials (anonymous ones, a person's repeated refusals) are counted per window of this length. */
-export const DENIAL_WINDOW_MS = 60_000;
-/**
- * Clients with an entry of their own per window, for each kind: anonymous (network, reason, rule)
- * and person (actor, reason, rule). Later ones go to that kind's overflow bucket.
- */
-export const DENIAL_CLIENTS = 32;
-/** Reason and rule pairs an overflow summary lists apart; past them, all under "* *". */
-export const DENIAL_OTHER_PAIRS = 16;
-/** Distinct networks (or people) of an overflow bucket counted per window; counting stops there. */
-export const DENIAL_OTHER_CLIENTS_COUNTED = 1000;
-/** Networks (or people) of an overflow bucket named in its summary: the first ones of the window. */
-export const DENIAL_OTHER_SAMPLE = 16;
-/**
- * A signed-in person's refusals that are folded: by rate or cap (429s) and a held request continued
- * without approval. They forward nothing and can be repeated at will; `denied-by-user`, a person's
- * explicit answer, stays an event of its own.
- */
-export const FOLDED_PERSON_REASONS: ReadonlySet<string> = new Set([
-  'challenge-rate-limit',
-  'prompt-rate-limit',
-  'hold-limit',
-  'not-approved',
-]);
-
-/** An event the sequencer folds (`appendLater`): a denial without a person, or one of a person's repeated refusals. */
-export const isFoldedDenial = (e: AuditInput): boolean =>
-  e.type === 'request.denied' && (e.actor === null || FOLDED_PERSON_REASONS.has(e.reason ?? ''));
-
-/**
- * The network an address belongs to, for folding anonymous denials: IPv4 /24
- * (`198.51.100.0/24`) and IPv6 /64 (`2001:db8:a77a:c4::/64`; an IPv4-mapped address as IPv4), so
- * one network takes one entry however many addresses it has. Anything else stands for itself.
- */
-export function networkOf(ip: string | null): string | null {
-  if (ip === null || ip === '') return null;
-  const v4 = ipv4Octets(ip);
-  if (v4) return `${v4[0]}.${v4[1]}.${v4[2]}.0/24`;
-  const v6 = ipv6Groups(ip);
-  if (!v6) return ip;
-  if (v6.slice(0, 5).every((g) => g === 0) && v6[5] === 0xffff) return `${v6[6]! >> 8}.${v6[6]! & 255}.${v6[7]! >> 8}.0/24`;
-  return `${v6
-    .slice(0, 4)
-    .map((g) => g.toString(16))
-    .join(':')}::/64`;
-}
-
-function ipv4Octets(s: string): number[] | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  const o = m ? m.slice(1).map(Number) : null;
-  return o?.every((x) => x <= 255) ? o : null;
-}
-
-/** The eight 16-bit groups of an IPv6 address (`::` expanded, an IPv4 tail as two groups), or null. */
-function ipv6Groups(s: string): number[] | null {
-  if (!s.includes(':')) return null;
-  let head = s;
-  let tail: number[] = [];
-  const dotted = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(s);
-  if (dotted) {
-    const o = ipv4Octets(dotted[2]!);
-    if (!o) return null;
-    tail = [(o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!];
-    head = dotted[1]!.endsWith('::') ? dotted[1]! : dotted[1]!.slice(0, -1);
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) return null;
-  const groups = (x: string) => (x === '' ? [] : x.split(':'));
-  const before = groups(halves[0]!);
-  const after = halves.length === 2 ? groups(halves[1]!) : [];
-  if (![...before, ...after].every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return null;
-  const want = 8 - tail.length;
-  const n = before.length + after.length;
-  // Without `::`, every group is written; with it, `::` stands for at least one.
-  if (halves.length === 1 ? n !== want : n >= want) return null;
-  return [...before, ...Array<string>(halves.length === 2 ? want - n : 0).fill('0'), ...after].map((g) => parseInt(g, 16)).concat(tail);
-}
-
-type DenialKind = 'anonymous' | 'person';
-const DENIAL_KINDS: readonly DenialKind[] = ['anonymous', 'person'];
-
-const DENIAL_SCHEMA = [
-  'CREATE TABLE IF NOT EXISTS denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, ' +
-    'starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)',
-  // One row per client (other = 0), or per reason and rule of a kind's overflow bucket (other = 1).
-  'CREATE TABLE IF NOT EXISTS denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, ' +
-    'reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, ' +
-    "kind TEXT NOT NULL DEFAULT 'anonymous', actor TEXT, via TEXT, network TEXT, PRIMARY KEY (win, key))",
-  // The distinct networks (or people) of a kind's overflow bucket, as JSON [kind, network or actor].
-  'CREATE TABLE IF NOT EXISTS denial_clients (win INTEGER NOT NULL, ' +
-    "ip TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'anonymous', PRIMARY KEY (win, ip))",
-];
-/** Columns added since the first version of the tables, which an object may still hold with an open window. */
-const DENIAL_COLUMNS: readonly (readonly [table: string, column: string, declaration: string])[] = [
-  ['denial_counts', 'kind', "TEXT NOT NULL DEFAULT 'anonymous'"],
-  ['denial_counts', 'actor', 'TEXT'],
-  ['denial_counts', 'via', 'TEXT'],
-  ['denial_counts', 'network', 'TEXT'],
-  ['denial_clients', 'kind', "TEXT NOT NULL DEFAULT 'anonymous'"],
-];
-
-type DenialWindow = {
-  id: number;
-  tenant: string;
-  starts_at: number;
-  ends_at: number;
-};
-
-type DenialCount = {
-  other: number;
-  kind: DenialKind;
-  reason: string | null;
-  rule: string | null;
-  app: string | null;
-  request: string | null;
-  actor: string | null;
-  via: string | null;
-  network: string | null;
-  denied: number;
-  recorded: number;
-};
-
-/** The network or person of a `denial_clients` row (JSON [kind, who]; a bare IP from the first version of the table). */
-function whoOf(stored: string): string {
-  try {
-    const v: unknown = JSON.parse(stored);
-    if (Array.isArray(v)) return typeof v[1] === 'string' ? v[1] : '-';
-  } catch {
-    // A bare IP.
-  }
-  return stored === '' ? '-' : stored;
-}
 
 interface SequencerEnv {
   DB: D1Database;
@@ -181,7 +44,7 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
   private pending: Pending[] = [];
   private flushing = false;
   private ring: Keyring | null = null;
-  private denialSchema = false;
+  private denialStore: DenialFolding | null = null;
   /** Clock of the denial windows, milliseconds. Injectable for tests. */
   now: () => number = () => Date.now();
 
@@ -228,15 +91,9 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
 
   /** Write the summaries of every closed denial window (retried by the runtime until they are durable), then wait for the open one. */
   override async alarm(): Promise<void> {
-    const sql = this.denialSql();
-    for (;;) {
-      sql.exec('UPDATE denial_windows SET closed = 1 WHERE closed = 0 AND ends_at <= ?', this.now());
-      const w = sql
-        .exec<DenialWindow>('SELECT id, tenant, starts_at, ends_at FROM denial_windows WHERE closed = 1 ORDER BY id LIMIT 1')
-        .toArray()[0];
-      if (!w) break;
+    for (let w = this.denials.closedWindow(this.now()); w; w = this.denials.closedWindow(this.now())) {
       this.bind(w.tenant);
-      const events = this.denialSummaries(w);
+      const events = this.denials.summaries(w);
       try {
         if (events.length > 0) await this.append(w.tenant, events);
       } catch (err) {
@@ -246,12 +103,10 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
         );
         throw err;
       }
-      sql.exec('DELETE FROM denial_counts WHERE win = ?', w.id);
-      sql.exec('DELETE FROM denial_clients WHERE win = ?', w.id);
-      sql.exec('DELETE FROM denial_windows WHERE id = ?', w.id);
+      this.denials.forget(w.id);
     }
-    const open = sql.exec<{ ends_at: number }>('SELECT ends_at FROM denial_windows WHERE closed = 0').toArray()[0];
-    if (open) await this.ctx.storage.setAlarm(open.ends_at);
+    const open = this.denials.openUntil();
+    if (open !== null) await this.ctx.storage.setAlarm(open);
   }
 
   /** The chain head (sequence and hash) this sequencer last made durable. */
@@ -299,203 +154,23 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     await this.ctx.storage.put('config', { policy: policyHash, kid: primaryKid });
   }
 
-  /** The denial tables, created on first use (an object that only appends never has them). */
-  private denialSql(): SqlStorage {
-    const sql = this.ctx.storage.sql;
-    if (!this.denialSchema) {
-      for (const s of DENIAL_SCHEMA) sql.exec(s);
-      for (const [table, column, declaration] of DENIAL_COLUMNS) {
-        const has = sql.exec('SELECT 1 FROM pragma_table_info(?) WHERE name = ?', table, column).toArray().length > 0;
-        if (!has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
-      }
-      this.denialSchema = true;
-    }
-    return sql;
+  /** The folding tables in this object's storage. */
+  private get denials(): DenialFolding {
+    if (!this.denialStore) this.denialStore = new DenialFolding(this.ctx.storage.sql);
+    return this.denialStore;
   }
 
-  /**
-   * Count a folded denial in the open window (opening one if needed). A client is the network,
-   * reason and rule of an anonymous denial, or the actor, reason and rule of a person's. Its first
-   * denial in the window is appended in full; past `DENIAL_CLIENTS` clients of its kind, it goes
-   * to that kind's overflow bucket. Everything up to the append is synchronous, so the object's
-   * order of arrival is the order in the chain.
-   */
+  /** Count a folded denial (`DenialFolding.count`); append it when it is the first of its kind in the window. */
   private fold(tenant: string, raw: AuditInput): Promise<unknown> {
     const input = boundInput(raw);
-    const sql = this.denialSql();
-    const now = this.now();
-    const alarms: number[] = [];
-    let win = sql.exec<DenialWindow>('SELECT id, tenant, starts_at, ends_at FROM denial_windows WHERE closed = 0').toArray()[0];
-    if (win && now >= win.ends_at) {
-      // Over: the alarm writes its summary, now rather than at the next window's end.
-      sql.exec('UPDATE denial_windows SET closed = 1 WHERE id = ?', win.id);
-      alarms.push(now);
-      win = undefined;
-    }
-    if (!win) {
-      const id = sql
-        .exec<{ id: number }>(
-          'INSERT INTO denial_windows (tenant, starts_at, ends_at) VALUES (?, ?, ?) RETURNING id',
-          tenant,
-          now,
-          now + DENIAL_WINDOW_MS,
-        )
-        .one().id;
-      win = { id, tenant, starts_at: now, ends_at: now + DENIAL_WINDOW_MS };
-      alarms.push(win.ends_at);
-    }
-    const kind: DenialKind = input.actor === null ? 'anonymous' : 'person';
-    const network = kind === 'anonymous' ? networkOf(input.request?.ip ?? null) : null;
-    const who = kind === 'anonymous' ? network : input.actor;
-    const reason = input.reason ?? null;
-    const rule = input.rule ?? null;
-    let key = JSON.stringify([kind, who, reason, rule]);
-    let full = false;
-    const counted =
-      sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win.id, key).toArray().length > 0;
-    if (!counted) {
-      const clients = sql
-        .exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_counts WHERE win = ? AND other = 0 AND kind = ?', win.id, kind)
-        .one().n;
-      if (clients < DENIAL_CLIENTS) {
-        sql.exec(
-          'INSERT INTO denial_counts (win, key, other, kind, reason, rule, app, request, ' +
-            'actor, via, network, denied, recorded) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)',
-          win.id,
-          key,
-          kind,
-          reason,
-          rule,
-          input.app ?? null,
-          input.request ? JSON.stringify(input.request) : null,
-          input.actor,
-          input.via ?? null,
-          network,
-        );
-        full = true;
-      } else {
-        key = JSON.stringify(['other', kind, reason, rule]);
-        full = this.foldOther(win.id, kind, who, key, reason, rule);
-      }
-    }
-    let write: Promise<unknown> = Promise.resolve();
-    if (full) {
-      const [id, written] = [win.id, key];
-      write = this.append(tenant, [input]).catch((err: unknown) => {
-        // Not recorded after all: the summary counts it as folded instead.
-        sql.exec('UPDATE denial_counts SET recorded = recorded - 1 WHERE win = ? AND key = ?', id, written);
-        throw err;
-      });
-    }
-    return Promise.all([write, alarms.length > 0 ? this.alarmBy(Math.min(...alarms)) : null]);
-  }
-
-  /**
-   * Count a denial of a client past the table, under `key` (its kind, reason and rule), and its
-   * network (or person) among the distinct ones. True for the first of its reason and rule in the
-   * bucket, which is written in full: so the overflow keeps one complete denial per reason and rule
-   * (a set the policy's rules bound), whoever filled the table.
-   */
-  private foldOther(win: number, kind: DenialKind, who: string | null, key: string, reason: string | null, rule: string | null): boolean {
-    const sql = this.denialSql();
-    sql.exec(
-      'INSERT OR IGNORE INTO denial_clients (win, ip, kind) SELECT ?, ?, ? ' +
-        'WHERE (SELECT COUNT(*) FROM denial_clients WHERE win = ? AND kind = ?) < ?',
-      win,
-      JSON.stringify([kind, who]),
-      kind,
-      win,
-      kind,
-      DENIAL_OTHER_CLIENTS_COUNTED,
-    );
-    if (sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win, key).toArray().length > 0)
-      return false;
-    sql.exec(
-      'INSERT INTO denial_counts (win, key, other, kind, reason, rule, denied, recorded) VALUES (?, ?, 1, ?, ?, ?, 1, 1)',
-      win,
-      key,
-      kind,
-      reason,
-      rule,
-    );
-    return true;
-  }
-
-  /**
-   * The summary events of a closed window: one per client with folded denials, and one per kind
-   * for its overflow bucket when that has any.
-   */
-  private denialSummaries(w: DenialWindow): AuditInput[] {
-    const sql = this.denialSql();
-    const rows = sql
-      .exec<DenialCount>(
-        'SELECT other, kind, reason, rule, app, request, actor, via, network, denied, recorded ' +
-          'FROM denial_counts WHERE win = ? ORDER BY rowid',
-        w.id,
-      )
-      .toArray();
-    const window = { window_start: new Date(w.starts_at).toISOString(), window_end: new Date(w.ends_at).toISOString() };
-    const base = { type: 'request.denied_summary', outcome: 'denied' } as const;
-    const out: AuditInput[] = [];
-    for (const r of rows) {
-      if (r.other === 1 || r.denied <= r.recorded) continue;
-      out.push({
-        ...base,
-        actor: r.actor,
-        via: (r.via as AuditInput['via']) ?? (r.actor === null ? 'anonymous' : 'session'),
-        app: r.app,
-        ...(r.request ? { request: JSON.parse(r.request) as AuditRequest } : {}),
-        ...(r.rule !== null ? { rule: r.rule } : {}),
-        ...(r.reason !== null ? { reason: r.reason } : {}),
-        details: {
-          ...window,
-          ...(r.network !== null ? { network: r.network } : {}),
-          denied: r.denied,
-          recorded: r.recorded,
-          folded: r.denied - r.recorded,
-        },
-      });
-    }
-    for (const kind of DENIAL_KINDS) {
-      const others = rows.filter((r) => r.other === 1 && r.kind === kind);
-      const denied = others.reduce((n, r) => n + r.denied, 0);
-      const recorded = others.reduce((n, r) => n + r.recorded, 0);
-      if (denied <= recorded) continue;
-      const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_clients WHERE win = ? AND kind = ?', w.id, kind).one().n;
-      const sample = sql
-        .exec<{ ip: string }>(
-          'SELECT ip FROM denial_clients WHERE win = ? AND kind = ? ORDER BY rowid LIMIT ?',
-          w.id,
-          kind,
-          DENIAL_OTHER_SAMPLE,
-        )
-        .toArray()
-        .map((r) => whoOf(r.ip));
-      const rest = others.slice(DENIAL_OTHER_PAIRS).reduce((n, r) => n + r.denied, 0);
-      const counts = [
-        ...others.slice(0, DENIAL_OTHER_PAIRS).map((r) => `${r.reason ?? '-'} ${r.rule ?? '-'} ${r.denied}`),
-        ...(rest > 0 ? [`* * ${rest}`] : []),
-      ];
-      const tally = { denied, recorded, folded: denied - recorded, counts };
-      out.push(
-        kind === 'anonymous'
-          ? {
-              ...base,
-              actor: null,
-              via: 'anonymous',
-              app: null,
-              details: { ...window, other_clients: true, clients, networks: sample, ...tally },
-            }
-          : {
-              ...base,
-              actor: null,
-              via: 'session',
-              app: null,
-              details: { ...window, other_people: true, people: clients, actors: sample, ...tally },
-            },
-      );
-    }
-    return out;
+    const c = this.denials.count(tenant, input, this.now());
+    const write = c.full
+      ? this.append(tenant, [input]).catch((err: unknown) => {
+          this.denials.unrecord(c.win, c.key);
+          throw err;
+        })
+      : null;
+    return Promise.all([write, c.alarmBy !== null ? this.alarmBy(c.alarmBy) : null]);
   }
 
   /** Make sure the alarm fires by `t`. */

@@ -6,7 +6,8 @@
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
-import { DENIAL_WINDOW_MS, type AuditSequencer } from '../../edge/audit/audit-sequencer';
+import type { AuditSequencer } from '../../edge/audit/audit-sequencer';
+import { DENIAL_WINDOW_MS } from '../../edge/audit/denial-folding';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
 import {

@@ -10,7 +10,8 @@
 import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { auditRequest } from '../../edge/audit/audit-log';
-import { DENIAL_CLIENTS, DENIAL_OTHER_SAMPLE, DENIAL_WINDOW_MS, networkOf, type AuditSequencer } from '../../edge/audit/audit-sequencer';
+import type { AuditSequencer } from '../../edge/audit/audit-sequencer';
+import { DENIAL_CLIENTS, DENIAL_OTHER_SAMPLE, DENIAL_WINDOW_MS, networkOf } from '../../edge/audit/denial-folding';
 import { listEvents, verifyTenant } from '../../edge/audit/audit-store';
 import { AUDIT_LIMITS, boundInput, boundRequest, storedBytes, truncate } from '../../edge/audit/bounds';
 import type { AuditEvent, AuditInput } from '../../edge/audit/events';
