@@ -1,177 +1,42 @@
 /**
- * @module UserGate: the Durable Object that is the single writer for one user's step-up state
- * (challenges now; grants, TOTP steps, failure counters and held requests as they arrive).
+ * @module UserGate: the Durable Object that is the single writer for one user's step-up state:
+ * challenges and their attempts, action approvals, TOTP steps, failure counters, the prompt
+ * ration, held requests and WebAuthn ceremonies. The challenge model is in challenge.ts, the limits
+ * in limits.ts, the storage schema in schema.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { CanonicalAction } from '../../shared/canonical-action';
-import type { BodySummary } from '../step-up/body-summary';
 import { base64url } from '../../shared/canonical-action';
+import {
+  CHALLENGE_TTL_MS,
+  MAX_OPEN_CHALLENGES,
+  numberMatch,
+  toChallenge,
+  type Challenge,
+  type ChallengeInput,
+  type ChallengeRow,
+} from './challenge';
+import {
+  backoffMs,
+  HELD_APPROVAL_WINDOW_MS,
+  MAX_ATTEMPTS_PER_CHALLENGE,
+  MAX_CHALLENGES_PER_SESSION_PER_MINUTE,
+  MAX_CHALLENGES_PER_USER_PER_MINUTE,
+  MAX_CONSECUTIVE_FAILURES,
+  MAX_HELD_BYTES,
+  MAX_HELD_BYTES_PER_SESSION,
+  MAX_HELD_REQUESTS,
+  MAX_HELD_REQUESTS_PER_SESSION,
+  MAX_HELD_TOTAL_BYTES,
+  MAX_PROMPTS_PER_MINUTE,
+  type Approval,
+  type AttemptResult,
+  type ChallengeRefusal,
+  type Decision,
+} from './limits';
+import { migrate } from './schema';
 
-/** What a challenge is bound to. It can only be answered by the same user, in the same app session. */
-export interface ChallengeInput {
-  sid: string;
-  rule: string;
-  bind: 'session' | 'action';
-  factors: readonly string[];
-  maxAgeSeconds: number;
-  /** Digest of the exact action (`bind: "action"`), else null. */
-  actionDigest: string | null;
-  /** The action as shown to the person approving it. */
-  action: CanonicalAction;
-  /** The method the rule matched: differs from `action.method` when an override (`_method`) claimed it. */
-  matchedMethod: string;
-  /** What the body carries, for the approval page (secrets masked). */
-  bodySummary?: BodySummary | null;
-  /** Where the request came from, for the approval prompt: the page's origin, the client's IP and browser. */
-  requestedFrom?: RequestedFrom | null;
-}
-
-export interface RequestedFrom {
-  /** The origin of the page that sent it (Origin, else Referer's origin), or null. */
-  page: string | null;
-  ip: string | null;
-  user_agent: string | null;
-}
-
-export interface Challenge extends ChallengeInput {
-  id: string;
-  /** 10-99, shown where the request was made; an approval from another session must name it. */
-  number: number;
-  /** Three numbers, one of them `number`, offered to an approver in another session. */
-  numberChoices: number[];
-  createdAt: number;
-  expiresAt: number;
-  status: 'pending';
-}
-
-/** Challenges expire after five minutes (NIST SP 800-63B reauthentication prompts; DESIGN.md). */
-export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
-/** At most this many open challenges per user; the oldest are dropped first. */
-export const MAX_OPEN_CHALLENGES = 32;
-
-interface ChallengeRow extends Record<string, SqlStorageValue> {
-  id: string;
-  sid: string;
-  rule: string;
-  bind: string;
-  factors: string;
-  max_age: number;
-  action_digest: string | null;
-  action: string;
-  matched_method: string;
-  created_at: number;
-  expires_at: number;
-}
-
-/**
- * Storage schema, one step per entry, applied in order once per object. Challenges live five
- * minutes, so a step may drop and recreate their table; later state (grants, counters) will not.
- */
-const MIGRATIONS: readonly string[] = [
-  `DROP TABLE IF EXISTS challenges;
-   CREATE TABLE challenges (
-     id TEXT PRIMARY KEY, sid TEXT NOT NULL, rule TEXT NOT NULL, bind TEXT NOT NULL,
-     factors TEXT NOT NULL, max_age INTEGER NOT NULL, action_digest TEXT, action TEXT NOT NULL,
-     matched_method TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-   CREATE INDEX challenges_expiry ON challenges (expires_at);`,
-  `CREATE TABLE totp_steps (factor TEXT PRIMARY KEY, last_step INTEGER NOT NULL);`,
-  `ALTER TABLE challenges ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
-   CREATE TABLE approvals (
-     sid TEXT NOT NULL, digest TEXT NOT NULL, rule TEXT NOT NULL, amr TEXT NOT NULL,
-     auth_time INTEGER NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (sid, digest));
-   CREATE TABLE failures (id INTEGER PRIMARY KEY CHECK (id = 1), consecutive INTEGER NOT NULL, locked_until INTEGER NOT NULL);`,
-  `CREATE TABLE held (
-     challenge TEXT PRIMARY KEY, sid TEXT NOT NULL, sealed TEXT NOT NULL, approved INTEGER NOT NULL DEFAULT 0,
-     expires_at INTEGER NOT NULL);`,
-  `CREATE TABLE webauthn_challenges (key TEXT PRIMARY KEY, sid TEXT NOT NULL, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
-  `CREATE TABLE prompts (at INTEGER NOT NULL);
-   ALTER TABLE challenges ADD COLUMN prompt INTEGER NOT NULL DEFAULT 0;`,
-  `ALTER TABLE challenges ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE challenges ADD COLUMN choices TEXT NOT NULL DEFAULT '[]';`,
-  `CREATE TABLE challenge_log (at INTEGER NOT NULL, sid TEXT NOT NULL);
-   CREATE INDEX challenge_log_at ON challenge_log (at);
-   ALTER TABLE held ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
-   UPDATE held SET bytes = LENGTH(sealed);
-   DELETE FROM held WHERE approved = 0 AND challenge NOT IN (SELECT id FROM challenges);`,
-  // A challenge the gateway opens is answerable only once its `challenge.issued` is on the record
-  // (`confirmChallenge`); rows from before this step were made answerable at once, and stay so.
-  `ALTER TABLE challenges ADD COLUMN live INTEGER NOT NULL DEFAULT 1;`,
-];
-
-/** A random number 10-99 for number matching, and three choices containing it (ascending). */
-function numberMatch(): { number: number; choices: number[] } {
-  const pick = () => 10 + (crypto.getRandomValues(new Uint32Array(1))[0]! % 90);
-  const number = pick();
-  const choices = new Set([number]);
-  while (choices.size < 3) choices.add(pick());
-  return { number, choices: [...choices].sort((a, b) => a - b) };
-}
-
-/** How a held request's challenge ended. */
-export type Decision = { kind: 'approved'; amr: string[] } | { kind: 'denied' } | { kind: 'timeout' } | { kind: 'gone' };
-
-/** Held prompts (extension approvals) a user may be sent per minute: push bombing meets a wall. */
-export const MAX_PROMPTS_PER_MINUTE = 5;
-
-/** Largest sealed held request kept: Durable Object SQLite rows hold at most 2 MB. */
-export const MAX_HELD_BYTES = 1_900_000;
-/** Held requests one person may have at once (waiting for approval, or approved and not yet continued). */
-export const MAX_HELD_REQUESTS = 8;
-/** Sealed bytes of all of one person's held requests together. */
-export const MAX_HELD_TOTAL_BYTES = 8 * 1024 * 1024;
-/**
- * One session's share of the person's held requests, in count and in bytes: half, so a single
- * session (a stolen one) can never fill the person's whole cap and leave their own browser with no
- * challenge at all; the person's other sessions always have room for as many again.
- */
-export const MAX_HELD_REQUESTS_PER_SESSION = 4;
-export const MAX_HELD_BYTES_PER_SESSION = 4 * 1024 * 1024;
-/** How long a held request outlives its challenge: the time to continue it once approved. */
-export const HELD_APPROVAL_WINDOW_MS = CHALLENGE_TTL_MS;
-
-/**
- * Challenges one session may open per rolling minute, and one person across all their sessions.
- * A person clicks through a few step-ups a minute at most; a stolen session scripting requests
- * (to flood prompts, storage or the audit log) meets 429 `ERR_TOO_MANY_CHALLENGES`.
- */
-export const MAX_CHALLENGES_PER_SESSION_PER_MINUTE = 10;
-export const MAX_CHALLENGES_PER_USER_PER_MINUTE = 30;
-
-/**
- * Why no challenge was opened: a creation limit, or held requests at their cap — this session's
- * share (`scope: "session"`) or the person's (`"person"`). Nothing was created.
- */
-export type ChallengeRefusal =
-  | { ok: false; reason: 'challenge-rate-limit'; limit: 'session' | 'person'; retryAt: number }
-  | { ok: false; reason: 'hold-limit'; limit: 'count' | 'bytes'; scope: 'session' | 'person'; retryAt: number };
-
-/** Attempts one challenge allows before it is discarded. */
-export const MAX_ATTEMPTS_PER_CHALLENGE = 5;
-/** Consecutive failures (across sessions) at which the user is locked until an admin resets them (NIST SP 800-63B: at most 100). */
-export const MAX_CONSECUTIVE_FAILURES = 100;
-/** Back-off after `n` consecutive failures: none for the first 4, then doubling from 1 s, at most 15 minutes. */
-export const backoffMs = (n: number): number => (n < 5 ? 0 : Math.min(1000 * 2 ** (n - 5), 15 * 60 * 1000));
-
-export type AttemptResult =
-  | { ok: true; challenge: Challenge; otherSession: boolean }
-  | { ok: false; reason: 'not-found' | 'too-many' | 'number-mismatch' }
-  | { ok: false; reason: 'locked'; retryAt: number | null };
-
-/** An approved action waiting for its one use. */
-export interface Approval {
-  rule: string;
-  amr: string[];
-  authTime: number;
-}
-
-function migrate(sql: SqlStorage): void {
-  sql.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
-  const done = sql.exec<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations').one().v ?? 0;
-  for (let v = done; v < MIGRATIONS.length; v++) {
-    sql.exec(MIGRATIONS[v]!);
-    sql.exec('INSERT INTO schema_migrations (version) VALUES (?)', v + 1);
-  }
-}
+export * from './challenge';
+export * from './limits';
 
 export class UserGate extends DurableObject<Record<string, unknown>> {
   private readonly sql: SqlStorage;
@@ -664,28 +529,3 @@ export class UserGate extends DurableObject<Record<string, unknown>> {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 }
-
-const toChallenge = (r: ChallengeRow): Challenge => {
-  const { summary, from, ...action } = JSON.parse(r.action) as CanonicalAction & {
-    summary?: BodySummary | null;
-    from?: RequestedFrom | null;
-  };
-  return {
-    id: r.id,
-    sid: r.sid,
-    rule: r.rule,
-    bind: r.bind as Challenge['bind'],
-    factors: JSON.parse(r.factors) as string[],
-    maxAgeSeconds: r.max_age,
-    actionDigest: r.action_digest,
-    action,
-    bodySummary: summary ?? null,
-    requestedFrom: from ?? null,
-    matchedMethod: r.matched_method,
-    number: Number(r.number ?? 0),
-    numberChoices: JSON.parse(String(r.choices ?? '[]')) as number[],
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    status: 'pending',
-  };
-};
