@@ -1,13 +1,13 @@
 /** @module The Worker's environment: bindings, secrets and variables (see wrangler.toml). */
 import type { AuditSequencer } from './audit/audit-sequencer';
-import type { UserGate } from './user-gate/user-gate';
+import type { UserState } from './user-state/user-state';
 
 export interface Env {
   // Bindings
   /** D1: system of record (factors, policies, tenants, audit log). */
   DB: D1Database;
-  /** Durable Object namespace: one UserGate per user, the single writer of step-up state. */
-  USER_GATE: DurableObjectNamespace<UserGate>;
+  /** Durable Object namespace: one UserState per user, the single writer of step-up state. */
+  USER_STATE: DurableObjectNamespace<UserState>;
   /** Durable Object namespace: one AuditSequencer per tenant, the single writer of the audit chain. */
   AUDIT_SEQUENCER: DurableObjectNamespace<AuditSequencer>;
 

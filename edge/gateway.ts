@@ -6,9 +6,9 @@ import policy from './config/policy.json';
 import { describeProblems, isProduction, productionProblems } from './config/production-checks';
 import type { Env } from './env';
 import { problem } from './http/responses';
-import { forward } from './proxy/forward';
+import { forward } from './request-path/forward';
 import { stepgateScheduled } from './scheduled';
-import { stepgate, type StepgateContext } from './step-up/stepgate';
+import { stepgate, type StepgateContext } from './request-path/stepgate-middleware';
 
 const POLICY_FILE = 'edge/config/policy.json';
 

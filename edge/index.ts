@@ -2,7 +2,7 @@
 import type { Env } from './env';
 import { loadGateway, scheduledMaintenance, type LoadedGateway } from './gateway';
 
-export { UserGate } from './user-gate/user-gate';
+export { UserState } from './user-state/user-state';
 export { AuditSequencer } from './audit/audit-sequencer';
 
 let gateway: LoadedGateway | null = null;

@@ -9,7 +9,7 @@ import { runMaintenance, type MaintenanceDeps, type MaintenanceReport } from './
 import { parseKeyring } from './crypto/keyring';
 import { compilePolicy } from './policy/compile-policy';
 import { validatePolicy } from './policy/validate-policy';
-import { policyHashOf } from './step-up/stepgate';
+import { policyHashOf } from './request-path/stepgate-middleware';
 
 export interface StepgateScheduledOptions {
   /** The same policy document the `stepgate()` middleware was given (the audit log names it by hash). */

@@ -8,7 +8,7 @@
  */
 import { ErrorCode } from '../../shared/errors';
 import { base64url } from '../../shared/canonical-action';
-import { StepgateError } from '../errors';
+import { StepgateError } from '../http/stepgate-error';
 import type { CanonicalRequest } from '../policy/canonical-request';
 import type { AuditSequencer } from './audit-sequencer';
 import { boundRequest } from './bounds';

@@ -1,6 +1,6 @@
 /** @module CSRF protection for Stepgate's state-changing endpoints: same origin and a JSON body only. */
 import { ErrorCode } from '../../shared/errors';
-import { StepgateError } from '../errors';
+import { StepgateError } from './stepgate-error';
 
 /**
  * Refuse a state-changing request unless it comes from this origin and carries JSON. A JSON

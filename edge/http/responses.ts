@@ -1,6 +1,6 @@
 /** @module Responses Stepgate writes itself: security headers, problem+json, and the catch-all for errors. */
 import { problemType, type ErrorCode } from '../../shared/errors';
-import { StepgateError } from '../errors';
+import { StepgateError } from './stepgate-error';
 
 /** Content-Security-Policy for every Stepgate page: our own scripts and styles only, never framed. */
 export const CSP =

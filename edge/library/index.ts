@@ -1,15 +1,15 @@
 /**
  * @module The package entry (`import … from 'stepgate'`) for library mode: Stepgate inside an
- * existing Hono Worker. Only Worker code is reachable from here — never edge/cli, edge/dev or
- * edge/demo — and `npm pack` bundles it to dist/lib/index.js (edge/library/build.ts).
+ * existing Hono Worker. Only Worker code is reachable from here — never edge/node/cli, edge/node/dev or
+ * edge/node/demo — and `npm pack` bundles it to dist/lib/index.js (edge/node/library-build.ts).
  * What the host Worker must add is in docs/library.md.
  */
-import type { StepgateContext } from '../step-up/stepgate';
+import type { StepgateContext } from '../request-path/stepgate-middleware';
 
-export { stepgate, type StepgateContext, type StepgateOptions } from '../step-up/stepgate';
-export { forward, type ForwardOptions } from '../proxy/forward';
+export { stepgate, type StepgateContext, type StepgateOptions } from '../request-path/stepgate-middleware';
+export { forward, type ForwardOptions } from '../request-path/forward';
 export { stepgateScheduled, type StepgateScheduledOptions } from '../scheduled';
-export { UserGate } from '../user-gate/user-gate';
+export { UserState } from '../user-state/user-state';
 export { AuditSequencer } from '../audit/audit-sequencer';
 export { PolicyError, type PolicyProblem } from '../policy/validate-policy';
 export type { Policy } from '../policy/schema';

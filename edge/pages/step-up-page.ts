@@ -2,8 +2,8 @@
 import { html } from 'hono/html';
 import type { CanonicalAction } from '../../shared/canonical-action';
 import { displaySegments, hasHiddenCharacters, HIDDEN_CHARACTERS_WARNING } from '../../shared/visible-text';
-import type { BodySummary } from '../step-up/body-summary';
-import type { RequestedFrom } from '../user-gate/user-gate';
+import type { BodySummary } from '../request-path/body-summary';
+import type { RequestedFrom } from '../user-state/user-state';
 import { ASSET_PREFIX, layout } from './layout';
 
 export interface StepUpPageInput {

@@ -2,7 +2,7 @@
  * @module canonicalizeRequest: the one meaning of a request, used both for policy matching and
  * for what is forwarded, so the origin sees exactly what was matched (no parser differential).
  */
-import { ambiguous, StepgateError } from '../errors';
+import { ambiguous, StepgateError } from '../http/stepgate-error';
 import { ErrorCode } from '../../shared/errors';
 
 /** A request reduced to one unambiguous form. */

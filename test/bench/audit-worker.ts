@@ -1,7 +1,7 @@
 /**
  * @module Bench-only Worker for the audit measurements in `npm run bench` (see docs/benchmarks.md,
  * "Audit log"). It exports the real Durable Object classes, so it runs with wrangler.toml's
- * bindings (D1 `DB`, `AUDIT_SEQUENCER`, `USER_GATE`), and does the work inside workerd, where the
+ * bindings (D1 `DB`, `AUDIT_SEQUENCER`, `USER_STATE`), and does the work inside workerd, where the
  * sequencer stub, D1 and the keyring live; each endpoint returns its timings as JSON. Never deployed.
  *
  *  - `POST /append?tenant=&n=&c=`: n single-event appends, c at a time, through the sequencer stub.
@@ -17,7 +17,7 @@ import { listEvents, verifyTenant, type AuditFilter } from '../../edge/audit/aud
 import type { AuditInput, AuditOutcome, AuditType } from '../../edge/audit/events';
 import { parseKeyring, type Keyring } from '../../edge/crypto/keyring';
 
-export { UserGate } from '../../edge/user-gate/user-gate';
+export { UserState } from '../../edge/user-state/user-state';
 
 interface Env {
   DB: D1Database;

@@ -9,7 +9,7 @@
  * `--no-audit` (or BENCH_AUDIT=0) only the proxy part; `--quick` (or BENCH_QUICK=1) tiny settings
  * that only show that everything runs (.ci/run); `--rounds N`, `--seconds N` override BENCH_ROUNDS, BENCH_SECONDS.
  *
- * Nothing it starts outlives it (edge/dev/process-group.ts): the origin and the load generator run
+ * Nothing it starts outlives it (edge/node/dev/process-group.ts): the origin and the load generator run
  * in process groups that are stopped on success, failure and Ctrl-C, and Miniflare stops workerd.
  * BENCH_FAIL_AFTER_START=1 makes it fail once everything runs (test/node/bench-cleanup.test.ts).
  */
@@ -20,7 +20,7 @@ import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
-import { spawnGroup, stopGroup, stoppingFor } from '../../edge/dev/process-group';
+import { spawnGroup, stopGroup, stoppingFor } from '../../edge/node/dev/process-group';
 import { bundleWorker, startGateway } from '../support/miniflare-gateway';
 import { auditBench } from './audit';
 

@@ -1,5 +1,5 @@
 /**
- * Abuse limits of one person's UserGate (review findings 3 and 4): a stolen session must not be able
+ * Abuse limits of one person's UserState (review findings 3 and 4): a stolen session must not be able
  * to lock its person out by denying its own challenges, challenge creation is rationed per session
  * and per person, and held requests (sealed navigations) are capped in count and bytes and never
  * outlive their challenge.
@@ -22,16 +22,16 @@ import {
   MAX_HELD_TOTAL_BYTES,
   MAX_OPEN_CHALLENGES,
   type ChallengeInput,
-  type UserGate,
-} from '../../edge/user-gate/user-gate';
+  type UserState,
+} from '../../edge/user-state/user-state';
 import { enrolTotp, gw, post } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 
-const gateOf = (user: string) => env.USER_GATE.get(env.USER_GATE.idFromName(`user:${user}`));
-/** Move a person's UserGate clock: `Date.now() + offset()`, read on every call. */
+const gateOf = (user: string) => env.USER_STATE.get(env.USER_STATE.idFromName(`user:${user}`));
+/** Move a person's UserState clock: `Date.now() + offset()`, read on every call. */
 const skewClock = (user: string, offset: () => number) =>
   runInDurableObject(gateOf(user), (i) => {
-    (i as UserGate).now = () => Date.now() + offset();
+    (i as UserState).now = () => Date.now() + offset();
   });
 const sqlOf = <T>(user: string, query: string) =>
   runInDurableObject(gateOf(user), (_i, state) => state.storage.sql.exec(query).toArray() as T[]);
@@ -150,13 +150,13 @@ describe('finding 3: denying one’s own challenges', () => {
     expect((await denials('abuse-self', 'denied-by-user'))[0]).toMatchObject({ details: { other_session: false, counted: false } });
   }, 60_000);
 
-  /** Simulated attacker, as fast as the UserGate allows: the clock time until the person is locked. */
+  /** Simulated attacker, as fast as the UserState allows: the clock time until the person is locked. */
   const timeToLock = async (user: string, kind: 'codes' | 'denials'): Promise<number> => {
     const g = gateOf(user);
     const t0 = Date.now();
     let now = t0;
     await runInDurableObject(g, (i) => {
-      (i as UserGate).now = () => now;
+      (i as UserState).now = () => now;
     });
     let id: string | null = null;
     let calls = 0;
@@ -206,7 +206,7 @@ describe('finding 3: denying one’s own challenges', () => {
     const g = gateOf('abuse-backoff');
     let now = Date.now();
     await runInDurableObject(g, (i) => {
-      (i as UserGate).now = () => now;
+      (i as UserState).now = () => now;
     });
     for (let i = 0; i < 5; i++) {
       now += 7_000;
@@ -416,7 +416,7 @@ describe('finding 4: held requests are capped and die with their challenge', () 
       const g = gateOf(user);
       let now = Date.now();
       await runInDurableObject(g, (i) => {
-        (i as UserGate).now = () => now;
+        (i as UserState).now = () => now;
       });
       const hold = async (sid = 'owner') => {
         const id = newId();

@@ -20,7 +20,7 @@ import { blindIndex } from '../../edge/crypto/blind-index';
 import { parseKeyring } from '../../edge/crypto/keyring';
 import { canonicalizeRequest } from '../../edge/policy/canonical-request';
 import worker from '../../edge/index';
-import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE } from '../../edge/user-gate/user-gate';
+import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE } from '../../edge/user-state/user-state';
 import { gw } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 

@@ -346,7 +346,7 @@ describe('no secrets at rest or in logs', () => {
     ).all<{ name: string }>();
     for (const { name } of tables) dump.push(JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results));
     for (const sub of ['tina-audit', 'dave']) {
-      const gate = env.USER_GATE.get(env.USER_GATE.idFromName(`user:${sub}`));
+      const gate = env.USER_STATE.get(env.USER_STATE.idFromName(`user:${sub}`));
       dump.push(await runInDurableObject(gate, (_i, state) => dumpSql(state.storage.sql)));
     }
     const seqr = env.AUDIT_SEQUENCER.get(env.AUDIT_SEQUENCER.idFromName('tenant:default'));

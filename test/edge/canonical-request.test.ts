@@ -1,7 +1,7 @@
 /** Canonicalization: one meaning per request, or a 400. The table is the contract with origins. */
 import { describe, expect, it } from 'vitest';
 import { canonicalizeRequest, methodParams } from '../../edge/policy/canonical-request';
-import { StepgateError } from '../../edge/errors';
+import { StepgateError } from '../../edge/http/stepgate-error';
 
 const canon = (url: string, method = 'GET', headers: Record<string, string> = {}, caseSensitive = false) =>
   canonicalizeRequest(method, url, new Headers(headers), { caseSensitive });

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createGateway } from '../../edge/gateway';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { MAX_PROMPTS_PER_MINUTE, type UserGate } from '../../edge/user-gate/user-gate';
+import { MAX_PROMPTS_PER_MINUTE, type UserState } from '../../edge/user-state/user-state';
 import { enrolTotp, gw, ORIGIN, post, type Person } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 
@@ -294,10 +294,10 @@ describe('held requests and the audit record (review findings)', () => {
   });
 
   it('denials slow the prompts too: while a person backs off, no new prompt is raised', async () => {
-    const g = env.USER_GATE.get(env.USER_GATE.idFromName('user:bombed'));
+    const g = env.USER_STATE.get(env.USER_STATE.idFromName('user:bombed'));
     let now = Date.now();
     await runInDurableObject(g, (i) => {
-      (i as UserGate).now = () => now;
+      (i as UserState).now = () => now;
     });
     const input = {
       sid: 's',

@@ -136,7 +136,7 @@ function faultyGateway() {
   const e = {
     ...env,
     DB: faultyD1(env.DB, sw.db),
-    USER_GATE: faultyNamespace(env.USER_GATE, sw.gate),
+    USER_STATE: faultyNamespace(env.USER_STATE, sw.gate),
     AUDIT_SEQUENCER: faultyNamespace(env.AUDIT_SEQUENCER, sw.audit),
   };
   const g = createGateway(e);
@@ -454,7 +454,8 @@ describe('D1 slow, timing out, hanging (the Worker’s D1 binding wrapped)', () 
 
 describe('Durable Objects fail', () => {
   it(
-    'UserGate stub rejects while spending an approval: ' + '503 ERR_UNAVAILABLE, nothing forwarded, the approval kept; then it passes once',
+    'UserState stub rejects while spending an approval: ' +
+      '503 ERR_UNAVAILABLE, nothing forwarded, the approval kept; then it passes once',
     async () => {
       const p = await enrolTotp('fault-gate');
       const path = '/api/projects/45?m=fault-do-gate';
@@ -491,9 +492,9 @@ describe('Durable Objects fail', () => {
     },
   );
 
-  it('UserGate throws inside the object (its SQLite table gone): 503 without the SQLite error; then 401 with a challenge', async () => {
+  it('UserState throws inside the object (its SQLite table gone): 503 without the SQLite error; then 401 with a challenge', async () => {
     const p = await enrolTotp('fault-gate-sql');
-    const stub = env.USER_GATE.get(env.USER_GATE.idFromName('user:fault-gate-sql'));
+    const stub = env.USER_STATE.get(env.USER_STATE.idFromName('user:fault-gate-sql'));
     const path = '/api/projects/52?m=fault-do-sql';
     await runInDurableObject(stub, (_gate, state) => void state.storage.sql.exec('ALTER TABLE challenges RENAME TO challenges_away'));
     try {
@@ -582,7 +583,7 @@ describe('Durable Objects fail', () => {
   );
 
   it(
-    'UserGate reset while a request is held for the extension: ' +
+    'UserState reset while a request is held for the extension: ' +
       'the held request ends with 503, is never forwarded; the approval still counts once',
     async () => {
       const p = await enrolTotp('fault-held');
@@ -600,7 +601,7 @@ describe('Durable Objects fail', () => {
         if (!challenge) await sleep(20);
       }
       expect(challenge).toBeDefined();
-      const stub = env.USER_GATE.get(env.USER_GATE.idFromName('user:fault-held'));
+      const stub = env.USER_STATE.get(env.USER_STATE.idFromName('user:fault-held'));
       await runInDurableObject(stub, (_g, state) => state.abort('fault-injected reset')).catch(() => undefined);
       const ended = await Promise.race([held, sleep(10_000).then(() => null)]);
       expect(ended, 'the held request ended').not.toBeNull();

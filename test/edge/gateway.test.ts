@@ -1,13 +1,13 @@
 /**
- * The gateway end to end inside workerd: real Worker entry, real UserGate Durable Object, real D1,
+ * The gateway end to end inside workerd: real Worker entry, real UserState Durable Object, real D1,
  * and a real demo origin on loopback that records what it received.
  */
 import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, inject, it } from 'vitest';
 import { createGateway } from '../../edge/gateway';
-import type { openapi } from '../../edge/reserved/openapi';
-import { createReservedApp } from '../../edge/reserved/reserved-app';
+import type { openapi } from '../../edge/endpoints/openapi';
+import { createEndpointsApp } from '../../edge/endpoints/endpoints-app';
 import { sessionCookie } from '../support/session';
 
 const origin = inject('originUrl');
@@ -97,8 +97,8 @@ describe('a protected route without a grant', () => {
     expect(await originSaw('m=del1')).toEqual([]);
     expect(await projectIds()).toContain(1);
 
-    const id = env.USER_GATE.idFromName('user:alice');
-    const row = await runInDurableObject(env.USER_GATE.get(id), (_gate, state) =>
+    const id = env.USER_STATE.idFromName('user:alice');
+    const row = await runInDurableObject(env.USER_STATE.get(id), (_gate, state) =>
       state.storage.sql.exec('SELECT rule, bind, action_digest FROM challenges WHERE id = ?', body.challenge_id).one(),
     );
     expect(row.rule).toBe('delete-project');
@@ -271,7 +271,7 @@ describe('reserved paths', () => {
     const disc = (await (await gw('/.well-known/stepgate')).json()) as { endpoints: Record<string, string>; factors: string[] };
     expect(disc.factors).toEqual(['webauthn', 'totp', 'recovery']);
     const doc = (await (await gw(disc.endpoints.openapi!)).json()) as typeof openapi;
-    const app = createReservedApp({} as never);
+    const app = createEndpointsApp({} as never);
     const routes = app.routes.filter((r) => r.method !== 'ALL').map((r) => r.path.replace(/:(\w+)/g, '{$1}'));
     // The continue endpoint is served by the middleware itself (it replays the held request).
     expect(new Set([...routes, '/.stepgate/challenge/{id}/continue'])).toEqual(new Set(Object.keys(doc.paths)));

@@ -21,12 +21,12 @@ import {
   MAX_HELD_REQUESTS_PER_SESSION,
   MAX_HELD_TOTAL_BYTES,
   type ChallengeInput,
-  type UserGate,
-} from '../../edge/user-gate/user-gate';
+  type UserState,
+} from '../../edge/user-state/user-state';
 import { gw, post } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 
-const gateOf = (user: string) => env.USER_GATE.get(env.USER_GATE.idFromName(`user:${user}`));
+const gateOf = (user: string) => env.USER_STATE.get(env.USER_STATE.idFromName(`user:${user}`));
 const nav = (cookie: string) => ({
   cookie,
   'sec-fetch-mode': 'navigate',
@@ -61,7 +61,7 @@ describe('held requests: each session has a share of the person’s caps', () =>
       const own = await sessionCookie(user, 'the-persons-own');
       let offset = 0;
       await runInDurableObject(gateOf(user), (i) => {
-        (i as UserGate).now = () => Date.now() + offset;
+        (i as UserState).now = () => Date.now() + offset;
       });
 
       for (let round = 0; round < 3; round++) {
@@ -138,7 +138,7 @@ describe('held requests: each session has a share of the person’s caps', () =>
       const g = gateOf('hold-share-bytes');
       let now = Date.now();
       await runInDurableObject(g, (i) => {
-        (i as UserGate).now = () => now;
+        (i as UserState).now = () => now;
       });
       const size = 1_500_000;
       expect(size).toBeLessThanOrEqual(MAX_HELD_BYTES);

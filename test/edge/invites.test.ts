@@ -74,7 +74,7 @@ describe('enrolment invitations', () => {
 
 describe('unlocking a locked-out person', () => {
   it('another administrator with a fresh step-up unlocks; nobody unlocks themselves; it is audited', async () => {
-    const gate = env.USER_GATE.get(env.USER_GATE.idFromName('user:locked-lou'));
+    const gate = env.USER_STATE.get(env.USER_STATE.idFromName('user:locked-lou'));
     // Lou reached the permanent lock (100 consecutive failures).
     await runInDurableObject(gate, (_i, state) => {
       state.storage.sql.exec(

@@ -11,7 +11,7 @@
  */
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE } from '../../edge/user-gate/user-gate';
+import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE } from '../../edge/user-state/user-state';
 import { gw } from '../support/edge-flow';
 import { TEST_JWT_SECRET } from '../support/session';
 

@@ -57,8 +57,8 @@ describe('verifyTotp with authenticator-app defaults (SHA-1, 6 digits, 30 s)', (
   });
 });
 
-describe('UserGate.acceptTotpStep', () => {
-  const gate = (n: string) => env.USER_GATE.get(env.USER_GATE.idFromName(n));
+describe('UserState.acceptTotpStep', () => {
+  const gate = (n: string) => env.USER_STATE.get(env.USER_STATE.idFromName(n));
 
   it('accepts each time step once, and never an older one after a newer', async () => {
     const g = gate('user:totp-1');

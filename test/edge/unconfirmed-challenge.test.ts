@@ -15,12 +15,12 @@ import { hashRef } from '../../edge/audit/audit-log';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
 import { createGateway } from '../../edge/gateway';
-import type { ChallengeInput, UserGate } from '../../edge/user-gate/user-gate';
+import type { ChallengeInput, UserState } from '../../edge/user-state/user-state';
 import { enrolTotp, ORIGIN, post } from '../support/edge-flow';
 import { FaultSwitch, faultyNamespace } from '../support/fault-bindings';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
-const gateOf = (user: string) => env.USER_GATE.get(env.USER_GATE.idFromName(`user:${user}`));
+const gateOf = (user: string) => env.USER_STATE.get(env.USER_STATE.idFromName(`user:${user}`));
 const input = (over: Partial<ChallengeInput> = {}): ChallengeInput => ({
   sid: 'owner',
   rule: 'delete-project',
@@ -107,7 +107,7 @@ describe('a challenge is answerable only once its issue is on the record', () =>
     },
   );
 
-  it('in the UserGate: an unconfirmed challenge is invisible to every reader until confirmed; withdrawn, it is gone', async () => {
+  it('in the UserState: an unconfirmed challenge is invisible to every reader until confirmed; withdrawn, it is gone', async () => {
     const g = gateOf('unconfirmed-gate');
     const id = newId();
     const opened = await g.openChallenge({ ...input(), live: false, id, held: 'sealed-request' });
@@ -148,7 +148,7 @@ describe('a challenge is answerable only once its issue is on the record', () =>
     await g.openChallenge(input()); // runs the migrations
     const id = newId();
     await runInDurableObject(g, (i, state) => {
-      const now = (i as UserGate).now();
+      const now = (i as UserState).now();
       state.storage.sql.exec(
         `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method, created_at, expires_at)
          VALUES (?, 'owner', 'delete-project', 'action', '["totp"]', 300, 'd', ?, 'DELETE', ?, ?)`,

@@ -4,7 +4,7 @@
  * reaches the interesting cases, and the one allowed way to fail on untrusted input.
  */
 import type fc from 'fast-check';
-import { StepgateError } from '../../edge/errors';
+import { StepgateError } from '../../edge/http/stepgate-error';
 
 /** One property over one parser. `build` may do async setup (keys, tokens) once per process. */
 export interface FuzzTarget {

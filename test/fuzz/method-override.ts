@@ -1,7 +1,7 @@
 /**
- * @module Fuzz targets for the `_method` body readers (edge/step-up/method-override.ts
+ * @module Fuzz targets for the `_method` body readers (edge/request-path/method-override.ts
  * `checkInspectable` + `bodyMethodClaims`, then `addClaim` as stepgate.ts applies the claims) and the
- * bounded body read (edge/step-up/read-body.ts `readBounded`). Oracle for the override readers, for
+ * bounded body read (edge/request-path/read-body.ts `readBounded`). Oracle for the override readers, for
  * every generated body and Content-Type: Stepgate refuses it (a 4xx StepgateError from any of the
  * three steps) or, for every method M that a reference reader finds — URLSearchParams, Node's
  * querystring, qs, PHP and Rack for forms; JSON.parse and a duplicate-aware JSON reader; undici's
@@ -10,8 +10,8 @@
  */
 import fc from 'fast-check';
 import { addClaim } from '../../edge/policy/canonical-request';
-import { bodyMethodClaims, checkInspectable } from '../../edge/step-up/method-override';
-import { readBounded } from '../../edge/step-up/read-body';
+import { bodyMethodClaims, checkInspectable } from '../../edge/request-path/method-override';
+import { readBounded } from '../../edge/request-path/read-body';
 import { attempt, attemptAsync, fail, type FuzzTarget, show, Stats } from './harness';
 import { FORM_READERS, overrideMethods } from './reference-forms';
 import { jsonMethods, phpMultipartMethods, rackMultipartMethods, whatwgMultipartMethods } from './reference-multipart';
@@ -522,7 +522,7 @@ const formStats = new Stats();
 const jsonStats = new Stats();
 const multipartStats = new Stats();
 const junkStats = new Stats();
-const where = 'edge/step-up/method-override.ts checkInspectable + bodyMethodClaims (+ addClaim)';
+const where = 'edge/request-path/method-override.ts checkInspectable + bodyMethodClaims (+ addClaim)';
 const oracle = 'refused (4xx), or every method a reference reader finds is claimed (or anyMethod)';
 
 export const methodOverrideTargets: FuzzTarget[] = [
@@ -556,7 +556,7 @@ export const methodOverrideTargets: FuzzTarget[] = [
   },
   {
     name: 'body/read-bounded',
-    parser: 'edge/step-up/read-body.ts readBounded',
+    parser: 'edge/request-path/read-body.ts readBounded',
     oracle: 'exact bytes when within the limit, else 413 only; declared Content-Length over the limit → 413',
     stats: boundedStats,
     build: () => boundedProperty,

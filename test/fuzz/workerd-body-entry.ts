@@ -4,7 +4,7 @@
  * uses in production). Bundled and driven by test/fuzz/workerd-body.ts; not part of the gateway.
  */
 import { addClaim } from '../../edge/policy/canonical-request';
-import { bodyMethodClaims, checkInspectable } from '../../edge/step-up/method-override';
+import { bodyMethodClaims, checkInspectable } from '../../edge/request-path/method-override';
 
 export interface WorkerdCase {
   contentType: string | null;

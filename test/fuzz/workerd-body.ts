@@ -89,7 +89,7 @@ const batchProperty = fc.asyncProperty(fc.array(oneBody, { minLength: BATCH / 2,
 export const workerdTargets: FuzzTarget[] = [
   {
     name: 'body/workerd',
-    parser: 'edge/step-up/method-override.ts in workerd (Miniflare): checkInspectable + bodyMethodClaims (+ addClaim)',
+    parser: 'edge/request-path/method-override.ts in workerd (Miniflare): checkInspectable + bodyMethodClaims (+ addClaim)',
     oracle: 'refused (4xx), or every method found by workerd formData, PHP/Rack multipart, JSON and form readers is claimed (or anyMethod)',
     stats,
     casesPerRun: BATCH,

@@ -41,7 +41,7 @@ describe('the package', () => {
         'dist/lib/index.js',
         'dist/lib/types/edge/library/index.d.ts',
         'edge/migrations/0001_init.sql',
-        'edge/cli/bin.mjs',
+        'edge/node/cli/bin.mjs',
       ]),
     );
     // The TypeScript sources beside the bundle are the ones the CLI runs from (through tsx).
@@ -60,7 +60,7 @@ describe('the package', () => {
   it('bundles the example as `wrangler deploy` would, with its bindings and well under the Workers size limit', () => {
     const { status, output } = inject('libraryBundle');
     expect(status, output).toBe(0);
-    expect(output).toMatch(/env\.USER_GATE \(UserGate\)\s+Durable Object/);
+    expect(output).toMatch(/env\.USER_STATE \(UserState\)\s+Durable Object/);
     expect(output).toMatch(/env\.AUDIT_SEQUENCER \(AuditSequencer\)\s+Durable Object/);
     const [, n, unit] = /gzip: ([\d.]+) (KiB|MiB)/.exec(output) ?? [];
     expect(Number(n) * (unit === 'MiB' ? 1024 : 1), output).toBeLessThan(1024); // KiB; the free plan allows 3 MiB compressed

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../edge/cli/main';
+import { main } from '../../edge/node/cli/main';
 import { signCheckpoint, verifyCheckpoint } from '../../edge/audit/checkpoint';
 import { parseKeyring, type KeyringDoc } from '../../edge/crypto/keyring';
-import { startDemoOrigin, type DemoOrigin } from '../../edge/demo/demo-origin';
+import { startDemoOrigin, type DemoOrigin } from '../../edge/node/demo/demo-origin';
 import { startGateway, type RunningGateway } from '../support/miniflare-gateway';
 import { sessionCookie, TEST_JWT_SECRET } from '../support/session';
 

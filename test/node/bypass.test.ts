@@ -4,7 +4,7 @@
  * gateway bundle in workerd, in front of the real demo app (which deletes projects when asked).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoOrigin, type DemoOrigin } from '../../edge/demo/demo-origin';
+import { startDemoOrigin, type DemoOrigin } from '../../edge/node/demo/demo-origin';
 import { startGateway, type RunningGateway } from '../support/miniflare-gateway';
 import { rawRequest, requestText } from '../support/raw-http';
 import { sessionCookie, TEST_JWT_SECRET } from '../support/session';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, GROUPS, main } from '../../edge/cli/main';
+import { COMMANDS, GROUPS, main } from '../../edge/node/cli/main';
 import { ROOT } from '../support/miniflare-gateway';
 
 const run = async (...argv: string[]) => {

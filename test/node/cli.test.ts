@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../edge/cli/main';
+import { main } from '../../edge/node/cli/main';
 import { ROOT } from '../support/miniflare-gateway';
 
 const run = async (...argv: string[]) => {

@@ -1,9 +1,9 @@
 /**
- * What `npm start` keeps of wrangler's output (edge/dev/dev-output-filter.ts): the known noise of
+ * What `npm start` keeps of wrangler's output (edge/node/dev/dev-output-filter.ts): the known noise of
  * wrangler 4.86 (captured from `npm start` before the filter) goes, warnings and errors stay.
  */
 import { expect, it } from 'vitest';
-import { filterOutput, lineFilter } from '../../edge/dev/dev-output-filter';
+import { filterOutput, lineFilter } from '../../edge/node/dev/dev-output-filter';
 
 const CAPTURED =
   `
@@ -33,7 +33,7 @@ Your database may not be available to serve requests during the migration, conti
 Using secrets defined in .dev.vars
 Your Worker has access to the following bindings:
 Binding                                                                    Resource                  Mode
-env.USER_GATE (UserGate)                                                   Durable Object            local
+env.USER_STATE (UserState)                                                   Durable Object            local
 env.STEPGATE_KEYS ("(hidden)")                                             Environment Variable      local
 
 [wrangler:warn] Unable to fetch the \`Request.cf\` object! Falling back to a default placeholder...
@@ -52,7 +52,7 @@ The file edge,shared changed, restarting build...
 ⎔ Starting local server...
 [wrangler:info] Ready on http://127.0.0.1:8787
 [wrangler:info] GET /api/projects 200 OK (17ms)
-The file edge/pages/client/api.ts changed, restarting build...
+The file edge/browser/api.ts changed, restarting build...
 ▲ [WARNING] something wrangler wants you to know
 ✘ [ERROR] stepgate: maintenance failed: D1_ERROR: no such table: audit_events: SQLITE_ERROR
 `;
@@ -66,7 +66,7 @@ it('drops the banner, tables, binding list, build chatter and the Request.cf sta
 it('keeps requests, reloads, warnings and errors', () => {
   expect(filterOutput(CAPTURED).trim().split('\n')).toEqual([
     '[wrangler:info] GET /api/projects 200 OK (17ms)',
-    'The file edge/pages/client/api.ts changed, restarting build...',
+    'The file edge/browser/api.ts changed, restarting build...',
     '▲ [WARNING] something wrangler wants you to know',
     '✘ [ERROR] stepgate: maintenance failed: D1_ERROR: no such table: audit_events: SQLITE_ERROR',
   ]);

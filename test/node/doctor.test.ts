@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../edge/cli/main';
+import { main } from '../../edge/node/cli/main';
 import { ROOT } from '../support/miniflare-gateway';
 
 const run = async (...argv: string[]) => {

@@ -5,11 +5,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StepgateError } from '../../edge/errors';
+import { StepgateError } from '../../edge/http/stepgate-error';
 import { canonicalizeRequest } from '../../edge/policy/canonical-request';
 import { compilePolicy } from '../../edge/policy/compile-policy';
 import { validatePolicy } from '../../edge/policy/validate-policy';
-import { bodyMethodClaims } from '../../edge/step-up/method-override';
+import { bodyMethodClaims } from '../../edge/request-path/method-override';
 import demoPolicy from '../../edge/config/policy.json';
 import { TARGETS } from '../fuzz/targets';
 

@@ -20,7 +20,7 @@
  */
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoOrigin, type DemoOrigin } from '../../edge/demo/demo-origin';
+import { startDemoOrigin, type DemoOrigin } from '../../edge/node/demo/demo-origin';
 import { startGateway, type RunningGateway } from '../support/miniflare-gateway';
 import { rawRequest } from '../support/raw-http';
 import { sessionCookie, TEST_JWT_SECRET } from '../support/session';

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unstable_getVarsForDev } from 'wrangler';
-import { main } from '../../edge/cli/main';
+import { main } from '../../edge/node/cli/main';
 import { NEW_KEY_ID, newKeyId } from '../../edge/crypto/key-id';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { parseDevVars } from '../../edge/dev/dev-vars';
+import { parseDevVars } from '../../edge/node/dev/dev-vars';
 
 const run = async (...argv: string[]) => {
   const out: string[] = [];

@@ -1,14 +1,14 @@
 /**
- * @module Run `npm start` (edge/dev/start.ts: wrangler dev + demo app) on free ports, for end-to-end
+ * @module Run `npm start` (edge/node/dev/start.ts: wrangler dev + demo app) on free ports, for end-to-end
  * tests. It runs in its own process group, stopped by stop(), or when the test process exits or is
- * interrupted (edge/dev/process-group.ts); start.ts in turn stops wrangler's group.
+ * interrupted (edge/node/dev/process-group.ts); start.ts in turn stops wrangler's group.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnGroup, stopGroup } from '../../edge/dev/process-group';
+import { spawnGroup, stopGroup } from '../../edge/node/dev/process-group';
 import { ROOT } from './miniflare-gateway';
 
 const freePort = () =>
@@ -43,7 +43,7 @@ export async function npmStart(timeoutMs = 120_000, env: Record<string, string> 
 
 async function startOnce(timeoutMs: number, extraEnv: Record<string, string>): Promise<StartedDemo> {
   const [gp, dp, ip] = [await freePort(), await freePort(), await freePort()];
-  const child: ChildProcess = spawnGroup(join(ROOT, 'node_modules/.bin/tsx'), ['edge/dev/start.ts'], {
+  const child: ChildProcess = spawnGroup(join(ROOT, 'node_modules/.bin/tsx'), ['edge/node/dev/start.ts'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

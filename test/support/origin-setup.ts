@@ -3,7 +3,7 @@
  * and the generated page scripts the Worker imports (so `npm run test:edge` works on a fresh clone).
  */
 import type { TestProject } from 'vitest/node';
-import { startDemoOrigin } from '../../edge/demo/demo-origin';
+import { startDemoOrigin } from '../../edge/node/demo/demo-origin';
 import { ensureClientAssets } from './client-assets';
 import { startJwksServer } from './jwks-server';
 

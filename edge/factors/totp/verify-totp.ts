@@ -1,7 +1,7 @@
 /**
  * @module verifyTotp: check an authenticator-app code (RFC 6238; SHA-1, 6 digits, 30 s by default
  * for app compatibility) within ±1 time step, returning the time step so the caller can make sure
- * each step is accepted at most once per user (UserGate.acceptTotpStep).
+ * each step is accepted at most once per user (UserState.acceptTotpStep).
  */
 import { verify } from 'otplib';
 

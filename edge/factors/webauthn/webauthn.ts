@@ -15,7 +15,7 @@ import {
 } from '@simplewebauthn/server';
 import { blindIndex } from '../../crypto/blind-index';
 import type { Identity } from '../../identity/identity-source';
-import type { Runtime } from '../../step-up/runtime';
+import type { Runtime } from '../../deployment/runtime';
 import { recordWebauthnUse, webauthnCredentials, type EnrolmentKind, type NewCredential } from '../factor-store';
 
 /** One registration in progress per user (a newer one replaces it), bound to the session that asked. */
@@ -45,7 +45,7 @@ export async function registrationOptions(rt: Runtime, me: Identity, url: string
     excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports })),
     authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
   });
-  await rt.userGate(me.sub).putWebauthnChallenge(REG_KEY, me.sid, `${begun} ${options.challenge}`);
+  await rt.userState(me.sub).putWebauthnChallenge(REG_KEY, me.sid, `${begun} ${options.challenge}`);
   return options;
 }
 
@@ -57,7 +57,7 @@ export interface PendingRegistration {
 
 /** Take this session's registration in progress: once, before it expires. */
 export async function takeRegistration(rt: Runtime, me: Identity): Promise<PendingRegistration | null> {
-  const stored = await rt.userGate(me.sub).takeWebauthnChallenge(REG_KEY, me.sid);
+  const stored = await rt.userState(me.sub).takeWebauthnChallenge(REG_KEY, me.sid);
   if (stored === null) return null;
   const cut = stored.indexOf(' ');
   if (cut < 0) return { challenge: stored, begun: null };
@@ -66,7 +66,7 @@ export async function takeRegistration(rt: Runtime, me: Identity): Promise<Pendi
 }
 
 /** Drop every registration in progress of this user, whichever session asked (their first factor was just enrolled). */
-export const dropRegistrations = (rt: Runtime, sub: string): Promise<void> => rt.userGate(sub).dropWebauthnChallenges(REG_KEY);
+export const dropRegistrations = (rt: Runtime, sub: string): Promise<void> => rt.userState(sub).dropWebauthnChallenges(REG_KEY);
 
 /** Verify a registration against the one in progress. The credential is not stored: whether it may be is the caller's decision. */
 export async function verifyRegistration(
@@ -114,7 +114,7 @@ export async function authenticationOptions(rt: Runtime, me: Identity, url: stri
     allowCredentials: creds.map((c) => ({ id: c.id, transports: c.transports as never })),
     userVerification: 'required',
   });
-  await rt.userGate(me.sub).putWebauthnChallenge(authKey(challengeId), me.sid, options.challenge);
+  await rt.userState(me.sub).putWebauthnChallenge(authKey(challengeId), me.sid, options.challenge);
   return options;
 }
 
@@ -127,7 +127,7 @@ export async function verifyAuthentication(
 ): Promise<{ ok: true; amr: string[] } | { ok: false; reason: string }> {
   // Why: the credential must belong to the identified user, not just to someone.
   const [cred] = typeof response?.id === 'string' ? await webauthnCredentials(rt.db, rt.keys, me.sub, response.id) : [];
-  const expectedChallenge = await rt.userGate(me.sub).takeWebauthnChallenge(authKey(challengeId), me.sid);
+  const expectedChallenge = await rt.userState(me.sub).takeWebauthnChallenge(authKey(challengeId), me.sid);
   if (!expectedChallenge) return { ok: false, reason: 'no passkey request in progress (or it expired)' };
   if (!cred) return { ok: false, reason: 'this passkey is not registered to you' };
   const rp = relyingParty(rt, url);

@@ -7,11 +7,11 @@ import { stepgate, stepgateScheduled, type StepgateVariables } from 'stepgate';
 import policy from './policy.json';
 
 // Stepgate: its Durable Objects are part of this Worker (bound in wrangler.toml).
-export { AuditSequencer, UserGate } from 'stepgate';
+export { AuditSequencer, UserState } from 'stepgate';
 
 interface Env {
   DB: D1Database;
-  USER_GATE: DurableObjectNamespace;
+  USER_STATE: DurableObjectNamespace;
   AUDIT_SEQUENCER: DurableObjectNamespace;
   /** Secrets: Stepgate's keyring, and the HS256 key this app signs its session JWTs with. */
   STEPGATE_KEYS: string;

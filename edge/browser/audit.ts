@@ -1,0 +1,194 @@
+/**
+ * @module Browser side of the audit console: confirm it is you, list with filters and a cursor,
+ * export, verify, create a token. Everything is rendered with textContent.
+ */
+import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
+import { displaySegments } from '../../shared/visible-text';
+import { $, explain, post, type Problem } from './api';
+
+interface AuditEvent {
+  seq: number;
+  time: string;
+  type: string;
+  outcome: string;
+  actor: string | null;
+  via?: string;
+  target?: string;
+  app?: string | null;
+  request?: { method: string; path: string; ip: string | null };
+  rule?: string;
+  factor?: string;
+  reason?: string;
+}
+
+const status = $('status');
+const tbody = $('events').querySelector('tbody')!;
+let cursor: string | null = null;
+
+function query(): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const k of ['user', 'app', 'type', 'outcome']) {
+    const v = $<HTMLInputElement>(`f-${k}`).value.trim();
+    if (v) q.set(k, v);
+  }
+  for (const k of ['from', 'to']) {
+    const v = $<HTMLInputElement>(`f-${k}`).value;
+    if (v) q.set(k, new Date(`${v}Z`).toISOString());
+  }
+  return q;
+}
+
+async function get<T>(path: string): Promise<{ ok: true; data: T } | { ok: false; status: number; problem: Problem }> {
+  const res = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  const data = (await res.json().catch(() => ({}))) as T & Problem;
+  return res.ok ? { ok: true, data } : { ok: false, status: res.status, problem: data };
+}
+
+/** A table cell of text; invisible, bidi and control characters (in a path, a name) shown as marked escapes. */
+const cell = (text: string): HTMLTableCellElement => {
+  const td = document.createElement('td');
+  for (const s of displaySegments(text)) {
+    if (!s.hidden) {
+      td.appendChild(document.createTextNode(s.text));
+      continue;
+    }
+    const mark = document.createElement('mark');
+    mark.className = 'hidden-char';
+    mark.title = s.label;
+    mark.textContent = s.text;
+    td.appendChild(mark);
+  }
+  return td;
+};
+
+async function load(more = false): Promise<void> {
+  if (!more) {
+    cursor = null;
+    tbody.replaceChildren();
+  }
+  const q = query();
+  q.set('limit', '50');
+  if (cursor) q.set('cursor', cursor);
+  for (const f of ['ndjson', 'csv', 'ocsf']) {
+    const x = query();
+    x.set('format', f);
+    $<HTMLAnchorElement>(`x-${f}`).href = `/.stepgate/api/admin/audit/export?${x}`;
+  }
+  const r = await get<{ events: { event: AuditEvent }[]; next_cursor: string | null }>(`/.stepgate/api/admin/audit/events?${q}`);
+  if (!r.ok) {
+    if (r.status === 403 && r.problem.code === 'ERR_FORBIDDEN' && /Confirm it is you/.test(r.problem.detail ?? '')) {
+      $('confirm').hidden = false;
+      status.textContent = 'Confirm it is you to read the audit log.';
+    } else status.textContent = explain(r.problem);
+    return;
+  }
+  $('confirm').hidden = true;
+  for (const { event: e } of r.data.events) {
+    const tr = document.createElement('tr');
+    tr.className = e.outcome;
+    tr.replaceChildren(
+      cell(String(e.seq)),
+      cell(e.time.replace('T', ' ').replace('Z', '')),
+      cell(e.type + (e.reason ? ` (${e.reason})` : '')),
+      cell(e.outcome),
+      cell((e.actor ?? (e.via === 'system' ? 'system' : 'anonymous')) + (e.target ? ` → ${e.target}` : '')),
+      cell([e.app, e.request ? `${e.request.method} ${e.request.path}` : '', e.request?.ip ?? ''].filter(Boolean).join(' ')),
+      cell([e.rule, e.factor].filter(Boolean).join(' · ')),
+    );
+    tbody.appendChild(tr);
+  }
+  cursor = r.data.next_cursor;
+  $('more').hidden = cursor === null;
+  status.textContent = tbody.children.length ? '' : 'No events match.';
+}
+
+/** Start a "confirm it is you" challenge; returns its id. */
+async function challenge(): Promise<string | null> {
+  const r = await post<{ challenge_id: string }>('/.stepgate/api/factors/step-up');
+  if (!r.ok) {
+    status.textContent = explain(r.problem);
+    return null;
+  }
+  return r.data.challenge_id;
+}
+
+$<HTMLFormElement>('confirm-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const id = await challenge();
+  if (!id) return;
+  const code = $<HTMLInputElement>('confirm-code').value.trim();
+  const method = /^\d{6,8}$/.test(code) ? 'totp' : 'recovery';
+  const r = await post(`/.stepgate/api/challenges/${id}/verify`, { method, code });
+  if (!r.ok) status.textContent = explain(r.problem);
+  else await load();
+});
+
+$('confirm-passkey').addEventListener('click', async () => {
+  const id = await challenge();
+  if (!id) return;
+  const options = await post<PublicKeyCredentialRequestOptionsJSON>(`/.stepgate/api/challenges/${id}/webauthn/options`);
+  if (!options.ok) {
+    status.textContent = explain(options.problem);
+    return;
+  }
+  try {
+    const response = await startAuthentication({ optionsJSON: options.data });
+    const r = await post(`/.stepgate/api/challenges/${id}/verify`, { method: 'webauthn', response });
+    if (!r.ok) status.textContent = explain(r.problem);
+    else await load();
+  } catch (err) {
+    status.textContent = `The passkey prompt was closed or failed (${(err as Error).name}).`;
+  }
+});
+
+$<HTMLFormElement>('filters').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void load();
+});
+$('more').addEventListener('click', () => void load(true));
+
+$('verify').addEventListener('click', async () => {
+  status.textContent = 'Verifying…';
+  let from = 1;
+  let rows = 0;
+  for (;;) {
+    const r = await get<{
+      ok: boolean;
+      rows: number;
+      next: number | null;
+      to: number;
+      seq?: number;
+      problem?: string;
+      detail?: string;
+      checkpoints: number;
+    }>(`/.stepgate/api/admin/audit/verify?from=${from}&limit=2000`);
+    if (!r.ok) {
+      status.textContent = explain(r.problem);
+      return;
+    }
+    rows += r.data.rows;
+    if (!r.data.ok) {
+      status.textContent = `Tampering found at sequence ${r.data.seq}: ${r.data.problem} (${r.data.detail}).`;
+      return;
+    }
+    if (r.data.next === null) {
+      status.textContent = `The chain is intact: ${rows} events through sequence ${r.data.to}.`;
+      return;
+    }
+    from = r.data.next;
+    status.textContent = `Verifying… ${rows} events so far`;
+  }
+});
+
+$<HTMLFormElement>('token-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = await post<{ token: string }>('/.stepgate/api/tokens', {
+    scopes: ['audit:read'],
+    ttl_days: 7,
+    label: $<HTMLInputElement>('token-label').value.trim() || 'stepgate CLI',
+  });
+  if (!r.ok) status.textContent = explain(r.problem);
+  else $('token').textContent = r.data.token;
+});
+
+void load();

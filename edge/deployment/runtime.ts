@@ -1,0 +1,40 @@
+/** @module The per-deployment runtime the middleware and Stepgate's endpoints need. */
+import type { AuditLog } from '../audit/audit-log';
+import type { AuditSequencer } from '../audit/audit-sequencer';
+import type { Keyring } from '../crypto/keyring';
+import type { IdentitySource } from '../identity/identity-source';
+import type { CompiledPolicy } from '../policy/compile-policy';
+import type { UserState } from '../user-state/user-state';
+
+export interface Runtime {
+  policy: CompiledPolicy;
+  identify: IdentitySource;
+  /** The single-writer Durable Object of one user. */
+  userState(sub: string): DurableObjectStub<UserState>;
+  /** D1: factors (and later the audit log). */
+  db: D1Database;
+  keys: Keyring;
+  development: boolean;
+  /** Where browsers without an app session are sent, if configured. */
+  loginUrl: string | undefined;
+  /** How a person's first factor may be enrolled. */
+  enrolment: 'first-use' | 'invite';
+  /** Administrators by user id (the ADMINS variable), until tenants and roles exist. */
+  admins: readonly string[];
+  /** Auditors by user id (the AUDITORS variable): read the audit log, change nothing. */
+  auditors: readonly string[];
+  /** The audit log of this deployment's tenant. */
+  audit: AuditLog;
+  /** The tenant's audit sequencer (for the read side: head, checkpoints). */
+  auditSequencer(): DurableObjectStub<AuditSequencer>;
+  /** Audit events older than this many days are pruned (after a checkpoint); 0 keeps them forever. */
+  auditRetentionDays: number;
+  /** A passkey whose backup state changed since registration: accepted and logged ("flag") or refused. */
+  backupChange: 'flag' | 'refuse';
+  /** Origins besides the site's own that may run WebAuthn ceremonies for it (the extension's). */
+  webauthnOrigins: readonly string[];
+  /** How long a request from the extension is held while its prompt is answered (HOLD_SECONDS, default 60). */
+  holdMs: number;
+  /** Clock, milliseconds. Injectable for tests. */
+  now(): number;
+}

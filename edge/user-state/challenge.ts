@@ -1,0 +1,94 @@
+/** @module The challenge: what it is bound to, how it is stored in the UserState, and number matching. */
+import type { CanonicalAction } from '../../shared/canonical-action';
+import type { BodySummary } from '../request-path/body-summary';
+
+/** What a challenge is bound to. It can only be answered by the same user, in the same app session. */
+export interface ChallengeInput {
+  sid: string;
+  rule: string;
+  bind: 'session' | 'action';
+  factors: readonly string[];
+  maxAgeSeconds: number;
+  /** Digest of the exact action (`bind: "action"`), else null. */
+  actionDigest: string | null;
+  /** The action as shown to the person approving it. */
+  action: CanonicalAction;
+  /** The method the rule matched: differs from `action.method` when an override (`_method`) claimed it. */
+  matchedMethod: string;
+  /** What the body carries, for the approval page (secrets masked). */
+  bodySummary?: BodySummary | null;
+  /** Where the request came from, for the approval prompt: the page's origin, the client's IP and browser. */
+  requestedFrom?: RequestedFrom | null;
+}
+
+export interface RequestedFrom {
+  /** The origin of the page that sent it (Origin, else Referer's origin), or null. */
+  page: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface Challenge extends ChallengeInput {
+  id: string;
+  /** 10-99, shown where the request was made; an approval from another session must name it. */
+  number: number;
+  /** Three numbers, one of them `number`, offered to an approver in another session. */
+  numberChoices: number[];
+  createdAt: number;
+  expiresAt: number;
+  status: 'pending';
+}
+
+/** Challenges expire after five minutes (NIST SP 800-63B reauthentication prompts; DESIGN.md). */
+export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
+/** At most this many open challenges per user; the oldest are dropped first. */
+export const MAX_OPEN_CHALLENGES = 32;
+
+export interface ChallengeRow extends Record<string, SqlStorageValue> {
+  id: string;
+  sid: string;
+  rule: string;
+  bind: string;
+  factors: string;
+  max_age: number;
+  action_digest: string | null;
+  action: string;
+  matched_method: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** A random number 10-99 for number matching, and three choices containing it (ascending). */
+export function numberMatch(): { number: number; choices: number[] } {
+  const pick = () => 10 + (crypto.getRandomValues(new Uint32Array(1))[0]! % 90);
+  const number = pick();
+  const choices = new Set([number]);
+  while (choices.size < 3) choices.add(pick());
+  return { number, choices: [...choices].sort((a, b) => a - b) };
+}
+
+/** A stored row as the challenge it is. */
+export const toChallenge = (r: ChallengeRow): Challenge => {
+  const { summary, from, ...action } = JSON.parse(r.action) as CanonicalAction & {
+    summary?: BodySummary | null;
+    from?: RequestedFrom | null;
+  };
+  return {
+    id: r.id,
+    sid: r.sid,
+    rule: r.rule,
+    bind: r.bind as Challenge['bind'],
+    factors: JSON.parse(r.factors) as string[],
+    maxAgeSeconds: r.max_age,
+    actionDigest: r.action_digest,
+    action,
+    bodySummary: summary ?? null,
+    requestedFrom: from ?? null,
+    matchedMethod: r.matched_method,
+    number: Number(r.number ?? 0),
+    numberChoices: JSON.parse(String(r.choices ?? '[]')) as number[],
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    status: 'pending',
+  };
+};
