@@ -26,8 +26,13 @@ export const ErrorCode = {
   NotFound: 'ERR_NOT_FOUND',
   /** The method is not allowed on this Stepgate endpoint. */
   MethodNotAllowed: 'ERR_METHOD_NOT_ALLOWED',
-  /** A Stepgate endpoint was called cross-site or without the required step-up. */
+  /** A Stepgate endpoint was called cross-site, or by someone without the role or scope it needs. */
   Forbidden: 'ERR_FORBIDDEN',
+  /**
+   * A sensitive Stepgate endpoint (factors, audit log, administration) needs a fresh step-up first:
+   * answer `POST /.stepgate/api/factors/step-up`, then retry.
+   */
+  FreshStepUpRequired: 'ERR_FRESH_STEP_UP_REQUIRED',
   /** Stepgate's JSON endpoints take JSON only. */
   UnsupportedMediaType: 'ERR_UNSUPPORTED_MEDIA_TYPE',
   /** The request body of a Stepgate endpoint is malformed. */

@@ -5,10 +5,11 @@
  * expire (at most 30 days), can be revoked, and carry no role: the person's role is checked on
  * every use, so removing someone from AUDITORS disables their tokens at once.
  */
-import { base64url, sha256b64u } from '../../shared/canonical-action';
+import { base64url, sha256b64u } from '../../shared/base64';
 import { open, seal } from '../crypto/aead';
 import { blindIndex, blindIndexes } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
+import { apiTokenLabelAad, apiTokenOwnerAad } from '../crypto/encryption-context';
 
 export const TOKEN_SCOPES = ['audit:read'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
@@ -39,9 +40,6 @@ interface TokenRow {
   last_used_at: number | null;
 }
 
-const subAad = (id: string) => `api-token|${id}`;
-const labelAad = (id: string) => `api-token-label|${id}`;
-
 /** Create a token for `sub`; returns it once. */
 export async function createToken(
   db: D1Database,
@@ -60,10 +58,10 @@ export async function createToken(
     .bind(
       id,
       await blindIndex(ring, 'user', sub),
-      await seal(ring, 'factor-metadata', sub, subAad(id)),
+      await seal(ring, 'factor-metadata', sub, apiTokenOwnerAad(id)),
       await sha256b64u(secret),
       JSON.stringify(o.scopes),
-      await seal(ring, 'factor-metadata', o.label, labelAad(id)),
+      await seal(ring, 'factor-metadata', o.label, apiTokenLabelAad(id)),
       o.now,
       expiresAt,
     )
@@ -90,7 +88,7 @@ export async function authenticateToken(
   if (!timingSafeEqual(hash, row.secret_hash)) return null;
   let sub: string;
   try {
-    sub = await open(ring, 'factor-metadata', row.sub_sealed, subAad(id));
+    sub = await open(ring, 'factor-metadata', row.sub_sealed, apiTokenOwnerAad(id));
   } catch {
     return null;
   }
@@ -110,7 +108,7 @@ export async function listTokens(db: D1Database, ring: Keyring, sub: string): Pr
   return Promise.all(
     results.map(async (r) => ({
       id: r.id,
-      label: await open(ring, 'factor-metadata', r.label, labelAad(r.id)).catch(() => '(unreadable)'),
+      label: await open(ring, 'factor-metadata', r.label, apiTokenLabelAad(r.id)).catch(() => '(unreadable)'),
       scopes: JSON.parse(r.scopes) as TokenScope[],
       createdAt: r.created_at,
       expiresAt: r.expires_at,

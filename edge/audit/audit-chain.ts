@@ -8,12 +8,13 @@
  *    AAD binds it to its tenant and sequence, so a row cannot be edited, forged, moved or swapped
  *    without `verify` naming the first sequence where the chain breaks, and how.
  */
-import { base64url } from '../../shared/canonical-action';
+import { base64url } from '../../shared/base64';
 import { open, sealedKid } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
 import { canonicalJson } from './canonical-json';
 import type { AuditEvent, ChainedEvent } from './events';
+import { auditEventAad } from '../crypto/encryption-context';
 
 /** A stored audit row (table `audit_events`). */
 export interface AuditRow {
@@ -45,12 +46,9 @@ export async function eventHash(prevHash: string, event: AuditEvent): Promise<st
   return base64url(await crypto.subtle.digest('SHA-256', enc.encode(material)));
 }
 
-/** AAD of a sealed event: it opens only as this tenant's event at this sequence. */
-export const eventAad = (tenant: string, seq: number): string => `audit|${tenant}|${seq}`;
-
 /** Decrypt a stored row's event. @throws {Error} if it does not open (tampered, moved, unknown key) */
 export async function openRow(ring: Keyring, row: Pick<AuditRow, 'tenant' | 'seq' | 'sealed'>): Promise<AuditEvent> {
-  return JSON.parse(await open(ring, 'audit-encryption', row.sealed, eventAad(row.tenant, row.seq))) as AuditEvent;
+  return JSON.parse(await open(ring, 'audit-encryption', row.sealed, auditEventAad(row.tenant, row.seq))) as AuditEvent;
 }
 
 export type ChainProblem = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'unknown-key' | 'bad-checkpoint';

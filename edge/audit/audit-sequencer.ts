@@ -10,15 +10,16 @@
  * durable.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { base64url } from '../../shared/canonical-action';
+import { base64url } from '../../shared/base64';
 import { seal } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import { parseKeyring, type Keyring } from '../crypto/keyring';
-import { eventAad, eventHash, GENESIS, type AuditRow, type ChainPoint } from './audit-chain';
+import { eventHash, GENESIS, type AuditRow, type ChainPoint } from './audit-chain';
 import { boundInput } from './bounds';
 import { signCheckpoint, type CheckpointKind } from './checkpoint';
 import { DenialFolding, isFoldedDenial } from './denial-folding';
 import type { AuditEvent, AuditInput } from './events';
+import { auditEventAad } from '../crypto/encryption-context';
 
 /** A count checkpoint is signed into the same batch whenever the chain crosses a multiple of this. */
 export const CHECKPOINT_EVERY = 1000;
@@ -270,7 +271,7 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
         actor_ref: event.actor === null ? null : await blindIndex(ring, 'user', event.actor),
         ip_ref: event.request?.ip ? await blindIndex(ring, 'ip', event.request.ip) : null,
         kid: ring.primary,
-        sealed: await seal(ring, 'audit-encryption', JSON.stringify(event), eventAad(tenant, seq)),
+        sealed: await seal(ring, 'audit-encryption', JSON.stringify(event), auditEventAad(tenant, seq)),
         prev_hash: prev,
         hash,
       });

@@ -3,7 +3,7 @@
  * checkpoints), CSV (for spreadsheets; cells that a spreadsheet would run as a formula are
  * neutralized), and OCSF 1.1 (Authentication 3002, Account Change 3001, API Activity 6003) for SIEMs.
  */
-import { STEPGATE_VERSION } from '../endpoints/openapi';
+import { STEPGATE_VERSION } from '../config/version';
 import { AUDIT_EVENTS, OcsfClass, type AuditEvent, type ChainedEvent } from './events';
 
 export const EXPORT_FORMATS = ['ndjson', 'csv', 'ocsf'] as const;

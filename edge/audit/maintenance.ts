@@ -12,8 +12,16 @@
 import { open, seal } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
-import { credentialAad, ownerAad, PENDING_TOTP_TTL_MS, sweepPendingTotp, totpAad } from '../factors/factor-store';
-import { openRow, eventAad, verifyRows, START, type AuditRow, type ChainPoint } from './audit-chain';
+import { PENDING_TOTP_TTL_MS, sweepPendingTotp } from '../factors/factor-store';
+import {
+  apiTokenLabelAad,
+  apiTokenOwnerAad,
+  auditEventAad,
+  ownerAad,
+  passkeyNicknameAad,
+  totpSecretAad,
+} from '../crypto/encryption-context';
+import { openRow, verifyRows, START, type AuditRow, type ChainPoint } from './audit-chain';
 import { checkpointJwks, signCheckpoint, verifyCheckpoint } from './checkpoint';
 import type { AuditLog } from './audit-log';
 import type { AuditSequencer } from './audit-sequencer';
@@ -117,7 +125,7 @@ async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, numbe
       .prepare('UPDATE audit_events SET kid = ?, sealed = ?, actor_ref = ?, ip_ref = ? WHERE tenant = ? AND seq = ? AND sealed = ?')
       .bind(
         p,
-        await seal(keys, 'audit-encryption', JSON.stringify(e), eventAad(r.tenant, r.seq)),
+        await seal(keys, 'audit-encryption', JSON.stringify(e), auditEventAad(r.tenant, r.seq)),
         e.actor === null ? null : await blindIndex(keys, 'user', e.actor),
         e.request?.ip ? await blindIndex(keys, 'ip', e.request.ip) : null,
         r.tenant,
@@ -147,8 +155,16 @@ async function reencryptBatch(rt: MaintenanceDeps): Promise<Record<string, numbe
   }
   out.audit_checkpoints = n;
 
-  out.totp_factors = await rekeyOwned(rt, known, 'totp_factors', 'id', 'secret_sealed', 'totp-secret', totpAad);
-  out.webauthn_credentials = await rekeyOwned(rt, known, 'webauthn_credentials', 'id', 'nickname_sealed', 'factor-metadata', credentialAad);
+  out.totp_factors = await rekeyOwned(rt, known, 'totp_factors', 'id', 'secret_sealed', 'totp-secret', totpSecretAad);
+  out.webauthn_credentials = await rekeyOwned(
+    rt,
+    known,
+    'webauthn_credentials',
+    'id',
+    'nickname_sealed',
+    'factor-metadata',
+    passkeyNicknameAad,
+  );
   out.recovery_codes = await rekeyOwned(rt, known, 'recovery_codes', 'code_hash', null, 'factor-metadata', () => '');
   out.api_tokens = await rekeyTokens(rt, known);
   return out;
@@ -218,14 +234,14 @@ async function rekeyTokens(rt: MaintenanceDeps, known: string): Promise<number> 
   let n = 0;
   for (const t of results) {
     try {
-      const sub = await open(keys, 'factor-metadata', t.sub_sealed, `api-token|${t.id}`);
-      const label = await open(keys, 'factor-metadata', t.label, `api-token-label|${t.id}`);
+      const sub = await open(keys, 'factor-metadata', t.sub_sealed, apiTokenOwnerAad(t.id));
+      const label = await open(keys, 'factor-metadata', t.label, apiTokenLabelAad(t.id));
       const r = await db
         .prepare('UPDATE api_tokens SET user_ref = ?, sub_sealed = ?, label = ? WHERE id = ? AND sub_sealed = ?')
         .bind(
           await blindIndex(keys, 'user', sub),
-          await seal(keys, 'factor-metadata', sub, `api-token|${t.id}`),
-          await seal(keys, 'factor-metadata', label, `api-token-label|${t.id}`),
+          await seal(keys, 'factor-metadata', sub, apiTokenOwnerAad(t.id)),
+          await seal(keys, 'factor-metadata', label, apiTokenLabelAad(t.id)),
           t.id,
           t.sub_sealed,
         )

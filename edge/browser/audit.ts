@@ -76,7 +76,7 @@ async function load(more = false): Promise<void> {
   }
   const r = await get<{ events: { event: AuditEvent }[]; next_cursor: string | null }>(`/.stepgate/api/admin/audit/events?${q}`);
   if (!r.ok) {
-    if (r.status === 403 && r.problem.code === 'ERR_FORBIDDEN' && /Confirm it is you/.test(r.problem.detail ?? '')) {
+    if (r.problem.code === 'ERR_FRESH_STEP_UP_REQUIRED') {
       $('confirm').hidden = false;
       status.textContent = 'Confirm it is you to read the audit log.';
     } else status.textContent = explain(r.problem);

@@ -6,7 +6,7 @@
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { fromBase64url, base64url } from '../../shared/canonical-action';
+import { fromBase64url, base64url } from '../../shared/base64';
 import { ErrorCode } from '../../shared/errors';
 import { authenticateToken, createToken, listTokens, MAX_TOKEN_TTL_DAYS, revokeToken, TOKEN_SCOPES } from '../admin/api-tokens';
 import { hashRef } from '../audit/audit-log';
@@ -19,8 +19,8 @@ import { StepgateError } from '../http/stepgate-error';
 import { requireSameOriginJson } from '../http/csrf';
 import { json, problem, secure } from '../http/responses';
 import type { Runtime } from '../deployment/runtime';
-import { requireFactorGrant } from './factor-routes';
-import { auditBase, jsonBody, originOf, requireIdentity } from './challenge-routes';
+import { requireFreshStepUp } from './fresh-step-up';
+import { auditBase, jsonBody, originOf, requireIdentity } from './endpoint-helpers';
 
 type Role = 'admin' | 'auditor';
 interface Reader {
@@ -50,7 +50,7 @@ async function requireReader(rt: Runtime, req: Request): Promise<Reader> {
   const me = await requireIdentity(rt, req);
   const role = roleOf(rt, me.sub);
   if (!role) throw new StepgateError(ErrorCode.Forbidden, 403, 'Only administrators and auditors read the audit log.');
-  await requireFactorGrant(rt, req, me);
+  await requireFreshStepUp(rt, req, me);
   return { sub: me.sub, role, via: 'session' };
 }
 
@@ -59,7 +59,7 @@ async function requireAdmin(rt: Runtime, req: Request): Promise<Reader> {
   requireSameOriginJson(req, originOf(req.url));
   const me = await requireIdentity(rt, req);
   if (roleOf(rt, me.sub) !== 'admin') throw new StepgateError(ErrorCode.Forbidden, 403, 'Only administrators do this.');
-  await requireFactorGrant(rt, req, me);
+  await requireFreshStepUp(rt, req, me);
   return { sub: me.sub, role: 'admin', via: 'session' };
 }
 
@@ -257,7 +257,7 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     );
     if (body.scopes.includes('audit:read') && !roleOf(rt, me.sub))
       return problem(ErrorCode.Forbidden, 403, 'Only administrators and auditors may have audit:read.');
-    await requireFactorGrant(rt, req, me);
+    await requireFreshStepUp(rt, req, me);
     const { token, info } = await createToken(rt.db, rt.keys, me.sub, {
       scopes: body.scopes,
       ttlDays: body.ttl_days,

@@ -5,32 +5,21 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
-import { StepgateError } from '../http/stepgate-error';
 import { totpFactors, useRecoveryCode } from '../factors/factor-store';
 import { verifyTotp } from '../factors/totp/verify-totp';
 import { authenticationOptions, verifyAuthentication } from '../factors/webauthn/webauthn';
 import { grantCookie } from '../grants/grant-cookie';
 import { mintGrant } from '../grants/grant-token';
 import { requireSameOriginJson } from '../http/csrf';
-import { htmlResponse, isNavigation, json, problem } from '../http/responses';
-import type { Identity } from '../identity/identity-source';
+import { json, problem } from '../http/responses';
 import type { Runtime } from '../deployment/runtime';
-import {
-  backoffMs,
-  MAX_ATTEMPTS_PER_CHALLENGE,
-  MAX_CHALLENGES_PER_SESSION_PER_MINUTE,
-  MAX_CHALLENGES_PER_USER_PER_MINUTE,
-  MAX_HELD_BYTES_PER_SESSION,
-  MAX_HELD_REQUESTS,
-  MAX_HELD_REQUESTS_PER_SESSION,
-  MAX_HELD_TOTAL_BYTES,
-} from '../user-state/user-state';
-import { base64url } from '../../shared/canonical-action';
-import { auditRequest, hashRef, recordRefusal, withoutIds } from '../audit/audit-log';
+import { backoffMs, MAX_ATTEMPTS_PER_CHALLENGE } from '../user-state/user-state';
+import { base64url } from '../../shared/base64';
+import { hashRef } from '../audit/audit-log';
 import { signPrompt } from '../signing/prompt-signature';
-import type { Challenge, ChallengeRefusal } from '../user-state/user-state';
-import type { AuditInput } from '../audit/events';
-import { refusalPage } from '../pages/step-up-page';
+import { challengeJson } from './challenge-view';
+import { auditBase, cookieSecurity, jsonBody, originOf, requireIdentity } from './endpoint-helpers';
+import { locked } from '../pages/refusal-responses';
 
 const VerifyBody = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('totp'), code: z.string().min(1).max(64), number: z.number().int().min(10).max(99).optional() }),
@@ -41,69 +30,6 @@ const VerifyBody = z.discriminatedUnion('method', [
     number: z.number().int().min(10).max(99).optional(),
   }),
 ]);
-
-/** Parse a small JSON body against a schema. @throws {StepgateError} 400 naming the field */
-export async function jsonBody<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
-  const text = await req.text();
-  if (text.length > 16 * 1024) throw new StepgateError(ErrorCode.BodyTooLarge, 413, 'body: too large');
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    throw new StepgateError(ErrorCode.BadRequest, 400, 'body: not valid JSON');
-  }
-  const r = schema.safeParse(doc);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new StepgateError(ErrorCode.BadRequest, 400, `${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
-}
-
-/** The caller's identity, or a 401 thrown. */
-export async function requireIdentity(rt: Runtime, req: Request): Promise<Identity> {
-  const who = await rt.identify(req);
-  if (!who.ok && who.reason === 'ambiguous')
-    throw new StepgateError(
-      ErrorCode.AmbiguousIdentity,
-      400,
-      "This request names its session in two ways; clear this site's cookies and sign in again.",
-    );
-  if (!who.ok) throw new StepgateError(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
-  return who.identity;
-}
-
-/** Who acted, where: the common part of an event recorded by a Stepgate endpoint. */
-export async function auditBase(req: Request, me: Pick<Identity, 'sub'>, via: 'session' | 'token' = 'session') {
-  const u = new URL(req.url);
-  // Ids in Stepgate's own paths (challenges, tokens) are handles, not for the log: the route is.
-  const path = withoutIds(u.pathname);
-  return { actor: me.sub, via, app: u.hostname, request: await auditRequest(req, { method: req.method, path, query: '' }) };
-}
-
-/** The request's own origin (`https://host`), from the canonical view the middleware passed on. */
-export const originOf = (url: string): string => new URL(url).origin;
-
-/** Whether grant cookies may be set: https, or http in development (localhost demo). */
-export function cookieSecurity(rt: Runtime, url: string): boolean {
-  const secure = new URL(url).protocol === 'https:';
-  if (!secure && !rt.development) throw new StepgateError(ErrorCode.Forbidden, 403, 'Stepgate grants are only issued over https.');
-  return secure;
-}
-
-/** A challenge as Stepgate's API shows it (the approval page, the extension). */
-export const challengeJson = (ch: Challenge) => ({
-  id: ch.id,
-  rule: ch.rule,
-  bind: ch.bind,
-  factors: ch.factors,
-  max_age: ch.maxAgeSeconds,
-  action: ch.action,
-  matched_method: ch.matchedMethod,
-  body: ch.bodySummary ?? null,
-  requested_from: ch.requestedFrom ?? null,
-  expires_at: new Date(ch.expiresAt).toISOString(),
-});
 
 export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
   // The extension asks which approvals this browser session has pending; each comes with the
@@ -331,55 +257,4 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
       'set-cookie': grantCookie(done.rule, token, done.maxAgeSeconds, secure),
     });
   });
-}
-
-export function locked(retryAt: number | null, now: number): Response {
-  return problem(
-    ErrorCode.LockedOut,
-    429,
-    retryAt === null
-      ? 'Too many failed attempts: ask an administrator to unlock your account.'
-      : `Too many failed attempts. Try again after ${new Date(retryAt).toISOString()}.`,
-    { retry_at: retryAt === null ? null : new Date(retryAt).toISOString() },
-    retryAt === null ? {} : { 'retry-after': String(Math.max(1, Math.ceil((retryAt - now) / 1000))) },
-  );
-}
-
-/**
- * 429 for a request whose challenge the person's limits refused (nothing was created or held):
- * recorded as `request.denied` (reason `challenge-rate-limit` or `hold-limit`), then a page for a
- * browser navigating, problem+json for anyone else, with `Retry-After`.
- */
-export async function challengeRefused(
-  rt: Runtime,
-  req: Request,
-  r: ChallengeRefusal,
-  event: Pick<AuditInput, 'actor' | 'via' | 'app' | 'request' | 'rule'>,
-): Promise<Response> {
-  const retryAt = new Date(r.retryAt).toISOString();
-  await recordRefusal(rt.audit, {
-    type: 'request.denied',
-    outcome: 'denied',
-    ...event,
-    reason: r.reason,
-    details: { limit: r.limit, ...(r.reason === 'hold-limit' ? { scope: r.scope } : {}), retry_at: retryAt },
-  });
-  const rate = r.reason === 'challenge-rate-limit';
-  const code = rate ? ErrorCode.TooManyChallenges : ErrorCode.TooManyHeldRequests;
-  const message = rate
-    ? r.limit === 'session'
-      ? `This session asked for more than ${MAX_CHALLENGES_PER_SESSION_PER_MINUTE} confirmations in the last minute.`
-      : `More than ${MAX_CHALLENGES_PER_USER_PER_MINUTE} confirmations were asked for you in the last minute, across your sessions.`
-    : r.scope === 'session'
-      ? `This browser session already has ${MAX_HELD_REQUESTS_PER_SESSION} actions, ` +
-        `or ${MAX_HELD_BYTES_PER_SESSION / 1024 / 1024} MiB of them, waiting for your approval. ` +
-        `Approve or cancel one of them, or wait until they expire.`
-      : `You already have ${MAX_HELD_REQUESTS} actions, or ${MAX_HELD_TOTAL_BYTES / 1024 / 1024} MiB of them, waiting for your approval. ` +
-        `Approve or cancel one of them, or wait until they expire.`;
-  const headers = { 'retry-after': String(Math.max(1, Math.ceil((r.retryAt - rt.now()) / 1000))) };
-  if (isNavigation(req)) {
-    const title = rate ? 'Too many requests to confirm' : 'Too many actions waiting';
-    return htmlResponse(await refusalPage({ title, message, retryAt: r.retryAt, code }), 429, headers);
-  }
-  return problem(code, 429, `${message} Try again after ${retryAt}.`, { retry_at: retryAt, limit: r.limit }, headers);
 }

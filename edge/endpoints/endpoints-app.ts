@@ -9,7 +9,8 @@ import { promptJwks } from '../signing/prompt-signature';
 import { errorResponse, htmlResponse, json, problem, secure } from '../http/responses';
 import { registerAuditRoutes } from './audit-routes';
 import { registerFactorRoutes } from './factor-routes';
-import { challengeJson, registerChallengeRoutes } from './challenge-routes';
+import { registerChallengeRoutes } from './challenge-routes';
+import { challengeJson } from './challenge-view';
 import { auditPage } from '../pages/audit-page';
 import { enrolPage } from '../pages/enrol-page';
 import { CLIENT_ASSETS } from '../pages/generated/client-assets';
@@ -18,7 +19,8 @@ import { STEPGATE_CSS } from '../pages/stepgate.css';
 import { policyJsonSchema } from '../policy/schema';
 import type { Runtime } from '../deployment/runtime';
 import type { Challenge } from '../user-state/user-state';
-import { openapi, STEPGATE_VERSION } from './openapi';
+import { STEPGATE_VERSION } from '../config/version';
+import { openapi } from './openapi';
 
 export const isStepgatePath = (segments: readonly string[]): boolean => {
   const first = segments[0]?.toLowerCase();

@@ -32,39 +32,14 @@ import {
 } from '../factors/factor-store';
 import { dropRegistrations, registrationOptions, takeRegistration, verifyRegistration } from '../factors/webauthn/webauthn';
 import { verifyTotp } from '../factors/totp/verify-totp';
-import { presentedGrant } from '../grants/grant-cookie';
-import { verifyGrant } from '../grants/grant-token';
 import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import type { Identity } from '../identity/identity-source';
 import type { Runtime } from '../deployment/runtime';
-import { auditBase, challengeRefused, cookieSecurity, jsonBody, originOf, requireIdentity } from './challenge-routes';
+import { challengeRefused } from '../pages/refusal-responses';
+import { FACTORS_MAX_AGE, FACTORS_RULE, requireFreshStepUp } from './fresh-step-up';
+import { auditBase, cookieSecurity, jsonBody, originOf, requireIdentity } from './endpoint-helpers';
 import { hashRef } from '../audit/audit-log';
-
-/** The reserved rule whose grant lets a person change their own factors. */
-export const FACTORS_RULE = 'stepgate-factors';
-const FACTORS_MAX_AGE = 300;
-
-/** A fresh step-up of this person (the grant of the reserved rule `stepgate-factors`), or a 403 thrown. */
-export async function requireFactorGrant(rt: Runtime, req: Request, me: Identity): Promise<void> {
-  const token = presentedGrant(req, FACTORS_RULE, new URL(req.url).protocol === 'https:');
-  const ok =
-    token !== null &&
-    (await verifyGrant(rt.keys, token, {
-      sub: me.sub,
-      sid: me.sid,
-      aud: new URL(req.url).hostname,
-      rule: FACTORS_RULE,
-      now: Math.floor(rt.now() / 1000),
-    })) !== null;
-  if (!ok) {
-    throw new StepgateError(
-      ErrorCode.Forbidden,
-      403,
-      'Confirm it is you with an existing factor first (POST /.stepgate/api/factors/step-up).',
-    );
-  }
-}
 
 /**
  * The enrolment rule: while the person has no active factor, the first-factor policy
@@ -79,7 +54,7 @@ async function enrolmentRule(
   noInvite: string,
 ): Promise<EnrolmentKind> {
   if ((await activeFactorCount(rt.db, rt.keys, me.sub)) > 0) {
-    await requireFactorGrant(rt, req, me);
+    await requireFreshStepUp(rt, req, me);
     return 'step-up';
   }
   // Why: with a stolen session alone, an attacker could enrol their own key as the first factor.
@@ -203,7 +178,7 @@ async function adminActingOnAnother(
   requireSameOriginJson(req, originOf(req.url));
   const me = await requireIdentity(rt, req);
   if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, `Only administrators ${what}.`);
-  await requireFactorGrant(rt, req, me);
+  await requireFreshStepUp(rt, req, me);
   const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
   if (user === me.sub) return problem(ErrorCode.Forbidden, 403, `Segregation of duties: another administrator must ${verb} you.`);
   return { me, user };
@@ -276,7 +251,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
       matchedMethod: 'POST',
     });
     // The same creation limits as any step-up (429 ERR_TOO_MANY_CHALLENGES, audited).
-    if (!opened.ok) return challengeRefused(rt, req, opened, { ...(await auditBase(req, me)), rule: FACTORS_RULE });
+    if (!opened.ok) return challengeRefused(rt.audit, rt.now(), req, opened, { ...(await auditBase(req, me)), rule: FACTORS_RULE });
     const ch = opened.challenge;
     return json(
       { challenge_id: ch.id, challenge_url: `${u.origin}/.stepgate/challenge/${ch.id}`, expires_at: new Date(ch.expiresAt).toISOString() },
@@ -320,7 +295,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     const { kind, id } = await jsonBody(req, z.strictObject({ kind: z.enum(['totp', 'webauthn']), id: z.string().min(1).max(1024) }));
-    await requireFactorGrant(rt, req, me);
+    await requireFreshStepUp(rt, req, me);
     // Why: without a factor, the person could not step up again, and the next enrolment would be a "first" one.
     if ((await activeFactorCount(rt.db, rt.keys, me.sub)) <= 1)
       return problem(ErrorCode.Conflict, 409, 'This is your last factor; add another before removing it.');
@@ -375,7 +350,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
-    await requireFactorGrant(rt, req, me);
+    await requireFreshStepUp(rt, req, me);
     const codes = await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now());
     await rt.audit.record({
       type: 'factor.enrolled',

@@ -2,7 +2,7 @@
 
 const problem = { $ref: '#/components/responses/Problem' };
 
-export const STEPGATE_VERSION = '0.1.0';
+import { STEPGATE_VERSION } from '../config/version';
 
 const document = {
   openapi: '3.1.0',

@@ -3,10 +3,11 @@
  * with AAD binding them to their row; recovery codes only as hashes.
  */
 import { generateSecret } from 'otplib';
-import { base64url, fromBase64url, sha256b64u } from '../../shared/canonical-action';
+import { base64url, fromBase64url, sha256b64u } from '../../shared/base64';
 import { open, seal } from '../crypto/aead';
 import { blindIndex, blindIndexes } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
+import { passkeyNicknameAad, sealOwner, totpSecretAad } from '../crypto/encryption-context';
 
 export interface TotpFactor {
   id: string;
@@ -15,7 +16,6 @@ export interface TotpFactor {
 
 const newId = (): string => base64url(crypto.getRandomValues(new Uint8Array(16)));
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-export const totpAad = (id: string, userRef: string) => `totp|${id}|${userRef}`;
 
 /** A TOTP enrolment must be confirmed within ten minutes; maintenance deletes older pending rows. */
 export const PENDING_TOTP_TTL_MS = 10 * 60 * 1000;
@@ -43,7 +43,7 @@ export async function createPendingTotp(
       .bind(
         id,
         userRef,
-        await seal(ring, 'totp-secret', secret, totpAad(id, userRef)),
+        await seal(ring, 'totp-secret', secret, totpSecretAad(id, userRef)),
         'pending',
         now,
         await sealOwner(ring, 'totp_factors', id, sub),
@@ -78,7 +78,7 @@ export async function totpFactors(
   const out: TotpFactor[] = [];
   for (const r of results) {
     try {
-      out.push({ id: r.id, secret: await open(ring, 'totp-secret', r.secret_sealed, totpAad(r.id, r.user_ref)) });
+      out.push({ id: r.id, secret: await open(ring, 'totp-secret', r.secret_sealed, totpSecretAad(r.id, r.user_ref)) });
     } catch {
       console.error('stepgate: a TOTP factor failed to decrypt; it is ignored');
     }
@@ -178,9 +178,6 @@ const recoveryHash = (userRef: string, code: string) => sha256b64u(`recovery\0${
 const recoveryHashV2 = (code: string) => sha256b64u(`recovery\0v2\0${code}`);
 
 /** The user id sealed beside a row's blind index, so key rotation can re-derive the index (AAD: table and row id). */
-export const sealOwner = (ring: Keyring, table: string, id: string, sub: string): Promise<string> =>
-  seal(ring, 'factor-metadata', sub, ownerAad(table, id));
-export const ownerAad = (table: string, id: string): string => `owner|${table}|${id}`;
 
 /** Replace the user's recovery codes with a new set; returns the codes, which are never stored or shown again. */
 export async function issueRecoveryCodes(db: D1Database, ring: Keyring, sub: string, now: number): Promise<string[]> {
@@ -279,13 +276,11 @@ interface CredentialRow {
   last_used_at: number | null;
 }
 
-export const credentialAad = (id: string, userRef: string) => `webauthn-nickname|${id}|${userRef}`;
-
 async function toCredential(ring: Keyring, r: CredentialRow): Promise<StoredCredential> {
   let nickname: string | null = null;
   if (r.nickname_sealed) {
     try {
-      nickname = await open(ring, 'factor-metadata', r.nickname_sealed, credentialAad(r.id, r.user_ref));
+      nickname = await open(ring, 'factor-metadata', r.nickname_sealed, passkeyNicknameAad(r.id, r.user_ref));
     } catch {
       nickname = null;
     }
@@ -346,7 +341,7 @@ export async function addWebauthnCredential(
       JSON.stringify(c.transports),
       c.deviceType,
       c.backedUp ? 1 : 0,
-      c.nickname ? await seal(ring, 'factor-metadata', c.nickname, credentialAad(c.id, userRef)) : null,
+      c.nickname ? await seal(ring, 'factor-metadata', c.nickname, passkeyNicknameAad(c.id, userRef)) : null,
       now,
       await sealOwner(ring, 'webauthn_credentials', c.id, sub),
       ...refs,

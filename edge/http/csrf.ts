@@ -1,6 +1,16 @@
-/** @module CSRF protection for Stepgate's state-changing endpoints: same origin and a JSON body only. */
+/** @module Same-origin checks: CSRF protection for Stepgate's state-changing endpoints (same origin and a JSON body), and the one test of "from this site". */
 import { ErrorCode } from '../../shared/errors';
 import { StepgateError } from './stepgate-error';
+
+/**
+ * Whether a request comes from `origin` (or one of `extraOrigins`): by its `Origin` header when
+ * it sends a real one, else by `Sec-Fetch-Site: same-origin`. Neither: not same-origin.
+ */
+export function isSameOrigin(req: Request, origin: string, extraOrigins: readonly string[] = []): boolean {
+  const o = req.headers.get('origin');
+  if (o !== null && o !== 'null') return o === origin || extraOrigins.includes(o);
+  return req.headers.get('sec-fetch-site') === 'same-origin';
+}
 
 /**
  * Refuse a state-changing request unless it comes from this origin and carries JSON. A JSON
@@ -9,9 +19,7 @@ import { StepgateError } from './stepgate-error';
  * @throws {StepgateError} 403 for a foreign or missing Origin, 415 for a non-JSON body
  */
 export function requireSameOriginJson(req: Request, origin: string, extraOrigins: readonly string[] = []): void {
-  const o = req.headers.get('origin');
-  const site = req.headers.get('sec-fetch-site');
-  if (o !== null && o !== 'null' ? o !== origin && !extraOrigins.includes(o) : site !== 'same-origin') {
+  if (!isSameOrigin(req, origin, extraOrigins)) {
     throw new StepgateError(ErrorCode.Forbidden, 403, 'This request must come from a Stepgate page on this site.');
   }
   const ct = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();

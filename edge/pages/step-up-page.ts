@@ -1,6 +1,6 @@
 /** @module The interstitial page: tells a person exactly which action needs their approval, and takes it. */
 import { html } from 'hono/html';
-import type { CanonicalAction } from '../../shared/canonical-action';
+import type { CanonicalAction } from '../policy/canonical-action';
 import { displaySegments, hasHiddenCharacters, HIDDEN_CHARACTERS_WARNING } from '../../shared/visible-text';
 import type { BodySummary } from '../request-path/body-summary';
 import type { RequestedFrom } from '../user-state/user-state';

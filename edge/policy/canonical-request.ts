@@ -4,6 +4,7 @@
  */
 import { ambiguous, StepgateError } from '../http/stepgate-error';
 import { ErrorCode } from '../../shared/errors';
+import { foldCase } from './fold';
 
 /** A request reduced to one unambiguous form. */
 export interface CanonicalRequest {
@@ -26,6 +27,13 @@ export interface CanonicalRequest {
   /** True when the method came from an override header or `_method` parameter. */
   overridden: boolean;
 }
+
+/** The request's own origin, `https://host[:port]`, as canonicalized. */
+export const canonicalOrigin = (c: Pick<CanonicalRequest, 'protocol' | 'host'>): string => `${c.protocol}//${c.host}`;
+
+/** The canonical URL: origin, canonical path and the raw query — what is matched and forwarded. */
+export const canonicalUrl = (c: Pick<CanonicalRequest, 'protocol' | 'host' | 'path' | 'query'>): string =>
+  `${canonicalOrigin(c)}${c.path}${c.query ? `?${c.query}` : ''}`;
 
 export interface CanonicalizeOptions {
   /** Match paths case-sensitively. Default false: IIS and many frameworks fold case. */
@@ -100,9 +108,6 @@ function encodeSegment(bytes: Uint8Array): string {
   }
   return s;
 }
-
-/** Case folding that also catches ſ→s, K→k, ı→i and İ→i (Java's equalsIgnoreCase), which some servers fold in case-insensitive compares. */
-const fold = (s: string): string => s.replaceAll('\u0130', 'i').toUpperCase().toLowerCase();
 
 /**
  * Normalize a host: lower-case, without trailing dot; refuse anything that is not a plain
@@ -192,7 +197,7 @@ export function canonicalizeRequest(method: string, url: string, headers: Header
     // Why: Windows origins strip trailing dots and spaces (`/admin./`), and treat `::$DATA` as the file.
     if (/[. ]$/.test(text) || text.includes('::')) throw ambiguous('path: a segment may not end with "." or " " or contain "::"');
     out.push(bytes ? encodeSegment(bytes) : raw);
-    keys.push(options.caseSensitive ? text : plain ? text.toLowerCase() : fold(text));
+    keys.push(options.caseSensitive ? text : plain ? text.toLowerCase() : foldCase(text));
   }
   if (!options.allowPathInfo) {
     // Why: `/index.php/admin/settings` is routed by PHP front controllers (and IIS, Tomcat) as

@@ -3,6 +3,7 @@
  * request path's length, not on the number of rules (a segment trie per host).
  */
 import { durationSeconds, PATH_PATTERN_CHARS, pathCharProblem, type Factor, type Policy, type Rule } from './schema';
+import { foldCase } from './fold';
 
 /** A rule as the step-up middleware uses it. */
 export interface CompiledRule {
@@ -35,7 +36,6 @@ interface TrieNode {
 }
 
 const node = (): TrieNode => ({ literal: new Map(), entries: [] });
-const fold = (s: string): string => s.replaceAll('\u0130', 'i').toUpperCase().toLowerCase(); // as canonical-request.ts
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The compiled form of a policy. */
@@ -55,7 +55,7 @@ export interface CompiledPolicy {
 /** Compile a validated policy. Patterns are folded like request paths unless `caseSensitive`. */
 export function compilePolicy(policy: Policy): CompiledPolicy {
   const caseSensitive = policy.caseSensitive ?? false;
-  const norm = caseSensitive ? (s: string) => s : fold;
+  const norm = caseSensitive ? (s: string) => s : foldCase;
   const anyHost = node();
   const exactHosts = new Map<string, TrieNode>();
   const wildcardHosts = new Map<string, TrieNode>();

@@ -3,7 +3,7 @@
  * step-up, sealed (AES-GCM, bound to its challenge) and kept by the user's Durable Object, so
  * that after approval Stepgate forwards exactly that request, once — the client cannot change it.
  */
-import { base64url, fromBase64url } from '../../shared/canonical-action';
+import { base64url, fromBase64url } from '../../shared/base64';
 import { openBytes, seal } from '../crypto/aead';
 import type { Keyring } from '../crypto/keyring';
 

@@ -4,7 +4,8 @@
  * this middleware plus a proxy handler; an existing Hono Worker can `app.use(stepgate(...))`.
  */
 import type { MiddlewareHandler } from 'hono';
-import { actionDigest, base64url, sha256b64u, type CanonicalAction } from '../../shared/canonical-action';
+import { actionDigest, type CanonicalAction } from '../policy/canonical-action';
+import { base64url, sha256b64u } from '../../shared/base64';
 import { ErrorCode } from '../../shared/errors';
 import { errorResponse, isNavigation, problem } from '../http/responses';
 import { auditRequest, createAuditLog, hashRef, recordRefusal, withoutIds } from '../audit/audit-log';
@@ -22,7 +23,7 @@ import { addClaim, canonicalizeRequest, type CanonicalRequest } from '../policy/
 import { compilePolicy, type CompiledPolicy, type RuleMatch } from '../policy/compile-policy';
 import { validatePolicy } from '../policy/validate-policy';
 import { createEndpointsApp, isStepgatePath } from '../endpoints/endpoints-app';
-import { challengeRefused } from '../endpoints/challenge-routes';
+import { challengeRefused } from '../pages/refusal-responses';
 import type { UserState } from '../user-state/user-state';
 import { bodyMethodClaims, checkInspectable } from './method-override';
 import { readBounded } from './read-body';
@@ -392,7 +393,7 @@ export const stepgate = (
         requestedFrom: requestedFrom(req),
         ...(sealed === undefined ? {} : { id, held: sealed }),
       });
-      if (!opened.ok) return await challengeRefused(runtime, req, opened, { actor: me.sub, via: 'session', ...where });
+      if (!opened.ok) return await challengeRefused(runtime.audit, runtime.now(), req, opened, { actor: me.sub, via: 'session', ...where });
       const challenge = opened.challenge;
       const kept = opened.held;
       // Fail closed: a challenge becomes answerable only once it is on the record; otherwise it is taken back.

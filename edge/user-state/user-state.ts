@@ -5,7 +5,7 @@
  * in limits.ts, the storage schema in schema.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { base64url } from '../../shared/canonical-action';
+import { base64url } from '../../shared/base64';
 import {
   CHALLENGE_TTL_MS,
   MAX_OPEN_CHALLENGES,

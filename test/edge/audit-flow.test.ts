@@ -137,8 +137,12 @@ describe('one event per decision', () => {
 
 describe('reading the log', () => {
   it('is for administrators and auditors with a fresh step-up, or a token', async () => {
-    expect((await gw('/.stepgate/api/admin/audit/events', { headers: { cookie: tina.cookie } })).status).toBe(403);
-    expect((await gw('/.stepgate/api/admin/audit/events', { headers: { cookie: dave.cookie } })).status).toBe(403); // no step-up
+    const notReader = await gw('/.stepgate/api/admin/audit/events', { headers: { cookie: tina.cookie } });
+    expect(notReader.status).toBe(403);
+    expect(await notReader.json()).toMatchObject({ code: 'ERR_FORBIDDEN' });
+    const noStepUp = await gw('/.stepgate/api/admin/audit/events', { headers: { cookie: dave.cookie } });
+    expect(noStepUp.status).toBe(403);
+    expect(await noStepUp.json()).toMatchObject({ code: 'ERR_FRESH_STEP_UP_REQUIRED' });
     expect((await gw('/.stepgate/api/admin/audit/events')).status).toBe(401);
     expect((await gw('/.stepgate/api/admin/audit/events', { headers: { authorization: 'Bearer sgt.nope' } })).status).toBe(401);
   });

@@ -85,7 +85,7 @@ describe('a registration opened before the first factor', () => {
     // The attacker finishes the old registration, with no factors grant.
     const r = await finishRegistration(stolen, response);
     expect(r.status).toBe(403);
-    expect(await r.json()).toMatchObject({ code: 'ERR_FORBIDDEN' });
+    expect(await r.json()).toMatchObject({ code: 'ERR_FRESH_STEP_UP_REQUIRED' });
     expect((await factorsOf(owner)).webauthn).toEqual([]);
     const events = await enrolmentEvents('pia');
     expect(events.filter((e) => e.factor === 'webauthn')).toEqual([]);
@@ -118,7 +118,7 @@ describe('a registration opened before the first factor', () => {
 
     const refused = await confirmTotp(stolen, planted);
     expect(refused.status).toBe(403);
-    expect(await refused.json()).toMatchObject({ code: 'ERR_FORBIDDEN' });
+    expect(await refused.json()).toMatchObject({ code: 'ERR_FRESH_STEP_UP_REQUIRED' });
     expect(await totpFactors(env.DB, ring, 'pam', 'pending')).toEqual([]);
     expect((await factorsOf(owner)).totp).toEqual([]);
     expect((await enrolmentEvents('pam')).filter((e) => e.factor === 'totp')).toEqual([]);

@@ -45,7 +45,7 @@ describe('enrolment', () => {
   it('refuses a second factor without a fresh step-up with the first', async () => {
     const res = await api('/.stepgate/api/factors/totp', cookie);
     expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ code: 'ERR_FORBIDDEN' });
+    expect(await res.json()).toMatchObject({ code: 'ERR_FRESH_STEP_UP_REQUIRED' });
   });
 
   it('lists the factor and the recovery codes left', async () => {

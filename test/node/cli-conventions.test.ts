@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, GROUPS, main } from '../../edge/node/cli/main';
 import { ROOT } from '../support/miniflare-gateway';
+import { STEPGATE_VERSION } from '../../edge/config/version';
 
 const run = async (...argv: string[]) => {
   const out: string[] = [];
@@ -87,6 +88,8 @@ describe('help', () => {
 
   it('stepgate --version and -v print the package version', async () => {
     expect(await run('--version')).toEqual({ code: 0, out: VERSION, err: '' });
+    // The gateway reports the same version (discovery document, OpenAPI, OCSF exports).
+    expect(STEPGATE_VERSION).toBe(VERSION);
     expect(await run('-v')).toEqual({ code: 0, out: VERSION, err: '' });
   });
 });

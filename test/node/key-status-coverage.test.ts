@@ -27,8 +27,8 @@ const OWNERS = ['totp_factors.sub_sealed', 'webauthn_credentials.sub_sealed', 'r
  */
 const CALL_SITES: Record<string, (string[] | string)[]> = {
   "edge/admin/api-tokens.ts: blindIndex(ring, 'user', sub)": [['api_tokens.user_ref']],
-  "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', sub, subAad(id))": [['api_tokens.sub_sealed']],
-  "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', o.label, labelAad(id))": [['api_tokens.label']],
+  "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', sub, apiTokenOwnerAad(id))": [['api_tokens.sub_sealed']],
+  "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', o.label, apiTokenLabelAad(id))": [['api_tokens.label']],
   "edge/factors/factor-store.ts: blindIndex(ring, 'user', sub)": [
     ['totp_factors.user_ref'], // createPendingTotp
     ['recovery_codes.user_ref'], // issueRecoveryCodes
@@ -36,23 +36,23 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
     ['enrolment_invites.user_ref'], // issueInvite
   ],
   "edge/factors/factor-store.ts: blindIndex(ring, 'user', issuedBy)": [['enrolment_invites.issued_by']],
-  "edge/factors/factor-store.ts: seal(ring, 'totp-secret', secret, totpAad(id, userRef))": [['totp_factors.secret']],
-  "edge/factors/factor-store.ts: seal(ring, 'factor-metadata', sub, ownerAad(table, id))": [NOT_STORED.sealOwner],
+  "edge/factors/factor-store.ts: seal(ring, 'totp-secret', secret, totpSecretAad(id, userRef))": [['totp_factors.secret']],
+  "edge/crypto/encryption-context.ts: seal(ring, 'factor-metadata', sub, ownerAad(table, id))": [NOT_STORED.sealOwner],
   "edge/factors/factor-store.ts: sealOwner(ring, 'totp_factors', id, sub)": [['totp_factors.sub_sealed']],
   "edge/factors/factor-store.ts: sealOwner(ring, 'recovery_codes', await recoveryHashV2(c), sub)": [['recovery_codes.sub_sealed']],
   "edge/factors/factor-store.ts: sealOwner(ring, 'webauthn_credentials', c.id, sub)": [['webauthn_credentials.sub_sealed']],
-  "edge/factors/factor-store.ts: seal(ring, 'factor-metadata', c.nickname, credentialAad(c.id, userRef))": [
+  "edge/factors/factor-store.ts: seal(ring, 'factor-metadata', c.nickname, passkeyNicknameAad(c.id, userRef))": [
     ['webauthn_credentials.nickname'],
   ],
   "edge/factors/webauthn/webauthn.ts: blindIndex(rt.keys, 'user', me.sub)": [NOT_STORED.userHandle],
   "edge/request-path/held-request.ts: seal(ring, 'held-request', JSON.stringify(wire), `held|${challenge}`)": [NOT_STORED.held],
   'edge/audit/audit-chain.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup],
   'edge/crypto/blind-index.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup], // blindIndexes
-  "edge/audit/audit-sequencer.ts: seal(ring, 'audit-encryption', JSON.stringify(event), eventAad(tenant, seq))": [['audit_events']],
+  "edge/audit/audit-sequencer.ts: seal(ring, 'audit-encryption', JSON.stringify(event), auditEventAad(tenant, seq))": [['audit_events']],
   "edge/audit/audit-sequencer.ts: blindIndex(ring, 'user', event.actor)": [['audit_events.actor_ref']],
   "edge/audit/audit-sequencer.ts: blindIndex(ring, 'ip', event.request.ip)": [['audit_events.ip_ref']],
   // Re-encryption (maintenance.ts) writes the same columns again under the primary key.
-  "edge/audit/maintenance.ts: seal(keys, 'audit-encryption', JSON.stringify(e), eventAad(r.tenant, r.seq))": [['audit_events']],
+  "edge/audit/maintenance.ts: seal(keys, 'audit-encryption', JSON.stringify(e), auditEventAad(r.tenant, r.seq))": [['audit_events']],
   "edge/audit/maintenance.ts: blindIndex(keys, 'user', e.actor)": [['audit_events.actor_ref']],
   "edge/audit/maintenance.ts: blindIndex(keys, 'ip', e.request.ip)": [['audit_events.ip_ref']],
   'edge/audit/maintenance.ts: signCheckpoint(keys, payload)': [['audit_checkpoints']],
@@ -62,8 +62,8 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   ],
   "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, ownerAad(table, id))": [OWNERS],
   'edge/audit/maintenance.ts: seal(keys, purpose, value, aad(id, ref))': [['totp_factors.secret', 'webauthn_credentials.nickname']],
-  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, `api-token|${t.id}`)": [['api_tokens.sub_sealed']],
-  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', label, `api-token-label|${t.id}`)": [['api_tokens.label']],
+  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, apiTokenOwnerAad(t.id))": [['api_tokens.sub_sealed']],
+  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', label, apiTokenLabelAad(t.id))": [['api_tokens.label']],
   ['edge/audit/maintenance.ts: signCheckpoint(keys, { tenant, seq: last.seq, hash: last.hash, ' +
     "time: new Date(now).toISOString(), kind: 'retention' })"]: [['audit_checkpoints']],
   ['edge/audit/audit-sequencer.ts: signCheckpoint(ring, { tenant: this.tenant!, seq: head.seq, hash: head.hash, ' +

@@ -47,8 +47,7 @@ const say = (origin: string, text: string, kind: 'ok' | 'error' | 'muted' = 'mut
 };
 
 /** The 403 the edge gives when changing factors needs a fresh step-up. */
-const needsStepUp = (r: ApiResult<unknown>) =>
-  !r.ok && r.status === 403 && r.code === 'ERR_FORBIDDEN' && /step-up|confirm it is you/i.test(r.message);
+const needsStepUp = (r: ApiResult<unknown>) => !r.ok && r.code === 'ERR_FRESH_STEP_UP_REQUIRED';
 
 /**
  * Run a factor change; if the site first wants proof it is you, ask for it (passkey or code, in the

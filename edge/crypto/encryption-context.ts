@@ -1,0 +1,29 @@
+/**
+ * @module The encryption contexts (AES-GCM additional data) of every sealed column, in one place:
+ * the writer, the reader and key-rotation re-encryption must build exactly the same string, or a
+ * row no longer opens. Each names its table and row, so a ciphertext moved elsewhere fails to open.
+ */
+import { seal } from './aead';
+import type { Keyring } from './keyring';
+
+/** A TOTP secret (`totp_factors.secret_sealed`), bound to its factor and owner. */
+export const totpSecretAad = (id: string, userRef: string): string => `totp|${id}|${userRef}`;
+
+/** A passkey's nickname (`webauthn_credentials.nickname_sealed`). */
+export const passkeyNicknameAad = (id: string, userRef: string): string => `webauthn-nickname|${id}|${userRef}`;
+
+/** The owner's user id sealed beside a factor row (`sub_sealed`), for re-keying its blind index. */
+export const ownerAad = (table: string, id: string): string => `owner|${table}|${id}`;
+
+/** An API token's owner (`api_tokens.sub_sealed`). */
+export const apiTokenOwnerAad = (id: string): string => `api-token|${id}`;
+
+/** An API token's label (`api_tokens.label`). */
+export const apiTokenLabelAad = (id: string): string => `api-token-label|${id}`;
+
+/** An audit event's body (`audit_events.sealed`), bound to its tenant and place in the chain. */
+export const auditEventAad = (tenant: string, seq: number): string => `audit|${tenant}|${seq}`;
+
+/** Seal the owner of a factor row (see `ownerAad`). */
+export const sealOwner = (ring: Keyring, table: string, id: string, sub: string): Promise<string> =>
+  seal(ring, 'factor-metadata', sub, ownerAad(table, id));
