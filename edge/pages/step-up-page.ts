@@ -2,7 +2,7 @@
 import { html } from 'hono/html';
 import type { CanonicalAction } from '../policy/canonical-action';
 import { displaySegments, hasHiddenCharacters, HIDDEN_CHARACTERS_WARNING } from '../../shared/visible-text';
-import type { BodySummary } from '../request-path/body-summary';
+import type { BodySummary } from '../../shared/wire-shapes';
 import type { RequestedFrom } from '../user-state/user-state';
 import { ASSET_PREFIX, layout } from './layout';
 

@@ -4,15 +4,7 @@
  * masked, everything truncated); other bodies are described by type and size.
  */
 
-export interface BodySummary {
-  /** "form", "json", or the media type. */
-  kind: string;
-  bytes: number;
-  /** Fields in order, at most 12, values shown as the page will show them. */
-  fields: { name: string; value: string }[];
-  /** More fields than shown. */
-  truncated: boolean;
-}
+import type { BodySummary } from '../../shared/wire-shapes';
 
 const SECRET = /pass|secret|token|key|otp|code|pin|cvv|ssn|auth/i;
 const MAX_FIELDS = 12;

@@ -1,6 +1,6 @@
 /** @module The challenge: what it is bound to, how it is stored in the UserState, and number matching. */
 import type { CanonicalAction } from '../policy/canonical-action';
-import type { BodySummary } from '../request-path/body-summary';
+import type { BodySummary } from '../../shared/wire-shapes';
 
 /** What a challenge is bound to. It can only be answered by the same user, in the same app session. */
 export interface ChallengeInput {
