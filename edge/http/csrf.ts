@@ -1,4 +1,7 @@
-/** @module Same-origin checks: CSRF protection for Stepgate's state-changing endpoints (same origin and a JSON body), and the one test of "from this site". */
+/**
+ * @module Same-origin checks: the one test of "from this site", and CSRF protection for Stepgate's
+ * state-changing endpoints (same origin and a JSON body).
+ */
 import { ErrorCode } from '../../shared/errors';
 import { StepgateError } from './stepgate-error';
 
