@@ -3,12 +3,13 @@ import { Hono } from 'hono';
 import { ErrorCode } from '../shared/errors';
 import type { MaintenanceReport } from './audit/maintenance';
 import policy from './config/policy.json';
-import { describeProblems, isProduction, productionProblems } from './config/production-checks';
+import { refuseDevelopmentSettings } from './deployment/build-runtime';
 import type { Env } from './env';
 import { problem } from './http/responses';
+import { stepgate } from './middleware';
 import { forward } from './request-path/forward';
+import type { StepgateContext } from './request-path/stepgate-context';
 import { stepgateScheduled } from './scheduled';
-import { stepgate, type StepgateContext } from './request-path/stepgate-middleware';
 
 const POLICY_FILE = 'edge/config/policy.json';
 
@@ -23,10 +24,7 @@ export function createGateway(
   env: Env,
   bundledPolicy: unknown = policy,
 ): Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }> {
-  if (isProduction(env)) {
-    const problems = productionProblems(env);
-    if (problems.length) throw new Error(describeProblems(env, problems));
-  }
+  refuseDevelopmentSettings(env);
   const app = new Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }>();
   app.use(stepgate({ policy: bundledPolicy, policyFile: POLICY_FILE, identity: env.IDENTITY }));
   app.all('*', forward({ originUrl: env.ORIGIN_URL || undefined, timeoutSeconds: Number(env.ORIGIN_TIMEOUT_SECONDS) || undefined }));

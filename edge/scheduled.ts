@@ -3,13 +3,10 @@
  * batch under the primary key, apply retention — for any Worker that runs Stepgate: the gateway
  * (`scheduledMaintenance` in gateway.ts) or an existing Hono Worker using the middleware (library mode).
  */
-import { createAuditLog } from './audit/audit-log';
-import type { AuditSequencer } from './audit/audit-sequencer';
-import { runMaintenance, type MaintenanceDeps, type MaintenanceReport } from './audit/maintenance';
-import { parseKeyring } from './crypto/keyring';
+import { runMaintenance, type MaintenanceReport } from './audit/maintenance';
+import { buildAuditRuntime, type DeploymentEnv } from './deployment/build-runtime';
 import { compilePolicy } from './policy/compile-policy';
 import { validatePolicy } from './policy/validate-policy';
-import { policyHashOf } from './request-path/stepgate-middleware';
 
 export interface StepgateScheduledOptions {
   /** The same policy document the `stepgate()` middleware was given (the audit log names it by hash). */
@@ -34,27 +31,8 @@ export interface StepgateScheduledOptions {
  * @throws {Error} when a binding or `STEPGATE_KEYS` is missing
  */
 export async function stepgateScheduled(env: object, options: StepgateScheduledOptions): Promise<MaintenanceReport> {
-  const e = env as Record<string, unknown>;
-  const dbBinding = options.dbBinding ?? 'DB';
-  const auditBinding = options.auditBinding ?? 'AUDIT_SEQUENCER';
-  const db = e[dbBinding] as D1Database | undefined;
-  if (!db) throw new Error(`binding ${dbBinding} (D1) is missing`);
-  const ns = e[auditBinding] as DurableObjectNamespace<AuditSequencer> | undefined;
-  if (!ns) throw new Error(`binding ${auditBinding} (AuditSequencer Durable Object) is missing`);
-  const keys = parseKeyring(e.STEPGATE_KEYS as string | undefined);
-  const compiled = compilePolicy(validatePolicy(options.policy, options.policyFile));
-  const tenant = String(e.TENANT ?? 'default');
-  const deps: MaintenanceDeps = {
-    db,
-    keys,
-    audit: createAuditLog({
-      namespace: ns,
-      tenant,
-      config: async () => ({ policyHash: await policyHashOf(compiled), primaryKid: keys.primary }),
-    }),
-    auditSequencer: () => ns.get(ns.idFromName(`tenant:${tenant}`)),
-    auditRetentionDays: Math.max(0, Number.parseInt(String(e.AUDIT_RETENTION_DAYS ?? '0'), 10) || 0),
-    now: options.now ?? Date.now,
-  };
-  return runMaintenance(deps);
+  const policy = compilePolicy(validatePolicy(options.policy, options.policyFile));
+  return runMaintenance(
+    buildAuditRuntime(env as DeploymentEnv, { policy, dbBinding: options.dbBinding, auditBinding: options.auditBinding, now: options.now }),
+  );
 }

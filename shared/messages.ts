@@ -1,4 +1,5 @@
 /** @module The extension's typed message map: every message between its contexts, declared once. */
+import type { VerifiedPrompt } from './wire-shapes';
 
 /** A site the person paired, as kept in `storage.local` (nothing secret: no codes, tokens or cookies). */
 export interface PairedSite {
@@ -25,56 +26,16 @@ export interface SiteStatus extends PairedSite {
   problem: string | null;
 }
 
-/** The canonical action of a challenge, as the edge signed it. */
-export interface PromptAction {
-  method: string;
-  host: string;
-  path: string;
-  query: string;
-  bodySha256: string;
-}
-
-/**
- * What an approval prompt shows: the payload of the edge-signed `prompt` JWS after verification
- * (signature, `typ`, `iss`, `aud` = the site's host, `exp`). Never built from unsigned fields.
- */
-export interface VerifiedPrompt {
-  id: string;
-  rule: string;
-  bind: 'session' | 'action';
-  factors: string[];
-  max_age: number;
-  action: PromptAction;
-  matched_method: string;
-  body: { kind: string; bytes: number; fields: { name: string; value: string }[]; truncated: boolean } | null;
-  /** Where the request came from, as the edge saw it (null when it could not tell). */
-  requested_from: { page: string | null; ip: string | null; user_agent: string | null } | null;
-  created_at: string;
-  expires_at: string;
-  /** A page's fetch is being held for this answer. */
-  held: boolean;
-  /** Until when the page's fetch is held (ISO time), or null when nothing is held. */
-  hold_until: string | null;
-  /**
-   * The request was made in another browser session of the same person (typically another browser
-   * without the extension). Only one-time (`bind: "action"`) approvals cross sessions, and only with
-   * number matching. False when the edge did not say (older edges list only this session's).
-   */
-  other_session: boolean;
-  /**
-   * For `other_session` prompts: three distinct integers 10–99, one of them the number the other
-   * browser shows; the person picks it, and it is sent as `number` with the approval. Null otherwise.
-   */
-  number_choices: [number, number, number] | null;
-}
-
 /** A pending approval on a paired site. */
 export interface PendingPrompt {
   site: string;
   prompt: VerifiedPrompt;
 }
 
-/** A refusal a context can show: a stable `code` to switch on, a sentence to show. */
+/**
+ * A refusal a context can show: a stable `code` to switch on (an `ErrorCode` of the edge, or an
+ * `ExtensionCode` of the extension itself), a sentence to show.
+ */
 export interface Failure {
   ok: false;
   code: string;

@@ -9,7 +9,7 @@
  *    without `verify` naming the first sequence where the chain breaks, and how.
  */
 import { base64url } from '../../shared/base64';
-import { open, sealedKid } from '../crypto/aead';
+import { open, seal, sealedKid } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
 import { canonicalJson } from './canonical-json';
@@ -49,6 +49,23 @@ export async function eventHash(prevHash: string, event: AuditEvent): Promise<st
 /** Decrypt a stored row's event. @throws {Error} if it does not open (tampered, moved, unknown key) */
 export async function openRow(ring: Keyring, row: Pick<AuditRow, 'tenant' | 'seq' | 'sealed'>): Promise<AuditEvent> {
   return JSON.parse(await open(ring, 'audit-encryption', row.sealed, auditEventAad(row.tenant, row.seq))) as AuditEvent;
+}
+
+/** A row's keyed columns, as the sequencer writes them and re-encryption moves them to the primary key. */
+export type SealedColumns = Pick<AuditRow, 'kid' | 'sealed' | 'actor_ref' | 'ip_ref'>;
+
+/**
+ * Seal `event` under the primary key, bound (AAD) to its tenant and sequence, and derive the blind
+ * indexes of its actor and IP under the same key: a row's kid and its blind indexes are always
+ * written together, so "under an old key" is exactly the kid column.
+ */
+export async function sealedColumns(ring: Keyring, tenant: string, seq: number, event: AuditEvent): Promise<SealedColumns> {
+  return {
+    kid: ring.primary,
+    sealed: await seal(ring, 'audit-encryption', JSON.stringify(event), auditEventAad(tenant, seq)),
+    actor_ref: event.actor === null ? null : await blindIndex(ring, 'user', event.actor),
+    ip_ref: event.request?.ip ? await blindIndex(ring, 'ip', event.request.ip) : null,
+  };
 }
 
 export type ChainProblem = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'unknown-key' | 'bad-checkpoint';

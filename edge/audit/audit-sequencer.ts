@@ -11,20 +11,27 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { base64url } from '../../shared/base64';
-import { seal } from '../crypto/aead';
-import { blindIndex } from '../crypto/blind-index';
 import { parseKeyring, type Keyring } from '../crypto/keyring';
-import { eventHash, GENESIS, type AuditRow, type ChainPoint } from './audit-chain';
+import { eventHash, GENESIS, sealedColumns, type AuditRow, type ChainPoint } from './audit-chain';
 import { boundInput } from './bounds';
-import { signCheckpoint, type CheckpointKind } from './checkpoint';
+import type { CheckpointKind } from './checkpoint';
+import { checkpointStatement, latestCheckpointSeq } from './checkpoint-store';
 import { DenialFolding, isFoldedDenial } from './denial-folding';
 import type { AuditEvent, AuditInput } from './events';
-import { auditEventAad } from '../crypto/encryption-context';
 
 /** A count checkpoint is signed into the same batch whenever the chain crosses a multiple of this. */
 export const CHECKPOINT_EVERY = 1000;
 /** At most this many events per D1 batch; more wait for the next. */
 const MAX_BATCH = 100;
+
+/** The statement that stores a new row (D1: here, not in audit-chain.ts, which the Node CLI also runs). */
+const insertRowStatement = (db: D1Database, r: AuditRow): D1PreparedStatement =>
+  db
+    .prepare(
+      'INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ' +
+        'ip_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    .bind(r.tenant, r.seq, r.ts, r.type, r.outcome, r.app, r.actor_ref, r.ip_ref, r.kid, r.sealed, r.prev_hash, r.hash);
 
 interface SequencerEnv {
   DB: D1Database;
@@ -122,11 +129,8 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     // The head only ever moves once its rows are in D1, so it is durable whenever it is read.
     const head = await this.loadHead();
     if (head.seq === 0) return null;
-    const last = await this.env.DB.prepare('SELECT MAX(seq) AS seq FROM audit_checkpoints WHERE tenant = ?')
-      .bind(tenant)
-      .first<{ seq: number | null }>();
-    if (kind === 'periodic' && last?.seq === head.seq) return null;
-    await this.env.DB.batch([await this.checkpointStatement(head, kind, Date.now())]);
+    if (kind === 'periodic' && (await latestCheckpointSeq(this.env.DB, tenant)) === head.seq) return null;
+    await this.env.DB.batch([await checkpointStatement(this.env.DB, this.ring!, tenant, head, kind, Date.now())]);
     return head;
   }
 
@@ -268,25 +272,15 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
         type: event.type,
         outcome: event.outcome,
         app: event.app ?? null,
-        actor_ref: event.actor === null ? null : await blindIndex(ring, 'user', event.actor),
-        ip_ref: event.request?.ip ? await blindIndex(ring, 'ip', event.request.ip) : null,
-        kid: ring.primary,
-        sealed: await seal(ring, 'audit-encryption', JSON.stringify(event), auditEventAad(tenant, seq)),
+        ...(await sealedColumns(ring, tenant, seq, event)),
         prev_hash: prev,
         hash,
       });
     }
-    const statements = rows.map((r) =>
-      db
-        .prepare(
-          'INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ' +
-            'ip_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .bind(r.tenant, r.seq, r.ts, r.type, r.outcome, r.app, r.actor_ref, r.ip_ref, r.kid, r.sealed, r.prev_hash, r.hash),
-    );
+    const statements = rows.map((r) => insertRowStatement(db, r));
     const end: ChainPoint = { seq, hash };
     if (Math.floor(start.seq / CHECKPOINT_EVERY) !== Math.floor(end.seq / CHECKPOINT_EVERY)) {
-      statements.push(await this.checkpointStatement(end, 'count', now));
+      statements.push(await checkpointStatement(db, ring, tenant, end, 'count', now));
     }
     try {
       await db.batch(statements);
@@ -299,20 +293,5 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
     this.headTs = floor;
     await this.ctx.storage.put('head', { ...end, ts: floor });
     return rows.map((r) => r.seq);
-  }
-
-  private async checkpointStatement(head: ChainPoint, kind: CheckpointKind, now: number): Promise<D1PreparedStatement> {
-    const ring = this.ring!;
-    const jws = await signCheckpoint(ring, {
-      tenant: this.tenant!,
-      seq: head.seq,
-      hash: head.hash,
-      time: new Date(now).toISOString(),
-      kind,
-    });
-    return this.env.DB.prepare(
-      'INSERT INTO audit_checkpoints (tenant, seq, ts, kind, kid, jws) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, seq) ' +
-        'DO UPDATE SET ts = excluded.ts, kind = excluded.kind, kid = excluded.kid, jws = excluded.jws',
-    ).bind(this.tenant, head.seq, now, kind, ring.primary, jws);
   }
 }

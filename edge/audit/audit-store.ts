@@ -1,12 +1,12 @@
 /**
  * @module The read side of the audit log: filtered, cursor-paginated listing (decrypted for
- * authorized readers), chain verification against signed checkpoints and the sequencer's head,
- * and the checkpoints themselves.
+ * authorized readers), and chain verification against signed checkpoints and the sequencer's head.
  */
 import { blindIndexes } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
 import { openRow, verifyRows, START, type AuditRow, type ChainPoint, type ChainProblem } from './audit-chain';
 import { checkpointJwks, verifyCheckpoint, type Checkpoint } from './checkpoint';
+import { latestRetentionCheckpoint, listCheckpoints } from './checkpoint-store';
 import type { AuditOutcome, AuditType, ChainedEvent } from './events';
 
 export interface AuditFilter {
@@ -109,25 +109,6 @@ export class AuditIntegrityError extends Error {
   }
 }
 
-export interface StoredCheckpoint {
-  seq: number;
-  kind: string;
-  jws: string;
-}
-
-export async function listCheckpoints(
-  db: D1Database,
-  tenant: string,
-  fromSeq = 0,
-  toSeq = Number.MAX_SAFE_INTEGER,
-): Promise<StoredCheckpoint[]> {
-  const { results } = await db
-    .prepare('SELECT seq, kind, jws FROM audit_checkpoints WHERE tenant = ? AND seq >= ? AND seq <= ? ORDER BY seq')
-    .bind(tenant, fromSeq, toSeq)
-    .all<StoredCheckpoint>();
-  return results;
-}
-
 export type VerifyReport =
   | { ok: true; from: number; to: number; rows: number; checkpoints: number; complete: boolean; next: number | null; head: ChainPoint }
   | { ok: false; from: number; seq: number; problem: ChainProblem; detail: string; rows: number; checkpoints: number };
@@ -158,10 +139,7 @@ export async function verifyTenant(
     checkpoints,
   });
 
-  const anchorRow = await db
-    .prepare("SELECT seq, jws FROM audit_checkpoints WHERE tenant = ? AND kind = 'retention' ORDER BY seq DESC LIMIT 1")
-    .bind(tenant)
-    .first<{ seq: number; jws: string }>();
+  const anchorRow = await latestRetentionCheckpoint(db, tenant);
   let anchor: Checkpoint | null = null;
   if (anchorRow) {
     try {

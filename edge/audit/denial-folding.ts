@@ -8,9 +8,8 @@
  * counts become `request.denied_summary` events (docs/audit.md, "Anonymous denials").
  */
 import { networkOf } from './client-network';
+import { createDenialTables, whoOf, type DenialCount, type DenialKind, type DenialWindow } from './denial-tables';
 import type { AuditInput, AuditRequest } from './events';
-
-export { networkOf };
 
 /** Folded denials (anonymous ones, a person's repeated refusals) are counted per window of this length. */
 export const DENIAL_WINDOW_MS = 60_000;
@@ -41,60 +40,7 @@ export const FOLDED_PERSON_REASONS: ReadonlySet<string> = new Set([
 export const isFoldedDenial = (e: AuditInput): boolean =>
   e.type === 'request.denied' && (e.actor === null || FOLDED_PERSON_REASONS.has(e.reason ?? ''));
 
-type DenialKind = 'anonymous' | 'person';
 const DENIAL_KINDS: readonly DenialKind[] = ['anonymous', 'person'];
-
-const DENIAL_SCHEMA = [
-  'CREATE TABLE IF NOT EXISTS denial_windows (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, ' +
-    'starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)',
-  // One row per client (other = 0), or per reason and rule of a kind's overflow bucket (other = 1).
-  'CREATE TABLE IF NOT EXISTS denial_counts (win INTEGER NOT NULL, key TEXT NOT NULL, other INTEGER NOT NULL, ' +
-    'reason TEXT, rule TEXT, app TEXT, request TEXT, denied INTEGER NOT NULL, recorded INTEGER NOT NULL, ' +
-    "kind TEXT NOT NULL DEFAULT 'anonymous', actor TEXT, via TEXT, network TEXT, PRIMARY KEY (win, key))",
-  // The distinct networks (or people) of a kind's overflow bucket, as JSON [kind, network or actor].
-  'CREATE TABLE IF NOT EXISTS denial_clients (win INTEGER NOT NULL, ' +
-    "ip TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'anonymous', PRIMARY KEY (win, ip))",
-];
-/** Columns added since the first version of the tables, which an object may still hold with an open window. */
-const DENIAL_COLUMNS: readonly (readonly [table: string, column: string, declaration: string])[] = [
-  ['denial_counts', 'kind', "TEXT NOT NULL DEFAULT 'anonymous'"],
-  ['denial_counts', 'actor', 'TEXT'],
-  ['denial_counts', 'via', 'TEXT'],
-  ['denial_counts', 'network', 'TEXT'],
-  ['denial_clients', 'kind', "TEXT NOT NULL DEFAULT 'anonymous'"],
-];
-
-export type DenialWindow = {
-  id: number;
-  tenant: string;
-  starts_at: number;
-  ends_at: number;
-};
-
-type DenialCount = {
-  other: number;
-  kind: DenialKind;
-  reason: string | null;
-  rule: string | null;
-  app: string | null;
-  request: string | null;
-  actor: string | null;
-  via: string | null;
-  network: string | null;
-  denied: number;
-  recorded: number;
-};
-
-/** The network or person of a `denial_clients` row (JSON [kind, who]; a bare IP from the first version of the table). */
-function whoOf(stored: string): string {
-  try {
-    const v: unknown = JSON.parse(stored);
-    if (Array.isArray(v)) return typeof v[1] === 'string' ? v[1] : '-';
-  } catch {
-    // A bare IP.
-  }
-  return stored === '' ? '-' : stored;
-}
 
 /** What counting one denial decided: append it in full (`full`), and when the alarm must fire. */
 export interface Counted {
@@ -115,11 +61,7 @@ export class DenialFolding {
   private tables(): SqlStorage {
     const sql = this.sql;
     if (!this.ready) {
-      for (const s of DENIAL_SCHEMA) sql.exec(s);
-      for (const [table, column, declaration] of DENIAL_COLUMNS) {
-        const has = sql.exec('SELECT 1 FROM pragma_table_info(?) WHERE name = ?', table, column).toArray().length > 0;
-        if (!has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
-      }
+      createDenialTables(sql);
       this.ready = true;
     }
     return sql;

@@ -1,7 +1,9 @@
 /** @module Browser side: calls to Stepgate's own JSON API, same-origin. */
+import type { ErrorCode } from '../../shared/errors';
 
+/** The fields of a problem+json refusal these scripts read: switch on `code`, show `detail`. */
 export interface Problem {
-  code?: string;
+  code?: ErrorCode;
   detail?: string;
   retry_at?: string | null;
 }

@@ -3,6 +3,7 @@
  * export, verify, create a token. Everything is rendered with textContent.
  */
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
+import { ErrorCode } from '../../shared/errors';
 import { displaySegments } from '../../shared/visible-text';
 import { $, explain, post, type Problem } from './api';
 
@@ -76,7 +77,7 @@ async function load(more = false): Promise<void> {
   }
   const r = await get<{ events: { event: AuditEvent }[]; next_cursor: string | null }>(`/.stepgate/api/admin/audit/events?${q}`);
   if (!r.ok) {
-    if (r.problem.code === 'ERR_FRESH_STEP_UP_REQUIRED') {
+    if (r.problem.code === ErrorCode.FreshStepUpRequired) {
       $('confirm').hidden = false;
       status.textContent = 'Confirm it is you to read the audit log.';
     } else status.textContent = explain(r.problem);

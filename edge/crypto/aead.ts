@@ -6,7 +6,7 @@ import { base64url, fromBase64url } from '../../shared/base64';
 import type { Keyring, KeyPurpose } from './keyring';
 
 const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: true });
+const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const VERSION = 'v1';
 
 /** Encrypt `plaintext` under the primary key of `purpose`. Output: `v1.<kid>.<iv>.<ciphertext+tag>`. */

@@ -1,7 +1,8 @@
-/** @module The per-deployment runtime the middleware and Stepgate's endpoints need. */
+/** @module The per-deployment runtime the request path and Stepgate's endpoints need (built by build-runtime.ts). */
 import type { AuditLog } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
 import type { Keyring } from '../crypto/keyring';
+import type { IdentityConfig } from '../identity/identity-config';
 import type { IdentitySource } from '../identity/identity-source';
 import type { CompiledPolicy } from '../policy/compile-policy';
 import type { UserState } from '../user-state/user-state';
@@ -9,6 +10,8 @@ import type { UserState } from '../user-state/user-state';
 export interface Runtime {
   policy: CompiledPolicy;
   identify: IdentitySource;
+  /** Where identities come from: `Cf-Access-*` headers reach the origin only from Cloudflare Access. */
+  identitySource: IdentityConfig['source'];
   /** The single-writer Durable Object of one user. */
   userState(sub: string): DurableObjectStub<UserState>;
   /** D1: factors (and later the audit log). */

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
 import { auditRequest, withoutIds } from '../audit/audit-log';
 import type { Runtime } from '../deployment/runtime';
+import { type PasskeyContext, relyingParty } from '../factors/webauthn/webauthn';
 import { StepgateError } from '../http/stepgate-error';
 import type { Identity } from '../identity/identity-source';
 
@@ -54,3 +55,12 @@ export function cookieSecurity(rt: Runtime, url: string): boolean {
   if (!secure && !rt.development) throw new StepgateError(ErrorCode.Forbidden, 403, 'Stepgate grants are only issued over https.');
   return secure;
 }
+
+/** The caller's passkeys at this site: their stores, and the relying party of the request (its origin and the extension's). */
+export const passkeyContext = (rt: Runtime, req: Request, me: Identity): PasskeyContext => ({
+  db: rt.db,
+  keys: rt.keys,
+  userState: rt.userState(me.sub),
+  me,
+  rp: relyingParty(req.url, rt.webauthnOrigins),
+});

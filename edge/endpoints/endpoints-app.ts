@@ -7,10 +7,15 @@ import { ErrorCode } from '../../shared/errors';
 import { assertionJwks } from '../signing/origin-assertion';
 import { promptJwks } from '../signing/prompt-signature';
 import { errorResponse, htmlResponse, json, problem, secure } from '../http/responses';
+import { registerAuditExportRoutes } from './audit-export-routes';
 import { registerAuditRoutes } from './audit-routes';
+import { registerMaintenanceRoutes } from './maintenance-routes';
+import { registerTokenRoutes } from './token-routes';
 import { registerFactorRoutes } from './factor-routes';
+import { registerAdminRoutes } from './admin-routes';
+import { registerEnrolmentRoutes } from './enrolment-routes';
 import { registerChallengeRoutes } from './challenge-routes';
-import { challengeJson } from './challenge-view';
+import { challengeDetailJson } from './challenge-view';
 import { auditPage } from '../pages/audit-page';
 import { enrolPage } from '../pages/enrol-page';
 import { CLIENT_ASSETS } from '../pages/generated/client-assets';
@@ -18,7 +23,7 @@ import { stepUpPage } from '../pages/step-up-page';
 import { STEPGATE_CSS } from '../pages/stepgate.css';
 import { policyJsonSchema } from '../policy/schema';
 import type { Runtime } from '../deployment/runtime';
-import type { Challenge } from '../user-state/user-state';
+import type { Challenge } from '../user-state/challenge';
 import { STEPGATE_VERSION } from '../config/version';
 import { openapi } from './openapi';
 
@@ -82,7 +87,7 @@ export function createEndpointsApp(rt: Runtime): Hono {
 
   app.get('/.stepgate/api/challenges/:id', async (c) => {
     const ch = await loadChallenge(c.req.raw, c.req.param('id'));
-    return ch instanceof Response ? ch : json({ ...challengeJson(ch), number: ch.number });
+    return ch instanceof Response ? ch : json(challengeDetailJson(ch));
   });
   app.get('/.stepgate/challenge/:id', async (c) => {
     const ch = await loadChallenge(c.req.raw, c.req.param('id'));
@@ -103,8 +108,13 @@ export function createEndpointsApp(rt: Runtime): Hono {
   app.get('/.stepgate/admin/audit', async () => htmlResponse(await auditPage()));
 
   registerChallengeRoutes(app, rt);
+  registerEnrolmentRoutes(app, rt);
   registerFactorRoutes(app, rt);
+  registerAdminRoutes(app, rt);
   registerAuditRoutes(app, rt);
+  registerAuditExportRoutes(app, rt);
+  registerMaintenanceRoutes(app, rt);
+  registerTokenRoutes(app, rt);
 
   app.notFound((c) => {
     const known = app.routes.some((r) => r.path === c.req.path);

@@ -1,8 +1,54 @@
 /** @module The OpenAPI 3.1 description of the edge's own JSON API. A test keeps it in step with the routes. */
+import { STEPGATE_VERSION } from '../config/version';
 
 const problem = { $ref: '#/components/responses/Problem' };
 
-import { STEPGATE_VERSION } from '../config/version';
+/** One operation of a path. */
+interface Operation {
+  summary: string;
+  description?: string;
+  parameters?: object[];
+  requestBody?: object;
+  responses: Record<string, object>;
+}
+
+/** An operation's responses: the successful ones (a description, or a whole response), then a problem+json for each error status. */
+const responses = (ok: Record<string, string | object>, ...errors: number[]): Record<string, object> => ({
+  ...Object.fromEntries(Object.entries(ok).map(([status, r]) => [status, typeof r === 'string' ? { description: r } : r])),
+  ...Object.fromEntries(errors.map((status) => [String(status), problem])),
+});
+
+/** An operation: its summary, then any description, parameters or body, then its responses. */
+const op = (summary: string, res: Record<string, object>, more: Omit<Operation, 'summary' | 'responses'> = {}): Operation => ({
+  summary,
+  ...more,
+  responses: res,
+});
+
+/** A path parameter (all are strings). */
+const pathParam = (name = 'id') => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+
+/** A query parameter. */
+const query = (name: string, schema: object, description?: string) => ({
+  name,
+  in: 'query',
+  schema,
+  ...(description === undefined ? {} : { description }),
+});
+
+/** A required JSON body: an object with these properties, of which `required` must be there. */
+const jsonBody = (required: string[], properties: Record<string, object>) => ({
+  required: true,
+  content: { 'application/json': { schema: { type: 'object', required, properties } } },
+});
+
+/** A JSON response described by a schema of the components. */
+const jsonResponse = (description: string, schema: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
+});
+
+const str = { type: 'string' };
 
 const document = {
   openapi: '3.1.0',
@@ -16,374 +62,246 @@ const document = {
   },
   paths: {
     '/.well-known/stepgate': {
-      get: {
-        summary: 'Discovery: version, endpoints and factors of this gateway',
-        responses: {
-          '200': {
-            description: 'Discovery document',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Discovery' } } },
-          },
-        },
-      },
+      get: op(
+        'Discovery: version, endpoints and factors of this gateway',
+        responses({ '200': jsonResponse('Discovery document', 'Discovery') }),
+      ),
     },
     '/.well-known/stepgate/jwks.json': {
-      get: {
-        summary:
-          'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded ' +
+      get: op(
+        'Public keys (EdDSA) that verify the Stepgate-Assertion header forwarded ' +
           'to the origin; live key ids only (a retired key id is not published)',
-        responses: { '200': { description: 'JWK Set' } },
-      },
+        responses({ '200': 'JWK Set' }),
+      ),
     },
     '/.stepgate/api/openapi.json': {
-      get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1 document' } } },
+      get: op('This document', responses({ '200': 'OpenAPI 3.1 document' })),
     },
     '/.stepgate/api/policy.schema.json': {
-      get: { summary: 'JSON Schema of the policy file format', responses: { '200': { description: 'JSON Schema (draft 2020-12)' } } },
+      get: op('JSON Schema of the policy file format', responses({ '200': 'JSON Schema (draft 2020-12)' })),
     },
     '/.well-known/stepgate/prompt-jwks.json': {
-      get: {
-        summary: 'Public keys (Ed25519 JWKS) that verify signed approval prompts (typ stepgate-prompt+jwt)',
-        responses: { '200': { description: 'JWKS' } },
-      },
+      get: op('Public keys (Ed25519 JWKS) that verify signed approval prompts (typ stepgate-prompt+jwt)', responses({ '200': 'JWKS' })),
     },
     '/.stepgate/api/challenges': {
-      get: {
-        summary:
-          "This browser session's pending challenges, newest first, each with `prompt`: " +
+      get: op(
+        "This browser session's pending challenges, newest first, each with `prompt`: " +
           'the edge-signed JWS of what it approves (for the extension)',
-        responses: { '200': { description: '`{challenges: [Challenge & {created_at, held, prompt}]}`' }, '401': problem },
-      },
+        responses({ '200': '`{challenges: [Challenge & {created_at, held, prompt}]}`' }, 401),
+      ),
     },
     '/.stepgate/api/challenges/{id}/deny': {
-      post: {
-        summary:
-          'Deny a pending challenge (from the extension prompt): ' +
+      post: op(
+        'Deny a pending challenge (from the extension prompt): ' +
           'a held request is refused with ERR_STEP_UP_DENIED; audited; a denial of a prompt ' +
           'that another session of the same person raised counts toward back-off (not while it runs)',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: '`{denied: true, id}`' }, '401': problem, '403': problem, '404': problem },
-      },
+        responses({ '200': '`{denied: true, id}`' }, 401, 403, 404),
+        { parameters: [pathParam()] },
+      ),
     },
     '/.stepgate/api/challenges/{id}': {
-      get: {
-        summary: 'A pending step-up challenge of the calling user and session',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: {
-          '200': {
-            description: 'The challenge and the exact action it approves',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Challenge' } } },
-          },
-          '401': problem,
-          '404': problem,
-        },
-      },
+      get: op(
+        'A pending step-up challenge of the calling user and session',
+        responses({ '200': jsonResponse('The challenge and the exact action it approves', 'Challenge') }, 401, 404),
+        { parameters: [pathParam()] },
+      ),
     },
     '/.stepgate/api/challenges/{id}/verify': {
-      post: {
-        summary: 'Answer a challenge with a TOTP code or a recovery code',
-        description:
-          'Same-origin JSON only. Session rules: sets the grant cookie and ' +
-          'returns the grant token (send it as `Stepgate-Grant` from API clients). ' +
-          'Action rules: records a one-use approval; the identical request then passes once.',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                required: ['method', 'code'],
-                properties: {
-                  method: { enum: ['totp', 'recovery', 'webauthn'] },
-                  code: { type: 'string' },
-                  response: { type: 'object', description: 'AuthenticationResponseJSON, for webauthn' },
-                },
-              },
-            },
-          },
+      post: op(
+        'Answer a challenge with a TOTP code or a recovery code',
+        responses(
+          { '200': '`{granted, grant, expires_at}` (session) or `{approved, expires_at}` (action)' },
+          400,
+          401,
+          403,
+          404,
+          409,
+          415,
+          429,
+        ),
+        {
+          description:
+            'Same-origin JSON only. Session rules: sets the grant cookie and ' +
+            'returns the grant token (send it as `Stepgate-Grant` from API clients). ' +
+            'Action rules: records a one-use approval; the identical request then passes once.',
+          parameters: [pathParam()],
+          requestBody: jsonBody(['method', 'code'], {
+            method: { enum: ['totp', 'recovery', 'webauthn'] },
+            code: str,
+            response: { type: 'object', description: 'AuthenticationResponseJSON, for webauthn' },
+          }),
         },
-        responses: {
-          '200': { description: '`{granted, grant, expires_at}` (session) or `{approved, expires_at}` (action)' },
-          '400': problem,
-          '401': problem,
-          '403': problem,
-          '404': problem,
-          '409': problem,
-          '415': problem,
-          '429': problem,
-        },
-      },
+      ),
     },
     '/.stepgate/api/challenges/{id}/webauthn/options': {
-      post: {
-        summary: 'WebAuthn request options to answer this challenge with a passkey (user verification required)',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: 'PublicKeyCredentialRequestOptionsJSON' }, '400': problem, '401': problem, '404': problem },
-      },
+      post: op(
+        'WebAuthn request options to answer this challenge with a passkey (user verification required)',
+        responses({ '200': 'PublicKeyCredentialRequestOptionsJSON' }, 400, 401, 404),
+        { parameters: [pathParam()] },
+      ),
     },
     '/.stepgate/api/factors/webauthn/options': {
-      post: {
-        summary:
-          'WebAuthn creation options to register a passkey (first factor per the enrolment policy; later ones need the factors step-up)',
-        responses: { '200': { description: 'PublicKeyCredentialCreationOptionsJSON' }, '401': problem, '403': problem },
-      },
+      post: op(
+        'WebAuthn creation options to register a passkey (first factor per the enrolment policy; later ones need the factors step-up)',
+        responses({ '200': 'PublicKeyCredentialCreationOptionsJSON' }, 401, 403),
+      ),
     },
     '/.stepgate/api/factors/webauthn/verify': {
-      post: {
-        summary: 'Register the passkey created with the options above; the first factor also returns recovery codes, shown once',
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                required: ['response'],
-                properties: { response: { type: 'object' }, nickname: { type: 'string' } },
-              },
-            },
-          },
-        },
-        responses: {
-          '201': { description: '`{registered, recovery_codes?}`' },
-          '400': problem,
-          '401': problem,
-          '403': problem,
-          '409': problem,
-        },
-      },
+      post: op(
+        'Register the passkey created with the options above; the first factor also returns recovery codes, shown once',
+        responses({ '201': '`{registered, recovery_codes?}`' }, 400, 401, 403, 409),
+        { requestBody: jsonBody(['response'], { response: { type: 'object' }, nickname: str }) },
+      ),
     },
     '/.stepgate/api/factors': {
-      get: {
-        summary: "The caller's factors and recovery-code status",
-        responses: { '200': { description: '`{totp: [{id}], recovery_codes_left, enrolment}`' }, '401': problem },
-      },
+      get: op(
+        "The caller's factors and recovery-code status",
+        responses({ '200': '`{totp: [{id}], recovery_codes_left, enrolment}`' }, 401),
+      ),
     },
     '/.stepgate/api/factors/step-up': {
-      post: {
-        summary: 'Start a step-up that, once answered, allows changing your own factors for five minutes',
-        responses: {
-          '201': { description: '`{challenge_id, challenge_url, expires_at}`' },
-          '400': problem,
-          '401': problem,
-          '403': problem,
-        },
-      },
+      post: op(
+        'Start a step-up that, once answered, allows changing your own factors for five minutes',
+        responses({ '201': '`{challenge_id, challenge_url, expires_at}`' }, 400, 401, 403),
+      ),
     },
     '/.stepgate/api/factors/totp': {
-      post: {
-        summary:
-          'Start enrolling an authenticator app (first factor per the enrolment policy, ' +
+      post: op(
+        'Start enrolling an authenticator app (first factor per the enrolment policy, ' +
           'with `{"invite": code}` under "invite"; later ones need the factors step-up)',
-        responses: { '201': { description: '`{id, secret, otpauth_uri, qr_svg}`' }, '401': problem, '403': problem },
-      },
+        responses({ '201': '`{id, secret, otpauth_uri, qr_svg}`' }, 401, 403),
+      ),
     },
     '/.stepgate/api/factors/totp/{id}/confirm': {
-      post: {
-        summary: 'Confirm an authenticator app with a first code; the first factor also returns recovery codes, shown once',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: { type: 'object', required: ['code'], properties: { code: { type: 'string' } } } } },
-        },
-        responses: {
-          '200': { description: '`{activated, id, recovery_codes?}`' },
-          '400': problem,
-          '401': problem,
-          '403': problem,
-          '404': problem,
-          '409': problem,
-        },
-      },
+      post: op(
+        'Confirm an authenticator app with a first code; the first factor also returns recovery codes, shown once',
+        responses({ '200': '`{activated, id, recovery_codes?}`' }, 400, 401, 403, 404, 409),
+        { parameters: [pathParam()], requestBody: jsonBody(['code'], { code: str }) },
+      ),
     },
     '/.stepgate/api/factors/remove': {
-      post: {
-        summary: 'Remove one of your factors (needs the factors step-up; the last factor cannot be removed)',
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                required: ['kind', 'id'],
-                properties: { kind: { enum: ['totp', 'webauthn'] }, id: { type: 'string' } },
-              },
-            },
-          },
-        },
-        responses: { '200': { description: '`{removed, kind, id}`' }, '401': problem, '403': problem, '404': problem, '409': problem },
-      },
+      post: op(
+        'Remove one of your factors (needs the factors step-up; the last factor cannot be removed)',
+        responses({ '200': '`{removed, kind, id}`' }, 401, 403, 404, 409),
+        { requestBody: jsonBody(['kind', 'id'], { kind: { enum: ['totp', 'webauthn'] }, id: str }) },
+      ),
     },
     '/.stepgate/api/admin/invites': {
-      post: {
-        summary:
-          'Administrators: issue a one-time, day-long invitation for a person ' +
+      post: op(
+        'Administrators: issue a one-time, day-long invitation for a person ' +
           'to enrol a first factor (needs a fresh step-up; not for yourself)',
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } } } },
-        },
-        responses: { '201': { description: '`{user, invite, expires_at}`' }, '401': problem, '403': problem },
-      },
+        responses({ '201': '`{user, invite, expires_at}`' }, 401, 403),
+        { requestBody: jsonBody(['user'], { user: str }) },
+      ),
     },
     '/.stepgate/api/admin/unlock': {
-      post: {
-        summary: 'Administrators: clear a person’s failure count and lock (needs a fresh step-up; not yourself)',
-        requestBody: {
-          required: true,
-          content: { 'application/json': { schema: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } } } },
-        },
-        responses: { '200': { description: '`{unlocked, user, consecutive_failures}`' }, '401': problem, '403': problem },
-      },
+      post: op(
+        'Administrators: clear a person’s failure count and lock (needs a fresh step-up; not yourself)',
+        responses({ '200': '`{unlocked, user, consecutive_failures}`' }, 401, 403),
+        { requestBody: jsonBody(['user'], { user: str }) },
+      ),
     },
     '/.stepgate/api/recovery-codes': {
-      post: {
-        summary: 'Replace your recovery codes (needs the factors step-up)',
-        responses: { '201': { description: '`{recovery_codes}`' }, '401': problem, '403': problem },
-      },
+      post: op('Replace your recovery codes (needs the factors step-up)', responses({ '201': '`{recovery_codes}`' }, 401, 403)),
     },
     '/.well-known/stepgate/audit-jwks.json': {
-      get: {
-        summary:
-          'Public keys (Ed25519 JWKS) that verify signed audit checkpoints, ' +
+      get: op(
+        'Public keys (Ed25519 JWKS) that verify signed audit checkpoints, ' +
           'one per key id, retired key ids included (verify-only, with `retired_at`)',
-        responses: { '200': { description: 'JWKS' } },
-      },
+        responses({ '200': 'JWKS' }),
+      ),
     },
     '/.stepgate/api/admin/audit/events': {
-      get: {
-        summary: 'Administrators and auditors: list audit events, decrypted (a stepped-up session, or a personal token with audit:read)',
-        parameters: [
-          ...['from', 'to'].map((name) => ({
-            name,
-            in: 'query',
-            schema: { type: 'string' },
-            description: 'ISO 8601 or milliseconds; from inclusive, to exclusive',
-          })),
-          { name: 'user', in: 'query', schema: { type: 'string' }, description: 'The person who acted (matched by blind index)' },
-          { name: 'ip', in: 'query', schema: { type: 'string' }, description: 'Client IP (matched by blind index)' },
-          { name: 'app', in: 'query', schema: { type: 'string' } },
-          { name: 'type', in: 'query', schema: { type: 'string' }, description: 'Event types, comma-separated (docs/audit.md)' },
-          { name: 'outcome', in: 'query', schema: { enum: ['success', 'failure', 'denied', 'info'] } },
-          { name: 'order', in: 'query', schema: { enum: ['desc', 'asc'] } },
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
-          { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'next_cursor of the previous page' },
-        ],
-        responses: {
-          '200': { description: '`{events: [{event, prev_hash, hash}], next_cursor}`' },
-          '400': problem,
-          '401': problem,
-          '403': problem,
-          '503': problem,
+      get: op(
+        'Administrators and auditors: list audit events, decrypted (a stepped-up session, or a personal token with audit:read)',
+        responses({ '200': '`{events: [{event, prev_hash, hash}], next_cursor}`' }, 400, 401, 403, 503),
+        {
+          parameters: [
+            ...['from', 'to'].map((name) => query(name, str, 'ISO 8601 or milliseconds; from inclusive, to exclusive')),
+            query('user', str, 'The person who acted (matched by blind index)'),
+            query('ip', str, 'Client IP (matched by blind index)'),
+            query('app', str),
+            query('type', str, 'Event types, comma-separated (docs/audit.md)'),
+            query('outcome', { enum: ['success', 'failure', 'denied', 'info'] }),
+            query('order', { enum: ['desc', 'asc'] }),
+            query('limit', { type: 'integer', minimum: 1, maximum: 500 }),
+            query('cursor', str, 'next_cursor of the previous page'),
+          ],
         },
-      },
+      ),
     },
     '/.stepgate/api/admin/audit/export': {
-      get: {
-        summary:
-          'Export audit events (same filters as events), oldest first: ' +
+      get: op(
+        'Export audit events (same filters as events), oldest first: ' +
           'ndjson (chained events and signed checkpoints), csv, or ocsf (OCSF 1.1 NDJSON)',
-        parameters: [{ name: 'format', in: 'query', schema: { enum: ['ndjson', 'csv', 'ocsf'] } }],
-        responses: { '200': { description: 'A streamed file' }, '400': problem, '401': problem, '403': problem },
-      },
+        responses({ '200': 'A streamed file' }, 400, 401, 403),
+        { parameters: [query('format', { enum: ['ndjson', 'csv', 'ocsf'] })] },
+      ),
     },
     '/.stepgate/api/admin/audit/verify': {
-      get: {
-        summary:
-          'Verify the chain from sequence `from`, at most `limit` rows; names the first sequence modified, deleted, inserted or reordered',
-        parameters: [
-          { name: 'from', in: 'query', schema: { type: 'integer', minimum: 1 } },
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 5000 } },
-        ],
-        responses: {
-          '200': { description: '`{ok, from, to, rows, checkpoints, complete, next}` or `{ok: false, seq, problem, detail}`' },
-          '401': problem,
-          '403': problem,
+      get: op(
+        'Verify the chain from sequence `from`, at most `limit` rows; names the first sequence modified, deleted, inserted or reordered',
+        responses({ '200': '`{ok, from, to, rows, checkpoints, complete, next}` or `{ok: false, seq, problem, detail}`' }, 401, 403),
+        {
+          parameters: [query('from', { type: 'integer', minimum: 1 }), query('limit', { type: 'integer', minimum: 1, maximum: 5000 })],
         },
-      },
+      ),
     },
     '/.stepgate/api/admin/audit/checkpoints': {
-      get: {
-        summary: 'Signed checkpoints (compact JWS) of the chain',
-        responses: { '200': { description: '`{checkpoints: [{seq, kind, jws}]}`' }, '401': problem, '403': problem },
-      },
+      get: op('Signed checkpoints (compact JWS) of the chain', responses({ '200': '`{checkpoints: [{seq, kind, jws}]}`' }, 401, 403)),
     },
     '/.stepgate/api/admin/maintenance': {
-      post: {
-        summary: 'Administrators: run the cron upkeep now (checkpoint, re-encrypt a batch under the primary key, retention)',
-        responses: { '200': { description: '`{checkpoint, reencrypted, pruned}`' }, '401': problem, '403': problem },
-      },
+      post: op(
+        'Administrators: run the cron upkeep now (checkpoint, re-encrypt a batch under the primary key, retention)',
+        responses({ '200': '`{checkpoint, reencrypted, pruned}`' }, 401, 403),
+      ),
     },
     '/.stepgate/api/admin/keys': {
-      get: {
-        summary: 'Administrators: which key ids stored data still uses, and which may be retired',
-        responses: { '200': { description: '`{primary, kids, usage, retirable, notes}`' }, '401': problem, '403': problem },
-      },
+      get: op(
+        'Administrators: which key ids stored data still uses, and which may be retired',
+        responses({ '200': '`{primary, kids, usage, retirable, notes}`' }, 401, 403),
+      ),
     },
     '/.stepgate/api/tokens': {
-      get: {
-        summary: 'Your personal API tokens (never their secrets)',
-        responses: { '200': { description: '`{tokens}`' }, '401': problem },
-      },
-      post: {
-        summary: 'Create a personal API token (needs a fresh step-up; audit:read only for administrators and auditors); shown once',
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                required: ['scopes', 'label'],
-                properties: {
-                  scopes: { type: 'array', items: { enum: ['audit:read'] } },
-                  ttl_days: { type: 'integer', minimum: 1, maximum: 30 },
-                  label: { type: 'string' },
-                },
-              },
-            },
-          },
+      get: op('Your personal API tokens (never their secrets)', responses({ '200': '`{tokens}`' }, 401)),
+      post: op(
+        'Create a personal API token (needs a fresh step-up; audit:read only for administrators and auditors); shown once',
+        responses({ '201': '`{id, token, scopes, expires_at, label}`' }, 401, 403),
+        {
+          requestBody: jsonBody(['scopes', 'label'], {
+            scopes: { type: 'array', items: { enum: ['audit:read'] } },
+            ttl_days: { type: 'integer', minimum: 1, maximum: 30 },
+            label: str,
+          }),
         },
-        responses: { '201': { description: '`{id, token, scopes, expires_at, label}`' }, '401': problem, '403': problem },
-      },
+      ),
     },
     '/.stepgate/api/tokens/{id}/revoke': {
-      post: {
-        summary: 'Revoke one of your tokens',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: '`{revoked, id}`' }, '401': problem, '404': problem },
-      },
+      post: op('Revoke one of your tokens', responses({ '200': '`{revoked, id}`' }, 401, 404), { parameters: [pathParam()] }),
     },
     '/.stepgate/challenge/{id}': {
-      get: {
-        summary: 'The step-up page for a challenge (HTML, for browsers)',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: 'HTML page' }, '401': problem, '404': problem },
-      },
+      get: op('The step-up page for a challenge (HTML, for browsers)', responses({ '200': 'HTML page' }, 401, 404), {
+        parameters: [pathParam()],
+      }),
     },
     '/.stepgate/admin/audit': {
-      get: {
-        summary: 'The audit console (HTML): confirm it is you, then list, filter, export and verify the audit log; create a CLI token',
-        responses: { '200': { description: 'HTML page' } },
-      },
+      get: op(
+        'The audit console (HTML): confirm it is you, then list, filter, export and verify the audit log; create a CLI token',
+        responses({ '200': 'HTML page' }),
+      ),
     },
     '/.stepgate/enrol': {
-      get: {
-        summary: 'The enrolment page (HTML): set up an authenticator app, see recovery codes once',
-        responses: { '200': { description: 'HTML page' } },
-      },
+      get: op('The enrolment page (HTML): set up an authenticator app, see recovery codes once', responses({ '200': 'HTML page' })),
     },
     '/.stepgate/challenge/{id}/continue': {
-      post: {
-        summary: 'After approval, carry out the held original request exactly once (form POST from the step-up page)',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '2XX': { description: "The origin's response to the held request" }, '401': problem, '403': problem, '404': problem },
-      },
+      post: op(
+        'After approval, carry out the held original request exactly once (form POST from the step-up page)',
+        responses({ '2XX': "The origin's response to the held request" }, 401, 403, 404),
+        { parameters: [pathParam()] },
+      ),
     },
     '/.stepgate/assets/{file}': {
-      get: {
-        summary: 'Static assets of Stepgate pages',
-        parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: 'Asset' }, '404': problem },
-      },
+      get: op('Static assets of Stepgate pages', responses({ '200': 'Asset' }, 404), { parameters: [pathParam('file')] }),
     },
   },
   components: {
@@ -464,16 +382,19 @@ const document = {
   },
 } as const;
 
+type Paths = Record<string, Record<string, Operation>>;
+
+/** Every operation of `paths`, with a 400 problem response first. */
+const with400 = (paths: Paths): Paths =>
+  Object.fromEntries(
+    Object.entries(paths).map(([path, ops]) => [
+      path,
+      Object.fromEntries(Object.entries(ops).map(([method, o]) => [method, { ...o, responses: { '400': problem, ...o.responses } }])),
+    ]),
+  );
+
 /**
  * The document, with 400 on every operation: the gateway refuses a request that names its session
  * in two ways (ERR_AMBIGUOUS_IDENTITY) before any route, Stepgate's own included.
  */
-export const openapi = {
-  ...document,
-  paths: Object.fromEntries(
-    Object.entries(document.paths).map(([path, ops]) => [
-      path,
-      Object.fromEntries(Object.entries(ops).map(([method, op]) => [method, { ...op, responses: { '400': problem, ...op.responses } }])),
-    ]),
-  ),
-} as typeof document;
+export const openapi = { ...document, paths: with400(document.paths) };

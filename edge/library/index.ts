@@ -4,9 +4,10 @@
  * edge/node/demo — and `npm pack` bundles it to dist/lib/index.js (edge/node/library-build.ts).
  * What the host Worker must add is in docs/library.md.
  */
-import type { StepgateContext } from '../request-path/stepgate-middleware';
+import type { StepgateContext } from '../request-path/stepgate-context';
 
-export { stepgate, type StepgateContext, type StepgateOptions } from '../request-path/stepgate-middleware';
+export { stepgate, type StepgateOptions } from '../middleware';
+export type { StepgateContext } from '../request-path/stepgate-context';
 export { forward, type ForwardOptions } from '../request-path/forward';
 export { stepgateScheduled, type StepgateScheduledOptions } from '../scheduled';
 export { UserState } from '../user-state/user-state';

@@ -42,7 +42,7 @@ const result = await build({
   logLevel: 'warning',
 });
 
-const nodeOnly = /^(edge\/(cli|dev|demo)\/|node:)/;
+const nodeOnly = /^(edge\/(node|browser)\/|node:)/;
 const reached = Object.entries(result.metafile.inputs).flatMap(([file, input]) => [file, ...input.imports.map((i) => i.path)]);
 const bad = [...new Set(reached.filter((p) => nodeOnly.test(p)))];
 if (bad.length) {

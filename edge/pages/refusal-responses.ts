@@ -11,7 +11,7 @@ import {
   MAX_HELD_REQUESTS,
   MAX_HELD_REQUESTS_PER_SESSION,
   MAX_HELD_TOTAL_BYTES,
-} from '../user-state/user-state';
+} from '../user-state/limits';
 import { refusalPage } from './step-up-page';
 
 /** 429 for a person backing off after failures (with `Retry-After`), or locked until an administrator unlocks them. */

@@ -3,7 +3,7 @@ import { html } from 'hono/html';
 import type { CanonicalAction } from '../policy/canonical-action';
 import { displaySegments, hasHiddenCharacters, HIDDEN_CHARACTERS_WARNING } from '../../shared/visible-text';
 import type { BodySummary } from '../../shared/wire-shapes';
-import type { RequestedFrom } from '../user-state/user-state';
+import type { RequestedFrom } from '../../shared/wire-shapes';
 import { ASSET_PREFIX, layout } from './layout';
 
 export interface StepUpPageInput {

@@ -6,7 +6,7 @@ import type { Handler } from 'hono';
 import { ErrorCode } from '../../shared/errors';
 import { withoutGrantCookies } from '../grants/grant-cookie';
 import { problem } from '../http/responses';
-import type { StepgateContext } from './stepgate-middleware';
+import type { StepgateContext } from './stepgate-context';
 
 /** Headers a client may not set for the origin: the origin would trust them as Stepgate's or the edge's. */
 const UNTRUSTED = new Set([
@@ -181,7 +181,7 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
       console.error('stepgate: origin unreachable:', err instanceof Error ? err.message : 'non-error');
       return problem(ErrorCode.OriginUnreachable, 502, 'The application behind Stepgate could not be reached. Try again shortly.');
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     }
   };
 };

@@ -2,7 +2,7 @@
 import { ErrorCode } from '../../shared/errors';
 import { htmlResponse, isNavigation, problem } from '../http/responses';
 import { stepUpPage } from '../pages/step-up-page';
-import type { Challenge } from '../user-state/user-state';
+import type { Challenge } from '../user-state/challenge';
 
 const quote = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`;
 

@@ -5,16 +5,16 @@
  * ever pass as a Stepgate-Assertion.
  */
 import { SignJWT, type JWK } from 'jose';
+import { PROMPT_ISSUER, PROMPT_TYP, type PromptPayload } from '../../shared/wire-shapes';
 import type { Keyring } from '../crypto/keyring';
 import { signingKey } from '../crypto/signing-key';
 
-export const PROMPT_TYP = 'stepgate-prompt+jwt';
 const key = (ring: Keyring, kid: string) => signingKey(ring, 'prompt-signing', kid, 'sg-prompt-');
 
 /** Sign a challenge's display data for `aud` (the site's hostname), valid until the challenge expires. */
 export async function signPrompt(
   ring: Keyring,
-  payload: Record<string, unknown>,
+  payload: PromptPayload,
   aud: string,
   nowSeconds: number,
   expSeconds: number,
@@ -22,7 +22,7 @@ export async function signPrompt(
   const { privateKey, jwk } = await key(ring, ring.primary);
   return new SignJWT(payload)
     .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid!, typ: PROMPT_TYP })
-    .setIssuer('stepgate')
+    .setIssuer(PROMPT_ISSUER)
     .setAudience(aud)
     .setIssuedAt(nowSeconds)
     .setExpirationTime(expSeconds)

@@ -1,6 +1,7 @@
 /** @module The challenge: what it is bound to, how it is stored in the UserState, and number matching. */
 import type { CanonicalAction } from '../policy/canonical-action';
 import type { BodySummary } from '../../shared/wire-shapes';
+import type { RequestedFrom } from '../../shared/wire-shapes';
 
 /** What a challenge is bound to. It can only be answered by the same user, in the same app session. */
 export interface ChallengeInput {
@@ -21,13 +22,6 @@ export interface ChallengeInput {
   requestedFrom?: RequestedFrom | null;
 }
 
-export interface RequestedFrom {
-  /** The origin of the page that sent it (Origin, else Referer's origin), or null. */
-  page: string | null;
-  ip: string | null;
-  user_agent: string | null;
-}
-
 export interface Challenge extends ChallengeInput {
   id: string;
   /** 10-99, shown where the request was made; an approval from another session must name it. */
@@ -39,7 +33,7 @@ export interface Challenge extends ChallengeInput {
   status: 'pending';
 }
 
-/** Challenges expire after five minutes (NIST SP 800-63B reauthentication prompts; DESIGN.md). */
+/** Challenges expire after five minutes (NIST SP 800-63B reauthentication prompts). */
 export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
 /** At most this many open challenges per user; the oldest are dropped first. */
 export const MAX_OPEN_CHALLENGES = 32;

@@ -10,9 +10,9 @@ import type { AuditSequencer } from '../../edge/audit/audit-sequencer';
 import { DENIAL_WINDOW_MS } from '../../edge/audit/denial-folding';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
+import { CHALLENGE_TTL_MS, type ChallengeInput, MAX_OPEN_CHALLENGES } from '../../edge/user-state/challenge';
 import {
   backoffMs,
-  CHALLENGE_TTL_MS,
   HELD_APPROVAL_WINDOW_MS,
   MAX_CHALLENGES_PER_SESSION_PER_MINUTE,
   MAX_CHALLENGES_PER_USER_PER_MINUTE,
@@ -20,10 +20,8 @@ import {
   MAX_HELD_REQUESTS,
   MAX_HELD_REQUESTS_PER_SESSION,
   MAX_HELD_TOTAL_BYTES,
-  MAX_OPEN_CHALLENGES,
-  type ChallengeInput,
-  type UserState,
-} from '../../edge/user-state/user-state';
+} from '../../edge/user-state/limits';
+import type { UserState } from '../../edge/user-state/user-state';
 import { enrolTotp, gw, post } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 

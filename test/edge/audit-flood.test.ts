@@ -11,7 +11,8 @@ import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject,
 import { describe, expect, it } from 'vitest';
 import { auditRequest } from '../../edge/audit/audit-log';
 import type { AuditSequencer } from '../../edge/audit/audit-sequencer';
-import { DENIAL_CLIENTS, DENIAL_OTHER_SAMPLE, DENIAL_WINDOW_MS, networkOf } from '../../edge/audit/denial-folding';
+import { networkOf } from '../../edge/audit/client-network';
+import { DENIAL_CLIENTS, DENIAL_OTHER_SAMPLE, DENIAL_WINDOW_MS } from '../../edge/audit/denial-folding';
 import { listEvents, verifyTenant } from '../../edge/audit/audit-store';
 import { AUDIT_LIMITS, boundInput, boundRequest, storedBytes, truncate } from '../../edge/audit/bounds';
 import type { AuditEvent, AuditInput } from '../../edge/audit/events';
@@ -20,7 +21,7 @@ import { blindIndex } from '../../edge/crypto/blind-index';
 import { parseKeyring } from '../../edge/crypto/keyring';
 import { canonicalizeRequest } from '../../edge/policy/canonical-request';
 import worker from '../../edge/index';
-import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE } from '../../edge/user-state/user-state';
+import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE } from '../../edge/user-state/limits';
 import { gw } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 

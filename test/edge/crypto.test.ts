@@ -9,7 +9,7 @@ const ring = (primary: string, keys: Record<string, string>) => parseKeyring(JSO
 
 /** RFC 5869 HKDF-SHA-256 for one 32-byte block, written from the RFC with HMAC only. */
 async function hkdfReference(ikm: Uint8Array<ArrayBuffer>, salt: string, info: string): Promise<Uint8Array> {
-  const hmac = async (key: Uint8Array<ArrayBuffer>, data: Uint8Array<ArrayBuffer>) =>
+  const hmac = async (key: Uint8Array, data: Uint8Array) =>
     new Uint8Array(
       await crypto.subtle.sign('HMAC', await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']), data),
     );

@@ -10,14 +10,10 @@ import { describe, expect, it } from 'vitest';
 import demoPolicy from '../../edge/config/policy.json';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import {
-  activateTotp,
-  activeFactorCount,
-  addWebauthnCredential,
-  createPendingTotp,
-  issueInvite,
-  totpFactors,
-} from '../../edge/factors/factor-store';
+import { activeFactorCount } from '../../edge/factors/active-factors';
+import { issueInvite } from '../../edge/factors/invites/invite-store';
+import { activateTotp, createPendingTotp, totpFactors } from '../../edge/factors/totp/totp-store';
+import { addWebauthnCredential } from '../../edge/factors/webauthn/passkey-store';
 import { createGateway } from '../../edge/gateway';
 import { gw, ORIGIN, post } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';

@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createGateway } from '../../edge/gateway';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { MAX_PROMPTS_PER_MINUTE, type UserState } from '../../edge/user-state/user-state';
+import { MAX_PROMPTS_PER_MINUTE } from '../../edge/user-state/limits';
+import type { UserState } from '../../edge/user-state/user-state';
 import { enrolTotp, gw, ORIGIN, post, type Person } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 

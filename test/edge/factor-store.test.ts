@@ -2,15 +2,9 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import {
-  activateTotp,
-  activeFactorCount,
-  createPendingTotp,
-  issueRecoveryCodes,
-  recoveryCodesLeft,
-  totpFactors,
-  useRecoveryCode,
-} from '../../edge/factors/factor-store';
+import { activeFactorCount } from '../../edge/factors/active-factors';
+import { issueRecoveryCodes, recoveryCodesLeft, useRecoveryCode } from '../../edge/factors/recovery/recovery-code-store';
+import { activateTotp, createPendingTotp, totpFactors } from '../../edge/factors/totp/totp-store';
 
 const ring = parseKeyring(JSON.stringify({ primary: 'k1', keys: { k1: btoa(String.fromCharCode(...new Uint8Array(32).fill(7))) } }));
 const now = 1_900_000_000_000;

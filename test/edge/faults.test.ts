@@ -13,7 +13,7 @@ import { hashRef } from '../../edge/audit/audit-log';
 import { listEvents, verifyTenant } from '../../edge/audit/audit-store';
 import type { AuditEvent } from '../../edge/audit/events';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { activeFactorCount } from '../../edge/factors/factor-store';
+import { activeFactorCount } from '../../edge/factors/active-factors';
 import { createGateway } from '../../edge/gateway';
 import { enrolTotp, factorsStepUp, gw, ORIGIN, post, type Person } from '../support/edge-flow';
 import { FaultSwitch, faultyD1, faultyNamespace, sleep } from '../support/fault-bindings';

@@ -12,17 +12,16 @@ import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
+import { CHALLENGE_TTL_MS, type ChallengeInput } from '../../edge/user-state/challenge';
 import {
-  CHALLENGE_TTL_MS,
   MAX_CHALLENGES_PER_SESSION_PER_MINUTE,
   MAX_HELD_BYTES,
   MAX_HELD_BYTES_PER_SESSION,
   MAX_HELD_REQUESTS,
   MAX_HELD_REQUESTS_PER_SESSION,
   MAX_HELD_TOTAL_BYTES,
-  type ChallengeInput,
-  type UserState,
-} from '../../edge/user-state/user-state';
+} from '../../edge/user-state/limits';
+import type { UserState } from '../../edge/user-state/user-state';
 import { gw, post } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 

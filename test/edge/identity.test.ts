@@ -109,7 +109,7 @@ describe('jwt source, ES256 from a local JWKS', () => {
   });
 
   it('refuses a token signed by another key, or an HS256 token (algorithm confusion)', async () => {
-    const other = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const other = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
     const t1 = await sign({ sub: 'carol' }, { key: other.privateKey, alg: 'ES256', iss: 'idp', aud: 'app', kid: 'test-key-1' });
     const t2 = await sign({ sub: 'carol' }, { iss: 'idp', aud: 'app' });
     expect(await identify(bearer(t1))).toEqual({ ok: false, reason: 'invalid' });

@@ -14,24 +14,19 @@ import { enrolTotp, factorsStepUp, gw, ORIGIN } from '../support/edge-flow';
 import { verifyExported } from '../../edge/audit/audit-chain';
 import type { ChainedEvent } from '../../edge/audit/events';
 import { AuditSequencer } from '../../edge/audit/audit-sequencer';
-import { listCheckpoints, listEvents, verifyTenant } from '../../edge/audit/audit-store';
+import { listEvents, verifyTenant } from '../../edge/audit/audit-store';
+import { listCheckpoints } from '../../edge/audit/checkpoint-store';
 import { checkpointJwks, signCheckpoint, verifyCheckpoint } from '../../edge/audit/checkpoint';
 import type { AuditLog } from '../../edge/audit/audit-log';
 import type { AuditInput } from '../../edge/audit/events';
-import { KEYED_COLUMNS, keyStatus, runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenance';
+import { KEYED_COLUMNS, keyStatus } from '../../edge/audit/key-status';
+import { runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenance';
 import { authenticateToken, createToken } from '../../edge/admin/api-tokens';
 import { parseKeyring, retireKey, type Keyring, type KeyringDoc } from '../../edge/crypto/keyring';
-import {
-  activateTotp,
-  addWebauthnCredential,
-  createPendingTotp,
-  issueInvite,
-  issueRecoveryCodes,
-  totpFactors,
-  useInvite,
-  useRecoveryCode,
-  webauthnCredentials,
-} from '../../edge/factors/factor-store';
+import { activateTotp, createPendingTotp, totpFactors } from '../../edge/factors/totp/totp-store';
+import { issueInvite, useInvite } from '../../edge/factors/invites/invite-store';
+import { issueRecoveryCodes, useRecoveryCode } from '../../edge/factors/recovery/recovery-code-store';
+import { addWebauthnCredential, webauthnCredentials } from '../../edge/factors/webauthn/passkey-store';
 import { loadGateway } from '../../edge/gateway';
 import type { Env } from '../../edge/env';
 

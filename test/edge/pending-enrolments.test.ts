@@ -13,7 +13,7 @@ import type { AuditLog } from '../../edge/audit/audit-log';
 import { runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenance';
 import { blindIndex } from '../../edge/crypto/blind-index';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { activateTotp, createPendingTotp, PENDING_TOTP_TTL_MS, totpFactors } from '../../edge/factors/factor-store';
+import { activateTotp, createPendingTotp, PENDING_TOTP_TTL_MS, totpFactors } from '../../edge/factors/totp/totp-store';
 import { post } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 

@@ -11,7 +11,7 @@
  */
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE } from '../../edge/user-state/user-state';
+import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE } from '../../edge/user-state/limits';
 import { gw } from '../support/edge-flow';
 import { TEST_JWT_SECRET } from '../support/session';
 

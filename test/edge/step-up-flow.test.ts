@@ -7,7 +7,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { generate } from 'otplib';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { sessionCookie } from '../support/session';
-import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE } from '../../edge/user-state/user-state';
+import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE } from '../../edge/user-state/limits';
 
 const worker = (exports as unknown as { default: Fetcher }).default;
 const ORIGIN = 'http://app.test';

@@ -15,7 +15,8 @@ import { hashRef } from '../../edge/audit/audit-log';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
 import { createGateway } from '../../edge/gateway';
-import type { ChallengeInput, UserState } from '../../edge/user-state/user-state';
+import type { ChallengeInput } from '../../edge/user-state/challenge';
+import type { UserState } from '../../edge/user-state/user-state';
 import { enrolTotp, ORIGIN, post } from '../support/edge-flow';
 import { FaultSwitch, faultyNamespace } from '../support/fault-bindings';
 

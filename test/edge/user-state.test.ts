@@ -1,13 +1,9 @@
 /** UserState: challenges are single-writer, session-bound, expire after five minutes and are capped per user. */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import {
-  CHALLENGE_TTL_MS,
-  MAX_CHALLENGES_PER_USER_PER_MINUTE,
-  MAX_OPEN_CHALLENGES,
-  type ChallengeInput,
-  type UserState,
-} from '../../edge/user-state/user-state';
+import { CHALLENGE_TTL_MS, type ChallengeInput, MAX_OPEN_CHALLENGES } from '../../edge/user-state/challenge';
+import { MAX_CHALLENGES_PER_USER_PER_MINUTE } from '../../edge/user-state/limits';
+import type { UserState } from '../../edge/user-state/user-state';
 
 const input = (over: Partial<ChallengeInput> = {}): ChallengeInput => ({
   sid: 'session-1',

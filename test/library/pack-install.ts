@@ -12,15 +12,11 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } fro
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readD1Migrations, type D1Migration } from '@cloudflare/vitest-pool-workers';
+import { readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import type { TestProject } from 'vitest/node';
+import type { PackInfo, Run } from '../support/provided-context';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Run {
-  status: number;
-  output: string;
-}
 
 // No update checks, telemetry or Request.cf download: nothing here needs the network but the npm cache.
 const quiet = {
@@ -38,14 +34,6 @@ const run = (cmd: string, args: string[], cwd: string, env: Record<string, strin
       done({ status, stdout, output: `${stdout}${stderr}`.trim() });
     });
   });
-
-export interface PackInfo {
-  filename: string;
-  /** Bytes of the .tgz, and of its files unpacked. */
-  size: number;
-  unpackedSize: number;
-  files: string[];
-}
 
 export default async function setup(project: TestProject) {
   const t0 = Date.now();
@@ -113,16 +101,4 @@ export default async function setup(project: TestProject) {
     throw err;
   }
   return teardown;
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    libraryWranglerConfig: string;
-    libraryMigrations: D1Migration[];
-    libraryMigrationsDir: string;
-    libraryPack: PackInfo;
-    libraryTypecheck: Run;
-    libraryCli: Run;
-    libraryBundle: Run;
-  }
 }

@@ -5,15 +5,11 @@
  */
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isMessage, type PairedSite, type VerifiedPrompt } from '../../shared/messages';
-import {
-  BURST_DURATION_MS,
-  createBackground,
-  MAX_OPEN_WINDOWS,
-  type Area,
-  type Background,
-  type Platform,
-} from '../../extension/src/background/background-core';
+import { isMessage, type PairedSite } from '../../shared/messages';
+import type { VerifiedPrompt } from '../../shared/wire-shapes';
+import { createBackground, type Background } from '../../extension/src/background/background-core';
+import type { Area, Platform } from '../../extension/src/background/platform';
+import { BURST_DURATION_MS, MAX_OPEN_WINDOWS } from '../../extension/src/background/prompt-polling';
 import { markerRule, permissionPattern, siteOrigin } from '../../extension/src/lib/sites';
 import { promptVerifier } from '../../extension/src/lib/verify-prompt';
 

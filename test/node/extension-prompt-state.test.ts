@@ -1,6 +1,6 @@
 /** The approval prompt's state machine: what may follow what, and what ends a prompt. */
 import { describe, expect, it } from 'vitest';
-import type { VerifiedPrompt } from '../../shared/messages';
+import type { VerifiedPrompt } from '../../shared/wire-shapes';
 import {
   isTerminal,
   nextPromptState,

@@ -4,7 +4,7 @@
  * never raw, and everything stays text nodes (no HTML is parsed).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VerifiedPrompt } from '../../shared/messages';
+import type { VerifiedPrompt } from '../../shared/wire-shapes';
 import { facts, hiddenCharactersWarning } from '../../extension/src/prompt/prompt-view';
 import { marked } from '../../extension/src/lib/marked-text';
 

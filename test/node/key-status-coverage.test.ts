@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KEYED_COLUMNS } from '../../edge/audit/maintenance';
+import { KEYED_COLUMNS } from '../../edge/audit/key-status';
 import { ROOT } from '../support/miniflare-gateway';
 
 /** Written nowhere Stepgate keeps: why such a call site is not counted. */
@@ -29,44 +29,39 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   "edge/admin/api-tokens.ts: blindIndex(ring, 'user', sub)": [['api_tokens.user_ref']],
   "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', sub, apiTokenOwnerAad(id))": [['api_tokens.sub_sealed']],
   "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', o.label, apiTokenLabelAad(id))": [['api_tokens.label']],
-  "edge/factors/factor-store.ts: blindIndex(ring, 'user', sub)": [
-    ['totp_factors.user_ref'], // createPendingTotp
-    ['recovery_codes.user_ref'], // issueRecoveryCodes
-    ['webauthn_credentials.user_ref'], // addWebauthnCredential
-    ['enrolment_invites.user_ref'], // issueInvite
-  ],
-  "edge/factors/factor-store.ts: blindIndex(ring, 'user', issuedBy)": [['enrolment_invites.issued_by']],
-  "edge/factors/factor-store.ts: seal(ring, 'totp-secret', secret, totpSecretAad(id, userRef))": [['totp_factors.secret']],
+  "edge/factors/totp/totp-store.ts: blindIndex(ring, 'user', sub)": [['totp_factors.user_ref']], // createPendingTotp
+  "edge/factors/recovery/recovery-code-store.ts: blindIndex(ring, 'user', sub)": [['recovery_codes.user_ref']], // issueRecoveryCodes
+  "edge/factors/webauthn/passkey-store.ts: blindIndex(ring, 'user', sub)": [['webauthn_credentials.user_ref']], // addWebauthnCredential
+  "edge/factors/invites/invite-store.ts: blindIndex(ring, 'user', sub)": [['enrolment_invites.user_ref']], // issueInvite
+  "edge/factors/invites/invite-store.ts: blindIndex(ring, 'user', issuedBy)": [['enrolment_invites.issued_by']],
+  "edge/factors/totp/totp-store.ts: seal(ring, 'totp-secret', secret, totpSecretAad(id, userRef))": [['totp_factors.secret']],
   "edge/crypto/encryption-context.ts: seal(ring, 'factor-metadata', sub, ownerAad(table, id))": [NOT_STORED.sealOwner],
-  "edge/factors/factor-store.ts: sealOwner(ring, 'totp_factors', id, sub)": [['totp_factors.sub_sealed']],
-  "edge/factors/factor-store.ts: sealOwner(ring, 'recovery_codes', await recoveryHashV2(c), sub)": [['recovery_codes.sub_sealed']],
-  "edge/factors/factor-store.ts: sealOwner(ring, 'webauthn_credentials', c.id, sub)": [['webauthn_credentials.sub_sealed']],
-  "edge/factors/factor-store.ts: seal(ring, 'factor-metadata', c.nickname, passkeyNicknameAad(c.id, userRef))": [
+  "edge/factors/totp/totp-store.ts: sealOwner(ring, 'totp_factors', id, sub)": [['totp_factors.sub_sealed']],
+  "edge/factors/recovery/recovery-code-store.ts: sealOwner(ring, 'recovery_codes', await recoveryHashV2(c), sub)": [
+    ['recovery_codes.sub_sealed'],
+  ],
+  "edge/factors/webauthn/passkey-store.ts: sealOwner(ring, 'webauthn_credentials', c.id, sub)": [['webauthn_credentials.sub_sealed']],
+  "edge/factors/webauthn/passkey-store.ts: seal(ring, 'factor-metadata', c.nickname, passkeyNicknameAad(c.id, userRef))": [
     ['webauthn_credentials.nickname'],
   ],
-  "edge/factors/webauthn/webauthn.ts: blindIndex(rt.keys, 'user', me.sub)": [NOT_STORED.userHandle],
+  "edge/factors/webauthn/webauthn.ts: blindIndex(keys, 'user', me.sub)": [NOT_STORED.userHandle],
   "edge/request-path/held-request.ts: seal(ring, 'held-request', JSON.stringify(wire), `held|${challenge}`)": [NOT_STORED.held],
   'edge/audit/audit-chain.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup],
   'edge/crypto/blind-index.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup], // blindIndexes
-  "edge/audit/audit-sequencer.ts: seal(ring, 'audit-encryption', JSON.stringify(event), auditEventAad(tenant, seq))": [['audit_events']],
-  "edge/audit/audit-sequencer.ts: blindIndex(ring, 'user', event.actor)": [['audit_events.actor_ref']],
-  "edge/audit/audit-sequencer.ts: blindIndex(ring, 'ip', event.request.ip)": [['audit_events.ip_ref']],
-  // Re-encryption (maintenance.ts) writes the same columns again under the primary key.
-  "edge/audit/maintenance.ts: seal(keys, 'audit-encryption', JSON.stringify(e), auditEventAad(r.tenant, r.seq))": [['audit_events']],
-  "edge/audit/maintenance.ts: blindIndex(keys, 'user', e.actor)": [['audit_events.actor_ref']],
-  "edge/audit/maintenance.ts: blindIndex(keys, 'ip', e.request.ip)": [['audit_events.ip_ref']],
-  'edge/audit/maintenance.ts: signCheckpoint(keys, payload)': [['audit_checkpoints']],
-  "edge/audit/maintenance.ts: blindIndex(keys, 'user', sub)": [
+  "edge/audit/audit-chain.ts: seal(ring, 'audit-encryption', JSON.stringify(event), auditEventAad(tenant, seq))": [['audit_events']],
+  "edge/audit/audit-chain.ts: blindIndex(ring, 'user', event.actor)": [['audit_events.actor_ref']],
+  "edge/audit/audit-chain.ts: blindIndex(ring, 'ip', event.request.ip)": [['audit_events.ip_ref']],
+  // Re-encryption (reencryption.ts) writes the same columns again under the primary key.
+  'edge/audit/reencryption.ts: signCheckpoint(keys, payload)': [['audit_checkpoints']],
+  "edge/audit/reencryption.ts: blindIndex(keys, 'user', sub)": [
     ['totp_factors.user_ref', 'webauthn_credentials.user_ref', 'recovery_codes.user_ref'], // rekeyOwned
     ['api_tokens.user_ref'], // rekeyTokens
   ],
-  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, ownerAad(table, id))": [OWNERS],
-  'edge/audit/maintenance.ts: seal(keys, purpose, value, aad(id, ref))': [['totp_factors.secret', 'webauthn_credentials.nickname']],
-  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', sub, apiTokenOwnerAad(t.id))": [['api_tokens.sub_sealed']],
-  "edge/audit/maintenance.ts: seal(keys, 'factor-metadata', label, apiTokenLabelAad(t.id))": [['api_tokens.label']],
-  ['edge/audit/maintenance.ts: signCheckpoint(keys, { tenant, seq: last.seq, hash: last.hash, ' +
-    "time: new Date(now).toISOString(), kind: 'retention' })"]: [['audit_checkpoints']],
-  ['edge/audit/audit-sequencer.ts: signCheckpoint(ring, { tenant: this.tenant!, seq: head.seq, hash: head.hash, ' +
+  "edge/audit/reencryption.ts: seal(keys, 'factor-metadata', sub, ownerAad(table, id))": [OWNERS],
+  'edge/audit/reencryption.ts: seal(keys, purpose, value, aad(id, ref))': [['totp_factors.secret', 'webauthn_credentials.nickname']],
+  "edge/audit/reencryption.ts: seal(keys, 'factor-metadata', sub, apiTokenOwnerAad(t.id))": [['api_tokens.sub_sealed']],
+  "edge/audit/reencryption.ts: seal(keys, 'factor-metadata', label, apiTokenLabelAad(t.id))": [['api_tokens.label']],
+  ['edge/audit/checkpoint-store.ts: signCheckpoint(ring, { tenant, seq: head.seq, hash: head.hash, ' +
     'time: new Date(now).toISOString(), kind })']: [['audit_checkpoints']],
 };
 
@@ -132,7 +127,8 @@ describe('keys status counts every keyed value', () => {
       const known = CALL_SITES[site];
       if (!known)
         problems.push(
-          `new: ${site} — count its column in KEYED_COLUMNS (edge/audit/maintenance.ts), re-encrypt it, and list it in CALL_SITES`,
+          `new: ${site} — count its column in KEYED_COLUMNS (edge/audit/key-status.ts), ` +
+            're-encrypt it (edge/audit/reencryption.ts), and list it in CALL_SITES',
         );
       else if (known.length !== n) problems.push(`${site}: ${n} call(s), CALL_SITES lists ${known.length}`);
     }

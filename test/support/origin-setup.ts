@@ -21,11 +21,3 @@ export default async function setup(project: TestProject) {
     await jwks.close();
   };
 }
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    originUrl: string;
-    jwksUrl: string;
-    jwksPrivateJwk: JsonWebKey;
-  }
-}

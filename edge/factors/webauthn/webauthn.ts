@@ -14,9 +14,11 @@ import {
   type VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
 import { blindIndex } from '../../crypto/blind-index';
+import type { Keyring } from '../../crypto/keyring';
 import type { Identity } from '../../identity/identity-source';
-import type { Runtime } from '../../deployment/runtime';
-import { recordWebauthnUse, webauthnCredentials, type EnrolmentKind, type NewCredential } from '../factor-store';
+import type { UserState } from '../../user-state/user-state';
+import type { EnrolmentKind } from '../active-factors';
+import { recordWebauthnUse, webauthnCredentials, type NewCredential } from './passkey-store';
 
 /** One registration in progress per user (a newer one replaces it), bound to the session that asked. */
 const REG_KEY = 'registration';
@@ -25,27 +27,43 @@ const REG_KEY = 'registration';
 const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : 'verification failed').replace(/"[^"]*"/g, '"…"').slice(0, 200);
 const authKey = (challengeId: string) => `auth:${challengeId}`;
 
+/** Who the ceremonies are for: the RP ID, the name authenticators show, and the origins a response may come from. */
+export interface RelyingParty {
+  rpID: string;
+  rpName: string;
+  origins: string[];
+}
+
 /** The relying party for a request: its host is the RP ID; its origin (and allow-listed extension origins) are expected. */
-export function relyingParty(rt: Runtime, url: string): { rpID: string; rpName: string; origins: string[] } {
+export function relyingParty(url: string, extraOrigins: readonly string[]): RelyingParty {
   const u = new URL(url);
-  return { rpID: u.hostname, rpName: `Stepgate (${u.hostname})`, origins: [u.origin, ...rt.webauthnOrigins] };
+  return { rpID: u.hostname, rpName: `Stepgate (${u.hostname})`, origins: [u.origin, ...extraOrigins] };
+}
+
+/** One person at one relying party: their credentials in D1 (under the keyring), their ceremony challenges in their Durable Object. */
+export interface PasskeyContext {
+  db: D1Database;
+  keys: Keyring;
+  /** The person's UserState (single-use ceremony challenges). */
+  userState: DurableObjectStub<UserState>;
+  me: Identity;
+  rp: RelyingParty;
 }
 
 /** Creation options for a new passkey; `begun` records how the enrolment was allowed to start (checked again at completion). */
-export async function registrationOptions(rt: Runtime, me: Identity, url: string, begun: EnrolmentKind) {
-  const rp = relyingParty(rt, url);
-  const existing = await webauthnCredentials(rt.db, rt.keys, me.sub);
+export async function registrationOptions({ db, keys, userState, me, rp, begun }: PasskeyContext & { begun: EnrolmentKind }) {
+  const existing = await webauthnCredentials(db, keys, me.sub);
   const options = await generateRegistrationOptions({
     rpName: rp.rpName,
     rpID: rp.rpID,
     userName: me.sub,
     // The WebAuthn user handle is the blind index, not the name: authenticators store it.
-    userID: new TextEncoder().encode(await blindIndex(rt.keys, 'user', me.sub)),
+    userID: new TextEncoder().encode(await blindIndex(keys, 'user', me.sub)) as Uint8Array<ArrayBuffer>,
     attestationType: 'none',
     excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports })),
     authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
   });
-  await rt.userState(me.sub).putWebauthnChallenge(REG_KEY, me.sid, `${begun} ${options.challenge}`);
+  await userState.putWebauthnChallenge(REG_KEY, me.sid, `${begun} ${options.challenge}`);
   return options;
 }
 
@@ -56,8 +74,8 @@ export interface PendingRegistration {
 }
 
 /** Take this session's registration in progress: once, before it expires. */
-export async function takeRegistration(rt: Runtime, me: Identity): Promise<PendingRegistration | null> {
-  const stored = await rt.userState(me.sub).takeWebauthnChallenge(REG_KEY, me.sid);
+export async function takeRegistration(userState: DurableObjectStub<UserState>, sid: string): Promise<PendingRegistration | null> {
+  const stored = await userState.takeWebauthnChallenge(REG_KEY, sid);
   if (stored === null) return null;
   const cut = stored.indexOf(' ');
   if (cut < 0) return { challenge: stored, begun: null };
@@ -66,17 +84,20 @@ export async function takeRegistration(rt: Runtime, me: Identity): Promise<Pendi
 }
 
 /** Drop every registration in progress of this user, whichever session asked (their first factor was just enrolled). */
-export const dropRegistrations = (rt: Runtime, sub: string): Promise<void> => rt.userState(sub).dropWebauthnChallenges(REG_KEY);
+export const dropRegistrations = (userState: DurableObjectStub<UserState>): Promise<void> => userState.dropWebauthnChallenges(REG_KEY);
 
 /** Verify a registration against the one in progress. The credential is not stored: whether it may be is the caller's decision. */
-export async function verifyRegistration(
-  rt: Runtime,
-  url: string,
-  pending: PendingRegistration,
-  response: RegistrationResponseJSON,
-  nickname: string | null,
-): Promise<{ ok: true; credential: NewCredential } | { ok: false; reason: string }> {
-  const rp = relyingParty(rt, url);
+export async function verifyRegistration({
+  rp,
+  pending,
+  response,
+  nickname,
+}: {
+  rp: RelyingParty;
+  pending: PendingRegistration;
+  response: RegistrationResponseJSON;
+  nickname: string | null;
+}): Promise<{ ok: true; credential: NewCredential } | { ok: false; reason: string }> {
   let v: VerifiedRegistrationResponse;
   try {
     v = await verifyRegistrationResponse({
@@ -106,31 +127,45 @@ export async function verifyRegistration(
 }
 
 /** Options to answer a step-up challenge with one of the user's credentials. */
-export async function authenticationOptions(rt: Runtime, me: Identity, url: string, challengeId: string) {
-  const creds = await webauthnCredentials(rt.db, rt.keys, me.sub);
+export async function authenticationOptions({ db, keys, userState, me, rp, challengeId }: PasskeyContext & { challengeId: string }) {
+  const creds = await webauthnCredentials(db, keys, me.sub);
   if (creds.length === 0) return null;
   const options = await generateAuthenticationOptions({
-    rpID: relyingParty(rt, url).rpID,
+    rpID: rp.rpID,
     allowCredentials: creds.map((c) => ({ id: c.id, transports: c.transports as never })),
     userVerification: 'required',
   });
-  await rt.userState(me.sub).putWebauthnChallenge(authKey(challengeId), me.sid, options.challenge);
+  await userState.putWebauthnChallenge(authKey(challengeId), me.sid, options.challenge);
   return options;
 }
 
-export async function verifyAuthentication(
-  rt: Runtime,
-  me: Identity,
-  url: string,
-  challengeId: string,
-  response: AuthenticationResponseJSON,
-): Promise<{ ok: true; amr: string[] } | { ok: false; reason: string }> {
+/** What answering a step-up challenge with a passkey needs besides the PasskeyContext. */
+export interface PasskeyAnswer {
+  challengeId: string;
+  response: AuthenticationResponseJSON;
+  /** A passkey whose backup state changed since registration: accepted and logged ("flag") or refused. */
+  backupChange: 'flag' | 'refuse';
+  /** Clock, milliseconds (when the credential was last used). */
+  now: () => number;
+}
+
+/** Verify a step-up answered with a passkey: a single-use ceremony challenge, the person's own credential, a counter moving forward. */
+export async function verifyAuthentication({
+  db,
+  keys,
+  userState,
+  me,
+  rp,
+  challengeId,
+  response,
+  backupChange,
+  now,
+}: PasskeyContext & PasskeyAnswer): Promise<{ ok: true; amr: string[] } | { ok: false; reason: string }> {
   // Why: the credential must belong to the identified user, not just to someone.
-  const [cred] = typeof response?.id === 'string' ? await webauthnCredentials(rt.db, rt.keys, me.sub, response.id) : [];
-  const expectedChallenge = await rt.userState(me.sub).takeWebauthnChallenge(authKey(challengeId), me.sid);
+  const [cred] = typeof response?.id === 'string' ? await webauthnCredentials(db, keys, me.sub, response.id) : [];
+  const expectedChallenge = await userState.takeWebauthnChallenge(authKey(challengeId), me.sid);
   if (!expectedChallenge) return { ok: false, reason: 'no passkey request in progress (or it expired)' };
   if (!cred) return { ok: false, reason: 'this passkey is not registered to you' };
-  const rp = relyingParty(rt, url);
   let v: VerifiedAuthenticationResponse;
   try {
     v = await verifyAuthenticationResponse({
@@ -150,10 +185,10 @@ export async function verifyAuthentication(
   if (info.credentialBackedUp !== cred.backedUp) {
     // A key that became synced (or stopped being) is no longer the same kind of authenticator.
     console.warn('stepgate: a passkey changed its backup state', { credential: cred.id.slice(0, 8), backedUp: info.credentialBackedUp });
-    if (rt.backupChange === 'refuse') return { ok: false, reason: 'the passkey changed its backup state since it was registered' };
+    if (backupChange === 'refuse') return { ok: false, reason: 'the passkey changed its backup state since it was registered' };
   }
   // Why: a racing second use of the same assertion must not move the counter back or pass twice.
-  if (!(await recordWebauthnUse(rt.db, cred.id, info.newCounter, info.credentialBackedUp, rt.now())) && info.newCounter !== 0) {
+  if (!(await recordWebauthnUse(db, cred.id, info.newCounter, info.credentialBackedUp, now())) && info.newCounter !== 0) {
     return { ok: false, reason: 'signature counter did not advance' };
   }
   return { ok: true, amr: ['hwk', 'user'] };

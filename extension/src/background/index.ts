@@ -1,12 +1,13 @@
 /**
  * @module The background context (Chrome service worker / Firefox background script): wires the
- * browser's events and APIs to the logic in background-core.ts and answers the typed messages.
+ * browser's events and APIs (the `Platform`) to the logic in background-core.ts and answers the typed messages.
  */
 import browser from 'webextension-polyfill';
 import { isMessage } from '../../../shared/messages';
 import { EXTENSION_VERSION } from '../../manifest';
 import { promptVerifier } from '../lib/verify-prompt';
-import { createBackground, type Area } from './background-core';
+import { createBackground } from './background-core';
+import type { Area } from './platform';
 
 const POLL_ALARM = 'stepgate-poll';
 

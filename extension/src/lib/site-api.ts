@@ -4,22 +4,9 @@
  * accepts the extension's origin when its operator lists it in `WEBAUTHN_ORIGINS`.
  */
 import type { Failure } from '../../../shared/messages';
+import { ExtensionCode } from './extension-codes';
 
 export type ApiResult<T> = { ok: true; status: number; data: T; headers: Headers } | (Failure & { status: number; retryAt: string | null });
-
-/** Codes the extension itself gives, beside the edge's (shared/errors.ts). */
-export const LocalCode = {
-  /** The site could not be reached or did not answer JSON. */
-  Unreachable: 'EXT_UNREACHABLE',
-  /** The site answered something that is not Stepgate's. */
-  NotStepgate: 'EXT_NOT_STEPGATE',
-  /** The prompt's signature or claims did not verify. */
-  BadPrompt: 'EXT_BAD_PROMPT',
-  /** The person refused the browser's permission prompt. */
-  PermissionRefused: 'EXT_PERMISSION_REFUSED',
-  /** A message carried something the extension does not accept. */
-  BadInput: 'EXT_BAD_INPUT',
-} as const;
 
 interface Problem {
   code?: unknown;
@@ -52,7 +39,7 @@ export async function siteApi<T>(
     return {
       ok: false,
       status: 0,
-      code: LocalCode.Unreachable,
+      code: ExtensionCode.Unreachable,
       message: `${new URL(origin).host} could not be reached (${(e as Error).message}).`,
       retryAt: null,
     };
@@ -66,7 +53,7 @@ export async function siteApi<T>(
   if (res.ok && doc !== null && typeof doc === 'object') return { ok: true, status: res.status, data: doc as T, headers: res.headers };
   const p = (doc ?? {}) as Problem;
   const retryAt = typeof p.retry_at === 'string' ? p.retry_at : null;
-  const code = typeof p.code === 'string' ? p.code : res.ok ? LocalCode.NotStepgate : LocalCode.Unreachable;
+  const code = typeof p.code === 'string' ? p.code : res.ok ? ExtensionCode.NotStepgate : ExtensionCode.Unreachable;
   const said =
     typeof p.detail === 'string'
       ? p.detail

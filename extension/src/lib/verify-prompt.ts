@@ -4,17 +4,16 @@
  * payload, never from the unsigned fields beside it, so a page (or anything between) cannot dress
  * one request up as another.
  */
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { VerifiedPrompt } from '../../../shared/messages';
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose';
+import { PROMPT_ISSUER, PROMPT_JWKS_PATH, PROMPT_TYP, type BodySummary, type VerifiedPrompt } from '../../../shared/wire-shapes';
+import { ExtensionCode } from './extension-codes';
 import { siteApi } from './site-api';
 
-export const PROMPT_TYP = 'stepgate-prompt+jwt';
-export const PROMPT_JWKS_PATH = '/.well-known/stepgate/prompt-jwks.json';
 const JWKS_TTL_MS = 5 * 60 * 1000;
 
 /** A prompt that did not verify, and why (for the log and the person; the prompt is not shown). */
 export class PromptVerificationError extends Error {
-  readonly code = 'EXT_BAD_PROMPT';
+  readonly code = ExtensionCode.BadPrompt;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'PromptVerificationError';
@@ -83,7 +82,7 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
       bodySha256: a.bodySha256 as string,
     },
     matched_method: p.matched_method,
-    body: b == null ? null : (b as unknown as VerifiedPrompt['body']),
+    body: b == null ? null : (b as unknown as BodySummary),
     requested_from:
       from == null
         ? null
@@ -131,7 +130,7 @@ export function promptVerifier(deps: { fetch?: typeof fetch; now?: () => number 
     jwtVerify(jws, createLocalJWKSet(await keysOf(origin, fresh)), {
       algorithms: ['EdDSA', 'Ed25519'],
       typ: PROMPT_TYP,
-      issuer: 'stepgate',
+      issuer: PROMPT_ISSUER,
       // Why: a prompt signed for another site must not be shown as this one's.
       audience: new URL(origin).hostname,
       requiredClaims: ['exp', 'iat'],
@@ -147,7 +146,8 @@ export function promptVerifier(deps: { fetch?: typeof fetch; now?: () => number 
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (e instanceof PromptVerificationError) throw e;
-        if (code !== 'ERR_JWKS_NO_MATCHING_KEY') throw refused(e);
+        // jose's code, not Stepgate's: no key has the prompt's `kid` (rotated keys), so fetch the keys again once.
+        if (code !== errors.JWKSNoMatchingKey.code) throw refused(e);
         try {
           ({ payload } = await check(origin, jws, true));
         } catch (again) {

@@ -4,8 +4,10 @@
  * prompt-state.ts and turns clicks and answers into its events.
  */
 import { startAuthentication, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
-import type { VerifiedPrompt } from '../../../shared/messages';
+import { ErrorCode } from '../../../shared/errors';
+import type { VerifiedPrompt } from '../../../shared/wire-shapes';
 import { $, h, mount, relative, when } from '../lib/dom';
+import { ExtensionCode } from '../lib/extension-codes';
 import { marked } from '../lib/marked-text';
 import { send } from '../lib/messaging';
 import { siteApi } from '../lib/site-api';
@@ -55,7 +57,7 @@ async function approveWithPasskey(): Promise<void> {
   } catch (e) {
     return dispatch({
       type: 'refused',
-      code: 'EXT_CEREMONY_FAILED',
+      code: ExtensionCode.CeremonyFailed,
       message: `The passkey prompt was closed or failed (${(e as Error).name}). Try again, or use a code.`,
     });
   }
@@ -229,7 +231,7 @@ function render(): void {
 
 async function load(): Promise<void> {
   render();
-  if (!site || !id) return dispatch({ type: 'load-failed', code: 'EXT_BAD_INPUT', message: 'This window does not name a request.' });
+  if (!site || !id) return dispatch({ type: 'load-failed', code: ExtensionCode.BadInput, message: 'This window does not name a request.' });
   const r = await send('prompt/get', { site, id });
   dispatch(r.ok ? { type: 'loaded', prompt: r.prompt, now: Date.now() } : { type: 'load-failed', code: r.code, message: r.message });
 }
@@ -239,7 +241,7 @@ const STILL_PENDING_EVERY_MS = 5000;
 setInterval(() => {
   if (state.kind !== 'pending') return;
   void send('prompt/get', { site, id }).then((r) => {
-    if (!r.ok && r.code === 'ERR_CHALLENGE_NOT_FOUND') dispatch({ type: 'withdrawn' });
+    if (!r.ok && r.code === ErrorCode.ChallengeNotFound) dispatch({ type: 'withdrawn' });
   });
 }, STILL_PENDING_EVERY_MS);
 

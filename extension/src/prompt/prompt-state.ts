@@ -7,7 +7,9 @@
  * first picks, among the signed `number_choices`, the number the other browser shows (`picked`);
  * only then can they approve, and the picked number goes with the approval. Denying needs no number.
  */
-import type { VerifiedPrompt } from '../../../shared/messages';
+import { ErrorCode } from '../../../shared/errors';
+import type { VerifiedPrompt } from '../../../shared/wire-shapes';
+import { ExtensionCode } from '../lib/extension-codes';
 
 export type ApprovalMethod = 'webauthn' | 'totp' | 'recovery';
 
@@ -41,14 +43,14 @@ export type PromptEvent =
   | { type: 'withdrawn' };
 
 /** Refusals after which the same prompt can be tried again (another code, the passkey again). */
-const RETRYABLE = new Set([
-  'ERR_FACTOR_INVALID',
-  'ERR_FACTOR_REPLAYED',
-  'ERR_BAD_REQUEST',
-  'ERR_NO_FACTOR',
-  'EXT_CEREMONY_FAILED',
-  'EXT_UNREACHABLE',
-  'ERR_NUMBER_MISMATCH',
+const RETRYABLE = new Set<string>([
+  ErrorCode.FactorInvalid,
+  ErrorCode.FactorReplayed,
+  ErrorCode.BadRequest,
+  ErrorCode.NoFactor,
+  ExtensionCode.CeremonyFailed,
+  ExtensionCode.Unreachable,
+  ErrorCode.NumberMismatch,
 ]);
 
 /** What the person reads after picking a number the other browser does not show. */
@@ -71,18 +73,18 @@ const promptOf = (s: PromptState): VerifiedPrompt | null => ('prompt' in s ? s.p
 function finalRefusal(code: string, message: string): string | null {
   if (RETRYABLE.has(code)) return null;
   switch (code) {
-    case 'ERR_CHALLENGE_NOT_FOUND':
+    case ErrorCode.ChallengeNotFound:
       return 'This request was already answered, has expired, or was withdrawn.';
-    case 'ERR_CHALLENGE_USED':
+    case ErrorCode.ChallengeUsed:
       return 'This request was already answered elsewhere.';
-    case 'ERR_LOCKED_OUT':
+    case ErrorCode.LockedOut:
       return message || 'Too many failed attempts.';
-    case 'ERR_TOO_MANY_PROMPTS':
+    case ErrorCode.TooManyPrompts:
       return (
         'Too many approval requests in a short time: this site is pausing them. ' +
         'If you did not start these actions, someone may be trying to wear you down — deny them.'
       );
-    case 'ERR_IDENTITY_REQUIRED':
+    case ErrorCode.IdentityRequired:
       return 'You are no longer signed in to this site.';
     default:
       return message || `Refused (${code}).`;
@@ -126,7 +128,7 @@ export function nextPromptState(s: PromptState, e: PromptEvent): PromptState {
       if (s.kind !== 'approving' && s.kind !== 'denying') return s;
       const final = finalRefusal(e.code, e.message);
       // Why: a wrong number is picked again from scratch; other retries keep the number picked.
-      if (e.code === 'ERR_NUMBER_MISMATCH') return { kind: 'pending', prompt: s.prompt, error: NUMBER_MISMATCH, picked: null };
+      if (e.code === ErrorCode.NumberMismatch) return { kind: 'pending', prompt: s.prompt, error: NUMBER_MISMATCH, picked: null };
       if (final === null) return { kind: 'pending', prompt: s.prompt, error: e.message, picked: s.kind === 'approving' ? s.number : null };
       return { kind: 'failed', prompt: promptOf(s), code: e.code, reason: final, retryAt: e.retryAt ?? null };
     }
@@ -135,8 +137,8 @@ export function nextPromptState(s: PromptState, e: PromptEvent): PromptState {
         ? {
             kind: 'failed',
             prompt: s.prompt,
-            code: 'ERR_CHALLENGE_NOT_FOUND',
-            reason: finalRefusal('ERR_CHALLENGE_NOT_FOUND', '')!,
+            code: ErrorCode.ChallengeNotFound,
+            reason: finalRefusal(ErrorCode.ChallengeNotFound, '')!,
             retryAt: null,
           }
         : s;

@@ -4,7 +4,7 @@
  * as `\u{202E}`). DOM nodes only, built with `h`; no page state, so it renders the same in a test.
  */
 import { HIDDEN_CHARACTERS_WARNING, hasHiddenCharacters } from '../../../shared/visible-text';
-import type { VerifiedPrompt } from '../../../shared/messages';
+import type { VerifiedPrompt } from '../../../shared/wire-shapes';
 import { h, relative, when } from '../lib/dom';
 import { marked } from '../lib/marked-text';
 

@@ -1,0 +1,149 @@
+/** @module One environment → one Runtime: bindings, production checks, keyring, lists, audit log, hold time, and the policy's hash. */
+import { sha256b64u } from '../../shared/base64';
+import { createAuditLog } from '../audit/audit-log';
+import type { AuditSequencer } from '../audit/audit-sequencer';
+import { canonicalJson } from '../audit/canonical-json';
+import { describeProblems, isProduction, productionProblems, type ProductionSettings } from '../config/production-checks';
+import { type Keyring, parseKeyring } from '../crypto/keyring';
+import type { IdentityConfig } from '../identity/identity-config';
+import { createIdentitySource, type IdentityEnv } from '../identity/identity-source';
+import type { CompiledPolicy } from '../policy/compile-policy';
+import type { UserState } from '../user-state/user-state';
+import type { Runtime } from './runtime';
+
+/** The Worker's environment as read here: bindings (under configurable names), secrets and variables. */
+export interface DeploymentEnv extends IdentityEnv {
+  STEPGATE_KEYS?: string;
+  [binding: string]: unknown;
+}
+
+/** What the cron needs of a deployment: D1, the keyring and the tenant's audit log. */
+export type AuditRuntime = Pick<Runtime, 'db' | 'keys' | 'audit' | 'auditSequencer' | 'auditRetentionDays' | 'now'>;
+
+export interface AuditRuntimeOptions {
+  /** The compiled policy: the audit log names it by hash. */
+  policy: CompiledPolicy;
+  /** Name of the D1 binding. Default `DB`. */
+  dbBinding?: string | undefined;
+  /** Name of the AuditSequencer Durable Object binding. Default `AUDIT_SEQUENCER`. */
+  auditBinding?: string | undefined;
+  /** Clock (ms), for tests. */
+  now?: (() => number) | undefined;
+}
+
+export interface RuntimeOptions extends AuditRuntimeOptions {
+  /** The identity configuration, parsed. */
+  identityConfig: IdentityConfig;
+  /** The identity configuration as given: what the production checks judge. */
+  identitySetting: unknown;
+  /** Name of the UserState Durable Object binding. Default `USER_STATE`. */
+  userStateBinding?: string | undefined;
+}
+
+/**
+ * The Runtime of an environment (build it once per env object: secrets are only visible per request).
+ *
+ * @throws {Error} when a binding or `STEPGATE_KEYS` is missing, or a production environment has development settings
+ */
+export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runtime {
+  const userStates = bindingOf<DurableObjectNamespace<UserState>>(
+    env,
+    options.userStateBinding ?? 'USER_STATE',
+    'UserState Durable Object',
+  );
+  const storage = storageOf(env, options);
+  // Library mode too: a production Worker never runs with development-only settings.
+  refuseDevelopmentSettings({ ...(env as ProductionSettings), IDENTITY: options.identitySetting });
+  const keys = parseKeyring(env.STEPGATE_KEYS);
+  const { policy, identityConfig } = options;
+  return {
+    ...auditRuntimeOf(env, storage, keys, options),
+    policy,
+    identify: createIdentitySource(identityConfig, env),
+    identitySource: identityConfig.source,
+    userState: (sub) => userStates.get(userStates.idFromName(`user:${sub}`)),
+    development: env.ENVIRONMENT === 'development',
+    loginUrl: identityConfig.loginUrl,
+    enrolment: policy.policy.enrolment ?? 'first-use',
+    backupChange: env.WEBAUTHN_BACKUP_CHANGE === 'refuse' ? 'refuse' : 'flag',
+    admins: list(env.ADMINS),
+    auditors: list(env.AUDITORS),
+    webauthnOrigins: list(env.WEBAUTHN_ORIGINS).filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
+    holdMs: Math.min(120, Math.max(1, Number.parseInt(String(env.HOLD_SECONDS ?? '60'), 10) || 60)) * 1000,
+  };
+}
+
+/**
+ * The audit side of an environment's Runtime, for the cron (which has no identity or UserState).
+ *
+ * @throws {Error} when a binding or `STEPGATE_KEYS` is missing
+ */
+export function buildAuditRuntime(env: DeploymentEnv, options: AuditRuntimeOptions): AuditRuntime {
+  const storage = storageOf(env, options);
+  return auditRuntimeOf(env, storage, parseKeyring(env.STEPGATE_KEYS), options);
+}
+
+/** @throws {Error} naming every development setting, when a production environment has any (edge/config/production-checks.ts) */
+export function refuseDevelopmentSettings(settings: ProductionSettings): void {
+  if (!isProduction(settings)) return;
+  const problems = productionProblems(settings);
+  if (problems.length) throw new Error(describeProblems(settings, problems));
+}
+
+const policyHashes = new WeakMap<CompiledPolicy, Promise<string>>();
+
+/** The hash the audit log names a policy by (policy.changed): SHA-256 of its canonical, validated form; once per compiled policy. */
+export function policyHashOf(policy: CompiledPolicy): Promise<string> {
+  let hash = policyHashes.get(policy);
+  if (!hash) {
+    hash = sha256b64u(canonicalJson(policy.policy));
+    policyHashes.set(policy, hash);
+  }
+  return hash;
+}
+
+interface Storage {
+  db: D1Database;
+  auditNamespace: DurableObjectNamespace<AuditSequencer>;
+}
+
+function storageOf(env: DeploymentEnv, options: AuditRuntimeOptions): Storage {
+  return {
+    db: bindingOf<D1Database>(env, options.dbBinding ?? 'DB', 'D1'),
+    auditNamespace: bindingOf<DurableObjectNamespace<AuditSequencer>>(
+      env,
+      options.auditBinding ?? 'AUDIT_SEQUENCER',
+      'AuditSequencer Durable Object',
+    ),
+  };
+}
+
+function auditRuntimeOf(env: DeploymentEnv, { db, auditNamespace }: Storage, keys: Keyring, options: AuditRuntimeOptions): AuditRuntime {
+  const tenant = String(env.TENANT ?? 'default');
+  return {
+    db,
+    keys,
+    audit: createAuditLog({
+      namespace: auditNamespace,
+      tenant,
+      config: async () => ({ policyHash: await policyHashOf(options.policy), primaryKid: keys.primary }),
+    }),
+    auditSequencer: () => auditNamespace.get(auditNamespace.idFromName(`tenant:${tenant}`)),
+    auditRetentionDays: Math.max(0, Number.parseInt(String(env.AUDIT_RETENTION_DAYS ?? '0'), 10) || 0),
+    now: options.now ?? Date.now,
+  };
+}
+
+/** @throws {Error} when the environment has no binding of that name */
+function bindingOf<T>(env: DeploymentEnv, name: string, what: string): T {
+  const binding = env[name] as T | undefined;
+  if (!binding) throw new Error(`binding ${name} (${what}) is missing`);
+  return binding;
+}
+
+/** A comma-separated variable as a list (ADMINS, AUDITORS, WEBAUTHN_ORIGINS). */
+const list = (v: unknown): string[] =>
+  String(v ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);

@@ -1,0 +1,37 @@
+/**
+ * @module Upkeep an administrator runs or watches: run maintenance now (checkpoint, re-encryption,
+ * retention), and see which key ids stored data still uses. Administrators only (audit-access.ts);
+ * maintenance needs a stepped-up browser session, never a token.
+ */
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { ErrorCode } from '../../shared/errors';
+import { keyStatus } from '../audit/key-status';
+import { runMaintenance } from '../audit/maintenance';
+import type { Runtime } from '../deployment/runtime';
+import { json, problem } from '../http/responses';
+import { readerAuditBase, requireAdmin, requireReader } from './audit-access';
+import { jsonBody } from './endpoint-helpers';
+
+export function registerMaintenanceRoutes(app: Hono, rt: Runtime): void {
+  app.post('/.stepgate/api/admin/maintenance', async (c) => {
+    const req = c.req.raw;
+    const admin = await requireAdmin(rt, req);
+    await jsonBody(req, z.strictObject({}));
+    const report = await runMaintenance(rt, { actor: admin.sub, base: await readerAuditBase(req, admin) });
+    return json(report);
+  });
+
+  app.get('/.stepgate/api/admin/keys', async (c) => {
+    const req = c.req.raw;
+    const reader = await requireReader(rt, req);
+    if (reader.role !== 'admin') return problem(ErrorCode.Forbidden, 403, 'Only administrators see key status.');
+    await rt.audit.record({
+      type: 'audit.read',
+      outcome: 'success',
+      ...(await readerAuditBase(req, reader)),
+      details: { keys_status: true },
+    });
+    return json(await keyStatus(rt));
+  });
+}

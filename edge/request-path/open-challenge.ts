@@ -1,0 +1,151 @@
+/**
+ * @module openChallenge(): a protected request with no grant or approval gets a challenge — held
+ * (a navigation's exact request, sealed) or prompted (a fetch from the extension, rationed per
+ * person), stored unanswerable, made answerable only once `challenge.issued` is on the record.
+ */
+import { base64url } from '../../shared/base64';
+import { ErrorCode } from '../../shared/errors';
+import { hashRef, recordRefusal } from '../audit/audit-log';
+import type { AuditInput } from '../audit/events';
+import { isSameOrigin } from '../http/csrf';
+import { isNavigation, problem } from '../http/responses';
+import type { Identity } from '../identity/identity-source';
+import { canonicalOrigin, canonicalUrl } from '../policy/canonical-request';
+import type { CompiledRule } from '../policy/compile-policy';
+import { challengeRefused } from '../pages/refusal-responses';
+import type { Challenge } from '../user-state/challenge';
+import type { UserState } from '../user-state/user-state';
+import type { Runtime } from '../deployment/runtime';
+import { summarizeBody } from './body-summary';
+import type { ActionToApprove } from './check-grant';
+import { sealHeld } from './held-request';
+import { deniedEvent, type RequestWhere, type StepgateContext } from './stepgate-context';
+
+export interface OpenedChallenge {
+  challenge: Challenge;
+  /** A navigation's request was sealed and kept, to be carried out after approval. */
+  kept: boolean;
+  /** The extension prompts for it while the request waits (awaitPrompt). */
+  prompted: boolean;
+}
+
+/** Open the challenge for this request, or the answer when the person's limits refuse one (429). */
+export async function openChallenge(
+  rt: Runtime,
+  gate: DurableObjectStub<UserState>,
+  ctx: StepgateContext,
+  rule: CompiledRule,
+  me: Identity,
+  subject: ActionToApprove,
+  where: RequestWhere,
+): Promise<OpenedChallenge | Response> {
+  const { canonical, request: req } = ctx;
+  // A fetch/XHR from a browser with the extension (its marker header) is held while the person
+  // answers the extension's prompt, then carried out once. Prompts are rationed per user.
+  // Only the site's own pages may have a request held (the extension's rule sets the marker for
+  // them); a marker on a request from elsewhere is ignored.
+  const prompted = req.headers.get('stepgate-extension') === '1' && !isNavigation(req) && isSameOrigin(req, canonicalOrigin(canonical));
+  if (prompted) {
+    const ok = await gate.allowPrompt();
+    if (!ok.ok) {
+      await recordRefusal(rt.audit, deniedEvent(me.sub, where, 'prompt-rate-limit'));
+      return problem(
+        ErrorCode.TooManyPrompts,
+        429,
+        `Too many approval requests in the last minute. Try again after ${new Date(ok.retryAt).toISOString()}.`,
+        { retry_at: new Date(ok.retryAt).toISOString() },
+        {
+          'retry-after': String(Math.max(1, Math.ceil((ok.retryAt - rt.now()) / 1000))),
+        },
+      );
+    }
+  }
+  // A browser navigation is kept so it can be carried out exactly as it was, after approval:
+  // sealed under its challenge's id and stored with the challenge in one step, so a hold past
+  // the person's caps (or a challenge past the creation limits) is refused, leaving nothing.
+  const id = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const sealed =
+    isNavigation(req) && canonical.method !== 'GET' && canonical.method !== 'HEAD'
+      ? await sealHeld(rt.keys, id, canonicalUrl(canonical), canonical.method, req.headers, ctx.body)
+      : undefined;
+  const { action, matchedMethod, digest } = subject;
+  // Stored unanswerable (`live: false`): nobody can list or answer it before it is on the record.
+  const opened = await gate.openChallenge({
+    live: false,
+    prompt: prompted,
+    sid: me.sid,
+    rule: rule.id,
+    bind: rule.bind,
+    factors: rule.factors,
+    maxAgeSeconds: rule.maxAgeSeconds,
+    actionDigest: digest,
+    action,
+    matchedMethod,
+    bodySummary: summarizeBody(ctx.body, req.headers.get('content-type')),
+    requestedFrom: requestedFrom(req),
+    ...(sealed === undefined ? {} : { id, held: sealed }),
+  });
+  if (!opened.ok) return await challengeRefused(rt.audit, rt.now(), req, opened, { actor: me.sub, via: 'session', ...where });
+  const { challenge, held: kept } = opened;
+  // Fail closed: a challenge becomes answerable only once it is on the record; otherwise it is taken back.
+  await recordOrWithdraw(
+    gate,
+    challenge.id,
+    {
+      type: 'challenge.issued',
+      outcome: 'info',
+      actor: me.sub,
+      via: 'session',
+      ...where,
+      details: {
+        challenge: await hashRef(challenge.id),
+        bind: rule.bind,
+        factors: [...rule.factors],
+        matched_method: matchedMethod,
+        body_sha256: action.bodySha256,
+        action_digest: digest,
+        held: kept || prompted,
+        prompt: prompted,
+      },
+    },
+    rt,
+  );
+  return { challenge, kept, prompted };
+}
+
+/**
+ * Record a challenge's issue, then make the challenge (opened unanswerable) answerable; or, if
+ * either fails, withdraw it and rethrow (503). No challenge is ever answerable before its record,
+ * so no approval or grant can exist for one that is withdrawn.
+ */
+async function recordOrWithdraw(gate: DurableObjectStub<UserState>, id: string, event: AuditInput, rt: Runtime): Promise<void> {
+  try {
+    await rt.audit.record(event);
+    await gate.confirmChallenge(id);
+  } catch (err) {
+    await gate
+      .withdrawChallenge(id)
+      .catch((e: unknown) =>
+        console.error('stepgate: could not withdraw an unrecorded challenge:', e instanceof Error ? e.message : 'non-error'),
+      );
+    throw err;
+  }
+}
+
+/** Where a request came from, as the approval prompt shows it. */
+function requestedFrom(req: Request): { page: string | null; ip: string | null; user_agent: string | null } {
+  let page = req.headers.get('origin');
+  if (page === null || page === 'null') {
+    try {
+      page = new URL(req.headers.get('referer') ?? '').origin;
+    } catch {
+      page = null;
+    }
+  }
+  const ua = req.headers.get('user-agent');
+  return {
+    page: page === 'null' ? null : page,
+    ip: req.headers.get('cf-connecting-ip'),
+    user_agent: ua === null ? null : ua.slice(0, 256),
+  };
+}

@@ -1,0 +1,67 @@
+/** @module The background's answers to the typed messages of the popup, the options page and the prompt window (shared/messages.ts). */
+import { ErrorCode } from '../../../shared/errors';
+import type { Handlers } from '../../../shared/messages';
+import { ExtensionCode } from '../lib/extension-codes';
+import { siteApi } from '../lib/site-api';
+import { permissionPattern } from '../lib/sites';
+import { PromptVerificationError } from '../lib/verify-prompt';
+import type { BackgroundState } from './background-state';
+import type { Platform } from './platform';
+import type { PromptPolling, UncheckedChallengeList } from './prompt-polling';
+import { fail, type SitePairing } from './site-pairing';
+
+export function messageHandlers(p: Platform, state: BackgroundState, prompts: PromptPolling, pairing: SitePairing): Handlers {
+  const { sites, pendingAll, paired } = state;
+  return {
+    'status/get': async () => ({ version: p.version, pairedSites: (await sites()).map((s) => s.origin), pending: await pendingAll() }),
+
+    'sites/list': async () => {
+      const throttled = (await p.session.get<Record<string, number>>('throttled')) ?? {};
+      return { sites: await Promise.all((await sites()).map((s) => pairing.status(s, throttled))) };
+    },
+
+    'sites/pair': ({ origin }) => pairing.pair(origin),
+
+    'sites/unpair': async ({ origin }) => {
+      const list = await sites();
+      const site = list.find((s) => s.origin === origin);
+      if (!site) return fail(ExtensionCode.BadInput, `${String(origin)} is not paired.`);
+      const rest = list.filter((s) => s !== site);
+      await state.saveSites(rest);
+      await p.rules.update([], [site.ruleId]);
+      const pattern = permissionPattern(site.origin);
+      if (!rest.some((s) => permissionPattern(s.origin) === pattern)) await p.permissions.remove(pattern);
+      await state.keepPending((x) => x.site !== site.origin);
+      return { ok: true };
+    },
+
+    'prompts/poll': async () => ({ pending: await prompts.pollAll() }),
+
+    'prompts/open': async ({ site, id }) => {
+      const known = (await pendingAll()).some((x) => x.site === site && x.prompt.id === id);
+      if (!known) return fail(ErrorCode.ChallengeNotFound, 'This approval is no longer pending.');
+      await prompts.openWindow(site, id, true);
+      return { ok: true };
+    },
+
+    'prompt/get': async ({ site, id }) => {
+      if (!(await paired()).has(site)) return fail(ExtensionCode.BadInput, `${String(site)} is not paired.`);
+      const r = await siteApi<UncheckedChallengeList>(site, '/.stepgate/api/challenges', {}, p.fetch);
+      if (!r.ok) return fail(r.code, r.message);
+      const c = (r.data.challenges ?? []).find((x) => x?.id === id);
+      if (!c || typeof c.prompt !== 'string')
+        return fail(ErrorCode.ChallengeNotFound, 'This request was already answered, has expired, or was withdrawn.');
+      try {
+        return { ok: true, prompt: await p.verifier.verify(site, c.prompt, id) };
+      } catch (e) {
+        const code = e instanceof PromptVerificationError ? e.code : ExtensionCode.BadPrompt;
+        return fail(code, `This prompt is not shown: ${(e as Error).message}`);
+      }
+    },
+
+    'prompt/settled': async ({ site, id }) => {
+      await state.keepPending((x) => !(x.site === site && x.prompt.id === id));
+      return { ok: true };
+    },
+  };
+}

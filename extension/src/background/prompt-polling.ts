@@ -1,0 +1,172 @@
+/**
+ * @module Pending approvals: ask a paired site for them, verify each signed prompt, keep the verified
+ * ones (and the badge) up to date, open one prompt window per challenge, and poll quickly for a
+ * while when a page of the site may be waiting for an answer.
+ */
+import type { PendingPrompt } from '../../../shared/messages';
+import type { PendingChallengeList, VerifiedPrompt } from '../../../shared/wire-shapes';
+import { siteApi } from '../lib/site-api';
+import { singleFlight } from '../lib/single-flight';
+import type { BackgroundState } from './background-state';
+import type { Platform } from './platform';
+
+/** Prompt windows open at once, at most: more pending approvals are counted on the badge and listed in the popup. */
+export const MAX_OPEN_WINDOWS = 3;
+/** After a marked request starts: poll every 500 ms for 15 s, so the prompt is up while the request is held. */
+export const BURST_INTERVAL_MS = 500;
+export const BURST_DURATION_MS = 15_000;
+
+/**
+ * The challenge list as the edge sends it, not trusted: everything but `prompt` is unsigned and
+ * never shown, and even `id` and `prompt` are checked before use.
+ */
+export type UncheckedChallengeList = Partial<PendingChallengeList>;
+
+const keyOf = (site: string, id: string) => `${site} ${id}`;
+
+type Opened = Record<string, { windowId: number | null; at: number }>;
+
+export interface PromptPolling {
+  /** Ask one site for pending approvals; open windows for new held ones; recount the badge. */
+  pollSite(origin: string): Promise<PendingPrompt[]>;
+  pollAll(): Promise<PendingPrompt[]>;
+  /** Open (or focus) the window of a challenge; `force`: reopen one the person closed, past the limit of open windows. */
+  openWindow(site: string, id: string, force: boolean): Promise<void>;
+  /** A window closed: its challenge may be opened again from the popup. */
+  windowClosed(windowId: number): Promise<void>;
+  /** Poll `site` every BURST_INTERVAL_MS for BURST_DURATION_MS (extended if already running). */
+  burst(site: string): void;
+  /** Resolves when bursts started so far have ended (tests). */
+  idle(): Promise<void>;
+}
+
+export function promptPolling(p: Platform, state: BackgroundState): PromptPolling {
+  const { sites, pendingAll, withSession } = state;
+  const verifiedCache = new Map<string, VerifiedPrompt>();
+  const onePollPerSite = singleFlight<PendingPrompt[]>();
+  const opening = new Set<string>();
+  const bursts = new Map<string, { until: number; done: Promise<void> }>();
+
+  async function openWindow(site: string, id: string, force: boolean): Promise<void> {
+    const key = keyOf(site, id);
+    if (opening.has(key)) return;
+    opening.add(key);
+    try {
+      const opened = (await p.session.get<Opened>('opened')) ?? {};
+      const had = opened[key];
+      if (had) {
+        // One window per challenge, ever: a closed one is reopened only when the person asks.
+        if (had.windowId !== null && (await p.windows.focus(had.windowId))) return;
+        if (!force) return;
+      } else if (!force && Object.values(opened).filter((o) => o.windowId !== null).length >= MAX_OPEN_WINDOWS) {
+        return;
+      }
+      const windowId = await p.windows.open(site, id);
+      await withSession(async () => {
+        const now = (await p.session.get<Opened>('opened')) ?? {};
+        now[key] = { windowId, at: p.now() };
+        await p.session.set('opened', now);
+      });
+    } finally {
+      opening.delete(key);
+    }
+  }
+
+  async function verifyAll(site: string, list: NonNullable<UncheckedChallengeList['challenges']>): Promise<VerifiedPrompt[]> {
+    const out: VerifiedPrompt[] = [];
+    for (const c of list) {
+      if (typeof c?.id !== 'string' || typeof c.prompt !== 'string') continue;
+      const cacheKey = `${site} ${c.prompt}`;
+      let v = verifiedCache.get(cacheKey);
+      if (!v) {
+        try {
+          v = await p.verifier.verify(site, c.prompt, c.id);
+          verifiedCache.set(cacheKey, v);
+        } catch (e) {
+          // Not shown, not counted: an unverifiable prompt is not an approval anyone can act on.
+          p.log(`stepgate: prompt ${c.id} from ${site} refused: ${(e as Error).message}`);
+          continue;
+        }
+      }
+      if (Date.parse(v.expires_at) > p.now()) out.push(v);
+    }
+    return out;
+  }
+
+  async function pollSiteOnce(site: string): Promise<PendingPrompt[]> {
+    const r = await siteApi<UncheckedChallengeList>(site, '/.stepgate/api/challenges', {}, p.fetch);
+    let verified: VerifiedPrompt[] = [];
+    if (r.ok && Array.isArray(r.data.challenges)) verified = await verifyAll(site, r.data.challenges);
+    else if (!r.ok && r.status !== 401) {
+      // Unreachable or failing: keep what we knew rather than clear the badge on a blip.
+      return (await pendingAll()).filter((x) => x.site === site);
+    }
+    const mine = verified.map((prompt) => ({ site, prompt }));
+    const all = await withSession(async () => {
+      const known = new Set((await sites()).map((s) => s.origin));
+      const next = [
+        ...(await pendingAll()).filter((x) => x.site !== site && known.has(x.site) && Date.parse(x.prompt.expires_at) > p.now()),
+        ...(known.has(site) ? mine : []),
+      ];
+      await p.session.set('pending', next);
+      return next;
+    });
+    await state.updateBadge(all);
+    // Why: a window opens by itself only for this browser's own held fetch; a request of another
+    // browser (number matching) waits on the badge and in the popup until the person opens it.
+    for (const { prompt } of mine) if (prompt.held && !prompt.other_session) await openWindow(site, prompt.id, false);
+    return mine;
+  }
+
+  const pollSite = (site: string): Promise<PendingPrompt[]> => onePollPerSite(site, () => pollSiteOnce(site));
+
+  return {
+    pollSite,
+
+    async pollAll() {
+      await Promise.all((await sites()).map((s) => pollSite(s.origin)));
+      return pendingAll();
+    },
+
+    openWindow,
+
+    async windowClosed(windowId) {
+      await withSession(async () => {
+        const opened = (await p.session.get<Opened>('opened')) ?? {};
+        let changed = false;
+        for (const o of Object.values(opened)) {
+          if (o.windowId === windowId) {
+            o.windowId = null;
+            changed = true;
+          }
+        }
+        if (changed) await p.session.set('opened', opened);
+      });
+    },
+
+    burst(site) {
+      const until = p.now() + BURST_DURATION_MS;
+      const running = bursts.get(site);
+      if (running) {
+        running.until = until;
+        return;
+      }
+      const run = { until, done: Promise.resolve() };
+      run.done = (async () => {
+        try {
+          while (p.now() < run.until) {
+            await pollSite(site);
+            await new Promise((r) => setTimeout(r, BURST_INTERVAL_MS));
+          }
+        } finally {
+          bursts.delete(site);
+        }
+      })();
+      bursts.set(site, run);
+    },
+
+    async idle() {
+      while (bursts.size) await Promise.all([...bursts.values()].map((b) => b.done));
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * @module What the options page does on a paired site: load its factors, add a passkey or an
+ * authenticator app, remove a factor (each behind a fresh step-up when the site asks), unpair it,
+ * and list the paired sites afresh.
+ */
+import { startRegistration, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/browser';
+import { send } from '../lib/messaging';
+import { siteApi } from '../lib/site-api';
+import { withStepUp } from './fresh-step-up';
+import { busyWhile, render, say, ui, type FactorList } from './options-state';
+
+export async function loadFactors(origin: string): Promise<void> {
+  const s = ui.get(origin);
+  if (!s) return;
+  const r = await siteApi<FactorList>(origin, '/.stepgate/api/factors');
+  s.factors = r.ok ? r.data : null;
+  if (!r.ok && r.status !== 401) s.message = { text: r.message, kind: 'error' };
+  render();
+}
+
+export const addPasskey = (origin: string, nickname: string) =>
+  busyWhile(origin, async () => {
+    const s = ui.get(origin)!;
+    const options = await withStepUp(origin, () =>
+      siteApi<PublicKeyCredentialCreationOptionsJSON>(origin, '/.stepgate/api/factors/webauthn/options', { body: {} }),
+    );
+    if (!options) return;
+    if (!options.ok) return say(origin, options.message, 'error');
+    say(origin, 'Follow your browser’s passkey prompt…');
+    let response: RegistrationResponseJSON;
+    try {
+      response = await startRegistration({ optionsJSON: options.data });
+    } catch (e) {
+      return say(origin, `The passkey prompt was closed or failed (${(e as Error).name}).`, 'error');
+    }
+    const r = await siteApi<{ recovery_codes?: string[] }>(origin, '/.stepgate/api/factors/webauthn/verify', {
+      body: { response, ...(nickname ? { nickname } : {}) },
+    });
+    if (!r.ok) return say(origin, r.message, 'error');
+    s.recoveryCodes = r.data.recovery_codes ?? null;
+    await loadFactors(origin);
+    say(origin, 'Your passkey is added.', 'ok');
+  });
+
+export const startTotp = (origin: string) =>
+  busyWhile(origin, async () => {
+    const r = await withStepUp(origin, () =>
+      siteApi<{ id: string; secret: string; qr_svg: string }>(origin, '/.stepgate/api/factors/totp', { body: {} }),
+    );
+    if (!r) return;
+    if (!r.ok) return say(origin, r.message, 'error');
+    ui.get(origin)!.totpSetup = { id: r.data.id, secret: r.data.secret, qrSvg: r.data.qr_svg };
+    say(origin, 'Scan the code with your authenticator app, then enter the code it shows.');
+  });
+
+export const confirmTotp = (origin: string, code: string) =>
+  busyWhile(origin, async () => {
+    const s = ui.get(origin)!;
+    if (!s.totpSetup) return;
+    const id = s.totpSetup.id;
+    const r = await withStepUp(origin, () =>
+      siteApi<{ recovery_codes?: string[] }>(origin, `/.stepgate/api/factors/totp/${encodeURIComponent(id)}/confirm`, {
+        body: { code: code.replace(/\s+/g, '') },
+      }),
+    );
+    if (!r) return;
+    if (!r.ok) return say(origin, r.message, 'error');
+    s.totpSetup = null;
+    s.recoveryCodes = r.data.recovery_codes ?? null;
+    await loadFactors(origin);
+    say(origin, 'Your authenticator app is set up.', 'ok');
+  });
+
+export const removeFactor = (origin: string, kind: 'totp' | 'webauthn', id: string) =>
+  busyWhile(origin, async () => {
+    const r = await withStepUp(origin, () => siteApi(origin, '/.stepgate/api/factors/remove', { body: { kind, id } }));
+    if (!r) return;
+    if (!r.ok) return say(origin, r.message, 'error');
+    await loadFactors(origin);
+    say(origin, kind === 'webauthn' ? 'The passkey is removed.' : 'The authenticator app is removed.', 'ok');
+  });
+
+export const unpair = (origin: string) =>
+  busyWhile(origin, async () => {
+    const r = await send('sites/unpair', { origin });
+    if (!r.ok) return say(origin, r.message, 'error');
+    ui.delete(origin);
+  });
+
+export async function refresh(): Promise<void> {
+  const { sites } = await send('sites/list', {});
+  for (const origin of ui.keys()) if (!sites.some((s) => s.origin === origin)) ui.delete(origin);
+  for (const st of sites) {
+    const s = ui.get(st.origin);
+    if (s) s.status = st;
+    else ui.set(st.origin, { status: st, factors: null, totpSetup: null, recoveryCodes: null, message: null, stepUp: null, busy: false });
+  }
+  render();
+  await Promise.all(sites.filter((s) => s.signedIn).map((s) => loadFactors(s.origin)));
+}
