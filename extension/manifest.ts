@@ -6,15 +6,14 @@ export const EXTENSION_VERSION = '0.1.0';
 
 /**
  * The public key of the development build. With it, Chrome gives the unpacked extension a fixed id,
- * `leldacdejfbkleoogdbophfdkoapmfbd`, which the demo's `WEBAUTHN_ORIGINS` allow-lists. A public
- * key, not a secret. Store packages drop it (the store assigns its own id): see extension/package.ts.
+ * `leldacdejfbkleoogdbophfdkoapmfbd` (DEV_EXTENSION_ID in shared/extension-id.ts), which the demo's
+ * `WEBAUTHN_ORIGINS` allow-lists. A public key, not a secret. Store packages drop it (the store assigns its own id): see extension/package.ts.
  */
 export const DEV_PUBLIC_KEY =
   'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvkRkFKFy4MnIdh7Y/0Pso9fSouVBnenGGSYPuBCLwyDD29yI4Gx+ErB4' +
   'GhSZS5nNuUqbCcLQczTZPKwBksNAJZMGpZaDlaiceHYq0ytV1EHF/yS5NrTpXcqm6insHl4KlWd3HxndcJXdCFVc20TgAAlIwSlM' +
   'zJp0wB5Ge8tlUlNF+SWWX8Q60YvV8W83uw2YnbiYwX19vnEqAEjJMlAL5DxHZX5DaVys6pX2I0JAbFB80xbSJEobp2o+JZccxZVj' +
   '2HGvStGULg7AC3tM/FBxmlwkrzU2j2tPcyEpV6XqJrsz6MgbXKv595iCAN6VOUGzJdan5NAXnA5ophG+P9vg9QIDAQAB';
-export const DEV_EXTENSION_ID = 'leldacdejfbkleoogdbophfdkoapmfbd';
 
 export function manifest(browser: Browser): Record<string, unknown> {
   const base = {

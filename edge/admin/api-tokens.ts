@@ -5,7 +5,7 @@
  * expire (at most 30 days), can be revoked, and carry no role: the person's role is checked on
  * every use, so removing someone from AUDITORS disables their tokens at once.
  */
-import { base64url, sha256b64u } from '../../shared/base64';
+import { base64url, sha256b64u } from '../crypto/base64';
 import { open, seal } from '../crypto/aead';
 import { blindIndex, blindIndexes } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';

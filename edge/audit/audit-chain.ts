@@ -8,7 +8,7 @@
  *    AAD binds it to its tenant and sequence, so a row cannot be edited, forged, moved or swapped
  *    without `verify` naming the first sequence where the chain breaks, and how.
  */
-import { base64url } from '../../shared/base64';
+import { base64url } from '../crypto/base64';
 import { open, seal, sealedKid } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';

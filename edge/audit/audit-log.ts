@@ -7,7 +7,7 @@
  * before the answer (docs/audit.md, "Repeated refusals of a signed-in person").
  */
 import { ErrorCode } from '../../shared/errors';
-import { base64url } from '../../shared/base64';
+import { base64url } from '../crypto/base64';
 import { StepgateError } from '../http/stepgate-error';
 import type { CanonicalRequest } from '../policy/canonical-request';
 import type { AuditSequencer } from './audit-sequencer';

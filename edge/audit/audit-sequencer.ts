@@ -10,7 +10,7 @@
  * durable.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { base64url } from '../../shared/base64';
+import { base64url } from '../crypto/base64';
 import { parseKeyring, type Keyring } from '../crypto/keyring';
 import { eventHash, GENESIS, sealedColumns, type AuditRow, type ChainPoint } from './audit-chain';
 import { boundInput } from './bounds';

@@ -6,7 +6,7 @@
  * so every export ever taken verifies against the live key set.
  */
 import { CompactSign, compactVerify, importJWK, type JWK } from 'jose';
-import { fromBase64url } from '../../shared/base64';
+import { fromBase64url } from '../crypto/base64';
 import type { Keyring } from '../crypto/keyring';
 import { publicJwks, signingKey } from '../crypto/signing-key';
 import { canonicalJson } from './canonical-json';

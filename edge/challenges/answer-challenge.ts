@@ -3,7 +3,7 @@
  * challenge exactly once, and grant: a session grant (a token for the cookie) for `bind: "session"`,
  * a one-use approval for `bind: "action"`. Every outcome is recorded before it is answered.
  */
-import { base64url } from '../../shared/base64';
+import { base64url } from '../crypto/base64';
 import { type AuditLog, hashRef } from '../audit/audit-log';
 import { mintGrant } from '../grants/grant-token';
 import { type AuditWho, checkFactor, type FactorCheckOptions, recordRefusedFactor } from './check-factor';

@@ -3,7 +3,7 @@
  * with. Pure (no I/O): the gateway runs them when it is built and refuses to start (503 for every
  * request) on any problem; `stepgate doctor` runs them over a wrangler configuration before a deploy.
  */
-import { DEV_EXTENSION_ID } from '../../extension/manifest';
+import { DEV_EXTENSION_ID } from '../../shared/extension-id';
 import { parseKeyring } from '../crypto/keyring';
 
 export interface ProductionProblem {

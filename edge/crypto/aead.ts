@@ -2,7 +2,7 @@
  * @module seal/open: AES-256-GCM with a random 96-bit IV and AAD that binds a ciphertext to where
  * it belongs (e.g. "totp|alice"), so a ciphertext moved to another row or purpose fails to open.
  */
-import { base64url, fromBase64url } from '../../shared/base64';
+import { base64url, fromBase64url } from './base64';
 import type { Keyring, KeyPurpose } from './keyring';
 
 const enc = new TextEncoder();

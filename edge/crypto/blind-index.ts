@@ -3,7 +3,7 @@
  * user without holding the user's name. Each index names its key id, so lookups keep working
  * through key rotation (every kid in the ring is tried).
  */
-import { base64url } from '../../shared/base64';
+import { base64url } from './base64';
 import type { Keyring } from './keyring';
 
 const enc = new TextEncoder();

@@ -24,6 +24,9 @@ export const apiTokenLabelAad = (id: string): string => `api-token-label|${id}`;
 /** An audit event's body (`audit_events.sealed`), bound to its tenant and place in the chain. */
 export const auditEventAad = (tenant: string, seq: number): string => `audit|${tenant}|${seq}`;
 
+/** A held request (sealed in the person's Durable Object), bound to its challenge. */
+export const heldRequestAad = (challenge: string): string => `held|${challenge}`;
+
 /** Seal the owner of a factor row (see `ownerAad`). */
 export const sealOwner = (ring: Keyring, table: string, id: string, sub: string): Promise<string> =>
   seal(ring, 'factor-metadata', sub, ownerAad(table, id));

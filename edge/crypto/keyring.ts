@@ -2,7 +2,7 @@
  * @module The keyring: master keys from the `STEPGATE_KEYS` secret, each with a key id, and
  * per-purpose subkeys derived by HKDF-SHA-256, so no two uses ever share key material.
  */
-import { base64url, fromBase64url } from '../../shared/base64';
+import { base64url, fromBase64url } from './base64';
 import { signingKey } from './signing-key';
 
 /** Every use of key material, each its own HKDF `info`. Adding a purpose never changes another's keys. */

@@ -1,5 +1,5 @@
 /** @module One environment → one Runtime: bindings, production checks, keyring, lists, audit log, hold time, and the policy's hash. */
-import { sha256b64u } from '../../shared/base64';
+import { sha256b64u } from '../crypto/base64';
 import { createAuditLog } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
 import { canonicalJson } from '../audit/canonical-json';

@@ -1,5 +1,5 @@
 /** @module The query parameters of the audit endpoints: filters, whole numbers, page cursors, and the filters as an event records them. */
-import { base64url, fromBase64url } from '../../shared/base64';
+import { base64url, fromBase64url } from '../crypto/base64';
 import { ErrorCode } from '../../shared/errors';
 import { hashRef } from '../audit/audit-log';
 import type { AuditFilter } from '../audit/audit-store';

@@ -23,7 +23,7 @@ import { stepUpPage } from '../pages/step-up-page';
 import { STEPGATE_CSS } from '../pages/stepgate.css';
 import { policyJsonSchema } from '../policy/schema';
 import type { Runtime } from '../deployment/runtime';
-import type { Challenge } from '../user-state/challenge';
+import { type Challenge, isChallengeId } from '../user-state/challenge';
 import { STEPGATE_VERSION } from '../config/version';
 import { openapi } from './openapi';
 
@@ -80,7 +80,7 @@ export function createEndpointsApp(rt: Runtime): Hono {
         {},
         { 'www-authenticate': 'StepUp realm="stepgate", error="identity_required"' },
       );
-    if (!/^[A-Za-z0-9_-]{22}$/.test(id)) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge.');
+    if (!isChallengeId(id)) return problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge.');
     const ch = await rt.userState(who.identity.sub).getChallenge(id, who.identity.sid);
     return ch ?? problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
   };

@@ -5,10 +5,9 @@
  */
 import { ErrorCode } from '../../shared/errors';
 import type { Runtime } from '../deployment/runtime';
-import { presentedGrant } from '../grants/grant-cookie';
-import { verifyGrant } from '../grants/grant-token';
 import { StepgateError } from '../http/stepgate-error';
 import type { Identity } from '../identity/identity-source';
+import { verifyPresentedGrant } from '../grants/verify-presented-grant';
 
 /** The reserved rule whose grant lets a person change their own factors. */
 export const FACTORS_RULE = 'stepgate-factors';
@@ -16,16 +15,16 @@ export const FACTORS_MAX_AGE = 300;
 
 /** A fresh step-up of this person (the grant of the reserved rule `stepgate-factors`), or a 403 thrown. */
 export async function requireFreshStepUp(rt: Runtime, req: Request, me: Identity): Promise<void> {
-  const token = presentedGrant(req, FACTORS_RULE, new URL(req.url).protocol === 'https:');
-  const ok =
-    token !== null &&
-    (await verifyGrant(rt.keys, token, {
-      sub: me.sub,
-      sid: me.sid,
-      aud: new URL(req.url).hostname,
-      rule: FACTORS_RULE,
-      now: Math.floor(rt.now() / 1000),
-    })) !== null;
+  const url = new URL(req.url);
+  const grant = await verifyPresentedGrant(rt.keys, req, {
+    rule: FACTORS_RULE,
+    sub: me.sub,
+    sid: me.sid,
+    hostname: url.hostname,
+    secure: url.protocol === 'https:',
+    now: Math.floor(rt.now() / 1000),
+  });
+  const ok = grant !== null;
   if (!ok) {
     throw new StepgateError(
       ErrorCode.FreshStepUpRequired,

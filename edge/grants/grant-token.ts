@@ -2,7 +2,7 @@
  * @module Grant tokens: proof that a person stepped up for a rule, MAC'd with the keyring's
  * grant key. A token is bound to user, app session, app (host) and rule; it never crosses them.
  */
-import { base64url, fromBase64url } from '../../shared/base64';
+import { base64url, fromBase64url } from '../crypto/base64';
 import type { Keyring } from '../crypto/keyring';
 
 export interface GrantClaims {

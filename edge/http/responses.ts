@@ -1,5 +1,5 @@
 /** @module Responses Stepgate writes itself: security headers, problem+json, and the catch-all for errors. */
-import { problemType, type ErrorCode } from '../../shared/errors';
+import { ErrorCode, problemType } from '../../shared/errors';
 import { StepgateError } from './stepgate-error';
 
 /** Content-Security-Policy for every Stepgate page: our own scripts and styles only, never framed. */
@@ -70,10 +70,14 @@ export function htmlResponse(body: string, status = 200, headers: HeadersInit = 
  * anything else is logged (without request data) and becomes an opaque 503, never a stack trace.
  */
 export function errorResponse(err: unknown): Response {
-  if (err instanceof StepgateError) return problem(err.code, err.status, err.message);
+  if (err instanceof StepgateError) return problem(err.code, err.status, err.message, {}, err.headers);
   console.error('stepgate: internal error', err instanceof Error ? `${err.name}: ${err.message}` : 'non-error thrown');
-  return problem('ERR_UNAVAILABLE', 503, 'Stepgate could not decide on this request, so it was not forwarded.');
+  return problem(ErrorCode.Unavailable, 503, 'Stepgate could not decide on this request, so it was not forwarded.');
 }
+
+/** 503 while Stepgate's configuration is broken: fail closed, forward nothing (the reason is logged, not shown). */
+export const misconfigured = (): Response =>
+  problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
 
 /** Whether the client is a browser navigating (wants a page), not a script (wants JSON). */
 export function isNavigation(req: Request): boolean {

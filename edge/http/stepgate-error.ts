@@ -12,10 +12,14 @@ export class StepgateError extends Error {
     readonly code: ErrorCode,
     readonly status: number,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options);
+    this.headers = options?.headers ?? {};
   }
+
+  /** Response headers the refusal carries (e.g. `WWW-Authenticate`). */
+  readonly headers: Record<string, string>;
 }
 
 export const ambiguous = (message: string): StepgateError => new StepgateError(ErrorCode.AmbiguousRequest, 400, message);

@@ -3,7 +3,7 @@
  * header), a Cloudflare Access assertion, or (development only) a header. Every failure is "nobody".
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { base64url, fromBase64url, sha256b64u } from '../../shared/base64';
+import { base64url, fromBase64url, sha256b64u } from '../crypto/base64';
 import { IdentityConfig } from './identity-config';
 import { readSessionCookie } from './session-cookie';
 

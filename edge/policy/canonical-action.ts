@@ -1,5 +1,5 @@
 /** @module The canonical action format: what exactly a person approves, and its digest. */
-import { sha256b64u } from '../../shared/base64';
+import { sha256b64u } from '../crypto/base64';
 
 /** One request, in the canonical form the edge matched and forwards. */
 export interface CanonicalAction {

@@ -33,7 +33,13 @@ export const canonicalOrigin = (c: Pick<CanonicalRequest, 'protocol' | 'host'>):
 
 /** The canonical URL: origin, canonical path and the raw query — what is matched and forwarded. */
 export const canonicalUrl = (c: Pick<CanonicalRequest, 'protocol' | 'host' | 'path' | 'query'>): string =>
-  `${canonicalOrigin(c)}${c.path}${c.query ? `?${c.query}` : ''}`;
+  `${canonicalOrigin(c)}${canonicalPathAndQuery(c)}`;
+
+/** The canonical path and raw query, as an origin-relative URL (`/a/b?x=1`). */
+export const canonicalPathAndQuery = (c: Pick<CanonicalRequest, 'path' | 'query'>): string => `${c.path}${c.query ? `?${c.query}` : ''}`;
+
+/** The approval page of a challenge, on the site's own origin. */
+export const challengeUrl = (origin: string, challengeId: string): string => `${origin}/.stepgate/challenge/${challengeId}`;
 
 export interface CanonicalizeOptions {
   /** Match paths case-sensitively. Default false: IIS and many frameworks fold case. */

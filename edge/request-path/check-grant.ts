@@ -2,10 +2,8 @@
  * @module checkGrant: what lets a protected request through without a new challenge — a session
  * grant (the rule's cookie or `Stepgate-Grant` header) or a one-time approval of this exact action.
  */
-import { base64url } from '../../shared/base64';
+import { base64url } from '../crypto/base64';
 import { hashRef } from '../audit/audit-log';
-import { presentedGrant } from '../grants/grant-cookie';
-import { verifyGrant } from '../grants/grant-token';
 import type { Identity } from '../identity/identity-source';
 import { actionDigest, type CanonicalAction } from '../policy/canonical-action';
 import type { CanonicalRequest } from '../policy/canonical-request';
@@ -14,6 +12,7 @@ import type { Runtime } from '../deployment/runtime';
 import type { UserState } from '../user-state/user-state';
 import { readBounded } from './read-body';
 import type { StepgateContext } from './stepgate-context';
+import { verifyPresentedGrant } from '../grants/verify-presented-grant';
 
 /** A step-up the request passes on: what the assertion and the `grant.used` record say. */
 export interface StepUp {
@@ -42,16 +41,14 @@ export async function sessionGrant(
   me: Identity,
 ): Promise<StepUp | null> {
   if (rule.bind !== 'session') return null;
-  const token = presentedGrant(req, rule.id, canonical.protocol === 'https:');
-  const grant = token
-    ? await verifyGrant(rt.keys, token, {
-        sub: me.sub,
-        sid: me.sid,
-        aud: canonical.hostname,
-        rule: rule.id,
-        now: Math.floor(rt.now() / 1000),
-      })
-    : null;
+  const grant = await verifyPresentedGrant(rt.keys, req, {
+    rule: rule.id,
+    sub: me.sub,
+    sid: me.sid,
+    hostname: canonical.hostname,
+    secure: canonical.protocol === 'https:',
+    now: Math.floor(rt.now() / 1000),
+  });
   return grant ? { amr: grant.amr, authTime: grant.auth_time, act: null, details: { grant: await hashRef(grant.jti) } } : null;
 }
 

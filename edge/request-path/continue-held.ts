@@ -9,6 +9,7 @@ import { isSameOrigin } from '../http/csrf';
 import { errorResponse, problem } from '../http/responses';
 import { canonicalizeRequest, canonicalOrigin, type CanonicalizeOptions, type CanonicalRequest } from '../policy/canonical-request';
 import type { Runtime } from '../deployment/runtime';
+import { isChallengeId } from '../user-state/challenge';
 import { decideRequest } from './decide-request';
 import { openHeld } from './held-request';
 import { ambiguousIdentity, SESSIONS_DISAGREE } from './identify-caller';
@@ -19,7 +20,7 @@ export function heldChallengeOf(c: CanonicalRequest): string | null {
   const s = c.matchSegments;
   if (c.method !== 'POST' || s.length !== 4 || s[0] !== '.stepgate' || s[1] !== 'challenge' || s[3] !== 'continue') return null;
   const id = c.path.split('/')[3]!;
-  return /^[A-Za-z0-9_-]{22}$/.test(id) ? id : null;
+  return isChallengeId(id) ? id : null;
 }
 
 /** Take the held request of `challenge` (same origin, same session, approved, once) and decide it as if it had just arrived. */

@@ -3,9 +3,10 @@
  * step-up, sealed (AES-GCM, bound to its challenge) and kept by the user's Durable Object, so
  * that after approval Stepgate forwards exactly that request, once — the client cannot change it.
  */
-import { base64url, fromBase64url } from '../../shared/base64';
+import { base64url, fromBase64url } from '../crypto/base64';
 import { openBytes, seal } from '../crypto/aead';
 import type { Keyring } from '../crypto/keyring';
+import { heldRequestAad } from '../crypto/encryption-context';
 
 interface HeldWire {
   method: string;
@@ -39,7 +40,7 @@ export async function sealHeld(
   const kept: [string, string][] = [];
   for (const [k, v] of headers) if (!FRESH.has(k)) kept.push([k, v]);
   const wire: HeldWire = { method, url, headers: kept, body: body ? base64url(body) : '' };
-  return seal(ring, 'held-request', JSON.stringify(wire), `held|${challenge}`);
+  return seal(ring, 'held-request', JSON.stringify(wire), heldRequestAad(challenge));
 }
 
 /** The held request, re-assembled with the continuing request's session headers. @throws {Error} if it does not open */
@@ -49,7 +50,7 @@ export async function openHeld(
   sealed: string,
   current: Headers,
 ): Promise<{ request: Request; body: Uint8Array<ArrayBuffer> }> {
-  const wire = JSON.parse(new TextDecoder().decode(await openBytes(ring, 'held-request', sealed, `held|${challenge}`))) as HeldWire;
+  const wire = JSON.parse(new TextDecoder().decode(await openBytes(ring, 'held-request', sealed, heldRequestAad(challenge)))) as HeldWire;
   const headers = new Headers(wire.headers);
   for (const name of ['cookie', 'authorization']) {
     const v = current.get(name);

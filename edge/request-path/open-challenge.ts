@@ -1,9 +1,3 @@
-/**
- * @module openChallenge(): a protected request with no grant or approval gets a challenge — held
- * (a navigation's exact request, sealed) or prompted (a fetch from the extension, rationed per
- * person), stored unanswerable, made answerable only once `challenge.issued` is on the record.
- */
-import { base64url } from '../../shared/base64';
 import { ErrorCode } from '../../shared/errors';
 import { hashRef, recordRefusal } from '../audit/audit-log';
 import type { AuditInput } from '../audit/events';
@@ -13,7 +7,7 @@ import type { Identity } from '../identity/identity-source';
 import { canonicalOrigin, canonicalUrl } from '../policy/canonical-request';
 import type { CompiledRule } from '../policy/compile-policy';
 import { challengeRefused } from '../pages/refusal-responses';
-import type { Challenge } from '../user-state/challenge';
+import { type Challenge, newChallengeId } from '../user-state/challenge';
 import type { UserState } from '../user-state/user-state';
 import type { Runtime } from '../deployment/runtime';
 import { summarizeBody } from './body-summary';
@@ -63,7 +57,7 @@ export async function openChallenge(
   // A browser navigation is kept so it can be carried out exactly as it was, after approval:
   // sealed under its challenge's id and stored with the challenge in one step, so a hold past
   // the person's caps (or a challenge past the creation limits) is refused, leaving nothing.
-  const id = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const id = newChallengeId();
   const sealed =
     isNavigation(req) && canonical.method !== 'GET' && canonical.method !== 'HEAD'
       ? await sealHeld(rt.keys, id, canonicalUrl(canonical), canonical.method, req.headers, ctx.body)

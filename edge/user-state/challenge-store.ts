@@ -1,11 +1,10 @@
-/** @module The challenges table: storing a new challenge, reading the answerable ones, and removing them. */
-import { base64url } from '../../shared/base64';
 import {
   CHALLENGE_TTL_MS,
   type Challenge,
   type ChallengeInput,
   type ChallengeRow,
   MAX_OPEN_CHALLENGES,
+  newChallengeId,
   numberMatch,
   toChallenge,
 } from './challenge';
@@ -28,7 +27,7 @@ export function insertChallenge(
     ...input,
     number: nm.number,
     numberChoices: nm.choices,
-    id: opts.id ?? base64url(crypto.getRandomValues(new Uint8Array(16))),
+    id: opts.id ?? newChallengeId(),
     createdAt: now,
     expiresAt: now + CHALLENGE_TTL_MS,
     status: 'pending',

@@ -2,6 +2,7 @@
 import type { CanonicalAction } from '../policy/canonical-action';
 import type { BodySummary } from '../../shared/wire-shapes';
 import type { RequestedFrom } from '../../shared/wire-shapes';
+import { base64url } from '../crypto/base64';
 
 /** What a challenge is bound to. It can only be answered by the same user, in the same app session. */
 export interface ChallengeInput {
@@ -32,6 +33,12 @@ export interface Challenge extends ChallengeInput {
   expiresAt: number;
   status: 'pending';
 }
+
+/** A new challenge id: 128 random bits, base64url (22 characters). */
+export const newChallengeId = (): string => base64url(crypto.getRandomValues(new Uint8Array(16)));
+
+/** Whether `id` has the shape of a challenge id (checked before any lookup). */
+export const isChallengeId = (id: string): boolean => /^[A-Za-z0-9_-]{22}$/.test(id);
 
 /** Challenges expire after five minutes (NIST SP 800-63B reauthentication prompts). */
 export const CHALLENGE_TTL_MS = 5 * 60 * 1000;

@@ -9,7 +9,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { consumeApproval } from './approvals';
 import { beginAttempt, completeChallenge, denyChallenge } from './attempts';
-import { type Challenge, type ChallengeInput, toChallenge } from './challenge';
+import { type Challenge, type ChallengeInput, isChallengeId, toChallenge } from './challenge';
 import {
   confirmChallenge,
   dropOverOpenCap,
@@ -78,7 +78,7 @@ export class UserState extends DurableObject<Record<string, unknown>> {
     input: ChallengeInput & { prompt?: boolean; id?: string; held?: string; live?: boolean },
   ): Promise<{ ok: true; challenge: Challenge; held: boolean } | ChallengeRefusal> {
     const { id, held, live, ...fields } = input;
-    if (id !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(id)) throw new Error('challenge id: malformed');
+    if (id !== undefined && !isChallengeId(id)) throw new Error('challenge id: malformed');
     const now = this.now();
     sweepChallengeState(this.sql, now);
     const rationed = creationRefusal(this.sql, input.sid, now);

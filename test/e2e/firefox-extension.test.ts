@@ -25,7 +25,8 @@ import { promisify } from 'node:util';
 import { generate } from 'otplib';
 import type { ElementHandle, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_EXTENSION_ID, EXTENSION_VERSION, manifest } from '../../extension/manifest';
+import { EXTENSION_VERSION, manifest } from '../../extension/manifest';
+import { DEV_EXTENSION_ID } from '../../shared/extension-id';
 import {
   addVirtualAuthenticator,
   clickToolbarButton,

@@ -10,7 +10,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { sha256b64u } from '../../shared/base64';
+import { sha256b64u } from '../../edge/crypto/base64';
 import { enrolTotp, gw, post, type Person } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
 

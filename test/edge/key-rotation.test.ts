@@ -9,7 +9,7 @@
 import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { JWK } from 'jose';
-import { fromBase64url } from '../../shared/base64';
+import { fromBase64url } from '../../edge/crypto/base64';
 import { enrolTotp, factorsStepUp, gw, ORIGIN } from '../support/edge-flow';
 import { verifyExported } from '../../edge/audit/audit-chain';
 import type { ChainedEvent } from '../../edge/audit/events';

@@ -5,7 +5,7 @@
  */
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isMessage, type PairedSite } from '../../shared/messages';
+import { isMessage, type PairedSite } from '../../extension/src/lib/messages';
 import type { VerifiedPrompt } from '../../shared/wire-shapes';
 import { createBackground, type Background } from '../../extension/src/background/background-core';
 import type { Area, Platform } from '../../extension/src/background/platform';

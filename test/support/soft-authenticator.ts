@@ -3,7 +3,7 @@
  * origin, wrong RP ID, no user verification, a counter that goes backwards. Real CBOR, real
  * ECDSA signatures, so @simplewebauthn verifies its honest answers exactly like a browser's.
  */
-import { base64url, fromBase64url } from '../../shared/base64';
+import { base64url, fromBase64url } from '../../edge/crypto/base64';
 
 // ---- minimal CBOR encoder (RFC 8949): unsigned/negative ints, byte and text strings, maps ----
 const head = (major: number, n: number): number[] => {

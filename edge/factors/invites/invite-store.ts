@@ -2,7 +2,7 @@
  * @module D1 queries for enrolment invitations: one-time codes an administrator issues so that a
  * person may enrol a first factor (enrolment `invite`). Stored only as hashes bound to their user.
  */
-import { sha256b64u } from '../../../shared/base64';
+import { sha256b64u } from '../../crypto/base64';
 import { blindIndex } from '../../crypto/blind-index';
 import type { Keyring } from '../../crypto/keyring';
 import { newRecoveryCode, spendCode } from '../one-time-code';

@@ -1,5 +1,5 @@
 /** @module D1 queries for recovery codes: stored only as hashes, users only as blind indexes. */
-import { sha256b64u } from '../../../shared/base64';
+import { sha256b64u } from '../../crypto/base64';
 import { blindIndex, blindIndexes } from '../../crypto/blind-index';
 import type { Keyring } from '../../crypto/keyring';
 import { sealOwner } from '../../crypto/encryption-context';

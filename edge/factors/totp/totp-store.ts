@@ -3,7 +3,7 @@
  * them to their row, users only as blind indexes.
  */
 import { generateSecret } from 'otplib';
-import { base64url } from '../../../shared/base64';
+import { base64url } from '../../crypto/base64';
 import { open, seal } from '../../crypto/aead';
 import { blindIndex, blindIndexes } from '../../crypto/blind-index';
 import type { Keyring } from '../../crypto/keyring';

@@ -2,7 +2,7 @@
  * @module D1 queries for passkeys (WebAuthn credentials): nicknames only sealed with AAD binding
  * them to their row, users only as blind indexes, the signature counter only moving forward.
  */
-import { base64url, fromBase64url } from '../../../shared/base64';
+import { base64url, fromBase64url } from '../../crypto/base64';
 import { open, seal } from '../../crypto/aead';
 import { blindIndex, blindIndexes } from '../../crypto/blind-index';
 import type { Keyring } from '../../crypto/keyring';

@@ -5,7 +5,7 @@
  * be held starts a burst of polls, a 429 pauses prompts. Every browser API comes in through
  * `Platform`, so tests run it in Node.
  */
-import type { Handlers, PendingPrompt } from '../../../shared/messages';
+import type { Handlers, PendingPrompt } from '../lib/messages';
 import { backgroundState } from './background-state';
 import { messageHandlers } from './message-handlers';
 import type { Platform } from './platform';

@@ -3,7 +3,7 @@
  * (`storage.session`) and the badge that counts them. Writes to the session area are queued, so
  * concurrent polls of different sites never overwrite each other.
  */
-import type { PairedSite, PendingPrompt } from '../../../shared/messages';
+import type { PairedSite, PendingPrompt } from '../lib/messages';
 import type { Platform } from './platform';
 
 export interface BackgroundState {

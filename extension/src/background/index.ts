@@ -3,7 +3,7 @@
  * browser's events and APIs (the `Platform`) to the logic in background-core.ts and answers the typed messages.
  */
 import browser from 'webextension-polyfill';
-import { isMessage } from '../../../shared/messages';
+import { isMessage } from '../lib/messages';
 import { EXTENSION_VERSION } from '../../manifest';
 import { promptVerifier } from '../lib/verify-prompt';
 import { createBackground } from './background-core';

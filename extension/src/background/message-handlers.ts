@@ -1,6 +1,6 @@
 /** @module The background's answers to the typed messages of the popup, the options page and the prompt window (shared/messages.ts). */
 import { ErrorCode } from '../../../shared/errors';
-import type { Handlers } from '../../../shared/messages';
+import type { Handlers } from '../lib/messages';
 import { ExtensionCode } from '../lib/extension-codes';
 import { siteApi } from '../lib/site-api';
 import { permissionPattern } from '../lib/sites';

@@ -3,7 +3,7 @@
  * ones (and the badge) up to date, open one prompt window per challenge, and poll quickly for a
  * while when a page of the site may be waiting for an answer.
  */
-import type { PendingPrompt } from '../../../shared/messages';
+import type { PendingPrompt } from '../lib/messages';
 import type { PendingChallengeList, VerifiedPrompt } from '../../../shared/wire-shapes';
 import { siteApi } from '../lib/site-api';
 import { singleFlight } from '../lib/single-flight';

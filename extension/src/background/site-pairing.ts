@@ -3,7 +3,7 @@
  * keep the marker rules in step with the paired sites, finish a pairing whose page is gone, and
  * tell how each paired site is doing (permission, sign-in, factors, throttling).
  */
-import type { Failure, PairedSite, Reply, SiteStatus } from '../../../shared/messages';
+import type { Failure, PairedSite, Reply, SiteStatus } from '../lib/messages';
 import { ExtensionCode } from '../lib/extension-codes';
 import { siteApi } from '../lib/site-api';
 import { singleFlight } from '../lib/single-flight';

@@ -3,7 +3,7 @@
  * along (`credentials: 'include'`): the extension holds that host's permission, and the edge
  * accepts the extension's origin when its operator lists it in `WEBAUTHN_ORIGINS`.
  */
-import type { Failure } from '../../../shared/messages';
+import type { Failure } from './messages';
 import { ExtensionCode } from './extension-codes';
 
 export type ApiResult<T> = { ok: true; status: number; data: T; headers: Headers } | (Failure & { status: number; retryAt: string | null });

@@ -1,5 +1,5 @@
 /** @module How a paired site's state reads, for the popup and the options page alike. */
-import type { SiteStatus } from '../../../shared/messages';
+import type { SiteStatus } from './messages';
 
 /** One line: permission, sign-in and factors, in words. */
 export function siteState(s: SiteStatus, now = Date.now()): string {

@@ -1,5 +1,5 @@
 /** @module Pure helpers about paired sites: the origin a person typed, its permission pattern, its marker rule. */
-import type { PairedSite } from '../../../shared/messages';
+import type { PairedSite } from './messages';
 
 /** The marker header the edge looks for: "this browser has the extension, hold the request and wait". */
 export const MARKER_HEADER = 'Stepgate-Extension';

@@ -1,5 +1,5 @@
 /** @module The options page's state: one card per paired site, what it shows, and how it is redrawn. */
-import type { SiteStatus } from '../../../shared/messages';
+import type { SiteStatus } from '../lib/messages';
 
 /** GET /.stepgate/api/factors, the fields the page reads. */
 export interface FactorList {

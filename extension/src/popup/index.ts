@@ -3,7 +3,7 @@
  * glance. Opening it also asks every paired site for pending approvals.
  */
 import browser from 'webextension-polyfill';
-import type { PendingPrompt, SiteStatus } from '../../../shared/messages';
+import type { PendingPrompt, SiteStatus } from '../lib/messages';
 import { $, h, mount } from '../lib/dom';
 import { marked } from '../lib/marked-text';
 import { send } from '../lib/messaging';

@@ -1,4 +1,4 @@
-/** @module base64url and SHA-256 helpers, the same in the Worker, the extension and the page scripts. */
+/** @module base64url and SHA-256 helpers, for digests, ids and sealed values. */
 
 /** base64url without padding, for digests and ids. */
 export const base64url = (bytes: ArrayBuffer | Uint8Array): string => {

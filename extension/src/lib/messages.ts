@@ -1,5 +1,5 @@
 /** @module The extension's typed message map: every message between its contexts, declared once. */
-import type { VerifiedPrompt } from './wire-shapes';
+import type { VerifiedPrompt } from '../../../shared/wire-shapes';
 
 /** A site the person paired, as kept in `storage.local` (nothing secret: no codes, tokens or cookies). */
 export interface PairedSite {
