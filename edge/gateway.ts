@@ -1,11 +1,10 @@
 /** @module createGateway: the deployable gateway — the stepgate() middleware plus the proxy handler — and its cron upkeep. */
 import { Hono } from 'hono';
-import { ErrorCode } from '../shared/errors';
 import type { MaintenanceReport } from './audit/maintenance';
 import policy from './config/policy.json';
 import { refuseDevelopmentSettings } from './deployment/build-runtime';
 import type { Env } from './env';
-import { problem } from './http/responses';
+import { misconfigured } from './http/responses';
 import { stepgate } from './middleware';
 import { forward } from './request-path/forward';
 import type { StepgateContext } from './request-path/stepgate-context';
@@ -49,7 +48,7 @@ export function loadGateway(env: Env, bundledPolicy: unknown = policy): LoadedGa
     return {
       fetch() {
         console.error('stepgate: configuration error:', reason);
-        return problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
+        return misconfigured();
       },
     };
   }

@@ -6,19 +6,21 @@
  */
 import type { Hono, MiddlewareHandler } from 'hono';
 import { ErrorCode } from '../shared/errors';
-import { auditRequest, withoutIds } from './audit/audit-log';
+import { auditRequest, auditRequestOnStepgatePath } from './audit/audit-log';
 import { buildRuntime, type DeploymentEnv } from './deployment/build-runtime';
 import type { Runtime } from './deployment/runtime';
 import { createEndpointsApp, isStepgatePath } from './endpoints/endpoints-app';
-import { errorResponse, problem } from './http/responses';
+import { errorResponse, misconfigured, problem } from './http/responses';
 import { IdentityConfig } from './identity/identity-config';
+import { identityRefusal } from './identity/identity-refusal';
 import { canonicalizeRequest, canonicalUrl, type CanonicalRequest } from './policy/canonical-request';
 import { compilePolicy } from './policy/compile-policy';
 import { validatePolicy } from './policy/validate-policy';
 import { continueHeld, heldChallengeOf } from './request-path/continue-held';
 import { decideRequest } from './request-path/decide-request';
-import { ambiguousIdentity } from './request-path/identify-caller';
-import { executionContextOf, type StepgateContext } from './request-path/stepgate-context';
+import { anonymousDeniedEvent } from './request-path/denial-events';
+import { executionContextOf } from './request-path/hono-context';
+import type { StepgateContext } from './request-path/stepgate-context';
 
 export interface StepgateOptions {
   /** The policy document (validated here; a bad policy throws at startup, never per request). */
@@ -92,7 +94,7 @@ export const stepgate = (
       deployment = deploymentFor(c.env ?? {});
     } catch (err) {
       console.error('stepgate: configuration error:', err instanceof Error ? err.message : err);
-      return problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
+      return misconfigured();
     }
     const { rt } = deployment;
     // Before anything else: a request whose session another parser would read as someone else's
@@ -119,15 +121,7 @@ async function refuseAmbiguousIdentity(
   // Recorded like other anonymous denials: after the answer, folded per network in a flood.
   // On Stepgate's own paths, ids (challenges, tokens) are handles, never logged: the route is.
   const onStepgatePath = isStepgatePath(canonical.matchSegments);
-  const request = await auditRequest(c.req.raw, onStepgatePath ? { ...canonical, path: withoutIds(canonical.path), query: '' } : canonical);
-  rt.audit.later(executionContextOf(c), {
-    type: 'request.denied',
-    outcome: 'denied',
-    actor: null,
-    via: 'anonymous',
-    app: canonical.hostname,
-    request,
-    reason: 'identity-ambiguous',
-  });
-  return ambiguousIdentity(ambiguity);
+  const request = await (onStepgatePath ? auditRequestOnStepgatePath(c.req.raw, canonical) : auditRequest(c.req.raw, canonical));
+  rt.audit.later(executionContextOf(c), anonymousDeniedEvent({ app: canonical.hostname, request }, 'identity-ambiguous'));
+  return errorResponse(identityRefusal('ambiguous', ambiguity));
 }

@@ -7,7 +7,8 @@ export const EXTENSION_VERSION = '0.1.0';
 /**
  * The public key of the development build. With it, Chrome gives the unpacked extension a fixed id,
  * `leldacdejfbkleoogdbophfdkoapmfbd` (DEV_EXTENSION_ID in shared/extension-id.ts), which the demo's
- * `WEBAUTHN_ORIGINS` allow-lists. A public key, not a secret. Store packages drop it (the store assigns its own id): see extension/package.ts.
+ * `WEBAUTHN_ORIGINS` allow-lists. A public key, not a secret. Store packages drop it (the store
+ * assigns its own id): see extension/build/package.ts.
  */
 export const DEV_PUBLIC_KEY =
   'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAvkRkFKFy4MnIdh7Y/0Pso9fSouVBnenGGSYPuBCLwyDD29yI4Gx+ErB4' +

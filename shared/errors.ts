@@ -1,4 +1,4 @@
-/** @module Stable error codes for every refusal Stepgate makes, shared by edge, CLI and extension. */
+/** @module Stable error codes of every refusal Stepgate makes: written by the edge, read by its pages, the extension and the CLI. */
 
 /**
  * Every code the edge can put in a problem+json body (`code`). Clients switch on these,

@@ -1,7 +1,8 @@
 /**
- * @module The shapes on the wire between the edge and its clients (the approval page, the
- * extension): defined once here, produced by the edge and read by the clients.
+ * @module The shapes on the wire between the edge and its clients (the scripts of its pages, the
+ * extension, the `stepgate` CLI): defined once here, produced by the edge and read by the clients.
  */
+import type { ErrorCode } from './errors';
 
 /** A readable summary of a request body, as the approval page and the extension show it. */
 export interface BodySummary {
@@ -103,3 +104,57 @@ export type VerifiedPrompt = Omit<PromptPayload, 'number_choices'> & {
    */
   number_choices: [number, number, number] | null;
 };
+
+/**
+ * An RFC 9457 problem+json refusal, the members clients read: switch on `code`, show `detail` (or
+ * `title`) to people, never parse them. `problem()` in edge/http/responses.ts writes it.
+ */
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  code?: ErrorCode;
+  detail?: string;
+  /** With ERR_LOCKED_OUT: when the person may try again (ISO time). */
+  retry_at?: string | null;
+}
+
+/** GET /.stepgate/api/factors: the person's factors, without their secrets. */
+export interface FactorList {
+  totp: { id: string }[];
+  webauthn: { id: string; nickname: string | null; backed_up: boolean; created_at: string; last_used_at: string | null }[];
+  recovery_codes_left: number;
+  /** How a first factor may be added: by anyone signed in (`first-use`), or with an administrator's invitation code (`invite`). */
+  enrolment: 'first-use' | 'invite';
+}
+
+/** POST /.stepgate/api/factors/step-up: the challenge that proves it is you before factors or the audit log. */
+export interface FreshStepUpChallenge {
+  challenge_id: string;
+  challenge_url: string;
+  expires_at: string;
+}
+
+/** POST /.stepgate/api/factors/totp: an authenticator app to set up, pending until a code from it confirms it. */
+export interface TotpEnrolment {
+  id: string;
+  /** The shared secret (base32), for typing in by hand. */
+  secret: string;
+  otpauth_uri: string;
+  /** The QR code of `otpauth_uri`, as SVG. */
+  qr_svg: string;
+}
+
+/** The end of an enrolment: recovery codes only with the person's first factor, shown this once. */
+export interface EnrolmentResult {
+  recovery_codes?: string[];
+}
+/** POST /.stepgate/api/factors/webauthn/verify: the passkey is registered. */
+export interface PasskeyRegistered extends EnrolmentResult {
+  registered: true;
+}
+/** POST /.stepgate/api/factors/totp/:id/confirm: the authenticator app is confirmed. */
+export interface TotpActivated extends EnrolmentResult {
+  activated: true;
+  id: string;
+}

@@ -121,7 +121,14 @@ export async function auditRequest(req: Request, c: Pick<CanonicalRequest, 'meth
  * A Stepgate path with its id segments (challenges, tokens: 16 or more id characters) as `{id}`:
  * ids in Stepgate's own paths are handles, not for the log; the route is.
  */
-export const withoutIds = (path: string): string => path.replace(/\/[A-Za-z0-9_-]{16,}(?=\/|$)/g, '/{id}');
+const withoutIds = (path: string): string => path.replace(/\/[A-Za-z0-9_-]{16,}(?=\/|$)/g, '/{id}');
+
+/**
+ * Where a request to one of Stepgate's own paths was decided, for an event: the route (`withoutIds`)
+ * and no query, since ids and query values there (challenges, tokens) are handles, not for the log.
+ */
+export const auditRequestOnStepgatePath = (req: Request, c: Pick<CanonicalRequest, 'method' | 'path'>): Promise<AuditRequest> =>
+  auditRequest(req, { method: c.method, path: withoutIds(c.path), query: '' });
 
 /** A reference to a value that must not be stored (a challenge id, a token id): SHA-256, base64url, 22 chars. */
 export async function hashRef(value: string): Promise<string> {

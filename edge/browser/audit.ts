@@ -5,7 +5,8 @@
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { ErrorCode } from '../../shared/errors';
 import { displaySegments } from '../../shared/visible-text';
-import { $, explain, post, type Problem } from './api';
+import type { FreshStepUpChallenge } from '../../shared/wire-shapes';
+import { $, explain, get, post } from './api';
 
 interface AuditEvent {
   seq: number;
@@ -37,12 +38,6 @@ function query(): URLSearchParams {
     if (v) q.set(k, new Date(`${v}Z`).toISOString());
   }
   return q;
-}
-
-async function get<T>(path: string): Promise<{ ok: true; data: T } | { ok: false; status: number; problem: Problem }> {
-  const res = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
-  const data = (await res.json().catch(() => ({}))) as T & Problem;
-  return res.ok ? { ok: true, data } : { ok: false, status: res.status, problem: data };
 }
 
 /** A table cell of text; invisible, bidi and control characters (in a path, a name) shown as marked escapes. */
@@ -105,7 +100,7 @@ async function load(more = false): Promise<void> {
 
 /** Start a "confirm it is you" challenge; returns its id. */
 async function challenge(): Promise<string | null> {
-  const r = await post<{ challenge_id: string }>('/.stepgate/api/factors/step-up');
+  const r = await post<FreshStepUpChallenge>('/.stepgate/api/factors/step-up');
   if (!r.ok) {
     status.textContent = explain(r.problem);
     return null;

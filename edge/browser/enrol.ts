@@ -1,5 +1,6 @@
 /** @module Browser side of the enrolment page: set up TOTP with a QR code, confirm it, show recovery codes once. */
 import { startRegistration, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/browser';
+import type { PasskeyRegistered, TotpActivated, TotpEnrolment } from '../../shared/wire-shapes';
 import { $, explain, post } from './api';
 
 const status = $('status');
@@ -35,7 +36,7 @@ $('start-passkey').addEventListener('click', async () => {
     status.textContent = `The passkey prompt was closed or failed (${(e as Error).name}).`;
     return;
   }
-  const r = await post<{ recovery_codes?: string[] }>('/.stepgate/api/factors/webauthn/verify', { response });
+  const r = await post<PasskeyRegistered>('/.stepgate/api/factors/webauthn/verify', { response });
   if (!r.ok) {
     status.textContent = explain(r.problem);
     return;
@@ -45,7 +46,7 @@ $('start-passkey').addEventListener('click', async () => {
 });
 
 $('start-totp').addEventListener('click', async () => {
-  const r = await post<{ id: string; secret: string; qr_svg: string }>('/.stepgate/api/factors/totp', invite());
+  const r = await post<TotpEnrolment>('/.stepgate/api/factors/totp', invite());
   if (!r.ok) {
     status.textContent = explain(r.problem);
     return;
@@ -62,7 +63,7 @@ $('start-totp').addEventListener('click', async () => {
 $<HTMLFormElement>('confirm-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const code = $<HTMLInputElement>('confirm-code').value.trim();
-  const r = await post<{ recovery_codes?: string[] }>(`/.stepgate/api/factors/totp/${encodeURIComponent(factorId)}/confirm`, { code });
+  const r = await post<TotpActivated>(`/.stepgate/api/factors/totp/${encodeURIComponent(factorId)}/confirm`, { code });
   if (!r.ok) {
     status.textContent = explain(r.problem);
     return;

@@ -5,7 +5,9 @@
  */
 import { base64url } from '../crypto/base64';
 import { type AuditLog, hashRef } from '../audit/audit-log';
+import type { AuditInput } from '../audit/events';
 import { mintGrant } from '../grants/grant-token';
+import { hostnameOf } from '../policy/canonical-request';
 import { type AuditWho, checkFactor, type FactorCheckOptions, recordRefusedFactor } from './check-factor';
 
 /** Everything answering a challenge needs, explicitly: no Runtime. `keys` also signs the grant. */
@@ -37,8 +39,8 @@ export type AnswerChallengeResult =
  * @throws {StepgateError} 503 when the audit log cannot be written: nothing is granted then
  */
 export async function answerChallenge(o: AnswerChallengeOptions): Promise<AnswerChallengeResult> {
-  const { challengeId: id, me, answer, userState: gate, audit } = o;
-  const attempt = await gate.beginAttempt(id, me.sid, answer.number);
+  const { challengeId: id, me, answer, userState, audit } = o;
+  const attempt = await userState.beginAttempt(id, me.sid, answer.number);
   const base = { ...o.recordAs, factor: answer.method };
   const challengeRef = await hashRef(id);
   if (!attempt.ok) {
@@ -70,12 +72,12 @@ export async function answerChallenge(o: AnswerChallengeOptions): Promise<Answer
     return { outcome: 'no-factor' };
   }
   if (checked.verdict === 'refused') {
-    const failures = await recordRefusedFactor(gate, audit, where, checked);
+    const failures = await recordRefusedFactor(userState, audit, where, checked);
     return { outcome: 'factor-refused', replayed: checked.replayed, ...failures };
   }
   const { amr } = checked;
 
-  const done = await gate.completeChallenge(id, me.sid, amr, answer.number);
+  const done = await userState.completeChallenge(id, me.sid, amr, answer.number);
   if (!done) {
     await audit.record({ type: 'factor.failed', outcome: 'failure', ...where, reason: 'already-answered' });
     return { outcome: 'already-answered' };
@@ -86,19 +88,12 @@ export async function answerChallenge(o: AnswerChallengeOptions): Promise<Answer
     request: { ...where.request },
     details: { ...where.details, amr, bind: done.bind, max_age: done.maxAgeSeconds, action_digest: done.actionDigest },
   };
+  const verified: AuditInput = { type: 'factor.verified', outcome: 'success', ...where };
   if (done.bind === 'action') {
     // Fail closed: an approval that is not on the record is withdrawn before anyone can use it.
-    try {
-      await audit.record(
-        { type: 'factor.verified', outcome: 'success', ...where },
-        { type: 'grant.issued', outcome: 'success', ...granted },
-      );
-    } catch (err) {
-      if (done.actionDigest) await gate.consumeApproval(done.sid, done.actionDigest, done.rule);
-      await gate.release(id, { kind: 'gone' });
-      throw err;
-    }
-    await gate.release(id, { kind: 'approved', amr });
+    await recordElseRelease(o, id, amr, [verified, { type: 'grant.issued', outcome: 'success', ...granted }], async () => {
+      if (done.actionDigest) await userState.consumeApproval(done.sid, done.actionDigest, done.rule);
+    });
     return { outcome: 'approved', rule: done.rule, expiresAt: nowMs + done.maxAgeSeconds * 1000 };
   }
   const exp = authTime + done.maxAgeSeconds;
@@ -106,22 +101,41 @@ export async function answerChallenge(o: AnswerChallengeOptions): Promise<Answer
   const token = await mintGrant(o.keys, {
     sub: me.sub,
     sid: me.sid,
-    aud: new URL(`http://${done.action.host}`).hostname,
+    aud: hostnameOf(done.action.host),
     rule: done.rule,
     amr,
     auth_time: authTime,
     exp,
     jti,
   });
+  // Fail closed: a grant that is not on the record is never returned.
+  const issued: AuditInput = {
+    type: 'grant.issued',
+    outcome: 'success',
+    ...granted,
+    details: { ...granted.details, grant: await hashRef(jti) },
+  };
+  await recordElseRelease(o, id, amr, [verified, issued]);
+  return { outcome: 'granted', rule: done.rule, grant: token, maxAgeSeconds: done.maxAgeSeconds, expiresAt: exp * 1000 };
+}
+
+/**
+ * Record the verified factor and the grant, then release the challenge's held request as approved.
+ * If the record fails: `withdraw` what was granted, release the request as gone, and rethrow (503).
+ */
+async function recordElseRelease(
+  o: Pick<AnswerChallengeOptions, 'audit' | 'userState'>,
+  id: string,
+  amr: string[],
+  events: AuditInput[],
+  withdraw: () => Promise<void> = async () => {},
+): Promise<void> {
   try {
-    await audit.record(
-      { type: 'factor.verified', outcome: 'success', ...where },
-      { type: 'grant.issued', outcome: 'success', ...granted, details: { ...granted.details, grant: await hashRef(jti) } },
-    );
+    await o.audit.record(...events);
   } catch (err) {
-    await gate.release(id, { kind: 'gone' });
+    await withdraw();
+    await o.userState.release(id, { kind: 'gone' });
     throw err;
   }
-  await gate.release(id, { kind: 'approved', amr });
-  return { outcome: 'granted', rule: done.rule, grant: token, maxAgeSeconds: done.maxAgeSeconds, expiresAt: exp * 1000 };
+  await o.userState.release(id, { kind: 'approved', amr });
 }

@@ -5,6 +5,7 @@
  */
 import { DEV_EXTENSION_ID } from '../../shared/extension-id';
 import { parseKeyring } from '../crypto/keyring';
+import { type ListSettings, listSetting } from './list-settings';
 
 export interface ProductionProblem {
   /** The variable or secret at fault, e.g. `ORIGIN_URL`. */
@@ -16,12 +17,9 @@ export interface ProductionProblem {
 }
 
 /** The settings the checks read (the Worker's `Env`, or a wrangler configuration's `[vars]`). */
-export interface ProductionSettings {
+export interface ProductionSettings extends ListSettings {
   ENVIRONMENT?: string | undefined;
   ORIGIN_URL?: string | undefined;
-  WEBAUTHN_ORIGINS?: string | undefined;
-  ADMINS?: string | undefined;
-  AUDITORS?: string | undefined;
   IDENTITY?: unknown;
   IDENTITY_JWT_SECRET?: string | undefined;
   STEPGATE_KEYS?: string | undefined;
@@ -62,12 +60,6 @@ export const MIN_JWT_SECRET_LENGTH = 32;
  * including none (the same rule that refuses the `dev` identity source outside development).
  */
 export const isProduction = (env: { ENVIRONMENT?: unknown }): boolean => env.ENVIRONMENT !== 'development';
-
-const list = (v: unknown) =>
-  String(v ?? '')
-    .split(',')
-    .map((a) => a.trim())
-    .filter(Boolean);
 
 const identityOf = (v: unknown): Record<string, unknown> | null =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
@@ -158,7 +150,7 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
       );
   }
 
-  const origins = list(env.WEBAUTHN_ORIGINS);
+  const origins = listSetting(env, 'WEBAUTHN_ORIGINS');
   if (origins.some((o) => o.toLowerCase() === DEV_EXTENSION_ORIGIN)) {
     add(
       'WEBAUTHN_ORIGINS',
@@ -172,7 +164,7 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
   }
 
   for (const setting of ['ADMINS', 'AUDITORS'] as const) {
-    const demo = list(env[setting]).filter((u) => DEMO_USERS.includes(u.toLowerCase()));
+    const demo = listSetting(env, setting).filter((u) => DEMO_USERS.includes(u.toLowerCase()));
     if (demo.length) {
       add(
         setting,

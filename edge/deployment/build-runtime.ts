@@ -3,6 +3,7 @@ import { sha256b64u } from '../crypto/base64';
 import { createAuditLog } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
 import { canonicalJson } from '../audit/canonical-json';
+import { type ListSettings, listSetting } from '../config/list-settings';
 import { describeProblems, isProduction, productionProblems, type ProductionSettings } from '../config/production-checks';
 import { type Keyring, parseKeyring } from '../crypto/keyring';
 import type { IdentityConfig } from '../identity/identity-config';
@@ -12,7 +13,7 @@ import type { UserState } from '../user-state/user-state';
 import type { Runtime } from './runtime';
 
 /** The Worker's environment as read here: bindings (under configurable names), secrets and variables. */
-export interface DeploymentEnv extends IdentityEnv {
+export interface DeploymentEnv extends IdentityEnv, ListSettings {
   STEPGATE_KEYS?: string;
   [binding: string]: unknown;
 }
@@ -66,9 +67,9 @@ export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runti
     loginUrl: identityConfig.loginUrl,
     enrolment: policy.policy.enrolment ?? 'first-use',
     backupChange: env.WEBAUTHN_BACKUP_CHANGE === 'refuse' ? 'refuse' : 'flag',
-    admins: list(env.ADMINS),
-    auditors: list(env.AUDITORS),
-    webauthnOrigins: list(env.WEBAUTHN_ORIGINS).filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
+    admins: listSetting(env, 'ADMINS'),
+    auditors: listSetting(env, 'AUDITORS'),
+    webauthnOrigins: listSetting(env, 'WEBAUTHN_ORIGINS').filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
     holdMs: Math.min(120, Math.max(1, Number.parseInt(String(env.HOLD_SECONDS ?? '60'), 10) || 60)) * 1000,
   };
 }
@@ -140,10 +141,3 @@ function bindingOf<T>(env: DeploymentEnv, name: string, what: string): T {
   if (!binding) throw new Error(`binding ${name} (${what}) is missing`);
   return binding;
 }
-
-/** A comma-separated variable as a list (ADMINS, AUDITORS, WEBAUTHN_ORIGINS). */
-const list = (v: unknown): string[] =>
-  String(v ?? '')
-    .split(',')
-    .map((a) => a.trim())
-    .filter(Boolean);

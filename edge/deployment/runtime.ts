@@ -14,7 +14,7 @@ export interface Runtime {
   identitySource: IdentityConfig['source'];
   /** The single-writer Durable Object of one user. */
   userState(sub: string): DurableObjectStub<UserState>;
-  /** D1: factors (and later the audit log). */
+  /** D1: factors, invites, API tokens, the audit log and its checkpoints. */
   db: D1Database;
   keys: Keyring;
   development: boolean;

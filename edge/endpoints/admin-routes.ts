@@ -10,7 +10,7 @@ import { type AdminAction, inviteToEnrol, unlockPerson } from '../admin/admin-ac
 import type { Runtime } from '../deployment/runtime';
 import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
-import { auditBase, jsonBody, originOf, requireIdentity } from './endpoint-helpers';
+import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
 import { requireFreshStepUp } from './fresh-step-up';
 
 /**
@@ -18,7 +18,7 @@ import { requireFreshStepUp } from './fresh-step-up';
  * fresh step-up, and never on themselves (segregation of duties). The action, ready to record.
  */
 async function adminActingOnAnother(rt: Runtime, req: Request, what: string, verb: string): Promise<AdminAction | Response> {
-  requireSameOriginJson(req, originOf(req.url));
+  requireSameOriginJson(req, siteOf(req.url).origin);
   const me = await requireIdentity(rt, req);
   if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, `Only administrators ${what}.`);
   await requireFreshStepUp(rt, req, me);

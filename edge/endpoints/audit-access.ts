@@ -8,7 +8,7 @@ import { authenticateToken } from '../admin/api-tokens';
 import type { Runtime } from '../deployment/runtime';
 import { requireSameOriginJson } from '../http/csrf';
 import { StepgateError } from '../http/stepgate-error';
-import { auditBase, originOf, requireIdentity } from './endpoint-helpers';
+import { auditBase, requireIdentity, siteOf } from './endpoint-helpers';
 import { requireFreshStepUp } from './fresh-step-up';
 
 export type Role = 'admin' | 'auditor';
@@ -48,7 +48,7 @@ export async function requireReader(rt: Runtime, req: Request): Promise<Reader> 
 
 /** An administrator in a stepped-up browser session (changes are never made with a token). */
 export async function requireAdmin(rt: Runtime, req: Request): Promise<Reader> {
-  requireSameOriginJson(req, originOf(req.url));
+  requireSameOriginJson(req, siteOf(req.url).origin);
   const me = await requireIdentity(rt, req);
   if (roleOf(rt, me.sub) !== 'admin') throw new StepgateError(ErrorCode.Forbidden, 403, 'Only administrators do this.');
   await requireFreshStepUp(rt, req, me);

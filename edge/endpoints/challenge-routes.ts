@@ -1,6 +1,7 @@
 /**
- * @module The challenge endpoints: the extension's pending approvals, denying a challenge, passkey
- * options for one, and answering one (answerChallenge, edge/challenges) — its outcome mapped to HTTP.
+ * @module The challenge endpoints: the extension's pending approvals, one challenge's details, denying
+ * a challenge, passkey options for one, and answering one (answerChallenge, edge/challenges) — its
+ * outcome mapped to HTTP.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -14,8 +15,8 @@ import { json, problem } from '../http/responses';
 import type { Runtime } from '../deployment/runtime';
 import { MAX_ATTEMPTS_PER_CHALLENGE } from '../user-state/limits';
 import { signPrompt } from '../signing/prompt-signature';
-import { challengeJson } from './challenge-view';
-import { auditBase, cookieSecurity, jsonBody, originOf, passkeyContext, requireIdentity } from './endpoint-helpers';
+import { challengeDetailJson, challengeJson } from './challenge-view';
+import { auditBase, cookieSecurity, jsonBody, loadChallenge, passkeyContext, requireIdentity, siteOf } from './endpoint-helpers';
 import { locked } from '../pages/refusal-responses';
 
 /** For another session's request: the number the approver picked from those shown. */
@@ -84,7 +85,7 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
   // edge-signed prompt it must render from.
   app.get('/.stepgate/api/challenges', async (c) => {
     const me = await requireIdentity(rt, c.req.raw);
-    const host = new URL(c.req.url).hostname;
+    const host = siteOf(c.req.url).hostname;
     const nowS = Math.floor(rt.now() / 1000);
     const list = await rt.userState(me.sub).pendingChallenges(me.sid);
     return json({
@@ -106,9 +107,12 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
     });
   });
 
+  // The approval page reads the challenge it shows, with the number shown where the request was made.
+  app.get('/.stepgate/api/challenges/:id', async (c) => json(challengeDetailJson(await loadChallenge(rt, c.req.raw, c.req.param('id')))));
+
   app.post('/.stepgate/api/challenges/:id/deny', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     await jsonBody(req, z.strictObject({}));
     const id = c.req.param('id');
@@ -119,7 +123,7 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
 
   app.post('/.stepgate/api/challenges/:id/webauthn/options', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     const id = c.req.param('id');
     const passkeys = passkeyContext(rt, req, me);
@@ -133,7 +137,7 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
   // Thin: answerChallenge (edge/challenges) does the work and records every outcome; this maps it to HTTP.
   app.post('/.stepgate/api/challenges/:id/verify', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const secure = cookieSecurity(rt, req.url);
     const me = await requireIdentity(rt, req);
     const answer = await jsonBody(req, VerifyBody);

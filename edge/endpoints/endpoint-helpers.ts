@@ -1,11 +1,16 @@
-/** @module What every Stepgate endpoint does first: read a small JSON body, know the caller, describe the request for the audit log. */
+/**
+ * @module What every Stepgate endpoint does first: read a small JSON body, know the caller (and their
+ * challenge), see the site, describe the request for the audit log.
+ */
 import type { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
-import { auditRequest, withoutIds } from '../audit/audit-log';
+import { auditRequestOnStepgatePath } from '../audit/audit-log';
 import type { Runtime } from '../deployment/runtime';
 import { type PasskeyContext, relyingParty } from '../factors/webauthn/webauthn';
 import { StepgateError } from '../http/stepgate-error';
+import { identityRefusal } from '../identity/identity-refusal';
 import type { Identity } from '../identity/identity-source';
+import { type Challenge, isChallengeId } from '../user-state/challenge';
 
 /** Parse a small JSON body against a schema. @throws {StepgateError} 400 naming the field */
 export async function jsonBody<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
@@ -25,33 +30,50 @@ export async function jsonBody<T>(req: Request, schema: z.ZodType<T>): Promise<T
   return r.data;
 }
 
-/** The caller's identity, or a 401 thrown. */
+/** The caller's identity, or the identity refusal thrown (400 when their session reads two ways, else 401). */
 export async function requireIdentity(rt: Runtime, req: Request): Promise<Identity> {
   const who = await rt.identify(req);
-  if (!who.ok && who.reason === 'ambiguous')
-    throw new StepgateError(
-      ErrorCode.AmbiguousIdentity,
-      400,
-      "This request names its session in two ways; clear this site's cookies and sign in again.",
-    );
-  if (!who.ok) throw new StepgateError(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
+  if (!who.ok) throw identityRefusal(who.reason);
   return who.identity;
+}
+
+/** A pending challenge of the caller, in their own session, or a 400/401 (identity) or 404 thrown. */
+export async function loadChallenge(rt: Runtime, req: Request, id: string): Promise<Challenge> {
+  const me = await requireIdentity(rt, req);
+  if (!isChallengeId(id)) throw new StepgateError(ErrorCode.ChallengeNotFound, 404, 'No such challenge.');
+  const ch = await rt.userState(me.sub).getChallenge(id, me.sid);
+  if (!ch)
+    throw new StepgateError(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
+  return ch;
 }
 
 /** Who acted, where: the common part of an event recorded by a Stepgate endpoint. */
 export async function auditBase(req: Request, me: Pick<Identity, 'sub'>, via: 'session' | 'token' = 'session') {
   const u = new URL(req.url);
-  // Ids in Stepgate's own paths (challenges, tokens) are handles, not for the log: the route is.
-  const path = withoutIds(u.pathname);
-  return { actor: me.sub, via, app: u.hostname, request: await auditRequest(req, { method: req.method, path, query: '' }) };
+  return { actor: me.sub, via, app: u.hostname, request: await auditRequestOnStepgatePath(req, { method: req.method, path: u.pathname }) };
 }
 
-/** The request's own origin (`https://host`), from the canonical view the middleware passed on. */
-export const originOf = (url: string): string => new URL(url).origin;
+/** The site a request was sent to. */
+export interface RequestSite {
+  /** `https://host[:port]` (no default port). */
+  origin: string;
+  /** `host[:port]`. */
+  host: string;
+  /** The host name alone: what grants are issued for (`aud`). */
+  hostname: string;
+  /** Sent over https. */
+  https: boolean;
+}
+
+/** The site of the request, from the canonical URL the middleware passed on: the one place endpoints read their origin. */
+export function siteOf(url: string): RequestSite {
+  const u = new URL(url);
+  return { origin: u.origin, host: u.host, hostname: u.hostname, https: u.protocol === 'https:' };
+}
 
 /** Whether grant cookies may be set: https, or http in development (localhost demo). */
 export function cookieSecurity(rt: Runtime, url: string): boolean {
-  const secure = new URL(url).protocol === 'https:';
+  const secure = siteOf(url).https;
   if (!secure && !rt.development) throw new StepgateError(ErrorCode.Forbidden, 403, 'Stepgate grants are only issued over https.');
   return secure;
 }

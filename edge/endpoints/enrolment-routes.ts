@@ -9,6 +9,7 @@ import { generateURI } from 'otplib';
 import { renderSVG } from 'uqr';
 import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
+import type { PasskeyRegistered, TotpActivated, TotpEnrolment } from '../../shared/wire-shapes';
 import { hashRef } from '../audit/audit-log';
 import type { Runtime } from '../deployment/runtime';
 import { activeFactorCount, type EnrolmentKind } from '../factors/active-factors';
@@ -29,7 +30,7 @@ import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import { StepgateError } from '../http/stepgate-error';
 import type { Identity } from '../identity/identity-source';
-import { auditBase, cookieSecurity, jsonBody, originOf, passkeyContext, requireIdentity } from './endpoint-helpers';
+import { auditBase, cookieSecurity, jsonBody, passkeyContext, requireIdentity, siteOf } from './endpoint-helpers';
 import { requireFreshStepUp } from './fresh-step-up';
 
 /**
@@ -147,7 +148,7 @@ async function enrolled(
  * enrolment so that its completion can apply the rule again. `at` is when it started.
  */
 async function beginEnrolment(rt: Runtime, req: Request): Promise<{ me: Identity; how: EnrolmentKind; at: number }> {
-  requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+  requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
   cookieSecurity(rt, req.url);
   const me = await requireIdentity(rt, req);
   const { invite } = await jsonBody(req, EnrolBody);
@@ -165,7 +166,7 @@ export function registerEnrolmentRoutes(app: Hono, rt: Runtime): void {
 
   app.post('/.stepgate/api/factors/webauthn/verify', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     const body = await jsonBody(
       req,
@@ -187,20 +188,20 @@ export function registerEnrolmentRoutes(app: Hono, rt: Runtime): void {
       return lostFirstRace();
     }
     const recovery = await enrolled(rt, req, me, how, 'webauthn', { credential: await hashRef(r.credential.id) });
-    return json({ registered: true, ...recovery }, 201);
+    return json({ registered: true, ...recovery } satisfies PasskeyRegistered, 201);
   });
 
   app.post('/.stepgate/api/factors/totp', async (c) => {
     const req = c.req.raw;
     const { me, how, at } = await beginEnrolment(rt, req);
     const f = await createPendingTotp(rt.db, rt.keys, me.sub, at, how);
-    const uri = generateURI({ issuer: `Stepgate (${new URL(req.url).hostname})`, label: me.sub, secret: f.secret });
-    return json({ id: f.id, secret: f.secret, otpauth_uri: uri, qr_svg: renderSVG(uri) }, 201);
+    const uri = generateURI({ issuer: `Stepgate (${siteOf(req.url).hostname})`, label: me.sub, secret: f.secret });
+    return json({ id: f.id, secret: f.secret, otpauth_uri: uri, qr_svg: renderSVG(uri) } satisfies TotpEnrolment, 201);
   });
 
   app.post('/.stepgate/api/factors/totp/:id/confirm', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     const { code } = await jsonBody(req, z.strictObject({ code: z.string().min(1).max(16) }));
     const id = c.req.param('id');
@@ -218,6 +219,6 @@ export function registerEnrolmentRoutes(app: Hono, rt: Runtime): void {
       return confirmed || how === 'step-up' ? problem(ErrorCode.Conflict, 409, 'Already confirmed.') : lostFirstRace();
     }
     const recovery = await enrolled(rt, req, me, how, 'totp', { factor_id: pending.id });
-    return json({ activated: true, id: pending.id, ...recovery });
+    return json({ activated: true, id: pending.id, ...recovery } satisfies TotpActivated);
   });
 }

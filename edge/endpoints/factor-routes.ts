@@ -1,11 +1,12 @@
 /**
- * @module Managing the person's factors: listing them, the fresh step-up that changing them needs
- * (`POST /.stepgate/api/factors/step-up`, a challenge of the reserved rule `stepgate-factors`),
+ * @module Managing the person's factors: listing them, starting the fresh step-up that changing them
+ * needs (`POST /.stepgate/api/factors/step-up`, a challenge of the reserved rule `stepgate-factors`),
  * removing one, regenerating recovery codes. Adding one is in enrolment-routes.ts.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
+import type { FactorList, FreshStepUpChallenge } from '../../shared/wire-shapes';
 import { hashRef } from '../audit/audit-log';
 import type { Runtime } from '../deployment/runtime';
 import { activeFactorCount, removeFactor } from '../factors/active-factors';
@@ -14,9 +15,11 @@ import { totpFactors } from '../factors/totp/totp-store';
 import { webauthnCredentials } from '../factors/webauthn/passkey-store';
 import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
-import { challengeRefused } from '../pages/refusal-responses';
-import { auditBase, jsonBody, originOf, requireIdentity } from './endpoint-helpers';
-import { FACTORS_MAX_AGE, FACTORS_RULE, requireFreshStepUp } from './fresh-step-up';
+import { recordChallengeRefused } from '../challenges/challenge-refused';
+import { challengeRefusedAnswer } from '../pages/refusal-responses';
+import { challengeUrl } from '../policy/canonical-request';
+import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
+import { FRESH_STEP_UP_MAX_AGE, FRESH_STEP_UP_RULE, requireFreshStepUp } from './fresh-step-up';
 
 export function registerFactorRoutes(app: Hono, rt: Runtime): void {
   app.get('/.stepgate/api/factors', async (c) => {
@@ -32,38 +35,46 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
       })),
       recovery_codes_left: await recoveryCodesLeft(rt.db, rt.keys, me.sub),
       enrolment: rt.enrolment,
-    });
+    } satisfies FactorList);
   });
 
   app.post('/.stepgate/api/factors/step-up', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     if ((await activeFactorCount(rt.db, rt.keys, me.sub)) === 0)
       return problem(ErrorCode.NoFactor, 400, 'You have no factor yet; enrol one first.');
-    const u = new URL(req.url);
+    const site = siteOf(req.url);
     const opened = await rt.userState(me.sub).openChallenge({
       sid: me.sid,
-      rule: FACTORS_RULE,
+      rule: FRESH_STEP_UP_RULE,
       bind: 'session',
       factors: ['webauthn', 'totp', 'recovery'],
-      maxAgeSeconds: FACTORS_MAX_AGE,
+      maxAgeSeconds: FRESH_STEP_UP_MAX_AGE,
       actionDigest: null,
-      action: { method: 'POST', host: u.host, path: '/.stepgate/api/factors', query: '', bodySha256: '' },
+      action: { method: 'POST', host: site.host, path: '/.stepgate/api/factors', query: '', bodySha256: '' },
       matchedMethod: 'POST',
     });
     // The same creation limits as any step-up (429 ERR_TOO_MANY_CHALLENGES, audited).
-    if (!opened.ok) return challengeRefused(rt.audit, rt.now(), req, opened, { ...(await auditBase(req, me)), rule: FACTORS_RULE });
+    if (!opened.ok) {
+      const now = rt.now();
+      await recordChallengeRefused(rt.audit, opened, { ...(await auditBase(req, me)), rule: FRESH_STEP_UP_RULE });
+      return challengeRefusedAnswer(req, opened, now);
+    }
     const ch = opened.challenge;
     return json(
-      { challenge_id: ch.id, challenge_url: `${u.origin}/.stepgate/challenge/${ch.id}`, expires_at: new Date(ch.expiresAt).toISOString() },
+      {
+        challenge_id: ch.id,
+        challenge_url: challengeUrl(site.origin, ch.id),
+        expires_at: new Date(ch.expiresAt).toISOString(),
+      } satisfies FreshStepUpChallenge,
       201,
     );
   });
 
   app.post('/.stepgate/api/factors/remove', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     const { kind, id } = await jsonBody(req, z.strictObject({ kind: z.enum(['totp', 'webauthn']), id: z.string().min(1).max(1024) }));
     await requireFreshStepUp(rt, req, me);
@@ -83,7 +94,7 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
 
   app.post('/.stepgate/api/recovery-codes', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url), rt.webauthnOrigins);
+    requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     await requireFreshStepUp(rt, req, me);
     const codes = await issueRecoveryCodes(rt.db, rt.keys, me.sub, rt.now());

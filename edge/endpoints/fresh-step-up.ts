@@ -1,31 +1,35 @@
 /**
  * @module requireFreshStepUp: the guard of Stepgate's sensitive endpoints (changing factors, reading
- * the audit log, administration). The caller must hold a grant of the reserved rule
- * `stepgate-factors`, minted by answering `POST /.stepgate/api/factors/step-up` minutes ago.
+ * the audit log, administration). The caller must hold a fresh step-up: a grant of the reserved
+ * rule `stepgate-factors`, minted by answering `POST /.stepgate/api/factors/step-up` minutes ago.
  */
 import { ErrorCode } from '../../shared/errors';
 import type { Runtime } from '../deployment/runtime';
+import { verifyPresentedGrant } from '../grants/verify-presented-grant';
 import { StepgateError } from '../http/stepgate-error';
 import type { Identity } from '../identity/identity-source';
-import { verifyPresentedGrant } from '../grants/verify-presented-grant';
+import { siteOf } from './endpoint-helpers';
 
-/** The reserved rule whose grant lets a person change their own factors. */
-export const FACTORS_RULE = 'stepgate-factors';
-export const FACTORS_MAX_AGE = 300;
+/**
+ * The reserved rule of the fresh step-up. The id keeps its first name, `stepgate-factors`: it is in
+ * grant cookies, audit events and clients.
+ */
+export const FRESH_STEP_UP_RULE = 'stepgate-factors';
+/** How long a fresh step-up lasts, in seconds. */
+export const FRESH_STEP_UP_MAX_AGE = 300;
 
-/** A fresh step-up of this person (the grant of the reserved rule `stepgate-factors`), or a 403 thrown. */
+/** A fresh step-up of this person (a grant of `FRESH_STEP_UP_RULE`), or a 403 thrown. */
 export async function requireFreshStepUp(rt: Runtime, req: Request, me: Identity): Promise<void> {
-  const url = new URL(req.url);
+  const site = siteOf(req.url);
   const grant = await verifyPresentedGrant(rt.keys, req, {
-    rule: FACTORS_RULE,
+    rule: FRESH_STEP_UP_RULE,
     sub: me.sub,
     sid: me.sid,
-    hostname: url.hostname,
-    secure: url.protocol === 'https:',
+    hostname: site.hostname,
+    secure: site.https,
     now: Math.floor(rt.now() / 1000),
   });
-  const ok = grant !== null;
-  if (!ok) {
+  if (grant === null) {
     throw new StepgateError(
       ErrorCode.FreshStepUpRequired,
       403,

@@ -1,5 +1,6 @@
 /** @module The OpenAPI 3.1 description of the edge's own JSON API. A test keeps it in step with the routes. */
 import { STEPGATE_VERSION } from '../config/version';
+import { wireSchemas } from './openapi-schemas';
 
 const problem = { $ref: '#/components/responses/Problem' };
 
@@ -58,7 +59,8 @@ const document = {
     description:
       'Endpoints Stepgate serves itself under the reserved paths /.stepgate/* and /.well-known/stepgate. ' +
       'They are never forwarded to the origin. Errors are RFC 9457 problem+json with a stable `code`. ' +
-      'Every path answers 400 ERR_AMBIGUOUS_IDENTITY to a request that names its session in two ways.',
+      'Every path answers 400 ERR_AMBIGUOUS_IDENTITY to a request that names its session in two ways. ' +
+      'A request of the application that needs a step-up is answered 401 ERR_STEP_UP_REQUIRED (schema StepUpRequired).',
   },
   paths: {
     '/.well-known/stepgate': {
@@ -87,7 +89,7 @@ const document = {
       get: op(
         "This browser session's pending challenges, newest first, each with `prompt`: " +
           'the edge-signed JWS of what it approves (for the extension)',
-        responses({ '200': '`{challenges: [Challenge & {created_at, held, prompt}]}`' }, 401),
+        responses({ '200': jsonResponse('The pending challenges', 'PendingChallengeList') }, 401),
       ),
     },
     '/.stepgate/api/challenges/{id}/deny': {
@@ -102,7 +104,7 @@ const document = {
     '/.stepgate/api/challenges/{id}': {
       get: op(
         'A pending step-up challenge of the calling user and session',
-        responses({ '200': jsonResponse('The challenge and the exact action it approves', 'Challenge') }, 401, 404),
+        responses({ '200': jsonResponse('The challenge, the exact action it approves, and its number', 'ChallengeDetail') }, 401, 404),
         { parameters: [pathParam()] },
       ),
     },
@@ -142,7 +144,7 @@ const document = {
     },
     '/.stepgate/api/factors/webauthn/options': {
       post: op(
-        'WebAuthn creation options to register a passkey (first factor per the enrolment policy; later ones need the factors step-up)',
+        'WebAuthn creation options to register a passkey (first factor per the enrolment policy; later ones need the fresh step-up)',
         responses({ '200': 'PublicKeyCredentialCreationOptionsJSON' }, 401, 403),
       ),
     },
@@ -168,7 +170,7 @@ const document = {
     '/.stepgate/api/factors/totp': {
       post: op(
         'Start enrolling an authenticator app (first factor per the enrolment policy, ' +
-          'with `{"invite": code}` under "invite"; later ones need the factors step-up)',
+          'with `{"invite": code}` under "invite"; later ones need the fresh step-up)',
         responses({ '201': '`{id, secret, otpauth_uri, qr_svg}`' }, 401, 403),
       ),
     },
@@ -181,7 +183,7 @@ const document = {
     },
     '/.stepgate/api/factors/remove': {
       post: op(
-        'Remove one of your factors (needs the factors step-up; the last factor cannot be removed)',
+        'Remove one of your factors (needs the fresh step-up; the last factor cannot be removed)',
         responses({ '200': '`{removed, kind, id}`' }, 401, 403, 404, 409),
         { requestBody: jsonBody(['kind', 'id'], { kind: { enum: ['totp', 'webauthn'] }, id: str }) },
       ),
@@ -202,7 +204,7 @@ const document = {
       ),
     },
     '/.stepgate/api/recovery-codes': {
-      post: op('Replace your recovery codes (needs the factors step-up)', responses({ '201': '`{recovery_codes}`' }, 401, 403)),
+      post: op('Replace your recovery codes (needs the fresh step-up)', responses({ '201': '`{recovery_codes}`' }, 401, 403)),
     },
     '/.well-known/stepgate/audit-jwks.json': {
       get: op(
@@ -312,63 +314,7 @@ const document = {
       },
     },
     schemas: {
-      Problem: {
-        type: 'object',
-        required: ['type', 'title', 'status', 'code', 'detail'],
-        properties: {
-          type: { type: 'string' },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          code: { type: 'string', description: 'Stable machine-readable code (ERR_*)' },
-          detail: { type: 'string' },
-          challenge_id: { type: 'string' },
-          challenge_url: { type: 'string' },
-          factors: { type: 'array', items: { type: 'string' } },
-          max_age: { type: 'integer' },
-          action: { $ref: '#/components/schemas/Action' },
-          matched_method: {
-            type: 'string',
-            description: 'The method the rule matched (differs from action.method when an override claimed it)',
-          },
-          body: { $ref: '#/components/schemas/BodySummary' },
-        },
-      },
-      BodySummary: {
-        type: ['object', 'null'],
-        description: 'What the request body carries, for the approval prompt; secret-looking values masked',
-        properties: {
-          kind: { type: 'string' },
-          bytes: { type: 'integer' },
-          fields: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'string' } } } },
-          truncated: { type: 'boolean' },
-        },
-      },
-      Action: {
-        type: 'object',
-        required: ['method', 'host', 'path', 'query'],
-        properties: {
-          method: { type: 'string' },
-          host: { type: 'string' },
-          path: { type: 'string', description: 'Canonical path, exactly as forwarded' },
-          query: { type: 'string' },
-          bodySha256: { type: 'string' },
-        },
-      },
-      Challenge: {
-        type: 'object',
-        required: ['id', 'rule', 'bind', 'factors', 'action', 'expires_at'],
-        properties: {
-          id: { type: 'string' },
-          rule: { type: 'string' },
-          bind: { enum: ['session', 'action'] },
-          factors: { type: 'array', items: { type: 'string' } },
-          max_age: { type: 'integer' },
-          action: { $ref: '#/components/schemas/Action' },
-          matched_method: { type: 'string' },
-          body: { $ref: '#/components/schemas/BodySummary' },
-          expires_at: { type: 'string', format: 'date-time' },
-        },
-      },
+      ...wireSchemas,
       Discovery: {
         type: 'object',
         required: ['stepgate', 'endpoints', 'factors'],

@@ -12,13 +12,13 @@ import type { Runtime } from '../deployment/runtime';
 import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import { roleOf } from './audit-access';
-import { auditBase, jsonBody, originOf, requireIdentity } from './endpoint-helpers';
+import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
 import { requireFreshStepUp } from './fresh-step-up';
 
 export function registerTokenRoutes(app: Hono, rt: Runtime): void {
   app.post('/.stepgate/api/tokens', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
+    requireSameOriginJson(req, siteOf(req.url).origin);
     const me = await requireIdentity(rt, req);
     const body = await jsonBody(
       req,
@@ -75,7 +75,7 @@ export function registerTokenRoutes(app: Hono, rt: Runtime): void {
 
   app.post('/.stepgate/api/tokens/:id/revoke', async (c) => {
     const req = c.req.raw;
-    requireSameOriginJson(req, originOf(req.url));
+    requireSameOriginJson(req, siteOf(req.url).origin);
     const me = await requireIdentity(rt, req);
     await jsonBody(req, z.strictObject({}));
     const id = c.req.param('id');

@@ -8,8 +8,8 @@
  *
  * The tarball (`files` in package.json) holds dist/lib, the D1 migrations (edge/migrations), and
  * the TypeScript sources that the `stepgate` command runs from through tsx: edge/ and shared/
- * without the demo app, `npm start` (edge/node/dev/ but dev-vars.ts) and the pages, plus
- * extension/manifest.ts. test/library checks that the installed command runs.
+ * without the demo app, `npm start` (edge/node/dev/ but dev-vars.ts), the build configs and the
+ * pages. test/library checks that the installed command runs.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';

@@ -1,10 +1,10 @@
-/** @module The answers to a refused step-up: locked out (429), or too many challenges or held requests (429, a page for a browser). */
+/**
+ * @module The answers to a refused step-up: locked out (429), or too many challenges or held requests
+ * (429, a page for a browser). Answers only: the caller records the refusal first.
+ */
 import { ErrorCode } from '../../shared/errors';
-import { type AuditLog, recordRefusal } from '../audit/audit-log';
-import type { AuditInput } from '../audit/events';
 import { htmlResponse, isNavigation, problem } from '../http/responses';
 import {
-  type ChallengeRefusal,
   MAX_CHALLENGES_PER_SESSION_PER_MINUTE,
   MAX_CHALLENGES_PER_USER_PER_MINUTE,
   MAX_HELD_BYTES_PER_SESSION,
@@ -12,6 +12,7 @@ import {
   MAX_HELD_REQUESTS_PER_SESSION,
   MAX_HELD_TOTAL_BYTES,
 } from '../user-state/limits';
+import type { ChallengeRefusal } from '../user-state/results';
 import { refusalPage } from './step-up-page';
 
 /** 429 for a person backing off after failures (with `Retry-After`), or locked until an administrator unlocks them. */
@@ -28,25 +29,12 @@ export function locked(retryAt: number | null, now: number): Response {
 }
 
 /**
- * 429 for a request whose challenge the person's limits refused (nothing was created or held):
- * recorded as `request.denied` (reason `challenge-rate-limit` or `hold-limit`), then a page for a
- * browser navigating, problem+json for anyone else, with `Retry-After`.
+ * 429 for a request whose challenge the person's limits refused (nothing was created or held; the
+ * caller has recorded it, `recordChallengeRefused`): a page for a browser navigating, problem+json
+ * for anyone else, with `Retry-After`.
  */
-export async function challengeRefused(
-  audit: AuditLog,
-  now: number,
-  req: Request,
-  r: ChallengeRefusal,
-  event: Pick<AuditInput, 'actor' | 'via' | 'app' | 'request' | 'rule'>,
-): Promise<Response> {
+export async function challengeRefusedAnswer(req: Request, r: ChallengeRefusal, now: number): Promise<Response> {
   const retryAt = new Date(r.retryAt).toISOString();
-  await recordRefusal(audit, {
-    type: 'request.denied',
-    outcome: 'denied',
-    ...event,
-    reason: r.reason,
-    details: { limit: r.limit, ...(r.reason === 'hold-limit' ? { scope: r.scope } : {}), retry_at: retryAt },
-  });
   const rate = r.reason === 'challenge-rate-limit';
   const code = rate ? ErrorCode.TooManyChallenges : ErrorCode.TooManyHeldRequests;
   const message = rate

@@ -298,3 +298,6 @@ export function methodMentions(text: string): number {
     .replace(/[\s.[\]\0]/g, '_');
   return folded.match(/(^|[^a-z0-9])_+method(?![a-z0-9])/g)?.length ?? 0;
 }
+
+/** The host name of a `host[:port]` (a challenge's `action.host`), as a grant names its site (`aud`). */
+export const hostnameOf = (host: string): string => new URL(`http://${host}`).hostname;

@@ -4,26 +4,19 @@
  */
 import { ErrorCode } from '../../shared/errors';
 import { problem } from '../http/responses';
-import type { Identity } from '../identity/identity-source';
-import type { CompiledRule } from '../policy/compile-policy';
 import type { Challenge } from '../user-state/challenge';
-import type { UserState } from '../user-state/user-state';
-import type { Runtime } from '../deployment/runtime';
-import { type ActionToApprove, actionApproval, type StepUp } from './check-grant';
+import type { ActionToApprove } from './action-to-approve';
+import { actionApproval } from './grant-or-approval';
+import type { StepUp } from './pass-step-up';
+import type { IdentifiedRequest } from './protected-request';
 
-export async function awaitPrompt(
-  rt: Runtime,
-  gate: DurableObjectStub<UserState>,
-  me: Identity,
-  rule: CompiledRule,
-  subject: ActionToApprove,
-  challenge: Challenge,
-): Promise<StepUp | Response | null> {
-  const d = await gate.awaitDecision(challenge.id, me.sid, rt.holdMs);
+export async function awaitPrompt(r: IdentifiedRequest, action: ActionToApprove, challenge: Challenge): Promise<StepUp | Response | null> {
+  const { rt, userState, me } = r;
+  const d = await userState.awaitDecision(challenge.id, me.sid, rt.holdMs);
   if (d.kind === 'denied') return problem(ErrorCode.StepUpDenied, 403, 'You denied this action.');
   if (d.kind !== 'approved') return null;
   // Spend what the approval produced, exactly as a repeated request would.
   const details = { held: true, prompt: true };
-  if (subject.digest) return actionApproval(gate, me, rule, subject, details);
+  if (action.digest) return actionApproval(r, action, details);
   return { amr: d.amr, authTime: Math.floor(rt.now() / 1000), act: null, details };
 }

@@ -5,15 +5,15 @@
  */
 import type { Next } from 'hono';
 import { ErrorCode } from '../../shared/errors';
+import type { Runtime } from '../deployment/runtime';
 import { isSameOrigin } from '../http/csrf';
 import { errorResponse, problem } from '../http/responses';
+import { identityRefusal } from '../identity/identity-refusal';
 import { canonicalizeRequest, canonicalOrigin, type CanonicalizeOptions, type CanonicalRequest } from '../policy/canonical-request';
-import type { Runtime } from '../deployment/runtime';
 import { isChallengeId } from '../user-state/challenge';
 import { decideRequest } from './decide-request';
-import { openHeld } from './held-request';
-import { ambiguousIdentity, SESSIONS_DISAGREE } from './identify-caller';
-import type { RequestPathResult, StepgateHonoContext } from './stepgate-context';
+import { type HeldRequest, openHeld } from './held-request';
+import type { RequestPathResult, StepgateHonoContext } from './hono-context';
 
 /** The challenge id of `POST /.stepgate/challenge/:id/continue`, else null. */
 export function heldChallengeOf(c: CanonicalRequest): string | null {
@@ -32,7 +32,7 @@ export async function continueHeld(
   challenge: string,
   canonicalizeOptions: CanonicalizeOptions,
 ): RequestPathResult {
-  let held: { request: Request; body: Uint8Array<ArrayBuffer> };
+  let held: HeldRequest;
   let heldCanonical: CanonicalRequest;
   try {
     const taken = await takeHeld(rt, c.req.raw, canonical, challenge);
@@ -42,25 +42,17 @@ export async function continueHeld(
   } catch (err) {
     return errorResponse(err);
   }
-  return decideRequest(c, next, rt, heldCanonical, { challenge, ...held });
+  return decideRequest(c, next, rt, heldCanonical, held);
 }
 
 /** The held request of this person's session for `challenge`, opened; or the answer when there is none to take. */
-async function takeHeld(
-  rt: Runtime,
-  req: Request,
-  canonical: CanonicalRequest,
-  challenge: string,
-): Promise<{ request: Request; body: Uint8Array<ArrayBuffer> } | Response> {
+async function takeHeld(rt: Runtime, req: Request, canonical: CanonicalRequest, challenge: string): Promise<HeldRequest | Response> {
   // Why: a cross-site form could otherwise make a signed-in person carry out their held action.
   if (!isSameOrigin(req, canonicalOrigin(canonical))) {
     return problem(ErrorCode.Forbidden, 403, 'This request must come from the Stepgate page on this site.');
   }
   const who = await rt.identify(req);
-  if (!who.ok)
-    return who.reason === 'ambiguous'
-      ? ambiguousIdentity(SESSIONS_DISAGREE)
-      : problem(ErrorCode.IdentityRequired, 401, 'Sign in to the application first.');
+  if (!who.ok) return errorResponse(identityRefusal(who.reason));
   const sealed = await rt.userState(who.identity.sub).takeHeldRequest(challenge, who.identity.sid);
   if (!sealed)
     return problem(

@@ -6,36 +6,28 @@
 import type { Next } from 'hono';
 import { ErrorCode } from '../../shared/errors';
 import { auditRequest, recordRefusal } from '../audit/audit-log';
+import type { Runtime } from '../deployment/runtime';
 import { errorResponse, problem } from '../http/responses';
 import { canonicalOrigin, type CanonicalRequest } from '../policy/canonical-request';
-import type { RuleMatch } from '../policy/compile-policy';
-import type { Runtime } from '../deployment/runtime';
+import { actionToApprove } from './action-to-approve';
 import { awaitPrompt } from './await-prompt';
-import { actionApproval, actionToApprove, sessionGrant } from './check-grant';
+import { continueToNext } from './continue-to-next';
+import { deniedEvent } from './denial-events';
+import { actionApproval, sessionGrant } from './grant-or-approval';
+import type { HeldRequest } from './held-request';
+import { executionContextOf, type RequestPathResult, type StepgateHonoContext } from './hono-context';
 import { identifyCaller } from './identify-caller';
 import { bodyMayClaimMethod, matchRule, matchWithBodyClaims } from './match-rule';
 import { openChallenge } from './open-challenge';
 import { passStepUp } from './pass-step-up';
-import {
-  deniedEvent,
-  executionContextOf,
-  handOver,
-  type RequestPathResult,
-  type StepgateContext,
-  type StepgateHonoContext,
-} from './stepgate-context';
+import type { IdentifiedRequest, ProtectedRequest } from './protected-request';
+import type { StepgateContext } from './stepgate-context';
 import { stepUpRequired } from './step-up-required';
 
-/** A held request taken after its approval (continueHeld): it goes through the decision in place of the request that continued it. */
-export interface HeldRequest {
-  challenge: string;
-  request: Request;
-  body: Uint8Array<ArrayBuffer>;
-}
-
 /**
- * Decide a request: forward it (`next()`), or answer it. Not async on purpose: an unprotected
- * request whose body cannot change the match is handed on with no await and nothing read.
+ * Decide a request: let it go on (`next()`), or answer it. `held` is the held request being carried
+ * out after its approval (continueHeld), else null. Not async on purpose: an unprotected request
+ * whose body cannot change the match goes on with no await and nothing read.
  */
 export function decideRequest(
   c: StepgateHonoContext,
@@ -44,42 +36,41 @@ export function decideRequest(
   canonical: CanonicalRequest,
   held: HeldRequest | null,
 ): RequestPathResult {
-  const request = held === null ? c.req.raw : held.request;
   try {
     const match = matchRule(rt.policy, canonical);
+    const ctx: StepgateContext = {
+      canonical,
+      match,
+      identity: null,
+      body: held === null ? null : held.body,
+      request: held === null ? c.req.raw : held.request,
+      identitySource: rt.identitySource,
+    };
     const readBody = bodyMayClaimMethod(rt.policy, canonical);
-    if (match !== null || readBody) return decideMatched(c, next, rt, canonical, match, request, held, readBody);
-    const body = held === null ? null : held.body;
-    return goOn(c, next, { canonical, match, identity: null, body, request, identitySource: rt.identitySource });
+    if (match === null && !readBody) return continueToNext(c, next, ctx);
+    return decideMatched(c, next, rt, ctx, held, readBody);
   } catch (err) {
     return Promise.resolve(errorResponse(err));
   }
 }
 
-/** Hand the request on to what follows Stepgate: the gateway's forward(), or the app's own handlers. */
-function goOn(c: StepgateHonoContext, next: Next, ctx: StepgateContext): Promise<void> {
-  c.set('stepgate', ctx);
-  handOver(c.req, ctx);
-  return next();
-}
-
+/** A request a rule matched, or that some rule may match once its body's method claims are read (`readBody`). */
 async function decideMatched(
   c: StepgateHonoContext,
   next: Next,
   rt: Runtime,
-  canonical: CanonicalRequest,
-  match: RuleMatch | null,
-  request: Request,
+  ctx: StepgateContext,
   held: HeldRequest | null,
   readBody: boolean,
 ): RequestPathResult {
   try {
-    let body = held === null ? null : held.body;
-    if (readBody) ({ canonical, match, body } = await matchWithBodyClaims(rt.policy, canonical, match, request, body));
-    const ctx: StepgateContext = { canonical, match, identity: null, body, request, identitySource: rt.identitySource };
-    if (match === null) return goOn(c, next, ctx);
+    // The match again with the body's method claims: its canonical request, match and body replace ctx's.
+    if (readBody) Object.assign(ctx, await matchWithBodyClaims(rt.policy, ctx.canonical, ctx.match, ctx.request, ctx.body));
+    const { canonical, match, request } = ctx;
+    if (match === null) return continueToNext(c, next, ctx);
     c.set('stepgate', ctx);
-    return await decideProtected(c, next, rt, ctx, match, held !== null);
+    const where = { app: canonical.hostname, request: await auditRequest(request, canonical), rule: match.rule.id };
+    return await decideProtected({ c, next, rt, ctx, match, where, ec: executionContextOf(c), held });
   } catch (err) {
     return errorResponse(err);
   }
@@ -90,41 +81,29 @@ async function decideMatched(
  * exact action; else open a challenge, wait for the extension's prompt if it asked for one, and
  * answer "step-up required".
  */
-async function decideProtected(
-  c: StepgateHonoContext,
-  next: Next,
-  rt: Runtime,
-  ctx: StepgateContext,
-  match: RuleMatch,
-  held: boolean,
-): RequestPathResult {
-  const { canonical, request: req } = ctx;
-  const rule = match.rule;
-  const where = { app: canonical.hostname, request: await auditRequest(req, canonical), rule: rule.id };
-  const ec = executionContextOf(c);
-  const me = await identifyCaller(rt, req, canonical, where, ec);
+async function decideProtected(r: ProtectedRequest): RequestPathResult {
+  const me = await identifyCaller(r);
   if (me instanceof Response) return me;
-  const identified = { c, next, rt, ctx, match, me, where, ec };
-  const gate = rt.userState(me.sub);
+  const identified: IdentifiedRequest = { ...r, me, userState: r.rt.userState(me.sub) };
 
-  const grant = await sessionGrant(rt, req, canonical, rule, me);
+  const grant = await sessionGrant(identified);
   if (grant) return await passStepUp(identified, grant);
-  const subject = await actionToApprove(rt, ctx, match);
-  const approval = await actionApproval(gate, me, rule, subject, { held });
+  const action = await actionToApprove(identified);
+  const approval = await actionApproval(identified, action, { held: r.held !== null });
   if (approval) return await passStepUp(identified, approval);
-  if (held) {
+  if (r.held !== null) {
     // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.
-    await recordRefusal(rt.audit, deniedEvent(me.sub, where, 'not-approved'));
+    await recordRefusal(r.rt.audit, deniedEvent(me.sub, r.where, 'not-approved'));
     return problem(ErrorCode.StepUpRequired, 401, 'This action is not approved (or was already carried out). Start it again.');
   }
 
-  const opened = await openChallenge(rt, gate, ctx, rule, me, subject, where);
+  const opened = await openChallenge(identified, action);
   if (opened instanceof Response) return opened;
   if (opened.prompted) {
-    const answered = await awaitPrompt(rt, gate, me, rule, subject, opened.challenge);
+    const answered = await awaitPrompt(identified, action, opened.challenge);
     if (answered instanceof Response) return answered;
     if (answered) return await passStepUp(identified, answered);
     // Timed out (or the approval was spent elsewhere): the normal answer, with the challenge.
   }
-  return stepUpRequired(req, opened.challenge, canonicalOrigin(canonical), opened.kept);
+  return stepUpRequired(r.ctx.request, opened.challenge, canonicalOrigin(r.ctx.canonical), opened.holdsRequest);
 }

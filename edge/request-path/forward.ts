@@ -5,7 +5,8 @@
 import type { Handler } from 'hono';
 import { ErrorCode } from '../../shared/errors';
 import { withoutGrantCookies } from '../grants/grant-cookie';
-import { problem } from '../http/responses';
+import { misconfigured, problem } from '../http/responses';
+import { canonicalOrigin, canonicalPathAndQuery } from '../policy/canonical-request';
 import type { StepgateContext } from './stepgate-context';
 
 /** Headers a client may not set for the origin: the origin would trust them as Stepgate's or the edge's. */
@@ -154,11 +155,15 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
   return async function forwardToOrigin(c) {
     const sg = c.get('stepgate');
     // Why: without the canonical request the origin could see something other than what was matched.
-    if (!sg) return problem(ErrorCode.Misconfigured, 503, 'Stepgate middleware did not run; nothing is forwarded.');
+    if (!sg) {
+      console.error('stepgate: configuration error: forward() ran without the stepgate() middleware before it');
+      return misconfigured();
+    }
     const { canonical } = sg;
     const req = sg.request;
     const proto = canonical.protocol;
-    const target = `${base ?? `${proto}//${canonical.host}`}${canonical.path}${canonical.query ? `?${canonical.query}` : ''}`;
+    // ORIGIN_URL's base when set, else the request's own origin; always the canonical path and query.
+    const target = `${base ?? canonicalOrigin(canonical)}${canonicalPathAndQuery(canonical)}`;
     const hasBody = canonical.method !== 'GET' && canonical.method !== 'HEAD';
     const headers = originHeaders(req.headers, proto, canonical.host, req.headers.get('cf-connecting-ip'), {
       accessHeaders: sg.identitySource === 'cloudflareAccess',

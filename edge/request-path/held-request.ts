@@ -8,6 +8,14 @@ import { openBytes, seal } from '../crypto/aead';
 import type { Keyring } from '../crypto/keyring';
 import { heldRequestAad } from '../crypto/encryption-context';
 
+/** A held request taken after its approval (continueHeld): it goes through the decision in place of the request that continued it. */
+export interface HeldRequest {
+  challenge: string;
+  request: Request;
+  /** Its body, exactly as it was sealed: forward these bytes. */
+  body: Uint8Array<ArrayBuffer>;
+}
+
 interface HeldWire {
   method: string;
   url: string;
@@ -44,12 +52,7 @@ export async function sealHeld(
 }
 
 /** The held request, re-assembled with the continuing request's session headers. @throws {Error} if it does not open */
-export async function openHeld(
-  ring: Keyring,
-  challenge: string,
-  sealed: string,
-  current: Headers,
-): Promise<{ request: Request; body: Uint8Array<ArrayBuffer> }> {
+export async function openHeld(ring: Keyring, challenge: string, sealed: string, current: Headers): Promise<HeldRequest> {
   const wire = JSON.parse(new TextDecoder().decode(await openBytes(ring, 'held-request', sealed, heldRequestAad(challenge)))) as HeldWire;
   const headers = new Headers(wire.headers);
   for (const name of ['cookie', 'authorization']) {
@@ -58,5 +61,5 @@ export async function openHeld(
   }
   const body = wire.body ? fromBase64url(wire.body) : new Uint8Array(0);
   const hasBody = wire.method !== 'GET' && wire.method !== 'HEAD';
-  return { request: new Request(wire.url, { method: wire.method, headers, body: hasBody ? body : null }), body };
+  return { challenge, request: new Request(wire.url, { method: wire.method, headers, body: hasBody ? body : null }), body };
 }

@@ -1,38 +1,37 @@
+/**
+ * @module openChallenge(): have the caller's UserState record a challenge for this request (bound to
+ * the session, the rule and the action), sealing a navigation's request to carry out after approval;
+ * answerable only once `challenge.issued` is on the record.
+ */
 import { ErrorCode } from '../../shared/errors';
 import { hashRef, recordRefusal } from '../audit/audit-log';
 import type { AuditInput } from '../audit/events';
+import { recordChallengeRefused } from '../challenges/challenge-refused';
+import type { Runtime } from '../deployment/runtime';
 import { isSameOrigin } from '../http/csrf';
 import { isNavigation, problem } from '../http/responses';
-import type { Identity } from '../identity/identity-source';
+import { challengeRefusedAnswer } from '../pages/refusal-responses';
 import { canonicalOrigin, canonicalUrl } from '../policy/canonical-request';
-import type { CompiledRule } from '../policy/compile-policy';
-import { challengeRefused } from '../pages/refusal-responses';
 import { type Challenge, newChallengeId } from '../user-state/challenge';
 import type { UserState } from '../user-state/user-state';
-import type { Runtime } from '../deployment/runtime';
+import type { ActionToApprove } from './action-to-approve';
 import { summarizeBody } from './body-summary';
-import type { ActionToApprove } from './check-grant';
+import { deniedEvent } from './denial-events';
 import { sealHeld } from './held-request';
-import { deniedEvent, type RequestWhere, type StepgateContext } from './stepgate-context';
+import type { IdentifiedRequest } from './protected-request';
 
 export interface OpenedChallenge {
   challenge: Challenge;
-  /** A navigation's request was sealed and kept, to be carried out after approval. */
-  kept: boolean;
+  /** The challenge holds the navigation's request, sealed, to be carried out after approval (continueHeld). */
+  holdsRequest: boolean;
   /** The extension prompts for it while the request waits (awaitPrompt). */
   prompted: boolean;
 }
 
 /** Open the challenge for this request, or the answer when the person's limits refuse one (429). */
-export async function openChallenge(
-  rt: Runtime,
-  gate: DurableObjectStub<UserState>,
-  ctx: StepgateContext,
-  rule: CompiledRule,
-  me: Identity,
-  subject: ActionToApprove,
-  where: RequestWhere,
-): Promise<OpenedChallenge | Response> {
+export async function openChallenge(r: IdentifiedRequest, action: ActionToApprove): Promise<OpenedChallenge | Response> {
+  const { rt, ctx, me, where, userState } = r;
+  const rule = r.match.rule;
   const { canonical, request: req } = ctx;
   // A fetch/XHR from a browser with the extension (its marker header) is held while the person
   // answers the extension's prompt, then carried out once. Prompts are rationed per user.
@@ -40,7 +39,7 @@ export async function openChallenge(
   // them); a marker on a request from elsewhere is ignored.
   const prompted = req.headers.get('stepgate-extension') === '1' && !isNavigation(req) && isSameOrigin(req, canonicalOrigin(canonical));
   if (prompted) {
-    const ok = await gate.allowPrompt();
+    const ok = await userState.allowPrompt();
     if (!ok.ok) {
       await recordRefusal(rt.audit, deniedEvent(me.sub, where, 'prompt-rate-limit'));
       return problem(
@@ -62,9 +61,9 @@ export async function openChallenge(
     isNavigation(req) && canonical.method !== 'GET' && canonical.method !== 'HEAD'
       ? await sealHeld(rt.keys, id, canonicalUrl(canonical), canonical.method, req.headers, ctx.body)
       : undefined;
-  const { action, matchedMethod, digest } = subject;
+  const { matchedMethod, digest } = action;
   // Stored unanswerable (`live: false`): nobody can list or answer it before it is on the record.
-  const opened = await gate.openChallenge({
+  const opened = await userState.openChallenge({
     live: false,
     prompt: prompted,
     sid: me.sid,
@@ -73,17 +72,21 @@ export async function openChallenge(
     factors: rule.factors,
     maxAgeSeconds: rule.maxAgeSeconds,
     actionDigest: digest,
-    action,
+    action: action.canonical,
     matchedMethod,
     bodySummary: summarizeBody(ctx.body, req.headers.get('content-type')),
     requestedFrom: requestedFrom(req),
     ...(sealed === undefined ? {} : { id, held: sealed }),
   });
-  if (!opened.ok) return await challengeRefused(rt.audit, rt.now(), req, opened, { actor: me.sub, via: 'session', ...where });
-  const { challenge, held: kept } = opened;
+  if (!opened.ok) {
+    const now = rt.now();
+    await recordChallengeRefused(rt.audit, opened, { actor: me.sub, via: 'session', ...where });
+    return await challengeRefusedAnswer(req, opened, now);
+  }
+  const { challenge, held: holdsRequest } = opened;
   // Fail closed: a challenge becomes answerable only once it is on the record; otherwise it is taken back.
   await recordOrWithdraw(
-    gate,
+    userState,
     challenge.id,
     {
       type: 'challenge.issued',
@@ -96,15 +99,15 @@ export async function openChallenge(
         bind: rule.bind,
         factors: [...rule.factors],
         matched_method: matchedMethod,
-        body_sha256: action.bodySha256,
+        body_sha256: action.canonical.bodySha256,
         action_digest: digest,
-        held: kept || prompted,
+        held: holdsRequest || prompted,
         prompt: prompted,
       },
     },
     rt,
   );
-  return { challenge, kept, prompted };
+  return { challenge, holdsRequest, prompted };
 }
 
 /**
@@ -112,12 +115,12 @@ export async function openChallenge(
  * either fails, withdraw it and rethrow (503). No challenge is ever answerable before its record,
  * so no approval or grant can exist for one that is withdrawn.
  */
-async function recordOrWithdraw(gate: DurableObjectStub<UserState>, id: string, event: AuditInput, rt: Runtime): Promise<void> {
+async function recordOrWithdraw(userState: DurableObjectStub<UserState>, id: string, event: AuditInput, rt: Runtime): Promise<void> {
   try {
     await rt.audit.record(event);
-    await gate.confirmChallenge(id);
+    await userState.confirmChallenge(id);
   } catch (err) {
-    await gate
+    await userState
       .withdrawChallenge(id)
       .catch((e: unknown) =>
         console.error('stepgate: could not withdraw an unrecorded challenge:', e instanceof Error ? e.message : 'non-error'),

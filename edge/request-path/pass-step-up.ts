@@ -1,26 +1,20 @@
 /**
  * @module passStepUp(): let a protected request through on its step-up — sign the assertion,
- * record `grant.used` (fail closed: nothing is forwarded unless that record is durable), forward,
- * then record what the origin answered (`request.forwarded`).
+ * record `grant.used` (fail closed: nothing goes on unless that record is durable), continue to
+ * what follows Stepgate, then record what it answered (`request.forwarded`).
  */
-import type { Next } from 'hono';
-import type { Identity } from '../identity/identity-source';
-import type { RuleMatch } from '../policy/compile-policy';
 import { signAssertion } from '../signing/origin-assertion';
-import type { Runtime } from '../deployment/runtime';
-import type { StepUp } from './check-grant';
-import { handOver, type RequestWhere, type StepgateContext, type StepgateHonoContext, type WaitUntil } from './stepgate-context';
+import { continueToNext } from './continue-to-next';
+import type { IdentifiedRequest } from './protected-request';
 
-/** A protected request whose caller is known: what passing it on needs. */
-export interface IdentifiedRequest {
-  c: StepgateHonoContext;
-  next: Next;
-  rt: Runtime;
-  ctx: StepgateContext;
-  match: RuleMatch;
-  me: Identity;
-  where: RequestWhere;
-  ec: WaitUntil;
+/** A step-up the request passes on: what the assertion and the `grant.used` record say. */
+export interface StepUp {
+  amr: string[];
+  /** Seconds. */
+  authTime: number;
+  /** The approved action's digest (bind: action), else null. */
+  act: string | null;
+  details: Record<string, string | boolean | null>;
 }
 
 export async function passStepUp(r: IdentifiedRequest, { amr, authTime, act, details }: StepUp): Promise<void> {
@@ -54,13 +48,12 @@ export async function passStepUp(r: IdentifiedRequest, { amr, authTime, act, det
       ...details,
     },
   });
-  return forwardAudited(r);
+  return continueToNextRecorded(r);
 }
 
-/** Forward, then record what the origin answered (after the response: the action already happened). */
-async function forwardAudited({ c, next, rt, ctx, me, where, ec }: IdentifiedRequest): Promise<void> {
-  handOver(c.req, ctx);
-  await next();
+/** Continue to what follows Stepgate, then record what it answered (after the response: the action already happened). */
+async function continueToNextRecorded({ c, next, rt, ctx, me, where, ec }: IdentifiedRequest): Promise<void> {
+  await continueToNext(c, next, ctx);
   const status = c.res.status;
   rt.audit.later(ec, {
     type: 'request.forwarded',

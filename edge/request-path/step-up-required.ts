@@ -2,18 +2,19 @@
 import { ErrorCode } from '../../shared/errors';
 import { htmlResponse, isNavigation, problem } from '../http/responses';
 import { stepUpPage } from '../pages/step-up-page';
+import { challengeUrl } from '../policy/canonical-request';
 import type { Challenge } from '../user-state/challenge';
 
 const quote = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`;
 
-/** Build the 401 for a new challenge, shaped for the client that asked. */
-export async function stepUpRequired(req: Request, ch: Challenge, origin: string, held = false): Promise<Response> {
-  const challengeUrl = `${origin}/.stepgate/challenge/${ch.id}`;
+/** Build the 401 for a new challenge, shaped for the client that asked; `holdsRequest` when it holds the navigation's request. */
+export async function stepUpRequired(req: Request, ch: Challenge, origin: string, holdsRequest: boolean): Promise<Response> {
+  const url = challengeUrl(origin, ch.id);
   const headers = new Headers();
   headers.append(
     'www-authenticate',
     `StepUp realm="stepgate", challenge=${quote(ch.id)}, factors=${quote(ch.factors.join(' '))}, ` +
-      `max_age=${ch.maxAgeSeconds}, bind=${ch.bind}, challenge_url=${quote(challengeUrl)}`,
+      `max_age=${ch.maxAgeSeconds}, bind=${ch.bind}, challenge_url=${quote(url)}`,
   );
   // RFC 9470: a client that sent a Bearer token learns in its own terms that the token's authentication is insufficient.
   if (/^bearer\s/i.test(req.headers.get('authorization') ?? '')) {
@@ -24,7 +25,7 @@ export async function stepUpRequired(req: Request, ch: Challenge, origin: string
     );
   }
   headers.set('stepgate-challenge', ch.id);
-  if (isNavigation(req)) return htmlResponse(await stepUpPage({ ...ch, challengeId: ch.id, held }), 401, headers);
+  if (isNavigation(req)) return htmlResponse(await stepUpPage({ ...ch, challengeId: ch.id, held: holdsRequest }), 401, headers);
   return problem(
     ErrorCode.StepUpRequired,
     401,
@@ -33,7 +34,7 @@ export async function stepUpRequired(req: Request, ch: Challenge, origin: string
       : `This request needs a step-up authentication (rule "${ch.rule}").`,
     {
       challenge_id: ch.id,
-      challenge_url: challengeUrl,
+      challenge_url: url,
       rule: ch.rule,
       bind: ch.bind,
       factors: ch.factors,

@@ -1,5 +1,5 @@
 /** @module Action approvals: the approval of one exact action (`bind: "action"`), for one session, used once. */
-import type { Approval } from './limits';
+import type { Approval } from './results';
 
 /**
  * Record the approval of an exact action for the session that made the request, for the rule's

@@ -7,7 +7,8 @@ import { type Challenge, type ChallengeRow, toChallenge } from './challenge';
 import { deleteChallenge, liveChallengeRow } from './challenge-store';
 import { backingOff, clearFailures, countFailure, lockedOut, readFailures } from './failures';
 import { approveHold, dropHold } from './held-requests';
-import { type AttemptResult, MAX_ATTEMPTS_PER_CHALLENGE } from './limits';
+import { MAX_ATTEMPTS_PER_CHALLENGE } from './limits';
+import type { AttemptResult } from './results';
 
 /** See `UserState.beginAttempt`. */
 export function beginAttempt(sql: SqlStorage, id: string, sid: string, number: number | undefined, now: number): AttemptResult {

@@ -1,5 +1,6 @@
 /** @module Challenge creation rationing: when each of a person's challenges was opened, and by which session, for the last minute. */
-import { type ChallengeRefusal, MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE } from './limits';
+import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE, MAX_CHALLENGES_PER_USER_PER_MINUTE } from './limits';
+import type { ChallengeRefusal } from './results';
 
 /** A creation limit this session (then the person) is at, with when it frees up; null when a challenge may be opened. */
 export function creationRefusal(sql: SqlStorage, sid: string, now: number): ChallengeRefusal | null {

@@ -1,5 +1,5 @@
 /** @module Requests held open while their challenge is answered in the extension, woken with its outcome. */
-import type { Decision } from './limits';
+import type { Decision } from './results';
 
 /** The requests waiting on each challenge, by challenge id. In memory: they live only as long as their fetch. */
 export type DecisionWaiters = Map<string, ((d: Decision) => void)[]>;

@@ -3,13 +3,13 @@
  * session and per person, and taken once after approval.
  */
 import {
-  type ChallengeRefusal,
   HELD_APPROVAL_WINDOW_MS,
   MAX_HELD_BYTES_PER_SESSION,
   MAX_HELD_REQUESTS,
   MAX_HELD_REQUESTS_PER_SESSION,
   MAX_HELD_TOTAL_BYTES,
 } from './limits';
+import type { ChallengeRefusal } from './results';
 
 /**
  * Why a hold of `bytes` for this session would pass its share or the person's cap (with when one

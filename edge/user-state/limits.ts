@@ -1,8 +1,5 @@
-/** @module The UserState's limits (attempts, back-off, creation, prompts, held requests) and the shapes of its answers. */
-import { CHALLENGE_TTL_MS, type Challenge } from './challenge';
-
-/** How a held request's challenge ended. */
-export type Decision = { kind: 'approved'; amr: string[] } | { kind: 'denied' } | { kind: 'timeout' } | { kind: 'gone' };
+/** @module The UserState's limits: attempts, back-off, challenge creation, prompts, held requests. */
+import { CHALLENGE_TTL_MS } from './challenge';
 
 /** Held prompts (extension approvals) a user may be sent per minute: push bombing meets a wall. */
 export const MAX_PROMPTS_PER_MINUTE = 5;
@@ -31,29 +28,9 @@ export const HELD_APPROVAL_WINDOW_MS = CHALLENGE_TTL_MS;
 export const MAX_CHALLENGES_PER_SESSION_PER_MINUTE = 10;
 export const MAX_CHALLENGES_PER_USER_PER_MINUTE = 30;
 
-/**
- * Why no challenge was opened: a creation limit, or held requests at their cap — this session's
- * share (`scope: "session"`) or the person's (`"person"`). Nothing was created.
- */
-export type ChallengeRefusal =
-  | { ok: false; reason: 'challenge-rate-limit'; limit: 'session' | 'person'; retryAt: number }
-  | { ok: false; reason: 'hold-limit'; limit: 'count' | 'bytes'; scope: 'session' | 'person'; retryAt: number };
-
 /** Attempts one challenge allows before it is discarded. */
 export const MAX_ATTEMPTS_PER_CHALLENGE = 5;
 /** Consecutive failures (across sessions) at which the user is locked until an admin resets them (NIST SP 800-63B: at most 100). */
 export const MAX_CONSECUTIVE_FAILURES = 100;
 /** Back-off after `n` consecutive failures: none for the first 4, then doubling from 1 s, at most 15 minutes. */
 export const backoffMs = (n: number): number => (n < 5 ? 0 : Math.min(1000 * 2 ** (n - 5), 15 * 60 * 1000));
-
-export type AttemptResult =
-  | { ok: true; challenge: Challenge; otherSession: boolean }
-  | { ok: false; reason: 'not-found' | 'too-many' | 'number-mismatch' }
-  | { ok: false; reason: 'locked'; retryAt: number | null };
-
-/** An approved action waiting for its one use. */
-export interface Approval {
-  rule: string;
-  amr: string[];
-  authTime: number;
-}

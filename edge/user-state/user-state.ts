@@ -23,7 +23,8 @@ import { type DecisionWaiters, decide, waitForDecision } from './decision-waiter
 import { sweepChallengeState, sweepExpired } from './expiry';
 import { clearFailures, failureState, readFailures } from './failures';
 import { dropHold, holdRefusal, holdRequest, takeHeldRequest } from './held-requests';
-import { type Approval, type AttemptResult, type ChallengeRefusal, type Decision, MAX_HELD_BYTES } from './limits';
+import { MAX_HELD_BYTES } from './limits';
+import type { Approval, AttemptResult, ChallengeRefusal, Decision } from './results';
 import { allowPrompt } from './prompts';
 import { migrate } from './schema';
 import { acceptTotpStep } from './totp-steps';

@@ -85,7 +85,7 @@ async function testBuild(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'stepgate-ext-'));
   await promisify(execFile)(
     join(ROOT, 'node_modules/.bin/vite'),
-    ['build', '-c', 'extension/vite.config.ts', '--mode', 'chrome', '--outDir', dir],
+    ['build', '-c', 'extension/build/vite.config.ts', '--mode', 'chrome', '--outDir', dir],
     { cwd: ROOT },
   );
   const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;

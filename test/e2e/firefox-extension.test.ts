@@ -85,7 +85,7 @@ async function firefoxBuild(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'stepgate-ext-firefox-'));
   await promisify(execFile)(
     join(ROOT, 'node_modules/.bin/vite'),
-    ['build', '-c', 'extension/vite.config.ts', '--mode', 'firefox', '--outDir', dir],
+    ['build', '-c', 'extension/build/vite.config.ts', '--mode', 'firefox', '--outDir', dir],
     { cwd: ROOT },
   );
   return dir;

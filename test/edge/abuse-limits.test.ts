@@ -279,7 +279,7 @@ describe('finding 3: challenge creation is rationed per session and per person',
       expect(text).toContain('ERR_TOO_MANY_CHALLENGES');
       expect(text).not.toContain('<script>');
 
-      // The reserved factors step-up goes through the same limit.
+      // The fresh step-up (its reserved rule) goes through the same limit.
       const stepUp = await post('/.stepgate/api/factors/step-up', s[0]!);
       expect(stepUp.status).toBe(429);
       expect(await stepUp.json()).toMatchObject({ code: 'ERR_TOO_MANY_CHALLENGES' });

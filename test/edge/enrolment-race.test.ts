@@ -57,7 +57,7 @@ const enrolmentEvents = async (user: string) =>
     (e) => e.event,
   );
 
-/** A fresh factors step-up answered with a TOTP code at `epoch`; returns the cookie header with the grant. */
+/** A fresh step-up answered with a TOTP code at `epoch`; returns the cookie header with the grant. */
 async function grantWithTotp(cookie: string, secret: string, epoch = now(), via: Post = post): Promise<string> {
   const { challenge_id } = (await (await via('/.stepgate/api/factors/step-up', cookie)).json()) as { challenge_id: string };
   const ok = await via(`/.stepgate/api/challenges/${challenge_id}/verify`, cookie, {

@@ -279,6 +279,27 @@ describe('reserved paths', () => {
     const ops = Object.values(doc.paths).flatMap((o) => Object.values(o as Record<string, { responses: Record<string, unknown> }>));
     expect(ops.filter((op) => !('400' in op.responses))).toEqual([]);
   });
+
+  it('describes in its components every member of what the edge sends about a challenge', async () => {
+    const { schemas } = ((await (await gw('/.stepgate/api/openapi.json')).json()) as typeof openapi).components;
+    const members = (schema: keyof typeof schemas) => Object.keys(schemas[schema].properties).sort();
+    const keys = (o: unknown) => Object.keys(o as object).sort();
+    type Body = Record<string, unknown> & { challenges: Body[] };
+    const answer = async (path: string, sid: string, method = 'GET') =>
+      (await (await gw(path, { method, headers: { cookie: await sessionCookie('openapi-reader', sid) } })).json()) as Body;
+
+    const stepUp = await answer('/api/projects/1?m=oa1', 'sess-oa', 'DELETE');
+    expect(keys(stepUp)).toEqual(members('StepUpRequired'));
+    expect(keys(stepUp.action)).toEqual(members('Action'));
+    const detail = await answer(`/.stepgate/api/challenges/${stepUp.challenge_id}`, 'sess-oa');
+    expect(keys(detail)).toEqual(members('ChallengeDetail'));
+    expect(keys(detail.requested_from)).toEqual(members('RequestedFrom'));
+    // Listed in its own session, and (an action) in another session of the person, with the number choices.
+    const own = await answer('/.stepgate/api/challenges', 'sess-oa');
+    expect(keys(own)).toEqual(members('PendingChallengeList'));
+    expect(keys(own.challenges[0])).toEqual(members('PendingChallenge').filter((k) => k !== 'number_choices'));
+    expect(keys((await answer('/.stepgate/api/challenges', 'sess-oa-other')).challenges[0])).toEqual(members('PendingChallenge'));
+  });
 });
 
 describe('failing closed', () => {

@@ -6,7 +6,7 @@
  * failed, `withdrawChallenge` deleted the challenge but not the approval its answer had produced:
  * the DELETE then passed once with no `challenge.issued` on the record. Now the gateway stores it
  * unconfirmed (`live: false`), every reader ignores it, and only `confirmChallenge`, after the
- * record, makes it answerable; a withdrawal deletes it. The factors step-up (which records no
+ * record, makes it answerable; a withdrawal deletes it. The fresh step-up (which records no
  * `challenge.issued`) opens answerable challenges directly.
  */
 import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
@@ -162,7 +162,7 @@ describe('a challenge is answerable only once its issue is on the record', () =>
     expect(await g.getChallenge(id, 'owner')).toMatchObject({ id });
   });
 
-  it('the factors step-up (no challenge.issued) opens an answerable challenge at once', async () => {
+  it('the fresh step-up (no challenge.issued) opens an answerable challenge at once', async () => {
     const p = await enrolTotp('unconfirmed-factors');
     const r = await post('/.stepgate/api/factors/step-up', p.cookie);
     expect(r.status).toBe(201);

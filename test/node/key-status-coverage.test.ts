@@ -45,7 +45,7 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
     ['webauthn_credentials.nickname'],
   ],
   "edge/factors/webauthn/webauthn.ts: blindIndex(keys, 'user', me.sub)": [NOT_STORED.userHandle],
-  "edge/request-path/held-request.ts: seal(ring, 'held-request', JSON.stringify(wire), `held|${challenge}`)": [NOT_STORED.held],
+  "edge/request-path/held-request.ts: seal(ring, 'held-request', JSON.stringify(wire), heldRequestAad(challenge))": [NOT_STORED.held],
   'edge/audit/audit-chain.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup],
   'edge/crypto/blind-index.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup], // blindIndexes
   "edge/audit/audit-chain.ts: seal(ring, 'audit-encryption', JSON.stringify(event), auditEventAad(tenant, seq))": [['audit_events']],

@@ -1,46 +1,28 @@
 /**
  * @module The layers of docs/architecture.md ("## Layers") match the imports. It reads the table
- * there, scans every import in edge/ and shared/ (static, `export … from`, `import type`, dynamic
- * `import()`; relative specifiers resolved to files) and checks: every edge folder is in exactly one
- * layer; no import points from a lower layer to a higher one; no import cycle between folders; the
- * request path and the endpoints never import each other, nor routes other routes; Worker code never
- * reaches Node-only code, the page scripts or `node:` modules; the page scripts and shared/ stay in
- * their own world. The checker runs on a small made-up graph first, to show that it can fail.
+ * there, scans every import in edge/, shared/ and extension/ (test/support/import-graph.ts: static,
+ * `export … from`, `import type`, dynamic `import()`; relative specifiers resolved to files) and checks: edge/ and shared/ import
+ * only edge/ and shared/ (and the Node tooling the repository's package.json), the extension only
+ * extension/ and shared/; every edge folder is in exactly one layer; no import points from a lower
+ * layer to a higher one; no import cycle between folders; the request path and the endpoints never
+ * import each other, nor routes other routes; Worker code never reaches Node-only code, the page
+ * scripts or `node:` modules; the page scripts and shared/ stay in their own world; the extension
+ * reaches neither `node:` modules nor its own build (extension/build, which runs in Node). The
+ * checker runs on a small made-up graph first, to show that it can fail.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { builtinModules } from 'node:module';
-import { join, posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { folderOf, type Graph, type Import, ROOT, scanTree, specifiersOf } from '../support/import-graph';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Written by `npm run build:pages`: not scanned, and may be absent (an import of it still resolves). */
-const GENERATED = 'edge/pages/generated/';
 /** First-level edge folders outside the layers: Node-only tooling, the page scripts, SQL. */
 const OUTSIDE_LAYERS = new Set(['edge/node', 'edge/browser', 'edge/migrations']);
-/** Files in edge/browser that Node runs (the build of the page scripts), not the browser. */
-const BROWSER_BUILD_CONFIG = new Set(['edge/browser/vite.config.ts']);
-const SOURCE = /\.(ts|mts|mjs|js)$/;
 
 interface Layer {
   rank: number;
   name: string;
   /** `edge/x`, `shared`, or `edge/*.ts` (the files directly in edge/) */
   folders: string[];
-}
-/** One import: `to` is a repository path (a local file), `node:…` (a Node built-in), or null (a package, or no file found). */
-interface Import {
-  file: string;
-  specifier: string;
-  to: string | null;
-}
-interface Graph {
-  /** First-level folders of edge/ that hold .ts files, and `edge/*.ts` if edge/ itself does. */
-  edgeFolders: string[];
-  /** Folders that exist (`shared`, `edge/x`, `edge/*.ts` when edge/ holds .ts files). */
-  existing: Set<string>;
-  imports: Import[];
 }
 
 /** The layer table of the "## Layers" section: rows `| N name | \`edge/x\`, \`edge/y\` | … |`. */
@@ -53,21 +35,26 @@ function parseLayers(markdown: string): Layer[] {
   }));
 }
 
-/** The folder a file counts as: `shared`, `edge/*.ts`, `edge/<first level>`, or its top folder. */
-function folderOf(file: string): string {
-  const parts = file.split('/');
-  if (parts[0] === 'edge') return parts.length === 2 ? 'edge/*.ts' : `edge/${parts[1]}`;
-  return parts[0]!;
-}
-
-type Side = 'worker' | 'node' | 'browser' | 'shared' | 'other';
+/** Where a file runs: in the folder name. */
+type Side = 'worker' | 'node' | 'browser' | 'shared' | 'extension' | 'extension build' | 'other';
 function sideOf(file: string): Side {
   if (file.startsWith('shared/')) return 'shared';
-  if (file.startsWith('edge/node/') || BROWSER_BUILD_CONFIG.has(file)) return 'node';
+  if (file.startsWith('edge/node/')) return 'node';
   if (file.startsWith('edge/browser/')) return 'browser';
-  return file.startsWith('edge/') ? 'worker' : 'other';
+  if (file.startsWith('edge/')) return 'worker';
+  if (file.startsWith('extension/build/')) return 'extension build';
+  return file.startsWith('extension/') ? 'extension' : 'other';
 }
 const isNodeBuiltin = (to: string | null) => to?.startsWith('node:') === true;
+
+/** Where a file may import from (a local file: a folder prefix or one exact path), or null when it is not scanned. */
+function allowedTargets(file: string): string[] | null {
+  if (file.startsWith('edge/node/')) return ['edge/', 'shared/', 'package.json'];
+  if (file.startsWith('edge/') || file.startsWith('shared/')) return ['edge/', 'shared/'];
+  if (file.startsWith('extension/')) return ['extension/', 'shared/'];
+  return null;
+}
+const isAllowed = (to: string, allowed: string[]) => allowed.some((a) => (a.endsWith('/') ? to.startsWith(a) : to === a));
 const describeImport = (i: Import) => `${i.file} imports '${i.specifier}'${i.to && i.to !== i.specifier ? ` (${i.to})` : ''}`;
 
 /** Every rule, each with the imports (or folders) that break it; an empty list is a pass. */
@@ -81,6 +68,12 @@ function checkLayers(layers: Layer[], graph: Graph): Record<string, string[]> {
     }
   }
   const local = graph.imports.filter((i) => i.to !== null && !isNodeBuiltin(i.to));
+  const outside = local
+    .filter((i) => {
+      const allowed = allowedTargets(i.file);
+      return allowed !== null && !isAllowed(i.to!, allowed);
+    })
+    .map((i) => `${describeImport(i)}: outside ${allowedTargets(i.file)!.join(', ')}`);
   const between = local.filter((i) => folderOf(i.file) !== folderOf(i.to!));
 
   const inLayers = [
@@ -108,25 +101,30 @@ function checkLayers(layers: Layer[], graph: Graph): Record<string, string[]> {
 
   const runtimes = graph.imports
     .filter((i) => {
-      const from = sideOf(i.file);
-      if (from === 'worker' || from === 'shared' || from === 'browser') {
-        if (isNodeBuiltin(i.to)) return true;
-        if (i.to === null) return false;
-        const to = sideOf(i.to);
-        if (from === 'worker') return to === 'node' || to === 'browser';
-        return to !== 'shared' && to !== from;
+      if (i.to === null) return false;
+      const to = isNodeBuiltin(i.to) ? 'node:' : sideOf(i.to);
+      switch (sideOf(i.file)) {
+        case 'worker':
+          return to === 'node:' || to === 'node' || to === 'browser';
+        case 'shared':
+        case 'browser':
+          return to !== 'shared' && to !== sideOf(i.file);
+        case 'extension':
+          return to === 'node:' || to === 'extension build';
+        default:
+          return false;
       }
-      return false;
     })
     .map((i) => `${describeImport(i)}: ${sideOf(i.file)} code`);
 
   return {
+    'edge/ and shared/ import only edge/ and shared/ (edge/node also package.json), the extension only extension/ and shared/': outside,
     'every edge folder is in exactly one layer, and every layer folder exists': inLayers,
     'no import from a lower layer to a higher one': upward,
     'no import cycle between folders': cycles,
     'edge/request-path and edge/endpoints never import each other': frontToFront,
     'no *-routes.ts imports another *-routes.ts': routeToRoute,
-    'Worker code reaches no Node-only code, page script or node: module; page scripts and shared/ stay apart': runtimes,
+    'where code runs: Worker, page and extension code reach no node: module or Node-only code; page scripts, shared/ apart': runtimes,
   };
 }
 
@@ -168,39 +166,6 @@ function folderCycles(imports: Import[]): string[][] {
   return found;
 }
 
-/** Every module specifier in `text`: imports, `export … from`, `import type`, `import()`, `require()`. */
-const specifiersOf = (text: string): string[] => ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName);
-
-/** A relative specifier as a repository path (`.ts`, `/index.ts`, `.js` → `.ts`), or null if no file is there. */
-function resolveLocal(file: string, specifier: string): string | null {
-  const base = posix.normalize(posix.join(posix.dirname(file), specifier));
-  const candidates = [base, `${base}.ts`, `${base}.mts`, base.replace(/\.(m?)js$/, '.$1ts'), `${base}/index.ts`];
-  if (base.startsWith(GENERATED)) return candidates[1]!;
-  return candidates.find((c) => existsSync(join(ROOT, c)) && statSync(join(ROOT, c)).isFile()) ?? null;
-}
-
-/** The imports of every source file in edge/ and shared/ (edge/pages/generated left out). */
-function scanTree(): Graph {
-  const files = ['edge', 'shared'].flatMap((top) =>
-    (readdirSync(join(ROOT, top), { recursive: true }) as string[])
-      .map((f) => `${top}/${f.split('\\').join('/')}`)
-      .filter((f) => SOURCE.test(f) && !f.startsWith(GENERATED)),
-  );
-  const imports = files.flatMap((file) =>
-    specifiersOf(readFileSync(join(ROOT, file), 'utf8')).map((specifier): Import => {
-      if (specifier.startsWith('.')) return { file, specifier, to: resolveLocal(file, specifier) };
-      const bare = specifier.replace(/^node:/, '').split('/')[0]!;
-      if (specifier.startsWith('node:') || builtinModules.includes(bare)) return { file, specifier, to: `node:${bare}` };
-      return { file, specifier, to: null };
-    }),
-  );
-  const edgeTs = files.filter((f) => f.startsWith('edge/') && f.endsWith('.ts'));
-  const edgeFolders = [...new Set(edgeTs.map(folderOf))].sort();
-  const existing = new Set([...edgeFolders, ...(existsSync(join(ROOT, 'shared')) ? ['shared'] : [])]);
-  for (const d of readdirSync(join(ROOT, 'edge'), { withFileTypes: true })) if (d.isDirectory()) existing.add(`edge/${d.name}`);
-  return { edgeFolders, existing, imports };
-}
-
 describe('the layer checker', () => {
   const layers: Layer[] = [
     { rank: 1, name: 'entry', folders: ['edge/*.ts'] },
@@ -228,10 +193,31 @@ describe('the layer checker', () => {
       imp('edge/audit/log.ts', 'edge/node/cli/main.ts'),
       imp('edge/browser/enrol.ts', 'edge/crypto/keyring.ts'),
       imp('edge/audit/log.ts', null),
+      // Outside edge/ and shared/: the extension, tests, the repository root (only Node tooling may read package.json).
+      imp('edge/endpoints/audit-routes.ts', 'extension/src/lib/sites.ts'),
+      imp('edge/request-path/decide.ts', 'test/support/fake-clock.ts'),
+      imp('shared/errors.ts', 'package.json'),
+      imp('edge/crypto/keyring.ts', 'package.json'),
+      imp('edge/node/cli/main.ts', 'package.json'),
+      // The extension: extension/ and shared/ only; no node: module, and not its build (which runs in Node).
+      imp('extension/src/lib/sites.ts', 'shared/errors.ts'),
+      imp('extension/src/lib/sites.ts', null),
+      imp('extension/src/background/index.ts', 'edge/crypto/keyring.ts'),
+      imp('extension/src/popup/index.ts', 'node:fs', 'node:fs'),
+      imp('extension/src/popup/index.ts', 'extension/build/vite.config.ts'),
+      imp('extension/build/package.ts', 'node:fs', 'node:fs'),
+      imp('extension/build/vite.config.ts', 'extension/manifest.ts'),
     ],
   };
   it('reports each broken rule, naming the file and the import', () => {
     expect(checkLayers(layers, graph)).toEqual({
+      'edge/ and shared/ import only edge/ and shared/ (edge/node also package.json), the extension only extension/ and shared/': [
+        "edge/endpoints/audit-routes.ts imports 'extension/src/lib/sites.ts': outside edge/, shared/",
+        "edge/request-path/decide.ts imports 'test/support/fake-clock.ts': outside edge/, shared/",
+        "shared/errors.ts imports 'package.json': outside edge/, shared/",
+        "edge/crypto/keyring.ts imports 'package.json': outside edge/, shared/",
+        "extension/src/background/index.ts imports 'edge/crypto/keyring.ts': outside extension/, shared/",
+      ],
       'every edge folder is in exactly one layer, and every layer folder exists': [
         'edge/stray is in no layer',
         'edge/gone is in the table but does not exist',
@@ -250,11 +236,14 @@ describe('the layer checker', () => {
         "edge/endpoints/audit-routes.ts imports 'edge/request-path/decide.ts'",
       ],
       'no *-routes.ts imports another *-routes.ts': ["edge/endpoints/audit-routes.ts imports 'edge/endpoints/factor-routes.ts'"],
-      'Worker code reaches no Node-only code, page script or node: module; page scripts and shared/ stay apart': [
+      'where code runs: Worker, page and extension code reach no node: module or Node-only code; page scripts, shared/ apart': [
         "edge/policy/fold.ts imports 'node:fs': worker code",
         "shared/base64.ts imports 'edge/crypto/keyring.ts': shared code",
         "edge/audit/log.ts imports 'edge/node/cli/main.ts': worker code",
         "edge/browser/enrol.ts imports 'edge/crypto/keyring.ts': browser code",
+        "shared/errors.ts imports 'package.json': shared code",
+        "extension/src/popup/index.ts imports 'node:fs': extension code",
+        "extension/src/popup/index.ts imports 'extension/build/vite.config.ts': extension code",
       ],
     });
   });
@@ -279,6 +268,7 @@ describe('the layers of docs/architecture.md match the imports', () => {
   it('reads a table of layers and finds imports', () => {
     expect(layers.map((l) => l.rank)).toEqual([...layers.keys()].map((k) => k + 1));
     expect(graph.imports.length).toBeGreaterThan(100);
+    expect(graph.imports.some((i) => i.file.startsWith('extension/src/') && i.to?.startsWith('shared/'))).toBe(true);
   });
   it('every relative import resolves to a file', () => {
     expect(graph.imports.filter((i) => i.to === null && i.specifier.startsWith('.')).map(describeImport)).toEqual([]);

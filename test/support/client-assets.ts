@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUTPUT = join(ROOT, 'edge/pages/generated/client-assets.ts');
-const SOURCES = ['edge/browser', 'shared', 'edge/browser/vite.config.ts'];
+/** The build of the page scripts (it runs in Node). */
+const CONFIG = 'edge/node/build/pages.vite.config.ts';
+const SOURCES = ['edge/browser', 'shared', CONFIG];
 
 const newest = (path: string): number => {
   const st = statSync(path, { throwIfNoEntry: false });
@@ -30,7 +32,7 @@ export function ensureClientAssets(): Promise<void> {
     const { build } = await import('vite');
     const outDir = mkdtempSync(join(tmpdir(), 'stepgate-pages-'));
     try {
-      await build({ configFile: join(ROOT, 'edge/browser/vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+      await build({ configFile: join(ROOT, CONFIG), logLevel: 'error', build: { outDir, emptyOutDir: true } });
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@
  */
 import { createWriteStream, readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
+import type { Problem } from '../../../shared/wire-shapes';
 import { verifyExported, type VerifyResult } from '../../audit/audit-chain';
 import { verifyCheckpoint } from '../../audit/checkpoint';
 import type { ChainedEvent } from '../../audit/events';
@@ -51,7 +52,7 @@ async function get(edge: Edge, path: string): Promise<Response> {
   if (!res.ok) {
     let detail = '';
     try {
-      const p = (await res.json()) as { code?: string; detail?: string };
+      const p = (await res.json()) as Problem;
       detail = `${p.code ?? ''}: ${p.detail ?? ''}`;
     } catch {
       // not problem+json

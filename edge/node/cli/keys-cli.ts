@@ -6,7 +6,8 @@
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { freshKeyId, KEY_ID } from '../../crypto/key-id';
-import { newMasterKey, parseKeyring, retireKey, type KeyringDoc } from '../../crypto/keyring';
+import { newMasterKey, parseKeyring, type KeyringDoc } from '../../crypto/keyring';
+import { retireKey } from '../../crypto/retire-key';
 import { devVarLine, parseDevVars } from '../dev/dev-vars';
 import { str, TOKEN_OPTION, UsageError, type Command, type OptionSpec, type Out, type Values } from './args';
 

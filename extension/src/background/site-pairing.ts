@@ -3,8 +3,10 @@
  * keep the marker rules in step with the paired sites, finish a pairing whose page is gone, and
  * tell how each paired site is doing (permission, sign-in, factors, throttling).
  */
-import type { Failure, PairedSite, Reply, SiteStatus } from '../lib/messages';
+import { ErrorCode } from '../../../shared/errors';
+import type { FactorList } from '../../../shared/wire-shapes';
 import { ExtensionCode } from '../lib/extension-codes';
+import type { Failure, PairedSite, Reply, SiteStatus } from '../lib/messages';
 import { siteApi } from '../lib/site-api';
 import { singleFlight } from '../lib/single-flight';
 import { markerRule, nextRuleId, permissionPattern, siteOrigin } from '../lib/sites';
@@ -108,12 +110,7 @@ export function sitePairing(p: Platform, state: BackgroundState): SitePairing {
           problem: 'The permission for this site was removed in the browser; pair it again.',
         };
       }
-      const r = await siteApi<{ totp?: unknown[]; webauthn?: unknown[]; recovery_codes_left?: number }>(
-        site.origin,
-        '/.stepgate/api/factors',
-        {},
-        p.fetch,
-      );
+      const r = await siteApi<Partial<FactorList>>(site.origin, '/.stepgate/api/factors', {}, p.fetch);
       if (r.ok) {
         const factors = {
           webauthn: r.data.webauthn?.length ?? 0,
@@ -122,7 +119,7 @@ export function sitePairing(p: Platform, state: BackgroundState): SitePairing {
         };
         return { ...base, permission: true, signedIn: true, factors, problem: null };
       }
-      if (r.status === 401) return { ...base, permission: true, signedIn: false, factors: null, problem: null };
+      if (r.code === ErrorCode.IdentityRequired) return { ...base, permission: true, signedIn: false, factors: null, problem: null };
       return { ...base, permission: true, signedIn: null, factors: null, problem: r.message };
     },
   };

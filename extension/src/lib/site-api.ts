@@ -3,17 +3,14 @@
  * along (`credentials: 'include'`): the extension holds that host's permission, and the edge
  * accepts the extension's origin when its operator lists it in `WEBAUTHN_ORIGINS`.
  */
-import type { Failure } from './messages';
+import type { Problem } from '../../../shared/wire-shapes';
 import { ExtensionCode } from './extension-codes';
+import type { Failure } from './messages';
 
 export type ApiResult<T> = { ok: true; status: number; data: T; headers: Headers } | (Failure & { status: number; retryAt: string | null });
 
-interface Problem {
-  code?: unknown;
-  detail?: unknown;
-  title?: unknown;
-  retry_at?: unknown;
-}
+/** A refusal's members, not yet checked: the site may not be Stepgate, or not say what Stepgate says. */
+type UncheckedProblem = { [K in keyof Problem]?: unknown };
 
 /**
  * Call `path` on `origin`: JSON in (for POST), JSON out. Never throws: a network failure or a
@@ -51,7 +48,7 @@ export async function siteApi<T>(
     doc = null;
   }
   if (res.ok && doc !== null && typeof doc === 'object') return { ok: true, status: res.status, data: doc as T, headers: res.headers };
-  const p = (doc ?? {}) as Problem;
+  const p = (doc ?? {}) as UncheckedProblem;
   const retryAt = typeof p.retry_at === 'string' ? p.retry_at : null;
   const code = typeof p.code === 'string' ? p.code : res.ok ? ExtensionCode.NotStepgate : ExtensionCode.Unreachable;
   const said =

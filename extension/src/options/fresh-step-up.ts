@@ -5,9 +5,10 @@
  */
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { ErrorCode } from '../../../shared/errors';
+import type { FactorList, FreshStepUpChallenge } from '../../../shared/wire-shapes';
 import { h } from '../lib/dom';
 import { siteApi, type ApiResult } from '../lib/site-api';
-import { render, say, ui, type FactorList, type SiteUi } from './options-state';
+import { render, say, ui, type SiteUi } from './options-state';
 
 /** The 403 the edge gives when changing factors needs a fresh step-up. */
 const needsStepUp = (r: ApiResult<unknown>) => !r.ok && r.code === ErrorCode.FreshStepUpRequired;
@@ -20,7 +21,7 @@ export async function withStepUp<T>(origin: string, call: () => Promise<ApiResul
   const first = await call();
   if (!needsStepUp(first)) return first;
   const s = ui.get(origin)!;
-  const c = await siteApi<{ challenge_id: string }>(origin, '/.stepgate/api/factors/step-up', { body: {} });
+  const c = await siteApi<FreshStepUpChallenge>(origin, '/.stepgate/api/factors/step-up', { body: {} });
   if (!c.ok) {
     say(origin, c.message, 'error');
     return null;

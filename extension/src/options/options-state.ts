@@ -1,13 +1,6 @@
 /** @module The options page's state: one card per paired site, what it shows, and how it is redrawn. */
+import type { FactorList } from '../../../shared/wire-shapes';
 import type { SiteStatus } from '../lib/messages';
-
-/** GET /.stepgate/api/factors, the fields the page reads. */
-export interface FactorList {
-  totp: { id: string }[];
-  webauthn: { id: string; nickname: string | null; backed_up: boolean; created_at: string; last_used_at: string | null }[];
-  recovery_codes_left: number;
-  enrolment: string;
-}
 
 /** What one site's card shows besides its status: transient, never stored. */
 export interface SiteUi {

@@ -4,17 +4,20 @@
  * and list the paired sites afresh.
  */
 import { startRegistration, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/browser';
+import { ErrorCode } from '../../../shared/errors';
+import type { FactorList, PasskeyRegistered, TotpActivated, TotpEnrolment } from '../../../shared/wire-shapes';
 import { send } from '../lib/messaging';
 import { siteApi } from '../lib/site-api';
 import { withStepUp } from './fresh-step-up';
-import { busyWhile, render, say, ui, type FactorList } from './options-state';
+import { busyWhile, render, say, ui } from './options-state';
 
 export async function loadFactors(origin: string): Promise<void> {
   const s = ui.get(origin);
   if (!s) return;
   const r = await siteApi<FactorList>(origin, '/.stepgate/api/factors');
   s.factors = r.ok ? r.data : null;
-  if (!r.ok && r.status !== 401) s.message = { text: r.message, kind: 'error' };
+  // Not signed in to the site is not an error here: the card says so.
+  if (!r.ok && r.code !== ErrorCode.IdentityRequired) s.message = { text: r.message, kind: 'error' };
   render();
 }
 
@@ -33,7 +36,7 @@ export const addPasskey = (origin: string, nickname: string) =>
     } catch (e) {
       return say(origin, `The passkey prompt was closed or failed (${(e as Error).name}).`, 'error');
     }
-    const r = await siteApi<{ recovery_codes?: string[] }>(origin, '/.stepgate/api/factors/webauthn/verify', {
+    const r = await siteApi<PasskeyRegistered>(origin, '/.stepgate/api/factors/webauthn/verify', {
       body: { response, ...(nickname ? { nickname } : {}) },
     });
     if (!r.ok) return say(origin, r.message, 'error');
@@ -44,9 +47,7 @@ export const addPasskey = (origin: string, nickname: string) =>
 
 export const startTotp = (origin: string) =>
   busyWhile(origin, async () => {
-    const r = await withStepUp(origin, () =>
-      siteApi<{ id: string; secret: string; qr_svg: string }>(origin, '/.stepgate/api/factors/totp', { body: {} }),
-    );
+    const r = await withStepUp(origin, () => siteApi<TotpEnrolment>(origin, '/.stepgate/api/factors/totp', { body: {} }));
     if (!r) return;
     if (!r.ok) return say(origin, r.message, 'error');
     ui.get(origin)!.totpSetup = { id: r.data.id, secret: r.data.secret, qrSvg: r.data.qr_svg };
@@ -59,7 +60,7 @@ export const confirmTotp = (origin: string, code: string) =>
     if (!s.totpSetup) return;
     const id = s.totpSetup.id;
     const r = await withStepUp(origin, () =>
-      siteApi<{ recovery_codes?: string[] }>(origin, `/.stepgate/api/factors/totp/${encodeURIComponent(id)}/confirm`, {
+      siteApi<TotpActivated>(origin, `/.stepgate/api/factors/totp/${encodeURIComponent(id)}/confirm`, {
         body: { code: code.replace(/\s+/g, '') },
       }),
     );

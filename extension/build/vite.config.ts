@@ -1,13 +1,15 @@
 /**
  * @module Builds the extension for one browser (`--mode chrome|firefox`) into dist/extension/<browser>,
  * with the manifest generated from extension/manifest.ts. One entry per context: background,
- * popup, options, prompt. Readable output: no minification.
+ * popup, options, prompt. Readable output: no minification. Runs in Node (`npm run build:extension`).
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
-import { manifest, type Browser } from './manifest';
+import { manifest, type Browser } from '../manifest';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
+/** The extension's sources, extension/src/. */
+const src = fileURLToPath(new URL('../src/', import.meta.url));
+const dist = fileURLToPath(new URL('../../dist/extension/', import.meta.url));
 
 const emitManifest = (browser: Browser): Plugin => ({
   name: 'stepgate-manifest',
@@ -19,22 +21,22 @@ const emitManifest = (browser: Browser): Plugin => ({
 export default defineConfig(({ mode }) => {
   const browser: Browser = mode === 'firefox' ? 'firefox' : 'chrome';
   return {
-    root: `${here}src`,
+    root: src,
     base: '',
     logLevel: 'warn',
     plugins: [emitManifest(browser)],
     build: {
-      outDir: `${here}../dist/extension/${browser}`,
+      outDir: `${dist}${browser}`,
       emptyOutDir: true,
       minify: false,
       target: browser === 'firefox' ? 'firefox140' : 'chrome137',
       modulePreload: false,
       rollupOptions: {
         input: {
-          background: `${here}src/background/index.ts`,
-          popup: `${here}src/popup/index.html`,
-          options: `${here}src/options/index.html`,
-          prompt: `${here}src/prompt/index.html`,
+          background: `${src}background/index.ts`,
+          popup: `${src}popup/index.html`,
+          options: `${src}options/index.html`,
+          prompt: `${src}prompt/index.html`,
         },
         output: {
           entryFileNames: '[name].js',

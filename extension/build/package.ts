@@ -2,13 +2,14 @@
  * @module After `vite build` (both browsers): the packages. dist/extension/chrome stays the unpacked
  * development build (with the public `key`, so its id is fixed); the Chrome Web Store zip is made
  * from a copy without `key` (the store assigns the id); the Firefox package is `web-ext build`'s zip.
+ * Runs in Node (`npm run build:extension`).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EXTENSION_VERSION } from './manifest';
+import { EXTENSION_VERSION } from '../manifest';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = `${root}dist/extension`;
 const webExt = `${root}node_modules/.bin/web-ext`;
 

@@ -1,0 +1,18 @@
+/**
+ * @module The comma-separated settings (ADMINS, AUDITORS, WEBAUTHN_ORIGINS), read one way for the
+ * Runtime (build-runtime.ts) and for the production checks, so both judge the same list.
+ */
+
+/** The variables that hold a comma-separated list. */
+export interface ListSettings {
+  ADMINS?: string | undefined;
+  AUDITORS?: string | undefined;
+  WEBAUTHN_ORIGINS?: string | undefined;
+}
+
+/** The entries of a comma-separated setting, trimmed, empty ones dropped ("" or unset: none). */
+export const listSetting = (env: ListSettings, name: keyof ListSettings): string[] =>
+  String(env[name] ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);

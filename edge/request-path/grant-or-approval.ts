@@ -1,0 +1,38 @@
+/**
+ * @module What lets a protected request through without a new challenge: a session grant it
+ * presents (`sessionGrant`: the rule's cookie or `Stepgate-Grant` header), or this session's
+ * one-time approval of this exact action (`actionApproval`).
+ */
+import { hashRef } from '../audit/audit-log';
+import { verifyPresentedGrant } from '../grants/verify-presented-grant';
+import type { ActionToApprove } from './action-to-approve';
+import type { StepUp } from './pass-step-up';
+import type { IdentifiedRequest } from './protected-request';
+
+/** A valid session grant for this person, session, host and rule (`bind: "session"` only), or null. */
+export async function sessionGrant({ rt, ctx, match, me }: IdentifiedRequest): Promise<StepUp | null> {
+  const { rule } = match;
+  if (rule.bind !== 'session') return null;
+  const { canonical } = ctx;
+  const grant = await verifyPresentedGrant(rt.keys, ctx.request, {
+    rule: rule.id,
+    sub: me.sub,
+    sid: me.sid,
+    hostname: canonical.hostname,
+    secure: canonical.protocol === 'https:',
+    now: Math.floor(rt.now() / 1000),
+  });
+  return grant ? { amr: grant.amr, authTime: grant.auth_time, act: null, details: { grant: await hashRef(grant.jti) } } : null;
+}
+
+/** This session's approval of exactly this action (`bind: "action"` only), spent as it is found; or null. */
+export async function actionApproval(
+  { userState, me, match }: IdentifiedRequest,
+  { digest }: ActionToApprove,
+  details: StepUp['details'],
+): Promise<StepUp | null> {
+  if (!digest) return null;
+  // An approved action passes exactly once: the Durable Object deletes the approval as it answers.
+  const approval = await userState.consumeApproval(me.sid, digest, match.rule.id);
+  return approval ? { amr: approval.amr, authTime: approval.authTime, act: digest, details } : null;
+}
