@@ -26,9 +26,13 @@ export interface Env {
   ORIGIN_TIMEOUT_SECONDS?: string;
   /** "refuse" to refuse a passkey whose backup state changed since registration; default "flag" (accept, log). */
   WEBAUTHN_BACKUP_CHANGE?: string;
-  /** Administrators by user id, comma-separated (until tenants and roles exist). */
+  /**
+   * The first owner of the default organisation, by user id: they claim it once, after enrolling a
+   * factor (POST /.stepgate/api/admin/bootstrap); roles are in D1 from then on (docs/admin.md).
+   */
+  BOOTSTRAP_OWNER?: string;
+  /** Retired in 0.2 (roles live in D1, docs/admin.md): a production gateway refuses to start while either is set. */
   ADMINS?: string;
-  /** Auditors by user id, comma-separated: read the audit log, change nothing. */
   AUDITORS?: string;
   /** How long a fetch from a browser with the extension is held while the person answers the prompt (1-120 s, default 60). */
   HOLD_SECONDS?: string;

@@ -12,6 +12,11 @@ import { stepgateScheduled } from './scheduled';
 
 const POLICY_FILE = 'edge/config/policy.json';
 
+export interface GatewayOptions {
+  /** Clock (ms), for tests: grants, challenges and the app registry's refresh. */
+  now?: () => number;
+}
+
 /**
  * Build the gateway for an environment.
  *
@@ -22,10 +27,12 @@ const POLICY_FILE = 'edge/config/policy.json';
 export function createGateway(
   env: Env,
   bundledPolicy: unknown = policy,
+  options: GatewayOptions = {},
 ): Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }> {
   refuseDevelopmentSettings(env);
   const app = new Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }>();
-  app.use(stepgate({ policy: bundledPolicy, policyFile: POLICY_FILE, identity: env.IDENTITY }));
+  // The bundled app (policy.json, IDENTITY, ORIGIN_URL) and the apps in D1, by host (edge/apps).
+  app.use(stepgate({ policy: bundledPolicy, policyFile: POLICY_FILE, identity: env.IDENTITY, apps: true, now: options.now }));
   app.all('*', forward({ originUrl: env.ORIGIN_URL || undefined, timeoutSeconds: Number(env.ORIGIN_TIMEOUT_SECONDS) || undefined }));
   return app;
 }

@@ -7,7 +7,10 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { ErrorCode } from '../shared/errors';
 import { auditRequest, auditRequestOnStepgatePath } from './audit/audit-log';
-import { buildRuntime, type DeploymentEnv } from './deployment/build-runtime';
+import { type AppDefinition, bundledApp, sameCanonicalization } from './apps/app-definition';
+import { loadAppRecords } from './apps/app-records';
+import { AppRegistry, UNAVAILABLE } from './apps/app-registry';
+import { buildAppRuntime, buildRuntime, type DeploymentEnv } from './deployment/build-runtime';
 import type { Runtime } from './deployment/runtime';
 import { createEndpointsApp, isStepgatePath } from './endpoints/endpoints-app';
 import { errorResponse, misconfigured, problem } from './http/responses';
@@ -29,6 +32,12 @@ export interface StepgateOptions {
   policyFile?: string;
   /** Identity configuration (see `IdentityConfig`). */
   identity: unknown;
+  /**
+   * Serve the apps in D1 too (edge/apps): each host decides its app — its policy, identity source
+   * and origin — and the policy and identity above are the bundled app's (org "default"). The
+   * gateway sets it. Default false: one app, the one given here.
+   */
+  apps?: boolean;
   /** Name of the UserState Durable Object binding. Default `USER_STATE`. */
   userStateBinding?: string;
   /** Name of the D1 binding. Default `DB`. */
@@ -39,10 +48,18 @@ export interface StepgateOptions {
   now?: () => number;
 }
 
-/** An environment's Runtime and Stepgate's endpoints built on it. */
+/** An app's Runtime and Stepgate's endpoints built on it. */
 interface Deployment {
   rt: Runtime;
   endpoints: Hono;
+}
+
+/** One environment (per isolate in practice): the deployment's shared Runtime, and with `apps`, the registry and each app's Deployment. */
+interface Environment {
+  bundled: Deployment;
+  registry: AppRegistry | null;
+  /** An app's Deployment, or why it cannot run here (logged once); by definition, so a changed app is built anew. */
+  apps: WeakMap<AppDefinition, Deployment | Error>;
 }
 
 /**
@@ -56,13 +73,14 @@ export const stepgate = (
 ): MiddlewareHandler<{ Bindings: DeploymentEnv; Variables: { stepgate: StepgateContext } }> => {
   const policy = compilePolicy(validatePolicy(options.policy, options.policyFile));
   const identityConfig = IdentityConfig.parse(options.identity);
-  const canonicalizeOptions = { caseSensitive: policy.caseSensitive, allowPathInfo: policy.policy.allowPathInfo ?? false };
+  const bundled = bundledApp(policy, identityConfig, options.identity);
+  const canonicalizeOptions = bundled.canonicalize;
 
   // One runtime per env object (per isolate in practice). Secrets are only visible per request.
-  const deployments = new WeakMap<object, Deployment>();
-  const deploymentFor = (env: DeploymentEnv): Deployment => {
-    let d = deployments.get(env);
-    if (!d) {
+  const environments = new WeakMap<object, Environment>();
+  const environmentFor = (env: DeploymentEnv): Environment => {
+    let e = environments.get(env);
+    if (!e) {
       const rt = buildRuntime(env, {
         policy,
         identityConfig,
@@ -72,29 +90,74 @@ export const stepgate = (
         auditBinding: options.auditBinding,
         now: options.now,
       });
-      d = { rt, endpoints: createEndpointsApp(rt) };
-      deployments.set(env, d);
+      const registry = options.apps ? new AppRegistry({ bundled, load: () => loadAppRecords(rt.db), now: rt.now }) : null;
+      // With the registry, even the bundled app's people are checked against the other organisations' keys.
+      const bundledRt = registry ? buildAppRuntime(rt, env, bundled, () => registry.otherOrgs()) : rt;
+      e = { bundled: { rt: bundledRt, endpoints: createEndpointsApp(bundledRt) }, registry, apps: new WeakMap() };
+      environments.set(env, e);
     }
-    return d;
+    return e;
+  };
+  /** The Deployment of an app in D1, built on first use; null (logged once) when it cannot run here. */
+  const deploymentOf = (e: Environment, registry: AppRegistry, app: AppDefinition, env: DeploymentEnv): Deployment | null => {
+    if (app.bundled) return e.bundled;
+    let d = e.apps.get(app);
+    if (d === undefined) {
+      try {
+        const rt = buildAppRuntime(e.bundled.rt, env, app, () => registry.otherOrgs());
+        d = { rt, endpoints: createEndpointsApp(rt) };
+      } catch (err) {
+        d = err instanceof Error ? err : new Error('non-error');
+        console.error(`stepgate: apps: app "${app.id}" is not served (503 for ${app.hosts.join(', ')}): ${d.message}`);
+      }
+      e.apps.set(app, d);
+    }
+    return d instanceof Error ? null : d;
   };
 
   return async function stepgateMiddleware(c, next) {
     let canonical: CanonicalRequest;
+    let refused: unknown = null;
     try {
       canonical = canonicalizeRequest(c.req.method, c.req.url, c.req.raw.headers, canonicalizeOptions);
     } catch (err) {
-      return errorResponse(err);
+      if (!options.apps) return errorResponse(err);
+      // The host's app may accept what the bundled app's canonicalization refuses (PATH_INFO):
+      // read the host the same way, then decide with the app's own options below.
+      refused = err;
+      try {
+        canonical = canonicalizeRequest(c.req.method, c.req.url, c.req.raw.headers, { ...canonicalizeOptions, allowPathInfo: true });
+      } catch {
+        return errorResponse(err);
+      }
     }
-    if (!policy.servesHost(canonical.hostname)) {
-      return problem(ErrorCode.AmbiguousRequest, 421, 'This gateway does not serve that host.');
-    }
+    if (!options.apps && !policy.servesHost(canonical.hostname)) return notServed();
 
-    let deployment: Deployment;
+    let e: Environment;
     try {
-      deployment = deploymentFor(c.env ?? {});
+      e = environmentFor(c.env ?? {});
     } catch (err) {
       console.error('stepgate: configuration error:', err instanceof Error ? err.message : err);
       return misconfigured();
+    }
+    let deployment = e.bundled;
+    let appCanonicalize = canonicalizeOptions;
+    if (e.registry !== null) {
+      const found = e.registry.lookup(canonical.hostname, executionContextOf(c));
+      const app = found instanceof Promise ? await found : found;
+      if (app === null) return refused === null ? notServed() : errorResponse(refused);
+      if (app === UNAVAILABLE) return refused === null ? misconfigured() : errorResponse(refused);
+      const d = deploymentOf(e, e.registry, app, c.env ?? {});
+      if (d === null) return misconfigured();
+      deployment = d;
+      appCanonicalize = app.canonicalize;
+      if (refused !== null || !sameCanonicalization(appCanonicalize, canonicalizeOptions)) {
+        try {
+          canonical = canonicalizeRequest(c.req.method, c.req.url, c.req.raw.headers, appCanonicalize);
+        } catch (err) {
+          return errorResponse(err);
+        }
+      }
     }
     const { rt } = deployment;
     // Before anything else: a request whose session another parser would read as someone else's
@@ -105,11 +168,14 @@ export const stepgate = (
     if (isStepgatePath(canonical.matchSegments)) {
       const challenge = heldChallengeOf(canonical);
       if (challenge === null) return deployment.endpoints.fetch(new Request(canonicalUrl(canonical), c.req.raw), c.env, c.executionCtx);
-      return continueHeld(c, next, rt, canonical, challenge, canonicalizeOptions);
+      return continueHeld(c, next, rt, canonical, challenge, appCanonicalize);
     }
     return decideRequest(c, next, rt, canonical, null);
   };
 };
+
+/** 421 for a host no app of this gateway claims. */
+const notServed = (): Response => problem(ErrorCode.AmbiguousRequest, 421, 'This gateway does not serve that host.');
 
 /** 400 for a request whose identity can be read two ways, recorded like other anonymous denials. */
 async function refuseAmbiguousIdentity(

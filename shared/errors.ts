@@ -18,6 +18,11 @@ export const ErrorCode = {
   BodyTooLarge: 'ERR_BODY_TOO_LARGE',
   /** A protected route was asked for without a verifiable identity. */
   IdentityRequired: 'ERR_IDENTITY_REQUIRED',
+  /**
+   * The app's "who am I" endpoint (the `introspect` identity source) failed, timed out or gave an
+   * answer that names nobody, so Stepgate cannot tell who is asking; nothing was forwarded.
+   */
+  IdentityUnavailable: 'ERR_IDENTITY_UNAVAILABLE',
   /** A protected route needs a step-up; the body says which challenge to answer. */
   StepUpRequired: 'ERR_STEP_UP_REQUIRED',
   /** The challenge does not exist, has expired, or belongs to someone else. */

@@ -4,7 +4,7 @@
  * the caller's check (an administrator, with a fresh step-up, never on themselves).
  */
 import type { AuditLog } from '../audit/audit-log';
-import type { AuditInput } from '../audit/events';
+import type { AuditDetails, AuditInput } from '../audit/events';
 import type { Keyring } from '../crypto/keyring';
 import { INVITE_TTL_MS, issueInvite } from '../factors/invites/invite-store';
 import type { UserState } from '../user-state/user-state';
@@ -18,6 +18,8 @@ export interface AdminAction {
   audit: AuditLog;
   /** Who acted, where: the common part of the record. */
   recordAs: Pick<AuditInput, 'actor' | 'via' | 'app' | 'request'>;
+  /** Where it was done (the organisation and app), added to the record's details. */
+  context?: AuditDetails;
 }
 
 /** Issue a one-time invitation for `user` to enrol a first factor, valid for INVITE_TTL_MS. The code is shown once. */
@@ -26,6 +28,7 @@ export async function inviteToEnrol({
   user,
   audit,
   recordAs,
+  context,
   db,
   keys,
   now,
@@ -37,7 +40,7 @@ export async function inviteToEnrol({
     outcome: 'success',
     ...recordAs,
     target: user,
-    details: { expires_at: new Date(expiresAt).toISOString() },
+    details: { ...context, expires_at: new Date(expiresAt).toISOString() },
   });
   return { code, expiresAt };
 }
@@ -47,6 +50,7 @@ export async function unlockPerson({
   user,
   audit,
   recordAs,
+  context,
   userState,
 }: AdminAction & { userState: DurableObjectStub<UserState> }): Promise<{ consecutiveFailures: number }> {
   const was = await userState.unlock();
@@ -55,7 +59,7 @@ export async function unlockPerson({
     outcome: 'success',
     ...recordAs,
     target: user,
-    details: { consecutive_failures: was.consecutive },
+    details: { ...context, consecutive_failures: was.consecutive },
   });
   return { consecutiveFailures: was.consecutive };
 }

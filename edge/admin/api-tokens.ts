@@ -2,8 +2,8 @@
  * @module Personal API tokens: how automation (the CLI) acts for a person — never a shared admin
  * key. A token is `sgt.<id>.<secret>`, shown once; D1 keeps its secret only as a SHA-256 hash, the
  * person as a blind index (and sealed, for key rotation), and the label sealed. Tokens are scoped,
- * expire (at most 30 days), can be revoked, and carry no role: the person's role is checked on
- * every use, so removing someone from AUDITORS disables their tokens at once.
+ * expire (at most 30 days), can be revoked, and carry no role: the person's roles are read from the
+ * role store on every use, so revoking someone's auditor role disables their tokens at once.
  */
 import { base64url, sha256b64u } from '../crypto/base64';
 import { open, seal } from '../crypto/aead';

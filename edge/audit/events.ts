@@ -88,6 +88,48 @@ export const AUDIT_EVENTS = {
     ocsf: OcsfClass.AccountChange,
     activity: 1,
   },
+  'org.owner_claimed': {
+    summary: 'The person BOOTSTRAP_OWNER names (`actor`) claimed ownership of the default organisation (`details.org`); once only.',
+    ocsf: OcsfClass.AccountChange,
+    activity: 7,
+  },
+  'role.granted': {
+    summary: 'An owner or admin (`actor`) granted a role (`details.role`) to a person (`target`) in `details.org` (for `details.app_id`).',
+    ocsf: OcsfClass.AccountChange,
+    activity: 7,
+  },
+  'role.revoked': {
+    summary: 'An owner or admin (`actor`) revoked a person’s (`target`) role (`details.role`) in `details.org` (for `details.app_id`).',
+    ocsf: OcsfClass.AccountChange,
+    activity: 8,
+  },
+  'app.created': {
+    summary: 'An app (`details.app_id`, its hosts and policy hash) was created in `details.org`.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 1,
+  },
+  'app.updated': {
+    summary: 'An app (`details.app_id`) of `details.org` was changed (`details.fields`).',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 3,
+  },
+  'app.deleted': {
+    summary: 'An app (`details.app_id`) of `details.org` was deleted, with its hosts, policy and app-admin grants.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 4,
+  },
+  'app.policy_updated': {
+    summary: 'The policy of an app (`details.app_id`) of `details.org` was replaced (`details.policy`: its hash).',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 3,
+  },
+  'admin.refused': {
+    summary:
+      'An administrative action (`details.action`) of a signed-in person was refused: `details.code` and `reason` say ' +
+      'which rule; `details.org`, `details.app_id` and `target` what it was aimed at.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 99,
+  },
   'token.created': {
     summary: 'A person created a personal API token (scopes, expiry); the token itself only as a hash.',
     ocsf: OcsfClass.AccountChange,

@@ -86,7 +86,15 @@ const CATEGORY: Record<number, { uid: number; name: string; class: string }> = {
 
 const ACTIVITY_NAMES: Record<number, Record<number, string>> = {
   [OcsfClass.Authentication]: { 1: 'Logon', 99: 'Other' },
-  [OcsfClass.AccountChange]: { 1: 'Create', 2: 'Enable', 10: 'MFA Factor Enable', 11: 'MFA Factor Disable', 99: 'Other' },
+  [OcsfClass.AccountChange]: {
+    1: 'Create',
+    2: 'Enable',
+    7: 'Attach Policy',
+    8: 'Detach Policy',
+    10: 'MFA Factor Enable',
+    11: 'MFA Factor Disable',
+    99: 'Other',
+  },
   [OcsfClass.ApiActivity]: { 1: 'Create', 2: 'Read', 3: 'Update', 4: 'Delete', 99: 'Other' },
 };
 

@@ -55,6 +55,12 @@ export const KEYED_COLUMNS: readonly KeyedColumn[] = [
   { name: 'api_tokens.user_ref', table: 'api_tokens', column: 'user_ref', form: 'blind-index' },
   { name: 'api_tokens.sub_sealed', table: 'api_tokens', column: 'sub_sealed', form: 'sealed' },
   { name: 'api_tokens.label', table: 'api_tokens', column: 'label', form: 'sealed' },
+  // Every role grant (issue 12): the person as an index and sealed beside it; who granted it, sealed.
+  { name: 'role_grants.person_ref', table: 'role_grants', column: 'person_ref', form: 'blind-index' },
+  { name: 'role_grants.person_sealed', table: 'role_grants', column: 'person_sealed', form: 'sealed' },
+  { name: 'role_grants.granted_by', table: 'role_grants', column: 'granted_by_sealed', form: 'sealed' },
+  // Who saved an app's policy.
+  { name: 'app_policies.updated_by', table: 'app_policies', column: 'updated_by_sealed', form: 'sealed' },
   // Invitations are not re-encrypted (the code's hash binds the blind index); live ones are waited out (a day at most).
   { name: 'enrolment_invites.user_ref', table: 'enrolment_invites', column: 'user_ref', form: 'blind-index', live: LIVE_INVITE },
   { name: 'enrolment_invites.issued_by', table: 'enrolment_invites', column: 'issued_by', form: 'blind-index', live: LIVE_INVITE },

@@ -6,7 +6,16 @@
  */
 import { open, seal } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
-import { apiTokenLabelAad, apiTokenOwnerAad, ownerAad, passkeyNicknameAad, totpSecretAad } from '../crypto/encryption-context';
+import {
+  apiTokenLabelAad,
+  apiTokenOwnerAad,
+  appPolicyEditorAad,
+  ownerAad,
+  passkeyNicknameAad,
+  roleGrantGrantorAad,
+  roleGrantPersonAad,
+  totpSecretAad,
+} from '../crypto/encryption-context';
 import type { Keyring } from '../crypto/keyring';
 import { openRow, sealedColumns, type AuditRow } from './audit-chain';
 import { checkpointJwks, signCheckpoint, verifyCheckpoint } from './checkpoint';
@@ -23,7 +32,8 @@ const REKEY_BATCH = 200;
 
 /**
  * Move a batch of each table's rows to the primary key: audit events (and their blind indexes),
- * checkpoint signatures, TOTP secrets, passkey nicknames, recovery-code and token owners. Returns
+ * checkpoint signatures, TOTP secrets, passkey nicknames, recovery-code and token owners, role
+ * grants (person and grantor) and who saved each app policy. Returns
  * the rows moved, per table.
  */
 export async function reencryptBatch(rt: StoreDeps): Promise<Record<string, number>> {
@@ -86,6 +96,8 @@ export async function reencryptBatch(rt: StoreDeps): Promise<Record<string, numb
   );
   out.recovery_codes = await rekeyOwned(rt, known, 'recovery_codes', 'code_hash', null, 'factor-metadata', () => '');
   out.api_tokens = await rekeyTokens(rt, known);
+  out.role_grants = await rekeyRoleGrants(rt, known);
+  out.app_policies = await rekeyPolicyEditors(rt, known);
   return out;
 }
 
@@ -168,6 +180,83 @@ async function rekeyTokens(rt: StoreDeps, known: string): Promise<number> {
       n += r.meta.changes;
     } catch (err) {
       console.error('stepgate: re-encryption skipped an api_tokens row:', err instanceof Error ? err.message : 'non-error');
+    }
+  }
+  return n;
+}
+
+/**
+ * Role grants: the person's blind index re-derived from the sealed person, which is re-sealed (its
+ * AAD names the row, organisation, app and role, not the index), and the grantor re-sealed.
+ */
+async function rekeyRoleGrants(rt: StoreDeps, known: string): Promise<number> {
+  const { db, keys } = rt;
+  const p = keys.primary;
+  const { results } = await db
+    .prepare(
+      `SELECT id, org_id, app_id, role, person_ref, person_sealed, granted_by_sealed FROM role_grants ` +
+        `WHERE ${sealedKidSql('person_sealed')} IN (${known}) ` +
+        `AND (granted_by_sealed IS NULL OR ${sealedKidSql('granted_by_sealed')} IN (${known})) ` +
+        'AND (person_ref NOT LIKE ?1 OR person_sealed NOT LIKE ?2 OR granted_by_sealed NOT LIKE ?2) LIMIT ?3',
+    )
+    .bind(`${p}.%`, `v1.${p}.%`, REKEY_BATCH)
+    .all<{
+      id: string;
+      org_id: string;
+      app_id: string;
+      role: string;
+      person_ref: string;
+      person_sealed: string;
+      granted_by_sealed: string | null;
+    }>();
+  let n = 0;
+  for (const g of results) {
+    try {
+      const sub = await open(keys, 'factor-metadata', g.person_sealed, roleGrantPersonAad(g.id, g.org_id, g.app_id, g.role));
+      const by = g.granted_by_sealed === null ? null : await open(keys, 'factor-metadata', g.granted_by_sealed, roleGrantGrantorAad(g.id));
+      const r = await db
+        .prepare(
+          'UPDATE role_grants SET person_ref = ?, person_sealed = ?, granted_by_sealed = ? ' +
+            'WHERE id = ? AND person_sealed = ? AND granted_by_sealed IS ?',
+        )
+        .bind(
+          await blindIndex(keys, 'user', sub),
+          await seal(keys, 'factor-metadata', sub, roleGrantPersonAad(g.id, g.org_id, g.app_id, g.role)),
+          by === null ? null : await seal(keys, 'factor-metadata', by, roleGrantGrantorAad(g.id)),
+          g.id,
+          g.person_sealed,
+          g.granted_by_sealed,
+        )
+        .run();
+      n += r.meta.changes;
+    } catch (err) {
+      console.error('stepgate: re-encryption skipped a role_grants row:', err instanceof Error ? err.message : 'non-error');
+    }
+  }
+  return n;
+}
+
+/** App policies: who saved each one, re-sealed (AAD: the app and the document's hash). */
+async function rekeyPolicyEditors(rt: StoreDeps, known: string): Promise<number> {
+  const { db, keys } = rt;
+  const { results } = await db
+    .prepare(
+      `SELECT app_id, hash, updated_by_sealed FROM app_policies WHERE updated_by_sealed IS NOT NULL ` +
+        `AND ${sealedKidSql('updated_by_sealed')} IN (${known}) AND updated_by_sealed NOT LIKE ?1 LIMIT ?2`,
+    )
+    .bind(`v1.${keys.primary}.%`, REKEY_BATCH)
+    .all<{ app_id: string; hash: string; updated_by_sealed: string }>();
+  let n = 0;
+  for (const a of results) {
+    try {
+      const by = await open(keys, 'factor-metadata', a.updated_by_sealed, appPolicyEditorAad(a.app_id, a.hash));
+      const r = await db
+        .prepare('UPDATE app_policies SET updated_by_sealed = ? WHERE app_id = ? AND updated_by_sealed = ?')
+        .bind(await seal(keys, 'factor-metadata', by, appPolicyEditorAad(a.app_id, a.hash)), a.app_id, a.updated_by_sealed)
+        .run();
+      n += r.meta.changes;
+    } catch (err) {
+      console.error('stepgate: re-encryption skipped an app_policies row:', err instanceof Error ? err.message : 'non-error');
     }
   }
   return n;

@@ -1,6 +1,7 @@
 /**
  * @module Browser side of the audit console: confirm it is you, list with filters and a cursor,
- * export, verify, create a token. Everything is rendered with textContent.
+ * export, verify, create a token; for a person with no role the bootstrap claim, for an owner or
+ * admin a role grant. Everything is rendered with textContent.
  */
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { ErrorCode } from '../../shared/errors';
@@ -21,6 +22,13 @@ interface AuditEvent {
   rule?: string;
   factor?: string;
   reason?: string;
+}
+
+/** GET /.stepgate/api/admin/me: the caller's organisations and roles. */
+interface Me {
+  person: string;
+  org: string;
+  orgs: { id: string; roles: { role: string; app_id: string | null }[] }[];
 }
 
 const status = $('status');
@@ -72,13 +80,13 @@ async function load(more = false): Promise<void> {
   }
   const r = await get<{ events: { event: AuditEvent }[]; next_cursor: string | null }>(`/.stepgate/api/admin/audit/events?${q}`);
   if (!r.ok) {
-    if (r.problem.code === ErrorCode.FreshStepUpRequired) {
-      $('confirm').hidden = false;
-      status.textContent = 'Confirm it is you to read the audit log.';
-    } else status.textContent = explain(r.problem);
+    if (r.problem.code === ErrorCode.FreshStepUpRequired) askToConfirm('Confirm it is you to read the audit log.');
+    else if (r.problem.code === ErrorCode.Forbidden) await whoAmI(explain(r.problem));
+    else status.textContent = explain(r.problem);
     return;
   }
   $('confirm').hidden = true;
+  if (!more) void whoAmI();
   for (const { event: e } of r.data.events) {
     const tr = document.createElement('tr');
     tr.className = e.outcome;
@@ -97,6 +105,60 @@ async function load(more = false): Promise<void> {
   $('more').hidden = cursor === null;
   status.textContent = tbody.children.length ? '' : 'No events match.';
 }
+
+function askToConfirm(why: string): void {
+  $('confirm').hidden = false;
+  status.textContent = why;
+}
+
+/** The caller's organisation, once GET me has answered. */
+let org: string | null = null;
+
+/**
+ * Ask GET me for the caller's roles: none offers the bootstrap claim (with `refused`, why the log
+ * was refused); owner or admin shows the role grant.
+ */
+async function whoAmI(refused?: string): Promise<void> {
+  const r = await get<Me>('/.stepgate/api/admin/me');
+  if (!r.ok) {
+    if (r.problem.code === ErrorCode.FreshStepUpRequired) askToConfirm('Confirm it is you to see your roles here.');
+    else status.textContent = refused ?? explain(r.problem);
+    return;
+  }
+  $('confirm').hidden = true;
+  org = r.data.org;
+  const roles = (r.data.orgs.find((o) => o.id === r.data.org)?.roles ?? []).map((x) => x.role);
+  $('claim').hidden = roles.length > 0;
+  $('grant').hidden = !roles.some((x) => x === 'owner' || x === 'admin');
+  if (refused !== undefined)
+    status.textContent = roles.length ? refused : `${refused} You (${r.data.person}) hold no role in "${r.data.org}".`;
+}
+
+$('claim-owner').addEventListener('click', async () => {
+  const r = await post<{ org: string }>('/.stepgate/api/admin/bootstrap', {});
+  if (!r.ok) {
+    if (r.problem.code === ErrorCode.FreshStepUpRequired) askToConfirm('Confirm it is you to claim ownership.');
+    else status.textContent = explain(r.problem);
+    return;
+  }
+  $('claim').hidden = true;
+  await load();
+  status.textContent = `You own "${r.data.org}" now.`;
+});
+
+$<HTMLFormElement>('grant-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const person = $<HTMLInputElement>('grant-person').value.trim();
+  const role = $<HTMLSelectElement>('grant-role').value;
+  if (!person || !org) return;
+  const r = await post(`/.stepgate/api/admin/orgs/${encodeURIComponent(org)}/roles`, { person, role });
+  if (!r.ok) {
+    if (r.problem.code === ErrorCode.FreshStepUpRequired) askToConfirm('Confirm it is you to grant a role.');
+    else status.textContent = explain(r.problem);
+    return;
+  }
+  status.textContent = `${person} is ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} of "${org}" now.`;
+});
 
 /** Start a "confirm it is you" challenge; returns its id. */
 async function challenge(): Promise<string | null> {

@@ -1,10 +1,11 @@
 /**
- * @module The comma-separated settings (ADMINS, AUDITORS, WEBAUTHN_ORIGINS), read one way for the
+ * @module The comma-separated settings (WEBAUTHN_ORIGINS; ADMINS and AUDITORS, retired), read one way for the
  * Runtime (build-runtime.ts) and for the production checks, so both judge the same list.
  */
 
 /** The variables that hold a comma-separated list. */
 export interface ListSettings {
+  /** Retired (roles live in D1 now): a production gateway refuses to start while either is set. */
   ADMINS?: string | undefined;
   AUDITORS?: string | undefined;
   WEBAUTHN_ORIGINS?: string | undefined;

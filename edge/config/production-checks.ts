@@ -23,15 +23,17 @@ export interface ProductionSettings extends ListSettings {
   IDENTITY?: unknown;
   IDENTITY_JWT_SECRET?: string | undefined;
   STEPGATE_KEYS?: string | undefined;
+  /** The first owner of the default organisation (edge/admin/bootstrap.ts). */
+  BOOTSTRAP_OWNER?: string | undefined;
 }
 
 /** The browser extension's development build (its manifest carries a public key, so anyone can load it with this id). */
 export const DEV_EXTENSION_ORIGIN = `chrome-extension://${DEV_EXTENSION_ID}`;
 
 /**
- * User ids of the demo, the docs and the tests, and the usual default accounts (ASVS 6.3.2). In
- * ADMINS or AUDITORS of a production gateway they name someone who does not exist — or anyone
- * who signs up under that name.
+ * User ids of the demo, the docs and the tests, and the usual default accounts (ASVS 6.3.2). As
+ * BOOTSTRAP_OWNER of a production gateway they name someone who does not exist — or anyone who
+ * signs up under that name, and then owns the organisation.
  */
 export const DEMO_USERS: readonly string[] = [
   'alice',
@@ -129,13 +131,19 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
     add(
       'IDENTITY',
       'the "dev" identity source believes a request header naming the user, so anyone can be anyone',
-      'set IDENTITY to your app\'s own sessions: { source = "jwt", ... } or ' +
+      'set IDENTITY to your app\'s own sessions: { source = "jwt", ... }, { source = "introspect", ... } or ' +
         '{ source = "cloudflareAccess", ... } (docs/architecture.md#identity)',
     );
   }
   if (identity?.source === 'jwt' && typeof identity.jwksUrl === 'string') {
     const problem = urlProblem(identity.jwksUrl);
     if (problem) add('IDENTITY.jwksUrl', problem, "use your identity provider's public https JWKS URL");
+  }
+  // Why: Stepgate sends the app's session cookie to this URL; over plain http anyone on the path
+  // reads the session (and could answer as anyone), and a private host is one the edge cannot reach.
+  if (identity?.source === 'introspect' && typeof identity.url === 'string') {
+    const problem = urlProblem(identity.url);
+    if (problem) add('IDENTITY.url', problem, 'use your app\'s own "who am I" endpoint at its public https:// URL');
   }
 
   const origin = env.ORIGIN_URL ?? '';
@@ -163,18 +171,25 @@ export function productionProblems(env: ProductionSettings, { secrets = true }: 
     add('WEBAUTHN_ORIGINS', `${o} is plain http:`, 'list https:// origins only');
   }
 
-  for (const setting of ['ADMINS', 'AUDITORS'] as const) {
-    const demo = listSetting(env, setting).filter((u) => DEMO_USERS.includes(u.toLowerCase()));
-    if (demo.length) {
+  // Why: a deployment upgraded from 0.1 that still names its administrators here would believe they
+  // are administrators; roles live in D1 now (docs/admin.md), so the retired lists are refused.
+  for (const name of ['ADMINS', 'AUDITORS'] as const) {
+    if (listSetting(env, name).length > 0)
       add(
-        setting,
-        `${demo.map((u) => `"${u}"`).join(', ')} ${demo.length === 1 ? 'is a name' : 'are names'} ` +
-          `from the demo (or a default account), not a person of yours`,
-        `set ${setting} to the user ids (as your app's sessions name them) ` +
-          `of the people who ${setting === 'ADMINS' ? 'administer Stepgate' : 'read the audit log'}, ` +
-          `comma-separated, or "" for nobody`,
+        name,
+        'is retired: roles are granted in the admin API now, not named in variables',
+        `remove ${name}; see docs/admin.md, "Bootstrap"`,
       );
-    }
+  }
+
+  const owner = String(env.BOOTSTRAP_OWNER ?? '').trim();
+  if (owner !== '' && DEMO_USERS.includes(owner.toLowerCase())) {
+    add(
+      'BOOTSTRAP_OWNER',
+      `"${owner}" is a name from the demo (or a default account), not a person of yours: ` +
+        'whoever signs in under it first claims the organisation',
+      'set BOOTSTRAP_OWNER to the user id (as your app\'s sessions name it) of your first owner, or "" once they have claimed it',
+    );
   }
 
   if (secrets) {

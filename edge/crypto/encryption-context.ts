@@ -21,6 +21,20 @@ export const apiTokenOwnerAad = (id: string): string => `api-token|${id}`;
 /** An API token's label (`api_tokens.label`). */
 export const apiTokenLabelAad = (id: string): string => `api-token-label|${id}`;
 
+/**
+ * The person a role is granted to (`role_grants.person_sealed`), bound to the grant's row, organisation,
+ * app ('' for the whole organisation) and role: a grant cannot be forged, or moved to another role or
+ * organisation, by editing D1 without the keyring (the person is checked against the blind index on read).
+ */
+export const roleGrantPersonAad = (id: string, orgId: string, appId: string, role: string): string =>
+  `role-grant|${id}|${orgId}|${appId}|${role}`;
+
+/** Who granted a role (`role_grants.granted_by_sealed`). */
+export const roleGrantGrantorAad = (id: string): string => `role-grant-by|${id}`;
+
+/** Who saved an app's policy (`app_policies.updated_by_sealed`), bound to the app and the document's hash. */
+export const appPolicyEditorAad = (appId: string, hash: string): string => `app-policy-by|${appId}|${hash}`;
+
 /** An audit event's body (`audit_events.sealed`), bound to its tenant and place in the chain. */
 export const auditEventAad = (tenant: string, seq: number): string => `audit|${tenant}|${seq}`;
 

@@ -6,6 +6,8 @@ import { canonicalJson } from '../audit/canonical-json';
 import { type ListSettings, listSetting } from '../config/list-settings';
 import { describeProblems, isProduction, productionProblems, type ProductionSettings } from '../config/production-checks';
 import { type Keyring, parseKeyring } from '../crypto/keyring';
+import { type AppDefinition, BUNDLED_APP_ID, DEFAULT_ORG } from '../apps/app-definition';
+import { identitySourceOfOrg } from '../apps/app-people';
 import type { IdentityConfig } from '../identity/identity-config';
 import { createIdentitySource, type IdentityEnv } from '../identity/identity-source';
 import type { CompiledPolicy } from '../policy/compile-policy';
@@ -59,6 +61,7 @@ export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runti
   const { policy, identityConfig } = options;
   return {
     ...auditRuntimeOf(env, storage, keys, options),
+    app: { id: BUNDLED_APP_ID, org: DEFAULT_ORG, originUrl: undefined },
     policy,
     identify: createIdentitySource(identityConfig, env),
     identitySource: identityConfig.source,
@@ -67,10 +70,32 @@ export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runti
     loginUrl: identityConfig.loginUrl,
     enrolment: policy.policy.enrolment ?? 'first-use',
     backupChange: env.WEBAUTHN_BACKUP_CHANGE === 'refuse' ? 'refuse' : 'flag',
-    admins: listSetting(env, 'ADMINS'),
-    auditors: listSetting(env, 'AUDITORS'),
     webauthnOrigins: listSetting(env, 'WEBAUTHN_ORIGINS').filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
     holdMs: Math.min(120, Math.max(1, Number.parseInt(String(env.HOLD_SECONDS ?? '60'), 10) || 60)) * 1000,
+  };
+}
+
+/**
+ * The Runtime of one app of a deployment (edge/apps): the app's policy, identity source (its people
+ * keyed by its organisation), login URL, enrolment and origin over the deployment's shared parts
+ * (D1, keyring, audit log, UserState namespace, hold time, lists). `otherOrgs` names the
+ * organisations with apps, which a default-org subject must not read as.
+ *
+ * @throws {Error} when the app's identity configuration cannot run here (a needed secret, the `dev`
+ *   source outside development) or a production environment has development settings for it
+ */
+export function buildAppRuntime(shared: Runtime, env: DeploymentEnv, app: AppDefinition, otherOrgs: () => ReadonlySet<string>): Runtime {
+  if (app.bundled) return { ...shared, identify: identitySourceOfOrg(shared.identify, app.org, otherOrgs) };
+  refuseDevelopmentSettings({ ...(env as ProductionSettings), IDENTITY: app.identitySetting, ORIGIN_URL: app.originUrl ?? undefined });
+  const { policy, identityConfig } = app;
+  return {
+    ...shared,
+    app: { id: app.id, org: app.org, originUrl: app.originUrl },
+    policy,
+    identify: identitySourceOfOrg(createIdentitySource(identityConfig, env), app.org, otherOrgs),
+    identitySource: identityConfig.source,
+    loginUrl: identityConfig.loginUrl,
+    enrolment: policy.policy.enrolment ?? 'first-use',
   };
 }
 

@@ -7,7 +7,21 @@ import type { IdentitySource } from '../identity/identity-source';
 import type { CompiledPolicy } from '../policy/compile-policy';
 import type { UserState } from '../user-state/user-state';
 
+/** The app a Runtime serves: the bundled one, or one of the apps in D1 (edge/apps). */
+export interface RuntimeApp {
+  id: string;
+  /** Its organisation ("default" for the bundled app): people are keyed by it. */
+  org: string;
+  /**
+   * Where its requests are forwarded: a bare http(s) origin, or null for the request's own URL.
+   * Undefined for the bundled app: forward()'s own `originUrl` (ORIGIN_URL).
+   */
+  originUrl: string | null | undefined;
+}
+
 export interface Runtime {
+  /** The app this runtime serves. Its policy, identity source and login URL are the app's; the rest is the deployment's. */
+  app: RuntimeApp;
   policy: CompiledPolicy;
   identify: IdentitySource;
   /** Where identities come from: `Cf-Access-*` headers reach the origin only from Cloudflare Access. */
@@ -22,10 +36,6 @@ export interface Runtime {
   loginUrl: string | undefined;
   /** How a person's first factor may be enrolled. */
   enrolment: 'first-use' | 'invite';
-  /** Administrators by user id (the ADMINS variable), until tenants and roles exist. */
-  admins: readonly string[];
-  /** Auditors by user id (the AUDITORS variable): read the audit log, change nothing. */
-  auditors: readonly string[];
   /** The audit log of this deployment's tenant. */
   audit: AuditLog;
   /** The tenant's audit sequencer (for the read side: head, checkpoints). */

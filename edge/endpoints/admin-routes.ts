@@ -1,48 +1,65 @@
 /**
- * @module The administrator endpoints: inviting a person to enrol, unlocking a locked-out person
- * (edge/admin/admin-actions.ts). Administrators are named in the ADMINS variable until tenants and
- * roles exist; every admin action needs a fresh step-up, and nobody acts on themselves.
+ * @module The administrator endpoints on a person: inviting them to enrol, unlocking them after a
+ * lockout (edge/admin/admin-actions.ts). Who may is decided from the caller's roles in the
+ * organisation of the app they came through (role store, `authorize`): an owner or admin, an
+ * app-admin of this app, helpdesk to unlock. Every call needs a fresh step-up; nobody acts on
+ * themselves; a refusal is audited with its reason.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
-import { type AdminAction, inviteToEnrol, unlockPerson } from '../admin/admin-actions';
+import { type AdminAction as PersonAction, inviteToEnrol, unlockPerson } from '../admin/admin-actions';
+import { type AdminAction, authorize } from '../admin/authorization';
+import { rolesOf } from '../admin/role-store';
 import type { Runtime } from '../deployment/runtime';
 import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
+import { personOf, recordRefusal } from './admin-access';
 import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
 import { requireFreshStepUp } from './fresh-step-up';
 
 /**
- * An administrator acting on another person (`{ user }` in the body): from the site itself, with a
- * fresh step-up, and never on themselves (segregation of duties). The action, ready to record.
+ * A person acting on another (`{ user }` in the body, a subject of this app's organisation): from the
+ * site itself, holding a role in the organisation, with a fresh step-up, and allowed `action` on
+ * that person through this app. The action, ready to record; or the refusal.
  */
-async function adminActingOnAnother(rt: Runtime, req: Request, what: string, verb: string): Promise<AdminAction | Response> {
+async function actingOnAnother(rt: Runtime, req: Request, action: AdminAction): Promise<PersonAction | Response> {
   requireSameOriginJson(req, siteOf(req.url).origin);
   const me = await requireIdentity(rt, req);
-  if (!rt.admins.includes(me.sub)) return problem(ErrorCode.Forbidden, 403, `Only administrators ${what}.`);
+  const org = rt.app.org;
+  const roles = await rolesOf(rt.db, rt.keys, org, me.sub);
+  if (roles.length === 0) {
+    const reason = 'none of your roles allows this action';
+    await recordRefusal(rt, req, me, { action, code: 'not-allowed', reason, org, appId: rt.app.id });
+    return problem(ErrorCode.Forbidden, 403, `${reason} (${action})`);
+  }
   await requireFreshStepUp(rt, req, me);
   const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
-  if (user === me.sub) return problem(ErrorCode.Forbidden, 403, `Segregation of duties: another administrator must ${verb} you.`);
-  return { admin: me.sub, user, audit: rt.audit, recordAs: await auditBase(req, me) };
+  const key = personOf(org, user);
+  const d = authorize({ sub: me.sub, orgId: org, roles }, action, { orgId: org, appId: rt.app.id, person: key });
+  if (!d.allowed) {
+    await recordRefusal(rt, req, me, { action, code: d.code, reason: d.reason, org, appId: rt.app.id, person: key });
+    return problem(ErrorCode.Forbidden, 403, d.reason);
+  }
+  const base = await auditBase(req, me);
+  return { admin: me.sub, user: key, audit: rt.audit, recordAs: base, context: { org, app_id: rt.app.id } };
 }
 
 export function registerAdminRoutes(app: Hono, rt: Runtime): void {
-  // Admins (named in the ADMINS variable until tenants and roles exist) invite people to enrol
-  // their first factor. An admin action needs a fresh step-up, and nobody invites themselves.
+  // Owners, admins and this app's app-admins invite people to enrol their first factor.
   app.post('/.stepgate/api/admin/invites', async (c) => {
     const req = c.req.raw;
-    const acting = await adminActingOnAnother(rt, req, 'issue invitations', 'invite');
+    const acting = await actingOnAnother(rt, req, 'person.invite');
     if (acting instanceof Response) return acting;
     const { code, expiresAt } = await inviteToEnrol({ ...acting, db: rt.db, keys: rt.keys, now: rt.now() });
     return json({ user: acting.user, invite: code, expires_at: new Date(expiresAt).toISOString() }, 201);
   });
 
-  // A person locked out (100 consecutive failures, or backing off) is unlocked by another
-  // administrator after a fresh step-up; never by themselves.
+  // A person locked out (100 consecutive failures, or backing off) is unlocked by someone else with
+  // the right role (owner, admin, this app's app-admin, helpdesk) after a fresh step-up.
   app.post('/.stepgate/api/admin/unlock', async (c) => {
     const req = c.req.raw;
-    const acting = await adminActingOnAnother(rt, req, 'unlock people', 'unlock');
+    const acting = await actingOnAnother(rt, req, 'person.unlock');
     if (acting instanceof Response) return acting;
     const { consecutiveFailures } = await unlockPerson({ ...acting, userState: rt.userState(acting.user) });
     return json({ unlocked: true, user: acting.user, consecutive_failures: consecutiveFailures });

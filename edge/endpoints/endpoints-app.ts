@@ -7,6 +7,7 @@ import { ErrorCode } from '../../shared/errors';
 import type { Runtime } from '../deployment/runtime';
 import { errorResponse, problem } from '../http/responses';
 import { registerAdminRoutes } from './admin-routes';
+import { registerAppRoutes } from './app-routes';
 import { registerAssetRoutes } from './asset-routes';
 import { registerAuditExportRoutes } from './audit-export-routes';
 import { registerAuditRoutes } from './audit-routes';
@@ -15,7 +16,9 @@ import { registerDiscoveryRoutes } from './discovery-routes';
 import { registerEnrolmentRoutes } from './enrolment-routes';
 import { registerFactorRoutes } from './factor-routes';
 import { registerMaintenanceRoutes } from './maintenance-routes';
+import { registerOrgRoutes } from './org-routes';
 import { registerPageRoutes } from './page-routes';
+import { registerRoleRoutes } from './role-routes';
 import { registerTokenRoutes } from './token-routes';
 
 /** Whether a canonical path (as its segments) is Stepgate's own: /.stepgate/* or /.well-known/stepgate*. */
@@ -35,6 +38,9 @@ export function createEndpointsApp(rt: Runtime): Hono {
   registerEnrolmentRoutes(app, rt);
   registerFactorRoutes(app, rt);
   registerAdminRoutes(app, rt);
+  registerOrgRoutes(app, rt);
+  registerAppRoutes(app, rt);
+  registerRoleRoutes(app, rt);
   registerAuditRoutes(app, rt);
   registerAuditExportRoutes(app, rt);
   registerMaintenanceRoutes(app, rt);

@@ -190,7 +190,7 @@ const document = {
     },
     '/.stepgate/api/admin/invites': {
       post: op(
-        'Administrators: issue a one-time, day-long invitation for a person ' +
+        'Owners, admins and this app’s app-admins: issue a one-time, day-long invitation for a person ' +
           'to enrol a first factor (needs a fresh step-up; not for yourself)',
         responses({ '201': '`{user, invite, expires_at}`' }, 401, 403),
         { requestBody: jsonBody(['user'], { user: str }) },
@@ -198,9 +198,106 @@ const document = {
     },
     '/.stepgate/api/admin/unlock': {
       post: op(
-        'Administrators: clear a person’s failure count and lock (needs a fresh step-up; not yourself)',
+        'Owners, admins, this app’s app-admins and helpdesk: clear a person’s failure count and lock ' +
+          '(needs a fresh step-up; not yourself)',
         responses({ '200': '`{unlocked, user, consecutive_failures}`' }, 401, 403),
         { requestBody: jsonBody(['user'], { user: str }) },
+      ),
+    },
+    '/.stepgate/api/admin/me': {
+      get: op(
+        'Your organisation and your roles in it (needs a fresh step-up)',
+        responses({ '200': '`{person, org, orgs: [{id, name, roles: [{role, app_id}]}]}`' }, 401, 403),
+      ),
+    },
+    '/.stepgate/api/admin/bootstrap': {
+      post: op(
+        'The person BOOTSTRAP_OWNER names claims ownership of the default organisation: once, ' +
+          'while it has no owner, with an enrolled factor and a fresh step-up',
+        responses({ '201': '`{org, role, grant, person}`' }, 401, 403, 409),
+        { requestBody: jsonBody([], {}) },
+      ),
+    },
+    '/.stepgate/api/admin/orgs/{org}/apps': {
+      get: op(
+        'The apps of an organisation (owners and admins: all; an app-admin: theirs); fresh step-up',
+        responses({ '200': '`{apps: [App]}`' }, 401, 403, 404),
+        { parameters: [pathParam('org')] },
+      ),
+      post: op(
+        'Owners and admins: create an app with its hosts, origin, identity configuration and policy (fresh step-up)',
+        responses({ '201': '`{app, policy_hash}`' }, 401, 403, 404, 409, 413, 415),
+        {
+          parameters: [pathParam('org')],
+          requestBody: jsonBody(['name', 'hosts', 'identity', 'policy'], {
+            name: str,
+            hosts: { type: 'array', items: str },
+            origin_url: { type: ['string', 'null'] },
+            identity: { type: 'object' },
+            policy: { type: 'object' },
+          }),
+        },
+      ),
+    },
+    '/.stepgate/api/admin/orgs/{org}/apps/{app}': {
+      get: op('One app (owners, admins, its app-admins; fresh step-up)', responses({ '200': '`{app}`' }, 401, 403, 404), {
+        parameters: [pathParam('org'), pathParam('app')],
+      }),
+      patch: op(
+        'Owners and admins: change an app’s name, hosts (replaced as a whole), origin or identity configuration',
+        responses({ '200': '`{app}`' }, 401, 403, 404, 409, 413, 415),
+        {
+          parameters: [pathParam('org'), pathParam('app')],
+          requestBody: jsonBody([], {
+            name: str,
+            hosts: { type: 'array', items: str },
+            origin_url: { type: ['string', 'null'] },
+            identity: { type: 'object' },
+          }),
+        },
+      ),
+      delete: op(
+        'Owners and admins: delete an app with its hosts, policy and app-admin grants (body `{}`)',
+        responses({ '200': '`{deleted, id}`' }, 401, 403, 404, 415),
+        { parameters: [pathParam('org'), pathParam('app')], requestBody: jsonBody([], {}) },
+      ),
+    },
+    '/.stepgate/api/admin/orgs/{org}/apps/{app}/policy': {
+      get: op(
+        'An app’s policy (owners, admins, its app-admins; fresh step-up)',
+        responses({ '200': '`{app_id, policy, hash, updated_at, updated_by}`' }, 401, 403, 404),
+        { parameters: [pathParam('org'), pathParam('app')] },
+      ),
+      put: op(
+        'Owners, admins and its app-admins: replace an app’s policy (validated; its hosts must cover the app’s)',
+        responses({ '200': '`{app_id, hash}`' }, 401, 403, 404, 413, 415),
+        { parameters: [pathParam('org'), pathParam('app')], requestBody: jsonBody(['policy'], { policy: { type: 'object' } }) },
+      ),
+    },
+    '/.stepgate/api/admin/orgs/{org}/roles': {
+      get: op(
+        'Owners and admins: the role grants of an organisation (fresh step-up)',
+        responses({ '200': '`{grants: [{id, person, role, app_id, granted_by, granted_at}]}`' }, 401, 403, 404),
+        { parameters: [pathParam('org')] },
+      ),
+      post: op(
+        'Owners and admins: grant a role to another person (owner only by an owner; app-admin with `app_id`; never to yourself)',
+        responses({ '201': '`{grant}`' }, 401, 403, 404, 409, 415),
+        {
+          parameters: [pathParam('org')],
+          requestBody: jsonBody(['person', 'role'], {
+            person: str,
+            role: { enum: ['owner', 'admin', 'app-admin', 'auditor', 'helpdesk'] },
+            app_id: str,
+          }),
+        },
+      ),
+    },
+    '/.stepgate/api/admin/orgs/{org}/roles/{grant}': {
+      delete: op(
+        'Owners and admins: revoke another person’s role (owner only by an owner; never the last owner; body `{}`)',
+        responses({ '200': '`{revoked, id}`' }, 401, 403, 404, 415),
+        { parameters: [pathParam('org'), pathParam('grant')], requestBody: jsonBody([], {}) },
       ),
     },
     '/.stepgate/api/recovery-codes': {

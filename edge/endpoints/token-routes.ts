@@ -28,7 +28,7 @@ export function registerTokenRoutes(app: Hono, rt: Runtime): void {
         label: z.string().min(1).max(64),
       }),
     );
-    if (body.scopes.includes('audit:read') && !roleOf(rt, me.sub))
+    if (body.scopes.includes('audit:read') && !(await roleOf(rt, me.sub)))
       return problem(ErrorCode.Forbidden, 403, 'Only administrators and auditors may have audit:read.');
     await requireFreshStepUp(rt, req, me);
     const { token, info } = await createToken(rt.db, rt.keys, me.sub, {

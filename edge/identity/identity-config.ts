@@ -4,6 +4,9 @@ import { z } from 'zod';
 /** A same-site relative path: no scheme, no `//host`, no backslash — never an open redirect. */
 const LocalPath = z.string().regex(/^\/(?![/\\])[^\s\\]*$/, 'must be a path on this site, such as "/login"');
 
+/** A cookie name as RFC 6265 spells one (an HTTP token). */
+const CookieName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie name (an HTTP token)');
+
 const Common = {
   /** Where a browser without a session is sent (with `return_to`). Without it: 401. */
   loginUrl: LocalPath.optional(),
@@ -13,10 +16,7 @@ export const JwtIdentityConfig = z
   .strictObject({
     source: z.literal('jwt'),
     /** Cookie holding the app's session JWT. */
-    cookie: z
-      .string()
-      .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/)
-      .optional(),
+    cookie: CookieName.optional(),
     /** Read `Authorization: Bearer <jwt>` too. */
     bearer: z.boolean().optional(),
     /** JWKS URL for asymmetric keys; without it, HS256 with the `IDENTITY_JWT_SECRET` secret. */
@@ -53,5 +53,37 @@ export const DevIdentityConfig = z.strictObject({
   ...Common,
 });
 
-export const IdentityConfig = z.discriminatedUnion('source', [JwtIdentityConfig, AccessIdentityConfig, DevIdentityConfig]);
+/**
+ * Apps with opaque server-side sessions (Rails, Django, Laravel, PHP): Stepgate asks the app's own
+ * "who am I" endpoint, sending it the session cookie and nothing else, and caches the answer under
+ * a hash of the cookie (edge/identity/introspect-source.ts).
+ */
+export const IntrospectIdentityConfig = z.strictObject({
+  source: z.literal('introspect'),
+  /** The app's session cookie, e.g. `_myapp_session`, `sessionid`, `laravel_session`, `PHPSESSID`. */
+  cookie: CookieName,
+  /**
+   * The app's "who am I" endpoint, e.g. `https://app.example/api/me`: 200 and JSON naming the
+   * signed-in person, 401 or 403 without one. https (http only for a loopback host in development).
+   */
+  url: z.url({ protocol: /^https?$/ }).refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not carry a user name or password'),
+  /** Dot path of the person's id in the endpoint's JSON, e.g. `id` or `user.id`. Default `id`. */
+  userField: z
+    .string()
+    .max(200)
+    .regex(/^[^.\s]+(?:\.[^.\s]+)*$/, 'must be a dot path such as "id" or "user.id"')
+    .optional(),
+  /** How long an answer is kept, per isolate, seconds (1–300). Default 30. */
+  cacheSeconds: z.number().int().min(1).max(300).optional(),
+  /** How long Stepgate waits for the endpoint, milliseconds (100–10000). Default 2000. */
+  timeoutMs: z.number().int().min(100).max(10_000).optional(),
+  ...Common,
+});
+
+export const IdentityConfig = z.discriminatedUnion('source', [
+  JwtIdentityConfig,
+  AccessIdentityConfig,
+  DevIdentityConfig,
+  IntrospectIdentityConfig,
+]);
 export type IdentityConfig = z.infer<typeof IdentityConfig>;

@@ -1,16 +1,25 @@
 /**
  * @module createIdentitySource: decide who is asking, from the app's own session (JWT cookie or
- * header), a Cloudflare Access assertion, or (development only) a header. Every failure is "nobody".
+ * header, or an opaque session cookie the app's "who am I" endpoint names: introspect-source.ts),
+ * a Cloudflare Access assertion, or (development only) a header. Every failure is "nobody", except
+ * an introspection that cannot be made: that is `unavailable`, refused with 503.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { base64url, fromBase64url, sha256b64u } from '../crypto/base64';
 import { IdentityConfig } from './identity-config';
+import { createIntrospectSource } from './introspect-source';
 import { readSessionCookie } from './session-cookie';
+import { sessionId } from './session-id';
 
 /** The person behind a request. */
 export interface Identity {
-  /** Stable user id from the identity source (JWT `sub` or configured claim, Access email). */
+  /**
+   * Stepgate's key for the person: the app's subject in the organisation "default", `<org id>/<subject>`
+   * in any other (edge/apps/app-people.ts), so two organisations' people never share state.
+   */
   sub: string;
+  /** The app's own user id (JWT `sub` or configured claim, Access email): what the origin's assertion names. */
+  subject: string;
   /** Hash of the app session (its `sid`/`jti`, else the token), so a step-up dies with the session. */
   sid: string;
   /**
@@ -21,8 +30,12 @@ export interface Identity {
   source: IdentityConfig['source'];
 }
 
-/** Why there is no identity: none presented, one that does not verify, or one that reads two ways. */
-export type IdentityFailure = 'missing' | 'invalid' | 'ambiguous';
+/**
+ * Why there is no identity: none presented, one that does not verify, one that reads two ways, or
+ * (introspect) one that Stepgate could not get checked: the app's endpoint failed, timed out or
+ * answered something that names nobody. `unavailable` is never "anonymous": it is refused (503).
+ */
+export type IdentityFailure = 'missing' | 'invalid' | 'ambiguous' | 'unavailable';
 
 export type IdentityResult = { ok: true; identity: Identity } | { ok: false; reason: IdentityFailure };
 
@@ -72,8 +85,6 @@ function isCanonicalCompact(t: string): boolean {
   return true;
 }
 
-const sessionId = (sub: string, handle: string): Promise<string> => sha256b64u(`stepgate-sid\0${sub}\0${handle}`);
-
 /** Where a source reads its token: a session cookie and/or a header. */
 interface TokenPlaces {
   cookie?: string | undefined;
@@ -112,6 +123,8 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     throw new Error(`IDENTITY: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   const cfg = parsed.data;
 
+  if (cfg.source === 'introspect') return createIntrospectSource(cfg, env);
+
   if (cfg.source === 'dev') {
     if (env.ENVIRONMENT !== 'development') throw new Error('IDENTITY: the "dev" source is refused unless ENVIRONMENT is "development"');
     const header = cfg.header ?? 'stepgate-dev-user';
@@ -120,7 +133,10 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
       if (!user) return MISSING;
       // Why: several headers arrive joined by ", ", which this pattern refuses too.
       if (!/^[\w.@+-]{1,128}$/.test(user)) return INVALID;
-      return { ok: true, identity: { sub: user, sid: await sessionId(user, 'dev'), sessionHash: await sha256b64u(user), source: 'dev' } };
+      return {
+        ok: true,
+        identity: { sub: user, subject: user, sid: await sessionId(user, 'dev'), sessionHash: await sha256b64u(user), source: 'dev' },
+      };
     };
     return Object.assign(dev, { ambiguity: () => null });
   }
@@ -193,7 +209,13 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     if (typeof user !== 'string' || user === '' || user.length > 256) return INVALID;
     return {
       ok: true,
-      identity: { sub: user, sid: await sessionId(user, sessionHandle(payload, t)), sessionHash: await sha256b64u(t), source },
+      identity: {
+        sub: user,
+        subject: user,
+        sid: await sessionId(user, sessionHandle(payload, t)),
+        sessionHash: await sha256b64u(t),
+        source,
+      },
     };
   };
 

@@ -45,6 +45,7 @@ export function decideRequest(
       body: held === null ? null : held.body,
       request: held === null ? c.req.raw : held.request,
       identitySource: rt.identitySource,
+      originUrl: rt.app.originUrl,
     };
     const readBody = bodyMayClaimMethod(rt.policy, canonical);
     if (match === null && !readBody) return continueToNext(c, next, ctx);

@@ -162,8 +162,10 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
     const { canonical } = sg;
     const req = sg.request;
     const proto = canonical.protocol;
-    // ORIGIN_URL's base when set, else the request's own origin; always the canonical path and query.
-    const target = `${base ?? canonicalOrigin(canonical)}${canonicalPathAndQuery(canonical)}`;
+    // The app's origin (an app of the gateway's registry), else ORIGIN_URL's base when set, else the
+    // request's own origin; always the canonical path and query.
+    const appBase = sg.originUrl === undefined ? base : sg.originUrl;
+    const target = `${appBase ?? canonicalOrigin(canonical)}${canonicalPathAndQuery(canonical)}`;
     const hasBody = canonical.method !== 'GET' && canonical.method !== 'HEAD';
     const headers = originHeaders(req.headers, proto, canonical.host, req.headers.get('cf-connecting-ip'), {
       accessHeaders: sg.identitySource === 'cloudflareAccess',

@@ -4,7 +4,7 @@
  * for a browser navigating).
  */
 import { errorResponse, isNavigation } from '../http/responses';
-import { identityRefusal } from '../identity/identity-refusal';
+import { identityRefusal, signInMayHelp } from '../identity/identity-refusal';
 import type { Identity, IdentityFailure } from '../identity/identity-source';
 import { type CanonicalRequest, canonicalPathAndQuery } from '../policy/canonical-request';
 import { anonymousDeniedEvent } from './denial-events';
@@ -22,7 +22,7 @@ export async function identifyCaller({ rt, ctx, where, ec }: ProtectedRequest): 
 
 /** A browser navigating (GET or HEAD) without a usable session is sent to the app's login, when one is configured; else null. */
 function loginRedirect(req: Request, canonical: CanonicalRequest, loginUrl: string | undefined, reason: IdentityFailure): Response | null {
-  if (reason === 'ambiguous' || !loginUrl || !isNavigation(req) || (canonical.method !== 'GET' && canonical.method !== 'HEAD')) return null;
+  if (!signInMayHelp(reason) || !loginUrl || !isNavigation(req) || (canonical.method !== 'GET' && canonical.method !== 'HEAD')) return null;
   const sep = loginUrl.includes('?') ? '&' : '?';
   return new Response(null, {
     status: 302,

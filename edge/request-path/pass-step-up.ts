@@ -24,7 +24,8 @@ export async function passStepUp(r: IdentifiedRequest, { amr, authTime, act, det
   ctx.assertion = await signAssertion(
     rt.keys,
     {
-      sub: me.sub,
+      // The app's own subject: the origin knows its people by it, not by Stepgate's per-organisation key.
+      sub: me.subject,
       aud: ctx.canonical.hostname,
       rule: rule.id,
       amr,

@@ -18,4 +18,9 @@ export interface StepgateContext {
   assertion?: string;
   /** Where identities come from: `Cf-Access-*` headers reach the origin only from Cloudflare Access. */
   identitySource: IdentityConfig['source'];
+  /**
+   * Where forward() sends the request, for an app of the gateway's registry: a bare http(s)
+   * origin, or null for the request's own URL. Undefined: forward()'s own `originUrl`.
+   */
+  originUrl?: string | null | undefined;
 }

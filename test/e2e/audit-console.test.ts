@@ -1,7 +1,8 @@
 /**
- * The demo's audit story in real Chromium against `npm start`: a person deletes a project with a
- * step-up; an auditor confirms it is them on the audit console, lists the events of that flow,
- * filters them, exports them and verifies the chain.
+ * The demo's audit story in real Chromium against `npm start`: alice (BOOTSTRAP_OWNER in
+ * wrangler.toml) enrols, claims ownership on the audit console and grants dave the auditor role
+ * there; a person deletes a project with a step-up; the auditor confirms it is them on the audit
+ * console, lists the events of that flow, filters them, exports them and verifies the chain.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,6 +52,38 @@ afterAll(async () => {
 });
 
 describe('the audit console', () => {
+  it('the bootstrap owner claims ownership and grants dave the auditor role, by clicking', async () => {
+    const alice = await signedIn('alice');
+    const page = await alice.ctx.newPage();
+    await page.goto(`${demo.gateway}/.stepgate/admin/audit`);
+    // No role yet: the log is refused, and seeing her roles needs a fresh step-up first.
+    await expect.poll(() => page.isVisible('#confirm')).toBe(true);
+    expect(await page.isVisible('#claim')).toBe(false);
+    await page.fill('#confirm-code', await alice.next());
+    await page.click('#confirm-form button');
+    await expect.poll(() => page.isVisible('#claim-owner')).toBe(true);
+    expect(await page.textContent('#status')).toContain('You (alice) hold no role in "default".');
+    expect(await page.isVisible('#grant')).toBe(false);
+    await page.screenshot({ path: join(artifacts, 'audit-console-claim.png'), fullPage: true });
+
+    await page.click('#claim-owner');
+    await expect.poll(() => page.textContent('#status')).toBe('You own "default" now.');
+    expect(await page.isVisible('#claim')).toBe(false);
+    // An owner reads the log (her claim is in it) and may grant roles.
+    await expect.poll(() => page.isVisible('#grant')).toBe(true);
+    await expect.poll(async () => (await page.textContent('#events tbody')) ?? '').toContain('org.owner_claimed');
+    await page.click('#grant summary');
+    await page.fill('#grant-person', 'dave');
+    await page.selectOption('#grant-role', 'auditor');
+    await page.click('#grant-form button[type=submit]');
+    await expect.poll(() => page.textContent('#status')).toBe('dave is an auditor of "default" now.');
+    await page.screenshot({ path: join(artifacts, 'audit-console-granted.png'), fullPage: true });
+    // Granting it again is refused, with the reason shown.
+    await page.click('#grant-form button[type=submit]');
+    await expect.poll(() => page.textContent('#status')).not.toBe('dave is an auditor of "default" now.');
+    await alice.ctx.close();
+  });
+
   it('an auditor lists, filters, exports and verifies the events of a step-up flow', async () => {
     // Nora deletes a project, approving it with her authenticator app.
     const nora = await signedIn('nora');
@@ -69,7 +102,7 @@ describe('the audit console', () => {
     ).toBe(200);
     expect((await np.request.delete(`${demo.gateway}/api/projects/2`)).status()).toBe(200);
 
-    // Dave, an auditor (AUDITORS in wrangler.toml), opens the console and confirms it is him.
+    // Dave, an auditor (granted by alice above), opens the console and confirms it is him.
     const dave = await signedIn('dave');
     const page = await dave.ctx.newPage();
     await page.goto(`${demo.gateway}/.stepgate/admin/audit`);
@@ -77,6 +110,8 @@ describe('the audit console', () => {
     await page.fill('#confirm-code', await dave.next());
     await page.click('#confirm-form button');
     await expect.poll(() => page.locator('#events tbody tr').count()).toBeGreaterThan(5);
+    expect(await page.isVisible('#claim')).toBe(false);
+    expect(await page.isVisible('#grant')).toBe(false);
     const text = (await page.textContent('#events'))!;
     for (const t of ['challenge.issued', 'factor.verified', 'grant.issued', 'grant.used']) expect(text).toContain(t);
     expect(text).toContain('DELETE /api/projects/2');

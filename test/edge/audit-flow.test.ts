@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyExported } from '../../edge/audit/audit-chain';
 import type { AuditEvent, ChainedEvent } from '../../edge/audit/events';
 import { enrolTotp, factorsStepUp, gw, post, type Person } from '../support/edge-flow';
+import { seedRole } from './seed-roles';
 
 const logs: string[] = [];
 const capture = (...args: unknown[]) => void logs.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
@@ -21,7 +22,7 @@ const originSaw = async (marker: string): Promise<string[]> =>
     .map((r) => `${r.method} ${r.url}`);
 
 let tina: Person; // a regular user
-let dave: Person; // an auditor (AUDITORS in wrangler.toml)
+let dave: Person; // an auditor of the default organisation (a role grant, seeded below)
 let daveReader: string; // dave's cookies with a fresh step-up
 const secrets: string[] = [];
 
@@ -42,6 +43,7 @@ const eventually = async <T>(fn: () => Promise<T | null>): Promise<T> => {
 
 beforeAll(async () => {
   tina = await enrolTotp('tina-audit');
+  await seedRole('dave', 'auditor');
   dave = await enrolTotp('dave');
   daveReader = await factorsStepUp(dave);
 

@@ -17,6 +17,7 @@ import { activeFactorCount } from '../../edge/factors/active-factors';
 import { createGateway } from '../../edge/gateway';
 import { enrolTotp, factorsStepUp, gw, ORIGIN, post, type Person } from '../support/edge-flow';
 import { FaultSwitch, faultyD1, faultyNamespace, sleep } from '../support/fault-bindings';
+import { seedRole } from './seed-roles';
 import { sessionCookie } from '../support/session';
 
 const logs: string[] = [];
@@ -359,7 +360,8 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
   describe('audit reads', () => {
     let reader: string;
     beforeAll(async () => {
-      reader = await factorsStepUp(await enrolTotp('dave')); // AUDITORS in wrangler.toml
+      await seedRole('dave', 'auditor');
+      reader = await factorsStepUp(await enrolTotp('dave'));
     });
 
     it('when the read cannot be recorded: 503 ERR_AUDIT_UNAVAILABLE and no events leave; then 200', async () => {

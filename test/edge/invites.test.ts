@@ -1,4 +1,7 @@
-/** Enrolment by invitation: only admins issue them, after a fresh step-up, never for themselves; each works once, for its own user. */
+/**
+ * Enrolment by invitation: only owners, admins (and an app's app-admins) issue them, after a fresh
+ * step-up, never for themselves; each works once, for its own user.
+ */
 import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { generate } from 'otplib';
@@ -7,6 +10,7 @@ import demoPolicy from '../../edge/config/policy.json';
 import { createGateway } from '../../edge/gateway';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
+import { seedRole } from './seed-roles';
 import { sessionCookie } from '../support/session';
 
 const ORIGIN = 'http://app.test';
@@ -23,10 +27,11 @@ const post = (via: 'demo' | 'invite', path: string, cookie: string, body: unknow
 };
 const now = () => Math.floor(Date.now() / 1000);
 
-let admin: string; // alice, named in ADMINS (wrangler.toml)
+let admin: string; // alice, an admin of the default organisation (a role grant, seeded below)
 let adminWithGrant: string;
 
 beforeAll(async () => {
+  await seedRole('alice', 'admin');
   admin = await sessionCookie('alice', 'inv-admin');
   const start = (await (await post('demo', '/.stepgate/api/factors/totp', admin)).json()) as { id: string; secret: string };
   expect(
@@ -108,6 +113,10 @@ describe('unlocking a locked-out person', () => {
       { types: ['user.unlocked'] },
       { limit: 5, order: 'desc' },
     );
-    expect(events[0]!.event).toMatchObject({ actor: 'alice', target: 'locked-lou', details: { consecutive_failures: 100 } });
+    expect(events[0]!.event).toMatchObject({
+      actor: 'alice',
+      target: 'locked-lou',
+      details: { org: 'default', app_id: 'bundled', consecutive_failures: 100 },
+    });
   });
 });

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { JWK } from 'jose';
 import { fromBase64url } from '../../edge/crypto/base64';
 import { enrolTotp, factorsStepUp, gw, ORIGIN } from '../support/edge-flow';
+import { seedRole } from './seed-roles';
 import { verifyExported } from '../../edge/audit/audit-chain';
 import type { ChainedEvent } from '../../edge/audit/events';
 import { AuditSequencer } from '../../edge/audit/audit-sequencer';
@@ -22,6 +23,9 @@ import type { AuditInput } from '../../edge/audit/events';
 import { KEYED_COLUMNS, keyStatus } from '../../edge/audit/key-status';
 import { runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenance';
 import { authenticateToken, createToken } from '../../edge/admin/api-tokens';
+import { createApp } from '../../edge/admin/app-store';
+import { createOrg } from '../../edge/admin/org-store';
+import { grantRole } from '../../edge/admin/role-store';
 import { parseKeyring, type Keyring, type KeyringDoc } from '../../edge/crypto/keyring';
 import { retireKey } from '../../edge/crypto/retire-key';
 import { activateTotp, createPendingTotp, totpFactors } from '../../edge/factors/totp/totp-store';
@@ -182,6 +186,19 @@ describe('keys status', () => {
       );
       await createToken(env.DB, ringOld, user, { scopes: ['audit:read'], ttlDays: 1, label: 'status test', now: Date.now() });
       const invite = await issueInvite(env.DB, ringOld, 'status-invitee', 'alice', Date.now());
+      // A role grant (and who granted it) and an app policy (and who saved it).
+      await createOrg(env.DB, { id: 'status-org', name: 'Status', now: Date.now() });
+      await grantRole(env.DB, ringOld, { orgId: 'status-org', sub: user, role: 'admin', grantedBy: 'alice', now: Date.now() });
+      await createApp(env.DB, ringOld, {
+        orgId: 'status-org',
+        name: 'Status app',
+        hosts: ['status.example'],
+        originUrl: null,
+        identity: { source: 'cloudflareAccess', teamDomain: 'https://status.cloudflareaccess.com', audience: 'status' },
+        policy: { version: 1, rules: [] },
+        createdBy: 'alice',
+        now: Date.now(),
+      });
       await stub(t).append(t, [ev(1), ev(2)]);
       await stub(t).checkpoint(t, 'periodic');
 
@@ -294,6 +311,7 @@ describe('an export after retention', () => {
     );
     await stub(t).append(t, [ev(50)]);
     expect((await runMaintenance(deps(t, stub(t), ringOld, 30))).pruned).toMatchObject({ through_seq: 10 });
+    await seedRole('dave', 'auditor');
     const dave = await enrolTotp('dave', 'dave-retention');
     const reader = await factorsStepUp(dave);
     const lines = (await (await gw('/.stepgate/api/admin/audit/export?format=ndjson', { headers: { cookie: reader } })).text())
@@ -340,6 +358,7 @@ describe('a retired key', () => {
     'keeps publishing its public keys (verify-only), ' + 'so an export taken under it still verifies after rotate → re-encrypt → retire',
     async () => {
       const t = 'default'; // the gateway's tenant; its keyring is OLD
+      await seedRole('alice', 'admin');
       const alice = await enrolTotp('alice', 'alice-rotation'); // an administrator may export
       const reader = await factorsStepUp(alice);
       await stub(t).append(t, [ev(900), ev(901)]);

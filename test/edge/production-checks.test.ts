@@ -21,8 +21,7 @@ const production: Env = {
   ...env,
   ENVIRONMENT: 'production',
   ORIGIN_URL: 'https://origin.example.com',
-  ADMINS: 'ops-lead@example.com',
-  AUDITORS: 'sec-audit@example.com',
+  BOOTSTRAP_OWNER: 'ops-lead@example.com',
   WEBAUTHN_ORIGINS: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop',
 };
 
@@ -59,8 +58,10 @@ describe('a production gateway with a development setting', () => {
       { WEBAUTHN_ORIGINS: `https://app.example.com,${DEV_EXTENSION_ORIGIN}` },
       /WEBAUTHN_ORIGINS: chrome-extension:\/\/leldacdejfbkleoogdbophfdkoapmfbd is the development build/,
     ],
-    ['a demo admin', { ADMINS: 'ops-lead@example.com, alice' }, /ADMINS: "alice" is a name from the demo/],
-    ['a demo auditor', { AUDITORS: 'Dave' }, /AUDITORS: "Dave" is a name from the demo/],
+    ['a demo bootstrap owner', { BOOTSTRAP_OWNER: 'alice' }, /BOOTSTRAP_OWNER: "alice" is a name from the demo/],
+    ['a demo bootstrap owner, in capitals', { BOOTSTRAP_OWNER: ' Dave ' }, /BOOTSTRAP_OWNER: "Dave" is a name from the demo/],
+    ['the retired ADMINS list (0.1)', { ADMINS: 'ops-lead@example.com' }, /ADMINS: is retired/],
+    ['the retired AUDITORS list (0.1)', { AUDITORS: 'audit@example.com' }, /AUDITORS: is retired/],
     ['no IDENTITY_JWT_SECRET', { IDENTITY_JWT_SECRET: undefined }, /IDENTITY_JWT_SECRET: is not set/],
     ['a short IDENTITY_JWT_SECRET', { IDENTITY_JWT_SECRET: 'secret' }, /IDENTITY_JWT_SECRET: has 6 characters/],
     ['no keyring', { STEPGATE_KEYS: undefined }, /STEPGATE_KEYS: is not set/],
@@ -100,13 +101,13 @@ describe('a production gateway with a development setting', () => {
     const g = loadGateway({ ...env, ENVIRONMENT: 'production' });
     g.fetch(new Request('https://app.example.com/'), env, createExecutionContext());
     const line = logSpy.mock.calls.map((c) => c.join(' '))[0]!;
-    for (const setting of ['ORIGIN_URL', 'WEBAUTHN_ORIGINS', 'ADMINS', 'AUDITORS']) expect(line).toContain(`${setting}: `);
-    expect(line).toContain('4 development setting(s)');
+    for (const setting of ['ORIGIN_URL', 'WEBAUTHN_ORIGINS', 'BOOTSTRAP_OWNER']) expect(line).toContain(`${setting}: `);
+    expect(line).toContain('3 development setting(s)');
   });
 
   it('holds every ENVIRONMENT but "development" to the checks, including none', () => {
     for (const ENVIRONMENT of [undefined, 'prod', 'Production', 'staging']) {
-      const res = loadGateway({ ...production, ENVIRONMENT, ADMINS: 'alice' }).fetch(
+      const res = loadGateway({ ...production, ENVIRONMENT, BOOTSTRAP_OWNER: 'alice' }).fetch(
         new Request('https://app.example.com/'),
         env,
         createExecutionContext(),
@@ -137,8 +138,8 @@ describe('a proper production configuration', () => {
     expect(logSpy).not.toHaveBeenCalled();
   });
 
-  it('may leave ORIGIN_URL empty (fetch(request) to the route’s origin) and WEBAUTHN_ORIGINS, ADMINS and AUDITORS empty', async () => {
-    const bare = { ...production, ORIGIN_URL: '', WEBAUTHN_ORIGINS: '', ADMINS: '', AUDITORS: '' };
+  it('may leave ORIGIN_URL empty (fetch(request) to the route’s origin) and WEBAUTHN_ORIGINS and BOOTSTRAP_OWNER empty', async () => {
+    const bare = { ...production, ORIGIN_URL: '', WEBAUTHN_ORIGINS: '', BOOTSTRAP_OWNER: '' };
     expect(productionProblems(bare)).toEqual([]);
     const res = await loadGateway(bare).fetch(new Request('https://origin.example.com/api/projects'), bare, createExecutionContext());
     expect(res.status).toBe(200);
@@ -212,10 +213,10 @@ describe('library mode: stepgate() inside an app of its own', () => {
       return c.text('app');
     });
     const call = (e: Env) => app.fetch(new Request('https://app.example.com/api/projects'), e, createExecutionContext());
-    const bad = await call({ ...production, ORIGIN_URL: undefined, ADMINS: 'alice' });
+    const bad = await call({ ...production, ORIGIN_URL: undefined, BOOTSTRAP_OWNER: 'alice' });
     expect(bad.status).toBe(503);
     expect(((await bad.json()) as { code: string }).code).toBe('ERR_GATEWAY_MISCONFIGURED');
-    expect(logSpy.mock.calls.flat().join(' ')).toMatch(/ADMINS: "alice" is a name from the demo/);
+    expect(logSpy.mock.calls.flat().join(' ')).toMatch(/BOOTSTRAP_OWNER: "alice" is a name from the demo/);
     expect(handled).toBe(0);
     const good = await call({ ...production, ORIGIN_URL: undefined });
     expect(good.status).toBe(200);

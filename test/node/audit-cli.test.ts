@@ -70,8 +70,12 @@ beforeAll(async () => {
   origin = await startDemoOrigin({ jwtSecret: TEST_JWT_SECRET });
   gw = await startGateway({ originUrl: origin.url, jwtSecret: TEST_JWT_SECRET });
   base = gw.url.origin;
+  // The demo's roles, as a fresh deployment gets them: alice (BOOTSTRAP_OWNER) claims the default
+  // organisation, then grants dave the auditor role.
+  const alice = await person('alice'); // owner
+  expect((await post('/.stepgate/api/admin/bootstrap', alice.stepped)).status).toBe(201);
+  expect((await post('/.stepgate/api/admin/orgs/default/roles', alice.stepped, { person: 'dave', role: 'auditor' })).status).toBe(201);
   const dave = await person('dave'); // auditor
-  const alice = await person('alice'); // admin
   auditorToken = await tokenFor(dave.stepped);
   adminToken = await tokenFor(alice.stepped);
 

@@ -3,7 +3,7 @@
  * wrangler 4.86 (captured from `npm start` before the filter) goes, warnings and errors stay.
  */
 import { expect, it } from 'vitest';
-import { filterOutput, lineFilter } from '../../edge/node/dev/dev-output-filter';
+import { filterOutput, lineFilter, readyMessage } from '../../edge/node/dev/dev-output-filter';
 
 const CAPTURED =
   `
@@ -77,4 +77,16 @@ it("reports wrangler's ready line instead of showing it", () => {
   const keep = lineFilter({ onReady: (p) => ports.push(p) });
   expect(keep('[wrangler:info] Ready on http://127.0.0.1:8787')).toBeNull();
   expect(ports).toEqual([8787]);
+});
+
+it('tells a newcomer how to become the owner and give dave the auditor role (no role is named in a variable)', () => {
+  const out = readyMessage({ port: 8787, demoUrl: 'http://127.0.0.1:8788' });
+  expect(out).toContain('http://localhost:8787/login?user=alice');
+  expect(out).toContain('http://localhost:8787/.stepgate/admin/audit, still as alice');
+  expect(out).toContain('"Claim ownership"');
+  expect(out).toContain('"Give someone a role": dave, auditor');
+  expect(out).toContain('http://localhost:8787/login?user=dave');
+  expect(out).not.toMatch(/ADMINS|AUDITORS/);
+  // The steps fit a terminal of 100 columns.
+  for (const line of out.split('\n').filter((l) => l.startsWith('    '))) expect(line.length).toBeLessThanOrEqual(100);
 });

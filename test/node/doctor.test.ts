@@ -36,8 +36,7 @@ function production(): string {
   let t = shipped;
   t = set(t, 'ENVIRONMENT', 'ENVIRONMENT = "production"');
   t = set(t, 'ORIGIN_URL', 'ORIGIN_URL = ""');
-  t = set(t, 'ADMINS', 'ADMINS = "ops-lead@example.com"');
-  t = set(t, 'AUDITORS', 'AUDITORS = "security@example.com"');
+  t = set(t, 'BOOTSTRAP_OWNER', 'BOOTSTRAP_OWNER = "ops-lead@example.com"');
   t = set(t, 'WEBAUTHN_ORIGINS', 'WEBAUTHN_ORIGINS = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"');
   t = set(t, 'database_id', 'database_id = "5f0c2a3e-1b7d-4c8e-9a6f-2d4b8e1c7a90"');
   // Top-level keys go before the first table.
@@ -65,23 +64,21 @@ describe('stepgate doctor', () => {
       'ENVIRONMENT',
       'ORIGIN_URL',
       'WEBAUTHN_ORIGINS',
-      'ADMINS',
-      'AUDITORS',
+      'BOOTSTRAP_OWNER',
       'routes',
       'd1_databases.database_id',
     ]);
     expect(r.out).toContain('problem: ENVIRONMENT: is "development", not "production"');
     expect(r.out).toContain('problem: ORIGIN_URL: "http://127.0.0.1:8788" uses http:');
     expect(r.out).toContain('problem: WEBAUTHN_ORIGINS: chrome-extension://leldacdejfbkleoogdbophfdkoapmfbd is the development build');
-    expect(r.out).toContain('problem: ADMINS: "alice" is a name from the demo');
-    expect(r.out).toContain('problem: AUDITORS: "dave" is a name from the demo');
+    expect(r.out).toContain('problem: BOOTSTRAP_OWNER: "alice" is a name from the demo');
     expect(r.out).toContain('problem: d1_databases.database_id: is the placeholder 00000000-0000-4000-8000-000000000000');
     // Every problem has its fix on the next line.
     expect(r.out.match(/^problem: /gm)!.length).toBe(r.out.match(/^ {4}fix: /gm)!.length);
     // It cannot see secrets: it lists the commands that set them.
     expect(r.out).toContain('npx wrangler secret put STEPGATE_KEYS');
     expect(r.out).toContain('npx wrangler secret put IDENTITY_JWT_SECRET');
-    expect(r.out).toMatch(/7 problem\(s\): not ready for production\.$/);
+    expect(r.out).toMatch(/6 problem\(s\): not ready for production\.$/);
   });
 
   it('on a copy fixed up for production: ready, exit 0', async () => {
@@ -101,7 +98,7 @@ describe('stepgate doctor', () => {
       secrets: string[];
     };
     expect(report.ready).toBe(false);
-    expect(report.problems.map((p) => p.setting)).toContain('ADMINS');
+    expect(report.problems.map((p) => p.setting)).toContain('BOOTSTRAP_OWNER');
     expect(report.problems.every((p) => p.fix.length > 0)).toBe(true);
     expect(JSON.parse((await run('doctor', '--config', project(production()), '--json')).out)).toMatchObject({ ready: true, problems: [] });
   });
@@ -142,9 +139,9 @@ describe('stepgate doctor', () => {
       /AuditSequencer is created with new_classes/,
     ],
     [
-      'a demo admin among real ones',
-      (t) => set(t, 'ADMINS', 'ADMINS = "ops-lead@example.com,bob"'),
-      'ADMINS',
+      'a demo bootstrap owner',
+      (t) => set(t, 'BOOTSTRAP_OWNER', 'BOOTSTRAP_OWNER = "bob"'),
+      'BOOTSTRAP_OWNER',
       /"bob" is a name from the demo/,
     ],
   ])('%s', async (_name, change, setting, problem) => {
@@ -179,7 +176,7 @@ describe('stepgate doctor', () => {
   it('--env NAME checks that environment, and says so when there is none', async () => {
     const withEnv =
       `${production()}\n[env.staging]\nroutes = [{ pattern = "staging.example.com/*", zone_name = "example.com" }]\n` +
-      `[env.staging.vars]\nENVIRONMENT = "production"\nORIGIN_URL = "http://staging.internal"\nADMINS = "ops-lead@example.com"\n`;
+      `[env.staging.vars]\nENVIRONMENT = "production"\nORIGIN_URL = "http://staging.internal"\nBOOTSTRAP_OWNER = "ops-lead@example.com"\n`;
     const config = project(withEnv);
     const staging = await run('doctor', '--config', config, '--env', 'staging');
     expect(staging.code).toBe(1);

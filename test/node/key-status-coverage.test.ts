@@ -29,6 +29,14 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   "edge/admin/api-tokens.ts: blindIndex(ring, 'user', sub)": [['api_tokens.user_ref']],
   "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', sub, apiTokenOwnerAad(id))": [['api_tokens.sub_sealed']],
   "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', o.label, apiTokenLabelAad(id))": [['api_tokens.label']],
+  // Administration (issue 12): role grants and who saved an app's policy.
+  "edge/admin/role-store.ts: blindIndex(ring, 'user', g.sub)": [['role_grants.person_ref']], // grantColumns (grants, bootstrap)
+  "edge/admin/role-store.ts: seal(ring, 'factor-metadata', g.sub, roleGrantPersonAad(g.id, g.orgId, g.appId ?? '', g.role))": [
+    ['role_grants.person_sealed'],
+  ],
+  "edge/admin/role-store.ts: seal(ring, 'factor-metadata', g.grantedBy, roleGrantGrantorAad(g.id))": [['role_grants.granted_by']],
+  "edge/admin/app-store.ts: seal(ring, 'factor-metadata', o.createdBy, appPolicyEditorAad(id, policy.hash))": [['app_policies.updated_by']],
+  "edge/admin/app-store.ts: seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, checked.hash))": [['app_policies.updated_by']],
   "edge/factors/totp/totp-store.ts: blindIndex(ring, 'user', sub)": [['totp_factors.user_ref']], // createPendingTotp
   "edge/factors/recovery/recovery-code-store.ts: blindIndex(ring, 'user', sub)": [['recovery_codes.user_ref']], // issueRecoveryCodes
   "edge/factors/webauthn/passkey-store.ts: blindIndex(ring, 'user', sub)": [['webauthn_credentials.user_ref']], // addWebauthnCredential
@@ -56,11 +64,17 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   "edge/audit/reencryption.ts: blindIndex(keys, 'user', sub)": [
     ['totp_factors.user_ref', 'webauthn_credentials.user_ref', 'recovery_codes.user_ref'], // rekeyOwned
     ['api_tokens.user_ref'], // rekeyTokens
+    ['role_grants.person_ref'], // rekeyRoleGrants
   ],
   "edge/audit/reencryption.ts: seal(keys, 'factor-metadata', sub, ownerAad(table, id))": [OWNERS],
   'edge/audit/reencryption.ts: seal(keys, purpose, value, aad(id, ref))': [['totp_factors.secret', 'webauthn_credentials.nickname']],
   "edge/audit/reencryption.ts: seal(keys, 'factor-metadata', sub, apiTokenOwnerAad(t.id))": [['api_tokens.sub_sealed']],
   "edge/audit/reencryption.ts: seal(keys, 'factor-metadata', label, apiTokenLabelAad(t.id))": [['api_tokens.label']],
+  "edge/audit/reencryption.ts: seal(keys, 'factor-metadata', sub, roleGrantPersonAad(g.id, g.org_id, g.app_id, g.role))": [
+    ['role_grants.person_sealed'],
+  ],
+  "edge/audit/reencryption.ts: seal(keys, 'factor-metadata', by, roleGrantGrantorAad(g.id))": [['role_grants.granted_by']],
+  "edge/audit/reencryption.ts: seal(keys, 'factor-metadata', by, appPolicyEditorAad(a.app_id, a.hash))": [['app_policies.updated_by']],
   ['edge/audit/checkpoint-store.ts: signCheckpoint(ring, { tenant, seq: head.seq, hash: head.hash, ' +
     'time: new Date(now).toISOString(), kind })']: [['audit_checkpoints']],
 };

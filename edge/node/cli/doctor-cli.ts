@@ -44,8 +44,8 @@ export const DOCTOR_COMMAND: Command = {
   summary:
     'Check that a wrangler configuration is ready for production; print each problem and its fix. Exit 1 if there is any, 0 if ready.',
   details:
-    "It checks ENVIRONMENT, the gateway's production checks (ORIGIN_URL, IDENTITY, WEBAUTHN_ORIGINS, ADMINS,\n" +
-    'AUDITORS), secrets wrongly placed in [vars], routes, the cron trigger, the D1 database and migrations, the\n' +
+    "It checks ENVIRONMENT, the gateway's production checks (ORIGIN_URL, IDENTITY, WEBAUTHN_ORIGINS,\n" +
+    'BOOTSTRAP_OWNER), secrets wrongly placed in [vars], routes, the cron trigger, the D1 database and migrations, the\n' +
     'Durable Objects and their migrations, and the policy\'s "hosts". It cannot see secret values: it lists the\n' +
     '`wrangler secret put` commands to run. Run it before every `wrangler deploy`.',
   options: {
@@ -119,8 +119,7 @@ export async function doctor(values: Values): Promise<DoctorReport> {
     ENVIRONMENT: vars.ENVIRONMENT === undefined ? undefined : String(vars.ENVIRONMENT),
     ORIGIN_URL: vars.ORIGIN_URL === undefined ? undefined : String(vars.ORIGIN_URL),
     WEBAUTHN_ORIGINS: vars.WEBAUTHN_ORIGINS === undefined ? undefined : String(vars.WEBAUTHN_ORIGINS),
-    ADMINS: vars.ADMINS === undefined ? undefined : String(vars.ADMINS),
-    AUDITORS: vars.AUDITORS === undefined ? undefined : String(vars.AUDITORS),
+    BOOTSTRAP_OWNER: vars.BOOTSTRAP_OWNER === undefined ? undefined : String(vars.BOOTSTRAP_OWNER),
     IDENTITY: vars.IDENTITY,
   };
   const envFlag = envName !== null ? ` --env ${envName}` : '';

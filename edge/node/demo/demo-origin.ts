@@ -1,6 +1,7 @@
 /**
  * @module The bundled demo app: an ordinary web app with no knowledge of Stepgate. It signs its
- * own session cookie (an HS256 JWT) and serves projects and an admin page. Runs on Node.
+ * own session cookie (an HS256 JWT) and serves projects, an admin page and a "who am I" endpoint
+ * (`GET /__demo/whoami`, what the `introspect` identity source asks). Runs on Node.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,6 +15,16 @@ export interface DemoRequest {
   body: string;
 }
 
+/**
+ * How `GET /__demo/whoami` misbehaves, for tests of the `introspect` identity source: answer 500,
+ * answer only after 3 s, redirect (to itself with `?redirected=1`, which then answers normally, so
+ * a client that follows redirects is caught), answer HTML, or answer JSON without an `id`.
+ */
+export type WhoamiFault = 'error' | 'slow' | 'redirect' | 'html' | 'no-id';
+
+/** The "who am I" endpoint: the signed-in person as JSON, 401 without a session. */
+export const WHOAMI_PATH = '/__demo/whoami';
+
 export interface DemoOrigin {
   server: Server;
   url: string;
@@ -21,6 +32,8 @@ export interface DemoOrigin {
   requests: DemoRequest[];
   projects: Map<number, { id: number; name: string }>;
   settings: Record<string, string>;
+  /** Tests only: set `fault` to make `GET /__demo/whoami` misbehave (null: it answers normally). */
+  whoami: { fault: WhoamiFault | null };
   close(): Promise<void>;
 }
 
@@ -96,7 +109,12 @@ export async function startDemoOrigin(opts: {
   extraProjects?: number;
 }): Promise<DemoOrigin> {
   const key = new TextEncoder().encode(opts.jwtSecret);
-  const state: Pick<DemoOrigin, 'requests' | 'projects' | 'settings'> = { requests: [], projects: seedProjects(), settings: {} };
+  const state: Pick<DemoOrigin, 'requests' | 'projects' | 'settings' | 'whoami'> = {
+    requests: [],
+    projects: seedProjects(),
+    settings: {},
+    whoami: { fault: null },
+  };
   for (let id = 5; id <= (opts.extraProjects ?? 0); id++) state.projects.set(id, { id, name: `Project ${id}` });
 
   const userOf = async (req: IncomingMessage): Promise<string | null> => {
@@ -123,6 +141,7 @@ export async function startDemoOrigin(opts: {
     const path = url.pathname;
 
     if (opts.inspect && method === 'GET' && path === '/__demo/requests') return sendJson(res, 200, state.requests);
+    if (method === 'GET' && path === WHOAMI_PATH) return whoami(res, user, url.searchParams.has('redirected'));
     if (method === 'GET' && path === '/') {
       return send(
         res,
@@ -217,6 +236,17 @@ export async function startDemoOrigin(opts: {
       return sendJson(res, 200, { saved: state.settings, by: user });
     }
     return sendJson(res, 404, { error: 'not found', method, path });
+  };
+
+  /** `GET /__demo/whoami`: `{ id, name }` of the signed-in person, 401 without a session; or the fault a test set. */
+  const whoami = async (res: ServerResponse, user: string | null, redirected: boolean) => {
+    const fault = redirected ? null : state.whoami.fault;
+    if (fault === 'error') return sendJson(res, 500, { error: 'the database is down' });
+    if (fault === 'redirect') return send(res, 302, 'text/plain', '', { location: `${WHOAMI_PATH}?redirected=1` });
+    if (fault === 'html') return send(res, 200, 'text/html', page('Who am I', user, '<p>Not JSON.</p>'));
+    if (fault === 'slow') await new Promise((r) => setTimeout(r, 3000));
+    if (!user) return sendJson(res, 401, { error: 'not signed in' });
+    return sendJson(res, 200, fault === 'no-id' ? { name: user } : { id: user, name: user });
   };
 
   const server = createServer((req, res) => {

@@ -1,0 +1,145 @@
+/**
+ * @module Who may do which administrative action to what (docs/admin.md): the roles, the actions,
+ * and the segregation rules, as one pure function. It reads nothing and writes nothing: the caller
+ * brings the actor's roles (role-store.ts, `rolesOf`) and the target. The one rule that needs the
+ * database at the moment of the change — never removing the last owner — is enforced by the store
+ * in the same statement (`revokeRole`), and refused with the reason named here.
+ */
+
+export const ROLES = ['owner', 'admin', 'app-admin', 'auditor', 'helpdesk'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A role a person holds: org-wide (`appId` null) or, for app-admin, for one app. */
+export interface HeldRole {
+  role: Role;
+  appId: string | null;
+}
+
+export const ADMIN_ACTIONS = [
+  'app.read',
+  'app.create',
+  'app.update',
+  'app.delete',
+  'policy.read',
+  'policy.update',
+  'role.read',
+  'role.grant',
+  'role.revoke',
+  'person.invite',
+  'person.unlock',
+  'person.revoke-factors',
+  'recovery.start',
+  'recovery.approve',
+  'token.read',
+  'token.revoke',
+  'audit.read',
+  'audit.export',
+  'dashboard.read',
+] as const;
+export type AdminAction = (typeof ADMIN_ACTIONS)[number];
+
+/** What each org-wide role may do anywhere in its organisation. */
+const ORG_WIDE: Record<Exclude<Role, 'app-admin'>, readonly AdminAction[]> = {
+  owner: ADMIN_ACTIONS,
+  admin: ADMIN_ACTIONS, // "roles except owner": refused below as owner-only
+  auditor: ['audit.read', 'audit.export', 'dashboard.read'],
+  helpdesk: ['person.unlock', 'recovery.start'],
+};
+/** What an app-admin may do, for the apps named in their grants only. */
+const APP_ADMIN: readonly AdminAction[] = ['app.read', 'policy.read', 'policy.update', 'person.invite', 'person.unlock'];
+
+/** Actions on a person's factors: never on oneself. */
+const ON_OWN_FACTORS: readonly AdminAction[] = [
+  'person.invite',
+  'person.unlock',
+  'person.revoke-factors',
+  'recovery.start',
+  'recovery.approve',
+];
+/** Actions that change a person's roles: never one's own. */
+const ON_OWN_ROLES: readonly AdminAction[] = ['role.grant', 'role.revoke'];
+/** Actions that need a person as their target. */
+const NEEDS_PERSON: readonly AdminAction[] = [...ON_OWN_FACTORS, ...ON_OWN_ROLES, 'token.revoke'];
+
+/** The person acting: Stepgate's key for them (Identity.sub), their organisation, and their roles there. */
+export interface Actor {
+  sub: string;
+  orgId: string;
+  roles: readonly HeldRole[];
+}
+
+/** What the action is done to. */
+export interface AdminTarget {
+  /** The organisation the target belongs to. */
+  orgId: string;
+  /** The app, for app-scoped actions (an app's settings or policy, or a person acted on through that app). */
+  appId?: string;
+  /** The person acted on (Identity.sub). */
+  person?: string;
+  /** role.grant / role.revoke: the role granted or revoked. */
+  role?: Role;
+  /** recovery.approve: who started the recovery. */
+  recoveryStartedBy?: string;
+}
+
+export type RefusalCode =
+  | 'other-organisation'
+  | 'not-allowed'
+  | 'not-your-app'
+  | 'own-roles'
+  | 'own-factors'
+  | 'owner-only'
+  | 'last-owner'
+  | 'same-person-approves'
+  | 'incomplete-target';
+
+export type Decision = { allowed: true } | { allowed: false; code: RefusalCode; reason: string };
+
+/** The reason given for each refusal (the HTTP API answers 403 ERR_FORBIDDEN with it). */
+export const REFUSALS: Record<RefusalCode, string> = {
+  'other-organisation': 'you can act only in your own organisation',
+  'not-allowed': 'none of your roles allows this action',
+  'not-your-app': 'you administer other apps, not this one',
+  'own-roles': 'nobody grants or revokes their own roles: ask another owner or admin',
+  'own-factors': 'nobody resets, recovers, unlocks or revokes their own factors: ask someone else',
+  'owner-only': 'only an owner grants or revokes the owner role',
+  'last-owner': 'this is the organisation’s last owner: grant another owner first',
+  'same-person-approves': 'a recovery must be approved by someone other than the person who started it',
+  'incomplete-target': 'this action needs a person (and, to grant or revoke, a role) to act on',
+};
+
+const refuse = (code: RefusalCode, detail?: string): Decision => ({
+  allowed: false,
+  code,
+  reason: detail ? `${REFUSALS[code]} (${detail})` : REFUSALS[code],
+});
+
+/** May `actor` do `action` to `target`? The first rule broken is the reason. */
+export function authorize(actor: Actor, action: AdminAction, target: AdminTarget): Decision {
+  // An organisation's people never act on another organisation, whatever their roles.
+  if (actor.orgId !== target.orgId) return refuse('other-organisation');
+  if (NEEDS_PERSON.includes(action) && target.person === undefined) return refuse('incomplete-target');
+  if (ON_OWN_ROLES.includes(action) && target.role === undefined) return refuse('incomplete-target');
+
+  const orgWide = actor.roles.some((r) => r.role !== 'app-admin' && ORG_WIDE[r.role].includes(action));
+  if (!orgWide) {
+    const apps = actor.roles.filter((r) => r.role === 'app-admin' && r.appId !== null).map((r) => r.appId!);
+    if (apps.length === 0 || !APP_ADMIN.includes(action)) return refuse('not-allowed', action);
+    if (target.appId === undefined || !apps.includes(target.appId)) return refuse('not-your-app');
+  }
+
+  if (target.person !== undefined && target.person === actor.sub) {
+    if (ON_OWN_ROLES.includes(action)) return refuse('own-roles');
+    if (ON_OWN_FACTORS.includes(action)) return refuse('own-factors');
+  }
+  if (ON_OWN_ROLES.includes(action) && target.role === 'owner' && !actor.roles.some((r) => r.role === 'owner')) {
+    return refuse('owner-only');
+  }
+  if (action === 'recovery.approve' && (target.recoveryStartedBy === undefined || target.recoveryStartedBy === actor.sub)) {
+    return target.recoveryStartedBy === undefined ? refuse('incomplete-target') : refuse('same-person-approves');
+  }
+  return { allowed: true };
+}
+
+/** The refusal a store's "last owner" outcome is answered with. */
+export const lastOwnerRefusal = (): Decision => refuse('last-owner');

@@ -1,0 +1,33 @@
+/**
+ * @module People by organisation: `Identity.sub` is Stepgate's key for a person — the app's own
+ * subject in the organisation "default" (as before organisations existed), `<org id>/<subject>` in
+ * any other — so two organisations' "alice" never share factors, challenges or grants.
+ * `Identity.subject` keeps the app's own subject (the assertion's `sub`).
+ */
+import type { IdentityResult, IdentitySource } from '../identity/identity-source';
+import { DEFAULT_ORG } from './app-definition';
+
+/** Stepgate's key for the person `subject` of organisation `org`. */
+export const personKey = (org: string, subject: string): string => (org === DEFAULT_ORG ? subject : `${org}/${subject}`);
+
+const INVALID: IdentityResult = { ok: false, reason: 'invalid' };
+
+/**
+ * The identity source of an app of `org`: its people keyed by organisation. In the default org a
+ * subject that reads as another organisation's person (`acme/alice` while org "acme" has apps) is
+ * refused as invalid, so no app subject can take another organisation's key.
+ */
+export function identitySourceOfOrg(source: IdentitySource, org: string, otherOrgs: () => ReadonlySet<string>): IdentitySource {
+  const identify = async (req: Request): Promise<IdentityResult> => {
+    const r = await source(req);
+    if (!r.ok) return r;
+    const subject = r.identity.subject;
+    if (org === DEFAULT_ORG) {
+      const slash = subject.indexOf('/');
+      if (slash > 0 && otherOrgs().has(subject.slice(0, slash))) return INVALID;
+      return r;
+    }
+    return { ok: true, identity: { ...r.identity, sub: personKey(org, subject) } };
+  };
+  return Object.assign(identify, { ambiguity: source.ambiguity });
+}

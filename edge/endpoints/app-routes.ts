@@ -1,0 +1,203 @@
+/**
+ * @module The apps of an organisation and their policies (edge/admin/app-store.ts), through the
+ * admin API: list, read, create, change and delete apps; read and replace an app's policy. Each
+ * call needs a role in the organisation, a fresh step-up and the action allowed by `authorize`
+ * (admin-access.ts); each change is audited with the organisation and app.
+ */
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { ErrorCode } from '../../shared/errors';
+import {
+  type App,
+  AppInputError,
+  createApp,
+  deleteApp,
+  getApp,
+  getAppPolicy,
+  type HostConflict,
+  listApps,
+  setAppPolicy,
+  updateApp,
+} from '../admin/app-store';
+import { authorize } from '../admin/authorization';
+import type { Runtime } from '../deployment/runtime';
+import { json, problem } from '../http/responses';
+import { StepgateError } from '../http/stepgate-error';
+import { adminBody, NOT_FOUND_APP, recordChange, requireAdminCaller, requireAllowed, subjectOf } from './admin-access';
+
+const BASE = '/.stepgate/api/admin/orgs/:org/apps';
+
+/** An app as the API shows it. */
+const appJson = (a: App) => ({
+  id: a.id,
+  org: a.orgId,
+  name: a.name,
+  hosts: a.hosts,
+  origin_url: a.originUrl,
+  identity: a.identity,
+  created_at: new Date(a.createdAt).toISOString(),
+  updated_at: new Date(a.updatedAt).toISOString(),
+});
+
+/** 400 listing every problem of the input. */
+const inputProblem = (e: AppInputError): Response =>
+  problem(ErrorCode.BadRequest, 400, e.problems.join('; ') || 'invalid app', { problems: e.problems });
+
+/** 409: hosts another app serves (named only when it is an app of the caller's organisation). */
+const hostConflict = (c: HostConflict): Response =>
+  problem(ErrorCode.Conflict, 409, c.reason, { hosts: c.hosts.map((h) => ({ host: h.host, app_id: h.appId })) });
+
+/** Run a store write, answering its input problems with 400. */
+async function validated<T>(write: () => Promise<T>): Promise<T | Response> {
+  try {
+    return await write();
+  } catch (e) {
+    if (e instanceof AppInputError) return inputProblem(e);
+    if (e instanceof TypeError && /name:/.test(e.message)) return problem(ErrorCode.BadRequest, 400, e.message);
+    throw e;
+  }
+}
+
+const Hosts = z.array(z.string().min(1).max(253)).min(1).max(50);
+const Origin = z.string().max(2048).nullable();
+const Name = z.string().min(1).max(100);
+
+/** The app of the path (the caller was authorized for it first); 404 when it does not exist in this organisation. */
+async function appOf(rt: Runtime, org: string, appId: string): Promise<App> {
+  const a = await getApp(rt.db, org, appId);
+  if (!a) throw new StepgateError(ErrorCode.NotFound, 404, NOT_FOUND_APP);
+  return a;
+}
+
+export function registerAppRoutes(app: Hono, rt: Runtime): void {
+  // The apps of the organisation: all of them for owners and admins, the named ones for an app-admin.
+  app.get(BASE, async (c) => {
+    const req = c.req.raw;
+    const org = c.req.param('org');
+    const caller = await requireAdminCaller(rt, req, org, { write: false });
+    // Allowed for some app (an app-admin), or for any (owner, admin)? Refused outright otherwise.
+    const anyApp = authorize(caller.actor, 'app.read', { orgId: org, appId: '' });
+    if (!anyApp.allowed && anyApp.code !== 'not-your-app') await requireAllowed(rt, req, caller, 'app.read', { orgId: org });
+    const apps = (await listApps(rt.db, org)).filter((a) => authorize(caller.actor, 'app.read', { orgId: org, appId: a.id }).allowed);
+    return json({ apps: apps.map(appJson) });
+  });
+
+  app.post(BASE, async (c) => {
+    const req = c.req.raw;
+    const org = c.req.param('org');
+    const caller = await requireAdminCaller(rt, req, org, { write: true });
+    const body = await adminBody(
+      req,
+      z.strictObject({ name: Name, hosts: Hosts, origin_url: Origin.default(null), identity: z.unknown(), policy: z.unknown() }),
+    );
+    await requireAllowed(rt, req, caller, 'app.create', { orgId: org });
+    const r = await validated(() =>
+      createApp(rt.db, rt.keys, {
+        orgId: org,
+        name: body.name,
+        hosts: body.hosts,
+        originUrl: body.origin_url,
+        identity: body.identity,
+        policy: body.policy,
+        createdBy: caller.me.sub,
+        now: rt.now(),
+        development: rt.development,
+      }),
+    );
+    if (r instanceof Response) return r;
+    if (!r.ok) return r.code === 'host-taken' ? hostConflict(r) : problem(ErrorCode.NotFound, 404, 'No such organisation.');
+    await recordChange(rt, req, caller, 'app.created', {
+      org,
+      appId: r.app.id,
+      details: { name: r.app.name, hosts: r.app.hosts, policy: r.policyHash },
+    });
+    return json({ app: appJson(r.app), policy_hash: r.policyHash }, 201);
+  });
+
+  app.get(`${BASE}/:app`, async (c) => {
+    const req = c.req.raw;
+    const org = c.req.param('org');
+    const appId = c.req.param('app');
+    const caller = await requireAdminCaller(rt, req, org, { write: false });
+    await requireAllowed(rt, req, caller, 'app.read', { orgId: org, appId });
+    return json({ app: appJson(await appOf(rt, org, appId)) });
+  });
+
+  app.patch(`${BASE}/:app`, async (c) => {
+    const req = c.req.raw;
+    const org = c.req.param('org');
+    const appId = c.req.param('app');
+    const caller = await requireAdminCaller(rt, req, org, { write: true });
+    const body = await adminBody(
+      req,
+      z.strictObject({ name: Name.optional(), hosts: Hosts.optional(), origin_url: Origin.optional(), identity: z.unknown().optional() }),
+    );
+    await requireAllowed(rt, req, caller, 'app.update', { orgId: org, appId });
+    await appOf(rt, org, appId);
+    const r = await validated(() =>
+      updateApp(rt.db, {
+        orgId: org,
+        appId,
+        ...(body.name === undefined ? {} : { name: body.name }),
+        ...(body.hosts === undefined ? {} : { hosts: body.hosts }),
+        ...(body.origin_url === undefined ? {} : { originUrl: body.origin_url }),
+        ...(body.identity === undefined ? {} : { identity: body.identity }),
+        now: rt.now(),
+        development: rt.development,
+      }),
+    );
+    if (r instanceof Response) return r;
+    if (!r.ok) return r.code === 'host-taken' ? hostConflict(r) : problem(ErrorCode.NotFound, 404, NOT_FOUND_APP);
+    await recordChange(rt, req, caller, 'app.updated', {
+      org,
+      appId,
+      details: { fields: Object.keys(body).sort(), hosts: r.app.hosts },
+    });
+    return json({ app: appJson(r.app) });
+  });
+
+  app.delete(`${BASE}/:app`, async (c) => {
+    const req = c.req.raw;
+    const org = c.req.param('org');
+    const appId = c.req.param('app');
+    const caller = await requireAdminCaller(rt, req, org, { write: true });
+    await adminBody(req, z.strictObject({}));
+    await requireAllowed(rt, req, caller, 'app.delete', { orgId: org, appId });
+    if (!(await deleteApp(rt.db, { orgId: org, appId }))) return problem(ErrorCode.NotFound, 404, NOT_FOUND_APP);
+    await recordChange(rt, req, caller, 'app.deleted', { org, appId });
+    return json({ deleted: true, id: appId });
+  });
+
+  app.get(`${BASE}/:app/policy`, async (c) => {
+    const req = c.req.raw;
+    const org = c.req.param('org');
+    const appId = c.req.param('app');
+    const caller = await requireAdminCaller(rt, req, org, { write: false });
+    await requireAllowed(rt, req, caller, 'policy.read', { orgId: org, appId });
+    const p = await getAppPolicy(rt.db, rt.keys, { orgId: org, appId });
+    if (!p) return problem(ErrorCode.NotFound, 404, NOT_FOUND_APP);
+    return json({
+      app_id: p.appId,
+      policy: p.policy,
+      hash: p.hash,
+      updated_at: new Date(p.updatedAt).toISOString(),
+      updated_by: p.updatedBy === null ? null : subjectOf(org, p.updatedBy),
+    });
+  });
+
+  app.put(`${BASE}/:app/policy`, async (c) => {
+    const req = c.req.raw;
+    const org = c.req.param('org');
+    const appId = c.req.param('app');
+    const caller = await requireAdminCaller(rt, req, org, { write: true });
+    const body = await adminBody(req, z.strictObject({ policy: z.unknown() }));
+    await requireAllowed(rt, req, caller, 'policy.update', { orgId: org, appId });
+    const r = await validated(() =>
+      setAppPolicy(rt.db, rt.keys, { orgId: org, appId, policy: body.policy, by: caller.me.sub, now: rt.now() }),
+    );
+    if (r instanceof Response) return r;
+    if (!r.ok) return problem(ErrorCode.NotFound, 404, NOT_FOUND_APP);
+    await recordChange(rt, req, caller, 'app.policy_updated', { org, appId, details: { policy: r.hash } });
+    return json({ app_id: appId, hash: r.hash });
+  });
+}

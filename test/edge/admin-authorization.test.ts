@@ -1,0 +1,231 @@
+/**
+ * The administration rules (edge/admin/authorization.ts) as a table: every role × every action ×
+ * same/other organisation × another person/oneself, against an expectation written out here as
+ * data (not derived from the module), then each segregation rule on its own.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  ADMIN_ACTIONS,
+  type Actor,
+  type AdminAction,
+  type AdminTarget,
+  authorize,
+  type HeldRole,
+  lastOwnerRefusal,
+  REFUSALS,
+} from '../../edge/admin/authorization';
+
+const ORG = 'acme';
+const OTHER_ORG = 'globex';
+const ME = 'acme/me';
+const SOMEONE = 'acme/someone';
+const STARTER = 'acme/starter';
+const MY_APP = 'app-mine';
+const OTHER_APP = 'app-other';
+
+/** The expectation, written out: what each kind of actor may do (in its own organisation, to someone else). */
+const MAY: Record<string, readonly AdminAction[]> = {
+  owner: [
+    'app.read',
+    'app.create',
+    'app.update',
+    'app.delete',
+    'policy.read',
+    'policy.update',
+    'role.read',
+    'role.grant',
+    'role.revoke',
+    'person.invite',
+    'person.unlock',
+    'person.revoke-factors',
+    'recovery.start',
+    'recovery.approve',
+    'token.read',
+    'token.revoke',
+    'audit.read',
+    'audit.export',
+    'dashboard.read',
+  ],
+  admin: [
+    'app.read',
+    'app.create',
+    'app.update',
+    'app.delete',
+    'policy.read',
+    'policy.update',
+    'role.read',
+    'role.grant', // roles except owner: see below
+    'role.revoke',
+    'person.invite',
+    'person.unlock',
+    'person.revoke-factors',
+    'recovery.start',
+    'recovery.approve',
+    'token.read',
+    'token.revoke',
+    'audit.read',
+    'audit.export',
+    'dashboard.read',
+  ],
+  'app-admin of this app': ['app.read', 'policy.read', 'policy.update', 'person.invite', 'person.unlock'],
+  'app-admin of another app': [],
+  auditor: ['audit.read', 'audit.export', 'dashboard.read'],
+  helpdesk: ['person.unlock', 'recovery.start'],
+  'no role': [],
+};
+const ROLES_OF: Record<string, HeldRole[]> = {
+  owner: [{ role: 'owner', appId: null }],
+  admin: [{ role: 'admin', appId: null }],
+  'app-admin of this app': [{ role: 'app-admin', appId: MY_APP }],
+  'app-admin of another app': [{ role: 'app-admin', appId: OTHER_APP }],
+  auditor: [{ role: 'auditor', appId: null }],
+  helpdesk: [{ role: 'helpdesk', appId: null }],
+  'no role': [],
+};
+const ON_ROLES: AdminAction[] = ['role.grant', 'role.revoke'];
+const ON_FACTORS: AdminAction[] = ['person.invite', 'person.unlock', 'person.revoke-factors', 'recovery.start', 'recovery.approve'];
+
+/** What each refusal is expected to be, cell by cell. */
+function expected(kind: string, action: AdminAction, sameOrg: boolean, self: boolean): string {
+  if (!sameOrg) return 'other-organisation';
+  if (!MAY[kind]!.includes(action)) {
+    if (kind === 'app-admin of another app' && MAY['app-admin of this app']!.includes(action)) return 'not-your-app';
+    return 'not-allowed';
+  }
+  if (self && ON_ROLES.includes(action)) return 'own-roles';
+  if (self && ON_FACTORS.includes(action)) return 'own-factors';
+  return 'allowed';
+}
+
+const cells = Object.keys(MAY).flatMap((kind) =>
+  ADMIN_ACTIONS.flatMap((action) => [true, false].flatMap((sameOrg) => [false, true].map((self) => ({ kind, action, sameOrg, self })))),
+);
+
+describe('authorize: role × action × organisation × person', () => {
+  it('covers every cell of the table', () => {
+    expect(cells).toHaveLength(7 * 19 * 2 * 2);
+    expect(ADMIN_ACTIONS).toHaveLength(19);
+  });
+
+  it.each(cells)('$kind: $action (same org: $sameOrg, on oneself: $self)', ({ kind, action, sameOrg, self }) => {
+    const actor: Actor = { sub: ME, orgId: ORG, roles: ROLES_OF[kind]! };
+    const target: AdminTarget = {
+      orgId: sameOrg ? ORG : OTHER_ORG,
+      appId: MY_APP,
+      person: self ? ME : SOMEONE,
+      role: 'admin',
+      recoveryStartedBy: STARTER,
+    };
+    const d = authorize(actor, action, target);
+    const want = expected(kind, action, sameOrg, self);
+    if (want === 'allowed') expect(d).toEqual({ allowed: true });
+    else {
+      expect(d).toMatchObject({ allowed: false, code: want });
+      if (!d.allowed) expect(d.reason.startsWith(REFUSALS[d.code])).toBe(true);
+    }
+  });
+
+  it('allows exactly the cells the table allows (a count that moves if a rule does)', () => {
+    const allowed = cells.filter(
+      ({ kind, action, sameOrg, self }) =>
+        authorize({ sub: ME, orgId: ORG, roles: ROLES_OF[kind]! }, action, {
+          orgId: sameOrg ? ORG : OTHER_ORG,
+          appId: MY_APP,
+          person: self ? ME : SOMEONE,
+          role: 'admin',
+          recoveryStartedBy: STARTER,
+        }).allowed,
+    );
+    // owner 19 + admin 19 + app-admin 5 + auditor 3 + helpdesk 2, to someone else; on oneself, minus the 7 person actions
+    // each (owner, admin), 2 (app-admin: invite, unlock), 0 (auditor), 2 (helpdesk).
+    expect(allowed.length).toBe(19 + 19 + 5 + 3 + 2 + (19 - 7) + (19 - 7) + (5 - 2) + 3 + 0);
+  });
+});
+
+describe('segregation rules', () => {
+  const owner: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'owner', appId: null }] };
+  const admin: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'admin', appId: null }] };
+
+  it.each(['role.grant', 'role.revoke'] as const)('only an owner %s the owner role', (action) => {
+    expect(authorize(owner, action, { orgId: ORG, person: SOMEONE, role: 'owner' })).toEqual({ allowed: true });
+    expect(authorize(admin, action, { orgId: ORG, person: SOMEONE, role: 'owner' })).toMatchObject({
+      allowed: false,
+      code: 'owner-only',
+      reason: 'only an owner grants or revokes the owner role',
+    });
+    // an admin with an app-admin grant besides is still not an owner
+    const both: Actor = { ...admin, roles: [...admin.roles, { role: 'app-admin', appId: MY_APP }] };
+    expect(authorize(both, action, { orgId: ORG, person: SOMEONE, role: 'owner' })).toMatchObject({ code: 'owner-only' });
+    expect(authorize(admin, action, { orgId: ORG, person: SOMEONE, role: 'auditor' })).toEqual({ allowed: true });
+  });
+
+  it('nobody changes their own roles, not even an owner stepping down, nor grants themselves owner', () => {
+    for (const role of ['owner', 'admin', 'auditor'] as const) {
+      for (const action of ['role.grant', 'role.revoke'] as const) {
+        expect(authorize(owner, action, { orgId: ORG, person: ME, role })).toMatchObject({
+          code: 'own-roles',
+          reason: 'nobody grants or revokes their own roles: ask another owner or admin',
+        });
+      }
+    }
+  });
+
+  it('nobody resets, recovers, unlocks or revokes their own factors', () => {
+    for (const action of ON_FACTORS) {
+      expect(authorize(owner, action, { orgId: ORG, person: ME, recoveryStartedBy: STARTER })).toMatchObject({ code: 'own-factors' });
+    }
+    // one's own tokens are not factors: revoking one's own token stays allowed
+    expect(authorize(owner, 'token.revoke', { orgId: ORG, person: ME })).toEqual({ allowed: true });
+  });
+
+  it('a recovery is approved by someone other than the person who started it; helpdesk starts but never approves', () => {
+    expect(authorize(admin, 'recovery.approve', { orgId: ORG, person: SOMEONE, recoveryStartedBy: ME })).toMatchObject({
+      code: 'same-person-approves',
+      reason: 'a recovery must be approved by someone other than the person who started it',
+    });
+    expect(authorize(admin, 'recovery.approve', { orgId: ORG, person: SOMEONE, recoveryStartedBy: STARTER })).toEqual({ allowed: true });
+    expect(authorize(admin, 'recovery.approve', { orgId: ORG, person: SOMEONE })).toMatchObject({ code: 'incomplete-target' });
+    const helpdesk: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'helpdesk', appId: null }] };
+    expect(authorize(helpdesk, 'recovery.start', { orgId: ORG, person: SOMEONE })).toEqual({ allowed: true });
+    expect(authorize(helpdesk, 'recovery.approve', { orgId: ORG, person: SOMEONE, recoveryStartedBy: STARTER })).toMatchObject({
+      code: 'not-allowed',
+    });
+  });
+
+  it('another organisation is refused first, whatever the roles', () => {
+    const everything: Actor = { sub: ME, orgId: ORG, roles: ROLES_OF.owner!.concat(ROLES_OF.admin!) };
+    for (const action of ADMIN_ACTIONS) {
+      expect(authorize(everything, action, { orgId: OTHER_ORG, person: `${OTHER_ORG}/x`, role: 'admin' })).toMatchObject({
+        code: 'other-organisation',
+        reason: 'you can act only in your own organisation',
+      });
+    }
+  });
+
+  it('an app-admin acts only on the apps named in their grants, and on nothing org-wide', () => {
+    const appAdmin: Actor = {
+      sub: ME,
+      orgId: ORG,
+      roles: [
+        { role: 'app-admin', appId: MY_APP },
+        { role: 'app-admin', appId: 'app-2' },
+      ],
+    };
+    expect(authorize(appAdmin, 'policy.update', { orgId: ORG, appId: 'app-2' })).toEqual({ allowed: true });
+    expect(authorize(appAdmin, 'policy.update', { orgId: ORG, appId: OTHER_APP })).toMatchObject({ code: 'not-your-app' });
+    expect(authorize(appAdmin, 'policy.update', { orgId: ORG })).toMatchObject({ code: 'not-your-app' });
+    expect(authorize(appAdmin, 'app.create', { orgId: ORG, appId: MY_APP })).toMatchObject({ code: 'not-allowed' });
+    expect(authorize(appAdmin, 'role.grant', { orgId: ORG, appId: MY_APP, person: SOMEONE, role: 'app-admin' })).toMatchObject({
+      code: 'not-allowed',
+    });
+  });
+
+  it('actions on a person need the person (and a role to grant)', () => {
+    expect(authorize(owner, 'person.unlock', { orgId: ORG })).toMatchObject({ code: 'incomplete-target' });
+    expect(authorize(owner, 'role.grant', { orgId: ORG, person: SOMEONE })).toMatchObject({ code: 'incomplete-target' });
+  });
+
+  it('names the last-owner refusal the stores report', () => {
+    expect(lastOwnerRefusal()).toEqual({ allowed: false, code: 'last-owner', reason: REFUSALS['last-owner'] });
+  });
+});
