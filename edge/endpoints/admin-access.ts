@@ -16,7 +16,7 @@ import type { Runtime } from '../deployment/runtime';
 import { requireSameOriginJson } from '../http/csrf';
 import { StepgateError } from '../http/stepgate-error';
 import type { Identity } from '../identity/identity-source';
-import { auditBase, requireIdentity, siteOf } from './endpoint-helpers';
+import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
 import { requireFreshStepUp } from './fresh-step-up';
 
 /** The caller of an admin call: who they are, and their roles in the organisation named by the path. */
@@ -123,20 +123,6 @@ export async function recordChange(
 /** Admin bodies may carry a whole policy: up to 256 KiB (jsonBody's 16 KiB is for the small ones). */
 export const MAX_ADMIN_BODY = 256 * 1024;
 
-/** Parse an admin call's JSON body against a schema. @throws {StepgateError} 400 naming the field, 413 */
-export async function adminBody<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
-  const text = await req.text();
-  if (text.length > MAX_ADMIN_BODY) throw new StepgateError(ErrorCode.BodyTooLarge, 413, 'body: too large');
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text === '' ? '{}' : text);
-  } catch {
-    throw new StepgateError(ErrorCode.BadRequest, 400, 'body: not valid JSON');
-  }
-  const r = schema.safeParse(doc);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new StepgateError(ErrorCode.BadRequest, 400, `${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
-}
+/** Parse an admin call's JSON body (an empty body is `{}`) against a schema. @throws {StepgateError} 400 naming the field, 413 */
+export const adminBody = <T>(req: Request, schema: z.ZodType<T>): Promise<T> =>
+  jsonBody(req, schema, { maxBytes: MAX_ADMIN_BODY, emptyBody: {} });

@@ -12,13 +12,19 @@ import { identityRefusal } from '../identity/identity-refusal';
 import type { Identity } from '../identity/identity-source';
 import { type Challenge, isChallengeId } from '../user-state/challenge';
 
-/** Parse a small JSON body against a schema. @throws {StepgateError} 400 naming the field */
-export async function jsonBody<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
+/** How a JSON body is read: its size limit, and what an empty body stands for (default: nothing; it is refused). */
+export interface JsonBodyOptions {
+  maxBytes?: number;
+  emptyBody?: unknown;
+}
+
+/** Parse a small JSON body against a schema. @throws {StepgateError} 400 naming the field, 413 when too large */
+export async function jsonBody<T>(req: Request, schema: z.ZodType<T>, options: JsonBodyOptions = {}): Promise<T> {
   const text = await req.text();
-  if (text.length > 16 * 1024) throw new StepgateError(ErrorCode.BodyTooLarge, 413, 'body: too large');
+  if (text.length > (options.maxBytes ?? 16 * 1024)) throw new StepgateError(ErrorCode.BodyTooLarge, 413, 'body: too large');
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = text === '' && options.emptyBody !== undefined ? options.emptyBody : JSON.parse(text);
   } catch {
     throw new StepgateError(ErrorCode.BadRequest, 400, 'body: not valid JSON');
   }
