@@ -92,19 +92,19 @@ export const stepgate = (
       });
       const registry = options.apps ? new AppRegistry({ bundled, load: () => loadAppRecords(rt.db), now: rt.now }) : null;
       // With the registry, even the bundled app's people are checked against the other organisations' keys.
-      const bundledRt = registry ? buildAppRuntime(rt, env, bundled, () => registry.otherOrgs()) : rt;
+      const bundledRt = registry ? buildAppRuntime(rt, env, bundled) : rt;
       e = { bundled: { rt: bundledRt, endpoints: createEndpointsApp(bundledRt) }, registry, apps: new WeakMap() };
       environments.set(env, e);
     }
     return e;
   };
   /** The Deployment of an app in D1, built on first use; null (logged once) when it cannot run here. */
-  const deploymentOf = (e: Environment, registry: AppRegistry, app: AppDefinition, env: DeploymentEnv): Deployment | null => {
+  const deploymentOf = (e: Environment, app: AppDefinition, env: DeploymentEnv): Deployment | null => {
     if (app.bundled) return e.bundled;
     let d = e.apps.get(app);
     if (d === undefined) {
       try {
-        const rt = buildAppRuntime(e.bundled.rt, env, app, () => registry.otherOrgs());
+        const rt = buildAppRuntime(e.bundled.rt, env, app);
         d = { rt, endpoints: createEndpointsApp(rt) };
       } catch (err) {
         d = err instanceof Error ? err : new Error('non-error');
@@ -147,7 +147,7 @@ export const stepgate = (
       const app = found instanceof Promise ? await found : found;
       if (app === null) return refused === null ? notServed() : errorResponse(refused);
       if (app === UNAVAILABLE) return refused === null ? misconfigured() : errorResponse(refused);
-      const d = deploymentOf(e, e.registry, app, c.env ?? {});
+      const d = deploymentOf(e, app, c.env ?? {});
       if (d === null) return misconfigured();
       deployment = d;
       appCanonicalize = app.canonicalize;

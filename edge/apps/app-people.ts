@@ -14,17 +14,16 @@ const INVALID: IdentityResult = { ok: false, reason: 'invalid' };
 
 /**
  * The identity source of an app of `org`: its people keyed by organisation. In the default org a
- * subject that reads as another organisation's person (`acme/alice` while org "acme" has apps) is
- * refused as invalid, so no app subject can take another organisation's key.
+ * subject containing `/` is refused as invalid: it could read as another organisation's person
+ * (`acme/alice`), now or once that organisation exists, so no app subject can take such a key.
  */
-export function identitySourceOfOrg(source: IdentitySource, org: string, otherOrgs: () => ReadonlySet<string>): IdentitySource {
+export function identitySourceOfOrg(source: IdentitySource, org: string): IdentitySource {
   const identify = async (req: Request): Promise<IdentityResult> => {
     const r = await source(req);
     if (!r.ok) return r;
     const subject = r.identity.subject;
     if (org === DEFAULT_ORG) {
-      const slash = subject.indexOf('/');
-      if (slash > 0 && otherOrgs().has(subject.slice(0, slash))) return INVALID;
+      if (subject.includes('/')) return INVALID;
       return r;
     }
     return { ok: true, identity: { ...r.identity, sub: personKey(org, subject) } };

@@ -33,7 +33,6 @@ export interface AppRegistryOptions {
 interface Snapshot {
   byHost: Map<string, AppDefinition | typeof UNAVAILABLE>;
   /** Organisations other than "default" with an app served. */
-  orgs: Set<string>;
 }
 
 type Defined = AppDefinition | { reason: string };
@@ -51,6 +50,7 @@ export class AppRegistry {
   private problems = new Set<string>();
   private readonly bundled: AppDefinition;
   private readonly bundledHosts: ((host: string) => boolean) | null;
+  private readonly bundledClaims: (host: string) => boolean;
   private readonly refreshMs: number;
   private readonly log: (line: string) => void;
 
@@ -59,6 +59,9 @@ export class AppRegistry {
     const policy = options.bundled.policy;
     // The hosts the bundled policy names; without `hosts` it claims none and serves whatever no D1 app claims.
     this.bundledHosts = policy.policy.hosts ? (h) => policy.servesHost(h) : null;
+    // Why: the bundled app keeps every host it serves. Without a `hosts` list it serves any host, so
+    // no app in D1 is served; with one, an app in D1 can never take (or knock out) one of its hosts.
+    this.bundledClaims = (h) => (this.bundledHosts === null ? true : this.bundledHosts(h));
     this.refreshMs = options.refreshMs ?? REFRESH_MS;
     this.log = options.log ?? ((line) => console.error(line));
   }
@@ -79,16 +82,11 @@ export class AppRegistry {
     return this.answer(hostname);
   }
 
-  /** Organisations other than "default" that have an app served: a default-org subject must not read as one of their people. */
-  otherOrgs(): ReadonlySet<string> {
-    return this.snapshot?.orgs ?? EMPTY;
-  }
-
   private answer(hostname: string): HostAnswer {
     const s = this.snapshot;
     if (s === null) {
       // No copy of D1's apps: only what the bundled policy names for itself is known to be its own.
-      return this.bundledHosts?.(hostname) ? this.bundled : UNAVAILABLE;
+      return this.bundledClaims(hostname) ? this.bundled : UNAVAILABLE;
     }
     const found = s.byHost.get(hostname);
     if (found !== undefined) return found;
@@ -119,7 +117,6 @@ export class AppRegistry {
 
   private build(records: AppRecord[]): Snapshot {
     const byHost = new Map<string, AppDefinition | typeof UNAVAILABLE>();
-    const orgs = new Set<string>();
     const defined = new Map<string, Defined>();
     const compiled = new Map<string, CompiledPolicy>();
     const problems = new Set<string>();
@@ -140,11 +137,13 @@ export class AppRegistry {
       } else if ('policy' in d && r.policyJson !== null) compiled.set(r.policyJson, d.policy);
       defined.set(key, d);
       if ('reason' in d) problems.add(`app "${r.id}" is not served (503 for ${r.hosts.join(', ')}): ${d.reason}`);
-      else if (d.org !== 'default') orgs.add(d.org);
       for (const h of r.hosts) {
-        if (this.bundledHosts?.(h)) {
-          problems.add(`host "${h}" is claimed by the bundled policy and by app "${r.id}": 503 for it until one lets go`);
-          byHost.set(h, UNAVAILABLE);
+        if (this.bundledClaims(h)) {
+          problems.add(
+            this.bundledHosts === null
+              ? `app "${r.id}" is not served: policy.json has no "hosts" list, so the bundled app serves every host (give it one)`
+              : `host "${h}" is the bundled app's (policy.json "hosts"), so app "${r.id}" is not served there`,
+          );
         } else byHost.set(h, 'reason' in d ? UNAVAILABLE : d);
       }
     }
@@ -152,8 +151,6 @@ export class AppRegistry {
     this.problems = problems;
     this.defined = defined;
     this.compiled = compiled;
-    return { byHost, orgs };
+    return { byHost };
   }
 }
-
-const EMPTY: ReadonlySet<string> = new Set();

@@ -78,21 +78,20 @@ export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runti
 /**
  * The Runtime of one app of a deployment (edge/apps): the app's policy, identity source (its people
  * keyed by its organisation), login URL, enrolment and origin over the deployment's shared parts
- * (D1, keyring, audit log, UserState namespace, hold time, lists). `otherOrgs` names the
- * organisations with apps, which a default-org subject must not read as.
+ * (D1, keyring, audit log, UserState namespace, hold time, lists).
  *
  * @throws {Error} when the app's identity configuration cannot run here (a needed secret, the `dev`
  *   source outside development) or a production environment has development settings for it
  */
-export function buildAppRuntime(shared: Runtime, env: DeploymentEnv, app: AppDefinition, otherOrgs: () => ReadonlySet<string>): Runtime {
-  if (app.bundled) return { ...shared, identify: identitySourceOfOrg(shared.identify, app.org, otherOrgs) };
+export function buildAppRuntime(shared: Runtime, env: DeploymentEnv, app: AppDefinition): Runtime {
+  if (app.bundled) return { ...shared, identify: identitySourceOfOrg(shared.identify, app.org) };
   refuseDevelopmentSettings({ ...(env as ProductionSettings), IDENTITY: app.identitySetting, ORIGIN_URL: app.originUrl ?? undefined });
   const { policy, identityConfig } = app;
   return {
     ...shared,
     app: { id: app.id, org: app.org, originUrl: app.originUrl },
     policy,
-    identify: identitySourceOfOrg(createIdentitySource(identityConfig, env), app.org, otherOrgs),
+    identify: identitySourceOfOrg(createIdentitySource(identityConfig, env), app.org),
     identitySource: identityConfig.source,
     loginUrl: identityConfig.loginUrl,
     enrolment: policy.policy.enrolment ?? 'first-use',

@@ -48,8 +48,10 @@ export function registerOrgRoutes(app: Hono, rt: Runtime): void {
     await adminBody(req, z.strictObject({}));
     await requireFreshStepUp(rt, req, me);
     const named = (c.env as BootstrapEnv | undefined)?.BOOTSTRAP_OWNER;
+    // Why: BOOTSTRAP_OWNER names a person of the default organisation; through another
+    // organisation's app the same subject is someone else, so the claim is only made there.
     const r = await claimBootstrapOwner(rt.db, rt.keys, {
-      bootstrapOwner: typeof named === 'string' ? named : undefined,
+      bootstrapOwner: typeof named === 'string' && rt.app.org === DEFAULT_ORG ? named : undefined,
       caller: me.sub,
       now: rt.now(),
     });

@@ -14,11 +14,13 @@ import { REFUSALS, type Role } from '../../edge/admin/authorization';
 import { createOrg } from '../../edge/admin/org-store';
 import { grantRole, listRoleGrants } from '../../edge/admin/role-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
+import demoPolicy from '../../edge/config/policy.json';
 import { createGateway } from '../../edge/gateway';
 import { sessionCookie } from '../support/session';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
-const g = createGateway(env);
+// The bundled app claims app.test only (a `hosts` list), so acme.test and the apps made here are D1's.
+const g = createGateway(env, { ...demoPolicy, hosts: ['app.test'] });
 const API = '/.stepgate/api/admin';
 const seconds = () => Math.floor(Date.now() / 1000);
 
