@@ -175,6 +175,28 @@ describe('apps by host', () => {
     expect(await originSaw('m=ma2')).toHaveLength(1);
   });
 
+  it("a default-org subject containing '/' is nobody: it could read as another organisation's person", async () => {
+    // "globex/carol" would be globex's carol; "nobody-yet/x" an organisation that may exist tomorrow.
+    for (const sub of ['globex/carol', 'nobody-yet/x']) {
+      const cookie = await sessionCookie(sub);
+      const res = await gw.send('http://app.test/admin/settings?m=mslash', { method: 'POST', body: 'x=1', headers: { cookie } });
+      expect(res.status).toBe(401);
+      expect(await codeOf(res)).toMatchObject({ code: 'ERR_IDENTITY_REQUIRED' });
+    }
+    expect(await originSaw('m=mslash')).toEqual([]);
+  });
+
+  it('without a hosts list in policy.json the bundled app keeps every host: no app in D1 is served (logged)', async () => {
+    const everywhere = createGateway(env, demoPolicy);
+    const ctx = createExecutionContext();
+    const res = await everywhere.fetch(new Request('http://b.example/api/b-reports?m=mnohosts'), env, ctx);
+    await waitOnExecutionContext(ctx);
+    // The bundled app forwards it (its origin, its rules, none of which covers this path), not app-b.
+    expect(res.status).not.toBe(503);
+    expect(await originSaw('m=mnohosts')).toHaveLength(1);
+    expect(logs.some((l) => l.includes('app "app-b" is not served') && l.includes('no "hosts" list'))).toBe(true);
+  });
+
   it('an unknown host gets 421 and nothing is forwarded', async () => {
     const res = await gw.send('http://unknown.example/api/projects?m=mu1');
     expect(res.status).toBe(421);
