@@ -1,19 +1,11 @@
-/**
- * @module D1 queries for apps (`apps`, `app_hosts`, `app_policies`): an organisation's apps, each
- * with the hosts it is served on, its origin, its identity configuration and its policy. Everything
- * is validated on write (IdentityConfig, validatePolicy). A host belongs to at most one app, held by
- * the primary key of `app_hosts`: a second claim, even a racing one, is a conflict and changes
- * nothing. Every query but the gateway's own lookup by host is scoped by the organisation.
- */
-import { canonicalJson } from '../audit/canonical-json';
-import { open, seal } from '../crypto/aead';
-import { base64url, sha256b64u } from '../crypto/base64';
+import { seal } from '../crypto/aead';
+import { base64url } from '../crypto/base64';
 import { appPolicyEditorAad } from '../crypto/encryption-context';
 import type { Keyring } from '../crypto/keyring';
 import { IdentityConfig } from '../identity/identity-config';
-import { compilePolicy } from '../policy/compile-policy';
 import type { Policy } from '../policy/schema';
-import { formatProblem, PolicyError, validatePolicy } from '../policy/validate-policy';
+import { validatePolicy } from '../policy/validate-policy';
+import { AppInputError, checkHosts, checkIdentity, checkOrigin, checkPolicy, checkPolicyServes } from './app-input';
 import { checkName } from './org-store';
 
 export interface App {
@@ -39,88 +31,12 @@ export interface AppPolicy {
   updatedBy: string | null;
 }
 
-/** Input that is not a valid app: every problem, each a sentence naming its field. */
-export class AppInputError extends Error {
-  override readonly name = 'AppInputError';
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-  }
-}
-
 /** A conflict: hosts already served by another app (named only when it is of the same organisation). */
 export interface HostConflict {
   ok: false;
   code: 'host-taken';
   hosts: { host: string; appId: string | null }[];
   reason: string;
-}
-
-const HOST_LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
-const HOST = new RegExp(`^(?=.{1,253}$)${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
-export const MAX_HOSTS = 50;
-
-/** Hosts as stored: lower case, each once; no port, wildcard, trailing dot or non-ASCII (use punycode). */
-export function checkHosts(hosts: readonly string[], problems: string[]): string[] {
-  const out = hosts.map((h) => h.trim().toLowerCase());
-  if (out.length === 0) problems.push('hosts: at least one host name');
-  if (out.length > MAX_HOSTS) problems.push(`hosts: at most ${MAX_HOSTS}`);
-  for (const h of out) {
-    if (!HOST.test(h))
-      problems.push(`hosts: ${JSON.stringify(h).slice(0, 80)} is not a host name (lower case, no port, no "*", no trailing dot)`);
-  }
-  const dup = out.find((h, i) => out.indexOf(h) !== i);
-  if (dup) problems.push(`hosts: ${dup} is listed twice`);
-  return [...new Set(out)].sort();
-}
-
-function checkOrigin(originUrl: string | null, development: boolean, problems: string[]): string | null {
-  if (originUrl === null) return null;
-  let u: URL;
-  try {
-    u = new URL(originUrl);
-  } catch {
-    problems.push('originUrl: not a URL');
-    return null;
-  }
-  if (u.protocol !== 'https:' && !(development && u.protocol === 'http:')) {
-    problems.push(`originUrl: must be https:${development ? ' or http:' : ''}`);
-  }
-  if (u.username || u.password || u.search || u.hash || (u.pathname !== '/' && u.pathname !== '')) {
-    problems.push('originUrl: a bare origin such as "https://app.internal" (no path, query, fragment or credentials)');
-  }
-  return u.origin;
-}
-
-function checkIdentity(identity: unknown, development: boolean, problems: string[]): IdentityConfig | null {
-  const r = IdentityConfig.safeParse(identity);
-  if (!r.success) {
-    for (const i of r.error.issues) problems.push(`identity${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`);
-    return null;
-  }
-  if (r.data.source === 'dev' && !development) problems.push('identity: the "dev" source is for development only');
-  // Why: IDENTITY_JWT_SECRET belongs to the bundled app; another app verifying with it could mint its sessions
-  // (the app registry, edge/apps/app-definition.ts, refuses to serve such an app).
-  if (r.data.source === 'jwt' && !r.data.jwksUrl) problems.push('identity.jwksUrl: a jwt source of an app in D1 needs a jwksUrl');
-  return r.data;
-}
-
-/** The validated policy and its hash, or problems. */
-async function checkPolicy(document: unknown, appName: string, problems: string[]): Promise<{ policy: Policy; hash: string } | null> {
-  try {
-    const policy = validatePolicy(document, `policy of ${appName}`);
-    return { policy, hash: await sha256b64u(canonicalJson(policy)) };
-  } catch (e) {
-    if (!(e instanceof PolicyError)) throw e;
-    problems.push(...e.problems.map(formatProblem));
-    return null;
-  }
-}
-
-/** Every host the policy must serve: a policy with `hosts` lists each of the app's hosts (or the app is not served). */
-function checkPolicyServes(policy: Policy, hosts: readonly string[], problems: string[]): void {
-  const compiled = compilePolicy(policy);
-  const outside = hosts.filter((h) => !compiled.servesHost(h));
-  if (outside.length) problems.push(`policy: its "hosts" do not include ${outside.join(', ')}`);
 }
 
 interface AppRow {
@@ -334,60 +250,4 @@ export async function appByHost(db: D1Database, host: string): Promise<App | nul
     .bind(host.toLowerCase())
     .first<AppRow>();
   return r ? toApp(r) : null;
-}
-
-/**
- * Replace the policy of an app of `orgId` (validated; `by` is sealed beside it).
- *
- * @throws {AppInputError} listing every problem of the policy
- */
-export async function setAppPolicy(
-  db: D1Database,
-  ring: Keyring,
-  o: { orgId: string; appId: string; policy: unknown; by: string; now: number },
-): Promise<{ ok: true; hash: string } | { ok: false; code: 'not-found' }> {
-  const problems: string[] = [];
-  const checked = await checkPolicy(o.policy, o.appId, problems);
-  if (checked) {
-    const app = await getApp(db, o.orgId, o.appId);
-    if (!app) return { ok: false, code: 'not-found' };
-    checkPolicyServes(checked.policy, app.hosts, problems);
-  }
-  if (!checked || problems.length) throw new AppInputError(problems);
-  const r = await db
-    .prepare(
-      'INSERT INTO app_policies (app_id, document_json, hash, updated_at, updated_by_sealed) ' +
-        `SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM apps WHERE id = ?1 AND org_id = ?6) ` +
-        'ON CONFLICT (app_id) DO UPDATE SET document_json = excluded.document_json, hash = excluded.hash, ' +
-        'updated_at = excluded.updated_at, updated_by_sealed = excluded.updated_by_sealed',
-    )
-    .bind(
-      o.appId,
-      JSON.stringify(checked.policy),
-      checked.hash,
-      o.now,
-      await seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, checked.hash)),
-      o.orgId,
-    )
-    .run();
-  return r.meta.changes === 1 ? { ok: true, hash: checked.hash } : { ok: false, code: 'not-found' };
-}
-
-/** The policy of an app of `orgId`, or null. */
-export async function getAppPolicy(db: D1Database, ring: Keyring, o: { orgId: string; appId: string }): Promise<AppPolicy | null> {
-  const r = await db
-    .prepare('SELECT p.* FROM app_policies p JOIN apps a ON a.id = p.app_id WHERE p.app_id = ? AND a.org_id = ?')
-    .bind(o.appId, o.orgId)
-    .first<{ app_id: string; document_json: string; hash: string; updated_at: number; updated_by_sealed: string | null }>();
-  if (!r) return null;
-  return {
-    appId: r.app_id,
-    policy: validatePolicy(JSON.parse(r.document_json)),
-    hash: r.hash,
-    updatedAt: r.updated_at,
-    updatedBy:
-      r.updated_by_sealed === null
-        ? null
-        : await open(ring, 'factor-metadata', r.updated_by_sealed, appPolicyEditorAad(r.app_id, r.hash)).catch(() => null),
-  };
 }

@@ -7,18 +7,9 @@
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
-import {
-  type App,
-  AppInputError,
-  createApp,
-  deleteApp,
-  getApp,
-  getAppPolicy,
-  type HostConflict,
-  listApps,
-  setAppPolicy,
-  updateApp,
-} from '../admin/app-store';
+import { type App, createApp, deleteApp, getApp, type HostConflict, listApps, updateApp } from '../admin/app-store';
+import { AppInputError } from '../admin/app-input';
+import { getAppPolicy, setAppPolicy } from '../admin/app-policy-store';
 import { authorize } from '../admin/authorization';
 import type { Runtime } from '../deployment/runtime';
 import { json, problem } from '../http/responses';

@@ -6,7 +6,8 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createApp, getAppPolicy } from '../../edge/admin/app-store';
+import { createApp } from '../../edge/admin/app-store';
+import { getAppPolicy } from '../../edge/admin/app-policy-store';
 import { claimBootstrapOwner } from '../../edge/admin/bootstrap';
 import { createOrg, DEFAULT_ORG } from '../../edge/admin/org-store';
 import { grantRole, listRoleGrants, revokeRole, rolesOf } from '../../edge/admin/role-store';

@@ -5,17 +5,9 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import {
-  AppInputError,
-  appByHost,
-  createApp,
-  deleteApp,
-  getApp,
-  getAppPolicy,
-  listApps,
-  setAppPolicy,
-  updateApp,
-} from '../../edge/admin/app-store';
+import { appByHost, createApp, deleteApp, getApp, listApps, updateApp } from '../../edge/admin/app-store';
+import { AppInputError } from '../../edge/admin/app-input';
+import { getAppPolicy, setAppPolicy } from '../../edge/admin/app-policy-store';
 import { createOrg, DEFAULT_ORG, getOrg, orgsOf } from '../../edge/admin/org-store';
 import { grantRole, listRoleGrants, removePersonRoles, revokeRole, rolesOf } from '../../edge/admin/role-store';
 import { parseKeyring } from '../../edge/crypto/keyring';

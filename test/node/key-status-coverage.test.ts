@@ -36,7 +36,9 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   ],
   "edge/admin/role-store.ts: seal(ring, 'factor-metadata', g.grantedBy, roleGrantGrantorAad(g.id))": [['role_grants.granted_by']],
   "edge/admin/app-store.ts: seal(ring, 'factor-metadata', o.createdBy, appPolicyEditorAad(id, policy.hash))": [['app_policies.updated_by']],
-  "edge/admin/app-store.ts: seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, checked.hash))": [['app_policies.updated_by']],
+  "edge/admin/app-policy-store.ts: seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, checked.hash))": [
+    ['app_policies.updated_by'],
+  ],
   "edge/factors/totp/totp-store.ts: blindIndex(ring, 'user', sub)": [['totp_factors.user_ref']], // createPendingTotp
   "edge/factors/recovery/recovery-code-store.ts: blindIndex(ring, 'user', sub)": [['recovery_codes.user_ref']], // issueRecoveryCodes
   "edge/factors/webauthn/passkey-store.ts: blindIndex(ring, 'user', sub)": [['webauthn_credentials.user_ref']], // addWebauthnCredential
