@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../edge/node/cli/main';
 import { signCheckpoint, verifyCheckpoint } from '../../edge/audit/checkpoint';
 import { parseKeyring, type KeyringDoc } from '../../edge/crypto/keyring';
 import { startDemoOrigin, type DemoOrigin } from '../../edge/node/demo/demo-origin';
 import { startGateway, type RunningGateway } from '../support/miniflare-gateway';
 import { sessionCookie, TEST_JWT_SECRET } from '../support/session';
+import { runCli } from '../support/run-cli';
 
 let origin: DemoOrigin;
 let gw: RunningGateway;
@@ -23,16 +23,7 @@ let auditorToken: string;
 let adminToken: string;
 const dir = mkdtempSync(join(tmpdir(), 'stepgate-audit-cli-'));
 
-const run = async (...argv: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const run = (...argv: string[]) => runCli(argv, process.env);
 const now = () => Math.floor(Date.now() / 1000);
 const post = (path: string, cookie: string, body: unknown = {}) =>
   fetch(`${base}${path}`, {

@@ -10,21 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, GROUPS, main } from '../../edge/node/cli/main';
+import { COMMANDS, GROUPS } from '../../edge/node/cli/main';
 import { ROOT } from '../support/miniflare-gateway';
 import { STEPGATE_VERSION } from '../../edge/config/version';
+import { runCli } from '../support/run-cli';
 
-const run = async (...argv: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (l) => out.push(l),
-    (l) => err.push(l),
-    {},
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const run = (...argv: string[]) => runCli(argv);
 const DEMO = join(ROOT, 'edge/config/policy.json');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 

@@ -5,19 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../edge/node/cli/main';
 import { ROOT } from '../support/miniflare-gateway';
+import { runCli } from '../support/run-cli';
 
-const run = async (...argv: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const run = (...argv: string[]) => runCli(argv, process.env);
 const DEMO = join(ROOT, 'edge/config/policy.json');
 const tmp = (text: string) => {
   const f = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');

@@ -7,20 +7,10 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../edge/node/cli/main';
 import { ROOT } from '../support/miniflare-gateway';
+import { runCli } from '../support/run-cli';
 
-const run = async (...argv: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (l) => out.push(l),
-    (l) => err.push(l),
-    {},
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const run = (...argv: string[]) => runCli(argv);
 const SHIPPED = join(ROOT, 'wrangler.toml');
 const shipped = readFileSync(SHIPPED, 'utf8');
 

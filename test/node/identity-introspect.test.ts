@@ -183,14 +183,14 @@ describe('refusals', () => {
     const before = origin.requests.length;
     const res = await rawRequest(
       gw.port,
-      [
+      `${[
         'DELETE /api/projects/7 HTTP/1.1',
         `Host: 127.0.0.1:${gw.port}`,
         'Connection: close',
         'Content-Length: 0',
         `Cookie: ${a.cookie}`,
         `Cookie: ${b.cookie}`,
-      ].join('\r\n') + '\r\n\r\n',
+      ].join('\r\n')}\r\n\r\n`,
     );
     expect(res.status).toBe(400);
     expect(res.body).toContain('ERR_AMBIGUOUS_IDENTITY');

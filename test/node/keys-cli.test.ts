@@ -8,22 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unstable_getVarsForDev } from 'wrangler';
-import { main } from '../../edge/node/cli/main';
 import { NEW_KEY_ID, newKeyId } from '../../edge/crypto/key-id';
 import { parseKeyring } from '../../edge/crypto/keyring';
 import { parseDevVars } from '../../edge/node/dev/dev-vars';
+import { runCli } from '../support/run-cli';
 
-const run = async (...argv: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (l) => out.push(l),
-    (l) => err.push(l),
-    {},
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const run = (...argv: string[]) => runCli(argv);
 const temp = () => mkdtempSync(join(tmpdir(), 'stepgate-keys-'));
 const KEY = 'dGVzdC1vbmx5LWtleXJpbmctbWFzdGVyLWtleS0wMDE=';
 const doc = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { primary: string; keys: Record<string, string> };
