@@ -1,55 +1,10 @@
 /** @module The OpenAPI 3.1 description of the edge's own JSON API. A test keeps it in step with the routes. */
 import { STEPGATE_VERSION } from '../config/version';
+import { op, pathParam, problem, query, responses, jsonBody, jsonResponse, str, type Paths } from './openapi-builders';
 import { wireSchemas } from './openapi-schemas';
-
-const problem = { $ref: '#/components/responses/Problem' };
-
-/** One operation of a path. */
-interface Operation {
-  summary: string;
-  description?: string;
-  parameters?: object[];
-  requestBody?: object;
-  responses: Record<string, object>;
-}
-
-/** An operation's responses: the successful ones (a description, or a whole response), then a problem+json for each error status. */
-const responses = (ok: Record<string, string | object>, ...errors: number[]): Record<string, object> => ({
-  ...Object.fromEntries(Object.entries(ok).map(([status, r]) => [status, typeof r === 'string' ? { description: r } : r])),
-  ...Object.fromEntries(errors.map((status) => [String(status), problem])),
-});
-
-/** An operation: its summary, then any description, parameters or body, then its responses. */
-const op = (summary: string, res: Record<string, object>, more: Omit<Operation, 'summary' | 'responses'> = {}): Operation => ({
-  summary,
-  ...more,
-  responses: res,
-});
-
-/** A path parameter (all are strings). */
-const pathParam = (name = 'id') => ({ name, in: 'path', required: true, schema: { type: 'string' } });
-
-/** A query parameter. */
-const query = (name: string, schema: object, description?: string) => ({
-  name,
-  in: 'query',
-  schema,
-  ...(description === undefined ? {} : { description }),
-});
-
-/** A required JSON body: an object with these properties, of which `required` must be there. */
-const jsonBody = (required: string[], properties: Record<string, object>) => ({
-  required: true,
-  content: { 'application/json': { schema: { type: 'object', required, properties } } },
-});
-
-/** A JSON response described by a schema of the components. */
-const jsonResponse = (description: string, schema: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
-});
-
-const str = { type: 'string' };
+import { adminPeoplePaths } from './openapi-people-paths';
+import { recoveryPaths } from './openapi-recovery-paths';
+import { consolePaths } from './openapi-console-paths';
 
 const document = {
   openapi: '3.1.0',
@@ -402,6 +357,9 @@ const document = {
     '/.stepgate/assets/{file}': {
       get: op('Static assets of Stepgate pages', responses({ '200': 'Asset' }, 404), { parameters: [pathParam('file')] }),
     },
+    ...adminPeoplePaths,
+    ...recoveryPaths,
+    ...consolePaths,
   },
   components: {
     responses: {
@@ -424,8 +382,6 @@ const document = {
     },
   },
 } as const;
-
-type Paths = Record<string, Record<string, Operation>>;
 
 /** Every operation of `paths`, with a 400 problem response first. */
 const with400 = (paths: Paths): Paths =>
