@@ -10,6 +10,7 @@ import { auditRequest, auditRequestOnStepgatePath } from './audit/audit-log';
 import { type AppDefinition, bundledApp, sameCanonicalization } from './apps/app-definition';
 import { loadAppRecords } from './apps/app-records';
 import { AppRegistry, UNAVAILABLE } from './apps/app-registry';
+import { listSetting } from './config/list-settings';
 import { buildAppRuntime, buildRuntime, type DeploymentEnv } from './deployment/build-runtime';
 import type { Runtime } from './deployment/runtime';
 import { createEndpointsApp, isStepgatePath } from './endpoints/endpoints-app';
@@ -90,7 +91,9 @@ export const stepgate = (
         auditBinding: options.auditBinding,
         now: options.now,
       });
-      const registry = options.apps ? new AppRegistry({ bundled, load: () => loadAppRecords(rt.db), now: rt.now }) : null;
+      const registry = options.apps
+        ? new AppRegistry({ bundled, load: () => loadAppRecords(rt.db), now: rt.now, bundledHosts: listSetting(env, 'BUNDLED_APP_HOSTS') })
+        : null;
       // With the registry, even the bundled app's people are checked against the other organisations' keys.
       const bundledRt = registry ? buildAppRuntime(rt, env, bundled) : rt;
       e = { bundled: { rt: bundledRt, endpoints: createEndpointsApp(bundledRt) }, registry, apps: new WeakMap() };

@@ -30,6 +30,8 @@ export default defineConfig({
                 IDENTITY_JWT_SECRET: TEST_JWT_SECRET,
                 STEPGATE_KEYS: TEST_KEYS,
                 TEST_MIGRATIONS: migrations,
+                // The tests name many hosts; a test of serving by host sets its own list.
+                BUNDLED_APP_HOSTS: '',
               },
             },
           })),

@@ -28,6 +28,11 @@ export interface AppRegistryOptions {
   refreshMs?: number;
   /** One line for the operator (default console.error). */
   log?(line: string): void;
+  /**
+   * The hosts the bundled app serves when policy.json has no `hosts` list (BUNDLED_APP_HOSTS); empty
+   * or absent: every host no other list names.
+   */
+  bundledHosts?: readonly string[];
 }
 
 interface Snapshot {
@@ -57,10 +62,11 @@ export class AppRegistry {
   constructor(private readonly options: AppRegistryOptions) {
     this.bundled = options.bundled;
     const policy = options.bundled.policy;
-    // The hosts the bundled policy names; without `hosts` it claims none and serves whatever no D1 app claims.
-    this.bundledHosts = policy.policy.hosts ? (h) => policy.servesHost(h) : null;
-    // Why: the bundled app keeps every host it serves. Without a `hosts` list it serves any host, so
-    // no app in D1 is served; with one, an app in D1 can never take (or knock out) one of its hosts.
+    // The hosts the bundled app serves: policy.json's `hosts`, else BUNDLED_APP_HOSTS, else every host.
+    const listed = options.bundledHosts?.length ? new Set(options.bundledHosts.map((h) => h.toLowerCase())) : null;
+    this.bundledHosts = policy.policy.hosts ? (h) => policy.servesHost(h) : listed ? (h) => listed.has(h) : null;
+    // Why: the bundled app keeps every host it serves. Without a list of its hosts it serves any host,
+    // so no app in D1 is served; with one, an app in D1 can never take (or knock out) one of its hosts.
     this.bundledClaims = (h) => (this.bundledHosts === null ? true : this.bundledHosts(h));
     this.refreshMs = options.refreshMs ?? REFRESH_MS;
     this.log = options.log ?? ((line) => console.error(line));
@@ -90,7 +96,7 @@ export class AppRegistry {
     }
     const found = s.byHost.get(hostname);
     if (found !== undefined) return found;
-    return this.bundled.policy.servesHost(hostname) ? this.bundled : null;
+    return this.bundledClaims(hostname) ? this.bundled : null;
   }
 
   /** Load the apps and replace the copy; on failure keep the last good copy and log one line. Never rejects. */
@@ -141,8 +147,8 @@ export class AppRegistry {
         if (this.bundledClaims(h)) {
           problems.add(
             this.bundledHosts === null
-              ? `app "${r.id}" is not served: policy.json has no "hosts" list, so the bundled app serves every host (give it one)`
-              : `host "${h}" is the bundled app's (policy.json "hosts"), so app "${r.id}" is not served there`,
+              ? `app "${r.id}" is not served: the bundled app serves every host (give policy.json a "hosts" list, or set BUNDLED_APP_HOSTS)`
+              : `host "${h}" is the bundled app's (policy.json "hosts" or BUNDLED_APP_HOSTS), so app "${r.id}" is not served there`,
           );
         } else byHost.set(h, 'reason' in d ? UNAVAILABLE : d);
       }

@@ -1,5 +1,5 @@
 /**
- * @module The comma-separated settings (WEBAUTHN_ORIGINS; ADMINS and AUDITORS, retired), read one way for the
+ * @module The comma-separated settings (WEBAUTHN_ORIGINS; BUNDLED_APP_HOSTS; ADMINS and AUDITORS, retired), read one way for the
  * Runtime (build-runtime.ts) and for the production checks, so both judge the same list.
  */
 
@@ -9,6 +9,8 @@ export interface ListSettings {
   ADMINS?: string | undefined;
   AUDITORS?: string | undefined;
   WEBAUTHN_ORIGINS?: string | undefined;
+  /** The hosts the bundled app serves when policy.json has no `hosts` list (edge/apps/app-registry.ts). */
+  BUNDLED_APP_HOSTS?: string | undefined;
 }
 
 /** The entries of a comma-separated setting, trimmed, empty ones dropped ("" or unset: none). */

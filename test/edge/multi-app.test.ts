@@ -194,7 +194,25 @@ describe('apps by host', () => {
     // The bundled app forwards it (its origin, its rules, none of which covers this path), not app-b.
     expect(res.status).not.toBe(503);
     expect(await originSaw('m=mnohosts')).toHaveLength(1);
-    expect(logs.some((l) => l.includes('app "app-b" is not served') && l.includes('no "hosts" list'))).toBe(true);
+    expect(logs.some((l) => l.includes('app "app-b" is not served') && l.includes('the bundled app serves every host'))).toBe(true);
+  });
+
+  it('BUNDLED_APP_HOSTS (the demo) names the bundled hosts when policy.json has no list: the others go to apps in D1, or 421', async () => {
+    const listed = { ...env, BUNDLED_APP_HOSTS: 'app.test, 127.0.0.1' };
+    const send = async (url: string) => {
+      const ctx = createExecutionContext();
+      const res = await createGateway(listed, demoPolicy).fetch(new Request(url), listed, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    expect((await send('http://app.test/api/projects?m=mbh1')).status).toBe(200);
+    expect(await originSaw('m=mbh1')).toHaveLength(1);
+    // b.example is app-b's: its own policy (a step-up), not the bundled app's (no rule there).
+    expect(await codeOf(await send('http://b.example/api/b-reports?m=mbh2'))).toMatchObject({ code: 'ERR_IDENTITY_REQUIRED' });
+    expect(await originSaw('m=mbh2')).toEqual([]);
+    const unknown = await send('http://unknown.example/api/projects?m=mbh3');
+    expect(unknown.status).toBe(421);
+    expect(await originSaw('m=mbh3')).toEqual([]);
   });
 
   it('an unknown host gets 421 and nothing is forwarded', async () => {
