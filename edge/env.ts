@@ -44,4 +44,12 @@ export interface Env {
   WEBAUTHN_ORIGINS?: string;
   /** Identity source configuration (an object; see edge/identity/identity-config.ts). */
   IDENTITY?: unknown;
+  /** The hosts the bundled app serves when policy.json has no `hosts` list, comma-separated (edge/apps/app-registry.ts). */
+  BUNDLED_APP_HOSTS?: string;
+  /** The only hosts the console, the admin API and the token endpoints answer on, comma-separated (docs/admin.md, "Console hosts"). */
+  CONSOLE_HOSTS?: string;
+  /** Factor recovery: hours between the second person's approval and completion (default 24, 1-720). */
+  RECOVERY_WAIT_HOURS?: string;
+  /** Development only: minutes instead of RECOVERY_WAIT_HOURS, for the demo (any other environment ignores it). */
+  RECOVERY_WAIT_MINUTES?: string;
 }

@@ -1,12 +1,14 @@
 /**
  * @module stepgateScheduled(): the cron trigger's work — sign an audit checkpoint, re-encrypt a
- * batch under the primary key, apply retention — for any Worker that runs Stepgate: the gateway
- * (`scheduledMaintenance` in gateway.ts) or an existing Hono Worker using the middleware (library mode).
+ * batch under the primary key, apply retention, prune report-only counts — for any Worker that
+ * runs Stepgate: the gateway (`scheduledMaintenance` in gateway.ts) or an existing Hono Worker
+ * using the middleware (library mode).
  */
 import { runMaintenance, type MaintenanceReport } from './audit/maintenance';
 import { buildAuditRuntime, type DeploymentEnv } from './deployment/build-runtime';
 import { compilePolicy } from './policy/compile-policy';
 import { validatePolicy } from './policy/validate-policy';
+import { pruneReportCounts } from './policy/report-store';
 
 export interface StepgateScheduledOptions {
   /** The same policy document the `stepgate()` middleware was given (the audit log names it by hash). */
@@ -32,7 +34,10 @@ export interface StepgateScheduledOptions {
  */
 export async function stepgateScheduled(env: object, options: StepgateScheduledOptions): Promise<MaintenanceReport> {
   const policy = compilePolicy(validatePolicy(options.policy, options.policyFile));
-  return runMaintenance(
-    buildAuditRuntime(env as DeploymentEnv, { policy, dbBinding: options.dbBinding, auditBinding: options.auditBinding, now: options.now }),
-  );
+  const { dbBinding, auditBinding, now } = options;
+  const rt = buildAuditRuntime(env as DeploymentEnv, { policy, dbBinding, auditBinding, now });
+  const report = await runMaintenance(rt);
+  // Report-only counts older than 7 days (docs/policy.md); they decide nothing, so a failure is only logged.
+  await pruneReportCounts(rt.db, rt.now()).catch((err: unknown) => console.warn('stepgate: report counts not pruned:', String(err)));
+  return report;
 }

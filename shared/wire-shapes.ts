@@ -158,3 +158,36 @@ export interface TotpActivated extends EnrolmentResult {
   activated: true;
   id: string;
 }
+
+/**
+ * A notice to the person (GET /.stepgate/api/me/notices): someone started recovering their sign-in
+ * factors. While it is open they may cancel it (POST /.stepgate/api/me/recoveries/{id}/cancel); once
+ * `can_complete`, they complete it on the enrolment page (…/complete). Times are ISO 8601.
+ */
+export interface RecoveryNotice {
+  kind: 'recovery';
+  /** The recovery's id. */
+  id: string;
+  /** `started`: waiting for a second person's approval; `approved`: takes effect at `effective_at`. */
+  state: 'started' | 'approved';
+  started_at: string;
+  effective_at: string | null;
+  /** When it lapses unless approved (started) or completed (approved). */
+  expires_at: string;
+  /** Approved and effective: the person may complete it now. */
+  can_complete: boolean;
+}
+
+/** GET /.stepgate/api/me/notices. */
+export interface NoticeList {
+  notices: RecoveryNotice[];
+}
+
+/** POST /.stepgate/api/me/recoveries/{id}/complete: old factors removed; enrol a new first factor with `invite`. */
+export interface RecoveryCompleted {
+  completed: true;
+  id: string;
+  /** An invitation code for a first factor, shown once (the enrolment page fills it in). */
+  invite: string;
+  invite_expires_at: string;
+}

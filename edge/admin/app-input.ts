@@ -8,6 +8,7 @@ import { IdentityConfig } from '../identity/identity-config';
 import { compilePolicy } from '../policy/compile-policy';
 import type { Policy } from '../policy/schema';
 import { formatProblem, PolicyError, validatePolicy } from '../policy/validate-policy';
+import { checkName } from './org-store';
 
 /** Input that is not a valid app: every problem, each a sentence naming its field. */
 export class AppInputError extends Error {
@@ -87,4 +88,44 @@ export function checkPolicyServes(policy: Policy, hosts: readonly string[], prob
   const compiled = compilePolicy(policy);
   const outside = hosts.filter((h) => !compiled.servesHost(h));
   if (outside.length) problems.push(`policy: its "hosts" do not include ${outside.join(', ')}`);
+}
+
+/** How a person with no factor enrols the first under `policy` (a stored policy, or a document not yet validated). */
+export function enrolmentOf(policy: unknown): unknown {
+  // Own property only, as validatePolicy reads it; absent means the default, "first-use" (build-runtime.ts).
+  if (policy !== null && typeof policy === 'object' && Object.hasOwn(policy, 'enrolment')) {
+    const e = (policy as { enrolment?: unknown }).enrolment;
+    return e === undefined ? 'first-use' : e;
+  }
+  return 'first-use';
+}
+
+/**
+ * Whether replacing the policy `before` (null: none stored) with the document `after` changes how
+ * people enrol (`enrolment`): only an owner or admin may (authorization.ts, `changesEnrolment`).
+ */
+export const changesEnrolment = (before: unknown, after: unknown): boolean => enrolmentOf(before) !== enrolmentOf(after);
+
+/**
+ * Every problem of a new app's input, checked as createApp (app-store.ts) checks it, without
+ * writing: so a caller that must create something else first (an organisation and its first app)
+ * refuses bad input before anything is stored.
+ */
+export async function newAppProblems(
+  o: { name: string; hosts: readonly string[]; originUrl: string | null; identity: unknown; policy: unknown },
+  development: boolean,
+): Promise<string[]> {
+  const problems: string[] = [];
+  let name = o.name;
+  try {
+    name = checkName(o.name, 'app');
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  const hosts = checkHosts(o.hosts, problems);
+  checkOrigin(o.originUrl, development, problems);
+  checkIdentity(o.identity, development, problems);
+  const policy = await checkPolicy(o.policy, name, problems);
+  if (policy) checkPolicyServes(policy.policy, hosts, problems);
+  return problems;
 }

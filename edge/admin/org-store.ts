@@ -35,24 +35,35 @@ interface OrgRow {
 }
 const toOrg = (r: OrgRow): Org => ({ id: r.id, name: r.name, createdAt: r.created_at });
 
+/** Most organisations a deployment holds (the default one included): creation beyond it is refused. */
+export const MAX_ORGS = 1000;
+
+export type CreateOrgResult = { ok: true; org: Org; ownerGrantId: string | null } | { ok: false; code: 'exists' | 'limit'; reason: string };
+
 /**
  * Create an organisation, with its first owner in the same transaction when `owner` is given (a
  * person of the new organisation, `<org id>/<subject>`), so that no organisation is left without one.
+ * At most MAX_ORGS organisations exist, decided in the inserting statement.
  *
  * @throws {TypeError} for an invalid id or name
  */
 export async function createOrg(
   db: D1Database,
   o: { id: string; name: string; now: number; owner?: { ring: Keyring; sub: string; grantedBy: string } },
-): Promise<{ ok: true; org: Org; ownerGrantId: string | null } | { ok: false; code: 'exists'; reason: string }> {
+): Promise<CreateOrgResult> {
   if (!ORG_ID.test(o.id))
     throw new TypeError('organisation id: 2 to 32 lower-case letters, digits or "-", not starting or ending with "-"');
   const name = checkName(o.name, 'organisation');
-  // A plain INSERT: an existing id fails the whole batch, so an owner is never added to an existing organisation.
-  const statements = [db.prepare('INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)').bind(o.id, name, o.now)];
+  if (o.owner && o.owner.sub === '') throw new TypeError('owner: empty person');
+  // No VALUES: an existing id still fails the whole batch (a plain INSERT's conflict), so an owner
+  // is never added to an existing organisation; past the cap no row is inserted, and no owner either.
+  const statements = [
+    db
+      .prepare('INSERT INTO orgs (id, name, created_at) SELECT ?1, ?2, ?3 WHERE (SELECT COUNT(*) FROM orgs) < ?4')
+      .bind(o.id, name, o.now, MAX_ORGS),
+  ];
   let ownerGrantId: string | null = null;
   if (o.owner) {
-    if (o.owner.sub === '') throw new TypeError('owner: empty person');
     ownerGrantId = newGrantId();
     const g = { id: ownerGrantId, orgId: o.id, appId: null, sub: o.owner.sub, role: 'owner' as const, grantedBy: o.owner.grantedBy };
     const c = await grantColumns(o.owner.ring, g);
@@ -60,17 +71,19 @@ export async function createOrg(
       db
         .prepare(
           'INSERT INTO role_grants (id, org_id, app_id, person_ref, person_sealed, role, granted_by_sealed, granted_at) ' +
-            "VALUES (?, ?, '', ?, ?, 'owner', ?, ?)",
+            "SELECT ?1, ?2, '', ?3, ?4, 'owner', ?5, ?6 WHERE EXISTS (SELECT 1 FROM orgs WHERE id = ?2 AND created_at = ?6)",
         )
         .bind(ownerGrantId, o.id, c.person_ref, c.person_sealed, c.granted_by_sealed, o.now),
     );
   }
+  let inserted: number;
   try {
-    await db.batch(statements);
+    inserted = (await db.batch(statements))[0]!.meta.changes;
   } catch (e) {
     if (await getOrg(db, o.id)) return { ok: false, code: 'exists', reason: `an organisation "${o.id}" already exists` };
     throw e;
   }
+  if (inserted !== 1) return { ok: false, code: 'limit', reason: `this deployment holds its most organisations (${MAX_ORGS})` };
   return { ok: true, org: { id: o.id, name, createdAt: o.now }, ownerGrantId };
 }
 
@@ -89,4 +102,23 @@ export async function orgsOf(db: D1Database, ring: Keyring, sub: string): Promis
     .bind(...ids)
     .all<OrgRow>();
   return results.map(toOrg);
+}
+
+/** Every organisation (at most MAX_ORGS), by id: for the deployment's operator only. */
+export async function listOrgs(db: D1Database): Promise<Org[]> {
+  const { results } = await db.prepare('SELECT * FROM orgs ORDER BY id LIMIT ?').bind(MAX_ORGS).all<OrgRow>();
+  return results.map(toOrg);
+}
+
+/**
+ * Undo the creation of organisation `id` while it has no app (its first app was refused): the
+ * organisation and its grants, in one transaction. Never the default organisation, never one with an app.
+ */
+export async function removeEmptyOrg(db: D1Database, id: string): Promise<void> {
+  if (id === DEFAULT_ORG) throw new TypeError('the default organisation is never removed');
+  const empty = 'NOT EXISTS (SELECT 1 FROM apps WHERE org_id = ?1)';
+  await db.batch([
+    db.prepare(`DELETE FROM role_grants WHERE org_id = ?1 AND ${empty}`).bind(id),
+    db.prepare(`DELETE FROM orgs WHERE id = ?1 AND ${empty}`).bind(id),
+  ]);
 }

@@ -24,6 +24,10 @@ export interface AuditRow {
   type: string;
   outcome: string;
   app: string | null;
+  /** The event's organisation; NULL for "default" (`orgColumn`). */
+  org: string | null;
+  /** The event's app id; NULL for the deployment's own events and rows older than migration 0010. */
+  app_id: string | null;
   /** Blind index of the actor (`<kid>.<mac>`), for filtering by user. */
   actor_ref: string | null;
   /** Blind index of the client IP. */
@@ -34,6 +38,15 @@ export interface AuditRow {
   prev_hash: string;
   hash: string;
 }
+
+/** The organisation of the deployment itself: its events, and every row written before events named one. */
+export const DEFAULT_AUDIT_ORG = 'default';
+
+/**
+ * The `org` column for an organisation: NULL for "default" (old rows, which predate the column,
+ * and new ones alike), so one index lookup, `org IS ?`, finds an organisation's rows.
+ */
+export const orgColumn = (org: string | undefined | null): string | null => (!org || org === DEFAULT_AUDIT_ORG ? null : org);
 
 /** The hash before a tenant's first event. */
 export const GENESIS = 'genesis';
@@ -157,6 +170,9 @@ async function columnMismatch(ring: Keyring, r: AuditRow, e: AuditEvent, refs: M
   if (e.type !== r.type) return 'type';
   if (e.outcome !== r.outcome) return 'outcome';
   if ((e.app ?? null) !== r.app) return 'app';
+  // Readers are served by these columns: one moved to another organisation or app is an edit.
+  if (orgColumn(e.org) !== (r.org ?? null)) return 'org';
+  if ((e.app_id ?? null) !== (r.app_id ?? null)) return 'app_id';
   if (!(await refMatches(ring, 'user', e.actor, r.actor_ref, refs))) return 'actor_ref';
   if (!(await refMatches(ring, 'ip', e.request?.ip ?? null, r.ip_ref, refs))) return 'ip_ref';
   return null;

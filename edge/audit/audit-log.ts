@@ -79,6 +79,20 @@ export function createAuditLog(o: AuditLogOptions): AuditLog {
 }
 
 /**
+ * The audit log as one app's Runtime writes it: every event carries the app's organisation and id
+ * unless it names its own (`org`, `app_id`), so each organisation's readers see their apps' events
+ * — proxied requests and Stepgate's own endpoints called on the app's hosts — and no one else's.
+ */
+export function auditOfApp(log: AuditLog, app: { id: string; org: string }): AuditLog {
+  const fill = (e: AuditInput): AuditInput => ({ ...e, org: e.org ?? app.org, app_id: e.app_id === undefined ? app.id : e.app_id });
+  return {
+    tenant: log.tenant,
+    record: (...events) => log.record(...events.map(fill)),
+    later: (ctx, ...events) => log.later(ctx, ...events.map(fill)),
+  };
+}
+
+/**
  * Record a signed-in person's refusal that forwards nothing (`request.denied` with a reason in
  * `FOLDED_PERSON_REASONS`), before the answer: it goes the way of `later` (the sequencer folds such
  * denials per person, reason and rule: the first of a window in full, the rest counted into a

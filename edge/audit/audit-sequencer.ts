@@ -12,7 +12,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { base64url } from '../crypto/base64';
 import { parseKeyring, type Keyring } from '../crypto/keyring';
-import { eventHash, GENESIS, sealedColumns, type AuditRow, type ChainPoint } from './audit-chain';
+import { DEFAULT_AUDIT_ORG, eventHash, GENESIS, orgColumn, sealedColumns, type AuditRow, type ChainPoint } from './audit-chain';
 import { boundInput } from './bounds';
 import type { CheckpointKind } from './checkpoint';
 import { checkpointStatement, latestCheckpointSeq } from './checkpoint-store';
@@ -28,10 +28,10 @@ const MAX_BATCH = 100;
 const insertRowStatement = (db: D1Database, r: AuditRow): D1PreparedStatement =>
   db
     .prepare(
-      'INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, actor_ref, ' +
-        'ip_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO audit_events (tenant, seq, ts, type, outcome, app, org, app_id, actor_ref, ' +
+        'ip_ref, kid, sealed, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
-    .bind(r.tenant, r.seq, r.ts, r.type, r.outcome, r.app, r.actor_ref, r.ip_ref, r.kid, r.sealed, r.prev_hash, r.hash);
+    .bind(r.tenant, r.seq, r.ts, r.type, r.outcome, r.app, r.org, r.app_id, r.actor_ref, r.ip_ref, r.kid, r.sealed, r.prev_hash, r.hash);
 
 interface SequencerEnv {
   DB: D1Database;
@@ -261,6 +261,9 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
         time: new Date(floor).toISOString(),
         ...rest,
         app: input.app ?? null,
+        // Every event belongs to one organisation: the deployment's own ("default") unless named.
+        org: input.org ?? DEFAULT_AUDIT_ORG,
+        app_id: input.app_id ?? null,
         salt: base64url(crypto.getRandomValues(new Uint8Array(16))),
       };
       const prev = hash;
@@ -272,6 +275,8 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
         type: event.type,
         outcome: event.outcome,
         app: event.app ?? null,
+        org: orgColumn(event.org),
+        app_id: event.app_id ?? null,
         ...(await sealedColumns(ring, tenant, seq, event)),
         prev_hash: prev,
         hash,

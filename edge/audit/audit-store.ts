@@ -4,12 +4,18 @@
  */
 import { blindIndexes } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
-import { openRow, verifyRows, START, type AuditRow, type ChainPoint, type ChainProblem } from './audit-chain';
+import { openRow, orgColumn, verifyRows, START, type AuditRow, type ChainPoint, type ChainProblem } from './audit-chain';
 import { checkpointJwks, verifyCheckpoint, type Checkpoint } from './checkpoint';
 import { latestRetentionCheckpoint, listCheckpoints } from './checkpoint-store';
 import type { AuditOutcome, AuditType, ChainedEvent } from './events';
 
 export interface AuditFilter {
+  /**
+   * Only this organisation's events ("default": its own and every row older than the column).
+   * Every reader's listing names one (audit-query.ts); undefined, every organisation's, is for the
+   * deployment's own tools and tests.
+   */
+  org?: string;
   /** Inclusive lower bound, ms. */
   from?: number;
   /** Exclusive upper bound, ms. */
@@ -38,7 +44,12 @@ export interface EventPage {
 /** List a tenant's events matching `filter`, decrypted. */
 export async function listEvents(db: D1Database, ring: Keyring, tenant: string, filter: AuditFilter, o: ListOptions): Promise<EventPage> {
   const where: string[] = ['tenant = ?'];
-  const args: (string | number)[] = [tenant];
+  const args: (string | number | null)[] = [tenant];
+  const org = filter.org === undefined ? undefined : orgColumn(filter.org);
+  if (org !== undefined) {
+    where.push('org IS ?');
+    args.push(org);
+  }
   if (filter.from !== undefined || filter.to !== undefined) {
     // Event times never decrease along the chain (the sequencer sees to it), so a time range is a
     // sequence range: two index lookups find its ends, and the newest-first scan then walks the
@@ -46,15 +57,17 @@ export async function listEvents(db: D1Database, ring: Keyring, tenant: string, 
     // `+ts`, so they do not steer the index choice) and keep the result exact at the range's ends.
     const lo = filter.from ?? 0;
     const hi = filter.to ?? Number.MAX_SAFE_INTEGER;
+    // An organisation's range is looked up among its own rows (index (tenant, org, ts)).
+    const [index, inOrg] = org === undefined ? ['audit_events_ts', ''] : ['audit_events_org_ts', ' AND org IS ?4'];
     const ends = await db
       .prepare(
         // INDEXED BY: four index seeks whatever the planner's statistics say.
-        `SELECT (SELECT MIN(seq) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts = (
-                  SELECT MIN(ts) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts >= ?2 AND ts < ?3)) AS first,
-                (SELECT MAX(seq) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts = (
-                  SELECT MAX(ts) FROM audit_events INDEXED BY audit_events_ts WHERE tenant = ?1 AND ts >= ?2 AND ts < ?3)) AS last`,
+        `SELECT (SELECT MIN(seq) FROM audit_events INDEXED BY ${index} WHERE tenant = ?1${inOrg} AND ts = (
+                  SELECT MIN(ts) FROM audit_events INDEXED BY ${index} WHERE tenant = ?1${inOrg} AND ts >= ?2 AND ts < ?3)) AS first,
+                (SELECT MAX(seq) FROM audit_events INDEXED BY ${index} WHERE tenant = ?1${inOrg} AND ts = (
+                  SELECT MAX(ts) FROM audit_events INDEXED BY ${index} WHERE tenant = ?1${inOrg} AND ts >= ?2 AND ts < ?3)) AS last`,
       )
-      .bind(tenant, lo, hi)
+      .bind(tenant, lo, hi, ...(org === undefined ? [] : [org]))
       .first<{ first: number | null; last: number | null }>();
     if (!ends || ends.first === null || ends.last === null) return { events: [], next: null };
     where.push('seq >= ?', 'seq <= ?', '+ts >= ?', '+ts < ?');
@@ -96,6 +109,9 @@ export async function listEvents(db: D1Database, ring: Keyring, tenant: string, 
     // A row that does not open is tampering; listing says so rather than hiding it.
     const event = await openRow(ring, r).catch(() => null);
     if (!event) throw new AuditIntegrityError(r.seq);
+    // The org column chose the row; the sealed event must agree, so a column moved in D1 never
+    // shows one organisation's event to another's readers.
+    if (filter.org !== undefined && orgColumn(event.org) !== org) throw new AuditIntegrityError(r.seq);
     events.push({ event, prev_hash: r.prev_hash, hash: r.hash });
   }
   return { events, next: results.length > o.limit ? rows[rows.length - 1]!.seq : null };

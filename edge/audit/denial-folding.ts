@@ -3,10 +3,12 @@
  * SQLite storage. Anonymous ones (no, invalid or ambiguous identity; free to send) are counted per
  * network (IPv4 /24, IPv6 /64), reason and rule, and a signed-in person's refusals by rate, cap or
  * missing approval per person, reason and rule. Per window, the first of each is written in full
- * and the rest are counted, in a bounded table; past the table, each kind has one overflow bucket,
- * which still writes the first denial of each reason and rule in full. When a window closes, its
- * counts become `request.denied_summary` events (docs/audit.md, "Anonymous denials").
+ * and the rest are counted, in a bounded table; past the table, each kind has one overflow bucket
+ * per organisation, which still writes the first denial of each reason and rule in full. Clients
+ * are counted per organisation and app, so no summary mixes two organisations. When a window
+ * closes, its counts become `request.denied_summary` events (docs/audit.md, "Anonymous denials").
  */
+import { DEFAULT_AUDIT_ORG } from './audit-chain';
 import { networkOf } from './client-network';
 import { createDenialTables, whoOf, type DenialCount, type DenialKind, type DenialWindow } from './denial-tables';
 import type { AuditInput, AuditRequest } from './events';
@@ -101,7 +103,11 @@ export class DenialFolding {
     const who = kind === 'anonymous' ? network : input.actor;
     const reason = input.reason ?? null;
     const rule = input.rule ?? null;
-    let key = JSON.stringify([kind, who, reason, rule]);
+    // Each organisation's denials are counted apart (and each app's clients), so a summary never
+    // mixes two organisations: its readers see their own organisation's events only.
+    const org = input.org ?? DEFAULT_AUDIT_ORG;
+    const appId = input.app_id ?? null;
+    let key = JSON.stringify([kind, org, appId, who, reason, rule]);
     let full = false;
     const counted =
       sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win.id, key).toArray().length > 0;
@@ -111,14 +117,16 @@ export class DenialFolding {
         .one().n;
       if (clients < DENIAL_CLIENTS) {
         sql.exec(
-          'INSERT INTO denial_counts (win, key, other, kind, reason, rule, app, request, ' +
-            'actor, via, network, denied, recorded) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)',
+          'INSERT INTO denial_counts (win, key, other, kind, reason, rule, app, org, app_id, request, ' +
+            'actor, via, network, denied, recorded) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)',
           win.id,
           key,
           kind,
           reason,
           rule,
           input.app ?? null,
+          org,
+          appId,
           input.request ? JSON.stringify(input.request) : null,
           input.actor,
           input.via ?? null,
@@ -126,8 +134,8 @@ export class DenialFolding {
         );
         full = true;
       } else {
-        key = JSON.stringify(['other', kind, reason, rule]);
-        full = this.countOther(win.id, kind, who, key, reason, rule);
+        key = JSON.stringify(['other', kind, org, reason, rule]);
+        full = this.countOther(win.id, kind, org, who, key, reason, rule);
       }
     }
     return { full, win: win.id, key, alarmBy: alarms.length > 0 ? Math.min(...alarms) : null };
@@ -168,27 +176,38 @@ export class DenialFolding {
    * bucket, which is written in full: so the overflow keeps one complete denial per reason and rule
    * (a set the policy's rules bound), whoever filled the table.
    */
-  private countOther(win: number, kind: DenialKind, who: string | null, key: string, reason: string | null, rule: string | null): boolean {
+  private countOther(
+    win: number,
+    kind: DenialKind,
+    org: string,
+    who: string | null,
+    key: string,
+    reason: string | null,
+    rule: string | null,
+  ): boolean {
     const sql = this.tables();
     sql.exec(
-      'INSERT OR IGNORE INTO denial_clients (win, ip, kind) SELECT ?, ?, ? ' +
-        'WHERE (SELECT COUNT(*) FROM denial_clients WHERE win = ? AND kind = ?) < ?',
+      'INSERT OR IGNORE INTO denial_clients (win, ip, kind, org) SELECT ?, ?, ?, ? ' +
+        'WHERE (SELECT COUNT(*) FROM denial_clients WHERE win = ? AND kind = ? AND org IS ?) < ?',
       win,
-      JSON.stringify([kind, who]),
+      JSON.stringify([kind, who, org]),
       kind,
+      org,
       win,
       kind,
+      org,
       DENIAL_OTHER_CLIENTS_COUNTED,
     );
     if (sql.exec('UPDATE denial_counts SET denied = denied + 1 WHERE win = ? AND key = ? RETURNING denied', win, key).toArray().length > 0)
       return false;
     sql.exec(
-      'INSERT INTO denial_counts (win, key, other, kind, reason, rule, denied, recorded) VALUES (?, ?, 1, ?, ?, ?, 1, 1)',
+      'INSERT INTO denial_counts (win, key, other, kind, reason, rule, org, denied, recorded) VALUES (?, ?, 1, ?, ?, ?, ?, 1, 1)',
       win,
       key,
       kind,
       reason,
       rule,
+      org,
     );
     return true;
   }
@@ -201,7 +220,7 @@ export class DenialFolding {
     const sql = this.tables();
     const rows = sql
       .exec<DenialCount>(
-        'SELECT other, kind, reason, rule, app, request, actor, via, network, denied, recorded ' +
+        'SELECT other, kind, reason, rule, app, org, app_id, request, actor, via, network, denied, recorded ' +
           'FROM denial_counts WHERE win = ? ORDER BY rowid',
         w.id,
       )
@@ -216,6 +235,8 @@ export class DenialFolding {
         actor: r.actor,
         via: (r.via as AuditInput['via']) ?? (r.actor === null ? 'anonymous' : 'session'),
         app: r.app,
+        org: r.org ?? DEFAULT_AUDIT_ORG,
+        app_id: r.app_id,
         ...(r.request ? { request: JSON.parse(r.request) as AuditRequest } : {}),
         ...(r.rule !== null ? { rule: r.rule } : {}),
         ...(r.reason !== null ? { reason: r.reason } : {}),
@@ -228,45 +249,60 @@ export class DenialFolding {
         },
       });
     }
+    // One overflow summary per kind and organisation (the overflow of windows opened before
+    // organisations were counted apart has org null: the default organisation's).
+    const buckets = new Map<string, DenialCount[]>();
+    for (const r of rows) {
+      if (r.other !== 1) continue;
+      const id = JSON.stringify([r.kind, r.org]);
+      const bucket = buckets.get(id);
+      if (bucket) bucket.push(r);
+      else buckets.set(id, [r]);
+    }
     for (const kind of DENIAL_KINDS) {
-      const others = rows.filter((r) => r.other === 1 && r.kind === kind);
-      const denied = others.reduce((n, r) => n + r.denied, 0);
-      const recorded = others.reduce((n, r) => n + r.recorded, 0);
-      if (denied <= recorded) continue;
-      const clients = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_clients WHERE win = ? AND kind = ?', w.id, kind).one().n;
-      const sample = sql
-        .exec<{ ip: string }>(
-          'SELECT ip FROM denial_clients WHERE win = ? AND kind = ? ORDER BY rowid LIMIT ?',
-          w.id,
-          kind,
-          DENIAL_OTHER_SAMPLE,
-        )
-        .toArray()
-        .map((r) => whoOf(r.ip));
-      const rest = others.slice(DENIAL_OTHER_PAIRS).reduce((n, r) => n + r.denied, 0);
-      const counts = [
-        ...others.slice(0, DENIAL_OTHER_PAIRS).map((r) => `${r.reason ?? '-'} ${r.rule ?? '-'} ${r.denied}`),
-        ...(rest > 0 ? [`* * ${rest}`] : []),
-      ];
-      const tally = { denied, recorded, folded: denied - recorded, counts };
-      out.push(
-        kind === 'anonymous'
-          ? {
-              ...base,
-              actor: null,
-              via: 'anonymous',
-              app: null,
-              details: { ...window, other_clients: true, clients, networks: sample, ...tally },
-            }
-          : {
-              ...base,
-              actor: null,
-              via: 'session',
-              app: null,
-              details: { ...window, other_people: true, people: clients, actors: sample, ...tally },
-            },
-      );
+      for (const others of buckets.values()) {
+        if (others[0]!.kind !== kind) continue;
+        const summary = this.overflowSummary(w, kind, others[0]!.org, others, window);
+        if (summary) out.push(summary);
+      }
     }
     return out;
+  }
+
+  /** The summary of one kind's overflow bucket of one organisation in a closed window, or null when every denial in it was written. */
+  private overflowSummary(
+    w: DenialWindow,
+    kind: DenialKind,
+    org: string | null,
+    others: readonly DenialCount[],
+    window: { window_start: string; window_end: string },
+  ): AuditInput | null {
+    const sql = this.tables();
+    const denied = others.reduce((n, r) => n + r.denied, 0);
+    const recorded = others.reduce((n, r) => n + r.recorded, 0);
+    if (denied <= recorded) return null;
+    const clients = sql
+      .exec<{ n: number }>('SELECT COUNT(*) AS n FROM denial_clients WHERE win = ? AND kind = ? AND org IS ?', w.id, kind, org)
+      .one().n;
+    const sample = sql
+      .exec<{ ip: string }>(
+        'SELECT ip FROM denial_clients WHERE win = ? AND kind = ? AND org IS ? ORDER BY rowid LIMIT ?',
+        w.id,
+        kind,
+        org,
+        DENIAL_OTHER_SAMPLE,
+      )
+      .toArray()
+      .map((r) => whoOf(r.ip));
+    const rest = others.slice(DENIAL_OTHER_PAIRS).reduce((n, r) => n + r.denied, 0);
+    const counts = [
+      ...others.slice(0, DENIAL_OTHER_PAIRS).map((r) => `${r.reason ?? '-'} ${r.rule ?? '-'} ${r.denied}`),
+      ...(rest > 0 ? [`* * ${rest}`] : []),
+    ];
+    const tally = { denied, recorded, folded: denied - recorded, counts };
+    const base = { type: 'request.denied_summary', outcome: 'denied', app: null, org: org ?? DEFAULT_AUDIT_ORG, app_id: null } as const;
+    return kind === 'anonymous'
+      ? { ...base, actor: null, via: 'anonymous', details: { ...window, other_clients: true, clients, networks: sample, ...tally } }
+      : { ...base, actor: null, via: 'session', details: { ...window, other_people: true, people: clients, actors: sample, ...tally } };
   }
 }

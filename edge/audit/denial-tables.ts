@@ -26,6 +26,10 @@ const DENIAL_COLUMNS: readonly (readonly [table: string, column: string, declara
   ['denial_counts', 'via', 'TEXT'],
   ['denial_counts', 'network', 'TEXT'],
   ['denial_clients', 'kind', "TEXT NOT NULL DEFAULT 'anonymous'"],
+  // The organisation and app of a client's denials (each organisation's are counted apart).
+  ['denial_counts', 'org', 'TEXT'],
+  ['denial_counts', 'app_id', 'TEXT'],
+  ['denial_clients', 'org', 'TEXT'],
 ];
 
 /** A `denial_windows` row: a window of `DENIAL_WINDOW_MS` in which denials are counted. */
@@ -47,6 +51,9 @@ export type DenialCount = {
   actor: string | null;
   via: string | null;
   network: string | null;
+  /** The organisation (null: "default", or a window opened before the column existed). */
+  org: string | null;
+  app_id: string | null;
   denied: number;
   recorded: number;
 };

@@ -45,6 +45,13 @@ export const AUDIT_EVENTS = {
     ocsf: OcsfClass.AccountChange,
     activity: 2,
   },
+  'person.revoked': {
+    summary:
+      'An owner or admin (`actor`) revoked a person’s (`target`) factors, grants and/or API tokens in `details.org` ' +
+      '(what: `details.factors`, `details.grants`, `details.tokens`; how many went: the counts).',
+    ocsf: OcsfClass.AccountChange,
+    activity: 99,
+  },
   'grant.issued': {
     summary: 'A verified challenge produced a grant: a session grant (`bind: session`) or a one-use approval (`bind: action`).',
     ocsf: OcsfClass.Authentication,
@@ -93,6 +100,13 @@ export const AUDIT_EVENTS = {
     ocsf: OcsfClass.AccountChange,
     activity: 7,
   },
+  'org.created': {
+    summary:
+      'The deployment’s operator (`actor`, an owner of `details.org`, the default organisation) created an organisation ' +
+      '(`details.created_org`, `details.name`) with its first owner (`target`, grant `details.grant`).',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 1,
+  },
   'role.granted': {
     summary: 'An owner or admin (`actor`) granted a role (`details.role`) to a person (`target`) in `details.org` (for `details.app_id`).',
     ocsf: OcsfClass.AccountChange,
@@ -130,6 +144,34 @@ export const AUDIT_EVENTS = {
     ocsf: OcsfClass.ApiActivity,
     activity: 99,
   },
+  'recovery.started': {
+    summary:
+      'Someone (`actor`: helpdesk, admin or owner) started recovering the factors of a person (`target`) who lost them, ' +
+      'in `details.org` (`details.recovery`); the person is told and may cancel.',
+    ocsf: OcsfClass.AccountChange,
+    activity: 99,
+  },
+  'recovery.approved': {
+    summary:
+      'A second person (`actor`: admin or owner) approved a recovery (`details.recovery`) that `details.started_by` started ' +
+      'for `target`; it takes effect at `details.effective_at`.',
+    ocsf: OcsfClass.AccountChange,
+    activity: 99,
+  },
+  'recovery.cancelled': {
+    summary:
+      'A recovery (`details.recovery`) of `target` was cancelled by the person (`details.by`: person) or an admin or owner ' +
+      '(admin); `details.started_by` and `details.approved_by` name who started and approved it.',
+    ocsf: OcsfClass.AccountChange,
+    activity: 99,
+  },
+  'recovery.completed': {
+    summary:
+      'The person (`actor`) completed their recovery (`details.recovery`, started by `details.started_by`, approved by ' +
+      '`details.approved_by`): their old factors, grants and API tokens were revoked (the counts) and an invitation issued.',
+    ocsf: OcsfClass.AccountChange,
+    activity: 99,
+  },
   'token.created': {
     summary: 'A person created a personal API token (scopes, expiry); the token itself only as a hash.',
     ocsf: OcsfClass.AccountChange,
@@ -137,7 +179,9 @@ export const AUDIT_EVENTS = {
   },
   'token.revoked': { summary: 'A personal API token was revoked.', ocsf: OcsfClass.AccountChange, activity: 99 },
   'audit.read': {
-    summary: 'An administrator or auditor listed audit events (the filters used).',
+    summary:
+      'An owner, admin or auditor read their organisation’s audit log: events (the filters used), ' +
+      'checkpoints, key status or the dashboard.',
     ocsf: OcsfClass.ApiActivity,
     activity: 2,
   },
@@ -199,6 +243,14 @@ export interface AuditInput {
   target?: string;
   /** The app (canonical host). */
   app?: string | null;
+  /**
+   * The organisation the event belongs to, whose readers see it (docs/audit.md, "Organisations").
+   * An app's Runtime fills it with the app's organisation (`auditOfApp`); absent, the sequencer
+   * records "default", the deployment's own organisation (cron, maintenance, configuration).
+   */
+  org?: string;
+  /** The app's id (apps.id, or "bundled"); filled like `org`; null for the deployment's own events. */
+  app_id?: string | null;
   request?: AuditRequest;
   rule?: string;
   factor?: 'webauthn' | 'totp' | 'recovery';

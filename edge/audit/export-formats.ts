@@ -30,6 +30,8 @@ export const CSV_COLUMNS = [
   'via',
   'target',
   'app',
+  'org',
+  'app_id',
   'method',
   'path',
   'rule',
@@ -56,6 +58,9 @@ export function csvRow(c: ChainedEvent): string {
     via: e.via,
     target: e.target,
     app: e.app,
+    // Rows older than the organisation column were all the default organisation's.
+    org: e.org ?? 'default',
+    app_id: e.app_id,
     method: e.request?.method,
     path: e.request?.path,
     rule: e.rule,
@@ -139,6 +144,8 @@ export function toOcsf(c: ChainedEvent): Record<string, unknown> {
     unmapped: {
       stepgate_type: e.type,
       tenant: e.tenant,
+      org: e.org ?? 'default',
+      app_id: e.app_id,
       outcome: e.outcome,
       via: e.via,
       rule: e.rule,

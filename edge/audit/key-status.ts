@@ -61,6 +61,13 @@ export const KEYED_COLUMNS: readonly KeyedColumn[] = [
   { name: 'role_grants.granted_by', table: 'role_grants', column: 'granted_by_sealed', form: 'sealed' },
   // Who saved an app's policy.
   { name: 'app_policies.updated_by', table: 'app_policies', column: 'updated_by_sealed', form: 'sealed' },
+  // Factor recoveries (recovery-reencryption.ts): the person, who started and who approved, each as an index and sealed.
+  { name: 'recoveries.person_ref', table: 'recoveries', column: 'person_ref', form: 'blind-index' },
+  { name: 'recoveries.person_sealed', table: 'recoveries', column: 'person_sealed', form: 'sealed' },
+  { name: 'recoveries.started_by_ref', table: 'recoveries', column: 'started_by_ref', form: 'blind-index' },
+  { name: 'recoveries.started_by', table: 'recoveries', column: 'started_by_sealed', form: 'sealed' },
+  { name: 'recoveries.approved_by_ref', table: 'recoveries', column: 'approved_by_ref', form: 'blind-index' },
+  { name: 'recoveries.approved_by', table: 'recoveries', column: 'approved_by_sealed', form: 'sealed' },
   // Invitations are not re-encrypted (the code's hash binds the blind index); live ones are waited out (a day at most).
   { name: 'enrolment_invites.user_ref', table: 'enrolment_invites', column: 'user_ref', form: 'blind-index', live: LIVE_INVITE },
   { name: 'enrolment_invites.issued_by', table: 'enrolment_invites', column: 'issued_by', form: 'blind-index', live: LIVE_INVITE },

@@ -1,7 +1,11 @@
-/** @module Browser side of the enrolment page: set up TOTP with a QR code, confirm it, show recovery codes once. */
+/**
+ * @module Browser side of the enrolment page: set up TOTP with a QR code, confirm it, show recovery codes once; and cancel
+ * or complete a recovery of the person's factors from its banner (completing fills in the invitation for the new factor).
+ */
 import { startRegistration, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/browser';
 import type { PasskeyRegistered, TotpActivated, TotpEnrolment } from '../../shared/wire-shapes';
 import { $, explain, post } from './api';
+import { wireRecoveryNotice } from './recovery-notice';
 
 const status = $('status');
 /** The invitation code, when the site requires one for a first factor. */
@@ -71,4 +75,10 @@ $<HTMLFormElement>('confirm-form').addEventListener('submit', async (e) => {
   $('totp-setup').hidden = true;
   status.textContent = 'Your authenticator app is set up.';
   showRecoveryCodes(r.data.recovery_codes);
+});
+
+wireRecoveryNotice((done) => {
+  const field = $<HTMLInputElement>('invite');
+  field.value = done.invite;
+  (field.closest('details') as HTMLDetailsElement | null)?.setAttribute('open', '');
 });

@@ -1,6 +1,10 @@
-/** @module Browser side of the step-up page: approve with a passkey, a TOTP code or a recovery code, then carry out the held action. */
+/**
+ * @module Browser side of the step-up page: approve with a passkey, a TOTP code or a recovery code, then carry out the held
+ * action; and cancel a recovery of the person's factors from its banner.
+ */
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { $, explain, post } from './api';
+import { wireRecoveryNotice } from './recovery-notice';
 
 const root = $('challenge');
 const id = root.dataset.challenge!;
@@ -77,3 +81,5 @@ for (const [formId, method] of [
 const passkey = document.getElementById('passkey') as HTMLButtonElement | null;
 passkey?.addEventListener('click', () => void approveWithPasskey(passkey));
 (document.getElementById('totp-code') as HTMLInputElement | null)?.focus();
+
+wireRecoveryNotice();

@@ -35,6 +35,15 @@ export const roleGrantGrantorAad = (id: string): string => `role-grant-by|${id}`
 /** Who saved an app's policy (`app_policies.updated_by_sealed`), bound to the app and the document's hash. */
 export const appPolicyEditorAad = (appId: string, hash: string): string => `app-policy-by|${appId}|${hash}`;
 
+/**
+ * The person a factor recovery is for (`recoveries.person_sealed`), bound to the row and organisation:
+ * a recovery cannot be moved to another person or organisation by editing D1 without the keyring.
+ */
+export const recoveryPersonAad = (id: string, orgId: string): string => `recovery|${id}|${orgId}`;
+
+/** Who started or approved a recovery (`recoveries.started_by_sealed`, `approved_by_sealed`), bound to the row and the part. */
+export const recoveryActorAad = (id: string, part: 'started-by' | 'approved-by'): string => `recovery-${part}|${id}`;
+
 /** An audit event's body (`audit_events.sealed`), bound to its tenant and place in the chain. */
 export const auditEventAad = (tenant: string, seq: number): string => `audit|${tenant}|${seq}`;
 

@@ -1,9 +1,9 @@
 /** @module One environment → one Runtime: bindings, production checks, keyring, lists, audit log, hold time, and the policy's hash. */
 import { sha256b64u } from '../crypto/base64';
-import { createAuditLog } from '../audit/audit-log';
+import { auditOfApp, createAuditLog } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
 import { canonicalJson } from '../audit/canonical-json';
-import { type ListSettings, listSetting } from '../config/list-settings';
+import { consoleHostsSetting, type ListSettings, listSetting } from '../config/list-settings';
 import { describeProblems, isProduction, productionProblems, type ProductionSettings } from '../config/production-checks';
 import { type Keyring, parseKeyring } from '../crypto/keyring';
 import { type AppDefinition, BUNDLED_APP_ID, DEFAULT_ORG } from '../apps/app-definition';
@@ -59,9 +59,13 @@ export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runti
   refuseDevelopmentSettings({ ...(env as ProductionSettings), IDENTITY: options.identitySetting });
   const keys = parseKeyring(env.STEPGATE_KEYS);
   const { policy, identityConfig } = options;
+  const audit = auditRuntimeOf(env, storage, keys, options);
+  const app = { id: BUNDLED_APP_ID, org: DEFAULT_ORG, originUrl: undefined };
   return {
-    ...auditRuntimeOf(env, storage, keys, options),
-    app: { id: BUNDLED_APP_ID, org: DEFAULT_ORG, originUrl: undefined },
+    ...audit,
+    // The bundled app's events are the default organisation's, under its app id.
+    audit: auditOfApp(audit.audit, app),
+    app,
     policy,
     identify: createIdentitySource(identityConfig, env),
     identitySource: identityConfig.source,
@@ -71,6 +75,8 @@ export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runti
     enrolment: policy.policy.enrolment ?? 'first-use',
     backupChange: env.WEBAUTHN_BACKUP_CHANGE === 'refuse' ? 'refuse' : 'flag',
     webauthnOrigins: listSetting(env, 'WEBAUTHN_ORIGINS').filter((o) => /^(chrome-extension|moz-extension|https?):\/\/[\w.:-]+$/.test(o)),
+    // Kept even when malformed: an entry no host matches closes the console everywhere, never opens it.
+    consoleHosts: consoleHostsSetting(env),
     holdMs: Math.min(120, Math.max(1, Number.parseInt(String(env.HOLD_SECONDS ?? '60'), 10) || 60)) * 1000,
   };
 }
@@ -90,6 +96,9 @@ export function buildAppRuntime(shared: Runtime, env: DeploymentEnv, app: AppDef
   return {
     ...shared,
     app: { id: app.id, org: app.org, originUrl: app.originUrl },
+    // Its events are its organisation's (read by that organisation's auditors), under its id; the
+    // app's names come first, so the bundled app's (inside shared.audit) never replace them.
+    audit: auditOfApp(shared.audit, app),
     policy,
     identify: identitySourceOfOrg(createIdentitySource(identityConfig, env), app.org),
     identitySource: identityConfig.source,

@@ -46,6 +46,11 @@ export interface Runtime {
   backupChange: 'flag' | 'refuse';
   /** Origins besides the site's own that may run WebAuthn ceremonies for it (the extension's). */
   webauthnOrigins: readonly string[];
+  /**
+   * The hosts (CONSOLE_HOSTS: lower case, exact) where the console, the admin API and the token endpoints answer;
+   * empty: every host (edge/endpoints/console-hosts.ts).
+   */
+  consoleHosts: readonly string[];
   /** How long a request from the extension is held while its prompt is answered (HOLD_SECONDS, default 60). */
   holdMs: number;
   /** Clock, milliseconds. Injectable for tests. */

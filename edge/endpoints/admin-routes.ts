@@ -2,8 +2,8 @@
  * @module The administrator endpoints on a person: inviting them to enrol, unlocking them after a
  * lockout (edge/admin/admin-actions.ts). Who may is decided from the caller's roles in the
  * organisation of the app they came through (role store, `authorize`): an owner or admin, an
- * app-admin of this app, helpdesk to unlock. Every call needs a fresh step-up; nobody acts on
- * themselves; a refusal is audited with its reason.
+ * app-admin of this app (never on a person who holds a role beyond that app), helpdesk to unlock.
+ * Every call needs a fresh step-up; nobody acts on themselves; a refusal is audited with its reason.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -14,7 +14,7 @@ import { rolesOf } from '../admin/role-store';
 import type { Runtime } from '../deployment/runtime';
 import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
-import { personOf, recordRefusal } from './admin-access';
+import { personOf, recordRefusal, refuseToken } from './admin-access';
 import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
 import { requireFreshStepUp } from './fresh-step-up';
 
@@ -24,6 +24,7 @@ import { requireFreshStepUp } from './fresh-step-up';
  * that person through this app. The action, ready to record; or the refusal.
  */
 async function actingOnAnother(rt: Runtime, req: Request, action: AdminAction): Promise<PersonAction | Response> {
+  refuseToken(req); // invitations and unlocking need a person in a browser, never an API token
   requireSameOriginJson(req, siteOf(req.url).origin);
   const me = await requireIdentity(rt, req);
   const org = rt.app.org;
@@ -36,7 +37,9 @@ async function actingOnAnother(rt: Runtime, req: Request, action: AdminAction): 
   await requireFreshStepUp(rt, req, me);
   const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
   const key = personOf(org, user);
-  const d = authorize({ sub: me.sub, orgId: org, roles }, action, { orgId: org, appId: rt.app.id, person: key });
+  // The person's own roles: an app-admin never acts on someone who holds a role beyond their apps.
+  const personRoles = await rolesOf(rt.db, rt.keys, org, key);
+  const d = authorize({ sub: me.sub, orgId: org, roles }, action, { orgId: org, appId: rt.app.id, person: key, personRoles });
   if (!d.allowed) {
     await recordRefusal(rt, req, me, { action, code: d.code, reason: d.reason, org, appId: rt.app.id, person: key });
     return problem(ErrorCode.Forbidden, 403, d.reason);

@@ -2,13 +2,14 @@
  * @module The apps of an organisation and their policies (edge/admin/app-store.ts), through the
  * admin API: list, read, create, change and delete apps; read and replace an app's policy. Each
  * call needs a role in the organisation, a fresh step-up and the action allowed by `authorize`
- * (admin-access.ts); each change is audited with the organisation and app.
+ * (admin-access.ts); each change is audited with the organisation and app. An app-admin replaces
+ * their app's policy but never changes its `enrolment` (authorization.ts).
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
 import { type App, createApp, deleteApp, getApp, type HostConflict, listApps, updateApp } from '../admin/app-store';
-import { AppInputError } from '../admin/app-input';
+import { AppInputError, changesEnrolment } from '../admin/app-input';
 import { getAppPolicy, setAppPolicy } from '../admin/app-policy-store';
 import { authorize } from '../admin/authorization';
 import type { Runtime } from '../deployment/runtime';
@@ -182,7 +183,13 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
     const appId = c.req.param('app');
     const caller = await requireAdminCaller(rt, req, org, { write: true });
     const body = await adminBody(req, z.strictObject({ policy: z.unknown() }));
-    await requireAllowed(rt, req, caller, 'policy.update', { orgId: org, appId });
+    // An app-admin changes their app's rules, never how its people enrol (`enrolment`): compared with the stored policy.
+    const stored = await getAppPolicy(rt.db, rt.keys, { orgId: org, appId });
+    await requireAllowed(rt, req, caller, 'policy.update', {
+      orgId: org,
+      appId,
+      changesEnrolment: changesEnrolment(stored?.policy ?? null, body.policy),
+    });
     const r = await validated(() =>
       setAppPolicy(rt.db, rt.keys, { orgId: org, appId, policy: body.policy, by: caller.me.sub, now: rt.now() }),
     );

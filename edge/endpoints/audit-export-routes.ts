@@ -16,27 +16,34 @@ import { filterDetails, filterOf } from './audit-query';
 export function registerAuditExportRoutes(app: Hono, rt: Runtime): void {
   app.get('/.stepgate/api/admin/audit/export', async (c) => {
     const req = c.req.raw;
-    const reader = await requireReader(rt, req);
+    const reader = await requireReader(rt, req, 'audit.export');
     const q = new URL(req.url).searchParams;
     const format = (q.get('format') ?? 'ndjson') as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) return problem(ErrorCode.BadRequest, 400, `format: one of ${EXPORT_FORMATS.join(', ')}`);
-    const filter = filterOf(q);
+    const filter = filterOf(q, reader.org);
     await rt.audit.record({
       type: 'audit.exported',
       outcome: 'success',
-      ...(await readerAuditBase(req, reader)),
+      ...(await readerAuditBase(rt, req, reader)),
       details: { format, ...(await filterDetails(filter)) },
     });
     const stream = exportStream(rt, filter, format);
     const h = secure(
       new Headers({
         'content-type': CONTENT_TYPES[format],
-        'content-disposition': `attachment; filename="stepgate-audit.${format === 'csv' ? 'csv' : 'ndjson'}"`,
+        'content-disposition': `attachment; filename="${EXPORT_FILE_NAMES[format]}"`,
       }),
     );
     return new Response(stream, { headers: h });
   });
 }
+
+/** The file an export downloads as: OCSF under its own name, so it is never taken for the verifiable NDJSON. */
+const EXPORT_FILE_NAMES: Record<ExportFormat, string> = {
+  ndjson: 'stepgate-audit.ndjson',
+  csv: 'stepgate-audit.csv',
+  ocsf: 'stepgate-audit.ocsf.ndjson',
+};
 
 /** Stream an export page by page (500 events at a time), oldest first; NDJSON carries the signed checkpoints. */
 function exportStream(rt: Runtime, filter: AuditFilter, format: ExportFormat): ReadableStream<Uint8Array> {

@@ -1,4 +1,7 @@
-/** @module The query parameters of the audit endpoints: filters, whole numbers, page cursors, and the filters as an event records them. */
+/**
+ * @module The query parameters of the audit endpoints: filters (always within the reader's
+ * organisation), whole numbers, page cursors, and the filters as an event records them.
+ */
 import { base64url, fromBase64url } from '../crypto/base64';
 import { ErrorCode } from '../../shared/errors';
 import { hashRef } from '../audit/audit-log';
@@ -6,16 +9,23 @@ import type { AuditFilter } from '../audit/audit-store';
 import { AUDIT_TYPES, isAuditType, type AuditOutcome, type AuditType } from '../audit/events';
 import { StepgateError } from '../http/stepgate-error';
 
-const time = (name: string, v: string | undefined): number | undefined => {
+/**
+ * A time parameter: ISO 8601 (a date alone is its UTC midnight) or milliseconds; undefined when
+ * absent. @throws {StepgateError} 400 naming it
+ */
+export const time = (name: string, v: string | undefined): number | undefined => {
   if (v === undefined || v === '') return undefined;
   const n = /^\d{1,15}$/.test(v) ? Number(v) : Date.parse(v);
   if (!Number.isFinite(n)) throw new StepgateError(ErrorCode.BadRequest, 400, `${name}: not a time (ISO 8601 or milliseconds)`);
   return n;
 };
 
-/** Parse the filters of a listing or export. @throws {StepgateError} 400 naming the parameter */
-export function filterOf(q: URLSearchParams): AuditFilter {
-  const f: AuditFilter = {};
+/**
+ * Parse the filters of a listing or export of organisation `org`'s events (always one: the
+ * reader's). @throws {StepgateError} 400 naming the parameter
+ */
+export function filterOf(q: URLSearchParams, org: string): AuditFilter & { org: string } {
+  const f: AuditFilter & { org: string } = { org };
   const from = time('from', q.get('from') ?? undefined);
   const to = time('to', q.get('to') ?? undefined);
   if (from !== undefined) f.from = from;

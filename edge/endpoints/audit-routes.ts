@@ -1,7 +1,8 @@
 /**
  * @module The audit read side: list events, verify the chain, list checkpoints, and the keys that
- * verify them. Readers are administrators and auditors (audit-access.ts). Every read and
- * verification is itself an audit event, recorded before the data leaves (fail closed).
+ * verify them. Readers are owners, admins and auditors, and list their own organisation's events
+ * only; the chain (verify, checkpoints) is the default organisation's to check (audit-access.ts).
+ * Every read and verification is itself an audit event, recorded before the data leaves (fail closed).
  */
 import type { Hono } from 'hono';
 import { ErrorCode } from '../../shared/errors';
@@ -10,7 +11,7 @@ import { checkpointJwks } from '../audit/checkpoint';
 import { listCheckpoints } from '../audit/checkpoint-store';
 import type { Runtime } from '../deployment/runtime';
 import { json, problem } from '../http/responses';
-import { readerAuditBase, requireReader } from './audit-access';
+import { readerAuditBase, requireDeploymentReader, requireReader } from './audit-access';
 import { decodeCursor, encodeCursor, filterDetails, filterOf, intParam } from './audit-query';
 
 export function registerAuditRoutes(app: Hono, rt: Runtime): void {
@@ -23,14 +24,14 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     const reader = await requireReader(rt, req);
     const q = new URL(req.url).searchParams;
-    const filter = filterOf(q);
+    const filter = filterOf(q, reader.org);
     const order = q.get('order') === 'asc' ? 'asc' : 'desc';
     const limit = intParam(q, 'limit', 50, 1, 500);
     const after = decodeCursor(q.get('cursor'), order);
     await rt.audit.record({
       type: 'audit.read',
       outcome: 'success',
-      ...(await readerAuditBase(req, reader)),
+      ...(await readerAuditBase(rt, req, reader)),
       details: await filterDetails(filter),
     });
     let page: Awaited<ReturnType<typeof listEvents>>;
@@ -48,6 +49,7 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
   app.get('/.stepgate/api/admin/audit/verify', async (c) => {
     const req = c.req.raw;
     const reader = await requireReader(rt, req);
+    requireDeploymentReader(reader);
     const q = new URL(req.url).searchParams;
     const from = intParam(q, 'from', 1, 1, Number.MAX_SAFE_INTEGER);
     const limit = intParam(q, 'limit', 1000, 1, 5000);
@@ -56,7 +58,7 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     await rt.audit.record({
       type: 'audit.verified',
       outcome: report.ok ? 'success' : 'failure',
-      ...(await readerAuditBase(req, reader)),
+      ...(await readerAuditBase(rt, req, reader)),
       details: report.ok
         ? { from: report.from, to: report.to, rows: report.rows, complete: report.complete }
         : { from, seq: report.seq, problem: report.problem },
@@ -66,12 +68,13 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
 
   app.get('/.stepgate/api/admin/audit/checkpoints', async (c) => {
     const reader = await requireReader(rt, c.req.raw);
+    requireDeploymentReader(reader);
     const q = new URL(c.req.url).searchParams;
     const from = intParam(q, 'from', 0, 0, Number.MAX_SAFE_INTEGER);
     await rt.audit.record({
       type: 'audit.read',
       outcome: 'success',
-      ...(await readerAuditBase(c.req.raw, reader)),
+      ...(await readerAuditBase(rt, c.req.raw, reader)),
       details: { checkpoints_from: from },
     });
     return json({

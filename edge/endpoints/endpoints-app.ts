@@ -12,12 +12,19 @@ import { registerAssetRoutes } from './asset-routes';
 import { registerAuditExportRoutes } from './audit-export-routes';
 import { registerAuditRoutes } from './audit-routes';
 import { registerChallengeRoutes } from './challenge-routes';
+import { registerDashboardRoutes } from './dashboard-routes';
+import { consoleHostsOnly, noSuchEndpoint } from './console-hosts';
+import { registerConsoleRoutes } from './console-routes';
 import { registerDiscoveryRoutes } from './discovery-routes';
 import { registerEnrolmentRoutes } from './enrolment-routes';
 import { registerFactorRoutes } from './factor-routes';
 import { registerMaintenanceRoutes } from './maintenance-routes';
+import { registerMeRoutes } from './me-routes';
 import { registerOrgRoutes } from './org-routes';
 import { registerPageRoutes } from './page-routes';
+import { registerPeopleRoutes } from './people-routes';
+import { registerPolicyReportRoutes } from './policy-report-routes';
+import { registerRecoveryRoutes } from './recovery-routes';
 import { registerRoleRoutes } from './role-routes';
 import { registerTokenRoutes } from './token-routes';
 
@@ -30,9 +37,12 @@ export const isStepgatePath = (segments: readonly string[]): boolean => {
 /** Build Stepgate's endpoints for a runtime. Routes are matched on the canonical path. */
 export function createEndpointsApp(rt: Runtime): Hono {
   const app = new Hono({ strict: true });
+  // Before every route: with CONSOLE_HOSTS, the console, admin API and tokens answer only on those hosts.
+  app.use('*', consoleHostsOnly(rt.consoleHosts));
 
   registerDiscoveryRoutes(app, rt);
   registerPageRoutes(app, rt);
+  registerConsoleRoutes(app, rt);
   registerAssetRoutes(app);
   registerChallengeRoutes(app, rt);
   registerEnrolmentRoutes(app, rt);
@@ -40,17 +50,22 @@ export function createEndpointsApp(rt: Runtime): Hono {
   registerAdminRoutes(app, rt);
   registerOrgRoutes(app, rt);
   registerAppRoutes(app, rt);
+  registerPolicyReportRoutes(app, rt);
   registerRoleRoutes(app, rt);
+  registerPeopleRoutes(app, rt);
   registerAuditRoutes(app, rt);
   registerAuditExportRoutes(app, rt);
+  registerDashboardRoutes(app, rt);
   registerMaintenanceRoutes(app, rt);
   registerTokenRoutes(app, rt);
+  registerRecoveryRoutes(app, rt);
+  registerMeRoutes(app, rt);
 
   app.notFound((c) => {
     const known = app.routes.some((r) => r.path === c.req.path);
     return known
       ? problem(ErrorCode.MethodNotAllowed, 405, `${c.req.method} is not allowed here.`, {}, { allow: 'GET, HEAD' })
-      : problem(ErrorCode.NotFound, 404, 'No such Stepgate endpoint.');
+      : noSuchEndpoint();
   });
   app.onError((err) => errorResponse(err));
   return app;

@@ -1,13 +1,15 @@
 /**
  * @module requireFreshStepUp: the guard of Stepgate's sensitive endpoints (changing factors, reading
  * the audit log, administration). The caller must hold a fresh step-up: a grant of the reserved
- * rule `stepgate-factors`, minted by answering `POST /.stepgate/api/factors/step-up` minutes ago.
+ * rule `stepgate-factors`, minted by answering `POST /.stepgate/api/factors/step-up` minutes ago,
+ * and after the person's grants were last revoked.
  */
 import { ErrorCode } from '../../shared/errors';
 import type { Runtime } from '../deployment/runtime';
 import { verifyPresentedGrant } from '../grants/verify-presented-grant';
 import { StepgateError } from '../http/stepgate-error';
 import type { Identity } from '../identity/identity-source';
+import { grantRevoked } from '../user-state/revocation';
 import { siteOf } from './endpoint-helpers';
 
 /**
@@ -29,7 +31,8 @@ export async function requireFreshStepUp(rt: Runtime, req: Request, me: Identity
     secure: site.https,
     now: Math.floor(rt.now() / 1000),
   });
-  if (grant === null) {
+  // A step-up from before the person's grants were revoked is no step-up (one call to their Durable Object).
+  if (grant === null || grantRevoked(grant.auth_time, await rt.userState(me.sub).grantsRevokedAt())) {
     throw new StepgateError(
       ErrorCode.FreshStepUpRequired,
       403,

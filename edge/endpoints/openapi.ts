@@ -1,10 +1,12 @@
 /** @module The OpenAPI 3.1 description of the edge's own JSON API. A test keeps it in step with the routes. */
+import { TOKEN_SCOPES } from '../admin/token-scopes';
 import { STEPGATE_VERSION } from '../config/version';
 import { op, pathParam, problem, query, responses, jsonBody, jsonResponse, str, type Paths } from './openapi-builders';
 import { wireSchemas } from './openapi-schemas';
 import { adminPeoplePaths } from './openapi-people-paths';
 import { recoveryPaths } from './openapi-recovery-paths';
 import { consolePaths } from './openapi-console-paths';
+import { policyPaths } from './openapi-policy-paths';
 
 const document = {
   openapi: '3.1.0',
@@ -173,6 +175,25 @@ const document = {
         { requestBody: jsonBody([], {}) },
       ),
     },
+    '/.stepgate/api/admin/orgs': {
+      get: op(
+        'Organisations: every one for an owner of the default organisation (the operator), else your own (fresh step-up)',
+        responses({ '200': '`{orgs: [{id, name, created_at}]}`' }, 401, 403),
+      ),
+      post: op(
+        'Owners of the default organisation: create an organisation with its first owner (a subject of its apps) ' +
+          'and, optionally, its first app (fresh step-up)',
+        responses({ '201': '`{org: {id, name, created_at}, owner: {person, role, grant}, app: {…} | null}`' }, 401, 403, 409, 413, 415),
+        {
+          requestBody: jsonBody(['id', 'name', 'owner'], {
+            id: str,
+            name: str,
+            owner: str,
+            app: { type: 'object', description: 'As POST /orgs/{org}/apps takes it: name, hosts, origin_url, identity, policy' },
+          }),
+        },
+      ),
+    },
     '/.stepgate/api/admin/orgs/{org}/apps': {
       get: op(
         'The apps of an organisation (owners and admins: all; an app-admin: theirs); fresh step-up',
@@ -267,7 +288,8 @@ const document = {
     },
     '/.stepgate/api/admin/audit/events': {
       get: op(
-        'Administrators and auditors: list audit events, decrypted (a stepped-up session, or a personal token with audit:read)',
+        'Owners, admins and auditors: list their organisation’s audit events, decrypted (a stepped-up session: the organisation ' +
+          'of the app it is on; or a personal token with audit:read: the token’s organisation)',
         responses({ '200': '`{events: [{event, prev_hash, hash}], next_cursor}`' }, 400, 401, 403, 503),
         {
           parameters: [
@@ -286,15 +308,16 @@ const document = {
     },
     '/.stepgate/api/admin/audit/export': {
       get: op(
-        'Export audit events (same filters as events), oldest first: ' +
-          'ndjson (chained events and signed checkpoints), csv, or ocsf (OCSF 1.1 NDJSON)',
+        'Export the organisation’s audit events (same readers and filters as events), oldest first: ' +
+          'ndjson (chained events and signed checkpoints), csv, or ocsf (OCSF 1.1 NDJSON, as stepgate-audit.ocsf.ndjson)',
         responses({ '200': 'A streamed file' }, 400, 401, 403),
         { parameters: [query('format', { enum: ['ndjson', 'csv', 'ocsf'] })] },
       ),
     },
     '/.stepgate/api/admin/audit/verify': {
       get: op(
-        'Verify the chain from sequence `from`, at most `limit` rows; names the first sequence modified, deleted, inserted or reordered',
+        'Verify the chain from sequence `from`, at most `limit` rows; names the first sequence modified, deleted, inserted or ' +
+          'reordered. The chain holds every organisation’s events: readers of the default organisation only',
         responses({ '200': '`{ok, from, to, rows, checkpoints, complete, next}` or `{ok: false, seq, problem, detail}`' }, 401, 403),
         {
           parameters: [query('from', { type: 'integer', minimum: 1 }), query('limit', { type: 'integer', minimum: 1, maximum: 5000 })],
@@ -302,36 +325,49 @@ const document = {
       ),
     },
     '/.stepgate/api/admin/audit/checkpoints': {
-      get: op('Signed checkpoints (compact JWS) of the chain', responses({ '200': '`{checkpoints: [{seq, kind, jws}]}`' }, 401, 403)),
+      get: op(
+        'Signed checkpoints (compact JWS) of the chain; readers of the default organisation only',
+        responses({ '200': '`{checkpoints: [{seq, kind, jws}]}`' }, 401, 403),
+      ),
     },
     '/.stepgate/api/admin/maintenance': {
       post: op(
-        'Administrators: run the cron upkeep now (checkpoint, re-encrypt a batch under the primary key, retention)',
+        'Owners and admins of the default organisation: run the cron upkeep now ' +
+          '(checkpoint, re-encrypt a batch under the primary key, retention)',
         responses({ '200': '`{checkpoint, reencrypted, pruned}`' }, 401, 403),
       ),
     },
     '/.stepgate/api/admin/keys': {
       get: op(
-        'Administrators: which key ids stored data still uses, and which may be retired',
+        'Owners and admins of the default organisation: which key ids stored data still uses, and which may be retired',
         responses({ '200': '`{primary, kids, usage, retirable, notes}`' }, 401, 403),
       ),
     },
     '/.stepgate/api/tokens': {
-      get: op('Your personal API tokens (never their secrets)', responses({ '200': '`{tokens}`' }, 401)),
+      get: op('Your personal API tokens, in your organisation (never their secrets)', responses({ '200': '`{tokens}`' }, 401, 403)),
       post: op(
-        'Create a personal API token (needs a fresh step-up; audit:read only for administrators and auditors); shown once',
-        responses({ '201': '`{id, token, scopes, expires_at, label}`' }, 401, 403),
+        'Create a personal API token in your organisation (in a browser, with a fresh step-up; only scopes your roles ' +
+          'there could use; at most 20 per person); shown once',
+        responses({ '201': '`{id, org, token, label, scopes, created_at, expires_at, revoked_at, last_used_at}`' }, 401, 403, 409),
         {
           requestBody: jsonBody(['scopes', 'label'], {
-            scopes: { type: 'array', items: { enum: ['audit:read'] } },
+            scopes: { type: 'array', items: { enum: [...TOKEN_SCOPES] } },
             ttl_days: { type: 'integer', minimum: 1, maximum: 30 },
             label: str,
           }),
         },
       ),
     },
+    '/.stepgate/api/tokens/current': {
+      get: op(
+        'The personal API token presented (Authorization: Bearer sgt.…): its owner, organisation, scopes and expiry',
+        responses({ '200': '`{id, org, user, label, scopes, created_at, expires_at, revoked_at, last_used_at}`' }, 401),
+      ),
+    },
     '/.stepgate/api/tokens/{id}/revoke': {
-      post: op('Revoke one of your tokens', responses({ '200': '`{revoked, id}`' }, 401, 404), { parameters: [pathParam()] }),
+      post: op('Revoke one of your tokens (in a browser)', responses({ '200': '`{revoked, id}`' }, 401, 403, 404), {
+        parameters: [pathParam()],
+      }),
     },
     '/.stepgate/challenge/{id}': {
       get: op('The step-up page for a challenge (HTML, for browsers)', responses({ '200': 'HTML page' }, 401, 404), {
@@ -340,7 +376,7 @@ const document = {
     },
     '/.stepgate/admin/audit': {
       get: op(
-        'The audit console (HTML): confirm it is you, then list, filter, export and verify the audit log; create a CLI token',
+        'The audit log page of the console (HTML, owners, admins and auditors): confirm it is you, then search, export and verify',
         responses({ '200': 'HTML page' }),
       ),
     },
@@ -360,6 +396,7 @@ const document = {
     ...adminPeoplePaths,
     ...recoveryPaths,
     ...consolePaths,
+    ...policyPaths,
   },
   components: {
     responses: {

@@ -56,7 +56,7 @@ export function registerRoleRoutes(app: Hono, rt: Runtime): void {
           : `app_id: ${body.role} is granted for the whole organisation`,
       );
     }
-    const person = personOf(org, body.person);
+    const person = personOf(org, body.person, 'person');
     await requireAllowed(rt, req, caller, 'role.grant', {
       orgId: org,
       person,

@@ -4,21 +4,25 @@
  * request's session cookie and nothing else, and keeps the answer per isolate under a hash of that
  * cookie, so in the steady state no request waits for the endpoint. When the endpoint cannot say
  * (an error, a timeout, a redirect, an answer that names nobody) the result is `unavailable`:
- * refused with 503, never taken for "nobody" or for anyone.
+ * refused with 503, never taken for "nobody" or for anyone. So is a client past its limit of calls
+ * for sessions Stepgate does not know (introspect-client-limit.ts): the app is not called for it.
  */
 import { sha256b64u } from '../crypto/base64';
 import type { IntrospectIdentityConfig } from './identity-config';
-import type { Identity, IdentityEnv, IdentityResult, IdentitySource } from './identity-source';
+import type { IdentityEnv, IdentityResult, IdentitySource } from './identity-source';
+import { type Answer, bounded, IntrospectCache } from './introspect-cache';
+import { introspectClientOf } from './introspect-client-limit';
 import { readSessionCookie } from './session-cookie';
 import { sessionId } from './session-id';
 import type { z } from 'zod';
+
+export { type Answer, INTROSPECT_CACHE_ENTRIES, IntrospectCache } from './introspect-cache';
+export { INTROSPECT_CLIENT_CALLS, IntrospectClientLimit } from './introspect-client-limit';
 
 type IntrospectConfig = z.infer<typeof IntrospectIdentityConfig>;
 
 /** Defaults of the optional settings (identity-config.ts names their ranges). */
 export const INTROSPECT_DEFAULTS = { userField: 'id', cacheSeconds: 30, timeoutMs: 2000 } as const;
-/** Most answers kept per cache (people known, and sessions refused, each): the oldest go first. */
-export const INTROSPECT_CACHE_ENTRIES = 10_000;
 /** How long an "invalid session" answer is kept at most, seconds (a session that just signed in is not refused for long). */
 export const INVALID_CACHE_SECONDS = 5;
 /** Largest "who am I" answer read, bytes. */
@@ -27,14 +31,6 @@ export const MAX_ANSWER_BYTES = 64 * 1024;
 const MAX_COOKIE_VALUE = 4096;
 /** RFC 6265 cookie-octets: what a session cookie's value is made of, and all that goes into the endpoint's Cookie header. */
 const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/;
-
-/** What the endpoint said about one session. */
-export type Answer =
-  | { kind: 'person'; identity: Identity }
-  /** 401 or 403: the session names nobody. */
-  | { kind: 'invalid' }
-  /** Anything else: Stepgate cannot tell who is asking. `why` is for the operator's log. */
-  | { kind: 'unavailable'; why: string };
 
 /** What the endpoint's JSON names: the person at `path` (a non-empty string, or an integer), else null. */
 export function subjectAt(doc: unknown, path: string): string | null {
@@ -47,84 +43,6 @@ export function subjectAt(doc: unknown, path: string): string | null {
   if (typeof at === 'string') return at !== '' && at.length <= 256 ? at : null;
   if (typeof at === 'number' && Number.isSafeInteger(at)) return String(at);
   return null;
-}
-
-/**
- * The answers of one "who am I" endpoint, per isolate: people under the SHA-256 of their session
- * cookie (never the cookie itself) for `cacheSeconds`, refused sessions for at most 5 s, each map
- * bounded (oldest first out, so refused sessions never push out known people), and one call in
- * flight per session however many requests wait for it.
- */
-export class IntrospectCache {
-  readonly #known = new Map<string, { identity: Identity; until: number }>();
-  readonly #refused = new Map<string, number>();
-  readonly #inflight = new Map<string, Promise<Answer>>();
-
-  constructor(readonly maxEntries: number = INTROSPECT_CACHE_ENTRIES) {}
-
-  /** The kept answer for `key` at `now`, or undefined (expired ones are dropped). */
-  get(key: string, now: number): Answer | undefined {
-    const known = this.#known.get(key);
-    if (known) {
-      if (known.until > now) {
-        // Most recently used last: eviction takes the least recently used.
-        this.#known.delete(key);
-        this.#known.set(key, known);
-        return { kind: 'person', identity: known.identity };
-      }
-      this.#known.delete(key);
-    }
-    const refused = this.#refused.get(key);
-    if (refused !== undefined) {
-      if (refused > now) return { kind: 'invalid' };
-      this.#refused.delete(key);
-    }
-    return undefined;
-  }
-
-  /** Keep `answer` until `until` (ms); `unavailable` is never kept. */
-  set(key: string, answer: Answer, until: number): void {
-    if (answer.kind === 'unavailable') return;
-    this.#known.delete(key);
-    this.#refused.delete(key);
-    if (answer.kind === 'person') bounded(this.#known, this.maxEntries).set(key, { identity: answer.identity, until });
-    else bounded(this.#refused, this.maxEntries).set(key, until);
-  }
-
-  /** The call in flight for `key`, or null. */
-  inflight(key: string): Promise<Answer> | null {
-    return this.#inflight.get(key) ?? null;
-  }
-
-  /** Share `call` with every request for `key` until it settles. */
-  share(key: string, call: Promise<Answer>): Promise<Answer> {
-    this.#inflight.set(key, call);
-    const done = () => {
-      if (this.#inflight.get(key) === call) this.#inflight.delete(key);
-    };
-    call.then(done, done);
-    return call;
-  }
-
-  /** Forget the call in flight for `key`, if it is still `call` (it never settled: its request was cancelled). */
-  abandon(key: string, call: Promise<Answer>): void {
-    if (this.#inflight.get(key) === call) this.#inflight.delete(key);
-  }
-
-  /** Kept answers and calls in flight: people known, sessions refused, calls. */
-  get size(): { known: number; refused: number; inflight: number } {
-    return { known: this.#known.size, refused: this.#refused.size, inflight: this.#inflight.size };
-  }
-}
-
-/** `map`, with its oldest entries dropped so that one more fits under `max`. */
-function bounded<V>(map: Map<string, V>, max: number): Map<string, V> {
-  while (map.size >= max) {
-    const oldest = map.keys().next();
-    if (oldest.done) break;
-    map.delete(oldest.value);
-  }
-  return map;
 }
 
 /**
@@ -219,17 +137,21 @@ export function createIntrospectSource(cfg: IntrospectConfig, env: IdentityEnv, 
     }
   };
 
-  /** The answer for session `value`: kept, in flight, or asked now (and kept). */
-  const answerFor = async (value: string): Promise<Answer> => {
+  /** The answer for session `value` from `client`: kept, in flight, or asked now (and kept); null past the client's limit. */
+  const answerFor = async (value: string, client: string): Promise<Answer | null> => {
     const key = await sha256b64u(value);
     const kept = cache.get(key, now());
     if (kept) return kept;
     let call = cache.inflight(key);
     if (!call) {
+      // Why: each unknown cookie costs the app a call; a client inventing cookies is stopped here, before the call.
+      const charge = cache.clients.take(client, now());
+      if (charge === null) return null;
       call = cache.share(
         key,
         ask(value, key).then((answer) => {
           if (answer.kind === 'unavailable') console.error(`stepgate: identity: ${endpoint} cannot say who is asking: ${answer.why}`);
+          if (answer.kind === 'person') cache.clients.refund(charge);
           cache.set(key, answer, now() + (answer.kind === 'person' ? ttlMs : invalidTtlMs));
           return answer;
         }),
@@ -262,7 +184,9 @@ export function createIntrospectSource(cfg: IntrospectConfig, env: IdentityEnv, 
     if (req.headers.has('authorization')) return AMBIGUOUS;
     const value = cookie.value;
     if (value.length > MAX_COOKIE_VALUE || !COOKIE_VALUE.test(value)) return INVALID;
-    const answer = await answerFor(value);
+    const answer = await answerFor(value, introspectClientOf(req));
+    // Past the client's limit: refused as "cannot say" (503, retry shortly), never as anyone.
+    if (answer === null) return UNAVAILABLE;
     if (answer.kind === 'person') return { ok: true, identity: { ...answer.identity } };
     return answer.kind === 'invalid' ? INVALID : UNAVAILABLE;
   };

@@ -1,12 +1,18 @@
-/** @module The enrolment page: set up an authenticator app and see recovery codes once. */
+/**
+ * @module The enrolment page: set up an authenticator app and see recovery codes once; and, while a
+ * recovery of the person's factors is under way, its banner (cancel it, or complete it here).
+ */
 import { html } from 'hono/html';
+import type { RecoveryNotice } from '../../shared/wire-shapes';
 import { ASSET_PREFIX, layout } from './layout';
+import { recoveryBanner } from './recovery-banner';
 
-export const enrolPage = () =>
+export const enrolPage = (notices: readonly RecoveryNotice[] = []) =>
   layout(
     'Set up a second factor',
     html`<div id="enrol">
 <h1>Set up a second factor</h1>
+${recoveryBanner(notices, { completeHere: true })}
 <p>Sensitive actions on this site ask you to confirm it is you. Add a passkey (your device's
 screen lock or a security key), or set up an authenticator app (Google Authenticator, 1Password, …).</p>
 <details class="factor"><summary>I have an invitation code</summary>

@@ -3,8 +3,9 @@ import { html } from 'hono/html';
 import type { CanonicalAction } from '../policy/canonical-action';
 import { displaySegments, hasHiddenCharacters, HIDDEN_CHARACTERS_WARNING } from '../../shared/visible-text';
 import type { BodySummary } from '../../shared/wire-shapes';
-import type { RequestedFrom } from '../../shared/wire-shapes';
+import type { RecoveryNotice, RequestedFrom } from '../../shared/wire-shapes';
 import { ASSET_PREFIX, layout } from './layout';
+import { recoveryBanner } from './recovery-banner';
 
 export interface StepUpPageInput {
   action: CanonicalAction;
@@ -20,6 +21,8 @@ export interface StepUpPageInput {
   requestedFrom?: RequestedFrom | null;
   /** Number matching: what to pick when approving in the extension of another browser. */
   number?: number;
+  /** The person's notices (a recovery of their factors under way): shown first, with a Cancel button. */
+  notices?: readonly RecoveryNotice[];
 }
 
 /**
@@ -73,6 +76,7 @@ export const stepUpPage = (i: StepUpPageInput) =>
     'Confirm it is you',
     html`<div id="challenge" data-challenge="${i.challengeId}" data-held="${i.held ? '1' : '0'}" data-bind="${i.bind}">
 <h1>Confirm it is you</h1>
+${recoveryBanner(i.notices, { completeHere: false })}
 <p>${
       i.bind === 'action'
         ? 'This exact request needs your approval before it is sent:'

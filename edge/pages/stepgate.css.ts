@@ -43,12 +43,64 @@ summary { cursor: pointer; color: var(--accent); }
 .status { min-height: 1.5em; font-weight: 600; }
 .qr { display: block; margin: 8px 0; background: #fff; padding: 8px; border-radius: 8px; }
 .codes { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; columns: 2; }
-.card:has(#audit) { max-width: 72rem; }
 .filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: 8px 12px; align-items: end; }
 .filters label { font-weight: 600; font-size: 14px; }
 .filters button { white-space: nowrap; }
 .filters input, .filters select { font-size: 14px; letter-spacing: 0; width: 100%; box-sizing: border-box; padding: 6px 8px; }
+.console-head, .console { max-width: 72rem; margin: 0 auto; }
+.console-head { padding: 0 4px 8px; }
+.console-head .brand { margin: 0; }
+.console-head nav { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 6px 0; }
+.console-head nav a { text-decoration: none; padding: 4px 0; border-bottom: 2px solid transparent; }
+.console-head nav a[aria-current="page"] { color: var(--fg); font-weight: 600; border-bottom-color: var(--accent); }
+.console { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 24px; }
+@media (max-width: 480px) { .console { padding: 14px; } }
+.panel, .confirm { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; margin: 16px 0; }
+.confirm { border-color: var(--accent); max-width: 34rem; }
+h3 { font-size: 1rem; margin: 14px 0 6px; }
+select, textarea { font: inherit; padding: 8px 10px; border: 1px solid var(--line); border-radius: 8px; background: var(--bg); ` +
+  `color: var(--fg); }
+textarea { width: 100%; font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, monospace; }
+.stack input:not([type="checkbox"]), .stack select, .lookup input { width: 100%; font-size: 15px; letter-spacing: normal; ` +
+  `padding: 8px 10px; margin-bottom: 10px; }
+.stack fieldset, fieldset.identity-fields { border: 1px solid var(--line); border-radius: 8px; margin: 4px 0 12px; padding: 8px 12px; }
+legend { color: var(--muted); font-size: 14px; padding: 0 4px; }
+label.check { display: flex; gap: 8px; align-items: baseline; font-weight: 400; }
+input[type="checkbox"] { flex: none; width: auto; }
+.row.wrap { flex-wrap: wrap; margin: 12px 0; }
+button.danger { background: #b42318; }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0 0 8px; }
+.facts dt { color: var(--muted); }
+.facts dd { margin: 0; overflow-wrap: anywhere; }
+table.data { width: 100%; border-collapse: collapse; font-size: 14px; margin: 8px 0; }
+table.data caption { text-align: left; color: var(--muted); padding: 4px 0; }
+table.data th, table.data td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+table.data .num, table.data th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
+td.actions { white-space: nowrap; text-align: right; }
+tr.muted { color: var(--muted); }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+.result { border-left: 3px solid var(--accent); padding: 4px 12px; margin: 12px 0; }
+.result code { font-size: 18px; }
+.scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; margin: 12px 0; }
 .events { width: 100%; border-collapse: collapse; font-size: 13px; }
-.events th, .events td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
+.events th, .events td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; ` +
+  `white-space: nowrap; overflow-wrap: normal; }
+.events td.clip { max-width: 22rem; overflow: hidden; text-overflow: ellipsis; }
+.events th { position: sticky; top: 0; background: var(--card); }
 .events tr.failure td, .events tr.denied td { color: var(--warn); }
+.exports ul { margin: 6px 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 30rem), 1fr)); gap: 0 16px; }
+.two { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 20rem), 1fr)); gap: 0 16px; }
+.chart { margin: 0; }
+.chart svg { display: block; width: 100%; height: auto; }
+.chart .grid { stroke: var(--line); stroke-width: 1; }
+.chart .axis { fill: var(--muted); font-size: 11px; }
+.chart figcaption { font-size: 14px; margin: 6px 0; }
+.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 14px; padding: 0; margin: 4px 0; font-size: 14px; }
+.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
+.s0 { fill: #0b5fff; background-color: #0b5fff; } .s1 { fill: #e8590c; background-color: #e8590c; }
+.s2 { fill: #2f9e44; background-color: #2f9e44; } .s3 { fill: #ae3ec9; background-color: #ae3ec9; }
+.s4 { fill: #1098ad; background-color: #1098ad; } .s5 { fill: #c92a2a; background-color: #c92a2a; }
+.s6 { fill: #a0760b; background-color: #a0760b; } .s7 { fill: #5c7cfa; background-color: #5c7cfa; }
 `;

@@ -1,8 +1,10 @@
 /**
  * @module compilePolicy: turn a validated policy into a matcher whose cost depends on the
- * request path's length, not on the number of rules (a segment trie per host).
+ * request path's length, not on the number of rules (a segment trie per host). Report-only rules
+ * (`"mode": "report"`) live in a trie of their own: `match` never sees them, so they can never
+ * shadow an enforce rule, and a policy without them matches exactly as before.
  */
-import { durationSeconds, PATH_PATTERN_CHARS, pathCharProblem, type Factor, type Policy, type Rule } from './schema';
+import { durationSeconds, PATH_PATTERN_CHARS, pathCharProblem, type Factor, type Policy, type Rule, type RuleMode } from './schema';
 import { foldCase } from './fold';
 
 /** A rule as the step-up middleware uses it. */
@@ -13,6 +15,8 @@ export interface CompiledRule {
   factors: readonly Factor[];
   bind: 'session' | 'action';
   maxAgeSeconds: number;
+  /** `enforce`: matched by `match`; `report`: only by `reportMatches`, never challenges. */
+  mode: RuleMode;
   source: Rule;
 }
 
@@ -36,6 +40,14 @@ interface TrieNode {
 }
 
 const node = (): TrieNode => ({ literal: new Map(), entries: [] });
+
+/** The tries of one kind of rule: any host, exact hosts, `*.suffix` hosts. */
+interface RuleTable {
+  anyHost: TrieNode;
+  exactHosts: Map<string, TrieNode>;
+  wildcardHosts: Map<string, TrieNode>;
+}
+const table = (): RuleTable => ({ anyHost: node(), exactHosts: new Map(), wildcardHosts: new Map() });
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The compiled form of a policy. */
@@ -46,8 +58,16 @@ export interface CompiledPolicy {
   maxInspectBytes: number;
   /** Whether the gateway serves this host at all (policy `hosts`; every host when absent). */
   servesHost(hostname: string): boolean;
-  /** The first rule (in file order) that covers one of `methods` for this host and path. */
+  /** The first enforce rule (in file order) that covers one of `methods` for this host and path. */
   match(hostname: string, methods: readonly string[], segments: readonly string[]): RuleMatch | null;
+  /** Whether any rule is `"mode": "report"` (when not, the request path never asks `reportMatches`). */
+  hasReportRules: boolean;
+  /**
+   * The report rules that would take this request if each alone were enforced: it matches, and
+   * `match` with that one rule added would pick it (no enforce rule before it, or claiming the
+   * method first, takes the request). Empty when there are no report rules.
+   */
+  reportMatches(hostname: string, methods: readonly string[], segments: readonly string[]): RuleMatch[];
   /** Whether any rule covers this host and path under some method (decides whether a form body is inspected). */
   pathMayMatch(hostname: string, segments: readonly string[]): boolean;
 }
@@ -56,9 +76,8 @@ export interface CompiledPolicy {
 export function compilePolicy(policy: Policy): CompiledPolicy {
   const caseSensitive = policy.caseSensitive ?? false;
   const norm = caseSensitive ? (s: string) => s : foldCase;
-  const anyHost = node();
-  const exactHosts = new Map<string, TrieNode>();
-  const wildcardHosts = new Map<string, TrieNode>();
+  const enforced = table();
+  const reported = table();
   const rules: CompiledRule[] = [];
 
   const insert = (root: TrieNode, pattern: string, entry: Entry): void => {
@@ -105,8 +124,10 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       factors: r.require.factors,
       bind: r.require.bind,
       maxAgeSeconds: durationSeconds(r.require.maxAge ?? '5m'),
+      mode: r.mode ?? 'enforce',
       source: r,
     };
+    const { anyHost, exactHosts, wildcardHosts } = rule.mode === 'report' ? reported : enforced;
     rules.push(rule);
     const methods = r.match.methods ? new Set(r.match.methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))) : null;
     const entry: Entry = { rule, methods };
@@ -127,7 +148,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     }
   });
 
-  const roots = (hostname: string): TrieNode[] => {
+  const roots = ({ anyHost, exactHosts, wildcardHosts }: RuleTable, hostname: string): TrieNode[] => {
     const out = [anyHost];
     const exact = exactHosts.get(hostname);
     if (exact) out.push(exact);
@@ -155,20 +176,59 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
 
   const hostSet = policy.hosts ? compileHostSet(policy.hosts) : null;
 
+  /** Every entry of `t` for this host and path, in file order. */
+  const candidatesOf = (t: RuleTable, hostname: string, segments: readonly string[]): Entry[] => {
+    const candidates: Entry[] = [];
+    for (const root of roots(t, hostname)) collect(root, segments, 0, (e) => candidates.push(e));
+    return candidates.sort((a, b) => a.rule.index - b.rule.index);
+  };
+
   /**
    * For each method in order (claimed overrides come first), the first rule in file order that
    * covers it; '*' stands for every method (an override Stepgate could not read exactly).
    */
-  const matchSegments = (hostname: string, methods: readonly string[], segments: readonly string[]): RuleMatch | null => {
-    const candidates: Entry[] = [];
-    for (const root of roots(hostname)) collect(root, segments, 0, (e) => candidates.push(e));
-    if (candidates.length === 0) return null;
-    candidates.sort((a, b) => a.rule.index - b.rule.index);
+  const pick = (candidates: readonly Entry[], methods: readonly string[]): RuleMatch | null => {
     for (const m of methods) {
       const e = candidates.find((c) => c.methods === null || m === '*' || c.methods.has(m));
       if (e) return { rule: e.rule, method: m === '*' ? (e.methods ? [...e.methods][0]! : methods.find((x) => x !== '*')!) : m };
     }
     return null;
+  };
+
+  const matchSegments = (hostname: string, methods: readonly string[], segments: readonly string[]): RuleMatch | null => {
+    const candidates = candidatesOf(enforced, hostname, segments);
+    return candidates.length === 0 ? null : pick(candidates, methods);
+  };
+
+  /** The path without the last segment's extension (`ban.json` → `ban`), which match() tries when nothing matched; else null. */
+  const withoutExtension = (segments: readonly string[]): string[] | null => {
+    const last = segments.at(-1);
+    const dot = last ? last.indexOf('.') : -1;
+    return dot > 0 ? [...segments.slice(0, -1), last!.slice(0, dot)] : null;
+  };
+
+  /** What `match` would answer with report rule `r` enforced too: the same two tries, with r's entries among the candidates. */
+  const reportMatches = (hostname: string, methods: readonly string[], segments: readonly string[]): RuleMatch[] => {
+    const stripped = withoutExtension(segments);
+    const tries = [segments, ...(stripped ? [stripped] : [])].map((segs) => ({
+      enforce: candidatesOf(enforced, hostname, segs),
+      report: candidatesOf(reported, hostname, segs),
+    }));
+    const ids = new Set(tries.flatMap((t) => t.report.map((e) => e.rule)));
+    const hits: RuleMatch[] = [];
+    for (const rule of ids) {
+      for (const t of tries) {
+        const mine = t.report.filter((e) => e.rule === rule);
+        const found = pick(
+          [...t.enforce, ...mine].sort((a, b) => a.rule.index - b.rule.index),
+          methods,
+        );
+        if (found === null) continue; // nothing on this try: match() goes on to the path without its extension
+        if (found.rule === rule) hits.push(found);
+        break;
+      }
+    }
+    return hits;
   };
 
   return {
@@ -182,10 +242,12 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       if (found) return found;
       // Rails (`(.:format)`) and older Spring route `/users/5/ban.json` to the action of
       // `/users/5/ban`; a rule for the latter must cover the former.
-      const last = segments.at(-1);
-      const dot = last ? last.indexOf('.') : -1;
-      if (dot > 0) return matchSegments(hostname, methods, [...segments.slice(0, -1), last!.slice(0, dot)]);
-      return null;
+      const stripped = withoutExtension(segments);
+      return stripped ? matchSegments(hostname, methods, stripped) : null;
+    },
+    hasReportRules: rules.some((r) => r.mode === 'report'),
+    reportMatches(hostname, methods, segments) {
+      return this.hasReportRules ? reportMatches(hostname, methods, segments) : [];
     },
     pathMayMatch(hostname, segments) {
       // '*' is every method; match() also tries the path without its extension (`ban.json` → `ban`).

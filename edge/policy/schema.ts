@@ -78,9 +78,20 @@ const HostPattern = z.string().regex(HOST, { error: (iss) => hostProblem(String(
 
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
 
+/** `enforce` challenges; `report` only counts the requests it would have challenged (docs/policy.md, "Report-only rules"). */
+export const RULE_MODES = ['enforce', 'report'] as const;
+export type RuleMode = (typeof RULE_MODES)[number];
+
 export const RuleSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
   description: z.string().max(500).optional(),
+  mode: z
+    .enum(RULE_MODES)
+    .optional()
+    .describe(
+      '"enforce" (default): a match needs a step-up. "report": matched on live traffic but never challenges; ' +
+        'the requests it would have challenged are counted. It never shadows an enforce rule below it.',
+    ),
   match: z.strictObject({
     methods: z
       .array(z.string().regex(METHOD, 'must be an upper-case HTTP method such as "DELETE"'))

@@ -20,6 +20,7 @@ import { identifyCaller } from './identify-caller';
 import { bodyMayClaimMethod, matchRule, matchWithBodyClaims } from './match-rule';
 import { openChallenge } from './open-challenge';
 import { passStepUp } from './pass-step-up';
+import { countReportOnly } from './report-only';
 import type { IdentifiedRequest, ProtectedRequest } from './protected-request';
 import type { StepgateContext } from './stepgate-context';
 import { stepUpRequired } from './step-up-required';
@@ -38,6 +39,8 @@ export function decideRequest(
 ): RequestPathResult {
   try {
     const match = matchRule(rt.policy, canonical);
+    // Report-only rules never change the decision: counted after the answer (a held request was counted when it came).
+    if (rt.policy.hasReportRules && held === null) countReportOnly(c, rt, canonical, c.req.raw);
     const ctx: StepgateContext = {
       canonical,
       match,

@@ -5,12 +5,16 @@
  */
 import { hashRef } from '../audit/audit-log';
 import { verifyPresentedGrant } from '../grants/verify-presented-grant';
+import { grantRevoked } from '../user-state/revocation';
 import type { ActionToApprove } from './action-to-approve';
 import type { StepUp } from './pass-step-up';
 import type { IdentifiedRequest } from './protected-request';
 
-/** A valid session grant for this person, session, host and rule (`bind: "session"` only), or null. */
-export async function sessionGrant({ rt, ctx, match, me }: IdentifiedRequest): Promise<StepUp | null> {
+/**
+ * A valid session grant for this person, session, host and rule (`bind: "session"` only), stepped up
+ * after the person's grants were last revoked; or null.
+ */
+export async function sessionGrant({ rt, ctx, match, me, userState }: IdentifiedRequest): Promise<StepUp | null> {
   const { rule } = match;
   if (rule.bind !== 'session') return null;
   const { canonical } = ctx;
@@ -22,7 +26,11 @@ export async function sessionGrant({ rt, ctx, match, me }: IdentifiedRequest): P
     secure: canonical.protocol === 'https:',
     now: Math.floor(rt.now() / 1000),
   });
-  return grant ? { amr: grant.amr, authTime: grant.auth_time, act: null, details: { grant: await hashRef(grant.jti) } } : null;
+  if (!grant) return null;
+  // Revocation works on the next request: the person's Durable Object is asked every time a grant
+  // is presented (one RPC, no cache). An unverifiable grant never costs that call.
+  if (grantRevoked(grant.auth_time, await userState.grantsRevokedAt())) return null;
+  return { amr: grant.amr, authTime: grant.auth_time, act: null, details: { grant: await hashRef(grant.jti) } };
 }
 
 /** This session's approval of exactly this action (`bind: "action"` only), spent as it is found; or null. */

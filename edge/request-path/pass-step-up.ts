@@ -27,6 +27,9 @@ export async function passStepUp(r: IdentifiedRequest, { amr, authTime, act, det
       // The app's own subject: the origin knows its people by it, not by Stepgate's per-organisation key.
       sub: me.subject,
       aud: ctx.canonical.hostname,
+      // One key signs for every app of the deployment: the origin checks these are its own (docs/security.md).
+      org: rt.app.org,
+      app: rt.app.id,
       rule: rule.id,
       amr,
       auth_time: authTime,

@@ -1,7 +1,8 @@
 /**
  * @module Stepgate-Assertion: a short-lived JWT (EdDSA) forwarded with every request that passed a
- * step-up, so an origin that cares can verify who stepped up, how and when — as apps verify
- * Cloudflare Access assertions. Its public keys are served at /.well-known/stepgate/jwks.json.
+ * step-up, so an origin that cares can verify who stepped up, how and when, for which organisation
+ * and app — as apps verify Cloudflare Access assertions. Its public keys are served at
+ * /.well-known/stepgate/jwks.json.
  */
 import { SignJWT, type JWK } from 'jose';
 import type { Keyring } from '../crypto/keyring';
@@ -14,6 +15,13 @@ export interface AssertionClaims {
   sub: string;
   /** The app (canonical host) the request is for. */
   aud: string;
+  /**
+   * The organisation of the app the request is for ("default" for the bundled app). The key signs
+   * for every app of every organisation of the deployment: an origin checks `org` and `app` are its own.
+   */
+  org: string;
+  /** The id of the app the request is for ("bundled" for the bundled app, else its id in D1). */
+  app: string;
   rule: string;
   amr: string[];
   auth_time: number;

@@ -33,6 +33,12 @@ export const MIGRATIONS: readonly string[] = [
   // A challenge the gateway opens is answerable only once its `challenge.issued` is on the record
   // (`confirmChallenge`); rows from before this step were made answerable at once, and stay so.
   `ALTER TABLE challenges ADD COLUMN live INTEGER NOT NULL DEFAULT 1;`,
+  // Revocation (revocation.ts): grants stepped up at or before this moment no longer count.
+  `CREATE TABLE revocation (id INTEGER PRIMARY KEY CHECK (id = 1), grants_revoked_at INTEGER NOT NULL);`,
+  // Notices to the person (notices.ts): a factor recovery someone started for them.
+  `CREATE TABLE notices (
+     id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, started_at INTEGER NOT NULL,
+     effective_at INTEGER, expires_at INTEGER NOT NULL, put_at INTEGER NOT NULL);`,
 ];
 
 /** Apply the steps this object has not run yet. */

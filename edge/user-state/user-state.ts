@@ -21,11 +21,13 @@ import {
 import { creationRefusal, forgetCreation, logCreation } from './creation-log';
 import { type DecisionWaiters, decide, waitForDecision } from './decision-waiters';
 import { sweepChallengeState, sweepExpired } from './expiry';
-import { clearFailures, failureState, readFailures } from './failures';
+import { clearFailures, failureState, lockedOut, readFailures } from './failures';
 import { dropHold, holdRefusal, holdRequest, takeHeldRequest } from './held-requests';
 import { MAX_HELD_BYTES } from './limits';
+import { clearNotice, listNotices, type Notice, putNotice } from './notices';
 import type { Approval, AttemptResult, ChallengeRefusal, Decision } from './results';
 import { allowPrompt } from './prompts';
+import { grantsRevokedAt, revokeState } from './revocation';
 import { migrate } from './schema';
 import { acceptTotpStep } from './totp-steps';
 import { dropWebauthnChallenges, putWebauthnChallenge, takeWebauthnChallenge } from './webauthn-challenges';
@@ -221,6 +223,50 @@ export class UserState extends DurableObject<Record<string, unknown>> {
   /** Record that a TOTP code of `factor` for time step `step` was used: true only for a step later than every one accepted before. */
   async acceptTotpStep(factor: string, step: number): Promise<boolean> {
     return acceptTotpStep(this.sql, factor, step);
+  }
+
+  /**
+   * Revoke everything the person holds here, now (an administrator's revocation, docs/admin.md): every
+   * grant stepped up until this moment stops counting (`grantsRevokedAt`), and every challenge, held
+   * request, approval and WebAuthn ceremony is dropped. Requests held on a prompt are woken "gone",
+   * so none of them is carried out; a verification racing this finds its challenge gone.
+   */
+  async revokeEverything(now: number): Promise<{ challenges: number; held: number; approvals: number }> {
+    // Never earlier than this object's own clock: a grant minted before the call arrived is covered.
+    const { challengeIds, ...dropped } = revokeState(this.sql, Math.max(now, this.now()));
+    // `held` counts both kinds of held request: navigations kept sealed, and fetches waiting on a prompt.
+    let held = dropped.held;
+    for (const id of new Set([...challengeIds, ...this.waiters.keys()])) {
+      held += this.waiters.get(id)?.length ?? 0;
+      decide(this.waiters, id, { kind: 'gone' });
+    }
+    return { ...dropped, held };
+  }
+
+  /** When the person's grants were last revoked (ms; 0 = never): a grant counts only if stepped up after it. */
+  async grantsRevokedAt(): Promise<number> {
+    return grantsRevokedAt(this.sql);
+  }
+
+  /** The person's failure count and back-off, read only (an administrator looking a person up): `lockedOut` until someone unlocks. */
+  async lockState(): Promise<{ consecutive: number; lockedUntil: number; lockedOut: boolean }> {
+    const f = readFailures(this.sql);
+    return { ...f, lockedOut: lockedOut(f) };
+  }
+
+  /** Keep a notice for the person (replacing one of the same id): shown on Stepgate's pages and in the extension. */
+  async putNotice(n: Notice): Promise<void> {
+    putNotice(this.sql, n, this.now());
+  }
+
+  /** Drop a notice (its recovery was cancelled, completed or is gone); true if it was there. */
+  async clearNotice(id: string): Promise<boolean> {
+    return clearNotice(this.sql, id);
+  }
+
+  /** The person's notices that have not lapsed, newest first. */
+  async notices(): Promise<Notice[]> {
+    return listNotices(this.sql, this.now());
   }
 
   override async alarm(): Promise<void> {

@@ -29,7 +29,7 @@ it('npm start says where it runs and what to do next, with no stack trace, netwo
   expect(out).toContain(`stepgate: ready on http://localhost:${port}`);
   expect(out).toContain(`http://localhost:${port}/login?user=alice`); // the next step
   expect(out).toContain(`http://localhost:${port}/.stepgate/enrol`);
-  expect(out).toContain(`http://localhost:${port}/.stepgate/admin/audit`);
+  expect(out).toContain(`http://localhost:${port}/.stepgate/admin/dashboard`);
   expect(out).toContain('"Claim ownership"'); // how alice (BOOTSTRAP_OWNER) becomes the owner
   expect(out).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m); // a stack frame
   expect(out).not.toContain('ENOTFOUND');

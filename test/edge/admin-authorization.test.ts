@@ -1,7 +1,8 @@
 /**
  * The administration rules (edge/admin/authorization.ts) as a table: every role × every action ×
  * same/other organisation × another person/oneself, against an expectation written out here as
- * data (not derived from the module), then each segregation rule on its own.
+ * data (not derived from the module), then each segregation rule on its own: the app-admin's
+ * reach (people and `enrolment`) and the operator's organisation actions included.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,8 +11,10 @@ import {
   type AdminAction,
   type AdminTarget,
   authorize,
+  authorizeOrgAction,
   type HeldRole,
   lastOwnerRefusal,
+  ORG_ACTIONS,
   REFUSALS,
 } from '../../edge/admin/authorization';
 
@@ -115,6 +118,8 @@ describe('authorize: role × action × organisation × person', () => {
       person: self ? ME : SOMEONE,
       role: 'admin',
       recoveryStartedBy: STARTER,
+      personRoles: self ? ROLES_OF[kind]! : [],
+      changesEnrolment: false,
     };
     const d = authorize(actor, action, target);
     const want = expected(kind, action, sameOrg, self);
@@ -134,6 +139,8 @@ describe('authorize: role × action × organisation × person', () => {
           person: self ? ME : SOMEONE,
           role: 'admin',
           recoveryStartedBy: STARTER,
+          personRoles: self ? ROLES_OF[kind]! : [],
+          changesEnrolment: false,
         }).allowed,
     );
     // owner 19 + admin 19 + app-admin 5 + auditor 3 + helpdesk 2, to someone else; on oneself, minus the 7 person actions
@@ -183,10 +190,12 @@ describe('segregation rules', () => {
       code: 'same-person-approves',
       reason: 'a recovery must be approved by someone other than the person who started it',
     });
-    expect(authorize(admin, 'recovery.approve', { orgId: ORG, person: SOMEONE, recoveryStartedBy: STARTER })).toEqual({ allowed: true });
+    expect(authorize(admin, 'recovery.approve', { orgId: ORG, person: SOMEONE, recoveryStartedBy: STARTER, personRoles: [] })).toEqual({
+      allowed: true,
+    });
     expect(authorize(admin, 'recovery.approve', { orgId: ORG, person: SOMEONE })).toMatchObject({ code: 'incomplete-target' });
     const helpdesk: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'helpdesk', appId: null }] };
-    expect(authorize(helpdesk, 'recovery.start', { orgId: ORG, person: SOMEONE })).toEqual({ allowed: true });
+    expect(authorize(helpdesk, 'recovery.start', { orgId: ORG, person: SOMEONE, personRoles: [] })).toEqual({ allowed: true });
     expect(authorize(helpdesk, 'recovery.approve', { orgId: ORG, person: SOMEONE, recoveryStartedBy: STARTER })).toMatchObject({
       code: 'not-allowed',
     });
@@ -211,7 +220,7 @@ describe('segregation rules', () => {
         { role: 'app-admin', appId: 'app-2' },
       ],
     };
-    expect(authorize(appAdmin, 'policy.update', { orgId: ORG, appId: 'app-2' })).toEqual({ allowed: true });
+    expect(authorize(appAdmin, 'policy.update', { orgId: ORG, appId: 'app-2', changesEnrolment: false })).toEqual({ allowed: true });
     expect(authorize(appAdmin, 'policy.update', { orgId: ORG, appId: OTHER_APP })).toMatchObject({ code: 'not-your-app' });
     expect(authorize(appAdmin, 'policy.update', { orgId: ORG })).toMatchObject({ code: 'not-your-app' });
     expect(authorize(appAdmin, 'app.create', { orgId: ORG, appId: MY_APP })).toMatchObject({ code: 'not-allowed' });
@@ -227,5 +236,126 @@ describe('segregation rules', () => {
 
   it('names the last-owner refusal the stores report', () => {
     expect(lastOwnerRefusal()).toEqual({ allowed: false, code: 'last-owner', reason: REFUSALS['last-owner'] });
+  });
+});
+
+describe('an app-admin’s reach', () => {
+  const appAdmin: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'app-admin', appId: MY_APP }] };
+  const owner: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'owner', appId: null }] };
+  const helpdesk: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'helpdesk', appId: null }] };
+  const on = (personRoles?: HeldRole[]): AdminTarget => ({
+    orgId: ORG,
+    appId: MY_APP,
+    person: SOMEONE,
+    ...(personRoles ? { personRoles } : {}),
+  });
+  const beyond: [string, HeldRole[]][] = [
+    ['an owner', [{ role: 'owner', appId: null }]],
+    ['an admin', [{ role: 'admin', appId: null }]],
+    ['an auditor', [{ role: 'auditor', appId: null }]],
+    ['a helpdesk', [{ role: 'helpdesk', appId: null }]],
+    ['another app’s app-admin', [{ role: 'app-admin', appId: OTHER_APP }]],
+    [
+      'this app’s app-admin who is also an auditor',
+      [
+        { role: 'app-admin', appId: MY_APP },
+        { role: 'auditor', appId: null },
+      ],
+    ],
+  ];
+
+  it.each(beyond)('never invites or unlocks %s', (_who, personRoles) => {
+    for (const action of ['person.invite', 'person.unlock'] as const) {
+      expect(authorize(appAdmin, action, on(personRoles))).toEqual({
+        allowed: false,
+        code: 'person-beyond-app',
+        reason: REFUSALS['person-beyond-app'],
+      });
+      // an owner may; helpdesk unlocks anyone
+      expect(authorize(owner, action, on(personRoles))).toEqual({ allowed: true });
+    }
+    expect(authorize(helpdesk, 'person.unlock', on(personRoles))).toEqual({ allowed: true });
+  });
+
+  it('invites and unlocks people with no role, or only app-admin of the same app; roles not given count as beyond', () => {
+    for (const action of ['person.invite', 'person.unlock'] as const) {
+      expect(authorize(appAdmin, action, on([]))).toEqual({ allowed: true });
+      expect(authorize(appAdmin, action, on([{ role: 'app-admin', appId: MY_APP }]))).toEqual({ allowed: true });
+      expect(authorize(appAdmin, action, on())).toMatchObject({ code: 'person-beyond-app' });
+    }
+  });
+
+  it('changes its app’s policy but never its enrolment (not said: taken as changed); an owner or admin may', () => {
+    const policy = (changesEnrolment?: boolean): AdminTarget => ({
+      orgId: ORG,
+      appId: MY_APP,
+      ...(changesEnrolment === undefined ? {} : { changesEnrolment }),
+    });
+    expect(authorize(appAdmin, 'policy.update', policy(false))).toEqual({ allowed: true });
+    for (const t of [policy(true), policy()]) {
+      expect(authorize(appAdmin, 'policy.update', t)).toEqual({
+        allowed: false,
+        code: 'enrolment-owner-admin',
+        reason: REFUSALS['enrolment-owner-admin'],
+      });
+    }
+    const admin: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'admin', appId: null }] };
+    expect(authorize(admin, 'policy.update', policy(true))).toEqual({ allowed: true });
+    expect(authorize(owner, 'policy.update', policy())).toEqual({ allowed: true });
+    // an app-admin of another app is refused first by the app rule
+    const other: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'app-admin', appId: OTHER_APP }] };
+    expect(authorize(other, 'policy.update', policy(false))).toMatchObject({ code: 'not-your-app' });
+  });
+});
+
+describe('organisations: the operator’s actions', () => {
+  const actor = (orgId: string, roles: HeldRole[]): Actor => ({ sub: orgId === 'default' ? 'op' : `${orgId}/op`, orgId, roles });
+
+  it.each(ORG_ACTIONS)('%s: only an owner of the default organisation', (action) => {
+    expect(authorizeOrgAction(actor('default', [{ role: 'owner', appId: null }]), action)).toEqual({ allowed: true });
+    const refused: [string, Actor][] = [
+      ['an admin of default', actor('default', [{ role: 'admin', appId: null }])],
+      ['an auditor of default', actor('default', [{ role: 'auditor', appId: null }])],
+      ['a helpdesk of default', actor('default', [{ role: 'helpdesk', appId: null }])],
+      ['an app-admin of default', actor('default', [{ role: 'app-admin', appId: MY_APP }])],
+      ['nobody of default', actor('default', [])],
+      ['an owner of another organisation', actor(ORG, [{ role: 'owner', appId: null }])],
+    ];
+    for (const [who, a] of refused) {
+      expect(authorizeOrgAction(a, action), who).toEqual({ allowed: false, code: 'operator-only', reason: REFUSALS['operator-only'] });
+    }
+  });
+});
+
+describe('only an owner acts on an owner’s factors or tokens', () => {
+  const owner: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'owner', appId: null }] };
+  const admin: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'admin', appId: null }] };
+  const helpdesk: Actor = { sub: ME, orgId: ORG, roles: [{ role: 'helpdesk', appId: null }] };
+  const ownerRoles: HeldRole[] = [{ role: 'owner', appId: null }];
+  const on = (personRoles?: readonly HeldRole[]): AdminTarget => ({
+    orgId: ORG,
+    appId: MY_APP,
+    person: SOMEONE,
+    recoveryStartedBy: STARTER,
+    ...(personRoles === undefined ? {} : { personRoles }),
+  });
+  const guarded: AdminAction[] = ['person.invite', 'person.revoke-factors', 'recovery.start', 'recovery.approve', 'token.revoke'];
+
+  it.each(guarded)('%s: an admin is refused on an owner, allowed on an admin; an owner on both', (action) => {
+    expect(authorize(admin, action, on(ownerRoles))).toEqual({ allowed: false, code: 'owner-target', reason: REFUSALS['owner-target'] });
+    expect(authorize(admin, action, on([{ role: 'admin', appId: null }, ...ownerRoles]))).toMatchObject({ code: 'owner-target' });
+    expect(authorize(admin, action, on([{ role: 'admin', appId: null }]))).toEqual({ allowed: true });
+    expect(authorize(owner, action, on(ownerRoles))).toEqual({ allowed: true });
+  });
+
+  it.each(guarded)('%s: fails closed for anyone but an owner when the person’s roles are not given', (action) => {
+    expect(authorize(admin, action, on())).toMatchObject({ allowed: false, code: 'incomplete-target' });
+    expect(authorize(owner, action, on())).toEqual({ allowed: true });
+  });
+
+  it('helpdesk starts no recovery of an owner, but unlocks one (unlocking only clears failure counters)', () => {
+    expect(authorize(helpdesk, 'recovery.start', on(ownerRoles))).toMatchObject({ code: 'owner-target' });
+    expect(authorize(helpdesk, 'person.unlock', on(ownerRoles))).toEqual({ allowed: true });
+    expect(authorize(admin, 'person.unlock', on(ownerRoles))).toEqual({ allowed: true });
   });
 });

@@ -196,14 +196,20 @@ describe('reading the log', () => {
       await gw('/.stepgate/api/admin/audit/export?format=csv&user=tina-audit', { headers: { cookie: daveReader } })
     ).text();
     const rows = csv.trim().split('\r\n');
-    expect(rows[0]).toBe('seq,time,type,outcome,user,via,target,app,method,path,rule,factor,reason,ip,user_agent,details,id,hash');
-    expect(rows.some((r) => r.includes(',grant.used,success,tina-audit,session,,app.test,DELETE,/api/projects/67,delete-project,'))).toBe(
-      true,
+    expect(rows[0]).toBe(
+      'seq,time,type,outcome,user,via,target,app,org,app_id,method,path,rule,factor,reason,ip,user_agent,details,id,hash',
     );
+    expect(
+      rows.some((r) =>
+        r.includes(',grant.used,success,tina-audit,session,,app.test,default,bundled,DELETE,/api/projects/67,delete-project,'),
+      ),
+    ).toBe(true);
 
-    const ocsf = (
-      await (await gw('/.stepgate/api/admin/audit/export?format=ocsf&user=tina-audit', { headers: { cookie: daveReader } })).text()
-    )
+    const ocsfFile = await gw('/.stepgate/api/admin/audit/export?format=ocsf&user=tina-audit', { headers: { cookie: daveReader } });
+    // OCSF downloads under its own name, never taken for the verifiable NDJSON.
+    expect(ocsfFile.headers.get('content-disposition')).toBe('attachment; filename="stepgate-audit.ocsf.ndjson"');
+    expect(nd.headers.get('content-disposition')).toBe('attachment; filename="stepgate-audit.ndjson"');
+    const ocsf = (await ocsfFile.text())
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -25,6 +25,7 @@ import { runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenan
 import { authenticateToken, createToken } from '../../edge/admin/api-tokens';
 import { createApp } from '../../edge/admin/app-store';
 import { createOrg } from '../../edge/admin/org-store';
+import { approveRecovery, startRecovery } from '../../edge/admin/recovery-store';
 import { grantRole } from '../../edge/admin/role-store';
 import { parseKeyring, type Keyring, type KeyringDoc } from '../../edge/crypto/keyring';
 import { retireKey } from '../../edge/crypto/retire-key';
@@ -199,6 +200,22 @@ describe('keys status', () => {
         createdBy: 'alice',
         now: Date.now(),
       });
+      // A factor recovery, started and approved (the person, who started and who approved it).
+      const rec = await startRecovery(env.DB, ringOld, {
+        orgId: 'status-org',
+        person: 'status-org/lost',
+        startedBy: user,
+        now: Date.now(),
+      });
+      if (!rec.ok) throw new Error('recovery');
+      const approved = await approveRecovery(env.DB, ringOld, {
+        orgId: 'status-org',
+        id: rec.recovery.id,
+        approvedBy: 'alice',
+        now: Date.now(),
+        waitMs: 3_600_000,
+      });
+      expect(approved.ok).toBe(true);
       await stub(t).append(t, [ev(1), ev(2)]);
       await stub(t).checkpoint(t, 'periodic');
 

@@ -48,7 +48,9 @@ describe('the package', () => {
     expect(
       files.filter((f) => /^(test|docs|\.ci)\/|^extension\/(?!manifest\.ts$)|^edge\/(demo|pages)\/|^edge\/dev\/(?!dev-vars\.ts$)/.test(f)),
     ).toEqual([]);
-    expect(size).toBeLessThan(400 * 1024);
+    // The budget catches a stray directory, not growth: the bundle and the sources the CLI runs from
+    // came to about 500 KiB with administration (console, recovery, tokens, dashboard).
+    expect(size).toBeLessThan(640 * 1024);
   });
 
   it('type-checks the example against the installed declarations', () => {

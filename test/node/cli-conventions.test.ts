@@ -36,7 +36,7 @@ describe('help', () => {
         'doctor',
       ]),
     );
-    expect(GROUPS).toEqual(['policy', 'audit', 'keys']);
+    expect(GROUPS).toEqual(['policy', 'audit', 'keys', 'admin']);
   });
 
   it.each(

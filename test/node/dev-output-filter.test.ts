@@ -82,9 +82,10 @@ it("reports wrangler's ready line instead of showing it", () => {
 it('tells a newcomer how to become the owner and give dave the auditor role (no role is named in a variable)', () => {
   const out = readyMessage({ port: 8787, demoUrl: 'http://127.0.0.1:8788' });
   expect(out).toContain('http://localhost:8787/login?user=alice');
-  expect(out).toContain('http://localhost:8787/.stepgate/admin/audit, still as alice');
+  expect(out).toContain('http://localhost:8787/.stepgate/admin, still as alice');
   expect(out).toContain('"Claim ownership"');
-  expect(out).toContain('"Give someone a role": dave, auditor');
+  expect(out).toContain('bob the role admin and dave auditor');
+  expect(out).toContain('shop.localhost');
   expect(out).toContain('http://localhost:8787/login?user=dave');
   expect(out).not.toMatch(/ADMINS|AUDITORS/);
   // The steps fit a terminal of 100 columns.

@@ -164,6 +164,8 @@ describe('message map', () => {
   it('narrows only known message keys', () => {
     const keys = Object.keys(bg.handlers);
     expect(keys.sort()).toEqual([
+      'notices/cancel',
+      'notices/list',
       'prompt/get',
       'prompt/settled',
       'prompts/open',

@@ -18,6 +18,9 @@ const NOT_STORED = {
   userHandle: 'not stored: the WebAuthn user handle, kept by the authenticator and never looked up',
   lookup: 'not stored: computed to compare with stored indexes',
   sealOwner: 'the body of sealOwner: its callers below name the column',
+  reportPerson:
+    'stored without its key id (policy_report_counts.person_hash), needing no key: only compared with itself to count ' +
+    'distinct people, never opened or looked up, pruned after 7 days (edge/policy/report-counter.ts)',
 };
 const OWNERS = ['totp_factors.sub_sealed', 'webauthn_credentials.sub_sealed', 'recovery_codes.sub_sealed'];
 
@@ -39,6 +42,29 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   "edge/admin/app-policy-store.ts: seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, checked.hash))": [
     ['app_policies.updated_by'],
   ],
+  // Factor recovery (issue 12): the person, who started and who approved it, as indexes and sealed; and their re-keying.
+  "edge/admin/recovery-store.ts: blindIndex(ring, 'user', o.person)": [['recoveries.person_ref']],
+  "edge/admin/recovery-store.ts: seal(ring, 'factor-metadata', o.person, recoveryPersonAad(id, o.orgId))": [['recoveries.person_sealed']],
+  "edge/admin/recovery-store.ts: blindIndex(ring, 'user', o.startedBy)": [['recoveries.started_by_ref']],
+  "edge/admin/recovery-store.ts: seal(ring, 'factor-metadata', o.startedBy, recoveryActorAad(id, 'started-by'))": [
+    ['recoveries.started_by'],
+  ],
+  "edge/admin/recovery-store.ts: blindIndex(ring, 'user', o.approvedBy)": [['recoveries.approved_by_ref']],
+  "edge/admin/recovery-store.ts: seal(ring, 'factor-metadata', o.approvedBy, recoveryActorAad(o.id, 'approved-by'))": [
+    ['recoveries.approved_by'],
+  ],
+  "edge/audit/recovery-reencryption.ts: blindIndex(keys, 'user', person)": [['recoveries.person_ref']],
+  "edge/audit/recovery-reencryption.ts: seal(keys, 'factor-metadata', person, recoveryPersonAad(r.id, r.org_id))": [
+    ['recoveries.person_sealed'],
+  ],
+  "edge/audit/recovery-reencryption.ts: blindIndex(keys, 'user', starter)": [['recoveries.started_by_ref']],
+  "edge/audit/recovery-reencryption.ts: seal(keys, 'factor-metadata', starter, recoveryActorAad(r.id, 'started-by'))": [
+    ['recoveries.started_by'],
+  ],
+  "edge/audit/recovery-reencryption.ts: blindIndex(keys, 'user', approver)": [['recoveries.approved_by_ref']],
+  "edge/audit/recovery-reencryption.ts: seal(keys, 'factor-metadata', approver, recoveryActorAad(r.id, 'approved-by'))": [
+    ['recoveries.approved_by'],
+  ],
   "edge/factors/totp/totp-store.ts: blindIndex(ring, 'user', sub)": [['totp_factors.user_ref']], // createPendingTotp
   "edge/factors/recovery/recovery-code-store.ts: blindIndex(ring, 'user', sub)": [['recovery_codes.user_ref']], // issueRecoveryCodes
   "edge/factors/webauthn/passkey-store.ts: blindIndex(ring, 'user', sub)": [['webauthn_credentials.user_ref']], // addWebauthnCredential
@@ -55,6 +81,8 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
     ['webauthn_credentials.nickname'],
   ],
   "edge/factors/webauthn/webauthn.ts: blindIndex(keys, 'user', me.sub)": [NOT_STORED.userHandle],
+  // Report-only counts (issue 13): the person as a keyless hash, never re-keyed (reportPersonHash says why).
+  "edge/policy/report-counter.ts: blindIndex(ring, 'policy-report', `${appId}\\0${sub}`, kid)": [NOT_STORED.reportPerson],
   "edge/request-path/held-request.ts: seal(ring, 'held-request', JSON.stringify(wire), heldRequestAad(challenge))": [NOT_STORED.held],
   'edge/audit/audit-chain.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup],
   'edge/crypto/blind-index.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup], // blindIndexes

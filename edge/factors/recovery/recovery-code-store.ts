@@ -55,3 +55,7 @@ export async function recoveryCodesLeft(db: D1Database, ring: Keyring, sub: stri
     .first<{ n: number }>();
   return row?.n ?? 0;
 }
+
+/** Delete every recovery code of the person (`refs`: their blind indexes), used or not, as a statement for one batch. */
+export const deleteRecoveryCodesOf = (db: D1Database, refs: readonly string[]): D1PreparedStatement =>
+  db.prepare(`DELETE FROM recovery_codes WHERE user_ref IN (${placeholders(refs.length)})`).bind(...refs);

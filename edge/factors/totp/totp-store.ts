@@ -131,3 +131,10 @@ export async function pendingTotpInvited(db: D1Database, ring: Keyring, sub: str
     .first<{ ok: number }>();
   return row !== null;
 }
+
+/**
+ * Delete every authenticator app of the person (`refs`: their blind indexes), active or pending — a
+ * pending one begun with an invitation could otherwise still be confirmed — as a statement for one batch.
+ */
+export const deleteTotpOf = (db: D1Database, refs: readonly string[]): D1PreparedStatement =>
+  db.prepare(`DELETE FROM totp_factors WHERE user_ref IN (${placeholders(refs.length)})`).bind(...refs);

@@ -128,3 +128,7 @@ export async function recordWebauthnUse(db: D1Database, id: string, counter: num
     .run();
   return r.meta.changes === 1;
 }
+
+/** Delete every passkey of the person (`refs`: their blind indexes), as a statement for one batch (edge/admin/person-revocation.ts). */
+export const deletePasskeysOf = (db: D1Database, refs: readonly string[]): D1PreparedStatement =>
+  db.prepare(`DELETE FROM webauthn_credentials WHERE user_ref IN (${placeholders(refs.length)})`).bind(...refs);

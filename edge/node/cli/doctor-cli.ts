@@ -15,6 +15,7 @@ import {
   type ProductionProblem,
   type ProductionSettings,
 } from '../../config/production-checks';
+import { consoleHostsSetting } from '../../config/list-settings';
 import { IdentityConfig } from '../../identity/identity-config';
 import { compilePolicy } from '../../policy/compile-policy';
 import { formatProblem, parsePolicy, PolicyError } from '../../policy/validate-policy';
@@ -45,7 +46,7 @@ export const DOCTOR_COMMAND: Command = {
     'Check that a wrangler configuration is ready for production; print each problem and its fix. Exit 1 if there is any, 0 if ready.',
   details:
     "It checks ENVIRONMENT, the gateway's production checks (ORIGIN_URL, IDENTITY, WEBAUTHN_ORIGINS,\n" +
-    'BOOTSTRAP_OWNER), secrets wrongly placed in [vars], routes, the cron trigger, the D1 database and migrations, the\n' +
+    'BOOTSTRAP_OWNER), CONSOLE_HOSTS, secrets wrongly placed in [vars], routes, the cron trigger, the D1 database and migrations, the\n' +
     'Durable Objects and their migrations, and the policy\'s "hosts". It cannot see secret values: it lists the\n' +
     '`wrangler secret put` commands to run. Run it before every `wrangler deploy`.',
   options: {
@@ -169,6 +170,8 @@ export async function doctor(values: Values): Promise<DoctorReport> {
     );
   }
 
+  consoleHostChecks(vars, routes, add, notes);
+
   // The policy bundled into the Worker.
   const policyFile = str(values, 'policy') ?? resolve(base, 'edge/config/policy.json');
   if (!existsSync(policyFile)) {
@@ -288,3 +291,53 @@ export async function doctor(values: Values): Promise<DoctorReport> {
   }
   return { config, env: envName, problems, secrets, notes };
 }
+
+type Route = string | { pattern: string };
+
+/** The host a route pattern is for (`*.example.com` keeps its wildcard). */
+const routeHost = (r: Route): string =>
+  (typeof r === 'string' ? r : r.pattern)
+    .replace(/^https?:\/\//, '')
+    .split('/')[0]!
+    .split(':')[0]!
+    .toLowerCase();
+
+/**
+ * CONSOLE_HOSTS (edge/endpoints/console-hosts.ts): unset, the console shares every app's origin (a
+ * warning, as a note); each entry must be a bare host name a route serves, or the console answers nowhere.
+ */
+function consoleHostChecks(
+  vars: Record<string, unknown>,
+  routes: readonly Route[],
+  add: (setting: string, problem: string, fix: string) => void,
+  notes: string[],
+): void {
+  const hosts = consoleHostsSetting({ CONSOLE_HOSTS: vars.CONSOLE_HOSTS === undefined ? undefined : String(vars.CONSOLE_HOSTS) });
+  if (!hosts.length) {
+    notes.push(
+      'warning: CONSOLE_HOSTS is not set, so the admin console, the admin API and the token endpoints answer on every ' +
+        "app's host, where the app's own script (its developers, an XSS) can call them as an administrator with a fresh " +
+        'step-up there. Name a console host of its own: docs/admin.md, "Console hosts"',
+    );
+    return;
+  }
+  for (const host of hosts) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(host)) {
+      add(
+        'CONSOLE_HOSTS',
+        `"${host}" is not a bare host name: the console would answer on no host`,
+        'list host names only (no scheme, port, path or *)',
+      );
+    } else if (routes.length && !routes.some((r) => routeCovers(routeHost(r), host))) {
+      add(
+        'CONSOLE_HOSTS',
+        `no route serves ${host}: the console would answer on no host`,
+        `add a route for ${host}/*, or fix CONSOLE_HOSTS`,
+      );
+    }
+  }
+}
+
+/** Whether a route's host pattern (exact, or with a leading `*`) covers a host. */
+const routeCovers = (pattern: string, host: string): boolean =>
+  pattern.startsWith('*') ? host.endsWith(pattern.slice(1)) : pattern === host;

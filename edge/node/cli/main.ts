@@ -1,10 +1,12 @@
 /**
  * @module The `stepgate` command line: policy tools for app owners, audit export and verification,
- * the keyring's life cycle, and the production check. Every command and group answers `--help`
+ * the keyring's life cycle, administration with a personal token, and the production check. Every command and group answers `--help`
  * (standard output, exit 0); a wrong call prints one line of reason and that command's usage
  * (standard error, exit 2); a refusal or invalid input exits 1.
  */
 import { readFileSync } from 'node:fs';
+import { ADMIN_COMMANDS } from './admin-cli';
+import { ADMIN_REPORT_COMMANDS } from './admin-reports-cli';
 import { helpText, parseCommand, UsageError, usageLines, wantsHelp, type Command, type Io, type Out } from './args';
 import { AUDIT_COMMANDS } from './audit-cli';
 import { DOCTOR_COMMAND } from './doctor-cli';
@@ -12,15 +14,35 @@ import { KEYS_COMMANDS } from './keys-cli';
 import { POLICY_COMMANDS } from './policy-cli';
 
 /** Every command, in the order of the help. A test asks each one for `--help`. */
-export const COMMANDS: readonly Command[] = [...POLICY_COMMANDS, ...AUDIT_COMMANDS, ...KEYS_COMMANDS, DOCTOR_COMMAND];
+export const COMMANDS: readonly Command[] = [
+  ...POLICY_COMMANDS,
+  ...AUDIT_COMMANDS,
+  ...KEYS_COMMANDS,
+  ...ADMIN_COMMANDS,
+  ...ADMIN_REPORT_COMMANDS,
+  DOCTOR_COMMAND,
+];
 
-/** The command groups (`policy`, `audit`, `keys`): the first word of commands with two. */
+/** The command groups (`policy`, `audit`, `keys`, `admin`): the first word of commands with more. */
 export const GROUPS: readonly string[] = [...new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!))];
+
+/** Every group at any depth (`admin`, `admin apps`): the words that lead to more than one command. */
+const ALL_GROUPS: ReadonlySet<string> = new Set(
+  COMMANDS.flatMap((c) => {
+    const w = c.name.split(' ');
+    return w.slice(1).map((_, i) => w.slice(0, i + 1).join(' '));
+  }),
+);
 
 const GROUP_SUMMARY: Record<string, string> = {
   policy: 'check a policy and see what a request would match, before you deploy it',
   audit: 'export and verify the audit log',
   keys: 'the keyring (STEPGATE_KEYS): generate, rotate, retire, status, and .dev.vars',
+  admin: "the admin API with a personal token: apps, policies, roles, people, the dashboard (as the token's owner)",
+  'admin apps': "the organisation's apps: list, show, create, update, delete",
+  'admin policy': "an app's policy: get it, put it back",
+  'admin roles': 'who holds which role',
+  'admin people': 'a person: factors, lockout, roles, tokens, recovery',
 };
 
 export const version = (): string =>
@@ -76,7 +98,7 @@ export async function main(
     for (const l of lines) err(l);
     return 2;
   };
-  const [first, second] = argv;
+  const [first] = argv;
   if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
     if (first === undefined) return usage('stepgate', 'a command is required', [topHelp()]);
     // `stepgate help keys rotate` is `stepgate keys rotate --help`.
@@ -88,16 +110,20 @@ export async function main(
     out(version());
     return 0;
   }
-  const cmd =
-    COMMANDS.find((c) => c.name === first) ?? (second !== undefined ? COMMANDS.find((c) => c.name === `${first} ${second}`) : undefined);
+  // The command whose words start the line, the longest first (`admin apps list` before `admin apps`).
+  const cmd = COMMANDS.filter((c) => c.name.split(' ').every((w, i) => argv[i] === w)).sort((x, y) => y.name.length - x.name.length)[0];
   if (!cmd) {
-    if (GROUPS.includes(first)) {
-      if (second === undefined) return usage(`stepgate ${first}`, 'a command is required', [groupHelp(first)]);
-      if (second === '--help' || second === '-h') {
-        out(groupHelp(first));
+    let depth = 0;
+    while (depth < argv.length && ALL_GROUPS.has(argv.slice(0, depth + 1).join(' '))) depth++;
+    if (depth > 0) {
+      const group = argv.slice(0, depth).join(' ');
+      const next = argv[depth];
+      if (next === undefined) return usage(`stepgate ${group}`, 'a command is required', [groupHelp(group)]);
+      if (next === '--help' || next === '-h') {
+        out(groupHelp(group));
         return 0;
       }
-      return usage(`stepgate ${first}`, `unknown command "${second}"`, [groupHelp(first)]);
+      return usage(`stepgate ${group}`, `unknown command "${next}"`, [groupHelp(group)]);
     }
     return usage('stepgate', `unknown command "${first}"`, [topHelp()]);
   }

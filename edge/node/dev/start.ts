@@ -72,6 +72,10 @@ if ((await tryPort(inspector)) === null) {
 const persist = process.env.STEPGATE_PERSIST_TO ? ['--persist-to', process.env.STEPGATE_PERSIST_TO] : [];
 // Replaces wrangler.toml's WEBAUTHN_ORIGINS, e.g. to add a Firefox install's moz-extension://<uuid>.
 const origins = process.env.STEPGATE_WEBAUTHN_ORIGINS ? ['--var', `WEBAUTHN_ORIGINS:${process.env.STEPGATE_WEBAUTHN_ORIGINS}`] : [];
+// Replaces wrangler.toml's RECOVERY_WAIT_MINUTES (development only), e.g. 1 for a browser test of recovery.
+const recoveryWait = process.env.STEPGATE_RECOVERY_WAIT_MINUTES
+  ? ['--var', `RECOVERY_WAIT_MINUTES:${process.env.STEPGATE_RECOVERY_WAIT_MINUTES}`]
+  : [];
 
 // wrangler without network chatter: no telemetry, no update check (the banner), no download of the
 // Request.cf object (each printed a stack trace offline). Anything set in the environment wins.
@@ -126,6 +130,7 @@ const wrangler: ChildProcess = spawnGroup(
     '--var',
     `ORIGIN_URL:${demo.url}`,
     ...origins,
+    ...recoveryWait,
     ...persist,
   ],
   { stdio: ['ignore', 'pipe', 'pipe'], env: wranglerEnv },

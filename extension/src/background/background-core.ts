@@ -1,14 +1,15 @@
 /**
  * @module The background's logic, without the browser: puts together its stored state, the
- * polling of paired sites for pending approvals (prompt-polling.ts), pairing (site-pairing.ts) and
- * the message handlers (message-handlers.ts), and watches the paired sites' requests: one that may
- * be held starts a burst of polls, a 429 pauses prompts. Every browser API comes in through
- * `Platform`, so tests run it in Node.
+ * polling of paired sites for pending approvals (prompt-polling.ts) and notices (notice-polling.ts),
+ * pairing (site-pairing.ts) and the message handlers (message-handlers.ts), and watches the paired
+ * sites' requests: one that may be held starts a burst of polls, a 429 pauses prompts. Every
+ * browser API comes in through `Platform`, so tests run it in Node.
  */
 import type { Handlers, PendingPrompt } from '../lib/messages';
 import { backgroundState } from './background-state';
 import { messageHandlers } from './message-handlers';
 import type { Platform } from './platform';
+import { noticePolling } from './notice-polling';
 import { promptPolling } from './prompt-polling';
 import { sitePairing } from './site-pairing';
 
@@ -20,6 +21,7 @@ export interface Background {
   handlers: Handlers;
   /** Ask one site for pending approvals; open windows for new held ones; recount the badge. */
   pollSite(origin: string): Promise<PendingPrompt[]>;
+  /** Ask every paired site for pending approvals, and for the person's notices (notice-polling.ts). */
   pollAll(): Promise<PendingPrompt[]>;
   /** A fetch/XHR started (webRequest.onBeforeRequest): maybe a held one, so poll quickly for a while. */
   requestStarted(r: { requestId: string; url: string; method: string; initiator?: string | undefined }): void;
@@ -43,13 +45,18 @@ export function createBackground(p: Platform): Background {
   const state = backgroundState(p);
   const { paired, withSession } = state;
   const prompts = promptPolling(p, state);
+  const notices = noticePolling(p, state);
   const pairing = sitePairing(p, state);
   const slow = new Map<string, ReturnType<typeof setTimeout>>();
 
   return {
-    handlers: messageHandlers(p, state, prompts, pairing),
+    handlers: messageHandlers(p, state, prompts, pairing, notices),
     pollSite: prompts.pollSite,
-    pollAll: prompts.pollAll,
+    // The regular poll (alarm, start-up) also asks for notices; bursts for held requests do not.
+    async pollAll() {
+      const [pending] = await Promise.all([prompts.pollAll(), notices.pollAll()]);
+      return pending;
+    },
 
     requestStarted({ requestId, url, method, initiator }) {
       void (async () => {

@@ -1,7 +1,7 @@
 /**
  * @module The background's stored state: the paired sites (`storage.local`), the pending approvals
- * (`storage.session`) and the badge that counts them. Writes to the session area are queued, so
- * concurrent polls of different sites never overwrite each other.
+ * (`storage.session`) and the badge that counts them, or shows "!" for a notice (notice-polling.ts).
+ * Writes to the session area are queued, so concurrent polls of different sites never overwrite each other.
  */
 import type { PairedSite, PendingPrompt } from '../lib/messages';
 import type { Platform } from './platform';
@@ -33,7 +33,9 @@ export function backgroundState(p: Platform): BackgroundState {
     sessionQueue = run.catch(() => undefined);
     return run;
   };
-  const updateBadge = async (pending: PendingPrompt[]) => p.badge(pending.length ? String(pending.length) : '');
+  // Pending approvals are counted; with none, a notice (a recovery of the person's factors) shows as "!".
+  const updateBadge = async (pending: PendingPrompt[]) =>
+    p.badge(pending.length ? String(pending.length) : ((await p.session.get<unknown[]>('notices')) ?? []).length ? '!' : '');
 
   return {
     sites,

@@ -7,10 +7,17 @@ import { permissionPattern } from '../lib/sites';
 import { PromptVerificationError } from '../lib/verify-prompt';
 import type { BackgroundState } from './background-state';
 import type { Platform } from './platform';
+import type { NoticePolling } from './notice-polling';
 import type { PromptPolling, UncheckedChallengeList } from './prompt-polling';
 import { fail, type SitePairing } from './site-pairing';
 
-export function messageHandlers(p: Platform, state: BackgroundState, prompts: PromptPolling, pairing: SitePairing): Handlers {
+export function messageHandlers(
+  p: Platform,
+  state: BackgroundState,
+  prompts: PromptPolling,
+  pairing: SitePairing,
+  notices: NoticePolling,
+): Handlers {
   const { sites, pendingAll, paired } = state;
   return {
     'status/get': async () => ({ version: p.version, pairedSites: (await sites()).map((s) => s.origin), pending: await pendingAll() }),
@@ -32,10 +39,15 @@ export function messageHandlers(p: Platform, state: BackgroundState, prompts: Pr
       const pattern = permissionPattern(site.origin);
       if (!rest.some((s) => permissionPattern(s.origin) === pattern)) await p.permissions.remove(pattern);
       await state.keepPending((x) => x.site !== site.origin);
+      await notices.keep((x) => x.site !== site.origin);
       return { ok: true };
     },
 
     'prompts/poll': async () => ({ pending: await prompts.pollAll() }),
+
+    'notices/list': async () => ({ notices: await notices.pollAll() }),
+
+    'notices/cancel': ({ site, id }) => notices.cancel(site, id),
 
     'prompts/open': async ({ site, id }) => {
       const known = (await pendingAll()).some((x) => x.site === site && x.prompt.id === id);

@@ -1,5 +1,5 @@
 /** @module The extension's typed message map: every message between its contexts, declared once. */
-import type { VerifiedPrompt } from '../../../shared/wire-shapes';
+import type { RecoveryNotice, VerifiedPrompt } from '../../../shared/wire-shapes';
 
 /** A site the person paired, as kept in `storage.local` (nothing secret: no codes, tokens or cookies). */
 export interface PairedSite {
@@ -32,6 +32,12 @@ export interface PendingPrompt {
   prompt: VerifiedPrompt;
 }
 
+/** A notice of a paired site (checked): someone started recovering the person's sign-in factors there. */
+export interface SiteNotice {
+  site: string;
+  notice: RecoveryNotice;
+}
+
 /**
  * A refusal a context can show: a stable `code` to switch on (an `ErrorCode` of the edge, or an
  * `ExtensionCode` of the extension itself), a sentence to show.
@@ -62,6 +68,10 @@ export interface MessageMap {
   'prompts/open': { request: { site: string; id: string }; response: Reply };
   /** Prompt page → background: the verified prompt to show, fetched and checked afresh. */
   'prompt/get': { request: { site: string; id: string }; response: Reply<{ prompt: VerifiedPrompt }> };
+  /** Popup → background: ask every paired site for the person's notices now. */
+  'notices/list': { request: Record<string, never>; response: { notices: SiteNotice[] } };
+  /** Popup → background: cancel the recovery a notice is about, on its site. */
+  'notices/cancel': { request: { site: string; id: string }; response: Reply };
   /** Prompt page → background: the prompt was answered or is gone; recount the badge. */
   'prompt/settled': { request: { site: string; id: string; outcome: 'approved' | 'denied' | 'expired' | 'gone' }; response: Reply };
 }

@@ -1,10 +1,11 @@
 /**
- * @module The popup: this tab's site (pair it in one click), pending approvals, paired sites at a
- * glance. Opening it also asks every paired site for pending approvals.
+ * @module The popup: notices (someone is recovering the person's factors on a site: cancel it),
+ * this tab's site (pair it in one click), pending approvals, paired sites at a glance. Opening it
+ * also asks every paired site for pending approvals and notices.
  */
 import browser from 'webextension-polyfill';
-import type { PendingPrompt, SiteStatus } from '../lib/messages';
-import { $, h, mount } from '../lib/dom';
+import type { PendingPrompt, SiteNotice, SiteStatus } from '../lib/messages';
+import { $, h, mount, when } from '../lib/dom';
 import { marked } from '../lib/marked-text';
 import { send } from '../lib/messaging';
 import { siteState, throttleNotice } from '../lib/site-view';
@@ -80,6 +81,43 @@ function renderThisSite(origin: string | null, sites: SiteStatus[]): void {
   );
 }
 
+/** What a recovery notice means for the person, in words. */
+const noticeText = ({ notice: n }: SiteNotice): string =>
+  n.state === 'started'
+    ? `Started ${when(n.started_at)}; it needs a second administrator's approval.`
+    : n.can_complete
+      ? 'Approved and in effect: it can now remove your passkeys, authenticator apps and recovery codes.'
+      : `Approved; it takes effect ${when(n.effective_at ?? n.expires_at)}.`;
+
+/** Notices first: someone is recovering the person's factors on a site. Cancel is one click. */
+function renderNotices(notices: SiteNotice[]): void {
+  const section = $('notices');
+  mount(
+    section,
+    ...notices.map((x) => {
+      const out = h('p', { role: 'status' });
+      const button = h('button', { class: 'primary', text: 'Cancel this recovery' });
+      button.addEventListener('click', () => {
+        button.disabled = true;
+        void send('notices/cancel', { site: x.site, id: x.notice.id }).then((r) => {
+          out.textContent = r.ok ? 'Cancelled. Nothing about your factors changed.' : r.message;
+          out.className = r.ok ? 'ok' : 'error';
+          if (!r.ok) button.disabled = false;
+        });
+      });
+      return h(
+        'div',
+        { class: 'card notice' },
+        h('strong', { text: `Someone started recovering your sign-in factors on ${new URL(x.site).host}` }),
+        h('p', { class: 'muted', text: noticeText(x) }),
+        h('p', { text: 'If this was not you, or you still have your factors, cancel it now and tell your administrator.' }),
+        button,
+        out,
+      );
+    }),
+  );
+}
+
 function renderPending(pending: PendingPrompt[]): void {
   const section = $('pending');
   if (!pending.length) {
@@ -136,7 +174,13 @@ function renderSites(sites: SiteStatus[]): void {
 }
 
 async function refresh(): Promise<void> {
-  const [origin, { sites }, { pending }] = await Promise.all([currentSite(), send('sites/list', {}), send('prompts/poll', {})]);
+  const [origin, { sites }, { pending }, { notices }] = await Promise.all([
+    currentSite(),
+    send('sites/list', {}),
+    send('prompts/poll', {}),
+    send('notices/list', {}),
+  ]);
+  renderNotices(notices);
   renderThisSite(origin, sites);
   renderPending(pending);
   renderSites(sites);

@@ -1,0 +1,108 @@
+/**
+ * @module The frame of every console page (/.stepgate/admin/*): the organisation and the person,
+ * a navigation that lists only the pages their roles allow, a status line, and the "confirm it is
+ * you" section (shown when the page needs a fresh step-up, and by the page scripts when an action
+ * needs one again). Escaped by construction (hono/html); no inline script or style.
+ */
+import { html } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import { CONSOLE_PAGES, type ConsolePage, PAGE_INFO } from './console-nav';
+import { ASSET_PREFIX } from './layout';
+
+export type Content = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+/** Who is looking at a console page, as the frame shows it. */
+export interface ConsoleFrame {
+  /** The page shown (its nav entry is marked current). */
+  page: ConsolePage;
+  /** The pages the person's roles allow (the nav lists only these). */
+  allowed: ReadonlySet<ConsolePage>;
+  orgId: string;
+  orgName: string;
+  /** The person, as their app names them. */
+  person: string;
+}
+
+const head = (title: string) => html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<meta name="robots" content="noindex">
+<title>${title} · Stepgate console</title>
+<link rel="stylesheet" href="${ASSET_PREFIX}stepgate.css">
+</head>`;
+
+const nav = (f: ConsoleFrame) =>
+  CONSOLE_PAGES.filter((p) => f.allowed.has(p)).map((p) =>
+    p === f.page
+      ? html`<a href="${PAGE_INFO[p].path}" aria-current="page">${PAGE_INFO[p].label}</a>`
+      : html`<a href="${PAGE_INFO[p].path}">${PAGE_INFO[p].label}</a>`,
+  );
+
+/** The "confirm it is you" section: a passkey, or a code from an authenticator app, or a recovery code. */
+export const confirmSection = (why: string, shown: boolean) => html`<section id="confirm" class="confirm"${shown ? '' : html` hidden`}>
+<h2>Confirm it is you</h2>
+<p id="confirm-why">${why}</p>
+<p><button id="confirm-passkey" type="button">Confirm with a passkey</button></p>
+<form id="confirm-form" novalidate>
+<label for="confirm-code">Or a code from your authenticator app (or a recovery code)</label>
+<div class="row"><input id="confirm-code" autocomplete="one-time-code" maxlength="32" required><button type="submit">Confirm</button></div>
+</form>
+</section>`;
+
+/**
+ * A console page. `script` is the page script's name in /.stepgate/assets/ (built from edge/browser/);
+ * `state` tells it whether the page shows its data, or waits for the person to confirm it is them
+ * (then it reloads once they have).
+ */
+export const consolePage = (
+  f: ConsoleFrame,
+  o: { title: string; body: Content; script: string; state: 'ready' | 'confirm'; why?: string },
+): Content => html`${head(o.title)}
+<body>
+<header class="console-head">
+<p class="brand">Stepgate console · ${f.orgName}</p>
+<nav aria-label="Console pages">${nav(f)}</nav>
+<p class="note">Signed in as <strong>${f.person}</strong> in the organisation ${f.orgName} (${f.orgId}). <a href="/">Back to the app</a></p>
+</header>
+<main id="console" class="console" data-state="${o.state}" data-org="${f.orgId}">
+<h1>${o.title}</h1>
+<p id="status" class="status" role="status" aria-live="polite"></p>
+${confirmSection(o.why ?? 'This page shows administrative data: confirm it is you first (it lasts 5 minutes).', o.state === 'confirm')}
+${o.state === 'ready' ? o.body : ''}
+</main>
+<script type="module" src="${ASSET_PREFIX}${o.script}.js"></script>
+</body>
+</html>`;
+
+/** A console page that only says something (signed out, not allowed): no script, a way back. */
+export const consoleMessage = (o: { title: string; message: string; back: { href: string; label: string } }): Content =>
+  html`${head(o.title)}
+<body>
+<main class="card">
+<p class="brand">Stepgate console</p>
+<h1>${o.title}</h1>
+<p>${o.message}</p>
+<p><a href="${o.back.href}">${o.back.label}</a></p>
+</main>
+</body>
+</html>`;
+
+/** "1 app", "3 apps". */
+export const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** A time for people: `2026-03-07 14:05 UTC` (ms since the epoch). */
+export const when = (ms: number | null): string =>
+  ms === null ? 'never' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/** A console page before its data: the "confirm it is you" section only; the page script reloads once confirmed. */
+export const confirmFirst = (f: ConsoleFrame, title: string, script: string): Content =>
+  consolePage(f, { title, body: html``, script, state: 'confirm' });
+
+/** A table's header row: one column per name; '' is the (unnamed) column of a row's buttons. */
+export const headRow = (...cols: string[]) => {
+  const th = (c: string) => (c === '' ? html`<th scope="col"><span class="sr">Actions</span></th>` : html`<th scope="col">${c}</th>`);
+  return html`<thead><tr>${cols.map(th)}</tr></thead>`;
+};
