@@ -135,6 +135,12 @@ export interface FreshStepUpChallenge {
   expires_at: string;
 }
 
+/**
+ * On 403 ERR_FRESH_STEP_UP_REQUIRED from an administrative call: the factors the step-up must be
+ * made with, comma-separated, when not any (`webauthn`: the person has a passkey, so a code is not enough).
+ */
+export const STEP_UP_FACTORS_HEADER = 'Stepgate-Step-Up-Factors';
+
 /** POST /.stepgate/api/factors/totp: an authenticator app to set up, pending until a code from it confirms it. */
 export interface TotpEnrolment {
   id: string;

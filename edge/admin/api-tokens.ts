@@ -13,6 +13,7 @@ import type { Keyring } from '../crypto/keyring';
 import { apiTokenLabelAad, apiTokenOwnerAad } from '../crypto/encryption-context';
 import { DEFAULT_ORG } from './org-store';
 import { TOKEN_SCOPES, type TokenScope } from './token-scopes';
+import { newId } from '../crypto/random-id';
 
 export { TOKEN_SCOPES, type TokenScope } from './token-scopes';
 export const MAX_TOKEN_TTL_DAYS = 30;
@@ -73,7 +74,7 @@ export async function createToken(
   sub: string,
   o: { scopes: TokenScope[]; ttlDays: number; label: string; now: number },
 ): Promise<{ token: string; info: TokenInfo }> {
-  const id = base64url(crypto.getRandomValues(new Uint8Array(12)));
+  const id = newId();
   const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
   const expiresAt = o.now + Math.min(o.ttlDays, MAX_TOKEN_TTL_DAYS) * 86_400_000;
   const org = orgOfPerson(sub);

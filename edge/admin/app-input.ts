@@ -106,15 +106,27 @@ export function enrolmentOf(policy: unknown): unknown {
  */
 export const changesEnrolment = (before: unknown, after: unknown): boolean => enrolmentOf(before) !== enrolmentOf(after);
 
-/**
- * Every problem of a new app's input, checked as createApp (app-store.ts) checks it, without
- * writing: so a caller that must create something else first (an organisation and its first app)
- * refuses bad input before anything is stored.
- */
-export async function newAppProblems(
-  o: { name: string; hosts: readonly string[]; originUrl: string | null; identity: unknown; policy: unknown },
+/** A new app's input: what createApp (app-store.ts) writes an app with. */
+export interface NewAppInput {
+  name: string;
+  hosts: readonly string[];
+  originUrl: string | null;
+  identity: unknown;
+  policy: unknown;
+}
+
+/** A new app's input checked: every problem, and each part as it would be stored (null where it has a problem). */
+export async function checkNewApp(
+  o: NewAppInput,
   development: boolean,
-): Promise<string[]> {
+): Promise<{
+  problems: string[];
+  name: string;
+  hosts: string[];
+  originUrl: string | null;
+  identity: IdentityConfig | null;
+  policy: { policy: Policy; hash: string } | null;
+}> {
   const problems: string[] = [];
   let name = o.name;
   try {
@@ -123,9 +135,18 @@ export async function newAppProblems(
     problems.push((e as Error).message);
   }
   const hosts = checkHosts(o.hosts, problems);
-  checkOrigin(o.originUrl, development, problems);
-  checkIdentity(o.identity, development, problems);
+  const originUrl = checkOrigin(o.originUrl, development, problems);
+  const identity = checkIdentity(o.identity, development, problems);
   const policy = await checkPolicy(o.policy, name, problems);
   if (policy) checkPolicyServes(policy.policy, hosts, problems);
-  return problems;
+  return { problems, name, hosts, originUrl, identity, policy };
+}
+
+/**
+ * Every problem of a new app's input, checked as createApp (app-store.ts) checks it, without
+ * writing: so a caller that must create something else first (an organisation and its first app)
+ * refuses bad input before anything is stored.
+ */
+export async function newAppProblems(o: NewAppInput, development: boolean): Promise<string[]> {
+  return (await checkNewApp(o, development)).problems;
 }

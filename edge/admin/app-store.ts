@@ -1,12 +1,12 @@
 import { seal } from '../crypto/aead';
-import { base64url } from '../crypto/base64';
 import { appPolicyEditorAad } from '../crypto/encryption-context';
 import type { Keyring } from '../crypto/keyring';
 import { IdentityConfig } from '../identity/identity-config';
 import type { Policy } from '../policy/schema';
 import { validatePolicy } from '../policy/validate-policy';
-import { AppInputError, checkHosts, checkIdentity, checkOrigin, checkPolicy, checkPolicyServes } from './app-input';
+import { AppInputError, checkHosts, checkIdentity, checkNewApp, checkOrigin, checkPolicyServes } from './app-input';
 import { checkName } from './org-store';
+import { newId } from '../crypto/random-id';
 
 export interface App {
   id: string;
@@ -105,21 +105,10 @@ export async function createApp(
     development?: boolean;
   },
 ): Promise<{ ok: true; app: App; policyHash: string } | HostConflict | { ok: false; code: 'no-such-org'; reason: string }> {
-  const problems: string[] = [];
-  let name = o.name;
-  try {
-    name = checkName(o.name, 'app');
-  } catch (e) {
-    problems.push((e as Error).message);
-  }
-  const hosts = checkHosts(o.hosts, problems);
-  const originUrl = checkOrigin(o.originUrl, o.development === true, problems);
-  const identity = checkIdentity(o.identity, o.development === true, problems);
-  const policy = await checkPolicy(o.policy, name, problems);
-  if (policy) checkPolicyServes(policy.policy, hosts, problems);
+  const { problems, name, hosts, originUrl, identity, policy } = await checkNewApp(o, o.development === true);
   if (problems.length || !identity || !policy) throw new AppInputError(problems);
 
-  const id = base64url(crypto.getRandomValues(new Uint8Array(12)));
+  const id = newId();
   try {
     await db.batch([
       db

@@ -1,13 +1,3 @@
-/**
- * @module D1 queries for factor recoveries (`recoveries`, migration 0011): start, approve, cancel,
- * complete, and read them. People are blind indexes with the person sealed beside, bound to the row
- * and organisation (who started and approved it, likewise); a row is believed only when its sealed
- * values open and match their indexes. Every change is one conditional statement, so racing calls
- * settle to one outcome: one open recovery per person of an organisation (migration 0013: one
- * organisation's recovery never blocks another's), one approval, one completion. An open
- * recovery past `expires_at` counts as expired everywhere, and is marked so by the next write.
- */
-import { base64url } from '../crypto/base64';
 import { seal } from '../crypto/aead';
 import { blindIndex, blindIndexes } from '../crypto/blind-index';
 import { recoveryActorAad, recoveryPersonAad } from '../crypto/encryption-context';
@@ -15,6 +5,7 @@ import type { Keyring } from '../crypto/keyring';
 import { placeholders } from '../factors/active-factors';
 import { APPROVE_WITHIN_MS, COMPLETE_WITHIN_MS, type RecoveryState } from './recovery';
 import { expireLapsed, OPEN_SQL, openAll, openRecovery, type Recovery, type RecoveryRow } from './recovery-rows';
+import { newId } from '../crypto/random-id';
 
 export type { Recovery } from './recovery-rows';
 
@@ -40,7 +31,7 @@ export async function startRecovery(
   o: { orgId: string; person: string; startedBy: string; now: number },
 ): Promise<StartResult> {
   if (o.person === '' || o.startedBy === '') throw new TypeError('a recovery needs a person and who starts it');
-  const id = base64url(crypto.getRandomValues(new Uint8Array(12)));
+  const id = newId();
   const refs = await blindIndexes(ring, 'user', o.person);
   const ph = placeholders(refs.length);
   const expiresAt = o.now + APPROVE_WITHIN_MS;

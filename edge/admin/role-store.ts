@@ -1,17 +1,10 @@
-/**
- * @module D1 queries for role grants (`role_grants`): who holds which role in an organisation, or
- * for one of its apps. The person is a blind index with the person sealed beside, bound to the
- * row, organisation, app and role; a row is believed only when its sealed person opens and matches
- * the index, so a grant edited into D1 without the keyring grants nobody anything. Removing the
- * last owner is refused in the deleting statement itself, so racing revocations cannot leave none.
- */
-import { base64url } from '../crypto/base64';
 import { open, seal } from '../crypto/aead';
 import { blindIndex, blindIndexes } from '../crypto/blind-index';
 import { roleGrantGrantorAad, roleGrantPersonAad } from '../crypto/encryption-context';
 import type { Keyring } from '../crypto/keyring';
 import { placeholders } from '../factors/active-factors';
 import { ROLES, type HeldRole, type Role } from './authorization';
+import { newId } from '../crypto/random-id';
 
 /** A role grant as listed (the person opened). */
 export interface RoleGrant {
@@ -37,7 +30,7 @@ export interface RoleGrantRow {
   granted_at: number;
 }
 
-export const newGrantId = (): string => base64url(crypto.getRandomValues(new Uint8Array(12)));
+export const newGrantId = (): string => newId();
 
 /** The sealed columns of a new grant row. */
 export async function grantColumns(

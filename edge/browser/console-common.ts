@@ -1,12 +1,13 @@
 /**
  * @module Browser side, shared by the console's page scripts: the "confirm it is you" section
- * (passkey, or a code; the page reloads to show its data, or the person repeats their action),
+ * (passkey, or a code — only the passkey when administration asks a person who has one for it; the
+ * page reloads to show its data, or the person repeats their action),
  * calls to the admin API with any method (same-origin JSON), and the outcome of an action said in
  * words — kept across the reload that shows the changed data. Everything is set with textContent.
  */
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { ErrorCode } from '../../shared/errors';
-import type { FreshStepUpChallenge, Problem } from '../../shared/wire-shapes';
+import { type FreshStepUpChallenge, type Problem, STEP_UP_FACTORS_HEADER } from '../../shared/wire-shapes';
 import { $, explain, post } from './api';
 
 const root = $('console');
@@ -22,7 +23,9 @@ export const say = (text: string): void => {
   status.textContent = text;
 };
 
-export type Result<T> = { ok: true; data: T } | { ok: false; problem: Problem; status: number };
+/** A refusal; for a missing step-up, `factors` names what it must be made with when not any (the Stepgate-Step-Up-Factors header). */
+export type ConsoleProblem = Problem & { factors?: string[] };
+export type Result<T> = { ok: true; data: T } | { ok: false; problem: ConsoleProblem; status: number };
 
 /** Call the admin API (any method, JSON body for a write), same-origin. */
 export async function send<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<Result<T>> {
@@ -36,21 +39,34 @@ export async function send<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE
   if (res === null)
     return { ok: false, status: 0, problem: { detail: 'Stepgate could not be reached. Check your connection and try again.' } as Problem };
   const data = (await res.json().catch(() => ({}))) as T & Problem;
-  return res.ok ? { ok: true, data } : { ok: false, problem: data, status: res.status };
+  if (res.ok) return { ok: true, data };
+  const factors = res.headers.get(STEP_UP_FACTORS_HEADER);
+  const problem: ConsoleProblem = factors ? { ...data, factors: factors.split(',').map((f) => f.trim()) } : data;
+  return { ok: false, problem, status: res.status };
 }
 
-/** Show the "confirm it is you" section, saying why. */
-export function askToConfirm(why: string): void {
+const PASSKEY_ONLY =
+  'You have a passkey, so administration needs you to confirm it is you with it: a code can be phished, a passkey cannot. ' +
+  'Lost your passkey? Remove it on the Stepgate extension’s options page (a code still works there), then come back and use a code.';
+
+/**
+ * Show the "confirm it is you" section, saying why. `factors`: what the step-up must be made with
+ * (`["webauthn"]`: the passkey only, and the code form is hidden; null: any factor); absent, the
+ * section offers what the page was rendered with.
+ */
+export function askToConfirm(why: string, factors?: readonly string[] | null): void {
   const section = $('confirm');
-  $('confirm-why').textContent = why;
+  const form = $('confirm-form');
+  if (factors !== undefined) form.hidden = factors !== null && !factors.some((f) => f === 'totp' || f === 'recovery');
+  $('confirm-why').textContent = form.hidden ? `${why} ${PASSKEY_ONLY}` : why;
   section.hidden = false;
   section.scrollIntoView({ block: 'center' });
 }
 
-/** A refusal, in words: a missing step-up opens the "confirm it is you" section. */
-export function refused(p: Problem, what: string): void {
+/** A refusal, in words: a missing step-up opens the "confirm it is you" section, with the factors it must be made with. */
+export function refused(p: ConsoleProblem, what: string): void {
   if (p.code === ErrorCode.FreshStepUpRequired) {
-    askToConfirm(`Confirm it is you (it lasts 5 minutes), then ${what} again.`);
+    askToConfirm(`Confirm it is you (it lasts 5 minutes), then ${what} again.`, p.factors ?? null);
     say('');
     return;
   }
@@ -135,7 +151,8 @@ function wireConfirm(): void {
       if (!r.ok) say(explain(r.problem));
       else confirmed();
     } catch (err) {
-      say(`The passkey prompt was closed or failed (${(err as Error).name}). Try again, or use a code.`);
+      const orCode = $('confirm-form').hidden ? '' : ', or use a code';
+      say(`The passkey prompt was closed or failed (${(err as Error).name}). Try again${orCode}.`);
     }
   });
 }

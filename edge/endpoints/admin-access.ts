@@ -23,7 +23,7 @@ import { requireSameOriginJson } from '../http/csrf';
 import { StepgateError } from '../http/stepgate-error';
 import type { Identity } from '../identity/identity-source';
 import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
-import { requireFreshStepUp } from './fresh-step-up';
+import { requireAdminStepUp } from './fresh-step-up';
 
 /** The caller of an admin call: who they are, and their roles in the organisation named by the path. */
 export interface AdminCaller {
@@ -141,7 +141,7 @@ export async function requireAdminCaller(
     await recordRefusal(rt, req, me, { action: 'admin.access', code: 'no-role', reason: NOT_FOUND_ORG, org });
     throw new StepgateError(ErrorCode.NotFound, 404, NOT_FOUND_ORG);
   }
-  await requireFreshStepUp(rt, req, me);
+  await requireAdminStepUp(rt, req, me); // a passkey-made step-up, when the person has a passkey
   return { me, actor: { sub: me.sub, orgId: org, roles } };
 }
 

@@ -16,7 +16,7 @@ import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import { personOf, recordRefusal, refuseToken } from './admin-access';
 import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
-import { requireFreshStepUp } from './fresh-step-up';
+import { requireAdminStepUp } from './fresh-step-up';
 
 /**
  * A person acting on another (`{ user }` in the body, a subject of this app's organisation): from the
@@ -34,7 +34,7 @@ async function actingOnAnother(rt: Runtime, req: Request, action: AdminAction): 
     await recordRefusal(rt, req, me, { action, code: 'not-allowed', reason, org, appId: rt.app.id });
     return problem(ErrorCode.Forbidden, 403, `${reason} (${action})`);
   }
-  await requireFreshStepUp(rt, req, me);
+  await requireAdminStepUp(rt, req, me);
   const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
   const key = personOf(org, user);
   // The person's own roles: an app-admin never acts on someone who holds a role beyond their apps.

@@ -15,7 +15,8 @@ import { authorize } from '../admin/authorization';
 import type { Runtime } from '../deployment/runtime';
 import { json, problem } from '../http/responses';
 import { StepgateError } from '../http/stepgate-error';
-import { adminBody, NOT_FOUND_APP, recordChange, requireAdminCaller, requireAllowed, subjectOf } from './admin-access';
+import { adminBody, NOT_FOUND_APP, recordChange, requireAllowed, subjectOf } from './admin-access';
+import { adminCall } from './admin-call';
 
 const BASE = '/.stepgate/api/admin/orgs/:org/apps';
 
@@ -64,9 +65,7 @@ async function appOf(rt: Runtime, org: string, appId: string): Promise<App> {
 export function registerAppRoutes(app: Hono, rt: Runtime): void {
   // The apps of the organisation: all of them for owners and admins, the named ones for an app-admin.
   app.get(BASE, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
-    const caller = await requireAdminCaller(rt, req, org, { write: false });
+    const { req, org, caller } = await adminCall(rt, c, false);
     // Allowed for some app (an app-admin), or for any (owner, admin)? Refused outright otherwise.
     const anyApp = authorize(caller.actor, 'app.read', { orgId: org, appId: '' });
     if (!anyApp.allowed && anyApp.code !== 'not-your-app') await requireAllowed(rt, req, caller, 'app.read', { orgId: org });
@@ -75,9 +74,7 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
   });
 
   app.post(BASE, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
-    const caller = await requireAdminCaller(rt, req, org, { write: true });
+    const { req, org, caller } = await adminCall(rt, c, true);
     const body = await adminBody(
       req,
       z.strictObject({ name: Name, hosts: Hosts, origin_url: Origin.default(null), identity: z.unknown(), policy: z.unknown() }),
@@ -107,19 +104,15 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
   });
 
   app.get(`${BASE}/:app`, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
+    const { req, org, caller } = await adminCall(rt, c, false);
     const appId = c.req.param('app');
-    const caller = await requireAdminCaller(rt, req, org, { write: false });
     await requireAllowed(rt, req, caller, 'app.read', { orgId: org, appId });
     return json({ app: appJson(await appOf(rt, org, appId)) });
   });
 
   app.patch(`${BASE}/:app`, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
+    const { req, org, caller } = await adminCall(rt, c, true);
     const appId = c.req.param('app');
-    const caller = await requireAdminCaller(rt, req, org, { write: true });
     const body = await adminBody(
       req,
       z.strictObject({ name: Name.optional(), hosts: Hosts.optional(), origin_url: Origin.optional(), identity: z.unknown().optional() }),
@@ -149,10 +142,8 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
   });
 
   app.delete(`${BASE}/:app`, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
+    const { req, org, caller } = await adminCall(rt, c, true);
     const appId = c.req.param('app');
-    const caller = await requireAdminCaller(rt, req, org, { write: true });
     await adminBody(req, z.strictObject({}));
     await requireAllowed(rt, req, caller, 'app.delete', { orgId: org, appId });
     if (!(await deleteApp(rt.db, { orgId: org, appId }))) return problem(ErrorCode.NotFound, 404, NOT_FOUND_APP);
@@ -161,10 +152,8 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
   });
 
   app.get(`${BASE}/:app/policy`, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
+    const { req, org, caller } = await adminCall(rt, c, false);
     const appId = c.req.param('app');
-    const caller = await requireAdminCaller(rt, req, org, { write: false });
     await requireAllowed(rt, req, caller, 'policy.read', { orgId: org, appId });
     const p = await getAppPolicy(rt.db, rt.keys, { orgId: org, appId });
     if (!p) return problem(ErrorCode.NotFound, 404, NOT_FOUND_APP);
@@ -178,10 +167,8 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
   });
 
   app.put(`${BASE}/:app/policy`, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
+    const { req, org, caller } = await adminCall(rt, c, true);
     const appId = c.req.param('app');
-    const caller = await requireAdminCaller(rt, req, org, { write: true });
     const body = await adminBody(req, z.strictObject({ policy: z.unknown() }));
     // An app-admin changes their app's rules, never how its people enrol (`enrolment`): compared with the stored policy.
     const stored = await getAppPolicy(rt.db, rt.keys, { orgId: org, appId });

@@ -16,7 +16,7 @@ import type { Runtime } from '../deployment/runtime';
 import { requireSameOriginJson } from '../http/csrf';
 import { StepgateError } from '../http/stepgate-error';
 import { auditBase, requireIdentity, siteOf } from './endpoint-helpers';
-import { requireFreshStepUp } from './fresh-step-up';
+import { requireAdminStepUp } from './fresh-step-up';
 
 export type Role = 'admin' | 'auditor';
 
@@ -66,7 +66,7 @@ export async function requireReader(rt: Runtime, req: Request, action: AdminActi
   const org = rt.app.org;
   const role = await roleIn(rt, org, me.sub, action);
   if (!role) throw new StepgateError(ErrorCode.Forbidden, 403, NOT_A_READER);
-  await requireFreshStepUp(rt, req, me);
+  await requireAdminStepUp(rt, req, me);
   return { sub: me.sub, org, role, via: 'session' };
 }
 
@@ -88,7 +88,7 @@ export async function requireAdmin(rt: Runtime, req: Request): Promise<Reader> {
       403,
       'Only owners and admins of the default organisation (the deployment’s operator) do this.',
     );
-  await requireFreshStepUp(rt, req, me);
+  await requireAdminStepUp(rt, req, me);
   return { sub: me.sub, org: DEFAULT_ORG, role: 'admin', via: 'session' };
 }
 

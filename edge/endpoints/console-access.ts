@@ -2,10 +2,9 @@
  * @module Who is looking at a console page (/.stepgate/admin/*): identified by the app they came
  * through, their roles in its organisation (role store), whether they hold a fresh step-up, and
  * the pages those roles allow. A page shows data only with a fresh step-up, the same guard as the
- * admin API; without one it shows the "confirm it is you" section and nothing else. Browser
- * sessions only: a page is never rendered for an API token.
+ * admin API (made with a passkey when the person has one); without one it shows the "confirm it is
+ * you" section and nothing else. Browser sessions only: a page is never rendered for an API token.
  */
-import { ErrorCode } from '../../shared/errors';
 import type { Actor } from '../admin/authorization';
 import { getOrg } from '../admin/org-store';
 import { rolesOf } from '../admin/role-store';
@@ -17,7 +16,7 @@ import { type ConsoleFrame, consoleMessage } from '../pages/console-layout';
 import { type ConsolePage, PAGE_INFO, pagesAllowed } from '../pages/console-nav';
 import { subjectOf } from './admin-access';
 import { requireIdentity } from './endpoint-helpers';
-import { requireFreshStepUp } from './fresh-step-up';
+import { type AdminStepUp, adminStepUp } from './fresh-step-up';
 
 export interface ConsoleViewer {
   me: Identity;
@@ -25,20 +24,11 @@ export interface ConsoleViewer {
   orgName: string;
   /** The person as their app names them. */
   subject: string;
-  /** Holds a fresh step-up: the page may show its data. */
+  /** Holds a fresh step-up good for administration: the page may show its data. */
   fresh: boolean;
+  /** What "confirm it is you" must be done with: only a passkey for a person who has one. */
+  confirmWith: AdminStepUp['confirmWith'];
   allowed: Set<ConsolePage>;
-}
-
-/** Whether the caller holds a fresh step-up (any other failure of the check is thrown: fail closed). */
-async function holdsFreshStepUp(rt: Runtime, req: Request, me: Identity): Promise<boolean> {
-  try {
-    await requireFreshStepUp(rt, req, me);
-    return true;
-  } catch (e) {
-    if (e instanceof StepgateError && e.code === ErrorCode.FreshStepUpRequired) return false;
-    throw e;
-  }
 }
 
 /**
@@ -62,13 +52,15 @@ export async function consoleViewer(rt: Runtime, req: Request): Promise<ConsoleV
   // People are keyed by the organisation of the app they came through: nobody sees another organisation.
   const roles = await rolesOf(rt.db, rt.keys, orgId, me.sub);
   const actor: Actor = { sub: me.sub, orgId, roles };
+  // Nothing to show without a role: the step-up is asked for (and judged) where there is something to protect.
+  const stepUp: AdminStepUp = roles.length > 0 ? await adminStepUp(rt, req, me) : { fresh: false, confirmWith: 'any' };
   return {
     me,
     actor,
     orgName: (await getOrg(rt.db, orgId))?.name ?? orgId,
     subject: subjectOf(orgId, me.sub),
-    // Nothing to show without a role: the step-up is asked for where there is something to protect.
-    fresh: roles.length > 0 ? await holdsFreshStepUp(rt, req, me) : false,
+    fresh: stepUp.fresh,
+    confirmWith: stepUp.confirmWith,
     allowed: pagesAllowed(actor),
   };
 }
@@ -80,6 +72,7 @@ export const frameOf = (v: ConsoleViewer, page: ConsolePage): ConsoleFrame => ({
   orgId: v.actor.orgId,
   orgName: v.orgName,
   person: v.subject,
+  confirmWith: v.confirmWith,
 });
 
 /** 403 for a page the viewer's roles do not allow: says so in words, and links to the overview. */

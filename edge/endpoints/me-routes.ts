@@ -10,37 +10,18 @@ import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
 import type { RecoveryCompleted } from '../../shared/wire-shapes';
 import { type Revoked, revokePerson } from '../admin/person-revocation';
-import { cancelRecovery, claimCompletion, type Recovery, reopenRecovery } from '../admin/recovery-store';
-import type { AuditDetails } from '../audit/events';
+import { cancelRecovery, claimCompletion, reopenRecovery } from '../admin/recovery-store';
 import type { Runtime } from '../deployment/runtime';
 import { INVITE_TTL_MS, issueRecoveryInvite } from '../factors/invites/invite-store';
 import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
-import type { Identity } from '../identity/identity-source';
-import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
+import { jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
+import { recordRecoveryChange } from './recovery-events';
 import { forgetNotice, noticesOf } from './recovery-notices';
 
 const RECOVERY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NONE = 'No such recovery under way for you.';
 const EmptyBody = z.strictObject({});
-
-/** Record what the person did to their own recovery (after it is stored, before the answer). */
-async function recordByPerson(
-  rt: Runtime,
-  req: Request,
-  me: Identity,
-  type: 'recovery.cancelled' | 'recovery.completed',
-  r: Recovery,
-  details: AuditDetails,
-): Promise<void> {
-  await rt.audit.record({
-    type,
-    outcome: 'success',
-    ...(await auditBase(req, me)),
-    target: me.sub,
-    details: { org: r.orgId, recovery: r.id, started_by: r.startedBy, approved_by: r.approvedBy, ...details },
-  });
-}
 
 export function registerMeRoutes(app: Hono, rt: Runtime): void {
   app.get('/.stepgate/api/me/notices', async (c) => {
@@ -58,7 +39,7 @@ export function registerMeRoutes(app: Hono, rt: Runtime): void {
     const r = await cancelRecovery(rt.db, rt.keys, { orgId: rt.app.org, id, now: rt.now(), by: 'person', person: me.sub });
     if (!r || r.person !== me.sub) return problem(ErrorCode.NotFound, 404, NONE);
     await forgetNotice(rt, me.sub, r.id);
-    await recordByPerson(rt, req, me, 'recovery.cancelled', r, { by: 'person' });
+    await recordRecoveryChange(rt, req, me, 'recovery.cancelled', r, { by: 'person' });
     return json({ cancelled: true, id: r.id });
   });
 
@@ -102,7 +83,7 @@ export function registerMeRoutes(app: Hono, rt: Runtime): void {
     // After the revocation, which removes open invitations: this one is for the new first factor.
     const invite = await issueRecoveryInvite(rt.db, rt.keys, me.sub, r.approvedBy ?? r.startedBy, now);
     await forgetNotice(rt, me.sub, r.id);
-    await recordByPerson(rt, req, me, 'recovery.completed', r, {
+    await recordRecoveryChange(rt, req, me, 'recovery.completed', r, {
       factors_revoked: revoked.factors,
       tokens_revoked: revoked.tokens,
       challenges: revoked.challenges,

@@ -19,7 +19,7 @@ import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import { adminBody, personOf, recordRefusal, refuseToken, subjectOf } from './admin-access';
 import { auditBase, requireIdentity, siteOf } from './endpoint-helpers';
-import { requireFreshStepUp } from './fresh-step-up';
+import { requireAdminStepUp } from './fresh-step-up';
 
 /** The variables the bootstrap claim reads (the Worker's environment, as the endpoints are called with it). */
 interface BootstrapEnv {
@@ -51,7 +51,7 @@ export function registerOrgRoutes(app: Hono, rt: Runtime): void {
   app.get('/.stepgate/api/admin/me', async (c) => {
     const req = c.req.raw;
     const me = await requireIdentity(rt, req);
-    await requireFreshStepUp(rt, req, me);
+    await requireAdminStepUp(rt, req, me);
     const org = rt.app.org;
     // Only this organisation's people are keyed this way: another organisation's roles never show.
     const orgs = (await orgsOf(rt.db, rt.keys, me.sub)).filter((o) => o.id === org);
@@ -71,7 +71,7 @@ export function registerOrgRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, siteOf(req.url).origin);
     const me = await requireIdentity(rt, req);
     await adminBody(req, z.strictObject({}));
-    await requireFreshStepUp(rt, req, me);
+    await requireAdminStepUp(rt, req, me);
     const named = (c.env as BootstrapEnv | undefined)?.BOOTSTRAP_OWNER;
     // Why: BOOTSTRAP_OWNER names a person of the default organisation; through another
     // organisation's app the same subject is someone else, so the claim is only made there.
@@ -98,7 +98,7 @@ export function registerOrgRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     refuseToken(req);
     const me = await requireIdentity(rt, req);
-    await requireFreshStepUp(rt, req, me);
+    await requireAdminStepUp(rt, req, me);
     const org = rt.app.org;
     const roles = await rolesOf(rt.db, rt.keys, org, me.sub);
     // Why: people are keyed by the organisation of the app they came through; only there do they hold roles.
@@ -128,7 +128,7 @@ export function registerOrgRoutes(app: Hono, rt: Runtime): void {
       });
       return problem(ErrorCode.Forbidden, 403, d.reason);
     }
-    await requireFreshStepUp(rt, req, me);
+    await requireAdminStepUp(rt, req, me);
     const body = await adminBody(req, NewOrg);
     const r = await createOrgAndApp(rt, me.sub, body);
     if (r instanceof Response) return r;

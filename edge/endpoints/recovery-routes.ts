@@ -9,7 +9,7 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
-import { REFUSALS } from '../admin/authorization';
+import { type HeldRole, REFUSALS } from '../admin/authorization';
 import { cancelTarget, mayListRecoveries, type RecoveryWaitSettings, recoveryWaitMs } from '../admin/recovery';
 import { recoveryStartOverCap } from '../admin/recovery-limits';
 import {
@@ -22,20 +22,11 @@ import {
   undoApproval,
 } from '../admin/recovery-store';
 import { rolesOf } from '../admin/role-store';
-import type { AuditDetails } from '../audit/events';
 import type { Runtime } from '../deployment/runtime';
 import { json, problem } from '../http/responses';
-import {
-  type AdminCaller,
-  adminBody,
-  personOf,
-  recordRefusal,
-  refuseToken,
-  requireAdminCaller,
-  requireAllowed,
-  subjectOf,
-} from './admin-access';
-import { auditBase } from './endpoint-helpers';
+import { type AdminCaller, adminBody, personOf, recordRefusal, refuseToken, requireAllowed, subjectOf } from './admin-access';
+import { adminCall } from './admin-call';
+import { recordRecoveryChange } from './recovery-events';
 import { forgetNotice, tellPerson } from './recovery-notices';
 
 const BASE = '/.stepgate/api/admin/orgs/:org/recoveries';
@@ -55,30 +46,12 @@ export const recoveryJson = (org: string, r: Recovery) => ({
   expires_at: iso(r.expiresAt),
 });
 
-/** Who started and approved it, as every recovery event names them. */
-const whoDetails = (org: string, r: Recovery): AuditDetails => ({
-  org,
-  recovery: r.id,
-  started_by: r.startedBy,
-  approved_by: r.approvedBy,
-});
+const notOpen = (r: Recovery) => problem(ErrorCode.Conflict, 409, `This recovery is ${r.state}: start a new one if it is still needed.`);
 
-/** Record a recovery change by an administrator (after it is stored and the person told, before the answer). */
-async function recordByAdmin(
-  rt: Runtime,
-  req: Request,
-  caller: AdminCaller,
-  type: 'recovery.started' | 'recovery.approved' | 'recovery.cancelled',
-  r: Recovery,
-  details: AuditDetails,
-): Promise<void> {
-  await rt.audit.record({
-    type,
-    outcome: 'success',
-    ...(await auditBase(req, caller.me)),
-    target: r.person,
-    details: { ...whoDetails(r.orgId, r), ...details },
-  });
+/** The opening of a recovery call: a person in a browser (a token is refused: recovery needs one), then the admin checks. */
+function recoveryCall(rt: Runtime, c: Context, write: boolean): ReturnType<typeof adminCall> {
+  refuseToken(c.req.raw);
+  return adminCall(rt, c, write);
 }
 
 /** The recovery named by the path, in the caller's organisation, or a 404 answer. */
@@ -86,19 +59,42 @@ async function named(rt: Runtime, c: Context, org: string): Promise<Recovery | R
   return (await getRecovery(rt.db, rt.keys, org, c.req.param('id') ?? '', rt.now())) ?? problem(ErrorCode.NotFound, 404, NO_SUCH);
 }
 
-const notOpen = (r: Recovery) => problem(ErrorCode.Conflict, 409, `This recovery is ${r.state}: start a new one if it is still needed.`);
+/** A change to the recovery the path names (approve, cancel): its caller, the recovery and its person's roles; or a 404 answer. */
+async function namedChange(
+  rt: Runtime,
+  c: Context,
+): Promise<{ req: Request; org: string; caller: AdminCaller; r: Recovery; personRoles: HeldRole[] } | Response> {
+  const { req, org, caller } = await recoveryCall(rt, c, true);
+  await adminBody(req, z.strictObject({}));
+  const r = await named(rt, c, org);
+  if (r instanceof Response) return r;
+  return { req, org, caller, r, personRoles: await rolesOf(rt.db, rt.keys, org, r.person) };
+}
 
-/** The caller of a recovery call: a person in a browser (a token is refused: recovery needs one), then the admin checks. */
-async function recoveryCaller(rt: Runtime, req: Request, org: string, write: boolean): Promise<AdminCaller> {
-  refuseToken(req);
-  return requireAdminCaller(rt, req, org, { write });
+/**
+ * Tell the person of the recovery `r` (its notice); when they cannot be told, take the change back
+ * (`undo`) and answer 503 naming it (`what`). Null when they were told.
+ */
+async function toldOrTakenBack(
+  rt: Runtime,
+  r: Recovery,
+  what: 'started' | 'approved',
+  undo: () => Promise<unknown>,
+): Promise<Response | null> {
+  try {
+    await tellPerson(rt, r);
+    return null;
+  } catch (err) {
+    const notice = what === 'started' ? 'kept' : 'updated';
+    console.error(`stepgate: a recovery notice was not ${notice}:`, err instanceof Error ? err.message : 'non-error');
+    await undo();
+    return problem(ErrorCode.Unavailable, 503, `The person could not be notified, so the recovery was not ${what}. Try again.`);
+  }
 }
 
 export function registerRecoveryRoutes(app: Hono, rt: Runtime): void {
   app.post(BASE, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
-    const caller = await recoveryCaller(rt, req, org, true);
+    const { req, org, caller } = await recoveryCall(rt, c, true);
     const body = await adminBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
     const person = personOf(org, body.user);
     const personRoles = await rolesOf(rt.db, rt.keys, org, person);
@@ -109,28 +105,22 @@ export function registerRecoveryRoutes(app: Hono, rt: Runtime): void {
     if (capped !== null) return problem(ErrorCode.Conflict, 409, `${capped}.`);
     const r = await startRecovery(rt.db, rt.keys, { orgId: org, person, startedBy: caller.me.sub, now });
     if (!r.ok) return problem(ErrorCode.Conflict, 409, `${r.reason}.`);
+    const takeBack = () => cancelRecovery(rt.db, rt.keys, { orgId: org, id: r.recovery.id, now: rt.now(), by: 'admin' });
     // Racing starts may all have passed the check above: those past the cap are taken back, untold.
     const over = await recoveryStartOverCap(rt.db, rt.keys, { ...limits, started: { id: r.recovery.id, at: r.recovery.startedAt } });
     if (over !== null) {
-      await cancelRecovery(rt.db, rt.keys, { orgId: org, id: r.recovery.id, now: rt.now(), by: 'admin' });
+      await takeBack();
       return problem(ErrorCode.Conflict, 409, `${over}.`);
     }
-    try {
-      await tellPerson(rt, r.recovery);
-    } catch (err) {
-      // Why: a recovery the person was not told of must not run its course; it is taken back.
-      console.error('stepgate: a recovery notice was not kept:', err instanceof Error ? err.message : 'non-error');
-      await cancelRecovery(rt.db, rt.keys, { orgId: org, id: r.recovery.id, now: rt.now(), by: 'admin' });
-      return problem(ErrorCode.Unavailable, 503, 'The person could not be notified, so the recovery was not started. Try again.');
-    }
-    await recordByAdmin(rt, req, caller, 'recovery.started', r.recovery, { expires_at: iso(r.recovery.expiresAt) });
+    // Why: a recovery the person was not told of must not run its course; it is taken back.
+    const untold = await toldOrTakenBack(rt, r.recovery, 'started', takeBack);
+    if (untold) return untold;
+    await recordRecoveryChange(rt, req, caller.me, 'recovery.started', r.recovery, { expires_at: iso(r.recovery.expiresAt) });
     return json({ recovery: recoveryJson(org, r.recovery) }, 201);
   });
 
   app.get(BASE, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
-    const caller = await recoveryCaller(rt, req, org, false);
+    const { req, org, caller } = await recoveryCall(rt, c, false);
     if (!mayListRecoveries(caller.actor)) {
       const reason = `${REFUSALS['not-allowed']} (recovery.start)`;
       await recordRefusal(rt, req, caller.me, { action: 'recovery.start', code: 'not-allowed', reason, org });
@@ -141,13 +131,9 @@ export function registerRecoveryRoutes(app: Hono, rt: Runtime): void {
   });
 
   app.post(`${BASE}/:id/approve`, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
-    const caller = await recoveryCaller(rt, req, org, true);
-    await adminBody(req, z.strictObject({}));
-    const r = await named(rt, c, org);
-    if (r instanceof Response) return r;
-    const personRoles = await rolesOf(rt.db, rt.keys, org, r.person);
+    const change = await namedChange(rt, c);
+    if (change instanceof Response) return change;
+    const { req, org, caller, r, personRoles } = change;
     await requireAllowed(rt, req, caller, 'recovery.approve', {
       orgId: org,
       person: r.person,
@@ -163,15 +149,12 @@ export function registerRecoveryRoutes(app: Hono, rt: Runtime): void {
         ? problem(ErrorCode.Forbidden, 403, REFUSALS['same-person-approves'])
         : problem(ErrorCode.Conflict, 409, 'This recovery is no longer waiting for approval.');
     }
-    try {
-      await tellPerson(rt, a.recovery);
-    } catch (err) {
-      // Why: the waiting period is the person's time to object; it does not start before they are told.
-      console.error('stepgate: a recovery notice was not updated:', err instanceof Error ? err.message : 'non-error');
-      await undoApproval(rt.db, { id: a.recovery.id, approvedAt: a.recovery.approvedAt! });
-      return problem(ErrorCode.Unavailable, 503, 'The person could not be notified, so the recovery was not approved. Try again.');
-    }
-    await recordByAdmin(rt, req, caller, 'recovery.approved', a.recovery, {
+    // Why: the waiting period is the person's time to object; it does not start before they are told.
+    const untold = await toldOrTakenBack(rt, a.recovery, 'approved', () =>
+      undoApproval(rt.db, { id: a.recovery.id, approvedAt: a.recovery.approvedAt! }),
+    );
+    if (untold) return untold;
+    await recordRecoveryChange(rt, req, caller.me, 'recovery.approved', a.recovery, {
       effective_at: iso(a.recovery.effectiveAt),
       wait_minutes: Math.round(waitMs / 60_000),
     });
@@ -179,19 +162,15 @@ export function registerRecoveryRoutes(app: Hono, rt: Runtime): void {
   });
 
   app.post(`${BASE}/:id/cancel`, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
-    const caller = await recoveryCaller(rt, req, org, true);
-    await adminBody(req, z.strictObject({}));
-    const r = await named(rt, c, org);
-    if (r instanceof Response) return r;
-    const personRoles = await rolesOf(rt.db, rt.keys, org, r.person);
+    const change = await namedChange(rt, c);
+    if (change instanceof Response) return change;
+    const { req, org, caller, r, personRoles } = change;
     await requireAllowed(rt, req, caller, 'recovery.approve', { ...cancelTarget(org, r.person), personRoles });
     if (r.state !== 'started' && r.state !== 'approved') return notOpen(r);
     const cancelled = await cancelRecovery(rt.db, rt.keys, { orgId: org, id: r.id, now: rt.now(), by: 'admin' });
     if (!cancelled) return problem(ErrorCode.Conflict, 409, 'This recovery already ended.');
     await forgetNotice(rt, r.person, r.id);
-    await recordByAdmin(rt, req, caller, 'recovery.cancelled', cancelled, { by: 'admin' });
+    await recordRecoveryChange(rt, req, caller.me, 'recovery.cancelled', cancelled, { by: 'admin' });
     return json({ recovery: recoveryJson(org, cancelled) });
   });
 }

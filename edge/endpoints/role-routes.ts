@@ -11,7 +11,8 @@ import { lastOwnerRefusal, ROLES } from '../admin/authorization';
 import { grantRole, listRoleGrants, type RoleGrant, revokeRole } from '../admin/role-store';
 import type { Runtime } from '../deployment/runtime';
 import { json, problem } from '../http/responses';
-import { adminBody, personOf, recordChange, recordRefusal, requireAdminCaller, requireAllowed, subjectOf } from './admin-access';
+import { adminBody, personOf, recordChange, recordRefusal, requireAllowed, subjectOf } from './admin-access';
+import { adminCall } from './admin-call';
 
 const BASE = '/.stepgate/api/admin/orgs/:org/roles';
 
@@ -27,18 +28,14 @@ const grantJson = (org: string, g: RoleGrant) => ({
 
 export function registerRoleRoutes(app: Hono, rt: Runtime): void {
   app.get(BASE, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
-    const caller = await requireAdminCaller(rt, req, org, { write: false });
+    const { req, org, caller } = await adminCall(rt, c, false);
     await requireAllowed(rt, req, caller, 'role.read', { orgId: org });
     const grants = await listRoleGrants(rt.db, rt.keys, { orgId: org });
     return json({ grants: grants.map((g) => grantJson(org, g)) });
   });
 
   app.post(BASE, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
-    const caller = await requireAdminCaller(rt, req, org, { write: true });
+    const { req, org, caller } = await adminCall(rt, c, true);
     const body = await adminBody(
       req,
       z.strictObject({
@@ -84,10 +81,8 @@ export function registerRoleRoutes(app: Hono, rt: Runtime): void {
   });
 
   app.delete(`${BASE}/:grant`, async (c) => {
-    const req = c.req.raw;
-    const org = c.req.param('org');
+    const { req, org, caller } = await adminCall(rt, c, true);
     const grantId = c.req.param('grant');
-    const caller = await requireAdminCaller(rt, req, org, { write: true });
     await adminBody(req, z.strictObject({}));
     const grant = (await listRoleGrants(rt.db, rt.keys, { orgId: org })).find((g) => g.id === grantId);
     if (!grant) return problem(ErrorCode.NotFound, 404, 'No such role grant in this organisation.');

@@ -25,7 +25,7 @@ import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import { presentedToken, refuseToken, subjectOf } from './admin-access';
 import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
-import { requireFreshStepUp } from './fresh-step-up';
+import { requireAdminStepUp } from './fresh-step-up';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -56,7 +56,8 @@ export function registerTokenRoutes(app: Hono, rt: Runtime): void {
         label: z.string().min(1).max(64),
       }),
     );
-    await requireFreshStepUp(rt, req, me);
+    // A token acts for its owner for days: made only after a step-up as strong as administration asks.
+    await requireAdminStepUp(rt, req, me);
     // Only scopes the person's roles here could use: a token is never a way to more than they hold.
     const org = rt.app.org;
     const actor = { sub: me.sub, orgId: org, roles: await rolesOf(rt.db, rt.keys, org, me.sub) };

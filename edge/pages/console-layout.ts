@@ -21,6 +21,8 @@ export interface ConsoleFrame {
   orgName: string;
   /** The person, as their app names them. */
   person: string;
+  /** What "confirm it is you" offers: only a passkey for a person who has one (absent: any factor). */
+  confirmWith?: 'passkey' | 'any';
 }
 
 const head = (title: string) => html`<!doctype html>
@@ -41,16 +43,31 @@ const nav = (f: ConsoleFrame) =>
       : html`<a href="${PAGE_INFO[p].path}">${PAGE_INFO[p].label}</a>`,
   );
 
-/** The "confirm it is you" section: a passkey, or a code from an authenticator app, or a recovery code. */
-export const confirmSection = (why: string, shown: boolean) => html`<section id="confirm" class="confirm"${shown ? '' : html` hidden`}>
+/** Why only the passkey is offered: administration asks a person who has one to use it. */
+export const PASSKEY_ONLY_WHY =
+  'You have a passkey, so administration needs you to confirm it is you with it: a code can be phished, a passkey cannot. ' +
+  'Lost your passkey? Remove it on the Stepgate extension’s options page (a code still works there), then come back and use a code.';
+
+/**
+ * The "confirm it is you" section: a passkey, or a code from an authenticator app, or a recovery
+ * code — or, `passkeyOnly`, the passkey alone (the code form is kept, hidden, for the page script,
+ * which shows it again if a later answer allows any factor).
+ */
+export const confirmSection = (why: string, shown: boolean, passkeyOnly = false) => html`<section id="confirm" class="confirm"${
+  shown ? '' : html` hidden`
+}>
 <h2>Confirm it is you</h2>
 <p id="confirm-why">${why}</p>
 <p><button id="confirm-passkey" type="button">Confirm with a passkey</button></p>
-<form id="confirm-form" novalidate>
+<form id="confirm-form" novalidate${passkeyOnly ? html` hidden` : ''}>
 <label for="confirm-code">Or a code from your authenticator app (or a recovery code)</label>
 <div class="row"><input id="confirm-code" autocomplete="one-time-code" maxlength="32" required><button type="submit">Confirm</button></div>
 </form>
 </section>`;
+
+/** Why the page asks to confirm: the page's reason, and for a person with a passkey why only it is offered. */
+const confirmWhy = (f: ConsoleFrame, why = 'This page shows administrative data: confirm it is you first (it lasts 5 minutes).'): string =>
+  f.confirmWith === 'passkey' ? `${why} ${PASSKEY_ONLY_WHY}` : why;
 
 /**
  * A console page. `script` is the page script's name in /.stepgate/assets/ (built from edge/browser/);
@@ -70,7 +87,7 @@ export const consolePage = (
 <main id="console" class="console" data-state="${o.state}" data-org="${f.orgId}">
 <h1>${o.title}</h1>
 <p id="status" class="status" role="status" aria-live="polite"></p>
-${confirmSection(o.why ?? 'This page shows administrative data: confirm it is you first (it lasts 5 minutes).', o.state === 'confirm')}
+${confirmSection(confirmWhy(f, o.why), o.state === 'confirm', f.confirmWith === 'passkey')}
 ${o.state === 'ready' ? o.body : ''}
 </main>
 <script type="module" src="${ASSET_PREFIX}${o.script}.js"></script>

@@ -5,30 +5,9 @@
  * organisation's only (edge/audit/dashboard.ts, `dashboardData`).
  */
 import { html } from 'hono/html';
+import type { Dashboard } from '../audit/dashboard';
 import { type Content, type ConsoleFrame, consolePage } from './console-layout';
 import { type ChartSeries, chartTable, stackedBarChart } from './svg-chart';
-
-/** One day of one app (the shape of edge/audit/dashboard.ts). */
-export interface DashboardDay {
-  day: string;
-  app: string;
-  stepUps: number;
-  failures: number;
-  denials: number;
-  lockouts: number;
-}
-
-/** The dashboard's data (the shape of edge/audit/dashboard.ts `Dashboard`). */
-export interface DashboardView {
-  /** Start of the first day, ms. */
-  from: number;
-  /** Start of the day after the last, ms. */
-  to: number;
-  days: readonly DashboardDay[];
-  apps: readonly string[];
-  topDeniedRoutes: readonly { route: string; count: number }[];
-  topDeniedPeople: readonly { person: string; count: number }[];
-}
 
 type Measure = 'stepUps' | 'failures' | 'denials' | 'lockouts';
 const MEASURES: { key: Measure; title: string; unit: string }[] = [
@@ -49,7 +28,7 @@ export function daysBetween(from: number, to: number): string[] {
 }
 
 /** The series of one measure: one per app (named), a value per day (0 where none was counted). */
-export function seriesOf(d: DashboardView, key: Measure, days: readonly string[], appName: (id: string) => string): ChartSeries[] {
+export function seriesOf(d: Dashboard, key: Measure, days: readonly string[], appName: (id: string) => string): ChartSeries[] {
   const at = new Map(days.map((day, i) => [day, i]));
   const apps = [...new Set([...d.apps, ...d.days.map((x) => x.app)])];
   return apps.map((app) => {
@@ -70,7 +49,7 @@ const topTable = (caption: string, what: string, rows: readonly { name: string; 
     : html`<p>${caption}: none in this period.</p>`;
 
 export interface DashboardData {
-  dashboard: DashboardView;
+  dashboard: Dashboard;
   /** App names by id (an app not found there is named by its id). */
   appNames: ReadonlyMap<string, string>;
   /** The dates in the form (YYYY-MM-DD). */

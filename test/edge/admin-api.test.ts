@@ -6,76 +6,29 @@
  * its organisation and app. Two organisations: "default" (the bundled app on app.test, demo
  * sessions) and "acme" (an app on acme.test, the dev identity source: its people are "acme/<name>").
  */
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
-import { generate } from 'otplib';
+import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../edge/admin/app-store';
 import { REFUSALS, type Role } from '../../edge/admin/authorization';
 import { createOrg } from '../../edge/admin/org-store';
 import { grantRole, listRoleGrants } from '../../edge/admin/role-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import demoPolicy from '../../edge/config/policy.json';
-import { createGateway } from '../../edge/gateway';
-import { sessionCookie } from '../support/session';
+import { as, bodyOf, type Caller, callWith, person as personOn, send } from './admin-callers';
+import { seedApp } from './seed-apps';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
-// The bundled app claims app.test only (a `hosts` list), so acme.test and the apps made here are D1's.
-const g = createGateway(env, { ...demoPolicy, hosts: ['app.test'] });
+// The shared gateway's bundled app claims app.test only (a `hosts` list), so acme.test and the apps made here are D1's.
 const API = '/.stepgate/api/admin';
-const seconds = () => Math.floor(Date.now() / 1000);
 
-async function send(url: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await g.fetch(new Request(url, init), env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
-
-/** A signed-in person of one organisation, with a factor and (after stepUp) a fresh step-up. */
-interface Caller {
-  name: string;
-  host: string;
-  /** Headers that identify them (no step-up). */
-  plain: Record<string, string>;
-  /** Headers that identify them with a fresh step-up. */
-  stepped: Record<string, string>;
-}
-
-const call = (who: Caller | Record<string, string>, host: string, method: string, path: string, body?: unknown) => {
-  const headers = 'stepped' in who ? (who as Caller).stepped : (who as Record<string, string>);
-  const write = method !== 'GET';
-  return send(`http://${host}${path}`, {
-    method,
-    headers: { ...headers, ...(write ? { origin: `http://${host}`, 'content-type': 'application/json' } : {}) },
-    ...(write ? { body: JSON.stringify(body ?? {}) } : {}),
-  });
-};
-const as = (who: Caller, method: string, path: string, body?: unknown) => call(who, who.host, method, path, body);
+/** Call `path` on `host` with the headers `plain` (no step-up); writes as same-origin JSON. */
+const call = (plain: Record<string, string>, host: string, method: string, path: string, body?: unknown) =>
+  callWith(send, plain, host, method, path, body);
 
 /**
  * Sign in, enrol an authenticator app and step up: the default org through demo sessions on
  * app.test, acme through the dev header on acme.test.
  */
-async function person(name: string, org: 'default' | 'acme'): Promise<Caller> {
-  const host = org === 'default' ? 'app.test' : 'acme.test';
-  const plain: Record<string, string> =
-    org === 'default' ? { cookie: await sessionCookie(name, `${name}-admin-api`) } : { 'stepgate-dev-user': name };
-  const post = (path: string, headers: Record<string, string>, body: unknown = {}) => call(headers, host, 'POST', path, body);
-  const start = (await (await post('/.stepgate/api/factors/totp', plain)).json()) as { id: string; secret: string };
-  const confirm = await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, plain, {
-    code: await generate({ secret: start.secret, epoch: seconds() - 30 }),
-  });
-  if (confirm.status !== 200) throw new Error(`enrolment of ${name}: ${confirm.status} ${await confirm.text()}`);
-  const { challenge_id } = (await (await post('/.stepgate/api/factors/step-up', plain)).json()) as { challenge_id: string };
-  const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, plain, {
-    method: 'totp',
-    code: await generate({ secret: start.secret, epoch: seconds() }),
-  });
-  if (ok.status !== 200) throw new Error(`step-up of ${name}: ${ok.status} ${await ok.text()}`);
-  const grant = ok.headers.get('set-cookie')!.split(';')[0]!;
-  const stepped = plain.cookie ? { ...plain, cookie: `${plain.cookie}; ${grant}` } : { ...plain, cookie: grant };
-  return { name, host, plain, stepped };
-}
+const person = (name: string, org: 'default' | 'acme'): Promise<Caller> =>
+  personOn(send, name, org === 'default' ? 'app.test' : 'acme.test', { session: `${name}-admin-api` });
 
 const testPolicy = (hosts?: string[]) => ({
   version: 1,
@@ -88,9 +41,6 @@ const newAppBody = (name: string) => {
   const host = `app-${++hostSeq}-${name}.example`;
   return { name, hosts: [host], identity: devIdentity, policy: testPolicy() };
 };
-
-type Body = Record<string, unknown> & { code?: string; detail?: string };
-const bodyOf = async (r: Response): Promise<Body> => JSON.parse(await r.text()) as Body;
 
 // People of the default organisation, by the role they will hold.
 const ROLE_NAMES: Record<Role | 'none', string> = {
@@ -117,19 +67,8 @@ beforeAll(async () => {
   const now = Date.now();
   const org = await createOrg(env.DB, { id: 'acme', name: 'Acme Corp', now, owner: { ring, sub: 'acme/boss', grantedBy: 'seed' } });
   expect(org.ok).toBe(true);
-  const a = await createApp(env.DB, ring, {
-    orgId: 'acme',
-    name: 'acme-internal',
-    hosts: [ACME_HOST],
-    originUrl: null,
-    identity: devIdentity,
-    policy: testPolicy(),
-    createdBy: 'acme/boss',
-    now,
-    development: true,
-  });
-  if (!a.ok) throw new Error('acme app');
-  acmeApp = a.app.id;
+  acmeApp = (await seedApp({ org: 'acme', name: 'acme-internal', hosts: [ACME_HOST], policy: testPolicy(), createdBy: 'acme/boss', now }))
+    .id;
   expect((await grantRole(env.DB, ring, { orgId: 'acme', sub: 'acme/ada', role: 'admin', grantedBy: 'acme/boss', now })).ok).toBe(true);
 
   people.alice = await person('alice', 'default');

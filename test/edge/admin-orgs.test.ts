@@ -9,12 +9,12 @@
  */
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../edge/admin/app-store';
 import { REFUSALS } from '../../edge/admin/authorization';
 import { createOrg, getOrg } from '../../edge/admin/org-store';
 import { listRoleGrants } from '../../edge/admin/role-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { as, bodyOf, type Caller, callWith, enrol, newGateway, person, stepUp } from './org-callers';
+import { as, bodyOf, type Caller, callWith, enrol, newGateway, person, stepUp } from './admin-callers';
+import { seedApp } from './seed-apps';
 import { seedRole } from './seed-roles';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
@@ -39,36 +39,14 @@ const newOrg = (id: string, extra: Record<string, unknown> = {}) => ({ id, name:
 
 beforeAll(async () => {
   const now = Date.now();
-  const side = await createApp(env.DB, ring, {
-    orgId: 'default',
-    name: 'side',
-    hosts: ['side.test'],
-    originUrl: null,
-    identity: dev,
-    policy,
-    createdBy: 'seed',
-    now,
-    development: true,
-  });
-  if (!side.ok) throw new Error('side');
+  const side = await seedApp({ name: 'side', hosts: ['side.test'], policy, now });
   expect((await createOrg(env.DB, { id: 'acme', name: 'Acme', now, owner: { ring, sub: 'acme/boss', grantedBy: 'seed' } })).ok).toBe(true);
-  const acme = await createApp(env.DB, ring, {
-    orgId: 'acme',
-    name: 'acme-app',
-    hosts: ['acme.test'],
-    originUrl: null,
-    identity: dev,
-    policy,
-    createdBy: 'acme/boss',
-    now,
-    development: true,
-  });
-  if (!acme.ok) throw new Error('acme');
+  await seedApp({ org: 'acme', name: 'acme-app', hosts: ['acme.test'], policy, createdBy: 'acme/boss', now });
   await seedRole('orla', 'owner');
   await seedRole('odin', 'admin');
   await seedRole('otto', 'auditor');
   await seedRole('oona', 'helpdesk');
-  await seedRole('opie', 'app-admin', { appId: side.app.id });
+  await seedRole('opie', 'app-admin', { appId: side.id });
   [orla, others.admin, others.auditor, others.helpdesk, others['app-admin'], others.none, others['acme owner']] = await Promise.all([
     person(send, 'orla'),
     person(send, 'odin'),

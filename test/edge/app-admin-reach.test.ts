@@ -7,13 +7,11 @@
  */
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../edge/admin/app-store';
 import { REFUSALS } from '../../edge/admin/authorization';
-import { parseKeyring } from '../../edge/crypto/keyring';
-import { as, bodyOf, type Caller, newGateway, person } from './org-callers';
+import { as, bodyOf, type Caller, newGateway, person } from './admin-callers';
+import { seedApp } from './seed-apps';
 import { seedRole } from './seed-roles';
 
-const ring = parseKeyring(env.STEPGATE_KEYS);
 const send = newGateway();
 const rule = (id: string) => ({ id, match: { methods: ['POST'], path: `/api/${id}/**` }, require: { factors: ['totp'], bind: 'session' } });
 const policy = { version: 1, rules: [rule('w')] };
@@ -30,21 +28,7 @@ const storedPolicy = async () =>
 
 beforeAll(async () => {
   const now = Date.now();
-  const made = async (name: string, host: string) => {
-    const a = await createApp(env.DB, ring, {
-      orgId: 'default',
-      name,
-      hosts: [host],
-      originUrl: null,
-      identity: { source: 'dev' },
-      policy,
-      createdBy: 'seed',
-      now,
-      development: true,
-    });
-    if (!a.ok) throw new Error(name);
-    return a.app.id;
-  };
+  const made = async (name: string, host: string) => (await seedApp({ name, hosts: [host], policy, now })).id;
   sideApp = await made('side', 'side.test');
   const otherApp = await made('other', 'other.test');
   await seedRole('orla', 'owner');

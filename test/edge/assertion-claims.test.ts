@@ -9,12 +9,10 @@ import { env } from 'cloudflare:test';
 import { createLocalJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { generate } from 'otplib';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createApp } from '../../edge/admin/app-store';
 import { createOrg } from '../../edge/admin/org-store';
-import { parseKeyring } from '../../edge/crypto/keyring';
-import { callWith, enrol, newGateway, signIn } from './org-callers';
+import { callWith, enrol, newGateway, signIn } from './admin-callers';
+import { seedApp } from './seed-apps';
 
-const ring = parseKeyring(env.STEPGATE_KEYS);
 const send = newGateway();
 const ACME_HOST = 'acme-shop.test';
 let acmeApp: string;
@@ -22,24 +20,20 @@ let acmeApp: string;
 beforeAll(async () => {
   const now = Date.now();
   expect((await createOrg(env.DB, { id: 'acme', name: 'Acme', now })).ok).toBe(true);
-  const a = await createApp(env.DB, ring, {
-    orgId: 'acme',
+  const acme = await seedApp({
+    org: 'acme',
     name: 'shop',
     hosts: [ACME_HOST],
     originUrl: inject('originUrl'),
-    identity: { source: 'dev' },
     policy: {
       version: 1,
       rules: [
         { id: 'acme-delete', match: { methods: ['DELETE'], path: '/api/projects/*' }, require: { factors: ['totp'], bind: 'action' } },
       ],
     },
-    createdBy: 'seed',
     now,
-    development: true,
   });
-  if (!a.ok) throw new Error('acme app');
-  acmeApp = a.app.id;
+  acmeApp = acme.id;
 });
 
 /** `who` approves DELETE `path` on `host` with TOTP; the assertion the origin received with it. */

@@ -14,7 +14,7 @@ import { openRow } from '../../edge/audit/audit-chain';
 import { verifyTenant } from '../../edge/audit/audit-store';
 import type { ChainedEvent } from '../../edge/audit/events';
 import { listAll, orgWithApp, ring, rowsOfHost } from './audit-orgs';
-import { as, bodyOf, type Caller, callWith, enrol, newGateway, person, signIn } from './org-callers';
+import { as, bodyOf, type Caller, callWith, enrol, newGateway, person, signIn } from './admin-callers';
 import { seedRole } from './seed-roles';
 
 const send = newGateway();

@@ -5,12 +5,12 @@
  */
 import { env } from 'cloudflare:test';
 import { inject } from 'vitest';
-import { createApp } from '../../edge/admin/app-store';
 import { createOrg } from '../../edge/admin/org-store';
 import type { AuditRow } from '../../edge/audit/audit-chain';
 import type { ChainedEvent } from '../../edge/audit/events';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { as, type Caller, type Send } from './org-callers';
+import { as, type Caller, type Send } from './admin-callers';
+import { seedApp } from './seed-apps';
 
 export const ring = parseKeyring(env.STEPGATE_KEYS);
 
@@ -25,19 +25,16 @@ export async function orgWithApp(org: string, host: string): Promise<string> {
   const now = Date.now();
   const o = await createOrg(env.DB, { id: org, name: `${org} Ltd`, now, owner: { ring, sub: `${org}/boss`, grantedBy: 'seed' } });
   if (!o.ok) throw new Error(`org ${org}: ${o.reason}`);
-  const a = await createApp(env.DB, ring, {
-    orgId: org,
+  const app = await seedApp({
+    org,
     name: `${org}-app`,
     hosts: [host],
     originUrl: inject('originUrl'),
-    identity: { source: 'dev' },
     policy: auditTestPolicy,
     createdBy: `${org}/boss`,
     now,
-    development: true,
   });
-  if (!a.ok) throw new Error(`app of ${org}`);
-  return a.app.id;
+  return app.id;
 }
 
 /** Every event `who` may list (all pages, oldest first), or the refusal's status. */

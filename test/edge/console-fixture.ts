@@ -3,64 +3,28 @@
  * a gateway in which the bundled app serves app.test only, people who sign in, enrol an
  * authenticator app and step up, the console's pages by role, and what every console answer must be.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
-import { generate } from 'otplib';
+import { env } from 'cloudflare:test';
 import { expect } from 'vitest';
-import { createApp } from '../../edge/admin/app-store';
 import type { Role } from '../../edge/admin/authorization';
 import { createOrg } from '../../edge/admin/org-store';
 import { grantRole } from '../../edge/admin/role-store';
-import demoPolicy from '../../edge/config/policy.json';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { createGateway } from '../../edge/gateway';
 import { CSP } from '../../edge/http/responses';
 import { CLIENT_ASSETS } from '../../edge/pages/generated/client-assets';
-import { sessionCookie } from '../support/session';
+import { type Caller as SignedIn, person as personOn, send, signIn as signInAs } from './admin-callers';
+import { seedApp } from './seed-apps';
 import { seedRole } from './seed-roles';
 
-const ring = parseKeyring(env.STEPGATE_KEYS);
-// The bundled app serves app.test only: acme.test is an app in D1.
-const g = createGateway(env, { ...demoPolicy, hosts: ['app.test'] });
-export async function send(url: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await g.fetch(new Request(url, init), env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+export { as, send } from './admin-callers';
 
-/** A signed-in person: the headers that identify them, and those that also carry a fresh step-up. */
-export interface Caller {
-  host: string;
-  plain: Record<string, string>;
-  stepped: Record<string, string>;
-}
-const call = (headers: Record<string, string>, host: string, method: string, path: string, body?: unknown) =>
-  send(`http://${host}${path}`, {
-    method,
-    headers: { ...headers, ...(method === 'GET' ? {} : { origin: `http://${host}`, 'content-type': 'application/json' }) },
-    ...(method === 'GET' ? {} : { body: JSON.stringify(body ?? {}) }),
-  });
-export const as = (who: Caller, method: string, path: string, body?: unknown) => call(who.stepped, who.host, method, path, body);
-const seconds = () => Math.floor(Date.now() / 1000);
-export const signIn = async (name: string, host = 'app.test'): Promise<Record<string, string>> =>
-  host === 'app.test' ? { cookie: await sessionCookie(name, `${name}-console`) } : { 'stepgate-dev-user': name };
+/** A person as the console tests use them: their host, the headers that identify them, and with a fresh step-up. */
+export type Caller = Pick<SignedIn, 'host' | 'plain' | 'stepped'>;
+const ring = parseKeyring(env.STEPGATE_KEYS);
+export const signIn = (name: string, host = 'app.test'): Promise<Record<string, string>> => signInAs(name, host, `${name}-console`);
 
 /** Sign in as `name` (a demo session on app.test, else the dev header), enrol an authenticator app, step up. */
-export async function person(name: string, host = 'app.test'): Promise<Caller> {
-  const plain = await signIn(name, host);
-  const start = (await (await call(plain, host, 'POST', '/.stepgate/api/factors/totp')).json()) as { id: string; secret: string };
-  const code = async (epoch: number) => generate({ secret: start.secret, epoch });
-  const confirm = await call(plain, host, 'POST', `/.stepgate/api/factors/totp/${start.id}/confirm`, { code: await code(seconds() - 30) });
-  if (confirm.status !== 200) throw new Error(`enrolment of ${name}: ${confirm.status}`);
-  const { challenge_id } = (await (await call(plain, host, 'POST', '/.stepgate/api/factors/step-up')).json()) as { challenge_id: string };
-  const ok = await call(plain, host, 'POST', `/.stepgate/api/challenges/${challenge_id}/verify`, {
-    method: 'totp',
-    code: await code(seconds()),
-  });
-  if (ok.status !== 200) throw new Error(`step-up of ${name}: ${ok.status}`);
-  const grant = ok.headers.get('set-cookie')!.split(';')[0]!;
-  return { host, plain, stepped: plain.cookie ? { ...plain, cookie: `${plain.cookie}; ${grant}` } : { ...plain, cookie: grant } };
-}
+export const person = (name: string, host = 'app.test'): Promise<Caller> => personOn(send, name, host, { session: `${name}-console` });
+
 export const PAGES = ['overview', 'apps', 'people', 'tokens', 'audit', 'dashboard'] as const;
 export type Page = (typeof PAGES)[number];
 export const PATH: Record<Page, string> = {
@@ -128,31 +92,8 @@ export async function seedConsole(): Promise<void> {
     version: 1,
     rules: [{ id: 'writes', match: { methods: ['POST'], path: '/api/**' }, require: { factors: ['totp'], bind: 'session' } }],
   };
-  const a = await createApp(env.DB, ring, {
-    orgId: 'acme',
-    name: 'acme-secret-app',
-    hosts: ['acme.test'],
-    originUrl: null,
-    identity: { source: 'dev' },
-    policy,
-    createdBy: 'acme/boss',
-    now,
-    development: true,
-  });
-  if (!a.ok) throw new Error('acme app');
-  const x = await createApp(env.DB, ring, {
-    orgId: 'default',
-    name: 'Console X',
-    hosts: ['console-x.example'],
-    originUrl: null,
-    identity: { source: 'dev' },
-    policy,
-    createdBy: 'seed',
-    now,
-    development: true,
-  });
-  if (!x.ok) throw new Error('app x');
-  fx.appX = x.app.id;
+  await seedApp({ org: 'acme', name: 'acme-secret-app', hosts: ['acme.test'], policy, createdBy: 'acme/boss', now });
+  fx.appX = (await seedApp({ name: 'Console X', hosts: ['console-x.example'], policy, now })).id;
   for (const [role, name] of Object.entries(NAMES) as [Who, string][]) {
     if (role !== 'none') await seedRole(name, role, role === 'app-admin' ? { appId: fx.appX } : {});
     fx.people[role] = await person(name);

@@ -9,12 +9,11 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { generate } from 'otplib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../edge/admin/app-store';
 import demoPolicy from '../../edge/config/policy.json';
-import { parseKeyring } from '../../edge/crypto/keyring';
 import { openapi } from '../../edge/endpoints/openapi';
 import { createGateway } from '../../edge/gateway';
 import { sessionCookie } from '../support/session';
+import { seedApp } from './seed-apps';
 import { seedRole } from './seed-roles';
 
 const APP = 'app.test';
@@ -95,18 +94,7 @@ async function stepUp(host: string, step: number): Promise<Record<string, string
 }
 
 beforeAll(async () => {
-  const made = await createApp(env.DB, parseKeyring(env.STEPGATE_KEYS), {
-    orgId: 'default',
-    name: 'shop',
-    hosts: [SHOP],
-    originUrl: null,
-    identity: { source: 'dev' },
-    policy: { version: 1, rules: [] },
-    createdBy: 'test-setup',
-    now: Date.now(),
-    development: true,
-  });
-  if (!made.ok) throw new Error('shop app');
+  await seedApp({ name: 'shop', hosts: [SHOP], createdBy: 'test-setup' });
   await seedRole('conny', 'owner');
   plain = { cookie: await sessionCookie('conny', 'conny-console-hosts') };
   // Enrolment is a person's own endpoint: it works on the app's host with CONSOLE_HOSTS set.

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_TOP, DASHBOARD_TOP_SAMPLE, dashboardData } from '../../edge/audit/dashboard';
 import type { AuditInput } from '../../edge/audit/events';
 import { orgWithApp, ring } from './audit-orgs';
-import { as, bodyOf, type Caller, callWith, newGateway, person } from './org-callers';
+import { as, bodyOf, type Caller, callWith, newGateway, person } from './admin-callers';
 import { seedRole } from './seed-roles';
 
 const DAY = 86_400_000;

@@ -4,7 +4,7 @@
  * revocation, and must still not pass — the approval came before the revocation. An approval with
  * no revocation after it still carries its request out.
  */
-import { env } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
 import type { UserState } from '../../edge/user-state/user-state';
 import { enrolTotp, gw, ORIGIN, type Person } from '../support/edge-flow';
@@ -44,8 +44,12 @@ describe('a held request approved just before a revocation', () => {
       const held = heldWrite(p, marker);
       const id = await heldChallenge(p);
       const state = stateOf(p.user);
-      // The approval is released, and the revocation lands before the held request goes on.
-      await Promise.all([state.release(id, { kind: 'approved', amr: ['otp'] }), state.revokeEverything(Date.now())]);
+      // The approval is released, and the revocation lands before the held request goes on: both
+      // in one turn of the person's object, so the woken request's next call to it sees the revocation.
+      await runInDurableObject(state, async (object) => {
+        const instance = object as unknown as UserState;
+        await Promise.all([instance.release(id, { kind: 'approved', amr: ['otp'] }), instance.revokeEverything(Date.now())]);
+      });
       const res = await held;
       expect([i, res.status]).toEqual([i, 401]);
       expect(res.headers.get('set-cookie') ?? '').not.toMatch(/stepgate/i);

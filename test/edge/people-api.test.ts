@@ -5,78 +5,34 @@
  * reached, bad input changes nothing, every revocation is audited with who did it to whom, and an
  * administrator's view of a person (factors, lockout, roles, tokens) shows no secret.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
-import { generate } from 'otplib';
+import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../edge/admin/app-store';
 import { REFUSALS, type Role } from '../../edge/admin/authorization';
 import { createOrg } from '../../edge/admin/org-store';
 import { grantRole } from '../../edge/admin/role-store';
 import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import demoPolicy from '../../edge/config/policy.json';
 import { activeFactorCount } from '../../edge/factors/active-factors';
-import { createGateway } from '../../edge/gateway';
-import { sessionCookie } from '../support/session';
+import { bodyOf, type Caller, callWith, person as personOn, send } from './admin-callers';
+import { seedApp } from './seed-apps';
 import { seedRole } from './seed-roles';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
-const g = createGateway(env, { ...demoPolicy, hosts: ['app.test'] });
 const ORG = 'pplco';
 const ORG_HOST = 'pplco.test';
-const seconds = () => Math.floor(Date.now() / 1000);
 
-async function send(url: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await g.fetch(new Request(url, init), env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
-
-/** A signed-in person: `plain` identifies them, `stepped` adds a fresh step-up. */
-interface Caller {
-  name: string;
-  host: string;
-  plain: Record<string, string>;
-  stepped: Record<string, string>;
-}
-
-const call = (headers: Record<string, string>, host: string, method: string, path: string, body?: unknown) => {
-  const write = method !== 'GET';
-  return send(`http://${host}${path}`, {
-    method,
-    headers: { ...headers, ...(write ? { origin: `http://${host}`, 'content-type': 'application/json' } : {}) },
-    ...(write ? { body: typeof body === 'string' ? body : JSON.stringify(body ?? {}) } : {}),
-  });
-};
+/** Call `path` on `host` with `headers`: same-origin JSON for a write (a string body as it is). */
+const call = (headers: Record<string, string>, host: string, method: string, path: string, body?: unknown) =>
+  callWith(send, headers, host, method, path, body);
 
 /** Sign in (demo session on app.test for default, the dev header on pplco.test), enrol an authenticator app, step up. */
-async function person(name: string, org: 'default' | typeof ORG): Promise<Caller> {
-  const host = org === 'default' ? 'app.test' : ORG_HOST;
-  const plain: Record<string, string> =
-    org === 'default' ? { cookie: await sessionCookie(name, `${name}-people`) } : { 'stepgate-dev-user': name };
-  const post = (path: string, body: unknown = {}) => call(plain, host, 'POST', path, body);
-  const start = (await (await post('/.stepgate/api/factors/totp')).json()) as { id: string; secret: string };
-  const confirm = await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, {
-    code: await generate({ secret: start.secret, epoch: seconds() - 30 }),
-  });
-  if (confirm.status !== 200) throw new Error(`enrolment of ${name}: ${confirm.status} ${await confirm.text()}`);
-  const { challenge_id } = (await (await post('/.stepgate/api/factors/step-up')).json()) as { challenge_id: string };
-  const ok = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, {
-    method: 'totp',
-    code: await generate({ secret: start.secret, epoch: seconds() }),
-  });
-  if (ok.status !== 200) throw new Error(`step-up of ${name}: ${ok.status} ${await ok.text()}`);
-  const grant = ok.headers.get('set-cookie')!.split(';')[0]!;
-  return { name, host, plain, stepped: plain.cookie ? { ...plain, cookie: `${plain.cookie}; ${grant}` } : { ...plain, cookie: grant } };
-}
+const person = (name: string, org: 'default' | typeof ORG): Promise<Caller> =>
+  personOn(send, name, org === 'default' ? 'app.test' : ORG_HOST, { session: `${name}-people` });
 
 const revokeAs = (who: Caller, body: unknown, org = who.host === ORG_HOST ? ORG : 'default') =>
   call(who.stepped, who.host, 'POST', `/.stepgate/api/admin/orgs/${org}/people/revoke`, body);
 const viewAs = (who: Caller, user: string, org = 'default') =>
   call(who.stepped, who.host, 'GET', `/.stepgate/api/admin/orgs/${org}/people/${encodeURIComponent(user)}`);
-type Body = Record<string, unknown> & { code?: string; detail?: string };
-const bodyOf = async (r: Response): Promise<Body> => JSON.parse(await r.text()) as Body;
 
 const NAMES: Record<Role | 'none', string> = {
   owner: 'pp-olga',
@@ -97,33 +53,11 @@ beforeAll(async () => {
   expect((await createOrg(env.DB, { id: ORG, name: 'People Co', now, owner: { ring, sub: `${ORG}/boss`, grantedBy: 'seed' } })).ok).toBe(
     true,
   );
-  const orgApp = await createApp(env.DB, ring, {
-    orgId: ORG,
-    name: 'pplco-app',
-    hosts: [ORG_HOST],
-    originUrl: null,
-    identity: { source: 'dev' },
-    policy: { version: 1, rules: [] },
-    createdBy: `${ORG}/boss`,
-    now,
-    development: true,
-  });
-  if (!orgApp.ok) throw new Error('pplco app');
+  await seedApp({ org: ORG, name: 'pplco-app', hosts: [ORG_HOST], createdBy: `${ORG}/boss`, now });
   expect((await grantRole(env.DB, ring, { orgId: ORG, sub: `${ORG}/ada`, role: 'admin', grantedBy: `${ORG}/boss`, now })).ok).toBe(true);
-  const apamApp = await createApp(env.DB, ring, {
-    orgId: 'default',
-    name: 'pp-app',
-    hosts: ['pp-app.example'],
-    originUrl: null,
-    identity: { source: 'dev' },
-    policy: { version: 1, rules: [] },
-    createdBy: 'seed',
-    now,
-    development: true,
-  });
-  if (!apamApp.ok) throw new Error('default app');
+  const apamApp = await seedApp({ name: 'pp-app', hosts: ['pp-app.example'], now });
   for (const [role, name] of Object.entries(NAMES)) {
-    if (role === 'app-admin') await seedRole(name, 'app-admin', { appId: apamApp.app.id });
+    if (role === 'app-admin') await seedRole(name, 'app-admin', { appId: apamApp.id });
     else if (role !== 'none') await seedRole(name, role as Role);
     people[role as Role | 'none'] = await person(name, 'default');
   }
