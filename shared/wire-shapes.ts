@@ -184,9 +184,24 @@ export interface RecoveryNotice {
   can_complete: boolean;
 }
 
+/**
+ * A notice to the person: an administrator removed their sign-in factors (at `revoked_at`). There is
+ * one at a time (its id is fixed); they dismiss it (POST /.stepgate/api/me/notices/{id}/dismiss), or
+ * it lapses at `expires_at`. It cannot be cancelled: the revocation already happened.
+ */
+export interface RevocationNotice {
+  kind: 'factors-revoked';
+  id: 'factors-revoked';
+  revoked_at: string;
+  expires_at: string;
+}
+
+/** A notice to the person, by `kind`. */
+export type Notice = RecoveryNotice | RevocationNotice;
+
 /** GET /.stepgate/api/me/notices. */
 export interface NoticeList {
-  notices: RecoveryNotice[];
+  notices: Notice[];
 }
 
 /** POST /.stepgate/api/me/recoveries/{id}/complete: old factors removed; enrol a new first factor with `invite`. */

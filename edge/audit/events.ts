@@ -137,6 +137,30 @@ export const AUDIT_EVENTS = {
     ocsf: OcsfClass.ApiActivity,
     activity: 3,
   },
+  'policy.version_created': {
+    summary:
+      'A new version (`details.version`) of an app’s policy (`details.app_id`, `details.policy`: its hash) became active at once: ' +
+      'it does not weaken version `details.from` (`details.reasons`: what changed).',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 1,
+  },
+  'policy.version_proposed': {
+    summary:
+      'A version (`details.version`) of an app’s policy that weakens the active one (`details.reasons`) was proposed: ' +
+      'it waits for a second person’s approval.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 1,
+  },
+  'policy.version_approved': {
+    summary: 'A second person approved a proposed version (`details.version`) of an app’s policy; it replaced version `details.from`.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 3,
+  },
+  'policy.rolled_back': {
+    summary: 'An app’s policy was rolled back to an earlier version (`details.version`), replacing version `details.from`.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 3,
+  },
   'admin.refused': {
     summary:
       'An administrative action (`details.action`) of a signed-in person was refused: `details.code` and `reason` say ' +

@@ -61,6 +61,10 @@ export const KEYED_COLUMNS: readonly KeyedColumn[] = [
   { name: 'role_grants.granted_by', table: 'role_grants', column: 'granted_by_sealed', form: 'sealed' },
   // Who saved an app's policy.
   { name: 'app_policies.updated_by', table: 'app_policies', column: 'updated_by_sealed', form: 'sealed' },
+  // Policy versions: the author (an index and sealed) and who approved a weakening version.
+  { name: 'policy_versions.author_ref', table: 'policy_versions', column: 'author_ref', form: 'blind-index' },
+  { name: 'policy_versions.author', table: 'policy_versions', column: 'author_sealed', form: 'sealed' },
+  { name: 'policy_versions.approved_by', table: 'policy_versions', column: 'approved_by_sealed', form: 'sealed' },
   // Factor recoveries (recovery-reencryption.ts): the person, who started and who approved, each as an index and sealed.
   { name: 'recoveries.person_ref', table: 'recoveries', column: 'person_ref', form: 'blind-index' },
   { name: 'recoveries.person_sealed', table: 'recoveries', column: 'person_sealed', form: 'sealed' },

@@ -20,6 +20,7 @@ import type { Keyring } from '../crypto/keyring';
 import { openRow, sealedColumns, type AuditRow } from './audit-chain';
 import { checkpointJwks, signCheckpoint, verifyCheckpoint } from './checkpoint';
 import { sealedKidSql } from './key-status';
+import { rekeyPolicyVersions } from './policy-version-reencryption';
 import { rekeyRecoveries } from './recovery-reencryption';
 
 /** The stores re-encryption reads and writes. */
@@ -100,6 +101,7 @@ export async function reencryptBatch(rt: StoreDeps): Promise<Record<string, numb
   out.role_grants = await rekeyRoleGrants(rt, known);
   out.app_policies = await rekeyPolicyEditors(rt, known);
   out.recoveries = await rekeyRecoveries(rt, known);
+  out.policy_versions = await rekeyPolicyVersions(rt, known);
   return out;
 }
 

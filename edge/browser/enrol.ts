@@ -6,6 +6,7 @@ import { startRegistration, type PublicKeyCredentialCreationOptionsJSON, type Re
 import type { PasskeyRegistered, TotpActivated, TotpEnrolment } from '../../shared/wire-shapes';
 import { $, explain, post } from './api';
 import { wireRecoveryNotice } from './recovery-notice';
+import { wireRevocationNotice } from './revocation-notice';
 
 const status = $('status');
 /** The invitation code, when the site requires one for a first factor. */
@@ -77,6 +78,7 @@ $<HTMLFormElement>('confirm-form').addEventListener('submit', async (e) => {
   showRecoveryCodes(r.data.recovery_codes);
 });
 
+wireRevocationNotice();
 wireRecoveryNotice((done) => {
   const field = $<HTMLInputElement>('invite');
   field.value = done.invite;

@@ -5,6 +5,7 @@
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { $, explain, post } from './api';
 import { wireRecoveryNotice } from './recovery-notice';
+import { wireRevocationNotice } from './revocation-notice';
 
 const root = $('challenge');
 const id = root.dataset.challenge!;
@@ -83,3 +84,4 @@ passkey?.addEventListener('click', () => void approveWithPasskey(passkey));
 (document.getElementById('totp-code') as HTMLInputElement | null)?.focus();
 
 wireRecoveryNotice();
+wireRevocationNotice();

@@ -2,7 +2,8 @@
  * @module The apps of an organisation and their policies (edge/admin/app-store.ts), through the
  * admin API: list, read, create, change and delete apps; read and replace an app's policy. Each
  * call needs a role in the organisation, a fresh step-up and the action allowed by `authorize`
- * (admin-access.ts); each change is audited with the organisation and app. An app-admin replaces
+ * (admin-access.ts); each change is audited with the organisation and app. Replacing the policy makes a
+ * version (policy-version-answers.ts): a weakening one waits for a second person (202). An app-admin replaces
  * their app's policy but never changes its `enrolment` (authorization.ts).
  */
 import type { Hono } from 'hono';
@@ -10,13 +11,14 @@ import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
 import { type App, createApp, deleteApp, getApp, type HostConflict, listApps, updateApp } from '../admin/app-store';
 import { AppInputError, changesEnrolment } from '../admin/app-input';
-import { getAppPolicy, setAppPolicy } from '../admin/app-policy-store';
+import { getAppPolicy } from '../admin/app-policy-store';
 import { authorize } from '../admin/authorization';
 import type { Runtime } from '../deployment/runtime';
 import { json, problem } from '../http/responses';
 import { StepgateError } from '../http/stepgate-error';
 import { adminBody, NOT_FOUND_APP, recordChange, requireAllowed, subjectOf } from './admin-access';
 import { adminCall } from './admin-call';
+import { proposeRecorded, versionAnswer } from './policy-version-answers';
 
 const BASE = '/.stepgate/api/admin/orgs/:org/apps';
 
@@ -169,7 +171,7 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
   app.put(`${BASE}/:app/policy`, async (c) => {
     const { req, org, caller } = await adminCall(rt, c, true);
     const appId = c.req.param('app');
-    const body = await adminBody(req, z.strictObject({ policy: z.unknown() }));
+    const body = await adminBody(req, z.strictObject({ policy: z.unknown(), comment: z.string().max(500).default('') }));
     // An app-admin changes their app's rules, never how its people enrol (`enrolment`): compared with the stored policy.
     const stored = await getAppPolicy(rt.db, rt.keys, { orgId: org, appId });
     await requireAllowed(rt, req, caller, 'policy.update', {
@@ -177,12 +179,11 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
       appId,
       changesEnrolment: changesEnrolment(stored?.policy ?? null, body.policy),
     });
-    const r = await validated(() =>
-      setAppPolicy(rt.db, rt.keys, { orgId: org, appId, policy: body.policy, by: caller.me.sub, now: rt.now() }),
-    );
+    // Versioned like any edit (policy-versions.ts): a weakening replacement is a proposal (202) until a second person approves it.
+    const r = await proposeRecorded(rt, req, caller, { org, appId, policy: body.policy, comment: body.comment });
     if (r instanceof Response) return r;
-    if (!r.ok) return problem(ErrorCode.NotFound, 404, NOT_FOUND_APP);
-    await recordChange(rt, req, caller, 'app.policy_updated', { org, appId, details: { policy: r.hash } });
-    return json({ app_id: appId, hash: r.hash });
+    if (r.ok && r.state === 'active')
+      await recordChange(rt, req, caller, 'app.policy_updated', { org, appId, details: { policy: r.hash } });
+    return versionAnswer(appId, r);
   });
 }

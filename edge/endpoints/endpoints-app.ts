@@ -24,6 +24,7 @@ import { registerOrgRoutes } from './org-routes';
 import { registerPageRoutes } from './page-routes';
 import { registerPeopleRoutes } from './people-routes';
 import { registerPolicyReportRoutes } from './policy-report-routes';
+import { registerPolicyVersionRoutes } from './policy-version-routes';
 import { registerRecoveryRoutes } from './recovery-routes';
 import { registerRoleRoutes } from './role-routes';
 import { registerTokenRoutes } from './token-routes';
@@ -51,6 +52,7 @@ export function createEndpointsApp(rt: Runtime): Hono {
   registerOrgRoutes(app, rt);
   registerAppRoutes(app, rt);
   registerPolicyReportRoutes(app, rt);
+  registerPolicyVersionRoutes(app, rt);
   registerRoleRoutes(app, rt);
   registerPeopleRoutes(app, rt);
   registerAuditRoutes(app, rt);

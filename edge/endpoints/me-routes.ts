@@ -1,9 +1,10 @@
 /**
  * @module The person's own view of what is being done to them (/.stepgate/api/me/…): their notices
  * (a factor recovery someone started for them), cancelling such a recovery, and completing it once
- * it is approved and its waiting period is over (docs/admin.md, "Factor recovery"). Only their
+ * it is approved and its waiting period is over (docs/admin.md, "Factor recovery"); and dismissing
+ * the notice that an administrator revoked their factors ("Revocation"). Only their
  * identity is needed — they may have no factor left — and a write must be same-origin JSON
- * (cancelling also from the extension: it is the safe direction).
+ * (cancelling and dismissing also from the extension: the safe direction, or only hiding a notice).
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -17,7 +18,7 @@ import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import { jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
 import { recordRecoveryChange } from './recovery-events';
-import { forgetNotice, noticesOf } from './recovery-notices';
+import { dismissNotice, forgetNotice, noticesOf } from './recovery-notices';
 
 const RECOVERY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NONE = 'No such recovery under way for you.';
@@ -27,6 +28,17 @@ export function registerMeRoutes(app: Hono, rt: Runtime): void {
   app.get('/.stepgate/api/me/notices', async (c) => {
     const me = await requireIdentity(rt, c.req.raw);
     return json(await noticesOf(rt, me));
+  });
+
+  app.post('/.stepgate/api/me/notices/:id/dismiss', async (c) => {
+    const req = c.req.raw;
+    requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
+    const me = await requireIdentity(rt, req);
+    await jsonBody(req, EmptyBody, { emptyBody: {} });
+    // Why: only the caller's own Durable Object is touched, so nobody can dismiss another person's notice;
+    // a recovery's notice is not dismissable (it is cancelled instead).
+    if (!(await dismissNotice(rt, me, c.req.param('id')))) return problem(ErrorCode.NotFound, 404, 'No such notice to dismiss.');
+    return json({ dismissed: true, id: c.req.param('id') });
   });
 
   app.post('/.stepgate/api/me/recoveries/:id/cancel', async (c) => {

@@ -1,5 +1,8 @@
-/** @module The OpenAPI paths of policies beyond reading and replacing them: what report-only rules would have challenged. */
-import { op, pathParam, query, responses, type Paths } from './openapi-builders';
+/**
+ * @module The OpenAPI paths of policies beyond reading and replacing them: what report-only rules would
+ * have challenged, and the policy's versions (list, propose, approve, roll back).
+ */
+import { jsonBody, op, pathParam, query, responses, str, type Paths } from './openapi-builders';
 
 export const policyPaths: Paths = {
   '/.stepgate/api/admin/orgs/{org}/apps/{app}/policy/report': {
@@ -25,6 +28,60 @@ export const policyPaths: Paths = {
           query('hours', { type: 'integer', minimum: 1, maximum: 168 }, 'How far back, from the start of that hour; default 24'),
         ],
       },
+    ),
+  },
+  '/.stepgate/api/admin/orgs/{org}/apps/{app}/policy/versions': {
+    get: op(
+      'Owners, admins and the app’s app-admins: the app’s policy versions, newest first (fresh step-up, or a token with admin:read)',
+      responses(
+        {
+          '200':
+            '`{app_id, versions: [{version, state, hash, comment, author, approved_by, created_at, policy}]}`; `state` is ' +
+            '`active` (exactly one), `superseded`, `proposed` or `rejected`',
+        },
+        400,
+        401,
+        403,
+        404,
+      ),
+      { parameters: [pathParam('org'), pathParam('app'), query('limit', { type: 'integer', minimum: 1, maximum: 50 }, 'default 20')] },
+    ),
+    post: op(
+      'Propose a new version of the app’s policy: active at once unless it weakens the active one ' +
+        '(fresh step-up, or a token with admin:write)',
+      responses(
+        {
+          '200': '`{app_id, version, state: "active", hash, weakens: false, changes: [{kind, rule, field, message}]}`',
+          '202': 'It weakens the active version: `state: "proposed"`, waiting for a second person’s approval; `changes` say why',
+        },
+        400,
+        401,
+        403,
+        404,
+        409,
+      ),
+      { parameters: [pathParam('org'), pathParam('app')], requestBody: jsonBody(['policy'], { policy: { type: 'object' }, comment: str }) },
+    ),
+  },
+  '/.stepgate/api/admin/orgs/{org}/apps/{app}/policy/versions/{n}/approve': {
+    post: op(
+      'A second person (not the author; in a browser, fresh step-up, never a token) approves a proposed version: it becomes active',
+      responses({ '200': 'The version, now `state: "active"`' }, 400, 401, 403, 404, 409),
+      { parameters: [pathParam('org'), pathParam('app'), pathParam('n')] },
+    ),
+  },
+  '/.stepgate/api/admin/orgs/{org}/apps/{app}/policy/versions/{n}/activate': {
+    post: op(
+      'Roll back to an earlier (superseded) version: active at once unless that weakens the active version, then a new proposal',
+      responses(
+        { '200': 'The version, now `state: "active"`', '202': 'A new proposal with that version’s policy' },
+        400,
+        401,
+        403,
+        404,
+        409,
+      ),
+      { parameters: [pathParam('org'), pathParam('app'), pathParam('n')] },
     ),
   },
 };

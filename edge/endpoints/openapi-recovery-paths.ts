@@ -52,8 +52,26 @@ export const recoveryPaths: Paths = {
   },
   '/.stepgate/api/me/notices': {
     get: op(
-      'Your notices: a recovery of your factors someone started (the extension polls this)',
-      responses({ '200': '`{notices: [{kind, id, state, started_at, effective_at, expires_at, can_complete}]}`' }, 401),
+      'Your notices: a recovery of your factors someone started, or an administrator’s removal of them (the extension polls this)',
+      responses(
+        {
+          '200':
+            '`{notices: [...]}`, by `kind`: `recovery` `{kind, id, state, started_at, effective_at, expires_at, can_complete}`; ' +
+            '`factors-revoked` `{kind, id, revoked_at, expires_at}`',
+        },
+        401,
+      ),
+    ),
+  },
+  '/.stepgate/api/me/notices/{id}/dismiss': {
+    post: op(
+      'Dismiss your notice that an administrator revoked your factors (id `factors-revoked`; same-origin JSON or the extension)',
+      responses({ '200': '`{dismissed, id}`' }, 401, 403, 404, 415),
+      {
+        description: 'A recovery’s notice cannot be dismissed (cancel the recovery instead): 404.',
+        parameters: [pathParam()],
+        requestBody: NO_BODY,
+      },
     ),
   },
   '/.stepgate/api/me/recoveries/{id}/cancel': {

@@ -2,9 +2,11 @@
  * @module Telling a person about a factor recovery of theirs: the notice kept in their Durable
  * Object when a recovery starts or is approved, dropped when it ends, and read — checked against
  * D1, the record — by their own API (GET /.stepgate/api/me/notices), the extension's poll and
- * Stepgate's pages (the step-up and enrolment pages show it as a banner).
+ * Stepgate's pages (the step-up and enrolment pages show it as a banner). The same reads carry the
+ * notice that an administrator revoked their factors (admin/person-revocation.ts), which the person
+ * dismisses (`dismissNotice`).
  */
-import type { NoticeList, RecoveryNotice } from '../../shared/wire-shapes';
+import type { Notice, NoticeList, RecoveryNotice } from '../../shared/wire-shapes';
 import { openRecoveryFor, type Recovery } from '../admin/recovery-store';
 import type { Runtime } from '../deployment/runtime';
 import type { Identity } from '../identity/identity-source';
@@ -63,11 +65,14 @@ export async function noticesOf(rt: Runtime, me: Pick<Identity, 'sub'>): Promise
   const kept = await stub.notices();
   if (kept.length === 0) return { notices: [] };
   const now = rt.now();
-  const open = await openRecoveryFor(rt.db, rt.keys, rt.app.org, me.sub, now);
-  const notices: RecoveryNotice[] = [];
+  const open = kept.some((n) => n.kind === 'recovery') ? await openRecoveryFor(rt.db, rt.keys, rt.app.org, me.sub, now) : null;
+  const notices: Notice[] = [];
   for (const n of kept) {
-    // A revocation notice (person-revocation.ts) is not a recovery's: it lapses by itself.
-    if (n.kind !== 'recovery') continue;
+    // A revocation notice (person-revocation.ts) is not a recovery's: it stands until dismissed or lapsed.
+    if (n.kind === 'factors-revoked') {
+      notices.push({ kind: 'factors-revoked', id: 'factors-revoked', revoked_at: iso(n.revokedAt), expires_at: iso(n.expiresAt) });
+      continue;
+    }
     if (open && n.id === open.id) notices.push(noticeJson(open, now));
     else await stub.clearNotice(n.id);
   }
@@ -79,7 +84,7 @@ export async function noticesOf(rt: Runtime, me: Pick<Identity, 'sub'>): Promise
  * identified. Never throws: the page is still shown (the failure is logged), since the person's
  * step-up must not depend on it.
  */
-export async function pageNotices(rt: Runtime, req: Request): Promise<RecoveryNotice[]> {
+export async function pageNotices(rt: Runtime, req: Request): Promise<Notice[]> {
   try {
     const who = await rt.identify(req);
     return who.ok ? (await noticesOf(rt, who.identity)).notices : [];
@@ -87,4 +92,16 @@ export async function pageNotices(rt: Runtime, req: Request): Promise<RecoveryNo
     console.error('stepgate: notices could not be read for a page:', err instanceof Error ? err.message : 'non-error');
     return [];
   }
+}
+
+/**
+ * Notices the person may dismiss: only the revocation notice. Why: a recovery's notice is cancelled instead,
+ * so it cannot be hidden while the recovery goes ahead.
+ */
+export const DISMISSABLE_NOTICES: ReadonlySet<string> = new Set(['factors-revoked']);
+
+/** Dismiss one of the person's own notices (only their Durable Object is touched); true if it was there. */
+export async function dismissNotice(rt: Runtime, me: Pick<Identity, 'sub'>, id: string): Promise<boolean> {
+  if (!DISMISSABLE_NOTICES.has(id)) return false;
+  return rt.userState(me.sub).clearNotice(id);
 }

@@ -3,15 +3,17 @@
  * recovery of the person's factors is under way, its banner (cancel it, or complete it here).
  */
 import { html } from 'hono/html';
-import type { RecoveryNotice } from '../../shared/wire-shapes';
+import type { Notice } from '../../shared/wire-shapes';
 import { ASSET_PREFIX, layout } from './layout';
 import { recoveryBanner } from './recovery-banner';
+import { revocationBanner } from './revocation-banner';
 
-export const enrolPage = (notices: readonly RecoveryNotice[] = []) =>
+export const enrolPage = (notices: readonly Notice[] = []) =>
   layout(
     'Set up a second factor',
     html`<div id="enrol">
 <h1>Set up a second factor</h1>
+${revocationBanner(notices)}
 ${recoveryBanner(notices, { completeHere: true })}
 <p>Sensitive actions on this site ask you to confirm it is you. Add a passkey (your device's
 screen lock or a security key), or set up an authenticator app (Google Authenticator, 1Password, …).</p>

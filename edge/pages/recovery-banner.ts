@@ -5,7 +5,7 @@
  * also a Complete button: their old factors go, and they set up a new one there.
  */
 import { html } from 'hono/html';
-import type { RecoveryNotice } from '../../shared/wire-shapes';
+import type { Notice, RecoveryNotice } from '../../shared/wire-shapes';
 
 const at = (iso: string) => html`<time datetime="${iso}">${new Date(iso).toUTCString()}</time>`;
 
@@ -19,9 +19,9 @@ passkeys, authenticator apps and recovery codes, so that you set up new ones.`;
   return html`It is in effect: completing it removes your passkeys, authenticator apps and recovery codes, so that you set up new ones.`;
 };
 
-/** The banner for the person's first notice (there is one recovery at a time), or nothing. */
-export function recoveryBanner(notices: readonly RecoveryNotice[] | undefined, o: { completeHere: boolean }) {
-  const n = notices?.[0];
+/** The banner for the person's first recovery notice (there is one recovery at a time), or nothing. */
+export function recoveryBanner(notices: readonly Notice[] | undefined, o: { completeHere: boolean }) {
+  const n = notices?.find((x): x is RecoveryNotice => x.kind === 'recovery');
   if (!n) return '';
   const complete = o.completeHere && n.can_complete;
   return html`<section class="action" id="recovery-notice" data-recovery="${n.id}" role="alert"

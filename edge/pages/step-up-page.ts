@@ -3,9 +3,10 @@ import { html } from 'hono/html';
 import type { CanonicalAction } from '../policy/canonical-action';
 import { displaySegments, hasHiddenCharacters, HIDDEN_CHARACTERS_WARNING } from '../../shared/visible-text';
 import type { BodySummary } from '../../shared/wire-shapes';
-import type { RecoveryNotice, RequestedFrom } from '../../shared/wire-shapes';
+import type { Notice, RequestedFrom } from '../../shared/wire-shapes';
 import { ASSET_PREFIX, layout } from './layout';
 import { recoveryBanner } from './recovery-banner';
+import { revocationBanner } from './revocation-banner';
 
 export interface StepUpPageInput {
   action: CanonicalAction;
@@ -22,7 +23,7 @@ export interface StepUpPageInput {
   /** Number matching: what to pick when approving in the extension of another browser. */
   number?: number;
   /** The person's notices (a recovery of their factors under way): shown first, with a Cancel button. */
-  notices?: readonly RecoveryNotice[];
+  notices?: readonly Notice[];
 }
 
 /**
@@ -76,6 +77,7 @@ export const stepUpPage = (i: StepUpPageInput) =>
     'Confirm it is you',
     html`<div id="challenge" data-challenge="${i.challengeId}" data-held="${i.held ? '1' : '0'}" data-bind="${i.bind}">
 <h1>Confirm it is you</h1>
+${revocationBanner(i.notices)}
 ${recoveryBanner(i.notices, { completeHere: false })}
 <p>${
       i.bind === 'action'

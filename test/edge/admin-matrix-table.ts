@@ -167,6 +167,32 @@ export const TABLE: Record<string, Row> = {
     (c) => ({ path: `${app(c)}/policy/report` }),
     target,
   ),
+  // Policy versions: the same policy again is a new version that changes nothing (200); approving or rolling back to a
+  // version that does not exist is 404 for whoever may update the app's policy.
+  'GET /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/versions': inOrg(
+    200,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/versions` }),
+    target,
+  ),
+  'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/versions': inOrg(
+    200,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/versions`, body: { policy } }),
+    target,
+  ),
+  'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/versions/{n}/approve': inOrg(
+    404,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/versions/999999/approve`, body: {} }),
+    target,
+  ),
+  'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/versions/{n}/activate': inOrg(
+    404,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/versions/999999/activate`, body: {} }),
+    target,
+  ),
   'GET /.stepgate/api/admin/orgs/{org}/roles': inOrg(200, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({ path: `${orgs(c)}/roles` })),
   'POST /.stepgate/api/admin/orgs/{org}/roles': inOrg(201, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
     path: `${orgs(c)}/roles`,

@@ -109,12 +109,13 @@ describe('an app-admin changes their app’s policy, never its enrolment', () =>
     const rules = await put(opie, { version: 1, rules: [rule('w'), rule('x')] });
     expect(rules.status).toBe(200);
     expect((await storedPolicy()).policy.rules).toHaveLength(2);
-    // naming the enrolment it already has is no change
-    expect((await put(opie, { version: 1, enrolment: 'first-use', rules: [rule('y')] })).status).toBe(200);
+    // naming the enrolment it already has is no change (rules only added: a removal would wait for a second person)
+    expect((await put(opie, { version: 1, enrolment: 'first-use', rules: [rule('w'), rule('x'), rule('y')] })).status).toBe(200);
   });
 
   it('once an admin sets it, the app-admin can neither drop it nor change it back, but keeps it while editing rules', async () => {
-    expect((await put(odin, { ...policy, enrolment: 'invite' })).status).toBe(200);
+    const kept = [rule('w'), rule('x'), rule('y')]; // the rules stored: keeping them, each change below strengthens
+    expect((await put(odin, { version: 1, enrolment: 'invite', rules: kept })).status).toBe(200);
     const invite = await storedPolicy();
     for (const doc of [policy, { ...policy, enrolment: 'first-use' }]) {
       const r = await put(opie, doc);
@@ -122,10 +123,16 @@ describe('an app-admin changes their app’s policy, never its enrolment', () =>
       expect((await bodyOf(r)).detail).toBe(REFUSALS['enrolment-owner-admin']);
     }
     expect((await storedPolicy()).hash).toBe(invite.hash);
-    expect((await put(opie, { version: 1, enrolment: 'invite', rules: [rule('z')] })).status).toBe(200);
-    expect((await storedPolicy()).policy).toMatchObject({ enrolment: 'invite', rules: [{ id: 'z' }] });
-    // an owner changes it back
-    expect((await put(orla, policy)).status).toBe(200);
+    expect((await put(opie, { version: 1, enrolment: 'invite', rules: [...kept, rule('z')] })).status).toBe(200);
+    expect((await storedPolicy()).policy).toMatchObject({
+      enrolment: 'invite',
+      rules: [{ id: 'w' }, { id: 'x' }, { id: 'y' }, { id: 'z' }],
+    });
+    // an owner changes it back: that weakens, so it is a proposal until a second person (an admin) approves it
+    const back = await put(orla, policy);
+    expect(back.status).toBe(202);
+    const approved = await as(send, odin, 'POST', `${policyPath()}/versions/${(await bodyOf(back)).version}/approve`, {});
+    expect(approved.status).toBe(200);
     expect((await storedPolicy()).policy.enrolment).toBeUndefined();
   });
 });

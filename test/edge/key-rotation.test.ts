@@ -25,6 +25,7 @@ import { runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenan
 import { authenticateToken, createToken } from '../../edge/admin/api-tokens';
 import { createApp } from '../../edge/admin/app-store';
 import { createOrg } from '../../edge/admin/org-store';
+import { approveVersion, proposeVersion } from '../../edge/admin/policy-versions';
 import { approveRecovery, startRecovery } from '../../edge/admin/recovery-store';
 import { grantRole } from '../../edge/admin/role-store';
 import { parseKeyring, type Keyring, type KeyringDoc } from '../../edge/crypto/keyring';
@@ -190,7 +191,7 @@ describe('keys status', () => {
       // A role grant (and who granted it) and an app policy (and who saved it).
       await createOrg(env.DB, { id: 'status-org', name: 'Status', now: Date.now() });
       await grantRole(env.DB, ringOld, { orgId: 'status-org', sub: user, role: 'admin', grantedBy: 'alice', now: Date.now() });
-      await createApp(env.DB, ringOld, {
+      const statusApp = await createApp(env.DB, ringOld, {
         orgId: 'status-org',
         name: 'Status app',
         hosts: ['status.example'],
@@ -200,6 +201,16 @@ describe('keys status', () => {
         createdBy: 'alice',
         now: Date.now(),
       });
+      // Policy versions: one active at once, one weakening (a proposal) approved by a second person.
+      if (!statusApp.ok) throw new Error('app');
+      const versionOf = { orgId: 'status-org', appId: statusApp.app.id, by: user, comment: '', now: Date.now() };
+      const rule = { id: 'r', match: { methods: ['POST'], path: '/x' }, require: { factors: ['totp'], bind: 'session' } };
+      expect(await proposeVersion(env.DB, ringOld, { ...versionOf, policy: { version: 1, rules: [rule] } })).toMatchObject({
+        state: 'active',
+      });
+      const proposal = await proposeVersion(env.DB, ringOld, { ...versionOf, policy: { version: 1, rules: [] } });
+      if (!proposal.ok || proposal.state !== 'proposed') throw new Error('proposal');
+      expect((await approveVersion(env.DB, ringOld, { ...versionOf, version: proposal.version, by: 'alice' })).ok).toBe(true);
       // A factor recovery, started and approved (the person, who started and who approved it).
       const rec = await startRecovery(env.DB, ringOld, {
         orgId: 'status-org',

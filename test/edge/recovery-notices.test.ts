@@ -11,7 +11,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVE_WITHIN_MS } from '../../edge/admin/recovery';
 import { activeFactorCount } from '../../edge/factors/active-factors';
 import { recoveryCodesLeft } from '../../edge/factors/recovery/recovery-code-store';
-import type { NoticeList } from '../../shared/wire-shapes';
+import type { NoticeList, RecoveryNotice } from '../../shared/wire-shapes';
 import { API, as, bodyOf, type Caller, call, clock, freshStepUp, nowMs, person, plainly, ring, send, WAIT_MS } from './recovery-flow';
 import { seedRole } from './seed-roles';
 
@@ -81,7 +81,7 @@ describe('the person is told', () => {
     expect((await as(adam, 'POST', `${BASE}/${id}/approve`)).status).toBe(200);
     const [approved] = await notices(nora);
     expect(approved).toMatchObject({ id, state: 'approved', can_complete: false });
-    expect(Date.parse(approved!.effective_at!)).toBeGreaterThanOrEqual(nowMs() + WAIT_MS - 60_000);
+    expect(Date.parse((approved as RecoveryNotice).effective_at!)).toBeGreaterThanOrEqual(nowMs() + WAIT_MS - 60_000);
     clock.offset = WAIT_MS + 60_000;
     expect((await notices(nora))[0]).toMatchObject({ id, can_complete: true });
     expect(await page(nora, '/.stepgate/enrol')).toContain('id="recovery-complete"');

@@ -131,13 +131,29 @@ describe('stepgate admin', () => {
     expect(await admin(readOnly, 'policy', 'get', id, '--out', out)).toMatchObject({ code: 0, out: expect.stringContaining(`to ${out}`) });
     const got = JSON.parse(readFileSync(out, 'utf8')) as { rules: { id: string }[] };
     expect(got.rules.map((r) => r.id)).toEqual(['w']);
-    got.rules[0]!.id = 'writes';
-    writeFileSync(out, JSON.stringify(got));
+    // Adding a rule strengthens protection: saved at once.
+    const stronger = {
+      ...got,
+      rules: [
+        ...got.rules,
+        { id: 'deletes', match: { methods: ['DELETE'], path: '/api/**' }, require: { factors: ['totp'], bind: 'action' } },
+      ],
+    };
+    writeFileSync(out, JSON.stringify(stronger));
     expect(await admin(full, 'policy', 'put', id, '--file', out)).toMatchObject({
       code: 0,
       out: expect.stringMatching(/^saved the policy of app /),
     });
-    expect(JSON.parse((await admin(readOnly, 'policy', 'get', id)).out)).toMatchObject({ rules: [{ id: 'writes' }] });
+    expect(JSON.parse((await admin(readOnly, 'policy', 'get', id)).out)).toMatchObject({ rules: [{ id: 'w' }, { id: 'deletes' }] });
+    // Removing one weakens it: a proposal, in words, and the active policy is unchanged.
+    writeFileSync(out, JSON.stringify(got));
+    const proposed = await admin(full, 'policy', 'put', id, '--file', out);
+    expect(proposed).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^proposed version \d+ of app .* waits for a second owner or admin/),
+    });
+    inWords(proposed.out);
+    expect(JSON.parse((await admin(readOnly, 'policy', 'get', id)).out)).toMatchObject({ rules: [{ id: 'w' }, { id: 'deletes' }] });
 
     expect(await admin(full, 'apps', 'delete', id)).toMatchObject({ code: 2, err: expect.stringContaining('cannot be undone: add --yes') });
     expect(await admin(full, 'apps', 'delete', id, '--yes')).toMatchObject({ code: 0, out: `deleted app ${id}` });

@@ -165,6 +165,7 @@ describe('message map', () => {
     const keys = Object.keys(bg.handlers);
     expect(keys.sort()).toEqual([
       'notices/cancel',
+      'notices/dismiss',
       'notices/list',
       'prompt/get',
       'prompt/settled',

@@ -3,7 +3,8 @@
  * fake Stepgate site: a recovery of the person's factors is fetched on the regular poll (never in
  * the fast bursts), kept only when well formed, shown on the badge when nothing else is pending,
  * cancelled with one message (the site's cancel endpoint, same JSON POST as the pages), and dropped
- * when the site no longer names it, when the person signs out, or when the site is unpaired.
+ * when the site no longer names it, when the person signs out, or when the site is unpaired. A
+ * notice that an administrator removed the person's factors is kept the same way and dismissed (not cancelled).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createBackground, type Background } from '../../extension/src/background/background-core';
@@ -11,7 +12,7 @@ import { checkNotice, MAX_NOTICES_PER_SITE } from '../../extension/src/backgroun
 import type { Area } from '../../extension/src/background/platform';
 import { permissionPattern } from '../../extension/src/lib/sites';
 import type { PromptVerifier } from '../../extension/src/lib/verify-prompt';
-import type { RecoveryNotice } from '../../shared/wire-shapes';
+import type { RecoveryNotice, RevocationNotice } from '../../shared/wire-shapes';
 
 const SITE = 'http://localhost:8787';
 const ID = 'r3c0v3ry-id_1';
@@ -25,6 +26,12 @@ const notice = (over: Partial<RecoveryNotice> = {}): RecoveryNotice => ({
   can_complete: false,
   ...over,
 });
+const revoked: RevocationNotice = {
+  kind: 'factors-revoked',
+  id: 'factors-revoked',
+  revoked_at: '2026-11-29T12:00:00.000Z',
+  expires_at: '2026-12-29T12:00:00.000Z',
+};
 
 let site: { signedIn: boolean; notices: unknown; failing: boolean; requests: string[]; cancelled: string[] };
 let badge: string;
@@ -41,6 +48,11 @@ const fakeFetch: typeof fetch = async (input, init) => {
   if (!site.signedIn) return json(401, { code: 'ERR_IDENTITY_REQUIRED', detail: 'Sign in to the application first.' });
   if (url.pathname === '/.stepgate/api/challenges') return json(200, { challenges: [] });
   if (url.pathname === '/.stepgate/api/me/notices') return json(200, { notices: site.notices });
+  if (url.pathname === '/.stepgate/api/me/notices/factors-revoked/dismiss' && init?.method === 'POST') {
+    const had = Array.isArray(site.notices) && site.notices.length > 0;
+    site.notices = [];
+    return had ? json(200, { dismissed: true, id: 'factors-revoked' }) : json(404, { code: 'ERR_NOT_FOUND', detail: 'No such notice.' });
+  }
   const cancel = /^\/\.stepgate\/api\/me\/recoveries\/([^/]+)\/cancel$/.exec(url.pathname);
   if (cancel && init?.method === 'POST') {
     if (decodeURIComponent(cancel[1]!) !== ID) return json(404, { code: 'ERR_NOT_FOUND', detail: 'No such recovery under way for you.' });
@@ -88,7 +100,7 @@ describe('notices', () => {
     expect(badge).toBe('!');
     expect((await bg.handlers['notices/list']({})).notices).toEqual([{ site: SITE, notice: notice() }]);
     site.notices = [notice({ state: 'approved', effective_at: '2026-11-30T12:00:00.000Z' })];
-    expect((await bg.handlers['notices/list']({})).notices[0]!.notice.state).toBe('approved');
+    expect((await bg.handlers['notices/list']({})).notices[0]!.notice).toMatchObject({ state: 'approved' });
     site.notices = [];
     await bg.pollAll();
     expect(badge).toBe('');
@@ -133,9 +145,38 @@ describe('notices', () => {
     expect(site.requests).toEqual([]);
   });
 
+  it('of a revocation are kept, shown on the badge, and dismissed on their site (never cancelled)', async () => {
+    site.notices = [revoked];
+    await bg.pollAll();
+    expect(badge).toBe('!');
+    expect((await bg.handlers['notices/list']({})).notices).toEqual([{ site: SITE, notice: revoked }]);
+    expect(await bg.handlers['notices/dismiss']({ site: SITE, id: 'factors-revoked' })).toEqual({ ok: true });
+    expect(site.requests).toContain('POST /.stepgate/api/me/notices/factors-revoked/dismiss');
+    expect(session.data.get('notices')).toEqual([]);
+    expect(badge).toBe('');
+    // Already gone on the site (404): still no longer shown.
+    expect(await bg.handlers['notices/dismiss']({ site: SITE, id: 'factors-revoked' })).toEqual({ ok: true });
+    // Nothing is sent for a site that is not paired, or a notice that is not dismissable.
+    site.requests = [];
+    expect(await bg.handlers['notices/dismiss']({ site: 'https://evil.example', id: 'factors-revoked' })).toMatchObject({
+      ok: false,
+      code: 'EXT_BAD_INPUT',
+    });
+    expect(await bg.handlers['notices/dismiss']({ site: SITE, id: ID })).toMatchObject({ ok: false, code: 'EXT_BAD_INPUT' });
+    expect(site.requests).toEqual([]);
+  });
+
   it('keep only well-formed notices, with only their known members, a few per site', async () => {
     expect(checkNotice(notice())).toEqual(notice());
     expect(checkNotice({ ...notice(), extra: '<script>' })).toEqual(notice());
+    expect(checkNotice({ ...revoked, state: 'started', extra: 1 })).toEqual(revoked);
+    for (const bad of [
+      { ...revoked, id: 'other' },
+      { ...revoked, revoked_at: 'never' },
+      { ...revoked, expires_at: 3 },
+    ]) {
+      expect(checkNotice(bad)).toBeNull();
+    }
     for (const bad of [null, 'x', { ...notice(), kind: 'other' }, { ...notice(), id: 'a/b' }, { ...notice(), state: 'done' }]) {
       expect(checkNotice(bad)).toBeNull();
     }

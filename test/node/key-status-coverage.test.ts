@@ -43,6 +43,13 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
     ['app_policies.updated_by'],
   ],
   // Factor recovery (issue 12): the person, who started and who approved it, as indexes and sealed; and their re-keying.
+  "edge/admin/policy-versions.ts: seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, checked.hash))": [
+    ['policy_versions.author', 'app_policies.updated_by'],
+  ],
+  "edge/admin/policy-versions.ts: blindIndex(ring, 'user', o.by)": [['policy_versions.author_ref']],
+  "edge/admin/policy-versions.ts: seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, v.hash))": [
+    ['policy_versions.approved_by'],
+  ],
   "edge/admin/recovery-store.ts: blindIndex(ring, 'user', o.person)": [['recoveries.person_ref']],
   "edge/admin/recovery-store.ts: seal(ring, 'factor-metadata', o.person, recoveryPersonAad(id, o.orgId))": [['recoveries.person_sealed']],
   "edge/admin/recovery-store.ts: blindIndex(ring, 'user', o.startedBy)": [['recoveries.started_by_ref']],
@@ -62,6 +69,10 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
     ['recoveries.started_by'],
   ],
   "edge/audit/recovery-reencryption.ts: blindIndex(keys, 'user', approver)": [['recoveries.approved_by_ref']],
+  "edge/audit/policy-version-reencryption.ts: seal(keys, 'factor-metadata', await open(keys, 'factor-metadata', s, aad), aad)": [
+    ['policy_versions.author', 'policy_versions.approved_by'],
+  ],
+  "edge/audit/policy-version-reencryption.ts: blindIndex(keys, 'user', author)": [['policy_versions.author_ref']],
   "edge/audit/recovery-reencryption.ts: seal(keys, 'factor-metadata', approver, recoveryActorAad(r.id, 'approved-by'))": [
     ['recoveries.approved_by'],
   ],

@@ -157,8 +157,22 @@ export const ADMIN_COMMANDS: Command[] = [
       const app = need(args, 0, 'APP (the app id)');
       if (typeof args.values.file !== 'string') throw new UsageError('--file FILE is required');
       const policy = jsonArg('file', args.values.file, io);
-      const r = (await request(c, 'PUT', `${API}/${seg(await org())}/apps/${seg(app)}/policy`, { policy })) as { hash: string };
-      show(r, () => [`saved the policy of app ${app} (${r.hash})`]);
+      const r = (await request(c, 'PUT', `${API}/${seg(await org())}/apps/${seg(app)}/policy`, { policy })) as {
+        hash: string;
+        version?: number;
+        state?: string;
+        changes?: { kind: string; message: string }[];
+      };
+      // A change that weakens protection is only a proposal until a second person approves it (docs/policy.md, "Versions").
+      show(r, () =>
+        r.state === 'proposed'
+          ? [
+              `proposed version ${r.version} of app ${app}'s policy (${r.hash}): it weakens protection,` +
+                ' so it waits for a second owner or admin to approve it',
+              ...(r.changes ?? []).filter((ch) => ch.kind === 'weakens').map((ch) => `  - ${ch.message}`),
+            ]
+          : [`saved the policy of app ${app} (${r.hash})`],
+      );
     },
   ),
   admin('roles list', '[--org ORG]', 'List who holds which role in the organisation.', {}, async ({ c, org, show }) => {

@@ -49,6 +49,8 @@ export function messageHandlers(
 
     'notices/cancel': ({ site, id }) => notices.cancel(site, id),
 
+    'notices/dismiss': ({ site, id }) => notices.dismiss(site, id),
+
     'prompts/open': async ({ site, id }) => {
       const known = (await pendingAll()).some((x) => x.site === site && x.prompt.id === id);
       if (!known) return fail(ErrorCode.ChallengeNotFound, 'This approval is no longer pending.');

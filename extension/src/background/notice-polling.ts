@@ -1,11 +1,12 @@
 /**
  * @module Notices from paired sites (GET /.stepgate/api/me/notices): someone started recovering the
- * person's sign-in factors there. Asked on every regular poll (the minute alarm, the popup), never
- * in the fast bursts of held requests; kept in `storage.session`, shown in the popup with a Cancel
- * button, and counted on the badge ("!") when no approval is pending. What a site sends is not
+ * person's sign-in factors there (shown with a Cancel button), or an administrator removed them
+ * (shown with a Dismiss button). Asked on every regular poll (the minute alarm, the popup), never
+ * in the fast bursts of held requests; kept in `storage.session`, shown in the popup, and counted
+ * on the badge ("!") when no approval is pending. What a site sends is not
  * trusted: only well-formed notices are kept, and only their checked members.
  */
-import type { RecoveryNotice } from '../../../shared/wire-shapes';
+import type { Notice } from '../../../shared/wire-shapes';
 import { ExtensionCode } from '../lib/extension-codes';
 import type { Reply, SiteNotice } from '../lib/messages';
 import { siteApi } from '../lib/site-api';
@@ -22,9 +23,14 @@ const isoOrNull = (v: unknown): v is string | null =>
   v === null || (typeof v === 'string' && v.length <= 40 && !Number.isNaN(Date.parse(v)));
 
 /** A notice as a site sent it, checked; null when it is not one the extension can show and act on. */
-export function checkNotice(x: unknown): RecoveryNotice | null {
+export function checkNotice(x: unknown): Notice | null {
   if (typeof x !== 'object' || x === null) return null;
   const n = x as Record<string, unknown>;
+  if (n.kind === 'factors-revoked') {
+    if (n.id !== 'factors-revoked' || typeof n.revoked_at !== 'string' || !isoOrNull(n.revoked_at)) return null;
+    if (typeof n.expires_at !== 'string' || !isoOrNull(n.expires_at)) return null;
+    return { kind: 'factors-revoked', id: 'factors-revoked', revoked_at: n.revoked_at, expires_at: n.expires_at };
+  }
   if (n.kind !== 'recovery' || typeof n.id !== 'string' || !RECOVERY_ID.test(n.id)) return null;
   if (n.state !== 'started' && n.state !== 'approved') return null;
   if (typeof n.started_at !== 'string' || !isoOrNull(n.started_at) || typeof n.expires_at !== 'string' || !isoOrNull(n.expires_at))
@@ -48,6 +54,8 @@ export interface NoticePolling {
   pollAll(): Promise<SiteNotice[]>;
   /** Cancel the recovery a notice is about, on its site (POST /.stepgate/api/me/recoveries/{id}/cancel). */
   cancel(site: string, id: string): Promise<Reply>;
+  /** Dismiss a revocation notice on its site (POST /.stepgate/api/me/notices/{id}/dismiss). */
+  dismiss(site: string, id: string): Promise<Reply>;
   /** Keep only the notices `keep` accepts (a site unpaired). */
   keep(keep: (x: SiteNotice) => boolean): Promise<void>;
 }
@@ -93,6 +101,15 @@ export function noticePolling(p: Platform, state: BackgroundState): NoticePollin
       // Cancelled now, or already ended (404): either way the notice no longer stands.
       await keep((x) => !(x.site === site && x.notice.id === id));
       return r.ok ? { ok: true } : fail(r.code, 'This recovery is no longer under way: it was cancelled, completed or has expired.');
+    },
+    async dismiss(site, id) {
+      if (!(await state.paired()).has(site)) return fail(ExtensionCode.BadInput, `${String(site)} is not paired.`);
+      if (id !== 'factors-revoked') return fail(ExtensionCode.BadInput, 'That is not a notice this site lets you dismiss.');
+      const r = await siteApi(site, `${NOTICES_PATH}/${id}/dismiss`, { method: 'POST', body: {} }, p.fetch);
+      if (!r.ok && r.status !== 404) return fail(r.code, r.message);
+      // Dismissed now, or already gone (404): either way it is no longer shown.
+      await keep((x) => !(x.site === site && x.notice.id === id));
+      return { ok: true };
     },
     keep,
   };

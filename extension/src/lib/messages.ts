@@ -1,5 +1,5 @@
 /** @module The extension's typed message map: every message between its contexts, declared once. */
-import type { RecoveryNotice, VerifiedPrompt } from '../../../shared/wire-shapes';
+import type { Notice, VerifiedPrompt } from '../../../shared/wire-shapes';
 
 /** A site the person paired, as kept in `storage.local` (nothing secret: no codes, tokens or cookies). */
 export interface PairedSite {
@@ -32,10 +32,10 @@ export interface PendingPrompt {
   prompt: VerifiedPrompt;
 }
 
-/** A notice of a paired site (checked): someone started recovering the person's sign-in factors there. */
+/** A notice of a paired site (checked): someone started recovering the person's sign-in factors there, or an administrator removed them. */
 export interface SiteNotice {
   site: string;
-  notice: RecoveryNotice;
+  notice: Notice;
 }
 
 /**
@@ -72,6 +72,8 @@ export interface MessageMap {
   'notices/list': { request: Record<string, never>; response: { notices: SiteNotice[] } };
   /** Popup → background: cancel the recovery a notice is about, on its site. */
   'notices/cancel': { request: { site: string; id: string }; response: Reply };
+  /** Popup → background: dismiss a revocation notice, on its site. */
+  'notices/dismiss': { request: { site: string; id: string }; response: Reply };
   /** Prompt page → background: the prompt was answered or is gone; recount the badge. */
   'prompt/settled': { request: { site: string; id: string; outcome: 'approved' | 'denied' | 'expired' | 'gone' }; response: Reply };
 }

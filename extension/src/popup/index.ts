@@ -1,9 +1,11 @@
 /**
- * @module The popup: notices (someone is recovering the person's factors on a site: cancel it),
+ * @module The popup: notices (someone is recovering the person's factors on a site: cancel it; an
+ * administrator removed them: dismiss it),
  * this tab's site (pair it in one click), pending approvals, paired sites at a glance. Opening it
  * also asks every paired site for pending approvals and notices.
  */
 import browser from 'webextension-polyfill';
+import type { RecoveryNotice, RevocationNotice } from '../../../shared/wire-shapes';
 import type { PendingPrompt, SiteNotice, SiteStatus } from '../lib/messages';
 import { $, h, mount, when } from '../lib/dom';
 import { marked } from '../lib/marked-text';
@@ -82,24 +84,57 @@ function renderThisSite(origin: string | null, sites: SiteStatus[]): void {
 }
 
 /** What a recovery notice means for the person, in words. */
-const noticeText = ({ notice: n }: SiteNotice): string =>
+const noticeText = (n: RecoveryNotice): string =>
   n.state === 'started'
     ? `Started ${when(n.started_at)}; it needs a second administrator's approval.`
     : n.can_complete
       ? 'Approved and in effect: it can now remove your passkeys, authenticator apps and recovery codes.'
       : `Approved; it takes effect ${when(n.effective_at ?? n.expires_at)}.`;
 
-/** Notices first: someone is recovering the person's factors on a site. Cancel is one click. */
+const DAY: Intl.DateTimeFormatOptions = { dateStyle: 'long' };
+
+/** An administrator removed the person's factors on a site: plain words and a Dismiss button (no Cancel: it already happened). */
+function revocationCard(site: string, n: RevocationNotice): HTMLElement {
+  const out = h('p', { role: 'status' });
+  const button = h('button', { text: 'Dismiss' });
+  const card = h(
+    'div',
+    { class: 'card notice' },
+    h('strong', { text: `Your sign-in factors on ${new URL(site).host} were removed` }),
+    h('p', {
+      text:
+        `An administrator removed your sign-in factors on ${new Date(n.revoked_at).toLocaleDateString(undefined, DAY)}. ` +
+        'Set up a new one to continue; if you did not expect this, tell your administrator.',
+    }),
+    button,
+    out,
+  );
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    void send('notices/dismiss', { site, id: n.id }).then((r) => {
+      if (r.ok) card.remove();
+      else {
+        out.textContent = r.message;
+        out.className = 'error';
+        button.disabled = false;
+      }
+    });
+  });
+  return card;
+}
+
+/** Notices first: someone is recovering the person's factors on a site (Cancel is one click), or an administrator removed them. */
 function renderNotices(notices: SiteNotice[]): void {
   const section = $('notices');
   mount(
     section,
-    ...notices.map((x) => {
+    ...notices.map(({ site, notice }) => {
+      if (notice.kind === 'factors-revoked') return revocationCard(site, notice);
       const out = h('p', { role: 'status' });
       const button = h('button', { class: 'primary', text: 'Cancel this recovery' });
       button.addEventListener('click', () => {
         button.disabled = true;
-        void send('notices/cancel', { site: x.site, id: x.notice.id }).then((r) => {
+        void send('notices/cancel', { site, id: notice.id }).then((r) => {
           out.textContent = r.ok ? 'Cancelled. Nothing about your factors changed.' : r.message;
           out.className = r.ok ? 'ok' : 'error';
           if (!r.ok) button.disabled = false;
@@ -108,8 +143,8 @@ function renderNotices(notices: SiteNotice[]): void {
       return h(
         'div',
         { class: 'card notice' },
-        h('strong', { text: `Someone started recovering your sign-in factors on ${new URL(x.site).host}` }),
-        h('p', { class: 'muted', text: noticeText(x) }),
+        h('strong', { text: `Someone started recovering your sign-in factors on ${new URL(site).host}` }),
+        h('p', { class: 'muted', text: noticeText(notice) }),
         h('p', { text: 'If this was not you, or you still have your factors, cancel it now and tell your administrator.' }),
         button,
         out,

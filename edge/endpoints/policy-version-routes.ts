@@ -1,0 +1,116 @@
+/**
+ * @module An app's policy versions through the admin API (edge/admin/policy-versions.ts): list them,
+ * propose one, approve a proposal, roll back to an earlier one — under
+ * /.stepgate/api/admin/orgs/:org/apps/:app/policy/versions. Each is `policy.update` (reading,
+ * `policy.read`) after the caller checks of admin-access.ts; a weakening version waits for a second
+ * person, and approving needs a person in a browser with a fresh step-up (never a token).
+ */
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { ErrorCode } from '../../shared/errors';
+import { changesEnrolment } from '../admin/app-input';
+import { activePolicy, activateVersion, approveVersion, getVersion, listVersions } from '../admin/policy-versions';
+import type { Runtime } from '../deployment/runtime';
+import { json, problem } from '../http/responses';
+import { StepgateError } from '../http/stepgate-error';
+import {
+  type AdminCaller,
+  adminBody,
+  NOT_FOUND_APP,
+  recordRefusal,
+  refuseToken,
+  requireAdminCaller,
+  requireAllowed,
+  subjectOf,
+} from './admin-access';
+import { proposeAndAnswer, recordVersionEvent, versionAnswer } from './policy-version-answers';
+
+const BASE = '/.stepgate/api/admin/orgs/:org/apps/:app/policy/versions';
+const Comment = z.string().max(500).default('');
+
+/** The version number of the path: a whole number, else 400. */
+function versionOfPath(raw: string | undefined): number {
+  if (!raw || !/^[1-9]\d{0,8}$/.test(raw)) throw new StepgateError(ErrorCode.BadRequest, 400, 'version: a whole number from 1');
+  return Number(raw);
+}
+
+/**
+ * policy.update, with whether `next` (undefined: no such version) changes `enrolment` compared with
+ * the active policy (an app-admin may not).
+ */
+async function requireUpdate(rt: Runtime, req: Request, caller: AdminCaller, org: string, appId: string, next: unknown): Promise<void> {
+  const active = await activePolicy(rt.db, { orgId: org, appId });
+  await requireAllowed(rt, req, caller, 'policy.update', {
+    orgId: org,
+    appId,
+    // A version that does not exist changes nothing: answered 404 after the caller is allowed to update the app.
+    changesEnrolment: next === undefined ? false : changesEnrolment(active?.policy ?? null, next),
+  });
+}
+
+export function registerPolicyVersionRoutes(app: Hono, rt: Runtime): void {
+  app.get(BASE, async (c) => {
+    const req = c.req.raw;
+    const [org, appId] = [c.req.param('org'), c.req.param('app')];
+    const caller = await requireAdminCaller(rt, req, org, { write: false });
+    await requireAllowed(rt, req, caller, 'policy.read', { orgId: org, appId });
+    const raw = c.req.query('limit') ?? '20';
+    if (!/^[1-9]\d?$/.test(raw) || Number(raw) > 50) return problem(ErrorCode.BadRequest, 400, 'limit: a whole number from 1 to 50');
+    if (!(await activePolicy(rt.db, { orgId: org, appId }))) return problem(ErrorCode.NotFound, 404, NOT_FOUND_APP);
+    const versions = await listVersions(rt.db, rt.keys, { orgId: org, appId, limit: Number(raw) });
+    return json({
+      app_id: appId,
+      versions: versions.map((v) => ({
+        version: v.version,
+        state: v.state,
+        hash: v.hash,
+        comment: v.comment,
+        author: v.author === null ? null : subjectOf(org, v.author),
+        approved_by: v.approvedBy === null ? null : subjectOf(org, v.approvedBy),
+        created_at: new Date(v.createdAt).toISOString(),
+        policy: v.policy,
+      })),
+    });
+  });
+
+  app.post(BASE, async (c) => {
+    const req = c.req.raw;
+    const [org, appId] = [c.req.param('org'), c.req.param('app')];
+    const caller = await requireAdminCaller(rt, req, org, { write: true });
+    const body = await adminBody(req, z.strictObject({ policy: z.unknown(), comment: Comment }));
+    await requireUpdate(rt, req, caller, org, appId, body.policy);
+    return proposeAndAnswer(rt, req, caller, { org, appId, policy: body.policy, comment: body.comment });
+  });
+
+  app.post(`${BASE}/:n/approve`, async (c) => {
+    const req = c.req.raw;
+    const [org, appId] = [c.req.param('org'), c.req.param('app')];
+    // Why: approving a weakening is the second person's own decision, after their own fresh step-up.
+    refuseToken(req);
+    const caller = await requireAdminCaller(rt, req, org, { write: true });
+    await adminBody(req, z.strictObject({}));
+    const n = versionOfPath(c.req.param('n'));
+    const v = await getVersion(rt.db, rt.keys, { orgId: org, appId, version: n });
+    await requireUpdate(rt, req, caller, org, appId, v?.policy);
+    const r = await approveVersion(rt.db, rt.keys, { orgId: org, appId, version: n, by: caller.me.sub, now: rt.now() });
+    if (!r.ok && r.code === 'same-person') {
+      await recordRefusal(rt, req, caller.me, { action: 'policy.update', code: 'same-person-approves', reason: r.reason, org, appId });
+    }
+    if (r.ok) await recordVersionEvent(rt, req, caller, 'policy.version_approved', { org, appId, r });
+    return versionAnswer(appId, r);
+  });
+
+  app.post(`${BASE}/:n/activate`, async (c) => {
+    const req = c.req.raw;
+    const [org, appId] = [c.req.param('org'), c.req.param('app')];
+    const caller = await requireAdminCaller(rt, req, org, { write: true });
+    await adminBody(req, z.strictObject({}));
+    const n = versionOfPath(c.req.param('n'));
+    const v = await getVersion(rt.db, rt.keys, { orgId: org, appId, version: n });
+    await requireUpdate(rt, req, caller, org, appId, v?.policy);
+    const r = await activateVersion(rt.db, rt.keys, { orgId: org, appId, version: n, by: caller.me.sub, now: rt.now() });
+    if (r.ok)
+      await recordVersionEvent(rt, req, caller, r.state === 'active' ? 'policy.rolled_back' : 'policy.version_proposed', { org, appId, r });
+    return versionAnswer(appId, r);
+  });
+}
