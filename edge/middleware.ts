@@ -57,6 +57,9 @@ interface Deployment {
 
 /** One environment (per isolate in practice): the deployment's shared Runtime, and with `apps`, the registry and each app's Deployment. */
 interface Environment {
+  /** The deployment's Runtime under every app's: D1, keys, audit log, UserState. */
+  shared: Runtime;
+  /** The bundled app as policy.json defines it. */
   bundled: Deployment;
   registry: AppRegistry | null;
   /** An app's Deployment, or why it cannot run here (logged once); by definition, so a changed app is built anew. */
@@ -92,22 +95,29 @@ export const stepgate = (
         now: options.now,
       });
       const registry = options.apps
-        ? new AppRegistry({ bundled, load: () => loadAppRecords(rt.db), now: rt.now, bundledHosts: listSetting(env, 'BUNDLED_APP_HOSTS') })
+        ? new AppRegistry({
+            bundled,
+            bundledPolicyJson: JSON.stringify(policy.policy),
+            load: () => loadAppRecords(rt.db),
+            now: rt.now,
+            bundledHosts: listSetting(env, 'BUNDLED_APP_HOSTS'),
+          })
         : null;
       // With the registry, even the bundled app's people are checked against the other organisations' keys.
       const bundledRt = registry ? buildAppRuntime(rt, env, bundled) : rt;
-      e = { bundled: { rt: bundledRt, endpoints: createEndpointsApp(bundledRt) }, registry, apps: new WeakMap() };
+      e = { shared: rt, bundled: { rt: bundledRt, endpoints: createEndpointsApp(bundledRt) }, registry, apps: new WeakMap() };
       environments.set(env, e);
     }
     return e;
   };
   /** The Deployment of an app in D1, built on first use; null (logged once) when it cannot run here. */
   const deploymentOf = (e: Environment, app: AppDefinition, env: DeploymentEnv): Deployment | null => {
-    if (app.bundled) return e.bundled;
+    // The bundled app as policy.json has it; with a version from D1 (or a baseline) it is built like any app.
+    if (app === bundled) return e.bundled;
     let d = e.apps.get(app);
     if (d === undefined) {
       try {
-        const rt = buildAppRuntime(e.bundled.rt, env, app);
+        const rt = buildAppRuntime(app.bundled ? e.shared : e.bundled.rt, env, app);
         d = { rt, endpoints: createEndpointsApp(rt) };
       } catch (err) {
         d = err instanceof Error ? err : new Error('non-error');

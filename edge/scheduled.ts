@@ -9,6 +9,7 @@ import { buildAuditRuntime, type DeploymentEnv } from './deployment/build-runtim
 import { compilePolicy } from './policy/compile-policy';
 import { validatePolicy } from './policy/validate-policy';
 import { pruneReportCounts } from './policy/report-store';
+import { pruneRouteSamples } from './policy/route-sample-store';
 
 export interface StepgateScheduledOptions {
   /** The same policy document the `stepgate()` middleware was given (the audit log names it by hash). */
@@ -39,5 +40,6 @@ export async function stepgateScheduled(env: object, options: StepgateScheduledO
   const report = await runMaintenance(rt);
   // Report-only counts older than 7 days (docs/policy.md); they decide nothing, so a failure is only logged.
   await pruneReportCounts(rt.db, rt.now()).catch((err: unknown) => console.warn('stepgate: report counts not pruned:', String(err)));
+  await pruneRouteSamples(rt.db, rt.now()).catch((err: unknown) => console.warn('stepgate: route samples not pruned:', String(err)));
   return report;
 }

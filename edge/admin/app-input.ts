@@ -5,6 +5,7 @@
 import { canonicalJson } from '../audit/canonical-json';
 import { sha256b64u } from '../crypto/base64';
 import { IdentityConfig } from '../identity/identity-config';
+import { isBaselineRuleId } from '../policy/baseline-merge';
 import { compilePolicy } from '../policy/compile-policy';
 import type { Policy } from '../policy/schema';
 import { formatProblem, PolicyError, validatePolicy } from '../policy/validate-policy';
@@ -75,6 +76,12 @@ export async function checkPolicy(
 ): Promise<{ policy: Policy; hash: string } | null> {
   try {
     const policy = validatePolicy(document, `policy of ${appName}`);
+    // Why: a rule named like a baseline rule would be confused with it (edge/policy/baseline-merge.ts).
+    const reserved = policy.rules.filter((r) => isBaselineRuleId(r.id));
+    if (reserved.length) {
+      const message = 'ids starting with "baseline." are reserved for the organisation baseline';
+      throw new PolicyError(reserved.map((r) => ({ file: `policy of ${appName}`, rule: `"${r.id}"`, field: 'id', message })));
+    }
     return { policy, hash: await sha256b64u(canonicalJson(policy)) };
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;

@@ -1,12 +1,37 @@
+/**
+ * @module D1 queries for an organisation's apps (`apps`, `app_hosts`, `app_policies`): create (its
+ * policy as version 1), change, delete, read. The bundled app's row ('bundled', migration 0016) is
+ * the deployment's: never changed or deleted here, and read apart (`bundledAppOf`).
+ */
+import { BUNDLED_APP_ID } from '../apps/app-definition';
 import { seal } from '../crypto/aead';
+import { blindIndex } from '../crypto/blind-index';
 import { appPolicyEditorAad } from '../crypto/encryption-context';
 import type { Keyring } from '../crypto/keyring';
 import { IdentityConfig } from '../identity/identity-config';
 import type { Policy } from '../policy/schema';
 import { validatePolicy } from '../policy/validate-policy';
 import { AppInputError, checkHosts, checkIdentity, checkNewApp, checkOrigin, checkPolicyServes } from './app-input';
+import { BUNDLED_REFUSAL, isBundledApp } from './bundled-policy';
 import { checkName } from './org-store';
 import { newId } from '../crypto/random-id';
+
+/** The bundled app as listed with an organisation's apps: its hosts, identity and origin are the deployment's. */
+export interface BundledAppRow {
+  id: string;
+  orgId: string;
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A refusal to change or delete the bundled app. */
+export interface BundledRefusal {
+  ok: false;
+  code: 'bundled';
+  reason: string;
+}
+const bundledRefusal: BundledRefusal = { ok: false, code: 'bundled', reason: BUNDLED_REFUSAL };
 
 export interface App {
   id: string;
@@ -109,6 +134,8 @@ export async function createApp(
   if (problems.length || !identity || !policy) throw new AppInputError(problems);
 
   const id = newId();
+  const sealed = await seal(ring, 'factor-metadata', o.createdBy, appPolicyEditorAad(id, policy.hash));
+  const doc = JSON.stringify(policy.policy);
   try {
     await db.batch([
       db
@@ -117,13 +144,14 @@ export async function createApp(
       ...hosts.map((h) => db.prepare('INSERT INTO app_hosts (host, app_id) VALUES (?, ?)').bind(h, id)),
       db
         .prepare('INSERT INTO app_policies (app_id, document_json, hash, updated_at, updated_by_sealed) VALUES (?, ?, ?, ?, ?)')
-        .bind(
-          id,
-          JSON.stringify(policy.policy),
-          policy.hash,
-          o.now,
-          await seal(ring, 'factor-metadata', o.createdBy, appPolicyEditorAad(id, policy.hash)),
-        ),
+        .bind(id, doc, policy.hash, o.now, sealed),
+      // Its policy is version 1 from the start, written by whoever created the app (policy-versions.ts).
+      db
+        .prepare(
+          'INSERT INTO policy_versions (app_id, version, document_json, hash, comment, author_ref, author_sealed, created_at, state) ' +
+            "VALUES (?, 1, ?, ?, 'created with the app', ?, ?, ?, 'active')",
+        )
+        .bind(id, doc, policy.hash, await blindIndex(ring, 'user', o.createdBy), sealed, o.now),
     ]);
   } catch (e) {
     const conflict = await hostConflict(db, o.orgId, hosts, id);
@@ -158,7 +186,9 @@ export async function updateApp(
     now: number;
     development?: boolean;
   },
-): Promise<{ ok: true; app: App } | HostConflict | { ok: false; code: 'not-found' }> {
+): Promise<{ ok: true; app: App } | HostConflict | { ok: false; code: 'not-found' } | BundledRefusal> {
+  // Why: the bundled app's hosts, identity and origin are the deployment's; D1 holds only its policy.
+  if (isBundledApp(o.orgId, o.appId)) return bundledRefusal;
   const problems: string[] = [];
   const sets: string[] = ['updated_at = ?'];
   const args: (string | number | null)[] = [o.now];
@@ -209,8 +239,9 @@ export async function updateApp(
   return app ? { ok: true, app } : { ok: false, code: 'not-found' };
 }
 
-/** Delete an app of `orgId` with its hosts, policy and app-admin grants; false if there is no such app. */
+/** Delete an app of `orgId` with its hosts, policy and app-admin grants; false if there is no such app (or it is the bundled app). */
 export async function deleteApp(db: D1Database, o: { orgId: string; appId: string }): Promise<boolean> {
+  if (o.appId === BUNDLED_APP_ID) return false; // the deployment's: never deleted (app-routes.ts answers 409)
   const r = await db.batch([
     db.prepare('DELETE FROM role_grants WHERE org_id = ? AND app_id = ?').bind(o.orgId, o.appId),
     db.prepare(`DELETE FROM app_hosts WHERE app_id = ? AND ${inOrg}`).bind(o.appId, o.appId, o.orgId),
@@ -220,16 +251,32 @@ export async function deleteApp(db: D1Database, o: { orgId: string; appId: strin
   return r[3]!.meta.changes === 1;
 }
 
-/** One app of `orgId`, or null (also when it is another organisation's). */
+/** One app of `orgId` in D1, or null (also when it is another organisation's, or the bundled app: `bundledAppOf`). */
 export async function getApp(db: D1Database, orgId: string, appId: string): Promise<App | null> {
-  const r = await db.prepare(`${APP_SELECT} WHERE a.id = ? AND a.org_id = ?`).bind(appId, orgId).first<AppRow>();
+  const r = await db
+    .prepare(`${APP_SELECT} WHERE a.id = ? AND a.org_id = ? AND a.id <> ?`)
+    .bind(appId, orgId, BUNDLED_APP_ID)
+    .first<AppRow>();
   return r ? toApp(r) : null;
 }
 
-/** The apps of `orgId`, by name. */
+/** The apps of `orgId` in D1, by name (without the bundled app: `bundledAppOf`). */
 export async function listApps(db: D1Database, orgId: string): Promise<App[]> {
-  const { results } = await db.prepare(`${APP_SELECT} WHERE a.org_id = ? ORDER BY a.name, a.id`).bind(orgId).all<AppRow>();
+  const { results } = await db
+    .prepare(`${APP_SELECT} WHERE a.org_id = ? AND a.id <> ? ORDER BY a.name, a.id`)
+    .bind(orgId, BUNDLED_APP_ID)
+    .all<AppRow>();
   return results.map(toApp);
+}
+
+/** The bundled app's row when `orgId` is the default organisation (and the migration made it), else null. */
+export async function bundledAppOf(db: D1Database, orgId: string): Promise<BundledAppRow | null> {
+  if (!isBundledApp(orgId, BUNDLED_APP_ID)) return null;
+  const r = await db
+    .prepare('SELECT id, org_id, name, created_at, updated_at FROM apps WHERE id = ? AND org_id = ?')
+    .bind(BUNDLED_APP_ID, orgId)
+    .first<{ id: string; org_id: string; name: string; created_at: number; updated_at: number }>();
+  return r ? { id: r.id, orgId: r.org_id, name: r.name, createdAt: r.created_at, updatedAt: r.updated_at } : null;
 }
 
 /** The app served on `host` (any organisation: the gateway's lookup), or null. */

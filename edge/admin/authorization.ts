@@ -23,6 +23,8 @@ export const ADMIN_ACTIONS = [
   'app.delete',
   'policy.read',
   'policy.update',
+  // Approving a weakening version (a proposal) of an app's policy: an owner or admin, never the author (docs/policy.md).
+  'policy.approve',
   'role.read',
   'role.grant',
   'role.revoke',
@@ -36,6 +38,8 @@ export const ADMIN_ACTIONS = [
   'audit.read',
   'audit.export',
   'dashboard.read',
+  'baseline.read',
+  'baseline.update',
 ] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
@@ -43,11 +47,11 @@ export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 const ORG_WIDE: Record<Exclude<Role, 'app-admin'>, readonly AdminAction[]> = {
   owner: ADMIN_ACTIONS,
   admin: ADMIN_ACTIONS, // "roles except owner": refused below as owner-only
-  auditor: ['audit.read', 'audit.export', 'dashboard.read'],
+  auditor: ['audit.read', 'audit.export', 'dashboard.read', 'baseline.read'],
   helpdesk: ['person.unlock', 'recovery.start'],
 };
 /** What an app-admin may do, for the apps named in their grants only. */
-const APP_ADMIN: readonly AdminAction[] = ['app.read', 'policy.read', 'policy.update', 'person.invite', 'person.unlock'];
+const APP_ADMIN: readonly AdminAction[] = ['app.read', 'policy.read', 'policy.update', 'person.invite', 'person.unlock', 'baseline.read'];
 
 /** Actions on a person's factors: never on oneself. */
 const ON_OWN_FACTORS: readonly AdminAction[] = [
@@ -160,6 +164,8 @@ export function authorize(actor: Actor, action: AdminAction, target: AdminTarget
   if (!orgWide) {
     const apps = actor.roles.filter((r) => r.role === 'app-admin' && r.appId !== null).map((r) => r.appId!);
     if (apps.length === 0 || !APP_ADMIN.includes(action)) return refuse('not-allowed', action);
+    // Why: the organisation baseline binds every app; its app-admins read it to know why an edit is refused.
+    if (action === 'baseline.read') return { allowed: true };
     if (target.appId === undefined || !apps.includes(target.appId)) return refuse('not-your-app');
     // Why: people are organisation-wide. An app-admin who could unlock or invite an owner, admin,
     // auditor or helpdesk (or another app's app-admin) would reach beyond their app.

@@ -3,96 +3,67 @@
  * `app_policies` stays the active copy the app registry reads: every activation updates it in the
  * same D1 batch (a transaction). A version that weakens protection (`classifyChange`,
  * edge/policy/weakening.ts) is only a proposal until a second person approves it; a rollback that
- * weakens is a proposal too. Racing activations cannot leave two active versions: the partial unique
- * index `policy_versions_one_active` refuses the second, and its whole batch is rolled back.
+ * weakens is a proposal too; a proposal can be rejected. A version that does not weaken may start as
+ * a canary (policy-canary.ts); any other activation ends a running canary. Racing activations cannot
+ * leave two active versions: the partial unique index `policy_versions_one_active` refuses the second,
+ * and its whole batch is rolled back. Any activation withdraws (rejects) every other open proposal in
+ * its batch: each was classified against a version that is no longer active. Reading versions:
+ * policy-version-reads.ts; what a version must satisfy: policy-version-checks.ts; the statements
+ * around each write: policy-version-batches.ts; rejecting a proposal: policy-version-rejection.ts.
  */
-import { open, seal } from '../crypto/aead';
+import { seal } from '../crypto/aead';
 import { blindIndex } from '../crypto/blind-index';
 import { appPolicyEditorAad } from '../crypto/encryption-context';
 import type { Keyring } from '../crypto/keyring';
 import type { Policy } from '../policy/schema';
-import { validatePolicy } from '../policy/validate-policy';
 import { type ChangeClassification, classifyChange } from '../policy/weakening';
-import { AppInputError, checkPolicy, checkPolicyServes } from './app-input';
-import { getApp } from './app-store';
+import { AppInputError } from './app-input';
+import {
+  type ActivationEffects,
+  activationPrelude,
+  batchOrConflict,
+  effectsOf,
+  pruneStatement,
+  seedStatements,
+} from './policy-version-batches';
+import { checkedVersion, versionProblems } from './policy-version-checks';
+import { type AppRef, activePolicy, getVersion, type VersionState } from './policy-version-reads';
+export { KEPT_VERSIONS } from './policy-version-batches';
+export { rejectVersion } from './policy-version-rejection';
 
-export type VersionState = 'active' | 'superseded' | 'proposed' | 'rejected';
+export {
+  type AppRef,
+  activePolicy,
+  getVersion,
+  listVersions,
+  MAX_VERSIONS_LISTED,
+  type PolicyVersion,
+  type VersionState,
+} from './policy-version-reads';
 
 /** Open proposals per app: beyond it, a new weakening version is refused (approve or supersede one first). */
 export const MAX_OPEN_PROPOSALS = 10;
-/** Superseded and rejected versions kept per app (the newest); older ones are deleted when a version is activated. */
-export const KEPT_VERSIONS = 100;
-/** The most versions one list returns. */
-export const MAX_VERSIONS_LISTED = 50;
-
-export interface PolicyVersion {
-  appId: string;
-  version: number;
-  policy: unknown;
-  hash: string;
-  comment: string;
-  /** Who wrote it (null: taken over from the policy saved before versions, or unreadable). */
-  author: string | null;
-  createdAt: number;
-  state: VersionState;
-  approvedBy: string | null;
-}
 
 /** What a proposal, approval or rollback did: the version now active, or the proposal waiting for a second person. */
 export type VersionOutcome =
-  | { ok: true; state: 'active' | 'proposed'; version: number; hash: string; from: number; change: ChangeClassification }
+  | {
+      ok: true;
+      state: 'active' | 'proposed';
+      version: number;
+      hash: string;
+      from: number;
+      change: ChangeClassification;
+      /** The share of people (1–99 %) it enforces for as a canary; absent: everyone. */
+      canary?: number;
+      /** Only when it became active: the proposals it withdrew and the canary it ended (policy-version-batches.ts). */
+      effects?: ActivationEffects;
+    }
   | { ok: false; code: 'not-found' | 'conflict' | 'too-many-proposals' | 'same-person' | 'wrong-state'; reason: string };
-
-interface Row {
-  app_id: string;
-  version: number;
-  document_json: string;
-  hash: string;
-  comment: string;
-  author_sealed: string | null;
-  created_at: number;
-  state: VersionState;
-  approved_by_sealed: string | null;
-}
 
 const fail = (code: Exclude<VersionOutcome, { ok: true }>['code'], reason: string): VersionOutcome => ({ ok: false, code, reason });
 const CONFLICT = 'the active version changed meanwhile: read the versions again and retry';
-
-/**
- * Apps saved before versions have none: their app_policies row becomes version 1, active. Run first
- * in every write batch, so the active version is always a row here.
- */
-const seedStatement = (db: D1Database, appId: string) =>
-  db
-    .prepare(
-      'INSERT INTO policy_versions (app_id, version, document_json, hash, comment, author_ref, author_sealed, created_at, state) ' +
-        "SELECT p.app_id, 1, p.document_json, p.hash, 'the policy saved before versions', NULL, p.updated_by_sealed, p.updated_at, " +
-        "'active' " +
-        'FROM app_policies p WHERE p.app_id = ?1 AND NOT EXISTS (SELECT 1 FROM policy_versions WHERE app_id = ?1)',
-    )
-    .bind(appId);
-
-/** The active policy of an app of `orgId` (app_policies, with its version number: 1 before any version was made), or null. */
-export async function activePolicy(
-  db: D1Database,
-  o: { orgId: string; appId: string },
-): Promise<{ version: number; policy: Policy | null } | null> {
-  const r = await db
-    .prepare(
-      'SELECT p.document_json, v.version FROM app_policies p JOIN apps a ON a.id = p.app_id ' +
-        "LEFT JOIN policy_versions v ON v.app_id = p.app_id AND v.state = 'active' WHERE p.app_id = ? AND a.org_id = ?",
-    )
-    .bind(o.appId, o.orgId)
-    .first<{ document_json: string; version: number | null }>();
-  if (!r) return null;
-  let policy: Policy | null = null;
-  try {
-    policy = validatePolicy(JSON.parse(r.document_json));
-  } catch {
-    policy = null; // an unreadable active policy: every change counts as weakening (below)
-  }
-  return { version: r.version ?? 1, policy };
-}
+/** Why a canary is refused for a version that weakens: the people outside it would keep stronger rules only by chance. */
+export const WEAKENING_CANARY = 'a weakening version cannot start as a canary';
 
 /** Fail closed: a change from a policy that cannot be read cannot be shown not to weaken. */
 const classify = (before: Policy | null, after: Policy): ChangeClassification =>
@@ -111,45 +82,31 @@ const classify = (before: Policy | null, after: Policy): ChangeClassification =>
         ],
       };
 
-/** Run a batch; a UNIQUE failure (another activation won the race) is `null`. */
-async function batchOrConflict(db: D1Database, stmts: D1PreparedStatement[]): Promise<D1Result[] | null> {
-  try {
-    return await db.batch(stmts);
-  } catch (e) {
-    if (e instanceof Error && /UNIQUE/i.test(e.message)) return null;
-    throw e;
-  }
-}
-
-/** Delete the oldest superseded and rejected versions beyond KEPT_VERSIONS. */
-const pruneStatement = (db: D1Database, appId: string) =>
-  db
-    .prepare(
-      "DELETE FROM policy_versions WHERE app_id = ?1 AND state IN ('superseded', 'rejected') " +
-        'AND version <= (SELECT MAX(version) FROM policy_versions WHERE app_id = ?1) - ?2',
-    )
-    .bind(appId, KEPT_VERSIONS);
-
 /**
- * Make a new version of the app's policy (validated, served hosts checked): active at once, and
- * copied to app_policies, unless it weakens the active one — then a proposal, and nothing changes.
+ * Make a new version of the app's policy (validated, served hosts and the organisation baseline
+ * checked): active at once, and copied to app_policies, unless it weakens the active one — then a
+ * proposal, and nothing changes. With `canaryPercent` (1–99, only for a version that does not weaken)
+ * it enforces for that share of people, the version it replaces for the others.
  *
  * @throws {AppInputError} listing every problem of the policy
  */
 export async function proposeVersion(
   db: D1Database,
   ring: Keyring,
-  o: { orgId: string; appId: string; policy: unknown; comment: string; by: string; now: number },
+  o: AppRef & { policy: unknown; comment: string; by: string; now: number; canaryPercent?: number | null },
 ): Promise<VersionOutcome> {
-  const problems: string[] = [];
-  const checked = await checkPolicy(o.policy, o.appId, problems);
-  const app = await getApp(db, o.orgId, o.appId);
-  if (!app) return fail('not-found', 'no such app');
-  if (checked) checkPolicyServes(checked.policy, app.hosts, problems);
+  const found = await versionProblems(db, o);
+  if (!found) return fail('not-found', 'no such app');
+  const { problems, checked } = found;
+  const canary = o.canaryPercent ?? null;
+  if (canary !== null && !(Number.isInteger(canary) && canary >= 1 && canary <= 99))
+    problems.push('canary_percent: a whole number from 1 to 99');
   if (!checked || problems.length) throw new AppInputError(problems);
   const active = await activePolicy(db, o);
   if (!active) return fail('not-found', 'no such app');
   const change = classify(active.policy, checked.policy);
+  // Why: a weakening canary would apply before a second person approved it, for some people.
+  if (change.weakens && canary !== null) throw new AppInputError([WEAKENING_CANARY]);
   const doc = JSON.stringify(checked.policy);
   const sealed = await seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, checked.hash));
   const ref = await blindIndex(ring, 'user', o.by);
@@ -161,85 +118,60 @@ export async function proposeVersion(
         "WHERE ?8 = 'active' OR (SELECT COUNT(*) FROM policy_versions WHERE app_id = ?1 AND state = 'proposed') < ?9 RETURNING version",
     )
     .bind(o.appId, doc, checked.hash, o.comment, ref, sealed, o.now, state, MAX_OPEN_PROPOSALS);
+  const seeds = await seedStatements(db, o);
   if (change.weakens) {
-    const [, r] = (await db.batch([seedStatement(db, o.appId), insert])) as [D1Result, D1Result<{ version: number }>];
-    const v = r.results[0]?.version;
+    // Each proposal (and so each propose → reject loop) prunes too: rejected versions never pile up.
+    const r = await db.batch([...seeds, insert, pruneStatement(db, o.appId)]);
+    const v = (r[seeds.length] as D1Result<{ version: number }>).results[0]?.version;
     if (v === undefined) return fail('too-many-proposals', `at most ${MAX_OPEN_PROPOSALS} proposals wait for approval per app`);
     return { ok: true, state: 'proposed', version: v, hash: checked.hash, from: active.version, change };
   }
   // The active version read above is superseded; if another activation came first, the insert
-  // breaks the one-active index and nothing of this batch is kept.
+  // breaks the one-active index and nothing of this batch is kept. In SQLite's UPDATE the right-hand
+  // `document_json` is the row before it: the canary's base is the version being replaced.
+  const prelude = activationPrelude(db, o.appId, { keep: null, guard: active.version, guardState: 'active', expected: active.version });
   const r = await batchOrConflict(db, [
-    seedStatement(db, o.appId),
+    ...seeds,
+    ...prelude,
     db
       .prepare("UPDATE policy_versions SET state = 'superseded' WHERE app_id = ? AND version = ? AND state = 'active'")
       .bind(o.appId, active.version),
     insert,
     db
-      .prepare('UPDATE app_policies SET document_json = ?, hash = ?, updated_at = ?, updated_by_sealed = ? WHERE app_id = ?')
-      .bind(doc, checked.hash, o.now, sealed, o.appId),
+      .prepare(
+        'UPDATE app_policies SET document_json = ?1, hash = ?2, updated_at = ?3, updated_by_sealed = ?4, canary_percent = ?6, ' +
+          'canary_base_json = CASE WHEN ?6 IS NULL THEN NULL ELSE document_json END WHERE app_id = ?5',
+      )
+      .bind(doc, checked.hash, o.now, sealed, o.appId, canary),
     pruneStatement(db, o.appId),
   ]);
-  const v = (r?.[2] as D1Result<{ version: number }> | undefined)?.results[0]?.version;
-  if (v === undefined) return fail('conflict', CONFLICT);
-  return { ok: true, state: 'active', version: v, hash: checked.hash, from: active.version, change };
-}
-
-/** One version of an app of `orgId`, or null. */
-export async function getVersion(
-  db: D1Database,
-  ring: Keyring,
-  o: { orgId: string; appId: string; version: number },
-): Promise<PolicyVersion | null> {
-  const r = await db
-    .prepare('SELECT v.* FROM policy_versions v JOIN apps a ON a.id = v.app_id WHERE v.app_id = ? AND a.org_id = ? AND v.version = ?')
-    .bind(o.appId, o.orgId, o.version)
-    .first<Row>();
-  return r ? versionOf(ring, r) : null;
-}
-
-/** The versions of an app of `orgId`, newest first, at most `limit` (≤ MAX_VERSIONS_LISTED). */
-export async function listVersions(
-  db: D1Database,
-  ring: Keyring,
-  o: { orgId: string; appId: string; limit: number },
-): Promise<PolicyVersion[]> {
-  const { results } = await db
-    .prepare(
-      'SELECT v.* FROM policy_versions v JOIN apps a ON a.id = v.app_id WHERE v.app_id = ? AND a.org_id = ? ' +
-        'ORDER BY v.version DESC LIMIT ?',
-    )
-    .bind(o.appId, o.orgId, Math.min(Math.max(1, o.limit), MAX_VERSIONS_LISTED))
-    .all<Row>();
-  return Promise.all(results.map((r) => versionOf(ring, r)));
-}
-
-async function versionOf(ring: Keyring, r: Row): Promise<PolicyVersion> {
-  const opened = (s: string | null) =>
-    s === null ? Promise.resolve(null) : open(ring, 'factor-metadata', s, appPolicyEditorAad(r.app_id, r.hash)).catch(() => null);
+  const v = (r?.[seeds.length + prelude.length + 1] as D1Result<{ version: number }> | undefined)?.results[0]?.version;
+  if (!r || v === undefined) return fail('conflict', CONFLICT);
   return {
-    appId: r.app_id,
-    version: r.version,
-    policy: JSON.parse(r.document_json) as unknown,
-    hash: r.hash,
-    comment: r.comment,
-    author: await opened(r.author_sealed),
-    createdAt: r.created_at,
-    state: r.state,
-    approvedBy: await opened(r.approved_by_sealed),
+    ok: true,
+    state: 'active',
+    version: v,
+    hash: checked.hash,
+    from: active.version,
+    change,
+    ...(canary === null ? {} : { canary }),
+    effects: effectsOf(r, seeds.length),
   };
 }
 
 /**
  * Make version `n` (in state `from`) the active one, superseding the active version `expected`,
- * and copy it to app_policies — all or nothing.
+ * and copy it to app_policies — all or nothing. What it withdrew and ended; null: it lost a race.
  */
 async function activate(
   db: D1Database,
-  o: { appId: string; version: number; from: VersionState; expected: number; approvedBy: string | null; now: number },
-): Promise<boolean> {
+  o: AppRef & { version: number; from: VersionState; expected: number; approvedBy: string | null; now: number },
+): Promise<ActivationEffects | null> {
+  const seeds = await seedStatements(db, o);
+  const prelude = activationPrelude(db, o.appId, { keep: o.version, guard: o.version, guardState: o.from, expected: o.expected });
   const r = await batchOrConflict(db, [
-    seedStatement(db, o.appId),
+    ...seeds,
+    ...prelude,
     // Only while `n` is still in state `from`: an approval racing another leaves the active version alone.
     db
       .prepare(
@@ -255,7 +187,9 @@ async function activate(
       .bind(o.appId, o.version, o.from, o.approvedBy),
     db
       .prepare(
-        'UPDATE app_policies SET document_json = v.document_json, hash = v.hash, updated_at = ?3, updated_by_sealed = v.author_sealed ' +
+        // Any activation but a new canary version ends a running canary: everyone gets this version.
+        'UPDATE app_policies SET document_json = v.document_json, hash = v.hash, updated_at = ?3, updated_by_sealed = v.author_sealed, ' +
+          'canary_percent = NULL, canary_base_json = NULL ' +
           'FROM (SELECT document_json, hash, author_sealed FROM policy_versions ' +
           "WHERE app_id = ?1 AND version = ?2 AND state = 'active') AS v " +
           'WHERE app_policies.app_id = ?1',
@@ -263,17 +197,21 @@ async function activate(
       .bind(o.appId, o.version, o.now),
     pruneStatement(db, o.appId),
   ]);
-  return r !== null && r[2]!.meta.changes === 1;
+  if (r === null || r[seeds.length + prelude.length + 1]!.meta.changes !== 1) return null;
+  return effectsOf(r, seeds.length);
 }
 
 /**
  * A second person approves proposal `n`: it becomes the active version. Its author cannot approve
- * it (`same-person`); an author that cannot be read is refused too (fail closed).
+ * it (`same-person`); an author that cannot be read is refused too (fail closed). It must still be a
+ * valid version of the app as it is now: its hosts and the organisation baseline (400 otherwise).
+ *
+ * @throws {AppInputError} listing what the proposal no longer satisfies
  */
 export async function approveVersion(
   db: D1Database,
   ring: Keyring,
-  o: { orgId: string; appId: string; version: number; by: string; now: number },
+  o: AppRef & { version: number; by: string; now: number },
 ): Promise<VersionOutcome> {
   const v = await getVersion(db, ring, o);
   if (!v) return fail('not-found', 'no such version');
@@ -283,28 +221,30 @@ export async function approveVersion(
     return fail('same-person', 'a weakening version must be approved by someone other than its author');
   const active = await activePolicy(db, o);
   if (!active) return fail('not-found', 'no such app');
-  const change = classify(active.policy, validatePolicy(v.policy));
+  // Why: a proposal older than the active version was classified against another one (activations
+  // withdraw open proposals, so only a proposal left from before that rule can be here).
+  if (v.version < active.version)
+    return fail('wrong-state', `version ${v.version} was proposed before the active version ${active.version}: propose it again`);
+  const checked = await checkedVersion(db, { ...o, policy: v.policy });
+  if (!checked) return fail('not-found', 'no such app');
+  const change = classify(active.policy, checked.policy);
   const approvedBy = await seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, v.hash));
-  const done = await activate(db, {
-    appId: o.appId,
-    version: v.version,
-    from: 'proposed',
-    expected: active.version,
-    approvedBy,
-    now: o.now,
-  });
-  if (!done) return fail('conflict', CONFLICT);
-  return { ok: true, state: 'active', version: v.version, hash: v.hash, from: active.version, change };
+  const effects = await activate(db, { ...o, version: v.version, from: 'proposed', expected: active.version, approvedBy, now: o.now });
+  if (!effects) return fail('conflict', CONFLICT);
+  return { ok: true, state: 'active', version: v.version, hash: v.hash, from: active.version, change, effects };
 }
 
 /**
  * Roll back to an earlier (superseded) version `n`. If going back weakens the active version, it is
- * made a new proposal with `n`'s document (the same rule as any edit), and nothing changes.
+ * made a new proposal with `n`'s document (the same rule as any edit), and nothing changes. Either
+ * way it must be a valid version of the app as it is now: its hosts and the organisation baseline.
+ *
+ * @throws {AppInputError} listing what the version no longer satisfies
  */
 export async function activateVersion(
   db: D1Database,
   ring: Keyring,
-  o: { orgId: string; appId: string; version: number; by: string; now: number },
+  o: AppRef & { version: number; by: string; now: number },
 ): Promise<VersionOutcome> {
   const v = await getVersion(db, ring, o);
   if (!v) return fail('not-found', 'no such version');
@@ -312,18 +252,20 @@ export async function activateVersion(
     return fail('wrong-state', `version ${v.version} is ${v.state}: only a superseded version is rolled back to`);
   const active = await activePolicy(db, o);
   if (!active) return fail('not-found', 'no such app');
-  const change = classify(active.policy, validatePolicy(v.policy));
+  const checked = await checkedVersion(db, { ...o, policy: v.policy });
+  if (!checked) return fail('not-found', 'no such app');
+  const change = classify(active.policy, checked.policy);
   if (change.weakens) {
     return proposeVersion(db, ring, { ...o, policy: v.policy, comment: `rollback to version ${v.version}` });
   }
-  const done = await activate(db, {
-    appId: o.appId,
+  const effects = await activate(db, {
+    ...o,
     version: v.version,
     from: 'superseded',
     expected: active.version,
     approvedBy: null,
     now: o.now,
   });
-  if (!done) return fail('conflict', CONFLICT);
-  return { ok: true, state: 'active', version: v.version, hash: v.hash, from: active.version, change };
+  if (!effects) return fail('conflict', CONFLICT);
+  return { ok: true, state: 'active', version: v.version, hash: v.hash, from: active.version, change, effects };
 }

@@ -15,7 +15,7 @@ export type TokenScope = (typeof TOKEN_SCOPES)[number];
 export const SCOPE_ACTIONS: Record<TokenScope, readonly AdminAction[]> = {
   'audit:read': ['audit.read', 'audit.export', 'dashboard.read'],
   'admin:read': ['app.read', 'policy.read', 'role.read', 'token.read'],
-  'admin:write': ['app.create', 'app.update', 'app.delete', 'policy.update', 'person.invite'],
+  'admin:write': ['app.create', 'app.update', 'app.delete', 'policy.update', 'person.invite', 'baseline.update'],
 };
 
 /** The answer to a token asking for an action only a person in a browser may do. */

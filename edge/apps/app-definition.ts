@@ -4,14 +4,19 @@
  */
 import { IdentityConfig } from '../identity/identity-config';
 import type { CanonicalizeOptions } from '../policy/canonical-request';
-import { type CompiledPolicy, compilePolicy } from '../policy/compile-policy';
-import { validatePolicy } from '../policy/validate-policy';
+import type { CompiledPolicy } from '../policy/compile-policy';
 
 /** The organisation of the bundled app (policy.json, IDENTITY, ORIGIN_URL); its people keep their plain subjects. */
 export const DEFAULT_ORG = 'default';
 
 /** The app id of the bundled app. */
 export const BUNDLED_APP_ID = 'bundled';
+
+/** The version active before a canary, and the share of people (1–99 %) the new one enforces for. */
+export interface PolicyCanary {
+  base: CompiledPolicy;
+  percent: number;
+}
 
 export interface AppDefinition {
   id: string;
@@ -20,7 +25,10 @@ export interface AppDefinition {
   bundled: boolean;
   /** Exact lower-case host names (D1 apps); empty for the bundled app, which its policy's `hosts` decide. */
   hosts: readonly string[];
+  /** The active version (with the organisation's baseline rules first). */
   policy: CompiledPolicy;
+  /** During a canary: the version active before, for the people outside its share. Null: none. */
+  canary: PolicyCanary | null;
   identityConfig: IdentityConfig;
   /** The identity configuration as given: what the production checks judge. */
   identitySetting: unknown;
@@ -50,6 +58,7 @@ export function bundledApp(policy: CompiledPolicy, identityConfig: IdentityConfi
     bundled: true,
     hosts: [],
     policy,
+    canary: null,
     identityConfig,
     identitySetting,
     originUrl: undefined,
@@ -66,6 +75,11 @@ export interface AppRecord {
   identityJson: string;
   /** The policy document, or null: an app without a policy protects nothing. */
   policyJson: string | null;
+  /** A canary of `policyJson` (migration 0016): the share of people, and the version active before. */
+  canaryPercent: number | null;
+  canaryBaseJson: string | null;
+  /** The organisation's baseline (org_policy_baselines), enforced before the app's own rules; null: none. */
+  baselineJson: string | null;
 }
 
 /** A host name as app_hosts must hold it: lower case, no port, no trailing dot. */
@@ -100,22 +114,12 @@ export function defineApp(record: AppRecord, compile: (documentJson: string) => 
     bundled: false,
     hosts: record.hosts,
     policy,
+    canary: null,
     identityConfig,
     identitySetting,
     originUrl: record.originUrl === null ? null : bareOrigin(record.originUrl),
     canonicalize: canonicalizeOptionsOf(policy),
   };
-}
-
-/** Compile a policy document (JSON text). @throws {PolicyError|Error} */
-export function compilePolicyJson(documentJson: string, file: string): CompiledPolicy {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(documentJson);
-  } catch {
-    throw new Error('policy: document_json is not JSON');
-  }
-  return compilePolicy(validatePolicy(doc, file));
 }
 
 /** @throws {Error} unless `url` is a bare http(s) origin, as ORIGIN_URL must be */

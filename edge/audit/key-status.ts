@@ -65,6 +65,10 @@ export const KEYED_COLUMNS: readonly KeyedColumn[] = [
   { name: 'policy_versions.author_ref', table: 'policy_versions', column: 'author_ref', form: 'blind-index' },
   { name: 'policy_versions.author', table: 'policy_versions', column: 'author_sealed', form: 'sealed' },
   { name: 'policy_versions.approved_by', table: 'policy_versions', column: 'approved_by_sealed', form: 'sealed' },
+  // Organisation baselines (baseline-reencryption.ts): who saved one; who proposed its waiting change, as an index and sealed.
+  { name: 'org_policy_baselines.updated_by', table: 'org_policy_baselines', column: 'updated_by_sealed', form: 'sealed' },
+  { name: 'org_policy_baselines.proposed_by_ref', table: 'org_policy_baselines', column: 'proposed_by_ref', form: 'blind-index' },
+  { name: 'org_policy_baselines.proposed_by', table: 'org_policy_baselines', column: 'proposed_by_sealed', form: 'sealed' },
   // Factor recoveries (recovery-reencryption.ts): the person, who started and who approved, each as an index and sealed.
   { name: 'recoveries.person_ref', table: 'recoveries', column: 'person_ref', form: 'blind-index' },
   { name: 'recoveries.person_sealed', table: 'recoveries', column: 'person_sealed', form: 'sealed' },

@@ -21,6 +21,7 @@ import { openRow, sealedColumns, type AuditRow } from './audit-chain';
 import { checkpointJwks, signCheckpoint, verifyCheckpoint } from './checkpoint';
 import { sealedKidSql } from './key-status';
 import { rekeyPolicyVersions } from './policy-version-reencryption';
+import { rekeyBaselines } from './baseline-reencryption';
 import { rekeyRecoveries } from './recovery-reencryption';
 
 /** The stores re-encryption reads and writes. */
@@ -102,6 +103,7 @@ export async function reencryptBatch(rt: StoreDeps): Promise<Record<string, numb
   out.app_policies = await rekeyPolicyEditors(rt, known);
   out.recoveries = await rekeyRecoveries(rt, known);
   out.policy_versions = await rekeyPolicyVersions(rt, known);
+  out.org_policy_baselines = await rekeyBaselines(rt, known);
   return out;
 }
 

@@ -36,6 +36,13 @@ export const roleGrantGrantorAad = (id: string): string => `role-grant-by|${id}`
 export const appPolicyEditorAad = (appId: string, hash: string): string => `app-policy-by|${appId}|${hash}`;
 
 /**
+ * Who saved an organisation's policy baseline (`org_policy_baselines.updated_by_sealed`, part 'saved-by')
+ * or proposed its waiting change (`proposed_by_sealed`, part 'proposed-by'), bound to the organisation and that document's hash.
+ */
+export const baselineEditorAad = (orgId: string, hash: string, part: 'saved-by' | 'proposed-by'): string =>
+  `baseline-${part}|${orgId}|${hash}`;
+
+/**
  * The person a factor recovery is for (`recoveries.person_sealed`), bound to the row and organisation:
  * a recovery cannot be moved to another person or organisation by editing D1 without the keyring.
  */

@@ -67,6 +67,7 @@ export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runti
     audit: auditOfApp(audit.audit, app),
     app,
     policy,
+    bundledPolicy: policy,
     identify: createIdentitySource(identityConfig, env),
     identitySource: identityConfig.source,
     userState: (sub) => userStates.get(userStates.idFromName(`user:${sub}`)),
@@ -90,12 +91,20 @@ export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runti
  *   source outside development) or a production environment has development settings for it
  */
 export function buildAppRuntime(shared: Runtime, env: DeploymentEnv, app: AppDefinition): Runtime {
-  if (app.bundled) return { ...shared, identify: identitySourceOfOrg(shared.identify, app.org) };
+  // The bundled app's policy is live data too (edge/apps): the deployment's rest, with its active version.
+  if (app.bundled)
+    return {
+      ...shared,
+      app: { ...shared.app, canary: app.canary },
+      policy: app.policy,
+      identify: identitySourceOfOrg(shared.identify, app.org),
+      enrolment: app.policy.policy.enrolment ?? 'first-use',
+    };
   refuseDevelopmentSettings({ ...(env as ProductionSettings), IDENTITY: app.identitySetting, ORIGIN_URL: app.originUrl ?? undefined });
   const { policy, identityConfig } = app;
   return {
     ...shared,
-    app: { id: app.id, org: app.org, originUrl: app.originUrl },
+    app: { id: app.id, org: app.org, originUrl: app.originUrl, canary: app.canary },
     // Its events are its organisation's (read by that organisation's auditors), under its id; the
     // app's names come first, so the bundled app's (inside shared.audit) never replace them.
     audit: auditOfApp(shared.audit, app),

@@ -1,4 +1,5 @@
 /** @module The per-deployment runtime the request path and Stepgate's endpoints need (built by build-runtime.ts). */
+import type { PolicyCanary } from '../apps/app-definition';
 import type { AuditLog } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
 import type { Keyring } from '../crypto/keyring';
@@ -17,12 +18,19 @@ export interface RuntimeApp {
    * Undefined for the bundled app: forward()'s own `originUrl` (ORIGIN_URL).
    */
   originUrl: string | null | undefined;
+  /**
+   * A canary of its active policy (docs/policy.md#canary): `policy` enforces for `percent` % of
+   * people, stable per person, and `base` (the version active before) for the others. Null: none.
+   */
+  canary?: PolicyCanary | null;
 }
 
 export interface Runtime {
   /** The app this runtime serves. Its policy, identity source and login URL are the app's; the rest is the deployment's. */
   app: RuntimeApp;
   policy: CompiledPolicy;
+  /** The deployment's policy.json as compiled at start: the bundled app's version 1, whatever app this runtime serves. */
+  bundledPolicy: CompiledPolicy;
   identify: IdentitySource;
   /** Where identities come from: `Cf-Access-*` headers reach the origin only from Cloudflare Access. */
   identitySource: IdentityConfig['source'];

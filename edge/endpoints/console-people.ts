@@ -6,7 +6,7 @@
  * by `authorize` exactly as the admin API will decide them.
  */
 import { type AdminAction, type AdminTarget, authorize, ROLES, type Role } from '../admin/authorization';
-import { listApps } from '../admin/app-store';
+import { bundledAppOf, listApps } from '../admin/app-store';
 import { DEFAULT_ORG } from '../admin/org-store';
 import { personOverview } from '../admin/person-overview';
 import { cancelTarget, mayListRecoveries } from '../admin/recovery';
@@ -27,7 +27,9 @@ export async function peopleData(rt: Runtime, v: ConsoleViewer, lookup: string):
   const now = rt.now();
   const may = (action: AdminAction, target: Omit<AdminTarget, 'orgId'> = {}) =>
     authorize(v.actor, action, { orgId: org, ...target }).allowed;
-  const apps = await listApps(rt.db, org);
+  // The bundled app is an app of `default` too: its app-admins are granted here like any app's.
+  const bundled = await bundledAppOf(rt.db, org);
+  const apps = [...(bundled ? [{ id: bundled.id, name: bundled.name }] : []), ...(await listApps(rt.db, org))];
   const appName = (id: string | null) => (id === null ? null : (apps.find((a) => a.id === id)?.name ?? `app ${id}`));
   const seesRecoveries = mayListRecoveries(v.actor);
   // Only an owner acts on an owner's recovery (authorize needs the person's roles): the organisation's grants, read once.

@@ -8,7 +8,7 @@
  */
 import type { Hono } from 'hono';
 import { BUNDLED_APP_ID } from '../apps/app-definition';
-import { listApps } from '../admin/app-store';
+import { bundledAppOf, listApps } from '../admin/app-store';
 import { getAppPolicy } from '../admin/app-policy-store';
 import { listTokens, MAX_TOKEN_TTL_DAYS } from '../admin/api-tokens';
 import { authorize } from '../admin/authorization';
@@ -82,7 +82,9 @@ export function registerConsoleRoutes(app: Hono, rt: Runtime): void {
     const org = v.actor.orgId;
     const may = (action: Parameters<typeof authorize>[1], appId?: string) =>
       authorize(v.actor, action, { orgId: org, ...(appId === undefined ? {} : { appId }) }).allowed;
-    const apps = (await listApps(rt.db, org)).filter((a) => may('app.read', a.id));
+    const bundled = await bundledAppOf(rt.db, org);
+    const listed = [...(bundled ? [{ ...bundled, bundled: true as const }] : []), ...(await listApps(rt.db, org))];
+    const apps = listed.filter((a) => may('app.read', a.id));
     const views = await Promise.all(
       apps.map(async (a) => {
         const policy = may('policy.read', a.id) ? await getAppPolicy(rt.db, rt.keys, { orgId: org, appId: a.id }) : null;

@@ -27,6 +27,16 @@ export const consolePaths: Paths = {
     },
   },
   '/.stepgate/admin/tokens': consolePage('Your personal API tokens: create (shown once), revoke'),
+  '/.stepgate/admin/orgs/{org}/apps/{app}/policy': {
+    get: {
+      ...consolePage(
+        'An app’s policy (policy.read on the app): edit with live checking and a diff, save (a weakening change waits for a second ' +
+          'person), try requests and replay the last hour, what report-only rules would have challenged, canary, versions',
+        404,
+      ).get,
+      parameters: [pathParam('org'), pathParam('app')],
+    },
+  },
   '/.stepgate/admin/dashboard': {
     get: {
       ...consolePage(

@@ -7,6 +7,8 @@ import { adminPeoplePaths } from './openapi-people-paths';
 import { recoveryPaths } from './openapi-recovery-paths';
 import { consolePaths } from './openapi-console-paths';
 import { policyPaths } from './openapi-policy-paths';
+import { policyToolPaths } from './openapi-policy-tool-paths';
+import { baselinePaths } from './openapi-baseline-paths';
 
 const document = {
   openapi: '3.1.0',
@@ -238,18 +240,7 @@ const document = {
         { parameters: [pathParam('org'), pathParam('app')], requestBody: jsonBody([], {}) },
       ),
     },
-    '/.stepgate/api/admin/orgs/{org}/apps/{app}/policy': {
-      get: op(
-        'An app’s policy (owners, admins, its app-admins; fresh step-up)',
-        responses({ '200': '`{app_id, policy, hash, updated_at, updated_by}`' }, 401, 403, 404),
-        { parameters: [pathParam('org'), pathParam('app')] },
-      ),
-      put: op(
-        'Owners, admins and its app-admins: replace an app’s policy (validated; its hosts must cover the app’s)',
-        responses({ '200': '`{app_id, hash}`' }, 401, 403, 404, 413, 415),
-        { parameters: [pathParam('org'), pathParam('app')], requestBody: jsonBody(['policy'], { policy: { type: 'object' } }) },
-      ),
-    },
+    // …/apps/{app}/policy (read, replace): openapi-policy-paths.ts, with the versions.
     '/.stepgate/api/admin/orgs/{org}/roles': {
       get: op(
         'Owners and admins: the role grants of an organisation (fresh step-up)',
@@ -397,6 +388,8 @@ const document = {
     ...recoveryPaths,
     ...consolePaths,
     ...policyPaths,
+    ...policyToolPaths,
+    ...baselinePaths,
   },
   components: {
     responses: {

@@ -1,19 +1,31 @@
 /**
  * @module What the policy-version endpoints share with PUT …/policy (app-routes.ts): proposing a
  * version and recording it, the audit event of each version change with the classifier's reasons,
- * and the answer to a store outcome (200 active, 202 proposed, 4xx refused).
+ * the answer to a store outcome (200 active, 202 proposed, 4xx refused), and the deployment's
+ * policy.json (the bundled app's version 1 until D1 holds a policy for it).
  */
+import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
 import { AppInputError } from '../admin/app-input';
-import { proposeVersion, type VersionOutcome } from '../admin/policy-versions';
+import { type AppRef, proposeVersion, type VersionOutcome } from '../admin/policy-versions';
+import type { Policy } from '../policy/schema';
 import { hashRef } from '../audit/audit-log';
 import type { Runtime } from '../deployment/runtime';
 import { json, problem } from '../http/responses';
 import { type AdminCaller, adminEventScope, NOT_FOUND_APP, viaOf } from './admin-access';
 import { auditBase } from './endpoint-helpers';
 
+/** The share of people a new version enforces for first (docs/policy.md, "Canary"): PUT …/policy and POST …/versions. */
+export const CanaryPercent = z.number().int().min(1).max(99).optional();
+
 /** The audit events of a version change. */
 export type VersionEvent = 'policy.version_created' | 'policy.version_proposed' | 'policy.version_approved' | 'policy.rolled_back';
+
+/** The deployment's policy.json (`rt.bundledPolicy`): the bundled app's version 1 until D1 holds one for it. */
+export const deploymentPolicy = (rt: Runtime): Policy => rt.bundledPolicy.policy;
+
+/** The app of the path, with policy.json for the bundled app (policy-version-reads.ts `AppRef`). */
+export const appRef = (rt: Runtime, org: string, appId: string): AppRef => ({ orgId: org, appId, bundled: deploymentPolicy(rt) });
 
 /** Record a version change with the classifier's reasons (at most 50 of them). */
 export async function recordVersionEvent(
@@ -41,7 +53,47 @@ export async function recordVersionEvent(
         .filter((c) => c.kind !== 'neutral')
         .slice(0, 50)
         .map((c) => c.message),
+      ...activationDetails(o.r),
     },
+  });
+  // A version starting as a canary: its own event, naming the version and the share of people.
+  if (o.r.canary !== undefined && o.r.state === 'active') {
+    await recordPolicyEvent(rt, req, caller, 'policy.canary_started', {
+      org: o.org,
+      appId: o.appId,
+      details: { version: o.r.version, from: o.r.from, percent: o.r.canary, policy: o.r.hash },
+    });
+  }
+}
+
+/**
+ * What an activation did besides activating: the open proposals it withdrew as stale (`withdrawn`,
+ * version numbers; at most MAX_OPEN_PROPOSALS) and the running canary it ended (`canary_ended`, with
+ * that canary's share as `canary_ended_percent`) — no event of their own, so they are named here.
+ */
+function activationDetails(r: Extract<VersionOutcome, { ok: true }>): Record<string, true | number | string[]> {
+  if (!r.effects) return {};
+  const { withdrawn, canaryEnded } = r.effects;
+  return {
+    ...(withdrawn.length ? { withdrawn: withdrawn.map(String) } : {}),
+    ...(canaryEnded === null ? {} : { canary_ended: true, canary_ended_percent: canaryEnded }),
+  };
+}
+
+/** Record a policy event other than a version change (canary, rejection) with the caller and the app. */
+export async function recordPolicyEvent(
+  rt: Runtime,
+  req: Request,
+  caller: AdminCaller,
+  type: 'policy.canary_started' | 'policy.canary_widened' | 'policy.canary_completed' | 'policy.version_rejected',
+  o: { org: string; appId: string; details: Record<string, string | number | boolean | null> },
+): Promise<void> {
+  await rt.audit.record({
+    type,
+    outcome: 'success',
+    ...(await auditBase(req, caller.me, viaOf(caller))),
+    ...adminEventScope(rt, caller.me),
+    details: { org: o.org, app_id: o.appId, ...(caller.token ? { token: await hashRef(caller.token.id) } : {}), ...o.details },
   });
 }
 
@@ -64,6 +116,7 @@ export function versionAnswer(appId: string, r: VersionOutcome): Response {
       hash: r.hash,
       weakens: r.change.weakens,
       changes: r.change.changes.map((c) => ({ kind: c.kind, rule: c.rule, field: c.field, message: c.message })),
+      canary: r.canary === undefined ? null : { percent: r.canary, base_version: r.from },
     },
     r.state === 'proposed' ? 202 : 200,
   );
@@ -77,7 +130,7 @@ export async function proposeAndAnswer(
   rt: Runtime,
   req: Request,
   caller: AdminCaller,
-  o: { org: string; appId: string; policy: unknown; comment: string },
+  o: { org: string; appId: string; policy: unknown; comment: string; canaryPercent?: number | null },
 ): Promise<Response> {
   const r = await proposeRecorded(rt, req, caller, o);
   return r instanceof Response ? r : versionAnswer(o.appId, r);
@@ -88,13 +141,13 @@ export async function proposeRecorded(
   rt: Runtime,
   req: Request,
   caller: AdminCaller,
-  o: { org: string; appId: string; policy: unknown; comment: string },
+  o: { org: string; appId: string; policy: unknown; comment: string; canaryPercent?: number | null },
 ): Promise<VersionOutcome | Response> {
   let r: VersionOutcome;
   try {
     r = await proposeVersion(rt.db, rt.keys, {
-      orgId: o.org,
-      appId: o.appId,
+      ...appRef(rt, o.org, o.appId),
+      canaryPercent: o.canaryPercent ?? null,
       policy: o.policy,
       comment: o.comment,
       by: caller.me.sub,

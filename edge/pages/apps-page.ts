@@ -1,17 +1,21 @@
 /**
  * @module The console's apps page (/.stepgate/admin/apps): the apps a person may see, each with its
- * hosts, origin, how it says who is signed in and its policy as a table of rules in words; and,
- * only for those whose roles allow it, creating an app, changing or deleting one, and editing its
- * policy (the page script sends these to the admin API, which decides again).
+ * hosts, origin, how it says who is signed in, its policy as a table of rules in words and a link to
+ * its policy page (editor, versions, report: policy-page.ts); and, only for those whose roles allow
+ * it, creating an app, changing or deleting one (the page script sends these to the admin API,
+ * which decides again). The bundled app's policy is edited on its policy page too.
  */
 import { html } from 'hono/html';
-import type { App, AppPolicy } from '../admin/app-store';
+import type { App, AppPolicy, BundledAppRow } from '../admin/app-store';
+import { BUNDLED_APP_ID, DEFAULT_ORG } from '../apps/app-definition';
 import type { Rule } from '../policy/schema';
 import { appForm, identityWords } from './app-form';
 import { type Content, type ConsoleFrame, consolePage, count, headRow, when } from './console-layout';
+import { policyPagePath } from './console-nav';
 
 export interface AppView {
-  app: App;
+  /** An app in D1, or the bundled app (its hosts, sign-in and origin are the deployment's). */
+  app: App | BundledConsoleApp;
   /** null: the person may not read it, or it has none. */
   policy: AppPolicy | null;
   /** Who saved the policy, as the app names them (null: unknown). */
@@ -24,7 +28,7 @@ export interface AppsData {
   apps: readonly AppView[];
   mayCreate: boolean;
   development: boolean;
-  /** The default organisation also has the app bundled with the deployment (policy.json), not managed here. */
+  /** The default organisation also has the app bundled with the deployment: its policy is edited on its policy page. */
   hasBundledApp: boolean;
 }
 
@@ -63,8 +67,33 @@ ${headRow('Rule', 'Requests', 'Confirmed with', 'A confirmation lasts')}
   return html`${rules}<p class="note">${enrolment} Saved ${when(p.updatedAt)}${v.policyBy ? ` by ${v.policyBy}` : ''}.</p>`;
 };
 
+/** The link to the app's policy page (editor, versions, report), for those who may read its policy. */
+const policyLink = (v: AppView) =>
+  v.policy || v.may.policyUpdate || isBundled(v.app)
+    ? html`<p><a id="app-${v.app.id}-policy-link" href="${policyPagePath(v.app.orgId, v.app.id)}">${
+        v.may.policyUpdate ? 'Edit the policy' : 'The policy’s versions and report'
+      }</a></p>`
+    : '';
+
+/** The bundled app as the console lists it. */
+export type BundledConsoleApp = BundledAppRow & { bundled: true };
+
+const isBundled = (a: App | BundledConsoleApp): a is BundledConsoleApp =>
+  'bundled' in a && a.id === BUNDLED_APP_ID && a.orgId === DEFAULT_ORG;
+
+/** The bundled app: its hosts, sign-in and origin are the deployment's; only its policy is changed here. */
+const bundledArticle = (v: AppView) => html`<article class="panel" id="app-${v.app.id}">
+<h2>${v.app.name}</h2>
+<p>Bundled with the deployment: its hosts, how it says who is signed in and its origin are the deployment’s settings. Its policy is
+edited here like any app’s; the deployment’s policy.json is its first version.</p>
+<h3>Policy</h3>
+${v.policy ? policyView(v) : html`<p class="note">Not changed here yet: the deployment’s policy.json applies (see its policy page).</p>`}
+${policyLink(v)}
+</article>`;
+
 const appArticle = (v: AppView, development: boolean) => {
   const a = v.app;
+  if (isBundled(a)) return bundledArticle(v);
   const prefix = `app-${a.id}`;
   return html`<article class="panel" id="${prefix}">
 <h2>${a.name}</h2>
@@ -77,17 +106,7 @@ const appArticle = (v: AppView, development: boolean) => {
 <h3>Policy</h3>
 ${policyView(v)}
 ${v.may.update ? html`<details><summary>Change this app</summary>${appForm({ prefix, app: a, development })}</details>` : ''}
-${
-  v.may.policyUpdate && v.policy
-    ? html`<details><summary>Edit the policy</summary>
-<form class="policy-form stack" data-app="${a.id}" novalidate>
-<label for="${prefix}-policy">The policy document (the format of the policy guide)</label>
-${v.may.enrolment ? '' : html`<p class="note">Keep its “enrolment” as it is: only an owner or admin changes how people enrol.</p>`}
-<textarea id="${prefix}-policy" rows="14" spellcheck="false">${JSON.stringify(v.policy.policy, null, 2)}</textarea>
-<p><button type="submit">Save the policy</button></p>
-</form></details>`
-    : ''
-}
+${policyLink(v)}
 ${
   v.may.delete
     ? html`<p>
@@ -98,8 +117,14 @@ ${
 };
 
 export function appsPage(f: ConsoleFrame, d: AppsData): Content {
+  // The bundled app is one of the listed apps once it has its `apps` row; until then, a link to its policy page.
+  const bundledListed = d.apps.some((v) => isBundled(v.app));
   const body = html`<p>${count(d.apps.length, 'app')} you may see in ${f.orgName}.${
-    d.hasBundledApp ? ' The app bundled with the deployment (its policy.json) is changed by redeploying, not here.' : ''
+    d.hasBundledApp && !bundledListed
+      ? html` The app bundled with the deployment has its policy edited on
+<a id="bundled-policy-link" href="${policyPagePath(f.orgId, BUNDLED_APP_ID)}">its policy page</a>:
+the deployment’s policy.json is its first version.`
+      : ''
   }</p>
 ${
   d.mayCreate

@@ -62,3 +62,10 @@ export function pagesAllowed(actor: Actor): Set<ConsolePage> {
   if (mayDoSomewhere(actor, 'dashboard.read')) pages.add('dashboard');
   return pages;
 }
+
+/** An app's policy page (editor, tester, report, versions): reached from the apps page, shown under "Apps". */
+export const policyPagePath = (orgId: string, appId: string): string =>
+  `/.stepgate/admin/orgs/${encodeURIComponent(orgId)}/apps/${encodeURIComponent(appId)}/policy`;
+
+/** The organisation baseline page: the rules every app of the organisation enforces before its own. */
+export const baselinePagePath = (orgId: string): string => `/.stepgate/admin/orgs/${encodeURIComponent(orgId)}/baseline`;

@@ -4,9 +4,12 @@
  * write per request. Keys are (app, rule, method and canonical path, person hash, hour), with no
  * query and no body; each app has at most MAX_KEYS_PER_APP_HOUR distinct keys per hour, here and in
  * D1, and what is beyond is dropped and counted as dropped, so no client can grow storage or memory.
+ * Secret-looking path segments (reset and magic-link tokens) are masked to `*` before a route is
+ * counted (mask-path.ts): the console shows top routes to everyone with `policy.read`.
  */
 import { blindIndex } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
+import { maskPath } from './mask-path';
 import { flushReportCounts, MAX_KEYS_PER_APP_HOUR, type ReportDrop, type ReportRow } from './report-store';
 
 export const HOUR_MS = 3_600_000;
@@ -23,16 +26,19 @@ export const MAX_ROUTE_CHARS = 512;
 export interface ReportHit {
   appId: string;
   ruleId: string;
-  /** The matched method and the canonical path, without the query: `DELETE /api/projects/7`. */
+  /** The matched method and the masked canonical path, without the query (reportRoute): `DELETE /api/projects/7`. */
   route: string;
   /** reportPersonHash of the caller, or '' when the request named nobody Stepgate could identify. */
   person: string;
   now: number;
 }
 
-/** `METHOD /path` as stored: the canonical path only (no query, no body), cut to MAX_ROUTE_CHARS. */
+/**
+ * `METHOD /path` as stored: the canonical path only (no query, no body), its secret-looking segments
+ * masked (mask-path.ts; only for a request a report rule matched), cut to MAX_ROUTE_CHARS.
+ */
 export const reportRoute = (method: string, path: string): string => {
-  const route = `${method} ${path}`;
+  const route = `${method} ${maskPath(path)}`;
   return route.length <= MAX_ROUTE_CHARS ? route : `${route.slice(0, MAX_ROUTE_CHARS - 1)}…`;
 };
 
@@ -68,7 +74,8 @@ export class ReportCounter {
   /** Count a hit; beyond the caps it is counted as dropped instead. */
   add(hit: ReportHit): void {
     const hour = hit.now - (hit.now % HOUR_MS);
-    const row: ReportRow = { appId: hit.appId, hour, ruleId: hit.ruleId, route: hit.route, person: hit.person, requests: 1 };
+    // Masked again whoever built the route (a no-op for reportRoute's): no token is ever counted.
+    const row: ReportRow = { appId: hit.appId, hour, ruleId: hit.ruleId, route: maskPath(hit.route), person: hit.person, requests: 1 };
     const key = keyOf(row);
     const known = this.rows.get(key);
     if (known) {

@@ -2,9 +2,12 @@
  * @module Report-only counts in D1 (migration 0014): written in batches by the isolates' counters
  * (report-counter.ts), read as a summary per rule, pruned after REPORT_RETENTION_DAYS by the cron.
  * Storage is bounded: at most MAX_KEYS_PER_APP_HOUR rows per app and hour, however many isolates
- * write; what is beyond is added to the app's dropped count for that hour instead.
+ * write; what is beyond is added to the app's dropped count for that hour instead. Routes arrive
+ * masked (mask-path.ts, report-counter.ts) and are masked again as they are read, so rows written
+ * before masking existed never show a token.
  */
 import type { Keyring } from '../crypto/keyring';
+import { maskPath } from './mask-path';
 
 /** Distinct (rule, route, person) keys kept per app per hour, in each isolate and in D1. */
 export const MAX_KEYS_PER_APP_HOUR = 1_000;
@@ -125,9 +128,14 @@ export async function reportSummary(db: D1Database, _ring: Keyring, app: string,
   const top = new Map<string, { route: string; requests: number }[]>();
   for (const r of routes!.results) {
     const list = top.get(String(r.rule_id)) ?? [];
-    list.push({ route: String(r.route), requests: Number(r.requests) });
+    // Rows stored before masking existed merge into their masked route.
+    const route = maskPath(String(r.route));
+    const known = list.find((x) => x.route === route);
+    if (known) known.requests += Number(r.requests);
+    else list.push({ route, requests: Number(r.requests) });
     top.set(String(r.rule_id), list);
   }
+  for (const list of top.values()) list.sort((a, b) => b.requests - a.requests);
   return {
     since,
     rules: totals!.results.map((t) => ({

@@ -119,7 +119,7 @@ function factorsVerdict(what: string, before: string[], after: string[]): Verdic
   return neutral(`${what}the factors were reordered.`);
 }
 
-function classifyDocumentField(e: PolicyDiffEntry): Verdict {
+function classifyDocumentField(e: PolicyDiffEntry, unset: number): Verdict {
   switch (e.field) {
     case '$schema':
       return neutral('The "$schema" reference changed (editors only).');
@@ -132,8 +132,9 @@ function classifyDocumentField(e: PolicyDiffEntry): Verdict {
     case 'enrolment':
       return ranked('', { 'first-use': 0, invite: 1 }, 'first-use', e, 'a person with no factor may now enrol one without an invitation');
     case 'maxInspectBytes': {
-      const [b, a] = [Number(e.before ?? 1048576), Number(e.after ?? 1048576)];
-      const text = `maxInspectBytes goes from ${b} to ${a}`;
+      const [b, a] = [Number(e.before ?? unset), Number(e.after ?? unset)];
+      const shown = (v: unknown, n: number) => (v === undefined && n === Number.POSITIVE_INFINITY ? '(not set: no cap)' : String(n));
+      const text = `maxInspectBytes goes from ${shown(e.before, b)} to ${shown(e.after, a)}`;
       return a > b
         ? weakens(`${text}: larger bodies are now read instead of refused.`)
         : a < b
@@ -160,7 +161,7 @@ function hostsVerdict(before: string[] | undefined, after: string[] | undefined)
   return weakens(`"hosts" changed: ${parts.join('; ')}. A change of the hosts a policy covers always needs a second admin.`);
 }
 
-function classifyEntry(e: PolicyDiffEntry, norm: Norm): PolicyChange {
+function classifyEntry(e: PolicyDiffEntry, norm: Norm, unset: number): PolicyChange {
   const base = { rule: e.rule, field: e.field, before: e.before, after: e.after };
   if (e.op === 'removed') {
     return { ...base, kind: 'weakens', message: `Rule "${e.rule}" was removed: ${ruleSummary(e.before as Rule)} is no longer held to it.` };
@@ -178,17 +179,28 @@ function classifyEntry(e: PolicyDiffEntry, norm: Norm): PolicyChange {
       '(where this lets another rule apply first, it is listed separately).';
     return { ...base, kind: 'neutral', message };
   }
-  return { ...base, ...(e.rule === null ? classifyDocumentField(e) : classifyRuleField(e, norm)) };
+  return { ...base, ...(e.rule === null ? classifyDocumentField(e, unset) : classifyRuleField(e, norm)) };
+}
+
+/** How a document is read where it leaves a field out. */
+export interface ClassifyOptions {
+  /**
+   * What an absent `maxInspectBytes` means: 1 MiB in an app policy (the default, compile-policy.ts);
+   * no cap at all in an organisation baseline, where dropping it lets every app read up to its own
+   * setting (pass `Number.POSITIVE_INFINITY`).
+   */
+  unsetMaxInspectBytes?: number;
 }
 
 /**
  * Classify the change from `before` to `after` (both validated). Every change is listed with its
  * effect and a sentence; `weakens` is true when any one weakens. Pure: no I/O.
  */
-export function classifyChange(before: Policy, after: Policy): ChangeClassification {
+export function classifyChange(before: Policy, after: Policy, options: ClassifyOptions = {}): ChangeClassification {
   // Patterns are compared under the new version's case rule; a change of caseSensitive itself is classified on its own.
   const norm = after.caseSensitive ? exact : caseFold;
-  const changes = [...diffPolicies(before, after).map((e) => classifyEntry(e, norm)), ...shadowingChanges(before, after)];
+  const unset = options.unsetMaxInspectBytes ?? 1048576;
+  const changes = [...diffPolicies(before, after).map((e) => classifyEntry(e, norm, unset)), ...shadowingChanges(before, after)];
   const weak = changes.some((c) => c.kind === 'weakens');
   return { weakens: weak, strengthens: !weak && changes.some((c) => c.kind === 'strengthens'), changes };
 }

@@ -2,6 +2,8 @@
  * @module decideRequest(): the request path of every request that is not for Stepgate's own
  * endpoints — match the rule; an unprotected request goes straight on; a protected one is decided
  * by decideProtected(), which reads top to bottom as the steps (identify, grant or approval, challenge).
+ * During a canary, a request the app's two policy versions decide differently is decided by the
+ * caller's version (decideCanary(), canary-policy.ts); every other request as without a canary.
  */
 import type { Next } from 'hono';
 import { ErrorCode } from '../../shared/errors';
@@ -9,8 +11,10 @@ import { auditRequest, recordRefusal } from '../audit/audit-log';
 import type { Runtime } from '../deployment/runtime';
 import { errorResponse, problem } from '../http/responses';
 import { canonicalOrigin, type CanonicalRequest } from '../policy/canonical-request';
+import { recordRoute } from '../policy/route-recorder';
 import { actionToApprove } from './action-to-approve';
 import { awaitPrompt } from './await-prompt';
+import { type CanaryViews, canaryViews, inCanary, knownIdentity, protectingVersion } from './canary-policy';
 import { continueToNext } from './continue-to-next';
 import { deniedEvent } from './denial-events';
 import { actionApproval, sessionGrant } from './grant-or-approval';
@@ -41,6 +45,8 @@ export function decideRequest(
     const match = matchRule(rt.policy, canonical);
     // Report-only rules never change the decision: counted after the answer (a held request was counted when it came).
     if (rt.policy.hasReportRules && held === null) countReportOnly(c, rt, canonical, c.req.raw);
+    // The routes seen, for replaying a draft policy (no await, no I/O here; a held request was recorded when it came).
+    if (held === null) recordRoute(executionContextOf(c), rt, canonical);
     const ctx: StepgateContext = {
       canonical,
       match,
@@ -50,11 +56,47 @@ export function decideRequest(
       identitySource: rt.identitySource,
       originUrl: rt.app.originUrl,
     };
+    // A canary (rare): only a request its two versions decide differently costs more (canary-policy.ts).
+    const canary = rt.app.canary;
+    if (canary) {
+      const views = canaryViews(rt.policy, canary, canonical, match, ctx.request);
+      if (views !== null) return decideCanary(c, next, rt, ctx, views, canary.percent, held);
+    }
     const readBody = bodyMayClaimMethod(rt.policy, canonical);
     if (match === null && !readBody) return continueToNext(c, next, ctx);
     return decideMatched(c, next, rt, ctx, held, readBody);
   } catch (err) {
     return Promise.resolve(errorResponse(err));
+  }
+}
+
+/**
+ * A request the canary's two versions decide differently: the person decides which version does
+ * (a stable bucket by their key); nobody identified gets the version that protects. The chosen
+ * version then decides as if it were the only one, so its rule is the one audit events name.
+ */
+async function decideCanary(
+  c: StepgateHonoContext,
+  next: Next,
+  rt: Runtime,
+  ctx: StepgateContext,
+  views: CanaryViews,
+  percent: number,
+  held: HeldRequest | null,
+): RequestPathResult {
+  try {
+    const who = await rt.identify(ctx.request);
+    const chosen = who.ok
+      ? { ...((await inCanary(rt.keys, rt.app.id, who.identity.sub, percent)) ? views.active : views.base), body: ctx.body }
+      : await protectingVersion(views, ctx.request, ctx.body);
+    if (chosen.canonical === null) return errorResponse(chosen.refusal);
+    // The caller is known already: the steps after this one do not identify them twice.
+    const version: Runtime = { ...rt, policy: chosen.policy, identify: knownIdentity(rt.identify, ctx.request, who) };
+    Object.assign(ctx, { canonical: chosen.canonical, match: chosen.match, body: chosen.body });
+    if (chosen.match === null && !chosen.readBody) return await continueToNext(c, next, ctx);
+    return await decideMatched(c, next, version, ctx, held, chosen.readBody);
+  } catch (err) {
+    return errorResponse(err);
   }
 }
 

@@ -3,6 +3,7 @@
  * presents (`sessionGrant`: the rule's cookie or `Stepgate-Grant` header), or this session's
  * one-time approval of this exact action (`actionApproval`).
  */
+import { grantMeetsRule } from '../grants/grant-meets-rule';
 import { hashRef } from '../audit/audit-log';
 import { verifyPresentedGrant } from '../grants/verify-presented-grant';
 import { grantRevoked } from '../user-state/revocation';
@@ -27,6 +28,8 @@ export async function sessionGrant({ rt, ctx, match, me, userState }: Identified
     now: Math.floor(rt.now() / 1000),
   });
   if (!grant) return null;
+  // The rule as the active version has it now: a grant made under an older, weaker requirement of the same rule no longer passes.
+  if (!grantMeetsRule(grant, rule, Math.floor(rt.now() / 1000))) return null;
   // Revocation works on the next request: the person's Durable Object is asked every time a grant
   // is presented (one RPC, no cache). An unverifiable grant never costs that call.
   if (grantRevoked(grant.auth_time, await userState.grantsRevokedAt())) return null;

@@ -10,85 +10,19 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from 'otplib';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_FLAGS } from '../support/chromium';
+import { act, openConsole, type Person, person as signIn, status } from '../support/console-browser';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
 
 let demo: StartedDemo;
 let browser: Browser;
 let port: string;
+const person = (name: string) => signIn(browser, port, name);
 const artifacts = join(ROOT, 'test-results/e2e');
 const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `admin-${name}.png`), fullPage: true });
-const STEP = 30;
-
-/** A person signed in to the demo app, with an authenticator app enrolled, and codes of fresh time steps. */
-interface Person {
-  name: string;
-  ctx: BrowserContext;
-  page: Page;
-  /** A code of a time step not used before (waits for the next step when both usable ones are spent). */
-  code(): Promise<string>;
-}
-
-/** Sign `name` in to the demo app on `host` and enrol an authenticator app through Stepgate's API. */
-async function person(name: string, host = '127.0.0.1'): Promise<Person> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await ctx.newPage();
-  const at = `http://${host}:${port}`;
-  await page.goto(`${at}/login?user=${name}`);
-  const json = { origin: at, 'content-type': 'application/json' };
-  const start = (await (await page.request.post(`${at}/.stepgate/api/factors/totp`, { headers: json, data: {} })).json()) as {
-    id: string;
-    secret: string;
-  };
-  let last = 0;
-  const code = async (): Promise<string> => {
-    // Each time step's code works once (replay protection); the window accepts the next step's too.
-    const step = Math.max(Math.floor(Date.now() / 1000 / STEP), last + 1);
-    while (step > Math.floor(Date.now() / 1000 / STEP) + 1) await new Promise((r) => setTimeout(r, 1000));
-    last = step;
-    return generate({ secret: start.secret, epoch: step * STEP });
-  };
-  const ok = await page.request.post(`${at}/.stepgate/api/factors/totp/${start.id}/confirm`, {
-    headers: json,
-    data: { code: await code() },
-  });
-  expect(ok.status()).toBe(200);
-  return { name, ctx, page, code };
-}
-
-/** Open a console page; when it asks to confirm it is you, confirm with a code (it reloads with its data). */
-async function openConsole(p: Person, path: string): Promise<Page> {
-  await p.page.goto(`http://127.0.0.1:${port}${path}`);
-  if (await p.page.isVisible('#confirm')) await confirm(p);
-  return p.page;
-}
-
-async function confirm(p: Person): Promise<void> {
-  await p.page.fill('#confirm-code', await p.code());
-  await p.page.click('#confirm-form button[type=submit]');
-  // A page waiting for its data reloads; an action asks to be repeated. Either way the section goes.
-  await expect.poll(() => p.page.isVisible('#confirm').catch(() => true)).toBe(false);
-  await p.page.waitForLoadState('load');
-}
-
-/** Click `selector`; if the action first needs a fresh step-up, confirm and click it again. Returns the status line. */
-async function act(p: Person, selector: string): Promise<string> {
-  await p.page.click(selector);
-  const asked = () => p.page.isVisible('#confirm').catch(() => false);
-  await expect.poll(async () => (await asked()) || !/^(Working…)?$/.test((await status(p.page)).trim())).toBe(true);
-  if (await asked()) {
-    await confirm(p);
-    await p.page.click(selector);
-  }
-  await expect.poll(async () => (await status(p.page)).trim()).not.toMatch(/^(Working…)?$/);
-  return status(p.page);
-}
-/** The status line (empty while the page reloads after an action). */
-const status = async (page: Page) => (await page.textContent('#status', { timeout: 2000 }).catch(() => '')) ?? '';
-
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   [demo, browser] = await Promise.all([

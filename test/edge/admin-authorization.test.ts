@@ -35,6 +35,7 @@ const MAY: Record<string, readonly AdminAction[]> = {
     'app.delete',
     'policy.read',
     'policy.update',
+    'policy.approve',
     'role.read',
     'role.grant',
     'role.revoke',
@@ -48,6 +49,8 @@ const MAY: Record<string, readonly AdminAction[]> = {
     'audit.read',
     'audit.export',
     'dashboard.read',
+    'baseline.read',
+    'baseline.update',
   ],
   admin: [
     'app.read',
@@ -56,6 +59,7 @@ const MAY: Record<string, readonly AdminAction[]> = {
     'app.delete',
     'policy.read',
     'policy.update',
+    'policy.approve',
     'role.read',
     'role.grant', // roles except owner: see below
     'role.revoke',
@@ -69,10 +73,13 @@ const MAY: Record<string, readonly AdminAction[]> = {
     'audit.read',
     'audit.export',
     'dashboard.read',
+    'baseline.read',
+    'baseline.update',
   ],
-  'app-admin of this app': ['app.read', 'policy.read', 'policy.update', 'person.invite', 'person.unlock'],
-  'app-admin of another app': [],
-  auditor: ['audit.read', 'audit.export', 'dashboard.read'],
+  'app-admin of this app': ['app.read', 'policy.read', 'policy.update', 'person.invite', 'person.unlock', 'baseline.read'],
+  // The organisation baseline binds every app: any app-admin reads it.
+  'app-admin of another app': ['baseline.read'],
+  auditor: ['audit.read', 'audit.export', 'dashboard.read', 'baseline.read'],
   helpdesk: ['person.unlock', 'recovery.start'],
   'no role': [],
 };
@@ -106,8 +113,8 @@ const cells = Object.keys(MAY).flatMap((kind) =>
 
 describe('authorize: role × action × organisation × person', () => {
   it('covers every cell of the table', () => {
-    expect(cells).toHaveLength(7 * 19 * 2 * 2);
-    expect(ADMIN_ACTIONS).toHaveLength(19);
+    expect(cells).toHaveLength(7 * ADMIN_ACTIONS.length * 2 * 2);
+    expect(ADMIN_ACTIONS).toHaveLength(22);
   });
 
   it.each(cells)('$kind: $action (same org: $sameOrg, on oneself: $self)', ({ kind, action, sameOrg, self }) => {
@@ -143,9 +150,9 @@ describe('authorize: role × action × organisation × person', () => {
           changesEnrolment: false,
         }).allowed,
     );
-    // owner 19 + admin 19 + app-admin 5 + auditor 3 + helpdesk 2, to someone else; on oneself, minus the 7 person actions
-    // each (owner, admin), 2 (app-admin: invite, unlock), 0 (auditor), 2 (helpdesk).
-    expect(allowed.length).toBe(19 + 19 + 5 + 3 + 2 + (19 - 7) + (19 - 7) + (5 - 2) + 3 + 0);
+    // owner 22 + admin 22 + app-admin 6 + app-admin of another app 1 (baseline.read) + auditor 4 + helpdesk 2, to someone
+    // else; on oneself, minus the 7 person actions each (owner, admin), 2 (app-admin: invite, unlock), 0 (auditor), 2 (helpdesk).
+    expect(allowed.length).toBe(22 + 22 + 6 + 1 + 4 + 2 + (22 - 7) + (22 - 7) + (6 - 2) + 1 + 4 + 0);
   });
 });
 

@@ -181,9 +181,10 @@ export const TABLE: Record<string, Row> = {
     (c) => ({ path: `${app(c)}/policy/versions`, body: { policy } }),
     target,
   ),
+  // Approving a weakening: owners and admins only (an app-admin may propose one, never approve another's).
   'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/versions/{n}/approve': inOrg(
     404,
-    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    R('ok', 'ok', 403, 404, 403, 403, 404),
     (c) => ({ path: `${app(c)}/policy/versions/999999/approve`, body: {} }),
     target,
   ),
@@ -193,6 +194,74 @@ export const TABLE: Record<string, Row> = {
     (c) => ({ path: `${app(c)}/policy/versions/999999/activate`, body: {} }),
     target,
   ),
+  // Rejecting a version that does not exist is 404, widening a canary that does not run 409, for whoever may update the policy.
+  'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/versions/{n}/reject': inOrg(
+    404,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/versions/999999/reject`, body: {} }),
+    target,
+  ),
+  'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/canary': inOrg(
+    409,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/canary`, body: { percent: 50 } }),
+    target,
+  ),
+  // Policy tools: checking, testing and replaying a draft read only; promoting a rule that does not exist is 404.
+  'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/check': inOrg(
+    200,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/check`, body: { policy } }),
+    target,
+  ),
+  'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/test': inOrg(
+    200,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/test`, body: { method: 'POST', url: '/api/projects' } }),
+    target,
+  ),
+  'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/replay': inOrg(
+    200,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/replay`, body: { policy } }),
+    target,
+  ),
+  'POST /.stepgate/api/admin/orgs/{org}/apps/{app}/policy/rules/{rule}/promote': inOrg(
+    404,
+    R('ok', 'ok', 'ok', 404, 403, 403, 404),
+    (c) => ({ path: `${app(c)}/policy/rules/no-such-rule/promote`, body: {} }),
+    target,
+  ),
+  // The organisation baseline: read by every role but helpdesk, changed by owners and admins; nothing waits, so approving
+  // or rejecting is 409 for them. Saving the same empty baseline again changes nothing.
+  'GET /.stepgate/api/admin/orgs/{org}/policy-baseline': inOrg(200, R('ok', 'ok', 'ok', 'ok', 'ok', 403, 404), (c) => ({
+    path: `${orgs(c)}/policy-baseline`,
+  })),
+  'PUT /.stepgate/api/admin/orgs/{org}/policy-baseline': inOrg(200, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
+    path: `${orgs(c)}/policy-baseline`,
+    body: { policy: { version: 1, rules: [] } },
+  })),
+  'POST /.stepgate/api/admin/orgs/{org}/policy-baseline/approve': inOrg(409, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
+    path: `${orgs(c)}/policy-baseline/approve`,
+    body: {},
+  })),
+  'POST /.stepgate/api/admin/orgs/{org}/policy-baseline/reject': inOrg(409, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
+    path: `${orgs(c)}/policy-baseline/reject`,
+    body: {},
+  })),
+  // Its console page: another organisation's is refused in words (403), naming nothing.
+  'GET /.stepgate/admin/orgs/{org}/baseline': {
+    ...inOrg(200, R('ok', 'ok', 'ok', 'ok', 'ok', 403, 403), (c) => ({ path: `/.stepgate/admin/orgs/${c.org}/baseline`, html: true })),
+    other: () => ALL(403),
+  },
+  // The app's policy page: those who may read its policy; another organisation's is refused in words (403).
+  'GET /.stepgate/admin/orgs/{org}/apps/{app}/policy': {
+    ...inOrg(200, R('ok', 'ok', 'ok', 403, 403, 403, 403), (c) => ({
+      path: `/.stepgate/admin/orgs/${c.org}/apps/${c.t.app}/policy`,
+      html: true,
+    })),
+    other: () => ALL(403),
+  },
   'GET /.stepgate/api/admin/orgs/{org}/roles': inOrg(200, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({ path: `${orgs(c)}/roles` })),
   'POST /.stepgate/api/admin/orgs/{org}/roles': inOrg(201, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
     path: `${orgs(c)}/roles`,

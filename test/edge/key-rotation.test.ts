@@ -25,6 +25,7 @@ import { runMaintenance, type MaintenanceDeps } from '../../edge/audit/maintenan
 import { authenticateToken, createToken } from '../../edge/admin/api-tokens';
 import { createApp } from '../../edge/admin/app-store';
 import { createOrg } from '../../edge/admin/org-store';
+import { saveBaseline } from '../../edge/admin/baseline-writes';
 import { approveVersion, proposeVersion } from '../../edge/admin/policy-versions';
 import { approveRecovery, startRecovery } from '../../edge/admin/recovery-store';
 import { grantRole } from '../../edge/admin/role-store';
@@ -211,6 +212,14 @@ describe('keys status', () => {
       const proposal = await proposeVersion(env.DB, ringOld, { ...versionOf, policy: { version: 1, rules: [] } });
       if (!proposal.ok || proposal.state !== 'proposed') throw new Error('proposal');
       expect((await approveVersion(env.DB, ringOld, { ...versionOf, version: proposal.version, by: 'alice' })).ok).toBe(true);
+      // An organisation baseline: saved, then a weakening change waiting (who saved it; who proposed, an index and sealed).
+      const baselineOf = { orgId: 'status-org', by: user, now: Date.now() };
+      expect(await saveBaseline(env.DB, ringOld, { ...baselineOf, document: { version: 1, rules: [rule] } })).toMatchObject({
+        state: 'active',
+      });
+      expect(await saveBaseline(env.DB, ringOld, { ...baselineOf, document: { version: 1, rules: [] } })).toMatchObject({
+        state: 'proposed',
+      });
       // A factor recovery, started and approved (the person, who started and who approved it).
       const rec = await startRecovery(env.DB, ringOld, {
         orgId: 'status-org',

@@ -183,11 +183,42 @@ describe('bounded work on the request path', () => {
   });
 
   it('a very long path is stored cut to 512 characters', async () => {
-    const long = `/reports/${'x'.repeat(2000)}`;
+    // Short segments: a long one would be masked as a secret (below).
+    const long = `/reports/${'x/'.repeat(1000)}`;
     const res = await send(long, { headers: { cookie: alice } });
     expect(res.status).not.toBe(401);
-    const row = (await rowsOf('try-reports')).find((r) => r.route.startsWith('GET /reports/xxx'));
+    const row = (await rowsOf('try-reports')).find((r) => r.route.startsWith('GET /reports/x/x/'));
     expect([...row!.route]).toHaveLength(512);
     expect(row!.route.endsWith('…')).toBe(true);
+  });
+});
+
+describe('secrets in paths are never counted', () => {
+  const token = 'Zq8fXq0pL2mN7vB4cR9s-reset';
+
+  it('a token segment is stored and shown as `*`: distinct tokens are one route, and no row holds one', async () => {
+    for (const t of [token, 'Qm3nB8vC1xZ7lK9jH2gF', '9f86d081884c7d659a2feaa0c55ad015']) {
+      await send(`/reports/reset/${t}`, { headers: { cookie: alice } });
+    }
+    const rows = (await rowsOf('try-reports')).filter((r) => r.route.startsWith('GET /reports/reset/'));
+    expect(rows.map((r) => [r.route, r.requests])).toEqual([['GET /reports/reset/*', 3]]);
+    const all = await env.DB.prepare('SELECT route FROM policy_report_counts').all<{ route: string }>();
+    expect(all.results.some((r) => r.route.includes('Zq8f') || r.route.includes('9f86d0'))).toBe(false);
+    expect((await summaryOf('try-reports'))!.topRoutes).toContainEqual({ route: 'GET /reports/reset/*', requests: 3 });
+  });
+
+  it('rows stored before masking existed are masked as they are read, merged into their route', async () => {
+    const hour = Date.now() - (Date.now() % 3_600_000);
+    await env.DB.prepare(
+      "INSERT INTO policy_report_counts (app_id, hour, rule_id, route, person_hash, requests) VALUES ('rep-legacy', ?1, 'r', ?2, '', 4), " +
+        "('rep-legacy', ?1, 'r', ?3, '', 3), ('rep-legacy', ?1, 'r', 'GET /a/7', '', 5)",
+    )
+      .bind(hour, `GET /magic/${token}`, 'GET /magic/AbCdEfGh12345678')
+      .run();
+    const s = await reportSummary(env.DB, ring, 'rep-legacy', { sinceMs: Date.now() });
+    expect(s.rules[0]!.topRoutes).toEqual([
+      { route: 'GET /magic/*', requests: 7 },
+      { route: 'GET /a/7', requests: 5 },
+    ]);
   });
 });

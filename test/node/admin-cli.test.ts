@@ -103,7 +103,8 @@ describe('stepgate admin', () => {
       rules: [{ id: 'w', match: { methods: ['POST'], path: '/api/**' }, require: { factors: ['totp'], bind: 'session' } }],
     };
     writeFileSync(policyFile, JSON.stringify(policy));
-    expect(await admin(readOnly, 'apps', 'list')).toMatchObject({ code: 0, out: 'no apps' });
+    // The default organisation always has the bundled app (policy.json is its first version).
+    expect(await admin(readOnly, 'apps', 'list')).toMatchObject({ code: 0, out: 'bundled  The bundled app  (the deployment’s hosts)' });
     const made = await admin(
       full,
       'apps',
@@ -119,7 +120,10 @@ describe('stepgate admin', () => {
     );
     expect(made).toMatchObject({ code: 0, out: expect.stringMatching(/^created app (\S+) \(billing\) on billing\.example; policy /) });
     const id = /^created app (\S+)/.exec(made.out)![1]!;
-    expect(await admin(readOnly, 'apps', 'list')).toMatchObject({ code: 0, out: `${id}  billing  (billing.example)` });
+    expect(await admin(readOnly, 'apps', 'list')).toMatchObject({
+      code: 0,
+      out: `bundled  The bundled app  (the deployment’s hosts)\n${id}  billing  (billing.example)`,
+    });
     const shown = await admin(readOnly, 'apps', 'show', id);
     expect(shown.out).toContain('hosts:    billing.example');
     expect(shown.out).toContain('origin:   (the Cloudflare-proxied origin)');
@@ -157,7 +161,8 @@ describe('stepgate admin', () => {
 
     expect(await admin(full, 'apps', 'delete', id)).toMatchObject({ code: 2, err: expect.stringContaining('cannot be undone: add --yes') });
     expect(await admin(full, 'apps', 'delete', id, '--yes')).toMatchObject({ code: 0, out: `deleted app ${id}` });
-    expect(await admin(readOnly, 'apps', 'list')).toMatchObject({ code: 0, out: 'no apps' });
+    // The default organisation always has the bundled app (policy.json is its first version).
+    expect(await admin(readOnly, 'apps', 'list')).toMatchObject({ code: 0, out: 'bundled  The bundled app  (the deployment’s hosts)' });
   });
 
   it('dashboard: days and the most denied, in words (audit:read)', async () => {

@@ -18,6 +18,7 @@ const NOT_STORED = {
   userHandle: 'not stored: the WebAuthn user handle, kept by the authenticator and never looked up',
   lookup: 'not stored: computed to compare with stored indexes',
   sealOwner: 'the body of sealOwner: its callers below name the column',
+  canaryBucket: 'not stored: a person’s canary bucket, computed per request (edge/request-path/canary-policy.ts)',
   reportPerson:
     'stored without its key id (policy_report_counts.person_hash), needing no key: only compared with itself to count ' +
     'distinct people, never opened or looked up, pruned after 7 days (edge/policy/report-counter.ts)',
@@ -38,7 +39,10 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
     ['role_grants.person_sealed'],
   ],
   "edge/admin/role-store.ts: seal(ring, 'factor-metadata', g.grantedBy, roleGrantGrantorAad(g.id))": [['role_grants.granted_by']],
-  "edge/admin/app-store.ts: seal(ring, 'factor-metadata', o.createdBy, appPolicyEditorAad(id, policy.hash))": [['app_policies.updated_by']],
+  "edge/admin/app-store.ts: seal(ring, 'factor-metadata', o.createdBy, appPolicyEditorAad(id, policy.hash))": [
+    ['app_policies.updated_by', 'policy_versions.author'],
+  ],
+  "edge/admin/app-store.ts: blindIndex(ring, 'user', o.createdBy)": [['policy_versions.author_ref']],
   "edge/admin/app-policy-store.ts: seal(ring, 'factor-metadata', o.by, appPolicyEditorAad(o.appId, checked.hash))": [
     ['app_policies.updated_by'],
   ],
@@ -73,6 +77,22 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
     ['policy_versions.author', 'policy_versions.approved_by'],
   ],
   "edge/audit/policy-version-reencryption.ts: blindIndex(keys, 'user', author)": [['policy_versions.author_ref']],
+  // Organisation baselines (issue 13): who saved one, who proposed its waiting change (an index and sealed); and their re-keying.
+  "edge/admin/baseline-writes.ts: seal(ring, 'factor-metadata', o.by, baselineEditorAad(o.orgId, hash, 'saved-by'))": [
+    ['org_policy_baselines.updated_by'], // the first baseline
+    ['org_policy_baselines.updated_by'], // a change that does not weaken it
+  ],
+  "edge/admin/baseline-writes.ts: seal(ring, 'factor-metadata', o.by, baselineEditorAad(o.orgId, hash, 'proposed-by'))": [
+    ['org_policy_baselines.proposed_by'],
+  ],
+  "edge/admin/baseline-writes.ts: blindIndex(ring, 'user', o.by)": [['org_policy_baselines.proposed_by_ref']],
+  "edge/admin/baseline-writes.ts: seal(ring, 'factor-metadata', author, baselineEditorAad(o.orgId, row.proposed_hash, 'saved-by'))": [
+    ['org_policy_baselines.updated_by'],
+  ],
+  "edge/audit/baseline-reencryption.ts: seal(keys, 'factor-metadata', await open(keys, 'factor-metadata', s, aad), aad)": [
+    ['org_policy_baselines.updated_by', 'org_policy_baselines.proposed_by'],
+  ],
+  "edge/audit/baseline-reencryption.ts: blindIndex(keys, 'user', proposer)": [['org_policy_baselines.proposed_by_ref']],
   "edge/audit/recovery-reencryption.ts: seal(keys, 'factor-metadata', approver, recoveryActorAad(r.id, 'approved-by'))": [
     ['recoveries.approved_by'],
   ],
@@ -94,6 +114,8 @@ const CALL_SITES: Record<string, (string[] | string)[]> = {
   "edge/factors/webauthn/webauthn.ts: blindIndex(keys, 'user', me.sub)": [NOT_STORED.userHandle],
   // Report-only counts (issue 13): the person as a keyless hash, never re-keyed (reportPersonHash says why).
   "edge/policy/report-counter.ts: blindIndex(ring, 'policy-report', `${appId}\\0${sub}`, kid)": [NOT_STORED.reportPerson],
+  // Canary buckets (issue 13): computed per request from the person's key, never stored (canary-policy.ts).
+  'edge/request-path/canary-policy.ts: blindIndex(keys, `canary:${appId}`, personKey)': [NOT_STORED.canaryBucket],
   "edge/request-path/held-request.ts: seal(ring, 'held-request', JSON.stringify(wire), heldRequestAad(challenge))": [NOT_STORED.held],
   'edge/audit/audit-chain.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup],
   'edge/crypto/blind-index.ts: blindIndex(ring, domain, value, kid)': [NOT_STORED.lookup], // blindIndexes

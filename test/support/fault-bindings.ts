@@ -45,6 +45,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 /** Wrap D1: every statement's `first`/`all`/`run`/`raw`, and `batch`/`exec`, pass through `sw` first. */
 export function faultyD1(db: D1Database, sw: FaultSwitch): D1Database {
   const real = new WeakMap<object, D1PreparedStatement>();
+  const sqlOf = new WeakMap<object, string>();
   const wrap = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
     const w = {
       bind: (...values: unknown[]) => wrap(stmt.bind(...values), sql),
@@ -66,12 +67,14 @@ export function faultyD1(db: D1Database, sw: FaultSwitch): D1Database {
       },
     } as unknown as D1PreparedStatement;
     real.set(w, stmt);
+    sqlOf.set(w, sql);
     return w;
   };
   return {
     prepare: (sql: string) => wrap(db.prepare(sql), sql),
     batch: async (stmts: D1PreparedStatement[]) => {
-      await sw.before('batch');
+      // Named by its statements, so a fault can pick a batch by what it reads or writes.
+      await sw.before(`batch ${stmts.map((s) => sqlOf.get(s) ?? '?').join('; ')}`);
       return db.batch(stmts.map((s) => real.get(s) ?? s));
     },
     exec: async (sql: string) => {

@@ -13,6 +13,8 @@ interface AppJson {
   id: string;
   name: string;
   hosts: string[];
+  /** The app bundled with the deployment: its hosts are the deployment's (policy.json, BUNDLED_APP_HOSTS). */
+  bundled?: boolean;
   origin_url: string | null;
   identity: { source: string };
   created_at: string;
@@ -66,7 +68,11 @@ export const ADMIN_COMMANDS: Command[] = [
   ),
   admin('apps list', '[--org ORG]', 'List the organisation’s apps you may read.', {}, async ({ c, org, show }) => {
     const { apps } = (await request(c, 'GET', `${API}/${seg(await org())}/apps`)) as { apps: AppJson[] };
-    show({ apps }, () => (apps.length === 0 ? ['no apps'] : apps.map((a) => `${a.id}  ${a.name}  (${a.hosts.join(', ')})`)));
+    show({ apps }, () =>
+      apps.length === 0
+        ? ['no apps']
+        : apps.map((a) => `${a.id}  ${a.name}  (${a.bundled ? 'the deployment’s hosts' : a.hosts.join(', ')})`),
+    );
   }),
   admin(
     'apps show',

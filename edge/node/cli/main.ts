@@ -35,7 +35,7 @@ const ALL_GROUPS: ReadonlySet<string> = new Set(
 );
 
 const GROUP_SUMMARY: Record<string, string> = {
-  policy: 'check a policy and see what a request would match, before you deploy it',
+  policy: "check and test a policy file; pull, diff and push an app's live policy on a gateway",
   audit: 'export and verify the audit log',
   keys: 'the keyring (STEPGATE_KEYS): generate, rotate, retire, status, and .dev.vars',
   admin: "the admin API with a personal token: apps, policies, roles, people, the dashboard (as the token's owner)",
@@ -68,6 +68,8 @@ function topHelp(): string {
     '',
     'Exit codes: 0 done (policy test also answers 0 when the gateway would refuse the request: that is its answer),',
     '            1 the command refused or failed (an invalid policy, a file that exists, an edge error), 2 wrong usage.',
+    '            policy pull, diff and push: 0 done (diff: no change), 1 diff: the file differs, 2 any error,',
+    '            3 push: proposed, waiting for a second person.',
   ].join('\n');
 }
 

@@ -1,4 +1,7 @@
-/** @module `stepgate policy check|test|schema`: what app owners run before deploying a policy. */
+/**
+ * @module `stepgate policy check|test|schema`: what app owners run before deploying a policy; with
+ * `pull|diff|push` (policy-remote-cli.ts) for an app's live policy on a gateway.
+ */
 import { writeFileSync } from 'node:fs';
 import { StepgateError } from '../../http/stepgate-error';
 import { canonicalizeRequest } from '../../policy/canonical-request';
@@ -6,6 +9,7 @@ import { compilePolicy, type CompiledPolicy } from '../../policy/compile-policy'
 import { policyJsonSchema } from '../../policy/schema';
 import { formatProblem, parsePolicy, PolicyError } from '../../policy/validate-policy';
 import { readText, str, UsageError, type Command, type Io, type Parsed } from './args';
+import { POLICY_REMOTE_COMMANDS } from './policy-remote-cli';
 
 const FILE = { type: 'string', value: 'FILE', help: 'the policy file (or give it as the first argument)' } as const;
 const JSON_OUT = { type: 'boolean', help: 'print the result as JSON' } as const;
@@ -69,6 +73,7 @@ const test: Command = {
   summary: 'Show which rule a request matches, after the same canonicalization the gateway applies.',
   details:
     'URL is a path (/api/projects/7) or an absolute URL (https://app.example.com/api/projects/7).\n' +
+    'Only enforced rules are shown: a report-only rule ("mode": "report") never challenges, so the request passes.\n' +
     'Example: stepgate policy test edge/config/policy.json "DELETE /api/projects/7"',
   options: { file: FILE, json: JSON_OUT },
   positionals: 2,
@@ -133,4 +138,4 @@ const schema: Command = {
   },
 };
 
-export const POLICY_COMMANDS: Command[] = [check, test, schema];
+export const POLICY_COMMANDS: Command[] = [check, test, schema, ...POLICY_REMOTE_COMMANDS];

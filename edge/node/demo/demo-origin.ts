@@ -180,6 +180,14 @@ export async function startDemoOrigin(opts: {
       return send(res, 302, 'text/plain', '', { location: '/', 'set-cookie': `${SESSION_COOKIE}=; Path=/; Max-Age=0` });
     }
     if (method === 'GET' && path === '/api/projects') return sendJson(res, 200, [...state.projects.values()]);
+    if (method === 'POST' && path === '/api/projects' && user) {
+      // Creating a project: unprotected in policy.json, the route the policy-editing demo protects (docs/policy.md).
+      const name = (new URLSearchParams(body).get('name') ?? '').trim().slice(0, 80) || 'New project';
+      if (state.projects.size >= 1000) return sendJson(res, 409, { error: 'too many projects' });
+      const id = Math.max(0, ...state.projects.keys()) + 1;
+      state.projects.set(id, { id, name });
+      return sendJson(res, 201, { created: id, name, by: user });
+    }
     if (method === 'GET' && path === '/projects') {
       const rows = [...state.projects.values()]
         .map(
