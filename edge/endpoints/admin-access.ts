@@ -17,7 +17,7 @@ import { type Actor, type AdminAction, type AdminTarget, authorize, type Decisio
 import { rolesOf } from '../admin/role-store';
 import { SESSION_ONLY_REASON, scopeFor, type TokenScope, tokenMayDo } from '../admin/token-scopes';
 import { hashRef } from '../audit/audit-log';
-import type { AuditDetails } from '../audit/events';
+import type { AuditDetails, AuditType } from '../audit/events';
 import type { Runtime } from '../deployment/runtime';
 import { requireSameOriginJson } from '../http/csrf';
 import { StepgateError } from '../http/stepgate-error';
@@ -225,7 +225,7 @@ export async function recordChange(
   rt: Runtime,
   req: Request,
   caller: AdminCaller,
-  type: 'role.granted' | 'role.revoked' | 'app.created' | 'app.updated' | 'app.deleted' | 'app.policy_updated',
+  type: Extract<AuditType, `role.${string}` | `app.${string}` | `policy.${string}`>,
   o: { org: string; appId: string | null; person?: string; details?: AuditDetails },
 ): Promise<void> {
   await rt.audit.record({

@@ -9,11 +9,9 @@ import { ErrorCode } from '../../shared/errors';
 import { AppInputError } from '../admin/app-input';
 import { type AppRef, proposeVersion, type VersionOutcome } from '../admin/policy-versions';
 import type { Policy } from '../policy/schema';
-import { hashRef } from '../audit/audit-log';
 import type { Runtime } from '../deployment/runtime';
 import { json, problem } from '../http/responses';
-import { type AdminCaller, adminEventScope, NOT_FOUND_APP, viaOf } from './admin-access';
-import { auditBase } from './endpoint-helpers';
+import { type AdminCaller, NOT_FOUND_APP, recordChange } from './admin-access';
 
 /** The share of people a new version enforces for first (docs/policy.md, "Canary"): PUT …/policy and POST …/versions. */
 export const CanaryPercent = z.number().int().min(1).max(99).optional();
@@ -35,15 +33,10 @@ export async function recordVersionEvent(
   type: VersionEvent,
   o: { org: string; appId: string; r: Extract<VersionOutcome, { ok: true }> },
 ): Promise<void> {
-  await rt.audit.record({
-    type,
-    outcome: 'success',
-    ...(await auditBase(req, caller.me, viaOf(caller))),
-    ...adminEventScope(rt, caller.me),
+  await recordChange(rt, req, caller, type, {
+    org: o.org,
+    appId: o.appId,
     details: {
-      org: o.org,
-      app_id: o.appId,
-      ...(caller.token ? { token: await hashRef(caller.token.id) } : {}),
       version: o.r.version,
       from: o.r.from,
       state: o.r.state,
@@ -88,13 +81,7 @@ export async function recordPolicyEvent(
   type: 'policy.canary_started' | 'policy.canary_widened' | 'policy.canary_completed' | 'policy.version_rejected',
   o: { org: string; appId: string; details: Record<string, string | number | boolean | null> },
 ): Promise<void> {
-  await rt.audit.record({
-    type,
-    outcome: 'success',
-    ...(await auditBase(req, caller.me, viaOf(caller))),
-    ...adminEventScope(rt, caller.me),
-    details: { org: o.org, app_id: o.appId, ...(caller.token ? { token: await hashRef(caller.token.id) } : {}), ...o.details },
-  });
+  await recordChange(rt, req, caller, type, o);
 }
 
 /** The answer to a store outcome: 200 active, 202 a proposal waiting for a second person; refusals as 4xx. */
