@@ -13,22 +13,19 @@ import { AppInputError } from '../admin/app-input';
 import { approveBaseline, type BaselineOutcome, rejectBaseline, saveBaseline } from '../admin/baseline-writes';
 import { appPoliciesInForce, classifyBaselineChange } from '../admin/baseline-impact';
 import { getBaseline } from '../admin/policy-baseline';
-import { hashRef } from '../audit/audit-log';
 import type { Runtime } from '../deployment/runtime';
 import { json, problem } from '../http/responses';
 import { readBaseline } from '../policy/baseline-document';
 import {
   type AdminCaller,
   adminBody,
-  adminEventScope,
+  recordChange,
   recordRefusal,
   refuseToken,
   requireAdminCaller,
   requireAllowed,
   subjectOf,
-  viaOf,
 } from './admin-access';
-import { auditBase } from './endpoint-helpers';
 
 export const BASELINE_PATH = '/.stepgate/api/admin/orgs/:org/policy-baseline';
 /** The hash of the proposal the caller saw: approving or rejecting another one is refused (409). */
@@ -45,14 +42,11 @@ async function recordBaselineEvent(
   org: string,
   r: Extract<BaselineOutcome, { ok: true }>,
 ): Promise<void> {
-  await rt.audit.record({
-    type,
-    outcome: 'success',
-    ...(await auditBase(req, caller.me, viaOf(caller))),
-    ...adminEventScope(rt, caller.me),
+  // The baseline is the organisation's, not an app's: app_id is null.
+  await recordChange(rt, req, caller, type, {
+    org,
+    appId: null,
     details: {
-      org,
-      ...(caller.token ? { token: await hashRef(caller.token.id) } : {}),
       baseline: r.hash,
       from: r.from,
       // A proposal this save withdrew: it was made against the baseline this one replaces.
