@@ -4,6 +4,7 @@ import { loadGateway, scheduledMaintenance, type LoadedGateway } from './gateway
 
 export { UserState } from './user-state/user-state';
 export { AuditSequencer } from './audit/audit-sequencer';
+export { ApprovalNotifier } from './notifications/approval-notifier';
 
 let gateway: LoadedGateway | null = null;
 

@@ -20,6 +20,7 @@ import { identityRefusal } from './identity/identity-refusal';
 import { canonicalizeRequest, canonicalUrl, type CanonicalRequest } from './policy/canonical-request';
 import { compilePolicy } from './policy/compile-policy';
 import { validatePolicy } from './policy/validate-policy';
+import { approvalCarryOutOf, carryOutApproval, carryOutInLibraryMode } from './request-path/carry-out-approval';
 import { continueHeld, heldChallengeOf } from './request-path/continue-held';
 import { decideRequest } from './request-path/decide-request';
 import { anonymousDeniedEvent } from './request-path/denial-events';
@@ -180,8 +181,13 @@ export const stepgate = (
 
     if (isStepgatePath(canonical.matchSegments)) {
       const challenge = heldChallengeOf(canonical);
-      if (challenge === null) return deployment.endpoints.fetch(new Request(canonicalUrl(canonical), c.req.raw), c.env, c.executionCtx);
-      return continueHeld(c, next, rt, canonical, challenge, appCanonicalize);
+      if (challenge !== null) return continueHeld(c, next, rt, canonical, challenge, appCanonicalize);
+      const approval = approvalCarryOutOf(canonical);
+      // In library mode the app's router already chose this request's handler: the held request cannot
+      // reach the app's own one, so it is carried out by sending it again (docs/library.md, "Limits").
+      if (approval !== null)
+        return options.apps ? carryOutApproval(c, next, rt, canonical, approval, appCanonicalize) : carryOutInLibraryMode(approval);
+      return deployment.endpoints.fetch(new Request(canonicalUrl(canonical), c.req.raw), c.env, c.executionCtx);
     }
     return decideRequest(c, next, rt, canonical, null);
   };

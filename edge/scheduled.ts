@@ -1,9 +1,11 @@
 /**
  * @module stepgateScheduled(): the cron trigger's work — sign an audit checkpoint, re-encrypt a
- * batch under the primary key, apply retention, prune report-only counts — for any Worker that
+ * batch under the primary key, apply retention, prune report-only counts, record lapsed approval requests — for any Worker that
  * runs Stepgate: the gateway (`scheduledMaintenance` in gateway.ts) or an existing Hono Worker
  * using the middleware (library mode).
  */
+import { recordExpired } from './approvals/approval-flow';
+import { pruneClosed } from './approvals/approval-store';
 import { runMaintenance, type MaintenanceReport } from './audit/maintenance';
 import { buildAuditRuntime, type DeploymentEnv } from './deployment/build-runtime';
 import { compilePolicy } from './policy/compile-policy';
@@ -41,5 +43,8 @@ export async function stepgateScheduled(env: object, options: StepgateScheduledO
   // Report-only counts older than 7 days (docs/policy.md); they decide nothing, so a failure is only logged.
   await pruneReportCounts(rt.db, rt.now()).catch((err: unknown) => console.warn('stepgate: report counts not pruned:', String(err)));
   await pruneRouteSamples(rt.db, rt.now()).catch((err: unknown) => console.warn('stepgate: route samples not pruned:', String(err)));
+  // Dual control: record the expiry of requests nobody opened since they lapsed (each once), and drop closed ones after 30 days.
+  await recordExpired(rt).catch((err: unknown) => console.warn('stepgate: approval expiries not recorded:', String(err)));
+  await pruneClosed(rt.db, rt.now()).catch((err: unknown) => console.warn('stepgate: closed approvals not pruned:', String(err)));
   return report;
 }

@@ -74,6 +74,20 @@ export const ErrorCode = {
   AuditUnavailable: 'ERR_AUDIT_UNAVAILABLE',
   /** A stored audit event does not open: the log was tampered with (`seq` names it; run verify). */
   AuditIntegrity: 'ERR_AUDIT_INTEGRITY',
+  /** Dual control: the request waits for other people's approval (a 202 body names it and where to follow it). */
+  ApprovalPending: 'ERR_APPROVAL_PENDING',
+  /** No such approval request that this person may see. */
+  ApprovalNotFound: 'ERR_APPROVAL_NOT_FOUND',
+  /** The approval request is closed (approved and carried out, denied, expired or cancelled), or no longer takes this. */
+  ApprovalClosed: 'ERR_APPROVAL_CLOSED',
+  /** The person who asked can never approve their own request, from any session, token or role. */
+  ApprovalSelf: 'ERR_APPROVAL_SELF',
+  /** The person is not one of the approvers the rule names (role, named people, group), or of another organisation. */
+  ApprovalNotEligible: 'ERR_APPROVAL_NOT_ELIGIBLE',
+  /** Too many approval requests are open for this person or organisation. */
+  TooManyApprovals: 'ERR_TOO_MANY_APPROVALS',
+  /** Too many test notices for this organisation's webhook in the last minute (Retry-After says when). */
+  TooManyWebhookTests: 'ERR_TOO_MANY_WEBHOOK_TESTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -212,3 +212,68 @@ export interface RecoveryCompleted {
   invite: string;
   invite_expires_at: string;
 }
+
+/** Dual control (docs/approvals.md): where an approval request stands. */
+export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'carried-out';
+
+/** One approver group of a rule's `require.approval`, as people read it, with how many have approved from it. */
+export interface ApprovalRequirementJson {
+  /** Who, in words: "admins", "bob or carol", "group finance". */
+  from: string;
+  kind: 'role' | 'people' | 'claimGroup';
+  count: number;
+  /** Approvals counted toward this group so far (one person counts once, in one group). */
+  have: number;
+}
+
+/** One person's decision on an approval request. */
+export interface ApprovalVoteJson {
+  /** The app's own subject of the person. */
+  person: string;
+  vote: 'approve' | 'deny';
+  at: string;
+  /** The factors of the approver's step-up (RFC 8176 amr values); empty for a denial. */
+  factor: string[];
+  /** The reason a denial gave, or null. */
+  reason: string | null;
+}
+
+/** An approval request (GET /.stepgate/api/approvals/:id): the exact request, who asked, who must approve, where it stands. */
+export interface ApprovalJson {
+  id: string;
+  state: ApprovalState;
+  app: { id: string; name: string };
+  rule: string;
+  rule_description: string | null;
+  action: ChallengeAction;
+  matched_method: string;
+  body: BodySummary | null;
+  /** The app's own subject of the person who asked. */
+  requester: string;
+  requested_from: RequestedFrom | null;
+  justification: string | null;
+  created_at: string;
+  expires_at: string;
+  closed_at: string | null;
+  required: ApprovalRequirementJson[];
+  votes: ApprovalVoteJson[];
+  /** What the caller may do with it. */
+  you: { requester: boolean; can_approve: boolean; voted: 'approve' | 'deny' | null; why_not: string | null };
+  /** This request's API URL (path). */
+  status_url: string;
+  /** This request's page (path, on the app's host). */
+  page_url: string;
+}
+
+/** GET /.stepgate/api/approvals: what waits for the caller's decision, and the caller's own requests. */
+export interface ApprovalList {
+  awaiting_you: ApprovalJson[];
+  yours: ApprovalJson[];
+}
+
+/** POST /.stepgate/api/approvals/:id/step-up: the approver's own challenge; answering it approves. */
+export interface ApprovalStepUp {
+  challenge_id: string;
+  challenge_url: string;
+  factors: string[];
+}

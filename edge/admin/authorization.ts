@@ -40,6 +40,8 @@ export const ADMIN_ACTIONS = [
   'dashboard.read',
   'baseline.read',
   'baseline.update',
+  // The organisation's webhook of dual-control notices (docs/admin.md, "Webhooks"): owners and admins, in a browser only.
+  'webhook.manage',
 ] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 

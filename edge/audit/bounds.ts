@@ -24,10 +24,18 @@ export const AUDIT_LIMITS = {
   rule: 64,
   reason: 160,
   detailString: 256,
+  /**
+   * Signed evidence (`SIGNED_DETAILS`: Stepgate's approval statement, an approver's passkey assertion):
+   * kept whole up to this, so it still verifies.
+   */
+  detailSignature: 2048,
   /** Entries of a list in `details`, the "more" marker included. */
   detailList: 32,
   detailListEntry: 128,
 } as const;
+
+/** Details that are signed evidence, kept whole up to `detailSignature` (edge/approvals/approval-votes.ts). */
+const SIGNED_DETAILS = new Set(['signature', 'passkey_client_data', 'passkey_authenticator_data', 'passkey_signature']);
 
 const marker = (cut: number) => `…[truncated ${cut} chars]`;
 const utf8 = new TextEncoder();
@@ -131,7 +139,7 @@ function boundDetails(d: AuditDetails): AuditDetails {
   for (const [k, v] of Object.entries(d)) {
     out[k] =
       typeof v === 'string'
-        ? truncate(v, AUDIT_LIMITS.detailString)
+        ? truncate(v, SIGNED_DETAILS.has(k) ? AUDIT_LIMITS.detailSignature : AUDIT_LIMITS.detailString)
         : Array.isArray(v)
           ? boundList(v, AUDIT_LIMITS.detailList, AUDIT_LIMITS.detailListEntry)
           : v;

@@ -4,6 +4,7 @@
  */
 
 import { type EventKind, OcsfClass } from './event-kind';
+import { APPROVAL_EVENTS } from './approval-events';
 import { POLICY_VERSION_EVENTS } from './policy-events';
 
 export { OcsfClass, type OcsfClassUid } from './event-kind';
@@ -131,6 +132,7 @@ export const AUDIT_EVENTS = {
     activity: 3,
   },
   ...POLICY_VERSION_EVENTS,
+  ...APPROVAL_EVENTS,
   'admin.refused': {
     summary:
       'An administrative action (`details.action`) of a signed-in person was refused: `details.code` and `reason` say ' +

@@ -20,7 +20,7 @@ export interface KeyedColumn {
   form: 'sealed' | 'blind-index' | 'kid';
   /** Only rows that still matter, when some are dead and never moved (SQL; `?1` is now, in ms). */
   live?: string;
-  /** For a `kid` column: the sealed column whose key id it always equals (counted through it, as it is indexed). */
+  /** For a `kid` column: the sealed or blind-index column whose key id it always equals (counted through it). */
   names?: string;
 }
 
@@ -76,6 +76,19 @@ export const KEYED_COLUMNS: readonly KeyedColumn[] = [
   { name: 'recoveries.started_by', table: 'recoveries', column: 'started_by_sealed', form: 'sealed' },
   { name: 'recoveries.approved_by_ref', table: 'recoveries', column: 'approved_by_ref', form: 'blind-index' },
   { name: 'recoveries.approved_by', table: 'recoveries', column: 'approved_by_sealed', form: 'sealed' },
+  // Organisation webhooks (webhook-reencryption.ts): the URL, the signing secret and who set it, each sealed.
+  { name: 'org_webhooks.url', table: 'org_webhooks', column: 'url', form: 'sealed' },
+  { name: 'org_webhooks.secret', table: 'org_webhooks', column: 'secret_sealed', form: 'sealed' },
+  { name: 'org_webhooks.updated_by', table: 'org_webhooks', column: 'updated_by_sealed', form: 'sealed' },
+  // Dual control (approval-reencryption.ts). `key_id` is written with `requester_ref` (same key, one statement), and every
+  // approver_ref of the request is under it too: a request and its votes move together. The parts are sealed: the exact
+  // request (NULL once closed), the view, the requester's reason, and each decision.
+  { name: 'approval_requests.requester_ref', table: 'approval_requests', column: 'key_id', form: 'kid', names: 'requester_ref' },
+  { name: 'approval_requests.request', table: 'approval_requests', column: 'request_sealed', form: 'sealed' },
+  { name: 'approval_requests.view', table: 'approval_requests', column: 'view_sealed', form: 'sealed' },
+  { name: 'approval_requests.justification', table: 'approval_requests', column: 'justification_sealed', form: 'sealed' },
+  { name: 'approval_votes.approver_ref', table: 'approval_votes', column: 'approver_ref', form: 'blind-index' },
+  { name: 'approval_votes.sealed', table: 'approval_votes', column: 'sealed', form: 'sealed' },
   // Invitations are not re-encrypted (the code's hash binds the blind index); live ones are waited out (a day at most).
   { name: 'enrolment_invites.user_ref', table: 'enrolment_invites', column: 'user_ref', form: 'blind-index', live: LIVE_INVITE },
   { name: 'enrolment_invites.issued_by', table: 'enrolment_invites', column: 'issued_by', form: 'blind-index', live: LIVE_INVITE },

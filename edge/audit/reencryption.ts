@@ -23,6 +23,8 @@ import { sealedKidSql } from './key-status';
 import { rekeyPolicyVersions } from './policy-version-reencryption';
 import { rekeyBaselines } from './baseline-reencryption';
 import { rekeyRecoveries } from './recovery-reencryption';
+import { rekeyWebhooks } from './webhook-reencryption';
+import { rekeyApprovals } from './approval-reencryption';
 
 /** The stores re-encryption reads and writes. */
 interface StoreDeps {
@@ -104,6 +106,8 @@ export async function reencryptBatch(rt: StoreDeps): Promise<Record<string, numb
   out.recoveries = await rekeyRecoveries(rt, known);
   out.policy_versions = await rekeyPolicyVersions(rt, known);
   out.org_policy_baselines = await rekeyBaselines(rt, known);
+  out.org_webhooks = await rekeyWebhooks(rt, known);
+  out.approval_requests = await rekeyApprovals(rt, known);
   return out;
 }
 

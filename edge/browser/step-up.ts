@@ -2,8 +2,8 @@
  * @module Browser side of the step-up page: approve with a passkey, a TOTP code or a recovery code, then carry out the held
  * action; and cancel a recovery of the person's factors from its banner.
  */
-import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
-import { $, explain, post } from './api';
+import { $, explain } from './api';
+import { answerWithCode, answerWithPasskey } from './answer-challenge';
 import { wireRecoveryNotice } from './recovery-notice';
 import { wireRevocationNotice } from './revocation-notice';
 
@@ -11,7 +11,6 @@ const root = $('challenge');
 const id = root.dataset.challenge!;
 const held = root.dataset.held === '1';
 const status = $('status');
-const verifyPath = `/.stepgate/api/challenges/${encodeURIComponent(id)}/verify`;
 
 function approved(bind: 'session' | 'action'): void {
   if (held) {
@@ -34,7 +33,7 @@ async function approveWithCode(method: 'totp' | 'recovery', input: HTMLInputElem
   }
   button.disabled = true;
   status.textContent = 'Checking…';
-  const r = await post<{ bind: 'session' | 'action' }>(verifyPath, { method, code });
+  const r = await answerWithCode<{ bind: 'session' | 'action' }>(id, method, code);
   if (!r.ok) {
     status.textContent = explain(r.problem);
     button.disabled = false;
@@ -48,15 +47,7 @@ async function approveWithPasskey(button: HTMLButtonElement): Promise<void> {
   button.disabled = true;
   status.textContent = 'Follow your browser’s prompt…';
   try {
-    const options = await post<PublicKeyCredentialRequestOptionsJSON>(
-      `/.stepgate/api/challenges/${encodeURIComponent(id)}/webauthn/options`,
-    );
-    if (!options.ok) {
-      status.textContent = explain(options.problem);
-      return;
-    }
-    const response = await startAuthentication({ optionsJSON: options.data });
-    const r = await post<{ bind: 'session' | 'action' }>(verifyPath, { method: 'webauthn', response });
+    const r = await answerWithPasskey<{ bind: 'session' | 'action' }>(id);
     if (!r.ok) {
       status.textContent = explain(r.problem);
       return;

@@ -57,6 +57,17 @@ export const auditEventAad = (tenant: string, seq: number): string => `audit|${t
 /** A held request (sealed in the person's Durable Object), bound to its challenge. */
 export const heldRequestAad = (challenge: string): string => `held|${challenge}`;
 
+/**
+ * A dual-control request's sealed parts (`approval_requests.request_sealed`, `view_sealed`,
+ * `justification_sealed`), bound to the request's id, organisation and part: a request cannot be
+ * moved to another organisation, or one part passed off as another, without the keyring.
+ */
+export const approvalAad = (id: string, orgId: string, part: 'request' | 'view' | 'justification'): string =>
+  `approval-${part}|${id}|${orgId}`;
+
+/** An approver's decision (`approval_votes.sealed`), bound to the request and the approver's index. */
+export const approvalVoteAad = (approvalId: string, approverRef: string): string => `approval-vote|${approvalId}|${approverRef}`;
+
 /** Seal the owner of a factor row (see `ownerAad`). */
 export const sealOwner = (ring: Keyring, table: string, id: string, sub: string): Promise<string> =>
   seal(ring, 'factor-metadata', sub, ownerAad(table, id));

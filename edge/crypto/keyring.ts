@@ -15,6 +15,7 @@ export const KEY_PURPOSES = [
   'prompt-signing',
   'assertion-signing',
   'factor-metadata',
+  'approval-signing',
 ] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 
@@ -24,7 +25,7 @@ export type KeyPurpose = (typeof KEY_PURPOSES)[number];
  * assertion lives 60 seconds, so none signed under a retired key is still valid, and a leaked
  * retired key must not keep verifying forged ones at origins.
  */
-export const RETIRED_PUBLIC_PURPOSES = ['audit-checkpoint'] as const satisfies readonly KeyPurpose[];
+export const RETIRED_PUBLIC_PURPOSES = ['audit-checkpoint', 'approval-signing'] as const satisfies readonly KeyPurpose[];
 export type RetiredPublicPurpose = (typeof RETIRED_PUBLIC_PURPOSES)[number];
 
 /** An Ed25519 public key as the keyring keeps it: `kty`, `crv` and `x` only (the edge names it). */

@@ -11,6 +11,7 @@ import { identitySourceOfOrg } from '../apps/app-people';
 import type { IdentityConfig } from '../identity/identity-config';
 import { createIdentitySource, type IdentityEnv } from '../identity/identity-source';
 import type { CompiledPolicy } from '../policy/compile-policy';
+import type { ApprovalNotifier } from '../notifications/approval-notifier';
 import type { UserState } from '../user-state/user-state';
 import type { Runtime } from './runtime';
 
@@ -79,7 +80,14 @@ export function buildRuntime(env: DeploymentEnv, options: RuntimeOptions): Runti
     // Kept even when malformed: an entry no host matches closes the console everywhere, never opens it.
     consoleHosts: consoleHostsSetting(env),
     holdMs: Math.min(120, Math.max(1, Number.parseInt(String(env.HOLD_SECONDS ?? '60'), 10) || 60)) * 1000,
+    approvalNotifier: notifierOf(env),
   };
+}
+
+/** The ApprovalNotifier of each organisation, when bound (optional: a library Worker without it sends no webhook notices). */
+function notifierOf(env: DeploymentEnv): ((org: string) => DurableObjectStub<ApprovalNotifier>) | null {
+  const ns = env.APPROVAL_NOTIFIER as DurableObjectNamespace<ApprovalNotifier> | undefined;
+  return ns ? (org) => ns.get(ns.idFromName(`org:${org}`)) : null;
 }
 
 /**

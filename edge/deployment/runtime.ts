@@ -5,6 +5,7 @@ import type { AuditSequencer } from '../audit/audit-sequencer';
 import type { Keyring } from '../crypto/keyring';
 import type { IdentityConfig } from '../identity/identity-config';
 import type { IdentitySource } from '../identity/identity-source';
+import type { ApprovalNotifier } from '../notifications/approval-notifier';
 import type { CompiledPolicy } from '../policy/compile-policy';
 import type { UserState } from '../user-state/user-state';
 
@@ -61,6 +62,11 @@ export interface Runtime {
   consoleHosts: readonly string[];
   /** How long a request from the extension is held while its prompt is answered (HOLD_SECONDS, default 60). */
   holdMs: number;
+  /**
+   * The organisation's ApprovalNotifier (webhook deliveries, docs/admin.md "Webhooks"), one per
+   * organisation; null or absent when the deployment binds none (`APPROVAL_NOTIFIER`).
+   */
+  approvalNotifier?: ((org: string) => DurableObjectStub<ApprovalNotifier>) | null;
   /** Clock, milliseconds. Injectable for tests. */
   now(): number;
 }

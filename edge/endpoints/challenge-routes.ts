@@ -7,6 +7,8 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ErrorCode } from '../../shared/errors';
 import { answerChallenge, type AnswerChallengeResult } from '../challenges/answer-challenge';
+import type { PasskeyEvidence } from '../approvals/approval-votes';
+import { approvalOfRule, castApprovalVote } from './approval-vote';
 import { denyChallenge } from '../challenges/deny-challenge';
 import { authenticationOptions } from '../factors/webauthn/webauthn';
 import { grantCookie } from '../grants/grant-cookie';
@@ -130,7 +132,7 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
     const ch = await passkeys.userState.getChallenge(id, me.sid, true);
     if (!ch) return challengeNotFound();
     if (!ch.factors.includes('webauthn')) return problem(ErrorCode.BadRequest, 400, 'This action does not accept a passkey.');
-    const options = await authenticationOptions({ ...passkeys, challengeId: id });
+    const options = await authenticationOptions({ ...passkeys, challengeId: id, actionDigest: ch.actionDigest });
     return options ? json(options) : problem(ErrorCode.NoFactor, 400, 'You have no passkey registered.');
   });
 
@@ -150,6 +152,28 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
       now: () => rt.now(),
       backupChange: rt.backupChange,
     });
+    // An approver's step-up for a dual-control request: answering it casts their approval.
+    if (result.outcome === 'approved' && approvalOfRule(result.rule) !== null) {
+      const approval = await castApprovalVote(rt, req, executionContextOf(c), me, result.rule, c.req.param('id'), passkeyEvidence(answer));
+      return json({ approved: true, bind: 'action', rule: result.rule, expires_at: new Date(result.expiresAt).toISOString(), approval });
+    }
     return answerResponse(result, answer.method, secure, rt.now());
   });
 }
+
+/** The passkey assertion of an answer, as recorded with an approval (strings only; absent parts make it none). */
+function passkeyEvidence(answer: z.infer<typeof VerifyBody>): PasskeyEvidence | null {
+  if (answer.method !== 'webauthn') return null;
+  const r = (answer.response as { response?: Record<string, unknown> }).response ?? {};
+  const { clientDataJSON, authenticatorData, signature } = r;
+  if (typeof clientDataJSON !== 'string' || typeof authenticatorData !== 'string' || typeof signature !== 'string') return null;
+  return { credential: answer.response.id, clientDataJSON, authenticatorData, signature };
+}
+
+const executionContextOf = (c: { executionCtx: unknown }): ExecutionContext | null => {
+  try {
+    return c.executionCtx as ExecutionContext;
+  } catch {
+    return null;
+  }
+};

@@ -31,6 +31,7 @@ import { peopleData } from './console-people';
 /** The page scripts (edge/browser/*.ts) of each page. */
 const SCRIPT: Record<ConsolePage, string> = {
   overview: 'console',
+  approvals: 'approvals',
   apps: 'apps',
   people: 'people',
   tokens: 'tokens',

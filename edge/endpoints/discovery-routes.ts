@@ -3,6 +3,7 @@
  * (`/.well-known/stepgate`), the OpenAPI description, the policy's JSON Schema, and the public keys
  * that verify what it signs (assertions to the origin, approval prompts).
  */
+import { approvalJwks } from '../signing/approval-statement';
 import type { Hono } from 'hono';
 import { STEPGATE_VERSION } from '../config/version';
 import type { Runtime } from '../deployment/runtime';
@@ -27,6 +28,7 @@ export function registerDiscoveryRoutes(app: Hono, rt: Runtime): void {
         jwks: '/.well-known/stepgate/jwks.json',
         audit_jwks: '/.well-known/stepgate/audit-jwks.json',
         prompt_jwks: '/.well-known/stepgate/prompt-jwks.json',
+        approval_jwks: '/.well-known/stepgate/approval-jwks.json',
         challenges: '/.stepgate/api/challenges',
         audit_events: '/.stepgate/api/admin/audit/events',
         enrol: '/.stepgate/enrol',
@@ -39,4 +41,5 @@ export function registerDiscoveryRoutes(app: Hono, rt: Runtime): void {
   app.get('/.stepgate/api/policy.schema.json', () => json(policyJsonSchema()));
   app.get('/.well-known/stepgate/jwks.json', async () => json(await assertionJwks(rt.keys), 200, JWKS_CACHE));
   app.get('/.well-known/stepgate/prompt-jwks.json', async () => json(await promptJwks(rt.keys), 200, JWKS_CACHE));
+  app.get('/.well-known/stepgate/approval-jwks.json', async () => json(await approvalJwks(rt.keys), 200, JWKS_CACHE));
 }

@@ -8,6 +8,8 @@ import type { Runtime } from '../deployment/runtime';
 import { errorResponse, problem } from '../http/responses';
 import { registerAdminRoutes } from './admin-routes';
 import { registerAppRoutes } from './app-routes';
+import { registerApprovalPageRoutes } from './approval-page-routes';
+import { registerApprovalRoutes } from './approval-routes';
 import { registerAssetRoutes } from './asset-routes';
 import { registerBaselineRoutes } from './baseline-routes';
 import { registerConsoleBaselineRoutes } from './console-baseline-routes';
@@ -33,6 +35,7 @@ import { registerPolicyVersionRoutes } from './policy-version-routes';
 import { registerRecoveryRoutes } from './recovery-routes';
 import { registerRoleRoutes } from './role-routes';
 import { registerTokenRoutes } from './token-routes';
+import { registerWebhookRoutes } from './webhook-routes';
 
 /** Whether a canonical path (as its segments) is Stepgate's own: /.stepgate/* or /.well-known/stepgate*. */
 export const isStepgatePath = (segments: readonly string[]): boolean => {
@@ -72,6 +75,9 @@ export function createEndpointsApp(rt: Runtime): Hono {
   registerTokenRoutes(app, rt);
   registerRecoveryRoutes(app, rt);
   registerMeRoutes(app, rt);
+  registerApprovalRoutes(app, rt);
+  registerApprovalPageRoutes(app, rt);
+  registerWebhookRoutes(app, rt);
 
   app.notFound((c) => {
     const known = app.routes.some((r) => r.path === c.req.path);

@@ -9,6 +9,8 @@ import { consolePaths } from './openapi-console-paths';
 import { policyPaths } from './openapi-policy-paths';
 import { policyToolPaths } from './openapi-policy-tool-paths';
 import { baselinePaths } from './openapi-baseline-paths';
+import { webhookPaths } from './openapi-webhook-paths';
+import { approvalPaths } from './openapi-approval-paths';
 
 const document = {
   openapi: '3.1.0',
@@ -390,6 +392,8 @@ const document = {
     ...policyPaths,
     ...policyToolPaths,
     ...baselinePaths,
+    ...webhookPaths,
+    ...approvalPaths,
   },
   components: {
     responses: {

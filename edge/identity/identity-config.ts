@@ -7,6 +7,12 @@ const LocalPath = z.string().regex(/^\/(?![/\\])[^\s\\]*$/, 'must be a path on t
 /** A cookie name as RFC 6265 spells one (an HTTP token). */
 const CookieName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie name (an HTTP token)');
 
+/**
+ * A claim holding the person's groups (e.g. `groups`, or a namespaced `https://example.com/groups`):
+ * an array of strings or one string. Read for approver groups `{ "claimGroup": … }` only.
+ */
+const GroupsClaim = z.string().min(1).max(200);
+
 const Common = {
   /** Where a browser without a session is sent (with `return_to`). Without it: 401. */
   loginUrl: LocalPath.optional(),
@@ -25,6 +31,8 @@ export const JwtIdentityConfig = z
     audience: z.string().min(1).optional(),
     /** Claim naming the user. Default `sub`. */
     userClaim: z.string().min(1).optional(),
+    /** Claim holding the person's groups (identity-groups.ts). Without it, the identity has no groups. */
+    groupsClaim: GroupsClaim.optional(),
     /** Largest clock skew tolerated, seconds. Default 30. */
     clockToleranceSeconds: z.number().int().min(0).max(300).optional(),
     ...Common,
@@ -43,6 +51,8 @@ export const AccessIdentityConfig = z.strictObject({
   teamDomain: z.url({ protocol: /^https?$/ }),
   /** The Access application's AUD tag. */
   audience: z.string().min(1),
+  /** Claim of the Access token holding the person's groups (identity-groups.ts). Without it, no groups. */
+  groupsClaim: GroupsClaim.optional(),
   ...Common,
 });
 
@@ -72,6 +82,12 @@ export const IntrospectIdentityConfig = z.strictObject({
     .string()
     .max(200)
     .regex(/^[^.\s]+(?:\.[^.\s]+)*$/, 'must be a dot path such as "id" or "user.id"')
+    .optional(),
+  /** Dot path of the person's groups in the endpoint's JSON, e.g. `groups` or `user.roles` (identity-groups.ts). Without it, no groups. */
+  groupsField: z
+    .string()
+    .max(200)
+    .regex(/^[^.\s]+(?:\.[^.\s]+)*$/, 'must be a dot path such as "groups" or "user.groups"')
     .optional(),
   /** How long an answer is kept, per isolate, seconds (1–300). Default 30. */
   cacheSeconds: z.number().int().min(1).max(300).optional(),

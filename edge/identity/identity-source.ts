@@ -7,6 +7,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { base64url, fromBase64url, sha256b64u } from '../crypto/base64';
 import { IdentityConfig } from './identity-config';
+import { DEV_GROUPS_HEADER, devGroups, groupsPart } from './identity-groups';
 import { createIntrospectSource } from './introspect-source';
 import { readSessionCookie } from './session-cookie';
 import { sessionId } from './session-id';
@@ -28,6 +29,13 @@ export interface Identity {
    */
   sessionHash: string;
   source: IdentityConfig['source'];
+  /**
+   * The person's groups from the identity (jwt/cloudflareAccess `groupsClaim`, introspect
+   * `groupsField`, dev header `stepgate-dev-groups`), for approver groups `{ "claimGroup": … }`.
+   * Undefined when the source is not configured to read groups; at most 64 values, each 1..128
+   * characters (identity-groups.ts).
+   */
+  groups?: readonly string[];
 }
 
 /**
@@ -133,9 +141,18 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
       if (!user) return MISSING;
       // Why: several headers arrive joined by ", ", which this pattern refuses too.
       if (!/^[\w.@+-]{1,128}$/.test(user)) return INVALID;
+      // Development only (the source is refused elsewhere): groups to try approver groups with.
+      const groups = devGroups(req.headers.get(DEV_GROUPS_HEADER));
       return {
         ok: true,
-        identity: { sub: user, subject: user, sid: await sessionId(user, 'dev'), sessionHash: await sha256b64u(user), source: 'dev' },
+        identity: {
+          sub: user,
+          subject: user,
+          sid: await sessionId(user, 'dev'),
+          sessionHash: await sha256b64u(user),
+          source: 'dev',
+          ...(groups ? { groups } : {}),
+        },
       };
     };
     return Object.assign(dev, { ambiguity: () => null });
@@ -147,6 +164,7 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
   let audience: string | undefined;
   let places: TokenPlaces;
   let userOf: (p: JWTPayload) => unknown;
+  let groupsClaim: string | undefined;
 
   if (cfg.source === 'cloudflareAccess') {
     const team = cfg.teamDomain.replace(/\/+$/, '');
@@ -161,6 +179,7 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     audience = cfg.audience;
     places = { header: (h) => h.get('cf-access-jwt-assertion') ?? undefined, cookie: 'CF_Authorization', preferHeader: true };
     userOf = (p) => (p as { email?: unknown }).email ?? p.sub;
+    groupsClaim = cfg.groupsClaim;
   } else {
     if (cfg.jwksUrl) {
       key = createRemoteJWKSet(new URL(cfg.jwksUrl));
@@ -175,6 +194,7 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
     }
     issuer = cfg.issuer;
     audience = cfg.audience;
+    groupsClaim = cfg.groupsClaim;
     const claim = cfg.userClaim ?? 'sub';
     userOf = (p) => p[claim];
     places = {
@@ -215,6 +235,8 @@ export function createIdentitySource(config: unknown, env: IdentityEnv): Identit
         sid: await sessionId(user, sessionHandle(payload, t)),
         sessionHash: await sha256b64u(t),
         source,
+        // A claim name, not a path: namespaced claims (`https://example.com/groups`) hold dots.
+        ...groupsPart(groupsClaim !== undefined, groupsClaim === undefined ? undefined : payload[groupsClaim]),
       },
     };
   };

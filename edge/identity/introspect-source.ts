@@ -11,6 +11,7 @@ import { sha256b64u } from '../crypto/base64';
 import type { IntrospectIdentityConfig } from './identity-config';
 import type { IdentityEnv, IdentityResult, IdentitySource } from './identity-source';
 import { type Answer, bounded, IntrospectCache } from './introspect-cache';
+import { groupsPart, valueAt } from './identity-groups';
 import { introspectClientOf } from './introspect-client-limit';
 import { readSessionCookie } from './session-cookie';
 import { sessionId } from './session-id';
@@ -53,7 +54,13 @@ const caches = new Map<string, IntrospectCache>();
 const MAX_CACHES = 256;
 
 function cacheFor(cfg: IntrospectConfig): IntrospectCache {
-  const id = JSON.stringify([cfg.url, cfg.cookie, cfg.userField ?? INTROSPECT_DEFAULTS.userField, cfg.cacheSeconds ?? 0]);
+  const id = JSON.stringify([
+    cfg.url,
+    cfg.cookie,
+    cfg.userField ?? INTROSPECT_DEFAULTS.userField,
+    cfg.groupsField ?? null,
+    cfg.cacheSeconds ?? 0,
+  ]);
   let cache = caches.get(id);
   if (!cache) {
     cache = new IntrospectCache();
@@ -128,7 +135,14 @@ export function createIntrospectSource(cfg: IntrospectConfig, env: IdentityEnv, 
       if (sub === null) return { kind: 'unavailable', why: `its answer has no usable "${userField}" (a non-empty string or an integer)` };
       return {
         kind: 'person',
-        identity: { sub, subject: sub, sid: await sessionId(sub, `tok:${value}`), sessionHash: key, source: 'introspect' },
+        identity: {
+          sub,
+          subject: sub,
+          sid: await sessionId(sub, `tok:${value}`),
+          sessionHash: key,
+          source: 'introspect',
+          ...groupsPart(cfg.groupsField !== undefined, cfg.groupsField === undefined ? undefined : valueAt(doc, cfg.groupsField)),
+        },
       };
     } catch {
       return { kind: 'unavailable', why: abort.signal.aborted ? `it did not answer within ${timeoutMs} ms` : 'it could not be reached' };

@@ -5,12 +5,13 @@
  */
 import { type Actor, type AdminAction, type AdminTarget, authorize } from '../admin/authorization';
 
-export const CONSOLE_PAGES = ['overview', 'apps', 'people', 'tokens', 'audit', 'dashboard'] as const;
+export const CONSOLE_PAGES = ['overview', 'approvals', 'apps', 'people', 'tokens', 'audit', 'dashboard'] as const;
 export type ConsolePage = (typeof CONSOLE_PAGES)[number];
 
 /** The console's pages: their path and their name in the navigation. */
 export const PAGE_INFO: Record<ConsolePage, { path: string; label: string }> = {
   overview: { path: '/.stepgate/admin', label: 'Overview' },
+  approvals: { path: '/.stepgate/approvals', label: 'Approvals' },
   apps: { path: '/.stepgate/admin/apps', label: 'Apps' },
   people: { path: '/.stepgate/admin/people', label: 'People and roles' },
   tokens: { path: '/.stepgate/admin/tokens', label: 'API tokens' },
@@ -50,9 +51,10 @@ const PEOPLE_ACTIONS: readonly AdminAction[] = [
   'token.revoke',
 ];
 
-/** The console pages `actor` may open (the overview always: it says what they hold, or that they hold nothing). */
+/** The console pages `actor` may open (the overview and approvals always: the overview says what they hold, or that they hold nothing). */
 export function pagesAllowed(actor: Actor): Set<ConsolePage> {
-  const pages = new Set<ConsolePage>(['overview']);
+  // Approvals: anyone may ask for one, and any signed-in person may be named as an approver.
+  const pages = new Set<ConsolePage>(['overview', 'approvals']);
   if (actor.roles.length === 0) return pages;
   // Tokens act as their owner with the owner's roles: anyone who holds a role may have one.
   pages.add('tokens');

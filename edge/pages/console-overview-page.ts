@@ -20,6 +20,7 @@ export const ROLE_WORDS: Record<Role, string> = {
 
 /** What each page is for, in words. */
 const PAGE_WORDS: Record<string, string> = {
+  approvals: 'requests that need a second person’s approval: those waiting for you, and your own',
   apps: 'the apps Stepgate protects: their hosts, sign-in settings and policies',
   people: 'look a person up: their factors, lockout, roles, tokens and recovery; give and take roles',
   tokens: 'your personal API tokens for the stepgate CLI',

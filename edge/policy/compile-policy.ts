@@ -4,8 +4,11 @@
  * (`"mode": "report"`) live in a trie of their own: `match` never sees them, so they can never
  * shadow an enforce rule, and a policy without them matches exactly as before.
  */
-import { durationSeconds, PATH_PATTERN_CHARS, pathCharProblem, type Factor, type Policy, type Rule, type RuleMode } from './schema';
+import { type CompiledApproval, compileApproval } from './compile-approval';
 import { foldCase } from './fold';
+import { durationSeconds, PATH_PATTERN_CHARS, pathCharProblem, type Factor, type Policy, type Rule, type RuleMode } from './schema';
+
+export type { ApproverGroup, ApproverSource, CompiledApproval, Role } from './compile-approval';
 
 /** A rule as the step-up middleware uses it. */
 export interface CompiledRule {
@@ -17,6 +20,8 @@ export interface CompiledRule {
   maxAgeSeconds: number;
   /** `enforce`: matched by `match`; `report`: only by `reportMatches`, never challenges. */
   mode: RuleMode;
+  /** `require.approval`: other people approve the exact request before it is forwarded; null when the rule has none. */
+  approval: CompiledApproval | null;
   source: Rule;
 }
 
@@ -125,6 +130,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       bind: r.require.bind,
       maxAgeSeconds: durationSeconds(r.require.maxAge ?? '5m'),
       mode: r.mode ?? 'enforce',
+      approval: compileApproval(r.require.approval),
       source: r,
     };
     const { anyHost, exactHosts, wildcardHosts } = rule.mode === 'report' ? reported : enforced;

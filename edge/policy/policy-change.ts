@@ -1,7 +1,8 @@
 /**
  * @module What a policy change does to protection: the PolicyChange the weakening classifier reports,
- * and how strict a rule's requirement is (factors, binding, maxAge, enforce or report mode).
+ * and how strict a rule's requirement is (factors, binding, maxAge, approval, enforce or report mode).
  */
+import { type ApprovalRequirement, approvalAtLeastAsStrict, approvalWords, readApproval, UNREADABLE } from './approval-change';
 import { durationSeconds, type Rule } from './schema';
 
 export type ChangeKind = 'weakens' | 'strengthens' | 'neutral';
@@ -35,6 +36,8 @@ export interface Requirement {
   factors: readonly string[];
   bind: string;
   maxAgeSeconds: number;
+  /** `require.approval` (approval-change.ts): null when none; UNREADABLE is held to be weaker than anything. */
+  approval: ApprovalRequirement | null | typeof UNREADABLE;
 }
 
 export const requirementOf = (rule: Rule): Requirement => ({
@@ -42,6 +45,7 @@ export const requirementOf = (rule: Rule): Requirement => ({
   factors: rule.require.factors,
   bind: rule.require.bind,
   maxAgeSeconds: durationSeconds(rule.require.maxAge ?? '5m'),
+  approval: readApproval(rule.require.approval),
 });
 
 /** Whether a request held to `a` instead of `b` is held at least as strictly. */
@@ -51,14 +55,19 @@ export function atLeastAsStrict(a: Requirement, b: Requirement): boolean {
   return (
     a.factors.every((f) => b.factors.includes(f)) &&
     (a.bind === b.bind || (a.bind === 'action' && b.bind === 'session')) &&
-    a.maxAgeSeconds <= b.maxAgeSeconds
+    a.maxAgeSeconds <= b.maxAgeSeconds &&
+    approvalAtLeastAsStrict(a.approval, b.approval)
   );
 }
 
 export const describeRequirement = (r: Requirement): string =>
   r.mode === 'report'
     ? 'nothing (report only)'
-    : `${r.factors.join(' or ')}, bound to the ${r.bind}, ${r.maxAgeSeconds}s${r.mode === 'unknown' ? ', in an unknown mode' : ''}`;
+    : `${r.factors.join(' or ')}, bound to the ${r.bind}, ${r.maxAgeSeconds}s` +
+      `${approvalText(r.approval)}${r.mode === 'unknown' ? ', in an unknown mode' : ''}`;
+
+const approvalText = (a: Requirement['approval']): string =>
+  a === null ? '' : a === UNREADABLE ? ', with an approval this version cannot read' : `, then ${approvalWords(a)}`;
 
 /** A factor that cannot be phished (a passkey is bound to the site's origin). */
 export const PHISHING_RESISTANT: readonly string[] = ['webauthn'];

@@ -3,6 +3,7 @@
  * field (rules paired by id), for the console's diff view and the weakening classifier (weakening.ts).
  * Fields the schema does not know yet (such as a new `mode`) are compared too, so nothing changes unseen.
  */
+import { approvalWords, readApproval, UNREADABLE } from './approval-change';
 import type { Policy, Rule } from './schema';
 
 export type DiffOp = 'added' | 'removed' | 'changed' | 'moved';
@@ -97,6 +98,12 @@ export function diffPolicies(before: Policy, after: Policy): PolicyDiffEntry[] {
 
 const show = (v: unknown): string => (v === undefined ? '(not set)' : JSON.stringify(v));
 
+/** A `require.approval` in words ("approval by 1 of admins (waits up to 1h; …)"); JSON when this version cannot read it. */
+const showApproval = (v: unknown): string => {
+  const a = readApproval(v);
+  return a === null ? '(none)' : a === UNREADABLE ? show(v) : approvalWords(a);
+};
+
 /** What a rule covers, in a line: `DELETE /api/projects/*`, `any method /admin/** on app.example.com`. */
 export function ruleSummary(r: Rule): string {
   const paths = Array.isArray(r.match.path) ? r.match.path.join(', ') : r.match.path;
@@ -115,6 +122,7 @@ export function describeDiffEntry(e: PolicyDiffEntry): string {
     case 'moved':
       return `${who} moved from position ${show(e.before)} to ${show(e.after)}`;
     default:
+      if (e.field === 'require.approval') return `${who}: approval: ${showApproval(e.before)} → ${showApproval(e.after)}`;
       return `${who ? `${who}: ` : ''}${e.field}: ${show(e.before)} → ${show(e.after)}`;
   }
 }

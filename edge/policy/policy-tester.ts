@@ -7,7 +7,8 @@
  */
 import { StepgateError } from '../http/stepgate-error';
 import { canonicalizeRequest } from './canonical-request';
-import type { CompiledPolicy } from './compile-policy';
+import { approverSourceWords } from './approval-change';
+import type { CompiledApproval, CompiledPolicy } from './compile-policy';
 
 /** What would happen to the request. */
 export type TestOutcome = 'pass' | 'step-up' | 'approve-action' | 'report-only' | 'refused';
@@ -72,7 +73,12 @@ export function testRequest(policy: CompiledPolicy, method: string, url: string,
           'one approval covers this one request, once.'
         : `Rule "${r.id}" applies to ${target}${as}: the person steps up with ${factorsText(r.factors)} first; ` +
           `one step-up covers the rule for ${durationText(r.maxAgeSeconds)} in this app session.`;
-    return { rule: r.id, mode: 'enforce', outcome: r.bind === 'action' ? 'approve-action' : 'step-up', text };
+    return {
+      rule: r.id,
+      mode: 'enforce',
+      outcome: r.bind === 'action' ? 'approve-action' : 'step-up',
+      text: text + approvalText(r.approval),
+    };
   }
   const report = policy.reportMatches(c.hostname, c.methods, c.matchSegments)[0];
   if (report) {
@@ -82,10 +88,21 @@ export function testRequest(policy: CompiledPolicy, method: string, url: string,
       outcome: 'report-only',
       text:
         `No rule enforces on ${target}: it passes through to the origin, and the report-only rule "${report.rule.id}" ` +
-        'counts it as a request it would have challenged.',
+        `counts it as a request it would have challenged${report.rule.approval ? ' and held for approval' : ''}.`,
     };
   }
   return { rule: null, mode: null, outcome: 'pass', text: `No rule matches ${target}: it passes through to the origin without a step-up.` };
 }
+
+/** What dual control adds (`require.approval`): who must approve before the request is forwarded. */
+const approvalText = (a: CompiledApproval | null): string => {
+  if (!a) return '';
+  const groups = a.approvers.map((g) => `${g.count} of ${approverSourceWords(g.from)}`).join(' and ');
+  const first = a.requesterStepUp ? 'After that step-up' : 'Without a step-up of the requester';
+  return (
+    ` ${first}, the request waits (up to ${durationText(a.expiresSeconds)}) until ${groups} approve it; ` +
+    'it is forwarded once, after that.'
+  );
+};
 
 const refused = (text: string): PolicyTestResult => ({ rule: null, mode: null, outcome: 'refused', text });

@@ -1,6 +1,6 @@
 /** @module The policy file format: a zod schema (the source of truth) and the JSON Schema published from it. */
 import { z } from 'zod';
-import { displaySegments, HIDDEN_CLASS } from '../../shared/visible-text';
+import { displaySegments, HIDDEN_CLASS, showHiddenCharacters } from '../../shared/visible-text';
 
 /** `recovery` lets a rule accept a recovery code; leave it out for rules that must be phishing-resistant. */
 export const FACTORS = ['webauthn', 'totp', 'recovery'] as const;
@@ -82,6 +82,103 @@ const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)])
 export const RULE_MODES = ['enforce', 'report'] as const;
 export type RuleMode = (typeof RULE_MODES)[number];
 
+/**
+ * The roles an approver group may name (`"from": { "role": … }`): the same names as edge/admin's ROLES
+ * (test/node/policy-approval-schema.test.ts keeps them equal; policy may not import edge/admin).
+ */
+export const APPROVER_ROLES = ['owner', 'admin', 'app-admin', 'auditor', 'helpdesk'] as const;
+export type ApproverRole = (typeof APPROVER_ROLES)[number];
+
+/**
+ * How long a pending approval waits: minutes, hours or days, "1m" to "7d" (10080m, 168h). The bound
+ * is in the pattern itself so the published JSON Schema refuses what the validator refuses.
+ */
+const APPROVAL_EXPIRES = /^(?:([1-9]\d{0,3}|100[0-7]\d|10080)m|([1-9]\d?|1[0-5]\d|16[0-8])h|([1-7])d)$/;
+export const APPROVAL_EXPIRES_DEFAULT = '1h';
+/** Caps on one rule's approval: groups, people per group, approvals per group. */
+export const APPROVAL_LIMITS = { groups: 5, people: 50, count: 20, subjectChars: 256, groupChars: 128 } as const;
+
+/** Seconds in an approval expiry such as "1h" or "2d" (pattern-checked by the schema). */
+export const approvalExpiresSeconds = (d: string): number => {
+  const m = APPROVAL_EXPIRES.exec(d);
+  if (!m) throw new TypeError(`"${d}" is not an approval expiry`);
+  return m[1] ? Number(m[1]) * 60 : m[2] ? Number(m[2]) * 3600 : Number(m[3]) * 86400;
+};
+
+/** Why an approver group's `from` matched none of its three shapes, naming the key at fault. */
+function fromProblem(input: unknown): string {
+  const keys = input && typeof input === 'object' && !Array.isArray(input) ? Object.keys(input) : null;
+  if (keys?.length !== 1) return 'must be an object with exactly one of "role", "people" or "claimGroup"';
+  const [key] = keys as [string];
+  if (key === 'role') return `"role" must be one of ${APPROVER_ROLES.map((r) => `"${r}"`).join(', ')}`;
+  if (key === 'people') return `"people" must be a list of 1 to ${APPROVAL_LIMITS.people} user ids (the app's subjects)`;
+  if (key === 'claimGroup') return `"claimGroup" must be a group name of 1 to ${APPROVAL_LIMITS.groupChars} characters`;
+  return `unknown field "${showHiddenCharacters(key)}": use "role", "people" or "claimGroup"`;
+}
+
+const ApproverFrom = z
+  .union(
+    [
+      z.strictObject({ role: z.enum(APPROVER_ROLES).describe("A role in the app's organisation (app-admin: of this app).") }),
+      z.strictObject({
+        people: z
+          .array(z.string().min(1).max(APPROVAL_LIMITS.subjectChars))
+          .min(1)
+          .max(APPROVAL_LIMITS.people)
+          .refine((a) => new Set(a).size === a.length, { message: 'must not name a person twice' })
+          .meta({ uniqueItems: true })
+          .describe("The app's own user ids (the identity's subject) of the people who may approve."),
+      }),
+      z.strictObject({
+        claimGroup: z
+          .string()
+          .min(1)
+          .max(APPROVAL_LIMITS.groupChars)
+          .describe("A value of the approver's identity groups claim (identity groupsClaim / groupsField)."),
+      }),
+    ],
+    { error: (iss) => fromProblem(iss.input) },
+  )
+  .describe('Who may approve: exactly one of "role", "people" or "claimGroup".');
+
+/** The same key for groups naming the same approvers (people compared as a set). */
+const sameApproversKey = (from: { role: string } | { people: readonly string[] } | { claimGroup: string }): string =>
+  'people' in from ? `people:${JSON.stringify([...from.people].sort())}` : JSON.stringify(from);
+
+const ApproverGroupSchema = z
+  .strictObject({
+    from: ApproverFrom,
+    count: z.number().int().min(1).max(APPROVAL_LIMITS.count).describe('How many distinct people of this group must approve.'),
+  })
+  .refine((g) => !('people' in g.from) || g.count <= g.from.people.length, {
+    message: 'count is larger than the number of people named: the request could never be approved',
+    path: ['count'],
+  });
+
+export const ApprovalSchema = z
+  .strictObject({
+    approvers: z
+      .array(ApproverGroupSchema)
+      .min(1)
+      .max(APPROVAL_LIMITS.groups)
+      // Two groups naming the same approvers would read as "2 of them" or "1 of them" depending on
+      // how votes are counted; one group with the larger count says it once.
+      .refine((gs) => new Set(gs.map((g) => sameApproversKey(g.from))).size === gs.length, {
+        message: 'two approver groups name the same approvers: use one group with the count you need',
+      })
+      .describe('Approver groups, all required (AND); within a group, `count` of its people (N of M).'),
+    expires: z
+      .string()
+      .regex(APPROVAL_EXPIRES, 'must be a duration from "1m" to "7d" (at most 10080m, 168h or 7d), such as "30m", "1h" or "2d"')
+      .optional()
+      .describe('How long the pending request waits for its approvals: "1m" to "7d". Default "1h".'),
+    requesterStepUp: z
+      .boolean()
+      .optional()
+      .describe("Whether the requester steps up (this rule's factors) before the request waits. Default true."),
+  })
+  .describe('Dual control: other people approve the exact request before it is forwarded (docs/policy.md).');
+
 export const RuleSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
   description: z.string().max(500).optional(),
@@ -111,6 +208,7 @@ export const RuleSchema = z.strictObject({
       .regex(DURATION, 'must be a duration such as "300s", "5m" or "1h"')
       .optional()
       .describe('How long a step-up stays valid (session) or an approval may wait to be used (action). Default "5m".'),
+    approval: ApprovalSchema.optional(),
   }),
 });
 

@@ -4,6 +4,7 @@
  * cannot show to be harmless counts as weakening (fail closed), including fields it does not know.
  * The list of rules is docs/policy.md "What counts as weakening".
  */
+import { compareApprovals, readApproval, UNREADABLE } from './approval-change';
 import { asList, caseFold, exact, hostsCover, methodSet, methodsCover, type Norm, pathListCovers } from './pattern-coverage';
 import { type ChangeKind, ruleMode, PHISHING_RESISTANT, type PolicyChange } from './policy-change';
 import { diffPolicies, type PolicyDiffEntry, ruleSummary } from './policy-diff';
@@ -95,9 +96,21 @@ function classifyRuleField(e: PolicyDiffEntry, norm: Norm): Verdict {
           ? strengthens(`${text}.`)
           : neutral(`${text} (the same time).`);
     }
+    case 'require.approval':
+      return approvalVerdict(what, e);
     default:
       return unknownChange(what, e);
   }
+}
+
+/** A change of `require.approval`: any part that asks less weakens the whole change (approval-change.ts). */
+function approvalVerdict(what: string, e: PolicyDiffEntry): Verdict {
+  const [b, a] = [readApproval(e.before), readApproval(e.after)];
+  if (b === UNREADABLE || a === UNREADABLE) return unknownChange(what, e);
+  const { weaker, stricter } = compareApprovals(b, a);
+  if (weaker.length) return weakens(`${what}approval: ${weaker.join('; ')}.`);
+  if (stricter.length) return strengthens(`${what}approval: ${stricter.join('; ')}.`);
+  return neutral(`${what}the approval was rewritten with the same meaning.`);
 }
 
 function lostMethods(e: PolicyDiffEntry): string {

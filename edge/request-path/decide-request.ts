@@ -12,18 +12,19 @@ import type { Runtime } from '../deployment/runtime';
 import { errorResponse, problem } from '../http/responses';
 import { canonicalOrigin, type CanonicalRequest } from '../policy/canonical-request';
 import { recordRoute } from '../policy/route-recorder';
-import { actionToApprove } from './action-to-approve';
+import { type ActionToApprove, actionToApprove } from './action-to-approve';
 import { awaitPrompt } from './await-prompt';
 import { type CanaryViews, canaryViews, inCanary, knownIdentity, protectingVersion } from './canary-policy';
 import { continueToNext } from './continue-to-next';
 import { deniedEvent } from './denial-events';
+import { approvalDigest, openApprovalOf, requestApproval } from './dual-control';
 import { actionApproval, sessionGrant } from './grant-or-approval';
 import type { HeldRequest } from './held-request';
 import { executionContextOf, type RequestPathResult, type StepgateHonoContext } from './hono-context';
 import { identifyCaller } from './identify-caller';
 import { bodyMayClaimMethod, matchRule, matchWithBodyClaims } from './match-rule';
 import { openChallenge } from './open-challenge';
-import { passStepUp } from './pass-step-up';
+import { passStepUp, type StepUp } from './pass-step-up';
 import { countReportOnly } from './report-only';
 import type { IdentifiedRequest, ProtectedRequest } from './protected-request';
 import type { StepgateContext } from './stepgate-context';
@@ -125,30 +126,51 @@ async function decideMatched(
 /**
  * A request a rule matched: identify the caller; pass on a session grant or an approval of this
  * exact action; else open a challenge, wait for the extension's prompt if it asked for one, and
- * answer "step-up required".
+ * answer "step-up required". A rule with `require.approval` (dual control) first carries out or
+ * reports this session's open request for the exact action; a step-up then opens one instead of passing.
  */
 async function decideProtected(r: ProtectedRequest): RequestPathResult {
   const me = await identifyCaller(r);
   if (me instanceof Response) return me;
   const identified: IdentifiedRequest = { ...r, me, userState: r.rt.userState(me.sub) };
+  const dual = r.match.rule.approval;
 
-  const grant = await sessionGrant(identified);
-  if (grant) return await passStepUp(identified, grant);
+  if (dual === null) {
+    // Before the body is read: a session grant needs nothing of it.
+    const grant = await sessionGrant(identified);
+    if (grant) return await passStepUp(identified, grant);
+  }
   const action = await actionToApprove(identified);
-  const approval = await actionApproval(identified, action, { held: r.held !== null });
-  if (approval) return await passStepUp(identified, approval);
+  if (dual === null) {
+    const stepUp = await stepUpOf(identified, action);
+    return stepUp instanceof Response ? stepUp : await passStepUp(identified, stepUp);
+  }
+  const digest = await approvalDigest(identified, action);
+  const open = await openApprovalOf(identified, dual, digest);
+  if (open === 'forwarded') return;
+  if (open !== null) return open;
+  const stepUp = dual.requesterStepUp ? ((await sessionGrant(identified)) ?? (await stepUpOf(identified, action))) : null;
+  if (stepUp instanceof Response) return stepUp;
+  return await requestApproval(identified, dual, digest, action, stepUp);
+}
+
+/**
+ * The caller's step-up for this exact action (a one-time approval), or the answer that asks for one:
+ * open a challenge, wait for the extension's prompt if it asked for one, else "step-up required".
+ */
+async function stepUpOf(r: IdentifiedRequest, action: ActionToApprove): Promise<StepUp | Response> {
+  const approval = await actionApproval(r, action, { held: r.held !== null });
+  if (approval) return approval;
   if (r.held !== null) {
     // The held request still needs approval (e.g. the grant cookie was not sent): say so plainly.
-    await recordRefusal(r.rt.audit, deniedEvent(me.sub, r.where, 'not-approved'));
+    await recordRefusal(r.rt.audit, deniedEvent(r.me.sub, r.where, 'not-approved'));
     return problem(ErrorCode.StepUpRequired, 401, 'This action is not approved (or was already carried out). Start it again.');
   }
-
-  const opened = await openChallenge(identified, action);
+  const opened = await openChallenge(r, action);
   if (opened instanceof Response) return opened;
   if (opened.prompted) {
-    const answered = await awaitPrompt(identified, action, opened.challenge);
-    if (answered instanceof Response) return answered;
-    if (answered) return await passStepUp(identified, answered);
+    const answered = await awaitPrompt(r, action, opened.challenge);
+    if (answered) return answered;
     // Timed out (or the approval was spent elsewhere): the normal answer, with the challenge.
   }
   return stepUpRequired(r.ctx.request, opened.challenge, canonicalOrigin(r.ctx.canonical), opened.holdsRequest);

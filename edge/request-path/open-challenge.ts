@@ -130,7 +130,7 @@ async function recordOrWithdraw(userState: DurableObjectStub<UserState>, id: str
 }
 
 /** Where a request came from, as the approval prompt shows it. */
-function requestedFrom(req: Request): { page: string | null; ip: string | null; user_agent: string | null } {
+export function requestedFrom(req: Request): { page: string | null; ip: string | null; user_agent: string | null } {
   let page = req.headers.get('origin');
   if (page === null || page === 'null') {
     try {

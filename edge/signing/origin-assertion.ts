@@ -28,6 +28,11 @@ export interface AssertionClaims {
   /** Action digest, for `bind: "action"` rules. */
   act?: string;
   /**
+   * Dual control: the approval request this forward carries out, and every person who approved it
+   * (the app's subjects, their factors, when), besides the requester (`sub`).
+   */
+  approval?: { id: string; approvers: { sub: string; amr: string[]; at: number }[] };
+  /**
    * base64url(SHA-256(session token)): the app session Stepgate verified (the session cookie's
    * value, or the bearer token). An origin compares it with the hash of the session it is about
    * to act for, and `sub` with that session's user; on any difference it must refuse.

@@ -12,16 +12,15 @@
  * `host_permissions` instead of `optional_host_permissions`. `permissions.request` for a host
  * already granted resolves true without a dialog, so the pairing code path is otherwise the same.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { generate } from 'otplib';
 import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_FLAGS, launchChromium } from '../support/chromium';
 import { ROOT } from '../support/miniflare-gateway';
+import { buildTestExtension, extUrl } from '../support/extension-build';
 import { npmStart, type StartedDemo } from '../support/npm-start';
 import { awaitRoomInStep } from '../support/totp-step';
 
@@ -32,9 +31,7 @@ declare const chrome: {
   action: { getBadgeText(details: object): Promise<string> };
 };
 
-const EXTENSION_ID = 'leldacdejfbkleoogdbophfdkoapmfbd';
 const artifacts = join(ROOT, 'test-results/e2e');
-const extUrl = (path: string) => `chrome-extension://${EXTENSION_ID}/${path}`;
 const now = () => Math.floor(Date.now() / 1000);
 
 let demo: StartedDemo;
@@ -77,23 +74,6 @@ async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenti
 const projects = async () =>
   ((await (await options.request.get(`${base}/api/projects`)).json()) as { id: number; name: string }[]).map((p) => p.name);
 
-/**
- * The unpacked Chrome build, built for this test into its own directory (the node build test
- * rebuilds dist/extension at the same time), with the demo host granted up front (see above).
- */
-async function testBuild(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'stepgate-ext-'));
-  await promisify(execFile)(
-    join(ROOT, 'node_modules/.bin/vite'),
-    ['build', '-c', 'extension/build/vite.config.ts', '--mode', 'chrome', '--outDir', dir],
-    { cwd: ROOT },
-  );
-  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-  m.host_permissions = ['http://localhost/*'];
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
-  return dir;
-}
-
 /** Open the SPA, click Delete on `name`, and return the prompt window the extension opens for it. */
 async function deleteFromSpa(spa: Page, name: string): Promise<Page> {
   await spa.goto(`${base}/spa`);
@@ -110,7 +90,7 @@ async function deleteFromSpa(spa: Page, name: string): Promise<Page> {
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   let dir: string;
-  [demo, dir] = await Promise.all([npmStart(), testBuild()]);
+  [demo, dir] = await Promise.all([npmStart(), buildTestExtension()]);
   base = demo.gateway.replace('127.0.0.1', 'localhost');
   context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'stepgate-profile-')), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

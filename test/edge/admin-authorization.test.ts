@@ -51,6 +51,7 @@ const MAY: Record<string, readonly AdminAction[]> = {
     'dashboard.read',
     'baseline.read',
     'baseline.update',
+    'webhook.manage',
   ],
   admin: [
     'app.read',
@@ -75,6 +76,7 @@ const MAY: Record<string, readonly AdminAction[]> = {
     'dashboard.read',
     'baseline.read',
     'baseline.update',
+    'webhook.manage',
   ],
   'app-admin of this app': ['app.read', 'policy.read', 'policy.update', 'person.invite', 'person.unlock', 'baseline.read'],
   // The organisation baseline binds every app: any app-admin reads it.
@@ -114,7 +116,7 @@ const cells = Object.keys(MAY).flatMap((kind) =>
 describe('authorize: role × action × organisation × person', () => {
   it('covers every cell of the table', () => {
     expect(cells).toHaveLength(7 * ADMIN_ACTIONS.length * 2 * 2);
-    expect(ADMIN_ACTIONS).toHaveLength(22);
+    expect(ADMIN_ACTIONS).toHaveLength(23);
   });
 
   it.each(cells)('$kind: $action (same org: $sameOrg, on oneself: $self)', ({ kind, action, sameOrg, self }) => {
@@ -150,9 +152,9 @@ describe('authorize: role × action × organisation × person', () => {
           changesEnrolment: false,
         }).allowed,
     );
-    // owner 22 + admin 22 + app-admin 6 + app-admin of another app 1 (baseline.read) + auditor 4 + helpdesk 2, to someone
+    // owner 23 + admin 23 + app-admin 6 + app-admin of another app 1 (baseline.read) + auditor 4 + helpdesk 2, to someone
     // else; on oneself, minus the 7 person actions each (owner, admin), 2 (app-admin: invite, unlock), 0 (auditor), 2 (helpdesk).
-    expect(allowed.length).toBe(22 + 22 + 6 + 1 + 4 + 2 + (22 - 7) + (22 - 7) + (6 - 2) + 1 + 4 + 0);
+    expect(allowed.length).toBe(23 + 23 + 6 + 1 + 4 + 2 + (23 - 7) + (23 - 7) + (6 - 2) + 1 + 4 + 0);
   });
 });
 

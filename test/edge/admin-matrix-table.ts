@@ -262,6 +262,23 @@ export const TABLE: Record<string, Row> = {
     })),
     other: () => ALL(403),
   },
+  // The organisation's webhook (docs/admin.md, "Webhooks"): owners and admins. An allowed PUT here names a URL that is not https,
+  // so it is 400 and stores nothing (no notice is ever sent from the matrix); with none stored, removing is 200 and a test 409.
+  'GET /.stepgate/api/admin/orgs/{org}/webhook': inOrg(200, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
+    path: `${orgs(c)}/webhook`,
+  })),
+  'PUT /.stepgate/api/admin/orgs/{org}/webhook': inOrg(400, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
+    path: `${orgs(c)}/webhook`,
+    body: { url: `ftp://hooks.mx.test/${c.n}`, format: 'json' },
+  })),
+  'DELETE /.stepgate/api/admin/orgs/{org}/webhook': inOrg(200, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
+    path: `${orgs(c)}/webhook`,
+    body: {},
+  })),
+  'POST /.stepgate/api/admin/orgs/{org}/webhook/test': inOrg(409, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
+    path: `${orgs(c)}/webhook/test`,
+    body: {},
+  })),
   'GET /.stepgate/api/admin/orgs/{org}/roles': inOrg(200, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({ path: `${orgs(c)}/roles` })),
   'POST /.stepgate/api/admin/orgs/{org}/roles': inOrg(201, R('ok', 'ok', 403, 403, 403, 403, 404), (c) => ({
     path: `${orgs(c)}/roles`,

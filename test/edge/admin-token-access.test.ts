@@ -167,6 +167,8 @@ describe('what a person must do in a browser', () => {
         'policy.approve',
         // In no scope: in admin:read it would let an auditor (who may read the baseline) make an admin:read token.
         'baseline.read',
+        // Where approvals are announced, and the secret that signs them (docs/admin.md, "Webhooks").
+        'webhook.manage',
       ].sort(),
     );
     for (const s of TOKEN_SCOPES) for (const a of SCOPE_ACTIONS[s]) expect(sessionOnly).not.toContain(a);

@@ -25,10 +25,11 @@ export const signIn = (name: string, host = 'app.test'): Promise<Record<string, 
 /** Sign in as `name` (a demo session on app.test, else the dev header), enrol an authenticator app, step up. */
 export const person = (name: string, host = 'app.test'): Promise<Caller> => personOn(send, name, host, { session: `${name}-console` });
 
-export const PAGES = ['overview', 'apps', 'people', 'tokens', 'audit', 'dashboard'] as const;
+export const PAGES = ['overview', 'approvals', 'apps', 'people', 'tokens', 'audit', 'dashboard'] as const;
 export type Page = (typeof PAGES)[number];
 export const PATH: Record<Page, string> = {
   overview: '/.stepgate/admin',
+  approvals: '/.stepgate/approvals',
   apps: '/.stepgate/admin/apps',
   people: '/.stepgate/admin/people',
   tokens: '/.stepgate/admin/tokens',
@@ -38,12 +39,12 @@ export const PATH: Record<Page, string> = {
 export type Who = Role | 'none';
 /** The pages each role may open (docs/admin.md, "The console"). */
 export const ALLOWED: Record<Who, Page[]> = {
-  owner: ['overview', 'apps', 'people', 'tokens', 'audit', 'dashboard'],
-  admin: ['overview', 'apps', 'people', 'tokens', 'audit', 'dashboard'],
-  'app-admin': ['overview', 'apps', 'people', 'tokens'],
-  auditor: ['overview', 'tokens', 'audit', 'dashboard'],
-  helpdesk: ['overview', 'people', 'tokens'],
-  none: ['overview'],
+  owner: ['overview', 'approvals', 'apps', 'people', 'tokens', 'audit', 'dashboard'],
+  admin: ['overview', 'approvals', 'apps', 'people', 'tokens', 'audit', 'dashboard'],
+  'app-admin': ['overview', 'approvals', 'apps', 'people', 'tokens'],
+  auditor: ['overview', 'approvals', 'tokens', 'audit', 'dashboard'],
+  helpdesk: ['overview', 'approvals', 'people', 'tokens'],
+  none: ['overview', 'approvals'],
 };
 export const NAMES: Record<Who, string> = {
   owner: 'cora',

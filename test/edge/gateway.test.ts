@@ -178,7 +178,8 @@ describe('a protected route without a grant', () => {
   });
 
   it('treats a POST with _method=DELETE in its form body as the DELETE it is', async () => {
-    const res = await gw('/api/projects/4', {
+    // Project 94 is this test's own (the demo origin seeds extra projects; another test file deletes project 4).
+    const res = await gw('/api/projects/94', {
       method: 'POST',
       body: '_method=DELETE&m=ovr1',
       headers: { cookie: await sessionCookie('alice'), 'content-type': 'application/x-www-form-urlencoded' },
@@ -186,7 +187,7 @@ describe('a protected route without a grant', () => {
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ rule: 'delete-project', matched_method: 'DELETE', action: { method: 'POST' } });
     expect(await originSaw('m=ovr1')).toEqual([]);
-    expect(await projectIds()).toContain(4);
+    expect(await projectIds()).toContain(94);
   });
 
   it.each([
@@ -204,7 +205,7 @@ describe('a protected route without a grant', () => {
   ])('treats _method in a %s body the same way', async (_n, ct, body) => {
     const headers: Record<string, string> = { cookie: await sessionCookie('alice') };
     if (ct) headers['content-type'] = ct;
-    const res = await gw('/api/projects/4', { method: 'POST', body, headers });
+    const res = await gw('/api/projects/94', { method: 'POST', body, headers });
     expect(res.status).toBe(401);
   });
 
@@ -273,8 +274,10 @@ describe('reserved paths', () => {
     const doc = (await (await gw(disc.endpoints.openapi!)).json()) as typeof openapi;
     const app = createEndpointsApp({} as never);
     const routes = app.routes.filter((r) => r.method !== 'ALL').map((r) => r.path.replace(/:(\w+)/g, '{$1}'));
-    // The continue endpoint is served by the middleware itself (it replays the held request).
-    expect(new Set([...routes, '/.stepgate/challenge/{id}/continue'])).toEqual(new Set(Object.keys(doc.paths)));
+    // The continue and carry-out endpoints are served by the middleware itself (it replays the held request).
+    expect(new Set([...routes, '/.stepgate/challenge/{id}/continue', '/.stepgate/approvals/{id}/carry-out'])).toEqual(
+      new Set(Object.keys(doc.paths)),
+    );
     // Every path can be refused as ambiguous before any route: each operation lists its 400.
     const ops = Object.values(doc.paths).flatMap((o) => Object.values(o as Record<string, { responses: Record<string, unknown> }>));
     expect(ops.filter((op) => !('400' in op.responses))).toEqual([]);

@@ -37,6 +37,8 @@ import { issueRecoveryCodes, useRecoveryCode } from '../../edge/factors/recovery
 import { addWebauthnCredential, webauthnCredentials } from '../../edge/factors/webauthn/passkey-store';
 import { loadGateway } from '../../edge/gateway';
 import type { Env } from '../../edge/env';
+import { putWebhook } from '../../edge/notifications/webhook-store';
+import { approvalRows } from './approval-rows';
 
 const OLD = JSON.parse(env.STEPGATE_KEYS!) as { primary: string; keys: Record<string, string> };
 const NEW_KEY = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => (i * 7 + 3) & 255)));
@@ -236,6 +238,16 @@ describe('keys status', () => {
         waitMs: 3_600_000,
       });
       expect(approved.ok).toBe(true);
+      // An organisation's webhook (issue 14): its URL, secret and who set it, sealed.
+      await putWebhook(env.DB, ringOld, {
+        org: 'status-org',
+        url: 'https://hooks.example.com/k',
+        format: 'json',
+        by: user,
+        now: Date.now(),
+      });
+      // A dual-control request (issue 14): the requester and an approver as indexes, the request, view, reason and vote sealed.
+      await approvalRows('status-org', 'status.example').seedApproval(ringOld);
       await stub(t).append(t, [ev(1), ev(2)]);
       await stub(t).checkpoint(t, 'periodic');
 
@@ -424,12 +436,14 @@ describe('a retired key', () => {
       expect(final.retired![OLD.primary]).toEqual({
         retired_at: '2026-12-01T00:00:00.000Z',
         'audit-checkpoint': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) },
+        // Approval statements in the audit log keep verifying too (docs/approvals.md).
+        'approval-signing': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) },
       });
       expect(JSON.stringify(final)).not.toContain(OLD.keys[OLD.primary]!);
       const ring = parseKeyring(JSON.stringify(final));
       expect(ring.kids).toEqual(['k2']);
       expect((await keyStatus({ db: env.DB, keys: ring, now: Date.now })).retired).toEqual({
-        [OLD.primary]: { retired_at: '2026-12-01T00:00:00.000Z', public_keys: ['audit-checkpoint'] },
+        [OLD.primary]: { retired_at: '2026-12-01T00:00:00.000Z', public_keys: ['audit-checkpoint', 'approval-signing'] },
       });
 
       // The live edge, with the final keyring, publishes live and retired keys; the earlier export verifies against them.

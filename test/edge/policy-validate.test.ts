@@ -19,7 +19,7 @@ const problems = (doc: unknown) => {
 
 describe('validatePolicy', () => {
   it('accepts the demo policy', () => {
-    expect(validatePolicy(demoPolicy).rules.map((r) => r.id)).toEqual(['admin-writes', 'delete-project']);
+    expect(validatePolicy(demoPolicy).rules.map((r) => r.id)).toEqual(['admin-writes', 'delete-production-project', 'delete-project']);
   });
 
   it('names file, rule id and field for each problem', () => {

@@ -49,8 +49,9 @@ describe('the package', () => {
       files.filter((f) => /^(test|docs|\.ci)\/|^extension\/(?!manifest\.ts$)|^edge\/(demo|pages)\/|^edge\/dev\/(?!dev-vars\.ts$)/.test(f)),
     ).toEqual([]);
     // The budget catches a stray directory, not growth: the bundle and the sources the CLI runs from
-    // came to about 500 KiB with administration (console, recovery, tokens, dashboard).
-    expect(size).toBeLessThan(640 * 1024);
+    // came to about 500 KiB with administration (console, recovery, tokens, dashboard), about 700 KiB
+    // with policies as data and dual control (approvals, webhooks).
+    expect(size).toBeLessThan(800 * 1024);
   });
 
   it('type-checks the example against the installed declarations', () => {

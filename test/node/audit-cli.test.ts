@@ -247,7 +247,12 @@ describe('stepgate keys', () => {
       const doc = JSON.parse(readFileSync(final, 'utf8')) as KeyringDoc;
       expect(Object.keys(doc.keys)).toEqual(['k2']);
       expect(doc.retired).toEqual({
-        test1: { retired_at: expect.any(String), 'audit-checkpoint': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) } },
+        test1: {
+          retired_at: expect.any(String),
+          'audit-checkpoint': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) },
+          // Approval statements recorded under it keep verifying too (docs/approvals.md).
+          'approval-signing': { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) },
+        },
       });
       expect(readFileSync(final, 'utf8')).not.toContain('dGVzdC1vbmx5');
       // The next rotation keeps the section, and never reuses a retired key id.

@@ -170,9 +170,14 @@ describe('usage errors: one line of reason, then the command’s usage, on stder
 
 describe('consistent flags', () => {
   it('policy check and test take the file as --file too, and answer --json', async () => {
-    expect(await run('policy', 'check', '--file', DEMO)).toMatchObject({ code: 0, out: expect.stringContaining('2 rule(s)') });
+    expect(await run('policy', 'check', '--file', DEMO)).toMatchObject({ code: 0, out: expect.stringContaining('3 rule(s)') });
     const check = await run('policy', 'check', DEMO, '--json');
-    expect(JSON.parse(check.out)).toEqual({ file: DEMO, ok: true, rules: ['admin-writes', 'delete-project'], warnings: [] });
+    expect(JSON.parse(check.out)).toEqual({
+      file: DEMO,
+      ok: true,
+      rules: ['admin-writes', 'delete-production-project', 'delete-project'],
+      warnings: [],
+    });
     const bad = join(mkdtempSync(join(tmpdir(), 'policy-')), 'p.json');
     writeFileSync(
       bad,

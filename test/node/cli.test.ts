@@ -20,7 +20,7 @@ describe('stepgate policy check', () => {
   it('accepts the demo policy', async () => {
     expect(await run('policy', 'check', DEMO)).toMatchObject({
       code: 0,
-      out: expect.stringContaining('2 rule(s): admin-writes, delete-project'),
+      out: expect.stringContaining('3 rule(s): admin-writes, delete-production-project, delete-project'),
     });
   });
 

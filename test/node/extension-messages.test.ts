@@ -164,6 +164,10 @@ describe('message map', () => {
   it('narrows only known message keys', () => {
     const keys = Object.keys(bg.handlers);
     expect(keys.sort()).toEqual([
+      'approval/get',
+      'approval/settled',
+      'approvals/list',
+      'approvals/open',
       'notices/cancel',
       'notices/dismiss',
       'notices/list',

@@ -41,6 +41,29 @@ export type Edit = (q: Policy & Record<string, unknown>) => void;
 export const r0: (q: Policy) => Rule & Record<string, unknown> = (q) => q.rules[0]!;
 export const r1: (q: Policy) => Rule & Record<string, unknown> = (q) => q.rules[1]!;
 
+/** A few `require.approval`s that differ in each part: groups, counts, expiry, requesterStepUp. */
+export const APPROVALS: NonNullable<Rule['require']['approval']>[] = [
+  { approvers: [{ from: { role: 'admin' }, count: 1 }] },
+  { approvers: [{ from: { role: 'admin' }, count: 2 }], expires: '30m' },
+  {
+    approvers: [
+      { from: { role: 'admin' }, count: 1 },
+      { from: { people: ['bob', 'carol'] }, count: 1 },
+    ],
+    requesterStepUp: false,
+  },
+  { approvers: [{ from: { claimGroup: 'finance' }, count: 1 }], expires: '1d' },
+];
+/** An approval at least as strict as each of APPROVALS: all their groups, the highest counts, the shortest wait. */
+export const STRICTEST_APPROVAL: NonNullable<Rule['require']['approval']> = {
+  approvers: [
+    { from: { role: 'admin' }, count: 2 },
+    { from: { people: ['carol', 'bob'] }, count: 2 },
+    { from: { claimGroup: 'finance' }, count: 1 },
+  ],
+  expires: '30m',
+};
+
 export const SEGMENTS = ['a', 'b', 'ban', 'A', '*', '**', 'a*', '*.json'];
 export const small = fc.array(fc.constantFrom(...SEGMENTS), { minLength: 1, maxLength: 3 }).map((s) => `/${s.join('/')}`);
 export const smallRule = (id: string) =>
@@ -59,6 +82,7 @@ export const smallRule = (id: string) =>
         factors: fc.subarray(['webauthn', 'totp', 'recovery'] as const, { minLength: 1 }),
         bind: fc.constantFrom('session' as const, 'action' as const),
         maxAge: fc.constantFrom('1m', '5m', '1h'),
+        approval: fc.constantFrom(...APPROVALS),
       },
       { requiredKeys: ['factors', 'bind'] },
     ),

@@ -5,13 +5,25 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePolicy } from '../../edge/policy/compile-policy';
+import { type ApproverSource, type CompiledApproval, compilePolicy } from '../../edge/policy/compile-policy';
 import { foldCase } from '../../edge/policy/fold';
 import { caseFold, pathCovers, pathsMayOverlap } from '../../edge/policy/pattern-coverage';
 import type { Rule } from '../../edge/policy/schema';
 import { classifyChange } from '../../edge/policy/weakening';
 import { validPolicy } from '../fuzz/policy';
-import { doc, edited, heldTo, pair, request, rule, small, smallPolicy, smallRule, withoutUndefined } from './policy-weakening-fixtures';
+import {
+  doc,
+  edited,
+  heldTo,
+  pair,
+  request,
+  rule,
+  STRICTEST_APPROVAL,
+  small,
+  smallPolicy,
+  smallRule,
+  withoutUndefined,
+} from './policy-weakening-fixtures';
 
 describe('classifyChange properties', () => {
   it('identical documents are neither weakening nor strengthening, with no changes', () => {
@@ -46,7 +58,7 @@ describe('classifyChange properties', () => {
         const added = withoutUndefined(r) as Rule;
         delete added.mode;
         if (isolated) added.match.host = 'isolated.example.net';
-        else added.require = { factors: ['webauthn'], bind: 'action', maxAge: '1m' };
+        else added.require = { factors: ['webauthn'], bind: 'action', maxAge: '1m', approval: STRICTEST_APPROVAL };
         fc.pre(isolated ? p.rules.every((x) => x.match.host !== undefined) : p.rules.every((x) => x.require.factors.includes('webauthn')));
         const q = edited(p, (x) => void x.rules.splice(at % (p.rules.length + 1), 0, added));
         expect(classifyChange(p, q).weakens).toBe(false);
@@ -55,12 +67,22 @@ describe('classifyChange properties', () => {
   });
 
   it('when a change does not weaken, the gateway holds no request to less than before', () => {
+    const compiled = (r: Rule) => compilePolicy({ version: 1, rules: [r] }).rules[0]!;
+    // Approval at least as strict, read from the compiled form: every group of b's (same approvers,
+    // people as a set) is in a's with a count as high, no longer a wait, the requester's step-up kept.
+    const key = (f: ApproverSource) => JSON.stringify('people' in f ? { people: [...f.people].sort() } : f);
+    const approvalStrict = (a: CompiledApproval | null, b: CompiledApproval | null) =>
+      b === null ||
+      (a !== null &&
+        b.approvers.every((g) => a.approvers.some((h) => key(h.from) === key(g.from) && h.count >= g.count)) &&
+        a.expiresSeconds <= b.expiresSeconds &&
+        (a.requesterStepUp || !b.requesterStepUp));
     const strict = (a: Rule | null, b: Rule | null) =>
       b === null ||
       (a?.require.factors.every((f) => b.require.factors.includes(f)) &&
         (a.require.bind === b.require.bind || a.require.bind === 'action') &&
-        compilePolicy({ version: 1, rules: [a] }).rules[0]!.maxAgeSeconds <=
-          compilePolicy({ version: 1, rules: [b] }).rules[0]!.maxAgeSeconds);
+        compiled(a).maxAgeSeconds <= compiled(b).maxAgeSeconds &&
+        approvalStrict(compiled(a).approval, compiled(b).approval));
     fc.assert(
       fc.property(pair, fc.array(request, { minLength: 20, maxLength: 20 }), ([p, q], requests) => {
         if (classifyChange(p, q).weakens) return;

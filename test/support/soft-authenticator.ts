@@ -67,6 +67,11 @@ export class SoftAuthenticator {
     readonly rpId: string,
   ) {}
 
+  /** The credential's public key: what a relying party (or an auditor) verifies its signatures with. */
+  get publicKey(): CryptoKey {
+    return this.keys.publicKey;
+  }
+
   private async authData(rpId: string, flags: number, counter: number, attested?: Uint8Array) {
     const c = new Uint8Array([(counter >>> 24) & 255, (counter >> 16) & 255, (counter >> 8) & 255, counter & 255]);
     return concat(await sha256(rpId), new Uint8Array([flags]), c, attested ?? new Uint8Array(0));

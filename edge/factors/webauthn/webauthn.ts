@@ -126,11 +126,32 @@ export async function verifyRegistration({
   };
 }
 
-/** Options to answer a step-up challenge with one of the user's credentials. */
-export async function authenticationOptions({ db, keys, userState, me, rp, challengeId }: PasskeyContext & { challengeId: string }) {
+/**
+ * The WebAuthn challenge of a step-up bound to an exact action: 16 random bytes, then SHA-256 of the
+ * action's digest. The passkey's signature covers its clientDataJSON, which carries this challenge,
+ * so the recorded assertion proves that the person's authenticator signed for that exact action.
+ */
+export async function actionBoundChallenge(actionDigest: string): Promise<Uint8Array<ArrayBuffer>> {
+  const out = new Uint8Array(48);
+  out.set(crypto.getRandomValues(new Uint8Array(16)), 0);
+  out.set(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(actionDigest))), 16);
+  return out;
+}
+
+/** Options to answer a step-up challenge with one of the user's credentials; for an exact action, its challenge is bound to it. */
+export async function authenticationOptions({
+  db,
+  keys,
+  userState,
+  me,
+  rp,
+  challengeId,
+  actionDigest,
+}: PasskeyContext & { challengeId: string; actionDigest?: string | null }) {
   const creds = await webauthnCredentials(db, keys, me.sub);
   if (creds.length === 0) return null;
   const options = await generateAuthenticationOptions({
+    ...(actionDigest ? { challenge: await actionBoundChallenge(actionDigest) } : {}),
     rpID: rp.rpID,
     allowCredentials: creds.map((c) => ({ id: c.id, transports: c.transports as never })),
     userVerification: 'required',

@@ -13,7 +13,7 @@ const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url
 const BROWSER = at('../../browser/');
 const GENERATED = at('../../pages/generated/');
 const DIST = at('../../../dist/');
-const ENTRIES = ['step-up', 'enrol', 'audit', 'console', 'apps', 'people', 'tokens', 'policy-editor', 'baseline'];
+const ENTRIES = ['step-up', 'enrol', 'audit', 'console', 'apps', 'people', 'tokens', 'policy-editor', 'baseline', 'approvals', 'approval'];
 
 const emitModule = (): Plugin => ({
   name: 'stepgate-client-assets',

@@ -163,11 +163,11 @@ export async function keysMain(cmd: string, opts: Values, out: Out, err: Out, en
     const doc = readKeyring(opts.file);
     if (!doc.keys[opts.kid]) throw new Error(`key id ${opts.kid} is not in the keyring`);
     if (doc.primary === opts.kid) throw new Error(`${opts.kid} is the primary key; rotate to a new one first`);
-    // The master key goes; its checkpoint public key moves to "retired" (verify-only).
+    // The master key goes; its checkpoint and approval-statement public keys move to "retired" (verify-only).
     emit(await retireKey(doc, opts.kid), opts, out);
     err(
       `${opts.kid} can no longer open or sign anything; its public keys stay published ` +
-        `(audit-jwks.json), so exports signed under it still verify.`,
+        `(audit-jwks.json, approval-jwks.json), so exports and approvals signed under it still verify.`,
     );
     return 0;
   }

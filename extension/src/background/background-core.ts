@@ -1,11 +1,13 @@
 /**
  * @module The background's logic, without the browser: puts together its stored state, the
- * polling of paired sites for pending approvals (prompt-polling.ts) and notices (notice-polling.ts),
+ * polling of paired sites for pending approvals (prompt-polling.ts), notices (notice-polling.ts) and
+ * dual control's approval requests (approval-polling.ts),
  * pairing (site-pairing.ts) and the message handlers (message-handlers.ts), and watches the paired
  * sites' requests: one that may be held starts a burst of polls, a 429 pauses prompts. Every
  * browser API comes in through `Platform`, so tests run it in Node.
  */
 import type { Handlers, PendingPrompt } from '../lib/messages';
+import { approvalPolling } from './approval-polling';
 import { backgroundState } from './background-state';
 import { messageHandlers } from './message-handlers';
 import type { Platform } from './platform';
@@ -21,7 +23,7 @@ export interface Background {
   handlers: Handlers;
   /** Ask one site for pending approvals; open windows for new held ones; recount the badge. */
   pollSite(origin: string): Promise<PendingPrompt[]>;
-  /** Ask every paired site for pending approvals, and for the person's notices (notice-polling.ts). */
+  /** Ask every paired site for pending approvals, the person's notices (notice-polling.ts) and approval requests (approval-polling.ts). */
   pollAll(): Promise<PendingPrompt[]>;
   /** A fetch/XHR started (webRequest.onBeforeRequest): maybe a held one, so poll quickly for a while. */
   requestStarted(r: { requestId: string; url: string; method: string; initiator?: string | undefined }): void;
@@ -47,14 +49,17 @@ export function createBackground(p: Platform): Background {
   const prompts = promptPolling(p, state);
   const notices = noticePolling(p, state);
   const pairing = sitePairing(p, state);
+  const approvals = approvalPolling(p, state, prompts);
   const slow = new Map<string, ReturnType<typeof setTimeout>>();
 
   return {
-    handlers: messageHandlers(p, state, prompts, pairing, notices),
+    handlers: messageHandlers(p, state, { prompts, pairing, notices, approvals }),
     pollSite: prompts.pollSite,
-    // The regular poll (alarm, start-up) also asks for notices; bursts for held requests do not.
+    // The regular poll (alarm, start-up) also asks for notices and approval requests; bursts for
+    // held requests do not: they exist to put this browser's held request up at once, and an
+    // approval request is never held in this browser.
     async pollAll() {
-      const [pending] = await Promise.all([prompts.pollAll(), notices.pollAll()]);
+      const [pending] = await Promise.all([prompts.pollAll(), notices.pollAll(), approvals.pollAll()]);
       return pending;
     },
 

@@ -1,9 +1,10 @@
 /**
  * @module The background's stored state: the paired sites (`storage.local`), the pending approvals
- * (`storage.session`) and the badge that counts them, or shows "!" for a notice (notice-polling.ts).
+ * (`storage.session`) and the badge that counts them with the approval requests awaiting the person
+ * (dual control, approval-polling.ts), or shows "!" for a notice (notice-polling.ts).
  * Writes to the session area are queued, so concurrent polls of different sites never overwrite each other.
  */
-import type { PairedSite, PendingPrompt } from '../lib/messages';
+import type { PairedSite, PendingPrompt, SiteApprovals } from '../lib/messages';
 import type { Platform } from './platform';
 
 export interface BackgroundState {
@@ -33,9 +34,14 @@ export function backgroundState(p: Platform): BackgroundState {
     sessionQueue = run.catch(() => undefined);
     return run;
   };
-  // Pending approvals are counted; with none, a notice (a recovery of the person's factors) shows as "!".
-  const updateBadge = async (pending: PendingPrompt[]) =>
-    p.badge(pending.length ? String(pending.length) : ((await p.session.get<unknown[]>('notices')) ?? []).length ? '!' : '');
+  // Pending challenges and the requests awaiting the person's approval (not past their expiry) are
+  // counted; with none, a notice (a recovery of the person's factors) shows as "!".
+  const updateBadge = async (pending: PendingPrompt[]) => {
+    const approvals = (await p.session.get<SiteApprovals[]>('approvals')) ?? [];
+    const awaiting = approvals.reduce((n, s) => n + s.awaiting_you.filter((a) => Date.parse(a.expires_at) > p.now()).length, 0);
+    const count = pending.length + awaiting;
+    await p.badge(count ? String(count) : ((await p.session.get<unknown[]>('notices')) ?? []).length ? '!' : '');
+  };
 
   return {
     sites,

@@ -32,8 +32,10 @@ const bg = createBackground({
     update: (add, removeIds) => browser.declarativeNetRequest.updateDynamicRules({ addRules: add, removeRuleIds: removeIds }),
   },
   windows: {
-    async open(site, id) {
-      const url = browser.runtime.getURL(`prompt/index.html?${new URLSearchParams({ site, id })}`);
+    async open(site, id, mode) {
+      // The approval window of dual control is the prompt page in its `approval` mode.
+      const query: Record<string, string> = mode === 'approval' ? { site, approval: id } : { site, id };
+      const url = browser.runtime.getURL(`prompt/index.html?${new URLSearchParams(query)}`);
       const w = await browser.windows.create({ url, type: 'popup', width: 440, height: 640 });
       return w.id ?? null;
     },

@@ -1,23 +1,27 @@
 /** @module The background's answers to the typed messages of the popup, the options page and the prompt window (shared/messages.ts). */
 import { ErrorCode } from '../../../shared/errors';
+import { isApprovalStepUp } from '../lib/approval-check';
 import type { Handlers } from '../lib/messages';
 import { ExtensionCode } from '../lib/extension-codes';
 import { siteApi } from '../lib/site-api';
 import { permissionPattern } from '../lib/sites';
 import { PromptVerificationError } from '../lib/verify-prompt';
+import type { ApprovalPolling } from './approval-polling';
 import type { BackgroundState } from './background-state';
 import type { Platform } from './platform';
 import type { NoticePolling } from './notice-polling';
 import type { PromptPolling, UncheckedChallengeList } from './prompt-polling';
 import { fail, type SitePairing } from './site-pairing';
 
-export function messageHandlers(
-  p: Platform,
-  state: BackgroundState,
-  prompts: PromptPolling,
-  pairing: SitePairing,
-  notices: NoticePolling,
-): Handlers {
+/** The background's parts the handlers call. */
+export interface HandlerDeps {
+  prompts: PromptPolling;
+  pairing: SitePairing;
+  notices: NoticePolling;
+  approvals: ApprovalPolling;
+}
+
+export function messageHandlers(p: Platform, state: BackgroundState, { prompts, pairing, notices, approvals }: HandlerDeps): Handlers {
   const { sites, pendingAll, paired } = state;
   return {
     'status/get': async () => ({ version: p.version, pairedSites: (await sites()).map((s) => s.origin), pending: await pendingAll() }),
@@ -40,6 +44,7 @@ export function messageHandlers(
       if (!rest.some((s) => permissionPattern(s.origin) === pattern)) await p.permissions.remove(pattern);
       await state.keepPending((x) => x.site !== site.origin);
       await notices.keep((x) => x.site !== site.origin);
+      await approvals.keep((x) => x.site !== site.origin);
       return { ok: true };
     },
 
@@ -58,7 +63,7 @@ export function messageHandlers(
       return { ok: true };
     },
 
-    'prompt/get': async ({ site, id }) => {
+    'prompt/get': async ({ site, id, actionHost }) => {
       if (!(await paired()).has(site)) return fail(ExtensionCode.BadInput, `${String(site)} is not paired.`);
       const r = await siteApi<UncheckedChallengeList>(site, '/.stepgate/api/challenges', {}, p.fetch);
       if (!r.ok) return fail(r.code, r.message);
@@ -66,7 +71,12 @@ export function messageHandlers(
       if (!c || typeof c.prompt !== 'string')
         return fail(ErrorCode.ChallengeNotFound, 'This request was already answered, has expired, or was withdrawn.');
       try {
-        return { ok: true, prompt: await p.verifier.verify(site, c.prompt, id) };
+        const prompt = await p.verifier.verify(site, c.prompt, id, typeof actionHost === 'string' ? { actionHost } : {});
+        // Why: another host than the site's is accepted only for an approver's step-up, which the
+        // approval window checks binds the exact request it shows.
+        if (typeof actionHost === 'string' && !isApprovalStepUp(prompt))
+          return fail(ExtensionCode.BadPrompt, 'This prompt is not shown: it is not a step-up for an approval request.');
+        return { ok: true, prompt };
       } catch (e) {
         const code = e instanceof PromptVerificationError ? e.code : ExtensionCode.BadPrompt;
         return fail(code, `This prompt is not shown: ${(e as Error).message}`);
@@ -75,6 +85,19 @@ export function messageHandlers(
 
     'prompt/settled': async ({ site, id }) => {
       await state.keepPending((x) => !(x.site === site && x.prompt.id === id));
+      return { ok: true };
+    },
+
+    'approvals/list': async () => ({ approvals: await approvals.pollAll() }),
+
+    'approvals/open': ({ site, id }) => approvals.open(site, id),
+
+    'approval/get': ({ site, id }) => approvals.get(site, id),
+
+    'approval/settled': async ({ site }) => {
+      if (!(await paired()).has(site)) return fail(ExtensionCode.BadInput, `${String(site)} is not paired.`);
+      // The person's vote changed the site's lists: ask it again, which recounts the badge.
+      await approvals.pollSite(site);
       return { ok: true };
     },
   };

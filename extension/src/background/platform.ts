@@ -24,8 +24,11 @@ export interface Platform {
   permissions: { contains(pattern: string): Promise<boolean>; remove(pattern: string): Promise<boolean> };
   rules: { installed(): Promise<number[]>; update(add: MarkerRule[], removeIds: number[]): Promise<void> };
   windows: {
-    /** Open the prompt page for a challenge in its own small window; its id. */
-    open(site: string, id: string): Promise<number | null>;
+    /**
+     * Open the prompt page in its own small window, for a challenge or (`mode: 'approval'`) for
+     * an approval request of dual control; its id.
+     */
+    open(site: string, id: string, mode?: 'challenge' | 'approval'): Promise<number | null>;
     /** Bring a window forward; false when it no longer exists. */
     focus(windowId: number): Promise<boolean>;
   };

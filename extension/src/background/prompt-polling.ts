@@ -5,6 +5,7 @@
  */
 import type { PendingPrompt } from '../lib/messages';
 import type { PendingChallengeList, VerifiedPrompt } from '../../../shared/wire-shapes';
+import { isApprovalStepUp } from '../lib/approval-check';
 import { siteApi } from '../lib/site-api';
 import { singleFlight } from '../lib/single-flight';
 import type { BackgroundState } from './background-state';
@@ -22,7 +23,11 @@ export const BURST_DURATION_MS = 15_000;
  */
 export type UncheckedChallengeList = Partial<PendingChallengeList>;
 
-const keyOf = (site: string, id: string) => `${site} ${id}`;
+/** One window per challenge, and one per approval request (ids of both are base64url: no ':' in a challenge's). */
+const keyOf = (site: string, id: string, mode: WindowMode = 'challenge') =>
+  mode === 'approval' ? `${site} approval:${id}` : `${site} ${id}`;
+
+type WindowMode = 'challenge' | 'approval';
 
 type Opened = Record<string, { windowId: number | null; at: number }>;
 
@@ -30,8 +35,11 @@ export interface PromptPolling {
   /** Ask one site for pending approvals; open windows for new held ones; recount the badge. */
   pollSite(origin: string): Promise<PendingPrompt[]>;
   pollAll(): Promise<PendingPrompt[]>;
-  /** Open (or focus) the window of a challenge; `force`: reopen one the person closed, past the limit of open windows. */
-  openWindow(site: string, id: string, force: boolean): Promise<void>;
+  /**
+   * Open (or focus) the window of a challenge, or of an approval request (`mode: 'approval'`);
+   * `force`: reopen one the person closed, past the limit of open windows.
+   */
+  openWindow(site: string, id: string, force: boolean, mode?: WindowMode): Promise<void>;
   /** A window closed: its challenge may be opened again from the popup. */
   windowClosed(windowId: number): Promise<void>;
   /** Poll `site` every BURST_INTERVAL_MS for BURST_DURATION_MS (extended if already running). */
@@ -47,8 +55,8 @@ export function promptPolling(p: Platform, state: BackgroundState): PromptPollin
   const opening = new Set<string>();
   const bursts = new Map<string, { until: number; done: Promise<void> }>();
 
-  async function openWindow(site: string, id: string, force: boolean): Promise<void> {
-    const key = keyOf(site, id);
+  async function openWindow(site: string, id: string, force: boolean, mode: WindowMode = 'challenge'): Promise<void> {
+    const key = keyOf(site, id, mode);
     if (opening.has(key)) return;
     opening.add(key);
     try {
@@ -61,7 +69,7 @@ export function promptPolling(p: Platform, state: BackgroundState): PromptPollin
       } else if (!force && Object.values(opened).filter((o) => o.windowId !== null).length >= MAX_OPEN_WINDOWS) {
         return;
       }
-      const windowId = await p.windows.open(site, id);
+      const windowId = await p.windows.open(site, id, mode);
       await withSession(async () => {
         const now = (await p.session.get<Opened>('opened')) ?? {};
         now[key] = { windowId, at: p.now() };
@@ -88,7 +96,10 @@ export function promptPolling(p: Platform, state: BackgroundState): PromptPollin
           continue;
         }
       }
-      if (Date.parse(v.expires_at) > p.now()) out.push(v);
+      // Why: an approver's step-up (rule `approval:<id>`) is answered in the approval window that
+      // asked for it, which shows who asked and why; a challenge window would show another person's
+      // request as if it were the approver's own. Not listed, not counted, no window of its own.
+      if (Date.parse(v.expires_at) > p.now() && !isApprovalStepUp(v)) out.push(v);
     }
     return out;
   }

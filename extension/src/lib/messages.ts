@@ -1,5 +1,5 @@
 /** @module The extension's typed message map: every message between its contexts, declared once. */
-import type { Notice, VerifiedPrompt } from '../../../shared/wire-shapes';
+import type { ApprovalJson, Notice, VerifiedPrompt } from '../../../shared/wire-shapes';
 
 /** A site the person paired, as kept in `storage.local` (nothing secret: no codes, tokens or cookies). */
 export interface PairedSite {
@@ -39,6 +39,16 @@ export interface SiteNotice {
 }
 
 /**
+ * Dual control on a paired site (checked, lib/approval-check.ts): the requests of others waiting for
+ * this person's decision, and this person's own requests (open, and closed in the last days).
+ */
+export interface SiteApprovals {
+  site: string;
+  awaiting_you: ApprovalJson[];
+  yours: ApprovalJson[];
+}
+
+/**
  * A refusal a context can show: a stable `code` to switch on (an `ErrorCode` of the edge, or an
  * `ExtensionCode` of the extension itself), a sentence to show.
  */
@@ -66,8 +76,12 @@ export interface MessageMap {
   'prompts/poll': { request: Record<string, never>; response: { pending: PendingPrompt[] } };
   /** Popup → background: open (or focus) the prompt window of a pending approval. */
   'prompts/open': { request: { site: string; id: string }; response: Reply };
-  /** Prompt page → background: the verified prompt to show, fetched and checked afresh. */
-  'prompt/get': { request: { site: string; id: string }; response: Reply<{ prompt: VerifiedPrompt }> };
+  /**
+   * Prompt page → background: the verified prompt to show, fetched and checked afresh. `actionHost`
+   * (the approval window, for the approver's step-up): the host of the request it approves, when it
+   * is another host of the same app; only a step-up (`approval:<id>`) may name one.
+   */
+  'prompt/get': { request: { site: string; id: string; actionHost?: string }; response: Reply<{ prompt: VerifiedPrompt }> };
   /** Popup → background: ask every paired site for the person's notices now. */
   'notices/list': { request: Record<string, never>; response: { notices: SiteNotice[] } };
   /** Popup → background: cancel the recovery a notice is about, on its site. */
@@ -76,6 +90,14 @@ export interface MessageMap {
   'notices/dismiss': { request: { site: string; id: string }; response: Reply };
   /** Prompt page → background: the prompt was answered or is gone; recount the badge. */
   'prompt/settled': { request: { site: string; id: string; outcome: 'approved' | 'denied' | 'expired' | 'gone' }; response: Reply };
+  /** Popup, options → background: ask every paired site for approval requests (dual control) now. */
+  'approvals/list': { request: Record<string, never>; response: { approvals: SiteApprovals[] } };
+  /** Popup, options → background: open (or focus) the approval window of a request (Review). */
+  'approvals/open': { request: { site: string; id: string }; response: Reply };
+  /** Approval window → background: the request to show, fetched from the site and checked afresh. */
+  'approval/get': { request: { site: string; id: string }; response: Reply<{ approval: ApprovalJson }> };
+  /** Approval window → background: the person approved or denied; ask the site again and recount the badge. */
+  'approval/settled': { request: { site: string; id: string }; response: Reply };
 }
 
 export type MessageKey = keyof MessageMap;

@@ -22,11 +22,13 @@ export class PromptVerificationError extends Error {
 
 export interface PromptVerifier {
   /**
-   * The verified payload of `jws` from `origin`, which must be challenge `expectedId`.
+   * The verified payload of `jws` from `origin`, which must be challenge `expectedId`. Its action's
+   * host must be `origin`'s, or `opts.actionHost` when given (an approver's step-up, signed by this
+   * site for a request made on another host of the same app: the caller checks it is one).
    *
    * @throws {PromptVerificationError} when the signature, a claim or the payload's shape is wrong
    */
-  verify(origin: string, jws: string, expectedId: string): Promise<VerifiedPrompt>;
+  verify(origin: string, jws: string, expectedId: string, opts?: { actionHost?: string }): Promise<VerifiedPrompt>;
 }
 
 /** jose's error, as a refusal that names the check that failed (e.g. `unexpected "aud" claim value`). */
@@ -139,7 +141,7 @@ export function promptVerifier(deps: { fetch?: typeof fetch; now?: () => number 
     });
 
   return {
-    async verify(origin, jws, expectedId) {
+    async verify(origin, jws, expectedId, opts = {}) {
       let payload: Record<string, unknown>;
       try {
         ({ payload } = await check(origin, jws, false));
@@ -160,8 +162,9 @@ export function promptVerifier(deps: { fetch?: typeof fetch; now?: () => number 
       if (prompt.id !== expectedId)
         throw new PromptVerificationError(`The signed prompt is for challenge ${prompt.id}, expected ${expectedId}.`);
       // Why: the action's host is what the person reads as "the app"; it must be the site that signed.
-      if (prompt.action.host !== new URL(origin).host)
-        throw new PromptVerificationError(`The signed prompt names ${prompt.action.host}, expected ${new URL(origin).host}.`);
+      const host = opts.actionHost ?? new URL(origin).host;
+      if (prompt.action.host !== host)
+        throw new PromptVerificationError(`The signed prompt names ${prompt.action.host}, expected ${host}.`);
       return prompt;
     },
   };

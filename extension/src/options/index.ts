@@ -2,9 +2,11 @@
  * @module The options page: add a site by address, see every paired site's state, unpair it; on a
  * site you are signed in to, register a passkey (with the site's RP ID), set up an authenticator
  * app (QR and secret), see and remove factors after confirming it is you, see recovery codes once.
- * The cards are site-card.ts, their actions site-actions.ts and fresh-step-up.ts.
+ * The cards are site-card.ts, their actions site-actions.ts and fresh-step-up.ts. Above them, dual
+ * control's approval requests (lib/approval-list.ts), asked for again every few seconds.
  */
 import browser from 'webextension-polyfill';
+import { approvalLists } from '../lib/approval-list';
 import { $, h, mount } from '../lib/dom';
 import { send } from '../lib/messaging';
 import { permissionPattern, siteOrigin } from '../lib/sites';
@@ -13,6 +15,23 @@ import { refresh } from './site-actions';
 import { siteCard } from './site-card';
 
 const sitesEl = $('sites');
+const approvalsEl = $('approvals');
+/** The options page stays open: its approval lists are asked for again this often. */
+const APPROVALS_EVERY_MS = 15_000;
+
+async function refreshApprovals(): Promise<void> {
+  const { approvals } = await send('approvals/list', {});
+  const out = h('p', { id: 'approvals-status', role: 'status' });
+  const lists = approvalLists(approvals, Date.now(), {
+    review: (site, id) =>
+      void send('approvals/open', { site, id }).then((r) => {
+        out.textContent = r.ok ? '' : r.message;
+        out.className = r.ok ? '' : 'error';
+      }),
+    carryOut: (url) => void browser.tabs.create({ url }),
+  });
+  mount(approvalsEl, lists.length ? h('div', { class: 'card' }, ...lists, out) : null);
+}
 
 setRender(() => {
   if (!ui.size) {
@@ -53,6 +72,9 @@ $<HTMLFormElement>('add-form').addEventListener('submit', (e) => {
     await refresh();
   })();
 });
+
+void refreshApprovals();
+setInterval(() => void refreshApprovals(), APPROVALS_EVERY_MS);
 
 refresh().catch((e: unknown) =>
   mount(sitesEl, h('p', { class: 'error', text: `Could not load the paired sites: ${(e as Error).message}` })),

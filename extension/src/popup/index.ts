@@ -1,12 +1,14 @@
 /**
  * @module The popup: notices (someone is recovering the person's factors on a site: cancel it; an
  * administrator removed them: dismiss it),
- * this tab's site (pair it in one click), pending approvals, paired sites at a glance. Opening it
- * also asks every paired site for pending approvals and notices.
+ * this tab's site (pair it in one click), pending approvals, dual control's approval requests
+ * (others' waiting for you: Review; yours: where each stands, Carry it out), paired sites at a
+ * glance. Opening it also asks every paired site for pending approvals, approval requests and notices.
  */
 import browser from 'webextension-polyfill';
 import type { RecoveryNotice, RevocationNotice } from '../../../shared/wire-shapes';
-import type { PendingPrompt, SiteNotice, SiteStatus } from '../lib/messages';
+import { approvalLists } from '../lib/approval-list';
+import type { PendingPrompt, SiteApprovals, SiteNotice, SiteStatus } from '../lib/messages';
 import { $, h, mount, when } from '../lib/dom';
 import { marked } from '../lib/marked-text';
 import { send } from '../lib/messaging';
@@ -182,6 +184,25 @@ function renderPending(pending: PendingPrompt[]): void {
   );
 }
 
+/** Dual control: Review opens the approval window; Carry it out opens the site's page of the request in a tab. */
+function renderApprovals(list: SiteApprovals[]): void {
+  const section = $('approvals');
+  const out = h('p', { id: 'approvals-status', role: 'status' });
+  mount(
+    section,
+    ...approvalLists(list, Date.now(), {
+      review: (site, id) =>
+        void send('approvals/open', { site, id }).then((r) => {
+          if (r.ok) return window.close();
+          out.textContent = r.message;
+          out.className = 'error';
+        }),
+      carryOut: (url) => void browser.tabs.create({ url }).then(() => window.close()),
+    }),
+    out,
+  );
+}
+
 function renderSites(sites: SiteStatus[]): void {
   const section = $('sites');
   if (!sites.length) {
@@ -209,15 +230,17 @@ function renderSites(sites: SiteStatus[]): void {
 }
 
 async function refresh(): Promise<void> {
-  const [origin, { sites }, { pending }, { notices }] = await Promise.all([
+  const [origin, { sites }, { pending }, { notices }, { approvals }] = await Promise.all([
     currentSite(),
     send('sites/list', {}),
     send('prompts/poll', {}),
     send('notices/list', {}),
+    send('approvals/list', {}),
   ]);
   renderNotices(notices);
   renderThisSite(origin, sites);
   renderPending(pending);
+  renderApprovals(approvals);
   renderSites(sites);
 }
 

@@ -1,9 +1,9 @@
 /**
  * @module The approval window: shows one pending request exactly as the edge signed it, and
  * approves it with a passkey or a code, or denies it. The page only renders states of
- * prompt-state.ts and turns clicks and answers into its events.
+ * prompt-state.ts and turns clicks and answers into its events. Opened with `?approval=<id>`, it
+ * is instead dual control's approval window for another person's request (approval-page.ts).
  */
-import { startAuthentication, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { ErrorCode } from '../../../shared/errors';
 import type { VerifiedPrompt } from '../../../shared/wire-shapes';
 import { $, h, mount, relative, when } from '../lib/dom';
@@ -11,12 +11,16 @@ import { ExtensionCode } from '../lib/extension-codes';
 import { marked } from '../lib/marked-text';
 import { send } from '../lib/messaging';
 import { siteApi } from '../lib/site-api';
-import { accepts, isTerminal, needsNumber, nextPromptState, type ApprovalMethod, type PromptEvent, type PromptState } from './prompt-state';
+import { startApprovalPage } from './approval-page';
+import { answerChallenge, methodForCode } from './challenge-answer';
+import { accepts, isTerminal, needsNumber, nextPromptState, type PromptEvent, type PromptState } from './prompt-state';
 import { facts, hiddenCharactersWarning, stillHeld } from './prompt-view';
 
 const params = new URLSearchParams(location.search);
 const site = params.get('site') ?? '';
 const id = params.get('id') ?? '';
+/** Dual control: the approval request this window is for, when it is one. */
+const approvalId = params.get('approval');
 const root = $('prompt');
 const challengePath = `/.stepgate/api/challenges/${encodeURIComponent(id)}`;
 /** Windows close themselves this long after a final answer. */
@@ -48,26 +52,9 @@ const numberPart = (): { number?: number } => (state.kind === 'approving' && sta
 async function approveWithPasskey(): Promise<void> {
   dispatch({ type: 'approve', method: 'webauthn' });
   if (kind() !== 'approving') return;
-  const number = numberPart();
-  const options = await siteApi<PublicKeyCredentialRequestOptionsJSON>(site, `${challengePath}/webauthn/options`, { body: {} });
-  if (!options.ok) return dispatch({ type: 'refused', code: options.code, message: options.message, retryAt: options.retryAt });
-  let response: AuthenticationResponseJSON;
-  try {
-    response = await startAuthentication({ optionsJSON: options.data });
-  } catch (e) {
-    return dispatch({
-      type: 'refused',
-      code: ExtensionCode.CeremonyFailed,
-      message: `The passkey prompt was closed or failed (${(e as Error).name}). Try again, or use a code.`,
-    });
-  }
-  const r = await siteApi(site, `${challengePath}/verify`, { body: { method: 'webauthn', response, ...number } });
+  const r = await answerChallenge(site, id, { method: 'webauthn' }, numberPart());
   dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
 }
-
-/** Six to eight digits are an authenticator code; anything else is read as a recovery code. */
-const methodForCode = (p: VerifiedPrompt, code: string): ApprovalMethod =>
-  /^\d{6,8}$/.test(code) && accepts(p, 'totp') ? 'totp' : accepts(p, 'recovery') ? 'recovery' : 'totp';
 
 async function approveWithCode(code: string): Promise<void> {
   if (state.kind !== 'pending') return;
@@ -76,10 +63,10 @@ async function approveWithCode(code: string): Promise<void> {
     state = { ...state, error: 'Enter a code first.' };
     return render();
   }
-  const method = methodForCode(state.prompt, trimmed);
+  const method = methodForCode(state.prompt.factors, trimmed);
   dispatch({ type: 'approve', method });
   if (kind() !== 'approving') return;
-  const r = await siteApi(site, `${challengePath}/verify`, { body: { method, code: trimmed, ...numberPart() } });
+  const r = await answerChallenge(site, id, { method, code: trimmed }, numberPart());
   codeValue = '';
   dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
 }
@@ -238,21 +225,27 @@ async function load(): Promise<void> {
 
 /** While the prompt waits, check now and then that it is still pending (it may be answered on the site's own page). */
 const STILL_PENDING_EVERY_MS = 5000;
-setInterval(() => {
-  if (state.kind !== 'pending') return;
-  void send('prompt/get', { site, id }).then((r) => {
-    if (!r.ok && r.code === ErrorCode.ChallengeNotFound) dispatch({ type: 'withdrawn' });
-  });
-}, STILL_PENDING_EVERY_MS);
 
-setInterval(() => {
-  const before = state;
-  dispatch({ type: 'tick', now: Date.now() });
-  // The countdown moves even when the state does not.
-  if (state === before && state.kind === 'pending') {
-    const exp = document.getElementById('expires');
-    if (exp) exp.textContent = `${when(state.prompt.expires_at)} (${relative(Date.parse(state.prompt.expires_at) - Date.now())})`;
-  }
-}, 1000);
+function startChallengePage(): void {
+  setInterval(() => {
+    if (state.kind !== 'pending') return;
+    void send('prompt/get', { site, id }).then((r) => {
+      if (!r.ok && r.code === ErrorCode.ChallengeNotFound) dispatch({ type: 'withdrawn' });
+    });
+  }, STILL_PENDING_EVERY_MS);
 
-void load();
+  setInterval(() => {
+    const before = state;
+    dispatch({ type: 'tick', now: Date.now() });
+    // The countdown moves even when the state does not.
+    if (state === before && state.kind === 'pending') {
+      const exp = document.getElementById('expires');
+      if (exp) exp.textContent = `${when(state.prompt.expires_at)} (${relative(Date.parse(state.prompt.expires_at) - Date.now())})`;
+    }
+  }, 1000);
+
+  void load();
+}
+
+if (approvalId !== null) startApprovalPage(root, site, approvalId);
+else startChallengePage();

@@ -69,8 +69,8 @@ export const accepts = (p: VerifiedPrompt, method: ApprovalMethod): boolean => p
 
 const promptOf = (s: PromptState): VerifiedPrompt | null => ('prompt' in s ? s.prompt : null);
 
-/** What a refusal that ends the prompt means, in words; null when the person can try again. */
-function finalRefusal(code: string, message: string): string | null {
+/** What a refusal that ends the prompt means, in words; null when the person can try again (the approval window uses it too). */
+export function finalRefusal(code: string, message: string): string | null {
   if (RETRYABLE.has(code)) return null;
   switch (code) {
     case ErrorCode.ChallengeNotFound:

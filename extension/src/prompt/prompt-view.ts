@@ -1,7 +1,8 @@
 /**
  * @module What the approval window shows of a verified prompt: the facts of the request, and a
  * warning when any of them carries an invisible, bidi or control character (each one shown marked,
- * as `\u{202E}`). DOM nodes only, built with `h`; no page state, so it renders the same in a test.
+ * as `\u{202E}`). The same rows show dual control's approval requests (approval-view.ts). DOM nodes
+ * only, built with `h`; no page state, so it renders the same in a test.
  */
 import { HIDDEN_CHARACTERS_WARNING, hasHiddenCharacters } from '../../../shared/visible-text';
 import type { VerifiedPrompt } from '../../../shared/wire-shapes';
@@ -16,12 +17,21 @@ function browserName(ua: string): string {
   return os ? `${name} on ${os}` : name;
 }
 
+/**
+ * The request as both windows show it: a challenge's verified prompt, or an approval request of
+ * dual control (ApprovalJson has the same members).
+ */
+export type RequestFacts = Pick<
+  VerifiedPrompt,
+  'action' | 'matched_method' | 'body' | 'requested_from' | 'created_at' | 'expires_at' | 'rule'
+>;
+
 /** Whether the page's request is still being held (the edge holds it for a bounded time). */
 export const stillHeld = (p: VerifiedPrompt, now: number): boolean => p.held && p.hold_until !== null && Date.parse(p.hold_until) > now;
 
-const target = (p: VerifiedPrompt): string => `${p.action.path}${p.action.query ? `?${p.action.query}` : ''}`;
+const target = (p: RequestFacts): string => `${p.action.path}${p.action.query ? `?${p.action.query}` : ''}`;
 
-const fromText = (p: VerifiedPrompt): string => {
+const fromText = (p: RequestFacts): string => {
   const from = p.requested_from;
   return from
     ? [from.page ?? 'unknown page', from.ip, from.user_agent ? browserName(from.user_agent) : null].filter(Boolean).join(' · ')
@@ -29,7 +39,7 @@ const fromText = (p: VerifiedPrompt): string => {
 };
 
 /** Every text of the request the window shows. */
-const shownTexts = (p: VerifiedPrompt): string[] => [
+const shownTexts = (p: RequestFacts): string[] => [
   p.action.host,
   `${p.action.method} ${target(p)}`,
   p.matched_method,
@@ -39,9 +49,9 @@ const shownTexts = (p: VerifiedPrompt): string[] => [
   p.rule,
 ];
 
-/** "This request contains hidden characters…", when it does; nothing otherwise. */
-export const hiddenCharactersWarning = (p: VerifiedPrompt): HTMLElement | null =>
-  hasHiddenCharacters(...shownTexts(p))
+/** "This request contains hidden characters…", when it (or one of the `extra` texts shown with it) does; nothing otherwise. */
+export const hiddenCharactersWarning = (p: RequestFacts, ...extra: string[]): HTMLElement | null =>
+  hasHiddenCharacters(...shownTexts(p), ...extra)
     ? h('p', {
         id: 'hidden-chars',
         class: 'notice hidden-chars',
@@ -50,8 +60,11 @@ export const hiddenCharactersWarning = (p: VerifiedPrompt): HTMLElement | null =
       })
     : null;
 
-/** The facts of the request: app, request, body, origin, times, rule, what approving grants. */
-export function facts(p: VerifiedPrompt, site: string, now: number): HTMLElement {
+/**
+ * The rows of the request: app, request, body, origin, times, rule. `appName`: the app's name,
+ * shown before its host (approval requests name it).
+ */
+export function requestRows(p: RequestFacts, site: string, now: number, appName?: string): (HTMLElement | null)[] {
   const body = p.body
     ? h(
         'div',
@@ -67,20 +80,12 @@ export function facts(p: VerifiedPrompt, site: string, now: number): HTMLElement
         p.body.truncated ? h('span', { class: 'muted', text: 'More fields are not shown.' }) : null,
       )
     : h('span', { class: 'muted', text: 'No body' });
-  const grant =
-    p.bind === 'action'
-      ? p.other_session
-        ? 'One-time approval: this exact request, once, in the browser that made it.'
-        : 'One-time approval: this exact request, once.'
-      : `Session grant: requests under this rule pass for ${Math.round(p.max_age / 60)} min in this browser session.`;
   const fromPage = p.requested_from?.page ?? null;
   // Why: a request the site's own pages did not send is worth a second look before approving.
   const foreign = fromPage !== null && fromPage !== new URL(site).origin;
-  return h(
-    'dl',
-    { class: 'facts' },
+  return [
     h('dt', { text: 'App' }),
-    h('dd', { id: 'app', class: 'mono' }, ...marked(p.action.host)),
+    h('dd', { id: 'app', class: 'mono' }, ...(appName ? [...marked(appName), ' · '] : []), ...marked(p.action.host)),
     h('dt', { text: 'Request' }),
     h('dd', { id: 'request', class: 'request mono' }, ...marked(`${p.action.method} ${target(p)}`)),
     p.matched_method !== p.action.method ? h('dt', { text: 'Acts as' }) : null,
@@ -95,6 +100,21 @@ export function facts(p: VerifiedPrompt, site: string, now: number): HTMLElement
     h('dd', { id: 'expires', text: `${when(p.expires_at)} (${relative(Date.parse(p.expires_at) - now)})` }),
     h('dt', { text: 'Rule' }),
     h('dd', { id: 'rule', class: 'mono' }, ...marked(p.rule)),
+  ];
+}
+
+/** The facts of the request: app, request, body, origin, times, rule, what approving grants. */
+export function facts(p: VerifiedPrompt, site: string, now: number): HTMLElement {
+  const grant =
+    p.bind === 'action'
+      ? p.other_session
+        ? 'One-time approval: this exact request, once, in the browser that made it.'
+        : 'One-time approval: this exact request, once.'
+      : `Session grant: requests under this rule pass for ${Math.round(p.max_age / 60)} min in this browser session.`;
+  return h(
+    'dl',
+    { class: 'facts' },
+    ...requestRows(p, site, now),
     h('dt', { text: 'Grants' }),
     h('dd', { id: 'grant', text: grant }),
     p.held ? h('dt', { text: 'Waiting' }) : null,
