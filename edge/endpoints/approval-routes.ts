@@ -13,7 +13,7 @@ import { effectiveState } from '../approvals/approval-json';
 import { cleanJustification, openView, sealJustification } from '../approvals/approval-records';
 import { getApproval, setJustification } from '../approvals/approval-store';
 import { votesOf } from '../approvals/approval-vote-store';
-import { checkDecider, deny } from '../approvals/approval-votes';
+import { deny } from '../approvals/approval-votes';
 import type { Runtime } from '../deployment/runtime';
 import { hasPasskey } from '../factors/webauthn/has-passkey';
 import { recordChallengeRefused } from '../challenges/challenge-refused';
@@ -24,7 +24,7 @@ import { notifyApproval } from '../notifications/notify';
 import { challengeRefusedAnswer } from '../pages/refusal-responses';
 import { challengeUrl } from '../policy/canonical-request';
 import { approvalListFor } from './approval-list';
-import { approvalFor, approverRule, viewerOf } from './approval-vote';
+import { approvalFor, approverRule, checkedDecider, viewerOf } from './approval-vote';
 import { auditBase, jsonBody, requireIdentity, siteOf } from './endpoint-helpers';
 
 /** How long an approver's step-up for one request may take (its challenge's max age), seconds. */
@@ -57,18 +57,7 @@ export function registerApprovalRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, site.origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     await jsonBody(req, z.strictObject({}), { emptyBody: {} });
-    const viewer = await viewerOf(rt, me);
-    const where = await auditBase(req, me);
-    const checked = await checkDecider(
-      rt,
-      await getApproval(rt.db, c.req.param('id')),
-      viewer,
-      { org: rt.app.org, appId: rt.app.id },
-      where,
-      'step-up',
-    );
-    if (!checked.ok) return problem(checked.code, checked.status, checked.detail);
-    const { row, ref } = checked;
+    const { row, ref, where } = await checkedDecider(rt, req, me, c.req.param('id'), 'step-up');
     if ((await votesOf(rt.db, row.id)).some((v) => v.approver_ref === ref))
       return problem(ErrorCode.ApprovalClosed, 409, 'You have already decided on this request.');
     const view = await openView(rt.keys, row);
@@ -100,17 +89,7 @@ export function registerApprovalRoutes(app: Hono, rt: Runtime): void {
     requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
     const body = await jsonBody(req, z.strictObject({ reason: z.string().max(500).optional() }), { emptyBody: {} });
-    const viewer = await viewerOf(rt, me);
-    const where = await auditBase(req, me);
-    const checked = await checkDecider(
-      rt,
-      await getApproval(rt.db, c.req.param('id')),
-      viewer,
-      { org: rt.app.org, appId: rt.app.id },
-      where,
-      'deny',
-    );
-    if (!checked.ok) return problem(checked.code, checked.status, checked.detail);
+    const { viewer, where, ...checked } = await checkedDecider(rt, req, me, c.req.param('id'), 'deny');
     const done = await deny(rt, { ...checked, me: viewer, reason: cleanJustification(body.reason), where });
     if (!done.ok) return problem(done.code, done.status, done.detail);
     const row = (await getApproval(rt.db, checked.row.id))!;

@@ -45,6 +45,19 @@ export async function approvalFor(rt: Runtime, id: string, viewer: Viewer): Prom
 }
 
 /**
+ * The caller as a decider on request `id` for `step` (through this app, of this organisation, not the
+ * requester, in one of its groups, while it takes decisions): who they are to approver groups, where
+ * they act, the request and their index; or the refusal thrown (recorded as `approval.refused`).
+ */
+export async function checkedDecider(rt: Runtime, req: Request, me: Identity, id: string, step: 'approve' | 'deny' | 'step-up') {
+  const viewer = await viewerOf(rt, me);
+  const where = await auditBase(req, me);
+  const checked = await checkDecider(rt, await getApproval(rt.db, id), viewer, { org: rt.app.org, appId: rt.app.id }, where, step);
+  if (!checked.ok) throw new StepgateError(checked.code, checked.status, checked.detail);
+  return { ...checked, viewer, where };
+}
+
+/**
  * An approver answered their step-up for request `id`: spend the approval it produced (once) and
  * cast the vote. The answer's body gets the request as it now stands.
  */
@@ -58,11 +71,8 @@ export async function castApprovalVote(
   passkey: PasskeyEvidence | null,
 ): Promise<ApprovalJson> {
   const id = approvalOfRule(rule)!;
-  const viewer = await viewerOf(rt, me);
-  const where = await auditBase(req, me);
   const d: ApprovalDeps = rt;
-  const checked = await checkDecider(d, await getApproval(rt.db, id), viewer, { org: rt.app.org, appId: rt.app.id }, where, 'approve');
-  if (!checked.ok) throw new StepgateError(checked.code, checked.status, checked.detail);
+  const { viewer, where, ...checked } = await checkedDecider(rt, req, me, id, 'approve');
   const spent = await rt.userState(me.sub).consumeApproval(me.sid, await approverDigest(checked.row.id, checked.row.action_digest), rule);
   // None: the step-up was answered from another browser session than the one that pressed Approve (or spent already).
   if (!spent) throw new StepgateError(ErrorCode.ChallengeUsed, 409, 'Approve from the browser session where you pressed Approve.');
