@@ -14,6 +14,7 @@ import type {
   RequestedFrom,
   VerifiedPrompt,
 } from '../../../shared/wire-shapes';
+import { actionOf } from './verify-prompt';
 
 /** An approval request's id as the edge makes them (random, base64url); anything else is never put in a URL. */
 export const APPROVAL_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -116,13 +117,7 @@ export function checkApproval(x: unknown, site: string): ApprovalJson | null {
     app: { id: x.app.id, name: x.app.name },
     rule: x.rule,
     rule_description: (x.rule_description as string | null | undefined) ?? null,
-    action: {
-      method: a.method as string,
-      host: a.host as string,
-      path: a.path as string,
-      query: a.query as string,
-      bodySha256: a.bodySha256 as string,
-    },
+    action: actionOf(a),
     matched_method: x.matched_method,
     body: b,
     requester: x.requester,

@@ -5,7 +5,14 @@
  * one request up as another.
  */
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose';
-import { PROMPT_ISSUER, PROMPT_JWKS_PATH, PROMPT_TYP, type BodySummary, type VerifiedPrompt } from '../../../shared/wire-shapes';
+import {
+  PROMPT_ISSUER,
+  PROMPT_JWKS_PATH,
+  PROMPT_TYP,
+  type BodySummary,
+  type ChallengeAction,
+  type VerifiedPrompt,
+} from '../../../shared/wire-shapes';
 import { ExtensionCode } from './extension-codes';
 import { siteApi } from './site-api';
 
@@ -41,6 +48,15 @@ const refused = (e: unknown) =>
 const isString = (v: unknown): v is string => typeof v === 'string';
 
 /** The payload's shape, checked field by field: it is rendered, so nothing unexpected gets through. */
+/** A checked action's members only (each already checked to be a string): nothing else a site sent is kept. */
+export const actionOf = (a: Record<string, unknown>): ChallengeAction => ({
+  method: a.method as string,
+  host: a.host as string,
+  path: a.path as string,
+  query: a.query as string,
+  bodySha256: a.bodySha256 as string,
+});
+
 function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
   const a = p.action as Record<string, unknown> | undefined;
   if (!isString(p.id)) return '"id" is missing';
@@ -76,13 +92,7 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
     bind: p.bind,
     factors: p.factors as string[],
     max_age: p.max_age,
-    action: {
-      method: a.method as string,
-      host: a.host as string,
-      path: a.path as string,
-      query: a.query as string,
-      bodySha256: a.bodySha256 as string,
-    },
+    action: actionOf(a),
     matched_method: p.matched_method,
     body: b == null ? null : (b as unknown as BodySummary),
     requested_from:
