@@ -4,7 +4,8 @@
  * delivered or given up) and its last status, so a restart of the notifier loses nothing. Only the
  * organisation's ApprovalNotifier (one per organisation, the single writer of these rows) calls this.
  * Bounded: at most MAX_UNDELIVERED waiting per organisation (the oldest is given up for a new one),
- * and finished rows are kept FINISHED_DAYS and at most MAX_FINISHED per organisation.
+ * and finished rows are kept FINISHED_DAYS and at most MAX_FINISHED per organisation. "Oldest" is the
+ * order of queueing: `created_at`, then `rowid` (insertion order) for notices queued in the same millisecond.
  */
 import type { NoticeFacts } from './webhook-payload';
 
@@ -40,7 +41,7 @@ export async function overCap(db: D1Database, org: string, keep: number): Promis
   const { results } = await db
     .prepare(
       'SELECT * FROM webhook_deliveries WHERE org_id = ? AND next_attempt_at IS NOT NULL ' +
-        'ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?',
+        'ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?',
     )
     .bind(org, keep)
     .all<DeliveryRow>();
@@ -52,7 +53,7 @@ export async function dueDeliveries(db: D1Database, org: string, now: number, li
   const { results } = await db
     .prepare(
       'SELECT * FROM webhook_deliveries WHERE org_id = ? AND next_attempt_at IS NOT NULL AND next_attempt_at <= ? ' +
-        'ORDER BY next_attempt_at, created_at LIMIT ?',
+        'ORDER BY next_attempt_at, created_at, rowid LIMIT ?',
     )
     .bind(org, now, limit)
     .all<DeliveryRow>();
@@ -62,7 +63,7 @@ export async function dueDeliveries(db: D1Database, org: string, now: number, li
 /** Every undelivered row (at most MAX_UNDELIVERED), e.g. to give them up when the webhook is gone. */
 export async function undelivered(db: D1Database, org: string): Promise<DeliveryRow[]> {
   const { results } = await db
-    .prepare('SELECT * FROM webhook_deliveries WHERE org_id = ? AND next_attempt_at IS NOT NULL ORDER BY created_at LIMIT ?')
+    .prepare('SELECT * FROM webhook_deliveries WHERE org_id = ? AND next_attempt_at IS NOT NULL ORDER BY created_at, rowid LIMIT ?')
     .bind(org, MAX_UNDELIVERED * 2)
     .all<DeliveryRow>();
   return results;
@@ -106,7 +107,7 @@ export async function pruneFinished(db: D1Database, org: string, now: number): P
     db
       .prepare(
         'DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE org_id = ? AND next_attempt_at IS NULL ' +
-          'ORDER BY created_at DESC LIMIT -1 OFFSET ?)',
+          'ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)',
       )
       .bind(org, MAX_FINISHED),
   ]);

@@ -76,16 +76,22 @@ const eventsOf = async (user: string, types?: AuditEvent['type'][]): Promise<Aud
 
 /** The whole chain verifies against the sequencer's head: no fork, no gap, nothing cut off. */
 async function expectChainIntact(): Promise<number> {
-  const seqr = env.AUDIT_SEQUENCER.get(env.AUDIT_SEQUENCER.idFromName('tenant:default'));
-  const head = await seqr.currentHead('default');
-  const report = await verifyTenant(env.DB, ring, 'default', head, 1, 5000);
-  expect(report, JSON.stringify(report)).toMatchObject({ ok: true, complete: true, from: 1, to: head.seq, rows: head.seq });
-  const { n, max } = (await env.DB.prepare("SELECT COUNT(*) AS n, MAX(seq) AS max FROM audit_events WHERE tenant = 'default'").first<{
-    n: number;
-    max: number;
-  }>())!;
-  expect({ n, max }).toEqual({ n: head.seq, max: head.seq });
-  return head.seq;
+  // Requests sent through SELF (`gw`) write request.forwarded after answering: wait until the log is still.
+  return vi.waitFor(
+    async () => {
+      const seqr = env.AUDIT_SEQUENCER.get(env.AUDIT_SEQUENCER.idFromName('tenant:default'));
+      const head = await seqr.currentHead('default');
+      const report = await verifyTenant(env.DB, ring, 'default', head, 1, 5000);
+      expect(report, JSON.stringify(report)).toMatchObject({ ok: true, complete: true, from: 1, to: head.seq, rows: head.seq });
+      const { n, max } = (await env.DB.prepare("SELECT COUNT(*) AS n, MAX(seq) AS max FROM audit_events WHERE tenant = 'default'").first<{
+        n: number;
+        max: number;
+      }>())!;
+      expect({ n, max }).toEqual({ n: head.seq, max: head.seq });
+      return head.seq;
+    },
+    { timeout: 5000, interval: 100 },
+  );
 }
 
 const d1 = (sql: string) => env.DB.prepare(sql).run();
