@@ -31,7 +31,7 @@ export interface StepgateScheduledOptions {
  * entry in wrangler.toml; every 15 minutes is what the gateway uses).
  *
  * @param env the Worker's environment: the D1 and AuditSequencer bindings, `STEPGATE_KEYS`, and
- *   optionally `TENANT` and `AUDIT_RETENTION_DAYS`
+ *   optionally `TENANT`, `AUDIT_RETENTION_DAYS`, and the R2 archive (`AUDIT_ARCHIVE` binding, `AUDIT_ARCHIVE_DAYS`)
  * @throws {PolicyError} when the policy is invalid
  * @throws {Error} when a binding or `STEPGATE_KEYS` is missing
  */

@@ -200,6 +200,8 @@ export class AuditSequencer extends DurableObject<SequencerEnv> {
       .bind(this.tenant)
       .first<ChainPoint & { ts: number }>();
     const remembered = (await this.ctx.storage.get<ChainPoint & { ts?: number }>('head')) ?? null;
+    // An append may have moved the head while this load waited: never go back behind it.
+    if (this.head) return this.head;
     const useRemembered = remembered !== null && remembered.seq > (last?.seq ?? 0);
     const head = useRemembered
       ? { seq: remembered.seq, hash: remembered.hash }

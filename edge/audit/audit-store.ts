@@ -6,7 +6,9 @@ import { blindIndexes } from '../crypto/blind-index';
 import type { Keyring } from '../crypto/keyring';
 import { openRow, orgColumn, verifyRows, START, type AuditRow, type ChainPoint, type ChainProblem } from './audit-chain';
 import { checkpointJwks, verifyCheckpoint, type Checkpoint } from './checkpoint';
-import { latestRetentionCheckpoint, listCheckpoints } from './checkpoint-store';
+import { checkCheckpoints, signedPoint, verifySegment } from './archive-verify';
+import { lastArchived, segmentAt, type ArchiveBucket } from './archive-store';
+import { latestRetentionCheckpoint } from './checkpoint-store';
 import type { AuditOutcome, AuditType, ChainedEvent } from './events';
 
 export interface AuditFilter {
@@ -133,6 +135,8 @@ export type VerifyReport =
  * Verify a tenant's chain from sequence `from` (1 = the start, or the retention checkpoint if the
  * start was pruned), at most `limit` rows. At the end of the chain, the last row must be the
  * sequencer's head and no checkpoint may lie beyond it: a cut-off tail is reported as deleted.
+ * Archived segments (R2, archive.ts) are part of the chain: a page that starts in one verifies that
+ * whole segment from its object (`archive`: the bucket; without one, archived rows are missing).
  */
 export async function verifyTenant(
   db: D1Database,
@@ -141,11 +145,11 @@ export async function verifyTenant(
   head: ChainPoint,
   from: number,
   limit: number,
+  archive: ArchiveBucket | null = null,
 ): Promise<VerifyReport> {
   const jwks = await checkpointJwks(ring);
   let start: ChainPoint = START;
-  let checkpoints = 0;
-  const fail = (seq: number, problem: ChainProblem, detail: string, rows = 0): VerifyReport => ({
+  const fail = (seq: number, problem: ChainProblem, detail: string, rows = 0, checkpoints = 0): VerifyReport => ({
     ok: false,
     from,
     seq,
@@ -166,8 +170,27 @@ export async function verifyTenant(
     if (anchor.tenant !== tenant || anchor.seq !== anchorRow.seq)
       return fail(anchorRow.seq, 'bad-checkpoint', 'the retention checkpoint is for another position');
   }
-  if (from <= 1 || (anchor && from <= anchor.seq + 1)) {
-    start = anchor ? { seq: anchor.seq, hash: anchor.hash } : START;
+  const anchorPoint: ChainPoint = anchor ? { seq: anchor.seq, hash: anchor.hash } : START;
+  // Segments archived before a later retention checkpoint are behind it: the chain starts there.
+  const archived = await lastArchived(db, tenant);
+  const archivedThrough = archived && archived.last_seq > anchorPoint.seq ? archived.last_seq : null;
+  const first = Math.max(from, anchorPoint.seq + 1);
+  if (archivedThrough !== null && first <= archivedThrough) {
+    const seg = await segmentAt(db, tenant, first);
+    if (!seg) return fail(first, 'deleted', `sequence ${first} is neither in D1 nor in an archived segment`);
+    if (!archive) return fail(seg.first_seq, 'deleted', 'events were archived to R2, but no AUDIT_ARCHIVE bucket is bound');
+    const r = await verifySegment(db, ring, jwks, archive, seg, anchorPoint);
+    return r.ok ? { ...r, head: r.head } : fail(r.seq, r.problem, r.detail, r.rows, r.checkpoints);
+  }
+  if (from <= 1 || from <= anchorPoint.seq + 1 || (archivedThrough !== null && from <= archivedThrough + 1)) {
+    if (archivedThrough === null) start = anchorPoint;
+    else {
+      // D1's part starts after the newest archived segment, at its signed closing checkpoint.
+      const p = await signedPoint(db, jwks, tenant, archivedThrough);
+      if (!p)
+        return fail(archivedThrough, 'bad-checkpoint', `the checkpoint closing archived segment at ${archivedThrough} does not verify`);
+      start = p;
+    }
   } else {
     // A later page: continue from the row before it (verified by the previous page of this run).
     const prev = await db
@@ -185,31 +208,21 @@ export async function verifyTenant(
   const r = await verifyRows(ring, rows, start);
   if (!r.ok) return { ...fail(r.seq, r.problem, r.detail, r.rows) };
   const last = r.head;
-
-  // Every checkpoint in the range must verify and name the hash the row at its sequence has.
-  const hashes = new Map(rows.map((row) => [row.seq, row.hash]));
   const complete = rows.length < limit;
-  for (const cp of await listCheckpoints(db, tenant, start.seq + 1, complete ? Number.MAX_SAFE_INTEGER : last.seq)) {
-    let c: Checkpoint;
-    try {
-      c = await verifyCheckpoint(cp.jws, jwks);
-    } catch (err) {
-      return fail(cp.seq, 'bad-checkpoint', `checkpoint ${cp.seq} does not verify: ${(err as Error).message}`, r.rows);
-    }
-    if (c.seq !== cp.seq || c.tenant !== tenant)
-      return fail(cp.seq, 'bad-checkpoint', `checkpoint ${cp.seq} is for another position`, r.rows);
-    const h = hashes.get(c.seq);
-    // A checkpoint past the last row: the rows it vouched for were cut off the end.
-    if (h === undefined)
-      return fail(last.seq + 1, 'deleted', `checkpoint ${c.seq} vouches for rows after ${last.seq}, which are missing`, r.rows);
-    if (h !== c.hash) return fail(c.seq, 'modified', `checkpoint ${c.seq} names a different hash`, r.rows);
-    checkpoints++;
-  }
+  const cps = await checkCheckpoints(db, jwks, tenant, rows, start.seq + 1, complete ? Number.MAX_SAFE_INTEGER : last.seq);
+  if (!cps.ok) return fail(cps.seq, cps.problem, cps.detail, r.rows, cps.checkpoints);
+  const checkpoints = cps.checkpoints;
   if (complete) {
     if (head.seq > last.seq)
-      return fail(last.seq + 1, 'deleted', `the sequencer wrote up to ${head.seq}; rows after ${last.seq} are missing`, r.rows);
+      return fail(
+        last.seq + 1,
+        'deleted',
+        `the sequencer wrote up to ${head.seq}; rows after ${last.seq} are missing`,
+        r.rows,
+        checkpoints,
+      );
     if (head.seq === last.seq && head.seq > 0 && head.hash !== last.hash)
-      return fail(last.seq, 'modified', 'the last row is not the head the sequencer wrote', r.rows);
+      return fail(last.seq, 'modified', 'the last row is not the head the sequencer wrote', r.rows, checkpoints);
   }
   return {
     ok: true,

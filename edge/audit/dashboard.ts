@@ -26,6 +26,11 @@ export interface Dashboard {
   topDeniedRoutes: { route: string; count: number }[];
   /** At most `DASHBOARD_TOP` people (the subject as the organisation's apps name them), most denied first. */
   topDeniedPeople: { person: string; count: number }[];
+  /**
+   * When the range reaches events archived to R2 (docs/audit.md, "Archive and stream"): the time (ms)
+   * up to which events are archived and therefore not counted here; else null.
+   */
+  archivedThrough: number | null;
 }
 
 export interface DayCounts {
@@ -133,7 +138,13 @@ export async function dashboardData(
     const field = COUNTED[c.type];
     if (entry && field) entry[field] += c.n;
   }
-  return { from, to, days, apps, ...(await topDenied(db, ring, tenant, org, from, to)) };
+  // Counted from D1 only: say how far the archive reaches into the range rather than show it as zeros.
+  const archived = await db
+    .prepare("SELECT MAX(last_ts) AS t FROM audit_segments WHERE tenant = ? AND state = 'archived'")
+    .bind(tenant)
+    .first<{ t: number | null }>();
+  const archivedThrough = archived?.t != null && archived.t >= from ? archived.t : null;
+  return { from, to, days, apps, ...(await topDenied(db, ring, tenant, org, from, to)), archivedThrough };
 }
 
 /** The most denied routes and people among the newest `DASHBOARD_TOP_SAMPLE` denials of the range. */

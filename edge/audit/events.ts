@@ -192,6 +192,11 @@ export const AUDIT_EVENTS = {
     ocsf: OcsfClass.ApiActivity,
     activity: 4,
   },
+  'audit.archived': {
+    summary: 'Maintenance moved sealed segments of the chain, up to `details.through_seq`, from D1 to the R2 archive.',
+    ocsf: OcsfClass.ApiActivity,
+    activity: 3,
+  },
   'policy.changed': {
     summary: 'The edge started enforcing a policy different from the last one recorded (`details.from`, `details.to` are policy hashes).',
     ocsf: OcsfClass.ApiActivity,

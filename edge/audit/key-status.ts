@@ -120,6 +120,17 @@ export async function keyStatus(rt: { db: D1Database; keys: Keyring; now(): numb
       perKid[c.name] = r.n;
     }
   }
+  // Archived segments (R2) stay sealed under the keys they had: those keys are in use while a segment needs them.
+  const { results: segments } = await db
+    .prepare("SELECT kids FROM audit_segments WHERE state = 'archived' AND kids IS NOT NULL")
+    .all<{ kids: string }>();
+  for (const seg of segments) {
+    for (const [kid, n] of Object.entries(JSON.parse(seg.kids) as Record<string, number>)) {
+      const perKid = usage[kid] ?? {};
+      usage[kid] = perKid;
+      perKid.audit_archive = (perKid.audit_archive ?? 0) + n;
+    }
+  }
   const legacy = await db
     .prepare(
       'SELECT (SELECT COUNT(*) FROM totp_factors WHERE sub_sealed IS NULL) ' +
@@ -127,8 +138,12 @@ export async function keyStatus(rt: { db: D1Database; keys: Keyring; now(): numb
         '+ (SELECT COUNT(*) FROM recovery_codes WHERE sub_sealed IS NULL AND used_at IS NULL) AS n',
     )
     .first<{ n: number }>();
+  // An archived segment that does not say which keys it needs (none should) keeps every key in use: closed.
+  const unknownSegments = (await db
+    .prepare("SELECT COUNT(*) AS n FROM audit_segments WHERE state = 'archived' AND kids IS NULL")
+    .first<{ n: number }>())!.n;
   const retirable: Record<string, boolean> = {};
-  for (const kid of keys.kids) if (kid !== keys.primary) retirable[kid] = !usage[kid];
+  for (const kid of keys.kids) if (kid !== keys.primary) retirable[kid] = !usage[kid] && unknownSegments === 0;
   const notes = [
     "Not counted, because they expire by themselves: held requests (sealed in each person's Durable Object, " +
       "10 minutes at most), session grants (their rule's maxAge), signed prompts and assertions (minutes). " +

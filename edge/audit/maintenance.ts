@@ -3,6 +3,7 @@
  *  1. a signed checkpoint of each tenant's chain head;
  *  2. key rotation: re-encrypt a batch of stored data under the primary key (reencryption.ts);
  *  3. retention: verify, checkpoint, then prune events older than AUDIT_RETENTION_DAYS (retention.ts);
+ *  3b. archive: move sealed segments older than AUDIT_ARCHIVE_DAYS from D1 to R2 (archive.ts);
  *  4. expiry: delete authenticator-app enrolments left pending past their 10 minutes.
  * Nothing becomes unreadable at any step: old rows open under the old key until they are moved,
  * and `keyStatus` (key-status.ts) says when a key id is no longer used and may be retired.
@@ -11,6 +12,8 @@ import type { Keyring } from '../crypto/keyring';
 import { PENDING_TOTP_TTL_MS, sweepPendingTotp } from '../factors/totp/totp-store';
 import type { ChainPoint } from './audit-chain';
 import type { AuditLog } from './audit-log';
+import { archiveSegments, type ArchiveReport } from './archive';
+import type { AuditArchive } from './archive-store';
 import type { AuditSequencer } from './audit-sequencer';
 import type { AuditInput } from './events';
 import { reencryptBatch } from './reencryption';
@@ -23,6 +26,8 @@ export interface MaintenanceDeps {
   audit: AuditLog;
   auditSequencer(): DurableObjectStub<AuditSequencer>;
   auditRetentionDays: number;
+  /** The R2 archive (binding AUDIT_ARCHIVE) and its threshold; null or absent: nothing is archived. */
+  auditArchive?: AuditArchive | null;
   now(): number;
 }
 
@@ -31,6 +36,9 @@ export interface MaintenanceReport {
   reencrypted: Record<string, number>;
   pruned: { through_seq: number; rows: number } | null;
   retention_refused?: string;
+  /** Segments moved to R2 in this run (null: none due, or no archive). */
+  archived?: ArchiveReport | null;
+  archive_refused?: string;
   /** Rows deleted because they expired: pending authenticator-app enrolments never confirmed. */
   expired: { totp_pending: number };
 }
@@ -76,6 +84,22 @@ export async function runMaintenance(rt: MaintenanceDeps, who: Who = { actor: nu
         outcome: 'success',
         ...actor,
         details: { through_seq: r.through_seq, rows: r.rows, retention_days: rt.auditRetentionDays },
+      });
+    }
+  }
+  const archive = rt.auditArchive;
+  if (archive && archive.afterDays > 0) {
+    const r = await archiveSegments(rt, archive, tenant, rt.now() - archive.afterDays * 86_400_000);
+    if (typeof r === 'string') {
+      report.archive_refused = r;
+      await rt.audit.record({ type: 'audit.archived', outcome: 'failure', ...actor, reason: r });
+    } else if (r.segments > 0) {
+      report.archived = r;
+      await rt.audit.record({
+        type: 'audit.archived',
+        outcome: 'success',
+        ...actor,
+        details: { through_seq: r.through_seq, rows: r.rows, segments: r.segments, archive_days: archive.afterDays },
       });
     }
   }

@@ -6,6 +6,9 @@
 import type { Keyring } from '../crypto/keyring';
 import { verifyRows, START, type AuditRow, type ChainPoint } from './audit-chain';
 import type { AuditSequencer } from './audit-sequencer';
+import { dropObjectsThrough, pruneArchived } from './archive-retention';
+import { lastArchived, type AuditArchive } from './archive-store';
+import { signedPoint } from './archive-verify';
 import { checkpointJwks, verifyCheckpoint } from './checkpoint';
 import { checkpointStatement, latestRetentionCheckpoint } from './checkpoint-store';
 
@@ -14,6 +17,8 @@ interface RetentionDeps {
   db: D1Database;
   keys: Keyring;
   auditSequencer(): DurableObjectStub<AuditSequencer>;
+  /** The R2 archive, if bound: archived segments are pruned first, and D1's rows start after them. */
+  auditArchive?: AuditArchive | null;
   now(): number;
 }
 
@@ -38,6 +43,17 @@ export async function prune(
     if (!cp) return 'the last retention checkpoint does not verify';
     start = { seq: cp.seq, hash: cp.hash };
   }
+  // Archived segments are the oldest events: they go first, and D1's rows follow the newest of them.
+  if (rt.auditArchive) {
+    const a = await pruneArchived(rt, rt.auditArchive, tenant, start, cutoff);
+    if (a !== null) return a;
+  }
+  const archived = await lastArchived(db, tenant);
+  if (archived && archived.last_seq > start.seq) {
+    const p = await signedPoint(db, jwks, tenant, archived.last_seq);
+    if (!p) return 'the checkpoint closing the newest archived segment does not verify';
+    start = p;
+  }
   const { results: rows } = await db
     .prepare('SELECT * FROM audit_events WHERE tenant = ? AND seq > ? AND ts < ? ORDER BY seq LIMIT ?')
     .bind(tenant, start.seq, cutoff, PRUNE_BATCH)
@@ -55,6 +71,9 @@ export async function prune(
     await checkpointStatement(db, keys, tenant, last, 'retention', now),
     db.prepare('DELETE FROM audit_events WHERE tenant = ? AND seq <= ?').bind(tenant, last.seq),
     db.prepare('DELETE FROM audit_checkpoints WHERE tenant = ? AND seq < ?').bind(tenant, last.seq),
+    // Segments behind the new retention checkpoint are no longer part of the chain.
+    db.prepare('DELETE FROM audit_segments WHERE tenant = ? AND last_seq <= ?').bind(tenant, last.seq),
   ]);
+  if (archived && rt.auditArchive) await dropObjectsThrough(rt.auditArchive.bucket, tenant, last.seq);
   return { through_seq: last.seq, rows: keep.length };
 }

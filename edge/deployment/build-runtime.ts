@@ -22,7 +22,7 @@ export interface DeploymentEnv extends IdentityEnv, ListSettings {
 }
 
 /** What the cron needs of a deployment: D1, the keyring and the tenant's audit log. */
-export type AuditRuntime = Pick<Runtime, 'db' | 'keys' | 'audit' | 'auditSequencer' | 'auditRetentionDays' | 'now'>;
+export type AuditRuntime = Pick<Runtime, 'db' | 'keys' | 'audit' | 'auditSequencer' | 'auditRetentionDays' | 'auditArchive' | 'now'>;
 
 export interface AuditRuntimeOptions {
   /** The compiled policy: the audit log names it by hash. */
@@ -181,6 +181,10 @@ function auditRuntimeOf(env: DeploymentEnv, { db, auditNamespace }: Storage, key
     }),
     auditSequencer: () => auditNamespace.get(auditNamespace.idFromName(`tenant:${tenant}`)),
     auditRetentionDays: Math.max(0, Number.parseInt(String(env.AUDIT_RETENTION_DAYS ?? '0'), 10) || 0),
+    // Optional: without the bucket nothing is archived (docs/audit.md, "Archive and stream").
+    auditArchive: env.AUDIT_ARCHIVE
+      ? { bucket: env.AUDIT_ARCHIVE as R2Bucket, afterDays: Math.max(0, Number.parseFloat(String(env.AUDIT_ARCHIVE_DAYS ?? '0')) || 0) }
+      : null,
     now: options.now ?? Date.now,
   };
 }

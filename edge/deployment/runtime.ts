@@ -1,4 +1,5 @@
 /** @module The per-deployment runtime the request path and Stepgate's endpoints need (built by build-runtime.ts). */
+import type { AuditArchive } from '../audit/archive-store';
 import type { PolicyCanary } from '../apps/app-definition';
 import type { AuditLog } from '../audit/audit-log';
 import type { AuditSequencer } from '../audit/audit-sequencer';
@@ -51,6 +52,8 @@ export interface Runtime {
   auditSequencer(): DurableObjectStub<AuditSequencer>;
   /** Audit events older than this many days are pruned (after a checkpoint); 0 keeps them forever. */
   auditRetentionDays: number;
+  /** The R2 archive of sealed audit segments (binding AUDIT_ARCHIVE, threshold AUDIT_ARCHIVE_DAYS); null when not bound. */
+  auditArchive?: AuditArchive | null;
   /** A passkey whose backup state changed since registration: accepted and logged ("flag") or refused. */
   backupChange: 'flag' | 'refuse';
   /** Origins besides the site's own that may run WebAuthn ceremonies for it (the extension's). */

@@ -9,7 +9,7 @@
  * nothing; a refusal by a rule is 403 ERR_FORBIDDEN with the rule's reason. Both are audited
  * (`admin.refused`), before the answer.
  */
-import type { z } from 'zod';
+import type * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { authenticateToken, orgOfPerson } from '../admin/api-tokens';
 import { isSubjectOf, personKey } from '../apps/app-people';
@@ -242,5 +242,5 @@ export async function recordChange(
 export const MAX_ADMIN_BODY = 256 * 1024;
 
 /** Parse an admin call's JSON body (an empty body is `{}`) against a schema. @throws {StepgateError} 400 naming the field, 413 */
-export const adminBody = <T>(req: Request, schema: z.ZodType<T>): Promise<T> =>
+export const adminBody = <T>(req: Request, schema: z.ZodMiniType<T>): Promise<T> =>
   jsonBody(req, schema, { maxBytes: MAX_ADMIN_BODY, emptyBody: {} });

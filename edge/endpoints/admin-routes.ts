@@ -6,7 +6,7 @@
  * Every call needs a fresh step-up; nobody acts on themselves; a refusal is audited with its reason.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { type AdminAction as PersonAction, inviteToEnrol, unlockPerson } from '../admin/admin-actions';
 import { type AdminAction, authorize } from '../admin/authorization';
@@ -35,7 +35,7 @@ async function actingOnAnother(rt: Runtime, req: Request, action: AdminAction): 
     return problem(ErrorCode.Forbidden, 403, `${reason} (${action})`);
   }
   await requireAdminStepUp(rt, req, me);
-  const { user } = await jsonBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
+  const { user } = await jsonBody(req, z.strictObject({ user: z.string().check(z.minLength(1), z.maxLength(256)) }));
   const key = personOf(org, user);
   // The person's own roles: an app-admin never acts on someone who holds a role beyond their apps.
   const personRoles = await rolesOf(rt.db, rt.keys, org, key);

@@ -9,7 +9,7 @@
  * versioned like any app's, but its hosts, identity and origin are the deployment's: 409 to change them.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import {
   type App,
@@ -85,9 +85,9 @@ async function validated<T>(write: () => Promise<T>): Promise<T | Response> {
   }
 }
 
-const Hosts = z.array(z.string().min(1).max(253)).min(1).max(50);
-const Origin = z.string().max(2048).nullable();
-const Name = z.string().min(1).max(100);
+const Hosts = z.array(z.string().check(z.minLength(1), z.maxLength(253))).check(z.minLength(1), z.maxLength(50));
+const Origin = z.nullable(z.string().check(z.maxLength(2048)));
+const Name = z.string().check(z.minLength(1), z.maxLength(100));
 
 /** The app of the path (the caller was authorized for it first); 404 when it does not exist in this organisation. */
 async function appOf(rt: Runtime, org: string, appId: string): Promise<App> {
@@ -113,7 +113,7 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
     const { req, org, caller } = await adminCall(rt, c, true);
     const body = await adminBody(
       req,
-      z.strictObject({ name: Name, hosts: Hosts, origin_url: Origin.default(null), identity: z.unknown(), policy: z.unknown() }),
+      z.strictObject({ name: Name, hosts: Hosts, origin_url: z._default(Origin, null), identity: z.unknown(), policy: z.unknown() }),
     );
     await requireAllowed(rt, req, caller, 'app.create', { orgId: org });
     const r = await validated(() =>
@@ -152,7 +152,12 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
     const appId = c.req.param('app');
     const body = await adminBody(
       req,
-      z.strictObject({ name: Name.optional(), hosts: Hosts.optional(), origin_url: Origin.optional(), identity: z.unknown().optional() }),
+      z.strictObject({
+        name: z.optional(Name),
+        hosts: z.optional(Hosts),
+        origin_url: z.optional(Origin),
+        identity: z.optional(z.unknown()),
+      }),
     );
     await requireAllowed(rt, req, caller, 'app.update', { orgId: org, appId });
     if (isBundledApp(org, appId)) return bundledRefusal();
@@ -221,7 +226,7 @@ export function registerAppRoutes(app: Hono, rt: Runtime): void {
     const appId = c.req.param('app');
     const body = await adminBody(
       req,
-      z.strictObject({ policy: z.unknown(), comment: z.string().max(500).default(''), canary_percent: CanaryPercent }),
+      z.strictObject({ policy: z.unknown(), comment: z._default(z.string().check(z.maxLength(500)), ''), canary_percent: CanaryPercent }),
     );
     // An app-admin changes their app's rules, never how its people enrol (`enrolment`): compared with the active policy.
     const stored = await activePolicy(rt.db, appRef(rt, org, appId));

@@ -4,7 +4,7 @@
  * approver's step-up (answering it approves), deny, cancel, and the requester's reason.
  */
 import type { Context, Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import type { ApprovalStepUp } from '../../shared/wire-shapes';
 import { approvalNotice } from '../approvals/approval-notice';
@@ -88,7 +88,7 @@ export function registerApprovalRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
-    const body = await jsonBody(req, z.strictObject({ reason: z.string().max(500).optional() }), { emptyBody: {} });
+    const body = await jsonBody(req, z.strictObject({ reason: z.optional(z.string().check(z.maxLength(500))) }), { emptyBody: {} });
     const { viewer, where, ...checked } = await checkedDecider(rt, req, me, c.req.param('id'), 'deny');
     const done = await deny(rt, { ...checked, me: viewer, reason: cleanJustification(body.reason), where });
     if (!done.ok) return problem(done.code, done.status, done.detail);
@@ -113,7 +113,7 @@ export function registerApprovalRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
-    const body = await jsonBody(req, z.strictObject({ text: z.string().min(1).max(500) }));
+    const body = await jsonBody(req, z.strictObject({ text: z.string().check(z.minLength(1), z.maxLength(500)) }));
     const text = cleanJustification(body.text);
     if (text === null) return problem(ErrorCode.BadRequest, 400, 'text: write a reason');
     const row = await requesterRow(rt, c.req.param('id'), me.sub);

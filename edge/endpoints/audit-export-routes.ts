@@ -5,7 +5,8 @@
  */
 import type { Hono } from 'hono';
 import { ErrorCode } from '../../shared/errors';
-import { AuditIntegrityError, listEvents, type AuditFilter } from '../audit/audit-store';
+import { AuditIntegrityError, type AuditFilter } from '../audit/audit-store';
+import { ArchiveUnavailableError, readChainPage } from '../audit/chain-reader';
 import { listCheckpoints } from '../audit/checkpoint-store';
 import { CONTENT_TYPES, csvHeader, csvRow, EXPORT_FORMATS, toOcsf, type ExportFormat } from '../audit/export-formats';
 import type { Runtime } from '../deployment/runtime';
@@ -59,11 +60,14 @@ function exportStream(rt: Runtime, filter: AuditFilter, format: ExportFormat): R
       const first = !started;
       started = true;
       try {
-        const page = await listEvents(rt.db, rt.keys, rt.audit.tenant, filter, {
-          limit: 500,
-          order: 'asc',
-          ...(after === undefined ? {} : { after }),
-        });
+        // Archived segments (R2) first, then D1's rows: one chain (chain-reader.ts).
+        const read = await readChainPage(
+          { db: rt.db, ring: rt.keys, tenant: rt.audit.tenant, bucket: rt.auditArchive?.bucket ?? null },
+          filter,
+          after ?? 0,
+          500,
+        );
+        const page = { events: read.events, next: read.end ? null : read.position };
         // An export that starts where retention pruned opens with the signed checkpoint it links to,
         // so it can be verified offline from its first event.
         const start = page.events[0]?.event.seq;
@@ -93,10 +97,10 @@ function exportStream(rt: Runtime, filter: AuditFilter, format: ExportFormat): R
       } catch (err) {
         // A tampered row ends the export with an error line rather than silently skipping it.
         const seq = err instanceof AuditIntegrityError ? err.seq : null;
-        out +=
-          format === 'csv'
-            ? `# export stopped: audit row ${seq ?? '?'} does not open; run verify\r\n`
-            : `${JSON.stringify({ error: 'integrity', seq })}\n`;
+        const error = err instanceof ArchiveUnavailableError ? 'archive-unavailable' : 'integrity';
+        const why =
+          error === 'integrity' ? `audit row ${seq ?? '?'} does not open; run verify` : err instanceof Error ? err.message : 'error';
+        out += format === 'csv' ? `# export stopped: ${why}\r\n` : `${JSON.stringify({ error, seq })}\n`;
         done = true;
       }
       controller.enqueue(enc.encode(out));

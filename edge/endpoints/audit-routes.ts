@@ -54,7 +54,7 @@ export function registerAuditRoutes(app: Hono, rt: Runtime): void {
     const from = intParam(q, 'from', 1, 1, Number.MAX_SAFE_INTEGER);
     const limit = intParam(q, 'limit', 1000, 1, 5000);
     const head = await rt.auditSequencer().currentHead(rt.audit.tenant);
-    const report = await verifyTenant(rt.db, rt.keys, rt.audit.tenant, head, from, limit);
+    const report = await verifyTenant(rt.db, rt.keys, rt.audit.tenant, head, from, limit, rt.auditArchive?.bucket ?? null);
     await rt.audit.record({
       type: 'audit.verified',
       outcome: report.ok ? 'success' : 'failure',

@@ -7,7 +7,7 @@
  * after their own fresh step-up, never with a token.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { AppInputError } from '../admin/app-input';
 import { approveBaseline, type BaselineOutcome, rejectBaseline, saveBaseline } from '../admin/baseline-writes';
@@ -29,7 +29,7 @@ import {
 
 export const BASELINE_PATH = '/.stepgate/api/admin/orgs/:org/policy-baseline';
 /** The hash of the proposal the caller saw: approving or rejecting another one is refused (409). */
-const Expected = z.strictObject({ hash: z.string().max(100).optional() });
+const Expected = z.strictObject({ hash: z.optional(z.string().check(z.maxLength(100))) });
 
 type BaselineEvent = 'policy.baseline_updated' | 'policy.baseline_proposed' | 'policy.baseline_approved' | 'policy.baseline_rejected';
 

@@ -4,7 +4,7 @@
  * outcome mapped to HTTP.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { answerChallenge, type AnswerChallengeResult } from '../challenges/answer-challenge';
 import type { PasskeyEvidence } from '../approvals/approval-votes';
@@ -22,11 +22,15 @@ import { auditBase, cookieSecurity, jsonBody, loadChallenge, passkeyContext, req
 import { locked } from '../pages/refusal-responses';
 
 /** For another session's request: the number the approver picked from those shown. */
-const chosenNumber = z.number().int().min(10).max(99).optional();
+const chosenNumber = z.optional(z.number().check(z.int(), z.gte(10), z.lte(99)));
 const VerifyBody = z.discriminatedUnion('method', [
-  z.strictObject({ method: z.literal('totp'), code: z.string().min(1).max(64), number: chosenNumber }),
-  z.strictObject({ method: z.literal('recovery'), code: z.string().min(1).max(64), number: chosenNumber }),
-  z.strictObject({ method: z.literal('webauthn'), response: z.looseObject({ id: z.string().max(1024) }), number: chosenNumber }),
+  z.strictObject({ method: z.literal('totp'), code: z.string().check(z.minLength(1), z.maxLength(64)), number: chosenNumber }),
+  z.strictObject({ method: z.literal('recovery'), code: z.string().check(z.minLength(1), z.maxLength(64)), number: chosenNumber }),
+  z.strictObject({
+    method: z.literal('webauthn'),
+    response: z.looseObject({ id: z.string().check(z.maxLength(1024)) }),
+    number: chosenNumber,
+  }),
 ]);
 
 const challengeNotFound = () =>

@@ -2,7 +2,7 @@
  * @module What every Stepgate endpoint does first: read a small JSON body, know the caller (and their
  * challenge), see the site, describe the request for the audit log.
  */
-import type { z } from 'zod';
+import type * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { auditRequestOnStepgatePath } from '../audit/audit-log';
 import type { Runtime } from '../deployment/runtime';
@@ -19,7 +19,7 @@ export interface JsonBodyOptions {
 }
 
 /** Parse a small JSON body against a schema. @throws {StepgateError} 400 naming the field, 413 when too large */
-export async function jsonBody<T>(req: Request, schema: z.ZodType<T>, options: JsonBodyOptions = {}): Promise<T> {
+export async function jsonBody<T>(req: Request, schema: z.ZodMiniType<T>, options: JsonBodyOptions = {}): Promise<T> {
   const text = await req.text();
   if (text.length > (options.maxBytes ?? 16 * 1024)) throw new StepgateError(ErrorCode.BodyTooLarge, 413, 'body: too large');
   let doc: unknown;

@@ -15,6 +15,7 @@ import { registerBaselineRoutes } from './baseline-routes';
 import { registerConsoleBaselineRoutes } from './console-baseline-routes';
 import { registerAuditExportRoutes } from './audit-export-routes';
 import { registerAuditRoutes } from './audit-routes';
+import { registerAuditStreamRoutes } from './audit-stream-routes';
 import { registerChallengeRoutes } from './challenge-routes';
 import { registerDashboardRoutes } from './dashboard-routes';
 import { consoleHostsOnly, noSuchEndpoint } from './console-hosts';
@@ -70,6 +71,7 @@ export function createEndpointsApp(rt: Runtime): Hono {
   registerPeopleRoutes(app, rt);
   registerAuditRoutes(app, rt);
   registerAuditExportRoutes(app, rt);
+  registerAuditStreamRoutes(app, rt);
   registerDashboardRoutes(app, rt);
   registerMaintenanceRoutes(app, rt);
   registerTokenRoutes(app, rt);

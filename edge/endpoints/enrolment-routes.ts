@@ -7,7 +7,7 @@
 import type { Hono } from 'hono';
 import { generateURI } from 'otplib';
 import { renderSVG } from 'uqr';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import type { PasskeyRegistered, TotpActivated, TotpEnrolment } from '../../shared/wire-shapes';
 import { hashRef } from '../audit/audit-log';
@@ -88,7 +88,7 @@ const lostFirstRace = () =>
     'Another factor was enrolled first; confirm it is you with it (POST /.stepgate/api/factors/step-up), then add this one again.',
   );
 
-const EnrolBody = z.strictObject({ invite: z.string().max(64).optional() });
+const EnrolBody = z.strictObject({ invite: z.optional(z.string().check(z.maxLength(64))) });
 
 /** Record an added factor, with how it was enrolled (and, for a first factor, the recovery codes issued with it). */
 async function recordEnrolment(
@@ -170,7 +170,7 @@ export function registerEnrolmentRoutes(app: Hono, rt: Runtime): void {
     const me = await requireIdentity(rt, req);
     const body = await jsonBody(
       req,
-      z.strictObject({ response: z.looseObject({ id: z.string() }), nickname: z.string().max(64).optional() }),
+      z.strictObject({ response: z.looseObject({ id: z.string() }), nickname: z.optional(z.string().check(z.maxLength(64))) }),
     );
     // Taken (once) before the rule is applied: it records whether it was started with an invitation.
     const pending = await takeRegistration(rt.userState(me.sub), me.sid);
@@ -203,7 +203,7 @@ export function registerEnrolmentRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
-    const { code } = await jsonBody(req, z.strictObject({ code: z.string().min(1).max(16) }));
+    const { code } = await jsonBody(req, z.strictObject({ code: z.string().check(z.minLength(1), z.maxLength(16)) }));
     const id = c.req.param('id');
     // Why: a pending factor planted before the first enrolment must not be switched on later without a step-up.
     const how = await requireMayCompleteEnrolment(rt, req, me, () => pendingTotpInvited(rt.db, rt.keys, me.sub, id));

@@ -4,7 +4,7 @@
  * removing one, regenerating recovery codes. Adding one is in enrolment-routes.ts.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import type { FactorList, FreshStepUpChallenge } from '../../shared/wire-shapes';
 import { hashRef } from '../audit/audit-log';
@@ -76,7 +76,10 @@ export function registerFactorRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     requireSameOriginJson(req, siteOf(req.url).origin, rt.webauthnOrigins);
     const me = await requireIdentity(rt, req);
-    const { kind, id } = await jsonBody(req, z.strictObject({ kind: z.enum(['totp', 'webauthn']), id: z.string().min(1).max(1024) }));
+    const { kind, id } = await jsonBody(
+      req,
+      z.strictObject({ kind: z.enum(['totp', 'webauthn']), id: z.string().check(z.minLength(1), z.maxLength(1024)) }),
+    );
     await requireFreshStepUp(rt, req, me);
     // Why: without a factor, the person could not step up again, and the next enrolment would be a "first" one.
     if ((await activeFactorCount(rt.db, rt.keys, me.sub)) <= 1)

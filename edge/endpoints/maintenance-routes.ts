@@ -5,7 +5,7 @@
  * browser session, never a token.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { keyStatus } from '../audit/key-status';
 import { runMaintenance } from '../audit/maintenance';

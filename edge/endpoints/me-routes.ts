@@ -7,7 +7,7 @@
  * (cancelling and dismissing also from the extension: the safe direction, or only hiding a notice).
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import type { RecoveryCompleted } from '../../shared/wire-shapes';
 import { type Revoked, revokePerson } from '../admin/person-revocation';

@@ -58,7 +58,8 @@ export const consolePaths: Paths = {
         {
           '200':
             '`{from, to, days: [{day, app, stepUps, failures, denials, lockouts}], apps, topDeniedRoutes: [{route, count}], ' +
-            'topDeniedPeople: [{person, count}]}`: whole UTC days, `to` exclusive',
+            'topDeniedPeople: [{person, count}], archivedThrough}`: whole UTC days, `to` exclusive; `archivedThrough` (ms, or ' +
+            'null): events up to then are archived to R2 and not counted',
         },
         400,
         401,

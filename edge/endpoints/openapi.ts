@@ -11,6 +11,7 @@ import { policyToolPaths } from './openapi-policy-tool-paths';
 import { baselinePaths } from './openapi-baseline-paths';
 import { webhookPaths } from './openapi-webhook-paths';
 import { approvalPaths } from './openapi-approval-paths';
+import { auditStreamPaths } from './openapi-audit-stream-paths';
 
 const document = {
   openapi: '3.1.0',
@@ -394,6 +395,7 @@ const document = {
     ...baselinePaths,
     ...webhookPaths,
     ...approvalPaths,
+    ...auditStreamPaths,
   },
   components: {
     responses: {

@@ -6,7 +6,7 @@
  * All need a fresh step-up; every claim and creation is audited, and so is a refused one.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { authorizeOrgAction } from '../admin/authorization';
 import { claimBootstrapOwner } from '../admin/bootstrap';
@@ -31,19 +31,19 @@ const orgJson = (o: Org) => ({ id: o.id, name: o.name, created_at: new Date(o.cr
 
 /** The body of a new organisation: its id, name and first owner (a subject as the new organisation's apps will name them). */
 const NewOrg = z.strictObject({
-  id: z.string().min(1).max(64),
-  name: z.string().min(1).max(200),
-  owner: z.string().min(1).max(256),
+  id: z.string().check(z.minLength(1), z.maxLength(64)),
+  name: z.string().check(z.minLength(1), z.maxLength(200)),
+  owner: z.string().check(z.minLength(1), z.maxLength(256)),
   /** Its first app (as POST /orgs/{org}/apps takes one), so that its people can reach Stepgate. */
-  app: z
-    .strictObject({
-      name: z.string().min(1).max(100),
-      hosts: z.array(z.string().min(1).max(253)).min(1).max(50),
-      origin_url: z.string().max(2048).nullable().default(null),
+  app: z.optional(
+    z.strictObject({
+      name: z.string().check(z.minLength(1), z.maxLength(100)),
+      hosts: z.array(z.string().check(z.minLength(1), z.maxLength(253))).check(z.minLength(1), z.maxLength(50)),
+      origin_url: z._default(z.nullable(z.string().check(z.maxLength(2048))), null),
       identity: z.unknown(),
       policy: z.unknown(),
-    })
-    .optional(),
+    }),
+  ),
 });
 
 export function registerOrgRoutes(app: Hono, rt: Runtime): void {

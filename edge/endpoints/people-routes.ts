@@ -7,7 +7,7 @@
  * and a person whose factors went is told (a notice in their Durable Object).
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { DEFAULT_ORG } from '../admin/org-store';
 import { personOverview } from '../admin/person-overview';
@@ -20,12 +20,14 @@ import { auditBase } from './endpoint-helpers';
 
 const BASE = '/.stepgate/api/admin/orgs/:org/people';
 
-const Subject = z.string().min(1).max(256);
+const Subject = z.string().check(z.minLength(1), z.maxLength(256));
 const RevokeBody = z
-  .strictObject({ user: Subject, factors: z.boolean().optional(), grants: z.boolean().optional(), tokens: z.boolean().optional() })
-  .refine((b) => b.factors === true || b.grants === true || b.tokens === true, {
-    message: 'name at least one of factors, grants, tokens (true)',
-  });
+  .strictObject({ user: Subject, factors: z.optional(z.boolean()), grants: z.optional(z.boolean()), tokens: z.optional(z.boolean()) })
+  .check(
+    z.refine((b) => b.factors === true || b.grants === true || b.tokens === true, {
+      message: 'name at least one of factors, grants, tokens (true)',
+    }),
+  );
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

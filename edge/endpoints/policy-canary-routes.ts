@@ -6,7 +6,7 @@
  * version with `canary_percent` (PUT …/policy, POST …/policy/versions) and read with GET …/policy.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { widenCanary } from '../admin/policy-canary';
 import type { Runtime } from '../deployment/runtime';
@@ -21,7 +21,7 @@ export function registerPolicyCanaryRoutes(app: Hono, rt: Runtime): void {
   app.post(PATH, async (c) => {
     const { req, org, caller } = await adminCall(rt, c, true);
     const appId = c.req.param('app');
-    const body = await adminBody(req, z.strictObject({ percent: z.number().int().min(1).max(100) }));
+    const body = await adminBody(req, z.strictObject({ percent: z.number().check(z.int(), z.gte(1), z.lte(100)) }));
     // Widening enforces the active version (which did not weaken its base) for more people: no change of enrolment.
     await requireAllowed(rt, req, caller, 'policy.update', { orgId: org, appId, changesEnrolment: false });
     const r = await widenCanary(rt.db, { ...appRef(rt, org, appId), percent: body.percent, now: rt.now() });

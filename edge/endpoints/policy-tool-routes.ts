@@ -8,7 +8,7 @@
  * through the same version path as PUT …/policy (policy-version-answers.ts).
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { checkPolicy, checkPolicyServes } from '../admin/app-input';
 import { checkBundledHosts } from '../admin/bundled-policy';
@@ -30,12 +30,9 @@ import { draftOrProblem, readDraft, requireToolApp, runnablePolicy, type ToolApp
 
 const BASE = '/.stepgate/api/admin/orgs/:org/apps/:app/policy';
 /** A method to test: an HTTP token of letters (the gateway refuses others before matching). */
-const Method = z.string().regex(/^[A-Za-z]{1,20}$/, 'a method such as GET or DELETE');
+const Method = z.string().check(z.regex(/^[A-Za-z]{1,20}$/, 'a method such as GET or DELETE'));
 /** A path (`/api/projects/7`) or an absolute http(s) URL. */
-const Url = z
-  .string()
-  .max(2048)
-  .regex(/^(\/|https?:\/\/)\S*$/i, 'a path (/api/projects/7) or an absolute http(s) URL');
+const Url = z.string().check(z.maxLength(2048), z.regex(/^(\/|https?:\/\/)\S*$/i, 'a path (/api/projects/7) or an absolute http(s) URL'));
 const RULE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The caller may read this app's policy (after the checks of admin-access.ts); then the app, or 404. */
@@ -89,7 +86,7 @@ export function registerPolicyToolRoutes(app: Hono, rt: Runtime): void {
     const req = c.req.raw;
     const [org, appId] = [c.req.param('org'), c.req.param('app')];
     const tool = await readTool(rt, req, org, appId);
-    const body = await adminBody(req, z.strictObject({ policy: z.unknown().optional(), method: Method, url: Url }));
+    const body = await adminBody(req, z.strictObject({ policy: z.optional(z.unknown()), method: Method, url: Url }));
     let doc: Policy;
     if (body.policy === undefined) {
       if (!tool.active) return problem(ErrorCode.Conflict, 409, 'The active policy could not be read: send a policy to test.');

@@ -4,7 +4,7 @@
  * the answer to a store outcome (200 active, 202 proposed, 4xx refused), and the deployment's
  * policy.json (the bundled app's version 1 until D1 holds a policy for it).
  */
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { AppInputError } from '../admin/app-input';
 import { type AppRef, proposeVersion, type VersionOutcome } from '../admin/policy-versions';
@@ -14,7 +14,7 @@ import { json, problem } from '../http/responses';
 import { type AdminCaller, NOT_FOUND_APP, recordChange } from './admin-access';
 
 /** The share of people a new version enforces for first (docs/policy.md, "Canary"): PUT …/policy and POST …/versions. */
-export const CanaryPercent = z.number().int().min(1).max(99).optional();
+export const CanaryPercent = z.optional(z.number().check(z.int(), z.gte(1), z.lte(99)));
 
 /** The audit events of a version change. */
 export type VersionEvent = 'policy.version_created' | 'policy.version_proposed' | 'policy.version_approved' | 'policy.rolled_back';

@@ -6,7 +6,7 @@
  * person, and approving needs a person in a browser with a fresh step-up (never a token).
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { AppInputError, changesEnrolment } from '../admin/app-input';
 import {
@@ -34,7 +34,7 @@ import {
 import { appRef, CanaryPercent, proposeAndAnswer, recordPolicyEvent, recordVersionEvent, versionAnswer } from './policy-version-answers';
 
 const BASE = '/.stepgate/api/admin/orgs/:org/apps/:app/policy/versions';
-const Comment = z.string().max(500).default('');
+const Comment = z._default(z.string().check(z.maxLength(500)), '');
 
 /** The version number of the path: a whole number, else 400. */
 function versionOfPath(raw: string | undefined): number {

@@ -7,7 +7,7 @@
  * and neither stands if they cannot be told. Every change is audited with who started and approved.
  */
 import type { Context, Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { type HeldRole, REFUSALS } from '../admin/authorization';
 import { cancelTarget, mayListRecoveries, type RecoveryWaitSettings, recoveryWaitMs } from '../admin/recovery';
@@ -95,7 +95,7 @@ async function toldOrTakenBack(
 export function registerRecoveryRoutes(app: Hono, rt: Runtime): void {
   app.post(BASE, async (c) => {
     const { req, org, caller } = await recoveryCall(rt, c, true);
-    const body = await adminBody(req, z.strictObject({ user: z.string().min(1).max(256) }));
+    const body = await adminBody(req, z.strictObject({ user: z.string().check(z.minLength(1), z.maxLength(256)) }));
     const person = personOf(org, body.user);
     const personRoles = await rolesOf(rt.db, rt.keys, org, person);
     await requireAllowed(rt, req, caller, 'recovery.start', { orgId: org, person, personRoles });

@@ -5,7 +5,7 @@
  * grant and revocation is audited with who did it, to whom, the organisation and the app.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { lastOwnerRefusal, ROLES } from '../admin/authorization';
 import { grantRole, listRoleGrants, type RoleGrant, revokeRole } from '../admin/role-store';
@@ -39,9 +39,9 @@ export function registerRoleRoutes(app: Hono, rt: Runtime): void {
     const body = await adminBody(
       req,
       z.strictObject({
-        person: z.string().min(1).max(256),
+        person: z.string().check(z.minLength(1), z.maxLength(256)),
         role: z.enum(ROLES),
-        app_id: z.string().min(1).max(64).optional(),
+        app_id: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
       }),
     );
     if ((body.role === 'app-admin') !== (body.app_id !== undefined)) {

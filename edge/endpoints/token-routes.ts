@@ -5,7 +5,7 @@
  * (the admin API) and audit-access.ts (the audit log).
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import {
   authenticateToken,
@@ -51,9 +51,9 @@ export function registerTokenRoutes(app: Hono, rt: Runtime): void {
     const body = await jsonBody(
       req,
       z.strictObject({
-        scopes: z.array(z.enum(TOKEN_SCOPES)).min(1).max(TOKEN_SCOPES.length),
-        ttl_days: z.number().int().min(1).max(MAX_TOKEN_TTL_DAYS).default(7),
-        label: z.string().min(1).max(64),
+        scopes: z.array(z.enum(TOKEN_SCOPES)).check(z.minLength(1), z.maxLength(TOKEN_SCOPES.length)),
+        ttl_days: z._default(z.number().check(z.int(), z.gte(1), z.lte(MAX_TOKEN_TTL_DAYS)), 7),
+        label: z.string().check(z.minLength(1), z.maxLength(64)),
       }),
     );
     // A token acts for its owner for days: made only after a step-up as strong as administration asks.

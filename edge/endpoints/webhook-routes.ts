@@ -8,7 +8,7 @@
  * nothing from validation; bad input is 400 and stores nothing.
  */
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { ErrorCode } from '../../shared/errors';
 import { hashRef } from '../audit/audit-log';
 import type { AuditDetails } from '../audit/events';
@@ -24,7 +24,7 @@ import { auditBase } from './endpoint-helpers';
 export const WEBHOOK_PATH = '/.stepgate/api/admin/orgs/:org/webhook';
 
 const PutBody = z.strictObject({
-  url: z.string().max(10_000),
+  url: z.string().check(z.maxLength(10_000)),
   format: z.enum(WEBHOOK_FORMATS as [WebhookFormat, ...WebhookFormat[]]),
 });
 

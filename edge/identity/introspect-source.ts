@@ -15,7 +15,7 @@ import { groupsPart, valueAt } from './identity-groups';
 import { introspectClientOf } from './introspect-client-limit';
 import { readSessionCookie } from './session-cookie';
 import { sessionId } from './session-id';
-import type { z } from 'zod';
+import type * as z from '../http/zod';
 
 export { type Answer, INTROSPECT_CACHE_ENTRIES, IntrospectCache } from './introspect-cache';
 export { INTROSPECT_CLIENT_CALLS, IntrospectClientLimit } from './introspect-client-limit';

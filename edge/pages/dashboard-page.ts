@@ -73,6 +73,12 @@ export function dashboardPage(f: ConsoleFrame, d: DashboardData): Content {
 <p class="row"><button type="submit">Show</button></p>
 </form>
 <p class="note">${period}, days in UTC (at most 90 at a time).</p>
+${
+  dash.archivedThrough === null
+    ? ''
+    : html`<p class="note">Events up to ${new Date(dash.archivedThrough).toISOString().slice(0, 16).replace('T', ' ')} UTC are in the
+archive and are not counted here. The audit log's export and verification include them.</p>`
+}
 <div class="charts">${charts}</div>
 <section class="panel"><h2>Most denied</h2>
 <p class="note">Counted from the newest denied requests of the period (up to a few thousand), ten at most.</p>

@@ -1,11 +1,12 @@
 /**
  * @module compilePolicy: turn a validated policy into a matcher whose cost depends on the
- * request path's length, not on the number of rules (a segment trie per host). Report-only rules
+ * request path's length, not on the number of rules (segment tries per host: rule-trie.ts). Report-only rules
  * (`"mode": "report"`) live in a trie of their own: `match` never sees them, so they can never
  * shadow an enforce rule, and a policy without them matches exactly as before.
  */
 import { type CompiledApproval, compileApproval } from './compile-approval';
 import { foldCase } from './fold';
+import { methodRank, RuleTable, type TrieEntry } from './rule-trie';
 import { durationSeconds, PATH_PATTERN_CHARS, pathCharProblem, type Factor, type Policy, type Rule, type RuleMode } from './schema';
 
 export type { ApproverGroup, ApproverSource, CompiledApproval, Role } from './compile-approval';
@@ -31,30 +32,6 @@ export interface RuleMatch {
   method: string;
 }
 
-interface Entry {
-  rule: CompiledRule;
-  methods: ReadonlySet<string> | null;
-}
-
-interface TrieNode {
-  literal: Map<string, TrieNode>;
-  star?: TrieNode;
-  globs?: { re: RegExp; node: TrieNode }[];
-  globstar?: TrieNode;
-  entries: Entry[];
-}
-
-const node = (): TrieNode => ({ literal: new Map(), entries: [] });
-
-/** The tries of one kind of rule: any host, exact hosts, `*.suffix` hosts. */
-interface RuleTable {
-  anyHost: TrieNode;
-  exactHosts: Map<string, TrieNode>;
-  wildcardHosts: Map<string, TrieNode>;
-}
-const table = (): RuleTable => ({ anyHost: node(), exactHosts: new Map(), wildcardHosts: new Map() });
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** The compiled form of a policy. */
 export interface CompiledPolicy {
   policy: Policy;
@@ -77,49 +54,55 @@ export interface CompiledPolicy {
   pathMayMatch(hostname: string, segments: readonly string[]): boolean;
 }
 
+/** The path's last segment without its extension (`ban.json` → `ban`), or null when it has none. */
+const withoutExtension = (segments: readonly string[]): string | null => {
+  const last = segments.at(-1);
+  const dot = last ? last.indexOf('.') : -1;
+  return dot > 0 ? last!.slice(0, dot) : null;
+};
+
+/** The method a match is reported under: the one at `rank`, or for `*` the rule's first (else the request's own). */
+const methodAt = (e: TrieEntry<CompiledRule>, methods: readonly string[], rank: number): string => {
+  const m = methods[rank]!;
+  return m === '*' ? (e.firstMethod ?? methods.find((x) => x !== '*')!) : m;
+};
+
 /** Compile a validated policy. Patterns are folded like request paths unless `caseSensitive`. */
 export function compilePolicy(policy: Policy): CompiledPolicy {
   const caseSensitive = policy.caseSensitive ?? false;
   const norm = caseSensitive ? (s: string) => s : foldCase;
-  const enforced = table();
-  const reported = table();
+  const globs = new Map<string, RegExp>();
+  const enforced = new RuleTable<CompiledRule>(globs);
+  const reported = new RuleTable<CompiledRule>(globs);
   const rules: CompiledRule[] = [];
 
-  const insert = (root: TrieNode, pattern: string, entry: Entry): void => {
+  // One array per distinct pattern and one string per distinct segment: the same `/admin/**` on
+  // 1,000 hosts is split, checked and folded once, and the tries share their keys.
+  const patterns = new Map<string, readonly string[]>();
+  const interned = new Map<string, string>();
+  const intern = (seg: string): string => {
+    let s = interned.get(seg);
+    if (s === undefined) {
+      // A glob's literal parts are folded one by one, as pattern-coverage.ts reads them.
+      s = seg === '*' || seg === '**' ? seg : seg.split('*').map(norm).join('*');
+      interned.set(seg, s);
+    }
+    return s;
+  };
+  /** A pattern's segments, folded. */
+  const segmentsOf = (pattern: string): readonly string[] => {
+    let segs = patterns.get(pattern);
+    if (segs !== undefined) return segs;
     // The trie knows '*' and '**' only; anything else is a literal. Glob syntax it does not implement
     // ('?', '[0-9]', '{a,b}') or a hidden character would silently match nothing, so a pattern that
     // did not pass validatePolicy is refused here too.
     if (!PATH_PATTERN_CHARS.test(pattern)) throw new TypeError(`path pattern ${JSON.stringify(pattern)}: ${pathCharProblem(pattern)}`);
-    let n = root;
-    for (const seg of pattern.split('/').filter((s) => s !== '')) {
-      if (seg === '**') n = n.globstar ??= node();
-      else if (seg === '*') n = n.star ??= node();
-      else if (seg.includes('*')) {
-        const src =
-          '^' +
-          seg
-            .split('*')
-            .map((p) => escapeRe(norm(p)))
-            .join('.*') +
-          '$';
-        n.globs ??= [];
-        let g = n.globs.find((x) => x.re.source === src);
-        if (!g) {
-          g = { re: new RegExp(src, 'su'), node: node() };
-          n.globs.push(g);
-        }
-        n = g.node;
-      } else {
-        const key = norm(seg);
-        let next = n.literal.get(key);
-        if (!next) {
-          next = node();
-          n.literal.set(key, next);
-        }
-        n = next;
-      }
-    }
-    n.entries.push(entry);
+    segs = pattern
+      .split('/')
+      .filter((seg) => seg !== '')
+      .map(intern);
+    patterns.set(pattern, segs);
+    return segs;
   };
 
   policy.rules.forEach((r, index) => {
@@ -133,108 +116,50 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       approval: compileApproval(r.require.approval),
       source: r,
     };
-    const { anyHost, exactHosts, wildcardHosts } = rule.mode === 'report' ? reported : enforced;
     rules.push(rule);
-    const methods = r.match.methods ? new Set(r.match.methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))) : null;
-    const entry: Entry = { rule, methods };
+    const listed = r.match.methods ? r.match.methods.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])) : null;
+    const entry: TrieEntry<CompiledRule> = { rule, index, methods: listed && new Set(listed), firstMethod: listed?.[0] ?? null };
+    const table = rule.mode === 'report' ? reported : enforced;
     const paths = Array.isArray(r.match.path) ? r.match.path : [r.match.path];
-    const hosts = r.match.host === undefined ? null : Array.isArray(r.match.host) ? r.match.host : [r.match.host];
+    const hosts = r.match.host === undefined ? [undefined] : Array.isArray(r.match.host) ? r.match.host : [r.match.host];
     for (const p of paths) {
-      if (hosts === null) insert(anyHost, p, entry);
-      else
-        for (const h of hosts) {
-          const [map, key] = h.startsWith('*.') ? [wildcardHosts, h.slice(2)] : [exactHosts, h];
-          let root = map.get(key);
-          if (!root) {
-            root = node();
-            map.set(key, root);
-          }
-          insert(root, p, entry);
-        }
+      const segs = segmentsOf(p);
+      for (const h of hosts) table.insert(h, segs, entry);
     }
   });
 
-  const roots = ({ anyHost, exactHosts, wildcardHosts }: RuleTable, hostname: string): TrieNode[] => {
-    const out = [anyHost];
-    const exact = exactHosts.get(hostname);
-    if (exact) out.push(exact);
-    if (wildcardHosts.size) {
-      for (let i = hostname.indexOf('.'); i >= 0; i = hostname.indexOf('.', i + 1)) {
-        const w = wildcardHosts.get(hostname.slice(i + 1));
-        if (w) out.push(w);
-      }
-    }
-    return out;
-  };
-
-  const collect = (n: TrieNode, segs: readonly string[], i: number, visit: (e: Entry) => void): void => {
-    if (n.globstar) for (let j = i; j <= segs.length; j++) collect(n.globstar, segs, j, visit);
-    if (i === segs.length) {
-      for (const e of n.entries) visit(e);
-      return;
-    }
-    const seg = segs[i]!;
-    const lit = n.literal.get(seg);
-    if (lit) collect(lit, segs, i + 1, visit);
-    if (n.star) collect(n.star, segs, i + 1, visit);
-    if (n.globs) for (const g of n.globs) if (g.re.test(seg)) collect(g.node, segs, i + 1, visit);
-  };
-
+  enforced.freeze();
+  reported.freeze();
   const hostSet = policy.hosts ? compileHostSet(policy.hosts) : null;
+  const hasReportRules = rules.some((r) => r.mode === 'report');
 
-  /** Every entry of `t` for this host and path, in file order. */
-  const candidatesOf = (t: RuleTable, hostname: string, segments: readonly string[]): Entry[] => {
-    const candidates: Entry[] = [];
-    for (const root of roots(t, hostname)) collect(root, segments, 0, (e) => candidates.push(e));
-    return candidates.sort((a, b) => a.rule.index - b.rule.index);
+  /**
+   * The first enforce rule in file order that covers the request, for the first of `methods` any
+   * rule covers. A rule matches the path or, when its last segment has an extension, the path
+   * without it: Rails (`(.:format)`) and older Spring route `/users/5/ban.json` to the action of
+   * `/users/5/ban`, so a rule for the latter must cover the former. Both are one candidate set, so
+   * a later rule matching `4.json` directly never wins over an earlier one for `4`.
+   */
+  const match = (hostname: string, methods: readonly string[], segments: readonly string[]): RuleMatch | null => {
+    const e = enforced.bestEntry(hostname, methods, segments, withoutExtension(segments));
+    return e === null ? null : { rule: e.rule, method: methodAt(e, methods, enforced.lastRank) };
   };
 
   /**
-   * For each method in order (claimed overrides come first), the first rule in file order that
-   * covers it; '*' stands for every method (an override Stepgate could not read exactly).
+   * What `match` would answer with each report rule enforced alone: the report rules matching the
+   * path (or its extension-less variant) that would come before the enforce rule `match` picks.
    */
-  const pick = (candidates: readonly Entry[], methods: readonly string[]): RuleMatch | null => {
-    for (const m of methods) {
-      const e = candidates.find((c) => c.methods === null || m === '*' || c.methods.has(m));
-      if (e) return { rule: e.rule, method: m === '*' ? (e.methods ? [...e.methods][0]! : methods.find((x) => x !== '*')!) : m };
-    }
-    return null;
-  };
-
-  const matchSegments = (hostname: string, methods: readonly string[], segments: readonly string[]): RuleMatch | null => {
-    const candidates = candidatesOf(enforced, hostname, segments);
-    return candidates.length === 0 ? null : pick(candidates, methods);
-  };
-
-  /** The path without the last segment's extension (`ban.json` → `ban`), which match() tries when nothing matched; else null. */
-  const withoutExtension = (segments: readonly string[]): string[] | null => {
-    const last = segments.at(-1);
-    const dot = last ? last.indexOf('.') : -1;
-    return dot > 0 ? [...segments.slice(0, -1), last!.slice(0, dot)] : null;
-  };
-
-  /** What `match` would answer with report rule `r` enforced too: the same two tries, with r's entries among the candidates. */
   const reportMatches = (hostname: string, methods: readonly string[], segments: readonly string[]): RuleMatch[] => {
     const stripped = withoutExtension(segments);
-    const tries = [segments, ...(stripped ? [stripped] : [])].map((segs) => ({
-      enforce: candidatesOf(enforced, hostname, segs),
-      report: candidatesOf(reported, hostname, segs),
-    }));
-    const ids = new Set(tries.flatMap((t) => t.report.map((e) => e.rule)));
-    const hits: RuleMatch[] = [];
-    for (const rule of ids) {
-      for (const t of tries) {
-        const mine = t.report.filter((e) => e.rule === rule);
-        const found = pick(
-          [...t.enforce, ...mine].sort((a, b) => a.rule.index - b.rule.index),
-          methods,
-        );
-        if (found === null) continue; // nothing on this try: match() goes on to the path without its extension
-        if (found.rule === rule) hits.push(found);
-        break;
-      }
-    }
-    return hits;
+    const enforce = enforced.bestEntry(hostname, methods, segments, stripped);
+    const [rank, index] = enforce === null ? [Number.POSITIVE_INFINITY, 0] : [enforced.lastRank, enforce.rule.index];
+    const hits = new Map<CompiledRule, RuleMatch>();
+    reported.each(hostname, segments, stripped, (e) => {
+      const k = methodRank(e, methods);
+      if (k < 0 || hits.has(e.rule) || k > rank || (k === rank && e.rule.index > index)) return;
+      hits.set(e.rule, { rule: e.rule, method: methodAt(e, methods, k) });
+    });
+    return [...hits.values()].sort((a, b) => a.rule.index - b.rule.index);
   };
 
   return {
@@ -243,22 +168,11 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     caseSensitive,
     maxInspectBytes: policy.maxInspectBytes ?? 1024 * 1024,
     servesHost: (hostname) => hostSet === null || hostSet(hostname),
-    match(hostname, methods, segments) {
-      const found = matchSegments(hostname, methods, segments);
-      if (found) return found;
-      // Rails (`(.:format)`) and older Spring route `/users/5/ban.json` to the action of
-      // `/users/5/ban`; a rule for the latter must cover the former.
-      const stripped = withoutExtension(segments);
-      return stripped ? matchSegments(hostname, methods, stripped) : null;
-    },
-    hasReportRules: rules.some((r) => r.mode === 'report'),
-    reportMatches(hostname, methods, segments) {
-      return this.hasReportRules ? reportMatches(hostname, methods, segments) : [];
-    },
-    pathMayMatch(hostname, segments) {
-      // '*' is every method; match() also tries the path without its extension (`ban.json` → `ban`).
-      return this.match(hostname, ['*'], segments) !== null;
-    },
+    match,
+    hasReportRules,
+    reportMatches: (hostname, methods, segments) => (hasReportRules ? reportMatches(hostname, methods, segments) : []),
+    // '*' is every method; match() also tries the path without its extension (`ban.json` → `ban`).
+    pathMayMatch: (hostname, segments) => match(hostname, ['*'], segments) !== null,
   };
 }
 

@@ -4,14 +4,17 @@
  * first. This finds those cases between two policy versions; weakening.ts reports them.
  *
  * Why the checks are what they are (B = the rule a request got before, A = the one it gets after;
- * B's own version after is at least as wide, or weakening.ts already reports it narrowed):
+ * B's own version after, B', is at least as wide, or weakening.ts already reports it narrowed). A
+ * rule "meets" B where their hosts and paths can overlap, directly or through the extension-less
+ * retry (`ban.json` is matched as `ban` too, as one candidate set: compile-policy.ts), so a rule for
+ * `/x/4` meets one for `/x/*.json`.
  * - A rule whose coverage is provably no wider than its old version's can take a request over from
- *   B only if it moved ahead of B (it was after B, it is now before B's new version), and only
- *   where their host and path patterns can overlap.
+ *   B only if it moved ahead of B (it was after B, it is now before B'), and only where they meet.
  * - A new rule, or one whose coverage grew (or cannot be proved not to), can take a request over
- *   wherever its host and path can overlap B's, WHATEVER the methods and order: a request can claim
- *   another method (`X-HTTP-Method-Override`, `_method`), and claimed methods are tried first; and
- *   a path matched directly wins over B reached by dropping an extension (`ban.json` → `ban`).
+ *   wherever it meets B if it comes before B'. After B' it can only where it covers a method B'
+ *   does not: a request may claim another method (`X-HTTP-Method-Override`, `_method`), claimed
+ *   methods are tried first, and for each method the first rule in file order that covers it wins.
+ *   For a method B' covers, B' (which still matches the request) comes first.
  * - Report-mode rules never take a request (compile-policy.ts matches them apart), so they neither
  *   protect nor shadow; a rule promoted from report to enforce counts as new, wherever it sits. A
  *   mode this version does not know is assumed to take requests without challenging (fail closed).
@@ -49,15 +52,28 @@ function noWiderThan(a: Rule, old: Rule, norm: Norm | null): boolean {
   );
 }
 
-/** Rules `a` and `b` can match one request (any method), directly or, with `viaExtension`, by b's extension fallback. */
-function mayMeet(a: Rule, b: Rule, viaExtension: boolean): boolean {
+/** A rule's path patterns with the paths that reach them by the extension-less retry (`/x/4` and `/x/4.*`). */
+const withVariants = (r: Rule): { path: string; variant: boolean }[] =>
+  pathsOf(r).flatMap((path) => {
+    const ext = extensionVariant(path);
+    return ext
+      ? [
+          { path, variant: false },
+          { path: ext, variant: true },
+        ]
+      : [{ path, variant: false }];
+  });
+
+/**
+ * Rules `a` and `b` can match one request (any method): each matches its path or its path without
+ * the extension. Two variants never need comparing: both matching the extension-less path is a
+ * direct overlap.
+ */
+function mayMeet(a: Rule, b: Rule): boolean {
   if (!hostsMayOverlap(asList(a.match.host), asList(b.match.host))) return false;
   // Folding makes more paths meet, so it is the safe reading whichever policy is case-sensitive.
-  const targets = pathsOf(b).flatMap((p) => {
-    const ext = viaExtension ? extensionVariant(p) : null;
-    return ext ? [p, ext] : [p];
-  });
-  return pathsOf(a).some((p) => targets.some((q) => pathsMayOverlap(p, q, caseFold)));
+  const [as, bs] = [withVariants(a), withVariants(b)];
+  return as.some((p) => bs.some((q) => !(p.variant && q.variant) && pathsMayOverlap(p.path, q.path, caseFold)));
 }
 
 /** Every place `after` may hold a request that `before` protected with a rule to something less strict. */
@@ -80,16 +96,20 @@ export function shadowingChanges(before: Policy, after: Policy): PolicyChange[] 
       const old = oldAt === undefined ? undefined : before.rules[oldAt]!;
       // A rule that did not take requests before (new, or in report mode) takes new ones now.
       const grown = old === undefined || ruleMode(old) === 'report' || !noWiderThan(a, old, norm);
-      const movedAhead = !grown && oldAt! > bi && ai < keptAt;
-      if (!(grown ? mayMeet(a, b, true) : movedAhead && mayMeet(a, b, false))) return;
+      const ahead = ai < keptAt;
+      // After B', a rule takes B's requests only through a method B' does not cover (claimed first).
+      const takes = grown ? ahead || !methodsCover(after.rules[keptAt]!.match.methods, a.match.methods) : ahead && oldAt! > bi;
+      if (!takes || !mayMeet(a, b)) return;
       if (out.length >= MAX_FINDINGS) {
         more++;
         return;
       }
-      const why = grown
-        ? 'can match some of the same requests (their hosts and paths can overlap; a request may claim another method, ' +
-          'and a direct match wins over dropping an extension)'
-        : `now comes before it and their hosts and paths can overlap`;
+      const why = !ahead
+        ? 'can match some of the same requests under a method it covers and the other does not (their hosts and paths can overlap, ' +
+          'and a request may claim another method)'
+        : grown
+          ? 'comes before it and can match some of the same requests (their hosts and paths can overlap)'
+          : 'now comes before it and their hosts and paths can overlap';
       out.push({
         kind: 'weakens',
         rule: a.id,

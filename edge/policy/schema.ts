@@ -1,5 +1,5 @@
 /** @module The policy file format: a zod schema (the source of truth) and the JSON Schema published from it. */
-import { z } from 'zod';
+import * as z from '../http/zod';
 import { displaySegments, HIDDEN_CLASS, showHiddenCharacters } from '../../shared/visible-text';
 
 /** `recovery` lets a rule accept a recovery code; leave it out for rules that must be phishing-resistant. */
@@ -55,11 +55,10 @@ function hostProblem(h: string): string {
 }
 
 /** A path pattern: `/literal/*` (one segment), `/**` (any number), `/files/*.pdf` (glob inside a segment). */
-const PathPattern = z
-  .string()
-  .refine((p) => p.startsWith('/'), { message: 'must start with "/"' })
-  .regex(PATH_PATTERN_CHARS, { error: (iss) => pathCharProblem(String(iss.input)) })
-  .refine(
+const PathPattern = z.string().check(
+  z.refine((p) => p.startsWith('/'), { message: 'must start with "/"' }),
+  z.regex(PATH_PATTERN_CHARS, { error: (iss) => pathCharProblem(String(iss.input)) }),
+  z.refine(
     (p) =>
       !p
         .slice(1)
@@ -69,14 +68,15 @@ const PathPattern = z
     {
       message: 'may not contain empty, "." or ".." segments',
     },
-  )
-  .refine((p) => !p.split('/').some((s) => s.includes('**') && s !== '**'), {
+  ),
+  z.refine((p) => !p.split('/').some((s) => s.includes('**') && s !== '**'), {
     message: '"**" must be a whole segment',
-  });
+  }),
+);
 
-const HostPattern = z.string().regex(HOST, { error: (iss) => hostProblem(String(iss.input)) });
+const HostPattern = z.string().check(z.regex(HOST, { error: (iss) => hostProblem(String(iss.input)) }));
 
-const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
+const oneOrMany = <T extends z.ZodMiniType>(t: T) => z.union([t, z.array(t).check(z.minLength(1))]);
 
 /** `enforce` challenges; `report` only counts the requests it would have challenged (docs/policy.md, "Report-only rules"). */
 export const RULE_MODES = ['enforce', 'report'] as const;
@@ -119,27 +119,29 @@ function fromProblem(input: unknown): string {
 const ApproverFrom = z
   .union(
     [
-      z.strictObject({ role: z.enum(APPROVER_ROLES).describe("A role in the app's organisation (app-admin: of this app).") }),
+      z.strictObject({ role: z.enum(APPROVER_ROLES).check(z.describe("A role in the app's organisation (app-admin: of this app).")) }),
       z.strictObject({
-        people: z
-          .array(z.string().min(1).max(APPROVAL_LIMITS.subjectChars))
-          .min(1)
-          .max(APPROVAL_LIMITS.people)
-          .refine((a) => new Set(a).size === a.length, { message: 'must not name a person twice' })
-          .meta({ uniqueItems: true })
-          .describe("The app's own user ids (the identity's subject) of the people who may approve."),
+        people: z.array(z.string().check(z.minLength(1), z.maxLength(APPROVAL_LIMITS.subjectChars))).check(
+          z.minLength(1),
+          z.maxLength(APPROVAL_LIMITS.people),
+          z.refine((a) => new Set(a).size === a.length, { message: 'must not name a person twice' }),
+          z.meta({ uniqueItems: true }),
+          z.describe("The app's own user ids (the identity's subject) of the people who may approve."),
+        ),
       }),
       z.strictObject({
         claimGroup: z
           .string()
-          .min(1)
-          .max(APPROVAL_LIMITS.groupChars)
-          .describe("A value of the approver's identity groups claim (identity groupsClaim / groupsField)."),
+          .check(
+            z.minLength(1),
+            z.maxLength(APPROVAL_LIMITS.groupChars),
+            z.describe("A value of the approver's identity groups claim (identity groupsClaim / groupsField)."),
+          ),
       }),
     ],
     { error: (iss) => fromProblem(iss.input) },
   )
-  .describe('Who may approve: exactly one of "role", "people" or "claimGroup".');
+  .check(z.describe('Who may approve: exactly one of "role", "people" or "claimGroup".'));
 
 /** The same key for groups naming the same approvers (people compared as a set). */
 const sameApproversKey = (from: { role: string } | { people: readonly string[] } | { claimGroup: string }): string =>
@@ -148,99 +150,101 @@ const sameApproversKey = (from: { role: string } | { people: readonly string[] }
 const ApproverGroupSchema = z
   .strictObject({
     from: ApproverFrom,
-    count: z.number().int().min(1).max(APPROVAL_LIMITS.count).describe('How many distinct people of this group must approve.'),
+    count: z
+      .number()
+      .check(z.int(), z.gte(1), z.lte(APPROVAL_LIMITS.count), z.describe('How many distinct people of this group must approve.')),
   })
-  .refine((g) => !('people' in g.from) || g.count <= g.from.people.length, {
-    message: 'count is larger than the number of people named: the request could never be approved',
-    path: ['count'],
-  });
+  .check(
+    z.refine((g) => !('people' in g.from) || g.count <= g.from.people.length, {
+      message: 'count is larger than the number of people named: the request could never be approved',
+      path: ['count'],
+    }),
+  );
 
 export const ApprovalSchema = z
   .strictObject({
-    approvers: z
-      .array(ApproverGroupSchema)
-      .min(1)
-      .max(APPROVAL_LIMITS.groups)
+    approvers: z.array(ApproverGroupSchema).check(
+      z.minLength(1),
+      z.maxLength(APPROVAL_LIMITS.groups),
       // Two groups naming the same approvers would read as "2 of them" or "1 of them" depending on
       // how votes are counted; one group with the larger count says it once.
-      .refine((gs) => new Set(gs.map((g) => sameApproversKey(g.from))).size === gs.length, {
+      z.refine((gs) => new Set(gs.map((g) => sameApproversKey(g.from))).size === gs.length, {
         message: 'two approver groups name the same approvers: use one group with the count you need',
-      })
-      .describe('Approver groups, all required (AND); within a group, `count` of its people (N of M).'),
+      }),
+      z.describe('Approver groups, all required (AND); within a group, `count` of its people (N of M).'),
+    ),
     expires: z
-      .string()
-      .regex(APPROVAL_EXPIRES, 'must be a duration from "1m" to "7d" (at most 10080m, 168h or 7d), such as "30m", "1h" or "2d"')
-      .optional()
-      .describe('How long the pending request waits for its approvals: "1m" to "7d". Default "1h".'),
+      .optional(
+        z
+          .string()
+          .check(
+            z.regex(APPROVAL_EXPIRES, 'must be a duration from "1m" to "7d" (at most 10080m, 168h or 7d), such as "30m", "1h" or "2d"'),
+          ),
+      )
+      .check(z.describe('How long the pending request waits for its approvals: "1m" to "7d". Default "1h".')),
     requesterStepUp: z
-      .boolean()
-      .optional()
-      .describe("Whether the requester steps up (this rule's factors) before the request waits. Default true."),
+      .optional(z.boolean())
+      .check(z.describe("Whether the requester steps up (this rule's factors) before the request waits. Default true.")),
   })
-  .describe('Dual control: other people approve the exact request before it is forwarded (docs/policy.md).');
+  .check(z.describe('Dual control: other people approve the exact request before it is forwarded (docs/policy.md).'));
 
 export const RuleSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
-  description: z.string().max(500).optional(),
+  id: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')),
+  description: z.optional(z.string().check(z.maxLength(500))),
   mode: z
-    .enum(RULE_MODES)
-    .optional()
-    .describe(
-      '"enforce" (default): a match needs a step-up. "report": matched on live traffic but never challenges; ' +
-        'the requests it would have challenged are counted. It never shadows an enforce rule below it.',
+    .optional(z.enum(RULE_MODES))
+    .check(
+      z.describe(
+        '"enforce" (default): a match needs a step-up. "report": matched on live traffic but never challenges; ' +
+          'the requests it would have challenged are counted. It never shadows an enforce rule below it.',
+      ),
     ),
   match: z.strictObject({
     methods: z
-      .array(z.string().regex(METHOD, 'must be an upper-case HTTP method such as "DELETE"'))
-      .min(1)
-      .optional()
-      .describe('Methods this rule covers; all methods when absent. HEAD is matched as GET.'),
-    path: oneOrMany(PathPattern).describe('Path pattern(s), matched against the canonical decoded path.'),
-    host: oneOrMany(HostPattern).optional().describe('Host name(s); any host when absent.'),
+      .optional(z.array(z.string().check(z.regex(METHOD, 'must be an upper-case HTTP method such as "DELETE"'))).check(z.minLength(1)))
+      .check(z.describe('Methods this rule covers; all methods when absent. HEAD is matched as GET.')),
+    path: oneOrMany(PathPattern).check(z.describe('Path pattern(s), matched against the canonical decoded path.')),
+    host: z.optional(oneOrMany(HostPattern)).check(z.describe('Host name(s); any host when absent.')),
   }),
   require: z.strictObject({
-    factors: z.array(z.enum(FACTORS)).min(1).describe('Factors that can satisfy this rule.'),
+    factors: z.array(z.enum(FACTORS)).check(z.minLength(1), z.describe('Factors that can satisfy this rule.')),
     bind: z
       .enum(['session', 'action'])
-      .describe('"session": one step-up covers the rule for maxAge; "action": one grant per exact request.'),
+      .check(z.describe('"session": one step-up covers the rule for maxAge; "action": one grant per exact request.')),
     maxAge: z
-      .string()
-      .regex(DURATION, 'must be a duration such as "300s", "5m" or "1h"')
-      .optional()
-      .describe('How long a step-up stays valid (session) or an approval may wait to be used (action). Default "5m".'),
-    approval: ApprovalSchema.optional(),
+      .optional(z.string().check(z.regex(DURATION, 'must be a duration such as "300s", "5m" or "1h"')))
+      .check(z.describe('How long a step-up stays valid (session) or an approval may wait to be used (action). Default "5m".')),
+    approval: z.optional(ApprovalSchema),
   }),
 });
 
 export const PolicySchema = z.strictObject({
-  $schema: z.string().optional(),
+  $schema: z.optional(z.string()),
   version: z.literal(1),
   hosts: z
-    .array(HostPattern)
-    .min(1)
-    .optional()
-    .describe('Hosts this gateway serves. Requests for any other host are refused (421). Recommended when rules name hosts.'),
-  caseSensitive: z.boolean().optional().describe('Match paths case-sensitively. Default false (safe for case-insensitive origins).'),
+    .optional(z.array(HostPattern).check(z.minLength(1)))
+    .check(z.describe('Hosts this gateway serves. Requests for any other host are refused (421). Recommended when rules name hosts.')),
+  caseSensitive: z
+    .optional(z.boolean())
+    .check(z.describe('Match paths case-sensitively. Default false (safe for case-insensitive origins).')),
   allowPathInfo: z
-    .boolean()
-    .optional()
-    .describe(
-      'Allow a script name followed by more path (`/index.php/admin`). Default false: ' +
-        'such requests get 400, because PHP, IIS and Tomcat route them by the part after the script.',
+    .optional(z.boolean())
+    .check(
+      z.describe(
+        'Allow a script name followed by more path (`/index.php/admin`). Default false: ' +
+          'such requests get 400, because PHP, IIS and Tomcat route them by the part after the script.',
+      ),
     ),
   maxInspectBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .max(16 * 1024 * 1024)
-    .optional()
-    .describe('Largest body Stepgate reads to bind an action or find a `_method` override. Default 1 MiB.'),
+    .optional(z.number().check(z.int(), z.gte(1024), z.lte(16 * 1024 * 1024)))
+    .check(z.describe('Largest body Stepgate reads to bind an action or find a `_method` override. Default 1 MiB.')),
   enrolment: z
-    .enum(['first-use', 'invite'])
-    .optional()
-    .describe(
-      'How a person with no factor enrols the first: ' +
-        '"first-use" (allowed, audited) or "invite" (an admin-issued one-time code). Default "first-use".',
+    .optional(z.enum(['first-use', 'invite']))
+    .check(
+      z.describe(
+        'How a person with no factor enrols the first: ' +
+          '"first-use" (allowed, audited) or "invite" (an admin-issued one-time code). Default "first-use".',
+      ),
     ),
   rules: z.array(RuleSchema),
 });

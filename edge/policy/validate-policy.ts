@@ -1,5 +1,5 @@
 /** @module validatePolicy: check a policy document and report every problem by file, rule id and field. */
-import type { core } from 'zod';
+import type { core } from 'zod/mini';
 import { showHiddenCharacters } from '../../shared/visible-text';
 import { PolicySchema, type Policy } from './schema';
 

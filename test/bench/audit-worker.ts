@@ -8,13 +8,23 @@
  *  - `POST /seed?tenant=&from=&count=&batch=&c=`: append events [from, from + count) in arrays of
  *    `batch`, c arrays in flight; events are deterministic in their index (see `seedInput`).
  *  - `GET /query?tenant=&runs=`: `listEvents` for each filter in `QUERY_FILTERS`, runs times each.
- *  - `GET /verify-page?tenant=&from=&limit=`: one `verifyTenant` page against the sequencer's head.
+ *  - `POST /bulk-seed?tenant=&seq=&hash=&count=`: append `count` seeded events after (seq, hash)
+ *    straight into D1, built by the chain's own code (test/bench/audit-bulk-seed.ts); returns the new head.
+ *  - `GET /verify-page?tenant=&from=&limit=[&head_seq=&head_hash=][&archive=1]`: one `verifyTenant`
+ *    page against the sequencer's head (or the given one, for a bulk-seeded tenant), reading R2 with archive=1.
+ *  - `GET /verify-profile?tenant=&from=&limit=`: per-row µs of each part of verifyRows over one page.
+ *  - `POST /archive?tenant=&head_seq=&head_hash=`: one archive run (archive.ts) of everything sealed, into R2.
  *  - `GET /plan?tenant=`: SQLite's plan for the query `listEvents` runs, per filter.
  *  - `POST /optimize?full=`: `PRAGMA optimize`, or `ANALYZE` with full=1 (planner statistics).
  */
 import { AuditSequencer } from '../../edge/audit/audit-sequencer';
-import { listEvents, verifyTenant, type AuditFilter } from '../../edge/audit/audit-store';
-import type { AuditInput, AuditOutcome, AuditType } from '../../edge/audit/events';
+import { listEvents, verifyTenant } from '../../edge/audit/audit-store';
+import { archiveSegments } from '../../edge/audit/archive';
+import type { ChainPoint } from '../../edge/audit/audit-chain';
+import type { AuditInput } from '../../edge/audit/events';
+import { bulkSeed } from './audit-bulk-seed';
+import { verifyProfile } from './audit-verify-profile';
+import { appendInput, QUERY_FILTERS, seedInput } from './audit-seed-data';
 import { parseKeyring, type Keyring } from '../../edge/crypto/keyring';
 
 export { UserState } from '../../edge/user-state/user-state';
@@ -23,102 +33,8 @@ interface Env {
   DB: D1Database;
   AUDIT_SEQUENCER: DurableObjectNamespace<BenchAuditSequencer>;
   STEPGATE_KEYS: string;
+  AUDIT_ARCHIVE: R2Bucket;
 }
-
-/** Distinct actors in the seeded set. */
-const ACTORS = 50;
-/** Seeded events are spaced this far apart (100,000 events ≈ 30 days). */
-const SEED_STEP_MS = 26_000;
-/** Timestamp of seeded event 0 (so a time-range filter is reproducible). */
-const SEED_T0 = Date.UTC(2026, 5, 1);
-
-/** Per-mille weights of the seeded event types, roughly what a protected app's traffic writes. */
-const TYPE_MIX: [AuditType, number][] = [
-  ['request.forwarded', 380],
-  ['grant.used', 300],
-  ['challenge.issued', 100],
-  ['factor.verified', 80],
-  ['grant.issued', 80],
-  ['factor.failed', 30],
-  ['request.denied', 25],
-  ['user.locked_out', 5],
-];
-
-/** mulberry32: a tiny deterministic PRNG, so seeded sets are the same from run to run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Seeded event `i`: ~50 actors, mixed types and outcomes, 3 apps, 200 client IPs, increasing time. */
-function seedInput(i: number): AuditInput {
-  const r = rng(i * 2654435761);
-  let pick = r() * 1000;
-  let type: AuditType = TYPE_MIX[0]![0];
-  for (const [t, w] of TYPE_MIX) {
-    if (pick < w) {
-      type = t;
-      break;
-    }
-    pick -= w;
-  }
-  const outcome: AuditOutcome =
-    type === 'factor.failed' || type === 'user.locked_out'
-      ? 'failure'
-      : type === 'request.denied'
-        ? 'denied'
-        : type === 'request.forwarded' && r() < 0.03
-          ? 'failure'
-          : 'success';
-  const anonymous = type === 'request.denied' && r() < 0.5;
-  return {
-    type,
-    outcome,
-    actor: anonymous ? null : `user-${Math.floor(r() * ACTORS)}`,
-    via: anonymous ? 'anonymous' : 'session',
-    app: ['app.test', 'admin.test', 'api.test'][Math.floor(r() * 3)]!,
-    ...(type.startsWith('factor.') ? { factor: r() < 0.7 ? 'totp' : 'webauthn' } : {}),
-    request: {
-      method: r() < 0.7 ? 'POST' : 'GET',
-      path: `/api/items/${i % 997}`,
-      ip: `203.0.113.${Math.floor(r() * 200)}`,
-      user_agent: 'bench',
-    },
-    details: type === 'request.forwarded' ? { status: outcome === 'failure' ? 502 : 200 } : { n: i },
-    ts: SEED_T0 + i * SEED_STEP_MS,
-  };
-}
-
-/** The single event the append-throughput measurement writes. */
-const appendInput = (i: number): AuditInput => ({
-  type: 'factor.verified',
-  outcome: 'success',
-  actor: `user-${i % ACTORS}`,
-  via: 'session',
-  app: 'app.test',
-  factor: 'totp',
-  request: { method: 'POST', path: '/x', ip: '203.0.113.7', user_agent: 'bench' },
-  details: { n: i },
-});
-
-/** The filters the query measurement times, by label (seeded set: see `seedInput`). */
-const QUERY_FILTERS: Record<string, AuditFilter> = {
-  none: {},
-  user: { user: 'user-17' },
-  type: { types: ['factor.verified'] },
-  'user+type+7 days': { user: 'user-17', types: ['grant.used'], from: SEED_T0 + 10 * 86_400_000, to: SEED_T0 + 17 * 86_400_000 },
-  '7 days': { from: SEED_T0 + 10 * 86_400_000, to: SEED_T0 + 17 * 86_400_000 },
-  'outcome=failure': { outcome: 'failure' },
-  'outcome=denied': { outcome: 'denied' },
-  'outcome=info (no match)': { outcome: 'info' },
-  'type (no match)': { types: ['keys.rotated'] },
-};
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 const stats = (xs: number[]) => {
@@ -302,14 +218,41 @@ export default {
       );
     }
 
+    // A bulk-seeded tenant's head is the one its seeding returned (the sequencer never saw those rows).
+    const givenHead = (): ChainPoint | null => (q.has('head_seq') ? { seq: int(q, 'head_seq', 0), hash: q.get('head_hash') ?? '' } : null);
+
+    if (req.method === 'POST' && url.pathname === '/bulk-seed') {
+      const after = { seq: int(q, 'seq', 0), hash: q.get('hash') ?? 'genesis' };
+      const s = performance.now();
+      const r = await bulkSeed(env.DB, ring, tenant, after, int(q, 'count', 10_000), seedInput);
+      return Response.json({ ...r, ms: performance.now() - s });
+    }
+
+    if (req.method === 'GET' && url.pathname === '/verify-profile') {
+      return Response.json(await verifyProfile(env.DB, ring, tenant, Math.max(1, int(q, 'from', 1)), int(q, 'limit', 5000)));
+    }
+
+    if (req.method === 'POST' && url.pathname === '/archive') {
+      const head = givenHead() ?? (await sequencer().currentHead(tenant));
+      const t = timedDb(env.DB);
+      const s = performance.now();
+      const r = await archiveSegments(
+        { db: t.db, keys: ring, auditSequencer: () => ({ currentHead: async () => head }) as never, now: Date.now },
+        { bucket: env.AUDIT_ARCHIVE, afterDays: 1 },
+        tenant,
+        Number.MAX_SAFE_INTEGER,
+      );
+      return Response.json({ ms: performance.now() - s, d1Ms: t.ms(), report: r });
+    }
+
     if (req.method === 'GET' && url.pathname === '/verify-page') {
       const from = Math.max(1, int(q, 'from', 1));
       const limit = Math.max(1, int(q, 'limit', 5000));
       const t = timedDb(env.DB);
       const s = performance.now();
-      const head = await sequencer().currentHead(tenant);
+      const head = givenHead() ?? (await sequencer().currentHead(tenant));
       const headMs = performance.now() - s;
-      const report = await verifyTenant(t.db, ring, tenant, head, from, limit);
+      const report = await verifyTenant(t.db, ring, tenant, head, from, limit, q.get('archive') === '1' ? env.AUDIT_ARCHIVE : null);
       const ms = performance.now() - s;
       return Response.json({ ms, headMs, d1Ms: t.ms(), report });
     }

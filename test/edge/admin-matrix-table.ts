@@ -327,6 +327,10 @@ export const TABLE: Record<string, Row> = {
   'GET /.stepgate/api/admin/audit/export': onHost(200, R('ok', 'ok', 403, 403, 'ok', 403, 403), () => ({ path: `${API}/audit/export` }), {
     auditLog: true,
   }),
+  // The pull feed of the same events (a resume cursor): readers of the organisation, as the export.
+  'GET /.stepgate/api/admin/audit/stream': onHost(200, R('ok', 'ok', 403, 403, 'ok', 403, 403), () => ({ path: `${API}/audit/stream` }), {
+    auditLog: true,
+  }),
   // The chain holds every organisation's events: the deployment's readers only.
   'GET /.stepgate/api/admin/audit/verify': onHost(200, defaultOnly(R('ok', 'ok', 403, 403, 'ok', 403, 403)), () => ({
     path: `${API}/audit/verify?limit=50`,

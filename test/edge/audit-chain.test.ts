@@ -58,7 +58,7 @@ describe('audit sequencer', () => {
     const cp = await verifyCheckpoint(cps[0]!.jws, await checkpointJwks(ring));
     expect(cp).toMatchObject({ tenant: 't-many', seq: 1000, hash: rows[999]!.hash, kind: 'count' });
     expect(await verify('t-many')).toMatchObject({ ok: true, rows: 1000, checkpoints: 1, complete: true });
-  });
+  }, 60_000);
 
   it('an append larger than one D1 batch is queued in order as several, with one result', async () => {
     const t = 't-large';

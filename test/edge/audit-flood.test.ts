@@ -24,6 +24,7 @@ import worker from '../../edge/index';
 import { MAX_CHALLENGES_PER_SESSION_PER_MINUTE } from '../../edge/user-state/limits';
 import { gw } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
+import { refuseAudit } from '../support/audit-faults';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
 const TENANT = 'default';
@@ -276,17 +277,14 @@ describe('a flood of anonymous protected requests', () => {
     const ip = '198.51.100.88';
     const start = await counted();
     await flood(4, 4, () => deny(ip));
-    await env.DB.prepare(
-      'CREATE TRIGGER summary_fail BEFORE INSERT ON audit_events ' +
-        "WHEN NEW.type = 'request.denied_summary' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
-    ).run();
+    const fault = await refuseAudit('summary_fail', "NEW.type = 'request.denied_summary'");
     try {
       await advance();
-      await expect(runInDurableObject(sequencer(), (instance) => (instance as AuditSequencer).alarm())).rejects.toThrow(/audit down/);
+      await expect(runInDurableObject(sequencer(), (instance) => (instance as AuditSequencer).alarm())).rejects.toThrow(/refuses writes/);
       expect(await summaries(ip)).toHaveLength(0);
       expect(await counted()).toBe(start + 4);
     } finally {
-      await env.DB.prepare('DROP TRIGGER summary_fail').run();
+      await fault.drop();
     }
     await runInDurableObject(sequencer(), (instance) => (instance as AuditSequencer).alarm());
     expect((await summaries(ip)).map((s) => s.details)).toEqual([expect.objectContaining({ denied: 4, recorded: 1, folded: 3 })]);

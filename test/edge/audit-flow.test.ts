@@ -10,6 +10,7 @@ import { verifyExported } from '../../edge/audit/audit-chain';
 import type { AuditEvent, ChainedEvent } from '../../edge/audit/events';
 import { enrolTotp, factorsStepUp, gw, post, type Person } from '../support/edge-flow';
 import { seedRole } from './seed-roles';
+import { refuseAudit } from '../support/audit-faults';
 
 const logs: string[] = [];
 const capture = (...args: unknown[]) => void logs.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
@@ -289,8 +290,8 @@ describe('fail closed', () => {
       (await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tina.cookie, { method: 'totp', code: await tina.code() })).status,
     ).toBe(200);
 
-    // A real D1 failure: the table the sequencer writes to is gone for a moment.
-    await env.DB.prepare('ALTER TABLE audit_events RENAME TO audit_events_away').run();
+    // The audit log cannot take the record for a moment (its journal refuses writes).
+    const fault = await refuseAudit('audit_down');
     try {
       const r = await gw(path, { method: 'DELETE', headers: { cookie: tina.cookie } });
       expect(r.status).toBe(503);
@@ -298,7 +299,7 @@ describe('fail closed', () => {
       // Unprotected routes do not wait on the audit log at all.
       expect((await gw('/api/projects?m=audit-down-read')).status).toBe(200);
     } finally {
-      await env.DB.prepare('ALTER TABLE audit_events_away RENAME TO audit_events').run();
+      await fault.drop();
     }
     const seen = await originSaw('m=audit-down');
     expect(seen.filter((r) => r.startsWith('DELETE'))).toEqual([]);
@@ -317,13 +318,13 @@ describe('fail closed when approving', () => {
     const first = await gw(path, { method: 'DELETE', headers: { cookie: tess.cookie } });
     const { challenge_id } = (await first.json()) as { challenge_id: string };
     const code = await tess.code();
-    await env.DB.prepare('ALTER TABLE audit_events RENAME TO audit_events_away').run();
+    const fault = await refuseAudit('audit_down_approve');
     try {
       const r = await post(`/.stepgate/api/challenges/${challenge_id}/verify`, tess.cookie, { method: 'totp', code });
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
     } finally {
-      await env.DB.prepare('ALTER TABLE audit_events_away RENAME TO audit_events').run();
+      await fault.drop();
     }
     expect((await gw(path, { method: 'DELETE', headers: { cookie: tess.cookie } })).status).toBe(401);
     expect((await originSaw('m=audit-down-approve')).filter((r) => r.startsWith('DELETE'))).toEqual([]);
@@ -335,15 +336,13 @@ describe('fail closed for tokens', () => {
     const live = async () =>
       (await env.DB.prepare('SELECT COUNT(*) AS n FROM api_tokens WHERE revoked_at IS NULL').first<{ n: number }>())!.n;
     const before = await live();
-    await env.DB.prepare(
-      "CREATE TRIGGER tok_fail BEFORE INSERT ON audit_events WHEN NEW.type = 'token.created' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
-    ).run();
+    const fault = await refuseAudit('tok_fail', "NEW.type = 'token.created'");
     try {
       const r = await post('/.stepgate/api/tokens', daveReader, { scopes: ['audit:read'], label: 'unrecorded' });
       expect(r.status).toBe(503);
       expect(await r.text()).not.toContain('sgt.');
     } finally {
-      await env.DB.prepare('DROP TRIGGER tok_fail').run();
+      await fault.drop();
     }
     expect(await live()).toBe(before); // the token written before the failed record was revoked
   });

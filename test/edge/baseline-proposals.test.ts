@@ -25,11 +25,15 @@ let adam: Caller; // admin
 let owen: Caller; // admin
 let apam: Caller; // app-admin
 
-/** Pre-existing app rule: a weak session rule on the `.json` form of a path. */
+/**
+ * Pre-existing app rule: a weak session rule on the `.json` form of a path. The baseline's `ban`
+ * (first in the merged policy) now takes `ban.json` from it; that is not weakening because this rule
+ * accepted webauthn too (with totp alone, webauthn-only would be a change of factors: weakening).
+ */
 const banJson = {
   id: 'ban-json',
   match: { path: '/admin/users/*/ban.json' },
-  require: { factors: ['totp'], bind: 'session', maxAge: '1h' },
+  require: { factors: ['webauthn', 'totp'], bind: 'session', maxAge: '1h' },
 };
 /** The baseline rule added later: webauthn, one approval per request, for the ban action. */
 const ban = { id: 'ban', match: { path: '/admin/users/*/ban' }, require: { factors: ['webauthn'], bind: 'action' } };

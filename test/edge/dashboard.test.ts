@@ -87,6 +87,8 @@ describe('dashboardData', () => {
         { person: 'ann', count: 3 },
         { person: 'bob', count: 1 },
       ],
+      // Nothing of this tenant is archived.
+      archivedThrough: null,
     });
     const y = await dashboardData(env.DB, ring, t, 'yorg', { from: D0, to: D0 + 3 * DAY, now: D0 });
     expect(y.apps).toEqual(['app-y']);
@@ -108,7 +110,7 @@ describe('dashboardData', () => {
   });
 
   it('refuses bad ranges: backwards, empty, longer than 90 days, before 1970', async () => {
-    const at = (from: number, to: number) => dashboardData(env.DB, ring, t, 'xorg', { from, to, now: D0 });
+    const at = async (from: number, to: number) => dashboardData(env.DB, ring, t, 'xorg', { from, to, now: D0 });
     await expect(at(D0 + DAY, D0)).rejects.toMatchObject({ status: 400 });
     await expect(at(D0, D0)).rejects.toMatchObject({ status: 400 });
     await expect(at(D0, D0 + 91 * DAY)).rejects.toMatchObject({ status: 400 });

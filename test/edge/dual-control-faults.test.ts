@@ -11,6 +11,8 @@ import { parseKeyring } from '../../edge/crypto/keyring';
 import { callWith } from './admin-callers';
 import { type Actor, actor, approvalAs, approveAs, askForApproval, type Clocked, clockedGateway, seen, send } from './dual-control-harness';
 import { seedApp } from './seed-apps';
+import { refuseAudit } from '../support/audit-faults';
+import { listEvents } from '../../edge/audit/audit-store';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
 const HOST = 'dc-faults.test';
@@ -30,17 +32,10 @@ const POLICY = {
   ],
 };
 
-/** Inserts of audit events of `type` fail until `drop`. */
-async function auditRefuses(type: string): Promise<{ drop(): Promise<void> }> {
-  const name = `dcf_${type.replace(/\W/g, '_')}`;
-  await env.DB.prepare(
-    `CREATE TRIGGER ${name} BEFORE INSERT ON audit_events WHEN NEW.type = '${type}' BEGIN SELECT RAISE(ABORT, 'audit down'); END`,
-  ).run();
-  return { drop: async () => void (await env.DB.prepare(`DROP TRIGGER IF EXISTS ${name}`).run()) };
-}
+/** Audit events of `type` cannot be recorded until `drop`. */
+const auditRefuses = (type: string) => refuseAudit(`dcf_${type.replace(/\W/g, '_')}`, `NEW.type = '${type}'`);
 
 const eventCount = async (type: string, approval: string) => {
-  const { listEvents } = await import('../../edge/audit/audit-store');
   return (await listEvents(env.DB, ring, 'default', { types: [type as never] }, { limit: 500, order: 'asc' })).events.filter(
     (e) => e.event.details?.approval === approval,
   ).length;

@@ -7,12 +7,13 @@ import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createGateway } from '../../edge/gateway';
-import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
 import { MAX_PROMPTS_PER_MINUTE } from '../../edge/user-state/limits';
 import type { UserState } from '../../edge/user-state/user-state';
 import { enrolTotp, gw, ORIGIN, post, type Person } from '../support/edge-flow';
 import { sessionCookie } from '../support/session';
+import { refuseAudit } from '../support/audit-faults';
+import { listEvents } from '../../edge/audit/audit-store';
 
 const EXT = 'chrome-extension://leldacdejfbkleoogdbophfdkoapmfbd'; // WEBAUTHN_ORIGINS in wrangler.toml
 const originUrl = inject('originUrl');
@@ -262,16 +263,13 @@ describe('held requests and the audit record (review findings)', () => {
       const held = marked(p, path);
       const c = await waitForPending(p, path.split('?')[0]!);
       const code = await p.code();
-      // Only the approval's record fails (a transient D1 failure), nothing else.
-      await env.DB.prepare(
-        'CREATE TRIGGER eh_fail BEFORE INSERT ON audit_events ' +
-          "WHEN NEW.type = 'factor.verified' BEGIN SELECT RAISE(ABORT, 'audit down'); END",
-      ).run();
+      // Only the approval's record fails (the audit log cannot take it for a moment), nothing else.
+      const fault = await refuseAudit('eh_fail', "NEW.type = 'factor.verified'");
       let verify: Response;
       try {
         verify = await extPost(`/.stepgate/api/challenges/${c.id}/verify`, p, { method: 'totp', code });
       } finally {
-        await env.DB.prepare('DROP TRIGGER eh_fail').run();
+        await fault.drop();
       }
       expect(verify.status).toBe(503);
       expect((await held).status).not.toBe(200);

@@ -19,6 +19,7 @@ import { enrolTotp, factorsStepUp, gw, ORIGIN, post, type Person } from '../supp
 import { FaultSwitch, faultyD1, faultyNamespace, sleep } from '../support/fault-bindings';
 import { seedRole } from './seed-roles';
 import { sessionCookie } from '../support/session';
+import { refuseAudit } from '../support/audit-faults';
 
 const logs: string[] = [];
 for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
@@ -176,7 +177,7 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     const path = '/admin/settings?m=fault-d1-grant';
     const cookies = await sessionGrant(p, path);
     const send = settings(cookies);
-    const fault = await raiseOn('fault_audit_down', 'audit_events');
+    const fault = await refuseAudit('fault_audit_down');
     try {
       await expectProblem(await send(path), 503, 'ERR_AUDIT_UNAVAILABLE');
       await expectProblem(await send(path), 503, 'ERR_AUDIT_UNAVAILABLE'); // and again: no half-state
@@ -200,7 +201,7 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     const path = '/api/projects/42?m=fault-d1-approve';
     const first = await challengeFor(p, path);
     // Only grant.issued is refused; factor.verified travels in the same batch and must not land alone.
-    const fault = await raiseOn('fault_grant_issued', 'audit_events', "NEW.type = 'grant.issued'");
+    const fault = await refuseAudit('fault_grant_issued', "NEW.type = 'grant.issued'");
     try {
       await expectProblem(
         await post(`/.stepgate/api/challenges/${first}/verify`, p.cookie, { method: 'totp', code: await p.code() }),
@@ -230,7 +231,7 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     async () => {
       const p = await enrolTotp('fault-challenge');
       const path = '/api/projects/43?m=fault-d1-challenge';
-      const fault = await raiseOn('fault_challenge_issued', 'audit_events', "NEW.type = 'challenge.issued'");
+      const fault = await refuseAudit('fault_challenge_issued', "NEW.type = 'challenge.issued'");
       try {
         await expectProblem(await gw(path, { method: 'DELETE', headers: { cookie: p.cookie } }), 503, 'ERR_AUDIT_UNAVAILABLE');
         // A browser navigation (which would be held for after approval) fails the same way.
@@ -254,7 +255,7 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
   it('a challenge whose challenge.issued could not be recorded is withdrawn: not offered, not answerable', async () => {
     const p = await enrolTotp('fault-orphan');
     const path = '/api/projects/54?m=fault-orphan';
-    const fault = await raiseOn('fault_orphan', 'audit_events', "NEW.type = 'challenge.issued'");
+    const fault = await refuseAudit('fault_orphan', "NEW.type = 'challenge.issued'");
     try {
       await expectProblem(await gw(path, { method: 'DELETE', headers: { cookie: p.cookie } }), 503, 'ERR_AUDIT_UNAVAILABLE');
     } finally {
@@ -336,7 +337,7 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
       const cookie = await sessionCookie('fault-enrol2', 'fault-enrol2-session');
       const start = (await (await post('/.stepgate/api/factors/totp', cookie)).json()) as { id: string; secret: string };
       const now = Math.floor(Date.now() / 1000);
-      const fault = await raiseOn('fault_enrolled', 'audit_events', "NEW.type = 'factor.enrolled'");
+      const fault = await refuseAudit('fault_enrolled', "NEW.type = 'factor.enrolled'");
       try {
         const r = await post(`/.stepgate/api/factors/totp/${start.id}/confirm`, cookie, {
           code: await generate({ secret: start.secret, epoch: now - 30 }),
@@ -371,7 +372,7 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
     });
 
     it('when the read cannot be recorded: 503 ERR_AUDIT_UNAVAILABLE and no events leave; then 200', async () => {
-      const fault = await raiseOn('fault_audit_read', 'audit_events', "NEW.type IN ('audit.read', 'audit.exported', 'audit.verified')");
+      const fault = await refuseAudit('fault_audit_read', "NEW.type IN ('audit.read', 'audit.exported', 'audit.verified')");
       try {
         for (const path of [
           '/.stepgate/api/admin/audit/events',

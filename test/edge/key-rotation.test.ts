@@ -7,7 +7,7 @@
  * prunes only what verifies, behind a signed checkpoint.
  */
 import { createExecutionContext, env, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { JWK } from 'jose';
 import { fromBase64url } from '../../edge/crypto/base64';
 import { enrolTotp, factorsStepUp, gw, ORIGIN } from '../support/edge-flow';
@@ -74,6 +74,9 @@ function deps(
   };
   return { db: env.DB, keys, audit, auditSequencer: () => seq as never, auditRetentionDays: retentionDays, now: Date.now };
 }
+
+// Hundreds of concurrent writes and re-encryption rounds per test: slow on a busy 2-core machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 describe('key rotation', () => {
   it(

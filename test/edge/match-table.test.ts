@@ -39,6 +39,12 @@ const which = (line: string, headers: Record<string, string> = {}): string | nul
 describe('the demo policy', () => {
   it.each([
     ['DELETE /api/projects/7', 'delete-project'],
+    ['DELETE /api/projects/4', 'delete-production-project'],
+    // Dual control is not bypassed by a format suffix the origin routes to project 4 (Rails `(.:format)`):
+    // the earlier rule, reached as `4.json` → `4`, wins over the later one matching `4.json` directly.
+    ['DELETE /api/projects/4.json', 'delete-production-project'],
+    ['DELETE /API/Projects/4.JSON', 'delete-production-project'],
+    ['DELETE /api/projects/7.json', 'delete-project'],
     ['delete /api/projects/7', 'delete-project'],
     ['DELETE /API/PROJECTS/7', 'delete-project'],
     ['DELETE /api/projects/7/', 'delete-project'],
@@ -151,6 +157,39 @@ describe('overrides and format suffixes (found in review)', () => {
     expect(m('POST /admin/users/5/ban.json')).toMatchObject({ rule: { id: 'ban' } });
     expect(m('POST /admin/users/5/ban.xml')).toMatchObject({ rule: { id: 'ban' } });
     expect(m('POST /admin/users/5/bandwidth')).toBeNull();
+  });
+});
+
+describe('the first rule in file order wins, over the path and its extension-less variant alike', () => {
+  const rule = (id: string, path: string, methods?: string[]) => ({
+    id,
+    match: { path, ...(methods ? { methods } : {}) },
+    require: { factors: ['totp'], bind: 'session' },
+  });
+  const first = (rules: unknown[], method: string, segs: string[]) =>
+    compilePolicy(validatePolicy({ version: 1, rules })).match('h', [method], segs)?.rule.id ?? null;
+
+  it('an earlier rule reached by dropping the extension beats a later direct match', () => {
+    expect(first([rule('four', '/x/4'), rule('json', '/x/*.json')], 'DELETE', ['x', '4.json'])).toBe('four');
+    expect(first([rule('four', '/x/4'), rule('any', '/x/*')], 'DELETE', ['x', '4.json'])).toBe('four');
+  });
+
+  it('an earlier direct match beats a later rule reached by dropping the extension', () => {
+    expect(first([rule('json', '/x/*.json'), rule('four', '/x/4')], 'DELETE', ['x', '4.json'])).toBe('json');
+    expect(first([rule('any', '/x/*'), rule('four', '/x/4')], 'DELETE', ['x', '4.json'])).toBe('any');
+  });
+
+  it('a claimed method still comes first, whichever variant its rule matched', () => {
+    const rules = [rule('posts', '/x/*', ['POST']), rule('del-four', '/x/4', ['DELETE'])];
+    expect(first(rules, 'POST', ['x', '4.json'])).toBe('posts');
+    const p = compilePolicy(validatePolicy({ version: 1, rules }));
+    expect(p.match('h', ['DELETE', 'POST'], ['x', '4.json'])).toMatchObject({ rule: { id: 'del-four' }, method: 'DELETE' });
+  });
+
+  it('only the last segment loses its extension (from its first dot)', () => {
+    expect(first([rule('four', '/x/4')], 'GET', ['x', '4.json.gz'])).toBe('four');
+    expect(first([rule('four', '/x/4')], 'GET', ['x.json', '4'])).toBeNull();
+    expect(first([rule('four', '/x/4')], 'GET', ['x', '.json'])).toBeNull();
   });
 });
 

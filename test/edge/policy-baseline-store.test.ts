@@ -53,9 +53,11 @@ describe('organisation baseline store', () => {
     expect(loose.join('\n')).toMatch(/weakens the organisation baseline: caseSensitive/);
     const taken = await baselineProblems(env.DB, ORG, 'app1', { version: 1, rules: [{ ...adminRule, id: 'baseline.admin' }] });
     expect(taken[0]).toMatch(/reserved for the organisation baseline/);
-    // A weaker app rule that can take requests of a baseline rule (another method claimed, say) weakens it.
+    // A weaker app rule after a baseline rule for every method takes none of its requests: the baseline
+    // rule comes first over a path and its extension-less variant alike. (It used to take `/admin.json`,
+    // which it matched directly, from `/admin/**`, reached only without the extension.)
     const wide = { ...deleteRule, id: 'wide', match: { methods: ['DELETE'], path: '/**' } };
-    expect((await baselineProblems(env.DB, ORG, 'app1', { version: 1, rules: [wide] })).join('\n')).toMatch(/"wide"/);
+    expect(await baselineProblems(env.DB, ORG, 'app1', { version: 1, rules: [wide] })).toEqual([]);
     // Another organisation's apps are not held to it.
     expect(await baselineProblems(env.DB, OTHER, 'app1', { version: 1, caseSensitive: true, rules: [] })).toEqual([]);
   });

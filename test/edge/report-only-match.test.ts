@@ -72,9 +72,17 @@ describe('a report rule never shadows an enforce rule', () => {
     const p = compiled(rule('r1', undefined, '/admin/**', 'report'), rule('r2', ['POST'], '/admin/users/*/ban', 'report'));
     expect(ask(p, 'POST /admin/users/5/ban')).toEqual({ enforced: null, reported: ['r1 POST', 'r2 POST'] });
     expect(ask(p, 'POST /admin/users/5/ban.json')).toEqual({ enforced: null, reported: ['r1 POST', 'r2 POST'] });
-    // An enforce rule matching the full path stops the retry, for report rules as for match().
+    // An earlier enforce rule matching the full path takes it, for report rules as for match().
     const q = compiled(rule('json', ['POST'], '/admin/users/*/*.json'), rule('r2', ['POST'], '/admin/users/*/ban', 'report'));
     expect(ask(q, 'POST /admin/users/5/ban.json')).toEqual({ enforced: 'json', reported: [] });
+  });
+
+  it('file order decides over both variants: a report rule reached by dropping the extension counts ahead of a later direct match', () => {
+    const p = compiled(rule('r2', ['POST'], '/admin/users/*/ban', 'report'), rule('json', ['POST'], '/admin/users/*/*.json'));
+    expect(ask(p, 'POST /admin/users/5/ban.json')).toEqual({ enforced: 'json', reported: ['r2 POST'] });
+    // Once promoted it takes the request, as it counted.
+    const promoted = compiled(rule('r2', ['POST'], '/admin/users/*/ban'), rule('json', ['POST'], '/admin/users/*/*.json'));
+    expect(ask(promoted, 'POST /admin/users/5/ban.json')).toEqual({ enforced: 'r2', reported: [] });
   });
 
   it('a policy of report rules only protects nothing', () => {

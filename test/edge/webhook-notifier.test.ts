@@ -8,11 +8,11 @@
 import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createOrg } from '../../edge/admin/org-store';
-import { listEvents } from '../../edge/audit/audit-store';
 import { parseKeyring } from '../../edge/crypto/keyring';
 import type { ApprovalNotifier } from '../../edge/notifications/approval-notifier';
 import { type ApprovalNotice, noticeFacts, notifyApproval, type NotifyRuntime } from '../../edge/notifications/notify';
 import { deleteWebhook, putWebhook } from '../../edge/notifications/webhook-store';
+import { listEvents } from '../../edge/audit/audit-store';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
 const notifierOf = (org: string): DurableObjectStub<ApprovalNotifier> =>
@@ -112,8 +112,14 @@ describe('the notifier', () => {
       "SELECT approval_id FROM webhook_deliveries WHERE org_id = 'capped' AND next_attempt_at IS NULL AND last_status LIKE 'given up%'",
     ).all<{ approval_id: string }>();
     expect(given.results).toHaveLength(15);
-    // The oldest ones: the first queued.
-    expect(new Set(given.results.map((r) => r.approval_id))).toEqual(new Set(Array.from({ length: 15 }, (_, i) => `appr-${i}`)));
+    // The oldest ones: the first queued, in the order the notifier took them (concurrent calls may arrive in any order).
+    const queued115 = await env.DB.prepare(
+      "SELECT approval_id FROM webhook_deliveries WHERE org_id = 'capped' ORDER BY created_at, rowid",
+    ).all<{
+      approval_id: string;
+    }>();
+    expect(queued115.results).toHaveLength(115);
+    expect(new Set(given.results.map((r) => r.approval_id))).toEqual(new Set(queued115.results.slice(0, 15).map((r) => r.approval_id)));
     const capped = (await failures('capped')).filter((d) => d.error === 'given up: 100 notices undelivered');
     expect(capped).toHaveLength(15);
     for (const d of capped) expect(d).toMatchObject({ org: 'capped', event: 'approval.requested', retry_at: null });

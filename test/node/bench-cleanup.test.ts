@@ -91,13 +91,13 @@ it('a bench that fails once everything runs stops its origin, Workers and load g
   await expectNothingLeft(b);
   expect(b.child.exitCode).not.toBe(0);
   expect(b.output()).toContain('bench: failed after');
-  expect(b.output()).toContain('BENCH_FAIL_AFTER_START=1: failing with the origin and both Workers running');
+  expect(b.output()).toContain('BENCH_FAIL_AFTER_START=1: failing with the origin and the Workers running');
 }, 90_000);
 
 it('Ctrl-C (SIGINT to the whole process group) mid-run leaves nothing behind', async () => {
   const b = startBench();
-  // Under load: the origin, two workerd processes and autocannon are running.
-  await waitForOutput(b, /bench: 1 ABBA blocks/);
+  // Under load: the origin, the workerd processes and the load generator are running.
+  await waitForOutput(b, /bench: 1 palindromic blocks/);
   const running = tagged(b.tag).map(commandOf);
   expect(running.some((c) => c.includes('workerd'))).toBe(true);
   expect(running.some((c) => c.includes("require('node:http').createServer"))).toBe(true); // the origin
@@ -107,7 +107,7 @@ it('Ctrl-C (SIGINT to the whole process group) mid-run leaves nothing behind', a
 
 it('SIGTERM to the bench process alone leaves nothing behind', async () => {
   const b = startBench();
-  await waitForOutput(b, /bench: 1 ABBA blocks/);
+  await waitForOutput(b, /bench: 1 palindromic blocks/);
   // The node process that runs test/bench/run.ts (under tsx's loader), not npm, sh or tsx's launcher.
   const bench = tagged(b.tag).find((pid) => /--import \S*tsx\S*loader\S* test\/bench\/run\.ts/.test(commandOf(pid)));
   expect(bench, tagged(b.tag).map(commandOf).join('\n')).toBeDefined();

@@ -19,6 +19,8 @@ const NOT_STORED = {
   lookup: 'not stored: computed to compare with stored indexes',
   sealOwner: 'the body of sealOwner: its callers below name the column',
   canaryBucket: 'not stored: a person’s canary bucket, computed per request (edge/request-path/canary-policy.ts)',
+  streamCursor:
+    'not stored: the MAC of an audit stream cursor, held by the client and checked when it comes back (edge/audit/stream-cursor.ts)',
   reportPerson:
     'stored without its key id (policy_report_counts.person_hash), needing no key: only compared with itself to count ' +
     'distinct people, never opened or looked up, pruned after 7 days (edge/policy/report-counter.ts)',
@@ -30,6 +32,8 @@ const OWNERS = ['totp_factors.sub_sealed', 'webauthn_credentials.sub_sealed', 'r
  * writes: KEYED_COLUMNS names, or a NOT_STORED reason (in the list too, when one call writes a column and something kept elsewhere).
  */
 const CALL_SITES: Record<string, (string[] | string)[]> = {
+  "edge/audit/stream-cursor.ts: blindIndex(ring, 'audit-cursor', payload)": [NOT_STORED.streamCursor],
+  "edge/audit/stream-cursor.ts: blindIndex(ring, 'audit-cursor', payload, kid)": [NOT_STORED.streamCursor],
   "edge/admin/api-tokens.ts: blindIndex(ring, 'user', sub)": [['api_tokens.user_ref']],
   "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', sub, apiTokenOwnerAad(id))": [['api_tokens.sub_sealed']],
   "edge/admin/api-tokens.ts: seal(ring, 'factor-metadata', o.label, apiTokenLabelAad(id))": [['api_tokens.label']],

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { baselineFloor, withBaselineRules } from '../../edge/policy/baseline-merge';
+import { compilePolicy } from '../../edge/policy/compile-policy';
 import type { Policy } from '../../edge/policy/schema';
 import { classifyChange } from '../../edge/policy/weakening';
 import { doc, type Edit, edited, r0, rule, verdict } from './policy-weakening-fixtures';
@@ -204,15 +205,27 @@ describe('organisation baseline and require.approval', () => {
     expect(merged.rules[0]).toMatchObject({ id: 'baseline.payouts', require: { approval: approval() } });
   });
 
-  it('an app rule over the same requests without the approval weakens the baseline', () => {
-    const own = doc([rule('pay', '/api/payouts/*', { methods: ['POST'] })]);
-    const c = check(own);
+  // The baseline's rules come first, so an app rule takes their requests only through a method a
+  // request may claim that the baseline rule does not cover. (Any app rule on those paths read as
+  // weakening before the classifier knew that a direct match no longer beats an earlier rule.)
+  const postOnly = { version: 1 as const, rules: [rule('payouts', '/api/payouts/**', { methods: ['POST'] }, { approval: approval() })] };
+  const checkPostOnly = (own: Policy) => classifyChange(baselineFloor(postOnly, own), withBaselineRules(postOnly, own));
+
+  it('an app rule over the same requests without the approval weakens the baseline where a request can claim its method', () => {
+    const own = doc([rule('pay', '/api/payouts/*')]);
+    const c = checkPostOnly(own);
     expect(c.weakens).toBe(true);
     expect(c.changes.find((x) => x.kind === 'weakens')?.message).toMatch(/then approval by 1 of admins/);
+    // The hole, in the gateway's matcher: a POST claiming DELETE meets the app's rule first.
+    const merged = compilePolicy(withBaselineRules(postOnly, own));
+    expect(merged.match('h', ['DELETE', 'POST'], ['api', 'payouts', '7'])?.rule.id).toBe('pay');
+    expect(merged.match('h', ['POST'], ['api', 'payouts', '7.json'])?.rule.id).toBe('baseline.payouts');
   });
 
-  it('an app rule with the same approval (or more) there does not', () => {
+  it("an app rule under the baseline rule's methods, or with the same approval (or more), does not", () => {
+    expect(check(doc([rule('pay', '/api/payouts/*', { methods: ['POST'] })])).weakens).toBe(false);
+    expect(checkPostOnly(doc([rule('pay', '/api/payouts/*', { methods: ['POST'] })])).weakens).toBe(false);
     const more = { ...approval(), expires: '30m' };
-    expect(check(doc([rule('pay', '/api/payouts/*', { methods: ['POST'] }, { approval: more })])).weakens).toBe(false);
+    expect(checkPostOnly(doc([rule('pay', '/api/payouts/*', {}, { approval: more })])).weakens).toBe(false);
   });
 });

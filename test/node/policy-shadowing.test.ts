@@ -45,13 +45,54 @@ describe('classifyChange: a less strict rule applying first', () => {
     expect(compilePolicy(after).match('h', ['GET', 'DELETE'], segs)?.rule.id).toBe('weak');
   });
 
-  it('adding a rule that matches `ban.json` directly takes it from a rule reached by dropping the extension', () => {
+  it('a rule matching `ban.json` directly takes it only when it comes first: one candidate set, file order', () => {
     const ban = rule('ban', '/users/*/ban');
     const json = rule('json', '/exports/*.json', {}, { factors: ['totp'], bind: 'session' });
     const anyJson = rule('json', '/**/*.json', {}, { factors: ['totp'], bind: 'session' });
+    const segs = ['users', '5', 'ban.json'];
     expect(verdict(doc([ban]), doc([ban, json]))).toBe('strengthens');
-    expect(verdict(doc([ban]), doc([ban, anyJson]))).toBe('weakens');
-    expect(compilePolicy(doc([ban, anyJson])).match('h', ['POST'], ['users', '5', 'ban.json'])?.rule.id).toBe('json');
+    // Was 'weakens': a direct match used to win over an earlier rule reached by dropping the extension.
+    expect(verdict(doc([ban]), doc([ban, anyJson]))).toBe('strengthens');
+    expect(compilePolicy(doc([ban, anyJson])).match('h', ['POST'], segs)?.rule.id).toBe('ban');
+    expect(verdict(doc([ban]), doc([anyJson, ban]))).toBe('weakens');
+    expect(compilePolicy(doc([anyJson, ban])).match('h', ['POST'], segs)?.rule.id).toBe('json');
+  });
+
+  it('an earlier rule reached by dropping the extension takes a request a later rule matches directly', () => {
+    // `/x/4` meets `/x/*.json` only through the retry: `/x/4.json` is tried as `/x/4`.
+    const strictJson = rule('json', '/x/*.json', { methods: ['DELETE'] });
+    const weak4 = rule('four', '/x/4', { methods: ['DELETE'] }, { factors: ['totp'], bind: 'session' });
+    expect(compilePolicy(doc([weak4, strictJson])).match('h', ['DELETE'], ['x', '4.json'])?.rule.id).toBe('four');
+    expect(classifyChange(doc([strictJson]), doc([weak4, strictJson])).changes).toContainEqual(
+      expect.objectContaining({
+        kind: 'weakens',
+        rule: 'four',
+        field: 'match',
+        message: expect.stringContaining('instead of rule "json"'),
+      }),
+    );
+    // Moved ahead, unchanged: the same meeting through the retry counts.
+    expect(classifyChange(doc([strictJson, weak4]), doc([weak4, strictJson])).changes).toContainEqual(
+      expect.objectContaining({ kind: 'weakens', rule: 'four', field: 'position' }),
+    );
+    // After the stricter rule and under its methods only, it takes nothing.
+    expect(verdict(doc([strictJson]), doc([strictJson, weak4]))).toBe('strengthens');
+  });
+
+  it('restoring the demo\'s "delete-project" after "delete-production-project" weakens nothing', () => {
+    // What the console's rollback does (test/e2e/policy-console.test.ts): it used to read as weakening
+    // because "delete-project" matched `4.json` directly ahead of the dual-control rule.
+    const create = rule('create-project', '/api/projects', { methods: ['POST'] }, { factors: ['webauthn', 'totp'], bind: 'session' });
+    const restored = edited(demoDocument, (q) => void q.rules.push(create));
+    const removed = edited(restored, (q) => {
+      q.rules = q.rules.filter((r) => r.id !== 'delete-project');
+    });
+    expect(verdict(removed, restored)).toBe('strengthens');
+    // Put before it, it takes DELETE /api/projects/4 from dual control: that weakens.
+    const ahead = edited(restored, (q) => {
+      q.rules = [q.rules[0]!, q.rules[2]!, q.rules[1]!, q.rules[3]!];
+    });
+    expect(verdict(removed, ahead)).toBe('weakens');
   });
 
   it('widening an earlier rule so it overlaps a stricter later one weakens', () => {

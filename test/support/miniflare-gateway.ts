@@ -8,17 +8,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
-import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig, unstable_splitSqlQuery } from 'wrangler';
 import { ensureClientAssets } from './client-assets';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * Bundle a Worker entry the way wrangler does (ESM, workerd conditions, cloudflare:* external),
- * after making the generated page scripts, as wrangler.toml's `[build]` does for wrangler.
+ * Bundle a Worker entry the way wrangler does (ESM, workerd conditions, cloudflare:* external, and
+ * wrangler.toml's `minify` and `[alias]`, so that the tests run what deploys), after making the
+ * generated page scripts, as wrangler.toml's `[build]` does for wrangler.
  */
 export async function bundleWorker(entry: string): Promise<string> {
   await ensureClientAssets();
+  const { minify, alias } = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') });
   const outdir = mkdtempSync(join(tmpdir(), 'stepgate-bundle-'));
   await build({
     entryPoints: [join(ROOT, entry)],
@@ -30,6 +32,8 @@ export async function bundleWorker(entry: string): Promise<string> {
     conditions: ['workerd', 'worker', 'browser'],
     mainFields: ['module', 'main'],
     external: ['cloudflare:*', 'node:*'],
+    minify: minify === true,
+    alias: Object.fromEntries(Object.entries<string>(alias ?? {}).map(([from, to]) => [from, to.startsWith('.') ? join(ROOT, to) : to])),
     logLevel: 'error',
   });
   return join(outdir, entry.split('/').pop()!.replace(/\.ts$/, '.js'));
@@ -41,6 +45,10 @@ export interface GatewayOptions {
   /** Extra bindings, overriding wrangler.toml's vars. */
   bindings?: Record<string, unknown>;
   scriptPath?: string;
+  /** Open workerd's V8 inspector on this port (the bench's CPU profile, test/bench/profile.ts). */
+  inspectorPort?: number;
+  /** Called once workerd is listening, before the D1 migrations run (the startup bench reads workerd's CPU there). */
+  onReady?: (mf: Miniflare) => void | Promise<void>;
 }
 
 export interface RunningGateway {
@@ -79,8 +87,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     d1Persist: false,
     durableObjectsPersist: false,
     cf: false, // the placeholder Request.cf, never a download from workers.cloudflare.com
+    ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
   } as ConstructorParameters<typeof Miniflare>[0]);
   const url = await mf.ready;
+  await opts.onReady?.(mf);
   const db = await mf.getD1Database('DB');
   const dir = join(ROOT, 'edge/migrations');
   for (const file of readdirSync(dir)

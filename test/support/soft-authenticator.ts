@@ -12,7 +12,7 @@ const head = (major: number, n: number): number[] => {
   if (n < 65536) return [(major << 5) | 25, n >> 8, n & 255];
   return [(major << 5) | 26, (n >>> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255];
 };
-type Cbor = number | string | Uint8Array | Map<number | string, Cbor>;
+type Cbor = number | string | Uint8Array | Cbor[] | Map<number | string, Cbor>;
 function cbor(v: Cbor): number[] {
   if (typeof v === 'number') return v >= 0 ? head(0, v) : head(1, -1 - v);
   if (typeof v === 'string') {
@@ -20,6 +20,7 @@ function cbor(v: Cbor): number[] {
     return [...head(3, b.length), ...b];
   }
   if (v instanceof Uint8Array) return [...head(2, v.length), ...v];
+  if (Array.isArray(v)) return [...head(4, v.length), ...v.flatMap(cbor)];
   const out = head(5, v.size);
   for (const [k, x] of v) out.push(...cbor(k), ...cbor(x));
   return out;
@@ -55,6 +56,8 @@ export interface Lies {
   counter?: number;
   /** Claim the credential is now backed up (BE and BS flags). */
   backedUp?: boolean;
+  /** Registration's attestation: "none" (default), "packed" self attestation, or `fmt` with a (made-up) certificate chain. */
+  attestation?: 'none' | 'packed-self' | { fmt: string };
 }
 
 export class SoftAuthenticator {
@@ -102,11 +105,20 @@ export class SoftAuthenticator {
       origin: lies.origin ?? this.origin,
       crossOrigin: false,
     });
+    const attestation = lies.attestation ?? 'none';
+    const attStmt = new Map<string, Cbor>();
+    if (attestation !== 'none') {
+      // Self attestation: signed with the new credential's own key over authData and the client data hash.
+      const signed = concat(authData, await sha256(clientDataJSON));
+      const raw = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, this.keys.privateKey, signed));
+      attStmt.set('alg', -7).set('sig', der(raw));
+      if (typeof attestation === 'object') attStmt.set('x5c', [crypto.getRandomValues(new Uint8Array(64))]);
+    }
     const attestationObject = new Uint8Array(
       cbor(
         new Map<string, Cbor>([
-          ['fmt', 'none'],
-          ['attStmt', new Map()],
+          ['fmt', typeof attestation === 'object' ? attestation.fmt : attestation === 'packed-self' ? 'packed' : 'none'],
+          ['attStmt', attStmt],
           ['authData', authData],
         ]),
       ),

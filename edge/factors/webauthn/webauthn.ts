@@ -13,6 +13,7 @@ import {
   type VerifiedAuthenticationResponse,
   type VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
+import { decodeAttestationObject, isoBase64URL } from '@simplewebauthn/server/helpers';
 import { blindIndex } from '../../crypto/blind-index';
 import type { Keyring } from '../../crypto/keyring';
 import type { Identity } from '../../identity/identity-source';
@@ -86,6 +87,35 @@ export async function takeRegistration(userState: DurableObjectStub<UserState>, 
 /** Drop every registration in progress of this user, whichever session asked (their first factor was just enrolled). */
 export const dropRegistrations = (userState: DurableObjectStub<UserState>): Promise<void> => userState.dropWebauthnChallenges(REG_KEY);
 
+/** Attestation formats that always carry a certificate chain (x5c): refused, see attestationProblem. */
+const CERTIFICATE_FORMATS = new Set(['packed', 'fido-u2f', 'android-key', 'android-safetynet', 'tpm', 'apple']);
+
+/**
+ * Why a registration's attestation is refused, or null for the two Stepgate accepts: "none" (what it
+ * asks browsers for: `attestationType: 'none'`) and "packed" self attestation (signed with the new
+ * credential's own key, no certificate). Why refuse the rest: Stepgate trusts no attestation CA and
+ * uses nothing a certificate would prove, and the deployed bundle leaves out certificate parsing
+ * (wrangler.toml `[alias]`, docs/architecture.md "The bundle"), so a chain is refused here, before the
+ * library is asked — fail closed with a clear reason rather than a parse error deep inside it.
+ */
+export function attestationProblem(response: RegistrationResponseJSON): string | null {
+  let fmt: unknown;
+  let hasCertificates = false;
+  try {
+    const decoded = decodeAttestationObject(isoBase64URL.toBuffer(String(response?.response?.attestationObject ?? '')));
+    fmt = decoded.get('fmt');
+    const statement = decoded.get('attStmt') as Map<string, unknown> | undefined;
+    hasCertificates = statement instanceof Map && statement.has('x5c');
+  } catch {
+    return 'its attestation object could not be read';
+  }
+  if (fmt === 'none' || (fmt === 'packed' && !hasCertificates)) return null;
+  // The format is the client's string: named only when it is one of the known ones.
+  const named =
+    typeof fmt === 'string' && CERTIFICATE_FORMATS.has(fmt) ? `"${fmt}" attestation with certificates` : 'its attestation format';
+  return `${named} is not accepted (Stepgate accepts "none" and self attestation; create the passkey again without attestation)`;
+}
+
 /** Verify a registration against the one in progress. The credential is not stored: whether it may be is the caller's decision. */
 export async function verifyRegistration({
   rp,
@@ -98,6 +128,8 @@ export async function verifyRegistration({
   response: RegistrationResponseJSON;
   nickname: string | null;
 }): Promise<{ ok: true; credential: NewCredential } | { ok: false; reason: string }> {
+  const refused = attestationProblem(response);
+  if (refused) return { ok: false, reason: refused };
   let v: VerifiedRegistrationResponse;
   try {
     v = await verifyRegistrationResponse({
