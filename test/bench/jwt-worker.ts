@@ -5,17 +5,10 @@
  */
 import { Hono } from 'hono';
 import { jwt } from 'hono/jwt';
+import { passThrough } from './pass-through';
 
 type Env = { Bindings: { ORIGIN_URL: string; IDENTITY_JWT_SECRET: string } };
 const app = new Hono<Env>();
 app.use('*', (c, next) => jwt({ secret: c.env.IDENTITY_JWT_SECRET, cookie: 'demo_session', alg: 'HS256' })(c, next));
-app.all('*', async (c) => {
-  const u = new URL(c.req.url);
-  return fetch(`${c.env.ORIGIN_URL}${u.pathname}${u.search}`, {
-    method: c.req.method,
-    headers: c.req.raw.headers,
-    body: c.req.method === 'GET' || c.req.method === 'HEAD' ? null : c.req.raw.body,
-    redirect: 'manual',
-  });
-});
+app.all('*', (c) => passThrough(c, c.env.ORIGIN_URL));
 export default app;

@@ -4,8 +4,8 @@
  * policy's `admin-writes` rule (`POST /admin/**`, `bind: "session"`), obtained the way a browser
  * obtains it: the request, its 401 with a challenge, the TOTP answer, the grant cookie.
  */
-import { SignJWT } from 'jose';
 import { generate } from 'otplib';
+import { demoSessionCookie } from '../support/session';
 
 /** The route and body the protected runs send: the demo's settings form, under `admin-writes`. */
 export const PROTECTED_PATH = '/admin/settings';
@@ -13,17 +13,7 @@ export const PROTECTED_BODY = 'support_email=bench%40example.test';
 export const FORM = 'application/x-www-form-urlencoded';
 
 /** A `demo_session` cookie for `user` in session `sid`, signed with `secret` as the demo app signs it. */
-export async function demoSession(secret: string, user: string, sid: string): Promise<string> {
-  const token = await new SignJWT({ sid })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(user)
-    .setIssuer('stepgate-demo')
-    .setAudience('stepgate-demo')
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(secret));
-  return `demo_session=${token}`;
-}
+export const demoSession = demoSessionCookie;
 
 const postJson = (base: URL, path: string, cookie: string, body: unknown) =>
   fetch(new URL(path, base), {
