@@ -85,6 +85,9 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 300_000, // npm start, with one retry
+          // A page's answer can take seconds on a loaded 2-core CI machine (a step-up, an audited admin
+          // action, a notice sent); vitest's default of 1 s failed a console action there.
+          expect: { poll: { timeout: 15_000 } },
         },
       },
     ],
