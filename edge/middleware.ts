@@ -20,11 +20,12 @@ import { identityRefusal } from './identity/identity-refusal';
 import { canonicalizeRequest, canonicalUrl, type CanonicalRequest } from './policy/canonical-request';
 import { compilePolicy } from './policy/compile-policy';
 import { validatePolicy } from './policy/validate-policy';
-import { approvalCarryOutOf, carryOutApproval, carryOutInLibraryMode } from './request-path/carry-out-approval';
+import { approvalCarryOutOf, approvalPagePath, carryOutApproval, carryOutInLibraryMode } from './request-path/carry-out-approval';
 import { continueHeld, heldChallengeOf } from './request-path/continue-held';
 import { decideRequest } from './request-path/decide-request';
 import { anonymousDeniedEvent } from './request-path/denial-events';
 import { executionContextOf } from './request-path/hono-context';
+import { forNavigation, returnParamOf, wayBackOf } from './request-path/navigation';
 import type { StepgateContext } from './request-path/stepgate-context';
 
 export interface StepgateOptions {
@@ -177,19 +178,24 @@ export const stepgate = (
     // Before anything else: a request whose session another parser would read as someone else's
     // is refused, so Stepgate and the origin can never disagree about who is asking.
     const ambiguity = rt.identify.ambiguity(c.req.raw.headers);
-    if (ambiguity !== null) return refuseAmbiguousIdentity(c, rt, canonical, ambiguity);
+    // A browser gets it as a page; its way back is the start page (any page of this site would be refused the same way).
+    if (ambiguity !== null) return forNavigation(c.req.raw, refuseAmbiguousIdentity(c, rt, canonical, ambiguity), () => null);
 
     if (isStepgatePath(canonical.matchSegments)) {
       const challenge = heldChallengeOf(canonical);
-      if (challenge !== null) return continueHeld(c, next, rt, canonical, challenge, appCanonicalize);
+      // A navigation (a link, a form) ends on a page or where the app sends it, never on JSON (navigation.ts).
+      if (challenge !== null)
+        return forNavigation(c.req.raw, continueHeld(c, next, rt, canonical, challenge, appCanonicalize), () => returnParamOf(canonical));
       const approval = approvalCarryOutOf(canonical);
       // In library mode the app's router already chose this request's handler: the held request cannot
       // reach the app's own one, so it is carried out by sending it again (docs/library.md, "Limits").
       if (approval !== null)
-        return options.apps ? carryOutApproval(c, next, rt, canonical, approval, appCanonicalize) : carryOutInLibraryMode(approval);
+        return options.apps
+          ? forNavigation(c.req.raw, carryOutApproval(c, next, rt, canonical, approval, appCanonicalize), () => approvalPagePath(approval))
+          : carryOutInLibraryMode(approval);
       return deployment.endpoints.fetch(new Request(canonicalUrl(canonical), c.req.raw), c.env, c.executionCtx);
     }
-    return decideRequest(c, next, rt, canonical, null);
+    return forNavigation(c.req.raw, decideRequest(c, next, rt, canonical, null), () => wayBackOf(c.req.raw, canonical));
   };
 };
 

@@ -16,13 +16,20 @@ export const DEV_PUBLIC_KEY =
   'zJp0wB5Ge8tlUlNF+SWWX8Q60YvV8W83uw2YnbiYwX19vnEqAEjJMlAL5DxHZX5DaVys6pX2I0JAbFB80xbSJEobp2o+JZccxZVj' +
   '2HGvStGULg7AC3tM/FBxmlwkrzU2j2tPcyEpV6XqJrsz6MgbXKv595iCAN6VOUGzJdan5NAXnA5ophG+P9vg9QIDAQAB';
 
+/** The icon sizes: toolbar (16, 32), the extensions page (48), the store and install dialog (128). */
+export const ICON_SIZES = [16, 32, 48, 128] as const;
+/** Where each icon is in the build (drawn by extension/build/icons.ts). */
+export const iconPath = (size: number): string => `icons/icon-${size}.png`;
+const iconSet = (sizes: readonly number[]) => Object.fromEntries(sizes.map((s) => [String(s), iconPath(s)]));
+
 export function manifest(browser: Browser): Record<string, unknown> {
   const base = {
     manifest_version: 3,
     name: 'Stepgate',
     version: EXTENSION_VERSION,
     description: 'Approve sensitive actions on sites protected by Stepgate, seeing exactly what you approve.',
-    action: { default_popup: 'popup/index.html', default_title: 'Stepgate' },
+    icons: iconSet(ICON_SIZES),
+    action: { default_popup: 'popup/index.html', default_title: 'Stepgate', default_icon: iconSet([16, 32]) },
     options_ui: { page: 'options/index.html', open_in_tab: true },
     // Each one is explained in docs/extension.md.
     permissions: ['storage', 'declarativeNetRequest', 'webRequest', 'alarms', 'activeTab'],

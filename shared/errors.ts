@@ -52,7 +52,7 @@ export const ErrorCode = {
   NoFactor: 'ERR_NO_FACTOR',
   /** The resource is not in a state for this operation (e.g. already confirmed). */
   Conflict: 'ERR_CONFLICT',
-  /** The person denied this action in the extension's prompt. */
+  /** The person denied this action in the extension's prompt (or closed it unanswered), or typed a wrong number three times. */
   StepUpDenied: 'ERR_STEP_UP_DENIED',
   /** Too many approval prompts for this person in the last minute (against push bombing). */
   TooManyPrompts: 'ERR_TOO_MANY_PROMPTS',

@@ -54,7 +54,10 @@ export type ChallengeJson = {
   expires_at: string;
 };
 
-/** GET /.stepgate/api/challenges/:id: the challenge and the number shown where the request was made. */
+/**
+ * GET /.stepgate/api/challenges/:id (this session's own challenges only): the challenge and the
+ * number shown where the request was made (number matching: 100–999).
+ */
 export type ChallengeDetailJson = ChallengeJson & { number: number };
 
 /**
@@ -66,11 +69,12 @@ export type PromptPayload = ChallengeJson & {
   /**
    * The request was made in another browser session of the same person (typically another browser
    * without the extension). Only one-time (`bind: "action"`) approvals cross sessions, and only with
-   * number matching. Older edges do not say (they list only this session's).
+   * number matching: the person types the number the other browser shows, sent as `number` with the
+   * approval. Nothing here carries the number or a hint of it: a prompt that did would let the
+   * approver (or the extension) answer without looking at the browser that made the request.
+   * Older edges do not say (they list only this session's).
    */
   other_session: boolean;
-  /** For `other_session` prompts only: three distinct integers 10–99, one of them the number the other browser shows. */
-  number_choices?: number[];
   /** A page's fetch is being held for this answer. */
   held: boolean;
   /** Until when the page's fetch is held (ISO time), or null when nothing is held. */
@@ -97,13 +101,10 @@ export const PROMPT_JWKS_PATH = '/.well-known/stepgate/prompt-jwks.json';
  * What an approval prompt shows: a `PromptPayload` after verification (signature, `typ`, `iss`,
  * `aud` = the site's host, `exp`), every field checked. Never built from unsigned fields.
  */
-export type VerifiedPrompt = Omit<PromptPayload, 'number_choices'> & {
-  /**
-   * For `other_session` prompts: the three choices in ascending order; the person picks the one the
-   * other browser shows, and it is sent as `number` with the approval. Null otherwise.
-   */
-  number_choices: [number, number, number] | null;
-};
+export type VerifiedPrompt = PromptPayload;
+
+/** Number matching: the numbers are three digits (`number` in an approval, and in what the requesting page is shown). */
+export const MATCH_NUMBER_DIGITS = 3;
 
 /**
  * An RFC 9457 problem+json refusal, the members clients read: switch on `code`, show `detail` (or
@@ -117,6 +118,11 @@ export interface Problem {
   detail?: string;
   /** With ERR_LOCKED_OUT: when the person may try again (ISO time). */
   retry_at?: string | null;
+  /**
+   * Number matching: with ERR_NUMBER_MISMATCH, how many more wrong numbers the challenge takes; 0
+   * with the ERR_STEP_UP_DENIED of the last one, which denied it.
+   */
+  tries_left?: number;
 }
 
 /** GET /.stepgate/api/factors: the person's factors, without their secrets. */

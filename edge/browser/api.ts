@@ -1,4 +1,5 @@
 /** @module Browser side: calls to Stepgate's own JSON API, same-origin. */
+import { localTime } from '../../shared/local-time';
 import type { Problem } from '../../shared/wire-shapes';
 
 /** The parsed body of an answer: the data, or the refusal (switch on `problem.code`, show `explain(problem)`). */
@@ -25,7 +26,9 @@ export const get = <T>(path: string): Promise<ApiResult<T>> => call<T>('GET', pa
 
 /** A person-readable sentence for a refusal. */
 export function explain(p: Problem): string {
-  const when = p.retry_at ? ` You can try again at ${new Date(p.retry_at).toLocaleTimeString()}.` : '';
+  const at = p.retry_at ? localTime(p.retry_at) : null;
+  // The person's own time, with the UTC time beside it (docs/accessibility.md).
+  const when = at ? ` You can try again at ${at.local}${at.local.endsWith('UTC') ? '' : ` (${at.utc})`}.` : '';
   return `${p.detail ?? 'That did not work.'}${when}`;
 }
 

@@ -6,6 +6,7 @@
  */
 import { countdownWords, relativeTime } from '../../shared/approval-words';
 import { displaySegments } from '../../shared/visible-text';
+import { exactTitle } from './local-time';
 
 /** How often a page asks for news (docs/approvals.md, "Pages"). */
 export const POLL_MS = 2000;
@@ -22,12 +23,13 @@ export const startClock = (): void => {
   setInterval(() => tickTimes(), 1000);
 };
 
-/** A `<time>` in words, the exact time in its title, kept current by the clock. */
+/** A `<time>` in words, the exact time (local and UTC) in its title, kept current by the clock. */
 export function timeElement(iso: string): HTMLTimeElement {
   const t = document.createElement('time');
   t.dateTime = iso;
-  t.title = iso;
+  t.title = exactTitle(iso);
   t.dataset.relative = '';
+  t.dataset.localTime = '1';
   t.textContent = relativeTime(iso, Date.now());
   return t;
 }

@@ -7,6 +7,7 @@ import { ErrorCode } from '../../shared/errors';
 import { displaySegments } from '../../shared/visible-text';
 import { $, explain } from './api';
 import { askToConfirm, refused, say, send } from './console-common';
+import { showLocalTimes, timeNode } from './local-time';
 
 interface AuditEvent {
   seq: number;
@@ -34,7 +35,8 @@ function query(): URLSearchParams {
   }
   for (const k of ['from', 'to']) {
     const v = $<HTMLInputElement>(`f-${k}`).value;
-    if (v) q.set(k, new Date(`${v}Z`).toISOString());
+    // The person's own time, as the table shows it (a datetime-local value without a zone is local).
+    if (v) q.set(k, new Date(v).toISOString());
   }
   return q;
 }
@@ -60,6 +62,13 @@ const cell = (text: string, clip = false): HTMLTableCellElement => {
     mark.textContent = s.text;
     td.appendChild(mark);
   }
+  return td;
+};
+
+/** The event's time: local, with the UTC time beside it (showLocalTimes, once the rows are in). */
+const timeCell = (iso: string): HTMLTableCellElement => {
+  const td = document.createElement('td');
+  td.append(timeNode(iso));
   return td;
 };
 
@@ -89,7 +98,7 @@ async function load(more = false): Promise<void> {
     tr.className = e.outcome;
     tr.replaceChildren(
       cell(String(e.seq)),
-      cell(e.time.replace('T', ' ').replace(/\.\d+Z$|Z$/, '')),
+      timeCell(e.time),
       cell(e.type + (e.reason ? ` (${e.reason})` : ''), true),
       cell(e.outcome),
       cell((e.actor ?? (e.via === 'system' ? 'system' : 'anonymous')) + (e.target ? ` → ${e.target}` : ''), true),
@@ -100,6 +109,7 @@ async function load(more = false): Promise<void> {
     );
     tbody.appendChild(tr);
   }
+  showLocalTimes(tbody);
   cursor = r.data.next_cursor;
   $('more').hidden = cursor === null;
   say(tbody.children.length ? '' : 'No events match. Widen the search.');

@@ -9,8 +9,11 @@ import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from 
 import { ErrorCode } from '../../shared/errors';
 import { type FreshStepUpChallenge, type Problem, STEP_UP_FACTORS_HEADER } from '../../shared/wire-shapes';
 import { $, explain, post } from './api';
+import { showLocalTimes } from './local-time';
 
 const root = $('console');
+// Every console page's times, in the person's locale and zone (the edge renders them in UTC).
+showLocalTimes();
 /** The organisation of the page (data-org). */
 export const org = root?.dataset.org ?? '';
 /** The admin API of this organisation. */
@@ -137,7 +140,7 @@ function wireConfirm(): void {
     if (!r.ok) say(explain(r.problem));
     else confirmed();
   });
-  $('confirm-passkey').addEventListener('click', async () => {
+  document.getElementById('confirm-passkey')?.addEventListener('click', async () => {
     const id = await challenge();
     if (!id) return;
     const options = await post<PublicKeyCredentialRequestOptionsJSON>(`/.stepgate/api/challenges/${id}/webauthn/options`);

@@ -5,6 +5,7 @@
  */
 import { $ } from './api';
 import { act, orgApi, refused, say, send } from './console-common';
+import { showLocalTimes, timeNode } from './local-time';
 
 const panel = document.getElementById('person');
 const user = panel?.dataset.user ?? '';
@@ -19,12 +20,12 @@ async function invite(): Promise<void> {
   const out = $('person-result');
   out.replaceChildren();
   const p = document.createElement('p');
-  const until = `${r.data.expires_at.slice(0, 16).replace('T', ' ')} UTC`;
-  p.textContent = `Invitation code for ${user} (give it to them; it works once, until ${until}):`;
+  p.append(`Invitation code for ${user} (give it to them; it works once, until `, timeNode(r.data.expires_at), '):');
   const code = document.createElement('code');
   code.textContent = r.data.invite;
   out.append(p, code);
   out.hidden = false;
+  showLocalTimes(out);
   say('Invitation created. It is not shown again.');
 }
 

@@ -51,12 +51,6 @@ export const STATE_WORDS: Record<string, string> = {
   rejected: 'Rejected',
 };
 
-/** A time for people: `2026-03-07 14:05 UTC`. */
-export const when = (iso: string): string => {
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? 'unknown' : `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-};
-
 /** "1 request", "3 requests". */
 export const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 

@@ -9,7 +9,8 @@
  */
 import { $ } from './api';
 import { act, refused, send } from './console-common';
-import { el, page, policyApi, STATE_WORDS, type VersionAnswer, versionDone, when } from './policy-dom';
+import { el, page, policyApi, STATE_WORDS, type VersionAnswer, versionDone } from './policy-dom';
+import { showLocalTimes, timeNode } from './local-time';
 import { type CheckAnswer, proposalChanges } from './proposal-changes';
 
 interface Version {
@@ -68,8 +69,9 @@ function row(v: Version): HTMLTableRowElement {
   actions.append(...actionsFor(v).map((a) => button(a, v)));
   tr.append(el('th', String(v.version), { scope: 'row' }), el('td', state), el('td', `${v.author ?? 'not recorded'}${mine}${approved}`));
   // The bundled app's version 1 is the deployment's policy.json: it has no time of its own (stored as 0).
-  const at = Date.parse(v.created_at) === 0 ? 'with the deployment' : when(v.created_at);
-  tr.append(el('td', at), el('td', v.comment || 'no comment'), actions);
+  const at = el('td', Date.parse(v.created_at) === 0 ? 'with the deployment' : '');
+  if (Date.parse(v.created_at) !== 0) at.append(timeNode(v.created_at));
+  tr.append(at, el('td', v.comment || 'no comment'), actions);
   return tr;
 }
 
@@ -170,6 +172,7 @@ export async function loadHistory(canary: Canary): Promise<void> {
   }
   const versions = [...r.data.versions].sort((a, b) => b.version - a.version);
   $('versions-rows').replaceChildren(...versions.flatMap((v) => (v.state === 'proposed' ? [row(v), changesRow(v)] : [row(v)])));
+  showLocalTimes($('versions-rows'));
   const waiting = versions.filter((v) => v.state === 'proposed').length;
   status.textContent = versions.length
     ? `The newest ${versions.length === 1 ? 'version' : `${versions.length} versions`}, newest first.` +

@@ -20,7 +20,10 @@ export interface AnswerChallengeOptions extends FactorCheckOptions {
 /** What came of an answer: a refusal (each recorded, except `not-found`), an approval, or a session grant. */
 export type AnswerChallengeResult =
   | { outcome: 'not-found' }
-  | { outcome: 'number-mismatch' }
+  /** A wrong number from another session: `triesLeft` more may be typed. */
+  | { outcome: 'number-mismatch'; triesLeft: number }
+  /** The last wrong number: the challenge was denied (its held request refused). */
+  | { outcome: 'number-denied' }
   | { outcome: 'locked'; retryAt: number | null }
   | { outcome: 'too-many-attempts' }
   | { outcome: 'factor-not-allowed'; allowed: readonly string[] }
@@ -45,15 +48,21 @@ export async function answerChallenge(o: AnswerChallengeOptions): Promise<Answer
   const challengeRef = await hashRef(id);
   if (!attempt.ok) {
     if (attempt.reason === 'not-found') return { outcome: 'not-found' };
-    const reason = attempt.reason === 'locked' ? 'locked' : attempt.reason === 'number-mismatch' ? 'number-mismatch' : 'attempts';
+    const wrongNumber = attempt.reason === 'number-mismatch' || attempt.reason === 'number-denied';
+    const reason = attempt.reason === 'locked' ? 'locked' : wrongNumber ? 'number-mismatch' : 'attempts';
     await audit.record({
       type: 'factor.failed',
       outcome: 'failure',
       ...base,
       reason,
-      details: { challenge: challengeRef, other_session: attempt.reason === 'number-mismatch' },
+      details: {
+        challenge: challengeRef,
+        other_session: wrongNumber,
+        ...(attempt.reason === 'number-denied' ? { denied: true } : {}),
+      },
     });
-    if (attempt.reason === 'number-mismatch') return { outcome: 'number-mismatch' };
+    if (attempt.reason === 'number-mismatch') return { outcome: 'number-mismatch', triesLeft: attempt.triesLeft };
+    if (attempt.reason === 'number-denied') return { outcome: 'number-denied' };
     if (attempt.reason === 'locked') return { outcome: 'locked', retryAt: attempt.retryAt };
     return { outcome: 'too-many-attempts' };
   }

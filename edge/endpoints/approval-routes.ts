@@ -62,7 +62,8 @@ export function registerApprovalRoutes(app: Hono, rt: Runtime): void {
       return problem(ErrorCode.ApprovalClosed, 409, 'You have already decided on this request.');
     const view = await openView(rt.keys, row);
     // A passkey where they have one: a phishable code must not approve for someone who holds a phishing-resistant factor.
-    const factors = (await hasPasskey(rt.db, rt.keys, me.sub)) ? ['webauthn'] : ['webauthn', 'totp'];
+    // Without one, only the code is offered: the page must not ask for a passkey they do not have.
+    const factors = (await hasPasskey(rt.db, rt.keys, me.sub)) ? ['webauthn'] : ['totp'];
     const rule = approverRule(row.id);
     const opened = await rt.userState(me.sub).openChallenge({
       sid: me.sid,

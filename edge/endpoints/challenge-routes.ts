@@ -16,13 +16,16 @@ import { requireSameOriginJson } from '../http/csrf';
 import { json, problem } from '../http/responses';
 import type { Runtime } from '../deployment/runtime';
 import { MAX_ATTEMPTS_PER_CHALLENGE } from '../user-state/limits';
+import { MATCH_NUMBER_MAX, MATCH_NUMBER_MIN } from '../user-state/challenge';
+import { MAX_WRONG_NUMBERS } from '../user-state/number-match';
 import { signPrompt } from '../signing/prompt-signature';
+import { howToAnswer } from './challenge-answering';
 import { challengeDetailJson, challengeJson } from './challenge-view';
 import { auditBase, cookieSecurity, jsonBody, loadChallenge, passkeyContext, requireIdentity, siteOf } from './endpoint-helpers';
 import { locked } from '../pages/refusal-responses';
 
-/** For another session's request: the number the approver picked from those shown. */
-const chosenNumber = z.optional(z.number().check(z.int(), z.gte(10), z.lte(99)));
+/** For another session's request: the number shown where the request was made, as the approver typed it. */
+const chosenNumber = z.optional(z.number().check(z.int(), z.gte(MATCH_NUMBER_MIN), z.lte(MATCH_NUMBER_MAX)));
 const VerifyBody = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('totp'), code: z.string().check(z.minLength(1), z.maxLength(64)), number: chosenNumber }),
   z.strictObject({ method: z.literal('recovery'), code: z.string().check(z.minLength(1), z.maxLength(64)), number: chosenNumber }),
@@ -37,19 +40,36 @@ const challengeNotFound = () =>
   problem(ErrorCode.ChallengeNotFound, 404, 'No such challenge, or it has expired, or it belongs to another session.');
 
 /** An answer's outcome as HTTP: a problem, an approval, or a session grant with its cookie. */
-function answerResponse(r: AnswerChallengeResult, method: string, secure: boolean, now: number): Response {
+function answerResponse(
+  r: AnswerChallengeResult,
+  method: string,
+  secure: boolean,
+  now: number,
+  attemptsLeft: number | null = null,
+): Response {
   switch (r.outcome) {
     case 'not-found':
       return challengeNotFound();
     case 'number-mismatch':
-      return problem(ErrorCode.NumberMismatch, 400, 'That is not the number shown where the request was made.');
+      // Never the right number: only how many more tries there are before the request is denied.
+      return problem(ErrorCode.NumberMismatch, 400, 'That is not the number shown where the request was made.', {
+        tries_left: r.triesLeft,
+      });
+    case 'number-denied':
+      return problem(
+        ErrorCode.StepUpDenied,
+        403,
+        `That was the wrong number ${MAX_WRONG_NUMBERS} times, so this request was denied. Start the action again if you meant it.`,
+        { tries_left: 0 },
+      );
     case 'locked':
       return locked(r.retryAt, now);
     case 'too-many-attempts':
       return problem(
         ErrorCode.LockedOut,
         429,
-        `Too many attempts for this challenge (${MAX_ATTEMPTS_PER_CHALLENGE}); start the action again.`,
+        `That was more than ${MAX_ATTEMPTS_PER_CHALLENGE} tries for this confirmation; start the action again.`,
+        { attempts_left: 0 },
       );
     case 'factor-not-allowed':
       return problem(ErrorCode.BadRequest, 400, `This action needs ${r.allowed.join(' or ')}.`);
@@ -59,6 +79,8 @@ function answerResponse(r: AnswerChallengeResult, method: string, secure: boolea
       const extra = {
         retry_at: r.retryAt === null ? null : new Date(r.retryAt).toISOString(),
         consecutive_failures: r.consecutiveFailures,
+        // The step-up page says how many tries are left; at 0 it closes its form.
+        ...(attemptsLeft === null ? {} : { attempts_left: attemptsLeft }),
       };
       return r.replayed
         ? problem(ErrorCode.FactorReplayed, 401, 'That code was already used. Wait for the next one.', extra)
@@ -100,9 +122,8 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
           const view = {
             ...challengeJson(ch),
             created_at: new Date(ch.createdAt).toISOString(),
-            // Another browser's request: the approver must pick the number shown there.
+            // Another browser's request: the approver must type the number shown there (never sent here).
             other_session: ch.otherSession,
-            ...(ch.otherSession ? { number_choices: ch.numberChoices } : {}),
             held: ch.prompt,
             // The held fetch waits at most holdMs; after that an approval only covers a repeat.
             hold_until: ch.prompt ? new Date(ch.createdAt + rt.holdMs).toISOString() : null,
@@ -115,6 +136,11 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
 
   // The approval page reads the challenge it shows, with the number shown where the request was made.
   app.get('/.stepgate/api/challenges/:id', async (c) => json(challengeDetailJson(await loadChallenge(rt, c.req.raw, c.req.param('id')))));
+
+  // The step-up page asks how this person can answer: it offers only that, or says why it cannot.
+  app.get('/.stepgate/api/challenges/:id/how-to-answer', async (c) =>
+    json(await howToAnswer(rt, await requireIdentity(rt, c.req.raw), c.req.param('id'))),
+  );
 
   app.post('/.stepgate/api/challenges/:id/deny', async (c) => {
     const req = c.req.raw;
@@ -161,7 +187,8 @@ export function registerChallengeRoutes(app: Hono, rt: Runtime): void {
       const approval = await castApprovalVote(rt, req, executionContextOf(c), me, result.rule, c.req.param('id'), passkeyEvidence(answer));
       return json({ approved: true, bind: 'action', rule: result.rule, expires_at: new Date(result.expiresAt).toISOString(), approval });
     }
-    return answerResponse(result, answer.method, secure, rt.now());
+    const attemptsLeft = result.outcome === 'factor-refused' ? await rt.userState(me.sub).attemptsLeft(c.req.param('id'), me.sid) : null;
+    return answerResponse(result, answer.method, secure, rt.now(), attemptsLeft);
   });
 }
 

@@ -14,6 +14,7 @@ import { StepgateError } from '../http/stepgate-error';
 import type { Identity } from '../identity/identity-source';
 import { type ConsoleFrame, consoleMessage } from '../pages/console-layout';
 import { type ConsolePage, PAGE_INFO, pagesAllowed } from '../pages/console-nav';
+import { returnPathOfUrl } from '../../shared/return-path';
 import { subjectOf } from './admin-access';
 import { requireIdentity } from './endpoint-helpers';
 import { type AdminStepUp, adminStepUp } from './fresh-step-up';
@@ -43,8 +44,10 @@ export async function consoleViewer(rt: Runtime, req: Request): Promise<ConsoleV
     if (!(e instanceof StepgateError)) throw e;
     const page = await consoleMessage({
       title: 'Sign in first',
-      message: `Stepgate could not tell who you are (${e.message}). Sign in to the app, then open this page again.`,
-      back: { href: '/', label: 'Go to the app to sign in' },
+      message:
+        'Stepgate could not tell who you are: you are not signed in to the app, or your session has ended. ' +
+        'Sign in to the app, then open this page again.',
+      back: { href: signInHref(rt.loginUrl, req), label: 'Go to the app to sign in' },
     });
     return htmlResponse(page, e.status);
   }
@@ -94,4 +97,11 @@ export async function pageBadInput(page: ConsolePage, message: string): Promise<
     back: { href: PAGE_INFO[page].path, label: `Back to ${PAGE_INFO[page].label}` },
   });
   return htmlResponse(body, 400);
+}
+
+/** The app's sign-in page, coming back to this console page after (`return_to`, as the request path sends it); else the app's start. */
+function signInHref(loginUrl: string | undefined, req: Request): string {
+  if (!loginUrl) return '/';
+  const back = returnPathOfUrl(req.url, new URL(req.url).origin);
+  return back === null ? loginUrl : `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}return_to=${encodeURIComponent(back)}`;
 }

@@ -1,8 +1,10 @@
 /**
  * @module The components of the OpenAPI document (openapi.ts) that describe what the edge sends:
- * problem+json, the 401 step-up answer, and the challenge shapes of shared/wire-shapes.ts.
+ * problem+json, the 401 step-up answer, the challenge shapes of shared/wire-shapes.ts, how a challenge
+ * can be answered (shared/how-to-answer.ts), and the answer to a challenge with what it gets back.
  */
 import { ErrorCode } from '../../shared/errors';
+import { FACTOR_STRENGTH, type HowToAnswer } from '../../shared/how-to-answer';
 import type {
   BodySummary,
   ChallengeAction,
@@ -11,6 +13,8 @@ import type {
   PendingChallengeJson,
   RequestedFrom,
 } from '../../shared/wire-shapes';
+import { MATCH_NUMBER_MAX, MATCH_NUMBER_MIN } from '../user-state/challenge';
+import { MAX_WRONG_NUMBERS } from '../user-state/number-match';
 
 const str = { type: 'string' };
 const int = { type: 'integer' };
@@ -61,7 +65,12 @@ const challengeProperties = {
   expires_at: time,
 } satisfies Record<keyof ChallengeJson, object>;
 
-const matchingNumber = { type: 'integer', minimum: 10, maximum: 99, description: 'Shown where the request was made (number matching)' };
+const matchingNumber = {
+  type: 'integer',
+  minimum: MATCH_NUMBER_MIN,
+  maximum: MATCH_NUMBER_MAX,
+  description: 'Shown where the request was made; typed in the extension to approve from another browser (number matching)',
+};
 
 const challengeDetailProperties = { ...challengeProperties, number: matchingNumber } satisfies Record<keyof ChallengeDetailJson, object>;
 
@@ -69,7 +78,6 @@ const pendingChallengeProperties = {
   ...challengeProperties,
   created_at: time,
   other_session: { type: 'boolean', description: 'Made in another browser session of the same person (number matching)' },
-  number_choices: { type: 'array', items: int, description: 'With other_session only: three choices, one the number shown there' },
   held: { type: 'boolean', description: "A page's fetch is held for this answer" },
   hold_until: { type: ['string', 'null'], format: 'date-time' },
   prompt: { type: 'string', description: 'Compact JWS (typ stepgate-prompt+jwt) of everything else here: show only what it signs' },
@@ -94,6 +102,107 @@ const problemProperties = {
   },
   limit: { type: 'string', description: 'ERR_TOO_MANY_CHALLENGES (session, person), ERR_TOO_MANY_HELD_REQUESTS (count, bytes)' },
   consecutive_failures: { type: 'integer', description: 'ERR_FACTOR_INVALID, ERR_FACTOR_REPLAYED' },
+  attempts_left: {
+    type: 'integer',
+    description:
+      'ERR_FACTOR_INVALID, ERR_FACTOR_REPLAYED (an answer to a challenge): wrong answers the challenge still takes; ' +
+      '0 with the ERR_LOCKED_OUT of a challenge whose tries are used up (start the action again)',
+  },
+  tries_left: {
+    type: 'integer',
+    description: 'ERR_NUMBER_MISMATCH: wrong numbers this challenge still takes; 0 with the ERR_STEP_UP_DENIED of the last one',
+  },
+};
+
+/** How the caller can answer a challenge now (GET …/how-to-answer): what the step-up page offers. */
+const answerFactor = { enum: [...FACTOR_STRENGTH] };
+const howToAnswerProperties = {
+  factors: {
+    type: 'array',
+    items: answerFactor,
+    description: 'The ways the caller can answer now: allowed by the rule and set up by them, strongest first',
+  },
+  allowed: {
+    type: 'array',
+    items: answerFactor,
+    description: 'The ways the rule allows, strongest first (what to set up when `factors` is empty)',
+  },
+  has_factors: { type: 'boolean', description: 'Whether the caller has set up any way at all' },
+  attempts_left: { type: 'integer', minimum: 0, description: 'Wrong answers the challenge still takes; at 0 it can no longer be answered' },
+  retry_at: {
+    type: ['string', 'null'],
+    format: 'date-time',
+    description: 'While the caller must wait after failures in a row: until when',
+  },
+  locked_out: { type: 'boolean', description: 'Locked after too many failures in a row: only an administrator can unlock them' },
+} satisfies Record<keyof HowToAnswer, object>;
+
+/** The number typed when the challenge is approved from another browser of the person (number matching). */
+const typedNumber = {
+  ...matchingNumber,
+  description:
+    'Approving from another browser session of the person: the number shown where the request was made, typed by them. ' +
+    `Wrong or missing: 400 ERR_NUMBER_MISMATCH with tries_left; the last of ${MAX_WRONG_NUMBERS} wrong ones denies the challenge ` +
+    '(403 ERR_STEP_UP_DENIED). Not needed in the session that made the request.',
+};
+const answerCode = { type: 'string', minLength: 1, maxLength: 64 };
+
+/**
+ * The body of POST …/verify: one way to answer (as the route's VerifyBody in challenge-routes.ts). Used
+ * inline, not as a component: it has no single `properties`.
+ */
+export const challengeAnswer = {
+  oneOf: [
+    object(
+      {
+        method: { const: 'webauthn' },
+        response: { type: 'object', description: 'AuthenticationResponseJSON (after …/webauthn/options)' },
+        number: typedNumber,
+      },
+      ['method', 'response'],
+    ),
+    object(
+      { method: { const: 'totp' }, code: { ...answerCode, description: 'The 6-digit code of an authenticator app' }, number: typedNumber },
+      ['method', 'code'],
+    ),
+    object(
+      {
+        method: { const: 'recovery' },
+        code: { ...answerCode, description: 'One of the recovery codes (each works once)' },
+        number: typedNumber,
+      },
+      ['method', 'code'],
+    ),
+  ],
+};
+
+/** The 200 answer of POST …/verify: a session grant, or a one-time approval (an approver's step-up also casts their vote). */
+export const challengeAnswered = {
+  oneOf: [
+    object({
+      granted: { const: true },
+      bind: { const: 'session' },
+      rule: str,
+      grant: { type: 'string', description: 'The grant token, also set as a cookie: API clients send it as Stepgate-Grant' },
+      expires_at: time,
+    }),
+    object(
+      {
+        approved: { const: true },
+        bind: { const: 'action' },
+        rule: str,
+        expires_at: time,
+        detail: { type: 'string', description: 'What to do next: send the identical request again; it passes once' },
+        approval: {
+          type: 'object',
+          description:
+            "Only when the rule is `approval:<id>` (an approver's own step-up on a dual-control request): answering it cast their vote; " +
+            'the request for approval as GET /.stepgate/api/approvals/{id} shows it (then no `detail`)',
+        },
+      },
+      ['approved', 'bind', 'rule', 'expires_at'],
+    ),
+  ],
 };
 
 /** The 401 ERR_STEP_UP_REQUIRED body: what edge/request-path/step-up-required.ts sends. */
@@ -120,7 +229,7 @@ export const wireSchemas = {
     ...object(stepUpRequiredProperties),
     description:
       'The 401 ERR_STEP_UP_REQUIRED answer (problem+json) to a request of the application that needs a step-up: ' +
-      'the challenge to answer, and the number to pick if it is approved from another browser',
+      'the challenge to answer, and the number to type if it is approved from another browser',
   },
   BodySummary: {
     ...object(bodySummaryProperties),
@@ -135,9 +244,7 @@ export const wireSchemas = {
   },
   Challenge: object(challengeProperties),
   ChallengeDetail: object(challengeDetailProperties),
-  PendingChallenge: object(
-    pendingChallengeProperties,
-    Object.keys(pendingChallengeProperties).filter((k) => k !== 'number_choices'),
-  ),
+  PendingChallenge: object(pendingChallengeProperties),
   PendingChallengeList: object({ challenges: { type: 'array', items: ref('PendingChallenge') } }),
+  HowToAnswer: object(howToAnswerProperties),
 } as const;

@@ -2,7 +2,7 @@
 import { TOKEN_SCOPES } from '../admin/token-scopes';
 import { STEPGATE_VERSION } from '../config/version';
 import { op, pathParam, problem, query, responses, jsonBody, jsonResponse, str, type Paths } from './openapi-builders';
-import { wireSchemas } from './openapi-schemas';
+import { challengeAnswer, challengeAnswered, wireSchemas } from './openapi-schemas';
 import { adminPeoplePaths } from './openapi-people-paths';
 import { recoveryPaths } from './openapi-recovery-paths';
 import { consolePaths } from './openapi-console-paths';
@@ -70,11 +70,24 @@ const document = {
         { parameters: [pathParam()] },
       ),
     },
+    '/.stepgate/api/challenges/{id}/how-to-answer': {
+      get: op(
+        'How the caller can answer their pending challenge now (read only): the ways they have set up that its rule allows, ' +
+          'strongest first; the wrong answers it still takes; a wait or a lock-out',
+        responses({ '200': jsonResponse('What the step-up page offers', 'HowToAnswer') }, 401, 404),
+        { parameters: [pathParam()] },
+      ),
+    },
     '/.stepgate/api/challenges/{id}/verify': {
       post: op(
-        'Answer a challenge with a TOTP code or a recovery code',
+        'Answer a challenge with a passkey, a TOTP code or a recovery code',
         responses(
-          { '200': '`{granted, grant, expires_at}` (session) or `{approved, expires_at}` (action)' },
+          {
+            '200': {
+              description: 'A session grant (`bind: session`) or a one-time approval (`bind: action`)',
+              content: { 'application/json': { schema: challengeAnswered } },
+            },
+          },
           400,
           401,
           403,
@@ -85,15 +98,17 @@ const document = {
         ),
         {
           description:
-            'Same-origin JSON only. Session rules: sets the grant cookie and ' +
+            'Same-origin JSON only (or from the extension, an origin in WEBAUTHN_ORIGINS). Session rules: sets the grant cookie and ' +
             'returns the grant token (send it as `Stepgate-Grant` from API clients). ' +
-            'Action rules: records a one-use approval; the identical request then passes once.',
+            'Action rules: records a one-use approval; the identical request then passes once. ' +
+            "A wrong code or passkey is 401 ERR_FACTOR_INVALID with `attempts_left`; when the challenge's tries are used up, " +
+            '429 ERR_LOCKED_OUT with `attempts_left` 0. From another browser of the person, `number` must be the number shown ' +
+            'where the request was made (400 ERR_NUMBER_MISMATCH with `tries_left`; the last wrong one is 403 ERR_STEP_UP_DENIED).',
           parameters: [pathParam()],
-          requestBody: jsonBody(['method', 'code'], {
-            method: { enum: ['totp', 'recovery', 'webauthn'] },
-            code: str,
-            response: { type: 'object', description: 'AuthenticationResponseJSON, for webauthn' },
-          }),
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: challengeAnswer } },
+          },
         },
       ),
     },
@@ -375,13 +390,31 @@ const document = {
       ),
     },
     '/.stepgate/enrol': {
-      get: op('The enrolment page (HTML): set up an authenticator app, see recovery codes once', responses({ '200': 'HTML page' })),
+      get: op(
+        'The enrolment page (HTML): who is signed in; add a passkey or an authenticator app (a second factor after ' +
+          '"Confirm it is you" on the page itself, then within 5 minutes); recovery codes shown once, with Copy and Download',
+        responses({
+          '200': 'HTML page (also when signed out: what to do, and, when the app has a loginUrl, a link to it with `return_to`)',
+        }),
+        {
+          parameters: [query('return', str, 'A path on this site to offer "Back to where you were" (anything else is ignored)')],
+        },
+      ),
     },
     '/.stepgate/challenge/{id}/continue': {
       post: op(
         'After approval, carry out the held original request exactly once (form POST from the step-up page)',
-        responses({ '2XX': "The origin's response to the held request" }, 401, 403, 404),
-        { parameters: [pathParam()] },
+        {
+          default: { description: "The app's own answer to the held request, passed through as it is (a redirect, a page or JSON)" },
+          '303': { description: "Signed out meanwhile (a browser): to the app's loginUrl, with `return` as `return_to`" },
+          ...responses({}, 401, 403, 404),
+        },
+        {
+          description:
+            "A refusal (nothing held any more, signed out without a loginUrl, another site's form) is problem+json for a program, " +
+            'and for a browser navigating an HTML page in words with the same status and a link back to `return`.',
+          parameters: [pathParam(), query('return', str, 'The page the person came from: a path on this site (anything else is ignored)')],
+        },
       ),
     },
     '/.stepgate/assets/{file}': {

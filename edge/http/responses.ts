@@ -79,10 +79,25 @@ export function errorResponse(err: unknown): Response {
 export const misconfigured = (): Response =>
   problem(ErrorCode.Misconfigured, 503, 'Stepgate is not configured correctly; nothing is forwarded until it is.');
 
-/** Whether the client is a browser navigating (wants a page), not a script (wants JSON). */
+/**
+ * Whether the client is a browser navigating (wants a page), not a script (wants JSON). Fetch
+ * metadata decides when sent: `Sec-Fetch-Mode: navigate`, or (without a mode) `Sec-Fetch-Dest: document`.
+ * Without either, only a link (GET, HEAD) asking for HTML counts: browsers without fetch metadata
+ * (Safari before 16.4) still reach the login, and a program misread this way only reads a page. A
+ * form (any other method) never counts on `Accept` alone: Java's HttpURLConnection sends
+ * `text/html, …` by default, and a client that follows a 303 after its write was refused would read success.
+ */
 export function isNavigation(req: Request): boolean {
   const mode = req.headers.get('sec-fetch-mode');
   if (mode !== null) return mode === 'navigate';
-  const accept = req.headers.get('accept') ?? '';
-  return accept.includes('text/html');
+  const dest = req.headers.get('sec-fetch-dest');
+  if (dest !== null) return dest === 'document';
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  return (req.headers.get('accept') ?? '').includes('text/html');
+}
+
+/** 303 to the app's `loginUrl`, with `return_to` the way back on this site when known (already checked by returnPath). */
+export function signInRedirect(loginUrl: string, back: string | null): Response {
+  const location = back === null ? loginUrl : `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}return_to=${encodeURIComponent(back)}`;
+  return new Response(null, { status: 303, headers: { location, 'cache-control': 'no-store' } });
 }

@@ -4,8 +4,10 @@
  * summary, who asked, where from and when, their reason, the rule and its description, who must
  * approve and who has, and the expiry — so an approver can tell precisely what they approve. Text
  * from the request goes through `shown` (hidden characters escaped and marked); everything is
- * escaped by `html`. Times are in words, with the exact time (ISO 8601) in their title.
+ * escaped by `html`. Times are in words, with the exact time in their title (UTC; the page script
+ * adds the person's local time, edge/browser/local-time.ts).
  */
+import { methodOverrideNote, methodWords } from '../../shared/method-words';
 import { html } from 'hono/html';
 import {
   APPROVAL_STATE_WORDS,
@@ -16,6 +18,7 @@ import {
   requirementWords,
   voteWords,
 } from '../../shared/approval-words';
+import { utcTime } from '../../shared/local-time';
 import { displaySegments, HIDDEN_CHARACTERS_WARNING, hasHiddenCharacters } from '../../shared/visible-text';
 import type { ApprovalJson, ApprovalState, BodySummary } from '../../shared/wire-shapes';
 
@@ -25,13 +28,13 @@ export const shown = (text: string) =>
 
 /** A time in words ("5 minutes ago"), the exact time in its title; the page script keeps the words current. */
 export const timeTag = (iso: string, now: number) =>
-  html`<time datetime="${iso}" title="${iso}" data-relative>${relativeTime(iso, now)}</time>`;
+  html`<time datetime="${iso}" title="${utcTime(iso)}" data-relative>${relativeTime(iso, now)}</time>`;
 
 /** The expiry, counting down while the request is open (the page script ticks it); once closed, when it closed. */
 export const expiryTag = (a: ApprovalJson, now: number, id = '') =>
   isClosed(a.state)
     ? html`no longer open (closed ${timeTag(a.closed_at ?? a.expires_at, now)})`
-    : html`<time${id ? html` id="${id}"` : ''} datetime="${a.expires_at}" title="${a.expires_at}" data-countdown>${countdownWords(
+    : html`<time${id ? html` id="${id}"` : ''} datetime="${a.expires_at}" title="${utcTime(a.expires_at)}" data-countdown>${countdownWords(
         a.expires_at,
         now,
       )}</time>`;
@@ -42,18 +45,25 @@ export const stateBadge = (s: ApprovalState) =>
     ? html`<strong class="warn" data-state-badge>${APPROVAL_STATE_WORDS[s]}</strong>`
     : html`<strong data-state-badge>${APPROVAL_STATE_WORDS[s]}</strong>`;
 
-/** Method and path as the action line shows them, with the method that was sent when an override claimed another. */
-export const actionLine = (a: ApprovalJson) =>
-  html`<span class="method">${shown(a.matched_method)}</span> ${shown(readablePath(a.action.path, a.action.query))}${
-    a.matched_method !== a.action.method
-      ? html` <span class="note">(sent as ${shown(a.action.method)}, asking for ${shown(a.matched_method)})</span>`
-      : ''
+/**
+ * What is asked, in words, as the step-up page says it: "Delete /api/projects/4". A method-override
+ * form is described by what it asks for (the method the rule matched), which is what the app will do.
+ */
+export const actionLine = (a: ApprovalJson) => {
+  const note = methodOverrideNote(a.action.method, a.matched_method);
+  return html`<span class="method">${shown(methodWords(a.matched_method))}</span> ${shown(readablePath(a.action.path, a.action.query))}${
+    note ? html`<br><small class="method-note">${note}</small>` : ''
   }`;
+};
 
-const describeBody = (b: BodySummary | null) => {
+/** The fields sent, except a method-override field the Action line already says in words (`_method = DELETE`). */
+const describeBody = (b: BodySummary | null, matchedMethod: string) => {
   if (!b) return html`<dt>Body</dt><dd>none</dd>`;
   if (b.fields.length === 0) return html`<dt>Body</dt><dd>${b.bytes} bytes of ${shown(b.kind)}</dd>`;
-  const fields = b.fields.map((f) => html`<li><span class="field">${shown(f.name)}</span> = ${shown(f.value)}</li>`);
+  const said = (f: { name: string; value: string }) => f.name === '_method' && f.value.toUpperCase() === matchedMethod.toUpperCase();
+  const rest = b.fields.filter((f) => !said(f));
+  if (rest.length === 0 && !b.truncated) return '';
+  const fields = rest.map((f) => html`<li><span class="field">${shown(f.name)}</span> = ${shown(f.value)}</li>`);
   return html`<dt>Body</dt><dd><ul class="fields">${fields}${b.truncated ? html`<li>… and more fields</li>` : ''}</ul></dd>`;
 };
 
@@ -91,7 +101,7 @@ export const approvalFacts = (a: ApprovalJson, now: number) => html`${
 <dt>App</dt><dd>${a.app.name}</dd>
 <dt>Site</dt><dd>${shown(a.action.host)}</dd>
 <dt>Action</dt><dd>${actionLine(a)}</dd>
-${describeBody(a.body)}
+${describeBody(a.body, a.matched_method)}
 <dt>Asked by</dt><dd>${shown(a.requester)}</dd>
 <dt>Asked</dt><dd>${timeTag(a.created_at, now)}, ${where(a)}</dd>
 <dt>Why</dt><dd id="justification">${justificationText(a)}</dd>

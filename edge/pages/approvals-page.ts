@@ -8,7 +8,7 @@ import { html } from 'hono/html';
 import { queueSignature, requirementWords } from '../../shared/approval-words';
 import type { ApprovalJson, ApprovalList } from '../../shared/wire-shapes';
 import { actionLine, expiryTag, shown, stateBadge, timeTag } from './approval-view';
-import { type Content, type ConsoleFrame, consolePage, count, headRow } from './console-layout';
+import { type Content, type ConsoleFrame, consolePage, count, headRow, tableBox } from './console-layout';
 
 export interface ApprovalsPageData {
   /** The queue, as GET /.stepgate/api/approvals answers the viewer. */
@@ -20,12 +20,13 @@ export interface ApprovalsPageData {
 /** A request's page on this host (its id in the path: the API's `page_url` may name the app's own host). */
 const itemPath = (a: ApprovalJson): string => `/.stepgate/approvals/${encodeURIComponent(a.id)}`;
 
+// Each cell names its column (data-label): on a narrow screen the rows are cards (CSS `table.cards`).
 const awaitingRow = (a: ApprovalJson, now: number) => html`<tr data-approval="${a.id}">
-<td>${a.app.name}</td>
-<td class="mono">${actionLine(a)}</td>
-<td>${shown(a.requester)}</td>
-<td>${timeTag(a.created_at, now)}</td>
-<td>${expiryTag(a, now)}</td>
+<td data-label="App">${a.app.name}</td>
+<td data-label="Action" class="mono">${actionLine(a)}</td>
+<td data-label="Asked by">${shown(a.requester)}</td>
+<td data-label="Asked">${timeTag(a.created_at, now)}</td>
+<td data-label="Expires">${expiryTag(a, now)}</td>
 <td class="actions"><a href="${itemPath(a)}">Review</a></td>
 </tr>`;
 
@@ -37,11 +38,11 @@ const progress = (a: ApprovalJson): string => {
 };
 
 const yoursRow = (a: ApprovalJson, now: number) => html`<tr data-approval="${a.id}">
-<td class="mono">${actionLine(a)}</td>
-<td>${a.app.name}</td>
-<td>${stateBadge(a.state)}</td>
-<td>${timeTag(a.created_at, now)}</td>
-<td title="${a.required.map(requirementWords).join('; ')}">${progress(a)}</td>
+<td data-label="Action" class="mono">${actionLine(a)}</td>
+<td data-label="App">${a.app.name}</td>
+<td data-label="State">${stateBadge(a.state)}</td>
+<td data-label="Asked">${timeTag(a.created_at, now)}</td>
+<td data-label="Approvals" title="${a.required.map(requirementWords).join('; ')}">${progress(a)}</td>
 <td class="actions"><a href="${itemPath(a)}">${a.state === 'approved' ? 'Carry it out' : 'Open'}</a></td>
 </tr>`;
 
@@ -49,9 +50,12 @@ const awaitingSection = (list: readonly ApprovalJson[], now: number) => html`<se
 <h2 id="awaiting-title">Waiting for you (${list.length})</h2>
 ${
   list.length
-    ? html`<div class="scroll"><table class="data">${headRow('App', 'Action', 'Asked by', 'Asked', 'Expires', '')}<tbody>${list.map((a) =>
-        awaitingRow(a, now),
-      )}</tbody></table></div>`
+    ? tableBox(
+        'Waiting for you',
+        html`<table class="data cards">${headRow('App', 'Action', 'Asked by', 'Asked', 'Expires', '')}<tbody>${list.map((a) =>
+          awaitingRow(a, now),
+        )}</tbody></table>`,
+      )
     : html`<p class="note" id="awaiting-empty">Nothing is waiting for you. When someone asks for an action that a rule says you
 may approve, it appears here (and in the Stepgate extension’s badge) until it is decided or expires.</p>`
 }
@@ -61,9 +65,12 @@ const yoursSection = (list: readonly ApprovalJson[], now: number) => html`<secti
 <h2 id="yours-title">Your requests</h2>
 ${
   list.length
-    ? html`<div class="scroll"><table class="data">${headRow('Action', 'App', 'State', 'Asked', 'Approvals', '')}<tbody>${list.map((a) =>
-        yoursRow(a, now),
-      )}</tbody></table></div>`
+    ? tableBox(
+        'Your requests',
+        html`<table class="data cards">${headRow('Action', 'App', 'State', 'Asked', 'Approvals', '')}<tbody>${list.map((a) =>
+          yoursRow(a, now),
+        )}</tbody></table>`,
+      )
     : html`<p class="note" id="yours-empty">You have no requests here yet. When an action you take needs another
 person’s approval, it waits here: you see who must approve, and carry it out once they have.</p>`
 }

@@ -10,7 +10,7 @@ import type { App, AppPolicy, BundledAppRow } from '../admin/app-store';
 import { BUNDLED_APP_ID, DEFAULT_ORG } from '../apps/app-definition';
 import type { Rule } from '../policy/schema';
 import { appForm, identityWords } from './app-form';
-import { type Content, type ConsoleFrame, consolePage, count, headRow, when } from './console-layout';
+import { type Content, type ConsoleFrame, consolePage, count, headRow, tableBox, when } from './console-layout';
 import { policyPagePath } from './console-nav';
 
 export interface AppView {
@@ -60,11 +60,14 @@ const policyView = (v: AppView) => {
       ? 'People need an invitation from an administrator to set up their first factor.'
       : 'People with no factor yet set one up the first time they need it.';
   const rules = p.policy.rules.length
-    ? html`<table class="data"><caption>${count(p.policy.rules.length, 'rule')}</caption>
+    ? tableBox(
+        `Rules of ${v.app.name}`,
+        html`<table class="data"><caption>${count(p.policy.rules.length, 'rule')}</caption>
 ${headRow('Rule', 'Requests', 'Confirmed with', 'A confirmation lasts')}
-<tbody>${p.policy.rules.map(ruleRow)}</tbody></table>`
+<tbody>${p.policy.rules.map(ruleRow)}</tbody></table>`,
+      )
     : html`<p>No rules: nothing on this app asks for a step-up.</p>`;
-  return html`${rules}<p class="note">${enrolment} Saved ${when(p.updatedAt)}${v.policyBy ? ` by ${v.policyBy}` : ''}.</p>`;
+  return html`${rules}<p class="note">${enrolment} Saved ${when(p.updatedAt)}${v.policyBy ? html` by ${v.policyBy}` : ''}.</p>`;
 };
 
 /** The link to the app's policy page (editor, versions, report), for those who may read its policy. */

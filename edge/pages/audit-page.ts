@@ -12,7 +12,7 @@ import { type Content, type ConsoleFrame, consolePage } from './console-layout';
 const TYPE_OPTIONS = AUDIT_TYPES.map((t) => html`<option>${t}</option>`);
 const OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'denied', 'info'];
 const OUTCOME_OPTIONS = OUTCOMES.map((o) => html`<option>${o}</option>`);
-const COLUMNS = ['#', 'Time (UTC)', 'Event', 'Outcome', 'Who', 'App', 'Request', 'From', 'Rule or factor'].map(
+const COLUMNS = ['#', 'Time', 'Event', 'Outcome', 'Who', 'App', 'Request', 'From', 'Rule or factor'].map(
   (c) => html`<th scope="col">${c}</th>`,
 );
 
@@ -38,8 +38,8 @@ export function auditPage(f: ConsoleFrame, o: AuditPageOptions): Content {
   );
   const body = html`<div id="audit">
 <form id="filters" class="filters" novalidate>
-<label>From <input id="f-from" name="from" type="datetime-local"></label>
-<label>To <input id="f-to" name="to" type="datetime-local"></label>
+<label>From (your time) <input id="f-from" name="from" type="datetime-local"></label>
+<label>To (your time) <input id="f-to" name="to" type="datetime-local"></label>
 <label>Person <input id="f-user" name="user" autocomplete="off" spellcheck="false"></label>
 <label>App host <input id="f-app" name="app" autocomplete="off" spellcheck="false"></label>
 <label>Event <select id="f-type" name="type"><option value="">any</option>${TYPE_OPTIONS}</select></label>

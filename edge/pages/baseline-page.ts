@@ -9,7 +9,7 @@ import { html } from 'hono/html';
 import type { Baseline } from '../policy/baseline-merge';
 import { ruleSummary } from '../policy/policy-diff';
 import type { Rule } from '../policy/schema';
-import { type Content, type ConsoleFrame, consolePage, count, headRow, when } from './console-layout';
+import { type Content, type ConsoleFrame, consolePage, count, headRow, tableBox, when } from './console-layout';
 
 export interface BaselinePageData {
   /** The baseline in force: null when the organisation has none; `document` null when it no longer validates. */
@@ -41,9 +41,12 @@ function settings(b: Baseline): string[] {
 const rulesTable = (b: Baseline) =>
   b.rules.length === 0
     ? html`<p class="note">No rules: apps are held only to the settings below.</p>`
-    : html`<table>${headRow('Rule (in apps)', 'Requests', 'Needs')}<tbody>${b.rules.map(
-        (r) => html`<tr><th scope="row">baseline.${r.id}</th><td>${ruleSummary(r)}</td><td>${requires(r)}</td></tr>`,
-      )}</tbody></table>`;
+    : tableBox(
+        'Baseline rules',
+        html`<table class="data">${headRow('Rule (in apps)', 'Requests', 'Needs')}<tbody>${b.rules.map(
+          (r) => html`<tr><th scope="row">baseline.${r.id}</th><td>${ruleSummary(r)}</td><td>${requires(r)}</td></tr>`,
+        )}</tbody></table>`,
+      );
 
 function current(d: BaselinePageData): Content {
   const b = d.baseline;
@@ -51,7 +54,7 @@ function current(d: BaselinePageData): Content {
   if (!b.document)
     return html`<p class="warn">The stored baseline could not be read. Until an owner or admin saves a valid one,
 every change of an app's policy is refused.</p>`;
-  return html`<p>${count(b.document.rules.length, 'rule')}, saved ${when(b.updatedAt)}${b.updatedBy ? ` by ${b.updatedBy}` : ''}.
+  return html`<p>${count(b.document.rules.length, 'rule')}, saved ${when(b.updatedAt)}${b.updatedBy ? html` by ${b.updatedBy}` : ''}.
 They come first in every app of the organisation: no app rule can remove, replace or weaken them.</p>
 ${rulesTable(b.document)}
 <ul>${settings(b.document).map((s) => html`<li>${s}</li>`)}</ul>`;

@@ -8,6 +8,7 @@ import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import { CONSOLE_PAGES, type ConsolePage, PAGE_INFO } from './console-nav';
 import { ASSET_PREFIX } from './layout';
+import { timeElement } from './time-element';
 
 export type Content = HtmlEscapedString | Promise<HtmlEscapedString>;
 
@@ -21,7 +22,7 @@ export interface ConsoleFrame {
   orgName: string;
   /** The person, as their app names them. */
   person: string;
-  /** What "confirm it is you" offers: only a passkey for a person who has one (absent: any factor). */
+  /** What "confirm it is you" offers: only a passkey for a person who has one, a code for one who has none (absent: both). */
   confirmWith?: 'passkey' | 'any';
 }
 
@@ -50,20 +51,27 @@ export const PASSKEY_ONLY_WHY =
 
 /**
  * The "confirm it is you" section: a passkey, or a code from an authenticator app, or a recovery
- * code — or, `passkeyOnly`, the passkey alone (the code form is kept, hidden, for the page script,
- * which shows it again if a later answer allows any factor).
+ * code — `passkey`: the passkey alone (the code form is kept, hidden, for the page script, which
+ * shows it again if a later answer allows any factor); `code`: a code alone, for a person with no
+ * passkey (offering one they do not have is a dead end).
  */
-export const confirmSection = (why: string, shown: boolean, passkeyOnly = false) => html`<section id="confirm" class="confirm"${
-  shown ? '' : html` hidden`
-}>
+export const confirmSection = (
+  why: string,
+  shown: boolean,
+  offer: 'passkey' | 'code' | 'both' = 'both',
+) => html`<section id="confirm" class="confirm"${shown ? '' : html` hidden`}>
 <h2>Confirm it is you</h2>
 <p id="confirm-why">${why}</p>
-<p><button id="confirm-passkey" type="button">Confirm with a passkey</button></p>
-<form id="confirm-form" novalidate${passkeyOnly ? html` hidden` : ''}>
-<label for="confirm-code">Or a code from your authenticator app (or a recovery code)</label>
+${offer === 'code' ? '' : html`<p><button id="confirm-passkey" type="button">Confirm with a passkey</button></p>`}
+<form id="confirm-form" novalidate${offer === 'passkey' ? html` hidden` : ''}>
+<label for="confirm-code">${offer === 'code' ? 'A' : 'Or a'} code from your authenticator app (or a recovery code)</label>
 <div class="row"><input id="confirm-code" autocomplete="one-time-code" maxlength="32" required><button type="submit">Confirm</button></div>
 </form>
 </section>`;
+
+/** What the person can confirm with: their passkey alone, a code when they have no passkey, or either. */
+const confirmOffer = (f: ConsoleFrame): 'passkey' | 'code' | 'both' =>
+  f.confirmWith === 'passkey' ? 'passkey' : f.confirmWith === 'any' ? 'code' : 'both';
 
 /** Why the page asks to confirm: the page's reason, and for a person with a passkey why only it is offered. */
 const confirmWhy = (f: ConsoleFrame, why = 'This page shows administrative data: confirm it is you first (it lasts 5 minutes).'): string =>
@@ -87,7 +95,7 @@ export const consolePage = (
 <main id="console" class="console" data-state="${o.state}" data-org="${f.orgId}">
 <h1>${o.title}</h1>
 <p id="status" class="status" role="status" aria-live="polite"></p>
-${confirmSection(confirmWhy(f, o.why), o.state === 'confirm', f.confirmWith === 'passkey')}
+${confirmSection(confirmWhy(f, o.why), o.state === 'confirm', confirmOffer(f))}
 ${o.state === 'ready' ? o.body : ''}
 </main>
 <script type="module" src="${ASSET_PREFIX}${o.script}.js"></script>
@@ -110,13 +118,22 @@ export const consoleMessage = (o: { title: string; message: string; back: { href
 /** "1 app", "3 apps". */
 export const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-/** A time for people: `2026-03-07 14:05 UTC` (ms since the epoch). */
-export const when = (ms: number | null): string =>
-  ms === null ? 'never' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+/**
+ * A time for people (ms since the epoch): a `<time>` reading `2026-03-07 14:05 UTC`, which the page
+ * script shows in the person's locale and time zone with the UTC time beside it (time-element.ts).
+ */
+export const when = (ms: number | null): Content => (ms === null ? html`never` : timeElement(ms));
 
 /** A console page before its data: the "confirm it is you" section only; the page script reloads once confirmed. */
 export const confirmFirst = (f: ConsoleFrame, title: string, script: string): Content =>
   consolePage(f, { title, body: html``, script, state: 'confirm' });
+
+/**
+ * A table in its own scrolling box: on a narrow screen a wide table scrolls sideways inside it,
+ * never the page. Focusable and named, so a keyboard can scroll it and a screen reader names it.
+ */
+export const tableBox = (label: string, table: Content): Content =>
+  html`<div class="scroll" tabindex="0" role="region" aria-label="${label}">${table}</div>`;
 
 /** A table's header row: one column per name; '' is the (unnamed) column of a row's buttons. */
 export const headRow = (...cols: string[]) => {

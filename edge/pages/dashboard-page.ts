@@ -6,8 +6,9 @@
  */
 import { html } from 'hono/html';
 import type { Dashboard } from '../audit/dashboard';
-import { type Content, type ConsoleFrame, consolePage } from './console-layout';
+import { type Content, type ConsoleFrame, consolePage, tableBox } from './console-layout';
 import { type ChartSeries, chartTable, stackedBarChart } from './svg-chart';
+import { timeElement } from './time-element';
 
 type Measure = 'stepUps' | 'failures' | 'denials' | 'lockouts';
 const MEASURES: { key: Measure; title: string; unit: string }[] = [
@@ -43,9 +44,12 @@ export function seriesOf(d: Dashboard, key: Measure, days: readonly string[], ap
 
 const topTable = (caption: string, what: string, rows: readonly { name: string; count: number }[]) =>
   rows.length
-    ? html`<table class="data"><caption>${caption}</caption>
+    ? tableBox(
+        caption,
+        html`<table class="data"><caption>${caption}</caption>
 <thead><tr><th scope="col">${what}</th><th scope="col" class="num">Denied</th></tr></thead>
-<tbody>${rows.map((r) => html`<tr><td class="mono">${r.name}</td><td class="num">${r.count}</td></tr>`)}</tbody></table>`
+<tbody>${rows.map((r) => html`<tr><td class="mono">${r.name}</td><td class="num">${r.count}</td></tr>`)}</tbody></table>`,
+      )
     : html`<p>${caption}: none in this period.</p>`;
 
 export interface DashboardData {
@@ -65,7 +69,7 @@ export function dashboardPage(f: ConsoleFrame, d: DashboardData): Content {
   const charts = MEASURES.map((m) => {
     const chart = { id: `chart-${m.key}`, title: m.title, unit: m.unit, categories: days, series: seriesOf(dash, m.key, days, name) };
     return html`<section class="panel">${stackedBarChart(chart)}
-<details><summary>${m.title} as a table</summary>${chartTable(chart)}</details></section>`;
+<details><summary>${m.title} as a table</summary>${tableBox(`${m.title} per day`, chartTable(chart))}</details></section>`;
   });
   const body = html`<form class="filters" method="get" action="/.stepgate/admin/dashboard">
 <label>From <input type="date" name="from" value="${d.fromDay}"></label>
@@ -76,7 +80,7 @@ export function dashboardPage(f: ConsoleFrame, d: DashboardData): Content {
 ${
   dash.archivedThrough === null
     ? ''
-    : html`<p class="note">Events up to ${new Date(dash.archivedThrough).toISOString().slice(0, 16).replace('T', ' ')} UTC are in the
+    : html`<p class="note">Events up to ${timeElement(dash.archivedThrough)} are in the
 archive and are not counted here. The audit log's export and verification include them.</p>`
 }
 <div class="charts">${charts}</div>

@@ -54,18 +54,18 @@ const FACTOR_KIND: Record<string, string> = {
 };
 
 /** The person's lockout, in words. */
-export function lockWords(l: PersonDetails['lock'], now: number): string {
+export function lockWords(l: PersonDetails['lock'], now: number): Content | string {
   if (l.lockedOut) return `Locked out after ${l.consecutive} failed attempts in a row, until someone unlocks them.`;
-  if (l.lockedUntil > now) return `Waiting after ${l.consecutive} failed attempts in a row, until ${when(l.lockedUntil)}.`;
+  if (l.lockedUntil > now) return html`Waiting after ${l.consecutive} failed attempts in a row, until ${when(l.lockedUntil)}.`;
   if (l.consecutive > 0) return `${l.consecutive} failed attempts in a row; not locked.`;
   return 'Not locked.';
 }
 
-const factorWords = (f: PersonDetails['factors'][number]): string =>
-  `${FACTOR_KIND[f.kind] ?? f.kind}${f.label ? ` (${f.label})` : ''}, added ${when(f.createdAt)}`;
+const factorWords = (f: PersonDetails['factors'][number]): Content =>
+  html`${FACTOR_KIND[f.kind] ?? f.kind}${f.label ? ` (${f.label})` : ''}, added ${when(f.createdAt)}`;
 
-const tokenState = (t: PersonDetails['tokens'][number], now: number): string =>
-  t.revoked ? 'revoked' : t.expiresAt <= now ? 'expired' : `expires ${when(t.expiresAt)}`;
+const tokenState = (t: PersonDetails['tokens'][number], now: number): Content | string =>
+  t.revoked ? 'revoked' : t.expiresAt <= now ? 'expired' : html`expires ${when(t.expiresAt)}`;
 
 const detailsHtml = (d: PersonDetails, now: number) => html`<h3>Factors</h3>
 ${

@@ -70,7 +70,7 @@ export const testerPanel = () => html`<section class="panel" id="tester-panel">
 and lists those whose outcome would change.</p>
 <p><button type="button" id="replay" class="secondary">Replay the last hour</button></p>
 <p id="replay-summary" role="status" aria-live="polite"></p>
-<div class="scroll" id="replay-box" hidden>
+<div class="scroll" id="replay-box" tabindex="0" role="region" aria-label="Routes whose outcome would change" hidden>
 <table class="data" id="replay-table">
 <caption>Routes whose outcome would change, most used first</caption>
 <thead><tr><th scope="col">Method</th><th scope="col">Host</th><th scope="col">Path</th><th scope="col" class="num">Requests</th>

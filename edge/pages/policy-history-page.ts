@@ -35,7 +35,7 @@ export const historyPanel = (d: PolicyPageData) => html`<section class="panel" i
     : 'The newest versions of this policy, with who wrote them and why; under each proposal, what it would change.'
 }</p>
 <p id="history-state" role="status" aria-live="polite">Loading the versions…</p>
-<div class="scroll">
+<div class="scroll" tabindex="0" role="region" aria-label="Versions">
 <table class="data" id="versions">
 <thead><tr><th scope="col">Version</th><th scope="col">State</th><th scope="col">Written by</th><th scope="col">When</th>
 <th scope="col">Comment</th><th scope="col">Actions</th></tr></thead>

@@ -6,8 +6,10 @@
  */
 import { html } from 'hono/html';
 import type { Notice, RecoveryNotice } from '../../shared/wire-shapes';
+import { timeElement } from './time-element';
 
-const at = (iso: string) => html`<time datetime="${iso}">${new Date(iso).toUTCString()}</time>`;
+/** A time: UTC without script, the person's local time once the page script runs (showLocalTimes). */
+const at = (iso: string) => timeElement(iso);
 
 /** What the recovery's state means for the person. */
 const whereItStands = (n: RecoveryNotice) => {

@@ -5,10 +5,7 @@
  */
 import { html } from 'hono/html';
 import type { Notice, RevocationNotice } from '../../shared/wire-shapes';
-
-/** The day, as a person reads it ("3 March 2026"); UTC, since the page does not know their time zone. */
-export const revocationDay = (iso: string) =>
-  new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+import { timeElement } from './time-element';
 
 /** The banner for the person's revocation notice, if they have one; otherwise nothing. */
 export function revocationBanner(notices: readonly Notice[] | undefined) {
@@ -16,7 +13,7 @@ export function revocationBanner(notices: readonly Notice[] | undefined) {
   if (!n) return '';
   return html`<section class="action" id="revocation-notice" data-notice="${n.id}" role="alert"
 aria-label="Your sign-in factors were removed">
-<p>An administrator removed your sign-in factors on <time datetime="${n.revoked_at}">${revocationDay(n.revoked_at)}</time>.
+<p>An administrator removed your sign-in factors on ${timeElement(n.revoked_at)}.
 Set up a new one to continue; if you did not expect this, tell your administrator.</p>
 <p class="row"><button id="revocation-dismiss" type="button" class="secondary">Dismiss</button></p>
 <p id="revocation-status" class="status" role="status" aria-live="polite"></p>

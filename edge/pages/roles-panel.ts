@@ -4,7 +4,7 @@
  * admins). Each row offers only the buttons the viewer's roles allow.
  */
 import { html } from 'hono/html';
-import { headRow, when } from './console-layout';
+import { type Content, headRow, tableBox, when } from './console-layout';
 
 export interface RecoveryView {
   id: string;
@@ -21,15 +21,13 @@ export interface RecoveryView {
 }
 
 /** A recovery's state, in words. */
-export function recoveryWords(r: RecoveryView): string {
+export function recoveryWords(r: RecoveryView): Content | string {
   if (r.state === 'started') {
-    return `Started by ${r.startedBy} ${when(r.startedAt)}; waits for a second person to approve it, until ${when(r.expiresAt)}.`;
+    return html`Started by ${r.startedBy} ${when(r.startedAt)}; waits for a second person to approve it, until ${when(r.expiresAt)}.`;
   }
   if (r.state === 'approved') {
-    return (
-      `Started by ${r.startedBy}, approved by ${r.approvedBy ?? 'someone'}; the person can set up a new factor from ` +
-      `${when(r.effectiveAt)}, and can cancel it until then.`
-    );
+    return html`Started by ${r.startedBy}, approved by ${r.approvedBy ?? 'someone'}; the person can set up a new factor from
+${when(r.effectiveAt)}, and can cancel it until then.`;
   }
   return `${r.state}.`;
 }
@@ -49,8 +47,11 @@ ${r.may.cancel ? recoveryButton(r.id, 'cancel') : ''}</td></tr>`;
 export const recoveriesPanel = (rs: readonly RecoveryView[]) => html`<section class="panel"><h2>Open recoveries</h2>
 ${
   rs.length
-    ? html`<table class="data">${headRow('Person', 'State', '')}
-<tbody>${rs.map(recoveryRow)}</tbody></table>`
+    ? tableBox(
+        'Open recoveries',
+        html`<table class="data">${headRow('Person', 'State', '')}
+<tbody>${rs.map(recoveryRow)}</tbody></table>`,
+      )
     : html`<p>None.</p>`
 }
 </section>`;
@@ -87,8 +88,8 @@ const takeAway = (g: GrantView) =>
 const grantRow = (
   g: GrantView,
 ) => html`<tr><th scope="row"><a href="/.stepgate/admin/people?user=${encodeURIComponent(g.user)}">${g.user}</a></th>
-<td>${ROLE_LABEL[g.role] ?? g.role}${g.appName ? html` of ${g.appName}` : ''}</td>
-<td>${g.grantedBy ?? 'the configuration (first owner)'}</td><td>${when(g.grantedAt)}</td>
+<td data-label="Role">${ROLE_LABEL[g.role] ?? g.role}${g.appName ? html` of ${g.appName}` : ''}</td>
+<td data-label="Given by">${g.grantedBy ?? 'the configuration (first owner)'}</td><td data-label="Since">${when(g.grantedAt)}</td>
 <td class="actions">${g.mayRevoke ? takeAway(g) : ''}</td></tr>`;
 
 export function grantsPanel(p: GrantsPanel) {
@@ -111,7 +112,10 @@ ${
   return html`<section class="panel"><h2>Roles in this organisation</h2>
 <p class="note">Nobody gives or takes their own roles, only an owner names another owner, and the last owner stays.</p>
 ${form}
-<table class="data">${headRow('Person', 'Role', 'Given by', 'Since', '')}
-<tbody>${p.grants.map(grantRow)}</tbody></table>
+${tableBox(
+  'Roles in this organisation',
+  html`<table class="data cards">${headRow('Person', 'Role', 'Given by', 'Since', '')}
+<tbody>${p.grants.map(grantRow)}</tbody></table>`,
+)}
 </section>`;
 }

@@ -2,9 +2,9 @@
 export const STEPGATE_CSS =
   `
 :root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #f6f8fa; --card: #fff; --line: #d0d7de; ` +
-  `--accent: #0b5fff; --warn: #9a6700; }
+  `--accent: #0b5fff; --button: #0b5fff; --warn: #9a6700; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #9198a1; --bg: #0d1117; --card: #161b22; ` +
-  `--line: #30363d; --accent: #4c8dff; --warn: #d29922; } }
+  `--line: #30363d; --accent: #4c8dff; --button: #1f6feb; --warn: #d29922; } }
 * { box-sizing: border-box; }
 body { margin: 0; padding: 16px; background: var(--bg); color: var(--fg);
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
@@ -35,7 +35,7 @@ label { display: block; margin: 0 0 6px; font-weight: 600; }
 input { flex: 1; min-width: 0; font: inherit; font-size: 18px; padding: 10px 12px; border: 1px solid var(--line); ` +
   `border-radius: 8px; background: var(--bg); color: var(--fg); letter-spacing: .08em; }
 button { font: inherit; font-weight: 600; padding: 10px 16px; border: 0; border-radius: 8px; ` +
-  `background: var(--accent); color: #fff; cursor: pointer; }
+  `background: var(--button); color: #fff; cursor: pointer; }
 button:disabled { opacity: .6; cursor: default; }
 button.wide { width: 100%; padding: 12px 16px; }
 button.secondary { background: transparent; color: var(--accent); border: 1px solid var(--accent); }
@@ -78,11 +78,21 @@ table.data th, table.data td { text-align: left; padding: 4px 8px; border-bottom
 table.data .num, table.data th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
 td.actions { white-space: nowrap; text-align: right; }
+.method { white-space: nowrap; }
+@media (max-width: 600px) {
+  table.cards thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+  table.cards, table.cards tbody, table.cards tr, table.cards th, table.cards td { display: block; }
+  table.cards tr { border-bottom: 1px solid var(--line); padding: 6px 0; }
+  table.cards th, table.cards td { border: 0; padding: 2px 8px; text-align: left; }
+  table.cards td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); }
+}
 tr.muted { color: var(--muted); }
+time .utc { color: var(--muted); font-size: .85em; white-space: nowrap; }
+td time .utc { display: block; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .result { border-left: 3px solid var(--accent); padding: 4px 12px; margin: 12px 0; }
 .result code { font-size: 18px; }
-.scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; margin: 12px 0; }
+.scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; margin: 12px 0; position: relative; }
 .events { width: 100%; border-collapse: collapse; font-size: 13px; }
 .events th, .events td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; ` +
   `white-space: nowrap; overflow-wrap: normal; }
@@ -103,4 +113,25 @@ tr.muted { color: var(--muted); }
 .s2 { fill: #2f9e44; background-color: #2f9e44; } .s3 { fill: #ae3ec9; background-color: #ae3ec9; }
 .s4 { fill: #1098ad; background-color: #1098ad; } .s5 { fill: #c92a2a; background-color: #c92a2a; }
 .s6 { fill: #a0760b; background-color: #a0760b; } .s7 { fill: #5c7cfa; background-color: #5c7cfa; }
+/* enrol page (A) */
+#enrol .who { margin-bottom: 4px; }
+#enrol .step { border-top: 1px solid var(--line); margin-top: 16px; }
+ol.codes { list-style: none; padding: 0; margin: 8px 0 12px; columns: auto; font-size: 15px; }
+ol.codes li { white-space: nowrap; overflow-wrap: normal; padding: 2px 0; font-variant-numeric: tabular-nums; }
+a.button { display: inline-block; font-weight: 600; padding: 10px 16px; border-radius: 8px; background: var(--button); ` +
+  `color: #fff; text-decoration: none; }
+/* step-up page (B) */
+fieldset.ways { border: 0; margin: 0; padding: 0; min-width: 0; }
+.number-match { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; margin: 16px 0; }
+.match-number { display: inline-block; font-size: 2rem; line-height: 1.2; letter-spacing: .12em; font-variant-numeric: tabular-nums; ` +
+  `vertical-align: -.15em; margin-left: 4px; }
+.wait, .ended, .next-step { border-left: 4px solid var(--warn); background: var(--bg); border-radius: 0 8px 8px 0; ` +
+  `padding: 10px 14px; margin: 16px 0; }
+.ended h2, .next-step h2 { margin-top: 0; }
+.ended p:last-child, .next-step p:last-child, .wait p:last-child { margin-bottom: 0; }
+@media (max-width: 480px) { .action dl { grid-template-columns: 1fr; gap: 0; } .action dd { margin-bottom: 8px; } }
+#challenge .action dd { overflow-wrap: break-word; }
+fieldset.ways input:disabled { opacity: .6; }
+/* a form's method override, said in words (lead) */
+.method-note { color: var(--muted); font-family: system-ui, sans-serif; font-size: 13px; }
 `;

@@ -5,7 +5,7 @@
  */
 import { html } from 'hono/html';
 import type { TokenScope } from '../admin/token-scopes';
-import { type Content, type ConsoleFrame, consolePage, count, headRow, when } from './console-layout';
+import { type Content, type ConsoleFrame, consolePage, count, headRow, tableBox, when } from './console-layout';
 
 /** What each scope lets a token do, in words (its owner's roles still decide). */
 export const SCOPE_WORDS: Record<TokenScope, string> = {
@@ -32,18 +32,18 @@ export interface TokensData {
   now: number;
 }
 
-const stateOf = (t: TokenView, now: number): string =>
+const stateOf = (t: TokenView, now: number): Content =>
   t.revokedAt !== null
-    ? `revoked ${when(t.revokedAt)}`
+    ? html`revoked ${when(t.revokedAt)}`
     : t.expiresAt <= now
-      ? `expired ${when(t.expiresAt)}`
-      : `expires ${when(t.expiresAt)}`;
+      ? html`expired ${when(t.expiresAt)}`
+      : html`expires ${when(t.expiresAt)}`;
 
 const row = (t: TokenView, now: number) => {
   const live = t.revokedAt === null && t.expiresAt > now;
   return html`<tr${live ? '' : html` class="muted"`}><th scope="row">${t.label}</th>
 <td>${t.scopes.map((s) => SCOPE_WORDS[s as TokenScope] ?? s).join('; ')}</td>
-<td>${stateOf(t, now)}</td><td>${t.lastUsedAt === null ? 'never' : when(t.lastUsedAt)}</td>
+<td>${stateOf(t, now)}</td><td>${when(t.lastUsedAt)}</td>
 <td>${
     live
       ? html`
@@ -76,9 +76,12 @@ ${SCOPE_WORDS[s]}</label>`,
 </section>`
     : html`<p>None of your roles has anything a token could do.</p>`;
   const table = d.tokens.length
-    ? html`<table class="data"><caption>${count(live, 'live token')} of ${d.tokens.length}</caption>
+    ? tableBox(
+        'Your tokens',
+        html`<table class="data"><caption>${count(live, 'live token')} of ${d.tokens.length}</caption>
 ${headRow('For', 'May', 'State', 'Last used', '')}
-<tbody>${d.tokens.map((t) => row(t, d.now))}</tbody></table>`
+<tbody>${d.tokens.map((t) => row(t, d.now))}</tbody></table>`,
+      )
     : html`<p>You have no tokens.</p>`;
   const body = html`${create}<section><h2>Your tokens</h2>${table}</section>
 <p><a href="/.stepgate/admin">Back to the console overview</a></p>`;

@@ -12,11 +12,11 @@ import { approvalAad } from '../crypto/encryption-context';
 import type { Runtime } from '../deployment/runtime';
 import { isSameOrigin } from '../http/csrf';
 import { errorResponse, problem } from '../http/responses';
-import { identityRefusal } from '../identity/identity-refusal';
 import { canonicalizeRequest, canonicalOrigin, type CanonicalizeOptions, type CanonicalRequest } from '../policy/canonical-request';
 import { decideRequest } from './decide-request';
 import { openRequest } from './held-request';
 import type { RequestPathResult, StepgateHonoContext } from './hono-context';
+import { signInAnswer } from './navigation';
 
 const APPROVAL_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{15}$/;
 
@@ -28,9 +28,12 @@ export function approvalCarryOutOf(c: CanonicalRequest): string | null {
   return APPROVAL_ID.test(id) ? id : null;
 }
 
+/** The page of dual-control request `id`: where its Carry it out form was sent from. */
+export const approvalPagePath = (id: string): string => `/.stepgate/approvals/${id}`;
+
 /** Back to the request's page, which says where it stands (a browser is never shown raw JSON). */
 const backToPage = (id: string): Response =>
-  new Response(null, { status: 303, headers: { location: `/.stepgate/approvals/${id}`, 'cache-control': 'no-store' } });
+  new Response(null, { status: 303, headers: { location: approvalPagePath(id), 'cache-control': 'no-store' } });
 
 /**
  * Library mode: the page cannot carry a request out (nothing is consumed); it says to send the
@@ -60,7 +63,8 @@ export async function carryOutApproval(
     if (!isSameOrigin(req, canonicalOrigin(canonical)))
       return problem(ErrorCode.Forbidden, 403, 'This request must come from the Stepgate page on this site.');
     const who = await rt.identify(req);
-    if (!who.ok) return errorResponse(identityRefusal(who.reason));
+    // A browser whose session ended meanwhile signs in again and comes back to the request's page.
+    if (!who.ok) return signInAnswer(req, rt.loginUrl, who.reason, approvalPagePath(id));
     const row = await getApproval(rt.db, id);
     const mine =
       row !== null &&

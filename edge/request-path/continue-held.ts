@@ -1,19 +1,21 @@
 /**
  * @module continueHeld(): after approval the challenge page posts to
- * `/.stepgate/challenge/:id/continue`; the held original request is taken (once) and goes through
- * the same decision in place of this one, which now finds the grant or approval.
+ * `/.stepgate/challenge/:id/continue` (with `?return=`, the page the person came from); the held
+ * original request is taken (once) and goes through the same decision in place of this one, which
+ * now finds the grant or approval. The browser ends where the app's answer sends it; a refusal is a
+ * page with the way back (navigation.ts), a signed-out person goes to the login.
  */
 import type { Next } from 'hono';
 import { ErrorCode } from '../../shared/errors';
 import type { Runtime } from '../deployment/runtime';
 import { isSameOrigin } from '../http/csrf';
 import { errorResponse, problem } from '../http/responses';
-import { identityRefusal } from '../identity/identity-refusal';
 import { canonicalizeRequest, canonicalOrigin, type CanonicalizeOptions, type CanonicalRequest } from '../policy/canonical-request';
 import { isChallengeId } from '../user-state/challenge';
 import { decideRequest } from './decide-request';
 import { type HeldRequest, openHeld } from './held-request';
 import type { RequestPathResult, StepgateHonoContext } from './hono-context';
+import { returnParamOf, signInAnswer } from './navigation';
 
 /** The challenge id of `POST /.stepgate/challenge/:id/continue`, else null. */
 export function heldChallengeOf(c: CanonicalRequest): string | null {
@@ -52,7 +54,7 @@ async function takeHeld(rt: Runtime, req: Request, canonical: CanonicalRequest, 
     return problem(ErrorCode.Forbidden, 403, 'This request must come from the Stepgate page on this site.');
   }
   const who = await rt.identify(req);
-  if (!who.ok) return errorResponse(identityRefusal(who.reason));
+  if (!who.ok) return signInAnswer(req, rt.loginUrl, who.reason, returnParamOf(canonical));
   const sealed = await rt.userState(who.identity.sub).takeHeldRequest(challenge, who.identity.sid);
   if (!sealed)
     return problem(

@@ -23,6 +23,7 @@ import type { HeldRequest } from './held-request';
 import { executionContextOf, type RequestPathResult, type StepgateHonoContext } from './hono-context';
 import { identifyCaller } from './identify-caller';
 import { bodyMayClaimMethod, matchRule, matchWithBodyClaims } from './match-rule';
+import { wayBackOf } from './navigation';
 import { openChallenge } from './open-challenge';
 import { passStepUp, type StepUp } from './pass-step-up';
 import { countReportOnly } from './report-only';
@@ -173,5 +174,6 @@ async function stepUpOf(r: IdentifiedRequest, action: ActionToApprove): Promise<
     if (answered) return answered;
     // Timed out (or the approval was spent elsewhere): the normal answer, with the challenge.
   }
-  return stepUpRequired(r.ctx.request, opened.challenge, canonicalOrigin(r.ctx.canonical), opened.holdsRequest);
+  const { request, canonical } = r.ctx;
+  return stepUpRequired(request, opened.challenge, canonicalOrigin(canonical), opened.holdsRequest, wayBackOf(request, canonical));
 }

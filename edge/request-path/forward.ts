@@ -7,6 +7,7 @@ import { ErrorCode } from '../../shared/errors';
 import { withoutGrantCookies } from '../grants/grant-cookie';
 import { misconfigured, problem } from '../http/responses';
 import { canonicalOrigin, canonicalPathAndQuery } from '../policy/canonical-request';
+import { forNavigation, wayBackOf } from './navigation';
 import type { StepgateContext } from './stepgate-context';
 
 /** Headers a client may not set for the origin: the origin would trust them as Stepgate's or the edge's. */
@@ -178,15 +179,20 @@ export const forward = (options: ForwardOptions = {}): Handler<{ Variables: { st
     const abort = new AbortController();
     const timer = timed ? setTimeout(() => abort.abort(), timeoutMs) : undefined;
     const init: RequestInit = { method: canonical.method, headers, redirect: 'manual', body, ...(timed ? { signal: abort.signal } : {}) };
+    // A person's browser gets the refusal as a page (navigation.ts); a program, problem+json.
+    const refuse = async (res: Response): Promise<Response> =>
+      (await forNavigation(c.req.raw, Promise.resolve(res), () => wayBackOf(req, canonical))) ?? res;
     try {
       return await fetch(target, init);
     } catch (err) {
       if (abort.signal.aborted) {
         console.error(`stepgate: origin timed out after ${timeoutMs / 1000} s`);
-        return problem(ErrorCode.OriginUnreachable, 504, 'The application behind Stepgate did not answer in time. Try again shortly.');
+        return refuse(
+          problem(ErrorCode.OriginUnreachable, 504, 'The application behind Stepgate did not answer in time. Try again shortly.'),
+        );
       }
       console.error('stepgate: origin unreachable:', err instanceof Error ? err.message : 'non-error');
-      return problem(ErrorCode.OriginUnreachable, 502, 'The application behind Stepgate could not be reached. Try again shortly.');
+      return refuse(problem(ErrorCode.OriginUnreachable, 502, 'The application behind Stepgate could not be reached. Try again shortly.'));
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }

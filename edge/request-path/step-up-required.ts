@@ -7,8 +7,17 @@ import type { Challenge } from '../user-state/challenge';
 
 const quote = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`;
 
-/** Build the 401 for a new challenge, shaped for the client that asked; `holdsRequest` when it holds the navigation's request. */
-export async function stepUpRequired(req: Request, ch: Challenge, origin: string, holdsRequest: boolean): Promise<Response> {
+/**
+ * Build the 401 for a new challenge, shaped for the client that asked; `holdsRequest` when it holds
+ * the navigation's request; `returnTo`, the page the person came from (wayBackOf), for the page's way back.
+ */
+export async function stepUpRequired(
+  req: Request,
+  ch: Challenge,
+  origin: string,
+  holdsRequest: boolean,
+  returnTo: string | null = null,
+): Promise<Response> {
   const url = challengeUrl(origin, ch.id);
   const headers = new Headers();
   headers.append(
@@ -25,7 +34,7 @@ export async function stepUpRequired(req: Request, ch: Challenge, origin: string
     );
   }
   headers.set('stepgate-challenge', ch.id);
-  if (isNavigation(req)) return htmlResponse(await stepUpPage({ ...ch, challengeId: ch.id, held: holdsRequest }), 401, headers);
+  if (isNavigation(req)) return htmlResponse(await stepUpPage({ ...ch, challengeId: ch.id, held: holdsRequest, returnTo }), 401, headers);
   return problem(
     ErrorCode.StepUpRequired,
     401,
@@ -43,7 +52,7 @@ export async function stepUpRequired(req: Request, ch: Challenge, origin: string
       action: ch.action,
       matched_method: ch.matchedMethod,
       body: ch.bodySummary ?? null,
-      // If the person approves in the Stepgate extension of another browser, they pick this number there.
+      // If the person approves in the Stepgate extension of another browser, they type this number there.
       number: ch.number,
     },
     headers,

@@ -8,6 +8,7 @@ import { deleteChallenge, liveChallengeRow } from './challenge-store';
 import { backingOff, clearFailures, countFailure, lockedOut, readFailures } from './failures';
 import { approveHold, dropHold } from './held-requests';
 import { MAX_ATTEMPTS_PER_CHALLENGE } from './limits';
+import { checkNumber } from './number-match';
 import type { AttemptResult } from './results';
 
 /** See `UserState.beginAttempt`. */
@@ -18,7 +19,6 @@ export function beginAttempt(sql: SqlStorage, id: string, sid: string, number: n
   const row = liveChallengeRow(sql, id, now);
   // Another session's challenge: only a one-time approval, and only naming the number shown there.
   if (!row || (row.sid !== sid && row.bind !== 'action')) return { ok: false, reason: 'not-found' };
-  const mismatch = row.sid !== sid && number !== row.number;
   if (row.attempts >= MAX_ATTEMPTS_PER_CHALLENGE) {
     deleteChallenge(sql, id);
     dropHold(sql, id, true);
@@ -28,7 +28,8 @@ export function beginAttempt(sql: SqlStorage, id: string, sid: string, number: n
   // Counted now, before the factor is checked, and cleared only by `completeChallenge`: a burst of
   // parallel guesses meets the back-off as it starts, not after.
   countFailure(sql, f, now);
-  if (mismatch) return { ok: false, reason: 'number-mismatch' };
+  const matched = checkNumber(sql, row, sid, number);
+  if (!matched.ok) return matched;
   return { ok: true, challenge: toChallenge(row), otherSession: row.sid !== sid };
 }
 

@@ -1,16 +1,20 @@
+/** @module Storing challenges in the UserState: insert (with its number to match), confirm, read, list pending, drop, sweep. */
 import {
   CHALLENGE_TTL_MS,
   type Challenge,
   type ChallengeInput,
   type ChallengeRow,
   MAX_OPEN_CHALLENGES,
+  matchNumber,
   newChallengeId,
-  numberMatch,
   toChallenge,
 } from './challenge';
 
-/** A stored challenge row with the columns the model does not carry: attempts so far, the number to match, whether it was a prompt. */
-export type StoredChallengeRow = ChallengeRow & { attempts: number; number: number; prompt: number };
+/**
+ * A stored challenge row with the columns the model does not carry: attempts so far, the number to
+ * match and the wrong numbers typed so far, whether it was a prompt.
+ */
+export type StoredChallengeRow = ChallengeRow & { attempts: number; number: number; wrong_numbers: number; prompt: number };
 
 /**
  * Store a new challenge (with a fresh 128-bit id unless given one) and return it. With `live: false`
@@ -22,11 +26,9 @@ export function insertChallenge(
   opts: { id?: string; live?: boolean; now: number },
 ): Challenge {
   const { now } = opts;
-  const nm = numberMatch();
   const challenge: Challenge = {
     ...input,
-    number: nm.number,
-    numberChoices: nm.choices,
+    number: matchNumber(),
     id: opts.id ?? newChallengeId(),
     createdAt: now,
     expiresAt: now + CHALLENGE_TTL_MS,
@@ -34,8 +36,8 @@ export function insertChallenge(
   };
   sql.exec(
     `INSERT INTO challenges (id, sid, rule, bind, factors, max_age, action_digest, action, matched_method,
-                             created_at, expires_at, prompt, number, choices, live)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                             created_at, expires_at, prompt, number, live)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     challenge.id,
     input.sid,
     input.rule,
@@ -48,8 +50,7 @@ export function insertChallenge(
     now,
     challenge.expiresAt,
     input.prompt ? 1 : 0,
-    nm.number,
-    JSON.stringify(nm.choices),
+    challenge.number,
     opts.live === false ? 0 : 1,
   );
   return challenge;

@@ -25,10 +25,11 @@ export interface ChallengeInput {
 
 export interface Challenge extends ChallengeInput {
   id: string;
-  /** 10-99, shown where the request was made; an approval from another session must name it. */
+  /**
+   * 100–999, shown where the request was made; an approval from another session must name it,
+   * typed by the person (number matching). 0 for rows stored before numbers existed: never matched.
+   */
   number: number;
-  /** Three numbers, one of them `number`, offered to an approver in another session. */
-  numberChoices: number[];
   createdAt: number;
   expiresAt: number;
   status: 'pending';
@@ -59,13 +60,21 @@ export interface ChallengeRow extends Record<string, SqlStorageValue> {
   expires_at: number;
 }
 
-/** A random number 10-99 for number matching, and three choices containing it (ascending). */
-export function numberMatch(): { number: number; choices: number[] } {
-  const pick = () => 10 + (crypto.getRandomValues(new Uint32Array(1))[0]! % 90);
-  const number = pick();
-  const choices = new Set([number]);
-  while (choices.size < 3) choices.add(pick());
-  return { number, choices: [...choices].sort((a, b) => a - b) };
+/** The number matching numbers: three digits, so a guess is right 1 time in 900. */
+export const MATCH_NUMBER_MIN = 100;
+export const MATCH_NUMBER_MAX = 999;
+
+/**
+ * A random number for number matching, MATCH_NUMBER_MIN–MATCH_NUMBER_MAX, uniform: 2^32 is not a
+ * multiple of 900, so draws from the short last range are drawn again.
+ */
+export function matchNumber(): number {
+  const span = MATCH_NUMBER_MAX - MATCH_NUMBER_MIN + 1;
+  const limit = 2 ** 32 - (2 ** 32 % span);
+  for (;;) {
+    const r = crypto.getRandomValues(new Uint32Array(1))[0]!;
+    if (r < limit) return MATCH_NUMBER_MIN + (r % span);
+  }
 }
 
 /** A stored row as the challenge it is. */
@@ -86,8 +95,8 @@ export const toChallenge = (r: ChallengeRow): Challenge => {
     bodySummary: summary ?? null,
     requestedFrom: from ?? null,
     matchedMethod: r.matched_method,
+    // Rows from before number matching have 0, and their old `choices` column is no longer read.
     number: Number(r.number ?? 0),
-    numberChoices: JSON.parse(String(r.choices ?? '[]')) as number[],
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     status: 'pending',

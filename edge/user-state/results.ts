@@ -15,7 +15,10 @@ export type ChallengeRefusal =
 /** An attempt to answer a challenge: begun (the challenge, and whether another session answers it), or refused. */
 export type AttemptResult =
   | { ok: true; challenge: Challenge; otherSession: boolean }
-  | { ok: false; reason: 'not-found' | 'too-many' | 'number-mismatch' }
+  | { ok: false; reason: 'not-found' | 'too-many' }
+  /** Number matching (number-match.ts): a wrong number, or the last wrong one, which denied the challenge. */
+  | { ok: false; reason: 'number-mismatch'; triesLeft: number }
+  | { ok: false; reason: 'number-denied' }
   | { ok: false; reason: 'locked'; retryAt: number | null };
 
 /** An approved action waiting for its one use. */

@@ -39,6 +39,9 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE notices (
      id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, started_at INTEGER NOT NULL,
      effective_at INTEGER, expires_at INTEGER NOT NULL, put_at INTEGER NOT NULL);`,
+  // Number matching is typed (number-match.ts): wrong numbers are counted per challenge, and the
+  // challenge is denied at MAX_WRONG_NUMBERS. The old choices column stays, no longer written or read.
+  `ALTER TABLE challenges ADD COLUMN wrong_numbers INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Apply the steps this object has not run yet. */

@@ -23,7 +23,7 @@ import { type DecisionWaiters, decide, waitForDecision } from './decision-waiter
 import { sweepChallengeState, sweepExpired } from './expiry';
 import { clearFailures, failureState, lockedOut, readFailures } from './failures';
 import { dropHold, holdRefusal, holdRequest, takeHeldRequest } from './held-requests';
-import { MAX_HELD_BYTES } from './limits';
+import { MAX_ATTEMPTS_PER_CHALLENGE, MAX_HELD_BYTES } from './limits';
 import { clearNotice, listNotices, type Notice, putNotice } from './notices';
 import type { Approval, AttemptResult, ChallengeRefusal, Decision } from './results';
 import { allowPrompt } from './prompts';
@@ -189,7 +189,16 @@ export class UserState extends DurableObject<Record<string, unknown>> {
    * parallel guesses (across any number of challenges) meets the back-off as it starts, not after.
    */
   async beginAttempt(id: string, sid: string, number?: number): Promise<AttemptResult> {
-    return beginAttempt(this.sql, id, sid, number, this.now());
+    const r = beginAttempt(this.sql, id, sid, number, this.now());
+    // The last wrong number denied the challenge: a page waiting on it is answered now.
+    if (!r.ok && r.reason === 'number-denied') decide(this.waiters, id, { kind: 'denied' });
+    return r;
+  }
+
+  /** Wrong answers this session's challenge still takes (0: used up; null: no such live challenge of this session). */
+  async attemptsLeft(id: string, sid: string): Promise<number | null> {
+    const row = liveChallengeRow(this.sql, id, this.now());
+    return row && row.sid === sid ? Math.max(0, MAX_ATTEMPTS_PER_CHALLENGE - row.attempts) : null;
   }
 
   /** After a failed attempt (already counted when it began): the failure count and when the user may try again. */

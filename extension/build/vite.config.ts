@@ -1,11 +1,12 @@
 /**
  * @module Builds the extension for one browser (`--mode chrome|firefox`) into dist/extension/<browser>,
- * with the manifest generated from extension/manifest.ts. One entry per context: background,
+ * with the manifest generated from extension/manifest.ts and the icons drawn by icons.ts. One entry per context: background,
  * popup, options, prompt. Readable output: no minification. Runs in Node (`npm run build:extension`).
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
-import { manifest, type Browser } from '../manifest';
+import { iconPath, manifest, type Browser } from '../manifest';
+import { icons } from './icons';
 
 /** The extension's sources, extension/src/. */
 const src = fileURLToPath(new URL('../src/', import.meta.url));
@@ -15,6 +16,13 @@ const emitManifest = (browser: Browser): Plugin => ({
   name: 'stepgate-manifest',
   generateBundle() {
     this.emitFile({ type: 'asset', fileName: 'manifest.json', source: `${JSON.stringify(manifest(browser), null, 2)}\n` });
+    for (const icon of icons()) this.emitFile({ type: 'asset', ...icon });
+  },
+  // Every page (popup, options, prompt window) shows the icon in its tab or window title bar. Added
+  // after Vite's own HTML processing, since the icons exist only in the bundle.
+  transformIndexHtml: {
+    order: 'post',
+    handler: () => [{ tag: 'link', attrs: { rel: 'icon', type: 'image/png', href: `../${iconPath(32)}` }, injectTo: 'head' }],
   },
 });
 

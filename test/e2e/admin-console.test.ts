@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { generate } from 'otplib';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAccessible } from '../support/axe';
 import { CHROMIUM_FLAGS } from '../support/chromium';
 import { act, openConsole, type Person, person as signIn, status } from '../support/console-browser';
 import { ROOT } from '../support/miniflare-gateway';
@@ -22,7 +23,11 @@ let browser: Browser;
 let port: string;
 const person = (name: string) => signIn(browser, port, name);
 const artifacts = join(ROOT, 'test-results/e2e');
-const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `admin-${name}.png`), fullPage: true });
+/** A screenshot of the page state, and the accessibility check on it (docs/accessibility.md). */
+const shot = async (page: Page, name: string) => {
+  await page.screenshot({ path: join(artifacts, `admin-${name}.png`), fullPage: true });
+  await expectAccessible(page, `admin ${name}`);
+};
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   [demo, browser] = await Promise.all([

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { generate } from 'otplib';
 import { type Browser, type BrowserContext, chromium, type Page, type Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAccessible, expectNoHorizontalOverflow } from '../support/axe';
 import { CHROMIUM_FLAGS } from '../support/chromium';
 import { act, openConsole, type Person, person as signIn } from '../support/console-browser';
 import { buildTestExtension, extUrl } from '../support/extension-build';
@@ -29,10 +30,14 @@ let port: string;
 let extension: BrowserContext;
 let worker: Worker;
 const artifacts = join(ROOT, 'test-results/e2e');
+/** Screenshots of the page state at 1280 and 360 px, with the accessibility and width checks (docs/accessibility.md). */
 const shot = async (page: Page, name: string) => {
   await page.screenshot({ path: join(artifacts, `dual-control-${name}.png`), fullPage: true });
+  await expectAccessible(page, `dual-control ${name}`);
   await page.setViewportSize({ width: 360, height: 740 });
   await page.screenshot({ path: join(artifacts, `dual-control-${name}-narrow.png`), fullPage: true });
+  await expectAccessible(page, `dual-control ${name} at 360 px`);
+  await expectNoHorizontalOverflow(page, `dual-control ${name} at 360 px`);
   await page.setViewportSize({ width: 1280, height: 900 });
 };
 const at = () => `http://127.0.0.1:${port}`;

@@ -4,8 +4,8 @@
  * origin), then delete projects from the demo's single-page view: the fetch is held, the extension's
  * prompt window shows the signed request, and approving (passkey, then TOTP) lets it through exactly
  * once; denying refuses it. Last, number matching: a delete made in a second, plain Chromium (same
- * person, no extension) is approved from the extension's prompt after picking the number that
- * browser shows; a wrong number is refused first.
+ * person, no extension) is approved from the extension's prompt after typing the number that
+ * browser shows; a wrong number is refused first (extension-prompt.test.ts has the rest).
  *
  * One test-only difference from the shipped build: Chromium's permission dialog cannot be answered
  * by automation (headless or not), so the test build lists the demo's host under
@@ -144,7 +144,7 @@ describe('the Stepgate extension in Chromium', () => {
     const deletes: string[] = [];
     spa.on('request', (r) => r.method() === 'DELETE' && deletes.push(r.url()));
     const prompt = await deleteFromSpa(spa, 'Apollo');
-    expect(await prompt.textContent('#request')).toBe('DELETE /api/projects/1');
+    expect(await prompt.textContent('#request')).toBe('Delete /api/projects/1');
     expect(await prompt.textContent('#app')).toBe(new URL(base).host);
     expect(await prompt.textContent('#rule')).toBe('delete-project');
     expect(await prompt.textContent('#grant')).toContain('One-time approval');
@@ -157,7 +157,7 @@ describe('the Stepgate extension in Chromium', () => {
     const popup = await context.newPage();
     await popup.setViewportSize({ width: 360, height: 480 });
     await popup.goto(extUrl('popup/index.html'));
-    await expect.poll(() => popup.textContent('#pending')).toContain('DELETE localhost');
+    await expect.poll(() => popup.textContent('#pending')).toContain('Delete localhost');
     await popup.screenshot({ path: join(artifacts, 'extension-popup.png'), fullPage: true });
     expect(await worker.evaluate(() => chrome.action.getBadgeText({}))).toBe('1');
     await popup.close();
@@ -186,9 +186,9 @@ describe('the Stepgate extension in Chromium', () => {
   it('denying in the prompt refuses the held request; the project stays', async () => {
     const spa = await context.newPage();
     const prompt = await deleteFromSpa(spa, 'Borealis');
-    expect(await prompt.textContent('#request')).toBe('DELETE /api/projects/2');
+    expect(await prompt.textContent('#request')).toBe('Delete /api/projects/2');
     await prompt.click('#deny');
-    await expect.poll(() => spa.textContent('#spa-status'), { timeout: 20_000 }).toContain('Not deleted (403 ERR_STEP_UP_DENIED)');
+    await expect.poll(() => spa.textContent('#spa-status'), { timeout: 20_000 }).toContain('You denied it in the Stepgate prompt');
     expect(await projects()).toContain('Borealis');
     await spa.close();
   });
@@ -215,7 +215,7 @@ describe('the Stepgate extension in Chromium', () => {
   it('approves a held single-page delete with a TOTP code; a wrong code is explained first', async () => {
     const spa = await context.newPage();
     const prompt = await deleteFromSpa(spa, 'Cassini');
-    expect(await prompt.textContent('#request')).toBe('DELETE /api/projects/3');
+    expect(await prompt.textContent('#request')).toBe('Delete /api/projects/3');
     await prompt.fill('#code', '000000');
     await prompt.click('#approve-code');
     await expect.poll(() => prompt.textContent('#status')).toContain('That code is not right');
@@ -247,7 +247,7 @@ describe('the Stepgate extension in Chromium', () => {
       expect((await answered).status()).toBe(403);
     }
     expect(refused).toBe(true);
-    await expect.poll(() => spa.textContent('#spa-status')).toContain('Not deleted (429 ERR_TOO_MANY_PROMPTS)');
+    await expect.poll(() => spa.textContent('#spa-status')).toContain('Stepgate paused approval prompts');
     expect(await projects()).toContain('Dawn');
     const popup = await context.newPage();
     await popup.setViewportSize({ width: 360, height: 560 });
@@ -301,20 +301,21 @@ describe('the Stepgate extension in Chromium', () => {
         expect(refused.status()).toBe(401);
         const problem = (await refused.json()) as { code: string; number: number; challenge_id: string; challenge_url: string };
         expect(problem.code).toBe('ERR_STEP_UP_REQUIRED');
-        expect(Number.isInteger(problem.number) && problem.number >= 10 && problem.number <= 99).toBe(true);
+        expect(Number.isInteger(problem.number) && problem.number >= 100 && problem.number <= 999).toBe(true);
         const number = problem.number;
         // The site's step-up page shows the same number.
         await other.goto(new URL(problem.challenge_url, base).href);
         expect(await other.textContent('body')).toMatch(new RegExp(`\\b${number}\\b`));
 
-        // What the extension's browser is given: the choices, never the number itself (signed or not).
+        // What the extension's browser is given: never the number, nor choices (signed or not).
         const listed = (
           (await (await options.request.get(`${base}/.stepgate/api/challenges`)).json()) as { challenges: Record<string, unknown>[] }
         ).challenges.find((c) => c.id === problem.challenge_id)!;
         const signed = JSON.parse(Buffer.from(String(listed.prompt).split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
         for (const view of [listed, signed]) {
-          expect(view).toMatchObject({ bind: 'action', other_session: true, number_choices: expect.arrayContaining([number]) });
+          expect(view).toMatchObject({ bind: 'action', other_session: true });
           expect(view).not.toHaveProperty('number');
+          expect(view).not.toHaveProperty('number_choices');
         }
 
         // In the extension's browser: the popup's poll lists the other browser's request; Review opens its prompt.
@@ -322,22 +323,18 @@ describe('the Stepgate extension in Chromium', () => {
         await popup.goto(extUrl('popup/index.html'));
         const item = popup.locator('#pending-list li', { hasText: 'another browser' });
         await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(1);
-        expect(await item.textContent()).toContain('DELETE localhost');
+        expect(await item.textContent()).toContain('Delete localhost');
         const [prompt] = await Promise.all([
           context.waitForEvent('page', { predicate: (p) => p.url().startsWith(extUrl('prompt/index.html')), timeout: 20_000 }),
           item.getByRole('button', { name: 'Review' }).click(),
         ]);
-        await prompt.waitForSelector('#number-match');
+        await prompt.waitForSelector('#match-number');
         expect(new URL(prompt.url()).searchParams.get('id')).toBe(problem.challenge_id);
         expect(await prompt.textContent('#other-session')).toBe('This request was made in another browser or device');
-        expect(await prompt.textContent('#number-match legend')).toBe('Which number does the other browser show?');
-        expect(await prompt.textContent('#request')).toBe('DELETE /api/projects/2');
-        const choices = (await prompt.locator('#number-match button').allTextContents()).map(Number);
-        expect(choices).toHaveLength(3);
-        expect(new Set(choices).size).toBe(3);
-        expect(choices).toContain(number);
-        // Nothing to approve with before a number is picked (denying would need none).
-        expect(await prompt.isDisabled('#approve-passkey')).toBe(true);
+        expect(await prompt.textContent('label[for="match-number"]')).toBe('Number shown in the other browser');
+        expect(await prompt.textContent('#request')).toBe('Delete /api/projects/2');
+        // No choices to pick from: the number is typed.
+        expect(await prompt.locator('#number-match button').count()).toBe(0);
         expect(await prompt.isEnabled('#deny')).toBe(true);
         await prompt.setViewportSize({ width: 440, height: 760 });
         await prompt.screenshot({ path: join(artifacts, 'extension-prompt-number.png'), fullPage: true });
@@ -347,20 +344,18 @@ describe('the Stepgate extension in Chromium', () => {
           .credentials as Credential[];
         await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: cred! });
 
-        // A wrong number: refused, and back to picking.
-        const wrong = choices.find((n) => n !== number)!;
-        await prompt.click(`#number-${wrong}`);
-        expect(await prompt.getAttribute(`#number-${wrong}`, 'aria-pressed')).toBe('true');
+        // A wrong number: refused, and typed again.
+        await prompt.fill('#match-number', String(number === 999 ? 998 : number + 1));
         const mismatch = prompt.waitForResponse((r) => r.url().endsWith(`/${problem.challenge_id}/verify`));
         await prompt.click('#approve-passkey');
         expect((await mismatch).status()).toBe(400);
         expect(await (await mismatch).json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
         await expect.poll(() => prompt.textContent('#status'), { timeout: 15_000 }).toContain('That is not the number shown there.');
-        expect(await prompt.isDisabled('#approve-passkey')).toBe(true);
+        expect(await prompt.inputValue('#match-number')).toBe('');
         expect(await projects()).toContain('Borealis');
 
         // The right number: approved, for the other browser's request.
-        await prompt.click(`#number-${number}`);
+        await prompt.fill('#match-number', String(number));
         const verified = prompt.waitForResponse((r) => r.url().endsWith(`/${problem.challenge_id}/verify`));
         await prompt.click('#approve-passkey');
         expect((await verified).status()).toBe(200);

@@ -197,7 +197,7 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
     'holds a single-page delete until it is approved with a TOTP code in the prompt window; ' + 'the origin deletes it exactly once',
     async () => {
       const { spa, prompt } = await deleteFromSpa('Apollo');
-      expect(await text(prompt, '#request')).toBe('DELETE /api/projects/1');
+      expect(await text(prompt, '#request')).toBe('Delete /api/projects/1');
       expect(await text(prompt, '#app')).toBe(new URL(base).host);
       expect(await text(prompt, '#rule')).toBe('delete-project');
       expect(await text(prompt, '#grant')).toContain('One-time approval');
@@ -210,7 +210,7 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
       const popup = await ff.browser.newPage();
       await popup.setViewport({ width: 360, height: 480 });
       await ff.navigate(popup, ext('popup/index.html'));
-      await expect.poll(() => text(popup, '#pending'), { timeout: 10_000 }).toContain('DELETE localhost');
+      await expect.poll(() => text(popup, '#pending'), { timeout: 10_000 }).toContain('Delete localhost');
       expect(await popup.evaluate(() => browser.action.getBadgeText({}))).toBe('1');
       await shot(popup, 'popup-pending');
       await popup.close();
@@ -236,11 +236,11 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
 
   it('denying in the prompt refuses the held request; the project stays', async () => {
     const { spa, prompt } = await deleteFromSpa('Borealis');
-    expect(await text(prompt, '#request')).toBe('DELETE /api/projects/2');
+    expect(await text(prompt, '#request')).toBe('Delete /api/projects/2');
     await prompt.click('#deny');
     await expect.poll(() => text(prompt, '#status'), { timeout: 15_000 }).toBe('Denied. The request will not be carried out.');
     await shot(prompt, 'prompt-denied');
-    await expect.poll(() => spaStatus(spa), { timeout: 20_000 }).toContain('Not deleted (403 ERR_STEP_UP_DENIED)');
+    await expect.poll(() => spaStatus(spa), { timeout: 20_000 }).toContain('You denied it in the Stepgate prompt');
     await shot(spa, 'spa-denied');
     expect(await projects()).toContain('Borealis');
     expect(await originDeletes(2)).toBe(0);
@@ -287,7 +287,7 @@ describe.skipIf(missing !== null)('the Stepgate extension in Firefox (WebDriver 
   it('approves a held single-page delete with the passkey in the prompt window; deleted exactly once', async () => {
     const [before] = await virtualCredentials(ff, authenticator);
     const { spa, prompt } = await deleteFromSpa('Cassini');
-    expect(await text(prompt, '#request')).toBe('DELETE /api/projects/3');
+    expect(await text(prompt, '#request')).toBe('Delete /api/projects/3');
     await ff.bidi('browsingContext.activate', { context: ff.contextOf(prompt) });
     await prompt.click('#approve-passkey');
     await expect.poll(() => text(prompt, '#status'), { timeout: 15_000 }).toBe('Approved. The page’s request is being carried out, once.');

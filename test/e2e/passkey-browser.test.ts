@@ -72,7 +72,7 @@ it('refuses the passkey when the authenticator cannot verify the user', async ()
   await page.locator('li', { hasText: 'Borealis' }).getByRole('button', { name: 'Delete' }).click();
   await page.waitForSelector('#passkey');
   await page.click('#passkey');
-  await expect.poll(() => page.textContent('#status'), { timeout: 15_000 }).toMatch(/not accepted|closed or failed/);
+  await expect.poll(() => page.textContent('#status'), { timeout: 15_000 }).toMatch(/not accepted|closed/);
   expect(await projects()).toContain('Borealis');
   await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
 });

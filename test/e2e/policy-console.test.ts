@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAccessible } from '../support/axe';
 import { CHROMIUM_FLAGS } from '../support/chromium';
 import { act, openConsole, type Person, person as signIn } from '../support/console-browser';
 import { ROOT } from '../support/miniflare-gateway';
@@ -19,7 +20,11 @@ let demo: StartedDemo;
 let browser: Browser;
 let port: string;
 const artifacts = join(ROOT, 'test-results/e2e');
-const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `policy-${name}.png`), fullPage: true });
+/** A screenshot of the page state, and the accessibility check on it (docs/accessibility.md). */
+const shot = async (page: Page, name: string) => {
+  await page.screenshot({ path: join(artifacts, `policy-${name}.png`), fullPage: true });
+  await expectAccessible(page, `policy ${name}`);
+};
 const person = (name: string) => signIn(browser, port, name);
 const POLICY_PAGE = '/.stepgate/admin/orgs/default/apps/bundled/policy';
 /** How long a new version may take to reach the gateway (MAX_AGE_MS), and a little for the poll. */

@@ -1,6 +1,7 @@
 /**
  * The quickstart, as a newcomer meets it: `npm start` (wrangler dev, local D1 and Durable Objects,
  * the demo app), then real Chromium: sign in, delete a project, and be stopped by the approval page.
+ * The demo app's own pages (quickstart-demo-app.ts): every state in words, accessible, at 1280 and 360 px.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
+import { demoAppStories } from './quickstart-demo-app';
 
 let demo: StartedDemo;
 let browser: Browser;
@@ -48,7 +50,7 @@ it('npm start says where it runs and what to do next, with no stack trace, netwo
 it('npm start serves the demo; a delete from the projects page is held on the approval page', async () => {
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone-sized screen
   await page.goto(`${demo.gateway}/login?user=alice`);
-  await expect.poll(() => page.textContent('nav')).toContain('signed in as alice');
+  await expect.poll(() => page.textContent('header')).toContain('Signed in as alice');
 
   await page.goto(`${demo.gateway}/projects`);
   await page.locator('li', { hasText: 'Apollo' }).getByRole('button', { name: 'Delete' }).click();
@@ -56,8 +58,7 @@ it('npm start serves the demo; a delete from the projects page is held on the ap
 
   const text = (await page.textContent('main')) ?? '';
   expect(text).toContain('Confirm it is you');
-  expect(text).toContain('DELETE /api/projects/1');
-  expect(text).toContain('(sent as POST, asking for DELETE)');
+  expect(text).toMatch(/delete \/api\/projects\/1/i);
   expect(text).toContain('this one request, once');
   // The stylesheet loaded under the strict CSP (no inline styles allowed).
   expect(await page.evaluate(() => getComputedStyle(document.querySelector('.card')!).borderRadius)).toBe('12px');
@@ -72,3 +73,5 @@ it('npm start serves the demo; a delete from the projects page is held on the ap
   expect(api.headers()['www-authenticate']).toMatch(/^StepUp realm="stepgate", challenge="[\w-]{22}"/);
   await page.close();
 });
+
+demoAppStories(() => ({ demo, browser }));

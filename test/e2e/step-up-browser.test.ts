@@ -56,7 +56,7 @@ describe('in a real browser', () => {
     await page.goto(`${demo.gateway}/projects`);
     await page.locator('li', { hasText: 'Apollo' }).getByRole('button', { name: 'Delete' }).click();
     await page.waitForSelector('#totp-form');
-    expect(await page.textContent('main')).toContain('DELETE /api/projects/1');
+    expect(await page.textContent('main')).toContain('Delete /api/projects/1');
     await page.screenshot({ path: join(artifacts, 'step-up-totp.png'), fullPage: true });
     await page.fill('#totp-code', await generate({ secret, epoch: now() }));
     await Promise.all([page.waitForURL(`${demo.gateway}/projects`), page.click('#totp-form button')]);
@@ -84,10 +84,10 @@ describe('in a real browser', () => {
     await page.fill('input[name=support_email]', 'help@example.com');
     await page.click('form button');
     await page.waitForSelector('#totp-form');
-    expect(await page.textContent('main')).toContain('POST /admin/settings');
+    expect(await page.textContent('main')).toContain('Send to /admin/settings');
     expect(await page.textContent('.fields')).toContain('support_email = help@example.com');
     await page.fill('#totp-code', await generate({ secret, epoch: now() + 30 }));
-    await Promise.all([page.waitForResponse((r) => r.url().endsWith('/continue')), page.click('#totp-form button')]);
+    await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/continue')), page.click('#totp-form button')]);
     await expect.poll(() => page.textContent('body')).toContain('help@example.com');
     // Within five minutes, another save needs no new step-up.
     const again = await page.request.post(`${demo.gateway}/admin/settings`, { form: { support_email: 'ops@example.com' } });
@@ -97,15 +97,15 @@ describe('in a real browser', () => {
   it('deletes a project with a recovery code, which then never works again', async () => {
     await page.goto(`${demo.gateway}/projects`);
     await page.locator('li', { hasText: 'Borealis' }).getByRole('button', { name: 'Delete' }).click();
-    await page.waitForSelector('#recovery-form', { state: 'attached' });
-    await page.click('summary');
+    await page.waitForSelector('#recovery-way');
+    await page.click('#recovery-way summary');
     await page.fill('#recovery-code', recovery[0]!);
     await Promise.all([page.waitForURL(`${demo.gateway}/projects`), page.click('#recovery-form button')]);
     expect(await projects()).toEqual(['Cassini', 'Dawn']);
 
     await page.locator('li', { hasText: 'Dawn' }).getByRole('button', { name: 'Delete' }).click();
-    await page.waitForSelector('#recovery-form', { state: 'attached' });
-    await page.click('summary');
+    await page.waitForSelector('#recovery-way');
+    await page.click('#recovery-way summary');
     await page.fill('#recovery-code', recovery[0]!);
     await page.click('#recovery-form button');
     await expect.poll(() => page.textContent('#status')).toContain('not right');

@@ -29,7 +29,7 @@ describe('the approval page marks hidden characters', () => {
     const html = await res.text();
     expect(html).not.toContain(RLO);
     expect(html).not.toContain(ZWSP);
-    expect(html).toContain(`<span class="method">DELETE</span> /api/projects/${RLO_MARK}1-eteled${ZWSP_MARK}?note=%E2%80%AEx`);
+    expect(html).toContain(`<span class="method">Delete</span> /api/projects/${RLO_MARK}1-eteled${ZWSP_MARK}?note=%E2%80%AEx`);
     expect(html).toContain(`<span class="field">reason</span> = tidy${ZWSP_MARK}up`);
     expect(html).toContain(`<span class="field">${RLO_MARK}nosaer</span> = ${RLO_MARK}evol`);
     // The warning comes before the action.
@@ -50,7 +50,7 @@ describe('the approval page marks hidden characters', () => {
       body: JSON.stringify({ owner: 'Müller', city: 'مرحبا' }),
     });
     const html = await res.text();
-    expect(html).toContain('<span class="method">DELETE</span> /api/projects/東京');
+    expect(html).toContain('<span class="method">Delete</span> /api/projects/東京');
     expect(html).toContain('<span class="field">owner</span> = Müller');
     expect(html).toContain('<span class="field">city</span> = مرحبا');
     expect(html).not.toContain('hidden-char');
@@ -76,7 +76,11 @@ describe('the approval page marks hidden characters', () => {
     expect(page).toContain(
       '<dd>http://app.test<mark class="hidden-char" title="bidirectional control U+2066 LEFT-TO-RIGHT ISOLATE">\\u{2066}</mark></dd>',
     );
-    expect(page).toContain('(sent as POST, asking for DELETE)');
+    // A method-override request is described by what it asks for, in words.
+    expect(page).toContain('<span class="method">Delete</span> /api/projects/1');
+    expect(page).not.toContain('sent as POST');
+    // …and that it is a form asking, in plain words (the app may not honour the override).
+    expect(page).toContain('<small class="method-note" id="method-note">Sent by a form that asks the app to delete.</small>');
     expect(page).not.toMatch(/[\u0007\u2066]/);
     // A tag character's tooltip quotes the letter it hides; the quote is escaped in the attribute.
     const tagged = String(

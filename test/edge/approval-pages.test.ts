@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { countdownWords, relativeTime, stateSentence } from '../../shared/approval-words';
+import { utcTime } from '../../shared/local-time';
 import type { ApprovalJson, ApprovalState } from '../../shared/wire-shapes';
 import { approvalPage } from '../../edge/pages/approval-page';
 import { approvalsPage } from '../../edge/pages/approvals-page';
@@ -76,18 +77,18 @@ describe('the page of one approval request', () => {
     expect(html).toContain('<script type="module" src="/.stepgate/assets/approval.js"></script>');
     expect(html).toContain('<dt>App</dt><dd>Demo app</dd>');
     expect(html).toContain('<dt>Site</dt><dd>app.test</dd>');
-    expect(html).toContain('<span class="method">DELETE</span> /api/projects/東京?force=1');
+    expect(html).toContain('<span class="method">Delete</span> /api/projects/東京?force=1');
     expect(html).toContain('<span class="field">confirm</span> = yes');
     expect(html).toContain('… and more fields');
     expect(html).toContain('<dt>Asked by</dt><dd>alice</dd>');
     expect(html).toContain(
-      `<time datetime="${iso(-3)}" title="${iso(-3)}" data-relative>3 minutes ago</time>, ` +
+      `<time datetime="${iso(-3)}" title="${utcTime(iso(-3))}" data-relative>3 minutes ago</time>, ` +
         'from the page https://app.test, at the address 203.0.113.9',
     );
     expect(html).toContain('<dd id="justification">Customer asked to close the account</dd>');
     expect(html).toContain('<dt>Rule</dt><dd>delete-project — Deleting a project needs an admin’s approval</dd>');
     expect(html).toContain(
-      `<time id="expires" datetime="${iso(57)}" title="${iso(57)}" data-countdown>expires in 57 minutes 0 seconds</time>`,
+      `<time id="expires" datetime="${iso(57)}" title="${utcTime(iso(57))}" data-countdown>expires in 57 minutes 0 seconds</time>`,
     );
     expect(html).toContain('<li>1 from admins: 0 of 1 approved so far</li>');
     expect(html).toContain('Nobody has decided yet.');
@@ -217,10 +218,11 @@ describe('the approval queue', () => {
     expect(html).toContain('Waiting for you (1)');
     const row = html.slice(html.indexOf('<tr data-approval="apr_w">'));
     const cells =
-      '<tr data-approval="apr_w">\n<td>Demo app</td>\n' +
-      '<td class="mono"><span class="method">DELETE</span> /api/projects/東京?force=1</td>\n<td>alice</td>';
+      '<tr data-approval="apr_w">\n<td data-label="App">Demo app</td>\n' +
+      '<td data-label="Action" class="mono"><span class="method">Delete</span> /api/projects/東京?force=1</td>\n' +
+      '<td data-label="Asked by">alice</td>';
     expect(row.startsWith(cells), row.slice(0, 300)).toBe(true);
-    expect(row).toContain(`title="${iso(-3)}" data-relative>3 minutes ago</time>`);
+    expect(row).toContain(`title="${utcTime(iso(-3))}" data-relative>3 minutes ago</time>`);
     expect(row).toContain('data-countdown>expires in 57 minutes 0 seconds</time>');
     expect(row).toContain('<a href="/.stepgate/approvals/apr_w">Review</a>');
     expect(html).toContain('<h2 id="yours-title">Your requests</h2>');

@@ -18,7 +18,8 @@ describe('the console pages, by role', () => {
     expect(res.status).toBe(401);
     expectSafeHtml(res, html);
     expect(html).toContain('Sign in first');
-    expect(html).toContain('href="/"');
+    // The app's sign-in page, coming back to this console page after.
+    expect(html).toContain('href="/login?return_to=%2F.stepgate%2Fadmin%2Fapps"');
     expect(html).not.toContain('Console X');
   });
 

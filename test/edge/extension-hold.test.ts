@@ -139,7 +139,7 @@ describe('a fetch marked by the extension', () => {
       const held = marked(ann, '/api/projects/86?m=ext-other');
       const c = await waitForPending(ann, '/api/projects/86');
       const other = { ...ann, cookie: await sessionCookie('ann-ext', 'another-session') };
-      expect((await pending(other)).find((x) => x.id === c.id)).toMatchObject({ other_session: true, number_choices: expect.any(Array) });
+      expect((await pending(other)).find((x) => x.id === c.id)).toMatchObject({ other_session: true });
       const stranger = { ...ann, cookie: await sessionCookie('not-ann', 'x') };
       expect(await pending(stranger)).toEqual([]);
       expect((await post(`/.stepgate/api/challenges/${c.id}/deny`, stranger.cookie, {}, { origin: EXT })).status).toBe(404);
@@ -182,60 +182,52 @@ describe('a fetch marked by the extension', () => {
 });
 
 describe('number matching: approving from another browser', () => {
-  it(
-    'another session of the same person sees the one-time challenge with three numbers, ' + 'and approves only with the right one',
-    async () => {
-      const cy = await enrolTotp('cy-ext', 'cy-laptop'); // the browser that makes the request (no extension)
-      const phone = { ...cy, cookie: await sessionCookie('cy-ext', 'cy-other-browser') }; // the browser with the extension
-      const path = '/api/projects/88?m=ext-number';
-      const first = await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } });
-      expect(first.status).toBe(401);
-      const { challenge_id, number } = (await first.json()) as { challenge_id: string; number: number };
-      expect(number).toBeGreaterThanOrEqual(10);
-      expect(number).toBeLessThanOrEqual(99);
-      // The step-up page in the first browser shows the number.
-      const page = await (await gw(`/.stepgate/challenge/${challenge_id}`, { headers: { cookie: cy.cookie } })).text();
-      expect(page).toContain(`Pick <strong>${number}</strong> there`);
+  it('another session of the same person sees the one-time challenge without its number, approves only with it typed', async () => {
+    const cy = await enrolTotp('cy-ext', 'cy-laptop'); // the browser that makes the request (no extension)
+    const phone = { ...cy, cookie: await sessionCookie('cy-ext', 'cy-other-browser') }; // the browser with the extension
+    const path = '/api/projects/88?m=ext-number';
+    const first = await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } });
+    expect(first.status).toBe(401);
+    const { challenge_id, number } = (await first.json()) as { challenge_id: string; number: number };
+    expect(number).toBeGreaterThanOrEqual(100);
+    expect(number).toBeLessThanOrEqual(999);
+    // The step-up page in the first browser shows the number.
+    const page = await (await gw(`/.stepgate/challenge/${challenge_id}`, { headers: { cookie: cy.cookie } })).text();
+    expect(page).toMatch(new RegExp(`>${number}<`));
 
-      const listed = (await pending(phone)).find((c) => c.id === challenge_id) as unknown as {
-        other_session: boolean;
-        number_choices: number[];
-        number?: number;
-        prompt: string;
-      };
-      expect(listed).toMatchObject({ other_session: true });
-      expect(listed.number).toBeUndefined();
-      expect(listed.number_choices).toHaveLength(3);
-      expect(listed.number_choices).toContain(number);
-      const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
-      const { payload } = await jwtVerify(listed.prompt, createLocalJWKSet(jwks), { audience: 'app.test' });
-      expect(payload).toMatchObject({ other_session: true, number_choices: listed.number_choices });
-      expect(payload.number).toBeUndefined();
+    const listed = (await pending(phone)).find((c) => c.id === challenge_id) as unknown as Record<string, unknown> & { prompt: string };
+    expect(listed).toMatchObject({ other_session: true });
+    expect(listed).not.toHaveProperty('number');
+    expect(listed).not.toHaveProperty('number_choices');
+    const jwks = (await (await gw('/.well-known/stepgate/prompt-jwks.json')).json()) as Parameters<typeof createLocalJWKSet>[0];
+    const { payload } = await jwtVerify(listed.prompt, createLocalJWKSet(jwks), { audience: 'app.test' });
+    expect(payload).toMatchObject({ other_session: true });
+    expect(payload).not.toHaveProperty('number');
+    expect(payload).not.toHaveProperty('number_choices');
 
-      const wrong = listed.number_choices.find((n) => n !== number)!;
-      const bad = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, {
-        method: 'totp',
-        code: await cy.code(),
-        number: wrong,
-      });
-      expect(bad.status).toBe(400);
-      expect(await bad.json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
-      const none = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: '000000' });
-      expect(none.status).toBe(400); // no number from another session: refused before any code is checked
-      const ok = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, {
-        method: 'totp',
-        code: await cy.code(),
-        number,
-      });
-      expect(ok.status, await ok.clone().text()).toBe(200);
-      expect(ok.headers.get('set-cookie')).toBeNull();
-      // The approval belongs to the browser that made the request: its identical DELETE passes, once.
-      expect((await gw(path, { method: 'DELETE', headers: { cookie: phone.cookie } })).status).toBe(401);
-      expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(200);
-      expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(401);
-      expect(await deletesSeen('m=ext-number')).toHaveLength(1);
-    },
-  );
+    const wrong = number === 999 ? 998 : number + 1;
+    const bad = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, {
+      method: 'totp',
+      code: await cy.code(),
+      number: wrong,
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'ERR_NUMBER_MISMATCH' });
+    const none = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, { method: 'totp', code: '000000' });
+    expect(none.status).toBe(400); // no number from another session: refused before any code is checked
+    const ok = await extPost(`/.stepgate/api/challenges/${challenge_id}/verify`, phone, {
+      method: 'totp',
+      code: await cy.code(),
+      number,
+    });
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect(ok.headers.get('set-cookie')).toBeNull();
+    // The approval belongs to the browser that made the request: its identical DELETE passes, once.
+    expect((await gw(path, { method: 'DELETE', headers: { cookie: phone.cookie } })).status).toBe(401);
+    expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(200);
+    expect((await gw(path, { method: 'DELETE', headers: { cookie: cy.cookie } })).status).toBe(401);
+    expect(await deletesSeen('m=ext-number')).toHaveLength(1);
+  });
 
   it('session grants are never approved from another browser', async () => {
     const dee = await enrolTotp('dee-ext', 'dee-laptop');

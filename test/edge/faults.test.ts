@@ -234,9 +234,12 @@ describe('D1 fails: triggers that RAISE, tables gone for a moment', () => {
       const fault = await refuseAudit('fault_challenge_issued', "NEW.type = 'challenge.issued'");
       try {
         await expectProblem(await gw(path, { method: 'DELETE', headers: { cookie: p.cookie } }), 503, 'ERR_AUDIT_UNAVAILABLE');
-        // A browser navigation (which would be held for after approval) fails the same way.
+        // A browser navigation (which would be held for after approval) fails the same way, on a page in words.
         const nav = await gw(path, { method: 'DELETE', headers: { cookie: p.cookie, 'sec-fetch-mode': 'navigate', accept: 'text/html' } });
-        await expectProblem(nav, 503, 'ERR_AUDIT_UNAVAILABLE');
+        const page = await nav.text();
+        expect(nav.status).toBe(503);
+        expect(nav.headers.get('content-type')).toContain('text/html');
+        for (const leak of [...INTERNALS, 'ERR_']) expect(page, `the page carries "${leak}"`).not.toContain(leak);
       } finally {
         await fault.drop();
       }

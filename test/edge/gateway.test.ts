@@ -168,7 +168,7 @@ describe('a protected route without a grant', () => {
     expect(res.headers.get('content-security-policy')).not.toContain('unsafe-inline');
     expect(res.headers.get('strict-transport-security')).toContain('max-age=');
     const html = await res.text();
-    expect(html).toContain('<span class="method">DELETE</span> /api/projects/3?note=');
+    expect(html).toContain('<span class="method">Delete</span> /api/projects/3?note=');
     expect(html).toContain('app.test');
     expect(html).not.toContain('<script>alert');
     // No inline script or style: every script is an external file from Stepgate's own origin.
@@ -232,7 +232,7 @@ describe('a protected route without a grant', () => {
       env,
       createExecutionContext(),
     );
-    expect(res.status).toBe(302);
+    expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/login?return_to=%2Freports%2Fq3%3Fx%3D1');
   });
 
@@ -297,10 +297,11 @@ describe('reserved paths', () => {
     const detail = await answer(`/.stepgate/api/challenges/${stepUp.challenge_id}`, 'sess-oa');
     expect(keys(detail)).toEqual(members('ChallengeDetail'));
     expect(keys(detail.requested_from)).toEqual(members('RequestedFrom'));
-    // Listed in its own session, and (an action) in another session of the person, with the number choices.
+    expect(keys(await answer(`/.stepgate/api/challenges/${stepUp.challenge_id}/how-to-answer`, 'sess-oa'))).toEqual(members('HowToAnswer'));
+    // Listed in its own session, and (an action) in another session of the person, with the same members (never the number).
     const own = await answer('/.stepgate/api/challenges', 'sess-oa');
     expect(keys(own)).toEqual(members('PendingChallengeList'));
-    expect(keys(own.challenges[0])).toEqual(members('PendingChallenge').filter((k) => k !== 'number_choices'));
+    expect(keys(own.challenges[0])).toEqual(members('PendingChallenge'));
     expect(keys((await answer('/.stepgate/api/challenges', 'sess-oa-other')).challenges[0])).toEqual(members('PendingChallenge'));
   });
 });

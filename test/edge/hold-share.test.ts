@@ -86,7 +86,7 @@ describe('held requests: each session has a share of the person’s caps', () =>
           ...Array(MAX_HELD_REQUESTS_PER_SESSION).fill(401),
           ...Array(MAX_HELD_REQUESTS - MAX_HELD_REQUESTS_PER_SESSION).fill(429),
         ]);
-        expect(refusal).toContain('ERR_TOO_MANY_HELD_REQUESTS');
+        expect(refusal).toContain('Too many actions waiting');
         expect(refusal).toContain('This browser session already has');
         offset += CHALLENGE_TTL_MS + 1000; // the attacker's holds expire; the attacker re-arms
       }

@@ -37,7 +37,6 @@ const stepUp = (over: Partial<VerifiedPrompt> = {}): VerifiedPrompt => ({
   held: false,
   hold_until: null,
   other_session: false,
-  number_choices: null,
   ...over,
 });
 const run = (events: ApprovalPromptEvent[], from: ApprovalPromptState = { kind: 'loading' }) => events.reduce(nextApprovalState, from);

@@ -76,7 +76,7 @@ describe('the approval window shows the request, who asked and why', () => {
     });
     const view = approvalFacts(a, SITE, NOW) as unknown as FakeElement;
     expect(byId(view, 'app').textContent).toBe('Demo projects · localhost:8787');
-    expect(byId(view, 'request').textContent).toBe('DELETE /api/projects/7');
+    expect(byId(view, 'request').textContent).toBe('Delete /api/projects/7');
     expect(byId(view, 'requester').textContent).toBe('alice');
     expect(byId(view, 'justification').textContent).toBe('Customer asked for it (ticket 4411).');
     expect(byId(view, 'rule').textContent).toBe('delete-project');
@@ -128,17 +128,17 @@ describe('the approval window shows the request, who asked and why', () => {
       held: false,
       hold_until: null,
       other_session: false,
-      number_choices: null,
     };
     const unsigned = approvalFacts(a, SITE, NOW) as unknown as FakeElement;
     expect(unsigned.getAttribute('data-signed')).toBe('none');
     expect(byId(unsigned, 'body-fields').textContent).toBe('confirm = no');
     const view = approvalFacts(a, SITE, NOW, signed) as unknown as FakeElement;
     expect(view.getAttribute('data-signed')).toBe('request');
-    expect(byId(view, 'request').textContent).toBe('DELETE /api/projects/9');
+    // What the signed request asks for, in words; what it was sent as, in one plain line.
+    expect(byId(view, 'request').textContent).toBe('Change /api/projects/9');
     expect(byId(view, 'body-fields').textContent).toBe('confirm = yes');
     expect(byId(view, 'from').textContent).toBe('https://elsewhere.example · 10.0.0.1 — not a page of this site');
-    expect(view.textContent).toContain('PATCH');
+    expect(byId(view, 'method-note').textContent).toBe('Sent by a form that asks the app to change.');
     // Who asked and why are still the site's (unsigned) words.
     expect(byId(view, 'requester').textContent).toBe('alice');
     // Hidden characters are looked for in what is shown: the signed rows.

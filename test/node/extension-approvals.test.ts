@@ -317,6 +317,31 @@ describe('the approval window', () => {
     expect(windows).toHaveLength(2);
   });
 
+  it('closing it withdraws the step-up that window opened, and nothing else; the request is not decided', async () => {
+    sites[SITE]!.list = { awaiting_you: [approval({ id: A1 })], yours: [] };
+    await bg.pollAll();
+    const mine = 'S'.repeat(22);
+    const otherApproval = 'T'.repeat(22);
+    const theirs = 'U'.repeat(22);
+    // Same request, same session, started on the site's approval page in a tab: not the window's to withdraw.
+    const inTab = 'V'.repeat(22);
+    sites[SITE]!.challenges = [
+      { ...(await challenge(SITE, mine, `approval:${A1}`, false)), other_session: false },
+      { ...(await challenge(SITE, otherApproval, `approval:${A2}`, false)), other_session: false },
+      // Another session's (never this window's to withdraw).
+      { ...(await challenge(SITE, theirs, `approval:${A1}`, false)), other_session: true },
+      { ...(await challenge(SITE, inTab, `approval:${A1}`, false)), other_session: false },
+    ];
+    expect(await bg.handlers['approvals/open']({ site: SITE, id: A1 })).toEqual({ ok: true });
+    // The window opens its step-up and asks for its prompt (as approval-page.ts does).
+    expect(await bg.handlers['prompt/get']({ site: SITE, id: mine, actionHost: new URL(SITE).host })).toMatchObject({ ok: true });
+    requests = [];
+    openWindows.clear();
+    await bg.windowClosed(100);
+    expect(requests.filter((r) => r.startsWith('POST'))).toEqual([`POST ${SITE}/.stepgate/api/challenges/${mine}/deny`]);
+    expect(requests.some((r) => r.includes('/approvals/'))).toBe(false);
+  });
+
   it('approval/get fetches the request afresh and checks it; nothing is fetched for an unpaired site or a malformed id', async () => {
     sites[SITE]!.one = {
       [A1]: { ...approval({ id: A1 }), extra: 1 },

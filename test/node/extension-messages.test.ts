@@ -82,6 +82,12 @@ const fakeFetch: typeof fetch = async (input) => {
       return site.signedIn
         ? json(200, { challenges: site.challenges })
         : json(401, { code: 'ERR_IDENTITY_REQUIRED', detail: 'Sign in to the application first.' });
+    case `/.stepgate/api/challenges/${url.pathname.split('/')[4]}/deny`: {
+      // Denying withdraws the challenge, as the edge does; a second denial finds nothing.
+      const had = site.challenges.some((c) => c.id === url.pathname.split('/')[4]);
+      site.challenges = site.challenges.filter((c) => c.id !== url.pathname.split('/')[4]);
+      return had ? json(200, { denied: true }) : json(404, { code: 'ERR_CHALLENGE_NOT_FOUND', detail: 'No such challenge.' });
+    }
     case '/.stepgate/api/factors':
       return site.signedIn
         ? json(200, { totp: [{ id: 't1' }], webauthn: [{ id: 'w1' }, { id: 'w2' }], recovery_codes_left: 9, enrolment: 'first-use' })
@@ -229,7 +235,7 @@ describe('pairing', () => {
     expect(await bg.handlers['sites/pair']({ origin: SITE })).toMatchObject({
       ok: false,
       code: 'EXT_NOT_STEPGATE',
-      message: expect.stringContaining('not protected by Stepgate'),
+      message: expect.stringContaining('did not answer as a site protected by Stepgate'),
     });
     expect(granted.size).toBe(0);
     expect(local.data.get('sites')).toBeUndefined();
@@ -311,13 +317,17 @@ describe('prompts', () => {
     expect(badge).toBe('2');
     await Promise.all([bg.pollSite(SITE), bg.pollSite(SITE), bg.pollAll()]);
     expect(windows).toHaveLength(1);
-    // Closed by the person: not reopened by polling, only when they ask (popup "Review").
-    openWindows.clear();
-    await bg.windowClosed(100);
-    await bg.pollSite(SITE);
-    expect(windows).toHaveLength(1);
-    expect(await bg.handlers['prompts/open']({ site: SITE, id: id1 })).toEqual({ ok: true });
+    // A window the person closed is not reopened by polling, only when they ask (popup "Review").
+    expect(await bg.handlers['prompts/open']({ site: SITE, id: id2 })).toEqual({ ok: true });
     expect(windows).toHaveLength(2);
+    // (Settled first: closing an unanswered prompt denies it, see "closing a prompt window".)
+    await bg.handlers['prompt/settled']({ site: SITE, id: id2, outcome: 'expired' });
+    openWindows.delete(101);
+    await bg.windowClosed(101);
+    await bg.pollSite(SITE);
+    expect(windows).toHaveLength(2);
+    expect(await bg.handlers['prompts/open']({ site: SITE, id: id2 })).toEqual({ ok: true });
+    expect(windows).toHaveLength(3);
     expect(await bg.handlers['prompts/open']({ site: SITE, id: 'Z'.repeat(22) })).toMatchObject({
       ok: false,
       code: 'ERR_CHALLENGE_NOT_FOUND',
@@ -400,8 +410,8 @@ describe('prompts', () => {
   });
 
   it(
-    'number matching: older edges’ prompts are this session’s; ' +
-      'another session’s carries three signed choices and opens no window by itself',
+    'number matching: older edges’ prompts are this session’s; another session’s opens no window by itself, ' +
+      'and nothing kept names the number (an older edge’s choices, a number beside or inside the prompt)',
     async () => {
       await pairSite();
       const own = 'Q'.repeat(22);
@@ -412,70 +422,102 @@ describe('prompts', () => {
         { id: own, prompt: await sign(payloadFor(own)) },
         {
           id: theirs,
+          // An older edge signed three choices: dropped, never shown.
           prompt: await sign(payloadFor(theirs, { other_session: true, number_choices: [86, 17, 42], held: false, hold_until: null })),
+          number: 427,
         },
         // Held by the extension of the other browser, say: still not this browser's window to open.
-        { id: heldTheirs, prompt: await sign(payloadFor(heldTheirs, { other_session: true, number_choices: [10, 50, 99] })) },
+        { id: heldTheirs, prompt: await sign(payloadFor(heldTheirs, { other_session: true, number: 512 })) },
       ];
       const pending = await bg.pollSite(SITE);
-      expect(pending.map((p) => [p.prompt.id, p.prompt.other_session, p.prompt.number_choices])).toEqual([
-        [own, false, null],
-        // Shown in ascending order, whatever order was signed.
-        [theirs, true, [17, 42, 86]],
-        [heldTheirs, true, [10, 50, 99]],
+      expect(pending.map((p) => [p.prompt.id, p.prompt.other_session])).toEqual([
+        [own, false],
+        [theirs, true],
+        [heldTheirs, true],
       ]);
+      for (const p of pending) {
+        expect(p.prompt).not.toHaveProperty('number_choices');
+        expect(p.prompt).not.toHaveProperty('number');
+      }
       expect(windows).toEqual([{ site: SITE, id: own, windowId: 100 }]);
       expect(badge).toBe('3');
       // The popup's Review opens it.
       expect(await bg.handlers['prompts/open']({ site: SITE, id: theirs })).toEqual({ ok: true });
       expect(windows.map((w) => w.id)).toEqual([own, theirs]);
       const r = await bg.handlers['prompt/get']({ site: SITE, id: theirs });
-      expect(r).toMatchObject({ ok: true, prompt: { other_session: true, number_choices: [17, 42, 86] } });
+      expect(r).toMatchObject({ ok: true, prompt: { other_session: true } });
+      expect(JSON.stringify(r)).not.toMatch(/427|number/);
     },
   );
 
-  it(
-    'number matching: refuses other_session that is not a boolean, bad number_choices, ' +
-      'and a session grant across sessions; ignores choices on own prompts',
-    async () => {
-      await pairSite();
-      const cases: [string, Record<string, unknown>][] = [
-        ['other_session not boolean', { other_session: 'yes', number_choices: [17, 42, 86] }],
-        ['choices missing', { other_session: true }],
-        ['two choices', { other_session: true, number_choices: [17, 42] }],
-        ['four choices', { other_session: true, number_choices: [17, 42, 86, 90] }],
-        ['a repeated choice', { other_session: true, number_choices: [17, 17, 86] }],
-        ['below 10', { other_session: true, number_choices: [9, 42, 86] }],
-        ['above 99', { other_session: true, number_choices: [17, 42, 100] }],
-        ['not whole', { other_session: true, number_choices: [17, 42.5, 86] }],
-        ['strings', { other_session: true, number_choices: ['17', '42', '86'] }],
-        ['a session grant from another session', { other_session: true, number_choices: [17, 42, 86], bind: 'session' }],
-      ];
-      const ids = cases.map((_, i) => String.fromCharCode(97 + i).repeat(22));
-      site.challenges = await Promise.all(
-        cases.map(async ([, over], i) => ({ id: ids[i]!, prompt: await sign(payloadFor(ids[i]!, over)) })),
-      );
-      // Unsigned fields beside the prompt cannot make a prompt another session's, or supply choices.
-      const plain = 'T'.repeat(22);
-      site.challenges.push({
-        id: plain,
-        prompt: await sign(payloadFor(plain, { other_session: false, number_choices: 'ignored' })),
-        other_session: true,
-        number_choices: [1, 2, 3],
-      });
-      const pending = await bg.pollSite(SITE);
-      expect(pending.map((p) => [p.prompt.id, p.prompt.other_session, p.prompt.number_choices])).toEqual([[plain, false, null]]);
-      expect(logs).toHaveLength(cases.length);
-      expect(logs.join('\n')).toMatch(/"other_session" must be true or false/);
-      expect(logs.filter((l) => /"number_choices" must be three different whole numbers from 10 to 99/.test(l))).toHaveLength(8);
-      expect(logs.join('\n')).toMatch(/must be a one-time approval/);
-    },
-  );
+  it('number matching: refuses other_session that is not a boolean, and a session grant across sessions', async () => {
+    await pairSite();
+    const cases: [string, Record<string, unknown>][] = [
+      ['other_session not boolean', { other_session: 'yes' }],
+      ['a session grant from another session', { other_session: true, bind: 'session' }],
+    ];
+    const ids = cases.map((_, i) => String.fromCharCode(97 + i).repeat(22));
+    site.challenges = await Promise.all(cases.map(async ([, over], i) => ({ id: ids[i]!, prompt: await sign(payloadFor(ids[i]!, over)) })));
+    // Unsigned fields beside the prompt cannot make a prompt another session's.
+    const plain = 'T'.repeat(22);
+    site.challenges.push({ id: plain, prompt: await sign(payloadFor(plain, { other_session: false })), other_session: true });
+    const pending = await bg.pollSite(SITE);
+    expect(pending.map((p) => [p.prompt.id, p.prompt.other_session])).toEqual([[plain, false]]);
+    expect(logs).toHaveLength(cases.length);
+    expect(logs.join('\n')).toMatch(/"other_session" must be true or false/);
+    expect(logs.join('\n')).toMatch(/must be a one-time approval/);
+  });
 
   it('prompts past their time are dropped', async () => {
     await pairSite();
     site.challenges = [{ id: id1, prompt: await sign(payloadFor(id1, { expires_at: new Date(now - 1).toISOString() })) }];
     expect(await bg.pollSite(SITE)).toEqual([]);
+  });
+});
+
+describe('closing a prompt window', () => {
+  const held = 'H'.repeat(22);
+  const denyPath = (id: string) => `/.stepgate/api/challenges/${id}/deny`;
+
+  it('before answering denies the request at once: the site withdraws it, the badge drops it', async () => {
+    await pairSite();
+    site.challenges = [{ id: held, prompt: await sign(payloadFor(held)) }];
+    await bg.pollSite(SITE);
+    expect(windows).toEqual([{ site: SITE, id: held, windowId: 100 }]);
+    expect(badge).toBe('1');
+    openWindows.delete(100);
+    await bg.windowClosed(100);
+    expect(site.requests.filter((r) => r === denyPath(held))).toHaveLength(1);
+    expect(site.challenges).toEqual([]);
+    expect(badge).toBe('');
+    // Another window's close (not ours) denies nothing.
+    await bg.windowClosed(999);
+    expect(site.requests.filter((r) => r.endsWith('/deny'))).toHaveLength(1);
+    expect(logs).toEqual([]);
+  });
+
+  it('after the prompt was answered or expired denies nothing; after it failed (a lock, say) it still denies', async () => {
+    await pairSite();
+    const answered = 'J'.repeat(22);
+    const failed = 'K'.repeat(22);
+    site.challenges = await Promise.all([held, answered, failed].map(async (id) => ({ id, prompt: await sign(payloadFor(id)) })));
+    await bg.pollSite(SITE);
+    expect(windows.map((w) => w.windowId)).toEqual([100, 101, 102]);
+    await bg.handlers['prompt/settled']({ site: SITE, id: held, outcome: 'approved' });
+    await bg.handlers['prompt/settled']({ site: SITE, id: answered, outcome: 'expired' });
+    await bg.handlers['prompt/settled']({ site: SITE, id: failed, outcome: 'gone' });
+    for (const w of [100, 101, 102]) await bg.windowClosed(w);
+    expect(site.requests.filter((r) => r.endsWith('/deny'))).toEqual([denyPath(failed)]);
+  });
+
+  it('a denial the site no longer needs (answered elsewhere meanwhile) is quiet', async () => {
+    await pairSite();
+    site.challenges = [{ id: held, prompt: await sign(payloadFor(held)) }];
+    await bg.pollSite(SITE);
+    site.challenges = [];
+    await bg.windowClosed(100);
+    expect(site.requests.filter((r) => r === denyPath(held))).toHaveLength(1);
+    expect(logs).toEqual([]);
   });
 });
 

@@ -2,12 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import type { VerifiedPrompt } from '../../shared/wire-shapes';
 import {
+  DENIED,
+  finalRefusal,
   isTerminal,
   nextPromptState,
-  NUMBER_MISMATCH,
-  PICK_FIRST,
+  numberMismatch,
   type PromptEvent,
   type PromptState,
+  TYPE_FIRST,
+  typedNumber,
+  WRONG_NUMBER_DENIED,
 } from '../../extension/src/prompt/prompt-state';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
@@ -26,11 +30,10 @@ const prompt = (over: Partial<VerifiedPrompt> = {}): VerifiedPrompt => ({
   held: true,
   hold_until: new Date(NOW + 59_000).toISOString(),
   other_session: false,
-  number_choices: null,
   ...over,
 });
 /** A request made in another browser: not held here, approved with number matching. */
-const other = () => prompt({ other_session: true, number_choices: [17, 42, 86], held: false, hold_until: null });
+const other = () => prompt({ other_session: true, held: false, hold_until: null });
 const run = (events: PromptEvent[], from: PromptState = { kind: 'loading' }) => events.reduce(nextPromptState, from);
 const loaded = (p = prompt()): PromptEvent => ({ type: 'loaded', prompt: p, now: NOW });
 
@@ -130,66 +133,75 @@ describe('prompt state', () => {
 });
 
 describe('number matching (a request made in another browser)', () => {
-  it(
-    'cannot be approved before a number is picked; ' + 'picking one of the signed choices allows it, and the number goes with the approval',
-    () => {
-      const s = run([loaded(other()), { type: 'approve', method: 'webauthn' }]);
-      expect(s).toMatchObject({ kind: 'pending', picked: null, error: PICK_FIRST });
-      const picked = run([{ type: 'picked', number: 42 }], s);
-      expect(picked).toMatchObject({ kind: 'pending', picked: 42, error: null });
-      // The person may change their mind before approving.
-      expect(run([{ type: 'picked', number: 86 }], picked)).toMatchObject({ picked: 86 });
-      expect(run([{ type: 'approve', method: 'totp' }], picked)).toEqual({
-        kind: 'approving',
-        prompt: other(),
-        method: 'totp',
-        number: 42,
-      });
-    },
-  );
+  it('cannot be approved before a three-digit number is typed; the typed number goes with the approval', () => {
+    for (const typed of [undefined, '', '42', '4200', 'abc', '12a']) {
+      expect(run([loaded(other()), { type: 'approve', method: 'webauthn', typed }])).toMatchObject({ kind: 'pending', error: TYPE_FIRST });
+    }
+    expect(TYPE_FIRST).toBe('First type the 3-digit number the other browser shows.');
+    expect(run([loaded(other()), { type: 'approve', method: 'totp', typed: ' 4 27 ' }])).toEqual({
+      kind: 'approving',
+      prompt: other(),
+      method: 'totp',
+      number: 427,
+    });
+    expect(typedNumber('042')).toBe(42);
+    expect(typedNumber('1000')).toBeNull();
+  });
 
-  it('refuses a number that is not one of the signed choices, and picking in this browser’s own prompts', () => {
-    const s = run([loaded(other())]);
-    for (const n of [41, 0, 100]) expect(run([{ type: 'picked', number: n }], s)).toBe(s);
+  it('this browser’s own prompts approve without a number, and send none, whatever was typed', () => {
     const own = run([loaded()]);
-    expect(run([{ type: 'picked', number: 42 }], own)).toBe(own);
-    // This browser's own prompts approve without a number, and send none.
-    expect(run([{ type: 'approve', method: 'webauthn' }], own)).toMatchObject({ kind: 'approving', number: null });
+    expect(run([{ type: 'approve', method: 'webauthn', typed: '123' }], own)).toMatchObject({ kind: 'approving', number: null });
   });
 
-  it('no picking while an attempt is under way', () => {
-    const approving = run([loaded(other()), { type: 'picked', number: 17 }, { type: 'approve', method: 'webauthn' }]);
-    expect(run([{ type: 'picked', number: 42 }], approving)).toBe(approving);
-  });
-
-  it('a wrong number (ERR_NUMBER_MISMATCH) says so and goes back to picking; the right one then approves', () => {
+  it('a wrong number (ERR_NUMBER_MISMATCH) says so, with the tries left, and is typed again; the right one then approves', () => {
     const wrong = run([
       loaded(other()),
-      { type: 'picked', number: 17 },
-      { type: 'approve', method: 'webauthn' },
-      { type: 'refused', code: 'ERR_NUMBER_MISMATCH', message: 'The number does not match.' },
+      { type: 'approve', method: 'webauthn', typed: '170' },
+      { type: 'refused', code: 'ERR_NUMBER_MISMATCH', message: 'The number does not match.', triesLeft: 2 },
     ]);
-    expect(wrong).toMatchObject({ kind: 'pending', picked: null, error: NUMBER_MISMATCH });
-    expect(NUMBER_MISMATCH).toMatch(/^That is not the number shown there\./);
-    expect(run([{ type: 'approve', method: 'webauthn' }], wrong)).toMatchObject({ kind: 'pending', error: PICK_FIRST });
-    const again = run(
-      [
-        { type: 'picked', number: 42 },
-        { type: 'approve', method: 'webauthn' },
-      ],
-      wrong,
-    );
-    expect(again).toMatchObject({ kind: 'approving', number: 42 });
+    expect(wrong).toMatchObject({ kind: 'pending', wrongNumber: true, error: numberMismatch(2) });
+    expect(numberMismatch(2)).toMatch(/^That is not the number shown there\..* 2 tries left\.$/);
+    expect(numberMismatch(1)).toMatch(/One more wrong number denies the request\.$/);
+    // Nothing the prompt says names the right number: it does not know it.
+    expect(numberMismatch(2)).not.toMatch(/\d{3}/);
+    const again = run([{ type: 'approve', method: 'webauthn', typed: '427' }], wrong);
+    expect(again).toMatchObject({ kind: 'approving', number: 427 });
     expect(run([{ type: 'succeeded' }], again)).toMatchObject({ kind: 'approved' });
   });
 
-  it('a wrong code keeps the number picked; lock-out still ends the prompt', () => {
-    const approving = run([loaded(other()), { type: 'picked', number: 42 }, { type: 'approve', method: 'totp' }]);
-    expect(run([{ type: 'refused', code: 'ERR_FACTOR_INVALID', message: 'That code is not right.' }], approving)).toMatchObject({
-      kind: 'pending',
-      picked: 42,
-      error: 'That code is not right.',
-    });
+  it('the last wrong number denies the request at the site (ERR_STEP_UP_DENIED): the prompt ends and says why', () => {
+    const s = run([
+      loaded(other()),
+      { type: 'approve', method: 'totp', typed: '100' },
+      { type: 'refused', code: 'ERR_STEP_UP_DENIED', message: 'x', triesLeft: 0 },
+    ]);
+    expect(s).toMatchObject({ kind: 'failed', code: 'ERR_STEP_UP_DENIED', reason: WRONG_NUMBER_DENIED });
+    expect(isTerminal(s)).toBe(true);
+  });
+
+  it('a denial that is not the last wrong number (denied on the site, in another window) does not blame the typing', () => {
+    for (const triesLeft of [undefined, 2]) {
+      const s = run([
+        loaded(other()),
+        { type: 'approve', method: 'totp', typed: '427' },
+        { type: 'refused', code: 'ERR_STEP_UP_DENIED', message: 'x', triesLeft },
+      ]);
+      expect(s).toMatchObject({ kind: 'failed', code: 'ERR_STEP_UP_DENIED', reason: DENIED });
+      expect(DENIED).not.toMatch(/number/);
+    }
+    expect(run([{ type: 'load-failed', code: 'ERR_STEP_UP_DENIED', message: '' }])).toMatchObject({ reason: DENIED });
+  });
+
+  it('an unknown refusal is said in words, never as its code', () => {
+    expect(finalRefusal('ERR_SOMETHING_NEW', '')).not.toMatch(/ERR_|Refused/);
+    expect(finalRefusal('ERR_SOMETHING_NEW', '')).toMatch(/Try again/);
+  });
+
+  it('a wrong code is not a wrong number; lock-out still ends the prompt', () => {
+    const approving = run([loaded(other()), { type: 'approve', method: 'totp', typed: '427' }]);
+    const refused = run([{ type: 'refused', code: 'ERR_FACTOR_INVALID', message: 'That code is not right.' }], approving);
+    expect(refused).toMatchObject({ kind: 'pending', error: 'That code is not right.' });
+    expect(refused).not.toHaveProperty('wrongNumber');
     expect(run([{ type: 'refused', code: 'ERR_LOCKED_OUT', message: 'Too many failed attempts.' }], approving)).toMatchObject({
       kind: 'failed',
       code: 'ERR_LOCKED_OUT',

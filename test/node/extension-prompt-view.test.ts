@@ -80,7 +80,6 @@ const prompt = (over: Partial<VerifiedPrompt> = {}): VerifiedPrompt => ({
   held: true,
   hold_until: new Date(NOW + 59_000).toISOString(),
   other_session: false,
-  number_choices: null,
   ...over,
 });
 
@@ -120,7 +119,7 @@ describe('the prompt view marks hidden characters', () => {
       'bidirectional control U+2066 LEFT-TO-RIGHT ISOLATE',
     ]);
     // The path and query are signed percent-encoded: shown as such, nothing to mark there.
-    expect(byId(view, 'request').textContent).toBe('DELETE /api/projects/%E2%80%AE1-eteled?note=%E2%80%8B');
+    expect(byId(view, 'request').textContent).toBe('Delete /api/projects/%E2%80%AE1-eteled?note=%E2%80%8B');
     const warning = hiddenCharactersWarning(p) as unknown as FakeElement;
     expect(warning.getAttribute('id')).toBe('hidden-chars');
     expect(warning.getAttribute('role')).toBe('alert');
@@ -189,5 +188,44 @@ describe('the prompt view marks hidden characters', () => {
     ) as unknown as FakeElement;
     expect(all(view).filter((e) => e instanceof FakeElement && ['img', 'b'].includes(e.tagName))).toEqual([]);
     expect(byId(view, 'body-fields').textContent).toBe('<b>x</b> = <img src=x>');
+  });
+});
+
+describe('the prompt says the request in words, as the pages do', () => {
+  it('"Delete /api/projects/1"; a form\'s method override is one plain line; no HTTP method in the text', () => {
+    const plain = facts(prompt(), SITE, NOW) as unknown as FakeElement;
+    expect(byId(plain, 'request').textContent).toBe('Delete /api/projects/1');
+    expect(byId(plain, 'method-note')).toBeUndefined();
+    const form = facts(
+      prompt({ action: { method: 'POST', host: 'localhost:8787', path: '/api/projects/1', query: '', bodySha256: '' } }),
+      SITE,
+      NOW,
+    ) as unknown as FakeElement;
+    expect(byId(form, 'request').textContent).toBe('Delete /api/projects/1');
+    expect(byId(form, 'method-note').textContent).toBe('Sent by a form that asks the app to delete.');
+    expect(texts(form).join(' ')).not.toMatch(/\b(POST|DELETE)\b|Acts as/);
+  });
+
+  it('keeps the rule id behind a "Details" disclosure, opened only when it carries a hidden character', () => {
+    const view = facts(prompt(), SITE, NOW) as unknown as FakeElement;
+    const details = byId(view, 'details');
+    expect(details.tagName).toBe('details');
+    expect(details.childNodes[0]).toMatchObject({ tagName: 'summary', textContent: 'Details' });
+    expect(byId(details, 'rule').textContent).toBe('delete-project');
+    expect(details.getAttribute('open')).toBeNull();
+    const hidden = facts(prompt({ rule: 'delete\u202Eproject' }), SITE, NOW) as unknown as FakeElement;
+    expect(byId(hidden, 'details').getAttribute('open')).toBe('');
+  });
+
+  it('"waiting until" gives the UTC time beside the local one', () => {
+    const was = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const view = facts(prompt(), SITE, NOW) as unknown as FakeElement;
+      expect(byId(view, 'waiting').textContent).toMatch(/ until .*7:00.*\(2026-11-29 12:00 UTC\)\.$/);
+    } finally {
+      if (was === undefined) delete process.env.TZ;
+      else process.env.TZ = was;
+    }
   });
 });

@@ -1,12 +1,17 @@
 /**
  * @module The bundled demo app: an ordinary web app with no knowledge of Stepgate. It signs its
  * own session cookie (an HS256 JWT) and serves projects, an admin page and a "who am I" endpoint
- * (`GET /__demo/whoami`, what the `introspect` identity source asks). Runs on Node.
+ * (`GET /__demo/whoami`, what the `introspect` identity source asks). Runs on Node. A browser's
+ * form is answered like a real app answers it, with 303 back to a page and a short message there
+ * (demo-answers.ts); a program gets JSON. Pages: demo-pages.ts; the single-page script: demo-spa-script.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify, SignJWT } from 'jose';
+import { localPath, redirectWith, send, sendHtml, sendJson, takeFlash, wantsHtml } from './demo-answers';
+import { adminPage, homePage, loginPage, notFoundPage, projectsPage, spaPage } from './demo-pages';
+import { SPA_SCRIPT } from './demo-spa-script';
 
 export interface DemoRequest {
   method: string;
@@ -39,6 +44,28 @@ export interface DemoOrigin {
 
 export const SESSION_COOKIE = 'demo_session';
 const ISSUER = 'stepgate-demo';
+/** Bounds on what clients can make the demo keep in memory. */
+const MAX_PROJECTS = 1000;
+const MAX_SETTINGS = 20;
+const MAX_SETTING_LENGTH = 500;
+/** Requests recorded for tests; past this the demo stops recording (a long `npm start` stays small). */
+const MAX_RECORDED = 100_000;
+/** The app's pages (GET, HTML). */
+const PAGES = new Set(['/', '/projects', '/spa', '/admin']);
+
+/** The fields of a settings form or JSON object: short strings only; null when the body is not understood. */
+function settingsFrom(contentType: string, body: string): Record<string, string> | null {
+  let fields: unknown;
+  try {
+    fields = contentType.includes('json') ? JSON.parse(body || '{}') : Object.fromEntries(new URLSearchParams(body));
+  } catch {
+    return null;
+  }
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return null;
+  const entries = Object.entries(fields);
+  if (!entries.every(([, v]) => typeof v === 'string' && v.length <= MAX_SETTING_LENGTH)) return null;
+  return Object.fromEntries(entries) as Record<string, string>;
+}
 
 const seedProjects = () =>
   new Map(
@@ -49,54 +76,6 @@ const seedProjects = () =>
       [4, 'Dawn'],
     ].map(([id, name]) => [id as number, { id: id as number, name: name as string }]),
   );
-
-/** The single-page view's script: a plain app that knows nothing of Stepgate beyond its error codes. */
-const SPA_SCRIPT = `const list = document.getElementById('spa-projects');
-const status = document.getElementById('spa-status');
-async function load() {
-  const projects = await (await fetch('/api/projects', { credentials: 'same-origin' })).json();
-  list.replaceChildren(...projects.map((p) => {
-    const li = document.createElement('li');
-    li.dataset.id = String(p.id);
-    li.append(p.name + ' ');
-    const b = document.createElement('button');
-    b.textContent = 'Delete';
-    b.addEventListener('click', () => remove(p, li, b));
-    li.append(b);
-    return li;
-  }));
-}
-async function remove(p, li, b) {
-  b.disabled = true;
-  status.textContent = 'Deleting ' + p.name + '… (approve it if asked)';
-  const res = await fetch('/api/projects/' + p.id, { method: 'DELETE', credentials: 'same-origin' });
-  if (res.ok) {
-    li.remove();
-    status.textContent = 'Deleted ' + p.name + '.';
-    return;
-  }
-  b.disabled = false;
-  const problem = await res.json().catch(() => ({}));
-  status.textContent = 'Not deleted (' + res.status + (problem.code ? ' ' + problem.code : '') + '): ' + (problem.detail || '');
-  if (problem.challenge_url) {
-    const a = document.createElement('a');
-    a.href = problem.challenge_url;
-    a.textContent = ' Approve it on the Stepgate page';
-    status.append(a);
-  }
-}
-load();
-`;
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-const page = (title: string, user: string | null, body: string) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)} · Demo app</title></head>
-<body style="font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem">
-<nav><a href="/">Home</a> · <a href="/projects">Projects</a> · <a href="/spa">Projects (single page)</a> · <a href="/admin">Admin</a> ·
-${user ? `signed in as <b>${esc(user)}</b> (<a href="/logout">log out</a>)` : '<a href="/login?user=alice">log in as alice</a>'}</nav>
-<h1>${esc(title)}</h1>${body}</body></html>`;
 
 /** Start the demo origin. `port` 0 picks a free port. */
 export async function startDemoOrigin(opts: {
@@ -128,122 +107,117 @@ export async function startDemoOrigin(opts: {
     }
   };
 
-  const send = (res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers });
-    res.end(body);
-  };
-  const sendJson = (res: ServerResponse, status: number, body: unknown) => send(res, status, 'application/json', JSON.stringify(body));
-
   const handle = async (req: IncomingMessage, res: ServerResponse, body: string) => {
     const url = new URL(req.url ?? '/', 'http://demo.invalid');
     const method = req.method ?? 'GET';
     const user = await userOf(req);
     const path = url.pathname;
+    const html = wantsHtml(req);
 
     if (opts.inspect && method === 'GET' && path === '/__demo/requests') return sendJson(res, 200, state.requests);
     if (method === 'GET' && path === WHOAMI_PATH) return whoami(res, user, url.searchParams.has('redirected'));
-    if (method === 'GET' && path === '/') {
-      return send(
-        res,
-        200,
-        'text/html',
-        page(
-          'Demo app',
-          user,
-          `<p>An ordinary app behind Stepgate. It knows nothing about step-up.</p>
-<ul><li><a href="/projects">Projects</a>: deleting one needs an approval of that exact request.</li>
-<li><a href="/spa">Projects, single-page</a>: the same deletes with <code>fetch</code>; ` +
-            `with the Stepgate extension the request waits while you approve it in the extension.</li>
-<li><a href="/admin">Admin settings</a>: saving needs a fresh step-up (five minutes).</li></ul>`,
-        ),
-      );
-    }
-    if (method === 'GET' && path === '/login') {
-      const name = url.searchParams.get('user') ?? '';
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) return send(res, 400, 'text/plain', 'user: 1-64 letters, digits, ".", "_" or "-"');
-      const jwt = await new SignJWT({ sid: randomUUID() })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(name)
-        .setIssuer(ISSUER)
-        .setAudience(ISSUER)
-        .setIssuedAt()
-        .setExpirationTime('8h')
-        .sign(key);
-      const back = url.searchParams.get('return_to') ?? '/';
-      const location = /^\/(?![/\\])/.test(back) ? back : '/';
-      return send(res, 302, 'text/plain', '', {
-        location,
-        'set-cookie': `${SESSION_COOKIE}=${jwt}; Path=/; HttpOnly; SameSite=Lax; Max-Age=28800`,
-      });
-    }
+    if (method === 'GET' && path === '/login') return login(res, url, html);
     if (method === 'GET' && path === '/logout') {
-      return send(res, 302, 'text/plain', '', { location: '/', 'set-cookie': `${SESSION_COOKIE}=; Path=/; Max-Age=0` });
+      return redirectWith(res, '/', { kind: 'ok', text: 'You are signed out.' }, `${SESSION_COOKIE}=; Path=/; Max-Age=0`);
     }
     if (method === 'GET' && path === '/api/projects') return sendJson(res, 200, [...state.projects.values()]);
-    if (method === 'POST' && path === '/api/projects' && user) {
-      // Creating a project: unprotected in policy.json, the route the policy-editing demo protects (docs/policy.md).
-      const name = (new URLSearchParams(body).get('name') ?? '').trim().slice(0, 80) || 'New project';
-      if (state.projects.size >= 1000) return sendJson(res, 409, { error: 'too many projects' });
-      const id = Math.max(0, ...state.projects.keys()) + 1;
-      state.projects.set(id, { id, name });
-      return sendJson(res, 201, { created: id, name, by: user });
-    }
-    if (method === 'GET' && path === '/projects') {
-      const rows = [...state.projects.values()]
-        .map(
-          (p) => `<li>${esc(p.name)} <form method="post" action="/api/projects/${p.id}" style="display:inline">
-<input type="hidden" name="_method" value="DELETE"><button>Delete</button></form></li>`,
-        )
-        .join('');
-      return send(res, 200, 'text/html', page('Projects', user, `<ul id="projects">${rows || '<li>No projects.</li>'}</ul>`));
-    }
-    if (method === 'GET' && path === '/spa') {
-      return send(
-        res,
-        200,
-        'text/html',
-        page(
-          'Projects (single page)',
-          user,
-          `<p>Deleting calls <code>fetch</code>; the page never reloads.</p>
-<ul id="spa-projects"></ul><p id="spa-status" role="status" aria-live="polite"></p><script src="/spa.js"></script>`,
-        ),
-      );
-    }
+    if (method === 'POST' && path === '/api/projects') return createProject(res, user, body, html);
     if (method === 'GET' && path === '/spa.js') return send(res, 200, 'text/javascript', SPA_SCRIPT);
     const del = /^\/api\/projects\/(\d+)$/.exec(path);
     const override = method === 'POST' ? new URLSearchParams(body).get('_method')?.toUpperCase() : undefined;
-    if (del && (method === 'DELETE' || override === 'DELETE')) {
-      if (!user) return sendJson(res, 401, { error: 'not signed in' });
-      const id = Number(del[1]);
-      if (!state.projects.delete(id)) return sendJson(res, 404, { error: 'no such project' });
-      if (method === 'POST') return send(res, 303, 'text/plain', '', { location: '/projects' });
-      return sendJson(res, 200, { deleted: id, by: user });
+    if (del && (method === 'DELETE' || override === 'DELETE')) return deleteProject(res, user, Number(del[1]), method === 'POST');
+    if (method === 'POST' && path === '/admin/settings') return saveSettings(req, res, user, body, html);
+    if (method === 'GET' && PAGES.has(path)) {
+      const { flash, clear } = takeFlash(req);
+      const pageHtml =
+        path === '/'
+          ? homePage(user, flash)
+          : path === '/projects'
+            ? projectsPage(user, [...state.projects.values()], flash)
+            : path === '/spa'
+              ? spaPage(user)
+              : adminPage(user, state.settings, flash);
+      return sendHtml(res, 200, pageHtml, clear);
     }
-    if (method === 'GET' && path === '/admin') {
-      return send(
-        res,
-        200,
-        'text/html',
-        page(
-          'Admin settings',
-          user,
-          `<form method="post" action="/admin/settings">
-<label>Support e-mail <input name="support_email" value="${esc(state.settings.support_email ?? '')}"></label>
-<button>Save</button></form>`,
-        ),
-      );
-    }
-    if (method === 'POST' && path === '/admin/settings') {
-      if (!user) return sendJson(res, 401, { error: 'not signed in' });
-      const ct = req.headers['content-type'] ?? '';
-      const fields = ct.includes('json')
-        ? (JSON.parse(body || '{}') as Record<string, string>)
-        : Object.fromEntries(new URLSearchParams(body));
-      Object.assign(state.settings, fields);
-      return sendJson(res, 200, { saved: state.settings, by: user });
-    }
+    if (html) return sendHtml(res, 404, notFoundPage(user));
     return sendJson(res, 404, { error: 'not found', method, path });
+  };
+
+  /** `GET /login?user=…&return_to=…`: sign in (no password: a demo) and go back; without `user`, the sign-in page. */
+  const login = async (res: ServerResponse, url: URL, html: boolean) => {
+    const back = localPath(url.searchParams.get('return_to'));
+    const name = url.searchParams.get('user');
+    if (name === null) return sendHtml(res, 200, loginPage(back, null));
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
+      const why = 'A name is 1 to 64 letters or digits, and may contain ".", "_" or "-".';
+      return html ? sendHtml(res, 400, loginPage(back, why, name.slice(0, 64))) : send(res, 400, 'text/plain', why);
+    }
+    const jwt = await new SignJWT({ sid: randomUUID() })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(name)
+      .setIssuer(ISSUER)
+      .setAudience(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime('8h')
+      .sign(key);
+    return send(res, 302, 'text/plain', '', {
+      location: back,
+      'set-cookie': `${SESSION_COOKIE}=${jwt}; Path=/; HttpOnly; SameSite=Lax; Max-Age=28800`,
+    });
+  };
+
+  /** Where a browser without a session is sent: the sign-in page, back to `path` afterwards. */
+  const signInFirst = (res: ServerResponse, path: string) =>
+    redirectWith(res, `/login?return_to=${encodeURIComponent(path)}`, { kind: 'bad', text: 'Sign in first.' });
+
+  // Creating a project: unprotected in policy.json, the route the policy-editing demo protects (docs/policy.md).
+  const createProject = (res: ServerResponse, user: string | null, body: string, html: boolean) => {
+    if (!user) return html ? signInFirst(res, '/projects') : sendJson(res, 401, { error: 'not signed in' });
+    const name = (new URLSearchParams(body).get('name') ?? '').trim().slice(0, 80) || 'New project';
+    if (state.projects.size >= MAX_PROJECTS) {
+      if (html) return redirectWith(res, '/projects', { kind: 'bad', text: `Not added: the demo keeps at most ${MAX_PROJECTS} projects.` });
+      return sendJson(res, 409, { error: 'too many projects' });
+    }
+    const id = Math.max(0, ...state.projects.keys()) + 1;
+    state.projects.set(id, { id, name });
+    if (html) return redirectWith(res, '/projects', { kind: 'ok', text: `Added ${name}.` });
+    return sendJson(res, 201, { created: id, name, by: user });
+  };
+
+  /** A delete: `DELETE /api/projects/:id` (JSON), or a form's `_method=DELETE` (303 back to the projects page). */
+  const deleteProject = (res: ServerResponse, user: string | null, id: number, form: boolean) => {
+    if (!user) return form ? signInFirst(res, '/projects') : sendJson(res, 401, { error: 'not signed in' });
+    const project = state.projects.get(id);
+    if (!project) {
+      if (form) return redirectWith(res, '/projects', { kind: 'bad', text: 'That project was already deleted.' });
+      return sendJson(res, 404, { error: 'no such project' });
+    }
+    state.projects.delete(id);
+    if (form) return redirectWith(res, '/projects', { kind: 'ok', text: `Deleted ${project.name}.` });
+    return sendJson(res, 200, { deleted: id, by: user });
+  };
+
+  /** Saving settings: a browser's form gets 303 back to the admin page; a program gets the settings as JSON. */
+  const saveSettings = (req: IncomingMessage, res: ServerResponse, user: string | null, body: string, html: boolean) => {
+    if (!user) return html ? signInFirst(res, '/admin') : sendJson(res, 401, { error: 'not signed in' });
+    const fields = settingsFrom(req.headers['content-type'] ?? '', body);
+    const email = typeof fields?.support_email === 'string' ? fields.support_email.trim() : undefined;
+    const why =
+      fields === null
+        ? 'The settings were not understood.'
+        : Object.keys({ ...state.settings, ...fields }).length > MAX_SETTINGS
+          ? `The demo keeps at most ${MAX_SETTINGS} settings.`
+          : email !== undefined && email !== '' && !/^[^\s@]+@[^\s@]+$/.test(email)
+            ? `${email.slice(0, 80)} is not an e-mail address.`
+            : null;
+    if (why !== null || fields === null) {
+      if (html) return redirectWith(res, '/admin', { kind: 'bad', text: `Nothing was saved: ${why}` });
+      return sendJson(res, 400, { error: why });
+    }
+    Object.assign(state.settings, fields);
+    if (!html) return sendJson(res, 200, { saved: state.settings, by: user });
+    const now = state.settings.support_email ? ` The support e-mail is now ${state.settings.support_email}.` : '';
+    return redirectWith(res, '/admin', { kind: 'ok', text: `Saved.${now}` });
   };
 
   /** `GET /__demo/whoami`: `{ id, name }` of the signed-in person, 401 without a session; or the fault a test set. */
@@ -251,7 +225,7 @@ export async function startDemoOrigin(opts: {
     const fault = redirected ? null : state.whoami.fault;
     if (fault === 'error') return sendJson(res, 500, { error: 'the database is down' });
     if (fault === 'redirect') return send(res, 302, 'text/plain', '', { location: `${WHOAMI_PATH}?redirected=1` });
-    if (fault === 'html') return send(res, 200, 'text/html', page('Who am I', user, '<p>Not JSON.</p>'));
+    if (fault === 'html') return sendHtml(res, 200, notFoundPage(user));
     if (fault === 'slow') await new Promise((r) => setTimeout(r, 3000));
     if (!user) return sendJson(res, 401, { error: 'not signed in' });
     return sendJson(res, 200, fault === 'no-id' ? { name: user } : { id: user, name: user });
@@ -263,7 +237,9 @@ export async function startDemoOrigin(opts: {
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       if (opts.inspect && req.url === '/__demo/requests') return void handle(req, res, body);
-      state.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, body });
+      if (state.requests.length < MAX_RECORDED) {
+        state.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, body });
+      }
       handle(req, res, body).catch(() => send(res, 500, 'text/plain', 'demo app error'));
     });
   });

@@ -1,6 +1,6 @@
 /** @module The background's answers to the typed messages of the popup, the options page and the prompt window (shared/messages.ts). */
 import { ErrorCode } from '../../../shared/errors';
-import { isApprovalStepUp } from '../lib/approval-check';
+import { APPROVAL_RULE_PREFIX, isApprovalStepUp } from '../lib/approval-check';
 import type { Handlers } from '../lib/messages';
 import { ExtensionCode } from '../lib/extension-codes';
 import { siteApi } from '../lib/site-api';
@@ -76,14 +76,25 @@ export function messageHandlers(p: Platform, state: BackgroundState, { prompts, 
         // approval window checks binds the exact request it shows.
         if (typeof actionHost === 'string' && !isApprovalStepUp(prompt))
           return fail(ExtensionCode.BadPrompt, 'This prompt is not shown: it is not a step-up for an approval request.');
+        // The approval window asks for the step-up it just opened: remember it, so closing that window withdraws it (and only it).
+        if (typeof actionHost === 'string') await prompts.approverStepUpOpened(site, prompt.rule.slice(APPROVAL_RULE_PREFIX.length), id);
         return { ok: true, prompt };
       } catch (e) {
         const code = e instanceof PromptVerificationError ? e.code : ExtensionCode.BadPrompt;
-        return fail(code, `This prompt is not shown: ${(e as Error).message}`);
+        // The verifier's reason names keys and claims: logged for developers; the person reads what to do.
+        p.log(`stepgate: prompt ${id} from ${site} not shown: ${(e as Error).message}`);
+        return fail(
+          code,
+          'This request is not shown: the extension could not confirm that it comes from this site. ' +
+            'Deny it on the site, or ask its administrator.',
+        );
       }
     },
 
-    'prompt/settled': async ({ site, id }) => {
+    'prompt/settled': async ({ site, id, outcome }) => {
+      // Answered or expired: closing its window now denies nothing. A prompt that failed (the
+      // request may still be pending at the site: a lock, a pause) is still denied when closed.
+      if (outcome !== 'gone') await prompts.settled(site, id);
       await state.keepPending((x) => !(x.site === site && x.prompt.id === id));
       return { ok: true };
     },

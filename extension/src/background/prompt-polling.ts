@@ -4,6 +4,7 @@
  * while when a page of the site may be waiting for an answer.
  */
 import type { PendingPrompt } from '../lib/messages';
+import { ErrorCode } from '../../../shared/errors';
 import type { PendingChallengeList, VerifiedPrompt } from '../../../shared/wire-shapes';
 import { isApprovalStepUp } from '../lib/approval-check';
 import { siteApi } from '../lib/site-api';
@@ -29,7 +30,18 @@ const keyOf = (site: string, id: string, mode: WindowMode = 'challenge') =>
 
 type WindowMode = 'challenge' | 'approval';
 
-type Opened = Record<string, { windowId: number | null; at: number }>;
+/**
+ * The windows opened, by key: `windowId` null once closed; `site`, `id`, `mode` name what it was
+ * for (entries from before they were recorded have none); `settled`: its prompt was answered;
+ * `stepUps`: for an approval window, the approver's step-up challenges it opened itself.
+ */
+type Opened = Record<
+  string,
+  { windowId: number | null; at: number; site?: string; id?: string; mode?: WindowMode; settled?: boolean; stepUps?: string[] }
+>;
+
+/** Step-ups remembered per approval window (each Approve after a refusal may open one): old ones have expired by then. */
+const MAX_STEP_UPS_PER_WINDOW = 5;
 
 export interface PromptPolling {
   /** Ask one site for pending approvals; open windows for new held ones; recount the badge. */
@@ -40,8 +52,19 @@ export interface PromptPolling {
    * `force`: reopen one the person closed, past the limit of open windows.
    */
   openWindow(site: string, id: string, force: boolean, mode?: WindowMode): Promise<void>;
-  /** A window closed: its challenge may be opened again from the popup. */
+  /**
+   * A window closed. Closing a challenge's prompt before answering it denies it, at once (the page
+   * waiting on it stops waiting); closing an approval window withdraws the approver's own step-up
+   * opened from it, if any (the request itself still awaits their decision).
+   */
   windowClosed(windowId: number): Promise<void>;
+  /**
+   * The approval window of `approvalId` opened the approver's step-up `challengeId` (it asked for
+   * its prompt): closing that window withdraws this challenge, and no other.
+   */
+  approverStepUpOpened(site: string, approvalId: string, challengeId: string): Promise<void>;
+  /** The prompt of `id` was answered (or ended): closing its window denies nothing. */
+  settled(site: string, id: string): Promise<void>;
   /** Poll `site` every BURST_INTERVAL_MS for BURST_DURATION_MS (extended if already running). */
   burst(site: string): void;
   /** Resolves when bursts started so far have ended (tests). */
@@ -72,7 +95,7 @@ export function promptPolling(p: Platform, state: BackgroundState): PromptPollin
       const windowId = await p.windows.open(site, id, mode);
       await withSession(async () => {
         const now = (await p.session.get<Opened>('opened')) ?? {};
-        now[key] = { windowId, at: p.now() };
+        now[key] = { windowId, at: p.now(), site, id, mode };
         await p.session.set('opened', now);
       });
     } finally {
@@ -131,6 +154,28 @@ export function promptPolling(p: Platform, state: BackgroundState): PromptPollin
 
   const pollSite = (site: string): Promise<PendingPrompt[]> => onePollPerSite(site, () => pollSiteOnce(site));
 
+  /**
+   * Closing an unanswered prompt is a denial (docs/extension.md): the site withdraws the challenge
+   * and refuses the page's held request now, rather than at the end of the hold. A challenge that
+   * was answered meanwhile is simply not found.
+   */
+  async function denyClosed(site: string, id: string): Promise<void> {
+    const r = await siteApi(site, `/.stepgate/api/challenges/${encodeURIComponent(id)}/deny`, { body: {} }, p.fetch);
+    if (!r.ok && r.code !== ErrorCode.ChallengeNotFound)
+      p.log(`stepgate: closing the prompt of ${id} on ${site} did not deny it: ${r.detail ?? r.message}`);
+    await state.keepPending((x) => !(x.site === site && x.prompt.id === id));
+  }
+
+  /**
+   * An approval window closed: the step-ups that window opened itself are withdrawn (answered ones
+   * are simply not found); the approval request is not decided by a close. Why only those: the
+   * approver may be confirming the same request on the site's approval page in a tab, a challenge
+   * with the same rule in the same session, which a closed window must not deny.
+   */
+  async function withdrawApproverStepUp(site: string, stepUps: readonly string[]): Promise<void> {
+    for (const id of stepUps) await siteApi(site, `/.stepgate/api/challenges/${encodeURIComponent(id)}/deny`, { body: {} }, p.fetch);
+  }
+
   return {
     pollSite,
 
@@ -142,16 +187,38 @@ export function promptPolling(p: Platform, state: BackgroundState): PromptPollin
     openWindow,
 
     async windowClosed(windowId) {
+      const closed = await withSession(async () => {
+        const opened = (await p.session.get<Opened>('opened')) ?? {};
+        const were = Object.values(opened).filter((o) => o.windowId === windowId);
+        for (const o of were) o.windowId = null;
+        if (were.length) await p.session.set('opened', opened);
+        return were.filter((o) => !o.settled).map((o) => ({ ...o }));
+      });
+      for (const o of closed) {
+        if (!o.site || !o.id) continue;
+        if (o.mode === 'approval') await withdrawApproverStepUp(o.site, o.stepUps ?? []);
+        else await denyClosed(o.site, o.id);
+      }
+    },
+
+    async approverStepUpOpened(site, approvalId, challengeId) {
       await withSession(async () => {
         const opened = (await p.session.get<Opened>('opened')) ?? {};
-        let changed = false;
-        for (const o of Object.values(opened)) {
-          if (o.windowId === windowId) {
-            o.windowId = null;
-            changed = true;
-          }
-        }
-        if (changed) await p.session.set('opened', opened);
+        const o = opened[keyOf(site, approvalId, 'approval')];
+        // Only a window the extension opened for this request records step-ups (and only while open).
+        if (!o || o.windowId === null) return;
+        o.stepUps = [...(o.stepUps ?? []).filter((x) => x !== challengeId), challengeId].slice(-MAX_STEP_UPS_PER_WINDOW);
+        await p.session.set('opened', opened);
+      });
+    },
+
+    async settled(site, id) {
+      await withSession(async () => {
+        const opened = (await p.session.get<Opened>('opened')) ?? {};
+        const o = opened[keyOf(site, id)];
+        if (!o) return;
+        o.settled = true;
+        await p.session.set('opened', opened);
       });
     },
 

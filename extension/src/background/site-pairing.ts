@@ -9,6 +9,7 @@ import { ExtensionCode } from '../lib/extension-codes';
 import type { Failure, PairedSite, Reply, SiteStatus } from '../lib/messages';
 import { siteApi } from '../lib/site-api';
 import { singleFlight } from '../lib/single-flight';
+import { factorCounts } from '../lib/site-view';
 import { markerRule, nextRuleId, permissionPattern, siteOrigin } from '../lib/sites';
 import type { BackgroundState } from './background-state';
 import type { Platform } from './platform';
@@ -46,7 +47,7 @@ export function sitePairing(p: Platform, state: BackgroundState): SitePairing {
     if (!(await p.permissions.contains(pattern))) {
       return fail(
         ExtensionCode.PermissionRefused,
-        `The extension may not talk to ${new URL(origin).host}: the permission was not granted.`,
+        `Not paired yet: Stepgate may not talk to ${new URL(origin).host}, because the browser's permission was not given.`,
       );
     }
     const list = await sites();
@@ -55,8 +56,12 @@ export function sitePairing(p: Platform, state: BackgroundState): SitePairing {
     if (!wk.ok || typeof wk.data.stepgate !== 'string') {
       // Leave nothing behind for a site that is not Stepgate (unless another paired site needs the permission).
       if (!existing && !list.some((s) => permissionPattern(s.origin) === pattern)) await p.permissions.remove(pattern);
-      const why = wk.ok ? 'its /.well-known/stepgate does not describe a Stepgate gateway' : wk.message;
-      return fail(wk.ok ? ExtensionCode.NotStepgate : wk.code, `${new URL(origin).host} is not protected by Stepgate: ${why}`);
+      const host = new URL(origin).host;
+      // Not Stepgate, or not answering: the person checks the address either way (the code says which, for programs).
+      return fail(
+        wk.ok ? ExtensionCode.NotStepgate : wk.code,
+        `${host} could not be paired: it did not answer as a site protected by Stepgate. Check the address and try again.`,
+      );
     }
     const site: PairedSite = existing ?? {
       origin,
@@ -111,14 +116,7 @@ export function sitePairing(p: Platform, state: BackgroundState): SitePairing {
         };
       }
       const r = await siteApi<Partial<FactorList>>(site.origin, '/.stepgate/api/factors', {}, p.fetch);
-      if (r.ok) {
-        const factors = {
-          webauthn: r.data.webauthn?.length ?? 0,
-          totp: r.data.totp?.length ?? 0,
-          recoveryCodesLeft: r.data.recovery_codes_left ?? 0,
-        };
-        return { ...base, permission: true, signedIn: true, factors, problem: null };
-      }
+      if (r.ok) return { ...base, permission: true, signedIn: true, factors: factorCounts(r.data), problem: null };
       if (r.code === ErrorCode.IdentityRequired) return { ...base, permission: true, signedIn: false, factors: null, problem: null };
       return { ...base, permission: true, signedIn: null, factors: null, problem: r.message };
     },

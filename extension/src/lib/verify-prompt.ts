@@ -82,8 +82,6 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
   // Older edges do not say: then it is this session's own challenge.
   if (p.other_session !== undefined && typeof p.other_session !== 'boolean') return '"other_session" must be true or false';
   const otherSession = p.other_session === true;
-  const choices = otherSession ? numberChoices(p.number_choices) : null;
-  if (typeof choices === 'string') return choices;
   // Why: only one-time approvals may cross browsers; a session grant stays in the browser that asked.
   if (otherSession && p.bind !== 'action') return 'a request of another session must be a one-time approval ("bind": "action")';
   return {
@@ -108,16 +106,9 @@ function asPrompt(p: Record<string, unknown>): VerifiedPrompt | string {
     held: p.held === true,
     hold_until: isString(p.hold_until) ? p.hold_until : null,
     other_session: otherSession,
-    number_choices: choices,
+    // Why: nothing else is kept — an older edge's `number_choices` (or anything naming the number)
+    // is dropped, so the person types the number from the other browser, never from here.
   };
-}
-
-/** Number matching's choices: exactly three distinct integers 10–99, shown in ascending order. */
-function numberChoices(v: unknown): [number, number, number] | string {
-  const ok = Array.isArray(v) && v.length === 3 && v.every((n) => Number.isInteger(n) && n >= 10 && n <= 99) && new Set(v).size === 3;
-  if (!ok) return '"number_choices" must be three different whole numbers from 10 to 99';
-  // Why: the order carries no hint of which one is right, whatever order the edge sent.
-  return [...(v as number[])].sort((a, b) => a - b) as [number, number, number];
 }
 
 /**

@@ -7,6 +7,8 @@ import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from 
 import { ErrorCode } from '../../../shared/errors';
 import type { FactorList, FreshStepUpChallenge } from '../../../shared/wire-shapes';
 import { h } from '../lib/dom';
+import { ExtensionCode } from '../lib/extension-codes';
+import { problemWords } from '../lib/problem-words';
 import { siteApi, type ApiResult } from '../lib/site-api';
 import { render, say, ui, type SiteUi } from './options-state';
 
@@ -56,9 +58,9 @@ async function answerStepUp(origin: string, how: { method: 'webauthn' } | { meth
     }
     try {
       body = { method: 'webauthn', response: await startAuthentication({ optionsJSON: options.data }) };
-    } catch (e) {
+    } catch {
       st.busy = false;
-      st.error = `The passkey prompt was closed or failed (${(e as Error).name}).`;
+      st.error = problemWords(ExtensionCode.CeremonyFailed);
       return render();
     }
   }
@@ -75,8 +77,8 @@ export function stepUpPanel(origin: string, s: SiteUi, f: FactorList | null): HT
   if (!st) return null;
   const input = h('input', {
     id: 'step-up-code',
-    placeholder: '123456 or a recovery code',
-    'aria-label': 'Code',
+    // A visible label says what goes here; the placeholder stays short so it is never cut off.
+    placeholder: '123456',
     autocomplete: 'one-time-code',
     disabled: st.busy,
   });
@@ -108,6 +110,7 @@ export function stepUpPanel(origin: string, s: SiteUi, f: FactorList | null): HT
           void answerStepUp(origin, { method: /^\d{6,8}$/.test(code) ? 'totp' : 'recovery', code });
         },
       },
+      h('label', { for: 'step-up-code', text: 'Code from your authenticator app, or a recovery code' }),
       input,
       h('button', { type: 'submit', disabled: st.busy, text: 'Confirm with code' }),
       h('button', { type: 'button', disabled: st.busy, text: 'Cancel', onClick: () => st.resolve(false) }),

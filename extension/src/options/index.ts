@@ -9,7 +9,8 @@ import browser from 'webextension-polyfill';
 import { approvalLists } from '../lib/approval-list';
 import { $, h, mount } from '../lib/dom';
 import { send } from '../lib/messaging';
-import { permissionPattern, siteOrigin } from '../lib/sites';
+import { askAndPair } from '../lib/pairing-flow';
+import { siteOrigin } from '../lib/sites';
 import { setRender, ui } from './options-state';
 import { refresh } from './site-actions';
 import { siteCard } from './site-card';
@@ -52,30 +53,19 @@ $<HTMLFormElement>('add-form').addEventListener('submit', (e) => {
     out.className = 'error';
     return;
   }
-  // Why: permissions.request must run in the submit handler itself (a user gesture), before any await.
-  const granted = browser.permissions.request({ origins: [permissionPattern(origin)] });
-  // If this page is gone when the permission arrives, the background finishes the pairing.
-  void browser.storage.session.set({ pairIntent: { origin, at: Date.now() } });
-  out.className = 'muted';
-  out.textContent = `Asking for permission to talk to ${new URL(origin).host}…`;
-  void (async () => {
-    if (!(await granted)) {
-      out.textContent = 'Not paired: the permission was not granted.';
-      out.className = 'error';
-      return;
-    }
-    out.textContent = 'Pairing…';
-    const r = await send('sites/pair', { origin });
-    out.textContent = r.ok ? `Paired with ${r.site.name}.` : r.message;
-    out.className = r.ok ? 'ok' : 'error';
-    if (r.ok) $<HTMLInputElement>('add-url').value = '';
-    await refresh();
-  })();
+  // Why: the browser asks for a permission only from the submit handler itself (a person's gesture).
+  askAndPair(origin, {
+    out,
+    paired: async () => {
+      $<HTMLInputElement>('add-url').value = '';
+      await refresh();
+    },
+  });
 });
 
 void refreshApprovals();
 setInterval(() => void refreshApprovals(), APPROVALS_EVERY_MS);
 
-refresh().catch((e: unknown) =>
-  mount(sitesEl, h('p', { class: 'error', text: `Could not load the paired sites: ${(e as Error).message}` })),
+refresh().catch(() =>
+  mount(sitesEl, h('p', { class: 'error', text: 'Could not load the paired sites. Close this page and open it again.' })),
 );

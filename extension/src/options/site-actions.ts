@@ -5,9 +5,12 @@
  */
 import { startRegistration, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/browser';
 import { ErrorCode } from '../../../shared/errors';
+import { ExtensionCode } from '../lib/extension-codes';
 import type { FactorList, PasskeyRegistered, TotpActivated, TotpEnrolment } from '../../../shared/wire-shapes';
 import { send } from '../lib/messaging';
+import { problemWords } from '../lib/problem-words';
 import { siteApi } from '../lib/site-api';
+import { factorCounts } from '../lib/site-view';
 import { withStepUp } from './fresh-step-up';
 import { busyWhile, render, say, ui } from './options-state';
 
@@ -16,8 +19,12 @@ export async function loadFactors(origin: string): Promise<void> {
   if (!s) return;
   const r = await siteApi<FactorList>(origin, '/.stepgate/api/factors');
   s.factors = r.ok ? r.data : null;
+  // Why: the card's summary line must say what the list below it says, so it follows every load
+  // of the factors (after adding or removing one), not only the background's status from page load.
+  if (r.ok) s.status = { ...s.status, signedIn: true, factors: factorCounts(r.data), problem: null };
+  else if (r.code === ErrorCode.IdentityRequired) s.status = { ...s.status, signedIn: false, factors: null };
   // Not signed in to the site is not an error here: the card says so.
-  if (!r.ok && r.code !== ErrorCode.IdentityRequired) s.message = { text: r.message, kind: 'error' };
+  else s.message = { text: r.message, kind: 'error' };
   render();
 }
 
@@ -33,8 +40,8 @@ export const addPasskey = (origin: string, nickname: string) =>
     let response: RegistrationResponseJSON;
     try {
       response = await startRegistration({ optionsJSON: options.data });
-    } catch (e) {
-      return say(origin, `The passkey prompt was closed or failed (${(e as Error).name}).`, 'error');
+    } catch {
+      return say(origin, problemWords(ExtensionCode.CeremonyFailed), 'error');
     }
     const r = await siteApi<PasskeyRegistered>(origin, '/.stepgate/api/factors/webauthn/verify', {
       body: { response, ...(nickname ? { nickname } : {}) },

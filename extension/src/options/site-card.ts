@@ -3,8 +3,9 @@
  * (add, remove, the TOTP setup with its QR code, recovery codes shown once) and its buttons.
  * Built with `h`: whatever the site says stays text.
  */
-import { h, when } from '../lib/dom';
+import { h } from '../lib/dom';
 import { siteState, throttleNotice } from '../lib/site-view';
+import { timeElement } from '../lib/time-text';
 import { stepUpPanel } from './fresh-step-up';
 import { render, type SiteUi } from './options-state';
 import { addPasskey, confirmTotp, refresh, removeFactor, startTotp, unpair } from './site-actions';
@@ -42,11 +43,15 @@ function factorsPanel(origin: string, s: SiteUi): HTMLElement | null {
         h(
           'li',
           { class: 'spread' },
-          h('span', {
-            text:
-              `Passkey ${c.nickname ? `“${c.nickname}”` : ''} · ` +
-              `added ${when(c.created_at)}${c.last_used_at ? ` · last used ${when(c.last_used_at)}` : ''}${c.backed_up ? ' · synced' : ''}`,
-          }),
+          h(
+            'span',
+            {},
+            `Passkey${c.nickname ? ` “${c.nickname}”` : ''} · added `,
+            timeElement(c.created_at),
+            c.last_used_at ? ' · last used ' : null,
+            c.last_used_at ? timeElement(c.last_used_at) : null,
+            c.backed_up ? ' · synced' : null,
+          ),
           h('button', { class: 'danger', disabled: s.busy, text: 'Remove', onClick: () => void removeFactor(origin, 'webauthn', c.id) }),
         ),
       ),
@@ -129,8 +134,8 @@ export function siteCard(origin: string, s: SiteUi): HTMLElement {
   return h(
     'article',
     { class: 'card site', 'data-origin': origin },
-    h('div', { class: 'spread' }, h('h2', { text: st.name }), h('span', { class: 'muted mono', text: origin })),
-    h('p', { class: 'muted', text: `Paired ${when(st.pairedAt)}` }),
+    h('div', { class: 'spread' }, h('h2', { text: st.name }), h('span', { class: 'muted mono origin', text: origin })),
+    h('p', { class: 'muted' }, 'Paired ', timeElement(st.pairedAt)),
     h('p', { class: 'state', text: siteState(st) }),
     st.throttledUntil ? h('p', { class: 'notice', text: throttleNotice(st) }) : null,
     st.problem ? h('p', { class: 'error', text: st.problem }) : null,

@@ -6,14 +6,18 @@
  * glance. Opening it also asks every paired site for pending approvals, approval requests and notices.
  */
 import browser from 'webextension-polyfill';
+import { methodWords } from '../../../shared/method-words';
 import type { RecoveryNotice, RevocationNotice } from '../../../shared/wire-shapes';
 import { approvalLists } from '../lib/approval-list';
 import type { PendingPrompt, SiteApprovals, SiteNotice, SiteStatus } from '../lib/messages';
-import { $, h, mount, when } from '../lib/dom';
+import { $, h, mount } from '../lib/dom';
 import { marked } from '../lib/marked-text';
+import { otherBrowserRequests, severalRequestsWarning } from '../lib/number-matching-words';
+import { askAndPair } from '../lib/pairing-flow';
 import { send } from '../lib/messaging';
 import { siteState, throttleNotice } from '../lib/site-view';
-import { permissionPattern, siteOrigin } from '../lib/sites';
+import { timeText } from '../lib/time-text';
+import { siteOrigin } from '../lib/sites';
 
 const status = $('status');
 
@@ -30,24 +34,13 @@ async function currentSite(): Promise<string | null> {
 
 function pair(origin: string, button: HTMLButtonElement, out: HTMLElement): void {
   button.disabled = true;
-  out.textContent = '';
-  // Why: permissions.request must be called from the click itself (a user gesture), before any await.
-  const granted = browser.permissions.request({ origins: [permissionPattern(origin)] });
-  // If this page is gone when the permission arrives, the background finishes the pairing.
-  void browser.storage.session.set({ pairIntent: { origin, at: Date.now() } });
-  void (async () => {
-    if (!(await granted)) {
-      out.textContent = 'Not paired: the permission was not granted.';
+  askAndPair(origin, {
+    out,
+    paired: () => refresh(),
+    stopped: () => {
       button.disabled = false;
-      return;
-    }
-    out.textContent = 'Pairing…';
-    const r = await send('sites/pair', { origin });
-    out.textContent = r.ok ? `Paired with ${r.site.name}.` : r.message;
-    out.className = r.ok ? 'ok' : 'error';
-    if (r.ok) await refresh();
-    else button.disabled = false;
-  })();
+    },
+  });
 }
 
 function renderThisSite(origin: string | null, sites: SiteStatus[]): void {
@@ -88,12 +81,10 @@ function renderThisSite(origin: string | null, sites: SiteStatus[]): void {
 /** What a recovery notice means for the person, in words. */
 const noticeText = (n: RecoveryNotice): string =>
   n.state === 'started'
-    ? `Started ${when(n.started_at)}; it needs a second administrator's approval.`
+    ? `Started ${timeText(n.started_at)}; it needs a second administrator's approval.`
     : n.can_complete
       ? 'Approved and in effect: it can now remove your passkeys, authenticator apps and recovery codes.'
-      : `Approved; it takes effect ${when(n.effective_at ?? n.expires_at)}.`;
-
-const DAY: Intl.DateTimeFormatOptions = { dateStyle: 'long' };
+      : `Approved; it takes effect ${timeText(n.effective_at ?? n.expires_at)}.`;
 
 /** An administrator removed the person's factors on a site: plain words and a Dismiss button (no Cancel: it already happened). */
 function revocationCard(site: string, n: RevocationNotice): HTMLElement {
@@ -105,7 +96,7 @@ function revocationCard(site: string, n: RevocationNotice): HTMLElement {
     h('strong', { text: `Your sign-in factors on ${new URL(site).host} were removed` }),
     h('p', {
       text:
-        `An administrator removed your sign-in factors on ${new Date(n.revoked_at).toLocaleDateString(undefined, DAY)}. ` +
+        `An administrator removed your sign-in factors on ${timeText(n.revoked_at)}. ` +
         'Set up a new one to continue; if you did not expect this, tell your administrator.',
     }),
     button,
@@ -161,9 +152,11 @@ function renderPending(pending: PendingPrompt[]): void {
     mount(section);
     return;
   }
+  const several = severalRequestsWarning(otherBrowserRequests(pending));
   mount(
     section,
     h('h2', { text: `Waiting for your approval (${pending.length})` }),
+    several ? h('p', { id: 'several-requests', class: 'error', role: 'alert', text: several }) : null,
     h(
       'ul',
       { class: 'plain', id: 'pending-list' },
@@ -174,7 +167,12 @@ function renderPending(pending: PendingPrompt[]): void {
           h(
             'span',
             {},
-            h('span', { class: 'mono' }, ...marked(`${prompt.action.method} ${prompt.action.host}${prompt.action.path}`)),
+            h(
+              'span',
+              {},
+              ...marked(`${methodWords(prompt.matched_method)} `),
+              h('span', { class: 'mono' }, ...marked(`${prompt.action.host}${prompt.action.path}`)),
+            ),
             prompt.other_session ? h('span', { class: 'muted', text: ' · another browser' }) : null,
           ),
           h('button', { text: 'Review', onClick: () => void send('prompts/open', { site, id: prompt.id }).then(() => window.close()) }),
@@ -245,7 +243,7 @@ async function refresh(): Promise<void> {
 }
 
 $('open-options').addEventListener('click', () => void browser.runtime.openOptionsPage().then(() => window.close()));
-refresh().catch((e: unknown) => {
-  status.textContent = `Something went wrong: ${(e as Error).message}`;
+refresh().catch(() => {
+  status.textContent = 'Something went wrong while loading. Close this window and open it again.';
   status.className = 'error';
 });

@@ -10,12 +10,13 @@ import browser from 'webextension-polyfill';
 import type { ApprovalJson, ApprovalStepUp } from '../../../shared/wire-shapes';
 import { approvalPageUrl, checkApproval } from '../lib/approval-check';
 import { denyResult, voteResult } from '../lib/approval-words';
-import { h, mount, relative, when } from '../lib/dom';
+import { h, mount } from '../lib/dom';
 import { ExtensionCode } from '../lib/extension-codes';
 import { marked } from '../lib/marked-text';
 import { send } from '../lib/messaging';
 import { siteApi } from '../lib/site-api';
 import { approvalFacts, approvalHiddenCharactersWarning, whyNotYours } from './approval-view';
+import { timeText } from './prompt-view';
 import {
   isApprovalTerminal,
   nextApprovalState,
@@ -255,7 +256,7 @@ export function startApprovalPage(root: HTMLElement, site: string, id: string): 
     dispatch({ type: 'tick', now: Date.now() });
     if (state === before && state.kind === 'open') {
       const exp = document.getElementById('expires');
-      if (exp) exp.textContent = `${when(state.approval.expires_at)} (${relative(Date.parse(state.approval.expires_at) - Date.now())})`;
+      if (exp) exp.replaceChildren(...timeText(state.approval.expires_at, Date.now()));
     }
   }, 1000);
 }

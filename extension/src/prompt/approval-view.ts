@@ -8,9 +8,10 @@
  * built with `h`; no page state.
  */
 import { requirementWords, stateSentence, voteWords } from '../../../shared/approval-words';
+import { localTime } from '../../../shared/local-time';
 import type { ApprovalJson, VerifiedPrompt } from '../../../shared/wire-shapes';
 import { approvalsNeeded } from '../lib/approval-words';
-import { h, when } from '../lib/dom';
+import { h } from '../lib/dom';
 import { marked } from '../lib/marked-text';
 import { hiddenCharactersWarning, requestRows } from './prompt-view';
 
@@ -39,7 +40,7 @@ export const approvalHiddenCharactersWarning = (a: ApprovalJson, signed: Verifie
   hiddenCharactersWarning(withSignedRows(a, signed), ...extraTexts(a));
 
 const voteLine = (v: ApprovalJson['votes'][number]): HTMLElement =>
-  h('li', { class: v.vote === 'deny' ? 'error' : '' }, ...marked(voteWords(v)), ` · ${when(v.at)}`);
+  h('li', { class: v.vote === 'deny' ? 'error' : '' }, ...marked(voteWords(v)), ` · ${localTime(v.at).local}`);
 
 /** Why there is nothing to decide here, for the person looking (null when they can decide). */
 export function whyNotYours(a: ApprovalJson): string | null {

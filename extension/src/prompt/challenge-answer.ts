@@ -5,6 +5,7 @@
  */
 import { startAuthentication, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { ExtensionCode } from '../lib/extension-codes';
+import { problemWords } from '../lib/problem-words';
 import { siteApi, type ApiResult } from '../lib/site-api';
 
 export type ChallengeAnswer = { method: 'webauthn' } | { method: 'totp' | 'recovery'; code: string };
@@ -36,8 +37,9 @@ export async function answerChallenge<T = unknown>(
       ok: false,
       status: 0,
       code: ExtensionCode.CeremonyFailed,
-      message: `The passkey prompt was closed or failed (${(e as Error).name}). Try again, or use a code.`,
+      message: problemWords(ExtensionCode.CeremonyFailed),
       retryAt: null,
+      detail: (e as Error).name,
     };
   }
   return siteApi<T>(site, `${path}/verify`, { body: { method: 'webauthn', response, ...extra } });

@@ -5,16 +5,17 @@
  * is instead dual control's approval window for another person's request (approval-page.ts).
  */
 import { ErrorCode } from '../../../shared/errors';
-import type { VerifiedPrompt } from '../../../shared/wire-shapes';
-import { $, h, mount, relative, when } from '../lib/dom';
+import { MATCH_NUMBER_DIGITS, type VerifiedPrompt } from '../../../shared/wire-shapes';
+import { $, h, mount } from '../lib/dom';
 import { ExtensionCode } from '../lib/extension-codes';
 import { marked } from '../lib/marked-text';
 import { send } from '../lib/messaging';
+import { NUMBER_SOURCE, otherBrowserRequests, severalRequestsWarning } from '../lib/number-matching-words';
 import { siteApi } from '../lib/site-api';
 import { startApprovalPage } from './approval-page';
 import { answerChallenge, methodForCode } from './challenge-answer';
 import { accepts, isTerminal, needsNumber, nextPromptState, type PromptEvent, type PromptState } from './prompt-state';
-import { facts, hiddenCharactersWarning, stillHeld } from './prompt-view';
+import { facts, hiddenCharactersWarning, stillHeld, timeText } from './prompt-view';
 
 const params = new URLSearchParams(location.search);
 const site = params.get('site') ?? '';
@@ -30,11 +31,27 @@ let state: PromptState = { kind: 'loading' };
 /** The current kind, read afresh (TypeScript would keep a narrowing across dispatch()). */
 const kind = (): PromptState['kind'] => state.kind;
 let codeValue = '';
+/** The number typed for number matching: kept outside the state, so a render does not take the field from under the person. */
+let numberValue = '';
+/** Requests from another browser waiting on this site, counted by the background (for the "several at once" warning). */
+let othersWaiting = 0;
+
+/** Count the requests from another browser waiting on this site; render when the count changed. */
+async function countOthersWaiting(): Promise<void> {
+  const { pending } = await send('status/get', {});
+  const n = otherBrowserRequests(pending, site);
+  if (n === othersWaiting) return;
+  othersWaiting = n;
+  // Why: a render while typing keeps the field's text (numberValue) but would be needless.
+  if (state.kind === 'pending' && needsNumber(state.prompt)) render();
+}
 
 function dispatch(e: PromptEvent): void {
   const before = state;
   state = nextPromptState(state, e);
   if (state === before) return;
+  // A wrong number is typed again from an empty field.
+  if (state.kind === 'pending' && state.wrongNumber) numberValue = '';
   render();
   if (isTerminal(state) && !isTerminal(before)) void settled();
 }
@@ -49,11 +66,14 @@ async function settled(): Promise<void> {
 /** The picked number, sent as `number` with an approval of another session's request; nothing otherwise. */
 const numberPart = (): { number?: number } => (state.kind === 'approving' && state.number !== null ? { number: state.number } : {});
 
+/** An answer's outcome as the event it is. */
+const outcome = (r: Awaited<ReturnType<typeof answerChallenge>>): PromptEvent =>
+  r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt, triesLeft: r.triesLeft };
+
 async function approveWithPasskey(): Promise<void> {
-  dispatch({ type: 'approve', method: 'webauthn' });
+  dispatch({ type: 'approve', method: 'webauthn', typed: numberValue });
   if (kind() !== 'approving') return;
-  const r = await answerChallenge(site, id, { method: 'webauthn' }, numberPart());
-  dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
+  dispatch(outcome(await answerChallenge(site, id, { method: 'webauthn' }, numberPart())));
 }
 
 async function approveWithCode(code: string): Promise<void> {
@@ -64,11 +84,11 @@ async function approveWithCode(code: string): Promise<void> {
     return render();
   }
   const method = methodForCode(state.prompt.factors, trimmed);
-  dispatch({ type: 'approve', method });
+  dispatch({ type: 'approve', method, typed: numberValue });
   if (kind() !== 'approving') return;
   const r = await answerChallenge(site, id, { method, code: trimmed }, numberPart());
   codeValue = '';
-  dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
+  dispatch(outcome(r));
 }
 
 async function deny(): Promise<void> {
@@ -78,41 +98,56 @@ async function deny(): Promise<void> {
   dispatch(r.ok ? { type: 'succeeded' } : { type: 'refused', code: r.code, message: r.message, retryAt: r.retryAt });
 }
 
-/** Number matching: "which number does the other browser show?", the three signed choices as buttons. */
-function numberPicker(p: VerifiedPrompt, picked: number | null, busy: boolean): HTMLElement {
+/**
+ * Number matching: the person types the number the other browser shows. The prompt has no number
+ * and no choices to offer (docs/extension.md, "Number matching"): the site checks what is typed.
+ */
+function numberField(busy: boolean): HTMLElement {
+  const several = severalRequestsWarning(othersWaiting);
+  const input = h('input', {
+    id: 'match-number',
+    class: 'match-number',
+    inputmode: 'numeric',
+    autocomplete: 'off',
+    maxlength: MATCH_NUMBER_DIGITS + 2,
+    size: MATCH_NUMBER_DIGITS + 1,
+    'aria-describedby': several ? 'match-number-help number-source several-requests' : 'match-number-help number-source',
+    disabled: busy,
+    onInput: (e) => (numberValue = (e.target as HTMLInputElement).value),
+  });
+  input.value = numberValue;
   return h(
-    'fieldset',
+    'div',
     { id: 'number-match', class: 'number-match' },
-    h('legend', { text: 'Which number does the other browser show?' }),
-    h(
-      'div',
-      { class: 'row', role: 'group', 'aria-label': 'Numbers' },
-      ...(p.number_choices ?? []).map((n) =>
-        h('button', {
-          type: 'button',
-          id: `number-${n}`,
-          class: n === picked ? 'number picked' : 'number',
-          'aria-pressed': n === picked ? 'true' : 'false',
-          disabled: busy,
-          text: String(n),
-          onClick: () => dispatch({ type: 'picked', number: n }),
-        }),
-      ),
-    ),
-    h('p', { class: 'muted', text: picked === null ? 'Pick it to approve. Deny if you did not start this.' : `You picked ${picked}.` }),
+    h('label', { for: 'match-number', text: 'Number shown in the other browser' }),
+    input,
+    h('p', {
+      id: 'match-number-help',
+      class: 'muted',
+      text:
+        `Type the ${MATCH_NUMBER_DIGITS}-digit number the other browser shows, then approve. ` +
+        'If it shows no number, or you did not start this, deny it.',
+    }),
+    h('p', { id: 'number-source', class: 'notice number-warning', text: NUMBER_SOURCE }),
+    several ? h('p', { id: 'several-requests', class: 'error number-warning', role: 'alert', text: several }) : null,
   );
 }
 
-function actions(p: VerifiedPrompt, busy: boolean, picked: number | null): HTMLElement {
+function actions(p: VerifiedPrompt, busy: boolean): HTMLElement {
   const codeAllowed = accepts(p, 'totp') || accepts(p, 'recovery');
-  // Why: another browser's request can be approved only once its number has been picked.
-  const approveOff = busy || (needsNumber(p) && picked === null);
+  const totp = accepts(p, 'totp');
+  const recovery = accepts(p, 'recovery');
+  // Why: a label says what the field takes; a placeholder holds only a short example, so nothing is cut off.
+  const codeLabel = totp
+    ? recovery
+      ? 'Code from your authenticator app, or a recovery code'
+      : 'Code from your authenticator app'
+    : 'Recovery code';
   const input = h('input', {
     id: 'code',
     inputmode: 'text',
     autocomplete: 'one-time-code',
-    placeholder: accepts(p, 'totp') ? (accepts(p, 'recovery') ? '123456 or a recovery code' : '123456') : 'recovery code',
-    'aria-label': 'Code',
+    placeholder: totp ? '123456' : undefined,
     disabled: busy,
     onInput: (e) => (codeValue = (e.target as HTMLInputElement).value),
   });
@@ -120,7 +155,7 @@ function actions(p: VerifiedPrompt, busy: boolean, picked: number | null): HTMLE
   return h(
     'div',
     {},
-    needsNumber(p) ? numberPicker(p, picked, busy) : null,
+    needsNumber(p) ? numberField(busy) : null,
     accepts(p, 'webauthn')
       ? h(
           'p',
@@ -128,7 +163,7 @@ function actions(p: VerifiedPrompt, busy: boolean, picked: number | null): HTMLE
           h('button', {
             id: 'approve-passkey',
             class: 'primary',
-            disabled: approveOff,
+            disabled: busy,
             text: 'Approve with passkey',
             onClick: () => void approveWithPasskey(),
           }),
@@ -139,14 +174,14 @@ function actions(p: VerifiedPrompt, busy: boolean, picked: number | null): HTMLE
           'form',
           {
             id: 'code-form',
-            class: 'row',
+            class: 'code-form',
             onSubmit: (e) => {
               e.preventDefault();
               void approveWithCode(codeValue);
             },
           },
-          input,
-          h('button', { id: 'approve-code', type: 'submit', disabled: approveOff, text: 'Approve with code' }),
+          h('label', { for: 'code', text: codeLabel }),
+          h('div', { class: 'row' }, input, h('button', { id: 'approve-code', type: 'submit', disabled: busy, text: 'Approve with code' })),
         )
       : null,
     h('p', {}, h('button', { id: 'deny', class: 'danger', disabled: busy, text: 'Deny', onClick: () => void deny() })),
@@ -201,14 +236,11 @@ function render(): void {
           text: `Shown from what ${new URL(site).host} signed, not from the page. If you did not just do this, deny it.`,
         })
       : null,
-    p && (s.kind === 'pending' || s.kind === 'approving' || s.kind === 'denying')
-      ? actions(p, s.kind !== 'pending', s.kind === 'pending' ? s.picked : s.kind === 'approving' ? s.number : null)
-      : null,
+    p && (s.kind === 'pending' || s.kind === 'approving' || s.kind === 'denying') ? actions(p, s.kind !== 'pending') : null,
     h('p', { id: 'status', 'data-state': s.kind, class: statusClass, role: 'status', text: statusText }),
     isTerminal(s) ? h('p', {}, h('button', { id: 'close', text: 'Close', onClick: () => window.close() })) : null,
   );
-  if (s.kind === 'pending' && needsNumber(s.prompt) && s.picked === null)
-    document.querySelector<HTMLButtonElement>('#number-match button')?.focus();
+  if (s.kind === 'pending' && needsNumber(s.prompt)) document.getElementById('match-number')?.focus();
   else if (s.kind === 'pending')
     (
       document.getElementById(accepts(s.prompt, 'totp') && !accepts(s.prompt, 'webauthn') ? 'code' : 'approve-passkey') ??
@@ -220,6 +252,7 @@ async function load(): Promise<void> {
   render();
   if (!site || !id) return dispatch({ type: 'load-failed', code: ExtensionCode.BadInput, message: 'This window does not name a request.' });
   const r = await send('prompt/get', { site, id });
+  if (r.ok && r.prompt.other_session) await countOthersWaiting().catch(() => undefined);
   dispatch(r.ok ? { type: 'loaded', prompt: r.prompt, now: Date.now() } : { type: 'load-failed', code: r.code, message: r.message });
 }
 
@@ -232,6 +265,7 @@ function startChallengePage(): void {
     void send('prompt/get', { site, id }).then((r) => {
       if (!r.ok && r.code === ErrorCode.ChallengeNotFound) dispatch({ type: 'withdrawn' });
     });
+    void countOthersWaiting();
   }, STILL_PENDING_EVERY_MS);
 
   setInterval(() => {
@@ -240,7 +274,7 @@ function startChallengePage(): void {
     // The countdown moves even when the state does not.
     if (state === before && state.kind === 'pending') {
       const exp = document.getElementById('expires');
-      if (exp) exp.textContent = `${when(state.prompt.expires_at)} (${relative(Date.parse(state.prompt.expires_at) - Date.now())})`;
+      if (exp) exp.replaceChildren(...timeText(state.prompt.expires_at, Date.now()));
     }
   }, 1000);
 

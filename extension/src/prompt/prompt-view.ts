@@ -4,10 +4,13 @@
  * as `\u{202E}`). The same rows show dual control's approval requests (approval-view.ts). DOM nodes
  * only, built with `h`; no page state, so it renders the same in a test.
  */
+import { localTime } from '../../../shared/local-time';
+import { methodOverrideNote, methodWords } from '../../../shared/method-words';
 import { HIDDEN_CHARACTERS_WARNING, hasHiddenCharacters } from '../../../shared/visible-text';
 import type { VerifiedPrompt } from '../../../shared/wire-shapes';
-import { h, relative, when } from '../lib/dom';
+import { h, relative } from '../lib/dom';
 import { marked } from '../lib/marked-text';
+import { timeText as timeInSentence } from '../lib/time-text';
 
 /** A short browser name from a User-Agent string, for "where the request came from". */
 function browserName(ua: string): string {
@@ -26,10 +29,27 @@ export type RequestFacts = Pick<
   'action' | 'matched_method' | 'body' | 'requested_from' | 'created_at' | 'expires_at' | 'rule'
 >;
 
+/**
+ * A time as the person reads it: their locale and time zone, how long ago or from now, and the UTC
+ * time beside it in small text (also the `title`), so it can be read out or compared with a log.
+ */
+export function timeText(iso: string, now: number): (HTMLElement | string)[] {
+  const t = localTime(iso);
+  const shown = h('span', { title: t.utc, text: `${t.local} (${relative(Date.parse(iso) - now)})` });
+  // Where the person's own zone is UTC, the UTC time beside it would only repeat it.
+  return /\bUTC$/.test(t.local) ? [shown] : [shown, ' ', h('small', { class: 'muted utc', text: t.utc })];
+}
+
 /** Whether the page's request is still being held (the edge holds it for a bounded time). */
 export const stillHeld = (p: VerifiedPrompt, now: number): boolean => p.held && p.hold_until !== null && Date.parse(p.hold_until) > now;
 
 const target = (p: RequestFacts): string => `${p.action.path}${p.action.query ? `?${p.action.query}` : ''}`;
+
+/**
+ * "Delete /api/projects/1": what the request asks for in words, as the step-up page says it
+ * (shared/method-words.ts). The path stays as signed, percent-encoded, so nothing hides in it.
+ */
+const requestWords = (p: RequestFacts): string => `${methodWords(p.matched_method)} ${target(p)}`;
 
 const fromText = (p: RequestFacts): string => {
   const from = p.requested_from;
@@ -41,8 +61,7 @@ const fromText = (p: RequestFacts): string => {
 /** Every text of the request the window shows. */
 const shownTexts = (p: RequestFacts): string[] => [
   p.action.host,
-  `${p.action.method} ${target(p)}`,
-  p.matched_method,
+  requestWords(p),
   p.body?.kind ?? '',
   ...(p.body?.fields.flatMap((f) => [f.name, f.value]) ?? []),
   fromText(p),
@@ -83,23 +102,40 @@ export function requestRows(p: RequestFacts, site: string, now: number, appName?
   const fromPage = p.requested_from?.page ?? null;
   // Why: a request the site's own pages did not send is worth a second look before approving.
   const foreign = fromPage !== null && fromPage !== new URL(site).origin;
+  const override = methodOverrideNote(p.action.method, p.matched_method);
   return [
     h('dt', { text: 'App' }),
     h('dd', { id: 'app', class: 'mono' }, ...(appName ? [...marked(appName), ' · '] : []), ...marked(p.action.host)),
     h('dt', { text: 'Request' }),
-    h('dd', { id: 'request', class: 'request mono' }, ...marked(`${p.action.method} ${target(p)}`)),
-    p.matched_method !== p.action.method ? h('dt', { text: 'Acts as' }) : null,
-    p.matched_method !== p.action.method ? h('dd', { class: 'mono' }, ...marked(p.matched_method)) : null,
+    h(
+      'dd',
+      {},
+      h('span', { id: 'request', class: 'request' }, ...marked(requestWords(p))),
+      // Why: a form's `_method` asks for more than it was sent as; say so in words, once (as the pages do).
+      override ? h('small', { id: 'method-note', class: 'muted method-note', text: override }) : null,
+    ),
     h('dt', { text: 'Body' }),
     h('dd', { id: 'body' }, body),
     h('dt', { text: 'From' }),
     h('dd', { id: 'from', class: foreign ? 'error' : '' }, ...marked(fromText(p)), foreign ? ' — not a page of this site' : null),
     h('dt', { text: 'Requested' }),
-    h('dd', { id: 'requested', text: `${when(p.created_at)} (${relative(Date.parse(p.created_at) - now)})` }),
+    h('dd', { id: 'requested' }, ...timeText(p.created_at, now)),
     h('dt', { text: 'Expires' }),
-    h('dd', { id: 'expires', text: `${when(p.expires_at)} (${relative(Date.parse(p.expires_at) - now)})` }),
+    h('dd', { id: 'expires' }, ...timeText(p.expires_at, now)),
+    // The rule's id is the site's internal name: there for whoever asks, not in the way.
     h('dt', { text: 'Rule' }),
-    h('dd', { id: 'rule', class: 'mono' }, ...marked(p.rule)),
+    h(
+      'dd',
+      {},
+      h(
+        'details',
+        // Open when the rule carries a hidden character, so the warning's "shown marked below" holds.
+        { id: 'details', open: hasHiddenCharacters(p.rule) },
+        h('summary', { text: 'Details' }),
+        h('span', { text: 'Rule in the site’s policy: ' }),
+        h('span', { id: 'rule', class: 'mono' }, ...marked(p.rule)),
+      ),
+    ),
   ];
 }
 
@@ -122,7 +158,7 @@ export function facts(p: VerifiedPrompt, site: string, now: number): HTMLElement
       ? h('dd', {
           id: 'waiting',
           text: stillHeld(p, now)
-            ? `A page of this site is waiting for your answer (until ${when(p.hold_until!)}).`
+            ? `A page of this site is waiting for your answer until ${timeInSentence(p.hold_until!)}.`
             : 'The page stopped waiting. Approving now lets this exact request through once if it is sent again.',
         })
       : null,
