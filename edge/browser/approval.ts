@@ -57,6 +57,8 @@ async function startApproval(button: HTMLButtonElement): Promise<void> {
   const code = stepUp.factors.includes('totp');
   $('answer-passkey-box').hidden = !passkey;
   $('answer-code-form').hidden = !code;
+  // "Or a code…" only beside a passkey button.
+  $('answer-code-label').textContent = passkey ? 'Or a code from your authenticator app' : 'Code from your authenticator app';
   $('answer-why').textContent = passkey
     ? `Confirm it is you with your passkey${code ? ' (or a code)' : ''} to approve this exact request.`
     : 'Confirm it is you with a code from your authenticator app to approve this exact request.';

@@ -38,7 +38,7 @@ Denying ends the request for everyone.</p>
 <p id="answer-why">Confirm it is you to approve this exact request.</p>
 <p id="answer-passkey-box" hidden><button id="answer-passkey" type="button" class="wide">Approve with a passkey</button></p>
 <form id="answer-code-form" novalidate hidden>
-<label for="answer-code">Or a code from your authenticator app</label>
+<label id="answer-code-label" for="answer-code">Or a code from your authenticator app</label>
 <div class="row"><input id="answer-code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required>
 <button type="submit">Approve</button></div>
 </form>

@@ -198,6 +198,9 @@ describe('the console for everyone, at every width', { timeout: 600_000 }, () =>
     await queue.waitForSelector('#answer-code-form', { state: 'visible' });
     // The focus moves to the answer (its first way, the passkey, then the code field one Tab on).
     expect(await queue.evaluate(() => document.activeElement?.closest('#answer') !== null)).toBe(true);
+    // The approver has no passkey: none is offered, and the code is not "or" anything.
+    expect(await queue.isVisible('#answer-passkey')).toBe(false);
+    expect((await queue.textContent('#answer-code-label'))?.trim()).toBe('Code from your authenticator app');
     await look(queue, 'approval-approver-answer');
     await tabTo(queue, '#answer-code');
     await queue.keyboard.type(await bob.code());
