@@ -11,7 +11,7 @@ import { generate } from 'otplib';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, expectNoHorizontalOverflow } from '../support/axe';
-import { launchChromium } from '../support/chromium';
+import { addVirtualAuthenticator, launchChromium } from '../support/chromium';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
 import { awaitRoomInStep } from '../support/totp-step';
@@ -41,18 +41,7 @@ async function person(user: string): Promise<{ context: BrowserContext; page: Pa
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const { cdp } = await addVirtualAuthenticator(page);
   await page.goto(`${base}/login?user=${user}`);
   return { context, page, cdp };
 }

@@ -17,7 +17,7 @@ import { chromium, type BrowserContext, type Page, type Worker } from 'playwrigh
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTime } from '../../shared/local-time';
 import { expectAccessible, expectNoHorizontalOverflow } from '../support/axe';
-import { CHROMIUM_FLAGS } from '../support/chromium';
+import { addVirtualAuthenticator, CHROMIUM_FLAGS } from '../support/chromium';
 import { buildTestExtension, extUrl } from '../support/extension-build';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
@@ -236,18 +236,7 @@ describe('the options card, after pairing and adding a passkey', () => {
     await options.waitForSelector('#add-passkey');
     await expectAccessible(options, 'options, no factors');
     await shot(options, 'options-no-factors');
-    const cdp = await context.newCDPSession(options);
-    await cdp.send('WebAuthn.enable', { enableUI: false });
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await addVirtualAuthenticator(options);
     await options.fill('#passkey-nickname', 'Laptop');
     await options.click('#add-passkey');
     await expect.poll(() => options.textContent('#site-status'), { timeout: 15_000 }).toBe('Your passkey is added.');

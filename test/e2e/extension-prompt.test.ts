@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, expectNoHorizontalOverflow } from '../support/axe';
-import { CHROMIUM_FLAGS, launchChromium } from '../support/chromium';
+import { addVirtualAuthenticator, CHROMIUM_FLAGS, launchChromium } from '../support/chromium';
 import { buildTestExtension, extUrl } from '../support/extension-build';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
@@ -34,23 +34,8 @@ let plain: Browser;
 
 type Credential = { credentialId: string; privateKey: string; signCount: number; isResidentCredential: boolean; rpId?: string };
 
-const VIRTUAL_AUTHENTICATOR = {
-  options: {
-    protocol: 'ctap2',
-    transport: 'internal',
-    hasResidentKey: true,
-    hasUserVerification: true,
-    isUserVerified: true,
-    automaticPresenceSimulation: true,
-  },
-} as const;
-
-async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', VIRTUAL_AUTHENTICATOR);
-  return { cdp, authenticatorId };
-}
+/** A virtual authenticator on `page` (test/support/chromium.ts). */
+const addAuthenticator = addVirtualAuthenticator;
 
 /**
  * Give the prompt's own virtual authenticator the enrolled passkey; the returned function carries

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { generate } from 'otplib';
 import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_FLAGS, launchChromium } from '../support/chromium';
+import { addVirtualAuthenticator, CHROMIUM_FLAGS, launchChromium } from '../support/chromium';
 import { ROOT } from '../support/miniflare-gateway';
 import { buildTestExtension, extUrl } from '../support/extension-build';
 import { npmStart, type StartedDemo } from '../support/npm-start';
@@ -53,23 +53,8 @@ type Credential = {
   signCount: number;
 };
 
-const VIRTUAL_AUTHENTICATOR = {
-  options: {
-    protocol: 'ctap2',
-    transport: 'internal',
-    hasResidentKey: true,
-    hasUserVerification: true,
-    isUserVerified: true,
-    automaticPresenceSimulation: true,
-  },
-} as const;
-
-async function addAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', VIRTUAL_AUTHENTICATOR);
-  return { cdp, authenticatorId };
-}
+/** A virtual authenticator on `page` (test/support/chromium.ts). */
+const addAuthenticator = addVirtualAuthenticator;
 
 const projects = async () =>
   ((await (await options.request.get(`${base}/api/projects`)).json()) as { id: number; name: string }[]).map((p) => p.name);

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium';
+import { addVirtualAuthenticator, launchChromium } from '../support/chromium';
 import { ROOT } from '../support/miniflare-gateway';
 import { npmStart, type StartedDemo } from '../support/npm-start';
 
@@ -24,18 +24,7 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   [demo, browser] = await Promise.all([npmStart(), launchChromium()]);
   page = await browser.newPage();
-  cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  }));
+  ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
   base = demo.gateway.replace('127.0.0.1', 'localhost');
   await page.goto(`${base}/login?user=pia`);
 });
