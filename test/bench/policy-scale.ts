@@ -86,14 +86,15 @@ const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 
 function table(node: Figures[], oneHostNs: number, workerd: WorkerdFigures | string): string {
   const rows = [
-    '| policy | hosts | compile, first (ms) | compile, median (ms) | validate, median (ms) ' +
+    '| policy | hosts | compile, first / median, Node (ms) | compile, first / median, workerd (ms) | validate, median, Node (ms) ' +
       '| match+body check, Node (ns/request) | in workerd (ns/request) |',
     '|---|---:|---:|---:|---:|---:|---:|',
   ];
   node.forEach((f, i) => {
     const w = typeof workerd === 'string' ? '–' : fmt(workerd.matchNs[i]!, 0);
+    const wc = typeof workerd === 'string' ? '–' : `${fmt(workerd.compileFirstMs[i]!)} / ${fmt(workerd.compileMs[i]!)}`;
     rows.push(
-      `| ${f.rules.toLocaleString('en')} rules | ${f.hosts} | ${fmt(f.compileFirstMs)} | ${fmt(f.compileMedianMs)} | ` +
+      `| ${f.rules.toLocaleString('en')} rules | ${f.hosts} | ${fmt(f.compileFirstMs)} / ${fmt(f.compileMedianMs)} | ${wc} | ` +
         `${fmt(f.validateMedianMs)} | ${fmt(f.matchNs, 0)} | ${w} |`,
     );
   });
@@ -149,10 +150,15 @@ export async function policyScaleBench(quick: boolean): Promise<void> {
   const ratio = large.matchNs / small.matchNs;
   const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
   console.log('');
+  // The gateway compiles inside workerd, once per policy version per isolate: the target is judged on
+  // workerd's first compile (JIT cold) when it was measured, on Node's first compile otherwise.
+  const firstWorkerd = typeof workerd === 'string' ? null : workerd.compileFirstMs[1]!;
+  const judged = firstWorkerd ?? large.compileFirstMs;
   console.log(
-    `- compile 10,000 rules ≤ ${COMPILE_TARGET_MS} ms: ${verdict(large.compileFirstMs <= COMPILE_TARGET_MS)} ` +
-      `(${fmt(large.compileFirstMs)} ms first, ${fmt(large.compileMedianMs)} ms median in Node; ` +
-      `validation adds ${fmt(large.validateMedianMs)} ms)`,
+    `- compile 10,000 rules ≤ ${COMPILE_TARGET_MS} ms: ${verdict(judged <= COMPILE_TARGET_MS)} ` +
+      `(${firstWorkerd === null ? '' : `${fmt(firstWorkerd)} ms first in workerd, where the gateway compiles; `}` +
+      `${fmt(large.compileFirstMs)} ms first, ${fmt(large.compileMedianMs)} ms median in Node; ` +
+      `validation adds ${fmt(large.validateMedianMs)} ms in Node)`,
   );
   console.log(
     `- matching 10,000 vs 10 rules ≤ ${RATIO_TARGET}×: ${verdict(ratio <= RATIO_TARGET)} (${fmt(ratio, 2)}× in Node; ` +
@@ -161,7 +167,8 @@ export async function policyScaleBench(quick: boolean): Promise<void> {
   if (typeof workerd !== 'string') {
     const wr = workerd.matchNs[1]! / workerd.matchNs[0]!;
     console.log(
-      `- the same inside workerd: ${verdict(wr <= RATIO_TARGET)} (${fmt(wr, 2)}×; compile 10,000 rules ${fmt(workerd.compileMs[1]!)} ms)`,
+      `- the same inside workerd: ${verdict(wr <= RATIO_TARGET)} (${fmt(wr, 2)}×; compile 10,000 rules ` +
+        `${fmt(workerd.compileFirstMs[1]!)} ms first, ${fmt(workerd.compileMs[1]!)} ms median)`,
     );
   }
 }
