@@ -5,6 +5,7 @@ import policy from './config/policy.json';
 import { refuseDevelopmentSettings } from './deployment/build-runtime';
 import type { Env } from './env';
 import { misconfigured } from './http/responses';
+import { pageScriptsFromAssets } from './pages/page-scripts';
 import { stepgate } from './middleware';
 import { forward } from './request-path/forward';
 import type { StepgateContext } from './request-path/stepgate-context';
@@ -32,7 +33,17 @@ export function createGateway(
   refuseDevelopmentSettings(env);
   const app = new Hono<{ Bindings: Env; Variables: { stepgate: StepgateContext } }>();
   // The bundled app (policy.json, IDENTITY, ORIGIN_URL) and the apps in D1, by host (edge/apps).
-  app.use(stepgate({ policy: bundledPolicy, policyFile: POLICY_FILE, identity: env.IDENTITY, apps: true, now: options.now }));
+  // The pages' scripts are the Worker's static assets (wrangler.toml's [assets]), not in its script.
+  app.use(
+    stepgate({
+      policy: bundledPolicy,
+      policyFile: POLICY_FILE,
+      identity: env.IDENTITY,
+      apps: true,
+      now: options.now,
+      pageScripts: pageScriptsFromAssets(),
+    }),
+  );
   app.all('*', forward({ originUrl: env.ORIGIN_URL || undefined, timeoutSeconds: Number(env.ORIGIN_TIMEOUT_SECONDS) || undefined }));
   return app;
 }

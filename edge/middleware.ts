@@ -14,6 +14,7 @@ import { listSetting } from './config/list-settings';
 import { buildAppRuntime, buildRuntime, type DeploymentEnv } from './deployment/build-runtime';
 import type { Runtime } from './deployment/runtime';
 import { createEndpointsApp, isStepgatePath } from './endpoints/endpoints-app';
+import type { PageScripts } from './pages/page-scripts';
 import { errorResponse, misconfigured, problem } from './http/responses';
 import { IdentityConfig } from './identity/identity-config';
 import { identityRefusal } from './identity/identity-refusal';
@@ -49,6 +50,11 @@ export interface StepgateOptions {
   auditBinding?: string;
   /** Clock (ms), for tests. */
   now?: () => number;
+  /**
+   * Where the scripts of Stepgate's pages come from: the gateway's Workers static assets
+   * (`pageScriptsFromAssets`); library mode's `stepgate` embeds them. None: the pages cannot run their scripts.
+   */
+  pageScripts?: PageScripts;
 }
 
 /** An app's Runtime and Stepgate's endpoints built on it. */
@@ -107,7 +113,12 @@ export const stepgate = (
         : null;
       // With the registry, even the bundled app's people are checked against the other organisations' keys.
       const bundledRt = registry ? buildAppRuntime(rt, env, bundled) : rt;
-      e = { shared: rt, bundled: { rt: bundledRt, endpoints: createEndpointsApp(bundledRt) }, registry, apps: new WeakMap() };
+      e = {
+        shared: rt,
+        bundled: { rt: bundledRt, endpoints: createEndpointsApp(bundledRt, options.pageScripts) },
+        registry,
+        apps: new WeakMap(),
+      };
       environments.set(env, e);
     }
     return e;
@@ -120,7 +131,7 @@ export const stepgate = (
     if (d === undefined) {
       try {
         const rt = buildAppRuntime(app.bundled ? e.shared : e.bundled.rt, env, app);
-        d = { rt, endpoints: createEndpointsApp(rt) };
+        d = { rt, endpoints: createEndpointsApp(rt, options.pageScripts) };
       } catch (err) {
         d = err instanceof Error ? err : new Error('non-error');
         console.error(`stepgate: apps: app "${app.id}" is not served (503 for ${app.hosts.join(', ')}): ${d.message}`);

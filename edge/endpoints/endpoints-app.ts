@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { ErrorCode } from '../../shared/errors';
 import type { Runtime } from '../deployment/runtime';
+import type { PageScripts } from '../pages/page-scripts';
 import { errorResponse, problem } from '../http/responses';
 import { registerAdminRoutes } from './admin-routes';
 import { registerAppRoutes } from './app-routes';
@@ -44,8 +45,11 @@ export const isStepgatePath = (segments: readonly string[]): boolean => {
   return first === '.stepgate' || (first === '.well-known' && segments[1]?.toLowerCase() === 'stepgate');
 };
 
-/** Build Stepgate's endpoints for a runtime. Routes are matched on the canonical path. */
-export function createEndpointsApp(rt: Runtime): Hono {
+/**
+ * Build Stepgate's endpoints for a runtime. Routes are matched on the canonical path. `pageScripts`:
+ * where the pages' scripts come from (the gateway's static assets, or embedded in library mode).
+ */
+export function createEndpointsApp(rt: Runtime, pageScripts?: PageScripts): Hono {
   const app = new Hono({ strict: true });
   // Before every route: with CONSOLE_HOSTS, the console, admin API and tokens answer only on those hosts.
   app.use('*', consoleHostsOnly(rt.consoleHosts));
@@ -54,7 +58,7 @@ export function createEndpointsApp(rt: Runtime): Hono {
   registerPageRoutes(app, rt);
   registerConsoleRoutes(app, rt);
   registerConsolePolicyRoutes(app, rt);
-  registerAssetRoutes(app);
+  registerAssetRoutes(app, pageScripts);
   registerChallengeRoutes(app, rt);
   registerEnrolmentRoutes(app, rt);
   registerFactorRoutes(app, rt);

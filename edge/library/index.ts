@@ -4,9 +4,18 @@
  * edge/node/demo — and `npm pack` bundles it to dist/lib/index.js (edge/node/library-build.ts).
  * What the host Worker must add is in docs/library.md.
  */
+import { stepgate as stepgateMiddleware, type StepgateOptions } from '../middleware';
+import { embeddedPageScripts } from '../pages/embedded-page-scripts';
 import type { StepgateContext } from '../request-path/stepgate-context';
 
-export { stepgate, type StepgateOptions } from '../middleware';
+export type { StepgateOptions } from '../middleware';
+
+/**
+ * The Stepgate middleware for a Hono Worker (docs/library.md). The scripts of Stepgate's pages come
+ * embedded: the host Worker serves them from `/.stepgate/assets/` without assets of its own.
+ */
+export const stepgate = (options: StepgateOptions): ReturnType<typeof stepgateMiddleware> =>
+  stepgateMiddleware({ pageScripts: embeddedPageScripts, ...options });
 export type { StepgateContext } from '../request-path/stepgate-context';
 export { forward, type ForwardOptions } from '../request-path/forward';
 export { stepgateScheduled, type StepgateScheduledOptions } from '../scheduled';

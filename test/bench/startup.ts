@@ -120,7 +120,8 @@ async function coldStart(kind: Kind, script: string, originUrl: string, disposer
   try {
     let url: URL;
     if (kind === 'stepgate') {
-      ({ url } = await startGateway({ originUrl, jwtSecret: SECRET, scriptPath: script, onReady }));
+      // Without Miniflare's assets router (a local hop a deployed Worker does not have): the script's own startup.
+      ({ url } = await startGateway({ originUrl, jwtSecret: SECRET, scriptPath: script, onReady, pageScriptAssets: false }));
     } else {
       const m = new Miniflare({
         modules: true,

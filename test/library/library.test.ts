@@ -106,6 +106,14 @@ describe('an existing Hono Worker with app.use(stepgate())', () => {
     expect((await calls()).list).toBe(before + 1);
   });
 
+  it('serves the scripts of Stepgate’s pages from the package itself: the host Worker has no assets of Stepgate’s', async () => {
+    const res = await call('/.stepgate/assets/step-up.js');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await res.text()).toContain('/.stepgate/api/challenges/');
+    expect((await call('/.stepgate/assets/nope.js')).status).toBe(404);
+  });
+
   it(
     'challenges a protected route; once approved, the identical request ' +
       'reaches the app’s handler exactly once, with the body and the assertion',

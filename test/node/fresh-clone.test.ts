@@ -43,17 +43,22 @@ it('wrangler deploy --dry-run builds the page scripts itself', () => {
   });
   expect(r.status, r.stdout + r.stderr).toBe(0);
   expect(r.stdout).toContain('[custom build] Running: npm run --silent build:pages');
-  // The bundle serves the built scripts of Stepgate's pages.
-  expect(readFileSync(join(dir, 'out/index.js'), 'utf8')).toMatch(/"step-up\.js":/);
+  // The built scripts of Stepgate's pages are the Worker's static assets, read after the build.
+  expect(r.stdout).toMatch(/Read \d+ files from the assets directory/);
+  expect(readFileSync(join(dir, 'dist/page-scripts/step-up.js'), 'utf8')).toContain('// edge/browser/step-up.ts');
 }, 120_000);
 
 it('the test and bench bundler (test/support/miniflare-gateway.ts) builds them too', () => {
   rmSync(join(dir, 'edge/pages/generated'), { recursive: true, force: true });
+  rmSync(join(dir, 'dist'), { recursive: true, force: true });
   writeFileSync(
     join(dir, 'bundle.mts'),
     "import { bundleWorker } from './test/support/miniflare-gateway.ts';\nconsole.log(await bundleWorker('edge/index.ts'));\n",
   );
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bundle.mts'], { cwd: dir, env, encoding: 'utf8' });
   expect(r.status, r.stdout + r.stderr).toBe(0);
-  expect(readFileSync(r.stdout.trim(), 'utf8')).toMatch(/"step-up\.js":/);
+  expect(readFileSync(r.stdout.trim(), 'utf8')).toContain('ERR_AUDIT_UNAVAILABLE');
+  // Both outputs of the page build: the static assets the gateway serves, the module library mode embeds.
+  expect(readFileSync(join(dir, 'dist/page-scripts/step-up.js'), 'utf8')).toContain('// edge/browser/step-up.ts');
+  expect(readFileSync(join(dir, 'edge/pages/generated/client-assets.ts'), 'utf8')).toMatch(/"step-up\.js":/);
 }, 120_000);

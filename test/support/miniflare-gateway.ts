@@ -49,6 +49,13 @@ export interface GatewayOptions {
   inspectorPort?: number;
   /** Called once workerd is listening, before the D1 migrations run (the startup bench reads workerd's CPU there). */
   onReady?: (mf: Miniflare) => void | Promise<void>;
+  /**
+   * The page scripts as Workers static assets (wrangler.toml's `[assets]`), default true. Miniflare
+   * serves them through a router Worker of its own in front of the gateway, a hop a deployed
+   * `run_worker_first` Worker does not have; the request-path bench leaves them out (false): the
+   * gateway then serves no page script, and nothing else changes.
+   */
+  pageScriptAssets?: boolean;
 }
 
 export interface RunningGateway {
@@ -68,8 +75,10 @@ const gatewayBundle = (): Promise<string> => {
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const scriptPath = opts.scriptPath ?? (await gatewayBundle());
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml'));
+  const { assets, ...options } = workerOptions as { assets?: unknown };
   const mf = new Miniflare({
-    ...(workerOptions as object),
+    ...options,
+    ...(opts.pageScriptAssets === false ? {} : { assets }),
     name: 'stepgate',
     modules: true,
     scriptPath,
@@ -78,7 +87,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     host: '127.0.0.1',
     port: 0,
     bindings: {
-      ...((workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {}),
+      ...((options as { bindings?: Record<string, unknown> }).bindings ?? {}),
       ORIGIN_URL: opts.originUrl,
       IDENTITY_JWT_SECRET: opts.jwtSecret,
       STEPGATE_KEYS: JSON.stringify({ primary: 'test1', keys: { test1: 'dGVzdC1vbmx5LWtleXJpbmctbWFzdGVyLWtleS0wMDE=' } }),

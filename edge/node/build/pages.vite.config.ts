@@ -1,10 +1,15 @@
 /**
- * @module Builds the browser scripts of Stepgate's own pages (edge/browser/) with Vite, then writes
- * them into edge/pages/generated/client-assets.ts so the Worker serves them from /.stepgate/assets/
- * (no inline script anywhere: the CSP stays `script-src 'self'`). Runs in Node, by
- * `npm run build:pages`, which wrangler.toml's `[build]` runs before every `wrangler dev`/`deploy` bundle.
+ * @module Builds the browser scripts of Stepgate's own pages (edge/browser/) with Vite, then puts
+ * them where the Worker serves them from /.stepgate/assets/ (no inline script anywhere: the CSP
+ * stays `script-src 'self'`):
+ *  - dist/page-scripts/, the gateway's Workers static assets (wrangler.toml's `[assets]`, read
+ *    through the ASSETS binding), so they are not in the Worker's script;
+ *  - edge/pages/generated/client-assets.ts, the same files as strings, for library mode (the host
+ *    Worker has no assets of Stepgate's) and for tests that read them.
+ * Runs in Node, by `npm run build:pages`, which wrangler.toml's `[build]` runs before every
+ * `wrangler dev`/`deploy` bundle (before wrangler reads the assets directory).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -13,6 +18,8 @@ const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url
 const BROWSER = at('../../browser/');
 const GENERATED = at('../../pages/generated/');
 const DIST = at('../../../dist/');
+/** The gateway's static assets directory (wrangler.toml `[assets] directory`). */
+export const PAGE_SCRIPTS_DIR = `${DIST}page-scripts/`;
 const ENTRIES = ['step-up', 'enrol', 'audit', 'console', 'apps', 'people', 'tokens', 'policy-editor', 'baseline', 'approvals', 'approval'];
 
 const emitModule = (): Plugin => ({
@@ -36,8 +43,29 @@ const emitModule = (): Plugin => ({
   },
 });
 
+/**
+ * The same files in PAGE_SCRIPTS_DIR: each changed one written beside and renamed into place (so a
+ * server or a parallel build never reads half a file), unchanged ones left alone, old ones removed.
+ */
+const emitAssets = (): Plugin => ({
+  name: 'stepgate-page-scripts',
+  writeBundle(options) {
+    const files = readdirSync(options.dir!).filter((f) => f.endsWith('.js'));
+    mkdirSync(PAGE_SCRIPTS_DIR, { recursive: true });
+    for (const f of files) {
+      const text = readFileSync(`${options.dir}/${f}`, 'utf8');
+      const target = `${PAGE_SCRIPTS_DIR}${f}`;
+      if (existsSync(target) && readFileSync(target, 'utf8') === text) continue;
+      const tmp = `${DIST}.${f}.${process.pid}.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, target);
+    }
+    for (const f of readdirSync(PAGE_SCRIPTS_DIR)) if (!files.includes(f)) rmSync(`${PAGE_SCRIPTS_DIR}${f}`, { force: true });
+  },
+});
+
 export default defineConfig({
-  plugins: [emitModule()],
+  plugins: [emitModule(), emitAssets()],
   logLevel: 'warn',
   build: {
     outDir: `${DIST}pages`,
