@@ -73,7 +73,18 @@ export async function verifySegment(
   seg: SegmentRow,
   anchor: ChainPoint,
 ): Promise<
-  { ok: true; from: number; to: number; rows: number; checkpoints: number; complete: false; next: number; head: ChainPoint } | Problem
+  | {
+      ok: true;
+      from: number;
+      start: ChainPoint;
+      to: number;
+      rows: number;
+      checkpoints: number;
+      complete: false;
+      next: number;
+      head: ChainPoint;
+    }
+  | Problem
 > {
   const fail = (seq: number, problem: ChainProblem, detail: string, rows = 0, checkpoints = 0): Problem => ({
     ok: false,
@@ -109,6 +120,7 @@ export async function verifySegment(
   return {
     ok: true,
     from: seg.first_seq,
+    start: prev,
     to: seg.last_seq,
     rows: r.rows,
     checkpoints: cps.checkpoints,

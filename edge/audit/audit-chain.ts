@@ -53,11 +53,20 @@ export const GENESIS = 'genesis';
 
 const enc = new TextEncoder();
 
+/** What a row's chain hash is taken over: the previous hash and the canonical event (UTF-8). */
+export const chainMaterial = (prevHash: string, event: AuditEvent): string => `stepgate-audit-v1\n${prevHash}\n${canonicalJson(event)}`;
+
 /** The chain hash of `event` after `prevHash`. */
 export async function eventHash(prevHash: string, event: AuditEvent): Promise<string> {
-  const material = `stepgate-audit-v1\n${prevHash}\n${canonicalJson(event)}`;
-  return base64url(await crypto.subtle.digest('SHA-256', enc.encode(material)));
+  return base64url(await crypto.subtle.digest('SHA-256', enc.encode(chainMaterial(prevHash, event))));
 }
+
+/**
+ * A synchronous SHA-256 of a UTF-8 string, base64url without padding: what `eventHash` computes
+ * with crypto.subtle. The offline verifier in Node passes one over node:crypto (edge/node/sha256.ts),
+ * which skips a promise per event; the edge has only crypto.subtle.
+ */
+export type Sha256Base64url = (text: string) => string;
 
 /** Decrypt a stored row's event. @throws {Error} if it does not open (tampered, moved, unknown key) */
 export async function openRow(ring: Keyring, row: Pick<AuditRow, 'tenant' | 'seq' | 'sealed'>): Promise<AuditEvent> {
@@ -199,17 +208,22 @@ async function refMatches(
 
 /**
  * Verify an exported chain (no keys needed): each event hashes to its `hash` and links to the one
- * before. A signed checkpoint (see checkpoint.ts) is what makes the head trustworthy.
+ * before. A signed checkpoint (see checkpoint.ts) is what makes the head trustworthy. `sha256`: a
+ * synchronous hasher (Node's, for the CLI); without one, crypto.subtle as at the edge.
  */
-export async function verifyExported(events: readonly ChainedEvent[], from: ChainPoint | null = START): Promise<VerifyResult> {
+export async function verifyExported(
+  events: readonly ChainedEvent[],
+  from: ChainPoint | null = START,
+  sha256?: Sha256Base64url,
+): Promise<VerifyResult> {
   // Without a known starting point (an export that starts mid-chain), the first link is taken as given.
   let prev = from ?? (events[0] ? { seq: events[0].event.seq - 1, hash: events[0].prev_hash } : START);
   let n = 0;
   for (const c of events) {
     const link = linkProblem(prev, c.event.seq);
     if (link) return { ok: false, ...link, rows: n };
-    if ((await eventHash(c.prev_hash, c.event)) !== c.hash)
-      return { ok: false, seq: c.event.seq, problem: 'modified', detail: 'the event does not match its hash', rows: n };
+    const own = sha256 ? sha256(chainMaterial(c.prev_hash, c.event)) : await eventHash(c.prev_hash, c.event);
+    if (own !== c.hash) return { ok: false, seq: c.event.seq, problem: 'modified', detail: 'the event does not match its hash', rows: n };
     if (c.prev_hash !== prev.hash)
       return { ok: false, seq: c.event.seq, problem: 'inserted', detail: 'the link to the previous event is broken', rows: n };
     prev = { seq: c.event.seq, hash: c.hash };

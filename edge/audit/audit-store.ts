@@ -128,7 +128,18 @@ export class AuditIntegrityError extends Error {
 }
 
 export type VerifyReport =
-  | { ok: true; from: number; to: number; rows: number; checkpoints: number; complete: boolean; next: number | null; head: ChainPoint }
+  | {
+      ok: true;
+      from: number;
+      /** The point this page verified from (the row, checkpoint or genesis before `from`); a reader checks the page before ended there. */
+      start: ChainPoint;
+      to: number;
+      rows: number;
+      checkpoints: number;
+      complete: boolean;
+      next: number | null;
+      head: ChainPoint;
+    }
   | { ok: false; from: number; seq: number; problem: ChainProblem; detail: string; rows: number; checkpoints: number };
 
 /**
@@ -227,6 +238,7 @@ export async function verifyTenant(
   return {
     ok: true,
     from: start.seq + 1,
+    start,
     to: last.seq,
     rows: r.rows,
     checkpoints,

@@ -327,7 +327,11 @@ const document = {
       get: op(
         'Verify the chain from sequence `from`, at most `limit` rows; names the first sequence modified, deleted, inserted or ' +
           'reordered. The chain holds every organisation’s events: readers of the default organisation only',
-        responses({ '200': '`{ok, from, to, rows, checkpoints, complete, next}` or `{ok: false, seq, problem, detail}`' }, 401, 403),
+        responses(
+          { '200': '`{ok, from, start: {seq, hash}, to, rows, checkpoints, complete, next}` or `{ok: false, seq, problem, detail}`' },
+          401,
+          403,
+        ),
         {
           parameters: [query('from', { type: 'integer', minimum: 1 }), query('limit', { type: 'integer', minimum: 1, maximum: 5000 })],
         },

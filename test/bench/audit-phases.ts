@@ -1,10 +1,18 @@
 /**
  * @module The phases of the audit bench (test/bench/audit.ts drives them in order): the append
  * ceiling of one sequencer, seeding (bulk, or through the sequencer), filtered listing, verification
- * page by page (from D1, or across the R2 archive), and archiving. Each calls the bench Worker
+ * page by page (from D1, or across the R2 archive; with pages in flight as the CLI asks for them),
+ * offline verification of the exported chain in Node, and archiving. Each calls the bench Worker
  * (test/bench/audit-worker.ts) and prints its own lines and tables.
  */
-import type { ChainPoint } from '../../edge/audit/audit-chain';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { verifyExported, type ChainPoint } from '../../edge/audit/audit-chain';
+import type { ChainedEvent } from '../../edge/audit/events';
+import { verifyPages, type VerifyPage } from '../../edge/node/cli/audit-verify-pages';
+import { main } from '../../edge/node/cli/main';
+import { nodeSha256 } from '../../edge/node/sha256';
 
 export type Call = <T>(method: 'GET' | 'POST', path: string, params: Record<string, string | number>) => Promise<T>;
 
@@ -191,4 +199,134 @@ export async function archiveAll(
     if (rows % 100_000 < r.report.rows) console.log(`  ${rows} rows archived`);
   }
   return { rows, segments, ms, d1Ms };
+}
+
+/** Fetch a bench Worker path as text, with its response headers. */
+export type CallText = (path: string, params: Record<string, string | number>) => Promise<{ text: string; headers: Headers }>;
+
+/** The median (of an even count, the mean of the middle two). */
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Offline verification of the exported chain, in Node: export it as NDJSON (the export's chain
+ * reader and lines, `GET /export-page`) to a temporary file, then time `stepgate audit verify --file`
+ * end to end (streamed read, JSON.parse, the chain with Node's hasher), and `verifyExported` alone
+ * over the parsed events with Node's synchronous hasher against crypto.subtle (Node's Web Crypto),
+ * alternated `rounds` times; events/s, medians.
+ */
+export async function verifyOffline(
+  text: CallText,
+  rounds: number,
+): Promise<{
+  events: number;
+  exportMs: number;
+  cliMs: number;
+  cliOut: string;
+  sync: number[];
+  subtle: number[];
+  syncMedian: number;
+  subtleMedian: number;
+  parseMs: number;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'stepgate-bench-export-'));
+  const file = join(dir, 'export.ndjson');
+  try {
+    let s = performance.now();
+    const sink = createWriteStream(file);
+    let after = 0;
+    for (;;) {
+      const r = await text('/export-page', { tenant: 'bench', after, limit: 5000 });
+      if (!sink.write(r.text)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+      const next = r.headers.get('x-next');
+      if (!next) break;
+      after = Number(next);
+    }
+    await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    const exportMs = performance.now() - s;
+    const out: string[] = [];
+    const err: string[] = [];
+    s = performance.now();
+    const code = await main(
+      ['audit', 'verify', '--file', file],
+      (l) => out.push(l),
+      (l) => err.push(l),
+      {},
+    );
+    const cliMs = performance.now() - s;
+    if (code !== 0) throw new Error(`offline verify failed: ${err.join(' ')}`);
+    s = performance.now();
+    const events = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{"event"'))
+      .map((l) => JSON.parse(l) as ChainedEvent);
+    const parseMs = performance.now() - s;
+    const sync: number[] = [];
+    const subtle: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      for (const withNode of i % 2 ? [false, true] : [true, false]) {
+        s = performance.now();
+        const v = await verifyExported(events, undefined, withNode ? nodeSha256 : undefined);
+        const ms = performance.now() - s;
+        if (!v.ok) throw new Error(`offline verify failed at ${v.seq}: ${v.problem}`);
+        (withNode ? sync : subtle).push((v.rows * 1000) / ms);
+      }
+    }
+    return {
+      events: events.length,
+      exportMs,
+      cliMs,
+      cliOut: out.join(' '),
+      sync,
+      subtle,
+      syncMedian: median(sync),
+      subtleMedian: median(subtle),
+      parseMs,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Verification at the edge as `stepgate audit verify` pages it (edge/node/cli/audit-verify-pages.ts:
+ * pages of `page`, up to N in flight, results in chain order), for each N in `levels`, alternated
+ * over `rounds`; wall-clock events/s seen by the client, medians.
+ */
+export async function verifyInFlight(
+  call: Call,
+  head: ChainPoint,
+  page: number,
+  levels: number[],
+  rounds: number,
+): Promise<Record<number, { rates: number[]; median: number }>> {
+  const out: Record<number, { rates: number[]; median: number }> = {};
+  for (const n of levels) out[n] = { rates: [], median: 0 };
+  for (let i = 0; i < rounds; i++) {
+    for (const n of i % 2 ? [...levels].reverse() : levels) {
+      const s = performance.now();
+      const r = await verifyPages(
+        async (from) => {
+          const x = await call<{ report: Record<string, unknown> }>('GET', '/verify-page', {
+            tenant: 'bench',
+            from,
+            limit: page,
+            head_seq: head.seq,
+            head_hash: head.hash,
+          });
+          return { ...x.report, head_seq: head.seq } as unknown as VerifyPage;
+        },
+        { parallel: n, pageSize: page },
+      );
+      const ms = performance.now() - s;
+      if (!r.ok) throw new Error(`verify (${n} in flight) failed at ${r.seq}: ${r.problem} ${r.detail}`);
+      out[n]!.rates.push((r.rows * 1000) / ms);
+      console.log(`  ${n} in flight: ${((r.rows * 1000) / ms).toFixed(0)} events/s`);
+    }
+  }
+  for (const n of levels) out[n]!.median = median(out[n]!.rates);
+  return out;
 }

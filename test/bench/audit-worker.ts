@@ -13,6 +13,9 @@
  *  - `GET /verify-page?tenant=&from=&limit=[&head_seq=&head_hash=][&archive=1]`: one `verifyTenant`
  *    page against the sequencer's head (or the given one, for a bulk-seeded tenant), reading R2 with archive=1.
  *  - `GET /verify-profile?tenant=&from=&limit=`: per-row µs of each part of verifyRows over one page.
+ *  - `GET /export-page?tenant=&after=&limit=`: one page of the NDJSON export (events after `after`,
+ *    read through the export's chain reader, with their checkpoint lines), as text; `x-next`: the
+ *    sequence to continue after, or empty at the end.
  *  - `POST /archive?tenant=&head_seq=&head_hash=`: one archive run (archive.ts) of everything sealed, into R2.
  *  - `GET /plan?tenant=`: SQLite's plan for the query `listEvents` runs, per filter.
  *  - `POST /optimize?full=`: `PRAGMA optimize`, or `ANALYZE` with full=1 (planner statistics).
@@ -21,6 +24,8 @@ import { AuditSequencer } from '../../edge/audit/audit-sequencer';
 import { listEvents, verifyTenant } from '../../edge/audit/audit-store';
 import { archiveSegments } from '../../edge/audit/archive';
 import type { ChainPoint } from '../../edge/audit/audit-chain';
+import { readChainPage } from '../../edge/audit/chain-reader';
+import { listCheckpoints } from '../../edge/audit/checkpoint-store';
 import type { AuditInput } from '../../edge/audit/events';
 import { bulkSeed } from './audit-bulk-seed';
 import { verifyProfile } from './audit-verify-profile';
@@ -230,6 +235,25 @@ export default {
 
     if (req.method === 'GET' && url.pathname === '/verify-profile') {
       return Response.json(await verifyProfile(env.DB, ring, tenant, Math.max(1, int(q, 'from', 1)), int(q, 'limit', 5000)));
+    }
+
+    if (req.method === 'GET' && url.pathname === '/export-page') {
+      // What GET /.stepgate/api/admin/audit/export writes for an unfiltered NDJSON export
+      // (audit-export-routes.ts): each event's line, each checkpoint's line after its event.
+      const page = await readChainPage({ db: env.DB, ring, tenant, bucket: null }, {}, int(q, 'after', 0), int(q, 'limit', 5000));
+      const first = page.events[0]?.event.seq;
+      const last = page.events[page.events.length - 1]?.event.seq;
+      const cps = first === undefined || last === undefined ? [] : await listCheckpoints(env.DB, tenant, first, last);
+      let out = '';
+      let ci = 0;
+      for (const e of page.events) {
+        out += `${JSON.stringify(e)}\n`;
+        while (ci < cps.length && cps[ci]!.seq <= e.event.seq) {
+          if (cps[ci]!.seq === e.event.seq) out += `${JSON.stringify({ checkpoint: cps[ci]!.jws, seq: cps[ci]!.seq })}\n`;
+          ci++;
+        }
+      }
+      return new Response(out, { headers: { 'x-next': page.end ? '' : String(page.position) } });
     }
 
     if (req.method === 'POST' && url.pathname === '/archive') {

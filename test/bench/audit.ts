@@ -2,12 +2,26 @@
  * @module The audit part of `npm run bench` (docs/benchmarks.md, "Audit log"; docs/scale.md): the
  * append ceiling of one AuditSequencer (appends/s at rising concurrency until it stops rising), then a
  * tenant of BENCH_AUDIT_EVENTS events (bulk-seeded as a valid chain: test/bench/audit-bulk-seed.ts)
- * to time filtered listing and full-chain verification, then the archive of that chain to R2 and
- * verification across it. The work runs inside workerd (test/bench/audit-worker.ts, started with
+ * to time filtered listing and full-chain verification (page by page; with pages in flight as the
+ * CLI asks for them; offline in Node over the exported chain), then the archive of that chain to R2
+ * and verification across it. The work runs inside workerd (test/bench/audit-worker.ts, started with
  * wrangler.toml's bindings and the real D1 migrations); this side drives it and prints the tables.
  */
 import { bundleWorker, startGateway } from '../support/miniflare-gateway';
-import { appendCeiling, archiveAll, type Call, f1, f2, seedBySequencer, seedInBulk, type Stats, verifyAll } from './audit-phases';
+import {
+  appendCeiling,
+  archiveAll,
+  type Call,
+  type CallText,
+  f1,
+  f2,
+  seedBySequencer,
+  seedInBulk,
+  type Stats,
+  verifyAll,
+  verifyInFlight,
+  verifyOffline,
+} from './audit-phases';
 
 const list = (v: string | undefined, dflt: number[]) => (v ? v.split(',').map(Number) : dflt);
 /** The environment knobs; `quick` (`npm run bench -- --quick`) shrinks the defaults to seconds of work. */
@@ -19,15 +33,20 @@ const settings = (quick: boolean) => ({
   SEED: process.env.BENCH_AUDIT_SEED === 'sequencer' ? ('sequencer' as const) : ('bulk' as const),
   ARCHIVE: process.env.BENCH_AUDIT_ARCHIVE !== '0',
   RUNS: Number(process.env.BENCH_AUDIT_RUNS ?? (quick ? 3 : 20)),
+  /** Alternated rounds of the in-flight and offline verification comparisons. */
+  VERIFY_ROUNDS: Number(process.env.BENCH_AUDIT_VERIFY_ROUNDS ?? (quick ? 1 : 2)),
   SEED_BATCH: Number(process.env.BENCH_AUDIT_SEED_BATCH ?? 100),
 });
 const VERIFY_PAGE = 5000;
+/** What `stepgate audit verify` asks for: pages of 2000, 1 (one at a time) or its default 3 in flight. */
+const CLI_PAGE = 2000;
+const IN_FLIGHT = [1, 3];
 /** The targets of issue 15 (docs/scale.md). */
 const QUERY_TARGET_MS = 100;
 const VERIFY_TARGET = 50_000;
 
 export async function auditBench(quick = false): Promise<void> {
-  const { APPENDS, CONCURRENCY, EVENTS, SEED, ARCHIVE, RUNS, SEED_BATCH } = settings(quick);
+  const { APPENDS, CONCURRENCY, EVENTS, SEED, ARCHIVE, RUNS, SEED_BATCH, VERIFY_ROUNDS } = settings(quick);
   const script = await bundleWorker('test/bench/audit-worker.ts');
   // The gateway's own start-up path: wrangler.toml's bindings (D1, R2), D1 migrations applied; no origin is used.
   const worker = await startGateway({
@@ -43,6 +62,13 @@ export async function auditBench(quick = false): Promise<void> {
     const r = await worker.mf.dispatchFetch(u, { method });
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
     return (await r.json()) as T;
+  };
+  const text: CallText = async (path, params) => {
+    const u = new URL(path, worker.url);
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, String(v));
+    const r = await worker.mf.dispatchFetch(u);
+    if (!r.ok) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
+    return { text: await r.text(), headers: r.headers as unknown as Headers };
   };
   const started = performance.now();
   const verdicts: string[] = [];
@@ -102,6 +128,54 @@ export async function auditBench(quick = false): Promise<void> {
     verdicts.push(
       `verify: ${v.rate.toFixed(0)} events/s over ${v.rows} events ` +
         `(target ≥ ${VERIFY_TARGET}: ${v.rate >= VERIFY_TARGET ? 'met' : 'NOT met'})`,
+    );
+
+    // 4b. As the CLI verifies at the edge: pages of 2000, one at a time or several in flight (wall clock).
+    const perSecond = (rate: number) => `${rate.toFixed(0)} events/s`;
+    if (head) {
+      console.log('');
+      console.log(
+        `audit verify as the CLI pages it: pages of ${CLI_PAGE}, ${IN_FLIGHT.join(' or ')} in flight, ` +
+          `${VERIFY_ROUNDS} alternated round(s), wall clock at the client`,
+      );
+      const inFlight = await verifyInFlight(call, head, CLI_PAGE, IN_FLIGHT, VERIFY_ROUNDS);
+      for (const n of IN_FLIGHT)
+        lines.push(
+          `| CLI paging (${CLI_PAGE} a page), ${n} in flight, wall clock | ${EVENTS} | ` +
+            `${inFlight[n]!.median.toFixed(0)} | — | — | — |`,
+        );
+      verdicts.push(
+        `verify with pages in flight (one workerd process), median (runs): ` +
+          IN_FLIGHT.map((n) => `${n}: ${perSecond(inFlight[n]!.median)} (${inFlight[n]!.rates.map((x) => x.toFixed(0)).join(', ')})`).join(
+            '; ',
+          ),
+      );
+    }
+
+    // 4c. Offline: the exported chain verified in Node (stepgate audit verify --file).
+    console.log('');
+    console.log(`audit verify offline: the chain exported as NDJSON, then verified in Node (${VERIFY_ROUNDS * 2} alternated round(s))`);
+    const off = await verifyOffline(text, VERIFY_ROUNDS * 2);
+    const offRate = (ms: number) => (off.events * 1000) / ms;
+    console.log(
+      `exported ${off.events} events in ${(off.exportMs / 1000).toFixed(1)} s; \`stepgate audit verify --file\` ` +
+        `${(off.cliMs / 1000).toFixed(1)} s end to end (${perSecond(offRate(off.cliMs))}): ${off.cliOut}`,
+    );
+    console.log(
+      `verifyExported alone: Node's createHash ${off.sync.map((x) => x.toFixed(0)).join(', ')} events/s; ` +
+        `crypto.subtle ${off.subtle.map((x) => x.toFixed(0)).join(', ')} events/s ` +
+        `(JSON.parse of the file: ${(off.parseMs / 1000).toFixed(1)} s)`,
+    );
+    const { syncMedian, subtleMedian } = off;
+    lines.push(
+      `| offline \`audit verify --file\` end to end (Node) | ${off.events} | ${offRate(off.cliMs).toFixed(0)} ` +
+        `| ${(off.cliMs / 1000).toFixed(1)} | — | — |`,
+    );
+    lines.push(`| offline verifyExported, Node's createHash | ${off.events} | ${syncMedian.toFixed(0)} | — | — | — |`);
+    lines.push(`| offline verifyExported, crypto.subtle (Node) | ${off.events} | ${subtleMedian.toFixed(0)} | — | — | — |`);
+    verdicts.push(
+      `offline verify: ${perSecond(offRate(off.cliMs))} end to end, ${perSecond(syncMedian)} verifyExported with Node's hasher ` +
+        `(target ≥ ${VERIFY_TARGET}: ${offRate(off.cliMs) >= VERIFY_TARGET ? 'met' : 'NOT met'} end to end)`,
     );
 
     // 5. Archive the sealed segments to R2, then verify across R2 and D1.

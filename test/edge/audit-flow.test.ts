@@ -249,6 +249,17 @@ describe('reading the log', () => {
     const { events } = await list('user=dave&type=audit.read,audit.exported,audit.verified');
     expect(new Set(events.map((e) => e.event.type))).toEqual(new Set(['audit.read', 'audit.exported', 'audit.verified']));
   });
+
+  it('names where each page of a verification started, so pages verified apart are seen to link up', async () => {
+    type Page = { ok: boolean; from: number; start: { seq: number; hash: string }; to: number; head: { seq: number; hash: string } };
+    const page = async (q: string) =>
+      (await (await gw(`/.stepgate/api/admin/audit/verify?${q}`, { headers: { cookie: daveReader } })).json()) as Page;
+    const first = await page('from=1&limit=3');
+    expect(first).toMatchObject({ ok: true, from: 1, start: { seq: 0, hash: 'genesis' }, to: 3 });
+    const second = await page('from=4&limit=3');
+    expect(second).toMatchObject({ ok: true, from: 4, to: 6 });
+    expect(second.start).toEqual(first.head);
+  });
 });
 
 describe('personal API tokens', () => {

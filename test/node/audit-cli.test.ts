@@ -176,11 +176,21 @@ describe('stepgate audit', () => {
       code: 0,
       out: expect.stringMatching(/^ok: \d+ event\(s\) verified, through sequence \d+; 1 signed checkpoint\(s\) matched/),
     });
+    // One page at a time, or up to eight in flight: the same verdict.
+    for (const parallel of ['1', '8'])
+      expect(await run('audit', 'verify', '--edge', base, '--token', auditorToken, '--parallel', parallel)).toMatchObject({
+        code: 0,
+        out: expect.stringMatching(/^ok: \d+ event\(s\) verified/),
+      });
     const db = await gw.mf.getD1Database('DB');
     const row = await db.prepare("SELECT seq FROM audit_events WHERE type = 'grant.used' ORDER BY seq LIMIT 1").first<{ seq: number }>();
     await db.prepare("UPDATE audit_events SET outcome = 'denied' WHERE seq = ?").bind(row!.seq).run();
     try {
       expect(await run('audit', 'verify', '--edge', base, '--token', auditorToken)).toMatchObject({
+        code: 1,
+        err: expect.stringContaining(`BROKEN at sequence ${row!.seq}: modified`),
+      });
+      expect(await run('audit', 'verify', '--edge', base, '--token', auditorToken, '--parallel', '1')).toMatchObject({
         code: 1,
         err: expect.stringContaining(`BROKEN at sequence ${row!.seq}: modified`),
       });
@@ -197,6 +207,19 @@ describe('stepgate audit', () => {
     expect(await run('audit', 'verify', '--edge', base, '--token', 'sgt.bad')).toMatchObject({
       code: 1,
       err: expect.stringContaining('HTTP 401'),
+    });
+    for (const bad of ['0', '9', '2.5', 'many'])
+      expect(await run('audit', 'verify', '--edge', base, '--token', auditorToken, '--parallel', bad)).toMatchObject({
+        code: 2,
+        err: expect.stringContaining('--parallel: a whole number from 1 to 8'),
+      });
+    expect(await run('audit', 'verify', '--file', join(dir, 'audit.ndjson'), '--parallel', '2')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--parallel goes with --edge'),
+    });
+    expect(await run('audit', 'verify', '--file', join(dir, 'no-such-file.ndjson'))).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('no-such-file.ndjson: cannot read'),
     });
     expect(await run('audit', 'export', '--edge', base, '--token', auditorToken, '--colour', 'red')).toMatchObject({
       code: 2,

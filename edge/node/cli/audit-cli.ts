@@ -3,13 +3,15 @@
  * audit:read), or — for verify — an exported NDJSON file, offline, checked against the edge's
  * published checkpoint keys.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import type { Problem } from '../../../shared/wire-shapes';
 import { verifyExported, type VerifyResult } from '../../audit/audit-chain';
 import { verifyCheckpoint } from '../../audit/checkpoint';
 import type { ChainedEvent } from '../../audit/events';
-import { readText, TOKEN_OPTION, UsageError, type Command, type OptionSpec, type Out, type Values } from './args';
+import { nodeSha256 } from '../sha256';
+import { verifyPages, type VerifyPage } from './audit-verify-pages';
+import { TOKEN_OPTION, UsageError, type Command, type OptionSpec, type Out, type Values } from './args';
 import { progress } from './progress';
 
 const FILTERS = ['from', 'to', 'user', 'ip', 'app', 'type', 'outcome'] as const;
@@ -24,6 +26,10 @@ const FILTER_OPTIONS: Record<(typeof FILTERS)[number], OptionSpec> = {
 };
 const EDGE: OptionSpec = { type: 'string', value: 'URL', help: 'the gateway, e.g. https://app.example.com' };
 const PROGRESS: OptionSpec = { type: 'boolean', help: 'show progress on stderr (the default on a terminal)' };
+/** Events per verify request. */
+const VERIFY_PAGE = 2000;
+const PARALLEL_DEFAULT = 3;
+const PARALLEL_MAX = 8;
 
 interface Edge {
   base: string;
@@ -84,15 +90,21 @@ const exportCommand: Command = {
 
 const verifyCommand: Command = {
   name: 'audit verify',
-  synopsis: ['--edge URL [--token TOKEN] [--progress]', '--file FILE [--jwks FILE|URL]'],
+  synopsis: ['--edge URL [--token TOKEN] [--parallel N] [--progress]', '--file FILE [--jwks FILE|URL]'],
   summary:
     'Verify the audit chain at the gateway, page by page, or an NDJSON export offline. Exits 1 with the sequence of the first break.',
   details:
-    "Offline, --jwks (the edge's /.well-known/stepgate/audit-jwks.json, as a file or URL) " +
-    'also checks the signed checkpoints; without it only the chain is checked.',
+    `At the edge, pages of ${VERIFY_PAGE} events are verified with up to --parallel of them in flight (default ${PARALLEL_DEFAULT}); ` +
+    "the first break in chain order is reported. Offline, --jwks (the edge's /.well-known/stepgate/audit-jwks.json, " +
+    'as a file or URL) also checks the signed checkpoints; without it only the chain is checked.',
   options: {
     edge: EDGE,
     token: TOKEN_OPTION,
+    parallel: {
+      type: 'string',
+      value: 'N',
+      help: `verify requests in flight at the edge, 1 to ${PARALLEL_MAX} (default ${PARALLEL_DEFAULT})`,
+    },
     file: { type: 'string', value: 'FILE', help: 'an NDJSON export to verify offline (needs no token)' },
     jwks: { type: 'string', value: 'FILE|URL', help: 'the checkpoint keys, for --file' },
     progress: PROGRESS,
@@ -146,68 +158,68 @@ async function exportEvents(opts: Values, out: Out, err: Out, env: NodeJS.Proces
 async function verifyEvents(opts: Values, out: Out, err: Out, env: NodeJS.ProcessEnv): Promise<number> {
   if (typeof opts.jwks === 'string' && typeof opts.file !== 'string')
     throw new UsageError('--jwks goes with --file (offline verification)');
+  if (typeof opts.parallel === 'string' && typeof opts.file === 'string')
+    throw new UsageError('--parallel goes with --edge (verification at the gateway)');
   if (typeof opts.file === 'string') return verifyFile(opts.file, typeof opts.jwks === 'string' ? opts.jwks : null, out, err);
+  const parallel = typeof opts.parallel === 'string' ? Number(opts.parallel) : PARALLEL_DEFAULT;
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > PARALLEL_MAX)
+    throw new UsageError(`--parallel: a whole number from 1 to ${PARALLEL_MAX}`);
   const edge = edgeOf(opts, env);
   const bar = progress('verifying', opts.progress === true || process.stderr.isTTY === true);
-  let from = 1;
-  let rows = 0;
-  let checkpoints = 0;
-  for (;;) {
-    const r = (await (await get(edge, `/.stepgate/api/admin/audit/verify?from=${from}&limit=2000`)).json()) as {
-      ok: boolean;
-      rows: number;
-      checkpoints: number;
-      next: number | null;
-      to: number;
-      from: number;
-      head_seq: number;
-      seq?: number;
-      problem?: string;
-      detail?: string;
-    };
-    rows += r.rows;
-    checkpoints += r.checkpoints;
-    if (!r.ok) {
-      bar.end();
-      err(`BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}`);
-      return 1;
-    }
-    bar.update(r.to, r.head_seq);
-    if (r.next === null) {
-      bar.end();
-      out(`ok: ${rows} event(s) verified, through sequence ${r.to}; ${checkpoints} signed checkpoint(s) matched`);
-      return 0;
-    }
-    from = r.next;
+  const r = await verifyPages(
+    async (from) => (await (await get(edge, `/.stepgate/api/admin/audit/verify?from=${from}&limit=${VERIFY_PAGE}`)).json()) as VerifyPage,
+    { parallel, pageSize: VERIFY_PAGE, onPage: (to, head) => bar.update(to, head) },
+  ).finally(() => bar.end());
+  if (!r.ok) {
+    err(`BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}`);
+    return 1;
   }
+  out(`ok: ${r.rows} event(s) verified, through sequence ${r.to}; ${r.checkpoints} signed checkpoint(s) matched`);
+  return 0;
+}
+
+/** The lines of a file, read in chunks (an export of millions of events is larger than one string may be). */
+async function* fileLines(file: string): AsyncGenerator<string> {
+  let pending = '';
+  for await (const chunk of createReadStream(file, { encoding: 'utf8' })) {
+    pending += chunk as string;
+    const parts = pending.split('\n');
+    pending = parts.pop()!;
+    yield* parts;
+  }
+  yield pending;
 }
 
 /** Verify an NDJSON export offline. */
 async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Out): Promise<number> {
-  const text = readText(file, err);
-  if (text === null) return 1;
   const events: ChainedEvent[] = [];
   const cps: { checkpoint: string; seq: number }[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!.trim();
-    if (!l) continue;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(l);
-    } catch {
-      err(`${file}:${i + 1}: not JSON (verify takes an NDJSON export)`);
-      return 1;
+  let i = 0;
+  try {
+    for await (const line of fileLines(file)) {
+      i++;
+      const l = line.trim();
+      if (!l) continue;
+      let doc: unknown;
+      try {
+        doc = JSON.parse(l);
+      } catch {
+        err(`${file}:${i}: not JSON (verify takes an NDJSON export)`);
+        return 1;
+      }
+      if (doc && typeof doc === 'object' && 'event' in doc) events.push(doc as ChainedEvent);
+      else if (doc && typeof doc === 'object' && 'checkpoint' in doc) cps.push(doc as { checkpoint: string; seq: number });
+      else if (doc && typeof doc === 'object' && 'error' in doc) {
+        err(`${file}:${i}: the export itself stopped at a row that does not open (tampering at the edge)`);
+        return 1;
+      } else {
+        err(`${file}:${i}: neither an event nor a checkpoint`);
+        return 1;
+      }
     }
-    if (doc && typeof doc === 'object' && 'event' in doc) events.push(doc as ChainedEvent);
-    else if (doc && typeof doc === 'object' && 'checkpoint' in doc) cps.push(doc as { checkpoint: string; seq: number });
-    else if (doc && typeof doc === 'object' && 'error' in doc) {
-      err(`${file}:${i + 1}: the export itself stopped at a row that does not open (tampering at the edge)`);
-      return 1;
-    } else {
-      err(`${file}:${i + 1}: neither an event nor a checkpoint`);
-      return 1;
-    }
+  } catch (e) {
+    err(`${file}: cannot read: ${(e as Error).message}`);
+    return 1;
   }
   if (events.length === 0) {
     err(`${file}: no events`);
@@ -229,7 +241,7 @@ async function verifyFile(file: string, jwksAt: string | null, out: Out, err: Ou
       return 1;
     }
   }
-  const r: VerifyResult = await verifyExported(events, first === 1 ? undefined : anchorPoint);
+  const r: VerifyResult = await verifyExported(events, first === 1 ? undefined : anchorPoint, nodeSha256);
   if (!r.ok) {
     err(
       `BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}` +
