@@ -6,6 +6,8 @@
  * grant (BENCH_PROFILE_PATH=open: `GET /api/projects`, unprotected). Prints the top functions by self
  * time per isolate, grouped by source file, and writes the .cpuprofile files (open them in Chrome's
  * DevTools) to a temporary directory it names. Everything it starts stops with it.
+ * BENCH_PROFILE_SCRIPT=path profiles that bundle instead of this tree's (an unminified build names
+ * the gateway's functions; a build of another checkout compares a change).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -95,7 +97,14 @@ try {
   const origin = await startOrigin();
   disposers.push(() => stopGroup(origin.child, 2000));
   const inspectorPort = await freePort();
-  const gw = await startGateway({ originUrl: origin.url, jwtSecret: SECRET, inspectorPort });
+  // Without Miniflare's assets router, a hop a deployed Worker does not have (test/support/miniflare-gateway.ts).
+  const gw = await startGateway({
+    originUrl: origin.url,
+    jwtSecret: SECRET,
+    inspectorPort,
+    scriptPath: process.env.BENCH_PROFILE_SCRIPT,
+    pageScriptAssets: false,
+  });
   disposers.push(() => gw.dispose());
   const open = process.env.BENCH_PROFILE_PATH === 'open';
   const cookie = open ? '' : await sessionGrantCookie(gw.url, SECRET, 'bench-profile');
