@@ -15,7 +15,7 @@ export type { StepgateOptions } from '../middleware';
  * embedded: the host Worker serves them from `/.stepgate/assets/` without assets of its own.
  */
 export const stepgate = (options: StepgateOptions): ReturnType<typeof stepgateMiddleware> =>
-  stepgateMiddleware({ pageScripts: embeddedPageScripts, ...options });
+  stepgateMiddleware({ ...options, pageScripts: options.pageScripts ?? embeddedPageScripts });
 export type { StepgateContext } from '../request-path/stepgate-context';
 export { forward, type ForwardOptions } from '../request-path/forward';
 export { stepgateScheduled, type StepgateScheduledOptions } from '../scheduled';

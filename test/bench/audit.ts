@@ -53,6 +53,7 @@ export async function auditBench(quick = false): Promise<void> {
     originUrl: 'http://127.0.0.1:9',
     jwtSecret: 'bench-only-identity-secret-0123456789abcdef',
     scriptPath: script,
+    pageScriptAssets: false, // no page is served; and no Miniflare assets router in front
   });
   const call: Call = async <T>(method: 'GET' | 'POST', path: string, params: Record<string, string | number>): Promise<T> => {
     const u = new URL(path, worker.url);

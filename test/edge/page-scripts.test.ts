@@ -61,7 +61,7 @@ describe('pageScriptsFromAssets', () => {
 
   it('asks the binding once per script found, and again for one that was missing', async () => {
     const { asked, binding } = counting();
-    const scripts = pageScriptsFromAssets();
+    const scripts = pageScriptsFromAssets(['a.js', 'b.js']);
     expect(await scripts('a.js', { ASSETS: binding })).toBe('export {};');
     expect(await scripts('a.js', { ASSETS: binding })).toBe('export {};');
     expect(await scripts('b.js', { ASSETS: binding })).toBeNull();
@@ -69,15 +69,23 @@ describe('pageScriptsFromAssets', () => {
     expect(asked).toEqual(['a.js', 'b.js', 'b.js']);
   });
 
-  it('never asks the binding for a name the build cannot have made', async () => {
+  it('never asks the binding for a name the build did not make, whatever the assets would answer', async () => {
     const { asked, binding } = counting();
-    const scripts = pageScriptsFromAssets();
-    for (const name of ['../a.js', 'a.js/', 'A.js', 'a.mjs', '', '.js', `${'a'.repeat(70)}.js`, 'a.js?x', 'a%2F.js'])
+    const scripts = pageScriptsFromAssets(['b.js']);
+    for (const name of ['a.js', '../a.js', 'a.js/', 'A.js', 'a.mjs', '', '.js', 'a.js?x', 'a%2F.js', 'index.html', '_headers'])
       expect(await scripts(name, { ASSETS: binding })).toBeNull();
     expect(asked).toEqual([]);
   });
 
   it('without a binding, every script is missing', async () => {
-    expect(await pageScriptsFromAssets()('a.js', {})).toBeNull();
+    expect(await pageScriptsFromAssets(['a.js'])('a.js', {})).toBeNull();
+  });
+
+  it('by default knows exactly the scripts the build made', async () => {
+    const { asked, binding } = counting();
+    const scripts = pageScriptsFromAssets();
+    for (const file of Object.keys(CLIENT_ASSETS)) await scripts(file, { ASSETS: binding });
+    await scripts('nope.js', { ASSETS: binding });
+    expect(asked.sort()).toEqual(Object.keys(CLIENT_ASSETS).sort());
   });
 });

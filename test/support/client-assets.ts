@@ -32,7 +32,7 @@ let building: Promise<void> | null = null;
 export function ensureClientAssets(): Promise<void> {
   building ??= (async () => {
     const fresh = existsSync(OUTPUT) && statSync(OUTPUT).mtimeMs >= Math.max(...SOURCES.map((s) => newest(join(ROOT, s))));
-    if (fresh && existsSync(join(ASSETS_DIR, 'step-up.js'))) return;
+    if (fresh && existsSync(join(ROOT, 'edge/pages/generated/page-script-names.ts')) && existsSync(join(ASSETS_DIR, 'step-up.js'))) return;
     const { build } = await import('vite');
     const outDir = mkdtempSync(join(tmpdir(), 'stepgate-pages-'));
     try {

@@ -252,6 +252,31 @@ export async function doctor(values: Values): Promise<DoctorReport> {
     }
   }
 
+  // The page scripts: Workers static assets the gateway reads through ASSETS, behind the Worker.
+  const assets = cfg.assets;
+  if (!assets)
+    add(
+      'assets',
+      'no [assets]: the scripts of Stepgate’s pages are not deployed, so no step-up page can be answered',
+      'add [assets] directory = "./dist/page-scripts", binding = "ASSETS", run_worker_first = true',
+    );
+  else {
+    if (assets.binding !== 'ASSETS')
+      add('assets.binding', `is ${assets.binding ? `"${assets.binding}"` : 'not set'}: the gateway reads env.ASSETS`, 'binding = "ASSETS"');
+    if (assets.run_worker_first !== true)
+      add(
+        'assets.run_worker_first',
+        'is not true: Cloudflare would serve the page scripts on every app path before the gateway runs',
+        'run_worker_first = true',
+      );
+    if (assets.not_found_handling !== undefined && assets.not_found_handling !== 'none')
+      add(
+        'assets.not_found_handling',
+        `is "${assets.not_found_handling}": a name that is not a page script would be answered with a file`,
+        'remove it (the default, "none", answers 404)',
+      );
+  }
+
   // Durable Objects: the bindings, and migrations that create their classes with SQLite storage.
   const bindings = cfg.durable_objects?.bindings ?? [];
   const created = new Map<string, 'sqlite' | 'kv'>();
