@@ -8,13 +8,18 @@
  * in test/edge/canonical-json.test.ts, which compares the two on generated events and edge cases).
  */
 
-/** Serialized keys: events repeat the same few dozen keys, so each is escaped once. Bounded. */
+/**
+ * Serialized keys: events repeat the same few dozen keys, so each is escaped once. Bounded, in
+ * entries and in size: a longer key (a caller's data, not an event's shape) is escaped each time.
+ */
 const keyJson = new Map<string, string>();
 const KEY_CACHE_MAX = 4096;
+const KEY_CACHE_KEY_MAX = 128;
 /** Objects with more keys than this are sorted with Array.prototype.sort rather than by insertion. */
 const INSERTION_SORT_MAX = 24;
 
 function quotedKey(k: string): string {
+  if (k.length > KEY_CACHE_KEY_MAX) return JSON.stringify(k);
   let j = keyJson.get(k);
   if (j === undefined) {
     j = JSON.stringify(k);

@@ -39,9 +39,9 @@ it('npm start says where it runs and what to do next, with no stack trace, netwo
   expect(out).not.toContain('following bindings');
 
   // The maintenance cron, run the way the start message says.
-  const cron = `curl "http://127.0.0.1:${port}/cdn-cgi/handler/scheduled"`;
+  const cron = `curl "http://127.0.0.1:${port}/__scheduled"`;
   expect(out).toContain(cron);
-  const res = await fetch(`http://127.0.0.1:${port}/cdn-cgi/handler/scheduled`);
+  const res = await fetch(`http://127.0.0.1:${port}/__scheduled`);
   expect(res.status).toBe(200);
   await expect.poll(() => demo.output()).toContain('stepgate: maintenance');
   expect(demo.output()).not.toContain('maintenance failed');

@@ -44,7 +44,7 @@ Error: getaddrinfo ENOTFOUND workers.cloudflare.com
   `\u001b[1mScheduled Workers are not automatically triggered during local development.\u001b[0m
 
   To manually trigger a scheduled event, run:
-    curl "http://127.0.0.1:8787/cdn-cgi/handler/scheduled"
+    curl "http://127.0.0.1:8787/__scheduled"
   For more details, see https://developers.cloudflare.com/workers/configuration/cron-triggers/#test-cron-triggers-locally
 
 

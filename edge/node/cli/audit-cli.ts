@@ -10,7 +10,7 @@ import { verifyExported, type VerifyResult } from '../../audit/audit-chain';
 import { verifyCheckpoint } from '../../audit/checkpoint';
 import type { ChainedEvent } from '../../audit/events';
 import { nodeSha256 } from '../sha256';
-import { verifyPages, type VerifyPage } from './audit-verify-pages';
+import { verifyPages } from './audit-verify-pages';
 import { TOKEN_OPTION, UsageError, type Command, type OptionSpec, type Out, type Values } from './args';
 import { progress } from './progress';
 
@@ -167,11 +167,12 @@ async function verifyEvents(opts: Values, out: Out, err: Out, env: NodeJS.Proces
   const edge = edgeOf(opts, env);
   const bar = progress('verifying', opts.progress === true || process.stderr.isTTY === true);
   const r = await verifyPages(
-    async (from) => (await (await get(edge, `/.stepgate/api/admin/audit/verify?from=${from}&limit=${VERIFY_PAGE}`)).json()) as VerifyPage,
+    async (from) => (await get(edge, `/.stepgate/api/admin/audit/verify?from=${from}&limit=${VERIFY_PAGE}`)).json(),
     { parallel, pageSize: VERIFY_PAGE, onPage: (to, head) => bar.update(to, head) },
   ).finally(() => bar.end());
   if (!r.ok) {
-    err(`BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}`);
+    // A malformed or self-contradicting answer names no sequence: the chain is not known to be broken, nor verified.
+    err(r.refused ? `NOT VERIFIED: ${r.detail}` : `BROKEN at sequence ${r.seq}: ${r.problem} — ${r.detail}`);
     return 1;
   }
   out(`ok: ${r.rows} event(s) verified, through sequence ${r.to}; ${r.checkpoints} signed checkpoint(s) matched`);

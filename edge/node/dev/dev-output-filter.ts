@@ -101,7 +101,7 @@ export function readyMessage({ port, demoUrl }: { port: number; demoUrl: string 
     `    5. Audit and dashboard       sign in as ${at}/login?user=dave, enrol, then`,
     `                                 ${at}/.stepgate/admin/dashboard`,
     '  The maintenance cron (audit checkpoints, re-encryption, retention) does not run by itself here:',
-    `    curl "http://127.0.0.1:${port}/cdn-cgi/handler/scheduled"`,
+    `    curl "http://127.0.0.1:${port}/__scheduled"`,
     '  Ctrl-C stops everything.',
     '',
   ].join('\n');

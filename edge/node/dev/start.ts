@@ -121,6 +121,9 @@ const wrangler: ChildProcess = spawnGroup(
   [
     'wrangler',
     'dev',
+    // The maintenance cron by hand: `/__scheduled`. (Miniflare's own /cdn-cgi/handler/scheduled answers
+    // "exception" for a Worker with static assets in this wrangler: workers-sdk issue 9882.)
+    '--test-scheduled',
     '--ip',
     '127.0.0.1',
     '--port',
