@@ -32,7 +32,7 @@ const median = (xs: readonly number[]): number => {
 interface Figures {
   rules: number;
   hosts: number;
-  /** The first compile in this process (JIT cold, as in a fresh isolate), ms. */
+  /** The first compile of this policy in this process (after the smaller one: warmer than a fresh isolate), ms. */
   compileFirstMs: number;
   compileMedianMs: number;
   validateMedianMs: number;
