@@ -39,7 +39,7 @@ describe('page scripts through ASSETS, asked for with tricks', () => {
     if (path.startsWith('/.stepgate/')) expect([400, 404, 405]).toContain(res.status);
   });
 
-  it('a script asked through dot segments, an empty segment, %2e or the prefix in capitals is the canonical one, with its headers', async () => {
+  it('a script asked through dot segments, an empty segment, %2e or the prefix in capitals is served with its headers', async () => {
     for (const path of [
       '/.stepgate/assets//step-up.js',
       '/.stepgate/assets/step-up%2ejs',
