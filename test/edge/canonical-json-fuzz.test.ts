@@ -8,30 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../edge/audit/canonical-json';
-
-/** The first implementation, verbatim (git show 5edd4ab^:edge/audit/canonical-json.ts). */
-function referenceCanonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError('canonicalJson: non-finite number');
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) {
-    return `[${value
-      .map((v) => {
-        if (v === undefined) throw new TypeError('canonicalJson: undefined in an array');
-        return referenceCanonicalJson(v);
-      })
-      .join(',')}]`;
-  }
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${referenceCanonicalJson(v)}`).join(',')}}`;
-  }
-  throw new TypeError(`canonicalJson: cannot serialize a ${typeof value}`);
-}
+import { referenceCanonicalJson } from '../support/reference-canonical-json';
 
 type Outcome = { ok: true; out: string } | { ok: false; name: string; message: string };
 const run = (f: (v: unknown) => string, v: unknown): Outcome => {

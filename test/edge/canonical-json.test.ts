@@ -6,30 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../edge/audit/canonical-json';
-
-/** The first implementation, verbatim: the reference the chain's existing hashes were made with. */
-function referenceCanonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError('canonicalJson: non-finite number');
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) {
-    return `[${value
-      .map((v) => {
-        if (v === undefined) throw new TypeError('canonicalJson: undefined in an array');
-        return referenceCanonicalJson(v);
-      })
-      .join(',')}]`;
-  }
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${referenceCanonicalJson(v)}`).join(',')}}`;
-  }
-  throw new TypeError(`canonicalJson: cannot serialize a ${typeof value}`);
-}
+import { referenceCanonicalJson } from '../support/reference-canonical-json';
 
 /** mulberry32: deterministic, so a failure reproduces. */
 function rng(seed: number): () => number {

@@ -184,3 +184,39 @@ describe('stepgate doctor', () => {
     });
   });
 });
+
+describe('the page scripts’ static assets ([assets])', () => {
+  const ASSETS_BLOCK = /^\[assets\]\ndirectory = .*\nbinding = "ASSETS"\nrun_worker_first = true\n/m;
+  const doctor = async (toml: string) => {
+    const r = await run('doctor', '--config', project(toml));
+    return { code: r.code, out: `${r.out}\n${r.err}` };
+  };
+
+  it('the production copy with the shipped [assets] is ready', async () => {
+    expect(shipped).toMatch(ASSETS_BLOCK);
+    expect(await doctor(production())).toMatchObject({ code: 0 });
+  });
+
+  it.each<[string, (t: string) => string, string]>([
+    ['without [assets] (no page script can load: no step-up can be answered)', (t) => t.replace(ASSETS_BLOCK, ''), 'no [assets]'],
+    [
+      'with run_worker_first = false (assets would answer on every app path before the gateway)',
+      (t) => t.replace('run_worker_first = true', 'run_worker_first = false'),
+      'assets.run_worker_first',
+    ],
+    [
+      'with another binding name (the gateway reads env.ASSETS)',
+      (t) => t.replace('binding = "ASSETS"', 'binding = "STATIC"'),
+      'assets.binding',
+    ],
+    [
+      'with not_found_handling answering unknown names with a file',
+      (t) => t.replace('run_worker_first = true', 'run_worker_first = true\nnot_found_handling = "single-page-application"'),
+      'assets.not_found_handling',
+    ],
+  ])('%s, it is not "ready"', async (_name, change, named) => {
+    const r = await doctor(change(production()));
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(named);
+  });
+});

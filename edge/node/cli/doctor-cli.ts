@@ -3,7 +3,8 @@
  * configuration with wrangler's own reader (so environments, inheritance and defaults are wrangler's),
  * runs the gateway's production checks over its `[vars]` (edge/config/production-checks.ts), and
  * checks what the gateway cannot see at run time: routes, the cron trigger, D1, the Durable Objects
- * and their migrations, the policy's `hosts`, and secrets placed in `[vars]`.
+ * and their migrations, the page scripts' static assets (doctor-assets.ts), the policy's `hosts`,
+ * and secrets placed in `[vars]`.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
@@ -20,6 +21,7 @@ import { IdentityConfig } from '../../identity/identity-config';
 import { compilePolicy } from '../../policy/compile-policy';
 import { formatProblem, parsePolicy, PolicyError } from '../../policy/validate-policy';
 import { readText, str, type Command, type Values } from './args';
+import { assetsProblems } from './doctor-assets';
 
 /** The database_id that the shipped wrangler.toml carries until `wrangler d1 create` prints the real one. */
 export const PLACEHOLDER_DATABASE_ID = '00000000-0000-4000-8000-000000000000';
@@ -253,29 +255,7 @@ export async function doctor(values: Values): Promise<DoctorReport> {
   }
 
   // The page scripts: Workers static assets the gateway reads through ASSETS, behind the Worker.
-  const assets = cfg.assets;
-  if (!assets)
-    add(
-      'assets',
-      'no [assets]: the scripts of Stepgate’s pages are not deployed, so no step-up page can be answered',
-      'add [assets] directory = "./dist/page-scripts", binding = "ASSETS", run_worker_first = true',
-    );
-  else {
-    if (assets.binding !== 'ASSETS')
-      add('assets.binding', `is ${assets.binding ? `"${assets.binding}"` : 'not set'}: the gateway reads env.ASSETS`, 'binding = "ASSETS"');
-    if (assets.run_worker_first !== true)
-      add(
-        'assets.run_worker_first',
-        'is not true: Cloudflare would serve the page scripts on every app path before the gateway runs',
-        'run_worker_first = true',
-      );
-    if (assets.not_found_handling !== undefined && assets.not_found_handling !== 'none')
-      add(
-        'assets.not_found_handling',
-        `is "${assets.not_found_handling}": a name that is not a page script would be answered with a file`,
-        'remove it (the default, "none", answers 404)',
-      );
-  }
+  problems.push(...assetsProblems(cfg.assets));
 
   // Durable Objects: the bindings, and migrations that create their classes with SQLite storage.
   const bindings = cfg.durable_objects?.bindings ?? [];
