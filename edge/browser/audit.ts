@@ -4,9 +4,10 @@
  * line each: a long one is cut with its whole text on hover.
  */
 import { ErrorCode } from '../../shared/errors';
+import { verifyPages } from '../../shared/audit-verify-pages';
 import { displaySegments } from '../../shared/visible-text';
 import { $, explain } from './api';
-import { askToConfirm, refused, say, send } from './console-common';
+import { type ConsoleProblem, askToConfirm, refused, say, send } from './console-common';
 import { showLocalTimes, timeNode } from './local-time';
 
 interface AuditEvent {
@@ -23,6 +24,9 @@ interface AuditEvent {
   factor?: string;
   reason?: string;
 }
+
+/** Events per verify page, as the CLI asks. */
+const VERIFY_PAGE = 2000;
 
 const tbody = $('events').querySelector('tbody')!;
 let cursor: string | null = null;
@@ -121,31 +125,35 @@ $<HTMLFormElement>('filters').addEventListener('submit', (e) => {
 });
 $('more').addEventListener('click', () => void load(true));
 
+/** The API's refusal of a verify page (not a verdict on the chain): shown as the console shows any refusal. */
+class VerifyRefused extends Error {
+  constructor(readonly problem: ConsoleProblem) {
+    super('verify refused');
+  }
+}
+
+// Page by page, with the same checks as `stepgate audit verify --edge` (shared/audit-verify-pages.ts):
+// each page must begin where the one before ended, by sequence and by hash, so no page is skipped.
 document.getElementById('verify')?.addEventListener('click', async () => {
   say('Verifying…');
-  let from = 1;
-  let rows = 0;
-  for (;;) {
-    const r = await send<{ ok: boolean; rows: number; next: number | null; to: number; seq?: number; problem?: string; detail?: string }>(
-      'GET',
-      `/.stepgate/api/admin/audit/verify?from=${from}&limit=2000`,
-    );
-    if (!r.ok) {
-      if (r.problem.code === ErrorCode.FreshStepUpRequired) askToConfirm('Confirm it is you, then verify again.');
-      else say(explain(r.problem));
-      return;
-    }
-    rows += r.data.rows;
-    if (!r.data.ok) {
-      say(`Tampering found at event ${r.data.seq}: ${r.data.problem} (${r.data.detail}).`);
-      return;
-    }
-    if (r.data.next === null) {
-      say(`The chain is intact: ${rows} events through sequence ${r.data.to}.`);
-      return;
-    }
-    from = r.data.next;
-    say(`Verifying… ${rows} events so far`);
+  const fetchPage = async (from: number): Promise<unknown> => {
+    const r = await send<unknown>('GET', `/.stepgate/api/admin/audit/verify?from=${from}&limit=${VERIFY_PAGE}`);
+    if (!r.ok) throw new VerifyRefused(r.problem);
+    return r.data;
+  };
+  try {
+    const r = await verifyPages(fetchPage, {
+      parallel: 1,
+      pageSize: VERIFY_PAGE,
+      onPage: (to, head) => say(`Verifying… through event ${to} of ${head}`),
+    });
+    if (r.ok) say(`The chain is intact: ${r.rows} events through sequence ${r.to}.`);
+    else if (r.refused) say(`The log could not be verified: ${r.detail}. Verify again; if it persists, use stepgate audit verify.`);
+    else say(`Tampering found at event ${r.seq}: ${r.problem} (${r.detail}).`);
+  } catch (e) {
+    if (!(e instanceof VerifyRefused)) throw e;
+    if (e.problem.code === ErrorCode.FreshStepUpRequired) askToConfirm('Confirm it is you, then verify again.');
+    else say(explain(e.problem));
   }
 });
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyExported, type ChainPoint } from '../../edge/audit/audit-chain';
 import type { ChainedEvent } from '../../edge/audit/events';
-import { verifyPages, type VerifyPage } from '../../edge/node/cli/audit-verify-pages';
+import { verifyPages, type VerifyPage } from '../../shared/audit-verify-pages';
 import { main } from '../../edge/node/cli/main';
 import { nodeSha256 } from '../../edge/node/sha256';
 
@@ -292,7 +292,7 @@ export async function verifyOffline(
 }
 
 /**
- * Verification at the edge as `stepgate audit verify` pages it (edge/node/cli/audit-verify-pages.ts:
+ * Verification at the edge as `stepgate audit verify` pages it (shared/audit-verify-pages.ts:
  * pages of `page`, up to N in flight, results in chain order), for each N in `levels`, alternated
  * over `rounds`; wall-clock events/s seen by the client, medians.
  */

@@ -1,7 +1,7 @@
 /**
  * The verify endpoint's `start` tells the truth on every path (genesis, later page, archived
  * segment, after the archive, retention anchor), and the CLI's paging (verifyPages,
- * edge/node/cli/audit-verify-pages.ts, run here against the real verifyTenant on real D1/R2) joins
+ * shared/audit-verify-pages.ts, run here against the real verifyTenant on real D1/R2) joins
  * pages only where they link: a chain changed between two page reads is reported, an archived
  * segment verified whole over pages already read still joins. (From an adversarial review of 5edd4ab.)
  */
@@ -15,7 +15,7 @@ import { listCheckpoints } from '../../edge/audit/checkpoint-store';
 import type { AuditInput } from '../../edge/audit/events';
 import { prune } from '../../edge/audit/retention';
 import { parseKeyring } from '../../edge/crypto/keyring';
-import { verifyPages, type VerifyPage } from '../../edge/node/cli/audit-verify-pages';
+import { verifyPages, type VerifyPage } from '../../shared/audit-verify-pages';
 
 const ring = parseKeyring(env.STEPGATE_KEYS);
 const bucket = env.AUDIT_ARCHIVE!;

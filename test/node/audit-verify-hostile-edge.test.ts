@@ -1,7 +1,7 @@
 /**
  * `stepgate audit verify --edge` against an edge whose answers cannot be trusted (an older gateway
  * without `start`, a proxy that changes members, a compromised or rolled-back edge): verifyPages
- * (edge/node/cli/audit-verify-pages.ts) never says "ok" unless every page says where it started and
+ * (shared/audit-verify-pages.ts) never says "ok" unless every page says where it started and
  * links to the page end it starts from, every answer is well formed and agrees with itself, and the
  * chain reaches the head the edge reported before its last page. Also guards Node's synchronous
  * hasher on odd input and `verify --file` read in chunks. (From an adversarial review of 5edd4ab.)
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chainMaterial, eventHash, GENESIS, verifyExported } from '../../edge/audit/audit-chain';
 import type { AuditEvent, ChainedEvent } from '../../edge/audit/events';
-import { verifyPages, type VerifyPage } from '../../edge/node/cli/audit-verify-pages';
+import { verifyPages, type VerifyPage } from '../../shared/audit-verify-pages';
 import { nodeSha256 } from '../../edge/node/sha256';
 import { runCli } from '../support/run-cli';
 

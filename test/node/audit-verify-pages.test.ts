@@ -1,5 +1,5 @@
 /**
- * `stepgate audit verify` at the edge with pages in flight (edge/node/cli/audit-verify-pages.ts),
+ * `stepgate audit verify` at the edge with pages in flight (shared/audit-verify-pages.ts),
  * against a scripted edge: the whole chain is covered with each page starting where the one before
  * ended, no more than N pages are in flight, the first break in chain order is the one reported
  * however the answers arrive, and a page that does not meet the one before is reported, not skipped.
@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { chainMaterial, eventHash, GENESIS, verifyExported } from '../../edge/audit/audit-chain';
 import type { AuditEvent, ChainedEvent } from '../../edge/audit/events';
-import { verifyPages, type VerifyPage } from '../../edge/node/cli/audit-verify-pages';
+import { verifyPages, type VerifyPage } from '../../shared/audit-verify-pages';
 import { nodeSha256 } from '../../edge/node/sha256';
 
 const hashOf = (seq: number) => (seq === 0 ? GENESIS : `h${seq}`);

@@ -10,7 +10,7 @@ import { verifyExported, type VerifyResult } from '../../audit/audit-chain';
 import { verifyCheckpoint } from '../../audit/checkpoint';
 import type { ChainedEvent } from '../../audit/events';
 import { nodeSha256 } from '../sha256';
-import { verifyPages } from './audit-verify-pages';
+import { verifyPages } from '../../../shared/audit-verify-pages';
 import { TOKEN_OPTION, UsageError, type Command, type OptionSpec, type Out, type Values } from './args';
 import { progress } from './progress';
 

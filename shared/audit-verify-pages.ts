@@ -1,5 +1,6 @@
 /**
- * @module `stepgate audit verify` at the edge, with pages in flight: the edge verifies a page from
+ * @module Verifying the chain at the edge page by page (`stepgate audit verify --edge` and the
+ * console's Verify button), with pages in flight: the edge verifies a page from
  * the stored row before it (which the page before verified), so pages are independent and the CLI
  * can ask for the next few at once. Results are taken strictly in chain order, so the first broken
  * sequence reported is the first in the chain; each page must say where it started (`start`), and
