@@ -9,6 +9,7 @@ import { verifyRows, START, type AuditRow, type ChainPoint, type ChainProblem } 
 import { readSegment, SegmentError, type ArchiveBucket, type SegmentRow } from './archive-store';
 import { verifyCheckpoint, type Checkpoint } from './checkpoint';
 import { listCheckpoints } from './checkpoint-store';
+import type { VerifiedPage } from './audit-store';
 
 type Jwks = { keys: JWK[] };
 type Problem = { ok: false; seq: number; problem: ChainProblem; detail: string; rows: number; checkpoints: number };
@@ -72,20 +73,7 @@ export async function verifySegment(
   bucket: ArchiveBucket,
   seg: SegmentRow,
   anchor: ChainPoint,
-): Promise<
-  | {
-      ok: true;
-      from: number;
-      start: ChainPoint;
-      to: number;
-      rows: number;
-      checkpoints: number;
-      complete: false;
-      next: number;
-      head: ChainPoint;
-    }
-  | Problem
-> {
+): Promise<(VerifiedPage & { complete: false; next: number }) | Problem> {
   const fail = (seq: number, problem: ChainProblem, detail: string, rows = 0, checkpoints = 0): Problem => ({
     ok: false,
     seq,

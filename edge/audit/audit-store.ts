@@ -127,19 +127,22 @@ export class AuditIntegrityError extends Error {
   }
 }
 
+/** A page of the chain that verified (from D1, or an archived segment whole: archive-verify.ts). */
+export interface VerifiedPage {
+  ok: true;
+  from: number;
+  /** The point this page verified from (the row, checkpoint or genesis before `from`); a reader checks the page before ended there. */
+  start: ChainPoint;
+  to: number;
+  rows: number;
+  checkpoints: number;
+  complete: boolean;
+  next: number | null;
+  head: ChainPoint;
+}
+
 export type VerifyReport =
-  | {
-      ok: true;
-      from: number;
-      /** The point this page verified from (the row, checkpoint or genesis before `from`); a reader checks the page before ended there. */
-      start: ChainPoint;
-      to: number;
-      rows: number;
-      checkpoints: number;
-      complete: boolean;
-      next: number | null;
-      head: ChainPoint;
-    }
+  | VerifiedPage
   | { ok: false; from: number; seq: number; problem: ChainProblem; detail: string; rows: number; checkpoints: number };
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { AuditFilter } from '../../edge/audit/audit-store';
 import type { AuditInput, AuditOutcome, AuditType } from '../../edge/audit/events';
+import { mulberry32 as rng } from '../support/mulberry32';
 
 /** Distinct actors in the seeded set. */
 const ACTORS = 50;
@@ -24,18 +25,6 @@ const TYPE_MIX: [AuditType, number][] = [
   ['request.denied', 25],
   ['user.locked_out', 5],
 ];
-
-/** mulberry32: a tiny deterministic PRNG, so seeded sets are the same from run to run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seeded event `i`: ~50 actors, mixed types and outcomes, 3 apps, 200 client IPs, increasing time. */
 export function seedInput(i: number): AuditInput {

@@ -10,18 +10,10 @@ import { type CanonicalRequest, canonicalizeRequest } from '../../edge/policy/ca
 import type { CompiledPolicy } from '../../edge/policy/compile-policy';
 import type { Policy, Rule } from '../../edge/policy/schema';
 import { bodyMayClaimMethod, matchRule } from '../../edge/request-path/match-rule';
+import { mulberry32 } from '../support/mulberry32';
 
 /** A small seeded PRNG (mulberry32): the same policy and requests on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 const RESOURCES = ['projects', 'users', 'invoices', 'orders', 'teams', 'repos', 'keys', 'tokens', 'webhooks', 'payments'];
 export const hostOf = (h: number): string => `app${h}.example.com`;

@@ -7,18 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../edge/audit/canonical-json';
 import { referenceCanonicalJson } from '../support/reference-canonical-json';
-
-/** mulberry32: deterministic, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../support/mulberry32';
 
 /** Characters that sort or escape differently: ASCII, controls, quotes, BMP, astral pairs, lone surrogates. */
 const ALPHABET = [

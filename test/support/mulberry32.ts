@@ -1,0 +1,13 @@
+/** @module mulberry32: a tiny seeded PRNG, so generated test and bench data are the same on every run and a failure reproduces. */
+
+/** A generator of numbers in [0, 1) from `seed`. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
