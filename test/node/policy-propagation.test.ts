@@ -5,13 +5,13 @@
  * (the app's `app_policies` row, edge/admin/policy-versions.ts), and each instance is polled until it
  * enforces the new rule. The figures are printed; the bound is asserted.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Miniflare } from 'miniflare';
-import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_AGE_MS } from '../../edge/apps/app-registry';
-import { bundleWorker, ROOT } from '../support/miniflare-gateway';
+import { applyMigrations, bundleWorker, migrationsWorker, ROOT } from '../support/miniflare-gateway';
 import { type FaultOrigin, startFaultOrigin } from '../support/fault-origin';
 
 const INSTANCES = ['gateway-a', 'gateway-b', 'gateway-c'];
@@ -24,34 +24,33 @@ beforeAll(async () => {
   origin = await startFaultOrigin();
   const scriptPath = await bundleWorker('edge/index.ts');
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml'));
-  const base = workerOptions as { bindings?: Record<string, unknown>; d1Databases?: unknown };
+  const base = workerOptions as { bindings?: Record<string, unknown>; d1Databases?: unknown; compatibilityDate?: string };
   mf = new Miniflare({
-    workers: INSTANCES.map((name, i) => ({
-      ...base,
-      name,
-      modules: true,
-      scriptPath,
-      modulesRoot: dirname(scriptPath),
-      // Each instance on a loopback port of its own, reached directly (not through Miniflare's entry).
-      unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-      bindings: { ...(base.bindings ?? {}), ORIGIN_URL: origin.url, IDENTITY_JWT_SECRET: 'x'.repeat(32), STEPGATE_KEYS: KEYS },
-      // One D1 database (the same id) and one set of Durable Objects (the first instance's) for all.
-      d1Databases: base.d1Databases,
-      durableObjects: {
-        USER_STATE: { className: 'UserState', useSQLite: true, ...(i ? { scriptName: INSTANCES[0] } : {}) },
-        AUDIT_SEQUENCER: { className: 'AuditSequencer', useSQLite: true, ...(i ? { scriptName: INSTANCES[0] } : {}) },
-      },
-    })),
+    workers: [
+      ...INSTANCES.map((name, i) => ({
+        ...base,
+        name,
+        modules: true,
+        scriptPath,
+        modulesRoot: dirname(scriptPath),
+        // Each instance on a loopback port of its own, reached directly (not through Miniflare's entry).
+        unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+        bindings: { ...(base.bindings ?? {}), ORIGIN_URL: origin.url, IDENTITY_JWT_SECRET: 'x'.repeat(32), STEPGATE_KEYS: KEYS },
+        // One D1 database (the same id) and one set of Durable Objects (the first instance's) for all.
+        d1Databases: base.d1Databases,
+        durableObjects: {
+          USER_STATE: { className: 'UserState', useSQLite: true, ...(i ? { scriptName: INSTANCES[0] } : {}) },
+          AUDIT_SEQUENCER: { className: 'AuditSequencer', useSQLite: true, ...(i ? { scriptName: INSTANCES[0] } : {}) },
+        },
+      })),
+      migrationsWorker(base),
+    ],
     d1Persist: false,
     durableObjectsPersist: false,
     cf: false,
   } as ConstructorParameters<typeof Miniflare>[0]);
   await mf.ready;
-  const db = await mf.getD1Database('DB', INSTANCES[0]);
-  for (const file of readdirSync(join(ROOT, 'edge/migrations'))
-    .filter((f) => f.endsWith('.sql'))
-    .sort())
-    for (const q of unstable_splitSqlQuery(readFileSync(join(ROOT, 'edge/migrations', file), 'utf8'))) await db.prepare(q).run();
+  await applyMigrations(mf);
 }, 120_000);
 
 afterAll(async () => {

@@ -71,41 +71,83 @@ const gatewayBundle = (): Promise<string> => {
   return cachedBundle;
 };
 
+/**
+ * The D1 migrations are applied by a Worker of their own beside the gateway, on the same D1
+ * database, sent as one request: not through Miniflare's binding proxy (`mf.getD1Database`), whose
+ * synchronous round trips (a Node worker thread and Atomics.wait, several per statement) lost a reply
+ * once in a loaded CI run and failed the gateway's start with a bare AssertionError.
+ */
+const MIGRATIONS_WORKER = 'stepgate-test-migrations';
+const MIGRATIONS_HOST = `${MIGRATIONS_WORKER}.invalid`;
+
+/** Miniflare options of the migrations Worker, to put in `workers` beside the gateway(s) it serves. */
+export function migrationsWorker(options: { d1Databases?: unknown; compatibilityDate?: string }) {
+  return {
+    name: MIGRATIONS_WORKER,
+    modules: true,
+    script: `export default {
+      async fetch(request, env) {
+        const statements = await request.json();
+        for (const sql of statements) await env.DB.prepare(sql).run();
+        return new Response(String(statements.length));
+      },
+    };`,
+    compatibilityDate: options.compatibilityDate,
+    d1Databases: options.d1Databases,
+    routes: [`${MIGRATIONS_HOST}/*`],
+  };
+}
+
+/** Apply every statement of edge/migrations, in file order, through the migrations Worker. */
+export async function applyMigrations(mf: Miniflare): Promise<void> {
+  const dir = join(ROOT, 'edge/migrations');
+  const statements = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .flatMap((file) => unstable_splitSqlQuery(readFileSync(join(dir, file), 'utf8')));
+  const res = await mf.dispatchFetch(`http://${MIGRATIONS_HOST}/`, { method: 'POST', body: JSON.stringify(statements) });
+  const applied = await res.text();
+  if (!res.ok || applied !== String(statements.length))
+    throw new Error(`the D1 migrations failed (${res.status}): ${applied.slice(0, 500)}`);
+}
+
 /** Start the gateway under Miniflare. */
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const scriptPath = opts.scriptPath ?? (await gatewayBundle());
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml'));
-  const { assets, ...options } = workerOptions as { assets?: unknown };
+  const { assets, ...options } = workerOptions as { assets?: unknown; d1Databases?: unknown; compatibilityDate?: string };
   const mf = new Miniflare({
-    ...options,
-    ...(opts.pageScriptAssets === false ? {} : { assets }),
-    name: 'stepgate',
-    modules: true,
-    scriptPath,
-    modulesRules: undefined,
-    modulesRoot: dirname(scriptPath),
     host: '127.0.0.1',
     port: 0,
-    bindings: {
-      ...((options as { bindings?: Record<string, unknown> }).bindings ?? {}),
-      ORIGIN_URL: opts.originUrl,
-      IDENTITY_JWT_SECRET: opts.jwtSecret,
-      STEPGATE_KEYS: JSON.stringify({ primary: 'test1', keys: { test1: 'dGVzdC1vbmx5LWtleXJpbmctbWFzdGVyLWtleS0wMDE=' } }),
-      ...opts.bindings,
-    },
     d1Persist: false,
     durableObjectsPersist: false,
     cf: false, // the placeholder Request.cf, never a download from workers.cloudflare.com
     ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
+    workers: [
+      {
+        ...options,
+        ...(opts.pageScriptAssets === false ? {} : { assets }),
+        name: 'stepgate',
+        modules: true,
+        scriptPath,
+        modulesRules: undefined,
+        modulesRoot: dirname(scriptPath),
+        bindings: {
+          ...((options as { bindings?: Record<string, unknown> }).bindings ?? {}),
+          ORIGIN_URL: opts.originUrl,
+          IDENTITY_JWT_SECRET: opts.jwtSecret,
+          STEPGATE_KEYS: JSON.stringify({ primary: 'test1', keys: { test1: 'dGVzdC1vbmx5LWtleXJpbmctbWFzdGVyLWtleS0wMDE=' } }),
+          ...opts.bindings,
+        },
+      },
+      migrationsWorker(options),
+    ],
   } as ConstructorParameters<typeof Miniflare>[0]);
   const url = await mf.ready;
   await opts.onReady?.(mf);
-  const db = await mf.getD1Database('DB');
-  const dir = join(ROOT, 'edge/migrations');
-  for (const file of readdirSync(dir)
-    .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    for (const q of unstable_splitSqlQuery(readFileSync(join(dir, file), 'utf8'))) await db.prepare(q).run();
-  }
+  await applyMigrations(mf).catch(async (e: unknown) => {
+    await mf.dispose();
+    throw e;
+  });
   return { mf, url, port: Number(url.port), dispose: () => mf.dispose() };
 }
