@@ -6,49 +6,16 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { appendChain, archiveDeps, bucket, FUTURE, ring, sequencer } from './audit-archive-chain';
 import type { AuditRow } from '../../edge/audit/audit-chain';
-import { archiveSegments, CLAIM_MS, type ArchiveDeps } from '../../edge/audit/archive';
+import { archiveSegments, CLAIM_MS } from '../../edge/audit/archive';
 import type { SegmentObject, SegmentRow } from '../../edge/audit/archive-store';
 import { verifyTenant, type VerifyReport } from '../../edge/audit/audit-store';
-import type { AuditInput } from '../../edge/audit/events';
 import { dashboardData } from '../../edge/audit/dashboard';
 import { keyStatus } from '../../edge/audit/key-status';
 import { prune } from '../../edge/audit/retention';
 import demoPolicy from '../../edge/config/policy.json';
 import { stepgateScheduled } from '../../edge/scheduled';
-import { parseKeyring } from '../../edge/crypto/keyring';
-
-const ring = parseKeyring(env.STEPGATE_KEYS);
-// Bound in wrangler.toml (Miniflare's local R2 in tests).
-const bucket = env.AUDIT_ARCHIVE!;
-const sequencer = (tenant: string) => env.AUDIT_SEQUENCER.get(env.AUDIT_SEQUENCER.idFromName(`tenant:${tenant}`));
-const deps = (tenant: string, now = Date.now): ArchiveDeps => ({ db: env.DB, keys: ring, auditSequencer: () => sequencer(tenant), now });
-const FUTURE = () => Date.now() + 86_400_000;
-const event = (i: number): AuditInput => ({
-  type: 'factor.verified',
-  outcome: 'success',
-  actor: 'archie@example.com',
-  via: 'session',
-  app: 'app.test',
-  factor: 'totp',
-  request: { method: 'POST', path: '/x', ip: '203.0.113.9', user_agent: 'test' },
-  details: { n: i },
-});
-
-/** `batches` appends of `size` events, a signed checkpoint after each, then `tail` more (the head stays in D1). */
-async function chain(tenant: string, batches: number, size: number, tail = 3): Promise<void> {
-  for (let b = 0; b < batches; b++) {
-    await sequencer(tenant).append(
-      tenant,
-      Array.from({ length: size }, (_, i) => event(b * size + i)),
-    );
-    await sequencer(tenant).checkpoint(tenant, 'periodic');
-  }
-  await sequencer(tenant).append(
-    tenant,
-    Array.from({ length: tail }, (_, i) => event(10_000 + i)),
-  );
-}
 
 /** Verify the whole chain page by page, as the CLI does; the last report, or the first failure. */
 async function verifyAll(tenant: string, withBucket = true): Promise<VerifyReport & { total: number }> {
@@ -74,8 +41,8 @@ const objectOf = async (seg: SegmentRow) => JSON.parse(await (await bucket.get(s
 
 describe('archive to R2', () => {
   it('moves sealed segments ending at checkpoints, and verify reads across R2 and D1', async () => {
-    await chain('ar-basic', 3, 10);
-    const r = await archiveSegments(deps('ar-basic'), { bucket, afterDays: 1 }, 'ar-basic', FUTURE(), { segmentMax: 10 });
+    await appendChain('ar-basic', 3, 10);
+    const r = await archiveSegments(archiveDeps('ar-basic'), { bucket, afterDays: 1 }, 'ar-basic', FUTURE(), { segmentMax: 10 });
     expect(r).toEqual({ segments: 3, rows: 30, through_seq: 30 });
     expect(await d1Seqs('ar-basic')).toEqual([31, 32, 33]);
     const segs = await segments('ar-basic');
@@ -109,7 +76,7 @@ describe('archive to R2', () => {
     // Without the bucket, the archived rows are missing: never a silent pass.
     expect(await verifyAll('ar-basic', false)).toMatchObject({ ok: false, problem: 'deleted', seq: 1 });
     // Idempotent: nothing more is due (the head's segment has no checkpoint before the head).
-    expect(await archiveSegments(deps('ar-basic'), { bucket, afterDays: 1 }, 'ar-basic', FUTURE(), { segmentMax: 10 })).toEqual({
+    expect(await archiveSegments(archiveDeps('ar-basic'), { bucket, afterDays: 1 }, 'ar-basic', FUTURE(), { segmentMax: 10 })).toEqual({
       segments: 0,
       rows: 0,
       through_seq: null,
@@ -117,16 +84,16 @@ describe('archive to R2', () => {
   });
 
   it('archives nothing newer than the cutoff', async () => {
-    await chain('ar-cutoff', 2, 5);
-    expect(await archiveSegments(deps('ar-cutoff'), { bucket, afterDays: 1 }, 'ar-cutoff', Date.now() - 86_400_000)).toMatchObject({
+    await appendChain('ar-cutoff', 2, 5);
+    expect(await archiveSegments(archiveDeps('ar-cutoff'), { bucket, afterDays: 1 }, 'ar-cutoff', Date.now() - 86_400_000)).toMatchObject({
       segments: 0,
     });
     expect((await d1Seqs('ar-cutoff')).length).toBe(13);
   });
 
   it('names a tampered, replaced or missing R2 object', async () => {
-    await chain('ar-tamper', 3, 10);
-    await archiveSegments(deps('ar-tamper'), { bucket, afterDays: 1 }, 'ar-tamper', FUTURE(), { segmentMax: 10 });
+    await appendChain('ar-tamper', 3, 10);
+    await archiveSegments(archiveDeps('ar-tamper'), { bucket, afterDays: 1 }, 'ar-tamper', FUTURE(), { segmentMax: 10 });
     const [, second] = await segments('ar-tamper');
     const original = await (await bucket.get(second!.object_key))!.text();
     // An edited row: the object is not the one archived.
@@ -146,8 +113,8 @@ describe('archive to R2', () => {
   });
 
   it('resumes after a crash between the R2 write and the D1 delete, deleting nothing before', async () => {
-    await chain('ar-crash', 2, 10);
-    const crash = archiveSegments(deps('ar-crash'), { bucket, afterDays: 1 }, 'ar-crash', FUTURE(), {
+    await appendChain('ar-crash', 2, 10);
+    const crash = archiveSegments(archiveDeps('ar-crash'), { bucket, afterDays: 1 }, 'ar-crash', FUTURE(), {
       segmentMax: 10,
       afterWrite: () => {
         throw new Error('crash');
@@ -161,25 +128,30 @@ describe('archive to R2', () => {
     expect((await d1Seqs('ar-crash')).length).toBe(23);
     expect(await verifyAll('ar-crash')).toMatchObject({ ok: true, complete: true });
     // While the claim is fresh, another run leaves it alone.
-    expect(await archiveSegments(deps('ar-crash'), { bucket, afterDays: 1 }, 'ar-crash', FUTURE(), { segmentMax: 10 })).toMatchObject({
+    expect(
+      await archiveSegments(archiveDeps('ar-crash'), { bucket, afterDays: 1 }, 'ar-crash', FUTURE(), { segmentMax: 10 }),
+    ).toMatchObject({
       segments: 0,
     });
     expect((await d1Seqs('ar-crash')).length).toBe(23);
     // Once it is stale, the next run takes it over and finishes (and goes on to the next segment).
     const later = () => Date.now() + CLAIM_MS + 1000;
-    const r = await archiveSegments(deps('ar-crash', later), { bucket, afterDays: 1 }, 'ar-crash', FUTURE(), { segmentMax: 10 });
+    const r = await archiveSegments(archiveDeps('ar-crash', later), { bucket, afterDays: 1 }, 'ar-crash', FUTURE(), { segmentMax: 10 });
     expect(r).toEqual({ segments: 2, rows: 20, through_seq: 20 });
     expect(await d1Seqs('ar-crash')).toEqual([21, 22, 23]);
     expect(await verifyAll('ar-crash')).toMatchObject({ ok: true, complete: true, to: 23, total: 23 });
   });
 
   it('two or more runs at once archive each row exactly once', async () => {
-    await chain('ar-race', 8, 10);
+    await appendChain('ar-race', 8, 10);
     const runs = await Promise.all(
-      Array.from({ length: 5 }, () => archiveSegments(deps('ar-race'), { bucket, afterDays: 1 }, 'ar-race', FUTURE(), { segmentMax: 10 })),
+      Array.from({ length: 5 }, () =>
+        archiveSegments(archiveDeps('ar-race'), { bucket, afterDays: 1 }, 'ar-race', FUTURE(), { segmentMax: 10 }),
+      ),
     );
     // Stragglers: runs that stopped on a claim held by another leave the rest to the next run.
-    for (let i = 0; i < 8; i++) await archiveSegments(deps('ar-race'), { bucket, afterDays: 1 }, 'ar-race', FUTURE(), { segmentMax: 10 });
+    for (let i = 0; i < 8; i++)
+      await archiveSegments(archiveDeps('ar-race'), { bucket, afterDays: 1 }, 'ar-race', FUTURE(), { segmentMax: 10 });
     const segs = await segments('ar-race');
     expect(segs.every((s) => s.state === 'archived')).toBe(true);
     const archived: number[] = [];
@@ -191,9 +163,9 @@ describe('archive to R2', () => {
   });
 
   it('retention prunes archived segments first, behind a signed retention checkpoint', async () => {
-    await chain('ar-retain', 3, 10);
-    await archiveSegments(deps('ar-retain'), { bucket, afterDays: 1 }, 'ar-retain', FUTURE(), { segmentMax: 10 });
-    const rt = { ...deps('ar-retain'), auditArchive: { bucket, afterDays: 1 } };
+    await appendChain('ar-retain', 3, 10);
+    await archiveSegments(archiveDeps('ar-retain'), { bucket, afterDays: 1 }, 'ar-retain', FUTURE(), { segmentMax: 10 });
+    const rt = { ...archiveDeps('ar-retain'), auditArchive: { bucket, afterDays: 1 } };
     const r = await prune(rt, 'ar-retain', FUTURE());
     expect(r).toEqual({ through_seq: 30, rows: 30 });
     expect(await segments('ar-retain')).toEqual([]);
@@ -202,14 +174,14 @@ describe('archive to R2', () => {
   });
 
   it('retention never prunes over a missing segment: the gap stays as evidence', async () => {
-    await chain('ar-gap', 3, 10);
-    await archiveSegments(deps('ar-gap'), { bucket, afterDays: 1 }, 'ar-gap', FUTURE(), { segmentMax: 10 });
+    await appendChain('ar-gap', 3, 10);
+    await archiveSegments(archiveDeps('ar-gap'), { bucket, afterDays: 1 }, 'ar-gap', FUTURE(), { segmentMax: 10 });
     // Someone removes the middle segment from the manifest (its object too).
     const middle = (await segments('ar-gap'))[1]!;
     await env.DB.prepare('DELETE FROM audit_segments WHERE tenant = ? AND first_seq = ?').bind('ar-gap', middle.first_seq).run();
     await bucket.delete(middle.object_key);
     expect(await verifyAll('ar-gap')).toMatchObject({ ok: false, problem: 'deleted', seq: middle.first_seq });
-    const rt = { ...deps('ar-gap'), auditArchive: { bucket, afterDays: 1 } };
+    const rt = { ...archiveDeps('ar-gap'), auditArchive: { bucket, afterDays: 1 } };
     const r = await prune(rt, 'ar-gap', FUTURE());
     expect(r).toMatch(/missing before sequence 21; nothing pruned/);
     // Nothing was pruned past the gap, and verify still names it.
@@ -218,7 +190,7 @@ describe('archive to R2', () => {
   });
 
   it('the cron’s maintenance archives once AUDIT_ARCHIVE_DAYS is set, and records it', async () => {
-    await chain('default', 2, 10);
+    await appendChain('default', 2, 10);
     const later = () => Date.now() + 2 * 86_400_000;
     const off = await stepgateScheduled({ ...env, AUDIT_ARCHIVE_DAYS: '0' }, { policy: demoPolicy, now: later });
     expect(off.archived ?? null).toBeNull();

@@ -7,46 +7,14 @@
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { appendChain, archiveDeps, bucket, FUTURE, ring, sequencer } from './audit-archive-chain';
 import { GENESIS, type AuditRow } from '../../edge/audit/audit-chain';
-import { archiveSegments, type ArchiveDeps } from '../../edge/audit/archive';
+import { archiveSegments } from '../../edge/audit/archive';
 import { verifyTenant } from '../../edge/audit/audit-store';
 import { checkpointJwks, verifyCheckpoint } from '../../edge/audit/checkpoint';
 import { listCheckpoints } from '../../edge/audit/checkpoint-store';
-import type { AuditInput } from '../../edge/audit/events';
 import { prune } from '../../edge/audit/retention';
-import { parseKeyring } from '../../edge/crypto/keyring';
 import { verifyPages, type VerifyPage } from '../../shared/audit-verify-pages';
-
-const ring = parseKeyring(env.STEPGATE_KEYS);
-const bucket = env.AUDIT_ARCHIVE!;
-const sequencer = (tenant: string) => env.AUDIT_SEQUENCER.get(env.AUDIT_SEQUENCER.idFromName(`tenant:${tenant}`));
-const deps = (tenant: string): ArchiveDeps => ({ db: env.DB, keys: ring, auditSequencer: () => sequencer(tenant), now: Date.now });
-const FUTURE = () => Date.now() + 86_400_000;
-const event = (i: number): AuditInput => ({
-  type: 'factor.verified',
-  outcome: 'success',
-  actor: 'rev@example.com',
-  via: 'session',
-  app: 'app.test',
-  factor: 'totp',
-  request: { method: 'POST', path: '/x', ip: '203.0.113.9', user_agent: 'test' },
-  details: { n: i },
-});
-
-async function chain(tenant: string, batches: number, size: number, tail = 3): Promise<void> {
-  for (let b = 0; b < batches; b++) {
-    await sequencer(tenant).append(
-      tenant,
-      Array.from({ length: size }, (_, i) => event(b * size + i)),
-    );
-    await sequencer(tenant).checkpoint(tenant, 'periodic');
-  }
-  if (tail > 0)
-    await sequencer(tenant).append(
-      tenant,
-      Array.from({ length: tail }, (_, i) => event(10_000 + i)),
-    );
-}
 
 const rowAt = async (tenant: string, seq: number) =>
   env.DB.prepare('SELECT * FROM audit_events WHERE tenant = ? AND seq = ?').bind(tenant, seq).first<AuditRow>();
@@ -65,7 +33,7 @@ const page = async (tenant: string, from: number, limit: number): Promise<Verify
 describe('`start` of a verify page', () => {
   it('genesis, then the stored row before each later page', async () => {
     const t = 'rv-start-d1';
-    await chain(t, 1, 25, 0);
+    await appendChain(t, 1, 25, 0);
     const p1 = await page(t, 1, 10);
     expect(p1).toMatchObject({ ok: true, from: 1, to: 10, start: { seq: 0, hash: GENESIS } });
     const p2 = await page(t, 11, 10);
@@ -78,8 +46,8 @@ describe('`start` of a verify page', () => {
 
   it('archived segments (verified whole) and the first D1 page after them', async () => {
     const t = 'rv-start-ar';
-    await chain(t, 3, 10);
-    await archiveSegments(deps(t), { bucket, afterDays: 1 }, t, FUTURE(), { segmentMax: 10 });
+    await appendChain(t, 3, 10);
+    await archiveSegments(archiveDeps(t), { bucket, afterDays: 1 }, t, FUTURE(), { segmentMax: 10 });
     const s1 = await page(t, 1, 2000);
     expect(s1).toMatchObject({ ok: true, from: 1, to: 10, start: { seq: 0, hash: GENESIS } });
     // Asked from inside the second segment: verified whole, from the checkpoint before it.
@@ -101,9 +69,9 @@ describe('`start` of a verify page', () => {
 
   it('the retention anchor after pruning', async () => {
     const t = 'rv-start-ret';
-    await chain(t, 3, 10);
-    await archiveSegments(deps(t), { bucket, afterDays: 1 }, t, FUTURE(), { segmentMax: 10 });
-    const rt = { ...deps(t), auditArchive: { bucket, afterDays: 1 } };
+    await appendChain(t, 3, 10);
+    await archiveSegments(archiveDeps(t), { bucket, afterDays: 1 }, t, FUTURE(), { segmentMax: 10 });
+    const rt = { ...archiveDeps(t), auditArchive: { bucket, afterDays: 1 } };
     expect(await prune(rt, t, FUTURE())).toEqual({ through_seq: 30, rows: 30 });
     const p = await page(t, 1, 2000);
     expect(p).toMatchObject({ ok: true, from: 31, to: 33, start: { seq: 30, hash: await signedAt(t, 30) } });
@@ -123,7 +91,7 @@ describe('the CLI paging against the real endpoint, the chain changed between tw
 
   it('the row a later page starts from is replaced after the page before read it: reported, not joined', async () => {
     const t = 'rv-swap-start';
-    await chain(t, 1, 30, 0);
+    await appendChain(t, 1, 30, 0);
     const r10 = (await rowAt(t, 10))!;
     const r = await run(t, 10, 1, async (from) => {
       // After page 1 verified rows 1–10, someone puts another hash in row 10's column.
@@ -136,7 +104,7 @@ describe('the CLI paging against the real endpoint, the chain changed between tw
 
   it('rows after a verified page deleted before the next page is read: reported at the first one', async () => {
     const t = 'rv-delete-mid';
-    await chain(t, 1, 30, 0);
+    await appendChain(t, 1, 30, 0);
     const r = await run(t, 10, 1, async (from) => {
       if (from === 11) await env.DB.prepare('DELETE FROM audit_events WHERE tenant = ? AND seq BETWEEN 11 AND 14').bind(t).run();
     });
@@ -145,12 +113,12 @@ describe('the CLI paging against the real endpoint, the chain changed between tw
 
   it('archived between two page reads (a segment page overlapping the pages before): the pages still join', async () => {
     const t = 'rv-archive-between';
-    await chain(t, 3, 10);
+    await appendChain(t, 3, 10);
     const asked: number[] = [];
     const r = await run(t, 7, 1, async (from) => {
       asked.push(from);
       // After page 1–7 was read from D1, everything up to 30 moves to R2: page 8 is segment 1–10, verified whole.
-      if (from === 8) await archiveSegments(deps(t), { bucket, afterDays: 1 }, t, FUTURE(), { segmentMax: 10 });
+      if (from === 8) await archiveSegments(archiveDeps(t), { bucket, afterDays: 1 }, t, FUTURE(), { segmentMax: 10 });
     });
     expect(r).toMatchObject({ ok: true, to: 33, rows: 33 });
     expect(asked).toEqual([1, 8, 11, 21, 31]);

@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chainMaterial, eventHash, GENESIS, verifyExported } from '../../edge/audit/audit-chain';
-import type { AuditEvent, ChainedEvent } from '../../edge/audit/events';
+import type { ChainedEvent } from '../../edge/audit/events';
 import { verifyPages, type VerifyPage } from '../../shared/audit-verify-pages';
 import { nodeSha256 } from '../../edge/node/sha256';
 import { runCli } from '../support/run-cli';
+import { syntheticAuditEvent } from '../support/synthetic-audit-event';
 
 const hashOf = (seq: number) => (seq === 0 ? GENESIS : `h${seq}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -326,27 +327,10 @@ describe('stepgate audit verify --edge against a hostile edge', () => {
 });
 
 describe('Node’s hasher is the edge’s on odd input', () => {
-  const base = (seq: number, extra: Record<string, unknown> = {}): AuditEvent =>
-    ({
-      v: 1,
-      id: `id-${seq}`,
-      tenant: 'default',
-      seq,
-      time: new Date(1.7e12 + seq).toISOString(),
-      salt: 'c2FsdA',
-      type: 'factor.verified',
-      outcome: 'success',
-      actor: null,
-      via: 'session',
-      request: { method: 'GET', path: '/', ip: '203.0.113.1', user_agent: '' },
-      details: {},
-      ...extra,
-    }) as unknown as AuditEvent;
-
   it('lone surrogates, NUL and U+2028 in prev_hash and in the event: same digest', async () => {
     for (const prev of [GENESIS, '\ud800', 'a\udfffb', '\u0000', '\u2028', '\ud83d\ude00', '\uffff', ''])
       for (const extra of [{}, { details: { '\ud800': '\udc00' } }, { actor: '\ud83d' }, { details: { __proto__: 1, x: '\u0000' } }]) {
-        const e = base(1, JSON.parse(JSON.stringify(extra)) as Record<string, unknown>);
+        const e = syntheticAuditEvent(1, JSON.parse(JSON.stringify(extra)) as Record<string, unknown>);
         expect(nodeSha256(chainMaterial(prev, e)), JSON.stringify(prev)).toBe(await eventHash(prev, e));
       }
   });
@@ -355,7 +339,7 @@ describe('Node’s hasher is the edge’s on odd input', () => {
     const chain: ChainedEvent[] = [];
     let prev = '\ud800';
     for (let seq = 5; seq <= 9; seq++) {
-      const e = base(seq);
+      const e = syntheticAuditEvent(seq);
       const hash = await eventHash(prev, e);
       chain.push({ event: e, prev_hash: prev, hash });
       prev = hash;
@@ -382,20 +366,10 @@ describe('verify --file read in chunks', () => {
     const events: ChainedEvent[] = [];
     for (let seq = 1; seq <= 40; seq++) {
       // Sizes that walk the chunk boundary over every byte of 2-, 3- and 4-byte characters.
-      const e = {
-        v: 1,
-        id: `id-${seq}`,
-        tenant: 'default',
-        seq,
-        time: new Date(1.7e12 + seq).toISOString(),
-        salt: 'c2FsdA',
-        type: 'factor.verified',
-        outcome: 'success',
+      const e = syntheticAuditEvent(seq, {
         actor: 'x',
-        via: 'session',
-        request: { method: 'GET', path: '/', ip: '203.0.113.1', user_agent: '' },
         details: { pad: 'a'.repeat(seq % 7), text: 'é中😀'.repeat(3000 + seq) },
-      } as unknown as AuditEvent;
+      });
       const hash = await eventHash(prev, e);
       events.push({ event: e, prev_hash: prev, hash });
       lines.push(JSON.stringify({ event: e, prev_hash: prev, hash }));

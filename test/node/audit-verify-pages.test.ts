@@ -10,6 +10,7 @@ import { chainMaterial, eventHash, GENESIS, verifyExported } from '../../edge/au
 import type { AuditEvent, ChainedEvent } from '../../edge/audit/events';
 import { verifyPages, type VerifyPage } from '../../shared/audit-verify-pages';
 import { nodeSha256 } from '../../edge/node/sha256';
+import { syntheticAuditEvent } from '../support/synthetic-audit-event';
 
 const hashOf = (seq: number) => (seq === 0 ? GENESIS : `h${seq}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -136,21 +137,12 @@ describe('verifyPages', () => {
 
 describe('offline verification with Node’s hasher', () => {
   const event = (seq: number): AuditEvent =>
-    ({
-      v: 1,
-      id: `id-${seq}`,
-      tenant: 'default',
-      seq,
-      time: new Date(1.7e12 + seq).toISOString(),
-      salt: 'c2FsdA',
-      type: 'factor.verified',
-      outcome: 'success',
+    syntheticAuditEvent(seq, {
       actor: seq % 2 ? 'zoë@example.com' : '名前',
-      via: 'session',
       app: 'app.test',
       request: { method: 'POST', path: '/p/\u2028\ud83d\ude00', ip: '203.0.113.7', user_agent: 'ua "quoted"' },
       details: { n: seq, nested: { b: [1, -0, 1e21], a: null } },
-    }) as unknown as AuditEvent;
+    });
 
   it('hashes exactly as the edge does, and verifyExported names the same break with either', async () => {
     const chain: ChainedEvent[] = [];
